@@ -1,0 +1,160 @@
+# cairn: crash-safe, append-only, signed journal for backup and restore runs.
+# Plain GNU make. `make help` lists the targets.
+
+VERSION   := 0.1.0
+SOVERSION := 0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+LIBDIR    ?= $(PREFIX)/lib
+INCDIR    ?= $(PREFIX)/include
+MANDIR    ?= $(PREFIX)/share/man
+PCDIR     ?= $(LIBDIR)/pkgconfig
+DESTDIR   ?=
+
+BUILD     ?= build
+CC        ?= cc
+OPT       ?= -O2 -g
+SAN       ?=
+WARN      := -std=c11 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion \
+             -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wcast-qual \
+             -Wformat=2 -Wundef -Wwrite-strings -Wswitch-enum \
+             -Wimplicit-fallthrough -Werror
+CPPFLAGS  += -D_GNU_SOURCE -Iinclude -Ilib
+ALL_CFLAGS = $(WARN) $(OPT) $(SAN) $(CFLAGS)
+LIBS      := -llmdb -lsodium -ljansson -lpthread
+TEST_LIBS := -lcmocka
+
+LIB_SRC   := $(sort $(wildcard lib/*.c))
+CMD_SRC   := $(sort $(wildcard cmd/*.c))
+TEST_SRC  := $(sort $(wildcard tests/test_*.c))
+TESTUTIL  := tests/testutil.c
+FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
+
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ   := $(CMD_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+REPLAY_BIN:= $(FUZZ_SRC:fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
+
+STATIC    := $(BUILD)/libcairn.a
+SHARED    := $(BUILD)/libcairn.so.$(VERSION)
+SONAME    := libcairn.so.$(SOVERSION)
+CLI       := $(BUILD)/cairn
+
+.PHONY: all check test san fuzz fuzz-build bench demo deps install uninstall \
+        clean format format-check lint help crash
+
+all: $(STATIC) $(SHARED) $(CLI) $(BUILD)/cairn.pc
+
+help:
+	@echo "make            build libcairn.a, libcairn.so, the cairn CLI, cairn.pc"
+	@echo "make deps       install the Debian packages cairn and its suites need"
+	@echo "make check      the whole test suite: unit, scenario, CLI, tamper, fuzz"
+	@echo "                corpus replay, then all of it again under ASan+UBSan"
+	@echo "make test       the suite once, without sanitizers (fast iteration)"
+	@echo "make san        the suite under ASan+UBSan only"
+	@echo "make fuzz       build libFuzzer targets; FUZZ_SECONDS=N runs each N s"
+	@echo "make demo       the main job: backup, crash, resume, verify, restore"
+	@echo "make bench      benchmarks against LMDB, SHA-256, SQLite and JSON peers"
+	@echo "make install    PREFIX=/usr/local DESTDIR= (also uninstall)"
+
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) include/cairn.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DCAIRN_BUILDING -c $< -o $@
+
+$(BUILD)/cmd/%.o: cmd/%.c $(wildcard cmd/*.h) $(wildcard lib/*.h) include/cairn.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Icmd $(ALL_CFLAGS) -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(SAN) -o $@ $^ $(LIBS)
+	ln -sf libcairn.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libcairn.so
+
+$(CLI): $(CMD_OBJ) $(STATIC)
+	$(CC) $(SAN) -o $@ $(CMD_OBJ) $(STATIC) $(LIBS)
+
+$(BUILD)/cairn.pc: cairn.pc.in Makefile
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+$(BUILD)/tests/%: tests/%.c $(TESTUTIL) tests/testutil.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(TESTUTIL) $(STATIC) $(LIBS) $(TEST_LIBS)
+
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< fuzz/replay.c $(STATIC) $(LIBS)
+
+# The suite once, in $(BUILD).
+test: all $(TEST_BIN) $(REPLAY_BIN)
+	@BUILD=$(BUILD) sh tests/run.sh
+
+# The suite under AddressSanitizer and UndefinedBehaviorSanitizer.
+san:
+	@$(MAKE) --no-print-directory BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+
+check: deps-check
+	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory san
+
+deps:
+	@sh scripts/deps.sh install
+
+deps-check:
+	@sh scripts/deps.sh check
+
+FUZZ_SECONDS ?= 0
+fuzz-build:
+	@mkdir -p build-fuzz
+	@for f in $(FUZZ_SRC); do \
+	    n=$$(basename $$f .c); n=$${n#fuzz_}; \
+	    $(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -g" \
+	        SAN="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libcairn.a || exit 1; \
+	    clang $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
+	        -o build-fuzz/fuzz_$$n $$f build-fuzz/libcairn.a $(LIBS) || exit 1; \
+	done
+
+fuzz: fuzz-build
+	@sh fuzz/run.sh $(FUZZ_SECONDS)
+
+demo: all
+	@sh examples/demo.sh $(BUILD)/cairn
+
+bench: all
+	@$(MAKE) --no-print-directory -C bench BUILD=../$(BUILD)
+
+crash: all
+	@sh tests/crash/run.sh long
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \
+	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/cairn
+	install -m 0644 $(STATIC) $(DESTDIR)$(LIBDIR)/libcairn.a
+	install -m 0755 $(SHARED) $(DESTDIR)$(LIBDIR)/libcairn.so.$(VERSION)
+	ln -sf libcairn.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libcairn.so
+	install -m 0644 include/cairn.h $(DESTDIR)$(INCDIR)/cairn.h
+	install -m 0644 $(BUILD)/cairn.pc $(DESTDIR)$(PCDIR)/cairn.pc
+	install -m 0644 docs/cairn.1 $(DESTDIR)$(MANDIR)/man1/cairn.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/cairn $(DESTDIR)$(LIBDIR)/libcairn.a \
+	    $(DESTDIR)$(LIBDIR)/libcairn.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	    $(DESTDIR)$(LIBDIR)/libcairn.so $(DESTDIR)$(INCDIR)/cairn.h \
+	    $(DESTDIR)$(PCDIR)/cairn.pc $(DESTDIR)$(MANDIR)/man1/cairn.1
+
+format:
+	clang-format -i include/*.h lib/*.c lib/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c
+
+format-check:
+	clang-format --dry-run --Werror include/*.h lib/*.c lib/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c
+
+clean:
+	rm -rf build build-san build-fuzz demo-out

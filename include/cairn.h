@@ -1,0 +1,646 @@
+/*
+ * cairn.h - the public API of libcairn.
+ *
+ * libcairn keeps a crash-safe, append-only, signed journal of backup and
+ * restore runs in an LMDB environment (a "journal directory").  A run is one
+ * execution of one plan; every state change of a run is a record, appended
+ * in its own durable LMDB write transaction together with the run's
+ * materialised state and a checkpoint signed with Ed25519.
+ *
+ * This header is the specification.  Semantics follow DESIGN.md; the byte
+ * layout is in docs/FORMAT.md.
+ *
+ * Conventions
+ * - Every fallible function returns a cairn_err.  CAIRN_OK is 0.  Results come
+ *   back through out-parameters, which are set to NULL/0 on failure.
+ * - After a failure, cairn_journal_errdetail() describes it (OS errno, LMDB
+ *   code, JSON path, sequence number or byte offset).  There is no global or
+ *   thread-local error state.
+ * - Threads: a cairn_journal handle is used by one thread at a time.  No
+ *   transaction stays open across calls.  Do not use a handle after fork();
+ *   open it again in the child.  Do not open the same directory twice in one
+ *   process (LMDB's POSIX locks are per process).
+ * - Destructors accept NULL.  Strings are NUL-terminated UTF-8 unless stated.
+ * - Durability: a transition returns CAIRN_OK only after its LMDB write
+ *   transaction committed with full durability (data fdatasync, then the
+ *   meta page through an O_DSYNC descriptor).  A rejected transition writes
+ *   nothing.
+ */
+#ifndef CAIRN_H
+#define CAIRN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(CAIRN_BUILDING)
+#define CAIRN_API __attribute__((visibility("default")))
+#else
+#define CAIRN_API
+#endif
+#define CAIRN_WUR __attribute__((warn_unused_result))
+
+#define CAIRN_VERSION_STRING "0.1.0"
+/** On-disk record format version written by this library. */
+#define CAIRN_FORMAT_VERSION 1
+
+/** Fixed sizes. */
+#define CAIRN_HASH_BYTES 32      /**< SHA-256 */
+#define CAIRN_JOURNAL_ID_BYTES 16
+#define CAIRN_BOOT_ID_BYTES 16
+#define CAIRN_KEY_ID_BYTES 8     /**< minisign key number */
+#define CAIRN_PUBLIC_KEY_BYTES 32
+#define CAIRN_SIGNATURE_BYTES 64
+
+/** Limits (checked on input and when decoding). */
+#define CAIRN_MAX_ID 128          /**< run, plan, op, preflight ids, targets */
+#define CAIRN_MAX_TEXT 4096       /**< reasons, actors, hosts */
+#define CAIRN_MAX_OPS 4096        /**< operations in a plan */
+#define CAIRN_MAX_KV 256          /**< outputs or evidence pairs per record */
+#define CAIRN_MAX_KV_KEY 128
+#define CAIRN_MAX_KV_VALUE 65536
+#define CAIRN_MAX_PLAN_BYTES (1u << 20) /**< plan file / canonical plan */
+#define CAIRN_MAX_RECORD_BYTES (4u << 20)
+
+/**
+ * Error codes.  Append-only: values are never renumbered or reused.
+ * cairn_strerror() names every value; cairn_exit_code() maps each to the
+ * CLI's exit code (DESIGN.md section 8).
+ */
+typedef enum cairn_err {
+    CAIRN_OK = 0,
+    CAIRN_EINVAL = 1,          /**< invalid argument (NULL, empty, too long) */
+    CAIRN_ENOMEM = 2,          /**< allocation failed */
+    CAIRN_EIO = 3,             /**< operating-system error (see detail) */
+    CAIRN_ESTORE = 4,          /**< LMDB error (see detail) */
+    CAIRN_EFATAL = 5,          /**< handle unusable after a failed commit:
+                                    close and reopen */
+    CAIRN_ECORRUPT = 6,        /**< journal bytes do not decode or are
+                                    inconsistent */
+    CAIRN_EVERSION = 7,        /**< unsupported format version */
+    CAIRN_ELOCKED = 8,         /**< run held by a live writer */
+    CAIRN_ENORUN = 9,          /**< no such run */
+    CAIRN_EEXIST = 10,         /**< run id already used */
+    CAIRN_EPLAN = 11,          /**< plan invalid (detail names the JSON path) */
+    CAIRN_EPLAN_MISMATCH = 12, /**< plan hash/id differs from the run's */
+    CAIRN_ENOOP = 13,          /**< no operation with that sequence */
+    CAIRN_EORDER = 14,         /**< not the head operation (out of order) */
+    CAIRN_ESTATE = 15,         /**< operation state does not allow it */
+    CAIRN_ENOTHING = 16,       /**< no operation can be claimed */
+    CAIRN_EPREFLIGHT = 17,     /**< preflight not accepted yet */
+    CAIRN_EPREFLIGHT_OPEN = 18,   /**< accept: a preflight op not completed */
+    CAIRN_EPREFLIGHT_ID = 19,  /**< a different preflight id was accepted */
+    CAIRN_ENOTPENDING = 20,    /**< receipt/resolve for an op not pending */
+    CAIRN_EATTEMPT = 21,       /**< receipt for another attempt */
+    CAIRN_EOPID = 22,          /**< receipt names another operation id */
+    CAIRN_EOUTPUT = 23,        /**< completed without a required output */
+    CAIRN_EREASON = 24,        /**< failed/skipped/operator action without a
+                                    reason or error class */
+    CAIRN_ENOTFAILED = 25,     /**< retry of an op that is not failed */
+    CAIRN_ENOTINDOUBT = 26,    /**< resolve of an op whose claimer lives */
+    CAIRN_EFINISHED = 27,      /**< run cancelled, timed out or complete */
+    CAIRN_ECONTAIN = 28,       /**< containment/cleanup claim not allowed */
+    CAIRN_EKEY = 29,           /**< key file malformed or unusable */
+    CAIRN_EPASSWORD = 30,      /**< wrong password for a secret key */
+    CAIRN_EKEYMISMATCH = 31,   /**< signing key differs from the run's key */
+    CAIRN_ECRYPTO = 32,        /**< signing or random generation failed */
+    CAIRN_ETAMPERED = 33,      /**< verification found proof of tampering */
+    CAIRN_EINCOMPLETE = 34,    /**< verification could not prove integrity */
+    CAIRN_ECHILD = 35,         /**< a command could not be run (runner) */
+    CAIRN_EINTR = 36,          /**< interrupted by a signal (runner) */
+    CAIRN_EATTENTION = 37,     /**< run needs an operator (in-doubt op) */
+    CAIRN_EFAILED = 38,        /**< run ended with a terminal failure */
+    CAIRN_EBUNDLE = 39,        /**< bundle file malformed */
+    CAIRN_ERR_COUNT_ = 40      /**< number of codes; not an error */
+} cairn_err;
+
+/** Static English description of @p err ("unknown error" if out of range). */
+CAIRN_API const char *cairn_strerror(cairn_err err);
+/** Short symbolic name of @p err, e.g. "CAIRN_EORDER". */
+CAIRN_API const char *cairn_errname(cairn_err err);
+/** The cairn CLI exit code for @p err (DESIGN.md section 8). */
+CAIRN_API int cairn_exit_code(cairn_err err);
+
+/* ------------------------------------------------------------------ */
+/* Enumerations shared by plans, records and summaries.                */
+
+/** Operation kinds.  Values are part of the on-disk format. */
+typedef enum cairn_kind {
+    CAIRN_KIND_PREFLIGHT = 1,
+    CAIRN_KIND_STOP = 2,
+    CAIRN_KIND_START = 3,
+    CAIRN_KIND_SNAPSHOT = 4,
+    CAIRN_KIND_TRANSFER = 5,
+    CAIRN_KIND_VERIFY = 6,
+    CAIRN_KIND_RESTORE = 7,
+    CAIRN_KIND_FINALIZE = 8,
+    CAIRN_KIND_TASK = 9,
+    CAIRN_KIND_CLEANUP = 10
+} cairn_kind;
+
+/** Operation states.  Values are part of the on-disk format. */
+typedef enum cairn_op_state {
+    CAIRN_OP_BLOCKED = 1,
+    CAIRN_OP_READY = 2,
+    CAIRN_OP_PENDING = 3,
+    CAIRN_OP_COMPLETED = 4,
+    CAIRN_OP_FAILED = 5,
+    CAIRN_OP_SKIPPED = 6
+} cairn_op_state;
+
+/** Receipt outcomes (subset of states).  On-disk values. */
+typedef enum cairn_outcome {
+    CAIRN_OUTCOME_COMPLETED = 4,
+    CAIRN_OUTCOME_FAILED = 5,
+    CAIRN_OUTCOME_SKIPPED = 6
+} cairn_outcome;
+
+/** Failure classes.  On-disk values; NONE for non-failures. */
+typedef enum cairn_error_class {
+    CAIRN_CLASS_NONE = 0,
+    CAIRN_CLASS_RETRYABLE = 1,
+    CAIRN_CLASS_TERMINAL = 2
+} cairn_error_class;
+
+/** Claim kinds (DESIGN.md section 3).  On-disk values. */
+typedef enum cairn_claim_kind {
+    CAIRN_CLAIM_NORMAL = 0,      /**< the head, in order */
+    CAIRN_CLAIM_CONTAINMENT = 1, /**< start of a stopped target after a
+                                      terminal failure, cancel or timeout */
+    CAIRN_CLAIM_CLEANUP = 2      /**< cleanup op after a terminal failure,
+                                      cancel or timeout */
+} cairn_claim_kind;
+
+/** Derived run states (DESIGN.md section 3). */
+typedef enum cairn_run_state {
+    CAIRN_RUN_AWAITING_PREFLIGHT = 1,
+    CAIRN_RUN_RUNNING = 2,
+    CAIRN_RUN_COMPLETED = 3,
+    CAIRN_RUN_FAILED = 4,
+    CAIRN_RUN_NEEDS_ATTENTION = 5,
+    CAIRN_RUN_TIMED_OUT = 6,
+    CAIRN_RUN_CANCELLED = 7
+} cairn_run_state;
+
+typedef enum cairn_stopped_reason {
+    CAIRN_STOPPED_COMPLETE = 1,
+    CAIRN_STOPPED_AWAITING_PREFLIGHT = 2,
+    CAIRN_STOPPED_FAILED = 3,
+    CAIRN_STOPPED_IN_DOUBT = 4,
+    CAIRN_STOPPED_RUNNING = 5,
+    CAIRN_STOPPED_TIMED_OUT = 6,
+    CAIRN_STOPPED_CANCELLED = 7
+} cairn_stopped_reason;
+
+typedef enum cairn_next_action {
+    CAIRN_NEXT_DONE = 1,
+    CAIRN_NEXT_ACCEPT_PREFLIGHT = 2,
+    CAIRN_NEXT_RETRY_FAILED = 3,
+    CAIRN_NEXT_RESOLVE_IN_DOUBT = 4,
+    CAIRN_NEXT_RESUME = 5,
+    CAIRN_NEXT_RESTART_TARGETS = 6
+} cairn_next_action;
+
+/** Record types.  Values are part of the on-disk format. */
+typedef enum cairn_record_type {
+    CAIRN_REC_CREATE = 1,  /**< run created; carries the canonical plan */
+    CAIRN_REC_ACCEPT = 2,  /**< preflight accepted */
+    CAIRN_REC_CLAIM = 3,   /**< operation claimed (intent, before effect) */
+    CAIRN_REC_RECEIPT = 4, /**< outcome of one attempt */
+    CAIRN_REC_RETRY = 5,   /**< operator: failed -> ready */
+    CAIRN_REC_RESOLVE = 6, /**< operator/probe: in-doubt -> outcome */
+    CAIRN_REC_CANCEL = 7,  /**< run cancelled */
+    CAIRN_REC_TIMEOUT = 8  /**< run deadline passed */
+} cairn_record_type;
+
+/** Lowercase words used by the CLI and JSON ("preflight", "pending" ...).
+ *  Each returns "unknown" for a value outside its enumeration. */
+CAIRN_API const char *cairn_kind_name(cairn_kind kind);
+CAIRN_API const char *cairn_op_state_name(cairn_op_state state);
+CAIRN_API const char *cairn_run_state_name(cairn_run_state state);
+CAIRN_API const char *cairn_stopped_reason_name(cairn_stopped_reason reason);
+CAIRN_API const char *cairn_next_action_name(cairn_next_action action);
+CAIRN_API const char *cairn_record_type_name(cairn_record_type type);
+CAIRN_API const char *cairn_error_class_name(cairn_error_class cls);
+CAIRN_API const char *cairn_claim_kind_name(cairn_claim_kind kind);
+
+/* ------------------------------------------------------------------ */
+/* Keys (minisign formats).                                            */
+
+/** A loaded Ed25519 secret key (minisign format), kept in guarded memory. */
+typedef struct cairn_signer cairn_signer;
+/** A pinned Ed25519 public key (minisign format). */
+typedef struct cairn_pubkey cairn_pubkey;
+
+/**
+ * Load a minisign secret key file.
+ * @param path      key file path (read-only access).
+ * @param password  password for an encrypted key, or NULL for an
+ *                  unencrypted one.  Borrowed; not retained.
+ * @param out       receives the signer; caller frees with
+ *                  cairn_signer_free().  NULL on failure.
+ * @param detail    optional buffer for a message naming what is wrong.
+ * @return CAIRN_OK; CAIRN_EIO (cannot read); CAIRN_EKEY (malformed,
+ *         truncated, bad checksum on an unencrypted key, unsupported
+ *         algorithm); CAIRN_EPASSWORD (encrypted key and @p password is NULL
+ *         or wrong); CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_signer_load(const char *path,
+                                                const char *password,
+                                                cairn_signer **out,
+                                                char *detail,
+                                                size_t detail_len);
+/** Wipe and free a signer.  NULL is a no-op. */
+CAIRN_API void cairn_signer_free(cairn_signer *signer);
+/** The signer's 8-byte key id (minisign key number, as stored). */
+CAIRN_API void cairn_signer_key_id(const cairn_signer *signer,
+                                   uint8_t out[CAIRN_KEY_ID_BYTES]);
+/** The signer's Ed25519 public key. */
+CAIRN_API void cairn_signer_public_key(const cairn_signer *signer,
+                                       uint8_t out[CAIRN_PUBLIC_KEY_BYTES]);
+
+/**
+ * Load a minisign public key file (two lines, or the single base64 line).
+ * @return CAIRN_OK; CAIRN_EIO; CAIRN_EKEY (malformed: detail names the line
+ *         and what is wrong); CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_pubkey_load(const char *path,
+                                                cairn_pubkey **out,
+                                                char *detail,
+                                                size_t detail_len);
+/** Parse the base64 line of a minisign public key ("RWQ..."). */
+CAIRN_API CAIRN_WUR cairn_err cairn_pubkey_parse(const char *b64,
+                                                 cairn_pubkey **out,
+                                                 char *detail,
+                                                 size_t detail_len);
+CAIRN_API void cairn_pubkey_free(cairn_pubkey *key);
+CAIRN_API void cairn_pubkey_key_id(const cairn_pubkey *key,
+                                   uint8_t out[CAIRN_KEY_ID_BYTES]);
+CAIRN_API void cairn_pubkey_bytes(const cairn_pubkey *key,
+                                  uint8_t out[CAIRN_PUBLIC_KEY_BYTES]);
+/** "SHA256:<64 hex>" fingerprint of the raw public key into @p out
+ *  (at least 72 bytes). */
+CAIRN_API void cairn_pubkey_fingerprint(const cairn_pubkey *key, char *out,
+                                        size_t out_len);
+
+/**
+ * Generate a key pair and write it in minisign format.
+ * @param pub_path   public key file; created, fails if it exists.
+ * @param sec_path   secret key file; created mode 0600, fails if it exists.
+ * @param password   NULL for an unencrypted key; otherwise the key is
+ *                   encrypted with scrypt (minisign parameters).
+ * @return CAIRN_OK; CAIRN_EEXIST (a file exists); CAIRN_EIO; CAIRN_ECRYPTO;
+ *         CAIRN_ENOMEM.  On failure no file is left behind.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_keygen(const char *pub_path,
+                                           const char *sec_path,
+                                           const char *password,
+                                           char *detail, size_t detail_len);
+
+/* ------------------------------------------------------------------ */
+/* Plans.                                                              */
+
+/** A validated plan (DESIGN.md section 6).  Immutable. */
+typedef struct cairn_plan cairn_plan;
+
+/**
+ * Parse and validate a JSON plan.
+ * @param json    plan text, @p len bytes (need not be NUL-terminated).
+ * @param out     receives the plan; free with cairn_plan_free().
+ * @param detail  receives "<json path>: <what is wrong>" on CAIRN_EPLAN.
+ * @return CAIRN_OK; CAIRN_EPLAN (invalid: unknown/duplicate keys, wrong
+ *         types, empty or duplicate ids, unknown kinds, mutating before the
+ *         last preflight, unpaired stop/start, bad durations, too large);
+ *         CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_plan_parse(const char *json, size_t len,
+                                               cairn_plan **out, char *detail,
+                                               size_t detail_len);
+/** Read @p path (at most CAIRN_MAX_PLAN_BYTES) and parse it.  Adds
+ *  CAIRN_EIO for an unreadable file. */
+CAIRN_API CAIRN_WUR cairn_err cairn_plan_load(const char *path,
+                                              cairn_plan **out, char *detail,
+                                              size_t detail_len);
+CAIRN_API void cairn_plan_free(cairn_plan *plan);
+CAIRN_API const char *cairn_plan_id(const cairn_plan *plan);
+/** The plan's run_id, or NULL when the plan leaves it to be generated. */
+CAIRN_API const char *cairn_plan_run_id(const cairn_plan *plan);
+CAIRN_API size_t cairn_plan_op_count(const cairn_plan *plan);
+/** SHA-256 of the canonical plan bytes (docs/FORMAT.md, "Plan hash"). */
+CAIRN_API void cairn_plan_hash(const cairn_plan *plan,
+                               uint8_t out[CAIRN_HASH_BYTES]);
+
+/* ------------------------------------------------------------------ */
+/* Journal.                                                            */
+
+typedef struct cairn_journal cairn_journal;
+
+/** cairn_journal_open() flags. */
+#define CAIRN_OPEN_READONLY 0x1u /**< inspection only; never writes */
+#define CAIRN_OPEN_CREATE 0x2u   /**< create the directory if missing */
+
+/**
+ * Open (or create) a journal directory.
+ * Guards file descriptors 0-2, opens the LMDB environment with full
+ * durability, clears stale reader slots and checks the format version.
+ * @param dir    journal directory path.  Borrowed.
+ * @param flags  CAIRN_OPEN_* bits.
+ * @param out    receives the handle; NULL on failure.
+ * @param detail optional buffer for a failure description.
+ * @return CAIRN_OK; CAIRN_EINVAL; CAIRN_EIO (directory missing without
+ *         CAIRN_OPEN_CREATE, permissions); CAIRN_ESTORE; CAIRN_ECORRUPT
+ *         (not a cairn journal, or its metadata does not decode);
+ *         CAIRN_EVERSION; CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_journal_open(const char *dir,
+                                                 unsigned flags,
+                                                 cairn_journal **out,
+                                                 char *detail,
+                                                 size_t detail_len);
+/** Close a handle, releasing its run locks.  NULL is a no-op. */
+CAIRN_API void cairn_journal_close(cairn_journal *journal);
+/** Description of the last failure on @p journal ("" when none).  Valid
+ *  until the next call on the handle. */
+CAIRN_API const char *cairn_journal_errdetail(const cairn_journal *journal);
+/** The directory's random 16-byte identity. */
+CAIRN_API void cairn_journal_id(const cairn_journal *journal,
+                                uint8_t out[CAIRN_JOURNAL_ID_BYTES]);
+/**
+ * Sign every later commit with @p signer (borrowed: it must outlive its use
+ * by the handle; pass NULL to write unsigned).  A run is bound at creation
+ * to the key it was created with (or to "unsigned"); writing to it with
+ * another key, or without its key, fails with CAIRN_EKEYMISMATCH.
+ */
+CAIRN_API void cairn_journal_set_signer(cairn_journal *journal,
+                                        const cairn_signer *signer);
+
+/** Who acted, written into the record (operators; NULL/empty for none). */
+typedef struct cairn_actor_info {
+    const char *actor;  /**< e.g. "alice" or "cairn-runner"; may be NULL */
+    const char *reason; /**< required where the call says so */
+} cairn_actor_info;
+
+/**
+ * Create a run of @p plan.  Preflight operations become ready, mutating
+ * ones blocked (reason preflight-not-accepted).
+ * @param run_id_out  receives the run id (the plan's, or a generated
+ *                    "<plan_id>-<UTC time>-<random>"): at least
+ *                    CAIRN_MAX_ID + 1 bytes.
+ * @return CAIRN_OK; CAIRN_EEXIST (run id already used, nothing written);
+ *         CAIRN_EINVAL; CAIRN_EFATAL; CAIRN_ESTORE; CAIRN_EIO; CAIRN_ENOMEM;
+ *         CAIRN_ECRYPTO.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_run_create(cairn_journal *journal,
+                                               const cairn_plan *plan,
+                                               const cairn_actor_info *who,
+                                               char *run_id_out,
+                                               size_t run_id_len);
+
+/**
+ * Accept the preflight of @p run_id under @p preflight_id.
+ * Every preflight operation must be completed.  A second accept with the
+ * same id is a no-op returning CAIRN_OK (nothing written).
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EPREFLIGHT_OPEN; CAIRN_EPREFLIGHT_ID;
+ *         CAIRN_EFINISHED; CAIRN_ELOCKED; plus the storage errors.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_accept_preflight(
+    cairn_journal *journal, const char *run_id, const char *preflight_id,
+    const cairn_actor_info *who);
+
+/** Result of a claim. */
+typedef struct cairn_claim_result {
+    uint32_t seq;                  /**< operation sequence */
+    uint32_t attempt;              /**< 1 for the first attempt */
+    char id[CAIRN_MAX_ID + 1];     /**< operation id */
+    cairn_kind kind;
+} cairn_claim_result;
+
+/** Identity of the process that performs a claimed operation. */
+typedef struct cairn_holder {
+    uint32_t pid;        /**< 0: the calling process */
+    uint64_t start_time; /**< /proc start time (clock ticks); 0: look up */
+} cairn_holder;
+
+/**
+ * Claim an operation (mark it pending) before its effect starts.
+ * @param op      sequence to claim, or -1 for the head.
+ * @param kind    CAIRN_CLAIM_NORMAL, or containment/cleanup (see DESIGN.md
+ *                section 3 for when those are allowed).
+ * @param holder  process doing the work (NULL: the caller).  In-doubt
+ *                detection asks whether this process still lives.
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_ENOOP; CAIRN_EORDER (not the head);
+ *         CAIRN_ESTATE (not ready/failed); CAIRN_ENOTHING (no head);
+ *         CAIRN_EPREFLIGHT (mutating op before acceptance);
+ *         CAIRN_ECONTAIN; CAIRN_EFINISHED; CAIRN_ELOCKED; storage errors.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_claim(cairn_journal *journal,
+                                          const char *run_id, int64_t op,
+                                          cairn_claim_kind kind,
+                                          const cairn_holder *holder,
+                                          const cairn_actor_info *who,
+                                          cairn_claim_result *out);
+
+/** A key=value pair. */
+typedef struct cairn_kv {
+    const char *key;
+    const char *value;
+} cairn_kv;
+
+/** The outcome of one attempt (or an operator's resolution). */
+typedef struct cairn_receipt {
+    uint32_t seq;              /**< operation sequence */
+    uint32_t attempt;          /**< 0: the current attempt */
+    const char *op_id;         /**< NULL, or must equal the op's id */
+    cairn_outcome outcome;
+    cairn_error_class error_class; /**< required (not NONE) when failed */
+    const char *reason;        /**< required when failed or skipped */
+    const cairn_kv *outputs;   /**< outputs (must cover the op's requires) */
+    size_t n_outputs;
+    const cairn_kv *evidence;  /**< exit status, digests, tails ... */
+    size_t n_evidence;
+} cairn_receipt;
+
+/**
+ * Record the outcome of the pending attempt of an operation.
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_ENOOP; CAIRN_ENOTPENDING;
+ *         CAIRN_EATTEMPT; CAIRN_EOPID; CAIRN_EOUTPUT (completed without a
+ *         required output); CAIRN_EREASON; CAIRN_EINVAL (bad outcome, too
+ *         many or too long pairs, duplicate keys); CAIRN_ELOCKED; storage
+ *         errors.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_receipt_record(cairn_journal *journal,
+                                                   const char *run_id,
+                                                   const cairn_receipt *r,
+                                                   const cairn_actor_info *who);
+
+/**
+ * Operator action: move a failed operation back to ready.
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_ENOOP; CAIRN_ENOTFAILED;
+ *         CAIRN_EFINISHED; CAIRN_ELOCKED; storage errors.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_retry(cairn_journal *journal,
+                                          const char *run_id, uint32_t op,
+                                          const cairn_actor_info *who);
+
+/**
+ * Operator or probe decision on an in-doubt operation: a pending operation
+ * whose claiming process is gone.  @p r->reason is required.
+ * @return as cairn_receipt_record(), plus CAIRN_ENOTINDOUBT when the
+ *         claimer still lives or holds the run.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_resolve(cairn_journal *journal,
+                                            const char *run_id,
+                                            const cairn_receipt *r,
+                                            const cairn_actor_info *who);
+
+/**
+ * End a run: cancelled, or timed out (@p timed_out nonzero).  Afterwards
+ * only containment and cleanup claims are accepted.
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EFINISHED (already ended or
+ *         complete); CAIRN_ELOCKED; storage errors.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_cancel(cairn_journal *journal,
+                                           const char *run_id, int timed_out,
+                                           const cairn_actor_info *who);
+
+/* ------------------------------------------------------------------ */
+/* Run locks.                                                          */
+
+/**
+ * Hold the writer lock of @p run_id on this handle until
+ * cairn_run_unlock() or close.  Transitions take and drop the lock
+ * themselves when it is not held; a runner holds it for its whole life.
+ * The lock is a kernel-released flock(2) on a per-run file whose content
+ * names the holder (pid, process start time, boot id, host, since).
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_ELOCKED (detail names the live
+ *         holder); CAIRN_EIO.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_run_lock(cairn_journal *journal,
+                                             const char *run_id);
+CAIRN_API void cairn_run_unlock(cairn_journal *journal, const char *run_id);
+
+/* ------------------------------------------------------------------ */
+/* Summaries and inspection.                                           */
+
+typedef struct cairn_op_view {
+    uint32_t seq;
+    char id[CAIRN_MAX_ID + 1];
+    cairn_kind kind;
+    char target[CAIRN_MAX_ID + 1]; /**< "" when none */
+    cairn_op_state state;
+    uint32_t attempt;               /**< attempts claimed so far */
+    cairn_error_class last_class;   /**< class of the last failure */
+    int in_doubt;                   /**< pending and its claimer is gone */
+    uint64_t updated_ns;            /**< wall time of the last change */
+    uint32_t holder_pid;            /**< claimer of a pending op, else 0 */
+} cairn_op_view;
+
+/** The resume summary of DESIGN.md section 3.  Caller-owned. */
+typedef struct cairn_summary {
+    char run_id[CAIRN_MAX_ID + 1];
+    char plan_id[CAIRN_MAX_ID + 1];
+    uint8_t plan_hash[CAIRN_HASH_BYTES];
+    char preflight_id[CAIRN_MAX_ID + 1]; /**< "" when none */
+    int preflight_accepted;
+    cairn_run_state state;
+    uint32_t total;
+    uint32_t counts[7]; /**< indexed by cairn_op_state (index 0 unused) */
+    int has_next;
+    uint32_t next_seq;
+    cairn_op_state next_state;
+    uint32_t next_attempt;
+    int restart_required;
+    size_t n_restart_targets;
+    char **restart_targets; /**< target names */
+    size_t n_in_doubt;
+    uint32_t *in_doubt;     /**< sequences */
+    int64_t last_contiguous_seq; /**< -1 when none */
+    int64_t last_attempted_seq;  /**< -1 when none */
+    cairn_stopped_reason stopped_reason;
+    cairn_next_action next_action;
+    uint64_t records;        /**< records in the run */
+    uint8_t head[CAIRN_HASH_BYTES];
+    int signed_run;          /**< nonzero when the run is bound to a key */
+    uint8_t key_id[CAIRN_KEY_ID_BYTES];
+    uint64_t created_ns, updated_ns;
+    size_t n_ops;
+    cairn_op_view *ops;      /**< every operation, by sequence */
+} cairn_summary;
+
+/**
+ * The resume summary of @p run_id, from the materialised state (O(1) in the
+ * journal's length) plus a liveness check of pending operations' claimers.
+ * @param out  receives a summary; free with cairn_summary_free().
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_ECORRUPT; CAIRN_ESTORE; CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_status(cairn_journal *journal,
+                                           const char *run_id,
+                                           cairn_summary **out);
+CAIRN_API void cairn_summary_free(cairn_summary *summary);
+
+/**
+ * Recompute the run's state from its records alone (the plan in its CREATE
+ * record, then every transition) and compare it with the materialised state.
+ * @return CAIRN_OK when they agree; CAIRN_ECORRUPT when they differ or a
+ *         record does not decode or apply (detail names the sequence);
+ *         CAIRN_ENORUN; storage errors.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_replay_check(cairn_journal *journal,
+                                                 const char *run_id);
+
+/** Call @p fn for each run id, in creation order; stop early when @p fn
+ *  returns nonzero. */
+CAIRN_API CAIRN_WUR cairn_err cairn_run_each(cairn_journal *journal,
+                                             int (*fn)(void *ctx,
+                                                       const char *run_id),
+                                             void *ctx);
+
+/** A decoded record.  Pointers are valid only during the callback. */
+typedef struct cairn_record_view {
+    cairn_record_type type;
+    uint64_t seq;       /**< sequence in the run, from 0 */
+    uint64_t position;  /**< position in the journal directory */
+    uint64_t wall_ns;
+    uint64_t mono_ns;
+    uint8_t boot_id[CAIRN_BOOT_ID_BYTES];
+    uint8_t prev[CAIRN_HASH_BYTES];
+    uint8_t hash[CAIRN_HASH_BYTES]; /**< leaf hash of this record */
+    const char *actor;  /**< "" when none */
+    /* Body fields; which are set depends on type (docs/FORMAT.md). */
+    const char *run_id, *plan_id;     /**< CREATE */
+    const uint8_t *plan_hash;         /**< CREATE */
+    const char *plan_json;            /**< CREATE: canonical plan */
+    size_t plan_json_len;
+    const char *preflight_id;         /**< ACCEPT */
+    uint32_t op, attempt;             /**< CLAIM RECEIPT RETRY RESOLVE */
+    cairn_claim_kind claim_kind;      /**< CLAIM */
+    uint32_t holder_pid;              /**< CLAIM */
+    uint64_t holder_start;            /**< CLAIM */
+    const char *host;                 /**< CLAIM */
+    cairn_outcome outcome;            /**< RECEIPT RESOLVE */
+    cairn_error_class error_class;    /**< RECEIPT RESOLVE */
+    const char *reason;               /**< all but CREATE/CLAIM ("" none) */
+    const cairn_kv *outputs;
+    size_t n_outputs;
+    const cairn_kv *evidence;
+    size_t n_evidence;
+    size_t encoded_len;               /**< bytes of the record */
+} cairn_record_view;
+
+/**
+ * Call @p fn for the records of @p run_id with sequence >= @p from_seq, in
+ * order; stop early when @p fn returns nonzero.
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_ECORRUPT (a record does not decode:
+ *         detail names the sequence and byte offset); storage errors.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_record_each(
+    cairn_journal *journal, const char *run_id, uint64_t from_seq,
+    int (*fn)(void *ctx, const cairn_record_view *record), void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CAIRN_H */

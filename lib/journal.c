@@ -1,0 +1,286 @@
+/*
+ * journal.c - open/close a journal directory and the single commit path
+ * every transition goes through.
+ */
+#include "journal.h"
+
+#include "bytes.h"
+#include "crypto.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define META_FORMAT_KEY "format"
+#define META_ID_KEY "journal_id"
+#define META_CREATED_KEY "created_ns"
+
+cairn_err cairn__jfail(cairn_journal *j, cairn_err err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cairn__vfmt(j->detail, sizeof(j->detail), fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+static cairn_err init_meta(cairn_txn *txn, void *ctx)
+{
+    cairn_journal *j = ctx;
+    const uint8_t *v;
+    size_t vl;
+    int found;
+    cairn_err err = cairn__txn_get(txn, CAIRN_DBI_META, META_ID_KEY,
+                                   strlen(META_ID_KEY), &v, &vl, &found);
+    if (err != CAIRN_OK || found) {
+        return err;
+    }
+    uint8_t fmt[4], created[8];
+    cairn__random(j->journal_id, sizeof(j->journal_id));
+    cairn__store32_be(fmt, CAIRN_FORMAT_VERSION);
+    cairn__store64_be(created, cairn__wall_ns());
+    err = cairn__txn_put(txn, CAIRN_DBI_META, META_ID_KEY,
+                         strlen(META_ID_KEY), j->journal_id,
+                         sizeof(j->journal_id), CAIRN_PUT_NOOVERWRITE);
+    if (err == CAIRN_OK) {
+        err = cairn__txn_put(txn, CAIRN_DBI_META, META_FORMAT_KEY,
+                             strlen(META_FORMAT_KEY), fmt, sizeof(fmt), 0);
+    }
+    if (err == CAIRN_OK) {
+        err = cairn__txn_put(txn, CAIRN_DBI_META, META_CREATED_KEY,
+                             strlen(META_CREATED_KEY), created,
+                             sizeof(created), 0);
+    }
+    return err;
+}
+
+static cairn_err read_meta(cairn_journal *j)
+{
+    cairn_txn *txn = NULL;
+    cairn_err err = cairn__store_read(j->store, &txn);
+    if (err != CAIRN_OK) {
+        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
+    }
+    const uint8_t *v;
+    size_t vl;
+    int found;
+    err = cairn__txn_get(txn, CAIRN_DBI_META, META_FORMAT_KEY,
+                         strlen(META_FORMAT_KEY), &v, &vl, &found);
+    if (err == CAIRN_OK && (!found || vl != 4)) {
+        err = cairn__jfail(j, CAIRN_ECORRUPT, "not a cairn journal: meta "
+                                              "\"format\" missing or bad");
+    } else if (err == CAIRN_OK &&
+               cairn__load32_be(v) != CAIRN_FORMAT_VERSION) {
+        err = cairn__jfail(j, CAIRN_EVERSION, "journal format %u, this "
+                                              "cairn reads format %d",
+                           cairn__load32_be(v), CAIRN_FORMAT_VERSION);
+    }
+    if (err == CAIRN_OK) {
+        err = cairn__txn_get(txn, CAIRN_DBI_META, META_ID_KEY,
+                             strlen(META_ID_KEY), &v, &vl, &found);
+        if (err == CAIRN_OK && (!found || vl != CAIRN_JOURNAL_ID_BYTES)) {
+            err = cairn__jfail(j, CAIRN_ECORRUPT, "meta \"journal_id\" "
+                                                  "missing or bad");
+        } else if (err == CAIRN_OK) {
+            memcpy(j->journal_id, v, CAIRN_JOURNAL_ID_BYTES);
+        }
+    }
+    cairn__txn_end(txn);
+    return err;
+}
+
+static cairn_err check_dir(const char *dir, unsigned flags, char *detail,
+                           size_t detail_len)
+{
+    char path[4096];
+    struct stat st;
+    int n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        cairn__fmt(detail, detail_len, "journal path too long");
+        return CAIRN_EINVAL;
+    }
+    if (stat(path, &st) == 0 || (flags & CAIRN_OPEN_CREATE) != 0) {
+        return CAIRN_OK;
+    }
+    cairn__fmt(detail, detail_len, "%s: no journal here (%s)", dir,
+               errno == ENOENT ? "no data.mdb" : strerror(errno));
+    return CAIRN_EIO;
+}
+
+cairn_err cairn_journal_open(const char *dir, unsigned flags,
+                             cairn_journal **out, char *detail,
+                             size_t detail_len)
+{
+    if (out == NULL) {
+        return CAIRN_EINVAL;
+    }
+    *out = NULL;
+    if (dir == NULL || dir[0] == '\0' ||
+        (flags & ~(CAIRN_OPEN_READONLY | CAIRN_OPEN_CREATE)) != 0) {
+        cairn__fmt(detail, detail_len, "bad directory or flags");
+        return CAIRN_EINVAL;
+    }
+    if (cairn__crypto_init() != CAIRN_OK) {
+        return CAIRN_ECRYPTO;
+    }
+    cairn_err err = check_dir(dir, flags, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    cairn_journal *j = calloc(1, sizeof(*j));
+    if (j == NULL || (j->dir = strdup(dir)) == NULL) {
+        free(j);
+        return CAIRN_ENOMEM;
+    }
+    j->readonly = (flags & CAIRN_OPEN_READONLY) != 0;
+    err = cairn__store_open(dir, j->readonly, !j->readonly, &j->store,
+                            detail, detail_len);
+    if (err == CAIRN_OK && !j->readonly) {
+        err = cairn__store_write(j->store, init_meta, j);
+        if (err != CAIRN_OK) {
+            cairn__fmt(detail, detail_len, "%s: %s", dir,
+                       cairn__store_detail(j->store));
+        }
+    }
+    if (err == CAIRN_OK) {
+        err = read_meta(j);
+        if (err != CAIRN_OK) {
+            cairn__fmt(detail, detail_len, "%s: %s", dir, j->detail);
+        }
+    }
+    if (err != CAIRN_OK) {
+        cairn_journal_close(j);
+        return err;
+    }
+    *out = j;
+    return CAIRN_OK;
+}
+
+void cairn_journal_close(cairn_journal *journal)
+{
+    if (journal == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < journal->n_locks; i++) {
+        cairn__run_unlock(journal->locks[i].fd);
+    }
+    free(journal->locks);
+    cairn__store_close(journal->store);
+    free(journal->dir);
+    free(journal);
+}
+
+const char *cairn_journal_errdetail(const cairn_journal *journal)
+{
+    return journal != NULL ? journal->detail : "";
+}
+
+void cairn_journal_id(const cairn_journal *journal,
+                      uint8_t out[CAIRN_JOURNAL_ID_BYTES])
+{
+    memcpy(out, journal->journal_id, CAIRN_JOURNAL_ID_BYTES);
+}
+
+void cairn_journal_set_signer(cairn_journal *journal,
+                              const cairn_signer *signer)
+{
+    journal->signer = signer;
+}
+
+cairn_err cairn__lookup_run(cairn_journal *j, cairn_txn *txn,
+                            const char *run_id, uint64_t *run_num)
+{
+    const uint8_t *v;
+    size_t vl;
+    int found;
+    *run_num = 0;
+    size_t n = strlen(run_id);
+    if (n == 0 || n > CAIRN_MAX_ID) {
+        return cairn__jfail(j, CAIRN_ENORUN, "no run \"%.*s\"",
+                            (int)(n > 64 ? 64 : n), run_id);
+    }
+    cairn_err err = cairn__txn_get(txn, CAIRN_DBI_NAMES, run_id, n, &v, &vl,
+                                   &found);
+    if (err != CAIRN_OK) {
+        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
+    }
+    if (!found) {
+        return cairn__jfail(j, CAIRN_ENORUN, "no run \"%s\"", run_id);
+    }
+    if (vl != 8) {
+        return cairn__jfail(j, CAIRN_ECORRUPT, "run \"%s\": bad name entry",
+                            run_id);
+    }
+    *run_num = cairn__load64_be(v);
+    return CAIRN_OK;
+}
+
+cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn,
+                            uint64_t run_num, cairn_state *st)
+{
+    uint8_t key[8];
+    const uint8_t *v;
+    size_t vl;
+    int found;
+    char why[256];
+    cairn__store64_be(key, run_num);
+    cairn_err err = cairn__txn_get(txn, CAIRN_DBI_RUNS, key, sizeof(key), &v,
+                                   &vl, &found);
+    if (err != CAIRN_OK) {
+        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
+    }
+    if (!found) {
+        return cairn__jfail(j, CAIRN_ECORRUPT, "run %llu: state missing",
+                            (unsigned long long)run_num);
+    }
+    err = cairn__state_decode(v, vl, st, why, sizeof(why));
+    if (err == CAIRN_OK && st->run_num != run_num) {
+        cairn__state_free(st);
+        cairn__fmt(why, sizeof(why), "state names run %llu",
+                   (unsigned long long)st->run_num);
+        err = CAIRN_ECORRUPT;
+    }
+    if (err != CAIRN_OK) {
+        return cairn__jfail(j, err, "run %llu: %s",
+                            (unsigned long long)run_num, why);
+    }
+    return CAIRN_OK;
+}
+
+cairn_err cairn__index_get(cairn_journal *j, cairn_txn *txn,
+                           uint64_t run_num, uint64_t seq, uint64_t *position,
+                           int *found)
+{
+    uint8_t key[16];
+    const uint8_t *v;
+    size_t vl;
+    cairn__store64_be(key, run_num);
+    cairn__store64_be(key + 8, seq);
+    *position = 0;
+    cairn_err err = cairn__txn_get(txn, CAIRN_DBI_INDEX, key, sizeof(key), &v,
+                                   &vl, found);
+    if (err != CAIRN_OK) {
+        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
+    }
+    if (*found) {
+        if (vl != 8) {
+            return cairn__jfail(j, CAIRN_ECORRUPT,
+                                "run %llu seq %llu: bad index entry",
+                                (unsigned long long)run_num,
+                                (unsigned long long)seq);
+        }
+        *position = cairn__load64_be(v);
+    }
+    return CAIRN_OK;
+}
+
+int cairn__op_claimer_alive(const cairn_op_st *op)
+{
+    return cairn__proc_alive(op->holder_pid, op->holder_start,
+                             op->holder_boot, op->host);
+}

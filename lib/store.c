@@ -1,0 +1,455 @@
+/*
+ * store.c - the LMDB environment: the only file that includes lmdb.h and
+ * the one place LMDB codes become cairn_err values.
+ */
+#include "store.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DEFAULT_MAP_SIZE ((uint64_t)256 << 20)
+#define MAX_MAP_SIZE ((uint64_t)1 << 40)
+#define MAX_GROWTHS 40
+
+static const char *const dbi_names[CAIRN_DBI_COUNT_] = {
+    "meta", "names", "runs", "records", "index", "checkpoints",
+};
+
+struct cairn_store {
+    MDB_env *env;
+    MDB_dbi dbi[CAIRN_DBI_COUNT_];
+    int readonly;
+    int fatal;
+    uint64_t map_size;
+    unsigned growths;
+    char detail[512];
+};
+
+struct cairn_txn {
+    cairn_store *store;
+    MDB_txn *txn;
+    int map_full; /* a put hit MDB_MAP_FULL: grow and rerun */
+};
+
+struct cairn_cursor {
+    MDB_cursor *cur;
+};
+
+/* The single mapping from LMDB and errno values to cairn_err. */
+static cairn_err map_rc(cairn_store *store, const char *what, int rc)
+{
+    if (rc == MDB_SUCCESS) {
+        return CAIRN_OK;
+    }
+    cairn__fmt(store->detail, sizeof(store->detail), "%s: %s (%d)", what,
+               mdb_strerror(rc), rc);
+    switch (rc) {
+    case ENOMEM:
+        return CAIRN_ENOMEM;
+    case EIO:
+    case ENOSPC:
+    case EACCES:
+    case EPERM:
+    case ENOENT:
+    case EROFS:
+    case EAGAIN:
+        return CAIRN_EIO;
+    case MDB_KEYEXIST:
+        return CAIRN_EEXIST;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_BAD_DBI:
+    case MDB_INCOMPATIBLE:
+        return CAIRN_ECORRUPT;
+    case MDB_VERSION_MISMATCH:
+        return CAIRN_EVERSION;
+    case MDB_PANIC:
+        store->fatal = 1;
+        return CAIRN_EFATAL;
+    default:
+        return CAIRN_ESTORE;
+    }
+}
+
+static uint64_t env_map_size(void)
+{
+    const char *s = getenv("CAIRN_MAP_SIZE");
+    if (s == NULL || *s == '\0') {
+        return DEFAULT_MAP_SIZE;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 65536 || v > MAX_MAP_SIZE) {
+        return DEFAULT_MAP_SIZE;
+    }
+    return v;
+}
+
+static cairn_err open_dbis(cairn_store *s, int create)
+{
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(s->env, NULL, s->readonly ? MDB_RDONLY : 0, &txn);
+    if (rc != MDB_SUCCESS) {
+        return map_rc(s, "mdb_txn_begin", rc);
+    }
+    for (int i = 0; i < CAIRN_DBI_COUNT_; i++) {
+        unsigned flags = create && !s->readonly ? MDB_CREATE : 0;
+        rc = mdb_dbi_open(txn, dbi_names[i], flags, &s->dbi[i]);
+        if (rc != MDB_SUCCESS) {
+            mdb_txn_abort(txn);
+            if (rc == MDB_NOTFOUND) {
+                cairn__fmt(s->detail, sizeof(s->detail),
+                           "not a cairn journal: no \"%s\" database",
+                           dbi_names[i]);
+                return CAIRN_ECORRUPT;
+            }
+            return map_rc(s, "mdb_dbi_open", rc);
+        }
+    }
+    /* Committing (even a read-only txn) keeps the handles open for
+     * later transactions; an abort would close them. */
+    rc = mdb_txn_commit(txn);
+    return map_rc(s, "mdb_txn_commit", rc);
+}
+
+static cairn_err env_open(cairn_store *s, const char *dir, int create)
+{
+    int rc = mdb_env_create(&s->env);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_set_maxdbs(s->env, 8);
+    }
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_set_mapsize(s->env, (size_t)s->map_size);
+    }
+    if (rc != MDB_SUCCESS) {
+        return map_rc(s, "mdb_env_create", rc);
+    }
+    unsigned flags = MDB_NOTLS | (s->readonly ? MDB_RDONLY : 0);
+    rc = mdb_env_open(s->env, dir, flags, 0644);
+    if (rc != MDB_SUCCESS) {
+        return map_rc(s, "mdb_env_open", rc);
+    }
+    MDB_envinfo info;
+    if (mdb_env_info(s->env, &info) == MDB_SUCCESS) {
+        s->map_size = info.me_mapsize;
+    }
+    int dead = 0;
+    (void)mdb_reader_check(s->env, &dead);
+    return open_dbis(s, create);
+}
+
+cairn_err cairn__store_open(const char *dir, int readonly, int create,
+                            cairn_store **out, char *detail,
+                            size_t detail_len)
+{
+    *out = NULL;
+    if (cairn__guard_std_fds() != CAIRN_OK) {
+        cairn__fmt(detail, detail_len, "cannot guard descriptors 0-2");
+        return CAIRN_EIO;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (!create || errno != ENOENT || mkdir(dir, 0755) != 0) {
+            cairn__fmt(detail, detail_len, "%s: %s", dir, strerror(errno));
+            return CAIRN_EIO;
+        }
+    } else if (!S_ISDIR(st.st_mode)) {
+        cairn__fmt(detail, detail_len, "%s: not a directory", dir);
+        return CAIRN_EIO;
+    }
+    cairn_store *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    s->readonly = readonly;
+    s->map_size = env_map_size();
+    cairn_err err = env_open(s, dir, create);
+    if (err != CAIRN_OK) {
+        cairn__fmt(detail, detail_len, "%s: %s", dir, s->detail);
+        cairn__store_close(s);
+        return err;
+    }
+    *out = s;
+    return CAIRN_OK;
+}
+
+void cairn__store_close(cairn_store *store)
+{
+    if (store == NULL) {
+        return;
+    }
+    if (store->env != NULL) {
+        mdb_env_close(store->env);
+    }
+    free(store);
+}
+
+const char *cairn__store_detail(const cairn_store *store)
+{
+    return store->detail;
+}
+
+int cairn__store_fatal(const cairn_store *store)
+{
+    return store->fatal;
+}
+
+void cairn__store_map_info(const cairn_store *store, uint64_t *map_size,
+                           unsigned *growths)
+{
+    *map_size = store->map_size;
+    *growths = store->growths;
+}
+
+void cairn__store_env_info(cairn_store *store, uint64_t *page_size,
+                           uint64_t *last_txnid, uint64_t *last_page,
+                           unsigned *readers)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    *page_size = *last_txnid = *last_page = 0;
+    *readers = 0;
+    if (mdb_env_info(store->env, &info) == MDB_SUCCESS) {
+        *last_txnid = info.me_last_txnid;
+        *last_page = info.me_last_pgno;
+        *readers = info.me_numreaders;
+    }
+    if (mdb_env_stat(store->env, &st) == MDB_SUCCESS) {
+        *page_size = st.ms_psize;
+    }
+}
+
+static int begin(cairn_store *store, unsigned flags, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(store->env, NULL, flags, txn);
+    if (rc == MDB_MAP_RESIZED) {
+        /* Another process grew the map: adopt its size and retry. */
+        rc = mdb_env_set_mapsize(store->env, 0);
+        if (rc == MDB_SUCCESS) {
+            rc = mdb_txn_begin(store->env, NULL, flags, txn);
+        }
+        MDB_envinfo info;
+        if (rc == MDB_SUCCESS && mdb_env_info(store->env, &info) == 0) {
+            store->map_size = info.me_mapsize;
+        }
+    }
+    return rc;
+}
+
+cairn_err cairn__store_read(cairn_store *store, cairn_txn **out)
+{
+    *out = NULL;
+    cairn_txn *t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    t->store = store;
+    int rc = begin(store, MDB_RDONLY, &t->txn);
+    if (rc != MDB_SUCCESS) {
+        free(t);
+        return map_rc(store, "mdb_txn_begin (read)", rc);
+    }
+    *out = t;
+    return CAIRN_OK;
+}
+
+void cairn__txn_end(cairn_txn *txn)
+{
+    if (txn == NULL) {
+        return;
+    }
+    if (txn->txn != NULL) {
+        mdb_txn_abort(txn->txn);
+    }
+    free(txn);
+}
+
+static cairn_err grow(cairn_store *store)
+{
+    if (store->growths >= MAX_GROWTHS || store->map_size >= MAX_MAP_SIZE) {
+        cairn__fmt(store->detail, sizeof(store->detail),
+                   "map full at %llu bytes (limit reached)",
+                   (unsigned long long)store->map_size);
+        return CAIRN_EIO;
+    }
+    uint64_t next = store->map_size * 2;
+    int rc = mdb_env_set_mapsize(store->env, (size_t)next);
+    if (rc != MDB_SUCCESS) {
+        return map_rc(store, "mdb_env_set_mapsize", rc);
+    }
+    store->map_size = next;
+    store->growths++;
+    return CAIRN_OK;
+}
+
+cairn_err cairn__store_write(cairn_store *store, cairn_write_fn fn,
+                             void *ctx)
+{
+    if (store->readonly) {
+        cairn__fmt(store->detail, sizeof(store->detail),
+                   "journal opened read-only");
+        return CAIRN_EINVAL;
+    }
+    for (;;) {
+        if (store->fatal) {
+            return CAIRN_EFATAL;
+        }
+        cairn_txn t = {.store = store};
+        int rc = begin(store, 0, &t.txn);
+        if (rc != MDB_SUCCESS) {
+            return map_rc(store, "mdb_txn_begin", rc);
+        }
+        cairn_err err = fn(&t, ctx);
+        if (err != CAIRN_OK) {
+            mdb_txn_abort(t.txn);
+            if (!t.map_full) {
+                return err;
+            }
+        } else {
+            /* mdb_txn_commit consumes the handle whatever it returns. */
+            rc = mdb_txn_commit(t.txn);
+            if (rc == MDB_SUCCESS) {
+                return CAIRN_OK;
+            }
+            if (rc != MDB_MAP_FULL) {
+                err = map_rc(store, "mdb_txn_commit", rc);
+                store->fatal = 1;
+                return err == CAIRN_EFATAL ? CAIRN_EFATAL : err;
+            }
+        }
+        err = grow(store);
+        if (err != CAIRN_OK) {
+            return err;
+        }
+    }
+}
+
+static MDB_val val(const void *p, size_t n)
+{
+    MDB_val v = {.mv_size = n, .mv_data = (void *)(uintptr_t)p};
+    return v;
+}
+
+cairn_err cairn__txn_get(cairn_txn *txn, cairn_dbi dbi, const void *key,
+                         size_t key_len, const uint8_t **v, size_t *vl,
+                         int *found)
+{
+    MDB_val k = val(key, key_len), d;
+    *v = NULL;
+    *vl = 0;
+    *found = 0;
+    int rc = mdb_get(txn->txn, txn->store->dbi[dbi], &k, &d);
+    if (rc == MDB_NOTFOUND) {
+        return CAIRN_OK;
+    }
+    if (rc != MDB_SUCCESS) {
+        return map_rc(txn->store, "mdb_get", rc);
+    }
+    *v = d.mv_data;
+    *vl = d.mv_size;
+    *found = 1;
+    return CAIRN_OK;
+}
+
+cairn_err cairn__txn_put(cairn_txn *txn, cairn_dbi dbi, const void *key,
+                         size_t key_len, const void *value, size_t val_len,
+                         unsigned flags)
+{
+    MDB_val k = val(key, key_len), d = val(value, val_len);
+    unsigned mf = ((flags & CAIRN_PUT_APPEND) ? MDB_APPEND : 0) |
+                  ((flags & CAIRN_PUT_NOOVERWRITE) ? MDB_NOOVERWRITE : 0);
+    int rc = mdb_put(txn->txn, txn->store->dbi[dbi], &k, &d, mf);
+    if (rc == MDB_MAP_FULL) {
+        txn->map_full = 1;
+    }
+    return map_rc(txn->store, "mdb_put", rc);
+}
+
+cairn_err cairn__cursor_open(cairn_txn *txn, cairn_dbi dbi,
+                             cairn_cursor **out)
+{
+    *out = NULL;
+    cairn_cursor *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbi[dbi], &c->cur);
+    if (rc != MDB_SUCCESS) {
+        free(c);
+        return map_rc(txn->store, "mdb_cursor_open", rc);
+    }
+    *out = c;
+    return CAIRN_OK;
+}
+
+void cairn__cursor_close(cairn_cursor *cur)
+{
+    if (cur == NULL) {
+        return;
+    }
+    mdb_cursor_close(cur->cur);
+    free(cur);
+}
+
+static cairn_err cursor_get(cairn_cursor *cur, MDB_val *k, MDB_cursor_op op,
+                            const uint8_t **kp, size_t *kl,
+                            const uint8_t **vp, size_t *vl, int *found)
+{
+    MDB_val d;
+    *found = 0;
+    int rc = mdb_cursor_get(cur->cur, k, &d, op);
+    if (rc == MDB_NOTFOUND) {
+        return CAIRN_OK;
+    }
+    if (rc != MDB_SUCCESS) {
+        return rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND
+                   ? CAIRN_ECORRUPT
+                   : CAIRN_ESTORE;
+    }
+    *kp = k->mv_data;
+    *kl = k->mv_size;
+    if (vp != NULL) {
+        *vp = d.mv_data;
+        *vl = d.mv_size;
+    }
+    *found = 1;
+    return CAIRN_OK;
+}
+
+cairn_err cairn__cursor_seek(cairn_cursor *cur, const void *key,
+                             size_t key_len, const uint8_t **k, size_t *kl,
+                             const uint8_t **v, size_t *vl, int *found)
+{
+    MDB_val kv = val(key, key_len);
+    return cursor_get(cur, &kv, key ? MDB_SET_RANGE : MDB_FIRST, k, kl, v,
+                      vl, found);
+}
+
+cairn_err cairn__cursor_next(cairn_cursor *cur, const uint8_t **k,
+                             size_t *kl, const uint8_t **v, size_t *vl,
+                             int *found)
+{
+    MDB_val kv = {0, NULL};
+    return cursor_get(cur, &kv, MDB_NEXT, k, kl, v, vl, found);
+}
+
+cairn_err cairn__txn_last_key(cairn_txn *txn, cairn_dbi dbi,
+                              const uint8_t **key, size_t *key_len,
+                              int *found)
+{
+    cairn_cursor *c = NULL;
+    cairn_err err = cairn__cursor_open(txn, dbi, &c);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    MDB_val kv = {0, NULL};
+    err = cursor_get(c, &kv, MDB_LAST, key, key_len, NULL, NULL, found);
+    cairn__cursor_close(c);
+    return err;
+}

@@ -1,0 +1,105 @@
+/*
+ * store.h - the LMDB environment behind a journal directory.  Only
+ * store.c includes lmdb.h, and LMDB result codes are mapped there only.
+ *
+ * Writes go through cairn__store_write(): it begins a write transaction,
+ * calls a function that must be re-runnable, and commits.  On MDB_MAP_FULL
+ * (from a put or from the commit) the transaction is aborted, the map is
+ * doubled and the whole function runs again.  Any other commit failure
+ * makes the store sticky-fatal: every later write fails with CAIRN_EFATAL
+ * until the store is closed and reopened.
+ */
+#ifndef CAIRN_STORE_H
+#define CAIRN_STORE_H
+
+#include "common.h"
+
+typedef enum cairn_dbi {
+    CAIRN_DBI_META = 0,
+    CAIRN_DBI_NAMES = 1,
+    CAIRN_DBI_RUNS = 2,
+    CAIRN_DBI_RECORDS = 3,
+    CAIRN_DBI_INDEX = 4,
+    CAIRN_DBI_CHECKPOINTS = 5,
+    CAIRN_DBI_COUNT_ = 6
+} cairn_dbi;
+
+typedef struct cairn_store cairn_store;
+typedef struct cairn_txn cairn_txn;
+typedef struct cairn_cursor cairn_cursor;
+
+/** Put flags. */
+#define CAIRN_PUT_APPEND 0x1u      /**< key sorts after every key (fast) */
+#define CAIRN_PUT_NOOVERWRITE 0x2u /**< fail with CAIRN_EEXIST if present */
+
+/**
+ * Open the environment in @p dir (created when @p create and missing).
+ * Full durability; MDB_NOTLS; max 8 named databases; stale readers cleared.
+ * Map size: $CAIRN_MAP_SIZE bytes if set (testing and huge journals), else
+ * 256 MiB, growing by doubling up to 1 TiB.
+ */
+CAIRN_INTERNAL cairn_err cairn__store_open(const char *dir, int readonly,
+                                           int create, cairn_store **out,
+                                           char *detail, size_t detail_len);
+CAIRN_INTERNAL void cairn__store_close(cairn_store *store);
+/** The description of the store's last failure. */
+CAIRN_INTERNAL const char *cairn__store_detail(const cairn_store *store);
+CAIRN_INTERNAL int cairn__store_fatal(const cairn_store *store);
+/** Current map size in bytes and number of map growths so far. */
+CAIRN_INTERNAL void cairn__store_map_info(const cairn_store *store,
+                                          uint64_t *map_size,
+                                          unsigned *growths);
+/** Facts for `cairn info`: page size, last txn id, pages used, readers. */
+CAIRN_INTERNAL void cairn__store_env_info(cairn_store *store,
+                                          uint64_t *page_size,
+                                          uint64_t *last_txnid,
+                                          uint64_t *last_page,
+                                          unsigned *readers);
+
+/** Begin a read-only snapshot. */
+CAIRN_INTERNAL cairn_err cairn__store_read(cairn_store *store,
+                                           cairn_txn **out);
+/** End a read transaction (NULL-safe). */
+CAIRN_INTERNAL void cairn__txn_end(cairn_txn *txn);
+
+typedef cairn_err (*cairn_write_fn)(cairn_txn *txn, void *ctx);
+/**
+ * Run @p fn in a write transaction and commit it durably.  If @p fn
+ * returns an error the transaction is aborted and nothing is written.
+ * @return @p fn's error; CAIRN_EFATAL (sticky); CAIRN_ESTORE; CAIRN_EIO;
+ *         CAIRN_ENOMEM.
+ */
+CAIRN_INTERNAL cairn_err cairn__store_write(cairn_store *store,
+                                            cairn_write_fn fn, void *ctx);
+
+/** Get a value: *found = 0 when absent.  The value is a view valid until
+ *  the transaction ends or the next put. */
+CAIRN_INTERNAL cairn_err cairn__txn_get(cairn_txn *txn, cairn_dbi dbi,
+                                        const void *key, size_t key_len,
+                                        const uint8_t **val, size_t *val_len,
+                                        int *found);
+CAIRN_INTERNAL cairn_err cairn__txn_put(cairn_txn *txn, cairn_dbi dbi,
+                                        const void *key, size_t key_len,
+                                        const void *val, size_t val_len,
+                                        unsigned flags);
+/** The last key of a database (*found = 0 when empty). */
+CAIRN_INTERNAL cairn_err cairn__txn_last_key(cairn_txn *txn, cairn_dbi dbi,
+                                             const uint8_t **key,
+                                             size_t *key_len, int *found);
+
+CAIRN_INTERNAL cairn_err cairn__cursor_open(cairn_txn *txn, cairn_dbi dbi,
+                                            cairn_cursor **out);
+CAIRN_INTERNAL void cairn__cursor_close(cairn_cursor *cur);
+/** Position at the first key >= @p key (NULL: the first key) and return
+ *  it; *found = 0 at the end. */
+CAIRN_INTERNAL cairn_err cairn__cursor_seek(cairn_cursor *cur,
+                                            const void *key, size_t key_len,
+                                            const uint8_t **k, size_t *kl,
+                                            const uint8_t **v, size_t *vl,
+                                            int *found);
+CAIRN_INTERNAL cairn_err cairn__cursor_next(cairn_cursor *cur,
+                                            const uint8_t **k, size_t *kl,
+                                            const uint8_t **v, size_t *vl,
+                                            int *found);
+
+#endif

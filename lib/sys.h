@@ -1,0 +1,52 @@
+/*
+ * sys.h - clocks, boot id, host name, process identity and liveness, and
+ * per-run writer locks (kernel-released flock with holder info).
+ */
+#ifndef CAIRN_SYS_H
+#define CAIRN_SYS_H
+
+#include "common.h"
+
+#include <sys/types.h>
+
+/** CLOCK_REALTIME in ns since the epoch. */
+CAIRN_INTERNAL uint64_t cairn__wall_ns(void);
+/** CLOCK_MONOTONIC in ns (meaningful with the boot id). */
+CAIRN_INTERNAL uint64_t cairn__mono_ns(void);
+/** This boot's id (/proc/sys/kernel/random/boot_id), 16 bytes. */
+CAIRN_INTERNAL cairn_err cairn__boot_id(uint8_t out[CAIRN_BOOT_ID_BYTES]);
+/** gethostname(), truncated to CAIRN_MAX_HOST bytes; "" if unknown. */
+CAIRN_INTERNAL void cairn__hostname(char out[CAIRN_MAX_HOST + 1]);
+/** Start time of @p pid in clock ticks after boot (/proc/PID/stat field
+ *  22); CAIRN_EIO when the process does not exist. */
+CAIRN_INTERNAL cairn_err cairn__proc_start_time(pid_t pid, uint64_t *out);
+/**
+ * Is the process (pid, start time) of boot @p boot on host @p host still
+ * alive?  A different boot or host means gone... except that another host
+ * cannot be checked: a claim from another host counts as alive (never
+ * guess that a remote process died).
+ */
+CAIRN_INTERNAL int cairn__proc_alive(uint32_t pid, uint64_t start,
+                                     const uint8_t boot[CAIRN_BOOT_ID_BYTES],
+                                     const char *host);
+
+/** Make sure descriptors 0, 1 and 2 are open (on /dev/null if not), so
+ *  that no database file can land on them. */
+CAIRN_INTERNAL cairn_err cairn__guard_std_fds(void);
+
+/**
+ * Take the writer lock of run @p run_num in journal directory @p dir
+ * without waiting: flock(LOCK_EX|LOCK_NB) on locks/run-<run_num>.lock, then
+ * write the holder info (pid, start time, boot id, host, since) into it.
+ * @return CAIRN_OK with *fd_out; CAIRN_ELOCKED (detail: the holder);
+ *         CAIRN_EIO.
+ */
+CAIRN_INTERNAL cairn_err cairn__run_lock(const char *dir, uint64_t run_num,
+                                         int *fd_out, char *detail,
+                                         size_t detail_len);
+CAIRN_INTERNAL void cairn__run_unlock(int fd);
+/** The holder text of the run's lock file ("" if none) into out. */
+CAIRN_INTERNAL void cairn__run_lock_holder(const char *dir, uint64_t run_num,
+                                           char *out, size_t out_len);
+
+#endif

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install (or check for) the Debian packages cairn builds and tests with.
+#   sh scripts/deps.sh install   apt-get install what is missing
+#   sh scripts/deps.sh check     name what is missing and fail
+set -u
+PKGS="gcc make clang libclang-rt-14-dev pkg-config liblmdb-dev lmdb-utils \
+libsodium-dev libjansson-dev libcmocka-dev minisign libsqlite3-dev sqlite3 \
+tar coreutils python3"
+missing=""
+for p in $PKGS; do
+    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
+    case "$st" in *"ok installed"*) ;; *) missing="$missing $p" ;; esac
+done
+[ -z "$missing" ] && exit 0
+case "${1:-check}" in
+install)
+    if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    if [ -n "$SUDO" ] && ! command -v sudo >/dev/null 2>&1; then
+        echo "cairn: deps: need root or sudo to install:$missing" >&2
+        exit 1
+    fi
+    echo "cairn: deps: installing:$missing" >&2
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq || exit 1
+    # shellcheck disable=SC2086
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing || exit 1
+    ;;
+*)
+    echo "cairn: missing Debian packages:$missing" >&2
+    echo "cairn: run 'make deps' (apt-get install$missing)" >&2
+    exit 1
+    ;;
+esac
