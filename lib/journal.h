@@ -105,6 +105,13 @@ CAIRN_INTERNAL cairn_err cairn__read_record(cairn_journal *j, cairn_txn *txn,
                                             uint64_t seq, uint64_t pos,
                                             cairn_record *rec,
                                             uint8_t hash[CAIRN_HASH_BYTES]);
+/** As cairn__read_record(), also giving the encoded length. */
+CAIRN_INTERNAL cairn_err cairn__read_record_len(cairn_journal *j,
+                                                cairn_txn *txn, uint64_t seq,
+                                                uint64_t pos,
+                                                cairn_record *rec,
+                                                uint8_t hash[CAIRN_HASH_BYTES],
+                                                size_t *len);
 /** Called by cairn__rebuild() after each record applied. */
 typedef cairn_err (*cairn_rebuild_hook)(void *ctx, cairn_journal *j,
                                         cairn_txn *txn,

@@ -52,6 +52,15 @@ cairn_err cairn__read_record(cairn_journal *j, cairn_txn *txn, uint64_t seq,
                              uint64_t pos, cairn_record *rec,
                              uint8_t hash[CAIRN_HASH_BYTES])
 {
+    return cairn__read_record_len(j, txn, seq, pos, rec, hash, NULL);
+}
+
+cairn_err cairn__read_record_len(cairn_journal *j, cairn_txn *txn,
+                                 uint64_t seq, uint64_t pos,
+                                 cairn_record *rec,
+                                 uint8_t hash[CAIRN_HASH_BYTES],
+                                 size_t *len)
+{
     uint8_t key[8];
     const uint8_t *v;
     size_t vl;
@@ -77,6 +86,9 @@ cairn_err cairn__read_record(cairn_journal *j, cairn_txn *txn, uint64_t seq,
     }
     if (hash != NULL) {
         cairn__leaf_hash(v, vl, hash);
+    }
+    if (len != NULL) {
+        *len = vl;
     }
     return CAIRN_OK;
 }
@@ -128,12 +140,15 @@ static cairn_err each_step(void *vctx, cairn_journal *j, cairn_txn *txn,
     cairn_record rec;
     cairn_record_view view;
     uint8_t hash[CAIRN_HASH_BYTES];
-    cairn_err err = cairn__read_record(j, txn, seq, pos, &rec, hash);
+    size_t len = 0;
+    cairn_err err =
+        cairn__read_record_len(j, txn, seq, pos, &rec, hash, &len);
     if (err != CAIRN_OK) {
         return err;
     }
     fill_view(&view, &rec, pos);
     memcpy(view.hash, hash, CAIRN_HASH_BYTES);
+    view.encoded_len = len;
     int stop = c->fn(c->ctx, &view);
     cairn__record_free(&rec);
     return stop ? CAIRN_EINTR : CAIRN_OK;

@@ -1,0 +1,274 @@
+/*
+ * cli.h - shared pieces of the cairn command-line tool: the command table
+ * entry, the per-invocation context, error reporting, option parsing,
+ * journal and signer set-up, and the text and JSON printers.
+ *
+ * The CLI uses only the public API (include/cairn.h).  Unlike the library
+ * it prints and exits: every failure goes through cli_die*(), which releases
+ * the journal and wipes the signer before exiting.
+ */
+#ifndef CAIRN_CLI_H
+#define CAIRN_CLI_H
+
+#include "cairn.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/** Exit codes that are not derived from a cairn_err. */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_ERROR 1 /**< operational error outside the library */
+#define CLI_EXIT_USAGE 2 /**< usage or invalid input */
+#define CLI_EXIT_GATE 3  /**< a --require-* gate is not met */
+#define CLI_EXIT_INTR 130
+
+/** Output format (-o/--format text|json, --json).  The long form is not
+ *  --output: complete and resolve use --output KEY=VALUE. */
+typedef enum cli_format { CLI_TEXT = 0, CLI_JSON = 1 } cli_format;
+
+struct cli_command;
+
+/** One invocation: global options, and the resources to release on exit. */
+typedef struct cli_ctx {
+    const char *journal_opt; /**< -J/--journal, or NULL */
+    cli_format format;
+    const char *secret_key; /**< --secret-key, or NULL */
+    const char *actor;      /**< --actor, or NULL */
+    const struct cli_command *cmd;
+    char *journal_dir;      /**< resolved directory (malloc'd) */
+    cairn_journal *journal; /**< open journal, or NULL */
+    cairn_signer *signer;   /**< loaded signer, or NULL */
+} cli_ctx;
+
+typedef int (*cli_handler)(cli_ctx *ctx, int argc, char **argv);
+
+/** An entry of the command table (main.c). */
+typedef struct cli_command {
+    const char *name;
+    cli_handler handler;
+    const char *summary; /**< one line for `cairn --help` */
+    const char *usage;   /**< synopsis and options, ends with a newline */
+} cli_command;
+
+/* Subcommand handlers: argv[0] is the command name. */
+int cmd_create(cli_ctx *ctx, int argc, char **argv);
+int cmd_accept(cli_ctx *ctx, int argc, char **argv);
+int cmd_claim(cli_ctx *ctx, int argc, char **argv);
+int cmd_complete(cli_ctx *ctx, int argc, char **argv);
+int cmd_fail(cli_ctx *ctx, int argc, char **argv);
+int cmd_skip(cli_ctx *ctx, int argc, char **argv);
+int cmd_retry(cli_ctx *ctx, int argc, char **argv);
+int cmd_resolve(cli_ctx *ctx, int argc, char **argv);
+int cmd_cancel(cli_ctx *ctx, int argc, char **argv);
+int cmd_list(cli_ctx *ctx, int argc, char **argv);
+int cmd_status(cli_ctx *ctx, int argc, char **argv);
+int cmd_show(cli_ctx *ctx, int argc, char **argv);
+int cmd_log(cli_ctx *ctx, int argc, char **argv);
+int cmd_keygen(cli_ctx *ctx, int argc, char **argv);
+
+/* ---------------------------------------------------------------- */
+/* Errors and exit (cli.c).                                          */
+
+/** Remember @p ctx so that cli_exit() can release what it holds. */
+void cli_init(cli_ctx *ctx);
+/** Close the journal, wipe and free the signer, flush stdout, exit. */
+__attribute__((noreturn)) void cli_exit(int code);
+/** "cairn: <message>" on stderr, then cli_exit(code). */
+__attribute__((noreturn, format(printf, 2, 3))) void
+cli_die(int code, const char *fmt, ...);
+/** "cairn: warning: <message>" on stderr. */
+__attribute__((format(printf, 1, 2))) void cli_warn(const char *fmt, ...);
+/**
+ * "cairn: <what>: <strerror(err)>[: <detail>]" and exit with
+ * cairn_exit_code(err).  @p detail may be NULL or empty.
+ */
+__attribute__((noreturn)) void cli_die_err(cairn_err err, const char *what,
+                                           const char *detail);
+/**
+ * A transition or query on the open journal failed: like cli_die_err()
+ * with the journal's detail, plus a hint for CAIRN_EKEYMISMATCH naming the
+ * key the run is bound to.  @p run may be NULL.
+ */
+__attribute__((noreturn)) void cli_die_run(cli_ctx *ctx, cairn_err err,
+                                           const char *run);
+/** Allocation failure: "cairn: out of memory", exit 1. */
+__attribute__((noreturn)) void cli_die_nomem(void);
+
+/* ---------------------------------------------------------------- */
+/* Options (cli.c).                                                  */
+
+/** Long option values above any character. */
+enum {
+    CLI_OPT_JSON = 0x100,
+    CLI_OPT_SECRET_KEY,
+    CLI_OPT_ACTOR,
+    CLI_OPT_FIRST_LOCAL /**< first value free for a command's options */
+};
+
+/** Short options every command accepts (prefix ':' reports a missing
+ *  argument as ':'). */
+#define CLI_SHORT_COMMON ":hJ:o:"
+/** Long options every command accepts. */
+#define CLI_LONG_COMMON                                                        \
+    {"help", no_argument, NULL, 'h'},                                          \
+        {"journal", required_argument, NULL, 'J'},                             \
+        {"format", required_argument, NULL, 'o'},                              \
+    {                                                                          \
+        "json", no_argument, NULL, CLI_OPT_JSON                                \
+    }
+/** Long options of every command that writes. */
+#define CLI_LONG_WRITE                                                         \
+    {"secret-key", required_argument, NULL, CLI_OPT_SECRET_KEY},               \
+    {                                                                          \
+        "actor", required_argument, NULL, CLI_OPT_ACTOR                        \
+    }
+
+/** Reset getopt before a command parses its own options. */
+void cli_getopt_reset(void);
+/**
+ * Handle an option every command accepts (-h, -J, -o/--format, --json,
+ * --secret-key, --actor) or a getopt error.  --help prints the usage and
+ * exits 0; errors print the problem and the usage on stderr and exit 2.
+ * @return 1 when handled, 0 when @p c is the command's own option.
+ */
+int cli_common_option(cli_ctx *ctx, int c, const char *arg, char **argv);
+/** Usage error: "cairn: <cmd>: <message>", the usage on stderr, exit 2. */
+__attribute__((noreturn, format(printf, 2, 3))) void
+cli_usage_error(const cli_ctx *ctx, const char *fmt, ...);
+/** Print the usage of @p cmd to @p out. */
+void cli_print_usage(const cli_command *cmd, FILE *out);
+/** Set the output format from a -o argument; 0 ok, -1 unknown word. */
+int cli_set_format(cli_ctx *ctx, const char *word);
+/** The single positional argument (RUN, PLAN ...) left after getopt, or
+ *  a usage error naming @p what. */
+const char *cli_one_arg(const cli_ctx *ctx, int argc, char **argv,
+                        const char *what);
+/** No positional argument allowed. */
+void cli_no_args(const cli_ctx *ctx, int argc, char **argv);
+/** Parse a decimal uint32 option value or exit 2 naming @p opt. */
+uint32_t cli_parse_u32(const cli_ctx *ctx, const char *opt, const char *text);
+
+/** The actor recorded for this command: --actor, $CAIRN_ACTOR, $USER,
+ *  the login name of the real uid, or NULL. */
+const char *cli_actor(const cli_ctx *ctx);
+
+/** A growable list of key=value pairs from repeated --output/--evidence.
+ *  Keys and values point into argv (split in place at the first '='). */
+typedef struct cli_kvs {
+    cairn_kv *v;
+    size_t n, cap;
+} cli_kvs;
+/** Parse "k=v" (split at the first '='; key non-empty) and append it;
+ *  a usage error naming @p opt on a malformed pair. */
+void cli_kvs_add(const cli_ctx *ctx, cli_kvs *list, const char *opt,
+                 char *text);
+void cli_kvs_free(cli_kvs *list);
+
+/* Options of complete, fail, skip and resolve (receipt.c). */
+#define CLI_RECEIPT_OUTPUT 0x1u       /**< --output allowed */
+#define CLI_RECEIPT_CLASS 0x2u        /**< --class allowed */
+#define CLI_RECEIPT_OUTCOME 0x4u      /**< --outcome allowed */
+#define CLI_RECEIPT_NEEDS_REASON 0x8u /**< --reason required */
+
+typedef struct cli_receipt_args {
+    const char *run;
+    cairn_receipt r; /**< outputs/evidence point into the lists below */
+    cli_kvs outputs, evidence;
+    int have_op, have_class, have_outcome;
+} cli_receipt_args;
+
+/** Parse RUN --op SEQ [--attempt N] [--id OPID] [--reason TEXT] and, as
+ *  @p allow permits, --class, --outcome, --output; --evidence always.
+ *  Usage errors exit 2.  Free the lists with cli_kvs_free(). */
+void cli_receipt_parse(cli_ctx *ctx, int argc, char **argv, unsigned allow,
+                       cli_receipt_args *a);
+
+/* ---------------------------------------------------------------- */
+/* Journal and signer (journal.c, sign.c).                           */
+
+/** The journal directory: -J, $CAIRN_DIR, $XDG_STATE_HOME/cairn,
+ *  $HOME/.local/state/cairn.  Exits 2 when none can be found. */
+const char *cli_journal_dir(cli_ctx *ctx);
+/** Open the journal with CAIRN_OPEN_* @p flags into ctx->journal, or die.
+ *  With CAIRN_OPEN_CREATE, missing parent directories are made (0700). */
+void cli_open_journal(cli_ctx *ctx, unsigned flags);
+/** Load the signer (--secret-key, $CAIRN_SECRET_KEY; password from
+ *  $CAIRN_PASSWORD or /dev/tty), or warn once that the commit is unsigned.
+ *  Call before cli_open_journal(); that function installs it. */
+void cli_load_signer(cli_ctx *ctx);
+/** For write commands other than create: load the signer, open the
+ *  existing journal read-write, install the signer. */
+void cli_open_for_write(cli_ctx *ctx);
+/**
+ * Read a password from /dev/tty with echo off into @p buf (@p cap bytes,
+ * NUL-terminated, newline removed).  SIGINT during the prompt exits 130.
+ * @return 0; -1 when there is no terminal; -2 when the line is too long.
+ */
+int cli_tty_password(const char *prompt, char *buf, size_t cap);
+/** Wipe a buffer that held a secret. */
+void cli_wipe(void *buf, size_t len);
+
+/* ---------------------------------------------------------------- */
+/* Formatting (format.c).                                            */
+
+/** Lowercase hex of @p n bytes into @p out (2n + 1 bytes). */
+void cli_hex(const uint8_t *in, size_t n, char *out);
+/** A key id as minisign prints it: %016X of the little-endian keynum. */
+void cli_key_id_hex(const uint8_t id[CAIRN_KEY_ID_BYTES], char out[17]);
+/** RFC 3339 UTC with milliseconds ("2026-11-24T10:00:00.123Z"), or "-"
+ *  for 0.  @p out has at least 32 bytes. */
+void cli_time(uint64_t wall_ns, char *out, size_t out_len);
+/** Now, in ns since the epoch (CLOCK_REALTIME). */
+uint64_t cli_now_ns(void);
+/**
+ * Parse a point in time for --since: RFC 3339 UTC
+ * ("2026-11-24T10:00:00Z", optional fraction) or a duration before now
+ * ("90s", "10m", "2h", "1d", "1h30m", "500ms").
+ * @return 0 and *ns; -1 when it is neither.
+ */
+int cli_parse_since(const char *text, uint64_t now_ns, uint64_t *ns);
+/** Write @p s to @p out, escaping quotes, backslashes and control bytes. */
+void cli_put_escaped(FILE *out, const char *s);
+
+/* ---------------------------------------------------------------- */
+/* JSON (json.c).                                                    */
+
+/** Set obj[key] = value (stolen); dies on allocation failure. */
+void cli_jset(json_t *obj, const char *key, json_t *value);
+/** A JSON string of @p s (invalid UTF-8 bytes become U+FFFD); never
+ *  NULL.  @p s NULL gives null. */
+json_t *cli_jstr(const char *s);
+/** A string, or null when @p s is NULL or empty. */
+json_t *cli_jstr_or_null(const char *s);
+/** An unsigned integer (a decimal string above 2^63 - 1). */
+json_t *cli_ju64(uint64_t v);
+/** Hex of @p n bytes as a JSON string. */
+json_t *cli_jhex(const uint8_t *in, size_t n);
+/** RFC 3339 time, or null for 0. */
+json_t *cli_jtime(uint64_t wall_ns);
+/** Print @p value compactly on one line to stdout and release it. */
+void cli_jprint(json_t *value);
+
+/** The `status -o json` object (DESIGN.md section 3). */
+json_t *cli_json_summary(const cairn_summary *s);
+/** One operation of a summary. */
+json_t *cli_json_op(const cairn_op_view *op);
+/** One record (`log -o json`); @p s (may be NULL) names operations. */
+json_t *cli_json_record(const cairn_record_view *r, const cairn_summary *s);
+
+/* ---------------------------------------------------------------- */
+/* Text (text.c).                                                    */
+
+/** The readable status block of a run, including loud in-doubt lines. */
+void cli_text_summary(FILE *out, const cairn_summary *s);
+/** The operation table of `show`. */
+void cli_text_ops(FILE *out, const cairn_summary *s);
+/** One `log` line for a record; @p s (may be NULL) names operations. */
+void cli_text_record(FILE *out, const cairn_record_view *r,
+                     const cairn_summary *s);
+/** The id of operation @p seq in @p s, or NULL. */
+const char *cli_op_id(const cairn_summary *s, uint32_t seq);
+
+#endif

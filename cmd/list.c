@@ -1,0 +1,129 @@
+/*
+ * list.c - cairn list: one line (or one JSON object) per run.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct run_ids {
+    char **v;
+    size_t n, cap;
+    int nomem;
+} run_ids;
+
+static int collect(void *ctx, const char *run_id)
+{
+    run_ids *ids = ctx;
+    char *copy;
+
+    if (ids->n == ids->cap) {
+        size_t cap = ids->cap == 0 ? 16 : ids->cap * 2;
+        char **v = cap > SIZE_MAX / sizeof(*v)
+                       ? NULL
+                       : realloc(ids->v, cap * sizeof(*v));
+        if (v == NULL) {
+            ids->nomem = 1;
+            return 1;
+        }
+        ids->v = v;
+        ids->cap = cap;
+    }
+    copy = strdup(run_id);
+    if (copy == NULL) {
+        ids->nomem = 1;
+        return 1;
+    }
+    ids->v[ids->n++] = copy;
+    return 0;
+}
+
+static void free_ids(run_ids *ids)
+{
+    size_t i;
+
+    for (i = 0; i < ids->n; i++) {
+        free(ids->v[i]);
+    }
+    free(ids->v);
+    memset(ids, 0, sizeof(*ids));
+}
+
+static void print_line(const cairn_summary *s)
+{
+    char updated[40];
+    char progress[32];
+
+    cli_time(s->updated_ns, updated, sizeof(updated));
+    snprintf(progress, sizeof(progress), "%u/%u",
+             s->counts[CAIRN_OP_COMPLETED] + s->counts[CAIRN_OP_SKIPPED],
+             s->total);
+    printf("%-32s  %-20s  %-18s  %9s  %s%s\n", s->run_id, s->plan_id,
+           cairn_run_state_name(s->state), progress, updated,
+           s->n_in_doubt > 0 ? "  IN-DOUBT" : "");
+}
+
+/* Print every run; returns the exit code of the first failure, or 0. */
+static int print_runs(cli_ctx *ctx, const run_ids *ids, json_t *arr)
+{
+    int rc = CLI_EXIT_OK;
+    size_t i;
+
+    for (i = 0; i < ids->n; i++) {
+        cairn_summary *s = NULL;
+        cairn_err err = cairn_status(ctx->journal, ids->v[i], &s);
+        if (err != CAIRN_OK) {
+            fprintf(stderr, "cairn: list: run %s: %s: %s\n", ids->v[i],
+                    cairn_strerror(err), cairn_journal_errdetail(ctx->journal));
+            if (rc == CLI_EXIT_OK) {
+                rc = cairn_exit_code(err);
+            }
+            continue;
+        }
+        if (arr != NULL) {
+            if (json_array_append_new(arr, cli_json_summary(s)) != 0) {
+                cli_die_nomem();
+            }
+        } else {
+            print_line(s);
+        }
+        cairn_summary_free(s);
+    }
+    return rc;
+}
+
+int cmd_list(cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longopts[] = {CLI_LONG_COMMON, {0}};
+    run_ids ids = {NULL, 0, 0, 0};
+    json_t *arr = NULL;
+    cairn_err err;
+    int c, rc;
+
+    cli_getopt_reset();
+    while ((c = getopt_long(argc, argv, CLI_SHORT_COMMON, longopts, NULL)) !=
+           -1) {
+        if (!cli_common_option(ctx, c, optarg, argv)) {
+            cli_usage_error(ctx, "unexpected option");
+        }
+    }
+    cli_no_args(ctx, argc, argv);
+    cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+    err = cairn_run_each(ctx->journal, collect, &ids);
+    if (ids.nomem) {
+        cli_die_nomem();
+    }
+    if (err != CAIRN_OK) {
+        free_ids(&ids);
+        cli_die_run(ctx, err, NULL);
+    }
+    if (ctx->format == CLI_JSON && (arr = json_array()) == NULL) {
+        cli_die_nomem();
+    }
+    rc = print_runs(ctx, &ids, arr);
+    free_ids(&ids);
+    if (arr != NULL) {
+        cli_jprint(arr);
+    }
+    return rc;
+}

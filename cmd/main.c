@@ -1,0 +1,231 @@
+/*
+ * main.c - cairn: global options and the command table.
+ *
+ *   cairn [-J DIR] [-o text|json] COMMAND [ARGS ...]
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int cmd_help(cli_ctx *ctx, int argc, char **argv);
+
+/* Usage texts of the commands defined in this file. */
+static const char usage_help[] = "usage: cairn help [COMMAND]\n"
+                                 "\n"
+                                 "Print the list of commands, or the usage "
+                                 "of COMMAND.\n";
+
+/*
+ * The command table, in the order `cairn --help` lists them.
+ * Runner, verification and export commands (run, resume, verify, export,
+ * verify-bundle, info) are added here by their own files.
+ */
+static const cli_command commands[] = {
+    {"create", cmd_create, "create a run of a plan; print its run id",
+     "usage: cairn create [--secret-key FILE] [--actor NAME] PLAN\n"
+     "\n"
+     "Validate PLAN (a JSON file, or - for standard input) and journal a new\n"
+     "run of it.  Prints the run id ({\"run_id\": ...} with -o json).\n"},
+    {"accept-preflight", cmd_accept, "accept the completed preflight of a run",
+     "usage: cairn accept-preflight RUN --id ID [--reason TEXT]\n"
+     "                              [--secret-key FILE] [--actor NAME]\n"},
+    {"claim", cmd_claim, "claim the next (or a given) operation",
+     "usage: cairn claim RUN [--op SEQ] [--holder-pid PID]\n"
+     "                   [--containment | --cleanup]\n"
+     "                   [--secret-key FILE] [--actor NAME]\n"
+     "\n"
+     "Mark an operation pending before its effect starts; prints its\n"
+     "sequence ({\"seq\":N,\"id\":\"...\",\"attempt\":K} with -o json).\n"
+     "The holder (default: the parent process) is the process that does\n"
+     "the work; when it is gone while the operation is pending, the\n"
+     "operation is in doubt.\n"},
+    {"complete", cmd_complete, "record that an attempt completed",
+     "usage: cairn complete RUN --op SEQ [--attempt N] [--id OPID]\n"
+     "                      [--output KEY=VALUE ...] [--evidence KEY=VALUE "
+     "...]\n"
+     "                      [--secret-key FILE] [--actor NAME]\n"},
+    {"fail", cmd_fail, "record that an attempt failed",
+     "usage: cairn fail RUN --op SEQ --reason TEXT "
+     "[--class retryable|terminal]\n"
+     "                  [--attempt N] [--id OPID] [--evidence KEY=VALUE ...]\n"
+     "                  [--secret-key FILE] [--actor NAME]\n"
+     "\n"
+     "The class defaults to terminal.\n"},
+    {"skip", cmd_skip, "record that an attempt was skipped",
+     "usage: cairn skip RUN --op SEQ --reason TEXT [--attempt N] [--id OPID]\n"
+     "                  [--evidence KEY=VALUE ...]\n"
+     "                  [--secret-key FILE] [--actor NAME]\n"},
+    {"retry", cmd_retry, "move a failed operation back to ready",
+     "usage: cairn retry RUN --op SEQ --reason TEXT\n"
+     "                   [--secret-key FILE] [--actor NAME]\n"},
+    {"resolve", cmd_resolve, "decide the outcome of an in-doubt operation",
+     "usage: cairn resolve RUN --op SEQ --outcome completed|failed|skipped\n"
+     "                     --reason TEXT [--class retryable|terminal]\n"
+     "                     [--attempt N] [--id OPID]\n"
+     "                     [--output KEY=VALUE ...] [--evidence KEY=VALUE "
+     "...]\n"
+     "                     [--secret-key FILE] [--actor NAME]\n"},
+    {"cancel", cmd_cancel, "end a run (cancelled, or timed out)",
+     "usage: cairn cancel RUN [--reason TEXT] [--timed-out]\n"
+     "                    [--secret-key FILE] [--actor NAME]\n"},
+    {"list", cmd_list, "list the runs of the journal",
+     "usage: cairn list\n"
+     "\n"
+     "One line per run: run id, plan id, state, done/total, last update.\n"},
+    {"status", cmd_status, "print the resume summary of a run",
+     "usage: cairn status RUN [--require-complete] [--require-no-attention]\n"
+     "\n"
+     "--require-complete      exit 3 unless the run completed and no target\n"
+     "                        needs a restart\n"
+     "--require-no-attention  exit 3 if the run is failed or needs "
+     "attention,\n"
+     "                        an operation is in doubt, or a target needs a\n"
+     "                        restart\n"},
+    {"show", cmd_show, "print a run and its operations",
+     "usage: cairn show RUN [--op SEQ]\n"
+     "\n"
+     "With --op, print that operation and every record about it.\n"},
+    {"log", cmd_log, "print the records of a run",
+     "usage: cairn log RUN [-f|--follow] [--since TIME]\n"
+     "\n"
+     "TIME is RFC 3339 (2026-11-24T10:00:00Z) or a duration ago (10m, 2h).\n"
+     "--follow polls for new records every 200 ms until interrupted.\n"},
+    {"keygen", cmd_keygen, "write a new minisign key pair",
+     "usage: cairn keygen -p PUBFILE -s SECFILE [--no-password]\n"
+     "\n"
+     "The password comes from CAIRN_PASSWORD, else from two prompts on the\n"
+     "terminal.  Existing files are never overwritten.\n"},
+    {"help", cmd_help, "print help for a command", usage_help},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const cli_command *find_command(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+static void print_main_usage(FILE *out)
+{
+    size_t i;
+
+    fputs("usage: cairn [-J DIR] [-o text|json] COMMAND [ARGS ...]\n"
+          "       cairn --help | --version | help COMMAND\n"
+          "\n"
+          "Global options (also accepted after the command):\n"
+          "  -J, --journal DIR   journal directory (default: $CAIRN_DIR,\n"
+          "                      $XDG_STATE_HOME/cairn, "
+          "~/.local/state/cairn)\n"
+          "  -o, --format FMT    text (default) or json\n"
+          "      --json          same as -o json\n"
+          "\n"
+          "Commands:\n",
+          out);
+    for (i = 0; i < N_COMMANDS; i++) {
+        fprintf(out, "  %-18s %s\n", commands[i].name, commands[i].summary);
+    }
+    fputs("\nSee cairn(1) and `cairn COMMAND --help`.\n", out);
+}
+
+static int cmd_help(cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longopts[] = {CLI_LONG_COMMON, {0}};
+    const cli_command *cmd;
+    int c;
+
+    cli_getopt_reset();
+    while ((c = getopt_long(argc, argv, CLI_SHORT_COMMON, longopts, NULL)) !=
+           -1) {
+        cli_common_option(ctx, c, optarg, argv);
+    }
+    if (optind >= argc) {
+        print_main_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (optind + 1 < argc) {
+        cli_usage_error(ctx, "unexpected argument '%s'", argv[optind + 1]);
+    }
+    cmd = find_command(argv[optind]);
+    if (cmd == NULL) {
+        cli_die(CLI_EXIT_USAGE, "help: unknown command '%s'", argv[optind]);
+    }
+    cli_print_usage(cmd, stdout);
+    return CLI_EXIT_OK;
+}
+
+/* Global options, before the command; returns the command's index. */
+static int parse_global(cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"journal", required_argument, NULL, 'J'},
+        {"format", required_argument, NULL, 'o'},
+        {"json", no_argument, NULL, CLI_OPT_JSON},
+        {0}};
+    int c;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:hVJ:o:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            print_main_usage(stdout);
+            cli_exit(CLI_EXIT_OK);
+        case 'V':
+            printf("cairn %s (journal format %d)\n", CAIRN_VERSION_STRING,
+                   CAIRN_FORMAT_VERSION);
+            cli_exit(CLI_EXIT_OK);
+        case 'J':
+            ctx->journal_opt = optarg;
+            break;
+        case 'o':
+            if (cli_set_format(ctx, optarg) != 0) {
+                cli_die(CLI_EXIT_USAGE,
+                        "unknown output format '%s' (text, json)", optarg);
+            }
+            break;
+        case CLI_OPT_JSON:
+            ctx->format = CLI_JSON;
+            break;
+        case ':':
+            cli_die(CLI_EXIT_USAGE, "option '%s' needs an argument",
+                    argv[optind - 1]);
+        default:
+            fprintf(stderr, "cairn: unknown option '%s'\n", argv[optind - 1]);
+            print_main_usage(stderr);
+            cli_exit(CLI_EXIT_USAGE);
+        }
+    }
+    return optind;
+}
+
+int main(int argc, char **argv)
+{
+    cli_ctx ctx;
+    const cli_command *cmd;
+    int first;
+
+    memset(&ctx, 0, sizeof(ctx));
+    cli_init(&ctx);
+    first = parse_global(&ctx, argc, argv);
+    if (first >= argc) {
+        fputs("cairn: missing command\n", stderr);
+        print_main_usage(stderr);
+        cli_exit(CLI_EXIT_USAGE);
+    }
+    cmd = find_command(argv[first]);
+    if (cmd == NULL) {
+        cli_die(CLI_EXIT_USAGE, "unknown command '%s' (see cairn --help)",
+                argv[first]);
+    }
+    ctx.cmd = cmd;
+    cli_exit(cmd->handler(&ctx, argc - first, argv + first));
+}

@@ -1,0 +1,172 @@
+/*
+ * sign.c - load the signing key; read passwords from the terminal.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define PASSWORD_MAX 1024
+
+/* Set by a signal during the password prompt (CLI only). */
+static volatile sig_atomic_t prompt_signal;
+
+static void on_prompt_signal(int sig)
+{
+    prompt_signal = sig;
+}
+
+void cli_wipe(void *buf, size_t len)
+{
+    explicit_bzero(buf, len);
+}
+
+/* Read one line from @p fd into buf; 0 ok, -2 too long, -3 interrupted,
+ * -4 read error. */
+static int read_line(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    int rc = 0;
+    char c = 0;
+
+    for (;;) {
+        ssize_t r = read(fd, &c, 1);
+        if (r < 0 && errno == EINTR) {
+            if (prompt_signal != 0) {
+                rc = -3;
+                break;
+            }
+            continue;
+        }
+        if (r < 0) {
+            rc = -4;
+            break;
+        }
+        if (r == 0 || c == '\n') {
+            break;
+        }
+        if (n + 1 >= cap) {
+            rc = -2; /* keep reading to the end of the line */
+            continue;
+        }
+        buf[n++] = c;
+    }
+    if (n > 0 && buf[n - 1] == '\r') {
+        n--;
+    }
+    buf[n] = '\0';
+    cli_wipe(&c, sizeof(c));
+    return rc;
+}
+
+int cli_tty_password(const char *prompt, char *buf, size_t cap)
+{
+    struct termios old, quiet;
+    struct sigaction sa, old_int, old_term, old_hup;
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    int rc;
+
+    if (fd < 0) {
+        return -1;
+    }
+    if (tcgetattr(fd, &old) != 0) {
+        close(fd);
+        return -1;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_prompt_signal; /* no SA_RESTART: read() returns */
+    sigemptyset(&sa.sa_mask);
+    prompt_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    quiet.c_lflag |= (tcflag_t)ECHONL;
+    (void)tcsetattr(fd, TCSAFLUSH, &quiet);
+    if (write(fd, prompt, strlen(prompt)) < 0) {
+        /* the prompt is a courtesy; read anyway */
+    }
+    rc = read_line(fd, buf, cap);
+    (void)tcsetattr(fd, TCSAFLUSH, &old);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    close(fd);
+    if (rc == -3) {
+        cli_wipe(buf, cap);
+        fputc('\n', stderr);
+        cli_die(CLI_EXIT_INTR, "interrupted");
+    }
+    if (rc != 0) {
+        cli_wipe(buf, cap);
+        return rc == -2 ? -2 : -1;
+    }
+    return 0;
+}
+
+/* Load an encrypted key: password from $CAIRN_PASSWORD or the terminal. */
+static cairn_err load_encrypted(const char *path, cairn_signer **out,
+                                char *detail, size_t detail_len)
+{
+    const char *env = getenv("CAIRN_PASSWORD");
+    char *pw;
+    char prompt[4200];
+    cairn_err err;
+    int rc;
+
+    if (env != NULL) {
+        return cairn_signer_load(path, env, out, detail, detail_len);
+    }
+    pw = malloc(PASSWORD_MAX);
+    if (pw == NULL) {
+        cli_die_nomem();
+    }
+    snprintf(prompt, sizeof(prompt), "Password for %s: ", path);
+    rc = cli_tty_password(prompt, pw, PASSWORD_MAX);
+    if (rc != 0) {
+        free(pw);
+        if (rc == -2) {
+            cli_die(CLI_EXIT_USAGE, "%s: password longer than %d bytes", path,
+                    PASSWORD_MAX - 1);
+        }
+        cli_die(CLI_EXIT_USAGE,
+                "%s: the secret key is encrypted and there is no terminal to "
+                "ask for its password: set CAIRN_PASSWORD",
+                path);
+    }
+    err = cairn_signer_load(path, pw, out, detail, detail_len);
+    cli_wipe(pw, PASSWORD_MAX);
+    free(pw);
+    return err;
+}
+
+void cli_load_signer(cli_ctx *ctx)
+{
+    const char *path = ctx->secret_key;
+    char detail[1024] = "";
+    cairn_err err;
+
+    if (path == NULL) {
+        path = getenv("CAIRN_SECRET_KEY");
+    }
+    if (path == NULL || path[0] == '\0') {
+        cli_warn("no signing key (--secret-key or CAIRN_SECRET_KEY): this "
+                 "commit is unsigned and the run will never verify");
+        return;
+    }
+    err = cairn_signer_load(path, NULL, &ctx->signer, detail, sizeof(detail));
+    if (err == CAIRN_EPASSWORD) {
+        detail[0] = '\0';
+        err = load_encrypted(path, &ctx->signer, detail, sizeof(detail));
+    }
+    if (err != CAIRN_OK) {
+        ctx->signer = NULL;
+        cli_die_err(err, path, detail);
+    }
+}

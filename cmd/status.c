@@ -1,0 +1,103 @@
+/*
+ * status.c - cairn status RUN: the resume summary, and the --require-* gates.
+ */
+#include "cli.h"
+
+enum { OPT_REQ_COMPLETE = CLI_OPT_FIRST_LOCAL, OPT_REQ_NO_ATTENTION };
+
+static void warn_in_doubt(const cairn_summary *s)
+{
+    size_t i;
+
+    if (s->n_in_doubt == 0) {
+        return;
+    }
+    fflush(stdout);
+    fprintf(stderr,
+            "cairn: warning: run %s has %zu operation%s in doubt:", s->run_id,
+            s->n_in_doubt, s->n_in_doubt == 1 ? "" : "s");
+    for (i = 0; i < s->n_in_doubt; i++) {
+        const char *id = cli_op_id(s, s->in_doubt[i]);
+        fprintf(stderr, " #%u (%s)", s->in_doubt[i], id != NULL ? id : "?");
+    }
+    fputs("; decide each with `cairn resolve`\n", stderr);
+}
+
+static void why_not(const cairn_summary *s, const char *gate)
+{
+    fprintf(stderr, "cairn: status %s: %s not met: state %s, next action %s",
+            s->run_id, gate, cairn_run_state_name(s->state),
+            cairn_next_action_name(s->next_action));
+    if (s->n_in_doubt > 0) {
+        fprintf(stderr, ", %zu in doubt", s->n_in_doubt);
+    }
+    if (s->restart_required) {
+        size_t i;
+        fputs(", restart required for", stderr);
+        for (i = 0; i < s->n_restart_targets; i++) {
+            fprintf(stderr, "%s %s", i > 0 ? "," : "", s->restart_targets[i]);
+        }
+    }
+    fputc('\n', stderr);
+}
+
+/* Apply the gates; returns 0 or CLI_EXIT_GATE. */
+static int gates(const cairn_summary *s, int complete, int no_attention)
+{
+    int rc = CLI_EXIT_OK;
+
+    if (complete && !(s->state == CAIRN_RUN_COMPLETED && !s->restart_required &&
+                      s->n_in_doubt == 0)) {
+        why_not(s, "--require-complete");
+        rc = CLI_EXIT_GATE;
+    }
+    if (no_attention && (s->state == CAIRN_RUN_NEEDS_ATTENTION ||
+                         s->state == CAIRN_RUN_FAILED || s->n_in_doubt > 0 ||
+                         s->restart_required)) {
+        why_not(s, "--require-no-attention");
+        rc = CLI_EXIT_GATE;
+    }
+    return rc;
+}
+
+int cmd_status(cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CLI_LONG_COMMON,
+        {"require-complete", no_argument, NULL, OPT_REQ_COMPLETE},
+        {"require-no-attention", no_argument, NULL, OPT_REQ_NO_ATTENTION},
+        {0}};
+    cairn_summary *s = NULL;
+    int complete = 0, no_attention = 0;
+    const char *run;
+    cairn_err err;
+    int c, rc;
+
+    cli_getopt_reset();
+    while ((c = getopt_long(argc, argv, CLI_SHORT_COMMON, longopts, NULL)) !=
+           -1) {
+        if (cli_common_option(ctx, c, optarg, argv)) {
+            continue;
+        }
+        if (c == OPT_REQ_COMPLETE) {
+            complete = 1;
+        } else if (c == OPT_REQ_NO_ATTENTION) {
+            no_attention = 1;
+        }
+    }
+    run = cli_one_arg(ctx, argc, argv, "RUN");
+    cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+    err = cairn_status(ctx->journal, run, &s);
+    if (err != CAIRN_OK) {
+        cli_die_run(ctx, err, run);
+    }
+    if (ctx->format == CLI_JSON) {
+        cli_jprint(cli_json_summary(s));
+    } else {
+        cli_text_summary(stdout, s);
+    }
+    warn_in_doubt(s);
+    rc = gates(s, complete, no_attention);
+    cairn_summary_free(s);
+    return rc;
+}

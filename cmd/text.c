@@ -1,0 +1,261 @@
+/*
+ * text.c - the human-readable forms of summaries, operations and records.
+ */
+#include "cli.h"
+
+#include <string.h>
+
+const char *cli_op_id(const cairn_summary *s, uint32_t seq)
+{
+    if (s == NULL || seq >= s->n_ops) {
+        return NULL;
+    }
+    return s->ops[seq].id;
+}
+
+static void line_progress(FILE *out, const cairn_summary *s)
+{
+    uint32_t done = s->counts[CAIRN_OP_COMPLETED] + s->counts[CAIRN_OP_SKIPPED];
+
+    fprintf(out,
+            "progress:    %u/%u done (%u completed, %u skipped), %u failed, "
+            "%u pending, %u ready, %u blocked\n",
+            done, s->total, s->counts[CAIRN_OP_COMPLETED],
+            s->counts[CAIRN_OP_SKIPPED], s->counts[CAIRN_OP_FAILED],
+            s->counts[CAIRN_OP_PENDING], s->counts[CAIRN_OP_READY],
+            s->counts[CAIRN_OP_BLOCKED]);
+}
+
+static void line_next(FILE *out, const cairn_summary *s)
+{
+    const char *id = cli_op_id(s, s->next_seq);
+
+    if (!s->has_next) {
+        fputs("next:        none\n", out);
+        return;
+    }
+    fprintf(out, "next:        #%u %s (%s) %s, attempt %u\n", s->next_seq,
+            id != NULL ? id : "?",
+            s->next_seq < s->n_ops ? cairn_kind_name(s->ops[s->next_seq].kind)
+                                   : "?",
+            cairn_op_state_name(s->next_state), s->next_attempt);
+}
+
+static void line_restart(FILE *out, const cairn_summary *s)
+{
+    size_t i;
+
+    if (!s->restart_required) {
+        fputs("restart:     not required\n", out);
+        return;
+    }
+    fputs("restart:     REQUIRED for", out);
+    for (i = 0; i < s->n_restart_targets; i++) {
+        fprintf(out, "%s %s", i > 0 ? "," : "", s->restart_targets[i]);
+    }
+    fputc('\n', out);
+}
+
+static void lines_in_doubt(FILE *out, const cairn_summary *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->n_in_doubt; i++) {
+        uint32_t seq = s->in_doubt[i];
+        const cairn_op_view *op = seq < s->n_ops ? &s->ops[seq] : NULL;
+        fprintf(out, "IN DOUBT:    #%u %s (%s), attempt %u: its claimer", seq,
+                op != NULL ? op->id : "?",
+                op != NULL ? cairn_kind_name(op->kind) : "?",
+                op != NULL ? op->attempt : 0);
+        if (op != NULL && op->holder_pid != 0) {
+            fprintf(out, " (pid %u)", op->holder_pid);
+        }
+        fputs(" is gone\n", out);
+        fputs("             its effect may or may not have happened: check, "
+              "then record it with\n",
+              out);
+        fprintf(out,
+                "             cairn resolve %s --op %u --outcome "
+                "completed|failed|skipped --reason TEXT\n",
+                s->run_id, seq);
+    }
+}
+
+static void line_signature(FILE *out, const cairn_summary *s)
+{
+    char kid[17];
+
+    if (!s->signed_run) {
+        fputs("signature:   UNSIGNED: this run will never verify\n", out);
+        return;
+    }
+    cli_key_id_hex(s->key_id, kid);
+    fprintf(out, "signature:   signed, key id %s\n", kid);
+}
+
+void cli_text_summary(FILE *out, const cairn_summary *s)
+{
+    char hash[2 * CAIRN_HASH_BYTES + 1];
+    char created[40], updated[40];
+
+    cli_hex(s->plan_hash, CAIRN_HASH_BYTES, hash);
+    fprintf(out, "run:         %s\n", s->run_id);
+    fprintf(out, "plan:        %s (sha256 %s)\n", s->plan_id, hash);
+    fprintf(out, "state:       %s\n", cairn_run_state_name(s->state));
+    fprintf(out, "stopped:     %s; next action: %s\n",
+            cairn_stopped_reason_name(s->stopped_reason),
+            cairn_next_action_name(s->next_action));
+    if (s->preflight_accepted) {
+        fprintf(out, "preflight:   accepted (id %s)\n", s->preflight_id);
+    } else {
+        fputs("preflight:   not accepted\n", out);
+    }
+    line_progress(out, s);
+    line_next(out, s);
+    line_restart(out, s);
+    lines_in_doubt(out, s);
+    fputs("watermarks:  last contiguous ", out);
+    if (s->last_contiguous_seq >= 0) {
+        fprintf(out, "#%lld", (long long)s->last_contiguous_seq);
+    } else {
+        fputs("none", out);
+    }
+    fputs(", last attempted ", out);
+    if (s->last_attempted_seq >= 0) {
+        fprintf(out, "#%lld\n", (long long)s->last_attempted_seq);
+    } else {
+        fputs("none\n", out);
+    }
+    cli_hex(s->head, CAIRN_HASH_BYTES, hash);
+    fprintf(out, "records:     %llu, head %s\n", (unsigned long long)s->records,
+            hash);
+    line_signature(out, s);
+    cli_time(s->created_ns, created, sizeof(created));
+    cli_time(s->updated_ns, updated, sizeof(updated));
+    fprintf(out, "created:     %s\nupdated:     %s\n", created, updated);
+}
+
+static int width(const char *s, int min)
+{
+    size_t n = strlen(s);
+    return n > (size_t)min ? (n > 128 ? 128 : (int)n) : min;
+}
+
+void cli_text_ops(FILE *out, const cairn_summary *s)
+{
+    int wid = 2, wtarget = 6;
+    size_t i;
+
+    for (i = 0; i < s->n_ops; i++) {
+        wid = width(s->ops[i].id, wid);
+        wtarget = width(s->ops[i].target, wtarget);
+    }
+    fprintf(out, "%4s  %-*s  %-9s  %-*s  %-9s  %7s  %s\n", "SEQ", wid, "ID",
+            "KIND", wtarget, "TARGET", "STATE", "ATTEMPT", "UPDATED");
+    for (i = 0; i < s->n_ops; i++) {
+        const cairn_op_view *op = &s->ops[i];
+        char updated[40];
+        cli_time(op->updated_ns, updated, sizeof(updated));
+        fprintf(out, "%4u  %-*s  %-9s  %-*s  %-9s  %7u  %s\n", op->seq, wid,
+                op->id, cairn_kind_name(op->kind), wtarget,
+                op->target[0] != '\0' ? op->target : "-",
+                op->in_doubt ? "IN-DOUBT" : cairn_op_state_name(op->state),
+                op->attempt, updated);
+    }
+}
+
+static void put_keys(FILE *out, const char *name, const cairn_kv *kv, size_t n)
+{
+    size_t i;
+
+    if (n == 0) {
+        return;
+    }
+    fprintf(out, " %s=", name);
+    for (i = 0; i < n; i++) {
+        if (i > 0) {
+            fputc(',', out);
+        }
+        cli_put_escaped(out, kv[i].key);
+    }
+}
+
+static void put_op(FILE *out, const cairn_record_view *r,
+                   const cairn_summary *s)
+{
+    const char *id = cli_op_id(s, r->op);
+
+    fprintf(out, " op=%u", r->op);
+    if (id != NULL) {
+        fprintf(out, "(%s)", id);
+    }
+    fprintf(out, " attempt=%u", r->attempt);
+}
+
+static void record_body(FILE *out, const cairn_record_view *r,
+                        const cairn_summary *s)
+{
+    char hash[2 * CAIRN_HASH_BYTES + 1];
+
+    switch (r->type) {
+    case CAIRN_REC_CREATE:
+        fprintf(out, " run=%s plan=%s", r->run_id != NULL ? r->run_id : "?",
+                r->plan_id != NULL ? r->plan_id : "?");
+        if (r->plan_hash != NULL) {
+            cli_hex(r->plan_hash, CAIRN_HASH_BYTES, hash);
+            fprintf(out, " plan_hash=%s", hash);
+        }
+        break;
+    case CAIRN_REC_ACCEPT:
+        fprintf(out, " preflight=%s",
+                r->preflight_id != NULL ? r->preflight_id : "?");
+        break;
+    case CAIRN_REC_CLAIM:
+        put_op(out, r, s);
+        if (r->claim_kind != CAIRN_CLAIM_NORMAL) {
+            fprintf(out, " kind=%s", cairn_claim_kind_name(r->claim_kind));
+        }
+        fprintf(out, " holder=%u@%s", r->holder_pid,
+                r->host != NULL && r->host[0] != '\0' ? r->host : "?");
+        break;
+    case CAIRN_REC_RECEIPT:
+    case CAIRN_REC_RESOLVE:
+        put_op(out, r, s);
+        fprintf(out, " outcome=%s",
+                cairn_op_state_name((cairn_op_state)r->outcome));
+        if (r->error_class != CAIRN_CLASS_NONE) {
+            fprintf(out, " class=%s", cairn_error_class_name(r->error_class));
+        }
+        break;
+    case CAIRN_REC_RETRY:
+        put_op(out, r, s);
+        break;
+    case CAIRN_REC_CANCEL:
+    case CAIRN_REC_TIMEOUT:
+        break;
+    }
+}
+
+void cli_text_record(FILE *out, const cairn_record_view *r,
+                     const cairn_summary *s)
+{
+    char when[40];
+
+    cli_time(r->wall_ns, when, sizeof(when));
+    fprintf(out, "%6llu  %s  %-16s", (unsigned long long)r->seq, when,
+            cairn_record_type_name(r->type));
+    record_body(out, r, s);
+    if (r->actor != NULL && r->actor[0] != '\0') {
+        fputs(" actor=\"", out);
+        cli_put_escaped(out, r->actor);
+        fputc('"', out);
+    }
+    if (r->reason != NULL && r->reason[0] != '\0') {
+        fputs(" reason=\"", out);
+        cli_put_escaped(out, r->reason);
+        fputc('"', out);
+    }
+    put_keys(out, "outputs", r->outputs, r->n_outputs);
+    put_keys(out, "evidence", r->evidence, r->n_evidence);
+    fputc('\n', out);
+}

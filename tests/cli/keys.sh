@@ -1,0 +1,99 @@
+#!/bin/sh
+# keys.sh - keygen, signed runs, key binding and passwords on the CLI.
+set -u
+. "$CAIRN_ROOT/tests/cli/common.inc"
+C=$CAIRN
+
+# Run a command with no controlling terminal (so no password prompt).
+notty() {
+    setsid -w "$@" </dev/null
+}
+HAVE_SETSID=0
+command -v setsid >/dev/null 2>&1 && HAVE_SETSID=1
+
+cat >"$T/plan.json" <<'JSON'
+{"cairn_plan": 1, "plan_id": "signed", "run_id": "signed-1",
+ "operations": [{"id": "pre", "kind": "preflight"},
+                {"id": "work", "kind": "task"}]}
+JSON
+
+# --- keygen ----------------------------------------------------------------
+expect 2 "$C" keygen -p "$T/k.pub"                       # -s missing
+expect 2 "$C" keygen -p "$T/same" -s "$T/same" --no-password
+expect 0 "$C" keygen -p "$T/k.pub" -s "$T/k.sec" --no-password
+grep -q "^public key: $T/k.pub\$" "$T/out" || fail "keygen output"
+KID=$(sed -n 's/^key id: //p' "$T/out")
+CHECKS=$((CHECKS + 1))
+case "$KID" in
+????????????????) ;;
+*) fail "key id '$KID' is not 16 hex digits" ;;
+esac
+CHECKS=$((CHECKS + 1))
+head -n 1 "$T/k.pub" | grep -q "$KID" ||
+    fail "key id $KID differs from the public key comment: $(head -n 1 "$T/k.pub")"
+CHECKS=$((CHECKS + 1))
+[ "$(stat -c %a "$T/k.sec")" = 600 ] || fail "secret key mode is not 0600"
+cp "$T/k.sec" "$T/k.sec.orig"
+expect 2 "$C" keygen -p "$T/k.pub" -s "$T/k.sec" --no-password  # exists
+CHECKS=$((CHECKS + 1))
+cmp -s "$T/k.sec" "$T/k.sec.orig" || fail "keygen overwrote a key"
+expect 0 "$C" keygen -p "$T/o.pub" -s "$T/o.sec" --no-password -o json &&
+    cp "$T/out" "$T/kg.json"
+json_is "$T/kg.json" 'j["public_key"].endswith("o.pub") and len(j["key_id"]) == 16'
+if [ "$HAVE_SETSID" = 1 ]; then
+    expect 2 notty "$C" keygen -p "$T/n.pub" -s "$T/n.sec"
+    err_has "CAIRN_PASSWORD"
+fi
+expect 2 env CAIRN_PASSWORD= "$C" keygen -p "$T/n.pub" -s "$T/n.sec"
+CHECKS=$((CHECKS + 1))
+[ ! -e "$T/n.pub" ] && [ ! -e "$T/n.sec" ] || fail "failed keygen left a file"
+
+# --- a signed run ------------------------------------------------------------
+expect 0 "$C" create "$T/plan.json" --secret-key "$T/k.sec"
+CHECKS=$((CHECKS + 1))
+[ ! -s "$T/err" ] || fail "signed create warned: $(cat "$T/err")"
+R=signed-1
+status_is "$R" "s['signed'] is True and s['key_id'] == '$KID'"
+expect 2 "$C" claim "$R" --holder-pid $$        # without its key
+err_has "$KID"
+expect 2 "$C" claim "$R" --holder-pid $$ --secret-key "$T/o.sec"  # other key
+err_has "$KID"
+expect 0 env CAIRN_SECRET_KEY="$T/k.sec" "$C" claim "$R" --holder-pid $$
+CHECKS=$((CHECKS + 1))
+[ ! -s "$T/err" ] || fail "signed claim warned: $(cat "$T/err")"
+expect 0 "$C" complete "$R" --op 0 --secret-key "$T/k.sec"
+expect 1 "$C" complete "$R" --op 0 --secret-key "$T/no-such.sec"
+expect 2 "$C" claim "$R" --secret-key "$T/plan.json"          # not a key
+
+# --- an unsigned run does not take a key -------------------------------------
+sed 's/signed-1/plain-1/' "$T/plan.json" >"$T/plain.json"
+expect 0 "$C" create "$T/plain.json"
+expect 2 "$C" claim plain-1 --holder-pid $$ --secret-key "$T/k.sec"
+err_has "unsigned"
+
+# --- an encrypted key (scrypt: slow, so few uses) ----------------------------
+expect 0 env CAIRN_PASSWORD=hunter2 "$C" keygen -p "$T/e.pub" -s "$T/e.sec"
+EKID=$(sed -n 's/^key id: //p' "$T/out")
+sed 's/signed-1/enc-1/' "$T/plan.json" >"$T/enc.json"
+expect 2 env CAIRN_PASSWORD=wrong "$C" create "$T/enc.json" --secret-key "$T/e.sec"
+if [ "$HAVE_SETSID" = 1 ]; then
+    expect 2 notty "$C" create "$T/enc.json" --secret-key "$T/e.sec"
+    err_has "encrypted"
+    err_has "CAIRN_PASSWORD"
+fi
+expect 0 "$C" list && CHECKS=$((CHECKS + 1)) &&
+    { ! grep -q '^enc-1 ' "$T/out" || fail "rejected key still created enc-1"; }
+expect 0 env CAIRN_PASSWORD=hunter2 "$C" create "$T/enc.json" \
+    --secret-key "$T/e.sec"
+status_is enc-1 "s['signed'] is True and s['key_id'] == '$EKID'"
+
+# --- a key made by minisign works ----------------------------------------------
+if command -v minisign >/dev/null 2>&1; then
+    minisign -G -W -p "$T/m.pub" -s "$T/m.sec" >/dev/null 2>&1 ||
+        fail "minisign -G failed"
+    MKID=$(head -n 1 "$T/m.pub" | sed 's/.* //')
+    sed 's/signed-1/mini-1/' "$T/plan.json" >"$T/mini.json"
+    expect 0 "$C" create "$T/mini.json" --secret-key "$T/m.sec"
+    status_is mini-1 "s['key_id'] == '$MKID'"
+fi
+finish
