@@ -40,8 +40,8 @@ SHARED    := $(BUILD)/libcairn.so.$(VERSION)
 SONAME    := libcairn.so.$(SOVERSION)
 CLI       := $(BUILD)/cairn
 
-.PHONY: all check test san fuzz fuzz-build bench demo deps install uninstall \
-        clean format format-check lint help crash
+.PHONY: all check test san fuzz fuzz-build demo deps deps-check install \
+        uninstall clean format format-check help
 
 all: $(STATIC) $(SHARED) $(CLI) $(BUILD)/cairn.pc
 
@@ -54,7 +54,6 @@ help:
 	@echo "make san        the suite under ASan+UBSan only"
 	@echo "make fuzz       build libFuzzer targets; FUZZ_SECONDS=N runs each N s"
 	@echo "make demo       the main job: backup, crash, resume, verify, restore"
-	@echo "make bench      benchmarks against LMDB, SHA-256, SQLite and JSON peers"
 	@echo "make install    PREFIX=/usr/local DESTDIR= (also uninstall)"
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) include/cairn.h
@@ -123,14 +122,8 @@ fuzz-build:
 fuzz: fuzz-build
 	@sh fuzz/run.sh $(FUZZ_SECONDS)
 
-demo: all
+demo: deps-check all
 	@sh examples/demo.sh $(BUILD)/cairn
-
-bench: all
-	@$(MAKE) --no-print-directory -C bench BUILD=../$(BUILD)
-
-crash: all
-	@sh tests/crash/run.sh long
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \

@@ -96,6 +96,11 @@ static const cli_command commands[] = {
      "\n"
      "The password comes from CAIRN_PASSWORD, else from two prompts on the\n"
      "terminal.  Existing files are never overwritten.\n"},
+    {"info", cmd_info, "print facts about the journal directory",
+     "usage: cairn info\n"
+     "\n"
+     "Journal id, format, creation time, counts of runs, records and\n"
+     "checkpoints, and the LMDB map and page figures.\n"},
     {"help", cmd_help, "print help for a command", usage_help},
 };
 

@@ -640,6 +640,341 @@ CAIRN_API CAIRN_WUR cairn_err cairn_record_each(
     cairn_journal *journal, const char *run_id, uint64_t from_seq,
     int (*fn)(void *ctx, const cairn_record_view *record), void *ctx);
 
+/** Facts about a journal directory (`cairn info`). */
+typedef struct cairn_journal_info {
+    uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES];
+    uint32_t format;         /**< on-disk format version */
+    uint64_t created_ns;     /**< when the directory was initialised */
+    uint64_t runs;           /**< runs in the directory */
+    uint64_t records;        /**< records (= last position) */
+    uint64_t checkpoints;    /**< checkpoints (one per run per commit) */
+    uint64_t map_size;       /**< current LMDB map size, bytes */
+    uint64_t page_size;      /**< LMDB page size, bytes */
+    uint64_t last_txnid;     /**< LMDB transaction id of the last commit */
+    uint64_t pages_used;     /**< last page number in use + 1 */
+    unsigned readers;        /**< LMDB reader slots in use */
+} cairn_journal_info;
+
+/**
+ * Fill @p out for `cairn info`.
+ * @return CAIRN_OK; CAIRN_EINVAL; CAIRN_ESTORE; CAIRN_ECORRUPT.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_journal_info_get(cairn_journal *journal,
+                                                     cairn_journal_info *out);
+
+/* ------------------------------------------------------------------ */
+/* Verification and export.                                            */
+
+/** Verdicts.  VERIFIED needs a pinned key, a clean structure, an unbroken
+ *  chain, every checkpoint signed and valid, every record sealed, and a
+ *  replay equal to the materialised state. */
+typedef enum cairn_verdict {
+    CAIRN_VERDICT_VERIFIED = 0,
+    CAIRN_VERDICT_TAMPERED = 1,   /**< proof of modification */
+    CAIRN_VERDICT_INCOMPLETE = 2, /**< nothing wrong found, but integrity
+                                       not proven (no pinned key, unsigned
+                                       run, unsealed tail) */
+    CAIRN_VERDICT_ERROR = 3       /**< could not be read (corrupt store) */
+} cairn_verdict;
+
+CAIRN_API const char *cairn_verdict_name(cairn_verdict verdict);
+/** CLI exit code of a verdict: 0, 4, 3, 6. */
+CAIRN_API int cairn_verdict_exit_code(cairn_verdict verdict);
+
+/** The result of verifying one run. */
+typedef struct cairn_verify_report {
+    cairn_verdict verdict;
+    char run_id[CAIRN_MAX_ID + 1];
+    uint64_t records;        /**< records read and checked */
+    uint64_t checkpoints;    /**< checkpoints read */
+    uint64_t signatures_ok;  /**< checkpoint signatures that verified */
+    uint64_t unsigned_checkpoints;
+    uint64_t unsealed;       /**< records after the last checkpoint */
+    int key_pinned;          /**< a public key was given */
+    int run_signed;          /**< the run is bound to a signing key */
+    uint8_t key_id[CAIRN_KEY_ID_BYTES];     /**< the run's key id */
+    char fingerprint[80];    /**< "SHA256:..." of the pinned key, or "" */
+    int replay_ok;           /**< replay equals the materialised state */
+    uint8_t head[CAIRN_HASH_BYTES];         /**< hash of the last record */
+    int has_bad;             /**< a first bad record was found */
+    uint64_t bad_seq;        /**< its sequence */
+    char bad_field[64];      /**< what is wrong: "prev", "signature" ... */
+    char expected[160];      /**< expected value (hex or text), or "" */
+    char found[160];         /**< value found, or "" */
+    char reason[512];        /**< one sentence for humans */
+} cairn_verify_report;
+
+/**
+ * Verify run @p run_id: structure of every record, the hash chain from the
+ * genesis hash, every checkpoint (position, sequence, head, key id and the
+ * Ed25519 signature under @p pinned), a replay of the state machine
+ * compared with the materialised state, and that every record is sealed
+ * by a checkpoint.
+ * @param pinned  the trusted public key, or NULL (the verdict is then at
+ *                best INCOMPLETE: the journal does not hold the key and
+ *                never trusts a key it would supply itself).
+ * @param out     the report (always filled when CAIRN_OK is returned).
+ * @return CAIRN_OK when the verification ran (see out->verdict);
+ *         CAIRN_ENORUN; CAIRN_EINVAL; CAIRN_ENOMEM; CAIRN_ESTORE.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_verify_run(cairn_journal *journal,
+                                               const char *run_id,
+                                               const cairn_pubkey *pinned,
+                                               cairn_verify_report *out);
+
+/**
+ * Whole-directory checks for `verify --all`: record positions are dense
+ * from 1, every record belongs to exactly one run's index, every checkpoint
+ * belongs to a record.  @p out->verdict is TAMPERED (with the position in
+ * out->reason) or VERIFIED for this structural part only.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_verify_directory(cairn_journal *journal,
+                                                     cairn_verify_report *out);
+
+/**
+ * Write a self-contained bundle of run @p run_id to @p path (docs/FORMAT.md
+ * "Bundle"): journal id, run id, the signer's public key, every record and
+ * checkpoint.  Also writes @p path + ".minisig", a minisign signature made
+ * with @p signer that stock `minisign -V -p PUB -m FILE` accepts.  The run
+ * must be signed by @p signer's key and must verify with it first.
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EKEYMISMATCH; CAIRN_ETAMPERED or
+ *         CAIRN_EINCOMPLETE (the run does not verify: nothing written);
+ *         CAIRN_EEXIST (a file exists); CAIRN_EIO; CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle(cairn_journal *journal,
+                                                  const char *run_id,
+                                                  const cairn_signer *signer,
+                                                  const char *path);
+
+/**
+ * Verify a bundle file without any journal directory: parse it strictly,
+ * check that its key is @p pinned, then chain, signatures, seals and a
+ * replay of the state machine, as cairn_verify_run() does.  The .minisig
+ * file is not needed (it is for stock minisign).
+ * @param detail  receives a parse error description.
+ * @return CAIRN_OK when the verification ran (see out->verdict);
+ *         CAIRN_EIO (unreadable); CAIRN_EBUNDLE (malformed: verdict
+ *         TAMPERED is also set in @p out); CAIRN_EINVAL; CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle(const char *path,
+                                                  const cairn_pubkey *pinned,
+                                                  cairn_verify_report *out,
+                                                  char *detail,
+                                                  size_t detail_len);
+
+/* ------------------------------------------------------------------ */
+/* Runner (declared by lib/runner.c's section below).                  */
+
+/*
+ * The thin runner (DESIGN.md section 7): executes a plan's operations
+ * against the journal.  For each operation: claim (durable), spawn its
+ * command (no shell, own process group, clean environment), wait with its
+ * timeout, journal a receipt with evidence, then move on.  Preflight runs
+ * first and is accepted automatically unless manual_accept is set.
+ *
+ * Commands see a clean environment: PATH, HOME, USER, LOGNAME, LANG,
+ * LC_ALL, TZ and TMPDIR when set in the runner's, plus CAIRN_RUN_ID,
+ * CAIRN_OP_ID, CAIRN_OP_SEQ, CAIRN_OP_KIND, CAIRN_TARGET (when the
+ * operation has one), CAIRN_ATTEMPT, CAIRN_JOURNAL (the journal
+ * directory), CAIRN_OUTPUT (a fresh mode-0600 file per attempt: write
+ * "key=value" lines there; read and removed after the command ends),
+ * CAIRN_LOCK_FD (the number of the inherited command-lifetime lock
+ * descriptor, see below) and, for probes, CAIRN_PROBE=1.
+ *
+ * Receipts.  Completed: exit status 0, $CAIRN_OUTPUT parses and holds
+ * every output the operation requires (the outputs are those pairs).
+ * Failed retryable: an exit status listed in retry.exit_codes, a timeout,
+ * death by a signal, or termination because the runner was interrupted.
+ * Failed terminal: any other exit status, a command that cannot be run
+ * (not found, not executable), an unparsable $CAIRN_OUTPUT (the reason
+ * names the line), a missing required output.  Every receipt carries the
+ * evidence pairs exit_code or signal, duration_ms, timed_out,
+ * stdout_bytes, stdout_sha256, stdout_tail, stderr_bytes, stderr_sha256,
+ * stderr_tail (the last 2048 bytes; a tail holding a NUL byte is stored
+ * with non-printable bytes as \xNN and '\' as \\), plus interrupted=1
+ * when the runner stopped the command.
+ *
+ * Retries: up to retry.attempts attempts per operation and invocation,
+ * waiting backoff * 2^(n-1) (at most max_backoff), of which a random
+ * 50-100 %, between them.  A retryable failure left when the attempts are
+ * used up stops the run (CAIRN_EATTENTION, next action retry-failed; a
+ * later resume runs the operation again with a fresh budget).  A terminal
+ * failure, the run deadline or a cancel leads to containment (the start
+ * operation of every target whose stop completed, one attempt each), then
+ * every cleanup operation (one attempt each), then CAIRN_EFAILED.
+ * Containment and cleanup commands are limited by their own timeout, not
+ * by the run deadline.
+ *
+ * Command lifetime lock.  Before each command the runner takes an
+ * exclusive flock on <journal>/locks/run-<n>.cmd and the command inherits
+ * that descriptor (number in CAIRN_LOCK_FD).  While any process of the
+ * command tree lives the lock stays held, even after the runner died: a
+ * later run or resume of the run then refuses with CAIRN_ELOCKED, naming
+ * the processes still holding it.  A command that leaves a daemon behind
+ * on purpose must close that descriptor in the daemon.
+ *
+ * Resume after a crash: a pending operation whose claimer is gone is in
+ * doubt and is never re-run silently.  With a probe: the probe runs (same
+ * environment); exit 0 resolves it completed with the probe's outputs,
+ * exit 1 resolves it failed (retryable) and runs it again, anything else
+ * is unknown.  Else, or when the probe's answer is unknown, an idempotent
+ * operation is resolved failed (retryable) and run again.  Otherwise the
+ * run stops with CAIRN_EATTENTION until an operator runs `cairn resolve`.
+ * (A containment or cleanup operation cannot be claimed twice, so for
+ * those only the probe's answer is used.)
+ *
+ * Signals: the caller's SIGINT/SIGTERM handler increments *interrupts.
+ * At 1 no new operation starts and the running command gets
+ * shutdown_timeout_ns to finish (then its process group is terminated);
+ * at 2 it is terminated at once.  Either way its receipt is journaled
+ * before the runner returns CAIRN_EINTR.
+ *
+ * The runner never prints: it reports through on_event.  It holds the
+ * run's writer lock for the whole call, and uses whatever signer is
+ * installed on the journal handle.
+ */
+#include <signal.h>
+
+/** Runner events (cairn_run_event.type). */
+typedef enum cairn_run_event_type {
+    CAIRN_EVENT_OP_START = 1,   /**< claimed (durable); the command starts */
+    CAIRN_EVENT_OP_END = 2,     /**< the attempt's receipt is journaled */
+    CAIRN_EVENT_RETRY_WAIT = 3, /**< waiting wait_ns before the next
+                                     attempt */
+    CAIRN_EVENT_IN_DOUBT = 4,   /**< decision on an in-doubt operation
+                                     (reason says which; outcome is set
+                                     when it was resolved) */
+    CAIRN_EVENT_PREFLIGHT_ACCEPTED = 5, /**< reason holds the preflight id */
+    CAIRN_EVENT_CONTAINMENT = 6, /**< a stopped target is about to be
+                                      started after a failure */
+    CAIRN_EVENT_CLEANUP = 7,     /**< a cleanup operation is about to run
+                                      after a failure */
+    CAIRN_EVENT_HOOK_FAILED = 8, /**< the hook failed (reason); not fatal */
+    CAIRN_EVENT_STATE_CHANGE = 9, /**< the run's state, stopped reason or
+                                       next action changed (summary) */
+    CAIRN_EVENT_DRY_RUN = 10,    /**< an operation that would run */
+    CAIRN_EVENT_STOPPED = 11     /**< the runner stops before the run ends
+                                      (reason: max steps, signal, needs an
+                                      operator, locked ...) */
+} cairn_run_event_type;
+
+/** "op-start", "op-end", "retry-wait", "in-doubt", "preflight-accepted",
+ *  "containment", "cleanup", "hook-failed", "state-change", "dry-run",
+ *  "stopped"; "unknown" otherwise. */
+CAIRN_API const char *cairn_run_event_name(cairn_run_event_type type);
+
+/** One runner event.  Every pointer is valid only during the callback. */
+typedef struct cairn_run_event {
+    cairn_run_event_type type;
+    const char *run_id;     /**< "" in a dry run of a plan without one */
+    uint32_t total;         /**< operations in the plan */
+    int has_op;             /**< the fields up to claim_kind are set */
+    uint32_t seq;
+    const char *op_id;
+    cairn_kind kind;
+    const char *target;     /**< "" when none */
+    uint32_t attempt;       /**< journal attempt number (op-start/end) */
+    uint32_t max_attempts;  /**< the operation's retry.attempts */
+    cairn_claim_kind claim_kind;
+    int has_outcome;        /**< op-end, and in-doubt when resolved */
+    cairn_outcome outcome;
+    cairn_error_class error_class; /**< NONE unless failed */
+    const char *reason;     /**< failure reason, decision, why; "" none */
+    int exited;             /**< op-end: exit_code is valid */
+    int exit_code;
+    int signaled;           /**< op-end: killed by term_signal */
+    int term_signal;
+    int timed_out;          /**< op-end: killed for its timeout */
+    int interrupted;        /**< op-end: killed because of a signal */
+    uint64_t duration_ns;   /**< op-end: the command's run time */
+    uint64_t elapsed_ns;    /**< since this runner call started */
+    uint64_t wait_ns;       /**< retry-wait: the delay; dry-run: backoff */
+    uint64_t timeout_ns;    /**< op-start, dry-run: effective timeout
+                                 (0: none) */
+    char *const *argv;      /**< op-start, dry-run: the command */
+    const cairn_summary *summary; /**< state-change (and stopped): the
+                                       run's summary */
+} cairn_run_event;
+
+/** Event callback.  It may read the journal (cairn_status ...) but must
+ *  not write to the run nor call the runner. */
+typedef void (*cairn_run_event_fn)(void *ctx, const cairn_run_event *event);
+
+/** Runner options.  All-zero is valid and means the defaults. */
+typedef struct cairn_runner_opts {
+    int manual_accept;   /**< do not accept the preflight: stop (state
+                              awaiting-preflight, CAIRN_EATTENTION) */
+    uint32_t max_steps;  /**< stop (CAIRN_OK, next action resume) once
+                              this many operations ran in this call;
+                              0: no limit.  Containment and cleanup are
+                              not counted and never held back. */
+    int dry_run;         /**< only emit a dry-run event per operation;
+                              write nothing, not even the run */
+    uint64_t shutdown_timeout_ns; /**< after a first signal; 0: 30 s */
+    uint64_t kill_grace_ns;  /**< SIGTERM -> SIGKILL delay; 0: 5 s */
+    const char *hook;    /**< run as /bin/sh -c HOOK on every run state
+                              change, or NULL.  Its environment is the
+                              clean one above plus CAIRN_RUN_ID,
+                              CAIRN_RUN_STATE, CAIRN_STOPPED_REASON,
+                              CAIRN_NEXT_ACTION, CAIRN_RESTART_REQUIRED
+                              (0/1), CAIRN_RESTART_TARGETS and
+                              CAIRN_IN_DOUBT (comma-separated) */
+    uint64_t hook_timeout_ns; /**< 0: 30 s */
+    const char *actor;   /**< recorded on the runner's records; NULL:
+                              "cairn-runner" */
+    const volatile sig_atomic_t *interrupts; /**< see "Signals"; NULL:
+                                                  never interrupted */
+    cairn_run_event_fn on_event; /**< NULL: no events */
+    void *event_ctx;
+} cairn_runner_opts;
+
+/**
+ * Create a run of @p plan and execute it.
+ * @param journal     open read-write (may be NULL in a dry run).
+ * @param plan        borrowed for the call.
+ * @param opts        NULL: defaults.
+ * @param run_id_out  receives the run id as soon as the run exists ("" in
+ *                    a dry run of a plan without a run_id): at least
+ *                    CAIRN_MAX_ID + 1 bytes.
+ * @return CAIRN_OK: every operation completed (or max_steps reached, or a
+ *         dry run); CAIRN_EFAILED: a terminal failure or the deadline
+ *         ended the run, containment and cleanup were done (the summary
+ *         says whether a target still needs a restart);
+ *         CAIRN_EATTENTION: retries used up, an in-doubt operation, or
+ *         manual_accept and the preflight awaits an operator;
+ *         CAIRN_EINTR: stopped by a signal, outcome journaled;
+ *         CAIRN_ELOCKED: another live runner holds the run, or a command
+ *         tree of a dead runner still holds the command lock;
+ *         CAIRN_EEXIST: the plan's run id exists (nothing touched: use
+ *         cairn_run_resume()); CAIRN_EPLAN: an operation has no "run"
+ *         command; CAIRN_EINVAL; CAIRN_EIO (temporary files, locks);
+ *         CAIRN_ENOMEM; and the journal's errors (CAIRN_EKEYMISMATCH,
+ *         CAIRN_ESTORE, CAIRN_EFATAL ...).  The detail
+ *         (cairn_journal_errdetail) says what happened and what to do.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_run_plan(cairn_journal *journal,
+                                             const cairn_plan *plan,
+                                             const cairn_runner_opts *opts,
+                                             char *run_id_out,
+                                             size_t run_id_len);
+
+/**
+ * Continue run @p run_id with the plan stored in its CREATE record (never
+ * a file): settle in-doubt operations by the rules above, then go on.  A
+ * failed (retryable) head is run again with a fresh attempt budget; a run
+ * halted by a terminal failure, a cancel or a timeout gets the
+ * containment and cleanup it still owes.
+ * @return as cairn_run_plan() (CAIRN_EINTR, CAIRN_EATTENTION ...), plus
+ *         CAIRN_ENORUN; CAIRN_EFINISHED: the run had already completed,
+ *         been cancelled or timed out (after any owed containment and
+ *         cleanup ran); CAIRN_EPLAN_MISMATCH: the stored plan does not
+ *         hash to the run's plan hash; CAIRN_ELOCKED also when a pending
+ *         operation's claimer is alive.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_run_resume(cairn_journal *journal,
+                                               const char *run_id,
+                                               const cairn_runner_opts *opts);
+
 #ifdef __cplusplus
 }
 #endif

@@ -356,7 +356,7 @@ static cairn_err body_create(dec *d, cairn_record *rec)
     TRY(get_str(d, "run_id", 1, CAIRN_MAX_ID, &rec->run_id));
     TRY(get_str(d, "plan_id", 1, CAIRN_MAX_ID, &rec->plan_id));
     TRY(get_bytes(d, "plan_hash", rec->plan_hash, CAIRN_HASH_BYTES));
-    unsigned v;
+    unsigned v = 0;
     TRY(get_enum(d, "signed", 0, 1, &v));
     rec->signed_run = (uint8_t)v;
     size_t off = d->r.off;
@@ -371,7 +371,7 @@ static cairn_err body_claim(dec *d, cairn_record *rec)
 {
     TRY(get_op(d, &rec->op));
     TRY(get_attempt(d, &rec->attempt));
-    unsigned v;
+    unsigned v = 0;
     TRY(get_enum(d, "claim_kind", CAIRN_CLAIM_NORMAL, CAIRN_CLAIM_CLEANUP, &v));
     rec->claim_kind = (cairn_claim_kind)v;
     TRY(get_u32(d, "holder_pid", &rec->holder_pid));
@@ -383,7 +383,7 @@ static cairn_err body_outcome(dec *d, cairn_record *rec)
 {
     TRY(get_op(d, &rec->op));
     TRY(get_attempt(d, &rec->attempt));
-    unsigned v;
+    unsigned v = 0;
     TRY(get_enum(d, "outcome", CAIRN_OUTCOME_COMPLETED, CAIRN_OUTCOME_SKIPPED,
                  &v));
     rec->outcome = (cairn_outcome)v;
@@ -419,7 +419,7 @@ static cairn_err decode_body(dec *d, cairn_record *rec)
 
 static cairn_err decode_header(dec *d, cairn_record *rec)
 {
-    unsigned v;
+    unsigned v = 0;
     TRY(get_enum(d, "type", CAIRN_REC_CREATE, CAIRN_REC_TIMEOUT, &v));
     rec->type = (cairn_record_type)v;
     size_t off = d->r.off;

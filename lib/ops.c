@@ -88,7 +88,7 @@ static cairn_err create_fn(cairn_txn *txn, void *vctx)
 {
     create_ctx *c = vctx;
     cairn_journal *j = c->j;
-    uint64_t run_num;
+    uint64_t run_num = 0;
     uint8_t key[8];
     const uint8_t *v;
     size_t vl;

@@ -371,6 +371,17 @@ cairn_err cairn__txn_put(cairn_txn *txn, cairn_dbi dbi, const void *key,
     return map_rc(txn->store, "mdb_put", rc);
 }
 
+cairn_err cairn__txn_count(cairn_txn *txn, cairn_dbi dbi, uint64_t *count)
+{
+    MDB_stat st;
+    *count = 0;
+    int rc = mdb_stat(txn->txn, txn->store->dbi[dbi], &st);
+    if (rc == MDB_SUCCESS) {
+        *count = st.ms_entries;
+    }
+    return map_rc(txn->store, "mdb_stat", rc);
+}
+
 cairn_err cairn__cursor_open(cairn_txn *txn, cairn_dbi dbi,
                              cairn_cursor **out)
 {

@@ -87,6 +87,10 @@ CAIRN_INTERNAL cairn_err cairn__txn_last_key(cairn_txn *txn, cairn_dbi dbi,
                                              const uint8_t **key,
                                              size_t *key_len, int *found);
 
+/** Number of entries in a database (O(1): mdb_stat). */
+CAIRN_INTERNAL cairn_err cairn__txn_count(cairn_txn *txn, cairn_dbi dbi,
+                                          uint64_t *count);
+
 CAIRN_INTERNAL cairn_err cairn__cursor_open(cairn_txn *txn, cairn_dbi dbi,
                                             cairn_cursor **out);
 CAIRN_INTERNAL void cairn__cursor_close(cairn_cursor *cur);
