@@ -68,6 +68,19 @@ int cmd_show(cli_ctx *ctx, int argc, char **argv);
 int cmd_log(cli_ctx *ctx, int argc, char **argv);
 int cmd_keygen(cli_ctx *ctx, int argc, char **argv);
 int cmd_info(cli_ctx *ctx, int argc, char **argv);
+int cmd_verify(cli_ctx *ctx, int argc, char **argv);
+int cmd_export(cli_ctx *ctx, int argc, char **argv);
+int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv);
+
+/* Verification report printers shared by verify and verify-bundle
+ * (verify_bundle.c). */
+void cli_verify_put_text(FILE *out, const char *s);
+cairn_pubkey *cli_load_pubkey(const char *path);
+void cli_verify_key_text(FILE *out, const cairn_pubkey *key,
+                         const char *key_path);
+void cli_verify_run_text(FILE *out, const cairn_verify_report *r);
+json_t *cli_verify_key_json(const cairn_pubkey *key, const char *key_path);
+json_t *cli_verify_run_json(const cairn_verify_report *r);
 
 /* ---------------------------------------------------------------- */
 /* Errors and exit (cli.c).                                          */

@@ -4,8 +4,9 @@
  * libcairn keeps a crash-safe, append-only, signed journal of backup and
  * restore runs in an LMDB environment (a "journal directory").  A run is one
  * execution of one plan; every state change of a run is a record, appended
- * in its own durable LMDB write transaction together with the run's
- * materialised state and a checkpoint signed with Ed25519.
+ * in a durable LMDB write transaction together with the run's materialised
+ * state and a checkpoint signed with Ed25519 (concurrent transitions may
+ * share one transaction: see Threads below).
  *
  * This header is the specification.  Semantics follow DESIGN.md; the byte
  * layout is in docs/FORMAT.md.
@@ -16,10 +17,31 @@
  * - After a failure, cairn_journal_errdetail() describes it (OS errno, LMDB
  *   code, JSON path, sequence number or byte offset).  There is no global or
  *   thread-local error state.
- * - Threads: a cairn_journal handle is used by one thread at a time.  No
- *   transaction stays open across calls.  Do not use a handle after fork();
- *   open it again in the child.  Do not open the same directory twice in one
- *   process (LMDB's POSIX locks are per process).
+ * - Threads: the transitions (cairn_claim, cairn_receipt_record,
+ *   cairn_resolve, cairn_retry, cairn_cancel, cairn_accept_preflight), and
+ *   cairn_run_lock, cairn_run_unlock and cairn_journal_errdetail, may be
+ *   called on one handle from several threads at once, on one run or on
+ *   different runs.  Concurrent transitions share LMDB write transactions
+ *   and their fsyncs (group commit, docs/FORMAT.md section 8): each still
+ *   returns only after the commit that holds its record, and the
+ *   transitions of one run are validated one after another in the order
+ *   they were queued, exactly as if the calls had not overlapped.  A run's
+ *   writer lock belongs to the handle, so the handle's threads share it.
+ *   cairn_journal_errdetail() then gives the calling thread a copy of the
+ *   handle's most recent failure description, which is another thread's
+ *   when several calls fail at once (the returned error code is always the
+ *   call's own).  Every other call (cairn_journal_close,
+ *   cairn_journal_set_signer, cairn_run_create, status and inspection,
+ *   verification, export, the runner) needs the handle to itself: no other
+ *   call on the handle may be in progress.  Separate processes never share
+ *   a commit: each commits its own, and LMDB's writer lock serialises
+ *   them.  Tuning (read at open): $CAIRN_BATCH_MAX, the most transitions
+ *   per commit (1..4096, default 256), and $CAIRN_BATCH_WAIT_US, how long
+ *   a committing thread waits for a fuller batch (0..100000, default 0:
+ *   only the transitions that queued during the previous commit share the
+ *   next).  No transaction stays open across calls.  Do not use a handle
+ *   after fork(); open it again in the child.  Do not open the same
+ *   directory twice in one process (LMDB's POSIX locks are per process).
  * - Destructors accept NULL.  Strings are NUL-terminated UTF-8 unless stated.
  * - Durability: a transition returns CAIRN_OK only after its LMDB write
  *   transaction committed with full durability (data fdatasync, then the
@@ -714,8 +736,9 @@ typedef struct cairn_verify_report {
  *                best INCOMPLETE: the journal does not hold the key and
  *                never trusts a key it would supply itself).
  * @param out     the report (always filled when CAIRN_OK is returned).
- * @return CAIRN_OK when the verification ran (see out->verdict);
- *         CAIRN_ENORUN; CAIRN_EINVAL; CAIRN_ENOMEM; CAIRN_ESTORE.
+ * @return CAIRN_OK when the verification ran (see out->verdict; a storage
+ *         failure while reading gives verdict ERROR with the reason);
+ *         CAIRN_ENORUN; CAIRN_EINVAL; CAIRN_ENOMEM.
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_run(cairn_journal *journal,
                                                const char *run_id,
@@ -725,8 +748,10 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_run(cairn_journal *journal,
 /**
  * Whole-directory checks for `verify --all`: record positions are dense
  * from 1, every record belongs to exactly one run's index, every checkpoint
- * belongs to a record.  @p out->verdict is TAMPERED (with the position in
- * out->reason) or VERIFIED for this structural part only.
+ * belongs to a record.  @p out->verdict is TAMPERED (the first bad
+ * position in out->bad_seq with has_bad set, the field in out->bad_field,
+ * a sentence in out->reason), ERROR (storage failure), or VERIFIED for
+ * this structural part only.
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_directory(cairn_journal *journal,
                                                      cairn_verify_report *out);
@@ -762,6 +787,29 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle(const char *path,
                                                   char *detail,
                                                   size_t detail_len);
 
+/** A stored checkpoint of a run, decoded. */
+typedef struct cairn_checkpoint_view {
+    uint64_t position;              /**< position of the record it seals */
+    uint64_t seq;                   /**< sequence of that record */
+    uint8_t head[CAIRN_HASH_BYTES]; /**< leaf hash of that record */
+    uint64_t wall_ns;
+    int is_signed;
+    uint8_t key_id[CAIRN_KEY_ID_BYTES];       /**< zero if unsigned */
+    uint8_t signature[CAIRN_SIGNATURE_BYTES]; /**< zero if unsigned */
+} cairn_checkpoint_view;
+
+/**
+ * Call @p fn for each checkpoint sealing a record of @p run_id, in
+ * sequence order; stop early when @p fn returns nonzero.  Nothing is
+ * verified here (use cairn_verify_run()).
+ * @return CAIRN_OK; CAIRN_EINVAL; CAIRN_ENORUN; CAIRN_ECORRUPT (an index
+ *         entry or checkpoint does not decode: detail names it); storage
+ *         errors.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_checkpoint_each(
+    cairn_journal *journal, const char *run_id,
+    int (*fn)(void *ctx, const cairn_checkpoint_view *cp), void *ctx);
+
 /* ------------------------------------------------------------------ */
 /* Runner (declared by lib/runner.c's section below).                  */
 
@@ -776,8 +824,9 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle(const char *path,
  * LC_ALL, TZ and TMPDIR when set in the runner's, plus CAIRN_RUN_ID,
  * CAIRN_OP_ID, CAIRN_OP_SEQ, CAIRN_OP_KIND, CAIRN_TARGET (when the
  * operation has one), CAIRN_ATTEMPT, CAIRN_JOURNAL (the journal
- * directory), CAIRN_OUTPUT (a fresh mode-0600 file per attempt: write
- * "key=value" lines there; read and removed after the command ends),
+ * directory), CAIRN_OUTPUT (a fresh mode-0600 file per attempt in
+ * <journal>/tmp: write "key=value" lines there; it is read and removed
+ * after the command ends, or when the run is taken again after a crash),
  * CAIRN_LOCK_FD (the number of the inherited command-lifetime lock
  * descriptor, see below) and, for probes, CAIRN_PROBE=1.
  *
@@ -943,8 +992,10 @@ typedef struct cairn_runner_opts {
  *         CAIRN_EATTENTION: retries used up, an in-doubt operation, or
  *         manual_accept and the preflight awaits an operator;
  *         CAIRN_EINTR: stopped by a signal, outcome journaled;
- *         CAIRN_ELOCKED: another live runner holds the run, or a command
- *         tree of a dead runner still holds the command lock;
+ *         CAIRN_ELOCKED: another live runner holds the run, or a process
+ *         of an earlier command still holds the command lock (a command
+ *         tree that outlived a dead runner, or a process that left its
+ *         command's group): nothing was claimed;
  *         CAIRN_EEXIST: the plan's run id exists (nothing touched: use
  *         cairn_run_resume()); CAIRN_EPLAN: an operation has no "run"
  *         command; CAIRN_EINVAL; CAIRN_EIO (temporary files, locks);

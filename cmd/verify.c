@@ -1,0 +1,587 @@
+/*
+ * verify.c - cairn verify (RUN | --all) [--key PUB]: forensic verification
+ * of a journal (the report printers are in verify_bundle.c).
+ *
+ * LMDB may abort() on a corrupt page, so the journal is opened and
+ * verified in a forked child.  The child sends fixed-size messages through
+ * a pipe (journal id, each run's report, the directory report, a failure,
+ * the end); the parent prints.  A child that dies by a signal or stops
+ * without its end message gives the verdict ERROR.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* snprintf into a fixed buffer, truncating quietly (reports are bounded). */
+static void textf(char *dst, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void textf(char *dst, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(dst, cap, fmt, ap);
+    va_end(ap);
+}
+
+enum { OPT_KEY = CLI_OPT_FIRST_LOCAL, OPT_ALL };
+
+/* ---- the verifying child --------------------------------------------------
+ */
+
+typedef enum vmsg_kind {
+    VMSG_JOURNAL = 1, /* journal_id */
+    VMSG_RUN,         /* rep */
+    VMSG_DIRECTORY,   /* rep */
+    VMSG_FAIL,        /* err, detail (rep.run_id names the run) */
+    VMSG_OPEN_FAIL,   /* err, detail */
+    VMSG_END
+} vmsg_kind;
+
+typedef struct vmsg {
+    int kind;
+    int err;
+    uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES];
+    cairn_verify_report rep;
+    char detail[1024];
+} vmsg;
+
+static int write_full(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void send_msg(int fd, const vmsg *m)
+{
+    if (write_full(fd, m, sizeof(*m)) != 0) {
+        _exit(5);
+    }
+}
+
+/* With --all, @p listed: the run id comes from a run's state, so a
+ * name that does not find it is tampering, not a usage error. */
+static void verify_one(int fd, cairn_journal *j, const char *run,
+                       const cairn_pubkey *key, int listed)
+{
+    vmsg m;
+    memset(&m, 0, sizeof(m));
+    cairn_err err = cairn_verify_run(j, run, key, &m.rep);
+    if (err == CAIRN_ENORUN && listed) {
+        m.kind = VMSG_RUN;
+        m.rep.verdict = CAIRN_VERDICT_TAMPERED;
+        m.rep.key_pinned = key != NULL;
+        textf(m.rep.run_id, sizeof(m.rep.run_id), "%s", run);
+        textf(m.rep.bad_field, sizeof(m.rep.bad_field), "names");
+        textf(m.rep.reason, sizeof(m.rep.reason),
+              "the run has a state but its name does not lead to it");
+        send_msg(fd, &m);
+        return;
+    }
+    m.kind = err == CAIRN_OK ? VMSG_RUN : VMSG_FAIL;
+    m.err = (int)err;
+    if (err != CAIRN_OK) {
+        textf(m.detail, sizeof(m.detail), "%s", cairn_journal_errdetail(j));
+        textf(m.rep.run_id, sizeof(m.rep.run_id), "%s", run);
+    }
+    send_msg(fd, &m);
+}
+
+typedef struct run_list {
+    char **ids;
+    size_t n, cap;
+    int nomem;
+} run_list;
+
+static int add_run(void *ctx, const char *run_id)
+{
+    run_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap == 0 ? 16 : l->cap * 2;
+        char **ids = realloc(l->ids, cap * sizeof(*ids));
+        if (ids == NULL) {
+            l->nomem = 1;
+            return 1;
+        }
+        l->ids = ids;
+        l->cap = cap;
+    }
+    if ((l->ids[l->n] = strdup(run_id)) == NULL) {
+        l->nomem = 1;
+        return 1;
+    }
+    l->n++;
+    return 0;
+}
+
+static void verify_all(int fd, cairn_journal *j, const cairn_pubkey *key)
+{
+    run_list l = {NULL, 0, 0, 0};
+    vmsg m;
+    memset(&m, 0, sizeof(m));
+    cairn_err err = cairn_run_each(j, add_run, &l);
+    if (err == CAIRN_OK && l.nomem) {
+        err = CAIRN_ENOMEM;
+    }
+    if (err != CAIRN_OK) {
+        m.kind = VMSG_FAIL;
+        m.err = (int)err;
+        textf(m.detail, sizeof(m.detail), "listing runs: %s",
+              cairn_journal_errdetail(j));
+        send_msg(fd, &m);
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        verify_one(fd, j, l.ids[i], key, 1);
+        free(l.ids[i]);
+    }
+    free(l.ids);
+    err = cairn_verify_directory(j, &m.rep);
+    m.kind = err == CAIRN_OK ? VMSG_DIRECTORY : VMSG_FAIL;
+    m.err = (int)err;
+    send_msg(fd, &m);
+}
+
+static void child_main(int fd, const char *dir, const char *run,
+                       const cairn_pubkey *key)
+{
+    cairn_journal *j = NULL;
+    vmsg m;
+    memset(&m, 0, sizeof(m));
+    cairn_err err = cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j, m.detail,
+                                       sizeof(m.detail));
+    if (err != CAIRN_OK) {
+        m.kind = VMSG_OPEN_FAIL;
+        m.err = (int)err;
+        send_msg(fd, &m);
+        _exit(0);
+    }
+    m.kind = VMSG_JOURNAL;
+    cairn_journal_id(j, m.journal_id);
+    send_msg(fd, &m);
+    if (run != NULL) {
+        verify_one(fd, j, run, key, 0);
+    } else {
+        verify_all(fd, j, key);
+    }
+    memset(&m, 0, sizeof(m));
+    m.kind = VMSG_END;
+    send_msg(fd, &m);
+    cairn_journal_close(j);
+    _exit(0);
+}
+
+/* ---- the parent ------------------------------------------------------------
+ */
+
+typedef struct outcome {
+    int have_id;
+    uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES];
+    cairn_verify_report *runs;
+    size_t n_runs, cap;
+    int have_dir;
+    cairn_verify_report dir;
+    int fail_kind; /* 0, VMSG_FAIL or VMSG_OPEN_FAIL */
+    cairn_err fail_err;
+    char fail_run[CAIRN_MAX_ID + 1];
+    char fail_detail[1024];
+    int ended;
+    char error[1200]; /* "" or why the verdict is ERROR */
+} outcome;
+
+/* 1: a whole message; 0: end of input; -1: a torn message or error. */
+static int read_msg(int fd, vmsg *m)
+{
+    size_t got = 0;
+    while (got < sizeof(*m)) {
+        ssize_t r = read(fd, (char *)m + got, sizeof(*m) - got);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            return got == 0 && r == 0 ? 0 : -1;
+        }
+        got += (size_t)r;
+    }
+    return 1;
+}
+
+static void take_msg(outcome *o, const vmsg *m)
+{
+    switch (m->kind) {
+    case VMSG_JOURNAL:
+        o->have_id = 1;
+        memcpy(o->journal_id, m->journal_id, CAIRN_JOURNAL_ID_BYTES);
+        break;
+    case VMSG_RUN:
+        if (o->n_runs == o->cap) {
+            o->cap = o->cap == 0 ? 16 : o->cap * 2;
+            o->runs = realloc(o->runs, o->cap * sizeof(*o->runs));
+            if (o->runs == NULL) {
+                cli_die_nomem();
+            }
+        }
+        o->runs[o->n_runs++] = m->rep;
+        break;
+    case VMSG_DIRECTORY:
+        o->have_dir = 1;
+        o->dir = m->rep;
+        break;
+    case VMSG_FAIL:
+    case VMSG_OPEN_FAIL:
+        if (o->fail_kind == 0) {
+            o->fail_kind = m->kind;
+            o->fail_err = (cairn_err)m->err;
+            textf(o->fail_run, sizeof(o->fail_run), "%s", m->rep.run_id);
+            textf(o->fail_detail, sizeof(o->fail_detail), "%s", m->detail);
+        }
+        break;
+    case VMSG_END:
+        o->ended = 1;
+        break;
+    default:
+        textf(o->error, sizeof(o->error),
+              "journal unreadable: verifier sent a bad message");
+        break;
+    }
+}
+
+/* Fork, let the child verify, collect what it says. */
+static void run_child(const char *dir, const char *run, const cairn_pubkey *key,
+                      outcome *o)
+{
+    int p[2], status, rc;
+    vmsg m;
+    pid_t pid;
+    if (pipe(p) != 0) {
+        cli_die(CLI_EXIT_ERROR, "pipe: %s", strerror(errno));
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid < 0) {
+        cli_die(CLI_EXIT_ERROR, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        close(p[0]);
+        child_main(p[1], dir, run, key);
+    }
+    close(p[1]);
+    while ((rc = read_msg(p[0], &m)) == 1) {
+        take_msg(o, &m);
+    }
+    close(p[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(status)) {
+        textf(o->error, sizeof(o->error),
+              "journal unreadable: verifier crashed with signal %d",
+              WTERMSIG(status));
+    } else if (!o->ended && o->fail_kind != VMSG_OPEN_FAIL) {
+        textf(o->error, sizeof(o->error),
+              "journal unreadable: verifier stopped early (exit status "
+              "%d)",
+              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    }
+}
+
+/* Worst first: TAMPERED, ERROR, INCOMPLETE, VERIFIED. */
+static int rank(cairn_verdict v)
+{
+    switch (v) {
+    case CAIRN_VERDICT_TAMPERED:
+        return 3;
+    case CAIRN_VERDICT_ERROR:
+        return 2;
+    case CAIRN_VERDICT_INCOMPLETE:
+        return 1;
+    case CAIRN_VERDICT_VERIFIED:
+        return 0;
+    }
+    return 2;
+}
+
+static cairn_verdict worse(cairn_verdict a, cairn_verdict b)
+{
+    return rank(b) > rank(a) ? b : a;
+}
+
+/* Failures that are not verdicts: no such run, out of memory, no
+ * journal.  A journal that does not open as a journal is ERROR, and so is
+ * a run list that cannot be read with --all (the directory report still
+ * says what is wrong). */
+static void die_on_failure(outcome *o, const char *dir)
+{
+    char what[4200];
+    if (o->fail_kind == VMSG_OPEN_FAIL && o->fail_err != CAIRN_ECORRUPT &&
+        o->fail_err != CAIRN_EVERSION) {
+        textf(what, sizeof(what), "journal %s", dir);
+        cli_die_err(o->fail_err, what, o->fail_detail);
+    }
+    if (o->fail_kind == VMSG_FAIL && o->fail_run[0] == '\0' &&
+        o->fail_err != CAIRN_ENOMEM) {
+        if (o->error[0] == '\0') {
+            textf(o->error, sizeof(o->error), "journal unreadable: %s",
+                  o->fail_detail);
+        }
+        return;
+    }
+    if (o->fail_kind == VMSG_FAIL) {
+        textf(what, sizeof(what), "verify %s", o->fail_run);
+        cli_die_err(o->fail_err, what, o->fail_detail);
+    }
+}
+
+static void journal_text(const char *dir, const outcome *o)
+{
+    char id[2 * CAIRN_JOURNAL_ID_BYTES + 1] = "?";
+    if (o->have_id) {
+        cli_hex(o->journal_id, CAIRN_JOURNAL_ID_BYTES, id);
+    }
+    fputs("journal     : ", stdout);
+    cli_verify_put_text(stdout, dir);
+    printf("  id=%s\n", id);
+}
+
+static json_t *journal_json(const char *dir, const outcome *o)
+{
+    json_t *j = json_object();
+    if (j == NULL) {
+        cli_die_nomem();
+    }
+    cli_jset(j, "dir", cli_jstr(dir));
+    cli_jset(j, "id",
+             o->have_id ? cli_jhex(o->journal_id, CAIRN_JOURNAL_ID_BYTES)
+                        : json_null());
+    return j;
+}
+
+static void error_report(cairn_verify_report *r, const char *run,
+                         const cairn_pubkey *key, const char *why)
+{
+    memset(r, 0, sizeof(*r));
+    r->verdict = CAIRN_VERDICT_ERROR;
+    r->key_pinned = key != NULL;
+    textf(r->run_id, sizeof(r->run_id), "%s", run);
+    textf(r->reason, sizeof(r->reason), "%s", why);
+}
+
+static int print_one(const cli_ctx *ctx, const char *dir, const outcome *o,
+                     const cairn_verify_report *r, const cairn_pubkey *key,
+                     const char *key_path)
+{
+    if (ctx->format == CLI_JSON) {
+        json_t *doc = cli_verify_run_json(r);
+        cli_jset(doc, "journal", journal_json(dir, o));
+        cli_jset(doc, "key", cli_verify_key_json(key, key_path));
+        cli_jprint(doc);
+    } else {
+        journal_text(dir, o);
+        cli_verify_key_text(stdout, key, key_path);
+        cli_verify_run_text(stdout, r);
+    }
+    return cairn_verdict_exit_code(r->verdict);
+}
+
+static int verify_single(const cli_ctx *ctx, const char *dir, const char *run,
+                         const outcome *o, const cairn_pubkey *key,
+                         const char *key_path)
+{
+    cairn_verify_report r;
+    if (o->n_runs == 1) {
+        r = o->runs[0];
+    } else if (o->fail_kind == VMSG_OPEN_FAIL) {
+        char why[1200];
+        textf(why, sizeof(why), "journal unreadable: %s", o->fail_detail);
+        error_report(&r, run, key, why);
+    } else {
+        error_report(&r, run, key,
+                     o->error[0] != '\0' ? o->error : "journal unreadable");
+    }
+    return print_one(ctx, dir, o, &r, key, key_path);
+}
+
+static json_t *directory_json(const outcome *o)
+{
+    const cairn_verify_report *d = &o->dir;
+    json_t *j, *bad;
+    if (!o->have_dir) {
+        return json_null();
+    }
+    j = json_object();
+    if (j == NULL) {
+        cli_die_nomem();
+    }
+    cli_jset(j, "verdict", cli_jstr(cairn_verdict_name(d->verdict)));
+    cli_jset(j, "exit_code", json_integer(cairn_verdict_exit_code(d->verdict)));
+    cli_jset(j, "reason", cli_jstr(d->reason));
+    cli_jset(j, "records", cli_ju64(d->records));
+    cli_jset(j, "checkpoints", cli_ju64(d->checkpoints));
+    if (d->verdict == CAIRN_VERDICT_TAMPERED) {
+        bad = json_object();
+        if (bad == NULL) {
+            cli_die_nomem();
+        }
+        cli_jset(bad, "position",
+                 d->has_bad ? cli_ju64(d->bad_seq) : json_null());
+        cli_jset(bad, "field", cli_jstr(d->bad_field));
+        cli_jset(j, "first_bad", bad);
+    } else {
+        cli_jset(j, "first_bad", json_null());
+    }
+    return j;
+}
+
+static void directory_text(const outcome *o)
+{
+    const cairn_verify_report *d = &o->dir;
+    if (!o->have_dir) {
+        return;
+    }
+    printf("directory   : %s", cairn_verdict_name(d->verdict));
+    if (d->verdict == CAIRN_VERDICT_TAMPERED && d->has_bad) {
+        printf(" at position %llu, field %s", (unsigned long long)d->bad_seq,
+               d->bad_field);
+    } else if (d->verdict == CAIRN_VERDICT_TAMPERED) {
+        printf(", field %s", d->bad_field);
+    }
+    fputs(" (", stdout);
+    cli_verify_put_text(stdout, d->reason);
+    fputs(")\n", stdout);
+}
+
+/* The overall verdict of --all and, in @p error, why it is ERROR. */
+static cairn_verdict overall(const outcome *o, const cairn_pubkey *key,
+                             char *error, size_t error_len)
+{
+    cairn_verdict all =
+        key != NULL ? CAIRN_VERDICT_VERIFIED : CAIRN_VERDICT_INCOMPLETE;
+    textf(error, error_len, "%s", o->error);
+    if (o->fail_kind == VMSG_OPEN_FAIL) {
+        textf(error, error_len, "journal unreadable: %s", o->fail_detail);
+    } else if (!o->have_dir && error[0] == '\0') {
+        textf(error, error_len, "journal unreadable");
+    }
+    for (size_t i = 0; i < o->n_runs; i++) {
+        all = worse(all, o->runs[i].verdict);
+    }
+    if (o->have_dir) {
+        all = worse(all, o->dir.verdict);
+    }
+    return error[0] != '\0' ? worse(all, CAIRN_VERDICT_ERROR) : all;
+}
+
+static void every_json(const char *dir, const outcome *o,
+                       const cairn_pubkey *key, const char *key_path,
+                       cairn_verdict all, const char *error)
+{
+    json_t *doc = json_object(), *runs = json_array();
+    if (doc == NULL || runs == NULL) {
+        cli_die_nomem();
+    }
+    for (size_t i = 0; i < o->n_runs; i++) {
+        if (json_array_append_new(runs, cli_verify_run_json(&o->runs[i]))) {
+            cli_die_nomem();
+        }
+    }
+    cli_jset(doc, "journal", journal_json(dir, o));
+    cli_jset(doc, "key", cli_verify_key_json(key, key_path));
+    cli_jset(doc, "runs", runs);
+    cli_jset(doc, "directory", directory_json(o));
+    cli_jset(doc, "error", cli_jstr_or_null(error));
+    cli_jset(doc, "verdict", cli_jstr(cairn_verdict_name(all)));
+    cli_jset(doc, "exit_code", json_integer(cairn_verdict_exit_code(all)));
+    cli_jprint(doc);
+}
+
+static void every_text(const char *dir, const outcome *o,
+                       const cairn_pubkey *key, const char *key_path,
+                       cairn_verdict all, const char *error)
+{
+    journal_text(dir, o);
+    cli_verify_key_text(stdout, key, key_path);
+    for (size_t i = 0; i < o->n_runs; i++) {
+        fputc('\n', stdout);
+        cli_verify_run_text(stdout, &o->runs[i]);
+    }
+    fputc('\n', stdout);
+    directory_text(o);
+    if (error[0] != '\0') {
+        fputs("error       : ", stdout);
+        cli_verify_put_text(stdout, error);
+        fputc('\n', stdout);
+    }
+    printf("overall     : %s (%zu run%s)   exit %d\n", cairn_verdict_name(all),
+           o->n_runs, o->n_runs == 1 ? "" : "s", cairn_verdict_exit_code(all));
+}
+
+static int verify_every(const cli_ctx *ctx, const char *dir, const outcome *o,
+                        const cairn_pubkey *key, const char *key_path)
+{
+    char error[1200];
+    cairn_verdict all = overall(o, key, error, sizeof(error));
+    if (ctx->format == CLI_JSON) {
+        every_json(dir, o, key, key_path, all, error);
+    } else {
+        every_text(dir, o, key, key_path, all, error);
+    }
+    return cairn_verdict_exit_code(all);
+}
+
+int cmd_verify(cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CLI_LONG_COMMON,
+        {"key", required_argument, NULL, OPT_KEY},
+        {"all", no_argument, NULL, OPT_ALL},
+        {0}};
+    const char *key_path = NULL, *run = NULL, *dir;
+    cairn_pubkey *key = NULL;
+    outcome o;
+    int all = 0, c, rc;
+
+    cli_getopt_reset();
+    while ((c = getopt_long(argc, argv, CLI_SHORT_COMMON, longopts, NULL)) !=
+           -1) {
+        if (cli_common_option(ctx, c, optarg, argv)) {
+            continue;
+        }
+        if (c == OPT_KEY) {
+            key_path = optarg;
+        } else if (c == OPT_ALL) {
+            all = 1;
+        }
+    }
+    if (all) {
+        cli_no_args(ctx, argc, argv);
+    } else {
+        run = cli_one_arg(ctx, argc, argv, "RUN (or --all)");
+    }
+    if (key_path != NULL) {
+        key = cli_load_pubkey(key_path);
+    }
+    dir = cli_journal_dir(ctx);
+    memset(&o, 0, sizeof(o));
+    run_child(dir, run, key, &o);
+    die_on_failure(&o, dir);
+    rc = all ? verify_every(ctx, dir, &o, key, key_path)
+             : verify_single(ctx, dir, run, &o, key, key_path);
+    free(o.runs);
+    cairn_pubkey_free(key);
+    return rc;
+}

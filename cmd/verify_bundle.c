@@ -1,0 +1,237 @@
+/*
+ * verify_bundle.c - cairn verify-bundle FILE [--key PUB]: verify an
+ * exported bundle without any journal directory (and FILE.minisig when it
+ * is there); and the report printers it shares with `cairn verify`.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+/* snprintf into a fixed buffer, truncating quietly (reports are bounded). */
+static void textf(char *dst, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void textf(char *dst, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(dst, cap, fmt, ap);
+    va_end(ap);
+}
+
+enum { OPT_KEY = CLI_OPT_FIRST_LOCAL };
+
+/* ---- printers ----------------------------------------------------------- */
+
+void cli_verify_put_text(FILE *out, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f) {
+            fprintf(out, "\\x%02x", c);
+        } else {
+            fputc(c, out);
+        }
+    }
+}
+
+cairn_pubkey *cli_load_pubkey(const char *path)
+{
+    cairn_pubkey *key = NULL;
+    char detail[1024] = "";
+    cairn_err err = cairn_pubkey_load(path, &key, detail, sizeof(detail));
+    if (err != CAIRN_OK) {
+        cli_die(CLI_EXIT_USAGE, "--key %s: %s%s%s", path, cairn_strerror(err),
+                detail[0] != '\0' ? ": " : "", detail);
+    }
+    return key;
+}
+
+void cli_verify_key_text(FILE *out, const cairn_pubkey *key,
+                         const char *key_path)
+{
+    char fp[80], kid[17];
+    uint8_t id[CAIRN_KEY_ID_BYTES];
+    if (key == NULL) {
+        fputs("key         : not pinned (no --key): signatures not checked, "
+              "verdict at best INCOMPLETE\n",
+              out);
+        return;
+    }
+    cairn_pubkey_fingerprint(key, fp, sizeof(fp));
+    cairn_pubkey_key_id(key, id);
+    cli_key_id_hex(id, kid);
+    fprintf(out, "key         : ed25519 %s  keyid=%s  source=pinned: --key ",
+            fp, kid);
+    cli_verify_put_text(out, key_path);
+    fputc('\n', out);
+}
+
+static void first_bad_text(FILE *out, const cairn_verify_report *r)
+{
+    if (r->verdict != CAIRN_VERDICT_TAMPERED) {
+        return;
+    }
+    if (r->has_bad) {
+        fprintf(out, "first bad   : seq %llu  field %s\n",
+                (unsigned long long)r->bad_seq, r->bad_field);
+    } else {
+        fprintf(out, "first bad   : field %s\n", r->bad_field);
+    }
+    if (r->expected[0] != '\0') {
+        fputs("expected    : ", out);
+        cli_verify_put_text(out, r->expected);
+        fputc('\n', out);
+    }
+    if (r->found[0] != '\0') {
+        fputs("found       : ", out);
+        cli_verify_put_text(out, r->found);
+        fputc('\n', out);
+    }
+}
+
+void cli_verify_run_text(FILE *out, const cairn_verify_report *r)
+{
+    char kid[17], head[2 * CAIRN_HASH_BYTES + 1];
+    fputs("run         : ", out);
+    cli_verify_put_text(out, r->run_id);
+    fputc('\n', out);
+    cli_key_id_hex(r->key_id, kid);
+    fprintf(out, "run key     : %s\n",
+            r->run_signed ? kid : "none (unsigned run)");
+    fprintf(out, "records     : %llu\n", (unsigned long long)r->records);
+    fprintf(out, "checkpoints : %llu  signatures: ",
+            (unsigned long long)r->checkpoints);
+    if (r->key_pinned) {
+        fprintf(out, "%llu valid under the pinned key",
+                (unsigned long long)r->signatures_ok);
+    } else {
+        fputs("not checked (key not pinned)", out);
+    }
+    fprintf(out, "; %llu unsigned\n",
+            (unsigned long long)r->unsigned_checkpoints);
+    fprintf(out, "replay      : %s\n",
+            r->replay_ok ? "OK" : "not proven (see verdict)");
+    fprintf(out, "unsealed    : %llu record(s) after the last checkpoint\n",
+            (unsigned long long)r->unsealed);
+    if (r->records > 0) {
+        cli_hex(r->head, CAIRN_HASH_BYTES, head);
+        fprintf(out, "head        : %s\n", head);
+    }
+    first_bad_text(out, r);
+    fprintf(out, "verdict     : %s (", cairn_verdict_name(r->verdict));
+    cli_verify_put_text(out, r->reason);
+    fprintf(out, ")   exit %d\n", cairn_verdict_exit_code(r->verdict));
+}
+
+json_t *cli_verify_key_json(const cairn_pubkey *key, const char *key_path)
+{
+    char fp[80], kid[17], source[4200];
+    uint8_t id[CAIRN_KEY_ID_BYTES];
+    json_t *o;
+    if (key == NULL) {
+        return json_null();
+    }
+    o = json_object();
+    if (o == NULL) {
+        cli_die_nomem();
+    }
+    cairn_pubkey_fingerprint(key, fp, sizeof(fp));
+    cairn_pubkey_key_id(key, id);
+    cli_key_id_hex(id, kid);
+    textf(source, sizeof(source), "pinned: --key %s", key_path);
+    cli_jset(o, "fingerprint", cli_jstr(fp));
+    cli_jset(o, "key_id", cli_jstr(kid));
+    cli_jset(o, "source", cli_jstr(source));
+    return o;
+}
+
+static json_t *first_bad_json(const cairn_verify_report *r)
+{
+    json_t *o;
+    if (r->verdict != CAIRN_VERDICT_TAMPERED) {
+        return json_null();
+    }
+    o = json_object();
+    if (o == NULL) {
+        cli_die_nomem();
+    }
+    cli_jset(o, "seq", r->has_bad ? cli_ju64(r->bad_seq) : json_null());
+    cli_jset(o, "field", cli_jstr(r->bad_field));
+    cli_jset(o, "expected", cli_jstr(r->expected));
+    cli_jset(o, "found", cli_jstr(r->found));
+    return o;
+}
+
+json_t *cli_verify_run_json(const cairn_verify_report *r)
+{
+    char kid[17];
+    json_t *o = json_object();
+    if (o == NULL) {
+        cli_die_nomem();
+    }
+    cli_key_id_hex(r->key_id, kid);
+    cli_jset(o, "run_id", cli_jstr(r->run_id));
+    cli_jset(o, "verdict", cli_jstr(cairn_verdict_name(r->verdict)));
+    cli_jset(o, "exit_code", json_integer(cairn_verdict_exit_code(r->verdict)));
+    cli_jset(o, "reason", cli_jstr(r->reason));
+    cli_jset(o, "records", cli_ju64(r->records));
+    cli_jset(o, "checkpoints", cli_ju64(r->checkpoints));
+    cli_jset(o, "signatures_ok", cli_ju64(r->signatures_ok));
+    cli_jset(o, "unsigned_checkpoints", cli_ju64(r->unsigned_checkpoints));
+    cli_jset(o, "unsealed", cli_ju64(r->unsealed));
+    cli_jset(o, "key_pinned", json_boolean(r->key_pinned));
+    cli_jset(o, "fingerprint", cli_jstr_or_null(r->fingerprint));
+    cli_jset(o, "run_signed", json_boolean(r->run_signed));
+    cli_jset(o, "run_key_id", r->run_signed ? cli_jstr(kid) : json_null());
+    cli_jset(o, "replay_ok", json_boolean(r->replay_ok));
+    cli_jset(o, "head",
+             r->records > 0 ? cli_jhex(r->head, CAIRN_HASH_BYTES)
+                            : json_null());
+    cli_jset(o, "first_bad", first_bad_json(r));
+    return o;
+}
+
+int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CLI_LONG_COMMON, {"key", required_argument, NULL, OPT_KEY}, {0}};
+    const char *key_path = NULL, *path;
+    cairn_pubkey *key = NULL;
+    cairn_verify_report r;
+    char detail[1024] = "";
+    cairn_err err;
+    int c;
+
+    cli_getopt_reset();
+    while ((c = getopt_long(argc, argv, CLI_SHORT_COMMON, longopts, NULL)) !=
+           -1) {
+        if (!cli_common_option(ctx, c, optarg, argv) && c == OPT_KEY) {
+            key_path = optarg;
+        }
+    }
+    path = cli_one_arg(ctx, argc, argv, "FILE");
+    if (key_path != NULL) {
+        key = cli_load_pubkey(key_path);
+    }
+    err = cairn_verify_bundle(path, key, &r, detail, sizeof(detail));
+    if (err != CAIRN_OK && err != CAIRN_EBUNDLE) {
+        cairn_pubkey_free(key);
+        cli_die_err(err, path, detail);
+    }
+    if (ctx->format == CLI_JSON) {
+        json_t *doc = cli_verify_run_json(&r);
+        cli_jset(doc, "bundle", cli_jstr(path));
+        cli_jset(doc, "key", cli_verify_key_json(key, key_path));
+        cli_jprint(doc);
+    } else {
+        fputs("bundle      : ", stdout);
+        fputs(path, stdout);
+        fputc('\n', stdout);
+        cli_verify_key_text(stdout, key, key_path);
+        cli_verify_run_text(stdout, &r);
+    }
+    cairn_pubkey_free(key);
+    return cairn_verdict_exit_code(r.verdict);
+}

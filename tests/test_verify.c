@@ -1,0 +1,424 @@
+/*
+ * test_verify.c - verification of honest journals, the verdict rules
+ * (pinned key, unsigned runs, unsealed tails), the directory checks and
+ * the checkpoint iterator.  Bundles: test_verify_bundle.c.
+ */
+#include "testutil.h"
+
+#include "helpers/verify_fixture.h"
+
+#include <pthread.h>
+
+static vf_sample *sample;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    sample = vf_sample_new(NULL);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    vf_sample_free(sample);
+    return 0;
+}
+
+static void assert_verdict(const cairn_verify_report *r, cairn_verdict v)
+{
+    if (r->verdict != v) {
+        print_error("verdict %s, want %s: %s (field %s)\n",
+                    cairn_verdict_name(r->verdict), cairn_verdict_name(v),
+                    r->reason, r->bad_field);
+    }
+    assert_int_equal(r->verdict, v);
+}
+
+static void test_verdict_names_and_exit_codes(void **state)
+{
+    (void)state;
+    assert_string_equal(cairn_verdict_name(CAIRN_VERDICT_VERIFIED), "VERIFIED");
+    assert_string_equal(cairn_verdict_name(CAIRN_VERDICT_TAMPERED), "TAMPERED");
+    assert_string_equal(cairn_verdict_name(CAIRN_VERDICT_INCOMPLETE),
+                        "INCOMPLETE");
+    assert_string_equal(cairn_verdict_name(CAIRN_VERDICT_ERROR), "ERROR");
+    assert_string_equal(cairn_verdict_name((cairn_verdict)42), "UNKNOWN");
+    assert_int_equal(cairn_verdict_exit_code(CAIRN_VERDICT_VERIFIED), 0);
+    assert_int_equal(cairn_verdict_exit_code(CAIRN_VERDICT_TAMPERED), 4);
+    assert_int_equal(cairn_verdict_exit_code(CAIRN_VERDICT_INCOMPLETE), 3);
+    assert_int_equal(cairn_verdict_exit_code(CAIRN_VERDICT_ERROR), 6);
+    assert_int_equal(cairn_verdict_exit_code((cairn_verdict)42), 6);
+}
+
+static void test_honest_run_verifies(void **state)
+{
+    (void)state;
+    cairn_verify_report r = vf_verify(sample->dir, VF_RUN_A, sample->pk_a);
+    char fp[80];
+    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    assert_string_equal(r.run_id, VF_RUN_A);
+    assert_int_equal(r.records, VF_A_RECORDS);
+    assert_int_equal(r.checkpoints, VF_A_RECORDS);
+    assert_int_equal(r.signatures_ok, VF_A_RECORDS);
+    assert_int_equal(r.unsigned_checkpoints, 0);
+    assert_int_equal(r.unsealed, 0);
+    assert_true(r.key_pinned);
+    assert_true(r.run_signed);
+    assert_true(r.replay_ok);
+    assert_false(r.has_bad);
+    assert_memory_equal(r.head, sample->heads[VF_A_RECORDS - 1],
+                        CAIRN_HASH_BYTES);
+    uint8_t id[CAIRN_KEY_ID_BYTES];
+    cairn_signer_key_id(sample->a, id);
+    assert_memory_equal(r.key_id, id, CAIRN_KEY_ID_BYTES);
+    cairn_pubkey_fingerprint(sample->pk_a, fp, sizeof(fp));
+    assert_string_equal(r.fingerprint, fp);
+    r = vf_verify(sample->dir, VF_RUN_B, sample->pk_a);
+    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    assert_int_equal(r.records, 3);
+}
+
+static void test_no_key_is_incomplete(void **state)
+{
+    (void)state;
+    cairn_verify_report r = vf_verify(sample->dir, VF_RUN_A, NULL);
+    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    assert_false(r.key_pinned);
+    assert_int_equal(r.signatures_ok, 0);
+    assert_int_equal(r.checkpoints, VF_A_RECORDS);
+    assert_true(r.replay_ok);
+    assert_string_equal(r.fingerprint, "");
+    assert_non_null(strstr(r.reason, "key not pinned"));
+}
+
+static void test_other_pinned_key_is_tampered(void **state)
+{
+    (void)state;
+    char a[17], b[17], want[128];
+    uint8_t id[CAIRN_KEY_ID_BYTES];
+    cairn_verify_report r = vf_verify(sample->dir, VF_RUN_A, sample->pk_b);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_true(r.has_bad);
+    assert_int_equal(r.bad_seq, 0);
+    assert_string_equal(r.bad_field, "key_id");
+    cairn_signer_key_id(sample->a, id);
+    cairn__key_id_text(id, a);
+    cairn_signer_key_id(sample->b, id);
+    cairn__key_id_text(id, b);
+    snprintf(want, sizeof(want), "run signed by key %s, pinned key is %s", a,
+             b);
+    assert_string_equal(r.reason, want);
+    assert_string_equal(r.expected, b);
+    assert_string_equal(r.found, a);
+}
+
+static void test_unsigned_run_never_verified(void **state)
+{
+    (void)state;
+    cairn_verify_report r = vf_verify(sample->dir, VF_RUN_U, sample->pk_a);
+    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    assert_false(r.run_signed);
+    assert_int_equal(r.unsigned_checkpoints, 2);
+    assert_int_equal(r.signatures_ok, 0);
+    assert_non_null(strstr(r.reason, "unsigned"));
+    r = vf_verify(sample->dir, VF_RUN_U, NULL);
+    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+}
+
+static void test_unsealed_tail_is_incomplete(void **state)
+{
+    (void)state;
+    char *dir = vf_copy(sample->dir);
+    vf_raw raw;
+    uint8_t key[8];
+    vf_raw_open(&raw, dir);
+    vf_key8(key, vf_pos(&raw, 1, VF_A_RECORDS - 1));
+    vf_del(&raw, VR_CPS, key, sizeof(key));
+    vf_raw_close(&raw);
+    cairn_verify_report r = vf_verify(dir, VF_RUN_A, sample->pk_a);
+    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    assert_int_equal(r.unsealed, 1);
+    assert_int_equal(r.checkpoints, VF_A_RECORDS - 1);
+    assert_non_null(strstr(r.reason, "unsealed"));
+    tu_rmtree(dir);
+}
+
+/* A checkpoint in the middle seals nothing the later ones do not: its
+ * loss leaves every record sealed through the chain. */
+static void test_middle_checkpoint_loss_still_sealed(void **state)
+{
+    (void)state;
+    char *dir = vf_copy(sample->dir);
+    vf_raw raw;
+    uint8_t key[8];
+    vf_raw_open(&raw, dir);
+    vf_key8(key, vf_pos(&raw, 1, 5));
+    vf_del(&raw, VR_CPS, key, sizeof(key));
+    vf_raw_close(&raw);
+    cairn_verify_report r = vf_verify(dir, VF_RUN_A, sample->pk_a);
+    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    assert_int_equal(r.checkpoints, VF_A_RECORDS - 1);
+    r = vf_verify(dir, NULL, NULL);
+    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    tu_rmtree(dir);
+}
+
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    cairn_verify_report r;
+    cairn_journal *j = NULL;
+    char detail[256];
+    assert_int_equal(cairn_journal_open(sample->dir, CAIRN_OPEN_READONLY, &j,
+                                        detail, sizeof(detail)),
+                     CAIRN_OK);
+    assert_int_equal(cairn_verify_run(NULL, VF_RUN_A, NULL, &r), CAIRN_EINVAL);
+    assert_int_equal(cairn_verify_run(j, NULL, NULL, &r), CAIRN_EINVAL);
+    assert_int_equal(cairn_verify_run(j, VF_RUN_A, NULL, NULL), CAIRN_EINVAL);
+    assert_int_equal(cairn_verify_directory(NULL, &r), CAIRN_EINVAL);
+    assert_int_equal(cairn_verify_directory(j, NULL), CAIRN_EINVAL);
+    assert_int_equal(cairn_verify_run(j, "no-such-run", sample->pk_a, &r),
+                     CAIRN_ENORUN);
+    assert_non_null(strstr(cairn_journal_errdetail(j), "no-such-run"));
+    assert_int_equal(cairn_verify_run(j, "", sample->pk_a, &r), CAIRN_ENORUN);
+    assert_int_equal(cairn_export_bundle(j, VF_RUN_A, NULL, "/tmp/x"),
+                     CAIRN_EINVAL);
+    assert_int_equal(cairn_export_bundle(j, VF_RUN_A, sample->a, ""),
+                     CAIRN_EINVAL);
+    assert_int_equal(cairn_verify_bundle(NULL, NULL, &r, NULL, 0),
+                     CAIRN_EINVAL);
+    assert_int_equal(cairn_verify_bundle("x", NULL, NULL, NULL, 0),
+                     CAIRN_EINVAL);
+    cairn_journal_close(j);
+}
+
+static void test_directory_honest(void **state)
+{
+    (void)state;
+    cairn_verify_report r = vf_verify(sample->dir, NULL, NULL);
+    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    assert_int_equal(r.records, VF_A_RECORDS + 3 + 2);
+    assert_int_equal(r.checkpoints, VF_A_RECORDS + 3 + 2);
+    assert_non_null(strstr(r.reason, "3 runs"));
+}
+
+/* Tamper with a copy through @p fn, then check the directory verdict. */
+static cairn_verify_report dir_after(void (*fn)(vf_raw *raw))
+{
+    char *dir = vf_copy(sample->dir);
+    vf_raw raw;
+    vf_raw_open(&raw, dir);
+    fn(&raw);
+    vf_raw_close(&raw);
+    cairn_verify_report r = vf_verify(dir, NULL, NULL);
+    tu_rmtree(dir);
+    return r;
+}
+
+static void extra_index(vf_raw *raw)
+{
+    uint8_t key[16], val[8];
+    vf_key16(key, 1, 99);
+    vf_key8(val, 1);
+    vf_put(raw, VR_INDEX, key, sizeof(key), val, sizeof(val));
+}
+
+static void stray_checkpoint(vf_raw *raw)
+{
+    uint8_t key[8];
+    size_t vl;
+    vf_key8(key, vf_pos(raw, 1, 3));
+    uint8_t *cp = vf_get(raw, VR_CPS, key, sizeof(key), &vl);
+    vf_key8(key, 1000);
+    vf_put(raw, VR_CPS, key, sizeof(key), cp, vl);
+    free(cp);
+}
+
+static void record_gap(vf_raw *raw)
+{
+    uint8_t key[8];
+    vf_key8(key, 5);
+    vf_del(raw, VR_RECORDS, key, sizeof(key));
+}
+
+static void name_swapped(vf_raw *raw)
+{
+    uint8_t val[8];
+    vf_key8(val, 1);
+    vf_put(raw, VR_NAMES, VF_RUN_B, strlen(VF_RUN_B), val, sizeof(val));
+}
+
+static void checkpoint_moved(vf_raw *raw)
+{
+    uint8_t key[8];
+    size_t vl;
+    vf_key8(key, vf_pos(raw, 1, 3));
+    uint8_t *cp = vf_get(raw, VR_CPS, key, sizeof(key), &vl);
+    vf_key8(key, vf_pos(raw, 2, 1));
+    vf_put(raw, VR_CPS, key, sizeof(key), cp, vl);
+    free(cp);
+}
+
+static void test_directory_tampered(void **state)
+{
+    (void)state;
+    cairn_verify_report r = dir_after(extra_index);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_string_equal(r.bad_field, "index");
+    r = dir_after(stray_checkpoint);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_string_equal(r.bad_field, "checkpoints.position");
+    assert_int_equal(r.bad_seq, 1000);
+    r = dir_after(record_gap);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_string_equal(r.bad_field, "records.position");
+    assert_int_equal(r.bad_seq, 5);
+    r = dir_after(name_swapped);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_string_equal(r.bad_field, "names");
+    r = dir_after(checkpoint_moved);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_string_equal(r.bad_field, "checkpoints");
+}
+
+static int count_cp(void *ctx, const cairn_checkpoint_view *cp)
+{
+    uint64_t *n = ctx;
+    assert_int_equal(cp->seq, *n);
+    assert_true(cp->is_signed);
+    assert_true(cp->position > 0);
+    (*n)++;
+    return 0;
+}
+
+static int stop_cp(void *ctx, const cairn_checkpoint_view *cp)
+{
+    (void)cp;
+    (*(uint64_t *)ctx)++;
+    return 1;
+}
+
+static void test_checkpoint_each(void **state)
+{
+    (void)state;
+    cairn_journal *j = NULL;
+    char detail[256];
+    uint64_t n = 0;
+    assert_int_equal(cairn_journal_open(sample->dir, CAIRN_OPEN_READONLY, &j,
+                                        detail, sizeof(detail)),
+                     CAIRN_OK);
+    assert_int_equal(cairn_checkpoint_each(j, VF_RUN_A, count_cp, &n),
+                     CAIRN_OK);
+    assert_int_equal(n, VF_A_RECORDS);
+    n = 0;
+    assert_int_equal(cairn_checkpoint_each(j, VF_RUN_A, stop_cp, &n), CAIRN_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(cairn_checkpoint_each(j, "nope", stop_cp, &n),
+                     CAIRN_ENORUN);
+    assert_int_equal(cairn_checkpoint_each(j, VF_RUN_A, NULL, &n),
+                     CAIRN_EINVAL);
+    cairn_journal_close(j);
+}
+
+/* ---- group commit: runs written from several threads share commits (one
+ * checkpoint per run per commit); a record without its own checkpoint is
+ * covered by test_middle_checkpoint_loss_still_sealed. */
+
+#define GC_RUNS 4
+
+typedef struct gc_arg {
+    cairn_journal *j;
+    char run[32];
+    int failed;
+} gc_arg;
+
+static void *gc_writer(void *varg)
+{
+    gc_arg *a = varg;
+    static const cairn_kv snap[] = {{"artifact", "a"}, {"digest", "d"}};
+    cairn_claim_result cr;
+    for (uint32_t op = 0; op < 8 && !a->failed; op++) {
+        cairn_receipt r = {.seq = op, .outcome = CAIRN_OUTCOME_COMPLETED};
+        if (op == 3) {
+            r.outputs = snap;
+            r.n_outputs = 2;
+        }
+        if (op == 2 &&
+            cairn_accept_preflight(a->j, a->run, "pf", NULL) != CAIRN_OK) {
+            a->failed = 1;
+        }
+        a->failed |= cairn_claim(a->j, a->run, op, CAIRN_CLAIM_NORMAL, NULL,
+                                 NULL, &cr) != CAIRN_OK;
+        a->failed |= cairn_receipt_record(a->j, a->run, &r, NULL) != CAIRN_OK;
+    }
+    return NULL;
+}
+
+static void test_group_commit_verifies(void **state)
+{
+    (void)state;
+    char *root = tu_mkdtemp(), *dir = tu_path(root, "j"), detail[256];
+    cairn_journal *j = NULL;
+    gc_arg args[GC_RUNS];
+    pthread_t th[GC_RUNS];
+    uint64_t records = 0, checkpoints = 0;
+    setenv("CAIRN_BATCH_WAIT_US", "2000", 1);
+    assert_int_equal(
+        cairn_journal_open(dir, CAIRN_OPEN_CREATE, &j, detail, sizeof(detail)),
+        CAIRN_OK);
+    unsetenv("CAIRN_BATCH_WAIT_US");
+    cairn_journal_set_signer(j, sample->a);
+    for (int i = 0; i < GC_RUNS; i++) {
+        args[i].j = j;
+        args[i].failed = 0;
+        snprintf(args[i].run, sizeof(args[i].run), "gc-%d", i);
+        vf_create(j, args[i].run);
+    }
+    for (int i = 0; i < GC_RUNS; i++) {
+        assert_int_equal(pthread_create(&th[i], NULL, gc_writer, &args[i]), 0);
+    }
+    for (int i = 0; i < GC_RUNS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_false(args[i].failed);
+    }
+    for (int i = 0; i < GC_RUNS; i++) {
+        cairn_verify_report r;
+        assert_int_equal(cairn_verify_run(j, args[i].run, sample->pk_a, &r),
+                         CAIRN_OK);
+        assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+        assert_int_equal(r.records, 1 + 1 + 2 * 8);
+        assert_int_equal(r.unsealed, 0);
+        assert_true(r.checkpoints >= 1 && r.checkpoints <= r.records);
+        records += r.records;
+        checkpoints += r.checkpoints;
+    }
+    cairn_verify_report d;
+    assert_int_equal(cairn_verify_directory(j, &d), CAIRN_OK);
+    assert_verdict(&d, CAIRN_VERDICT_VERIFIED);
+    print_message(
+        "group commit: %llu records, %llu checkpoints, all VERIFIED\n",
+        (unsigned long long)records, (unsigned long long)checkpoints);
+    cairn_journal_close(j);
+    free(dir);
+    tu_rmtree(root);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_verdict_names_and_exit_codes),
+        cmocka_unit_test(test_honest_run_verifies),
+        cmocka_unit_test(test_no_key_is_incomplete),
+        cmocka_unit_test(test_other_pinned_key_is_tampered),
+        cmocka_unit_test(test_unsigned_run_never_verified),
+        cmocka_unit_test(test_unsealed_tail_is_incomplete),
+        cmocka_unit_test(test_middle_checkpoint_loss_still_sealed),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_directory_honest),
+        cmocka_unit_test(test_directory_tampered),
+        cmocka_unit_test(test_checkpoint_each),
+        cmocka_unit_test(test_group_commit_verifies),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,296 @@
+/*
+ * test_verify_bundle.c - bundles: export (verified first, never
+ * overwriting, refusing other keys and runs that do not verify), offline
+ * verification with and without a pinned key, the .minisig, malformed
+ * files, and a bundle cut back to an earlier commit.
+ */
+#include "testutil.h"
+
+#include "helpers/verify_fixture.h"
+
+static vf_sample *sample;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    sample = vf_sample_new(NULL);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    vf_sample_free(sample);
+    return 0;
+}
+
+static void assert_verdict(const cairn_verify_report *r, cairn_verdict v)
+{
+    if (r->verdict != v) {
+        print_error("verdict %s, want %s: %s (field %s)\n",
+                    cairn_verdict_name(r->verdict), cairn_verdict_name(v),
+                    r->reason, r->bad_field);
+    }
+    assert_int_equal(r->verdict, v);
+}
+
+static char *bundle_path(const char *name)
+{
+    return tu_path(sample->root, name);
+}
+
+static cairn_err export_from(const char *dir, const char *run,
+                             const cairn_signer *signer, const char *path)
+{
+    cairn_journal *j = NULL;
+    char detail[256];
+    assert_int_equal(cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j, detail,
+                                        sizeof(detail)),
+                     CAIRN_OK);
+    cairn_err err = cairn_export_bundle(j, run, signer, path);
+    if (err != CAIRN_OK) {
+        assert_true(cairn_journal_errdetail(j)[0] != '\0');
+    }
+    cairn_journal_close(j);
+    return err;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static char *sig_of(const char *path)
+{
+    size_t n = strlen(path) + 9;
+    char *s = malloc(n);
+    assert_non_null(s);
+    snprintf(s, n, "%s.minisig", path);
+    return s;
+}
+
+static void test_bundle_roundtrip(void **state)
+{
+    (void)state;
+    char *path = bundle_path("a.bundle"), *sig = sig_of(path);
+    char detail[256], tc[CAIRN__TRUSTED_COMMENT_MAX + 1], want[400];
+    cairn_verify_report r;
+    assert_int_equal(export_from(sample->dir, VF_RUN_A, sample->a, path),
+                     CAIRN_OK);
+    assert_true(exists(path) && exists(sig));
+    assert_int_equal(
+        cairn_verify_bundle(path, sample->pk_a, &r, detail, sizeof(detail)),
+        CAIRN_OK);
+    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    assert_string_equal(r.run_id, VF_RUN_A);
+    assert_int_equal(r.records, VF_A_RECORDS);
+    assert_int_equal(r.checkpoints, VF_A_RECORDS);
+    assert_int_equal(r.signatures_ok, VF_A_RECORDS);
+    assert_true(r.replay_ok);
+    assert_memory_equal(r.head, sample->heads[VF_A_RECORDS - 1],
+                        CAIRN_HASH_BYTES);
+    assert_non_null(strstr(r.reason, ".minisig verified"));
+    /* The .minisig is a plain minisign signature with our comment. */
+    size_t bl, sl;
+    char *b = tu_read_file(path, &bl), *s = tu_read_file(sig, &sl);
+    assert_memory_equal(b, CAIRN__BUNDLE_MAGIC, 8);
+    assert_int_equal(cairn__minisig_verify(sample->pk_a, b, bl, s, sl, tc,
+                                           sizeof(tc), detail, sizeof(detail)),
+                     CAIRN_OK);
+    cairn__bundle_comment(VF_RUN_A, VF_A_RECORDS,
+                          sample->heads[VF_A_RECORDS - 1], sample->journal_id,
+                          want, sizeof(want));
+    assert_string_equal(tc, want);
+    free(b);
+    free(s);
+    /* No key: incomplete; another key: tampered. */
+    assert_int_equal(
+        cairn_verify_bundle(path, NULL, &r, detail, sizeof(detail)), CAIRN_OK);
+    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    assert_non_null(strstr(r.reason, "key not pinned"));
+    assert_int_equal(
+        cairn_verify_bundle(path, sample->pk_b, &r, detail, sizeof(detail)),
+        CAIRN_OK);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_string_equal(r.bad_field, "bundle.key");
+    assert_non_null(strstr(r.reason, "bundle key is not the pinned key"));
+    /* Never overwritten. */
+    assert_int_equal(export_from(sample->dir, VF_RUN_A, sample->a, path),
+                     CAIRN_EEXIST);
+    free(path);
+    free(sig);
+}
+
+static void test_bundle_refusals(void **state)
+{
+    (void)state;
+    char *path = bundle_path("r.bundle"), *sig = sig_of(path);
+    tu_write_file(sig, "x", 1);
+    assert_int_equal(export_from(sample->dir, VF_RUN_A, sample->a, path),
+                     CAIRN_EEXIST);
+    assert_false(exists(path));
+    unlink(sig);
+    assert_int_equal(export_from(sample->dir, VF_RUN_A, sample->b, path),
+                     CAIRN_EKEYMISMATCH);
+    assert_int_equal(export_from(sample->dir, VF_RUN_U, sample->a, path),
+                     CAIRN_EKEYMISMATCH);
+    assert_int_equal(export_from(sample->dir, "nope", sample->a, path),
+                     CAIRN_ENORUN);
+    assert_false(exists(path) || exists(sig));
+    /* A tampered run and an unsealed run are not exported. */
+    char *dir = vf_copy(sample->dir);
+    vf_raw raw;
+    vf_run run;
+    uint8_t key[8];
+    vf_raw_open(&raw, dir);
+    vf_load_run(&raw, 1, &run);
+    assert_int_equal(cairn__record_set_str(&run.r[7].rec.reason, "exit 0"),
+                     CAIRN_OK);
+    vf_rewrite o = {sample->journal_id, NULL, SIZE_MAX, 0, 1};
+    vf_store_run(&raw, &run, &o);
+    vf_free_run(&run);
+    vf_raw_close(&raw);
+    assert_int_equal(export_from(dir, VF_RUN_A, sample->a, path),
+                     CAIRN_ETAMPERED);
+    vf_raw_open(&raw, dir);
+    vf_key8(key, vf_pos(&raw, 2, 2));
+    vf_del(&raw, VR_CPS, key, sizeof(key));
+    vf_raw_close(&raw);
+    assert_int_equal(export_from(dir, VF_RUN_B, sample->a, path),
+                     CAIRN_EINCOMPLETE);
+    assert_false(exists(path) || exists(sig));
+    tu_rmtree(dir);
+    free(path);
+    free(sig);
+}
+
+static cairn_err verify_bytes(const char *name, const void *data, size_t n,
+                              cairn_verify_report *r)
+{
+    char *path = bundle_path(name), detail[256];
+    tu_write_file(path, data, n);
+    cairn_err err =
+        cairn_verify_bundle(path, sample->pk_a, r, detail, sizeof(detail));
+    if (err == CAIRN_EBUNDLE) {
+        assert_true(detail[0] != '\0');
+    }
+    unlink(path);
+    free(path);
+    return err;
+}
+
+static void test_bundle_malformed(void **state)
+{
+    (void)state;
+    char *path = bundle_path("m.bundle"), detail[256];
+    cairn_verify_report r;
+    assert_int_equal(export_from(sample->dir, VF_RUN_B, sample->a, path),
+                     CAIRN_OK);
+    size_t n;
+    char *b = tu_read_file(path, &n);
+    assert_int_equal(verify_bytes("m1", b, n, &r), CAIRN_OK);
+    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    assert_non_null(strstr(r.reason, "no .minisig"));
+    assert_int_equal(verify_bytes("m2", "hello", 5, &r), CAIRN_EBUNDLE);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_string_equal(r.bad_field, "bundle");
+    assert_int_equal(verify_bytes("m3", b, n - 1, &r), CAIRN_EBUNDLE);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    char *longer = malloc(n + 1);
+    memcpy(longer, b, n);
+    longer[n] = 0;
+    assert_int_equal(verify_bytes("m4", longer, n + 1, &r), CAIRN_EBUNDLE);
+    assert_int_equal(verify_bytes("m5", b, 0, &r), CAIRN_EBUNDLE);
+    longer[8] = 2; /* version */
+    assert_int_equal(verify_bytes("m6", longer, n, &r), CAIRN_EBUNDLE);
+    free(longer);
+    free(b);
+    char *missing = bundle_path("missing.bundle");
+    assert_int_equal(
+        cairn_verify_bundle(missing, sample->pk_a, &r, detail, sizeof(detail)),
+        CAIRN_EIO);
+    assert_verdict(&r, CAIRN_VERDICT_ERROR);
+    free(missing);
+    free(path);
+}
+
+/* The first @p keep records and checkpoints of a bundle, re-framed: what
+ * an attacker cutting a bundle back to an earlier commit writes. */
+static uint8_t *cut_bundle(const uint8_t *b, size_t n, uint32_t keep,
+                           size_t *out_len)
+{
+    size_t off = 25, w;
+    uint16_t idlen = cairn__load16_be(b + off);
+    off += 2u + (size_t)idlen + 8u + 32u;
+    uint8_t *out = malloc(n);
+    assert_non_null(out);
+    memcpy(out, b, off);
+    cairn__store32_be(out + off, keep);
+    uint32_t total = cairn__load32_be(b + off);
+    off += 4;
+    w = off;
+    for (uint32_t i = 0; i < total; i++) {
+        uint32_t len = cairn__load32_be(b + off + 8);
+        if (i < keep) {
+            memcpy(out + w, b + off, 12 + len);
+            w += 12 + len;
+        }
+        off += 12 + len;
+    }
+    off += 4; /* checkpoint count */
+    cairn__store32_be(out + w, keep);
+    w += 4;
+    memcpy(out + w, b + off, (size_t)keep * (8 + CAIRN_CHECKPOINT_BYTES));
+    w += (size_t)keep * (8 + CAIRN_CHECKPOINT_BYTES);
+    *out_len = w;
+    return out;
+}
+
+static void test_bundle_cut_back(void **state)
+{
+    (void)state;
+    char *path = bundle_path("cut.bundle"), *sig = sig_of(path);
+    char *cut = bundle_path("cut2.bundle"), *cut_sig = sig_of(cut);
+    char detail[256];
+    cairn_verify_report r;
+    size_t n, sl, cl;
+    assert_int_equal(export_from(sample->dir, VF_RUN_A, sample->a, path),
+                     CAIRN_OK);
+    uint8_t *b = (uint8_t *)tu_read_file(path, &n);
+    char *s = tu_read_file(sig, &sl);
+    uint8_t *c = cut_bundle(b, n, 9, &cl);
+    tu_write_file(cut, c, cl);
+    /* Without the .minisig, a cut at a commit boundary looks honest. */
+    assert_int_equal(
+        cairn_verify_bundle(cut, sample->pk_a, &r, detail, sizeof(detail)),
+        CAIRN_OK);
+    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    assert_int_equal(r.records, 9);
+    assert_memory_equal(r.head, sample->heads[8], CAIRN_HASH_BYTES);
+    /* With the original .minisig next to it, it is caught. */
+    tu_write_file(cut_sig, s, sl);
+    assert_int_equal(
+        cairn_verify_bundle(cut, sample->pk_a, &r, detail, sizeof(detail)),
+        CAIRN_OK);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_string_equal(r.bad_field, "minisig");
+    free(b);
+    free(s);
+    free(c);
+    free(path);
+    free(sig);
+    free(cut);
+    free(cut_sig);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bundle_roundtrip),
+        cmocka_unit_test(test_bundle_refusals),
+        cmocka_unit_test(test_bundle_malformed),
+        cmocka_unit_test(test_bundle_cut_back),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
