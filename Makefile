@@ -81,7 +81,7 @@ $(BUILD)/cairn.pc: cairn.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(BUILD)/tests/%: tests/%.c $(TESTUTIL) tests/testutil.h $(STATIC)
+$(BUILD)/tests/%: tests/%.c $(TESTUTIL) $(wildcard tests/*.h tests/*/*.h) tests/model.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(TESTUTIL) $(STATIC) $(LIBS) $(TEST_LIBS)
 

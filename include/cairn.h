@@ -449,8 +449,12 @@ typedef struct cairn_holder {
 /**
  * Claim an operation (mark it pending) before its effect starts.
  * @param op      sequence to claim, or -1 for the head.
- * @param kind    CAIRN_CLAIM_NORMAL, or containment/cleanup (see DESIGN.md
- *                section 3 for when those are allowed).
+ * @param kind    CAIRN_CLAIM_NORMAL, or containment/cleanup: allowed only
+ *                after a terminal failure of the head, a cancel or a
+ *                timeout; containment takes a start op (ready, blocked or
+ *                failed) whose target needs a restart, cleanup a cleanup op
+ *                (ready or failed; a blocked one gives CAIRN_EPREFLIGHT).
+ *                With @p op -1 the first such op in plan order is taken.
  * @param holder  process doing the work (NULL: the caller).  In-doubt
  *                detection asks whether this process still lives.
  * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_ENOOP; CAIRN_EORDER (not the head);
@@ -554,7 +558,8 @@ typedef struct cairn_op_view {
     char target[CAIRN_MAX_ID + 1]; /**< "" when none */
     cairn_op_state state;
     uint32_t attempt;               /**< attempts claimed so far */
-    cairn_error_class last_class;   /**< class of the last failure */
+    cairn_error_class last_class;   /**< class of the last outcome (NONE
+                                         after a completion or skip) */
     int in_doubt;                   /**< pending and its claimer is gone */
     uint64_t updated_ns;            /**< wall time of the last change */
     uint32_t holder_pid;            /**< claimer of a pending op, else 0 */

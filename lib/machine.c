@@ -158,19 +158,19 @@ int64_t cairn__state_head(const cairn_state *st)
 
 int cairn__state_target_stopped(const cairn_state *st, const char *target)
 {
-    int stopped = 0;
+    uint64_t last_stop = 0, last_start = 0;
     for (uint32_t i = 0; i < st->n_ops; i++) {
         const cairn_op_st *op = &st->ops[i];
         if (op->state != CAIRN_OP_COMPLETED || strcmp(op->target, target)) {
             continue;
         }
-        if (op->kind == CAIRN_KIND_STOP) {
-            stopped = 1;
-        } else if (op->kind == CAIRN_KIND_START) {
-            stopped = 0;
+        if (op->kind == CAIRN_KIND_STOP && op->done_seq > last_stop) {
+            last_stop = op->done_seq;
+        } else if (op->kind == CAIRN_KIND_START && op->done_seq > last_start) {
+            last_start = op->done_seq;
         }
     }
-    return stopped;
+    return last_stop > last_start;
 }
 
 int cairn__state_halted(const cairn_state *st)

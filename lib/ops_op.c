@@ -37,10 +37,12 @@ static int64_t pick_special(const cairn_state *st, cairn_claim_kind kind)
 {
     for (uint32_t i = 0; i < st->n_ops; i++) {
         const cairn_op_st *op = &st->ops[i];
-        if (op->state != CAIRN_OP_READY && op->state != CAIRN_OP_BLOCKED) {
+        if (op->state != CAIRN_OP_READY && op->state != CAIRN_OP_BLOCKED &&
+            op->state != CAIRN_OP_FAILED) {
             continue;
         }
-        if (kind == CAIRN_CLAIM_CLEANUP && op->kind == CAIRN_KIND_CLEANUP) {
+        if (kind == CAIRN_CLAIM_CLEANUP && op->kind == CAIRN_KIND_CLEANUP &&
+            op->state != CAIRN_OP_BLOCKED) {
             return i;
         }
         if (kind == CAIRN_CLAIM_CONTAINMENT &&

@@ -21,6 +21,9 @@ typedef struct cairn_op_st {
     uint32_t attempt;
     cairn_error_class last_class;
     uint64_t updated_ns;
+    /** Sequence of the record that completed the op (0: not completed):
+     *  the logical clock of completions, for restart detection. */
+    uint64_t done_seq;
     /* Claimer of the current or last attempt (CLAIM record). */
     uint32_t holder_pid;
     uint64_t holder_start;
@@ -85,8 +88,9 @@ CAIRN_INTERNAL cairn_err cairn__state_apply(cairn_state *st,
 
 /** The head: lowest sequence among ready, pending, failed; -1 if none. */
 CAIRN_INTERNAL int64_t cairn__state_head(const cairn_state *st);
-/** Does target @p target need a restart (stop completed, no start
- *  completed after it)? */
+/** Does target @p target need a restart: a stop of it completed and no
+ *  start of it completed after that stop (in completion order, by the
+ *  sequence of the completing records; a skipped start does not count)? */
 CAIRN_INTERNAL int cairn__state_target_stopped(const cairn_state *st,
                                                const char *target);
 /** A terminal failure stops the run: the head failed with class terminal,

@@ -42,6 +42,7 @@ static void put_op(cairn_wr *w, const cairn_op_st *op)
     cairn__wr_u32(w, op->attempt);
     cairn__wr_u8(w, (uint8_t)op->last_class);
     cairn__wr_u64(w, op->updated_ns);
+    cairn__wr_u64(w, op->done_seq);
     cairn__wr_u32(w, op->holder_pid);
     cairn__wr_u64(w, op->holder_start);
     cairn__wr_bytes(w, op->holder_boot, CAIRN_BOOT_ID_BYTES);
@@ -174,6 +175,7 @@ static cairn_err get_op(dec *d, cairn_op_st *op)
     if (cairn__rd_u8(&d->r, &flags) != 0 || cairn__rd_u8(&d->r, &state) ||
         cairn__rd_u32(&d->r, &op->attempt) || cairn__rd_u8(&d->r, &cls) ||
         cairn__rd_u64(&d->r, &op->updated_ns) ||
+        cairn__rd_u64(&d->r, &op->done_seq) ||
         cairn__rd_u32(&d->r, &op->holder_pid) ||
         cairn__rd_u64(&d->r, &op->holder_start) ||
         cairn__rd_bytes(&d->r, op->holder_boot, CAIRN_BOOT_ID_BYTES)) {
@@ -246,7 +248,7 @@ cairn_err cairn__state_decode(const uint8_t *buf, size_t len,
     cairn_err err = get_header(&d, st);
     uint32_t n_ops = st->n_ops;
     st->n_ops = 0;
-    if (err == CAIRN_OK && (size_t)n_ops * 53 > cairn__rd_left(&d.r)) {
+    if (err == CAIRN_OK && (size_t)n_ops * 61 > cairn__rd_left(&d.r)) {
         err = bad(&d, "ops", "truncated");
     }
     if (err == CAIRN_OK) {

@@ -97,7 +97,15 @@ static cairn_err check_special_claim(const cairn_state *st,
              rec->op, op->id, cairn_kind_name(op->kind),
              cairn_kind_name(want));
     }
-    if (op->state != CAIRN_OP_READY && op->state != CAIRN_OP_BLOCKED) {
+    if (cleanup && op->state == CAIRN_OP_BLOCKED) {
+        FAIL(CAIRN_EPREFLIGHT, "operation %u (%s) is blocked: "
+                               "preflight-not-accepted",
+             rec->op, op->id);
+    }
+    /* A failed containment start or cleanup may be claimed again: after a
+     * cancel or timeout nothing else could ever restart the target. */
+    if (op->state != CAIRN_OP_READY && op->state != CAIRN_OP_BLOCKED &&
+        op->state != CAIRN_OP_FAILED) {
         FAIL(CAIRN_ESTATE, "operation %u (%s) is %s", rec->op, op->id,
              cairn_op_state_name(op->state));
     }
@@ -225,6 +233,7 @@ static cairn_err apply_outcome(cairn_state *st, const cairn_record *rec,
     op->state = (cairn_op_state)rec->outcome;
     op->last_class = rec->error_class;
     op->updated_ns = rec->wall_ns;
+    op->done_seq = rec->outcome == CAIRN_OUTCOME_COMPLETED ? rec->seq : 0;
     return CAIRN_OK;
 }
 

@@ -4,7 +4,11 @@
 set -u
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CAIRN="$ROOT/$BUILD/cairn"
+case "$BUILD" in
+/*) OUT="$BUILD" ;;
+*) OUT="$ROOT/$BUILD" ;;
+esac
+CAIRN="$OUT/cairn"
 export CAIRN
 export CAIRN_ROOT="$ROOT"
 passed=0
@@ -13,7 +17,7 @@ failures=""
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-for t in "$ROOT/$BUILD"/tests/test_*; do
+for t in "$OUT"/tests/test_*; do
     [ -x "$t" ] || continue
     name=$(basename "$t")
     if "$t" >"$log" 2>&1; then
@@ -47,7 +51,7 @@ for s in "$ROOT"/tests/cli/*.sh; do
     fi
 done
 
-for r in "$ROOT/$BUILD"/fuzz/replay_*; do
+for r in "$OUT"/fuzz/replay_*; do
     [ -x "$r" ] || continue
     name=${r##*/replay_}
     dir="$ROOT/fuzz/corpus/$name"
