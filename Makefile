@@ -40,7 +40,7 @@ SHARED    := $(BUILD)/libcairn.so.$(VERSION)
 SONAME    := libcairn.so.$(SOVERSION)
 CLI       := $(BUILD)/cairn
 
-.PHONY: all check test san fuzz fuzz-build demo deps deps-check install \
+.PHONY: all check test san fuzz fuzz-build demo crash deps deps-check install \
         uninstall clean format format-check help
 
 all: $(STATIC) $(SHARED) $(CLI) $(BUILD)/cairn.pc
@@ -54,6 +54,7 @@ help:
 	@echo "make san        the suite under ASan+UBSan only"
 	@echo "make fuzz       build libFuzzer targets; FUZZ_SECONDS=N runs each N s"
 	@echo "make demo       the main job: backup, crash, resume, verify, restore"
+	@echo "make crash      the long crash and fault-injection suite (minutes)"
 	@echo "make install    PREFIX=/usr/local DESTDIR= (also uninstall)"
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) include/cairn.h
@@ -89,8 +90,26 @@ $(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< fuzz/replay.c $(STATIC) $(LIBS)
 
+CRASH_SRC   := $(sort $(wildcard tests/crash/crash_*.c))
+CRASH_BIN   := $(BUILD)/tests/crash/crash
+CRASH_SHIMS := $(BUILD)/tests/crash/shim.so $(BUILD)/tests/crash/mshim.so
+CRASH_SCALE ?= 10
+
+$(CRASH_BIN): $(CRASH_SRC) tests/crash/crash.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/crash $(ALL_CFLAGS) -o $@ $(CRASH_SRC) $(STATIC) $(LIBS) -ldl
+
+# Shims are preloaded ahead of any sanitizer runtime: never built with $(SAN).
+$(BUILD)/tests/crash/shim.so: tests/crash/shim.c tests/crash/shim_io.c tests/crash/shim.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) $(OPT) $(CFLAGS) -fPIC -shared -o $@ tests/crash/shim.c tests/crash/shim_io.c -ldl
+
+$(BUILD)/tests/crash/mshim.so: tests/crash/mshim.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) $(OPT) $(CFLAGS) -fPIC -shared -o $@ $<
+
 # The suite once, in $(BUILD).
-test: all $(TEST_BIN) $(REPLAY_BIN)
+test: all $(TEST_BIN) $(REPLAY_BIN) $(CRASH_BIN) $(CRASH_SHIMS)
 	@BUILD=$(BUILD) sh tests/run.sh
 
 # The suite under AddressSanitizer and UndefinedBehaviorSanitizer.
@@ -124,6 +143,10 @@ fuzz: fuzz-build
 
 demo: deps-check all
 	@sh examples/demo.sh $(BUILD)/cairn
+
+# The long crash and fault-injection suite (docs/DURABILITY.md).
+crash: deps-check all $(CRASH_BIN) $(CRASH_SHIMS)
+	CAIRN_CRASH_SCALE=$(CRASH_SCALE) $(CRASH_BIN) --cli $(CLI)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \

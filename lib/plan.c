@@ -81,10 +81,24 @@ static void sanitize(const char *in, char *out, size_t out_len)
 /* A jansson failure: syntax (with line and column), or out of memory, which
  * jansson reports with an empty text. */
 static cairn_err syntax_error(const cairn_plan_diag *d,
-                              const json_error_t *jerr)
+                              const json_error_t *jerr, const char *json,
+                              size_t len)
 {
     if (json_error_code(jerr) == json_error_out_of_memory ||
         jerr->text[0] == '\0') {
+        return cairn__plan_nomem(d);
+    }
+    /* jansson 2.14's lexer reports some allocation failures as syntax
+     * errors.  A real syntax error is deterministic: parse once more, and
+     * if that succeeds the first failure was memory, not the plan. */
+    json_error_t again;
+    json_t *root = json_loadb(json, len,
+                              JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &again);
+    if (root != NULL) {
+        json_decref(root);
+        return cairn__plan_nomem(d);
+    }
+    if (json_error_code(&again) == json_error_out_of_memory) {
         return cairn__plan_nomem(d);
     }
     char text[4 * JSON_ERROR_TEXT_LENGTH + 8];
@@ -246,7 +260,7 @@ static cairn_err plan_build(const char *json, size_t len, int from_canonical,
     json_t *root =
         json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (root == NULL) {
-        return syntax_error(d, &jerr);
+        return syntax_error(d, &jerr, json, len);
     }
     cairn_plan *plan = calloc(1, sizeof(*plan));
     cairn_err err = plan == NULL ? cairn__plan_nomem(d) : CAIRN_OK;

@@ -135,6 +135,7 @@ static cairn_err get_requires(dec *d, cairn_op_st *op)
     }
     op->requires = calloc(n, sizeof(char *));
     if (op->requires == NULL) {
+        cairn__fmt(d->detail, d->detail_len, "run state: out of memory");
         return CAIRN_ENOMEM;
     }
     for (uint16_t i = 0; i < n; i++) {
@@ -145,6 +146,7 @@ static cairn_err get_requires(dec *d, cairn_op_st *op)
         }
         op->requires[i] = strdup(key);
         if (op->requires[i] == NULL) {
+            cairn__fmt(d->detail, d->detail_len, "run state: out of memory");
             return CAIRN_ENOMEM;
         }
         op->n_requires = (size_t)i + 1;
@@ -253,7 +255,10 @@ cairn_err cairn__state_decode(const uint8_t *buf, size_t len,
     }
     if (err == CAIRN_OK) {
         st->ops = calloc(n_ops, sizeof(cairn_op_st));
-        err = st->ops == NULL ? CAIRN_ENOMEM : CAIRN_OK;
+        if (st->ops == NULL) {
+            cairn__fmt(detail, detail_len, "run state: out of memory");
+            err = CAIRN_ENOMEM;
+        }
     }
     for (uint32_t i = 0; err == CAIRN_OK && i < n_ops; i++) {
         st->n_ops = i + 1;

@@ -36,9 +36,10 @@ cairn_err cairn__boot_id(uint8_t out[CAIRN_BOOT_ID_BYTES])
     char *text = NULL;
     size_t len = 0;
     memset(out, 0, CAIRN_BOOT_ID_BYTES);
-    if (cairn__read_file("/proc/sys/kernel/random/boot_id", 64, &text, &len,
-                         NULL, 0) != CAIRN_OK) {
-        return CAIRN_EIO;
+    cairn_err err = cairn__read_file("/proc/sys/kernel/random/boot_id", 64,
+                                     &text, &len, NULL, 0);
+    if (err != CAIRN_OK) {
+        return err == CAIRN_ENOMEM ? CAIRN_ENOMEM : CAIRN_EIO;
     }
     /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\n" */
     char hex[33];
@@ -116,6 +117,7 @@ int cairn__proc_alive(uint32_t pid, uint64_t start,
     }
     uint64_t now_start = 0;
     if (cairn__proc_start_time((pid_t)pid, &now_start) != CAIRN_OK) {
+        /* Unreadable (gone, or out of memory): ask the kernel directly. */
         return kill((pid_t)pid, 0) == 0 || errno == EPERM;
     }
     if (start != 0 && now_start != start) {
@@ -125,13 +127,16 @@ int cairn__proc_alive(uint32_t pid, uint64_t start,
     char path[64], *text = NULL;
     size_t len = 0;
     snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-    if (cairn__read_file(path, 4096, &text, &len, NULL, 0) == CAIRN_OK) {
+    cairn_err err = cairn__read_file(path, 4096, &text, &len, NULL, 0);
+    if (err == CAIRN_OK) {
         char *p = strrchr(text, ')');
         int zombie = p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
         free(text);
         return !zombie;
     }
-    return 0;
+    /* Never declare a claimer dead on a failure to look: only when the
+     * kernel says the process is gone. */
+    return err == CAIRN_ENOMEM || kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
 cairn_err cairn__guard_std_fds(void)

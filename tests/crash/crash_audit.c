@@ -1,0 +1,373 @@
+/*
+ * crash_audit.c - the audit of section 5.1 (I2, I4, I5 here; I1 and I3
+ * against the ack log in crash_check.c), run in a forked child so that an
+ * LMDB abort() on a damaged file is a verdict, never a crash of the suite.
+ *
+ * The child writes its findings to a pipe as text:
+ *   S <ok> <opened> <open seconds>
+ *   W <why>
+ *   R <run id> <n>      followed by n lines of 64 hex (leaf hashes)
+ */
+#include "crash.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct audit {
+    cr_ctx *c;
+    cairn_journal *j;
+    unsigned flags;
+    char *const *verify;
+    int ok;
+    char why[768];
+    FILE *out; /* memory stream of R blocks */
+} audit;
+
+static void fail(audit *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void fail(audit *a, const char *fmt, ...)
+{
+    if (!a->ok) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->why, sizeof(a->why), fmt, ap);
+    va_end(ap);
+    a->ok = 0;
+}
+
+typedef struct walk {
+    audit *a;
+    const char *run;
+    uint64_t n;
+    uint8_t (*hash)[CAIRN_HASH_BYTES];
+    size_t cap;
+    int bad;
+} walk;
+
+static int walk_fn(void *ctx, const cairn_record_view *v)
+{
+    walk *w = ctx;
+    if (v->seq != w->n) {
+        fail(w->a, "run %s: record seq %llu where %llu was due", w->run,
+             (unsigned long long)v->seq, (unsigned long long)w->n);
+        w->bad = 1;
+        return 1;
+    }
+    if (w->n > 0 && memcmp(v->prev, w->hash[w->n - 1], CAIRN_HASH_BYTES) != 0) {
+        fail(w->a, "run %s: seq %llu: prev is not the hash of seq %llu", w->run,
+             (unsigned long long)v->seq, (unsigned long long)(w->n - 1));
+        w->bad = 1;
+        return 1;
+    }
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 64;
+        void *nh = realloc(w->hash, cap * CAIRN_HASH_BYTES);
+        if (nh == NULL) {
+            w->bad = 1;
+            return 1;
+        }
+        w->hash = nh;
+        w->cap = cap;
+    }
+    memcpy(w->hash[w->n++], v->hash, CAIRN_HASH_BYTES);
+    return 0;
+}
+
+static int wants_verify(const audit *a, const char *run)
+{
+    if ((a->flags & CR_AUDIT_QUICK) == 0) {
+        return 1;
+    }
+    for (size_t i = 0; a->verify != NULL && a->verify[i] != NULL; i++) {
+        if (strcmp(a->verify[i], run) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void check_signed(audit *a, const char *run)
+{
+    cairn_verify_report rep;
+    cairn_err err = cairn_verify_run(a->j, run, a->c->pk, &rep);
+    if (err != CAIRN_OK) {
+        fail(a, "run %s: cairn_verify_run: %s: %s", run, cairn_errname(err),
+             cairn_journal_errdetail(a->j));
+    } else if (rep.verdict != CAIRN_VERDICT_VERIFIED) {
+        fail(a, "run %s: verdict %s at seq %llu (%s): %s", run,
+             cairn_verdict_name(rep.verdict), (unsigned long long)rep.bad_seq,
+             rep.bad_field, rep.reason);
+    }
+}
+
+static void check_summary(audit *a, const char *run, const walk *w)
+{
+    cairn_summary *s = NULL;
+    cairn_err err = cairn_status(a->j, run, &s);
+    if (err != CAIRN_OK) {
+        fail(a, "run %s: cairn_status: %s: %s", run, cairn_errname(err),
+             cairn_journal_errdetail(a->j));
+        return;
+    }
+    if (s->records != w->n) {
+        fail(a, "run %s: summary says %llu records, the chain has %llu", run,
+             (unsigned long long)s->records, (unsigned long long)w->n);
+    } else if (w->n > 0 &&
+               memcmp(s->head, w->hash[w->n - 1], CAIRN_HASH_BYTES) != 0) {
+        fail(a, "run %s: summary head is not the last record's hash", run);
+    }
+    cairn_summary_free(s);
+}
+
+static int run_fn(void *ctx, const char *run)
+{
+    audit *a = ctx;
+    walk w = {a, run, 0, NULL, 0, 0};
+    cairn_err err = cairn_record_each(a->j, run, 0, walk_fn, &w);
+    if (err != CAIRN_OK) {
+        fail(a, "run %s: cairn_record_each: %s: %s", run, cairn_errname(err),
+             cairn_journal_errdetail(a->j));
+    }
+    if (err == CAIRN_OK && !w.bad) {
+        check_summary(a, run, &w);
+        err = cairn_replay_check(a->j, run);
+        if (err != CAIRN_OK) {
+            fail(a, "run %s: cairn_replay_check: %s: %s", run,
+                 cairn_errname(err), cairn_journal_errdetail(a->j));
+        }
+        if (wants_verify(a, run)) {
+            check_signed(a, run);
+        }
+    }
+    fprintf(a->out, "R %s %llu\n", run, (unsigned long long)w.n);
+    for (uint64_t i = 0; i < w.n; i++) {
+        for (size_t k = 0; k < CAIRN_HASH_BYTES; k++) {
+            fprintf(a->out, "%02x", w.hash[i][k]);
+        }
+        fputc('\n', a->out);
+    }
+    free(w.hash);
+    return 0;
+}
+
+static void audit_body(audit *a, const char *dir, double *open_s, int *opened)
+{
+    char detail[512] = "";
+    double t0 = cr_now();
+    cairn_err err = cairn_journal_open(dir, CAIRN_OPEN_READONLY, &a->j, detail,
+                                       sizeof(detail));
+    *open_s = cr_now() - t0;
+    if (err != CAIRN_OK) {
+        fail(a, "cairn_journal_open: %s: %s", cairn_errname(err), detail);
+        return;
+    }
+    *opened = 1;
+    err = cairn_run_each(a->j, run_fn, a);
+    if (err != CAIRN_OK) {
+        fail(a, "cairn_run_each: %s: %s", cairn_errname(err),
+             cairn_journal_errdetail(a->j));
+    }
+    cairn_verify_report rep;
+    err = cairn_verify_directory(a->j, &rep);
+    if (err != CAIRN_OK) {
+        fail(a, "cairn_verify_directory: %s", cairn_errname(err));
+    } else if (rep.verdict != CAIRN_VERDICT_VERIFIED) {
+        fail(a, "cairn_verify_directory: %s: %s",
+             cairn_verdict_name(rep.verdict), rep.reason);
+    }
+    cairn_journal_close(a->j);
+}
+
+static void audit_child(cr_ctx *c, const char *dir, unsigned flags,
+                        char *const *verify, int fd)
+{
+    audit a = {c, NULL, flags, verify, 1, "", NULL};
+    char *runs = NULL;
+    size_t runs_len = 0;
+    double open_s = 0;
+    int opened = 0;
+    a.out = open_memstream(&runs, &runs_len);
+    if (a.out == NULL) {
+        _exit(3);
+    }
+    audit_body(&a, dir, &open_s, &opened);
+    fclose(a.out);
+    FILE *f = fdopen(fd, "w");
+    if (f == NULL) {
+        _exit(3);
+    }
+    for (char *p = a.why; *p != '\0'; p++) {
+        *p = *p == '\n' ? ' ' : *p;
+    }
+    fprintf(f, "S %d %d %.6f\nW %s\n", a.ok, opened, open_s, a.why);
+    fwrite(runs, 1, runs_len, f);
+    free(runs);
+    _exit(fclose(f) == 0 ? 0 : 3);
+}
+
+static char *read_all(int fd, size_t *len)
+{
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap + 1);
+    for (;;) {
+        if (buf == NULL) {
+            return NULL;
+        }
+        if (n == cap) {
+            cap *= 2;
+            char *nb = realloc(buf, cap + 1);
+            if (nb == NULL) {
+                free(buf);
+                return NULL;
+            }
+            buf = nb;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            break;
+        }
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static int unhex(const char *s, uint8_t *out)
+{
+    for (size_t i = 0; i < CAIRN_HASH_BYTES; i++) {
+        unsigned v;
+        if (sscanf(s + 2 * i, "%2x", &v) != 1) {
+            return -1;
+        }
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+static int parse_run(cr_snap *s, char **save, const char *line)
+{
+    char id[CAIRN_MAX_ID + 1];
+    unsigned long long n;
+    if (sscanf(line, "R %128s %llu", id, &n) != 2 || n > (1u << 26)) {
+        return -1;
+    }
+    cr_snap_run *runs = realloc(s->runs, (s->n_runs + 1) * sizeof(*runs));
+    if (runs == NULL) {
+        return -1;
+    }
+    s->runs = runs;
+    cr_snap_run *r = &runs[s->n_runs++];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->id, sizeof(r->id), "%s", id);
+    r->hash = calloc(n > 0 ? n : 1, CAIRN_HASH_BYTES);
+    if (r->hash == NULL) {
+        return -1;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        char *h = strtok_r(NULL, "\n", save);
+        if (h == NULL || unhex(h, r->hash[i]) != 0) {
+            return -1;
+        }
+    }
+    r->n = n;
+    return 0;
+}
+
+static void parse_snap(char *text, cr_snap *s)
+{
+    char *save = NULL;
+    int ok = 0, opened = 0;
+    char *line = strtok_r(text, "\n", &save);
+    if (line == NULL ||
+        sscanf(line, "S %d %d %lf", &ok, &opened, &s->open_s) != 3) {
+        snprintf(s->why, sizeof(s->why), "audit child sent no result");
+        return;
+    }
+    s->opened = opened;
+    line = strtok_r(NULL, "\n", &save);
+    if (line != NULL && strncmp(line, "W ", 2) == 0) {
+        snprintf(s->why, sizeof(s->why), "%s", line + 2);
+        line = strtok_r(NULL, "\n", &save);
+    }
+    for (; line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        if (parse_run(s, &save, line) != 0) {
+            snprintf(s->why, sizeof(s->why), "audit result garbled");
+            return;
+        }
+    }
+    s->ok = ok;
+}
+
+int cr_audit(cr_ctx *c, const char *dir, unsigned flags, char *const *verify,
+             cr_snap *out)
+{
+    int p[2];
+    memset(out, 0, sizeof(*out));
+    fflush(stdout);
+    fflush(stderr);
+    if (pipe(p) != 0) {
+        snprintf(out->why, sizeof(out->why), "pipe: %s", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(out->why, sizeof(out->why), "fork: %s", strerror(errno));
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        audit_child(c, dir, flags, verify, p[1]);
+    }
+    close(p[1]);
+    size_t len = 0;
+    char *text = read_all(p[0], &len);
+    close(p[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(status) || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+        text == NULL) {
+        char st[64];
+        cr_status_text(status, st, sizeof(st));
+        out->crashed = WIFSIGNALED(status);
+        snprintf(out->why, sizeof(out->why), "audit child ended: %s", st);
+        free(text);
+        return 0;
+    }
+    parse_snap(text, out);
+    free(text);
+    return 0;
+}
+
+void cr_snap_free(cr_snap *snap)
+{
+    for (size_t i = 0; i < snap->n_runs; i++) {
+        free(snap->runs[i].hash);
+    }
+    free(snap->runs);
+    memset(snap, 0, sizeof(*snap));
+}
+
+const cr_snap_run *cr_snap_find(const cr_snap *snap, const char *id)
+{
+    for (size_t i = 0; i < snap->n_runs; i++) {
+        if (strcmp(snap->runs[i].id, id) == 0) {
+            return &snap->runs[i];
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,160 @@
+/*
+ * crash_controls.c - negative controls: the checks must fail when the
+ * journal or the ack log is wrong, or a clean table would prove nothing.
+ * Each control damages a copy of a good journal, or a copy of its ack
+ * log, and counts as passed only when the audit or the ack checks report
+ * it.  Tampering uses raw LMDB in a child process.
+ */
+#include "crash.h"
+
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { T_FLIP_FIRST, T_FLIP_LAST, T_DELETE };
+
+/* In a child: change the records database of @p dir. */
+static int tamper(const char *dir, int how)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        MDB_env *env = NULL;
+        MDB_txn *txn = NULL;
+        MDB_dbi dbi;
+        MDB_cursor *cur = NULL;
+        MDB_val k, v;
+        if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 8) ||
+            mdb_env_open(env, dir, 0, 0644) ||
+            mdb_txn_begin(env, NULL, 0, &txn) ||
+            mdb_dbi_open(txn, "records", 0, &dbi) ||
+            mdb_cursor_open(txn, dbi, &cur) ||
+            mdb_cursor_get(cur, &k, &v,
+                           how == T_FLIP_FIRST ? MDB_FIRST : MDB_LAST)) {
+            _exit(3);
+        }
+        if (how == T_DELETE) {
+            mdb_cursor_get(cur, &k, &v, MDB_PREV);
+            _exit(mdb_cursor_del(cur, 0) || mdb_txn_commit(txn) ? 3 : 0);
+        }
+        uint8_t *copy = malloc(v.mv_size);
+        memcpy(copy, v.mv_data, v.mv_size);
+        copy[v.mv_size / 2] ^= 0x20;
+        MDB_val nv = {v.mv_size, copy};
+        mdb_cursor_close(cur);
+        _exit(mdb_put(txn, dbi, &k, &nv, 0) || mdb_txn_commit(txn) ? 3 : 0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static unsigned ctl_tamper(cr_ctx *c, const char *good, int how)
+{
+    char dir[4096], from[4200], to[4200];
+    cr_snap snap;
+    cr_mkdir_fresh(c, "control", dir, sizeof(dir));
+    snprintf(from, sizeof(from), "%s/data.mdb", good);
+    snprintf(to, sizeof(to), "%s/data.mdb", dir);
+    if (cr_copy_file(from, to) != 0 || tamper(dir, how) != 0) {
+        cr_rmtree(dir);
+        return 0;
+    }
+    cr_audit(c, dir, 0, NULL, &snap);
+    unsigned caught = !snap.ok;
+    cr_snap_free(&snap);
+    cr_rmtree(dir);
+    return caught;
+}
+
+/* The ack checks on a damaged copy of a good log. */
+static unsigned ctl_log(cr_ctx *c, const cr_snap *snap, const char *ack,
+                        int how)
+{
+    cr_log log;
+    cr_log_load(ack, &log);
+    cr_run_log *r = log.n_runs > 0 ? &log.runs[0] : NULL;
+    if (r == NULL || r->n_acks == 0) {
+        cr_log_free(&log);
+        return 0;
+    }
+    switch (how) {
+    case 0:
+        r->acks[0].hash[0] ^= 1; /* acked bytes differ */
+        break;
+    case 1:
+        r->acks[r->n_acks - 1].seq += 1000; /* acked record lost */
+        break;
+    case 2:
+        r->max_intent = 0; /* more records than attempted */
+        break;
+    case 3:
+        log.anomalies = 1; /* the workload saw an impossible answer */
+        break;
+    case 4:
+        log.ack_after_fault = 1; /* OK despite an injected fault */
+        break;
+    default:
+        log.kill_prev_meta = 1; /* killed after the meta write */
+        snprintf(log.kill_run, sizeof(log.kill_run), "%s", r->id);
+        log.kill_intent = 1000000;
+        break;
+    }
+    uint64_t v0 = c->cur->violations;
+    (void)cr_check_acks(c, snap, &log, "control");
+    cr_log_free(&log);
+    return c->cur->violations > v0;
+}
+
+void cr_scen_controls(cr_ctx *c)
+{
+    static const char *const names[] = {"record byte flipped (first)",
+                                        "record byte flipped (last)",
+                                        "record deleted",
+                                        "acked hash differs",
+                                        "acked record lost",
+                                        "more records than attempted",
+                                        "impossible answer logged",
+                                        "OK after an injected fault",
+                                        "commit lost after meta write",
+                                        "power loss, meta not durable"};
+    char dir[4096], ack[4200];
+    unsigned caught[10] = {0}, n = 10, ok = 0;
+    cr_mkdir_fresh(c, "good", dir, sizeof(dir));
+    snprintf(ack, sizeof(ack), "%s.ack", dir);
+    int st = cr_run_workload(c, "sweep", dir, ack, c->seed, 20, NULL, NULL);
+    cr_snap snap;
+    cr_audit(c, dir, 0, NULL, &snap);
+    if (st != 0 || !snap.ok) {
+        cr_violation(c, "controls: the good journal is not good: %s", snap.why);
+        cr_snap_free(&snap);
+        return;
+    }
+    uint64_t v0 = c->cur->violations;
+    c->control = 1;
+    for (int t = 0; t < 3; t++) {
+        caught[t] = ctl_tamper(c, dir, t);
+    }
+    for (int t = 0; t < 6; t++) {
+        caught[3 + t] = ctl_log(c, &snap, ack, t);
+    }
+    uint64_t vp = c->cur->violations;
+    cr_power_control(c, cr_scaled(c, 400, 2));
+    caught[9] = c->cur->violations > vp;
+    c->cur->violations = v0;
+    c->control = 0;
+    for (unsigned i = 0; i < n; i++) {
+        ok += caught[i] != 0;
+        if (!caught[i]) {
+            cr_violation(c, "control not detected: %s", names[i]);
+        }
+    }
+    cr_snap_free(&snap);
+    cr_cleanup_dir(c, dir, ok != n);
+    c->cur->iterations = n;
+    snprintf(c->cur->note, sizeof(c->cur->note),
+             "%u of %u negative controls detected", ok, n);
+}
