@@ -40,7 +40,7 @@ SHARED    := $(BUILD)/libcairn.so.$(VERSION)
 SONAME    := libcairn.so.$(SOVERSION)
 CLI       := $(BUILD)/cairn
 
-.PHONY: all check test san fuzz fuzz-build demo crash deps deps-check install \
+.PHONY: all check test san fuzz fuzz-build demo crash bench deps deps-check install \
         uninstall clean format format-check help
 
 all: $(STATIC) $(SHARED) $(CLI) $(BUILD)/cairn.pc
@@ -55,6 +55,7 @@ help:
 	@echo "make fuzz       build libFuzzer targets; FUZZ_SECONDS=N runs each N s"
 	@echo "make demo       the main job: backup, crash, resume, verify, restore"
 	@echo "make crash      the long crash and fault-injection suite (minutes)"
+	@echo "make bench      benchmarks against LMDB, SHA-256, SQLite and JSON peers"
 	@echo "make install    PREFIX=/usr/local DESTDIR= (also uninstall)"
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) include/cairn.h
@@ -144,6 +145,10 @@ fuzz: fuzz-build
 demo: deps-check all
 	@sh examples/demo.sh $(BUILD)/cairn
 
+# Benchmarks against the physical limits and peers (docs/PERFORMANCE.md).
+bench: deps-check all
+	@sh bench/run.sh $(BUILD)
+
 # The long crash and fault-injection suite (docs/DURABILITY.md).
 crash: deps-check all $(CRASH_BIN) $(CRASH_SHIMS)
 	CAIRN_CRASH_SCALE=$(CRASH_SCALE) $(CRASH_BIN) --cli $(CLI)
@@ -167,10 +172,10 @@ uninstall:
 	    $(DESTDIR)$(PCDIR)/cairn.pc $(DESTDIR)$(MANDIR)/man1/cairn.1
 
 format:
-	clang-format -i include/*.h lib/*.c lib/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c
+	clang-format -i include/*.h lib/*.c lib/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c bench/*.c bench/*.h
 
 format-check:
-	clang-format --dry-run --Werror include/*.h lib/*.c lib/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c
+	clang-format --dry-run --Werror include/*.h lib/*.c lib/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c bench/*.c bench/*.h
 
 clean:
 	rm -rf build build-san build-fuzz demo-out

@@ -1,7 +1,11 @@
 /*
- * commit.c - the one commit path: a record, its index entry, the run's new
- * state and a signed checkpoint, all in one durable LMDB transaction.
- * Also the per-run writer locks held by a handle.
+ * commit.c - the pieces of the commit path: stamping, the key binding,
+ * positions, signed checkpoints, and the single-record commit that run
+ * creation uses (a record, its index entry, the run's new state and a
+ * signed checkpoint, all in one durable LMDB transaction).  Transitions
+ * go through group commit (group.c, group_batch.c), built from the same
+ * pieces.  Also the per-run writer locks held by a handle, shared by its
+ * threads (reference counted under sync->locks_mu).
  */
 #include "journal.h"
 
@@ -14,6 +18,7 @@
 
 /* ---- run locks held by the handle ---------------------------------- */
 
+/* Under sync->locks_mu. */
 static cairn_held_lock *find_lock(cairn_journal *j, uint64_t run_num)
 {
     for (size_t i = 0; i < j->n_locks; i++) {
@@ -24,15 +29,14 @@ static cairn_held_lock *find_lock(cairn_journal *j, uint64_t run_num)
     return NULL;
 }
 
-static cairn_err take_lock(cairn_journal *j, uint64_t run_num, int *took)
+/* Open the lock of a run the handle does not hold (under locks_mu). */
+static cairn_err open_lock(cairn_journal *j, uint64_t run_num, int pin,
+                           char *detail, size_t detail_len)
 {
-    *took = 0;
-    if (find_lock(j, run_num) != NULL) {
-        return CAIRN_OK;
-    }
     cairn_held_lock *n =
         realloc(j->locks, (j->n_locks + 1) * sizeof(cairn_held_lock));
     if (n == NULL) {
+        cairn__fmt(detail, detail_len, "run lock: out of memory");
         return CAIRN_ENOMEM;
     }
     j->locks = n;
@@ -40,38 +44,51 @@ static cairn_err take_lock(cairn_journal *j, uint64_t run_num, int *took)
     char why[600];
     cairn_err err = cairn__run_lock(j->dir, run_num, &fd, why, sizeof(why));
     if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "run lock: %s", why);
+        cairn__fmt(detail, detail_len, "run lock: %s", why);
+        return err;
     }
-    j->locks[j->n_locks].run_num = run_num;
-    j->locks[j->n_locks].fd = fd;
+    n[j->n_locks].run_num = run_num;
+    n[j->n_locks].fd = fd;
+    n[j->n_locks].users = pin ? 0 : 1;
+    n[j->n_locks].pinned = pin;
     j->n_locks++;
-    *took = 1;
     return CAIRN_OK;
 }
 
-static void drop_lock(cairn_journal *j, uint64_t run_num)
+cairn_err cairn__run_lock_get(cairn_journal *j, uint64_t run_num, int pin,
+                              char *detail, size_t detail_len)
 {
-    for (size_t i = 0; i < j->n_locks; i++) {
-        if (j->locks[i].run_num == run_num) {
-            cairn__run_unlock(j->locks[i].fd);
-            j->locks[i] = j->locks[j->n_locks - 1];
-            j->n_locks--;
-            return;
-        }
+    cairn_err err = CAIRN_OK;
+    pthread_mutex_lock(&j->sync->locks_mu);
+    cairn_held_lock *l = find_lock(j, run_num);
+    if (l != NULL && pin) {
+        l->pinned = 1;
+    } else if (l != NULL) {
+        l->users++;
+    } else {
+        err = open_lock(j, run_num, pin, detail, detail_len);
     }
+    pthread_mutex_unlock(&j->sync->locks_mu);
+    return err;
 }
 
-static cairn_err lookup_outside(cairn_journal *j, const char *run_id,
-                                uint64_t *run_num)
+void cairn__run_lock_put(cairn_journal *j, uint64_t run_num, int unpin)
 {
-    cairn_txn *txn = NULL;
-    cairn_err err = cairn__store_read(j->store, &txn);
-    if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
+    pthread_mutex_lock(&j->sync->locks_mu);
+    cairn_held_lock *l = find_lock(j, run_num);
+    if (l != NULL) {
+        if (unpin) {
+            l->pinned = 0;
+        } else if (l->users > 0) {
+            l->users--;
+        }
+        if (!l->pinned && l->users == 0) {
+            cairn__run_unlock(l->fd);
+            *l = j->locks[j->n_locks - 1];
+            j->n_locks--;
+        }
     }
-    err = cairn__lookup_run(j, txn, run_id, run_num);
-    cairn__txn_end(txn);
-    return err;
+    pthread_mutex_unlock(&j->sync->locks_mu);
 }
 
 cairn_err cairn_run_lock(cairn_journal *journal, const char *run_id)
@@ -80,32 +97,32 @@ cairn_err cairn_run_lock(cairn_journal *journal, const char *run_id)
         return CAIRN_EINVAL;
     }
     uint64_t run_num;
-    int took;
-    cairn_err err = lookup_outside(journal, run_id, &run_num);
-    return err != CAIRN_OK ? err : take_lock(journal, run_num, &took);
+    char detail[CAIRN__DETAIL_MAX];
+    cairn_err err = cairn__lookup_outside(journal, run_id, &run_num, detail,
+                                          sizeof(detail));
+    if (err == CAIRN_OK) {
+        err = cairn__run_lock_get(journal, run_num, 1, detail, sizeof(detail));
+    }
+    if (err != CAIRN_OK) {
+        cairn__publish_detail(journal, detail);
+    }
+    return err;
 }
 
 void cairn_run_unlock(cairn_journal *journal, const char *run_id)
 {
     uint64_t run_num;
+    char detail[CAIRN__DETAIL_MAX];
     if (journal != NULL && run_id != NULL &&
-        lookup_outside(journal, run_id, &run_num) == CAIRN_OK) {
-        drop_lock(journal, run_num);
+        cairn__lookup_outside(journal, run_id, &run_num, detail,
+                              sizeof(detail)) == CAIRN_OK) {
+        cairn__run_lock_put(journal, run_num, 1);
     }
 }
 
 /* ---- the commit path ----------------------------------------------- */
 
-typedef struct append_ctx {
-    cairn_journal *j;
-    const char *run_id;
-    cairn_build_fn build;
-    void *ctx;
-    cairn_state *after;
-    int wrote;
-} append_ctx;
-
-static cairn_err check_key(cairn_journal *j, const cairn_state *st)
+cairn_err cairn__check_key(cairn_journal *j, const cairn_state *st)
 {
     const cairn_signer *s = j->signer;
     if (!st->signed_run && s == NULL) {
@@ -120,11 +137,10 @@ static cairn_err check_key(cairn_journal *j, const cairn_state *st)
     if (s != NULL) {
         cairn__key_id_text(s->key_id, have);
     }
-    return cairn__jfail(j, CAIRN_EKEYMISMATCH,
-                        "run %s is %s%s, the writer has %s%s", st->run_id,
-                        st->signed_run ? "signed by key " : "unsigned",
-                        st->signed_run ? want : "", s ? "key " : "no key",
-                        s ? have : "");
+    return cairn__jfail(
+        j, CAIRN_EKEYMISMATCH, "run %s is %s%s, the writer has %s%s",
+        st->run_id, st->signed_run ? "signed by key " : "unsigned",
+        st->signed_run ? want : "", s ? "key " : "no key", s ? have : "");
 }
 
 /* Fill the fields every record shares. */
@@ -136,7 +152,9 @@ static cairn_err stamp(cairn_journal *j, const cairn_state *st,
     rec->seq = seq;
     rec->wall_ns = cairn__wall_ns();
     rec->mono_ns = cairn__mono_ns();
-    if (cairn__boot_id(rec->boot_id) != CAIRN_OK) {
+    if (j->have_boot_id) {
+        memcpy(rec->boot_id, j->boot_id, CAIRN_BOOT_ID_BYTES);
+    } else if (cairn__boot_id(rec->boot_id) != CAIRN_OK) {
         return cairn__jfail(j, CAIRN_EIO, "cannot read the boot id");
     }
     if (st != NULL) {
@@ -145,26 +163,24 @@ static cairn_err stamp(cairn_journal *j, const cairn_state *st,
     return CAIRN_OK;
 }
 
-static cairn_err next_position(cairn_journal *j, cairn_txn *txn,
-                               uint64_t *pos)
+cairn_err cairn__next_position(cairn_journal *j, cairn_txn *txn, uint64_t *pos)
 {
     const uint8_t *k;
     size_t kl;
     int found;
-    cairn_err err = cairn__txn_last_key(txn, CAIRN_DBI_RECORDS, &k, &kl,
-                                        &found);
+    cairn_err err =
+        cairn__txn_last_key(txn, CAIRN_DBI_RECORDS, &k, &kl, &found);
     if (err != CAIRN_OK) {
         return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
     }
     if (found && kl != 8) {
-        return cairn__jfail(j, CAIRN_ECORRUPT, "records: key of %zu bytes",
-                            kl);
+        return cairn__jfail(j, CAIRN_ECORRUPT, "records: key of %zu bytes", kl);
     }
     *pos = found ? cairn__load64_be(k) + 1 : 1;
     return CAIRN_OK;
 }
 
-static cairn_err put_checkpoint(cairn_journal *j, cairn_txn *txn,
+cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
                                 const cairn_state *st, uint64_t pos)
 {
     cairn_checkpoint cp;
@@ -179,8 +195,8 @@ static cairn_err put_checkpoint(cairn_journal *j, cairn_txn *txn,
     if (j->signer != NULL) {
         cp.is_signed = 1;
         memcpy(cp.key_id, j->signer->key_id, CAIRN_KEY_ID_BYTES);
-        size_t n = cairn__checkpoint_message(&cp, j->journal_id, st->run_id,
-                                             msg);
+        size_t n =
+            cairn__checkpoint_message(&cp, j->journal_id, st->run_id, msg);
         if (n == 0) {
             return cairn__jfail(j, CAIRN_EINVAL, "bad run id for signing");
         }
@@ -196,8 +212,8 @@ static cairn_err put_checkpoint(cairn_journal *j, cairn_txn *txn,
 }
 
 cairn_err cairn__commit_write(cairn_journal *j, cairn_txn *txn,
-                              const uint8_t *bytes, size_t len,
-                              uint64_t pos, const cairn_state *next)
+                              const uint8_t *bytes, size_t len, uint64_t pos,
+                              const cairn_state *next)
 {
     uint8_t key[8], ikey[16];
     uint8_t *blob = NULL;
@@ -221,43 +237,11 @@ cairn_err cairn__commit_write(cairn_journal *j, cairn_txn *txn,
     }
     free(blob);
     if (err == CAIRN_OK) {
-        err = put_checkpoint(j, txn, next, pos);
+        err = cairn__put_checkpoint(j, txn, next, pos);
     }
-    if (err != CAIRN_OK && j->detail[0] == '\0') {
+    if (err != CAIRN_OK && cairn__jdetail(j)[0] == '\0') {
         cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
     }
-    return err;
-}
-
-cairn_err cairn__commit_record(cairn_journal *j, cairn_txn *txn,
-                               const cairn_record *rec,
-                               const cairn_state *before, cairn_state *next)
-{
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    uint8_t hash[CAIRN_HASH_BYTES];
-    uint64_t pos;
-    char why[512];
-    cairn_err err = cairn__record_encode(rec, &bytes, &len, why, sizeof(why));
-    if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "%s", why);
-    }
-    cairn__leaf_hash(bytes, len, hash);
-    err = next_position(j, txn, &pos);
-    if (err == CAIRN_OK) {
-        err = cairn__state_copy(before, next);
-    }
-    if (err == CAIRN_OK) {
-        why[0] = '\0';
-        err = cairn__state_apply(next, rec, hash, pos, why, sizeof(why));
-        if (err != CAIRN_OK) {
-            cairn__jfail(j, err, "%s", why);
-        }
-    }
-    if (err == CAIRN_OK) {
-        err = cairn__commit_write(j, txn, bytes, len, pos, next);
-    }
-    free(bytes);
     return err;
 }
 
@@ -276,10 +260,9 @@ cairn_err cairn__commit_new_run(cairn_journal *j, cairn_txn *txn,
         return cairn__jfail(j, err, "%s", why);
     }
     cairn__leaf_hash(bytes, len, hash);
-    err = next_position(j, txn, &pos);
+    err = cairn__next_position(j, txn, &pos);
     if (err == CAIRN_OK) {
-        err = cairn__state_init(st, plan, create, hash, pos, why,
-                                sizeof(why));
+        err = cairn__state_init(st, plan, create, hash, pos, why, sizeof(why));
         if (err != CAIRN_OK) {
             cairn__jfail(j, err, "%s", why);
         }
@@ -295,77 +278,4 @@ cairn_err cairn__stamp(cairn_journal *j, const cairn_state *st,
                        cairn_record *rec, uint64_t run_num, uint64_t seq)
 {
     return stamp(j, st, rec, run_num, seq);
-}
-
-static cairn_err append_fn(cairn_txn *txn, void *vctx)
-{
-    append_ctx *c = vctx;
-    cairn_journal *j = c->j;
-    uint64_t run_num;
-    cairn_state st, next;
-    cairn_record rec;
-    memset(&next, 0, sizeof(next));
-    cairn_err err = cairn__lookup_run(j, txn, c->run_id, &run_num);
-    if (err != CAIRN_OK || (err = cairn__load_state(j, txn, run_num, &st))) {
-        return err;
-    }
-    cairn__record_init(&rec);
-    err = check_key(j, &st);
-    if (err == CAIRN_OK) {
-        err = stamp(j, &st, &rec, run_num, st.next_seq);
-    }
-    if (err == CAIRN_OK) {
-        err = c->build(j, &st, &rec, c->ctx);
-    }
-    if (err == CAIRN_OK && rec.type != 0) {
-        err = cairn__commit_record(j, txn, &rec, &st, &next);
-        c->wrote = err == CAIRN_OK;
-    }
-    if (err == CAIRN_OK && c->after != NULL) {
-        cairn__state_free(c->after);
-        err = c->wrote ? cairn__state_copy(&next, c->after)
-                       : cairn__state_copy(&st, c->after);
-    }
-    cairn__state_free(&next);
-    cairn__state_free(&st);
-    cairn__record_free(&rec);
-    return err;
-}
-
-cairn_err cairn__journal_append(cairn_journal *j, const char *run_id,
-                                cairn_build_fn build, void *ctx,
-                                cairn_state *after)
-{
-    if (j->readonly) {
-        return cairn__jfail(j, CAIRN_EINVAL, "journal opened read-only");
-    }
-    if (cairn__store_fatal(j->store)) {
-        return cairn__jfail(j, CAIRN_EFATAL, "a commit failed earlier: "
-                                             "close and reopen the journal");
-    }
-    j->detail[0] = '\0';
-    uint64_t run_num;
-    int took = 0;
-    cairn_err err = lookup_outside(j, run_id, &run_num);
-    if (err == CAIRN_OK) {
-        err = take_lock(j, run_num, &took);
-    }
-    if (err != CAIRN_OK) {
-        return err;
-    }
-    append_ctx c = {j, run_id, build, ctx, after, 0};
-    if (after != NULL) {
-        memset(after, 0, sizeof(*after));
-    }
-    err = cairn__store_write(j->store, append_fn, &c);
-    if (err != CAIRN_OK && j->detail[0] == '\0') {
-        cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
-    }
-    if (err != CAIRN_OK && after != NULL) {
-        cairn__state_free(after);
-    }
-    if (took) {
-        drop_lock(j, run_num);
-    }
-    return err;
 }

@@ -1,6 +1,6 @@
 /*
- * journal.c - open/close a journal directory and the single commit path
- * every transition goes through.
+ * journal.c - open/close a journal directory, the handle's failure
+ * detail, and the lookups the commit path shares.
  */
 #include "journal.h"
 
@@ -24,9 +24,14 @@ cairn_err cairn__jfail(cairn_journal *j, cairn_err err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    cairn__vfmt(j->detail, sizeof(j->detail), fmt, ap);
+    cairn__vfmt(cairn__jdetail(j), CAIRN__DETAIL_MAX, fmt, ap);
     va_end(ap);
     return err;
+}
+
+char *cairn__jdetail(cairn_journal *j)
+{
+    return j->sink != NULL ? j->sink : j->detail;
 }
 
 static cairn_err init_meta(cairn_txn *txn, void *ctx)
@@ -44,17 +49,17 @@ static cairn_err init_meta(cairn_txn *txn, void *ctx)
     cairn__random(j->journal_id, sizeof(j->journal_id));
     cairn__store32_be(fmt, CAIRN_FORMAT_VERSION);
     cairn__store64_be(created, cairn__wall_ns());
-    err = cairn__txn_put(txn, CAIRN_DBI_META, META_ID_KEY,
-                         strlen(META_ID_KEY), j->journal_id,
-                         sizeof(j->journal_id), CAIRN_PUT_NOOVERWRITE);
+    err = cairn__txn_put(txn, CAIRN_DBI_META, META_ID_KEY, strlen(META_ID_KEY),
+                         j->journal_id, sizeof(j->journal_id),
+                         CAIRN_PUT_NOOVERWRITE);
     if (err == CAIRN_OK) {
         err = cairn__txn_put(txn, CAIRN_DBI_META, META_FORMAT_KEY,
                              strlen(META_FORMAT_KEY), fmt, sizeof(fmt), 0);
     }
     if (err == CAIRN_OK) {
         err = cairn__txn_put(txn, CAIRN_DBI_META, META_CREATED_KEY,
-                             strlen(META_CREATED_KEY), created,
-                             sizeof(created), 0);
+                             strlen(META_CREATED_KEY), created, sizeof(created),
+                             0);
     }
     return err;
 }
@@ -72,20 +77,22 @@ static cairn_err read_meta(cairn_journal *j)
     err = cairn__txn_get(txn, CAIRN_DBI_META, META_FORMAT_KEY,
                          strlen(META_FORMAT_KEY), &v, &vl, &found);
     if (err == CAIRN_OK && (!found || vl != 4)) {
-        err = cairn__jfail(j, CAIRN_ECORRUPT, "not a cairn journal: meta "
-                                              "\"format\" missing or bad");
-    } else if (err == CAIRN_OK &&
-               cairn__load32_be(v) != CAIRN_FORMAT_VERSION) {
-        err = cairn__jfail(j, CAIRN_EVERSION, "journal format %u, this "
-                                              "cairn reads format %d",
+        err = cairn__jfail(j, CAIRN_ECORRUPT,
+                           "not a cairn journal: meta "
+                           "\"format\" missing or bad");
+    } else if (err == CAIRN_OK && cairn__load32_be(v) != CAIRN_FORMAT_VERSION) {
+        err = cairn__jfail(j, CAIRN_EVERSION,
+                           "journal format %u, this "
+                           "cairn reads format %d",
                            cairn__load32_be(v), CAIRN_FORMAT_VERSION);
     }
     if (err == CAIRN_OK) {
         err = cairn__txn_get(txn, CAIRN_DBI_META, META_ID_KEY,
                              strlen(META_ID_KEY), &v, &vl, &found);
         if (err == CAIRN_OK && (!found || vl != CAIRN_JOURNAL_ID_BYTES)) {
-            err = cairn__jfail(j, CAIRN_ECORRUPT, "meta \"journal_id\" "
-                                                  "missing or bad");
+            err = cairn__jfail(j, CAIRN_ECORRUPT,
+                               "meta \"journal_id\" "
+                               "missing or bad");
         } else if (err == CAIRN_OK) {
             memcpy(j->journal_id, v, CAIRN_JOURNAL_ID_BYTES);
         }
@@ -133,13 +140,18 @@ cairn_err cairn_journal_open(const char *dir, unsigned flags,
         return err;
     }
     cairn_journal *j = calloc(1, sizeof(*j));
-    if (j == NULL || (j->dir = strdup(dir)) == NULL) {
+    if (j == NULL || (j->dir = strdup(dir)) == NULL ||
+        cairn__jsync_open(j) != CAIRN_OK) {
+        if (j != NULL) {
+            free(j->dir);
+        }
         free(j);
         return CAIRN_ENOMEM;
     }
     j->readonly = (flags & CAIRN_OPEN_READONLY) != 0;
-    err = cairn__store_open(dir, j->readonly, !j->readonly, &j->store,
-                            detail, detail_len);
+    j->have_boot_id = cairn__boot_id(j->boot_id) == CAIRN_OK;
+    err = cairn__store_open(dir, j->readonly, !j->readonly, &j->store, detail,
+                            detail_len);
     if (err == CAIRN_OK && !j->readonly) {
         err = cairn__store_write(j->store, init_meta, j);
         if (err != CAIRN_OK) {
@@ -170,14 +182,55 @@ void cairn_journal_close(cairn_journal *journal)
         cairn__run_unlock(journal->locks[i].fd);
     }
     free(journal->locks);
+    cairn__jsync_close(journal);
     cairn__store_close(journal->store);
     free(journal->dir);
     free(journal);
 }
 
+/* The calling thread's slot (created on first use); NULL when out of
+ * memory or when too many threads asked.  Under sync->mu. */
+static cairn_detail_slot *thread_slot(cairn_jsync *s)
+{
+    pthread_t self = pthread_self();
+    for (size_t i = 0; i < s->n_slots; i++) {
+        if (pthread_equal(s->slots[i]->thread, self)) {
+            return s->slots[i];
+        }
+    }
+    if (s->n_slots >= 1024) {
+        return NULL;
+    }
+    cairn_detail_slot **n =
+        realloc(s->slots, (s->n_slots + 1) * sizeof(*s->slots));
+    if (n == NULL) {
+        return NULL;
+    }
+    s->slots = n;
+    cairn_detail_slot *slot = calloc(1, sizeof(*slot));
+    if (slot == NULL) {
+        return NULL;
+    }
+    slot->thread = self;
+    s->slots[s->n_slots++] = slot;
+    return slot;
+}
+
 const char *cairn_journal_errdetail(const cairn_journal *journal)
 {
-    return journal != NULL ? journal->detail : "";
+    if (journal == NULL) {
+        return "";
+    }
+    /* A copy for the calling thread, taken under the lock that threads
+     * publishing a transition's failure hold. */
+    cairn_jsync *s = journal->sync;
+    pthread_mutex_lock(&s->mu);
+    cairn_detail_slot *slot = thread_slot(s);
+    if (slot != NULL) {
+        memcpy(slot->text, journal->detail, sizeof(slot->text));
+    }
+    pthread_mutex_unlock(&s->mu);
+    return slot != NULL ? slot->text : journal->detail;
 }
 
 void cairn_journal_id(const cairn_journal *journal,
@@ -204,8 +257,8 @@ cairn_err cairn__lookup_run(cairn_journal *j, cairn_txn *txn,
         return cairn__jfail(j, CAIRN_ENORUN, "no run \"%.*s\"",
                             (int)(n > 64 ? 64 : n), run_id);
     }
-    cairn_err err = cairn__txn_get(txn, CAIRN_DBI_NAMES, run_id, n, &v, &vl,
-                                   &found);
+    cairn_err err =
+        cairn__txn_get(txn, CAIRN_DBI_NAMES, run_id, n, &v, &vl, &found);
     if (err != CAIRN_OK) {
         return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
     }
@@ -220,8 +273,8 @@ cairn_err cairn__lookup_run(cairn_journal *j, cairn_txn *txn,
     return CAIRN_OK;
 }
 
-cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn,
-                            uint64_t run_num, cairn_state *st)
+cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
+                            cairn_state *st)
 {
     uint8_t key[8];
     const uint8_t *v;
@@ -229,8 +282,8 @@ cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn,
     int found;
     char why[256];
     cairn__store64_be(key, run_num);
-    cairn_err err = cairn__txn_get(txn, CAIRN_DBI_RUNS, key, sizeof(key), &v,
-                                   &vl, &found);
+    cairn_err err =
+        cairn__txn_get(txn, CAIRN_DBI_RUNS, key, sizeof(key), &v, &vl, &found);
     if (err != CAIRN_OK) {
         return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
     }
@@ -246,15 +299,14 @@ cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn,
         err = CAIRN_ECORRUPT;
     }
     if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "run %llu: %s",
-                            (unsigned long long)run_num, why);
+        return cairn__jfail(j, err, "run %llu: %s", (unsigned long long)run_num,
+                            why);
     }
     return CAIRN_OK;
 }
 
-cairn_err cairn__index_get(cairn_journal *j, cairn_txn *txn,
-                           uint64_t run_num, uint64_t seq, uint64_t *position,
-                           int *found)
+cairn_err cairn__index_get(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
+                           uint64_t seq, uint64_t *position, int *found)
 {
     uint8_t key[16];
     const uint8_t *v;
@@ -262,17 +314,16 @@ cairn_err cairn__index_get(cairn_journal *j, cairn_txn *txn,
     cairn__store64_be(key, run_num);
     cairn__store64_be(key + 8, seq);
     *position = 0;
-    cairn_err err = cairn__txn_get(txn, CAIRN_DBI_INDEX, key, sizeof(key), &v,
-                                   &vl, found);
+    cairn_err err =
+        cairn__txn_get(txn, CAIRN_DBI_INDEX, key, sizeof(key), &v, &vl, found);
     if (err != CAIRN_OK) {
         return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
     }
     if (*found) {
         if (vl != 8) {
-            return cairn__jfail(j, CAIRN_ECORRUPT,
-                                "run %llu seq %llu: bad index entry",
-                                (unsigned long long)run_num,
-                                (unsigned long long)seq);
+            return cairn__jfail(
+                j, CAIRN_ECORRUPT, "run %llu seq %llu: bad index entry",
+                (unsigned long long)run_num, (unsigned long long)seq);
         }
         *position = cairn__load64_be(v);
     }
@@ -281,6 +332,6 @@ cairn_err cairn__index_get(cairn_journal *j, cairn_txn *txn,
 
 int cairn__op_claimer_alive(const cairn_op_st *op)
 {
-    return cairn__proc_alive(op->holder_pid, op->holder_start,
-                             op->holder_boot, op->host);
+    return cairn__proc_alive(op->holder_pid, op->holder_start, op->holder_boot,
+                             op->host);
 }

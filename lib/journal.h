@@ -11,10 +11,60 @@
 #include "state.h"
 #include "store.h"
 
+#include <pthread.h>
+
+/** Size of a failure description (the handle's and each request's). */
+#define CAIRN__DETAIL_MAX 1024
+
+/** A run writer lock held by the handle (commit.c).  It is released when
+ *  no transition relies on it and cairn_run_lock() did not pin it. */
 typedef struct cairn_held_lock {
     uint64_t run_num;
     int fd;
+    unsigned users; /**< transitions in flight relying on it */
+    int pinned;     /**< taken by cairn_run_lock() */
 } cairn_held_lock;
+
+typedef struct cairn_append_req cairn_append_req;
+
+/** A thread's copy of the handle's detail (cairn_journal_errdetail). */
+typedef struct cairn_detail_slot {
+    pthread_t thread;
+    char text[CAIRN__DETAIL_MAX];
+} cairn_detail_slot;
+
+/** Run id -> run number, remembered by the handle (names never change
+ *  and runs are never removed, so an entry stays true). */
+typedef struct cairn_name_entry {
+    char *run_id; /**< NULL: free */
+    uint64_t run_num;
+} cairn_name_entry;
+
+#define CAIRN__NAME_SLOTS 1024u
+
+/**
+ * What threads sharing a handle synchronise on (group.c).  mu guards the
+ * queue, the leader flag, the handle's detail while transitions run, and
+ * the detail slots; locks_mu guards the run lock table; names_mu the
+ * name cache.  No two of them are ever held at once.
+ */
+typedef struct cairn_jsync {
+    pthread_mutex_t mu;
+    pthread_cond_t done_cv;  /**< a batch was decided */
+    pthread_cond_t queue_cv; /**< the queue grew (bounded wait) */
+    pthread_mutex_t locks_mu;
+    cairn_append_req *head, *tail; /**< FIFO of waiting requests */
+    size_t queued;
+    int committing;     /**< a leader is running a batch */
+    int leader_waiting; /**< the leader waits for a fuller batch */
+    unsigned batch_max; /**< requests per write transaction */
+    unsigned wait_us;   /**< bounded wait for a fuller batch (0: none) */
+    cairn_detail_slot **slots;
+    size_t n_slots;
+    pthread_mutex_t names_mu; /**< guards names */
+    cairn_name_entry names[CAIRN__NAME_SLOTS];
+    size_t n_names;
+} cairn_jsync;
 
 struct cairn_journal {
     char *dir;
@@ -22,9 +72,15 @@ struct cairn_journal {
     uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES];
     const cairn_signer *signer;
     int readonly;
-    cairn_held_lock *locks;
+    int have_boot_id; /**< boot_id was read at open (it cannot change) */
+    uint8_t boot_id[CAIRN_BOOT_ID_BYTES];
+    cairn_held_lock *locks; /**< under sync->locks_mu */
     size_t n_locks;
-    char detail[1024];
+    cairn_jsync *sync;
+    /** While a leader runs a batch, cairn__jfail() writes here (the
+     *  request being processed); otherwise NULL.  Leader only. */
+    char *sink;
+    char detail[CAIRN__DETAIL_MAX];
 };
 
 /** Record @p err's description on the handle; returns @p err. */
@@ -38,17 +94,103 @@ typedef cairn_err (*cairn_build_fn)(cairn_journal *j, const cairn_state *st,
                                     cairn_record *rec, void *ctx);
 
 /**
- * Append one record to run @p run_id: take the run lock (unless held),
- * then in one write transaction load the state, check the key binding,
- * let @p build fill the record (it may answer CAIRN_OK with rec->type 0 to
- * mean "nothing to write"), validate and apply it to a copy of the state,
- * and store record, index entry, state and signed checkpoint.
+ * One transition waiting for group commit.  The caller fills the inputs;
+ * the journal fills the rest.  It must stay valid until the call that
+ * submitted it returns.
+ */
+struct cairn_append_req {
+    const char *run_id;   /**< in */
+    cairn_build_fn build; /**< in */
+    void *ctx;            /**< in: for build */
+    cairn_state *after;   /**< in, optional: receives the state after the
+                               request (caller frees) */
+    cairn_err err;        /**< out: this request's result */
+    int wrote;            /**< out: a record was written */
+    char detail[CAIRN__DETAIL_MAX]; /**< out: why, when err != CAIRN_OK */
+    uint64_t run_num;               /**< journal's: from the run's name */
+    int locked;             /**< journal's: holds a run lock reference */
+    int done;               /**< journal's: decided (under sync->mu) */
+    cairn_append_req *next; /**< journal's: queue link */
+};
+
+/**
+ * Append one record to run @p run_id (group commit, group.c): look the
+ * run up and take its lock (unless the handle holds it) in the calling
+ * thread, then queue the request.  The first waiting thread becomes the
+ * leader: it takes up to sync->batch_max queued requests and runs ONE
+ * write transaction over them in queue order (load the state, from the
+ * batch's cache when an earlier request touched the run; check the key
+ * binding; let @p build fill the record, which may answer CAIRN_OK with
+ * rec->type 0 to mean "nothing to write"; validate and apply it; store
+ * record and index entry), then the new state and one signed checkpoint
+ * per run touched.  A request that fails gets its own error and writes
+ * nothing; the others proceed.  Every caller returns after the commit
+ * that holds its record.  A commit failure fails every request of the
+ * batch (and the handle becomes sticky-fatal).
  * @param after  optional: receives a copy of the new state (caller frees).
  */
 CAIRN_INTERNAL cairn_err cairn__journal_append(cairn_journal *j,
                                                const char *run_id,
-                                               cairn_build_fn build,
-                                               void *ctx, cairn_state *after);
+                                               cairn_build_fn build, void *ctx,
+                                               cairn_state *after);
+
+/**
+ * Submit @p n requests from one thread, queued together in this order,
+ * and wait until every one is decided (they may share one commit, or be
+ * spread over several when n exceeds the batch size).  Each request gets
+ * its own err and detail.
+ * @return CAIRN_OK when every request succeeded, else the first failed
+ *         request's error (its detail becomes the handle's).
+ */
+CAIRN_INTERNAL cairn_err cairn__journal_append_batch(cairn_journal *j,
+                                                     cairn_append_req *reqs,
+                                                     size_t n);
+
+/** Create / destroy the handle's thread synchronisation (group.c).
+ *  Batch size from $CAIRN_BATCH_MAX (1..4096, default 256), bounded
+ *  wait from $CAIRN_BATCH_WAIT_US (0..100000, default 0). */
+CAIRN_INTERNAL cairn_err cairn__jsync_open(cairn_journal *j);
+CAIRN_INTERNAL void cairn__jsync_close(cairn_journal *j);
+/** Copy @p text into the handle's detail under sync->mu. */
+CAIRN_INTERNAL void cairn__publish_detail(cairn_journal *j, const char *text);
+/** Look up @p run_id: in the handle's name cache, else in a read
+ *  transaction of its own (then cached); failures are described in
+ *  @p detail (the handle's detail is not touched).  Thread-safe. */
+CAIRN_INTERNAL cairn_err cairn__lookup_outside(cairn_journal *j,
+                                               const char *run_id,
+                                               uint64_t *run_num, char *detail,
+                                               size_t detail_len);
+/** The buffer cairn__jfail() currently writes to. */
+CAIRN_INTERNAL char *cairn__jdetail(cairn_journal *j);
+
+/** Take a reference on run @p run_num's writer lock, opening it when the
+ *  handle does not hold it yet; @p pin: for cairn_run_lock().  Thread-
+ *  safe.  Failure (CAIRN_ELOCKED, CAIRN_EIO, CAIRN_ENOMEM) in @p detail. */
+CAIRN_INTERNAL cairn_err cairn__run_lock_get(cairn_journal *j, uint64_t run_num,
+                                             int pin, char *detail,
+                                             size_t detail_len);
+/** Drop a reference (or the pin); the lock is released when neither is
+ *  left.  Thread-safe. */
+CAIRN_INTERNAL void cairn__run_lock_put(cairn_journal *j, uint64_t run_num,
+                                        int unpin);
+
+/** Run one write transaction over the @p n requests linked from @p first
+ *  (group_batch.c; the leader only).  Sets each request's err, detail,
+ *  wrote and after. */
+CAIRN_INTERNAL void cairn__batch_commit(cairn_journal *j,
+                                        cairn_append_req *first, size_t n);
+/** CAIRN_EKEYMISMATCH unless the handle's signer matches the run's key
+ *  binding. */
+CAIRN_INTERNAL cairn_err cairn__check_key(cairn_journal *j,
+                                          const cairn_state *st);
+/** The position the next record of @p txn gets (last key + 1). */
+CAIRN_INTERNAL cairn_err cairn__next_position(cairn_journal *j, cairn_txn *txn,
+                                              uint64_t *pos);
+/** Store the checkpoint of @p st's last record (signed when the handle
+ *  has a signer) at position @p pos, with MDB_APPEND. */
+CAIRN_INTERNAL cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
+                                               const cairn_state *st,
+                                               uint64_t pos);
 
 /** Look up a run number by id in @p txn; CAIRN_ENORUN when absent. */
 CAIRN_INTERNAL cairn_err cairn__lookup_run(cairn_journal *j, cairn_txn *txn,
@@ -56,28 +198,19 @@ CAIRN_INTERNAL cairn_err cairn__lookup_run(cairn_journal *j, cairn_txn *txn,
                                            uint64_t *run_num);
 /** Load and decode the materialised state of @p run_num. */
 CAIRN_INTERNAL cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn,
-                                           uint64_t run_num,
-                                           cairn_state *st);
+                                           uint64_t run_num, cairn_state *st);
 /** The position of record @p seq of @p run_num (*found 0 if absent). */
 CAIRN_INTERNAL cairn_err cairn__index_get(cairn_journal *j, cairn_txn *txn,
                                           uint64_t run_num, uint64_t seq,
                                           uint64_t *position, int *found);
-/** Encode @p rec, apply it to a copy of @p before (into @p next) and
- *  store record, index entry, state and checkpoint in @p txn. */
-CAIRN_INTERNAL cairn_err cairn__commit_record(cairn_journal *j,
-                                              cairn_txn *txn,
-                                              const cairn_record *rec,
-                                              const cairn_state *before,
-                                              cairn_state *next);
-/** The same for a CREATE record: the state starts from @p plan. */
-CAIRN_INTERNAL cairn_err cairn__commit_new_run(cairn_journal *j,
-                                               cairn_txn *txn,
+/** Encode a CREATE record, start the run's state from @p plan, and store
+ *  record, index entry, state and checkpoint in @p txn. */
+CAIRN_INTERNAL cairn_err cairn__commit_new_run(cairn_journal *j, cairn_txn *txn,
                                                const cairn_record *create,
                                                const cairn_plan *plan,
                                                cairn_state *st);
 /** Store an encoded record at @p pos with @p next (the state after it). */
-CAIRN_INTERNAL cairn_err cairn__commit_write(cairn_journal *j,
-                                             cairn_txn *txn,
+CAIRN_INTERNAL cairn_err cairn__commit_write(cairn_journal *j, cairn_txn *txn,
                                              const uint8_t *bytes, size_t len,
                                              uint64_t pos,
                                              const cairn_state *next);
@@ -92,9 +225,8 @@ CAIRN_INTERNAL cairn_err cairn__summary_from_state(const cairn_state *st,
 
 /** Called for each record of a run by cairn__walk_run(); returning
  *  CAIRN_EINTR stops the walk without an error. */
-typedef cairn_err (*cairn_walk_fn)(void *ctx, cairn_journal *j,
-                                   cairn_txn *txn, uint64_t seq,
-                                   uint64_t position);
+typedef cairn_err (*cairn_walk_fn)(void *ctx, cairn_journal *j, cairn_txn *txn,
+                                   uint64_t seq, uint64_t position);
 /** Walk the index of @p run_num from @p from_seq in order; a gap in the
  *  sequence numbers is CAIRN_ECORRUPT. */
 CAIRN_INTERNAL cairn_err cairn__walk_run(cairn_journal *j, cairn_txn *txn,
@@ -108,14 +240,12 @@ CAIRN_INTERNAL cairn_err cairn__read_record(cairn_journal *j, cairn_txn *txn,
 /** As cairn__read_record(), also giving the encoded length. */
 CAIRN_INTERNAL cairn_err cairn__read_record_len(cairn_journal *j,
                                                 cairn_txn *txn, uint64_t seq,
-                                                uint64_t pos,
-                                                cairn_record *rec,
+                                                uint64_t pos, cairn_record *rec,
                                                 uint8_t hash[CAIRN_HASH_BYTES],
                                                 size_t *len);
 /** Called by cairn__rebuild() after each record applied. */
 typedef cairn_err (*cairn_rebuild_hook)(void *ctx, cairn_journal *j,
-                                        cairn_txn *txn,
-                                        const cairn_record *rec,
+                                        cairn_txn *txn, const cairn_record *rec,
                                         const uint8_t hash[CAIRN_HASH_BYTES],
                                         uint64_t position);
 /** Replay run @p run_num from its records into @p out (ECORRUPT with the

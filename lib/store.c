@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,9 +25,14 @@ struct cairn_store {
     MDB_env *env;
     MDB_dbi dbi[CAIRN_DBI_COUNT_];
     int readonly;
-    int fatal;
-    uint64_t map_size;
-    unsigned growths;
+    atomic_int fatal;
+    /* Threads of one process share the map: every transaction holds
+     * maplock shared; changing the map size (grow, adopting another
+     * process's size) holds it exclusively, since LMDB remaps then. */
+    pthread_rwlock_t maplock;
+    int maplock_ready;
+    uint64_t map_size; /* under maplock */
+    unsigned growths;  /* under maplock */
     char detail[512];
 };
 
@@ -69,7 +76,7 @@ static cairn_err map_rc(cairn_store *store, const char *what, int rc)
     case MDB_VERSION_MISMATCH:
         return CAIRN_EVERSION;
     case MDB_PANIC:
-        store->fatal = 1;
+        atomic_store(&store->fatal, 1);
         return CAIRN_EFATAL;
     default:
         return CAIRN_ESTORE;
@@ -145,8 +152,7 @@ static cairn_err env_open(cairn_store *s, const char *dir, int create)
 }
 
 cairn_err cairn__store_open(const char *dir, int readonly, int create,
-                            cairn_store **out, char *detail,
-                            size_t detail_len)
+                            cairn_store **out, char *detail, size_t detail_len)
 {
     *out = NULL;
     if (cairn__guard_std_fds() != CAIRN_OK) {
@@ -167,6 +173,12 @@ cairn_err cairn__store_open(const char *dir, int readonly, int create,
     if (s == NULL) {
         return CAIRN_ENOMEM;
     }
+    if (pthread_rwlock_init(&s->maplock, NULL) != 0) {
+        free(s);
+        return CAIRN_ENOMEM;
+    }
+    s->maplock_ready = 1;
+    atomic_init(&s->fatal, 0);
     s->readonly = readonly;
     s->map_size = env_map_size();
     cairn_err err = env_open(s, dir, create);
@@ -187,6 +199,9 @@ void cairn__store_close(cairn_store *store)
     if (store->env != NULL) {
         mdb_env_close(store->env);
     }
+    if (store->maplock_ready) {
+        pthread_rwlock_destroy(&store->maplock);
+    }
     free(store);
 }
 
@@ -197,14 +212,16 @@ const char *cairn__store_detail(const cairn_store *store)
 
 int cairn__store_fatal(const cairn_store *store)
 {
-    return store->fatal;
+    return atomic_load(&store->fatal);
 }
 
-void cairn__store_map_info(const cairn_store *store, uint64_t *map_size,
+void cairn__store_map_info(cairn_store *store, uint64_t *map_size,
                            unsigned *growths)
 {
+    pthread_rwlock_rdlock(&store->maplock);
     *map_size = store->map_size;
     *growths = store->growths;
+    pthread_rwlock_unlock(&store->maplock);
 }
 
 void cairn__store_env_info(cairn_store *store, uint64_t *page_size,
@@ -225,19 +242,36 @@ void cairn__store_env_info(cairn_store *store, uint64_t *page_size,
     }
 }
 
+/* Adopt the map size another process set (MDB_MAP_RESIZED). */
+static int adopt_map_size(cairn_store *store)
+{
+    pthread_rwlock_wrlock(&store->maplock);
+    int rc = mdb_env_set_mapsize(store->env, 0);
+    MDB_envinfo info;
+    if (rc == MDB_SUCCESS && mdb_env_info(store->env, &info) == 0) {
+        store->map_size = info.me_mapsize;
+    }
+    pthread_rwlock_unlock(&store->maplock);
+    return rc;
+}
+
+/* Begin a transaction holding maplock shared; on success the caller
+ * releases it when the transaction ends. */
 static int begin(cairn_store *store, unsigned flags, MDB_txn **txn)
 {
+    pthread_rwlock_rdlock(&store->maplock);
     int rc = mdb_txn_begin(store->env, NULL, flags, txn);
     if (rc == MDB_MAP_RESIZED) {
         /* Another process grew the map: adopt its size and retry. */
-        rc = mdb_env_set_mapsize(store->env, 0);
+        pthread_rwlock_unlock(&store->maplock);
+        rc = adopt_map_size(store);
+        pthread_rwlock_rdlock(&store->maplock);
         if (rc == MDB_SUCCESS) {
             rc = mdb_txn_begin(store->env, NULL, flags, txn);
         }
-        MDB_envinfo info;
-        if (rc == MDB_SUCCESS && mdb_env_info(store->env, &info) == 0) {
-            store->map_size = info.me_mapsize;
-        }
+    }
+    if (rc != MDB_SUCCESS) {
+        pthread_rwlock_unlock(&store->maplock);
     }
     return rc;
 }
@@ -266,30 +300,64 @@ void cairn__txn_end(cairn_txn *txn)
     }
     if (txn->txn != NULL) {
         mdb_txn_abort(txn->txn);
+        pthread_rwlock_unlock(&txn->store->maplock);
     }
     free(txn);
 }
 
 static cairn_err grow(cairn_store *store)
 {
+    cairn_err err = CAIRN_OK;
+    pthread_rwlock_wrlock(&store->maplock);
     if (store->growths >= MAX_GROWTHS || store->map_size >= MAX_MAP_SIZE) {
         cairn__fmt(store->detail, sizeof(store->detail),
                    "map full at %llu bytes (limit reached)",
                    (unsigned long long)store->map_size);
-        return CAIRN_EIO;
+        err = CAIRN_EIO;
+    } else {
+        uint64_t next = store->map_size * 2;
+        int rc = mdb_env_set_mapsize(store->env, (size_t)next);
+        if (rc != MDB_SUCCESS) {
+            err = map_rc(store, "mdb_env_set_mapsize", rc);
+        } else {
+            store->map_size = next;
+            store->growths++;
+        }
     }
-    uint64_t next = store->map_size * 2;
-    int rc = mdb_env_set_mapsize(store->env, (size_t)next);
-    if (rc != MDB_SUCCESS) {
-        return map_rc(store, "mdb_env_set_mapsize", rc);
-    }
-    store->map_size = next;
-    store->growths++;
-    return CAIRN_OK;
+    pthread_rwlock_unlock(&store->maplock);
+    return err;
 }
 
-cairn_err cairn__store_write(cairn_store *store, cairn_write_fn fn,
-                             void *ctx)
+/* One attempt: begin, run @p fn, commit.  *again is set when the map
+ * must grow before the next attempt. */
+static cairn_err write_once(cairn_store *store, cairn_write_fn fn, void *ctx,
+                            int *again)
+{
+    *again = 0;
+    cairn_txn t = {.store = store};
+    int rc = begin(store, 0, &t.txn);
+    if (rc != MDB_SUCCESS) {
+        return map_rc(store, "mdb_txn_begin", rc);
+    }
+    cairn_err err = fn(&t, ctx);
+    if (err != CAIRN_OK) {
+        mdb_txn_abort(t.txn);
+        *again = t.map_full;
+    } else {
+        /* mdb_txn_commit consumes the handle whatever it returns. */
+        rc = mdb_txn_commit(t.txn);
+        if (rc == MDB_MAP_FULL) {
+            *again = 1;
+        } else if (rc != MDB_SUCCESS) {
+            err = map_rc(store, "mdb_txn_commit", rc);
+            atomic_store(&store->fatal, 1);
+        }
+    }
+    pthread_rwlock_unlock(&store->maplock);
+    return err;
+}
+
+cairn_err cairn__store_write(cairn_store *store, cairn_write_fn fn, void *ctx)
 {
     if (store->readonly) {
         cairn__fmt(store->detail, sizeof(store->detail),
@@ -297,31 +365,13 @@ cairn_err cairn__store_write(cairn_store *store, cairn_write_fn fn,
         return CAIRN_EINVAL;
     }
     for (;;) {
-        if (store->fatal) {
+        if (atomic_load(&store->fatal)) {
             return CAIRN_EFATAL;
         }
-        cairn_txn t = {.store = store};
-        int rc = begin(store, 0, &t.txn);
-        if (rc != MDB_SUCCESS) {
-            return map_rc(store, "mdb_txn_begin", rc);
-        }
-        cairn_err err = fn(&t, ctx);
-        if (err != CAIRN_OK) {
-            mdb_txn_abort(t.txn);
-            if (!t.map_full) {
-                return err;
-            }
-        } else {
-            /* mdb_txn_commit consumes the handle whatever it returns. */
-            rc = mdb_txn_commit(t.txn);
-            if (rc == MDB_SUCCESS) {
-                return CAIRN_OK;
-            }
-            if (rc != MDB_MAP_FULL) {
-                err = map_rc(store, "mdb_txn_commit", rc);
-                store->fatal = 1;
-                return err == CAIRN_EFATAL ? CAIRN_EFATAL : err;
-            }
+        int again = 0;
+        cairn_err err = write_once(store, fn, ctx, &again);
+        if (!again) {
+            return err;
         }
         err = grow(store);
         if (err != CAIRN_OK) {
@@ -382,8 +432,7 @@ cairn_err cairn__txn_count(cairn_txn *txn, cairn_dbi dbi, uint64_t *count)
     return map_rc(txn->store, "mdb_stat", rc);
 }
 
-cairn_err cairn__cursor_open(cairn_txn *txn, cairn_dbi dbi,
-                             cairn_cursor **out)
+cairn_err cairn__cursor_open(cairn_txn *txn, cairn_dbi dbi, cairn_cursor **out)
 {
     *out = NULL;
     cairn_cursor *c = calloc(1, sizeof(*c));
@@ -409,8 +458,8 @@ void cairn__cursor_close(cairn_cursor *cur)
 }
 
 static cairn_err cursor_get(cairn_cursor *cur, MDB_val *k, MDB_cursor_op op,
-                            const uint8_t **kp, size_t *kl,
-                            const uint8_t **vp, size_t *vl, int *found)
+                            const uint8_t **kp, size_t *kl, const uint8_t **vp,
+                            size_t *vl, int *found)
 {
     MDB_val d;
     *found = 0;
@@ -419,9 +468,8 @@ static cairn_err cursor_get(cairn_cursor *cur, MDB_val *k, MDB_cursor_op op,
         return CAIRN_OK;
     }
     if (rc != MDB_SUCCESS) {
-        return rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND
-                   ? CAIRN_ECORRUPT
-                   : CAIRN_ESTORE;
+        return rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ? CAIRN_ECORRUPT
+                                                              : CAIRN_ESTORE;
     }
     *kp = k->mv_data;
     *kl = k->mv_size;
@@ -433,26 +481,24 @@ static cairn_err cursor_get(cairn_cursor *cur, MDB_val *k, MDB_cursor_op op,
     return CAIRN_OK;
 }
 
-cairn_err cairn__cursor_seek(cairn_cursor *cur, const void *key,
-                             size_t key_len, const uint8_t **k, size_t *kl,
-                             const uint8_t **v, size_t *vl, int *found)
+cairn_err cairn__cursor_seek(cairn_cursor *cur, const void *key, size_t key_len,
+                             const uint8_t **k, size_t *kl, const uint8_t **v,
+                             size_t *vl, int *found)
 {
     MDB_val kv = val(key, key_len);
-    return cursor_get(cur, &kv, key ? MDB_SET_RANGE : MDB_FIRST, k, kl, v,
-                      vl, found);
+    return cursor_get(cur, &kv, key ? MDB_SET_RANGE : MDB_FIRST, k, kl, v, vl,
+                      found);
 }
 
-cairn_err cairn__cursor_next(cairn_cursor *cur, const uint8_t **k,
-                             size_t *kl, const uint8_t **v, size_t *vl,
-                             int *found)
+cairn_err cairn__cursor_next(cairn_cursor *cur, const uint8_t **k, size_t *kl,
+                             const uint8_t **v, size_t *vl, int *found)
 {
     MDB_val kv = {0, NULL};
     return cursor_get(cur, &kv, MDB_NEXT, k, kl, v, vl, found);
 }
 
 cairn_err cairn__txn_last_key(cairn_txn *txn, cairn_dbi dbi,
-                              const uint8_t **key, size_t *key_len,
-                              int *found)
+                              const uint8_t **key, size_t *key_len, int *found)
 {
     cairn_cursor *c = NULL;
     cairn_err err = cairn__cursor_open(txn, dbi, &c);

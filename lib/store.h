@@ -8,6 +8,14 @@
  * doubled and the whole function runs again.  Any other commit failure
  * makes the store sticky-fatal: every later write fails with CAIRN_EFATAL
  * until the store is closed and reopened.
+ *
+ * Threads: transactions may be begun from several threads at once
+ * (MDB_NOTLS; LMDB serialises write transactions).  Every transaction
+ * holds the store's map lock shared; growing the map (or adopting a size
+ * another process set) takes it exclusively, because LMDB remaps.  So a
+ * thread must not keep a read transaction open while it calls
+ * cairn__store_write(): a growth would wait for it forever.  The detail
+ * text is per store, not per thread.
  */
 #ifndef CAIRN_STORE_H
 #define CAIRN_STORE_H
@@ -46,7 +54,7 @@ CAIRN_INTERNAL void cairn__store_close(cairn_store *store);
 CAIRN_INTERNAL const char *cairn__store_detail(const cairn_store *store);
 CAIRN_INTERNAL int cairn__store_fatal(const cairn_store *store);
 /** Current map size in bytes and number of map growths so far. */
-CAIRN_INTERNAL void cairn__store_map_info(const cairn_store *store,
+CAIRN_INTERNAL void cairn__store_map_info(cairn_store *store,
                                           uint64_t *map_size,
                                           unsigned *growths);
 /** Facts for `cairn info`: page size, last txn id, pages used, readers. */
@@ -57,8 +65,7 @@ CAIRN_INTERNAL void cairn__store_env_info(cairn_store *store,
                                           unsigned *readers);
 
 /** Begin a read-only snapshot. */
-CAIRN_INTERNAL cairn_err cairn__store_read(cairn_store *store,
-                                           cairn_txn **out);
+CAIRN_INTERNAL cairn_err cairn__store_read(cairn_store *store, cairn_txn **out);
 /** End a read transaction (NULL-safe). */
 CAIRN_INTERNAL void cairn__txn_end(cairn_txn *txn);
 
@@ -96,11 +103,10 @@ CAIRN_INTERNAL cairn_err cairn__cursor_open(cairn_txn *txn, cairn_dbi dbi,
 CAIRN_INTERNAL void cairn__cursor_close(cairn_cursor *cur);
 /** Position at the first key >= @p key (NULL: the first key) and return
  *  it; *found = 0 at the end. */
-CAIRN_INTERNAL cairn_err cairn__cursor_seek(cairn_cursor *cur,
-                                            const void *key, size_t key_len,
-                                            const uint8_t **k, size_t *kl,
-                                            const uint8_t **v, size_t *vl,
-                                            int *found);
+CAIRN_INTERNAL cairn_err cairn__cursor_seek(cairn_cursor *cur, const void *key,
+                                            size_t key_len, const uint8_t **k,
+                                            size_t *kl, const uint8_t **v,
+                                            size_t *vl, int *found);
 CAIRN_INTERNAL cairn_err cairn__cursor_next(cairn_cursor *cur,
                                             const uint8_t **k, size_t *kl,
                                             const uint8_t **v, size_t *vl,

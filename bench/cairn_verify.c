@@ -1,0 +1,388 @@
+/*
+ * cairn_verify.c - a journal of BENCH_RECORDS records (default 1M), built
+ * once through group commit with large batches (cairn__journal_append_batch
+ * from one thread: every record is a real, validated, chained record and
+ * every commit ends with one signed checkpoint per run it touched), then,
+ * in every repetition: verification of the whole journal (as `cairn verify
+ * --all`: cairn_verify_directory and cairn_verify_run of every run with the
+ * pinned key) against SHA-256 of the same record bytes, its anonymous
+ * memory, the same split over two processes, a runner-shaped journal (one
+ * checkpoint per record), the status of one run, and bytes per record.
+ */
+#include "bench.h"
+
+#include "journal.h"
+#include "verify.h"
+
+#include <malloc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Tasks of the verify journal's plans: 4 + 2 * 500 records per run. */
+#define VERIFY_TASKS 500
+#define RUNNER_TASKS 100
+
+typedef struct vjournal {
+    char *dir;
+    cairn_journal *j;
+    unsigned runs;
+    const char *prefix;
+} vjournal;
+
+static vjournal big, runner;
+
+/* ---- building: every request advances its run by one transition ------- */
+
+static cairn_err set_evidence(cairn_record *rec, uint32_t op)
+{
+    char dur[16];
+    snprintf(dur, sizeof(dur), "%u", 40 + op % 50);
+    const char *kv[][2] = {
+        {"duration_ms", dur},
+        {"exit_code", "0"},
+        {"stderr_bytes", "0"},
+        {"stderr_sha256", "e3b0c44298fc1c149afbf4c8996fb924"
+                          "27ae41e4649b934ca495991b7852b855"},
+        {"stderr_tail", ""},
+        {"stdout_bytes", "1234"},
+        {"stdout_sha256", "5f1d2c0e9b8a7f6e5d4c3b2a19081726"
+                          "3544536271809fa0b1c2d3e4f5061728"},
+        {"stdout_tail", "backup: wrote 1342 files, 56.2 MiB\n"},
+        {"timed_out", "0"},
+    };
+    size_t n = sizeof(kv) / sizeof(kv[0]);
+    rec->evidence.v = calloc(n, sizeof(cairn_kv));
+    if (rec->evidence.v == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rec->evidence.v[i].key = strdup(kv[i][0]);
+        rec->evidence.v[i].value = strdup(kv[i][1]);
+        rec->evidence.n = i + 1;
+        if (rec->evidence.v[i].key == NULL ||
+            rec->evidence.v[i].value == NULL) {
+            return CAIRN_ENOMEM;
+        }
+    }
+    return CAIRN_OK;
+}
+
+/* The next transition a runner would journal for this run. */
+static cairn_err advance(cairn_journal *j, const cairn_state *st,
+                         cairn_record *rec, void *ctx)
+{
+    (void)j;
+    (void)ctx;
+    int64_t head = cairn__state_head(st);
+    if (head < 0 && st->accepted) {
+        return CAIRN_OK; /* the run is done: nothing to write */
+    }
+    cairn_err err = cairn__record_set_str(&rec->actor, "cairn-runner");
+    if (err == CAIRN_OK && head < 0) {
+        /* the preflight is done, the tasks wait for its acceptance */
+        rec->type = CAIRN_REC_ACCEPT;
+        return cairn__record_set_str(&rec->preflight_id, "bench-preflight");
+    }
+    const cairn_op_st *op = &st->ops[head];
+    if (err == CAIRN_OK && op->state == CAIRN_OP_PENDING) {
+        rec->type = CAIRN_REC_RECEIPT;
+        rec->op = (uint32_t)head;
+        rec->attempt = op->attempt;
+        rec->outcome = CAIRN_OUTCOME_COMPLETED;
+        err = set_evidence(rec, (uint32_t)head);
+    } else if (err == CAIRN_OK) {
+        rec->type = CAIRN_REC_CLAIM;
+        rec->op = (uint32_t)head;
+        rec->attempt = op->attempt + 1;
+        rec->holder_pid = (uint32_t)getpid();
+        err = cairn__record_set_str(&rec->host, "bench-host");
+    }
+    return err;
+}
+
+static void run_name(const vjournal *v, unsigned i, char *out, size_t len)
+{
+    snprintf(out, len, "%s-%u", v->prefix, i);
+}
+
+/* Runs [first, first + n) advance @p depth transitions each per commit
+ * until all are done. */
+static void fill_group(vjournal *v, unsigned first, unsigned n, unsigned depth,
+                       unsigned per_run, cairn_append_req *q, char (*names)[32])
+{
+    for (unsigned i = 0; i < n; i++) {
+        run_name(v, first + i, names[i], sizeof(names[i]));
+    }
+    for (unsigned done = 0; done < per_run; done += depth) {
+        size_t k = 0;
+        for (unsigned i = 0; i < n; i++) {
+            for (unsigned d = 0; d < depth && done + d < per_run; d++) {
+                memset(&q[k], 0, sizeof(q[k]));
+                q[k].run_id = names[i];
+                q[k].build = advance;
+                k++;
+            }
+        }
+        bn_ok(cairn__journal_append_batch(v->j, q, k), v->j, "bulk append");
+    }
+}
+
+static void build(const bn_env *env, vjournal *v, const char *name,
+                  uint64_t records, unsigned tasks, unsigned depth)
+{
+    unsigned per_run = 3 + 2 * tasks; /* after CREATE */
+    v->prefix = name;
+    v->runs = (unsigned)((records + per_run) / (per_run + 1));
+    v->dir = bn_fresh_dir(env->root, name);
+    setenv("CAIRN_BATCH_MAX", "4096", 1);
+    v->j = bn_open(env, v->dir);
+    unsetenv("CAIRN_BATCH_MAX");
+    cairn_append_req *q = calloc(4096, sizeof(*q));
+    char(*names)[32] = calloc(64, sizeof(*names));
+    if (q == NULL || names == NULL) {
+        bn_die("out of memory");
+    }
+    uint64_t t0 = bn_now_ns();
+    for (unsigned first = 0; first < v->runs; first += 64) {
+        unsigned n = v->runs - first < 64 ? v->runs - first : 64;
+        for (unsigned i = 0; i < n; i++) {
+            char out[CAIRN_MAX_ID + 1];
+            run_name(v, first + i, names[i], sizeof(names[i]));
+            cairn_plan *plan = bn_plan(names[i], tasks);
+            bn_ok(cairn_run_create(v->j, plan, NULL, out, sizeof(out)), v->j,
+                  "create");
+            cairn_plan_free(plan);
+        }
+        fill_group(v, first, n, depth, per_run, q, names);
+    }
+    double secs = (double)(bn_now_ns() - t0) / 1e9;
+    cairn_journal_info info;
+    bn_ok(cairn_journal_info_get(v->j, &info), v->j, "info");
+    bn_note("%s: %llu records, %llu checkpoints, built in %.1f s", name,
+            (unsigned long long)info.records,
+            (unsigned long long)info.checkpoints, secs);
+    free(q);
+    free(names);
+}
+
+void bn_verify_build(const bn_env *env)
+{
+    build(env, &big, "verify", env->verify_records, VERIFY_TASKS, 64);
+    build(env, &runner, "runner-shaped", env->quick ? 5000 : 20000,
+          RUNNER_TASKS, 1);
+}
+
+void bn_verify_done(const bn_env *env)
+{
+    vjournal *all[] = {&big, &runner};
+    (void)env;
+    for (size_t i = 0; i < 2; i++) {
+        cairn_journal_close(all[i]->j);
+        bn_rmtree(all[i]->dir);
+        free(all[i]->dir);
+    }
+}
+
+/* ---- verifying -------------------------------------------------------------
+ */
+
+typedef struct sampler {
+    pthread_t thread;
+    _Atomic int stop;
+    _Atomic uint64_t peak;
+} sampler;
+
+static void *sample_rss(void *arg)
+{
+    sampler *s = arg;
+    while (!s->stop) {
+        uint64_t now = bn_rss_anon();
+        if (now > s->peak) {
+            s->peak = now;
+        }
+        usleep(2000);
+    }
+    return NULL;
+}
+
+/* Verify runs first, first + step, ... (and the directory when first is
+ * 0) with handle @p j; every verdict must be VERIFIED. */
+static void verify_runs(const vjournal *v, cairn_journal *j,
+                        const cairn_pubkey *pub, unsigned first, unsigned step)
+{
+    cairn_verify_report rep;
+    char run[32];
+    if (first == 0) {
+        bn_ok(cairn_verify_directory(j, &rep), j, "verify directory");
+        if (rep.verdict != CAIRN_VERDICT_VERIFIED) {
+            bn_die("verify directory: %s", rep.reason);
+        }
+    }
+    for (unsigned i = first; i < v->runs; i += step) {
+        run_name(v, i, run, sizeof(run));
+        bn_ok(cairn_verify_run(j, run, pub, &rep), j, "verify run");
+        if (rep.verdict != CAIRN_VERDICT_VERIFIED) {
+            bn_die("verify %s: %s", run, rep.reason);
+        }
+    }
+}
+
+/* Seconds to walk the records database, hashing (or decoding) each. */
+static double records_pass(const vjournal *v, int decode, uint64_t *bytes)
+{
+    cairn_txn *txn = NULL;
+    cairn_cursor *cur = NULL;
+    const uint8_t *k, *val;
+    size_t kl, vl;
+    int found = 0;
+    uint8_t hash[CAIRN_HASH_BYTES];
+    char why[256];
+    *bytes = 0;
+    uint64_t t0 = bn_now_ns();
+    bn_ok(cairn__store_read(v->j->store, &txn), v->j, "read");
+    bn_ok(cairn__cursor_open(txn, CAIRN_DBI_RECORDS, &cur), v->j, "cursor");
+    cairn_err err =
+        cairn__cursor_seek(cur, NULL, 0, &k, &kl, &val, &vl, &found);
+    while (err == CAIRN_OK && found) {
+        if (decode) {
+            cairn_record rec;
+            if (cairn__record_decode(val, vl, &rec, why, sizeof(why)) !=
+                CAIRN_OK) {
+                bn_die("decode: %s", why);
+            }
+            cairn__record_free(&rec);
+        } else {
+            cairn__leaf_hash(val, vl, hash);
+        }
+        *bytes += vl;
+        err = cairn__cursor_next(cur, &k, &kl, &val, &vl, &found);
+    }
+    cairn__cursor_close(cur);
+    cairn__txn_end(txn);
+    bn_ok(err, v->j, "records pass");
+    return (double)(bn_now_ns() - t0) / 1e9;
+}
+
+/* The same verification split over two processes, each with its own
+ * handle (a handle is not shared across fork). */
+static double two_processes(const bn_env *env, const vjournal *v)
+{
+    pid_t pid[2];
+    uint64_t t0 = bn_now_ns();
+    for (unsigned k = 0; k < 2; k++) {
+        pid[k] = fork();
+        if (pid[k] == 0) {
+            cairn_journal *j = NULL;
+            char detail[256];
+            if (cairn_journal_open(v->dir, CAIRN_OPEN_READONLY, &j, detail,
+                                   sizeof(detail)) != CAIRN_OK) {
+                _exit(1);
+            }
+            verify_runs(v, j, env->pub, k, 2);
+            cairn_journal_close(j);
+            _exit(0);
+        }
+    }
+    int bad = 0;
+    for (unsigned k = 0; k < 2; k++) {
+        int st = 0;
+        waitpid(pid[k], &st, 0);
+        bad |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+    }
+    if (bad) {
+        bn_die("parallel verify failed");
+    }
+    return (double)(bn_now_ns() - t0) / 1e9;
+}
+
+static void status_latency(const vjournal *v)
+{
+    enum { N = 2000 };
+    static double lat[N];
+    char run[32];
+    run_name(v, v->runs / 2, run, sizeof(run));
+    for (size_t i = 0; i < N; i++) {
+        cairn_summary *s = NULL;
+        uint64_t t0 = bn_now_ns();
+        bn_ok(cairn_status(v->j, run, &s), v->j, "status");
+        lat[i] = (double)(bn_now_ns() - t0) / 1000.0;
+        cairn_summary_free(s);
+    }
+    bn_sample("status of one run in it p50 [<1000]", "us", bn_median(lat, N));
+    bn_sample("status of one run in it p99", "us", bn_pct(lat, N, 99));
+}
+
+static double bytes_per_record(const vjournal *v)
+{
+    cairn_journal_info info;
+    bn_ok(cairn_journal_info_get(v->j, &info), v->j, "info");
+    return (double)(info.pages_used * info.page_size) / (double)info.records;
+}
+
+static void verify_big(const bn_env *env)
+{
+    cairn_journal_info info;
+    uint64_t bytes = 0;
+    sampler s;
+    memset(&s, 0, sizeof(s));
+    bn_ok(cairn_journal_info_get(big.j, &info), big.j, "info");
+    bn_sample("records in the verify journal", "records", (double)info.records);
+    bn_sample("  records per checkpoint", "records",
+              (double)info.records / (double)info.checkpoints);
+    malloc_trim(0); /* what the build left in the heap is not verify's */
+    double before = (double)bn_rss_anon() / (1024.0 * 1024.0);
+    pthread_create(&s.thread, NULL, sample_rss, &s);
+    uint64_t t0 = bn_now_ns();
+    verify_runs(&big, big.j, env->pub, 0, 1);
+    double secs = (double)(bn_now_ns() - t0) / 1e9;
+    s.stop = 1;
+    pthread_join(s.thread, NULL);
+    double sha = records_pass(&big, 0, &bytes);
+    double dec = records_pass(&big, 1, &bytes);
+    bn_sample("verify --all (directory + every run), pinned key", "records/s",
+              (double)info.records / secs);
+    bn_sample("  verify time", "s", secs);
+    bn_sample("  SHA-256 leaf hashes of the same record bytes", "s", sha);
+    bn_sample("  verify / SHA-256 of the same bytes [<=1.5]", "x", secs / sha);
+    bn_sample("  strict decode of every record (no checks)", "s", dec);
+    bn_sample("  checkpoint signatures x Ed25519 verify (estimate)", "s",
+              (double)info.checkpoints * bn_last("Ed25519 verify") / 1e6);
+    bn_sample("  peak RssAnon of the process during verify [<32]", "MiB",
+              (double)s.peak / (1024.0 * 1024.0));
+    bn_sample("  RssAnon of the process before verify", "MiB", before);
+    bn_sample("  RssAnon added by verify (peak - before)", "MiB",
+              (double)s.peak / (1024.0 * 1024.0) - before);
+    double two = two_processes(env, &big);
+    bn_sample("  the same in two processes (runs split)", "s", two);
+    bn_sample("  speed-up with both cores", "x", secs / two);
+    status_latency(&big);
+    bn_sample("journal bytes per record (pages in use / records)", "bytes",
+              bytes_per_record(&big));
+}
+
+static void verify_runner(const bn_env *env)
+{
+    cairn_journal_info info;
+    bn_ok(cairn_journal_info_get(runner.j, &info), runner.j, "info");
+    uint64_t t0 = bn_now_ns();
+    verify_runs(&runner, runner.j, env->pub, 0, 1);
+    double secs = (double)(bn_now_ns() - t0) / 1e9;
+    char key[96];
+    snprintf(key, sizeof(key),
+             "verify, runner-shaped journal (%llu records, 1 checkpoint "
+             "each)",
+             (unsigned long long)info.records);
+    bn_sample(key, "records/s", (double)info.records / secs);
+    bn_sample("  journal bytes per record, runner-shaped", "bytes",
+              bytes_per_record(&runner));
+}
+
+void bn_verify(const bn_env *env)
+{
+    verify_big(env);
+    verify_runner(env);
+}
