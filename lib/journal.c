@@ -111,8 +111,12 @@ static cairn_err check_dir(const char *dir, unsigned flags, char *detail,
         cairn__fmt(detail, detail_len, "journal path too long");
         return CAIRN_EINVAL;
     }
-    if (stat(path, &st) == 0 || (flags & CAIRN_OPEN_CREATE) != 0) {
+    if (stat(path, &st) == 0) {
         return CAIRN_OK;
+    }
+    if (errno == ENOENT && (flags & CAIRN_OPEN_CREATE) != 0 &&
+        (flags & CAIRN_OPEN_READONLY) == 0) {
+        return cairn__journal_create(dir, detail, detail_len);
     }
     cairn__fmt(detail, detail_len, "%s: no journal here (%s)", dir,
                errno == ENOENT ? "no data.mdb" : strerror(errno));
@@ -135,7 +139,15 @@ cairn_err cairn_journal_open(const char *dir, unsigned flags,
     if (cairn__crypto_init() != CAIRN_OK) {
         return CAIRN_ECRYPTO;
     }
+    /* Before any file is opened: no journal file may land on fd 0-2. */
+    if (cairn__guard_std_fds() != CAIRN_OK) {
+        cairn__fmt(detail, detail_len, "cannot open /dev/null on fd 0-2");
+        return CAIRN_EIO;
+    }
     cairn_err err = check_dir(dir, flags, detail, detail_len);
+    if (err == CAIRN_OK && (flags & CAIRN_OPEN_READONLY) == 0) {
+        err = cairn__prealloc_lock_file(dir, detail, detail_len);
+    }
     if (err != CAIRN_OK) {
         return err;
     }

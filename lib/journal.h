@@ -192,6 +192,16 @@ CAIRN_INTERNAL cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
                                                const cairn_state *st,
                                                uint64_t pos);
 
+/** Create a new journal in @p dir atomically (create.c): build it in a
+ *  temporary directory inside @p dir, make it durable, link data.mdb into
+ *  place (never replacing one), fsync the directory. */
+CAIRN_INTERNAL cairn_err cairn__journal_create(const char *dir, char *detail,
+                                               size_t detail_len);
+/** Reserve the blocks of DIR/lock.mdb so LMDB's mapping of it cannot
+ *  fault on a full file system (create.c). */
+CAIRN_INTERNAL cairn_err cairn__prealloc_lock_file(const char *dir,
+                                                   char *detail,
+                                                   size_t detail_len);
 /** Look up a run number by id in @p txn; CAIRN_ENORUN when absent. */
 CAIRN_INTERNAL cairn_err cairn__lookup_run(cairn_journal *j, cairn_txn *txn,
                                            const char *run_id,
