@@ -106,6 +106,15 @@ static int check_run(void *vctx, const char *run_id)
     return 0;
 }
 
+/* Has DIR/data.mdb been linked into place yet? */
+static int journal_published(const char *dir)
+{
+    char *path = tu_path(dir, "data.mdb");
+    int found = access(path, F_OK) == 0;
+    free(path);
+    return found;
+}
+
 static void test_t12_honest_crash(void **state)
 {
     (void)state;
@@ -134,9 +143,14 @@ static void test_t12_honest_crash(void **state)
                         WEXITSTATUS(status), i);
         }
         assert_false(WIFEXITED(status));
-        assert_int_equal(cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j,
-                                            detail, sizeof(detail)),
-                         CAIRN_OK);
+        cairn_err oerr = cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j,
+                                            detail, sizeof(detail));
+        if (oerr == CAIRN_EIO && !journal_published(dir)) {
+            /* Killed before the journal's creation was published: an
+             * honest state with no journal at all (lib/create.c). */
+            continue;
+        }
+        assert_int_equal(oerr, CAIRN_OK);
         c.j = j;
         assert_int_equal(cairn_run_each(j, check_run, &c), CAIRN_OK);
         cairn_verify_report r;
