@@ -904,8 +904,10 @@ typedef enum cairn_run_event_type {
     CAIRN_EVENT_CLEANUP = 7,     /**< a cleanup operation is about to run
                                       after a failure */
     CAIRN_EVENT_HOOK_FAILED = 8, /**< the hook failed (reason); not fatal */
-    CAIRN_EVENT_STATE_CHANGE = 9, /**< the run's state, stopped reason or
-                                       next action changed (summary) */
+    CAIRN_EVENT_STATE_CHANGE = 9, /**< the run's state, stopped reason,
+                                       next action, restart-required flag
+                                       or in-doubt count changed
+                                       (summary) */
     CAIRN_EVENT_DRY_RUN = 10,    /**< an operation that would run */
     CAIRN_EVENT_STOPPED = 11     /**< the runner stops before the run ends
                                       (reason: max steps, signal, needs an
@@ -972,7 +974,8 @@ typedef struct cairn_runner_opts {
                               CAIRN_RUN_STATE, CAIRN_STOPPED_REASON,
                               CAIRN_NEXT_ACTION, CAIRN_RESTART_REQUIRED
                               (0/1), CAIRN_RESTART_TARGETS and
-                              CAIRN_IN_DOUBT (comma-separated) */
+                              CAIRN_IN_DOUBT (comma-separated),
+                              CAIRN_JOURNAL */
     uint64_t hook_timeout_ns; /**< 0: 30 s */
     const char *actor;   /**< recorded on the runner's records; NULL:
                               "cairn-runner" */

@@ -49,6 +49,8 @@ typedef struct cairn_runner {
     cairn_run_state last_state;
     cairn_stopped_reason last_reason;
     cairn_next_action last_next;
+    int last_restart;     /* restart_required of the last state-change */
+    size_t last_in_doubt; /* in-doubt count of the last state-change */
     char cmd_lock[RUNNER_PATH_MAX]; /* <dir>/locks/run-<n>.cmd */
     char why[CAIRN_MAX_TEXT];       /* last failure, for the detail */
 } cairn_runner;

@@ -206,12 +206,18 @@ cairn_err cairn__runner_observe(cairn_runner *r, cairn_summary **out)
     if (err != CAIRN_OK) {
         return err;
     }
+    /* A change of the restart flag (a stop completed: a service is down)
+     * or of the in-doubt count is a state change the hook must see. */
     if (!r->seen || s->state != r->last_state ||
-        s->stopped_reason != r->last_reason || s->next_action != r->last_next) {
+        s->stopped_reason != r->last_reason || s->next_action != r->last_next ||
+        s->restart_required != r->last_restart ||
+        s->n_in_doubt != r->last_in_doubt) {
         r->seen = 1;
         r->last_state = s->state;
         r->last_reason = s->stopped_reason;
         r->last_next = s->next_action;
+        r->last_restart = s->restart_required;
+        r->last_in_doubt = s->n_in_doubt;
         cairn_run_event ev;
         memset(&ev, 0, sizeof(ev));
         ev.type = CAIRN_EVENT_STATE_CHANGE;

@@ -166,6 +166,12 @@ static void test_hook(void **state)
     char *log = tu_read_file(path, &len);
     assert_non_null(strstr(log, "CAIRN_RUN_ID=term-1\n"));
     assert_non_null(strstr(log, "CAIRN_RUN_STATE=running\n"));
+    /* The stop completing (db down) is a change the hook is told about
+     * while the run is still running. */
+    assert_non_null(strstr(log, "CAIRN_RESTART_REQUIRED=1\n"
+                                "CAIRN_RESTART_TARGETS=db\n"
+                                "CAIRN_RUN_ID=term-1\n"
+                                "CAIRN_RUN_STATE=running\n"));
     /* The last call saw the final state, restart required for db. */
     char *last = strstr(log, "CAIRN_RUN_STATE=failed");
     assert_non_null(last);
