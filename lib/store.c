@@ -44,6 +44,7 @@ struct cairn_txn {
 
 struct cairn_cursor {
     MDB_cursor *cur;
+    cairn_store *store; /* for error mapping and details */
 };
 
 /* The single mapping from LMDB and errno values to cairn_err. */
@@ -92,8 +93,9 @@ static uint64_t env_map_size(void)
     char *end = NULL;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < 65536 || v > MAX_MAP_SIZE) {
-        return DEFAULT_MAP_SIZE;
+    if (errno != 0 || end == s || *end != '\0' || v < 65536 ||
+        v > MAX_MAP_SIZE) {
+        return 0; /* refused: never guess what the operator meant */
     }
     return v;
 }
@@ -181,6 +183,15 @@ cairn_err cairn__store_open(const char *dir, int readonly, int create,
     atomic_init(&s->fatal, 0);
     s->readonly = readonly;
     s->map_size = env_map_size();
+    if (s->map_size == 0) {
+        cairn__fmt(detail, detail_len,
+                   "CAIRN_MAP_SIZE=%s: not a size in bytes from 65536 to "
+                   "%llu",
+                   getenv("CAIRN_MAP_SIZE"),
+                   (unsigned long long)MAX_MAP_SIZE);
+        cairn__store_close(s);
+        return CAIRN_EINVAL;
+    }
     cairn_err err = env_open(s, dir, create);
     if (err != CAIRN_OK) {
         cairn__fmt(detail, detail_len, "%s: %s", dir, s->detail);
@@ -439,6 +450,7 @@ cairn_err cairn__cursor_open(cairn_txn *txn, cairn_dbi dbi, cairn_cursor **out)
     if (c == NULL) {
         return CAIRN_ENOMEM;
     }
+    c->store = txn->store;
     int rc = mdb_cursor_open(txn->txn, txn->store->dbi[dbi], &c->cur);
     if (rc != MDB_SUCCESS) {
         free(c);
@@ -468,8 +480,7 @@ static cairn_err cursor_get(cairn_cursor *cur, MDB_val *k, MDB_cursor_op op,
         return CAIRN_OK;
     }
     if (rc != MDB_SUCCESS) {
-        return rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ? CAIRN_ECORRUPT
-                                                              : CAIRN_ESTORE;
+        return map_rc(cur->store, "mdb_cursor_get", rc);
     }
     *kp = k->mv_data;
     *kl = k->mv_size;
