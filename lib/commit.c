@@ -154,8 +154,12 @@ static cairn_err stamp(cairn_journal *j, const cairn_state *st,
     rec->mono_ns = cairn__mono_ns();
     if (j->have_boot_id) {
         memcpy(rec->boot_id, j->boot_id, CAIRN_BOOT_ID_BYTES);
-    } else if (cairn__boot_id(rec->boot_id) != CAIRN_OK) {
-        return cairn__jfail(j, CAIRN_EIO, "cannot read the boot id");
+    } else {
+        cairn_err err = cairn__boot_id(rec->boot_id);
+        if (err != CAIRN_OK) {
+            return cairn__jfail(j, err, "cannot read the boot id%s",
+                                err == CAIRN_ENOMEM ? ": out of memory" : "");
+        }
     }
     if (st != NULL) {
         memcpy(rec->prev, st->head, CAIRN_HASH_BYTES);

@@ -80,9 +80,13 @@ void cr_cleanup_dir(cr_ctx *c, const char *dir, int failed);
 /** Copy a file; 0 on success. */
 int cr_copy_file(const char *from, const char *to);
 off_t cr_file_size(const char *path);
+/** What a spawned program gets as fds 0-2 (@p close_std below). */
+enum { CR_STD_KEEP = 0, CR_STD_CLOSED = 1, CR_STD_NULL = 2 };
 /** fork + exec argv with extra environment entries (NAME=VALUE, NULL
  *  terminated); wait.  Returns the wait status, -1 if it could not run.
- *  @p timeout_s > 0 kills it (SIGKILL) after that long. */
+ *  @p timeout_s > 0 kills it (SIGKILL) after that long.  @p close_std:
+ *  CR_STD_KEEP (inherit), CR_STD_CLOSED (closed), CR_STD_NULL
+ *  (/dev/null). */
 int cr_spawn(char *const argv[], char *const env_extra[], double timeout_s,
              int close_std);
 /** fork + exec without waiting; the pid (-1 on failure). */
@@ -182,6 +186,8 @@ typedef struct cr_snap {
     int ok;        /**< every check passed */
     int opened;    /**< the journal opened */
     int crashed;   /**< the audit child died (LMDB abort, SIGBUS) */
+    int absent;    /**< the directory holds no data.mdb: no journal was
+                        ever put in place there */
     char why[768]; /**< the first failed check */
     cr_snap_run *runs;
     size_t n_runs;
@@ -208,7 +214,10 @@ const cr_snap_run *cr_snap_find(const cr_snap *snap, const char *id);
 /**
  * Check a snapshot against an ack log: I1 (every acked record present,
  * same hash), I3 (no run holds more records than were attempted, every
- * run present was attempted).  Each failure is reported with
+ * run present was attempted).  A journal that does not open is a
+ * violation unless nothing was acknowledged and no data.mdb is in place
+ * (a creation cut short leaves none: a new journal is linked into place
+ * only once complete and durable).  Each failure is reported with
  * cr_violation(); returns the number found.
  */
 unsigned cr_check_acks(cr_ctx *c, const cr_snap *snap, const cr_log *log,
@@ -251,6 +260,9 @@ cairn_err cr_work_create(cr_work *w, const char *run_id);
  * *done = 1 when the run can no longer move (nothing written).
  */
 cairn_err cr_work_step(cr_work *w, const char *run_id, int *done);
+/** Whether cr_work_step() on @p run_id would attempt a transition (the
+ *  run exists and is not finished or waiting). */
+int cr_work_can_step(cr_work *w, const char *run_id);
 /** Open the journal (logged as run "-"); CAIRN_OK or the error. */
 cairn_err cr_work_open(cr_work *w);
 /** Load the test signer (exits the process on failure). */
@@ -317,10 +329,25 @@ void cr_srv_stop(cr_srv *srv, int force);
  *  raw-LMDB child (mdb_reader_list); -1 on failure. */
 int cr_stale_readers(const char *dir);
 
-/** Negative control for scenario 3: replay seed 1 with the O_DSYNC meta
- *  writes treated as volatile (as MDB_NOMETASYNC would be); the checks
- *  must find acknowledged records lost. */
-void cr_power_control(cr_ctx *c, uint64_t states);
+/** Negative controls of scenario 3: the write log of seed 1 replayed as
+ *  a broken library would have written it. */
+enum cr_pl_control {
+    CR_PL_NONE = 0,
+    /** the O_DSYNC meta writes are volatile (as MDB_NOMETASYNC would be):
+     *  acknowledged records must be found lost */
+    CR_PL_META_VOLATILE,
+    /** the new data.mdb is in place before it was fsynced (created in
+     *  place, or linked before the fsync): torn journals must be found */
+    CR_PL_LINK_BEFORE_SYNC,
+    /** the directory is never fsynced after the link: acknowledged
+     *  records must be found lost with the link */
+    CR_PL_DIR_UNSYNCED
+};
+/** Record the workload of seed 1 once, then replay it over @p states
+ *  states as each of the @p n @p controls says; caught[i] = 1 when the
+ *  replay of controls[i] found a violation (c->control is set). */
+void cr_power_control(cr_ctx *c, uint64_t states, const int *controls, size_t n,
+                      unsigned *caught);
 
 /* ---- helpers of scenario 8 (crash_procs.c) -------------------------- */
 
@@ -336,8 +363,9 @@ void cr_part_stale(cr_ctx *c);
 void cr_part_wlock(cr_ctx *c);
 /** Reap @p pid: its exit status (a cairn_err), -1 if it died. */
 int cr_step_result(pid_t pid);
-/** Six transitions by a writer with runs "<prefix>-0-0" and "-1-0"; the
- *  name of one that exists into @p run. */
+/** Six or more transitions by a writer with runs "<prefix>-<k>-<g>"; the
+ *  name of one on which the workload's next step is a transition (not a
+ *  finished or waiting run) into @p run. */
 int cr_prepare_runs(cr_ctx *c, const char *dir, const char *ack,
                     const char *prefix, char *run, size_t len);
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -314,7 +315,11 @@ int cr_audit(cr_ctx *c, const char *dir, unsigned flags, char *const *verify,
              cr_snap *out)
 {
     int p[2];
+    char path[4200];
+    struct stat sb;
     memset(out, 0, sizeof(*out));
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    out->absent = stat(path, &sb) != 0 && errno == ENOENT;
     fflush(stdout);
     fflush(stderr);
     if (pipe(p) != 0) {

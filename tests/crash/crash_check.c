@@ -116,9 +116,15 @@ unsigned cr_check_acks(cr_ctx *c, const cr_snap *snap, const cr_log *log,
             cr_violation(c, "%s: audit failed: %s", where, snap->why);
             return 1;
         }
-        /* Nothing was ever acknowledged: a journal whose creation was
-         * cut short may be unopenable. */
-        return 0;
+        if (!snap->absent) {
+            cr_violation(c,
+                         "%s: a data.mdb is in place but does not open, "
+                         "though nothing was acknowledged (a torn "
+                         "creation): %s",
+                         where, snap->why);
+            return 1;
+        }
+        return 0; /* a creation cut short: no journal, nothing promised */
     }
     for (size_t i = 0; i < log->n_runs; i++) {
         v += check_run_acks(c, snap, &log->runs[i], where);

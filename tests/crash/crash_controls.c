@@ -3,7 +3,10 @@
  * journal or the ack log is wrong, or a clean table would prove nothing.
  * Each control damages a copy of a good journal, or a copy of its ack
  * log, and counts as passed only when the audit or the ack checks report
- * it.  Tampering uses raw LMDB in a child process.
+ * it.  Tampering uses raw LMDB in a child process.  The power-loss
+ * controls replay scenario 3's write log as a library without the meta
+ * page's O_DSYNC, without the fsync before the link of a new journal, or
+ * without the directory fsync after it would have written it.
  */
 #include "crash.h"
 
@@ -120,9 +123,15 @@ void cr_scen_controls(cr_ctx *c)
                                         "impossible answer logged",
                                         "OK after an injected fault",
                                         "commit lost after meta write",
-                                        "power loss, meta not durable"};
+                                        "power loss, meta not durable",
+                                        "power loss, journal in place "
+                                        "before its fsync",
+                                        "power loss, directory not fsynced "
+                                        "after the link"};
+    static const int power[] = {CR_PL_META_VOLATILE, CR_PL_LINK_BEFORE_SYNC,
+                                CR_PL_DIR_UNSYNCED};
     char dir[4096], ack[4200];
-    unsigned caught[10] = {0}, n = 10, ok = 0;
+    unsigned caught[12] = {0}, n = 12, ok = 0;
     cr_mkdir_fresh(c, "good", dir, sizeof(dir));
     snprintf(ack, sizeof(ack), "%s.ack", dir);
     int st = cr_run_workload(c, "sweep", dir, ack, c->seed, 20, NULL, NULL);
@@ -141,9 +150,7 @@ void cr_scen_controls(cr_ctx *c)
     for (int t = 0; t < 6; t++) {
         caught[3 + t] = ctl_log(c, &snap, ack, t);
     }
-    uint64_t vp = c->cur->violations;
-    cr_power_control(c, cr_scaled(c, 400, 2));
-    caught[9] = c->cur->violations > vp;
+    cr_power_control(c, cr_scaled(c, 400, 2), power, 3, caught + 9);
     c->cur->violations = v0;
     c->control = 0;
     for (unsigned i = 0; i < n; i++) {

@@ -128,7 +128,7 @@ static unsigned cli_verdict(cr_ctx *c, const copy_rec *r)
     cr_argv_add(&argv, "--all");
     cr_argv_add(&argv, "--key");
     cr_argv_add(&argv, "%s", c->pub);
-    int st = cr_spawn(argv.v, NULL, 60.0, 1);
+    int st = cr_spawn(argv.v, NULL, 60.0, CR_STD_NULL);
     int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     if (code == 3 || code == 4 || code == 6) {
         return 0;

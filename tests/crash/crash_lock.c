@@ -49,7 +49,8 @@ static void part_second(cr_ctx *c)
     snprintf(cmd, sizeof(cmd), "lock %s", run);
     int locked = cr_srv_cmd(&a, cmd, out, sizeof(out)) == 0;
     int api = cr_step_result(cr_start_step(c, dir, ack, run, NULL));
-    int cli = c->cli[0] ? cli_run(c, dir, "claim", run, NULL, NULL, 0) : 5;
+    int cli =
+        c->cli[0] ? cli_run(c, dir, "claim", run, NULL, NULL, CR_STD_NULL) : 5;
     cr_srv_stop(&a, 1);
     int after = cr_step_result(cr_start_step(c, dir, ack, run, NULL));
     cr_note(c,
@@ -112,10 +113,11 @@ static unsigned fds_cli(cr_ctx *c, const char *dir, const char *ack)
     cr_ack_line(fd, "I fdrun 3");
     close(fd);
     int rc[4];
-    rc[0] = cli_run(c, dir, "create", plan, NULL, env.v, 1);
-    rc[1] = cli_run(c, dir, "claim", "fdrun", NULL, env.v, 1);
-    rc[2] = cli_run(c, dir, "complete", "fdrun", "--op=0", env.v, 1);
-    rc[3] = cli_run(c, dir, "status", "fdrun", NULL, env.v, 1);
+    rc[0] = cli_run(c, dir, "create", plan, NULL, env.v, CR_STD_CLOSED);
+    rc[1] = cli_run(c, dir, "claim", "fdrun", NULL, env.v, CR_STD_CLOSED);
+    rc[2] =
+        cli_run(c, dir, "complete", "fdrun", "--op=0", env.v, CR_STD_CLOSED);
+    rc[3] = cli_run(c, dir, "status", "fdrun", NULL, env.v, CR_STD_CLOSED);
     int seen = 0, low = low_fds(events, &seen);
     cr_note(c,
             "fds: CLI with 0-2 closed: create %d, claim %d, complete %d, "

@@ -157,7 +157,7 @@ static int setup(cr_ctx *c, const char *cli)
         cr_argv_add(&argv, "%s", c->cli);
         cr_argv_add(&argv, "verify");
         cr_argv_add(&argv, "--help");
-        c->cli_verify = cr_spawn(argv.v, NULL, 10.0, 1) == 0;
+        c->cli_verify = cr_spawn(argv.v, NULL, 10.0, CR_STD_NULL) == 0;
     }
     snprintf(c->pub, sizeof(c->pub), "%s/test.pub", c->root);
     snprintf(c->sec, sizeof(c->sec), "%s/test.sec", c->root);

@@ -246,7 +246,60 @@ int cr_step_result(pid_t pid)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* A writer with runs "<prefix>-0-0"/"-1-0"; the first that exists. */
+typedef struct probe {
+    cr_work *w;
+    const char *prefix;
+    char run[CAIRN_MAX_ID + 1];
+} probe;
+
+static int probe_fn(void *ctx, const char *run)
+{
+    probe *p = ctx;
+    size_t n = strlen(p->prefix);
+    if (strncmp(run, p->prefix, n) != 0 || run[n] != '-' ||
+        !cr_work_can_step(p->w, run)) {
+        return 0;
+    }
+    snprintf(p->run, sizeof(p->run), "%s", run);
+    return 1;
+}
+
+/* In a child: a run named "<prefix>-..." that the next step would move
+ * (read-only); 0 when one was found. */
+static int movable_run(cr_ctx *c, const char *dir, const char *prefix,
+                       char *run, size_t len)
+{
+    int p[2];
+    if (pipe(p) != 0) {
+        return -1;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        cr_work w;
+        char detail[256];
+        close(p[0]);
+        memset(&w, 0, sizeof(w));
+        w.rng = c->seed;
+        probe pr = {&w, prefix, ""};
+        if (cairn_journal_open(dir, CAIRN_OPEN_READONLY, &w.j, detail,
+                               sizeof(detail)) == CAIRN_OK) {
+            (void)!cairn_run_each(w.j, probe_fn, &pr);
+        }
+        (void)!write(p[1], pr.run, strlen(pr.run));
+        cairn_journal_close(w.j);
+        _exit(0);
+    }
+    close(p[1]);
+    char buf[CAIRN_MAX_ID + 1] = "";
+    ssize_t r = read(p[0], buf, sizeof(buf) - 1);
+    close(p[0]);
+    waitpid(pid, NULL, 0);
+    buf[r > 0 ? r : 0] = '\0';
+    snprintf(run, len, "%s", buf);
+    return buf[0] != '\0' ? 0 : -1;
+}
+
 int cr_prepare_runs(cr_ctx *c, const char *dir, const char *ack,
                     const char *prefix, char *run, size_t len)
 {
@@ -257,14 +310,15 @@ int cr_prepare_runs(cr_ctx *c, const char *dir, const char *ack,
         cr_srv_stop(&w, 1);
         return -1;
     }
-    snprintf(run, len, "%s-0-0", prefix);
-    char cmd[96];
-    snprintf(cmd, sizeof(cmd), "lock %s", run);
-    if (cr_srv_cmd(&w, cmd, out, sizeof(out)) != 0) {
-        snprintf(run, len, "%s-1-0", prefix);
+    int rc = -1;
+    for (int tries = 0; tries < 20 && rc != 0; tries++) {
+        rc = movable_run(c, dir, prefix, run, len);
+        if (rc != 0 && cr_srv_cmd(&w, "steps 1", out, sizeof(out)) != 0) {
+            break;
+        }
     }
     cr_srv_stop(&w, 0);
-    return 0;
+    return rc;
 }
 
 void cr_part_wlock(cr_ctx *c)

@@ -76,7 +76,7 @@ static unsigned kill_verify(cr_ctx *c, const char *dir, const char *ack,
     cr_argv_add(&argv, "--all");
     cr_argv_add(&argv, "--key");
     cr_argv_add(&argv, "%s", c->pub);
-    pid_t pid = cr_start(argv.v, NULL, 1);
+    pid_t pid = cr_start(argv.v, NULL, CR_STD_NULL);
     if (pid < 0) {
         return 0;
     }
@@ -157,6 +157,61 @@ static void valgrind_run(cr_ctx *c)
     cr_cleanup_dir(c, dir, status != 0);
 }
 
+/* Errors in the ack file @p ack other than CAIRN_ENOMEM: the count, the
+ * first such line into @p first. */
+static unsigned not_enomem(const char *ack, char *first, size_t len)
+{
+    char *text = cr_slurp(ack, NULL), *save = NULL;
+    unsigned n = 0;
+    first[0] = '\0';
+    for (char *l = text != NULL ? strtok_r(text, "\n", &save) : NULL; l != NULL;
+         l = strtok_r(NULL, "\n", &save)) {
+        char run[200], name[64];
+        if (sscanf(l, "E %199s %63s", run, name) == 2 &&
+            strcmp(name, "CAIRN_ENOMEM") != 0 && n++ == 0) {
+            snprintf(first, len, "%s", l);
+        }
+    }
+    free(text);
+    return n;
+}
+
+/* Every read of the boot id fails for lack of memory (the handle then
+ * has none cached, so each record's stamp reads it again): transitions
+ * must fail with CAIRN_ENOMEM, never another error (oom-bootid). */
+static void bootid_run(cr_ctx *c)
+{
+    char dir[4096], ack[4200], first[512];
+    cr_argv env;
+    cr_mkdir_fresh(c, "bootid", dir, sizeof(dir));
+    snprintf(ack, sizeof(ack), "%s.ack", dir);
+    cr_argv_init(&env);
+    cr_argv_add(&env, "LD_PRELOAD=%s", c->mshim);
+    cr_argv_add(&env, "CRASH_MSHIM_PATH=/proc/sys/kernel/random/boot_id");
+    cr_argv_add(&env, "CRASH_MSHIM_OUT=%s", ack);
+    int status = cr_run_workload(c, "sweep", dir, ack, c->seed, 6, env.v, NULL);
+    unsigned v = 0, bad = not_enomem(ack, first, sizeof(first));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char st[64];
+        cr_status_text(status, st, sizeof(st));
+        cr_violation(c, "boot id unreadable: workload %s", st);
+        v++;
+    }
+    if (bad > 0) {
+        cr_violation_known(c, "oom-bootid",
+                           "boot id unreadable for lack of memory: %u "
+                           "transitions failed with another error than "
+                           "CAIRN_ENOMEM, first: %s",
+                           bad, first);
+        v++;
+    }
+    v += cr_audit_log(c, dir, ack, "boot id unreadable");
+    c->cur->iterations++;
+    cr_note(c, "boot id unreadable (every read fails to allocate): %s",
+            v == 0 ? "CAIRN_ENOMEM, journal clean" : "wrong");
+    cr_cleanup_dir(c, dir, v > 0);
+}
+
 void cr_scen_alloc(cr_ctx *c)
 {
     if (c->asan) {
@@ -170,6 +225,7 @@ void cr_scen_alloc(cr_ctx *c)
         {"malloc", NULL, NULL, "sweep", 10, c->seed, NULL, "CAIRN_ENOMEM", 300},
     };
     cr_sweep_all(c, list, 1);
+    bootid_run(c);
     if (c->scale > 1) {
         valgrind_run(c);
     }

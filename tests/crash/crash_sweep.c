@@ -93,15 +93,9 @@ static unsigned judge_exit(cr_ctx *c, int status, const cr_log *log,
     if (log->killed > 0 ? killed : clean) {
         return 0;
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 3 &&
-        strstr(log->last_error, "MDB_INVALID") != NULL) {
-        cr_violation_known(c, "create-torn",
-                           "%s: a journal whose creation was cut short "
-                           "cannot be opened again: %s",
-                           where, log->last_error);
-        return 1;
-    }
-    cr_violation(c, "%s: workload %s", where, st);
+    cr_violation(c, "%s: workload %s%s%s", where, st,
+                 log->last_error[0] ? "; its last error: " : "",
+                 log->last_error);
     return 1;
 }
 

@@ -226,10 +226,18 @@ static void child_exec(char *const argv[], char *const env_extra[],
     for (size_t i = 0; env_extra != NULL && env_extra[i] != NULL; i++) {
         putenv(env_extra[i]);
     }
-    if (close_std) {
+    if (close_std == CR_STD_CLOSED) {
         close(0);
         close(1);
         close(2);
+    } else if (close_std == CR_STD_NULL) {
+        int fd = open("/dev/null", O_RDWR);
+        for (int i = 0; fd >= 0 && i < 3; i++) {
+            dup2(fd, i);
+        }
+        if (fd > 2) {
+            close(fd);
+        }
     }
     execv(argv[0], argv);
     _exit(127);

@@ -445,6 +445,20 @@ static cairn_err perform(cr_work *w, const char *run, const act *a)
     return CAIRN_OK;
 }
 
+int cr_work_can_step(cr_work *w, const char *run_id)
+{
+    cairn_summary *s = NULL;
+    act *a = malloc(sizeof(*a));
+    int can = 0;
+    if (a != NULL && cairn_status(w->j, run_id, &s) == CAIRN_OK) {
+        decide(w, s, a);
+        can = a->type != ACT_DONE;
+    }
+    cairn_summary_free(s);
+    free(a);
+    return can;
+}
+
 cairn_err cr_work_step(cr_work *w, const char *run_id, int *done)
 {
     cairn_summary *s = NULL;

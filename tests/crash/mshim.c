@@ -8,12 +8,18 @@
  *
  * Environment: CRASH_MSHIM_N (1-based), CRASH_MSHIM_OUT (event file: an
  * "F malloc n -" line when the failure is injected, "C n" at exit).
+ * CRASH_MSHIM_PATH (instead of N): once armed, the first allocation after
+ * every open() of that path fails (the buffer the file is read into), so
+ * that reading that file always fails for lack of memory.  open() goes
+ * straight to the system call here.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern void *__libc_malloc(size_t n);
@@ -27,13 +33,19 @@ static struct {
     int armed;
     int acted;
     int out_fd;
-} M = {0, 0, 0, 0, -1};
+    int pending; /* the path was just opened: fail the next allocation */
+    char path[256];
+} M = {0, 0, 0, 0, -1, 0, ""};
 
 __attribute__((constructor)) static void mshim_init(void)
 {
     const char *n = getenv("CRASH_MSHIM_N");
     const char *out = getenv("CRASH_MSHIM_OUT");
+    const char *path = getenv("CRASH_MSHIM_PATH");
     M.target = n != NULL ? strtol(n, NULL, 10) : 0;
+    if (path != NULL && strlen(path) < sizeof(M.path)) {
+        memcpy(M.path, path, strlen(path) + 1);
+    }
     if (out != NULL) {
         M.out_fd = open(out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     }
@@ -61,10 +73,13 @@ static int fail_now(void)
         return 0;
     }
     M.count++;
-    if (M.acted || M.target <= 0 || M.count != M.target) {
+    if (M.pending) {
+        M.pending = 0;
+    } else if (M.acted || M.target <= 0 || M.count != M.target) {
         return 0;
+    } else {
+        M.acted = 1;
     }
-    M.acted = 1;
     if (M.out_fd >= 0) {
         char line[64];
         int len = snprintf(line, sizeof(line), "F malloc %ld -\n", M.count);
@@ -111,4 +126,34 @@ void *memalign(size_t align, size_t n);
 void *memalign(size_t align, size_t n)
 {
     return fail_now() ? NULL : __libc_memalign(align, n);
+}
+
+static int open_path(const char *path, int flags, va_list ap)
+{
+    mode_t mode = 0;
+    if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE) {
+        mode = (mode_t)va_arg(ap, int);
+    }
+    if (M.path[0] != '\0' && path != NULL && strcmp(path, M.path) == 0) {
+        M.pending = M.armed;
+    }
+    return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
+int open(const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    int fd = open_path(path, flags, ap);
+    va_end(ap);
+    return fd;
+}
+
+int open64(const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    int fd = open_path(path, flags, ap);
+    va_end(ap);
+    return fd;
 }

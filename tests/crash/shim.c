@@ -1,16 +1,22 @@
 /*
  * shim.c - LD_PRELOAD fault injector and write logger for the crash suite
- * (tests/crash/, docs/DURABILITY.md).  Unmodified Debian liblmdb calls
- * libc through the PLT, so interposing open/openat/write/pwrite/writev/
- * fdatasync/fsync/close reaches every I/O call the journal makes.
+ * (tests/crash/, docs/DURABILITY.md).  Unmodified Debian liblmdb and
+ * libcairn call libc through the PLT, so interposing open/openat/write/
+ * pwrite/writev/fdatasync/fsync/close/link/rename/posix_fallocate reaches
+ * every I/O call the journal makes.
  *
  * Tracked files: data.mdb, lock.mdb and anything else under
- * $CRASH_SHIM_DIR (the journal directory, absolute).  Counted calls (once
+ * $CRASH_SHIM_DIR (the journal directory, absolute), the directory itself
+ * and the temporary directories a new journal is built in
+ * (DIR/.cairn-new-XXXXXX/data.mdb is a data.mdb too).  Counted calls (once
  * armed, see below):
- *   open   open/openat of a path under the directory
- *   write  write/pwrite/writev on data.mdb or lock.mdb (not O_DSYNC)
- *   meta   a write on an O_DSYNC descriptor of data.mdb (LMDB's meta page)
- *   sync   fdatasync/fsync on a tracked descriptor
+ *   open    open/openat of a path under the directory
+ *   write   write/pwrite/writev on data.mdb or lock.mdb (not O_DSYNC)
+ *   meta    a write on an O_DSYNC descriptor of data.mdb (LMDB's meta page)
+ *   sync    fdatasync/fsync on a tracked descriptor (directories included)
+ *   link    link/linkat/rename/renameat/renameat2 from or to a path under
+ *           the directory
+ *   falloc  posix_fallocate/fallocate on data.mdb or lock.mdb
  * Writes to other files under the directory (the advisory holder text in
  * locks/run-N.lock) are never counted nor failed.
  *
@@ -18,7 +24,7 @@
  *   CRASH_SHIM_DIR    the journal directory (required to track anything)
  *   CRASH_SHIM_MODE   count | kill | eio | enospc | short | log
  *   CRASH_SHIM_N      act on the N-th counted call (1-based, one shot)
- *   CRASH_SHIM_KINDS  comma list of counted kinds (default: all four)
+ *   CRASH_SHIM_KINDS  comma list of counted kinds (default: all six)
  *   CRASH_SHIM_OUT    event file: "F kind n prev" (fault injected),
  *                     "K kind n prev" (killed after the call), "C n"
  *                     (calls counted, at exit) lines, appended
@@ -31,13 +37,26 @@
  * CRASH_SHIM_ARMED=1 counting starts at load.
  *
  * kill mode performs call N, then raise(SIGKILL); the fail modes do not
- * perform it and return -1 with EIO or ENOSPC; short performs a write of
- * half the bytes and returns that count (sync and open fail with EIO).
+ * perform it and return -1 with EIO or ENOSPC (posix_fallocate returns
+ * the number); short performs a write of half the bytes and returns that
+ * count (the other calls fail with EIO).
  *
- * Log records (mode log), little-endian host order: u8 type ('W' write,
- * 'D' durable write on an O_DSYNC descriptor, 'B' barrier after a
- * successful fdatasync/fsync, 'A' ack line), 3 bytes zero, u32 length,
- * u64 file offset, then length bytes.
+ * Log records (mode log), little-endian host order: u8 type, u8 file
+ * number, 2 bytes zero, u32 length, u64 file offset, then length bytes.
+ * Types:
+ *   W  a write to a data.mdb (file number: its inode, see below)
+ *   D  a write on an O_DSYNC descriptor (durable when it returned)
+ *   B  barrier: a successful fdatasync/fsync of that data.mdb
+ *   P  publication: DIR/data.mdb came into existence (a successful link
+ *      or rename onto it, or an open that created it); the file number of
+ *      the inode now there, the bytes: the path it came from, relative to
+ *      DIR ("" when it was created in place)
+ *   S  a successful fsync of the journal directory DIR itself
+ *   A  an ack line (file number 0)
+ * File numbers name data.mdb inodes (1, 2, ... in order of first open), so
+ * that the writes made to DIR/.cairn-new-XXXXXX/data.mdb before it was
+ * linked into place belong to the journal's file, and writes to any other
+ * data.mdb do not.
  */
 #include "shim.h"
 
@@ -54,12 +73,14 @@ static unsigned parse_kinds(const char *s)
 {
     unsigned k = 0;
     if (s == NULL || *s == '\0') {
-        return K_OPEN | K_WRITE | K_META | K_SYNC;
+        return K_ALL;
     }
     k |= strstr(s, "open") ? K_OPEN : 0u;
     k |= strstr(s, "write") ? K_WRITE : 0u;
     k |= strstr(s, "meta") ? K_META : 0u;
     k |= strstr(s, "sync") ? K_SYNC : 0u;
+    k |= strstr(s, "link") ? K_LINK : 0u;
+    k |= strstr(s, "falloc") ? K_FALLOC : 0u;
     return k;
 }
 
@@ -98,6 +119,15 @@ void shim_resolve(void)
     NEXT(fdatasync_, "fdatasync");
     NEXT(close_, "close");
     NEXT(lseek_, "lseek");
+    NEXT(link_, "link");
+    NEXT(rename_, "rename");
+    NEXT(linkat_, "linkat");
+    NEXT(renameat_, "renameat");
+    NEXT(renameat2_, "renameat2");
+    NEXT(posix_fallocate_, "posix_fallocate");
+    NEXT(posix_fallocate64_, "posix_fallocate64");
+    NEXT(fallocate_, "fallocate");
+    NEXT(fallocate64_, "fallocate64");
 }
 
 __attribute__((constructor)) static void shim_init(void)
@@ -175,6 +205,10 @@ static const char *kind_name(int kind)
         return "meta";
     case K_SYNC:
         return "sync";
+    case K_LINK:
+        return "link";
+    case K_FALLOC:
+        return "falloc";
     default:
         return "none";
     }
@@ -228,7 +262,7 @@ int shim_fail(int act)
     return -1;
 }
 
-static int classify(const char *path, int flags)
+int shim_classify(const char *path, int flags)
 {
     if (path == NULL) {
         return FD_NONE;
@@ -239,6 +273,9 @@ static int classify(const char *path, int flags)
     if (S.dir_len == 0 || strncmp(path, S.dir, S.dir_len) != 0 ||
         (path[S.dir_len] != '/' && path[S.dir_len] != '\0')) {
         return FD_NONE;
+    }
+    if (strspn(path + S.dir_len, "/") == strlen(path + S.dir_len)) {
+        return FD_JDIR; /* the journal directory itself */
     }
     const char *base = strrchr(path, '/');
     base = base != NULL ? base + 1 : path;
@@ -251,10 +288,53 @@ static int classify(const char *path, int flags)
     return FD_OTHER;
 }
 
+int shim_is_journal(const char *path)
+{
+    return shim_classify(path, 0) == FD_DATA &&
+           strcmp(path + S.dir_len + strspn(path + S.dir_len, "/"),
+                  "data.mdb") == 0;
+}
+
+unsigned shim_file_no(dev_t dev, ino_t ino)
+{
+    for (int i = 0; i < S.n_files; i++) {
+        if (S.files[i].dev == dev && S.files[i].ino == ino) {
+            return (unsigned)i + 1;
+        }
+    }
+    if (S.n_files == MAX_FILES) {
+        return 0;
+    }
+    S.files[S.n_files].dev = dev;
+    S.files[S.n_files].ino = ino;
+    return (unsigned)++S.n_files;
+}
+
+void shim_log_publish(const char *from)
+{
+    char to[1100];
+    struct stat st;
+    snprintf(to, sizeof(to), "%s/data.mdb", S.dir);
+    if (S.mode != M_LOG || stat(to, &st) != 0) {
+        return;
+    }
+    const char *rel = from;
+    if (strncmp(from, S.dir, S.dir_len) == 0 && from[S.dir_len] == '/') {
+        rel = from + S.dir_len + strspn(from + S.dir_len, "/");
+    }
+    shim_log('P', shim_file_no(st.st_dev, st.st_ino), 0, rel, strlen(rel));
+}
+
 static void note_fd(int fd, int cls, const char *path)
 {
+    struct stat st;
     if (fd >= 0 && fd < MAX_FD) {
         S.fds[fd] = (unsigned char)cls;
+        S.fid[fd] = 0;
+        if (S.mode == M_LOG && (cls == FD_DATA || cls == FD_DSYNC) &&
+            fstat(fd, &st) == 0) {
+            S.fid[fd] = (unsigned char)shim_file_no(st.st_dev, st.st_ino);
+        }
     }
     if (fd >= 0 && S.fdcheck && S.out_fd >= 0 &&
         (cls == FD_DATA || cls == FD_DSYNC || cls == FD_LOCK)) {
@@ -269,15 +349,22 @@ static void note_fd(int fd, int cls, const char *path)
 static int open_common(open_fn real, openat_fn real_at, int dirfd,
                        const char *path, int flags, mode_t mode)
 {
-    int cls = classify(path, flags);
+    int cls = shim_classify(path, flags);
     int act = cls != FD_NONE && cls != FD_ACK ? shim_tick(K_OPEN) : M_COUNT;
     if (act != M_COUNT && act != M_KILL) {
         return shim_fail(act);
     }
+    /* An open that creates DIR/data.mdb publishes it (in place). */
+    struct stat st;
+    int fresh = S.mode == M_LOG && (flags & O_CREAT) != 0 &&
+                shim_is_journal(path) && stat(path, &st) != 0;
     int fd = real != NULL ? real(path, flags, mode)
                           : real_at(dirfd, path, flags, mode);
     int saved = errno;
     note_fd(fd, cls, path);
+    if (fd >= 0 && fresh) {
+        shim_log_publish("");
+    }
     shim_after(act, K_OPEN);
     errno = saved;
     return fd;
@@ -346,6 +433,7 @@ int close(int fd)
     }
     if (fd >= 0 && fd < MAX_FD) {
         S.fds[fd] = FD_NONE;
+        S.fid[fd] = 0;
     }
     return S.close_(fd);
 }
