@@ -115,7 +115,8 @@ test: all $(TEST_BIN) $(REPLAY_BIN) $(CRASH_BIN) $(CRASH_SHIMS)
 
 # The suite under AddressSanitizer and UndefinedBehaviorSanitizer.
 san:
-	@$(MAKE) --no-print-directory BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
+	@CAIRN_FUZZ_SMOKE=0 $(MAKE) --no-print-directory BUILD=build-san \
+	    OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
 
 check: deps-check
