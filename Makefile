@@ -123,6 +123,8 @@ check: deps-check
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory san
 
+# Debian packages: scripts/deps.sh runs apt-get install for what is missing
+# (as root, or through sudo), or names it and fails.
 deps:
 	@sh scripts/deps.sh install
 
