@@ -72,20 +72,8 @@ cairn_err cairn_checkpoint_each(cairn_journal *journal, const char *run_id,
     if (journal == NULL || run_id == NULL || fn == NULL) {
         return CAIRN_EINVAL;
     }
-    cairn_txn *txn = NULL;
-    uint64_t run_num;
-    cairn_err err = cairn__store_read(journal->store, &txn);
-    if (err != CAIRN_OK) {
-        return cairn__jfail(journal, err, "%s",
-                            cairn__store_detail(journal->store));
-    }
-    err = cairn__lookup_run(journal, txn, run_id, &run_num);
-    if (err == CAIRN_OK) {
-        cp_each c = {fn, ctx};
-        err = cairn__walk_run(journal, txn, run_num, 0, cp_step, &c);
-    }
-    cairn__txn_end(txn);
-    return err;
+    cp_each c = {fn, ctx};
+    return cairn__walk_run_id(journal, run_id, 0, cp_step, &c);
 }
 
 /* ---- the bundle's sections ------------------------------------------ */

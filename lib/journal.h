@@ -242,6 +242,12 @@ typedef cairn_err (*cairn_walk_fn)(void *ctx, cairn_journal *j, cairn_txn *txn,
 CAIRN_INTERNAL cairn_err cairn__walk_run(cairn_journal *j, cairn_txn *txn,
                                          uint64_t run_num, uint64_t from_seq,
                                          cairn_walk_fn fn, void *ctx);
+/** cairn__walk_run() of the run named @p run_id, in its own read
+ *  transaction (CAIRN_ENORUN when there is no such run). */
+CAIRN_INTERNAL cairn_err cairn__walk_run_id(cairn_journal *j,
+                                            const char *run_id,
+                                            uint64_t from_seq,
+                                            cairn_walk_fn fn, void *ctx);
 /** Read and decode the record at @p pos (leaf hash into @p hash). */
 CAIRN_INTERNAL cairn_err cairn__read_record(cairn_journal *j, cairn_txn *txn,
                                             uint64_t seq, uint64_t pos,

@@ -163,17 +163,22 @@ cairn_err cairn_record_each(cairn_journal *journal, const char *run_id,
     if (journal == NULL || run_id == NULL || fn == NULL) {
         return CAIRN_EINVAL;
     }
+    each_ctx c = {fn, ctx};
+    return cairn__walk_run_id(journal, run_id, from_seq, each_step, &c);
+}
+
+cairn_err cairn__walk_run_id(cairn_journal *j, const char *run_id,
+                             uint64_t from_seq, cairn_walk_fn fn, void *ctx)
+{
     cairn_txn *txn = NULL;
     uint64_t run_num;
-    cairn_err err = cairn__store_read(journal->store, &txn);
+    cairn_err err = cairn__store_read(j->store, &txn);
     if (err != CAIRN_OK) {
-        return cairn__jfail(journal, err, "%s",
-                            cairn__store_detail(journal->store));
+        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
     }
-    err = cairn__lookup_run(journal, txn, run_id, &run_num);
+    err = cairn__lookup_run(j, txn, run_id, &run_num);
     if (err == CAIRN_OK) {
-        each_ctx c = {fn, ctx};
-        err = cairn__walk_run(journal, txn, run_num, from_seq, each_step, &c);
+        err = cairn__walk_run(j, txn, run_num, from_seq, fn, ctx);
     }
     cairn__txn_end(txn);
     return err;
