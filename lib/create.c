@@ -19,7 +19,6 @@
 #include "crypto.h"
 #include "sys.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -152,12 +151,40 @@ static cairn_err publish(const char *dir, const char *tmp, char *detail,
     return err;
 }
 
+/* Make a new DIR's own directory entry durable: fsync its parent. */
+static cairn_err fsync_parent(const char *dir, char *detail,
+                              size_t detail_len)
+{
+    char parent[4096];
+    int n = snprintf(parent, sizeof(parent), "%s", dir);
+    if (n < 0 || (size_t)n >= sizeof(parent)) {
+        return CAIRN_EINVAL;
+    }
+    while (n > 1 && parent[n - 1] == '/') {
+        parent[--n] = '\0';
+    }
+    char *slash = strrchr(parent, '/');
+    if (slash == NULL) {
+        snprintf(parent, sizeof(parent), ".");
+    } else if (slash == parent) {
+        parent[1] = '\0';
+    } else {
+        *slash = '\0';
+    }
+    return fsync_path(parent, 1, detail, detail_len);
+}
+
 cairn_err cairn__journal_create(const char *dir, char *detail,
                                 size_t detail_len)
 {
     char tmp[4096];
     struct stat st;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (mkdir(dir, 0755) == 0) {
+        cairn_err perr = fsync_parent(dir, detail, detail_len);
+        if (perr != CAIRN_OK) {
+            return perr;
+        }
+    } else if (errno != EEXIST) {
         return fail_errno(detail, detail_len, "mkdir", dir);
     }
     int n = snprintf(tmp, sizeof(tmp), "%s/.cairn-new-XXXXXX", dir);
