@@ -135,11 +135,25 @@ static const cli_command commands[] = {
      "The password comes from CAIRN_PASSWORD, else from two prompts on the\n"
      "terminal.  Existing files are never overwritten.\n"},
     {"verify", cmd_verify, "verify runs against a pinned public key",
-     "usage: cairn verify (RUN | --all) [--key PUBFILE]\n\nCheck a run, or every run and the directory's structure (--all):\nrecord encoding, the hash chain from the genesis hash, every\ncheckpoint and its signature under the pinned key, a replay of the\nstate machine against the materialised state, and that every record\nis sealed.  Without --key the verdict is at best INCOMPLETE.\nExit: 0 VERIFIED, 3 INCOMPLETE, 4 TAMPERED, 6 ERROR (with --all the\nworst: TAMPERED, ERROR, INCOMPLETE); 2 for a bad key file.\n"},
+     "usage: cairn verify (RUN | --all) [--key PUBFILE]\n\nCheck a run, or "
+     "every run and the directory's structure (--all):\nrecord encoding, the "
+     "hash chain from the genesis hash, every\ncheckpoint and its signature "
+     "under the pinned key, a replay of the\nstate machine against the "
+     "materialised state, and that every record\nis sealed.  Without --key the "
+     "verdict is at best INCOMPLETE.\nExit: 0 VERIFIED, 3 INCOMPLETE, 4 "
+     "TAMPERED, 6 ERROR (with --all the\nworst: TAMPERED, ERROR, INCOMPLETE); "
+     "2 for a bad key file.\n"},
     {"export", cmd_export, "export a run as JSON, NDJSON or a signed bundle",
-     "usage: cairn export RUN [-o json|ndjson] [--output-file FILE]\n       cairn export RUN --bundle FILE [--secret-key KEY]\n\njson (the default): one object with the run's records and\ncheckpoints; ndjson: one record per line.  --bundle verifies the run\nwith the key first, then writes FILE and FILE.minisig, which\n`minisign -V -p PUB -m FILE` checks.  Files are never overwritten.\n"},
+     "usage: cairn export RUN [-o json|ndjson] [--output-file FILE]\n       "
+     "cairn export RUN --bundle FILE [--secret-key KEY]\n\njson (the default): "
+     "one object with the run's records and\ncheckpoints; ndjson: one record "
+     "per line.  --bundle verifies the run\nwith the key first, then writes "
+     "FILE and FILE.minisig, which\n`minisign -V -p PUB -m FILE` checks.  "
+     "Files are never overwritten.\n"},
     {"verify-bundle", cmd_verify_bundle, "verify an exported bundle offline",
-     "usage: cairn verify-bundle FILE [--key PUBFILE]\n\nVerify a bundle without the journal (and FILE.minisig when present).\nExit codes as for verify.\n"},
+     "usage: cairn verify-bundle FILE [--key PUBFILE]\n\nVerify a bundle "
+     "without the journal (and FILE.minisig when present).\nExit codes as for "
+     "verify.\n"},
     {"info", cmd_info, "print facts about the journal directory",
      "usage: cairn info\n"
      "\n"

@@ -70,18 +70,18 @@ extern "C" {
 #define CAIRN_FORMAT_VERSION 1
 
 /** Fixed sizes. */
-#define CAIRN_HASH_BYTES 32      /**< SHA-256 */
+#define CAIRN_HASH_BYTES 32 /**< SHA-256 */
 #define CAIRN_JOURNAL_ID_BYTES 16
 #define CAIRN_BOOT_ID_BYTES 16
-#define CAIRN_KEY_ID_BYTES 8     /**< minisign key number */
+#define CAIRN_KEY_ID_BYTES 8 /**< minisign key number */
 #define CAIRN_PUBLIC_KEY_BYTES 32
 #define CAIRN_SIGNATURE_BYTES 64
 
 /** Limits (checked on input and when decoding). */
-#define CAIRN_MAX_ID 128          /**< run, plan, op, preflight ids, targets */
-#define CAIRN_MAX_TEXT 4096       /**< reasons, actors, hosts */
-#define CAIRN_MAX_OPS 4096        /**< operations in a plan */
-#define CAIRN_MAX_KV 256          /**< outputs or evidence pairs per record */
+#define CAIRN_MAX_ID 128    /**< run, plan, op, preflight ids, targets */
+#define CAIRN_MAX_TEXT 4096 /**< reasons, actors, hosts */
+#define CAIRN_MAX_OPS 4096  /**< operations in a plan */
+#define CAIRN_MAX_KV 256    /**< outputs or evidence pairs per record */
 #define CAIRN_MAX_KV_KEY 128
 #define CAIRN_MAX_KV_VALUE 65536
 #define CAIRN_MAX_PLAN_BYTES (1u << 20) /**< plan file / canonical plan */
@@ -113,30 +113,30 @@ typedef enum cairn_err {
     CAIRN_ESTATE = 15,         /**< operation state does not allow it */
     CAIRN_ENOTHING = 16,       /**< no operation can be claimed */
     CAIRN_EPREFLIGHT = 17,     /**< preflight not accepted yet */
-    CAIRN_EPREFLIGHT_OPEN = 18,   /**< accept: a preflight op not completed */
-    CAIRN_EPREFLIGHT_ID = 19,  /**< a different preflight id was accepted */
-    CAIRN_ENOTPENDING = 20,    /**< receipt/resolve for an op not pending */
-    CAIRN_EATTEMPT = 21,       /**< receipt for another attempt */
-    CAIRN_EOPID = 22,          /**< receipt names another operation id */
-    CAIRN_EOUTPUT = 23,        /**< completed without a required output */
-    CAIRN_EREASON = 24,        /**< failed/skipped/operator action without a
-                                    reason or error class */
-    CAIRN_ENOTFAILED = 25,     /**< retry of an op that is not failed */
-    CAIRN_ENOTINDOUBT = 26,    /**< resolve of an op whose claimer lives */
-    CAIRN_EFINISHED = 27,      /**< run cancelled, timed out or complete */
-    CAIRN_ECONTAIN = 28,       /**< containment/cleanup claim not allowed */
-    CAIRN_EKEY = 29,           /**< key file malformed or unusable */
-    CAIRN_EPASSWORD = 30,      /**< wrong password for a secret key */
-    CAIRN_EKEYMISMATCH = 31,   /**< signing key differs from the run's key */
-    CAIRN_ECRYPTO = 32,        /**< signing or random generation failed */
-    CAIRN_ETAMPERED = 33,      /**< verification found proof of tampering */
-    CAIRN_EINCOMPLETE = 34,    /**< verification could not prove integrity */
-    CAIRN_ECHILD = 35,         /**< a command could not be run (runner) */
-    CAIRN_EINTR = 36,          /**< interrupted by a signal (runner) */
-    CAIRN_EATTENTION = 37,     /**< run needs an operator (in-doubt op) */
-    CAIRN_EFAILED = 38,        /**< run ended with a terminal failure */
-    CAIRN_EBUNDLE = 39,        /**< bundle file malformed */
-    CAIRN_ERR_COUNT_ = 40      /**< number of codes; not an error */
+    CAIRN_EPREFLIGHT_OPEN = 18, /**< accept: a preflight op not completed */
+    CAIRN_EPREFLIGHT_ID = 19,   /**< a different preflight id was accepted */
+    CAIRN_ENOTPENDING = 20,     /**< receipt/resolve for an op not pending */
+    CAIRN_EATTEMPT = 21,        /**< receipt for another attempt */
+    CAIRN_EOPID = 22,           /**< receipt names another operation id */
+    CAIRN_EOUTPUT = 23,         /**< completed without a required output */
+    CAIRN_EREASON = 24,         /**< failed/skipped/operator action without a
+                                     reason or error class */
+    CAIRN_ENOTFAILED = 25,      /**< retry of an op that is not failed */
+    CAIRN_ENOTINDOUBT = 26,     /**< resolve of an op whose claimer lives */
+    CAIRN_EFINISHED = 27,       /**< run cancelled, timed out or complete */
+    CAIRN_ECONTAIN = 28,        /**< containment/cleanup claim not allowed */
+    CAIRN_EKEY = 29,            /**< key file malformed or unusable */
+    CAIRN_EPASSWORD = 30,       /**< wrong password for a secret key */
+    CAIRN_EKEYMISMATCH = 31,    /**< signing key differs from the run's key */
+    CAIRN_ECRYPTO = 32,         /**< signing or random generation failed */
+    CAIRN_ETAMPERED = 33,       /**< verification found proof of tampering */
+    CAIRN_EINCOMPLETE = 34,     /**< verification could not prove integrity */
+    CAIRN_ECHILD = 35,          /**< a command could not be run (runner) */
+    CAIRN_EINTR = 36,           /**< interrupted by a signal (runner) */
+    CAIRN_EATTENTION = 37,      /**< run needs an operator (in-doubt op) */
+    CAIRN_EFAILED = 38,         /**< run ended with a terminal failure */
+    CAIRN_EBUNDLE = 39,         /**< bundle file malformed */
+    CAIRN_ERR_COUNT_ = 40       /**< number of codes; not an error */
 } cairn_err;
 
 /** Static English description of @p err ("unknown error" if out of range). */
@@ -319,8 +319,8 @@ CAIRN_API void cairn_pubkey_fingerprint(const cairn_pubkey *key, char *out,
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_keygen(const char *pub_path,
                                            const char *sec_path,
-                                           const char *password,
-                                           char *detail, size_t detail_len);
+                                           const char *password, char *detail,
+                                           size_t detail_len);
 
 /* ------------------------------------------------------------------ */
 /* Plans.                                                              */
@@ -428,15 +428,15 @@ CAIRN_API CAIRN_WUR cairn_err cairn_run_create(cairn_journal *journal,
  * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EPREFLIGHT_OPEN; CAIRN_EPREFLIGHT_ID;
  *         CAIRN_EFINISHED; CAIRN_ELOCKED; plus the storage errors.
  */
-CAIRN_API CAIRN_WUR cairn_err cairn_accept_preflight(
-    cairn_journal *journal, const char *run_id, const char *preflight_id,
-    const cairn_actor_info *who);
+CAIRN_API CAIRN_WUR cairn_err
+cairn_accept_preflight(cairn_journal *journal, const char *run_id,
+                       const char *preflight_id, const cairn_actor_info *who);
 
 /** Result of a claim. */
 typedef struct cairn_claim_result {
-    uint32_t seq;                  /**< operation sequence */
-    uint32_t attempt;              /**< 1 for the first attempt */
-    char id[CAIRN_MAX_ID + 1];     /**< operation id */
+    uint32_t seq;              /**< operation sequence */
+    uint32_t attempt;          /**< 1 for the first attempt */
+    char id[CAIRN_MAX_ID + 1]; /**< operation id */
     cairn_kind kind;
 } cairn_claim_result;
 
@@ -477,15 +477,15 @@ typedef struct cairn_kv {
 
 /** The outcome of one attempt (or an operator's resolution). */
 typedef struct cairn_receipt {
-    uint32_t seq;              /**< operation sequence */
-    uint32_t attempt;          /**< 0: the current attempt */
-    const char *op_id;         /**< NULL, or must equal the op's id */
+    uint32_t seq;      /**< operation sequence */
+    uint32_t attempt;  /**< 0: the current attempt */
+    const char *op_id; /**< NULL, or must equal the op's id */
     cairn_outcome outcome;
     cairn_error_class error_class; /**< required (not NONE) when failed */
-    const char *reason;        /**< required when failed or skipped */
-    const cairn_kv *outputs;   /**< outputs (must cover the op's requires) */
+    const char *reason;            /**< required when failed or skipped */
+    const cairn_kv *outputs; /**< outputs (must cover the op's requires) */
     size_t n_outputs;
-    const cairn_kv *evidence;  /**< exit status, digests, tails ... */
+    const cairn_kv *evidence; /**< exit status, digests, tails ... */
     size_t n_evidence;
 } cairn_receipt;
 
@@ -557,12 +557,12 @@ typedef struct cairn_op_view {
     cairn_kind kind;
     char target[CAIRN_MAX_ID + 1]; /**< "" when none */
     cairn_op_state state;
-    uint32_t attempt;               /**< attempts claimed so far */
-    cairn_error_class last_class;   /**< class of the last outcome (NONE
-                                         after a completion or skip) */
-    int in_doubt;                   /**< pending and its claimer is gone */
-    uint64_t updated_ns;            /**< wall time of the last change */
-    uint32_t holder_pid;            /**< claimer of a pending op, else 0 */
+    uint32_t attempt;             /**< attempts claimed so far */
+    cairn_error_class last_class; /**< class of the last outcome (NONE
+                                       after a completion or skip) */
+    int in_doubt;                 /**< pending and its claimer is gone */
+    uint64_t updated_ns;          /**< wall time of the last change */
+    uint32_t holder_pid;          /**< claimer of a pending op, else 0 */
 } cairn_op_view;
 
 /** The resume summary of DESIGN.md section 3.  Caller-owned. */
@@ -583,18 +583,18 @@ typedef struct cairn_summary {
     size_t n_restart_targets;
     char **restart_targets; /**< target names */
     size_t n_in_doubt;
-    uint32_t *in_doubt;     /**< sequences */
+    uint32_t *in_doubt;          /**< sequences */
     int64_t last_contiguous_seq; /**< -1 when none */
     int64_t last_attempted_seq;  /**< -1 when none */
     cairn_stopped_reason stopped_reason;
     cairn_next_action next_action;
-    uint64_t records;        /**< records in the run */
+    uint64_t records; /**< records in the run */
     uint8_t head[CAIRN_HASH_BYTES];
-    int signed_run;          /**< nonzero when the run is bound to a key */
+    int signed_run; /**< nonzero when the run is bound to a key */
     uint8_t key_id[CAIRN_KEY_ID_BYTES];
     uint64_t created_ns, updated_ns;
     size_t n_ops;
-    cairn_op_view *ops;      /**< every operation, by sequence */
+    cairn_op_view *ops; /**< every operation, by sequence */
 } cairn_summary;
 
 /**
@@ -628,33 +628,33 @@ CAIRN_API CAIRN_WUR cairn_err cairn_run_each(cairn_journal *journal,
 /** A decoded record.  Pointers are valid only during the callback. */
 typedef struct cairn_record_view {
     cairn_record_type type;
-    uint64_t seq;       /**< sequence in the run, from 0 */
-    uint64_t position;  /**< position in the journal directory */
+    uint64_t seq;      /**< sequence in the run, from 0 */
+    uint64_t position; /**< position in the journal directory */
     uint64_t wall_ns;
     uint64_t mono_ns;
     uint8_t boot_id[CAIRN_BOOT_ID_BYTES];
     uint8_t prev[CAIRN_HASH_BYTES];
     uint8_t hash[CAIRN_HASH_BYTES]; /**< leaf hash of this record */
-    const char *actor;  /**< "" when none */
+    const char *actor;              /**< "" when none */
     /* Body fields; which are set depends on type (docs/FORMAT.md). */
-    const char *run_id, *plan_id;     /**< CREATE */
-    const uint8_t *plan_hash;         /**< CREATE */
-    const char *plan_json;            /**< CREATE: canonical plan */
+    const char *run_id, *plan_id; /**< CREATE */
+    const uint8_t *plan_hash;     /**< CREATE */
+    const char *plan_json;        /**< CREATE: canonical plan */
     size_t plan_json_len;
-    const char *preflight_id;         /**< ACCEPT */
-    uint32_t op, attempt;             /**< CLAIM RECEIPT RETRY RESOLVE */
-    cairn_claim_kind claim_kind;      /**< CLAIM */
-    uint32_t holder_pid;              /**< CLAIM */
-    uint64_t holder_start;            /**< CLAIM */
-    const char *host;                 /**< CLAIM */
-    cairn_outcome outcome;            /**< RECEIPT RESOLVE */
-    cairn_error_class error_class;    /**< RECEIPT RESOLVE */
-    const char *reason;               /**< all but CREATE/CLAIM ("" none) */
+    const char *preflight_id;      /**< ACCEPT */
+    uint32_t op, attempt;          /**< CLAIM RECEIPT RETRY RESOLVE */
+    cairn_claim_kind claim_kind;   /**< CLAIM */
+    uint32_t holder_pid;           /**< CLAIM */
+    uint64_t holder_start;         /**< CLAIM */
+    const char *host;              /**< CLAIM */
+    cairn_outcome outcome;         /**< RECEIPT RESOLVE */
+    cairn_error_class error_class; /**< RECEIPT RESOLVE */
+    const char *reason;            /**< all but CREATE/CLAIM ("" none) */
     const cairn_kv *outputs;
     size_t n_outputs;
     const cairn_kv *evidence;
     size_t n_evidence;
-    size_t encoded_len;               /**< bytes of the record */
+    size_t encoded_len; /**< bytes of the record */
 } cairn_record_view;
 
 /**
@@ -670,16 +670,16 @@ CAIRN_API CAIRN_WUR cairn_err cairn_record_each(
 /** Facts about a journal directory (`cairn info`). */
 typedef struct cairn_journal_info {
     uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES];
-    uint32_t format;         /**< on-disk format version */
-    uint64_t created_ns;     /**< when the directory was initialised */
-    uint64_t runs;           /**< runs in the directory */
-    uint64_t records;        /**< records (= last position) */
-    uint64_t checkpoints;    /**< checkpoints (one per run per commit) */
-    uint64_t map_size;       /**< current LMDB map size, bytes */
-    uint64_t page_size;      /**< LMDB page size, bytes */
-    uint64_t last_txnid;     /**< LMDB transaction id of the last commit */
-    uint64_t pages_used;     /**< last page number in use + 1 */
-    unsigned readers;        /**< LMDB reader slots in use */
+    uint32_t format;      /**< on-disk format version */
+    uint64_t created_ns;  /**< when the directory was initialised */
+    uint64_t runs;        /**< runs in the directory */
+    uint64_t records;     /**< records (= last position) */
+    uint64_t checkpoints; /**< checkpoints (one per run per commit) */
+    uint64_t map_size;    /**< current LMDB map size, bytes */
+    uint64_t page_size;   /**< LMDB page size, bytes */
+    uint64_t last_txnid;  /**< LMDB transaction id of the last commit */
+    uint64_t pages_used;  /**< last page number in use + 1 */
+    unsigned readers;     /**< LMDB reader slots in use */
 } cairn_journal_info;
 
 /**
@@ -712,23 +712,23 @@ CAIRN_API int cairn_verdict_exit_code(cairn_verdict verdict);
 typedef struct cairn_verify_report {
     cairn_verdict verdict;
     char run_id[CAIRN_MAX_ID + 1];
-    uint64_t records;        /**< records read and checked */
-    uint64_t checkpoints;    /**< checkpoints read */
-    uint64_t signatures_ok;  /**< checkpoint signatures that verified */
+    uint64_t records;       /**< records read and checked */
+    uint64_t checkpoints;   /**< checkpoints read */
+    uint64_t signatures_ok; /**< checkpoint signatures that verified */
     uint64_t unsigned_checkpoints;
-    uint64_t unsealed;       /**< records after the last checkpoint */
-    int key_pinned;          /**< a public key was given */
-    int run_signed;          /**< the run is bound to a signing key */
-    uint8_t key_id[CAIRN_KEY_ID_BYTES];     /**< the run's key id */
-    char fingerprint[80];    /**< "SHA256:..." of the pinned key, or "" */
-    int replay_ok;           /**< replay equals the materialised state */
-    uint8_t head[CAIRN_HASH_BYTES];         /**< hash of the last record */
-    int has_bad;             /**< a first bad record was found */
-    uint64_t bad_seq;        /**< its sequence */
-    char bad_field[64];      /**< what is wrong: "prev", "signature" ... */
-    char expected[160];      /**< expected value (hex or text), or "" */
-    char found[160];         /**< value found, or "" */
-    char reason[512];        /**< one sentence for humans */
+    uint64_t unsealed; /**< records after the last checkpoint */
+    int key_pinned;    /**< a public key was given */
+    int run_signed;    /**< the run is bound to a signing key */
+    uint8_t key_id[CAIRN_KEY_ID_BYTES]; /**< the run's key id */
+    char fingerprint[80]; /**< "SHA256:..." of the pinned key, or "" */
+    int replay_ok;        /**< replay equals the materialised state */
+    uint8_t head[CAIRN_HASH_BYTES]; /**< hash of the last record */
+    int has_bad;                    /**< a first bad record was found */
+    uint64_t bad_seq;               /**< its sequence */
+    char bad_field[64]; /**< what is wrong: "prev", "signature" ... */
+    char expected[160]; /**< expected value (hex or text), or "" */
+    char found[160];    /**< value found, or "" */
+    char reason[512];   /**< one sentence for humans */
 } cairn_verify_report;
 
 /**
@@ -899,19 +899,19 @@ typedef enum cairn_run_event_type {
                                      (reason says which; outcome is set
                                      when it was resolved) */
     CAIRN_EVENT_PREFLIGHT_ACCEPTED = 5, /**< reason holds the preflight id */
-    CAIRN_EVENT_CONTAINMENT = 6, /**< a stopped target is about to be
-                                      started after a failure */
-    CAIRN_EVENT_CLEANUP = 7,     /**< a cleanup operation is about to run
-                                      after a failure */
-    CAIRN_EVENT_HOOK_FAILED = 8, /**< the hook failed (reason); not fatal */
+    CAIRN_EVENT_CONTAINMENT = 6,        /**< a stopped target is about to be
+                                             started after a failure */
+    CAIRN_EVENT_CLEANUP = 7,            /**< a cleanup operation is about to run
+                                             after a failure */
+    CAIRN_EVENT_HOOK_FAILED = 8,  /**< the hook failed (reason); not fatal */
     CAIRN_EVENT_STATE_CHANGE = 9, /**< the run's state, stopped reason,
                                        next action, restart-required flag
                                        or in-doubt count changed
                                        (summary) */
-    CAIRN_EVENT_DRY_RUN = 10,    /**< an operation that would run */
-    CAIRN_EVENT_STOPPED = 11     /**< the runner stops before the run ends
-                                      (reason: max steps, signal, needs an
-                                      operator, locked ...) */
+    CAIRN_EVENT_DRY_RUN = 10,     /**< an operation that would run */
+    CAIRN_EVENT_STOPPED = 11      /**< the runner stops before the run ends
+                                       (reason: max steps, signal, needs an
+                                       operator, locked ...) */
 } cairn_run_event_type;
 
 /** "op-start", "op-end", "retry-wait", "in-doubt", "preflight-accepted",
@@ -922,32 +922,32 @@ CAIRN_API const char *cairn_run_event_name(cairn_run_event_type type);
 /** One runner event.  Every pointer is valid only during the callback. */
 typedef struct cairn_run_event {
     cairn_run_event_type type;
-    const char *run_id;     /**< "" in a dry run of a plan without one */
-    uint32_t total;         /**< operations in the plan */
-    int has_op;             /**< the fields up to claim_kind are set */
+    const char *run_id; /**< "" in a dry run of a plan without one */
+    uint32_t total;     /**< operations in the plan */
+    int has_op;         /**< the fields up to claim_kind are set */
     uint32_t seq;
     const char *op_id;
     cairn_kind kind;
-    const char *target;     /**< "" when none */
-    uint32_t attempt;       /**< journal attempt number (op-start/end) */
-    uint32_t max_attempts;  /**< the operation's retry.attempts */
+    const char *target;    /**< "" when none */
+    uint32_t attempt;      /**< journal attempt number (op-start/end) */
+    uint32_t max_attempts; /**< the operation's retry.attempts */
     cairn_claim_kind claim_kind;
-    int has_outcome;        /**< op-end, and in-doubt when resolved */
+    int has_outcome; /**< op-end, and in-doubt when resolved */
     cairn_outcome outcome;
     cairn_error_class error_class; /**< NONE unless failed */
-    const char *reason;     /**< failure reason, decision, why; "" none */
-    int exited;             /**< op-end: exit_code is valid */
+    const char *reason; /**< failure reason, decision, why; "" none */
+    int exited;         /**< op-end: exit_code is valid */
     int exit_code;
-    int signaled;           /**< op-end: killed by term_signal */
+    int signaled; /**< op-end: killed by term_signal */
     int term_signal;
-    int timed_out;          /**< op-end: killed for its timeout */
-    int interrupted;        /**< op-end: killed because of a signal */
-    uint64_t duration_ns;   /**< op-end: the command's run time */
-    uint64_t elapsed_ns;    /**< since this runner call started */
-    uint64_t wait_ns;       /**< retry-wait: the delay; dry-run: backoff */
-    uint64_t timeout_ns;    /**< op-start, dry-run: effective timeout
-                                 (0: none) */
-    char *const *argv;      /**< op-start, dry-run: the command */
+    int timed_out;        /**< op-end: killed for its timeout */
+    int interrupted;      /**< op-end: killed because of a signal */
+    uint64_t duration_ns; /**< op-end: the command's run time */
+    uint64_t elapsed_ns;  /**< since this runner call started */
+    uint64_t wait_ns;     /**< retry-wait: the delay; dry-run: backoff */
+    uint64_t timeout_ns;  /**< op-start, dry-run: effective timeout
+                               (0: none) */
+    char *const *argv;    /**< op-start, dry-run: the command */
     const cairn_summary *summary; /**< state-change (and stopped): the
                                        run's summary */
 } cairn_run_event;
@@ -958,30 +958,30 @@ typedef void (*cairn_run_event_fn)(void *ctx, const cairn_run_event *event);
 
 /** Runner options.  All-zero is valid and means the defaults. */
 typedef struct cairn_runner_opts {
-    int manual_accept;   /**< do not accept the preflight: stop (state
-                              awaiting-preflight, CAIRN_EATTENTION) */
-    uint32_t max_steps;  /**< stop (CAIRN_OK, next action resume) once
-                              this many operations ran in this call;
-                              0: no limit.  Containment and cleanup are
-                              not counted and never held back. */
-    int dry_run;         /**< only emit a dry-run event per operation;
-                              write nothing, not even the run */
+    int manual_accept;            /**< do not accept the preflight: stop (state
+                                       awaiting-preflight, CAIRN_EATTENTION) */
+    uint32_t max_steps;           /**< stop (CAIRN_OK, next action resume) once
+                                       this many operations ran in this call;
+                                       0: no limit.  Containment and cleanup are
+                                       not counted and never held back. */
+    int dry_run;                  /**< only emit a dry-run event per operation;
+                                       write nothing, not even the run */
     uint64_t shutdown_timeout_ns; /**< after a first signal; 0: 30 s */
-    uint64_t kill_grace_ns;  /**< SIGTERM -> SIGKILL delay; 0: 5 s */
-    const char *hook;    /**< run as /bin/sh -c HOOK on every run state
-                              change, or NULL.  Its environment is the
-                              clean one above plus CAIRN_RUN_ID,
-                              CAIRN_RUN_STATE, CAIRN_STOPPED_REASON,
-                              CAIRN_NEXT_ACTION, CAIRN_RESTART_REQUIRED
-                              (0/1), CAIRN_RESTART_TARGETS and
-                              CAIRN_IN_DOUBT (comma-separated),
-                              CAIRN_JOURNAL */
-    uint64_t hook_timeout_ns; /**< 0: 30 s */
-    const char *actor;   /**< recorded on the runner's records; NULL:
-                              "cairn-runner" */
+    uint64_t kill_grace_ns;       /**< SIGTERM -> SIGKILL delay; 0: 5 s */
+    const char *hook;             /**< run as /bin/sh -c HOOK on every run state
+                                       change, or NULL.  Its environment is the
+                                       clean one above plus CAIRN_RUN_ID,
+                                       CAIRN_RUN_STATE, CAIRN_STOPPED_REASON,
+                                       CAIRN_NEXT_ACTION, CAIRN_RESTART_REQUIRED
+                                       (0/1), CAIRN_RESTART_TARGETS and
+                                       CAIRN_IN_DOUBT (comma-separated),
+                                       CAIRN_JOURNAL */
+    uint64_t hook_timeout_ns;     /**< 0: 30 s */
+    const char *actor;            /**< recorded on the runner's records; NULL:
+                                       "cairn-runner" */
     const volatile sig_atomic_t *interrupts; /**< see "Signals"; NULL:
                                                   never interrupted */
-    cairn_run_event_fn on_event; /**< NULL: no events */
+    cairn_run_event_fn on_event;             /**< NULL: no events */
     void *event_ctx;
 } cairn_runner_opts;
 

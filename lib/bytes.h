@@ -19,8 +19,8 @@ static inline uint16_t cairn__load16_be(const uint8_t *p)
 }
 static inline uint32_t cairn__load32_be(const uint8_t *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-           (uint32_t)p[2] << 8 | (uint32_t)p[3];
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           (uint32_t)p[3];
 }
 static inline uint64_t cairn__load64_be(const uint8_t *p)
 {

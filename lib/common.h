@@ -25,8 +25,7 @@ CAIRN_INTERNAL void cairn__vfmt(char *buf, size_t len, const char *fmt,
     __attribute__((format(printf, 3, 0)));
 
 /** Copy a NUL-terminated string into dst[cap]; CAIRN_EINVAL if too long. */
-CAIRN_INTERNAL cairn_err cairn__strlcpy(char *dst, const char *src,
-                                        size_t cap);
+CAIRN_INTERNAL cairn_err cairn__strlcpy(char *dst, const char *src, size_t cap);
 
 /** Overflow-checked size arithmetic: 0 on success, -1 on overflow. */
 static inline int cairn__add_size(size_t a, size_t b, size_t *out)

@@ -70,8 +70,8 @@ cairn_err cairn__prealloc_lock_file(const char *dir, char *detail,
 static cairn_err fsync_path(const char *path, int directory, char *detail,
                             size_t detail_len)
 {
-    int fd = open(path, (directory ? O_RDONLY | O_DIRECTORY : O_RDWR) |
-                            O_CLOEXEC);
+    int fd =
+        open(path, (directory ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
     if (fd < 0) {
         return fail_errno(detail, detail_len, "open", path);
     }
@@ -93,8 +93,8 @@ static cairn_err write_meta(cairn_txn *txn, void *ctx)
     cairn_err err = cairn__txn_put(txn, CAIRN_DBI_META, "journal_id", 10, id,
                                    sizeof(id), CAIRN_PUT_NOOVERWRITE);
     if (err == CAIRN_OK) {
-        err = cairn__txn_put(txn, CAIRN_DBI_META, "format", 6, fmt,
-                             sizeof(fmt), 0);
+        err = cairn__txn_put(txn, CAIRN_DBI_META, "format", 6, fmt, sizeof(fmt),
+                             0);
     }
     if (err == CAIRN_OK) {
         err = cairn__txn_put(txn, CAIRN_DBI_META, "created_ns", 10, created,
@@ -152,8 +152,7 @@ static cairn_err publish(const char *dir, const char *tmp, char *detail,
 }
 
 /* Make a new DIR's own directory entry durable: fsync its parent. */
-static cairn_err fsync_parent(const char *dir, char *detail,
-                              size_t detail_len)
+static cairn_err fsync_parent(const char *dir, char *detail, size_t detail_len)
 {
     char parent[4096];
     int n = snprintf(parent, sizeof(parent), "%s", dir);

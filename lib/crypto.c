@@ -122,8 +122,8 @@ void cairn__secure_free(void *p)
 }
 
 cairn_err cairn__scrypt(uint8_t *out, size_t outlen, const char *pw,
-                        size_t pwlen, const uint8_t salt[32],
-                        uint64_t opslimit, uint64_t memlimit)
+                        size_t pwlen, const uint8_t salt[32], uint64_t opslimit,
+                        uint64_t memlimit)
 {
     if (memlimit > SIZE_MAX) {
         return CAIRN_ECRYPTO;
@@ -139,8 +139,7 @@ void cairn__b64_encode(const uint8_t *in, size_t n, char *out, size_t out_len)
     sodium_bin2base64(out, out_len, in, n, sodium_base64_VARIANT_ORIGINAL);
 }
 
-int cairn__b64_decode(const char *in, size_t inlen, uint8_t *out,
-                      size_t outlen)
+int cairn__b64_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen)
 {
     size_t got = 0;
     const char *end = NULL;

@@ -42,8 +42,8 @@ cairn_err cairn_journal_info_get(cairn_journal *journal,
     const uint8_t *v;
     size_t vl;
     int found;
-    err = cairn__txn_get(txn, CAIRN_DBI_META, "created_ns", 10, &v, &vl,
-                         &found);
+    err =
+        cairn__txn_get(txn, CAIRN_DBI_META, "created_ns", 10, &v, &vl, &found);
     if (err == CAIRN_OK && found && vl == 8) {
         out->created_ns = cairn__load64_be(v);
     }
@@ -54,8 +54,7 @@ cairn_err cairn_journal_info_get(cairn_journal *journal,
         err = last_u64(journal, txn, CAIRN_DBI_RECORDS, &out->records);
     }
     if (err == CAIRN_OK) {
-        err = cairn__txn_count(txn, CAIRN_DBI_CHECKPOINTS,
-                               &out->checkpoints);
+        err = cairn__txn_count(txn, CAIRN_DBI_CHECKPOINTS, &out->checkpoints);
     }
     cairn__txn_end(txn);
     unsigned growths;

@@ -246,8 +246,8 @@ CAIRN_INTERNAL cairn_err cairn__walk_run(cairn_journal *j, cairn_txn *txn,
  *  transaction (CAIRN_ENORUN when there is no such run). */
 CAIRN_INTERNAL cairn_err cairn__walk_run_id(cairn_journal *j,
                                             const char *run_id,
-                                            uint64_t from_seq,
-                                            cairn_walk_fn fn, void *ctx);
+                                            uint64_t from_seq, cairn_walk_fn fn,
+                                            void *ctx);
 /** Read and decode the record at @p pos (leaf hash into @p hash). */
 CAIRN_INTERNAL cairn_err cairn__read_record(cairn_journal *j, cairn_txn *txn,
                                             uint64_t seq, uint64_t pos,

@@ -91,8 +91,8 @@ static cairn_err init_op(cairn_op_st *op, const cairn_plan_op *p)
     op->kind = p->kind;
     op->idempotent = p->idempotent ? 1 : 0;
     op->has_probe = p->probe.n > 0 ? 1 : 0;
-    op->state = cairn__kind_mutating(p->kind) ? CAIRN_OP_BLOCKED
-                                              : CAIRN_OP_READY;
+    op->state =
+        cairn__kind_mutating(p->kind) ? CAIRN_OP_BLOCKED : CAIRN_OP_READY;
     op->last_class = CAIRN_CLASS_NONE;
     return copy_requires(op, p->requires, p->n_requires);
 }
@@ -100,8 +100,7 @@ static cairn_err init_op(cairn_op_st *op, const cairn_plan_op *p)
 cairn_err cairn__state_init(cairn_state *st, const cairn_plan *plan,
                             const cairn_record *create,
                             const uint8_t hash[CAIRN_HASH_BYTES],
-                            uint64_t position, char *detail,
-                            size_t detail_len)
+                            uint64_t position, char *detail, size_t detail_len)
 {
     memset(st, 0, sizeof(*st));
     if (create->type != CAIRN_REC_CREATE || create->seq != 0 ||

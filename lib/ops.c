@@ -53,8 +53,7 @@ static cairn_err last_run_num(cairn_journal *j, cairn_txn *txn, uint64_t *n)
     return CAIRN_OK;
 }
 
-static cairn_err fill_create(create_ctx *c, cairn_record *rec,
-                             uint64_t run_num)
+static cairn_err fill_create(create_ctx *c, cairn_record *rec, uint64_t run_num)
 {
     cairn_journal *j = c->j;
     cairn_err err = cairn__stamp(j, NULL, rec, run_num, 0);
@@ -96,8 +95,9 @@ static cairn_err create_fn(cairn_txn *txn, void *vctx)
     cairn_err err = cairn__txn_get(txn, CAIRN_DBI_NAMES, c->run_id,
                                    strlen(c->run_id), &v, &vl, &found);
     if (err == CAIRN_OK && found) {
-        return cairn__jfail(j, CAIRN_EEXIST, "run \"%s\" already exists: "
-                                             "a run id is never reused",
+        return cairn__jfail(j, CAIRN_EEXIST,
+                            "run \"%s\" already exists: "
+                            "a run id is never reused",
                             c->run_id);
     }
     if (err != CAIRN_OK || (err = last_run_num(j, txn, &run_num))) {

@@ -45,8 +45,7 @@ static int64_t pick_special(const cairn_state *st, cairn_claim_kind kind)
             op->state != CAIRN_OP_BLOCKED) {
             return i;
         }
-        if (kind == CAIRN_CLAIM_CONTAINMENT &&
-            op->kind == CAIRN_KIND_START &&
+        if (kind == CAIRN_CLAIM_CONTAINMENT && op->kind == CAIRN_KIND_START &&
             cairn__state_target_stopped(st, op->target)) {
             return i;
         }
@@ -71,8 +70,9 @@ static cairn_err build_claim(cairn_journal *j, const cairn_state *st,
     } else if (seq < 0) {
         seq = pick_special(st, c->kind);
         if (seq < 0) {
-            return cairn__jfail(j, CAIRN_ECONTAIN, "no %s operation can be "
-                                                   "claimed",
+            return cairn__jfail(j, CAIRN_ECONTAIN,
+                                "no %s operation can be "
+                                "claimed",
                                 cairn_claim_kind_name(c->kind));
         }
     }
@@ -179,16 +179,17 @@ static cairn_err check_target_op(cairn_journal *j, const cairn_state *st,
     }
     const cairn_op_st *op = &st->ops[r->seq];
     if (r->op_id != NULL && strcmp(r->op_id, op->id) != 0) {
-        return cairn__jfail(j, CAIRN_EOPID, "operation %u is \"%s\", not "
-                                            "\"%s\"",
+        return cairn__jfail(j, CAIRN_EOPID,
+                            "operation %u is \"%s\", not "
+                            "\"%s\"",
                             r->seq, op->id, r->op_id);
     }
     if (c->type == CAIRN_REC_RESOLVE) {
         if (op->state != CAIRN_OP_PENDING) {
-            return cairn__jfail(j, CAIRN_ENOTPENDING, "operation %u (%s) is "
-                                                      "%s, not pending",
-                                r->seq, op->id,
-                                cairn_op_state_name(op->state));
+            return cairn__jfail(j, CAIRN_ENOTPENDING,
+                                "operation %u (%s) is "
+                                "%s, not pending",
+                                r->seq, op->id, cairn_op_state_name(op->state));
         }
         if (cairn__op_claimer_alive(op)) {
             return cairn__jfail(j, CAIRN_ENOTINDOUBT,
@@ -226,12 +227,14 @@ static cairn_err build_outcome(cairn_journal *j, const cairn_state *st,
         err = copy_kv(&rec->evidence, r->evidence, r->n_evidence);
     }
     if (err == CAIRN_EINVAL) {
-        return cairn__jfail(j, err, "too many outputs/evidence pairs, or a "
-                                    "NULL key or value");
+        return cairn__jfail(j, err,
+                            "too many outputs/evidence pairs, or a "
+                            "NULL key or value");
     }
     if (err == CAIRN_OK && rec->attempt == 0) {
-        return cairn__jfail(j, CAIRN_ENOTPENDING, "operation %u was never "
-                                                  "claimed",
+        return cairn__jfail(j, CAIRN_ENOTPENDING,
+                            "operation %u was never "
+                            "claimed",
                             r->seq);
     }
     return err;
@@ -268,7 +271,8 @@ cairn_err cairn_resolve(cairn_journal *journal, const char *run_id,
     return record_outcome(journal, run_id, r, who, CAIRN_REC_RESOLVE);
 }
 
-/* ---- retry and cancel ----------------------------------------------------- */
+/* ---- retry and cancel -----------------------------------------------------
+ */
 
 typedef struct simple_ctx {
     cairn_record_type type;

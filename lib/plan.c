@@ -92,8 +92,8 @@ static cairn_err syntax_error(const cairn_plan_diag *d,
      * errors.  A real syntax error is deterministic: parse once more, and
      * if that succeeds the first failure was memory, not the plan. */
     json_error_t again;
-    json_t *root = json_loadb(json, len,
-                              JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &again);
+    json_t *root =
+        json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &again);
     if (root != NULL) {
         json_decref(root);
         return cairn__plan_nomem(d);

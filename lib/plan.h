@@ -7,31 +7,31 @@
 #include "common.h"
 
 typedef struct cairn_argv {
-    char **v;  /**< n strings followed by a NULL (execv style) */
-    size_t n;  /**< 0: absent */
+    char **v; /**< n strings followed by a NULL (execv style) */
+    size_t n; /**< 0: absent */
 } cairn_argv;
 
 typedef struct cairn_plan_op {
     char *id;
     cairn_kind kind;
-    char *target;             /**< NULL when absent */
-    cairn_argv run;           /**< the command (argv, no shell) */
-    cairn_argv probe;         /**< in-doubt probe */
-    uint64_t timeout_ns;      /**< 0: none */
-    uint32_t attempts;        /**< retry.attempts; default 1 */
-    uint64_t backoff_ns;      /**< retry.backoff; default 1 s */
-    uint64_t max_backoff_ns;  /**< retry.max_backoff; default 60 s */
-    int *retry_exit_codes;    /**< retry.exit_codes */
+    char *target;            /**< NULL when absent */
+    cairn_argv run;          /**< the command (argv, no shell) */
+    cairn_argv probe;        /**< in-doubt probe */
+    uint64_t timeout_ns;     /**< 0: none */
+    uint32_t attempts;       /**< retry.attempts; default 1 */
+    uint64_t backoff_ns;     /**< retry.backoff; default 1 s */
+    uint64_t max_backoff_ns; /**< retry.max_backoff; default 60 s */
+    int *retry_exit_codes;   /**< retry.exit_codes */
     size_t n_retry_exit_codes;
-    char **requires;          /**< output keys a completed receipt needs */
+    char **requires; /**< output keys a completed receipt needs */
     size_t n_requires;
     int idempotent;
 } cairn_plan_op;
 
 struct cairn_plan {
-    uint32_t version;   /**< cairn_plan, must be 1 */
+    uint32_t version; /**< cairn_plan, must be 1 */
     char *plan_id;
-    char *run_id;       /**< NULL when absent */
+    char *run_id;         /**< NULL when absent */
     uint64_t deadline_ns; /**< 0: none */
     cairn_plan_op *ops;
     size_t n_ops;

@@ -24,31 +24,34 @@ static cairn_err start_run(cairn_journal *j, rebuild_ctx *c,
     uint8_t genesis[CAIRN_HASH_BYTES], plan_hash[CAIRN_HASH_BYTES];
     char why[512];
     if (rec->type != CAIRN_REC_CREATE) {
-        return cairn__jfail(j, CAIRN_ECORRUPT, "seq 0: a %s record, not "
-                                               "create",
+        return cairn__jfail(j, CAIRN_ECORRUPT,
+                            "seq 0: a %s record, not "
+                            "create",
                             cairn_record_type_name(rec->type));
     }
     if (memcmp(rec->journal_id, j->journal_id, CAIRN_JOURNAL_ID_BYTES)) {
-        return cairn__jfail(j, CAIRN_ECORRUPT, "seq 0: journal_id belongs "
-                                               "to another journal");
+        return cairn__jfail(j, CAIRN_ECORRUPT,
+                            "seq 0: journal_id belongs "
+                            "to another journal");
     }
     cairn__genesis_hash(j->journal_id, rec->run_id, rec->key_id, genesis);
     if (memcmp(genesis, rec->prev, CAIRN_HASH_BYTES) != 0) {
-        return cairn__jfail(j, CAIRN_ECORRUPT, "seq 0: prev is not the "
-                                               "genesis hash of this "
-                                               "journal, run and key");
+        return cairn__jfail(j, CAIRN_ECORRUPT,
+                            "seq 0: prev is not the "
+                            "genesis hash of this "
+                            "journal, run and key");
     }
     cairn__sha256(rec->plan_json, rec->plan_len, plan_hash);
     if (memcmp(plan_hash, rec->plan_hash, CAIRN_HASH_BYTES) != 0) {
-        return cairn__jfail(j, CAIRN_ECORRUPT, "seq 0: plan_hash is not "
-                                               "the SHA-256 of the plan");
+        return cairn__jfail(j, CAIRN_ECORRUPT,
+                            "seq 0: plan_hash is not "
+                            "the SHA-256 of the plan");
     }
     cairn_plan *plan = NULL;
     cairn_err err = cairn__plan_from_canonical(rec->plan_json, rec->plan_len,
                                                &plan, why, sizeof(why));
     if (err != CAIRN_OK) {
-        return cairn__jfail(j, CAIRN_ECORRUPT, "seq 0: stored plan: %s",
-                            why);
+        return cairn__jfail(j, CAIRN_ECORRUPT, "seq 0: stored plan: %s", why);
     }
     err = cairn__state_init(c->st, plan, rec, hash, pos, why, sizeof(why));
     cairn_plan_free(plan);
@@ -70,8 +73,9 @@ static cairn_err rebuild_step(void *vctx, cairn_journal *j, cairn_txn *txn,
         return err;
     }
     if (rec.run_num != c->run_num || rec.seq != seq) {
-        err = cairn__jfail(j, CAIRN_ECORRUPT, "seq %llu: record names run "
-                                              "%llu seq %llu",
+        err = cairn__jfail(j, CAIRN_ECORRUPT,
+                           "seq %llu: record names run "
+                           "%llu seq %llu",
                            (unsigned long long)seq,
                            (unsigned long long)rec.run_num,
                            (unsigned long long)rec.seq);
@@ -80,8 +84,9 @@ static cairn_err rebuild_step(void *vctx, cairn_journal *j, cairn_txn *txn,
     } else {
         err = cairn__state_apply(c->st, &rec, hash, pos, why, sizeof(why));
         if (err != CAIRN_OK) {
-            err = cairn__jfail(j, CAIRN_ECORRUPT, "seq %llu: %s does not "
-                                                  "apply: %s (%s)",
+            err = cairn__jfail(j, CAIRN_ECORRUPT,
+                               "seq %llu: %s does not "
+                               "apply: %s (%s)",
                                (unsigned long long)seq,
                                cairn_record_type_name(rec.type), why,
                                cairn_errname(err));
@@ -121,8 +126,8 @@ cairn_err cairn__compare_state(cairn_journal *j, const cairn_state *replayed,
         err = cairn__state_encode(stored, &b, &bl);
     }
     if (err == CAIRN_OK && (al != bl || memcmp(a, b, al) != 0)) {
-        uint32_t n = replayed->n_ops < stored->n_ops ? replayed->n_ops
-                                                     : stored->n_ops;
+        uint32_t n =
+            replayed->n_ops < stored->n_ops ? replayed->n_ops : stored->n_ops;
         uint32_t i = 0;
         while (i < n && replayed->ops[i].state == stored->ops[i].state &&
                replayed->ops[i].attempt == stored->ops[i].attempt) {

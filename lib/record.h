@@ -15,8 +15,6 @@
 #include "common.h"
 #include "outputs.h"
 
-
-
 /* Domain-separation prefixes (including their final NUL byte). */
 #define CAIRN_GENESIS_TAG "cairn/v1/genesis"       /* 17 bytes with NUL */
 #define CAIRN_CHECKPOINT_TAG "cairn/v1/checkpoint" /* 20 bytes with NUL */
@@ -93,8 +91,7 @@ CAIRN_INTERNAL void cairn__record_free(cairn_record *rec);
 /** Replace a string field of a record with a copy of @p value (NULL
  *  means ""); frees the old value unless it is the shared "".
  *  @return CAIRN_OK; CAIRN_ENOMEM (the field is unchanged). */
-CAIRN_INTERNAL cairn_err cairn__record_set_str(char **field,
-                                               const char *value);
+CAIRN_INTERNAL cairn_err cairn__record_set_str(char **field, const char *value);
 
 /**
  * Encode @p rec canonically (sorting a copy of its kv lists).
@@ -104,16 +101,14 @@ CAIRN_INTERNAL cairn_err cairn__record_set_str(char **field,
  */
 CAIRN_INTERNAL cairn_err cairn__record_encode(const cairn_record *rec,
                                               uint8_t **out, size_t *out_len,
-                                              char *detail,
-                                              size_t detail_len);
+                                              char *detail, size_t detail_len);
 /**
  * Decode @p len bytes strictly into @p rec (initialised by the call).
  * @return CAIRN_OK; CAIRN_ECORRUPT; CAIRN_EVERSION; CAIRN_ENOMEM.  On
  *         failure @p rec holds nothing to free.
  */
 CAIRN_INTERNAL cairn_err cairn__record_decode(const uint8_t *buf, size_t len,
-                                              cairn_record *rec,
-                                              char *detail,
+                                              cairn_record *rec, char *detail,
                                               size_t detail_len);
 
 /** Leaf hash: SHA-256(0x00 || bytes). */
@@ -137,15 +132,16 @@ typedef struct cairn_checkpoint {
     uint8_t version;
     uint8_t is_signed;
     uint64_t run_num;
-    uint64_t seq;   /**< sequence of the last record covered */
+    uint64_t seq;                   /**< sequence of the last record covered */
     uint8_t head[CAIRN_HASH_BYTES]; /**< leaf hash of that record */
     uint64_t wall_ns;
     uint8_t key_id[CAIRN_KEY_ID_BYTES];
     uint8_t sig[CAIRN_SIGNATURE_BYTES];
 } cairn_checkpoint;
 
-CAIRN_INTERNAL void cairn__checkpoint_encode(
-    const cairn_checkpoint *cp, uint8_t out[CAIRN_CHECKPOINT_BYTES]);
+CAIRN_INTERNAL void
+cairn__checkpoint_encode(const cairn_checkpoint *cp,
+                         uint8_t out[CAIRN_CHECKPOINT_BYTES]);
 CAIRN_INTERNAL cairn_err cairn__checkpoint_decode(const uint8_t *buf,
                                                   size_t len,
                                                   cairn_checkpoint *cp,

@@ -22,16 +22,17 @@ cairn_err cairn__walk_run(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
     cairn__store64_be(key + 8, from_seq);
     cairn_err err = cairn__cursor_open(txn, CAIRN_DBI_INDEX, &cur);
     if (err == CAIRN_OK) {
-        err = cairn__cursor_seek(cur, key, sizeof(key), &k, &kl, &v, &vl,
-                                 &found);
+        err =
+            cairn__cursor_seek(cur, key, sizeof(key), &k, &kl, &v, &vl, &found);
     }
     uint64_t expect = from_seq;
     while (err == CAIRN_OK && found && kl == 16 &&
            cairn__load64_be(k) == run_num) {
         uint64_t seq = cairn__load64_be(k + 8), pos;
         if (vl != 8 || seq != expect) {
-            err = cairn__jfail(j, CAIRN_ECORRUPT, "run %llu: index jumps "
-                                                  "from seq %llu to %llu",
+            err = cairn__jfail(j, CAIRN_ECORRUPT,
+                               "run %llu: index jumps "
+                               "from seq %llu to %llu",
                                (unsigned long long)run_num,
                                (unsigned long long)expect,
                                (unsigned long long)seq);
@@ -55,11 +56,9 @@ cairn_err cairn__read_record(cairn_journal *j, cairn_txn *txn, uint64_t seq,
     return cairn__read_record_len(j, txn, seq, pos, rec, hash, NULL);
 }
 
-cairn_err cairn__read_record_len(cairn_journal *j, cairn_txn *txn,
-                                 uint64_t seq, uint64_t pos,
-                                 cairn_record *rec,
-                                 uint8_t hash[CAIRN_HASH_BYTES],
-                                 size_t *len)
+cairn_err cairn__read_record_len(cairn_journal *j, cairn_txn *txn, uint64_t seq,
+                                 uint64_t pos, cairn_record *rec,
+                                 uint8_t hash[CAIRN_HASH_BYTES], size_t *len)
 {
     uint8_t key[8];
     const uint8_t *v;
@@ -67,16 +66,16 @@ cairn_err cairn__read_record_len(cairn_journal *j, cairn_txn *txn,
     int found;
     char why[256];
     cairn__store64_be(key, pos);
-    cairn_err err = cairn__txn_get(txn, CAIRN_DBI_RECORDS, key, sizeof(key),
-                                   &v, &vl, &found);
+    cairn_err err = cairn__txn_get(txn, CAIRN_DBI_RECORDS, key, sizeof(key), &v,
+                                   &vl, &found);
     if (err != CAIRN_OK) {
         return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
     }
     if (!found) {
-        return cairn__jfail(j, CAIRN_ECORRUPT, "seq %llu: record at "
-                                               "position %llu is missing",
-                            (unsigned long long)seq,
-                            (unsigned long long)pos);
+        return cairn__jfail(j, CAIRN_ECORRUPT,
+                            "seq %llu: record at "
+                            "position %llu is missing",
+                            (unsigned long long)seq, (unsigned long long)pos);
     }
     err = cairn__record_decode(v, vl, rec, why, sizeof(why));
     if (err != CAIRN_OK) {
@@ -100,8 +99,7 @@ typedef struct each_ctx {
     void *ctx;
 } each_ctx;
 
-static void fill_view(cairn_record_view *w, const cairn_record *r,
-                      uint64_t pos)
+static void fill_view(cairn_record_view *w, const cairn_record *r, uint64_t pos)
 {
     memset(w, 0, sizeof(*w));
     w->type = r->type;
@@ -141,8 +139,7 @@ static cairn_err each_step(void *vctx, cairn_journal *j, cairn_txn *txn,
     cairn_record_view view;
     uint8_t hash[CAIRN_HASH_BYTES];
     size_t len = 0;
-    cairn_err err =
-        cairn__read_record_len(j, txn, seq, pos, &rec, hash, &len);
+    cairn_err err = cairn__read_record_len(j, txn, seq, pos, &rec, hash, &len);
     if (err != CAIRN_OK) {
         return err;
     }
@@ -154,11 +151,10 @@ static cairn_err each_step(void *vctx, cairn_journal *j, cairn_txn *txn,
     return stop ? CAIRN_EINTR : CAIRN_OK;
 }
 
-cairn_err cairn_record_each(cairn_journal *journal, const char *run_id,
-                            uint64_t from_seq,
-                            int (*fn)(void *ctx,
-                                      const cairn_record_view *record),
-                            void *ctx)
+cairn_err
+cairn_record_each(cairn_journal *journal, const char *run_id, uint64_t from_seq,
+                  int (*fn)(void *ctx, const cairn_record_view *record),
+                  void *ctx)
 {
     if (journal == NULL || run_id == NULL || fn == NULL) {
         return CAIRN_EINVAL;

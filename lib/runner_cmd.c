@@ -21,8 +21,8 @@ static const char *const passthrough[] = {"PATH", "HOME",   "USER", "LOGNAME",
                                           "LANG", "LC_ALL", "TZ",   "TMPDIR"};
 
 /* printf into a malloc'd string; NULL when out of memory. */
-__attribute__((format(printf, 1, 0))) static char *
-vstrf(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static char *vstrf(const char *fmt,
+                                                         va_list ap)
 {
     va_list again;
     va_copy(again, ap);

@@ -44,9 +44,9 @@ typedef struct cairn_state {
     uint8_t accepted;
     uint8_t cancelled;
     uint8_t timed_out;
-    uint64_t next_seq;                 /**< records so far */
-    uint8_t head[CAIRN_HASH_BYTES];    /**< leaf hash of the last record */
-    uint64_t last_pos;                 /**< position of the last record */
+    uint64_t next_seq;              /**< records so far */
+    uint8_t head[CAIRN_HASH_BYTES]; /**< leaf hash of the last record */
+    uint64_t last_pos;              /**< position of the last record */
     uint64_t created_ns;
     uint64_t updated_ns;
     uint32_t n_ops;
@@ -80,11 +80,10 @@ CAIRN_INTERNAL cairn_err cairn__state_init(cairn_state *st,
  *         CAIRN_ECORRUPT when the record could never have been written
  *         (wrong seq/prev/attempt, CREATE after seq 0).
  */
-CAIRN_INTERNAL cairn_err cairn__state_apply(cairn_state *st,
-                                            const cairn_record *rec,
-                                            const uint8_t hash[CAIRN_HASH_BYTES],
-                                            uint64_t position, char *detail,
-                                            size_t detail_len);
+CAIRN_INTERNAL cairn_err
+cairn__state_apply(cairn_state *st, const cairn_record *rec,
+                   const uint8_t hash[CAIRN_HASH_BYTES], uint64_t position,
+                   char *detail, size_t detail_len);
 
 /** The head: lowest sequence among ready, pending, failed; -1 if none. */
 CAIRN_INTERNAL int64_t cairn__state_head(const cairn_state *st);

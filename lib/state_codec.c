@@ -221,8 +221,8 @@ static cairn_err get_header(dec *d, cairn_state *st)
         cairn__rd_bytes(&d->r, st->key_id, CAIRN_KEY_ID_BYTES) != 0) {
         return bad(d, "plan_hash", "truncated");
     }
-    err = get_str(d, "preflight_id", st->preflight_id,
-                  sizeof(st->preflight_id), 0);
+    err = get_str(d, "preflight_id", st->preflight_id, sizeof(st->preflight_id),
+                  0);
     if (err != CAIRN_OK) {
         return err;
     }
@@ -240,9 +240,8 @@ static cairn_err get_header(dec *d, cairn_state *st)
     return CAIRN_OK;
 }
 
-cairn_err cairn__state_decode(const uint8_t *buf, size_t len,
-                              cairn_state *st, char *detail,
-                              size_t detail_len)
+cairn_err cairn__state_decode(const uint8_t *buf, size_t len, cairn_state *st,
+                              char *detail, size_t detail_len)
 {
     dec d = {.detail = detail, .detail_len = detail_len};
     memset(st, 0, sizeof(*st));

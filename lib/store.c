@@ -187,8 +187,7 @@ cairn_err cairn__store_open(const char *dir, int readonly, int create,
         cairn__fmt(detail, detail_len,
                    "CAIRN_MAP_SIZE=%s: not a size in bytes from 65536 to "
                    "%llu",
-                   getenv("CAIRN_MAP_SIZE"),
-                   (unsigned long long)MAX_MAP_SIZE);
+                   getenv("CAIRN_MAP_SIZE"), (unsigned long long)MAX_MAP_SIZE);
         cairn__store_close(s);
         return CAIRN_EINVAL;
     }

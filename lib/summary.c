@@ -85,8 +85,8 @@ static cairn_err fill_ops(const cairn_state *st, cairn_summary *s)
             }
         }
         s->counts[op->state]++;
-        int done = op->state == CAIRN_OP_COMPLETED ||
-                   op->state == CAIRN_OP_SKIPPED;
+        int done =
+            op->state == CAIRN_OP_COMPLETED || op->state == CAIRN_OP_SKIPPED;
         contiguous = contiguous && done;
         if (contiguous) {
             s->last_contiguous_seq = i;
@@ -111,13 +111,13 @@ static int preflight_all_completed(const cairn_state *st)
 
 static void derive(const cairn_state *st, cairn_summary *s)
 {
-    cairn_next_action finish = s->restart_required ? CAIRN_NEXT_RESTART_TARGETS
-                                                   : CAIRN_NEXT_DONE;
+    cairn_next_action finish =
+        s->restart_required ? CAIRN_NEXT_RESTART_TARGETS : CAIRN_NEXT_DONE;
     int64_t head = cairn__state_head(st);
     if (st->cancelled || st->timed_out) {
         s->state = st->cancelled ? CAIRN_RUN_CANCELLED : CAIRN_RUN_TIMED_OUT;
-        s->stopped_reason = st->cancelled ? CAIRN_STOPPED_CANCELLED
-                                          : CAIRN_STOPPED_TIMED_OUT;
+        s->stopped_reason =
+            st->cancelled ? CAIRN_STOPPED_CANCELLED : CAIRN_STOPPED_TIMED_OUT;
         s->next_action = s->n_in_doubt ? CAIRN_NEXT_RESOLVE_IN_DOUBT : finish;
     } else if (cairn__state_all_done(st)) {
         s->state = CAIRN_RUN_COMPLETED;
@@ -151,8 +151,7 @@ static void derive(const cairn_state *st, cairn_summary *s)
     }
 }
 
-cairn_err cairn__summary_from_state(const cairn_state *st,
-                                    cairn_summary **out)
+cairn_err cairn__summary_from_state(const cairn_state *st, cairn_summary **out)
 {
     *out = NULL;
     cairn_summary *s = calloc(1, sizeof(*s));

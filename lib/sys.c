@@ -52,7 +52,7 @@ cairn_err cairn__boot_id(uint8_t out[CAIRN_BOOT_ID_BYTES])
     hex[n] = '\0';
     free(text);
     return cairn__unhex(hex, out, CAIRN_BOOT_ID_BYTES) == 0 ? CAIRN_OK
-                                                           : CAIRN_EIO;
+                                                            : CAIRN_EIO;
 }
 
 void cairn__hostname(char out[CAIRN_MAX_HOST + 1])
@@ -99,8 +99,7 @@ cairn_err cairn__proc_start_time(pid_t pid, uint64_t *out)
 }
 
 int cairn__proc_alive(uint32_t pid, uint64_t start,
-                      const uint8_t boot[CAIRN_BOOT_ID_BYTES],
-                      const char *host)
+                      const uint8_t boot[CAIRN_BOOT_ID_BYTES], const char *host)
 {
     char here[CAIRN_MAX_HOST + 1];
     uint8_t now_boot[CAIRN_BOOT_ID_BYTES];

@@ -6,10 +6,10 @@
 
 #include <string.h>
 
-#define FAIL(code, ...)                                                      \
-    do {                                                                     \
-        cairn__fmt(detail, detail_len, __VA_ARGS__);                         \
-        return (code);                                                       \
+#define FAIL(code, ...)                                                        \
+    do {                                                                       \
+        cairn__fmt(detail, detail_len, __VA_ARGS__);                           \
+        return (code);                                                         \
     } while (0)
 
 static int finished(const cairn_state *st)
@@ -21,8 +21,8 @@ static cairn_err check_op(const cairn_state *st, const cairn_record *rec,
                           char *detail, size_t detail_len)
 {
     if (rec->op >= st->n_ops) {
-        FAIL(CAIRN_ENOOP, "operation %u: the plan has %u operations",
-             rec->op, st->n_ops);
+        FAIL(CAIRN_ENOOP, "operation %u: the plan has %u operations", rec->op,
+             st->n_ops);
     }
     return CAIRN_OK;
 }
@@ -63,23 +63,26 @@ static cairn_err check_normal_claim(const cairn_state *st, uint32_t seq,
 {
     const cairn_op_st *op = &st->ops[seq];
     if (finished(st)) {
-        FAIL(CAIRN_EFINISHED, "run %s has ended: only containment and "
-                              "cleanup claims are accepted",
+        FAIL(CAIRN_EFINISHED,
+             "run %s has ended: only containment and "
+             "cleanup claims are accepted",
              st->run_id);
     }
     if (op->state == CAIRN_OP_BLOCKED && !st->accepted) {
-        FAIL(CAIRN_EPREFLIGHT, "operation %u (%s) is blocked: "
-                               "preflight-not-accepted",
+        FAIL(CAIRN_EPREFLIGHT,
+             "operation %u (%s) is blocked: "
+             "preflight-not-accepted",
              seq, op->id);
     }
     if (op->state != CAIRN_OP_READY && op->state != CAIRN_OP_FAILED) {
-        FAIL(CAIRN_ESTATE, "operation %u (%s) is %s, not ready or failed",
-             seq, op->id, cairn_op_state_name(op->state));
+        FAIL(CAIRN_ESTATE, "operation %u (%s) is %s, not ready or failed", seq,
+             op->id, cairn_op_state_name(op->state));
     }
     int64_t head = cairn__state_head(st);
     if (head != (int64_t)seq) {
-        FAIL(CAIRN_EORDER, "operation %u (%s) is not the head; the head is "
-                           "%lld",
+        FAIL(CAIRN_EORDER,
+             "operation %u (%s) is not the head; the head is "
+             "%lld",
              seq, op->id, (long long)head);
     }
     return CAIRN_OK;
@@ -94,12 +97,12 @@ static cairn_err check_special_claim(const cairn_state *st,
     cairn_kind want = cleanup ? CAIRN_KIND_CLEANUP : CAIRN_KIND_START;
     if (op->kind != want) {
         FAIL(CAIRN_ECONTAIN, "operation %u (%s) is a %s operation, not %s",
-             rec->op, op->id, cairn_kind_name(op->kind),
-             cairn_kind_name(want));
+             rec->op, op->id, cairn_kind_name(op->kind), cairn_kind_name(want));
     }
     if (cleanup && op->state == CAIRN_OP_BLOCKED) {
-        FAIL(CAIRN_EPREFLIGHT, "operation %u (%s) is blocked: "
-                               "preflight-not-accepted",
+        FAIL(CAIRN_EPREFLIGHT,
+             "operation %u (%s) is blocked: "
+             "preflight-not-accepted",
              rec->op, op->id);
     }
     /* A failed containment start or cleanup may be claimed again: after a
@@ -110,8 +113,9 @@ static cairn_err check_special_claim(const cairn_state *st,
              cairn_op_state_name(op->state));
     }
     if (!cairn__state_halted(st)) {
-        FAIL(CAIRN_ECONTAIN, "%s claims need a terminal failure, a cancel "
-                             "or a timeout",
+        FAIL(CAIRN_ECONTAIN,
+             "%s claims need a terminal failure, a cancel "
+             "or a timeout",
              cleanup ? "cleanup" : "containment");
     }
     if (!cleanup && !cairn__state_target_stopped(st, op->target)) {
@@ -177,8 +181,9 @@ static cairn_err check_outcome(const cairn_op_st *op, const cairn_record *rec,
         }
         for (size_t i = 0; i < op->n_requires; i++) {
             if (!has_output(&rec->outputs, op->requires[i])) {
-                FAIL(CAIRN_EOUTPUT, "operation %u (%s) requires output "
-                                    "\"%s\"",
+                FAIL(CAIRN_EOUTPUT,
+                     "operation %u (%s) requires output "
+                     "\"%s\"",
                      rec->op, op->id, op->requires[i]);
             }
         }
@@ -194,8 +199,9 @@ static cairn_err check_outcome(const cairn_op_st *op, const cairn_record *rec,
             FAIL(CAIRN_EREASON, "skipping needs a reason");
         }
         if (op->kind == CAIRN_KIND_PREFLIGHT) {
-            FAIL(CAIRN_ESTATE, "operation %u (%s): preflight operations "
-                               "cannot be skipped",
+            FAIL(CAIRN_ESTATE,
+                 "operation %u (%s): preflight operations "
+                 "cannot be skipped",
                  rec->op, op->id);
         }
         if (rec->error_class != CAIRN_CLASS_NONE) {
@@ -215,12 +221,13 @@ static cairn_err apply_outcome(cairn_state *st, const cairn_record *rec,
     }
     cairn_op_st *op = &st->ops[rec->op];
     if (op->state != CAIRN_OP_PENDING) {
-        FAIL(CAIRN_ENOTPENDING, "operation %u (%s) is %s, not pending",
-             rec->op, op->id, cairn_op_state_name(op->state));
+        FAIL(CAIRN_ENOTPENDING, "operation %u (%s) is %s, not pending", rec->op,
+             op->id, cairn_op_state_name(op->state));
     }
     if (rec->attempt != op->attempt) {
-        FAIL(CAIRN_EATTEMPT, "operation %u (%s): attempt %u is current, "
-                             "not %u",
+        FAIL(CAIRN_EATTEMPT,
+             "operation %u (%s): attempt %u is current, "
+             "not %u",
              rec->op, op->id, op->attempt, rec->attempt);
     }
     if (rec->type == CAIRN_REC_RESOLVE && rec->reason[0] == '\0') {
@@ -249,8 +256,8 @@ static cairn_err apply_retry(cairn_state *st, const cairn_record *rec,
         FAIL(CAIRN_EFINISHED, "run %s has ended", st->run_id);
     }
     if (op->state != CAIRN_OP_FAILED) {
-        FAIL(CAIRN_ENOTFAILED, "operation %u (%s) is %s, not failed",
-             rec->op, op->id, cairn_op_state_name(op->state));
+        FAIL(CAIRN_ENOTFAILED, "operation %u (%s) is %s, not failed", rec->op,
+             op->id, cairn_op_state_name(op->state));
     }
     if (rec->reason[0] == '\0') {
         FAIL(CAIRN_EREASON, "a retry needs a reason");
@@ -304,19 +311,19 @@ static cairn_err dispatch(cairn_state *st, const cairn_record *rec,
 
 cairn_err cairn__state_apply(cairn_state *st, const cairn_record *rec,
                              const uint8_t hash[CAIRN_HASH_BYTES],
-                             uint64_t position, char *detail,
-                             size_t detail_len)
+                             uint64_t position, char *detail, size_t detail_len)
 {
     if (rec->run_num != st->run_num || rec->seq != st->next_seq) {
-        FAIL(CAIRN_ECORRUPT, "record run %llu seq %llu where run %llu seq "
-                             "%llu was expected",
+        FAIL(CAIRN_ECORRUPT,
+             "record run %llu seq %llu where run %llu seq "
+             "%llu was expected",
              (unsigned long long)rec->run_num, (unsigned long long)rec->seq,
-             (unsigned long long)st->run_num,
-             (unsigned long long)st->next_seq);
+             (unsigned long long)st->run_num, (unsigned long long)st->next_seq);
     }
     if (memcmp(rec->prev, st->head, CAIRN_HASH_BYTES) != 0) {
-        FAIL(CAIRN_ECORRUPT, "seq %llu: prev does not match the hash of "
-                             "seq %llu",
+        FAIL(CAIRN_ECORRUPT,
+             "seq %llu: prev does not match the hash of "
+             "seq %llu",
              (unsigned long long)rec->seq,
              (unsigned long long)(st->next_seq - 1));
     }

@@ -178,5 +178,4 @@ CAIRN_INTERNAL cairn_err cairn__file_write_new(const char *path,
                                                const void *data, size_t len,
                                                char *detail, size_t detail_len);
 
-
 #endif

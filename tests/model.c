@@ -700,9 +700,8 @@ cairn_err m_probe_restart_order(cairn_journal *j, cairn_summary **out)
     err = err ? err : probe_receipt(j, run, 0, CAIRN_OUTCOME_COMPLETED);
     err = err ? err : cairn_claim(j, run, 1, 0, NULL, NULL, NULL);
     err = err ? err : probe_receipt(j, run, 1, CAIRN_OUTCOME_FAILED);
-    err =
-        err ? err
-            : cairn_claim(j, run, 3, CAIRN_CLAIM_CONTAINMENT, NULL, NULL, &c);
+    err = err ? err
+              : cairn_claim(j, run, 3, CAIRN_CLAIM_CONTAINMENT, NULL, NULL, &c);
     err = err ? err : probe_receipt(j, run, c.seq, CAIRN_OUTCOME_COMPLETED);
     err = err ? err : cairn_retry(j, run, 1, &who);
     for (uint32_t op = 1; op <= 3 && err == CAIRN_OK; op++) {

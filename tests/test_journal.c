@@ -46,9 +46,9 @@ static int setup(void **state)
     assert_int_equal(cairn_plan_parse(plan_json, strlen(plan_json), &f->plan,
                                       detail, sizeof(detail)),
                      CAIRN_OK);
-    assert_int_equal(cairn_run_create(f->j, f->plan, NULL, f->run,
-                                      sizeof(f->run)),
-                     CAIRN_OK);
+    assert_int_equal(
+        cairn_run_create(f->j, f->plan, NULL, f->run, sizeof(f->run)),
+        CAIRN_OK);
     assert_string_equal(f->run, "pg-1");
     *state = f;
     return 0;
@@ -85,9 +85,9 @@ static void claim_ok(fixture *f, int64_t op, uint32_t want_seq,
                      uint32_t want_attempt)
 {
     cairn_claim_result r;
-    assert_int_equal(cairn_claim(f->j, f->run, op, CAIRN_CLAIM_NORMAL, NULL,
-                                 NULL, &r),
-                     CAIRN_OK);
+    assert_int_equal(
+        cairn_claim(f->j, f->run, op, CAIRN_CLAIM_NORMAL, NULL, NULL, &r),
+        CAIRN_OK);
     assert_int_equal(r.seq, want_seq);
     assert_int_equal(r.attempt, want_attempt);
 }
@@ -112,13 +112,13 @@ static cairn_err fail_op(fixture *f, uint32_t seq, cairn_error_class cls)
 }
 
 /* A rejected call must return exactly @p want and write nothing. */
-#define REJECTED(f, call, want)                                              \
-    do {                                                                     \
-        uint64_t before_ = records(f);                                       \
-        assert_int_equal((call), (want));                                    \
-        assert_true(cairn_journal_errdetail((f)->j)[0] != '\0');             \
-        assert_int_equal(records(f), before_);                               \
-        assert_int_equal(cairn_replay_check((f)->j, (f)->run), CAIRN_OK);    \
+#define REJECTED(f, call, want)                                                \
+    do {                                                                       \
+        uint64_t before_ = records(f);                                         \
+        assert_int_equal((call), (want));                                      \
+        assert_true(cairn_journal_errdetail((f)->j)[0] != '\0');               \
+        assert_int_equal(records(f), before_);                                 \
+        assert_int_equal(cairn_replay_check((f)->j, (f)->run), CAIRN_OK);      \
     } while (0)
 
 static void accept_preflight(fixture *f)
@@ -168,8 +168,8 @@ static void test_run_id_never_reused(void **state)
 static void test_mutation_blocked_until_accept(void **state)
 {
     fixture *f = *state;
-    REJECTED(f, cairn_claim(f->j, f->run, 2, CAIRN_CLAIM_NORMAL, NULL, NULL,
-                            NULL),
+    REJECTED(f,
+             cairn_claim(f->j, f->run, 2, CAIRN_CLAIM_NORMAL, NULL, NULL, NULL),
              CAIRN_EPREFLIGHT);
     REJECTED(f, cairn_accept_preflight(f->j, f->run, "pf", NULL),
              CAIRN_EPREFLIGHT_OPEN);
@@ -183,9 +183,9 @@ static void test_mutation_blocked_until_accept(void **state)
     assert_int_equal(s->next_action, CAIRN_NEXT_ACCEPT_PREFLIGHT);
     assert_false(s->has_next);
     cairn_summary_free(s);
-    REJECTED(f, cairn_claim(f->j, f->run, -1, CAIRN_CLAIM_NORMAL, NULL, NULL,
-                            NULL),
-             CAIRN_ENOTHING);
+    REJECTED(
+        f, cairn_claim(f->j, f->run, -1, CAIRN_CLAIM_NORMAL, NULL, NULL, NULL),
+        CAIRN_ENOTHING);
     assert_int_equal(cairn_accept_preflight(f->j, f->run, "pf-1", NULL),
                      CAIRN_OK);
     s = status(f);
@@ -213,29 +213,29 @@ static void test_out_of_order_and_states(void **state)
 {
     fixture *f = *state;
     accept_preflight(f);
-    REJECTED(f, cairn_claim(f->j, f->run, 4, CAIRN_CLAIM_NORMAL, NULL, NULL,
-                            NULL),
+    REJECTED(f,
+             cairn_claim(f->j, f->run, 4, CAIRN_CLAIM_NORMAL, NULL, NULL, NULL),
              CAIRN_EORDER);
-    REJECTED(f, cairn_claim(f->j, f->run, 0, CAIRN_CLAIM_NORMAL, NULL, NULL,
-                            NULL),
+    REJECTED(f,
+             cairn_claim(f->j, f->run, 0, CAIRN_CLAIM_NORMAL, NULL, NULL, NULL),
              CAIRN_ESTATE);
-    REJECTED(f, cairn_claim(f->j, f->run, 99, CAIRN_CLAIM_NORMAL, NULL, NULL,
-                            NULL),
-             CAIRN_ENOOP);
+    REJECTED(
+        f, cairn_claim(f->j, f->run, 99, CAIRN_CLAIM_NORMAL, NULL, NULL, NULL),
+        CAIRN_ENOOP);
     REJECTED(f, complete(f, 2, NULL, 0), CAIRN_ENOTPENDING);
     claim_ok(f, 2, 2, 1);
-    REJECTED(f, cairn_claim(f->j, f->run, 2, CAIRN_CLAIM_NORMAL, NULL, NULL,
-                            NULL),
+    REJECTED(f,
+             cairn_claim(f->j, f->run, 2, CAIRN_CLAIM_NORMAL, NULL, NULL, NULL),
              CAIRN_ESTATE); /* pending -> pending */
-    cairn_receipt bad = {.seq = 2, .attempt = 2,
-                         .outcome = CAIRN_OUTCOME_COMPLETED};
-    REJECTED(f, cairn_receipt_record(f->j, f->run, &bad, NULL),
-             CAIRN_EATTEMPT);
+    cairn_receipt bad = {
+        .seq = 2, .attempt = 2, .outcome = CAIRN_OUTCOME_COMPLETED};
+    REJECTED(f, cairn_receipt_record(f->j, f->run, &bad, NULL), CAIRN_EATTEMPT);
     bad.attempt = 0;
     bad.op_id = "snapshot-db";
     REJECTED(f, cairn_receipt_record(f->j, f->run, &bad, NULL), CAIRN_EOPID);
     REJECTED(f, cairn_retry(f->j, f->run, 2, NULL), CAIRN_ENOTFAILED);
-    cairn_receipt noreason = {.seq = 2, .outcome = CAIRN_OUTCOME_FAILED,
+    cairn_receipt noreason = {.seq = 2,
+                              .outcome = CAIRN_OUTCOME_FAILED,
                               .error_class = CAIRN_CLASS_TERMINAL};
     REJECTED(f, cairn_receipt_record(f->j, f->run, &noreason, NULL),
              CAIRN_EREASON);
@@ -305,9 +305,10 @@ static void test_terminal_failure_containment_cleanup(void **state)
 {
     fixture *f = *state;
     accept_preflight(f);
-    REJECTED(f, cairn_claim(f->j, f->run, 4, CAIRN_CLAIM_CONTAINMENT, NULL,
-                            NULL, NULL),
-             CAIRN_ECONTAIN); /* nothing failed yet */
+    REJECTED(
+        f,
+        cairn_claim(f->j, f->run, 4, CAIRN_CLAIM_CONTAINMENT, NULL, NULL, NULL),
+        CAIRN_ECONTAIN); /* nothing failed yet */
     claim_ok(f, -1, 2, 1);
     assert_int_equal(complete(f, 2, NULL, 0), CAIRN_OK);
     claim_ok(f, -1, 3, 1);
@@ -316,16 +317,17 @@ static void test_terminal_failure_containment_cleanup(void **state)
     assert_int_equal(s->state, CAIRN_RUN_FAILED);
     assert_int_equal(s->next_action, CAIRN_NEXT_RESTART_TARGETS);
     cairn_summary_free(s);
-    REJECTED(f, cairn_claim(f->j, f->run, 4, CAIRN_CLAIM_NORMAL, NULL, NULL,
-                            NULL),
+    REJECTED(f,
+             cairn_claim(f->j, f->run, 4, CAIRN_CLAIM_NORMAL, NULL, NULL, NULL),
              CAIRN_EORDER);
-    REJECTED(f, cairn_claim(f->j, f->run, 5, CAIRN_CLAIM_CONTAINMENT, NULL,
-                            NULL, NULL),
-             CAIRN_ECONTAIN); /* not a start */
+    REJECTED(
+        f,
+        cairn_claim(f->j, f->run, 5, CAIRN_CLAIM_CONTAINMENT, NULL, NULL, NULL),
+        CAIRN_ECONTAIN); /* not a start */
     cairn_claim_result r;
-    assert_int_equal(cairn_claim(f->j, f->run, -1, CAIRN_CLAIM_CONTAINMENT,
-                                 NULL, NULL, &r),
-                     CAIRN_OK);
+    assert_int_equal(
+        cairn_claim(f->j, f->run, -1, CAIRN_CLAIM_CONTAINMENT, NULL, NULL, &r),
+        CAIRN_OK);
     assert_int_equal(r.seq, 4);
     assert_int_equal(complete(f, 4, NULL, 0), CAIRN_OK);
     s = status(f);
@@ -333,14 +335,14 @@ static void test_terminal_failure_containment_cleanup(void **state)
     assert_int_equal(s->state, CAIRN_RUN_FAILED);
     assert_int_equal(s->next_action, CAIRN_NEXT_RETRY_FAILED);
     cairn_summary_free(s);
-    assert_int_equal(cairn_claim(f->j, f->run, -1, CAIRN_CLAIM_CLEANUP, NULL,
-                                 NULL, &r),
-                     CAIRN_OK);
+    assert_int_equal(
+        cairn_claim(f->j, f->run, -1, CAIRN_CLAIM_CLEANUP, NULL, NULL, &r),
+        CAIRN_OK);
     assert_int_equal(r.seq, 7);
     assert_int_equal(complete(f, 7, NULL, 0), CAIRN_OK);
-    REJECTED(f, cairn_claim(f->j, f->run, -1, CAIRN_CLAIM_CLEANUP, NULL,
-                            NULL, NULL),
-             CAIRN_ECONTAIN);
+    REJECTED(
+        f, cairn_claim(f->j, f->run, -1, CAIRN_CLAIM_CLEANUP, NULL, NULL, NULL),
+        CAIRN_ECONTAIN);
 }
 
 static void test_cancel(void **state)
@@ -356,16 +358,16 @@ static void test_cancel(void **state)
     assert_int_equal(s->stopped_reason, CAIRN_STOPPED_CANCELLED);
     assert_int_equal(s->next_action, CAIRN_NEXT_RESTART_TARGETS);
     cairn_summary_free(s);
-    REJECTED(f, cairn_claim(f->j, f->run, -1, CAIRN_CLAIM_NORMAL, NULL, NULL,
-                            NULL),
-             CAIRN_EFINISHED);
+    REJECTED(
+        f, cairn_claim(f->j, f->run, -1, CAIRN_CLAIM_NORMAL, NULL, NULL, NULL),
+        CAIRN_EFINISHED);
     REJECTED(f, cairn_cancel(f->j, f->run, 1, NULL), CAIRN_EFINISHED);
     REJECTED(f, cairn_accept_preflight(f->j, f->run, "x", NULL),
              CAIRN_EFINISHED);
     cairn_claim_result r;
-    assert_int_equal(cairn_claim(f->j, f->run, -1, CAIRN_CLAIM_CONTAINMENT,
-                                 NULL, NULL, &r),
-                     CAIRN_OK);
+    assert_int_equal(
+        cairn_claim(f->j, f->run, -1, CAIRN_CLAIM_CONTAINMENT, NULL, NULL, &r),
+        CAIRN_OK);
     assert_int_equal(r.seq, 4);
 }
 
@@ -375,9 +377,8 @@ static void test_timeout_and_complete_run(void **state)
     accept_preflight(f);
     for (uint32_t i = 2; i < 8; i++) {
         claim_ok(f, -1, i, 1);
-        assert_int_equal(complete(f, i, i == 3 ? snap_out : NULL,
-                                  i == 3 ? 2 : 0),
-                         CAIRN_OK);
+        assert_int_equal(
+            complete(f, i, i == 3 ? snap_out : NULL, i == 3 ? 2 : 0), CAIRN_OK);
     }
     cairn_summary *s = status(f);
     assert_int_equal(s->state, CAIRN_RUN_COMPLETED);
@@ -396,14 +397,13 @@ static void test_skip_rules(void **state)
 {
     fixture *f = *state;
     claim_ok(f, -1, 0, 1);
-    cairn_receipt r = {.seq = 0, .outcome = CAIRN_OUTCOME_SKIPPED,
-                       .reason = "not needed"};
+    cairn_receipt r = {
+        .seq = 0, .outcome = CAIRN_OUTCOME_SKIPPED, .reason = "not needed"};
     REJECTED(f, cairn_receipt_record(f->j, f->run, &r, NULL), CAIRN_ESTATE);
     assert_int_equal(complete(f, 0, NULL, 0), CAIRN_OK);
     claim_ok(f, -1, 1, 1);
     assert_int_equal(complete(f, 1, NULL, 0), CAIRN_OK);
-    assert_int_equal(cairn_accept_preflight(f->j, f->run, "p", NULL),
-                     CAIRN_OK);
+    assert_int_equal(cairn_accept_preflight(f->j, f->run, "p", NULL), CAIRN_OK);
     claim_ok(f, -1, 2, 1);
     r.seq = 2;
     r.reason = "";
@@ -433,9 +433,9 @@ static void test_in_doubt_and_resolve(void **state)
     fixture *f = *state;
     cairn_holder gone = {(uint32_t)dead_pid(), 12345};
     cairn_claim_result r;
-    assert_int_equal(cairn_claim(f->j, f->run, -1, CAIRN_CLAIM_NORMAL, &gone,
-                                 NULL, &r),
-                     CAIRN_OK);
+    assert_int_equal(
+        cairn_claim(f->j, f->run, -1, CAIRN_CLAIM_NORMAL, &gone, NULL, &r),
+        CAIRN_OK);
     cairn_summary *s = status(f);
     assert_int_equal(s->n_in_doubt, 1);
     assert_int_equal(s->in_doubt[0], 0);
@@ -516,8 +516,7 @@ static void test_open_errors(void **state)
     char detail[256];
     char *dir = tu_mkdtemp();
     char *missing = tu_path(dir, "missing");
-    assert_int_equal(cairn_journal_open(missing, 0, &j, detail,
-                                        sizeof(detail)),
+    assert_int_equal(cairn_journal_open(missing, 0, &j, detail, sizeof(detail)),
                      CAIRN_EIO);
     assert_null(j);
     assert_non_null(strstr(detail, "no journal"));
@@ -538,8 +537,7 @@ static void test_errors_have_names(void **state)
     (void)state;
     for (int e = 0; e < CAIRN_ERR_COUNT_; e++) {
         assert_string_not_equal(cairn_errname((cairn_err)e), "CAIRN_E?");
-        assert_string_not_equal(cairn_strerror((cairn_err)e),
-                                "unknown error");
+        assert_string_not_equal(cairn_strerror((cairn_err)e), "unknown error");
     }
     assert_string_equal(cairn_strerror(CAIRN_ERR_COUNT_), "unknown error");
     assert_int_equal(cairn_exit_code(CAIRN_ELOCKED), 5);
@@ -563,8 +561,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_out_of_order_and_states, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_restart_required_after_stop,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_required_after_stop, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             test_failed_snapshot_retry_keeps_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(
@@ -577,8 +575,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_record_each_and_log_content,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_each_and_log_content, setup,
+                                        teardown),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_errors_have_names),
     };
