@@ -119,7 +119,7 @@ san:
 	    OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
 
-check: deps-check
+check: deps-check format-check
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory san
 
@@ -178,7 +178,7 @@ format:
 	clang-format -i include/*.h lib/*.c lib/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c bench/*.c bench/*.h
 
 format-check:
-	clang-format --dry-run --Werror include/*.h lib/*.c lib/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c bench/*.c bench/*.h
+	@clang-format --dry-run --Werror include/*.h lib/*.c lib/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c bench/*.c bench/*.h
 
 clean:
 	rm -rf build build-san build-fuzz demo-out

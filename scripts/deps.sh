@@ -3,7 +3,7 @@
 #   sh scripts/deps.sh install   apt-get install what is missing
 #   sh scripts/deps.sh check     name what is missing and fail
 set -u
-PKGS="gcc make clang libclang-rt-14-dev pkg-config liblmdb-dev lmdb-utils \
+PKGS="gcc make clang clang-format libclang-rt-14-dev pkg-config liblmdb-dev lmdb-utils \
 libsodium-dev libjansson-dev libcmocka-dev minisign libsqlite3-dev sqlite3 \
 tar coreutils python3"
 missing=""
