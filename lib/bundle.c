@@ -266,7 +266,7 @@ cairn_err cairn__verify_bundle_mem(const uint8_t *buf, size_t len,
 {
     bundle_hdr h;
     cairn_rd r;
-    cairn__fmt(detail, detail_len, "%s", "");
+    cairn__clear(detail, detail_len);
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
     }
@@ -387,7 +387,7 @@ cairn_err cairn_verify_bundle(const char *path, const cairn_pubkey *pinned,
 {
     char *buf = NULL;
     size_t len = 0;
-    cairn__fmt(detail, detail_len, "%s", "");
+    cairn__clear(detail, detail_len);
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
     }

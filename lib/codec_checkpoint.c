@@ -133,7 +133,7 @@ cairn_err cairn__checkpoint_decode(const uint8_t *buf, size_t len,
                                    size_t detail_len)
 {
     memset(cp, 0, sizeof(*cp));
-    cairn__fmt(detail, detail_len, "%s", "");
+    cairn__clear(detail, detail_len);
     if (len >= 1 && buf[CP_OFF_VERSION] != CP_VERSION) {
         cairn__fmt(detail, detail_len, "offset 0: version %u",
                    (unsigned)buf[CP_OFF_VERSION]);

@@ -289,7 +289,7 @@ cairn_err cairn__record_encode(const cairn_record *rec, uint8_t **out,
 {
     *out = NULL;
     *out_len = 0;
-    cairn__fmt(detail, detail_len, "%s", "");
+    cairn__clear(detail, detail_len);
     enc e = {detail, detail_len};
     if (rec->version != CAIRN_FORMAT_VERSION) {
         return inval(&e, "version", "%u, expected %d", (unsigned)rec->version,

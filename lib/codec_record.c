@@ -97,18 +97,35 @@ typedef struct dec {
     cairn_rd r;
     char *detail;
     size_t detail_len;
+    const char *kv_name; /* the list get_kv() is reading */
+    size_t kv_index;
 } dec;
+
+/* Field markers of a key-value pair: bad() expands them to
+ * "evidence[3].key", so a record that decodes formats nothing. */
+static const char kv_key[] = ".key";
+static const char kv_value[] = ".value";
+
+static const char *field_text(const dec *d, const char *field, char *buf,
+                              size_t cap)
+{
+    if (field != kv_key && field != kv_value) {
+        return field;
+    }
+    cairn__fmt(buf, cap, "%s[%zu]%s", d->kv_name, d->kv_index, field);
+    return buf;
+}
 
 __attribute__((format(printf, 4, 5))) static cairn_err
 bad(dec *d, size_t off, const char *field, const char *fmt, ...)
 {
-    char what[128];
+    char what[128], name[FIELD_MAX];
     va_list ap;
     va_start(ap, fmt);
     cairn__vfmt(what, sizeof(what), fmt, ap);
     va_end(ap);
-    cairn__fmt(d->detail, d->detail_len, "offset %zu: %s: %s", off, field,
-               what);
+    cairn__fmt(d->detail, d->detail_len, "offset %zu: %s: %s", off,
+               field_text(d, field, name, sizeof(name)), what);
     return CAIRN_ECORRUPT;
 }
 
@@ -120,8 +137,9 @@ static cairn_err truncated(dec *d, size_t off, const char *field, size_t need)
 
 static cairn_err no_memory(dec *d, size_t off, const char *field)
 {
+    char name[FIELD_MAX];
     cairn__fmt(d->detail, d->detail_len, "offset %zu: %s: out of memory", off,
-               field);
+               field_text(d, field, name, sizeof(name)));
     return CAIRN_ENOMEM;
 }
 
@@ -217,8 +235,9 @@ static int key_cmp(const char *a, const uint8_t *b, size_t blen)
 
 static cairn_err get_kv(dec *d, const char *name, size_t i, cairn_kvlist *list)
 {
-    char field[FIELD_MAX];
-    cairn__fmt(field, sizeof(field), "%s[%zu].key", name, i);
+    const char *field = kv_key;
+    d->kv_name = name;
+    d->kv_index = i;
     size_t off = d->r.off;
     uint16_t klen;
     TRY(get_u16(d, field, &klen));
@@ -239,7 +258,7 @@ static cairn_err get_kv(dec *d, const char *name, size_t i, cairn_kvlist *list)
     }
     char *key;
     TRY(get_payload(d, off, field, klen, &key));
-    cairn__fmt(field, sizeof(field), "%s[%zu].value", name, i);
+    field = kv_value;
     off = d->r.off;
     uint32_t vlen;
     char *value = NULL;
@@ -472,7 +491,7 @@ cairn_err cairn__record_decode(const uint8_t *buf, size_t len,
                                size_t detail_len)
 {
     cairn__record_init(rec);
-    cairn__fmt(detail, detail_len, "%s", "");
+    cairn__clear(detail, detail_len);
     dec d;
     cairn__rd_init(&d.r, buf, len);
     d.detail = detail;

@@ -20,6 +20,16 @@
 /** Format into a caller buffer (may be NULL/0); always NUL-terminates. */
 CAIRN_INTERNAL void cairn__fmt(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/** Empty a detail buffer (NULL or zero-sized: nothing), without the cost
+ *  of a format call on success paths. */
+static inline void cairn__clear(char *buf, size_t len)
+{
+    if (buf != NULL && len > 0) {
+        buf[0] = '\0';
+    }
+}
+
 CAIRN_INTERNAL void cairn__vfmt(char *buf, size_t len, const char *fmt,
                                 va_list ap)
     __attribute__((format(printf, 3, 0)));

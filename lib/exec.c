@@ -427,7 +427,7 @@ static void fill_result(exec_state *st, cairn_exec_result *res)
 cairn_err cairn__exec_run(const cairn_exec_spec *spec, cairn_exec_result *res,
                           char *detail, size_t detail_len)
 {
-    cairn__fmt(detail, detail_len, "%s", "");
+    cairn__clear(detail, detail_len);
     if (res == NULL) {
         cairn__fmt(detail, detail_len, "res is NULL");
         return CAIRN_EINVAL;

@@ -34,7 +34,7 @@ void cairn__run_lock_holder(const char *dir, uint64_t run_num, char *out,
     char path[4096];
     char *text = NULL;
     size_t len = 0;
-    cairn__fmt(out, out_len, "%s", "");
+    cairn__clear(out, out_len);
     if (lock_path(dir, run_num, path, sizeof(path), 0) != 0 ||
         cairn__read_file(path, 1024, &text, &len, NULL, 0) != CAIRN_OK) {
         return;

@@ -185,7 +185,7 @@ static cairn_err parse_line(cairn_kvlist *list, size_t *cap, const char *line,
 cairn_err cairn__outputs_parse(const char *buf, size_t len, cairn_kvlist *out,
                                char *detail, size_t detail_len)
 {
-    cairn__fmt(detail, detail_len, "%s", "");
+    cairn__clear(detail, detail_len);
     if (out == NULL) {
         cairn__fmt(detail, detail_len, "out is NULL");
         return CAIRN_EINVAL;

@@ -246,7 +246,7 @@ static cairn_err plan_build(const char *json, size_t len, int from_canonical,
 {
     const cairn_plan_diag diag = {detail, detail_len};
     const cairn_plan_diag *d = &diag;
-    cairn__fmt(detail, detail_len, "%s", "");
+    cairn__clear(detail, detail_len);
     if (out == NULL || json == NULL) {
         cairn__fmt(detail, detail_len, "plan: NULL argument");
         return CAIRN_EINVAL;

@@ -95,7 +95,7 @@ static void list_holders(const char *lock_path, char *out, size_t cap)
 {
     struct stat lock;
     DIR *d;
-    cairn__fmt(out, cap, "%s", "");
+    cairn__clear(out, cap);
     if (stat(lock_path, &lock) != 0 || (d = opendir("/proc")) == NULL) {
         return;
     }
