@@ -56,14 +56,40 @@ cairn_err cairn__plan_nomem(const cairn_plan_diag *d)
     return CAIRN_ENOMEM;
 }
 
+/* Append @p n bytes of @p s at out[*at], truncating as snprintf would
+ * into CAIRN_PLAN_PATH_MAX bytes.  Paths are built for every member of a
+ * plan, so this avoids a format call per member. */
+static void path_put(char *out, size_t *at, const char *s, size_t n)
+{
+    size_t room = CAIRN_PLAN_PATH_MAX - 1 - *at;
+    if (n > room) {
+        n = room;
+    }
+    memmove(out + *at, s, n);
+    *at += n;
+    out[*at] = '\0';
+}
+
 void cairn__plan_path_key(char *out, const char *parent, const char *key)
 {
-    cairn__fmt(out, CAIRN_PLAN_PATH_MAX, "%s.%s", parent, key);
+    size_t at = 0;
+    path_put(out, &at, parent, strlen(parent));
+    path_put(out, &at, ".", 1);
+    path_put(out, &at, key, strlen(key));
 }
 
 void cairn__plan_path_index(char *out, const char *parent, size_t index)
 {
-    cairn__fmt(out, CAIRN_PLAN_PATH_MAX, "%s[%zu]", parent, index);
+    char digits[24];
+    size_t n = sizeof(digits), at = 0;
+    digits[--n] = ']';
+    do {
+        digits[--n] = (char)('0' + index % 10);
+        index /= 10;
+    } while (index > 0);
+    digits[--n] = '[';
+    path_put(out, &at, parent, strlen(parent));
+    path_put(out, &at, digits + n, sizeof(digits) - n);
 }
 
 void cairn__plan_quote(const char *s, char *out)
