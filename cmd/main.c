@@ -135,14 +135,16 @@ static const cli_command commands[] = {
      "The password comes from CAIRN_PASSWORD, else from two prompts on the\n"
      "terminal.  Existing files are never overwritten.\n"},
     {"verify", cmd_verify, "verify runs against a pinned public key",
-     "usage: cairn verify (RUN | --all) [--key PUBFILE]\n\nCheck a run, or "
+     "usage: cairn verify (RUN | --all [--jobs N]) [--key PUBFILE]\n\nCheck "
+     "a run, or "
      "every run and the directory's structure (--all):\nrecord encoding, the "
      "hash chain from the genesis hash, every\ncheckpoint and its signature "
      "under the pinned key, a replay of the\nstate machine against the "
      "materialised state, and that every record\nis sealed.  Without --key the "
      "verdict is at best INCOMPLETE.\nExit: 0 VERIFIED, 3 INCOMPLETE, 4 "
      "TAMPERED, 6 ERROR (with --all the\nworst: TAMPERED, ERROR, INCOMPLETE); "
-     "2 for a bad key file.\n"},
+     "2 for a bad key file.\n--jobs N: threads for --all (default 0: one "
+     "per CPU).\n"},
     {"export", cmd_export, "export a run as JSON, NDJSON or a signed bundle",
      "usage: cairn export RUN [-o json|ndjson] [--output-file FILE]\n       "
      "cairn export RUN --bundle FILE [--secret-key KEY]\n\njson (the default): "

@@ -29,7 +29,7 @@ static void textf(char *dst, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-enum { OPT_KEY = CLI_OPT_FIRST_LOCAL, OPT_ALL };
+enum { OPT_KEY = CLI_OPT_FIRST_LOCAL, OPT_ALL, OPT_JOBS };
 
 /* ---- the verifying child --------------------------------------------------
  */
@@ -103,62 +103,40 @@ static void verify_one(int fd, cairn_journal *j, const char *run,
     send_msg(fd, &m);
 }
 
-typedef struct run_list {
-    char **ids;
-    size_t n, cap;
-    int nomem;
-} run_list;
+typedef struct all_ctx {
+    int fd;
+} all_ctx;
 
-static int add_run(void *ctx, const char *run_id)
+static int send_run(void *vctx, const cairn_verify_report *run)
 {
-    run_list *l = ctx;
-    if (l->n == l->cap) {
-        size_t cap = l->cap == 0 ? 16 : l->cap * 2;
-        char **ids = realloc(l->ids, cap * sizeof(*ids));
-        if (ids == NULL) {
-            l->nomem = 1;
-            return 1;
-        }
-        l->ids = ids;
-        l->cap = cap;
-    }
-    if ((l->ids[l->n] = strdup(run_id)) == NULL) {
-        l->nomem = 1;
-        return 1;
-    }
-    l->n++;
+    const all_ctx *a = vctx;
+    vmsg m;
+    memset(&m, 0, sizeof(m));
+    m.kind = VMSG_RUN;
+    m.rep = *run;
+    send_msg(a->fd, &m);
     return 0;
 }
 
-static void verify_all(int fd, cairn_journal *j, const cairn_pubkey *key)
+/* Every run, then the directory report (cairn_verify_all()). */
+static void verify_all(int fd, cairn_journal *j, const cairn_pubkey *key,
+                       unsigned jobs)
 {
-    run_list l = {NULL, 0, 0, 0};
+    all_ctx a = {fd};
     vmsg m;
     memset(&m, 0, sizeof(m));
-    cairn_err err = cairn_run_each(j, add_run, &l);
-    if (err == CAIRN_OK && l.nomem) {
-        err = CAIRN_ENOMEM;
-    }
-    if (err != CAIRN_OK) {
-        m.kind = VMSG_FAIL;
-        m.err = (int)err;
-        textf(m.detail, sizeof(m.detail), "listing runs: %s",
-              cairn_journal_errdetail(j));
-        send_msg(fd, &m);
-    }
-    for (size_t i = 0; i < l.n; i++) {
-        verify_one(fd, j, l.ids[i], key, 1);
-        free(l.ids[i]);
-    }
-    free(l.ids);
-    err = cairn_verify_directory(j, &m.rep);
+    cairn_err err = cairn_verify_all(j, key, jobs, send_run, &a, &m.rep);
     m.kind = err == CAIRN_OK ? VMSG_DIRECTORY : VMSG_FAIL;
     m.err = (int)err;
+    if (err != CAIRN_OK) {
+        textf(m.detail, sizeof(m.detail), "%s", cairn_journal_errdetail(j));
+        memset(&m.rep, 0, sizeof(m.rep));
+    }
     send_msg(fd, &m);
 }
 
 static void child_main(int fd, const char *dir, const char *run,
-                       const cairn_pubkey *key)
+                       const cairn_pubkey *key, unsigned jobs)
 {
     cairn_journal *j = NULL;
     vmsg m;
@@ -177,7 +155,7 @@ static void child_main(int fd, const char *dir, const char *run,
     if (run != NULL) {
         verify_one(fd, j, run, key, 0);
     } else {
-        verify_all(fd, j, key);
+        verify_all(fd, j, key, jobs);
     }
     memset(&m, 0, sizeof(m));
     m.kind = VMSG_END;
@@ -263,7 +241,7 @@ static void take_msg(outcome *o, const vmsg *m)
 
 /* Fork, let the child verify, collect what it says. */
 static void run_child(const char *dir, const char *run, const cairn_pubkey *key,
-                      outcome *o)
+                      unsigned jobs, outcome *o)
 {
     int p[2], status, rc;
     vmsg m;
@@ -279,7 +257,7 @@ static void run_child(const char *dir, const char *run, const cairn_pubkey *key,
     }
     if (pid == 0) {
         close(p[0]);
-        child_main(p[1], dir, run, key);
+        child_main(p[1], dir, run, key, jobs);
     }
     close(p[1]);
     while ((rc = read_msg(p[0], &m)) == 1) {
@@ -549,11 +527,13 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
         CLI_LONG_COMMON,
         {"key", required_argument, NULL, OPT_KEY},
         {"all", no_argument, NULL, OPT_ALL},
+        {"jobs", required_argument, NULL, OPT_JOBS},
         {0}};
     const char *key_path = NULL, *run = NULL, *dir;
     cairn_pubkey *key = NULL;
     outcome o;
     int all = 0, c, rc;
+    unsigned jobs = 0;
 
     cli_getopt_reset();
     while ((c = getopt_long(argc, argv, CLI_SHORT_COMMON, longopts, NULL)) !=
@@ -565,6 +545,12 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
             key_path = optarg;
         } else if (c == OPT_ALL) {
             all = 1;
+        } else if (c == OPT_JOBS) {
+            jobs = cli_parse_u32(ctx, "--jobs", optarg);
+            if (jobs > CAIRN_VERIFY_MAX_THREADS) {
+                cli_usage_error(ctx, "--jobs: at most %d",
+                                CAIRN_VERIFY_MAX_THREADS);
+            }
         }
     }
     if (all) {
@@ -577,7 +563,7 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
     }
     dir = cli_journal_dir(ctx);
     memset(&o, 0, sizeof(o));
-    run_child(dir, run, key, &o);
+    run_child(dir, run, key, jobs, &o);
     die_on_failure(&o, dir);
     rc = all ? verify_every(ctx, dir, &o, key, key_path)
              : verify_single(ctx, dir, run, &o, key, key_path);

@@ -761,6 +761,42 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_run(cairn_journal *journal,
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_directory(cairn_journal *journal,
                                                      cairn_verify_report *out);
 
+/** Most threads cairn_verify_all() uses. */
+#define CAIRN_VERIFY_MAX_THREADS 64
+
+/** Receives one run's report from cairn_verify_all(); nonzero stops. */
+typedef int (*cairn_verify_each_fn)(void *ctx, const cairn_verify_report *run);
+
+/**
+ * `verify --all`: cairn_verify_directory() and the verification of every
+ * run (as cairn_verify_run() with @p pinned), spread over @p threads
+ * threads (0: one per online CPU; at most CAIRN_VERIFY_MAX_THREADS; the
+ * calling thread is one of them).  Each run, and the directory check, is
+ * read in a read transaction of its own, as the separate calls would.
+ *
+ * Checkpoints that name a run but seal none of its records are reported
+ * by the directory check (field "checkpoint.position") rather than in
+ * that run's report, so the run reports alone do not make a verdict:
+ * combine them with @p dir.  This is what keeps the whole verification
+ * O(records), where calling cairn_verify_run() for every run scans every
+ * checkpoint once per run.
+ *
+ * @p each is called once per run, in run-number order, from one of the
+ * threads but never from two at once; the report is only valid during
+ * the call.  A run whose state does not name it, or whose name does not
+ * lead to it, is delivered as TAMPERED (run_id "run number N" in the
+ * first case).  A nonzero return stops: no further run is delivered.
+ * Memory is bounded by the thread count, not by the journal.
+ * @param dir  receives the directory report (complete when CAIRN_OK is
+ *             returned, also after @p each asked to stop).
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL @p journal, @p each or @p dir);
+ *         CAIRN_ENOMEM; CAIRN_ESTORE when the runs cannot be listed
+ *         (detail names the failure; the reports delivered so far stand).
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_verify_all(
+    cairn_journal *journal, const cairn_pubkey *pinned, unsigned threads,
+    cairn_verify_each_fn each, void *ctx, cairn_verify_report *dir);
+
 /**
  * Write a self-contained bundle of run @p run_id to @p path (docs/FORMAT.md
  * "Bundle"): journal id, run id, the signer's public key, every record and

@@ -216,7 +216,8 @@ static cairn_err verify_first(export_job *x)
         cairn__pubkey_from_raw(x->signer->key_id, x->signer->pk, &pk);
     if (err == CAIRN_OK) {
         cairn__report_init(&x->rep, x->run_id, pk);
-        err = cairn__verify_run_txn(x->j, x->txn, x->run_id, pk, &x->rep, NULL);
+        err = cairn__verify_run_txn(x->j, x->txn, x->run_id, pk, VRUN_ALONE,
+                                    NULL, &x->rep, NULL);
     }
     cairn_pubkey_free(pk);
     if (err != CAIRN_OK) {

@@ -55,6 +55,18 @@ CAIRN_INTERNAL void cairn__hash_hex(const uint8_t h[CAIRN_HASH_BYTES],
 
 /* ---- The streaming core --------------------------------------------- */
 
+/** The last plan a verifier parsed, kept across the runs one thread
+ *  verifies: runs of one plan store the same canonical bytes, and a byte-
+ *  for-byte equal plan is parsed once (parsing is deterministic, so the
+ *  result is the same).  Zero-initialise; cairn__plan_memo_free() after. */
+typedef struct cairn_plan_memo {
+    char *json;
+    size_t len;
+    cairn_plan *plan;
+} cairn_plan_memo;
+
+CAIRN_INTERNAL void cairn__plan_memo_free(cairn_plan_memo *m);
+
 typedef struct cairn_vcore {
     uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES];
     uint64_t run_num;   /**< expected run number; 0: adopt seq 0's */
@@ -73,6 +85,7 @@ typedef struct cairn_vcore {
     uint64_t cp_wall;   /**< wall_ns of the previous checkpoint */
     uint64_t time_back; /**< checkpoints older than their predecessor */
     uint64_t time_back_seq;
+    cairn_plan_memo *memo; /**< optional, borrowed (set after init) */
 } cairn_vcore;
 
 /** Start a run.  @p run_id and @p pinned are borrowed for the core's
@@ -113,17 +126,26 @@ CAIRN_INTERNAL void cairn__vcore_finish(cairn_vcore *v, const char *note);
 
 /* ---- Drivers -------------------------------------------------------- */
 
+/** How cairn__verify_run_txn() finds checkpoints that name the run but
+ *  seal none of its records. */
+typedef enum cairn_vrun_mode {
+    VRUN_ALONE,      /**< scan every checkpoint of the journal */
+    VRUN_DIR_CHECKED /**< cairn_verify_directory() covers them: seek only */
+} cairn_vrun_mode;
+
 /**
  * Verify run @p run_id inside read transaction @p txn (verify_run.c).
+ * @param mode     VRUN_DIR_CHECKED only when the caller also runs the
+ *                 directory check and reports its verdict with the run's.
+ * @param memo     optional plan memo kept across runs (NULL: none).
  * @param run_num  optional: receives the run number (0 when unknown).
  * @return CAIRN_OK (see rep->verdict; LMDB failures give verdict ERROR);
  *         CAIRN_ENORUN; CAIRN_ENOMEM.
  */
-CAIRN_INTERNAL cairn_err cairn__verify_run_txn(cairn_journal *j, cairn_txn *txn,
-                                               const char *run_id,
-                                               const cairn_pubkey *pinned,
-                                               cairn_verify_report *rep,
-                                               uint64_t *run_num);
+CAIRN_INTERNAL cairn_err cairn__verify_run_txn(
+    cairn_journal *j, cairn_txn *txn, const char *run_id,
+    const cairn_pubkey *pinned, cairn_vrun_mode mode, cairn_plan_memo *memo,
+    cairn_verify_report *rep, uint64_t *run_num);
 
 /**
  * Verify a bundle held in memory (bundle.c): strict parse, key check,

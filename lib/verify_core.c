@@ -10,6 +10,7 @@
 #include "plan.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define HEX_LEN (2 * CAIRN_HASH_BYTES + 1)
@@ -108,6 +109,42 @@ static cairn_err check_pinned(cairn_vcore *v, const cairn_record *rec)
                "run signed by key %s, pinned key is %s", run_key, pin_key);
 }
 
+void cairn__plan_memo_free(cairn_plan_memo *m)
+{
+    free(m->json);
+    cairn_plan_free(m->plan);
+    memset(m, 0, sizeof(*m));
+}
+
+/* The plan stored in a CREATE record: the memo's when the bytes are the
+ * same, else parsed (and remembered when there is a memo).  A plan that
+ * does not parse is never remembered. */
+static cairn_err parse_plan(cairn_vcore *v, const cairn_record *rec,
+                            cairn_plan **plan, char *why, size_t why_len)
+{
+    cairn_plan_memo *m = v->memo;
+    if (m != NULL && m->plan != NULL && m->len == rec->plan_len &&
+        memcmp(m->json, rec->plan_json, m->len) == 0) {
+        *plan = m->plan;
+        return CAIRN_OK;
+    }
+    cairn_err err = cairn__plan_from_canonical(rec->plan_json, rec->plan_len,
+                                               plan, why, why_len);
+    if (err != CAIRN_OK || m == NULL || rec->plan_len == 0) {
+        return err;
+    }
+    char *copy = malloc(rec->plan_len);
+    if (copy == NULL) {
+        return CAIRN_OK; /* no memo this time; the plan itself is fine */
+    }
+    memcpy(copy, rec->plan_json, rec->plan_len);
+    cairn__plan_memo_free(m);
+    m->json = copy;
+    m->len = rec->plan_len;
+    m->plan = *plan;
+    return CAIRN_OK;
+}
+
 /* Seq 0: a CREATE record of this journal and run, chained to the genesis
  * hash, whose stored plan is canonical and hashes to plan_hash. */
 static cairn_err start_run(cairn_vcore *v, const cairn_record *rec,
@@ -145,11 +182,12 @@ static cairn_err start_run(cairn_vcore *v, const cairn_record *rec,
         return err;
     }
     cairn_plan *plan = NULL;
-    err = cairn__plan_from_canonical(rec->plan_json, rec->plan_len, &plan, why,
-                                     sizeof(why));
+    err = parse_plan(v, rec, &plan, why, sizeof(why));
     if (err == CAIRN_OK) {
         err = cairn__state_init(&v->st, plan, rec, hash, pos, why, sizeof(why));
-        cairn_plan_free(plan);
+        if (v->memo == NULL || v->memo->plan != plan) {
+            cairn_plan_free(plan);
+        }
     }
     if (err == CAIRN_ENOMEM) {
         return err;

@@ -3,15 +3,22 @@
  * to the verifier core, in one read transaction.
  *
  * The run's index is walked in sequence order (a gap is TAMPERED); each
- * record is read by position and fed to the core.  The checkpoints
- * database is scanned in step with the records (a merge on position,
- * both ascending): the checkpoint stored at a record's position is fed
- * right after it, and any other checkpoint that names this run is
- * TAMPERED (it seals no record of the run).  Finally the replayed state
+ * record is read by position and fed to the core, followed by the
+ * checkpoint stored at its position, if any.  Finally the replayed state
  * is compared with the materialised one.  Memory is constant in the
- * number of records.  The index walk is written here rather than with
- * cairn__walk_run() so that an index gap (TAMPERED) and an LMDB read
- * failure (ERROR) stay apart.
+ * number of records.
+ *
+ * Checkpoints that name this run but sit at no position of its records
+ * are looked for in one of two ways (VRUN_ALONE or VRUN_DIR_CHECKED):
+ * alone, the whole checkpoints database is scanned in step with the
+ * records (a merge on position, both ascending) and any such checkpoint
+ * is TAMPERED; under cairn_verify_all(), the directory check already
+ * proves that every checkpoint sits at the position of a record of the
+ * run and sequence it names, so the cursor only seeks to the run's own
+ * positions and the walk stays O(records of the run), not O(journal).
+ * The index walk is written here rather than with cairn__walk_run() so
+ * that an index gap (TAMPERED) and an LMDB read failure (ERROR) stay
+ * apart.
  */
 #include "verify.h"
 
@@ -26,6 +33,8 @@ typedef struct jwalk {
     cairn_vcore *v;
     cairn_verify_report *rep;
     uint64_t run_num;
+    int dir_checked;   /* VRUN_DIR_CHECKED: seek, do not scan */
+    int cp_started;    /* the checkpoint cursor has been positioned */
     cairn_cursor *cps; /* over the checkpoints */
     int cp_found;
     const uint8_t *ck, *cv;
@@ -54,21 +63,29 @@ static cairn_err cp_next(jwalk *w)
                            : store_fail(w->rep, err, "reading checkpoints");
 }
 
+/* The run a well-formed checkpoint names (offset 2, u64), or 0: a
+ * malformed one is cairn_verify_directory()'s to report. */
+static uint64_t cp_run(const uint8_t *v, size_t vl)
+{
+    if (vl != CAIRN_CHECKPOINT_BYTES || v[0] != 1) {
+        return 0;
+    }
+    return cairn__load64_be(v + 2);
+}
+
 /* A checkpoint at a position that is no record of this run. */
 static cairn_err foreign_cp(jwalk *w, uint64_t pos)
 {
-    cairn_checkpoint cp;
-    char why[160], found[24], reason[200];
-    if (cairn__checkpoint_decode(w->cv, w->cvl, &cp, why, sizeof(why)) !=
-            CAIRN_OK ||
-        cp.run_num != w->run_num) {
+    char found[24], reason[200];
+    if (cp_run(w->cv, w->cvl) != w->run_num) {
         return CAIRN_OK; /* another run's; verify_directory checks it */
     }
     cairn__fmt(found, sizeof(found), "%llu", (unsigned long long)pos);
     cairn__fmt(reason, sizeof(reason),
                "checkpoint at position %llu names this run (seq %llu) but "
                "seals no record of it",
-               (unsigned long long)pos, (unsigned long long)cp.seq);
+               (unsigned long long)pos,
+               (unsigned long long)cairn__load64_be(w->cv + 10));
     return cairn__vcore_tampered(w->v, 0, 0, "checkpoint.position",
                                  "the position of a record of this run", found,
                                  reason);
@@ -96,6 +113,42 @@ static cairn_err drain(jwalk *w, int has_limit, uint64_t limit)
     return CAIRN_OK;
 }
 
+/* Put the checkpoint cursor on the first key >= @p pos: a few steps
+ * forward when that is close (a run's checkpoints are near each other),
+ * else a seek, so that other runs' checkpoints are neither decoded nor
+ * walked one by one. */
+static cairn_err seek_cp(jwalk *w, uint64_t pos)
+{
+    const uint8_t *k;
+    size_t kl;
+    uint8_t key[8];
+    unsigned steps = 0;
+    while (w->cp_started && w->cp_found &&
+           (w->ckl != 8 || cairn__load64_be(w->ck) < pos)) {
+        if (++steps > 8) {
+            w->cp_started = 0;
+            break;
+        }
+        cairn_err err = cp_next(w);
+        if (err != CAIRN_OK) {
+            return err;
+        }
+    }
+    if (w->cp_started) {
+        return CAIRN_OK;
+    }
+    cairn__store64_be(key, pos);
+    cairn_err err = cairn__cursor_seek(w->cps, key, sizeof(key), &k, &kl,
+                                       &w->cv, &w->cvl, &w->cp_found);
+    if (err != CAIRN_OK) {
+        return store_fail(w->rep, err, "reading checkpoints");
+    }
+    w->ck = k;
+    w->ckl = kl;
+    w->cp_started = 1;
+    return CAIRN_OK;
+}
+
 static cairn_err one_record(jwalk *w, uint64_t seq, uint64_t pos)
 {
     uint8_t key[8];
@@ -103,7 +156,7 @@ static cairn_err one_record(jwalk *w, uint64_t seq, uint64_t pos)
     size_t vl;
     int found;
     char reason[160];
-    cairn_err err = drain(w, 1, pos);
+    cairn_err err = w->dir_checked ? seek_cp(w, pos) : drain(w, 1, pos);
     if (err != CAIRN_OK) {
         return err;
     }
@@ -281,7 +334,7 @@ static cairn_err run_checks(jwalk *w)
     const uint8_t *k;
     size_t kl;
     cairn_err err = cairn__cursor_open(w->txn, CAIRN_DBI_CHECKPOINTS, &w->cps);
-    if (err == CAIRN_OK) {
+    if (err == CAIRN_OK && !w->dir_checked) {
         err = cairn__cursor_seek(w->cps, NULL, 0, &k, &kl, &w->cv, &w->cvl,
                                  &w->cp_found);
         w->ck = k;
@@ -295,7 +348,7 @@ static cairn_err run_checks(jwalk *w)
         err = cairn__vcore_tampered(w->v, 1, 0, "index", "seq 0", "nothing",
                                     "the run has no records in the index");
     }
-    if (err == CAIRN_OK) {
+    if (err == CAIRN_OK && !w->dir_checked) {
         err = drain(w, 0, 0);
     }
     if (err == CAIRN_OK) {
@@ -306,11 +359,13 @@ static cairn_err run_checks(jwalk *w)
 
 cairn_err cairn__verify_run_txn(cairn_journal *j, cairn_txn *txn,
                                 const char *run_id, const cairn_pubkey *pinned,
+                                cairn_vrun_mode mode, cairn_plan_memo *memo,
                                 cairn_verify_report *rep, uint64_t *run_num)
 {
     cairn_vcore v;
     jwalk w;
     memset(&w, 0, sizeof(w));
+    w.dir_checked = mode == VRUN_DIR_CHECKED;
     w.j = j;
     w.txn = txn;
     w.rep = rep;
@@ -326,6 +381,7 @@ cairn_err cairn__verify_run_txn(cairn_journal *j, cairn_txn *txn,
         *run_num = w.run_num;
     }
     cairn__vcore_init(&v, j->journal_id, w.run_num, run_id, pinned, rep);
+    v.memo = memo;
     err = run_checks(&w);
     if (err == CAIRN_OK) {
         cairn__vcore_finish(&v, NULL);
@@ -353,7 +409,8 @@ cairn_err cairn_verify_run(cairn_journal *journal, const char *run_id,
                    ? CAIRN_ENOMEM
                    : CAIRN_OK;
     }
-    err = cairn__verify_run_txn(journal, txn, run_id, pinned, out, NULL);
+    err = cairn__verify_run_txn(journal, txn, run_id, pinned, VRUN_ALONE, NULL,
+                                out, NULL);
     cairn__txn_end(txn);
     return err;
 }

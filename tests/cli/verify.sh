@@ -66,6 +66,14 @@ json_is "$T/all.json" '(j["verdict"] == "INCOMPLETE" and len(j["runs"]) == 2
     and j["directory"]["verdict"] == "VERIFIED" and j["error"] is None and
     sorted(r["verdict"] for r in j["runs"]) == ["INCOMPLETE", "VERIFIED"])'
 expect 0 "$C" -J "$T/signed-only" verify --all --key "$T/a.pub"
+# --jobs changes how many threads verify, never what is printed.
+for n in 1 2 7; do
+    expect 3 "$C" verify --all --jobs "$n" --key "$T/a.pub" -o json
+    cmp -s "$T/out" "$T/all.json" || fail "--jobs $n prints another report"
+done
+expect 2 "$C" verify --all --jobs 65 --key "$T/a.pub"
+err_has "at most 64"
+expect 2 "$C" verify --all --jobs x --key "$T/a.pub"
 
 # --- usage, missing runs, key files --------------------------------------------
 expect 2 "$C" verify
