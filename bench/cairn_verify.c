@@ -4,10 +4,10 @@
  * from one thread: every record is a real, validated, chained record and
  * every commit ends with one signed checkpoint per run it touched), then,
  * in every repetition: verification of the whole journal (as `cairn verify
- * --all`: cairn_verify_directory and cairn_verify_run of every run with the
- * pinned key) against SHA-256 of the same record bytes, its anonymous
- * memory, the same split over two processes, a runner-shaped journal (one
- * checkpoint per record), the status of one run, and bytes per record.
+ * --all`: cairn_verify_all() with the pinned key, one thread per CPU, then
+ * with one thread) against SHA-256 of the same record bytes, its anonymous
+ * memory, a runner-shaped journal (one checkpoint per record), the status
+ * of one run, and bytes per record.
  */
 #include "bench.h"
 
@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* Tasks of the verify journal's plans: 4 + 2 * 500 records per run. */
@@ -209,26 +208,39 @@ static void *sample_rss(void *arg)
     return NULL;
 }
 
-/* Verify runs first, first + step, ... (and the directory when first is
- * 0) with handle @p j; every verdict must be VERIFIED. */
-static void verify_runs(const vjournal *v, cairn_journal *j,
-                        const cairn_pubkey *pub, unsigned first, unsigned step)
+typedef struct vcount {
+    uint64_t runs;
+} vcount;
+
+static int check_run(void *ctx, const cairn_verify_report *rep)
 {
-    cairn_verify_report rep;
-    char run[32];
-    if (first == 0) {
-        bn_ok(cairn_verify_directory(j, &rep), j, "verify directory");
-        if (rep.verdict != CAIRN_VERDICT_VERIFIED) {
-            bn_die("verify directory: %s", rep.reason);
-        }
+    vcount *c = ctx;
+    if (rep->verdict != CAIRN_VERDICT_VERIFIED) {
+        bn_die("verify %s: %s", rep->run_id, rep->reason);
     }
-    for (unsigned i = first; i < v->runs; i += step) {
-        run_name(v, i, run, sizeof(run));
-        bn_ok(cairn_verify_run(j, run, pub, &rep), j, "verify run");
-        if (rep.verdict != CAIRN_VERDICT_VERIFIED) {
-            bn_die("verify %s: %s", run, rep.reason);
-        }
+    c->runs++;
+    return 0;
+}
+
+/* `cairn verify --all` with @p threads threads (0: one per CPU); every
+ * verdict must be VERIFIED.  Returns the seconds it took. */
+static double verify_all(const vjournal *v, const cairn_pubkey *pub,
+                         unsigned threads)
+{
+    cairn_verify_report dir;
+    vcount c = {0};
+    uint64_t t0 = bn_now_ns();
+    bn_ok(cairn_verify_all(v->j, pub, threads, check_run, &c, &dir), v->j,
+          "verify --all");
+    double secs = (double)(bn_now_ns() - t0) / 1e9;
+    if (dir.verdict != CAIRN_VERDICT_VERIFIED) {
+        bn_die("verify directory: %s", dir.reason);
     }
+    if (c.runs != v->runs) {
+        bn_die("verify --all saw %llu runs of %u", (unsigned long long)c.runs,
+               v->runs);
+    }
+    return secs;
 }
 
 /* Seconds to walk the records database, hashing (or decoding) each. */
@@ -264,38 +276,6 @@ static double records_pass(const vjournal *v, int decode, uint64_t *bytes)
     cairn__cursor_close(cur);
     cairn__txn_end(txn);
     bn_ok(err, v->j, "records pass");
-    return (double)(bn_now_ns() - t0) / 1e9;
-}
-
-/* The same verification split over two processes, each with its own
- * handle (a handle is not shared across fork). */
-static double two_processes(const bn_env *env, const vjournal *v)
-{
-    pid_t pid[2];
-    uint64_t t0 = bn_now_ns();
-    for (unsigned k = 0; k < 2; k++) {
-        pid[k] = fork();
-        if (pid[k] == 0) {
-            cairn_journal *j = NULL;
-            char detail[256];
-            if (cairn_journal_open(v->dir, CAIRN_OPEN_READONLY, &j, detail,
-                                   sizeof(detail)) != CAIRN_OK) {
-                _exit(1);
-            }
-            verify_runs(v, j, env->pub, k, 2);
-            cairn_journal_close(j);
-            _exit(0);
-        }
-    }
-    int bad = 0;
-    for (unsigned k = 0; k < 2; k++) {
-        int st = 0;
-        waitpid(pid[k], &st, 0);
-        bad |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
-    }
-    if (bad) {
-        bn_die("parallel verify failed");
-    }
     return (double)(bn_now_ns() - t0) / 1e9;
 }
 
@@ -336,18 +316,20 @@ static void verify_big(const bn_env *env)
     malloc_trim(0); /* what the build left in the heap is not verify's */
     double before = (double)bn_rss_anon() / (1024.0 * 1024.0);
     pthread_create(&s.thread, NULL, sample_rss, &s);
-    uint64_t t0 = bn_now_ns();
-    verify_runs(&big, big.j, env->pub, 0, 1);
-    double secs = (double)(bn_now_ns() - t0) / 1e9;
+    double secs = verify_all(&big, env->pub, 0);
     s.stop = 1;
     pthread_join(s.thread, NULL);
+    double one = verify_all(&big, env->pub, 1);
     double sha = records_pass(&big, 0, &bytes);
     double dec = records_pass(&big, 1, &bytes);
     bn_sample("verify --all (directory + every run), pinned key", "records/s",
               (double)info.records / secs);
-    bn_sample("  verify time", "s", secs);
+    bn_sample("  verify time, one thread per CPU (the default)", "s", secs);
     bn_sample("  SHA-256 leaf hashes of the same record bytes", "s", sha);
     bn_sample("  verify / SHA-256 of the same bytes [<=1.5]", "x", secs / sha);
+    bn_sample("  verify time, one thread (--jobs 1)", "s", one);
+    bn_sample("  verify / SHA-256, one thread", "x", one / sha);
+    bn_sample("  speed-up with one thread per CPU", "x", one / secs);
     bn_sample("  strict decode of every record (no checks)", "s", dec);
     bn_sample("  checkpoint signatures x Ed25519 verify (estimate)", "s",
               (double)info.checkpoints * bn_last("Ed25519 verify") / 1e6);
@@ -356,9 +338,6 @@ static void verify_big(const bn_env *env)
     bn_sample("  RssAnon of the process before verify", "MiB", before);
     bn_sample("  RssAnon added by verify (peak - before)", "MiB",
               (double)s.peak / (1024.0 * 1024.0) - before);
-    double two = two_processes(env, &big);
-    bn_sample("  the same in two processes (runs split)", "s", two);
-    bn_sample("  speed-up with both cores", "x", secs / two);
     status_latency(&big);
     bn_sample("journal bytes per record (pages in use / records)", "bytes",
               bytes_per_record(&big));
@@ -368,9 +347,7 @@ static void verify_runner(const bn_env *env)
 {
     cairn_journal_info info;
     bn_ok(cairn_journal_info_get(runner.j, &info), runner.j, "info");
-    uint64_t t0 = bn_now_ns();
-    verify_runs(&runner, runner.j, env->pub, 0, 1);
-    double secs = (double)(bn_now_ns() - t0) / 1e9;
+    double secs = verify_all(&runner, env->pub, 0);
     char key[96];
     snprintf(key, sizeof(key),
              "verify, runner-shaped journal (%llu records, 1 checkpoint "
