@@ -2,10 +2,10 @@
  * verify_all.c - cairn_verify_all(): the directory check and every run of
  * a journal, spread over threads.
  *
- * The runs database is read, in run-number order, through one shared
- * cursor (a read-only transaction may pass between threads under
- * MDB_NOTLS; the mutex keeps it to one at a time).  A worker claims the
- * next run under the mutex, verifies it in a read transaction of its own
+ * The runs database is read in run-number order, one entry per short
+ * read transaction (so that no reader stays open for the whole
+ * verification of a live journal).  A worker claims the next run under
+ * the mutex, verifies it in a read transaction of its own
  * with the mutex released, and stores the report in a ring of WINDOW
  * slots per thread; reports leave the ring, in claim order, through the
  * caller's callback.  A worker does not claim a run more than the ring
@@ -39,9 +39,9 @@ typedef struct vall {
     void *ctx;
     cairn_verify_report *dir;
     pthread_mutex_t mu;
-    pthread_cond_t room; /* a slot was delivered */
-    cairn_txn *list_txn; /* the shared run listing */
-    cairn_cursor *list;
+    pthread_cond_t room;   /* a slot was delivered */
+    uint8_t last_key[511]; /* the runs key claimed last */
+    size_t last_len;
     int list_started, list_done, dir_taken, stop;
     uint64_t claimed, delivered;
     slot *ring;
@@ -78,21 +78,53 @@ static int state_run_id(const uint8_t *v, size_t vl, char *out)
     return 1;
 }
 
+/* The runs-database entry after the last one claimed, in a short read
+ * transaction of its own (no reader stays open for the whole verification
+ * of a live journal).  Under a->mu. */
+static cairn_err next_entry(vall *a, char *run_id, uint64_t *run_num,
+                            int *found)
+{
+    cairn_txn *txn = NULL;
+    cairn_cursor *cur = NULL;
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    cairn_err err = cairn__store_read(a->j->store, &txn);
+    if (err == CAIRN_OK) {
+        err = cairn__cursor_open(txn, CAIRN_DBI_RUNS, &cur);
+    }
+    if (err == CAIRN_OK) {
+        err = cairn__cursor_seek(cur, a->list_started ? a->last_key : NULL,
+                                 a->last_len, &k, &kl, &v, &vl, found);
+    }
+    if (err == CAIRN_OK && *found && a->list_started && kl == a->last_len &&
+        memcmp(k, a->last_key, kl) == 0) {
+        err = cairn__cursor_next(cur, &k, &kl, &v, &vl, found);
+    }
+    if (err == CAIRN_OK && *found && kl > sizeof(a->last_key)) {
+        err = CAIRN_ECORRUPT; /* LMDB keys are at most 511 bytes */
+    }
+    if (err == CAIRN_OK && *found) {
+        memcpy(a->last_key, k, kl);
+        a->last_len = kl;
+        a->list_started = 1;
+        *run_num = kl == 8 ? cairn__load64_be(k) : 0;
+        if (!state_run_id(v, vl, run_id)) {
+            run_id[0] = '\0';
+        }
+    }
+    cairn__cursor_close(cur);
+    cairn__txn_end(txn);
+    return err;
+}
+
 /* Claim the next run: its id in @p run_id (or "" with a TAMPERED report
  * already in @p rep when its state does not name it).  Under a->mu.
  * @return 1 claimed, 0 no more runs (or a failure was recorded). */
 static int claim(vall *a, char *run_id, cairn_verify_report *rep)
 {
-    const uint8_t *k, *v;
-    size_t kl, vl;
+    uint64_t run_num = 0;
     int found = 0;
-    cairn_err err;
-    if (!a->list_started) {
-        a->list_started = 1;
-        err = cairn__cursor_seek(a->list, NULL, 0, &k, &kl, &v, &vl, &found);
-    } else {
-        err = cairn__cursor_next(a->list, &k, &kl, &v, &vl, &found);
-    }
+    cairn_err err = next_entry(a, run_id, &run_num, &found);
     if (err != CAIRN_OK) {
         char text[256];
         cairn__fmt(text, sizeof(text), "listing runs: %s (%s)",
@@ -104,11 +136,10 @@ static int claim(vall *a, char *run_id, cairn_verify_report *rep)
         a->list_done = 1;
         return 0;
     }
-    run_id[0] = '\0';
-    if (!state_run_id(v, vl, run_id)) {
+    if (run_id[0] == '\0') {
         char num[32];
-        uint64_t n = kl == 8 ? cairn__load64_be(k) : 0;
-        cairn__fmt(num, sizeof(num), "run number %llu", (unsigned long long)n);
+        cairn__fmt(num, sizeof(num), "run number %llu",
+                   (unsigned long long)run_num);
         cairn__report_init(rep, num, a->pinned);
         cairn__report_tampered(rep, 0, 0, "state", "a run state", "",
                                "the state stored under %s does not name its "
@@ -289,19 +320,8 @@ cairn_err cairn_verify_all(cairn_journal *journal, const cairn_pubkey *pinned,
     if (err != CAIRN_OK) {
         return err;
     }
-    err = cairn__store_read(journal->store, &a.list_txn);
-    if (err == CAIRN_OK) {
-        err = cairn__cursor_open(a.list_txn, CAIRN_DBI_RUNS, &a.list);
-    }
-    if (err == CAIRN_OK) {
-        run_workers(&a, n);
-        err = a.err;
-    } else {
-        cairn__fmt(a.err_detail, sizeof(a.err_detail), "listing runs: %s (%s)",
-                   cairn_strerror(err), cairn_errname(err));
-    }
-    cairn__cursor_close(a.list);
-    cairn__txn_end(a.list_txn);
+    run_workers(&a, n);
+    err = a.err;
     pthread_cond_destroy(&a.room);
     pthread_mutex_destroy(&a.mu);
     free(a.ring);

@@ -202,6 +202,14 @@ static void test_moved_and_stray_checkpoints(void **state)
     }
 }
 
+/* A runs key that is no run number (it sorts after every run: 00 00 01
+ * is above 00 00 00 ...). */
+static void runs_key_short(vf_raw *raw)
+{
+    uint8_t key[3] = {0, 0, 1}, junk[1] = {1};
+    vf_put(raw, VR_RUNS, key, sizeof(key), junk, sizeof(junk));
+}
+
 static void test_damaged_names_and_states(void **state)
 {
     (void)state;
@@ -223,6 +231,15 @@ static void test_damaged_names_and_states(void **state)
         assert_int_equal(s.rep[1].verdict, CAIRN_VERDICT_TAMPERED);
         assert_string_equal(s.rep[1].bad_field, "state");
         assert_int_equal(s.rep[2].verdict, CAIRN_VERDICT_INCOMPLETE);
+        assert_int_equal(d.verdict, CAIRN_VERDICT_TAMPERED);
+
+        all_after(runs_key_short, threads, &s, &d);
+        assert_int_equal(s.n, 4);
+        assert_string_equal(s.rep[0].run_id, VF_RUN_A);
+        assert_int_equal(s.rep[0].verdict, CAIRN_VERDICT_VERIFIED);
+        assert_string_equal(s.rep[3].run_id, "run number 0");
+        assert_int_equal(s.rep[3].verdict, CAIRN_VERDICT_TAMPERED);
+        assert_string_equal(s.rep[3].bad_field, "state");
         assert_int_equal(d.verdict, CAIRN_VERDICT_TAMPERED);
     }
 }
