@@ -24,8 +24,8 @@
  *   different runs.  Concurrent transitions share LMDB write transactions
  *   and their fsyncs (group commit, docs/FORMAT.md section 8): each still
  *   returns only after the commit that holds its record, and the
- *   transitions of one run are validated one after another in the order
- *   they were queued, exactly as if the calls had not overlapped.  A run's
+ *   transitions of one run are validated one after another, exactly as if
+ *   the calls had not overlapped (in one order or the other).  A run's
  *   writer lock belongs to the handle, so the handle's threads share it.
  *   cairn_journal_errdetail() then gives the calling thread a copy of the
  *   handle's most recent failure description, which is another thread's
@@ -33,15 +33,19 @@
  *   call's own).  Every other call (cairn_journal_close,
  *   cairn_journal_set_signer, cairn_run_create, status and inspection,
  *   verification, export, the runner) needs the handle to itself: no other
- *   call on the handle may be in progress.  Separate processes never share
- *   a commit: each commits its own, and LMDB's writer lock serialises
- *   them.  Tuning (read at open): $CAIRN_BATCH_MAX, the most transitions
- *   per commit (1..4096, default 256), and $CAIRN_BATCH_WAIT_US, how long
- *   a committing thread waits for a fuller batch (0..100000, default 0:
- *   only the transitions that queued during the previous commit share the
- *   next).  No transaction stays open across calls.  Do not use a handle
- *   after fork(); open it again in the child.  Do not open the same
- *   directory twice in one process (LMDB's POSIX locks are per process).
+ *   call on the handle may be in progress.  Separate processes writing one
+ *   journal share commits too, through DIR/commit.shm (docs/FORMAT.md
+ *   section 8, "Shared commits"): each transition is prepared and signed
+ *   by its caller, and whichever caller finds no commit in progress writes
+ *   everything queued in one transaction; $CAIRN_SHARED_COMMIT=0 keeps a
+ *   handle out of it.  Tuning (read at open): $CAIRN_BATCH_MAX, the most
+ *   transitions per commit (1..4096, default 256; 256 at most across
+ *   processes), and $CAIRN_BATCH_WAIT_US, how long a committing thread
+ *   waits for a fuller batch (0..100000, default 0: only the transitions
+ *   that queued during the previous commit share the next).  No transaction
+ * stays open across calls.  Do not use a handle after fork(); open it again in
+ * the child.  Do not open the same directory twice in one process (LMDB's POSIX
+ * locks are per process).
  * - Destructors accept NULL.  Strings are NUL-terminated UTF-8 unless stated.
  * - Durability: a transition returns CAIRN_OK only after its LMDB write
  *   transaction committed with full durability (data fdatasync, then the

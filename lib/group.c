@@ -16,6 +16,7 @@
 #include "journal.h"
 
 #include "bytes.h"
+#include "xq.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -81,7 +82,15 @@ cairn_err cairn__jsync_open(cairn_journal *j)
         free(s);
         return CAIRN_ENOMEM;
     }
+    if (pthread_mutex_init(&s->prep_mu, NULL) != 0) {
+        pthread_mutex_destroy(&s->names_mu);
+        pthread_mutex_destroy(&s->locks_mu);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return CAIRN_ENOMEM;
+    }
     if (init_conds(s) != CAIRN_OK) {
+        pthread_mutex_destroy(&s->prep_mu);
         pthread_mutex_destroy(&s->names_mu);
         pthread_mutex_destroy(&s->locks_mu);
         pthread_mutex_destroy(&s->mu);
@@ -108,6 +117,7 @@ void cairn__jsync_close(cairn_journal *j)
     for (size_t i = 0; i < CAIRN__NAME_SLOTS; i++) {
         free(s->names[i].run_id);
     }
+    pthread_mutex_destroy(&s->prep_mu);
     pthread_mutex_destroy(&s->names_mu);
     pthread_cond_destroy(&s->queue_cv);
     pthread_cond_destroy(&s->done_cv);
@@ -367,6 +377,12 @@ cairn_err cairn__journal_append_batch(cairn_journal *j, cairn_append_req *reqs,
     }
     for (size_t i = 0; i < n; i++) {
         prepare(j, &reqs[i]);
+    }
+    /* A lone transition goes through the queue shared with the other
+     * processes (xq.h) unless it does not fit a slot. */
+    if (n == 1 && j->xq != NULL && !reqs[0].done &&
+        cairn__xq_append(j, &reqs[0])) {
+        reqs[0].done = 1;
     }
     queue_and_wait(j, reqs, n);
     cairn_err first = CAIRN_OK;

@@ -260,7 +260,11 @@ void cairn__batch_commit(cairn_journal *j, cairn_append_req *first, size_t n)
     b.order = calloc(n, sizeof(run_slot *));
     cairn_err err = CAIRN_ENOMEM;
     if (b.runs != NULL && b.order != NULL) {
+        /* j->sink is the handle's: shared-commit preparation waits. */
+        pthread_mutex_lock(&j->sync->prep_mu);
         err = cairn__store_write(j->store, batch_fn, &b);
+        j->sink = NULL;
+        pthread_mutex_unlock(&j->sync->prep_mu);
     } else {
         b.fn_failed = 1;
         cairn__fmt(b.detail, sizeof(b.detail), "group commit: out of memory");

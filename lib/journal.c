@@ -3,6 +3,7 @@
  * detail, and the lookups the commit path shares.
  */
 #include "journal.h"
+#include "xq.h"
 
 #include "bytes.h"
 #include "crypto.h"
@@ -181,6 +182,11 @@ cairn_err cairn_journal_open(const char *dir, unsigned flags,
         cairn_journal_close(j);
         return err;
     }
+    if (!j->readonly) {
+        /* Without the shared queue the handle commits on its own. */
+        char why[256];
+        (void)cairn__xq_open(dir, &j->xq, why, sizeof(why));
+    }
     *out = j;
     return CAIRN_OK;
 }
@@ -194,6 +200,7 @@ void cairn_journal_close(cairn_journal *journal)
         cairn__run_unlock(journal->locks[i].fd);
     }
     free(journal->locks);
+    cairn__xq_close(journal->xq);
     cairn__jsync_close(journal);
     cairn__store_close(journal->store);
     free(journal->dir);

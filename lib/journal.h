@@ -62,6 +62,10 @@ typedef struct cairn_jsync {
     cairn_detail_slot **slots;
     size_t n_slots;
     pthread_mutex_t names_mu; /**< guards names */
+    /** Held while a thread builds records with j->sink pointing at its
+     *  request (shared-commit preparation, xq_commit.c, and the leader
+     *  of an in-process batch). */
+    pthread_mutex_t prep_mu;
     cairn_name_entry names[CAIRN__NAME_SLOTS];
     size_t n_names;
 } cairn_jsync;
@@ -77,6 +81,7 @@ struct cairn_journal {
     cairn_held_lock *locks; /**< under sync->locks_mu */
     size_t n_locks;
     cairn_jsync *sync;
+    struct cairn_xq *xq; /**< shared commit queue (xq.h), or NULL */
     /** While a leader runs a batch, cairn__jfail() writes here (the
      *  request being processed); otherwise NULL.  Leader only. */
     char *sink;

@@ -303,6 +303,12 @@ cairn_err cairn__store_read(cairn_store *store, cairn_txn **out)
     return CAIRN_OK;
 }
 
+cairn_err cairn__store_sync(cairn_store *store)
+{
+    int rc = mdb_env_sync(store->env, 1);
+    return rc == MDB_SUCCESS ? CAIRN_OK : map_rc(store, "mdb_env_sync", rc);
+}
+
 void cairn__txn_end(cairn_txn *txn)
 {
     if (txn == NULL) {

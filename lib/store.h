@@ -68,6 +68,9 @@ CAIRN_INTERNAL void cairn__store_env_info(cairn_store *store,
 CAIRN_INTERNAL cairn_err cairn__store_read(cairn_store *store, cairn_txn **out);
 /** End a read transaction (NULL-safe). */
 CAIRN_INTERNAL void cairn__txn_end(cairn_txn *txn);
+/** Flush the data file now (mdb_env_sync, forced): what another process
+ *  committed but did not flush before it died becomes durable. */
+CAIRN_INTERNAL cairn_err cairn__store_sync(cairn_store *store);
 
 typedef cairn_err (*cairn_write_fn)(cairn_txn *txn, void *ctx);
 /**
