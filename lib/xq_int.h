@@ -1,13 +1,83 @@
 /*
- * xq_int.h - between the shared queue (xq_shm.c) and the journal side of
- * shared commits (xq_commit.c).  See xq.h.
+ * xq_int.h - between the shared file (xq_shm.c), the queue protocol
+ * (xq_queue.c) and the journal side of shared commits (xq_commit.c).
+ * See xq.h.
  */
 #ifndef CAIRN_XQ_INT_H
 #define CAIRN_XQ_INT_H
 
 #include "xq.h"
 
+#include <pthread.h>
+#include <sys/types.h>
+
 #define CAIRN__XQ_DETAIL 256
+
+/* ---- the shared file (xq_shm.c) --------------------------------------- */
+
+#define XQ_MAGIC "cairnxq1"
+#define XQ_VERSION 1u
+#define XQ_SLOTS 256u
+#define XQ_SLOT_BYTES (64u * 1024u)
+#define XQ_POLL_MS 100 /* how often a waiter checks that the leader lives */
+
+enum { S_FREE = 0, S_QUEUED, S_TAKEN, S_DONE, S_ORPHAN };
+
+typedef struct xq_slot {
+    uint32_t state;
+    int32_t err;
+    int32_t stale;
+    uint32_t len;
+    int32_t owner; /* pid */
+    uint32_t pad;
+    uint64_t ticket;
+    uint64_t pos;
+    char detail[CAIRN__XQ_DETAIL];
+} xq_slot;
+
+typedef struct xq_shared {
+    char magic[8];
+    uint32_t version, slots, slot_bytes, data_off;
+    uint8_t boot_id[CAIRN_BOOT_ID_BYTES];
+    pthread_mutex_t mu;
+    uint32_t seq; /* futex word: bumped, under mu, at every change */
+    uint32_t pad0;
+    int32_t leader; /* pid, 0: none */
+    uint32_t pad;
+    uint64_t leader_start;
+    uint64_t next_ticket;
+    xq_slot slot[XQ_SLOTS];
+} xq_shared;
+
+#define XQ_DATA_OFF ((sizeof(xq_shared) + (size_t)4095) & ~(size_t)4095)
+#define XQ_FILE_BYTES (XQ_DATA_OFF + (size_t)XQ_SLOTS * XQ_SLOT_BYTES)
+
+struct cairn_xq {
+    int fd;
+    xq_shared *sh;
+    uint8_t *data;
+    pid_t pid;
+    uint64_t start; /* this process's start time */
+    unsigned batch_max, wait_us;
+    uint64_t commits, records, stale; /* led by this process (sh->mu) */
+    int test_die;        /* $CAIRN_TEST_XQ_DIE: 1 before, 2 after the commit */
+    uint64_t last_sweep; /* mono ns (under sh->mu) */
+};
+
+/* Liveness, waking and waiting (xq_shm.c). */
+/** The pid no longer exists (one syscall: a zombie passes for alive). */
+CAIRN_INTERNAL int cairn__xq_owner_gone(pid_t pid);
+/** Bump the futex word and wake every waiter. */
+CAIRN_INTERNAL void cairn__xq_wake_all(cairn_xq *q);
+/** A dead leader's slots become ORPHAN; dead owners' results are freed.
+ *  Mutex held. */
+CAIRN_INTERNAL void cairn__xq_sweep(cairn_xq *q);
+/** Take the robust mutex (a dead holder's state is swept). 0 or errno. */
+CAIRN_INTERNAL int cairn__xq_lock(cairn_xq *q);
+/** Release the mutex, sleep until a change or @p ns, take it again. */
+CAIRN_INTERNAL int cairn__xq_wait_change(cairn_xq *q, uint64_t ns);
+/** Wait up to XQ_POLL_MS for a change, sweeping every XQ_POLL_MS. */
+CAIRN_INTERNAL int cairn__xq_wait(cairn_xq *q);
 
 /** One queued transition as the leader sees it: the payload bytes
  *  (xq_commit.c's format, in the shared mapping, writable by the leader

@@ -36,55 +36,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define XQ_MAGIC "cairnxq1"
-#define XQ_VERSION 1u
-#define XQ_SLOTS 256u
-#define XQ_SLOT_BYTES (64u * 1024u)
-#define XQ_POLL_MS 100 /* how often a waiter checks that the leader lives */
-
-enum { S_FREE = 0, S_QUEUED, S_TAKEN, S_DONE, S_ORPHAN };
-
-typedef struct xq_slot {
-    uint32_t state;
-    int32_t err;
-    int32_t stale;
-    uint32_t len;
-    int32_t owner; /* pid */
-    uint32_t pad;
-    uint64_t ticket;
-    uint64_t pos;
-    char detail[CAIRN__XQ_DETAIL];
-} xq_slot;
-
-typedef struct xq_shared {
-    char magic[8];
-    uint32_t version, slots, slot_bytes, data_off;
-    uint8_t boot_id[CAIRN_BOOT_ID_BYTES];
-    pthread_mutex_t mu;
-    uint32_t seq; /* futex word: bumped, under mu, at every change */
-    uint32_t pad0;
-    int32_t leader; /* pid, 0: none */
-    uint32_t pad;
-    uint64_t leader_start;
-    uint64_t next_ticket;
-    xq_slot slot[XQ_SLOTS];
-} xq_shared;
-
-#define XQ_DATA_OFF ((sizeof(xq_shared) + (size_t)4095) & ~(size_t)4095)
-#define XQ_FILE_BYTES (XQ_DATA_OFF + (size_t)XQ_SLOTS * XQ_SLOT_BYTES)
-
-struct cairn_xq {
-    int fd;
-    xq_shared *sh;
-    uint8_t *data;
-    pid_t pid;
-    uint64_t start; /* this process's start time */
-    unsigned batch_max, wait_us;
-    uint64_t commits, records, stale; /* led by this process (sh->mu) */
-    int test_die;        /* $CAIRN_TEST_XQ_DIE: 1 before, 2 after the commit */
-    uint64_t last_sweep; /* mono ns (under sh->mu) */
-};
-
 /* ---- opening -------------------------------------------------------- */
 
 static int geometry_ok(const xq_shared *sh, const uint8_t boot[])
@@ -243,7 +194,7 @@ void cairn__xq_counts(const cairn_xq *q, uint64_t *commits, uint64_t *records,
 
 /* Cheap (one syscall, on the leader's path): the pid no longer exists.
  * A zombie or a reused pid passes for alive here. */
-static int owner_gone(pid_t pid)
+int cairn__xq_owner_gone(pid_t pid)
 {
     return pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH);
 }
@@ -260,7 +211,7 @@ static int leader_gone(const xq_shared *sh)
  * process killed inside pthread_cond_wait() or _broadcast() can leave a
  * shared condition variable's internal lock held for good; a futex word
  * has no lock to leave behind. */
-static void wake_all(cairn_xq *q)
+void cairn__xq_wake_all(cairn_xq *q)
 {
     __atomic_add_fetch(&q->sh->seq, 1, __ATOMIC_SEQ_CST);
     (void)syscall(SYS_futex, &q->sh->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
@@ -268,7 +219,7 @@ static void wake_all(cairn_xq *q)
 
 /* A dead leader's slots become ORPHAN; a dead owner's finished slot is
  * freed. */
-static void sweep(cairn_xq *q)
+void cairn__xq_sweep(cairn_xq *q)
 {
     xq_shared *sh = q->sh;
     int dead_leader = sh->leader != 0 && leader_gone(sh);
@@ -278,13 +229,13 @@ static void sweep(cairn_xq *q)
             s->state = S_ORPHAN;
         }
         if ((s->state == S_DONE || s->state == S_ORPHAN) &&
-            owner_gone(s->owner)) {
+            cairn__xq_owner_gone(s->owner)) {
             s->state = S_FREE;
         }
     }
     if (dead_leader) {
         sh->leader = 0;
-        wake_all(q);
+        cairn__xq_wake_all(q);
     }
 }
 
@@ -292,256 +243,39 @@ static int after_lock(cairn_xq *q, int rc)
 {
     if (rc == EOWNERDEAD) {
         /* A process died holding the mutex: every update is ordered so
-         * that a half-done one reads as not done; sweep the rest. */
+         * that a half-done one reads as not done; cairn__xq_sweep the rest. */
         pthread_mutex_consistent(&q->sh->mu);
-        sweep(q);
+        cairn__xq_sweep(q);
         rc = 0;
     }
     return rc;
 }
 
-static int xq_lock(cairn_xq *q)
+int cairn__xq_lock(cairn_xq *q)
 {
     return after_lock(q, pthread_mutex_lock(&q->sh->mu));
 }
 
 /* Release the mutex, sleep until a change or @p ns, take it again. */
-static int wait_change(cairn_xq *q, uint64_t ns)
+int cairn__xq_wait_change(cairn_xq *q, uint64_t ns)
 {
     struct timespec rel = {(time_t)(ns / 1000000000u),
                            (long)(ns % 1000000000u)};
     uint32_t seen = __atomic_load_n(&q->sh->seq, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&q->sh->mu);
     (void)syscall(SYS_futex, &q->sh->seq, FUTEX_WAIT, seen, &rel, NULL, 0);
-    return xq_lock(q);
+    return cairn__xq_lock(q);
 }
 
 /* Wait up to XQ_POLL_MS for a change; at most every XQ_POLL_MS, also
  * check that the leader lives (however busy the queue is). */
-static int xq_wait(cairn_xq *q)
+int cairn__xq_wait(cairn_xq *q)
 {
-    int rc = wait_change(q, (uint64_t)XQ_POLL_MS * 1000000u);
+    int rc = cairn__xq_wait_change(q, (uint64_t)XQ_POLL_MS * 1000000u);
     uint64_t now = cairn__mono_ns();
     if (rc == 0 && now - q->last_sweep >= (uint64_t)XQ_POLL_MS * 1000000u) {
         q->last_sweep = now;
-        sweep(q);
+        cairn__xq_sweep(q);
     }
     return rc;
-}
-
-/* ---- queueing (mutex held) ------------------------------------------- */
-
-/* A free slot, waiting (and sweeping) while every slot is in use. */
-static int alloc_slot(cairn_xq *q, xq_slot **out)
-{
-    for (;;) {
-        for (unsigned i = 0; i < XQ_SLOTS; i++) {
-            if (q->sh->slot[i].state == S_FREE) {
-                *out = &q->sh->slot[i];
-                return 0;
-            }
-        }
-        int rc = xq_wait(q);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-}
-
-static uint8_t *slot_data(const cairn_xq *q, const xq_slot *s)
-{
-    return q->data + (size_t)(s - q->sh->slot) * XQ_SLOT_BYTES;
-}
-
-static void enqueue(cairn_xq *q, xq_slot *s)
-{
-    s->ticket = q->sh->next_ticket++;
-    s->state = S_QUEUED; /* last: the slot is complete */
-    wake_all(q);
-}
-
-static size_t count_queued(const cairn_xq *q)
-{
-    size_t n = 0;
-    for (unsigned i = 0; i < XQ_SLOTS; i++) {
-        n += q->sh->slot[i].state == S_QUEUED;
-    }
-    return n;
-}
-
-/* Leader: the bounded wait for a fuller batch ($CAIRN_BATCH_WAIT_US). */
-static int wait_for_batch(cairn_xq *q)
-{
-    uint64_t until = cairn__mono_ns() + (uint64_t)q->wait_us * 1000u;
-    int rc = 0;
-    while (rc == 0 && count_queued(q) < q->batch_max) {
-        uint64_t now = cairn__mono_ns();
-        if (now >= until) {
-            break;
-        }
-        rc = wait_change(q, until - now);
-    }
-    return rc;
-}
-
-/* Leader: take up to batch_max queued slots, oldest ticket first; a slot
- * whose owner died is freed unwritten. */
-static size_t take(cairn_xq *q, xq_slot **taken)
-{
-    size_t n = 0;
-    for (unsigned i = 0; i < XQ_SLOTS; i++) {
-        xq_slot *s = &q->sh->slot[i];
-        if (s->state != S_QUEUED) {
-            continue;
-        }
-        if (s->owner != q->pid && owner_gone(s->owner)) {
-            s->state = S_FREE;
-            continue;
-        }
-        size_t k = n++;
-        while (k > 0 && taken[k - 1]->ticket > s->ticket) {
-            taken[k] = taken[k - 1];
-            k--;
-        }
-        taken[k] = s;
-    }
-    n = n < q->batch_max ? n : q->batch_max;
-    for (size_t i = 0; i < n; i++) {
-        taken[i]->state = S_TAKEN;
-    }
-    return n;
-}
-
-/* Lead one batch.  Called and returns with the mutex held. */
-static int lead(cairn_xq *q, cairn_journal *j)
-{
-    xq_slot *taken[XQ_SLOTS];
-    cairn_xq_item items[XQ_SLOTS];
-    xq_shared *sh = q->sh;
-    sh->leader_start = q->start;
-    sh->leader = q->pid; /* before any slot is TAKEN */
-    int rc = q->wait_us > 0 ? wait_for_batch(q) : 0;
-    if (rc != 0) {
-        return rc; /* the mutex is lost: nothing more can be done */
-    }
-    size_t n = take(q, taken);
-    if (n > 0) {
-        pthread_mutex_unlock(&sh->mu);
-        for (size_t i = 0; i < n; i++) {
-            memset(&items[i], 0, sizeof(items[i]));
-            items[i].data = slot_data(q, taken[i]);
-            items[i].len = taken[i]->len;
-        }
-        /* Test hook (tests/test_xq.c): a leader that dies holding the
-         * slots of other processes, before or after its commit. */
-        if (q->test_die == 1 && n > 1) {
-            _exit(9);
-        }
-        cairn__xq_write_batch(j, items, n);
-        if (q->test_die == 2 && n > 1) {
-            _exit(9);
-        }
-        rc = xq_lock(q);
-        if (rc != 0) {
-            return rc;
-        }
-        for (size_t i = 0; i < n; i++) {
-            xq_slot *s = taken[i];
-            s->err = (int32_t)items[i].err;
-            s->stale = items[i].stale;
-            s->pos = items[i].pos;
-            memcpy(s->detail, items[i].detail, sizeof(s->detail));
-            s->state = S_DONE;
-            q->records += items[i].err == CAIRN_OK && !items[i].stale;
-            q->stale += items[i].stale != 0;
-        }
-        q->commits++;
-    }
-    sh->leader = 0;
-    wake_all(q);
-    return rc;
-}
-
-/* The slot's result into @p out; the slot is free again. */
-static void collect(xq_slot *s, cairn_xq_item *out)
-{
-    out->err = (cairn_err)s->err;
-    out->stale = s->stale;
-    out->pos = s->pos;
-    memcpy(out->detail, s->detail, sizeof(out->detail));
-    out->detail[sizeof(out->detail) - 1] = '\0';
-    s->state = S_FREE;
-}
-
-/* An orphaned slot: committed by the dead leader (then make it durable
- * here) or queued again.  Called and returns with the mutex held; 1 when
- * the result is in @p out. */
-static int adopt(cairn_xq *q, cairn_journal *j, xq_slot *s, cairn_xq_item *out,
-                 int *rc)
-{
-    uint64_t pos = 0;
-    int found = 0;
-    s->state = S_TAKEN; /* ours while we look: no leader takes it */
-    pthread_mutex_unlock(&q->sh->mu);
-    cairn_err err =
-        cairn__xq_committed(j, slot_data(q, s), s->len, &pos, &found);
-    *rc = xq_lock(q);
-    if (*rc != 0) {
-        return 1; /* the mutex is lost */
-    }
-    if (err != CAIRN_OK || found) {
-        s->err = (int32_t)err;
-        s->stale = 0;
-        s->pos = pos;
-        cairn__fmt(s->detail, sizeof(s->detail), "%s",
-                   err == CAIRN_OK ? "" : cairn__jdetail(j));
-        collect(s, out);
-        return 1;
-    }
-    enqueue(q, s);
-    return 0;
-}
-
-cairn_err cairn__xq_submit(cairn_xq *q, cairn_journal *j,
-                           const uint8_t *payload, size_t len,
-                           cairn_xq_item *out)
-{
-    xq_slot *s = NULL;
-    if (len > XQ_SLOT_BYTES) {
-        return CAIRN_EINVAL;
-    }
-    int rc = xq_lock(q);
-    if (rc == 0) {
-        rc = alloc_slot(q, &s);
-    }
-    if (rc != 0) {
-        return cairn__jfail(j, CAIRN_EIO, "commit queue: %s", strerror(rc));
-    }
-    memcpy(slot_data(q, s), payload, len);
-    s->len = (uint32_t)len;
-    s->owner = q->pid;
-    enqueue(q, s);
-    while (rc == 0) {
-        if (s->state == S_DONE) {
-            collect(s, out);
-            break;
-        }
-        if (s->state == S_ORPHAN) {
-            if (adopt(q, j, s, out, &rc)) {
-                break;
-            }
-        } else if (s->state == S_QUEUED && q->sh->leader == 0) {
-            rc = lead(q, j);
-        } else {
-            rc = xq_wait(q);
-        }
-    }
-    if (rc != 0) {
-        /* The robust mutex cannot be recovered (never expected): the
-         * transition's fate is unknown to this process. */
-        return cairn__jfail(j, CAIRN_EIO, "commit queue: %s", strerror(rc));
-    }
-    wake_all(q); /* a slot is free */
-    pthread_mutex_unlock(&q->sh->mu);
-    return CAIRN_OK;
 }
