@@ -12,6 +12,7 @@
 #include "store.h"
 
 #include <pthread.h>
+#include <sys/types.h>
 
 /** Size of a failure description (the handle's and each request's). */
 #define CAIRN__DETAIL_MAX 1024
@@ -74,6 +75,12 @@ struct cairn_journal {
     int readonly;
     int have_boot_id; /**< boot_id was read at open (it cannot change) */
     uint8_t boot_id[CAIRN_BOOT_ID_BYTES];
+    /** The opening process and its /proc start time, read once at open
+     *  (writable handles; a living process's start time cannot change).
+     *  have_self_start 0: not known, look it up on each claim. */
+    pid_t self_pid;
+    int have_self_start;
+    uint64_t self_start;
     cairn_held_lock *locks; /**< under sync->locks_mu */
     size_t n_locks;
     cairn_jsync *sync;
@@ -274,6 +281,9 @@ CAIRN_INTERNAL cairn_err cairn__rebuild(cairn_journal *j, cairn_txn *txn,
 CAIRN_INTERNAL cairn_err cairn__compare_state(cairn_journal *j,
                                               const cairn_state *replayed,
                                               const cairn_state *stored);
+/** The /proc start time of process @p pid (0 when unreadable): the
+ *  handle's copy for its own process, else read from /proc. */
+CAIRN_INTERNAL uint64_t cairn__holder_start(const cairn_journal *j, pid_t pid);
 /** Is the claimer of pending op @p op still alive? */
 CAIRN_INTERNAL int cairn__op_claimer_alive(const cairn_op_st *op);
 
