@@ -28,6 +28,12 @@ typedef struct cairn_held_lock {
 
 typedef struct cairn_append_req cairn_append_req;
 
+/** A thread waiting in group commit for its requests (group.c): the
+ *  leader wakes exactly the threads it has news for. */
+typedef struct cairn_waiter {
+    pthread_cond_t cv;
+} cairn_waiter;
+
 /** A thread's copy of the handle's detail (cairn_journal_errdetail). */
 typedef struct cairn_detail_slot {
     pthread_t thread;
@@ -47,11 +53,12 @@ typedef struct cairn_name_entry {
  * What threads sharing a handle synchronise on (group.c).  mu guards the
  * queue, the leader flag, the handle's detail while transitions run, and
  * the detail slots; locks_mu guards the run lock table; names_mu the
- * name cache.  No two of them are ever held at once.
+ * name cache.  No two of them are ever held at once.  A waiting thread
+ * sleeps on its own cairn_waiter: when a batch is decided the leader
+ * wakes the owners of its requests and the owner of the next queued one.
  */
 typedef struct cairn_jsync {
     pthread_mutex_t mu;
-    pthread_cond_t done_cv;  /**< a batch was decided */
     pthread_cond_t queue_cv; /**< the queue grew (bounded wait) */
     pthread_mutex_t locks_mu;
     cairn_append_req *head, *tail; /**< FIFO of waiting requests */
@@ -117,6 +124,7 @@ struct cairn_append_req {
     uint64_t run_num;               /**< journal's: from the run's name */
     int locked;             /**< journal's: holds a run lock reference */
     int done;               /**< journal's: decided (under sync->mu) */
+    cairn_waiter *waiter;   /**< journal's: the submitting thread's */
     cairn_append_req *next; /**< journal's: queue link */
 };
 
