@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -174,6 +175,15 @@ static void start_runs(const bn_env *env, const char *dir, unsigned n,
     cairn_journal_close(j);
 }
 
+/* CPU time of the whole process (every thread), user + system. */
+static double process_cpu_us(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 static void threads(const bn_env *env, unsigned n)
 {
     char name[32], key[96];
@@ -195,10 +205,12 @@ static void threads(const bn_env *env, unsigned n)
     bn_ok(cairn_journal_info_get(j, &a), j, "info");
     pthread_barrier_wait(&go);
     uint64_t t0 = bn_now_ns();
+    double cpu0 = process_cpu_us();
     for (unsigned i = 0; i < n; i++) {
         pthread_join(t[i], NULL);
     }
     double secs = (double)(bn_now_ns() - t0) / 1e9;
+    double cpu = process_cpu_us() - cpu0;
     bn_ok(cairn_journal_info_get(j, &b), j, "info");
     double recs = (double)(b.records - a.records);
     snprintf(key, sizeof(key), "cairn, %u run%s as threads, one handle", n,
@@ -206,6 +218,8 @@ static void threads(const bn_env *env, unsigned n)
     bn_sample(key, "records/s", recs / secs);
     snprintf(key, sizeof(key), "  records per commit (%u threads)", n);
     bn_sample(key, "records", recs / (double)(b.last_txnid - a.last_txnid));
+    snprintf(key, sizeof(key), "  CPU per record (%u threads, all of them)", n);
+    bn_sample(key, "us", cpu / recs);
     pthread_barrier_destroy(&go);
     cairn_journal_close(j);
     free(w);

@@ -110,7 +110,7 @@ static int reserve(cairn_wr *w, size_t n)
     return 0;
 }
 
-void cairn__wr_bytes(cairn_wr *w, const void *p, size_t n)
+void cairn__wr_put_slow(cairn_wr *w, const void *p, size_t n)
 {
     if (reserve(w, n) != 0) {
         return;
@@ -121,30 +121,18 @@ void cairn__wr_bytes(cairn_wr *w, const void *p, size_t n)
     w->len += n;
 }
 
-void cairn__wr_u8(cairn_wr *w, uint8_t v)
+void cairn__wr_reserve(cairn_wr *w, size_t n)
 {
-    cairn__wr_bytes(w, &v, 1);
-}
-
-void cairn__wr_u16(cairn_wr *w, uint16_t v)
-{
-    uint8_t b[2];
-    cairn__store16_be(b, v);
-    cairn__wr_bytes(w, b, 2);
-}
-
-void cairn__wr_u32(cairn_wr *w, uint32_t v)
-{
-    uint8_t b[4];
-    cairn__store32_be(b, v);
-    cairn__wr_bytes(w, b, 4);
-}
-
-void cairn__wr_u64(cairn_wr *w, uint64_t v)
-{
-    uint8_t b[8];
-    cairn__store64_be(b, v);
-    cairn__wr_bytes(w, b, 8);
+    if (w->failed || n <= w->cap - w->len) {
+        return;
+    }
+    size_t room = w->max - w->len; /* len <= max */
+    if (n > room) {
+        n = room;
+    }
+    if (n > 0) {
+        (void)reserve(w, n);
+    }
 }
 
 cairn_err cairn__wr_status(const cairn_wr *w)

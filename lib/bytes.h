@@ -95,11 +95,48 @@ typedef struct cairn_wr {
 
 CAIRN_INTERNAL void cairn__wr_init(cairn_wr *w, size_t max);
 CAIRN_INTERNAL void cairn__wr_free(cairn_wr *w);
-CAIRN_INTERNAL void cairn__wr_u8(cairn_wr *w, uint8_t v);
-CAIRN_INTERNAL void cairn__wr_u16(cairn_wr *w, uint16_t v);
-CAIRN_INTERNAL void cairn__wr_u32(cairn_wr *w, uint32_t v);
-CAIRN_INTERNAL void cairn__wr_u64(cairn_wr *w, uint64_t v);
-CAIRN_INTERNAL void cairn__wr_bytes(cairn_wr *w, const void *p, size_t n);
+/** Make room for about @p n more bytes up front (clamped to the maximum);
+ *  a hint that saves regrowing, never a failure by itself except
+ *  CAIRN_ENOMEM. */
+CAIRN_INTERNAL void cairn__wr_reserve(cairn_wr *w, size_t n);
+/** cairn__wr_bytes() when the buffer must grow first (or has failed). */
+CAIRN_INTERNAL void cairn__wr_put_slow(cairn_wr *w, const void *p, size_t n);
+
+/** Append @p n bytes (sticky failure past the maximum or on ENOMEM). */
+static inline void cairn__wr_bytes(cairn_wr *w, const void *p, size_t n)
+{
+    /* len <= cap and len <= max hold after every successful write. */
+    if (w->failed == 0 && n <= w->cap - w->len && n <= w->max - w->len) {
+        if (n > 0) {
+            memcpy(w->p + w->len, p, n);
+        }
+        w->len += n;
+        return;
+    }
+    cairn__wr_put_slow(w, p, n);
+}
+static inline void cairn__wr_u8(cairn_wr *w, uint8_t v)
+{
+    cairn__wr_bytes(w, &v, 1);
+}
+static inline void cairn__wr_u16(cairn_wr *w, uint16_t v)
+{
+    uint8_t b[2];
+    cairn__store16_be(b, v);
+    cairn__wr_bytes(w, b, 2);
+}
+static inline void cairn__wr_u32(cairn_wr *w, uint32_t v)
+{
+    uint8_t b[4];
+    cairn__store32_be(b, v);
+    cairn__wr_bytes(w, b, 4);
+}
+static inline void cairn__wr_u64(cairn_wr *w, uint64_t v)
+{
+    uint8_t b[8];
+    cairn__store64_be(b, v);
+    cairn__wr_bytes(w, b, 8);
+}
 /** 0 when every write fitted, else the cairn_err of the first failure. */
 CAIRN_INTERNAL cairn_err cairn__wr_status(const cairn_wr *w);
 

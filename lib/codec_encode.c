@@ -65,20 +65,28 @@ static int kv_cmp(const void *a, const void *b)
     return strcmp(x->key, y->key); /* unsigned bytes, shorter prefix first */
 }
 
+/* The field name ("outputs[3].key") is formatted only for a failure. */
 static cairn_err check_kv(const enc *e, const char *name, size_t i,
                           const cairn_kv *kv)
 {
     char field[32];
-    cairn__fmt(field, sizeof(field), "%s[%zu].key", name, i);
-    if (kv->key == NULL) {
-        return inval(e, field, "missing");
+    if (kv->key == NULL || kv->key[0] == '\0' ||
+        strnlen(kv->key, CAIRN_MAX_KV_KEY + 1) > CAIRN_MAX_KV_KEY) {
+        cairn__fmt(field, sizeof(field), "%s[%zu].key", name, i);
+        if (kv->key == NULL) {
+            return inval(e, field, "missing");
+        }
+        return check_str(e, field, kv->key, 1, CAIRN_MAX_KV_KEY);
     }
-    TRY(check_str(e, field, kv->key, 1, CAIRN_MAX_KV_KEY));
-    cairn__fmt(field, sizeof(field), "%s[%zu].value", name, i);
-    if (kv->value == NULL) {
-        return inval(e, field, "missing");
+    if (kv->value == NULL ||
+        strnlen(kv->value, CAIRN_MAX_KV_VALUE + 1) > CAIRN_MAX_KV_VALUE) {
+        cairn__fmt(field, sizeof(field), "%s[%zu].value", name, i);
+        if (kv->value == NULL) {
+            return inval(e, field, "missing");
+        }
+        return check_str(e, field, kv->value, 0, CAIRN_MAX_KV_VALUE);
     }
-    return check_str(e, field, kv->value, 0, CAIRN_MAX_KV_VALUE);
+    return CAIRN_OK;
 }
 
 static cairn_err sort_kv(const enc *e, const char *name,
@@ -301,6 +309,7 @@ cairn_err cairn__record_encode(const cairn_record *rec, uint8_t **out,
     TRY(check_body(&e, rec, &outputs, &evidence));
     cairn_wr w;
     cairn__wr_init(&w, CAIRN_MAX_RECORD_BYTES);
+    cairn__wr_reserve(&w, 512); /* most records: one allocation */
     put_record(&w, rec, &outputs, &evidence);
     cairn_err err = cairn__wr_status(&w);
     if (err != CAIRN_OK) {

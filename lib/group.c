@@ -7,11 +7,13 @@
  * committed it becomes the leader: it takes up to batch_max queued
  * requests (after an optional bounded wait for more), runs one write
  * transaction over them (group_batch.c) with the mutex released, then
- * marks each request decided and wakes the waiters.  While the leader is
- * in fdatasync, later callers queue up: that is the natural batching.
- * A caller returns only once the commit holding its record returned.
- * Separate processes each commit their own batches (LMDB's writer lock
- * serialises them); nothing is batched across processes.
+ * marks each request decided and wakes the threads that own them (each
+ * waits on its own condition variable), and the owner of the next queued
+ * request, which leads the next batch.  While the leader is in fdatasync, later
+ * callers queue up: that is the natural batching. A caller returns only once
+ * the commit holding its record returned. Separate processes each commit their
+ * own batches (LMDB's writer lock serialises them); nothing is batched across
+ * processes.
  */
 #include "journal.h"
 
@@ -51,11 +53,7 @@ static cairn_err init_conds(cairn_jsync *s)
     }
     int rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     if (rc == 0) {
-        rc = pthread_cond_init(&s->done_cv, &attr);
-    }
-    if (rc == 0 && pthread_cond_init(&s->queue_cv, &attr) != 0) {
-        pthread_cond_destroy(&s->done_cv);
-        rc = -1;
+        rc = pthread_cond_init(&s->queue_cv, &attr);
     }
     pthread_condattr_destroy(&attr);
     return rc == 0 ? CAIRN_OK : CAIRN_ENOMEM;
@@ -120,7 +118,6 @@ void cairn__jsync_close(cairn_journal *j)
     pthread_mutex_destroy(&s->prep_mu);
     pthread_mutex_destroy(&s->names_mu);
     pthread_cond_destroy(&s->queue_cv);
-    pthread_cond_destroy(&s->done_cv);
     pthread_mutex_destroy(&s->locks_mu);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -252,6 +249,7 @@ static void prepare(cairn_journal *j, cairn_append_req *r)
     r->run_num = 0;
     r->locked = 0;
     r->done = 0;
+    r->waiter = NULL;
     r->next = NULL;
     if (r->after != NULL) {
         memset(r->after, 0, sizeof(*r->after));
@@ -295,8 +293,16 @@ static void wait_for_batch(cairn_jsync *s)
     s->leader_waiting = 0;
 }
 
+/* Wake the thread waiting on @p w unless it is the caller (under mu). */
+static void wake(cairn_waiter *w, const cairn_waiter *self)
+{
+    if (w != NULL && w != self) {
+        pthread_cond_signal(&w->cv);
+    }
+}
+
 /* Lead one batch.  Called and returns with sync->mu held. */
-static void lead(cairn_journal *j)
+static void lead(cairn_journal *j, cairn_waiter *self)
 {
     cairn_jsync *s = j->sync;
     s->committing = 1;
@@ -319,13 +325,21 @@ static void lead(cairn_journal *j)
     pthread_mutex_unlock(&s->mu);
     cairn__batch_commit(j, first, n);
     pthread_mutex_lock(&s->mu);
-    /* Each owner waits for done under mu, so its request stays valid
-     * until mu is released. */
+    /* Each owner waits for done under mu, so its request and its waiter
+     * stay valid until mu is released.  Wake the owners of this batch,
+     * and the owner of the next queued request: it leads the next one. */
+    const cairn_waiter *woken = self;
     for (cairn_append_req *r = first; r != NULL; r = r->next) {
         r->done = 1;
+        if (r->waiter != woken) {
+            wake(r->waiter, self);
+            woken = r->waiter;
+        }
     }
     s->committing = 0;
-    pthread_cond_broadcast(&s->done_cv);
+    if (s->head != NULL) {
+        wake(s->head->waiter, self);
+    }
 }
 
 static int all_done(const cairn_append_req *reqs, size_t n)
@@ -343,11 +357,24 @@ static int all_done(const cairn_append_req *reqs, size_t n)
 static void queue_and_wait(cairn_journal *j, cairn_append_req *reqs, size_t n)
 {
     cairn_jsync *s = j->sync;
+    cairn_waiter self;
+    if (pthread_cond_init(&self.cv, NULL) != 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (!reqs[i].done) {
+                reqs[i].err = CAIRN_ENOMEM;
+                cairn__fmt(reqs[i].detail, sizeof(reqs[i].detail),
+                           "group commit: cannot make a condition variable");
+                reqs[i].done = 1;
+            }
+        }
+        return;
+    }
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < n; i++) {
         if (reqs[i].done) {
             continue;
         }
+        reqs[i].waiter = &self;
         if (s->tail != NULL) {
             s->tail->next = &reqs[i];
         } else {
@@ -359,14 +386,18 @@ static void queue_and_wait(cairn_journal *j, cairn_append_req *reqs, size_t n)
     if (s->leader_waiting && s->queued >= s->batch_max) {
         pthread_cond_signal(&s->queue_cv);
     }
+    /* Every undecided request is queued (then head != NULL) or in the
+     * batch being committed: this thread is woken when that batch is
+     * decided, or when its request heads the queue. */
     while (!all_done(reqs, n)) {
         if (!s->committing && s->head != NULL) {
-            lead(j);
+            lead(j, &self);
         } else {
-            pthread_cond_wait(&s->done_cv, &s->mu);
+            pthread_cond_wait(&self.cv, &s->mu);
         }
     }
     pthread_mutex_unlock(&s->mu);
+    pthread_cond_destroy(&self.cv);
 }
 
 cairn_err cairn__journal_append_batch(cairn_journal *j, cairn_append_req *reqs,
@@ -384,7 +415,9 @@ cairn_err cairn__journal_append_batch(cairn_journal *j, cairn_append_req *reqs,
         cairn__xq_append(j, &reqs[0])) {
         reqs[0].done = 1;
     }
-    queue_and_wait(j, reqs, n);
+    if (n != 1 || !reqs[0].done) {
+        queue_and_wait(j, reqs, n);
+    }
     cairn_err first = CAIRN_OK;
     for (size_t i = 0; i < n; i++) {
         if (reqs[i].locked) {

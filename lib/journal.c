@@ -163,6 +163,11 @@ cairn_err cairn_journal_open(const char *dir, unsigned flags,
     }
     j->readonly = (flags & CAIRN_OPEN_READONLY) != 0;
     j->have_boot_id = cairn__boot_id(j->boot_id) == CAIRN_OK;
+    if (!j->readonly) {
+        j->self_pid = getpid();
+        j->have_self_start =
+            cairn__proc_start_time(j->self_pid, &j->self_start) == CAIRN_OK;
+    }
     err = cairn__store_open(dir, j->readonly, !j->readonly, &j->store, detail,
                             detail_len);
     if (err == CAIRN_OK && !j->readonly) {

@@ -12,6 +12,7 @@
 #include "store.h"
 
 #include <pthread.h>
+#include <sys/types.h>
 
 /** Size of a failure description (the handle's and each request's). */
 #define CAIRN__DETAIL_MAX 1024
@@ -26,6 +27,12 @@ typedef struct cairn_held_lock {
 } cairn_held_lock;
 
 typedef struct cairn_append_req cairn_append_req;
+
+/** A thread waiting in group commit for its requests (group.c): the
+ *  leader wakes exactly the threads it has news for. */
+typedef struct cairn_waiter {
+    pthread_cond_t cv;
+} cairn_waiter;
 
 /** A thread's copy of the handle's detail (cairn_journal_errdetail). */
 typedef struct cairn_detail_slot {
@@ -46,11 +53,12 @@ typedef struct cairn_name_entry {
  * What threads sharing a handle synchronise on (group.c).  mu guards the
  * queue, the leader flag, the handle's detail while transitions run, and
  * the detail slots; locks_mu guards the run lock table; names_mu the
- * name cache.  No two of them are ever held at once.
+ * name cache.  No two of them are ever held at once.  A waiting thread
+ * sleeps on its own cairn_waiter: when a batch is decided the leader
+ * wakes the owners of its requests and the owner of the next queued one.
  */
 typedef struct cairn_jsync {
     pthread_mutex_t mu;
-    pthread_cond_t done_cv;  /**< a batch was decided */
     pthread_cond_t queue_cv; /**< the queue grew (bounded wait) */
     pthread_mutex_t locks_mu;
     cairn_append_req *head, *tail; /**< FIFO of waiting requests */
@@ -78,6 +86,12 @@ struct cairn_journal {
     int readonly;
     int have_boot_id; /**< boot_id was read at open (it cannot change) */
     uint8_t boot_id[CAIRN_BOOT_ID_BYTES];
+    /** The opening process and its /proc start time, read once at open
+     *  (writable handles; a living process's start time cannot change).
+     *  have_self_start 0: not known, look it up on each claim. */
+    pid_t self_pid;
+    int have_self_start;
+    uint64_t self_start;
     cairn_held_lock *locks; /**< under sync->locks_mu */
     size_t n_locks;
     cairn_jsync *sync;
@@ -115,6 +129,7 @@ struct cairn_append_req {
     uint64_t run_num;               /**< journal's: from the run's name */
     int locked;             /**< journal's: holds a run lock reference */
     int done;               /**< journal's: decided (under sync->mu) */
+    cairn_waiter *waiter;   /**< journal's: the submitting thread's */
     cairn_append_req *next; /**< journal's: queue link */
 };
 
@@ -279,6 +294,9 @@ CAIRN_INTERNAL cairn_err cairn__rebuild(cairn_journal *j, cairn_txn *txn,
 CAIRN_INTERNAL cairn_err cairn__compare_state(cairn_journal *j,
                                               const cairn_state *replayed,
                                               const cairn_state *stored);
+/** The /proc start time of process @p pid (0 when unreadable): the
+ *  handle's copy for its own process, else read from /proc. */
+CAIRN_INTERNAL uint64_t cairn__holder_start(const cairn_journal *j, pid_t pid);
 /** Is the claimer of pending op @p op still alive? */
 CAIRN_INTERNAL int cairn__op_claimer_alive(const cairn_op_st *op);
 

@@ -103,6 +103,19 @@ static cairn_err build_claim(cairn_journal *j, const cairn_state *st,
     return err;
 }
 
+uint64_t cairn__holder_start(const cairn_journal *j, pid_t pid)
+{
+    /* The handle's process is alive while it claims: its start time is
+     * the one read at open (unless it is a forked child, a new pid). */
+    if (j->have_self_start && pid == j->self_pid && getpid() == j->self_pid) {
+        return j->self_start;
+    }
+    uint64_t start = 0;
+    /* A claimer we cannot identify is treated as gone later. */
+    (void)cairn__proc_start_time(pid, &start);
+    return start;
+}
+
 cairn_err cairn_claim(cairn_journal *journal, const char *run_id, int64_t op,
                       cairn_claim_kind kind, const cairn_holder *holder,
                       const cairn_actor_info *who, cairn_claim_result *out)
@@ -120,8 +133,7 @@ cairn_err cairn_claim(cairn_journal *journal, const char *run_id, int64_t op,
     c.holder_pid = holder && holder->pid ? holder->pid : (uint32_t)getpid();
     c.holder_start = holder ? holder->start_time : 0;
     if (c.holder_start == 0) {
-        /* A claimer we cannot identify is treated as gone later. */
-        (void)cairn__proc_start_time((pid_t)c.holder_pid, &c.holder_start);
+        c.holder_start = cairn__holder_start(journal, (pid_t)c.holder_pid);
     }
     cairn_err err =
         cairn__journal_append(journal, run_id, build_claim, &c, NULL);

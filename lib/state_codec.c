@@ -64,6 +64,8 @@ cairn_err cairn__state_encode(const cairn_state *st, uint8_t **out,
     *out_len = 0;
     cairn_wr w;
     cairn__wr_init(&w, STATE_MAX_BYTES);
+    /* About what a plan's state takes: one allocation, no regrowing. */
+    cairn__wr_reserve(&w, 256 + (size_t)st->n_ops * 96);
     cairn__wr_u8(&w, STATE_VERSION);
     cairn__wr_u8(&w, (uint8_t)((st->accepted ? SF_ACCEPTED : 0) |
                                (st->signed_run ? SF_SIGNED : 0) |

@@ -1148,6 +1148,48 @@ static void expect_cp(const uint8_t *buf, size_t len, cairn_err want,
     }
 }
 
+/* The writer's inline fast path keeps the hard maximum even when the
+ * buffer's capacity is larger; a size hint never fails by itself. */
+static void test_writer_bounds(void **state)
+{
+    (void)state;
+    cairn_wr w;
+    cairn__wr_init(&w, 10);
+    cairn__wr_reserve(&w, 1000); /* clamped to the maximum */
+    assert_int_equal(cairn__wr_status(&w), CAIRN_OK);
+    assert_true(w.cap >= 10);
+    cairn__wr_u64(&w, 0x0102030405060708u);
+    cairn__wr_u16(&w, 0x090a);
+    assert_int_equal(cairn__wr_status(&w), CAIRN_OK);
+    assert_int_equal(w.len, 10);
+    cairn__wr_u8(&w, 0x0b); /* one past the maximum */
+    assert_int_equal(cairn__wr_status(&w), CAIRN_EINVAL);
+    assert_int_equal(w.len, 10);
+    cairn__wr_bytes(&w, "", 0); /* sticky */
+    cairn__wr_reserve(&w, 1);
+    assert_int_equal(cairn__wr_status(&w), CAIRN_EINVAL);
+    const uint8_t want[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    assert_memory_equal(w.p, want, sizeof(want));
+    cairn__wr_free(&w);
+
+    /* Growing past the first allocation keeps the bytes, big-endian. */
+    cairn__wr_init(&w, 4096);
+    for (uint32_t i = 0; i < 300; i++) {
+        cairn__wr_u32(&w, i);
+    }
+    cairn__wr_reserve(&w, 0);
+    assert_int_equal(cairn__wr_status(&w), CAIRN_OK);
+    assert_int_equal(w.len, 1200);
+    for (uint32_t i = 0; i < 300; i++) {
+        assert_int_equal(cairn__load32_be(w.p + 4 * i), i);
+    }
+    cairn__wr_u8(&w, 0xff);
+    cairn__wr_reserve(&w, 10000); /* past the maximum: room up to it */
+    assert_int_equal(cairn__wr_status(&w), CAIRN_OK);
+    assert_true(w.cap >= 4096);
+    cairn__wr_free(&w);
+}
+
 static void test_checkpoint_golden(void **state)
 {
     (void)state;
@@ -1343,6 +1385,7 @@ int main(void)
         cmocka_unit_test(test_set_str),
         cmocka_unit_test(test_checkpoint_golden),
         cmocka_unit_test(test_checkpoint_rejects),
+        cmocka_unit_test(test_writer_bounds),
         cmocka_unit_test(test_checkpoint_flips),
         cmocka_unit_test(test_checkpoint_message),
         cmocka_unit_test(test_hashes),

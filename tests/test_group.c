@@ -144,6 +144,38 @@ static void test_threads_on_their_own_runs(void **state)
     assert_int_equal(f->j->n_locks, 0);
 }
 
+/* Batches of at most two requests: most threads wait while their requests
+ * are still queued behind other batches, and each must be woken to lead
+ * or to return (no lost wake-up: every worker finishes). */
+static void test_small_batches_with_threads(void **state)
+{
+    gfix *f = *state;
+    cairn_journal_close(f->j);
+    setenv("CAIRN_BATCH_MAX", "2", 1);
+    open_journal(f);
+    assert_int_equal(f->j->sync->batch_max, 2);
+    worker w[THREADS];
+    memset(w, 0, sizeof(w));
+    for (size_t i = 0; i < THREADS; i++) {
+        w[i].f = f;
+        w[i].tasks = TASKS;
+        snprintf(w[i].run, sizeof(w[i].run), "small-%zu", i);
+        create_run(f, w[i].run, 1, TASKS);
+    }
+    cairn_journal_info before = info(f);
+    run_workers(w, THREADS, own_run);
+    cairn_journal_info after = info(f);
+    uint64_t recs = after.records - before.records;
+    assert_int_equal(recs, THREADS * (3 + 2 * TASKS));
+    assert_true(after.last_txnid - before.last_txnid >= recs / 2);
+    for (size_t i = 0; i < THREADS; i++) {
+        assert_int_equal(w[i].acked, 3 + 2 * TASKS);
+        assert_pattern(f, w[i].run, TASKS);
+        assert_verified(f, w[i].run);
+    }
+    assert_int_equal(f->j->n_locks, 0);
+}
+
 /* Many threads race on the head of one run: each claim either wins or
  * is refused (ESTATE: another thread's claim is pending). */
 static void *same_run(void *arg)
@@ -307,6 +339,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_threads_on_their_own_runs, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_small_batches_with_threads, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_threads_on_one_run, setup,
                                         teardown),

@@ -5,6 +5,8 @@
  */
 #include "testutil.h"
 
+#include "sys.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -464,6 +466,64 @@ static void test_in_doubt_and_resolve(void **state)
     REJECTED(f, cairn_resolve(f->j, f->run, &res, NULL), CAIRN_ENOTPENDING);
 }
 
+/* The holder of the last CLAIM record of a run. */
+typedef struct last_claim {
+    uint32_t pid;
+    uint64_t start;
+} last_claim;
+
+static int find_claim(void *ctx, const cairn_record_view *r)
+{
+    last_claim *c = ctx;
+    if (r->type == CAIRN_REC_CLAIM) {
+        c->pid = r->holder_pid;
+        c->start = r->holder_start;
+    }
+    return 0;
+}
+
+static last_claim claimed_by(fixture *f)
+{
+    last_claim c = {0, 0};
+    assert_int_equal(cairn_record_each(f->j, f->run, 0, find_claim, &c),
+                     CAIRN_OK);
+    return c;
+}
+
+/* A claim names its holder with the /proc start time: the handle's own
+ * (read once at open), another process's (read at the claim), or the one
+ * given. */
+static void test_claim_holder_identity(void **state)
+{
+    fixture *f = *state;
+    uint64_t self = 0, parent = 0;
+    assert_int_equal(cairn__proc_start_time(getpid(), &self), CAIRN_OK);
+    assert_int_equal(cairn__proc_start_time(getppid(), &parent), CAIRN_OK);
+    assert_true(self != 0 && parent != 0);
+    claim_ok(f, -1, 0, 1);
+    last_claim c = claimed_by(f);
+    assert_int_equal(c.pid, (uint32_t)getpid());
+    assert_int_equal(c.start, self);
+    assert_int_equal(complete(f, 0, NULL, 0), CAIRN_OK);
+    cairn_holder other = {(uint32_t)getppid(), 0};
+    assert_int_equal(
+        cairn_claim(f->j, f->run, -1, CAIRN_CLAIM_NORMAL, &other, NULL, NULL),
+        CAIRN_OK);
+    c = claimed_by(f);
+    assert_int_equal(c.pid, (uint32_t)getppid());
+    assert_int_equal(c.start, parent);
+    assert_int_equal(complete(f, 1, NULL, 0), CAIRN_OK);
+    assert_int_equal(cairn_accept_preflight(f->j, f->run, "pf-1", NULL),
+                     CAIRN_OK);
+    cairn_holder given = {0, 777};
+    assert_int_equal(
+        cairn_claim(f->j, f->run, -1, CAIRN_CLAIM_NORMAL, &given, NULL, NULL),
+        CAIRN_OK);
+    c = claimed_by(f);
+    assert_int_equal(c.pid, (uint32_t)getpid());
+    assert_int_equal(c.start, 777);
+}
+
 static void test_reopen_keeps_everything(void **state)
 {
     fixture *f = *state;
@@ -572,6 +632,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_skip_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_in_doubt_and_resolve, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_claim_holder_identity, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup,
                                         teardown),
