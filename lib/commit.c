@@ -184,12 +184,11 @@ cairn_err cairn__next_position(cairn_journal *j, cairn_txn *txn, uint64_t *pos)
     return CAIRN_OK;
 }
 
-cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
-                                const cairn_state *st, uint64_t pos)
+cairn_err cairn__make_checkpoint(const cairn_journal *j, const cairn_state *st,
+                                 uint8_t out[CAIRN_CHECKPOINT_BYTES])
 {
     cairn_checkpoint cp;
-    uint8_t msg[CAIRN_CHECKPOINT_MSG_MAX], bytes[CAIRN_CHECKPOINT_BYTES];
-    uint8_t key[8];
+    uint8_t msg[CAIRN_CHECKPOINT_MSG_MAX];
     memset(&cp, 0, sizeof(cp));
     cp.version = 1;
     cp.run_num = st->run_num;
@@ -202,14 +201,28 @@ cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
         size_t n =
             cairn__checkpoint_message(&cp, j->journal_id, st->run_id, msg);
         if (n == 0) {
-            return cairn__jfail(j, CAIRN_EINVAL, "bad run id for signing");
+            return CAIRN_EINVAL;
         }
         cairn_err err = cairn__signer_sign(j->signer, msg, n, cp.sig);
         if (err != CAIRN_OK) {
-            return cairn__jfail(j, err, "signing the checkpoint failed");
+            return err;
         }
     }
-    cairn__checkpoint_encode(&cp, bytes);
+    cairn__checkpoint_encode(&cp, out);
+    return CAIRN_OK;
+}
+
+cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
+                                const cairn_state *st, uint64_t pos)
+{
+    uint8_t bytes[CAIRN_CHECKPOINT_BYTES], key[8];
+    cairn_err err = cairn__make_checkpoint(j, st, bytes);
+    if (err == CAIRN_EINVAL) {
+        return cairn__jfail(j, err, "bad run id for signing");
+    }
+    if (err != CAIRN_OK) {
+        return cairn__jfail(j, err, "signing the checkpoint failed");
+    }
     cairn__store64_be(key, pos);
     return cairn__txn_put(txn, CAIRN_DBI_CHECKPOINTS, key, sizeof(key), bytes,
                           sizeof(bytes), CAIRN_PUT_APPEND);

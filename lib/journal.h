@@ -206,6 +206,12 @@ CAIRN_INTERNAL cairn_err cairn__check_key(cairn_journal *j,
 /** The position the next record of @p txn gets (last key + 1). */
 CAIRN_INTERNAL cairn_err cairn__next_position(cairn_journal *j, cairn_txn *txn,
                                               uint64_t *pos);
+/** The checkpoint of @p st's last record, signed when the handle has a
+ *  signer (it does not depend on the record's position).
+ *  @return CAIRN_OK; CAIRN_EINVAL (run id unusable); a signing error. */
+CAIRN_INTERNAL cairn_err
+cairn__make_checkpoint(const cairn_journal *j, const cairn_state *st,
+                       uint8_t out[CAIRN_CHECKPOINT_BYTES]);
 /** Store the checkpoint of @p st's last record (signed when the handle
  *  has a signer) at position @p pos, with MDB_APPEND. */
 CAIRN_INTERNAL cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,

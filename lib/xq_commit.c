@@ -85,35 +85,6 @@ static int state_tail(const uint8_t *p, size_t len, uint64_t *next_seq,
 
 /* ---- the caller: prepare ---------------------------------------------- */
 
-/* The checkpoint of @p st's last record, signed with the handle's key. */
-static cairn_err make_checkpoint(cairn_journal *j, const cairn_state *st,
-                                 uint8_t out[CAIRN_CHECKPOINT_BYTES])
-{
-    cairn_checkpoint cp;
-    uint8_t msg[CAIRN_CHECKPOINT_MSG_MAX];
-    memset(&cp, 0, sizeof(cp));
-    cp.version = 1;
-    cp.run_num = st->run_num;
-    cp.seq = st->next_seq - 1;
-    memcpy(cp.head, st->head, CAIRN_HASH_BYTES);
-    cp.wall_ns = st->updated_ns;
-    if (j->signer != NULL) {
-        cp.is_signed = 1;
-        memcpy(cp.key_id, j->signer->key_id, CAIRN_KEY_ID_BYTES);
-        size_t n =
-            cairn__checkpoint_message(&cp, j->journal_id, st->run_id, msg);
-        if (n == 0) {
-            return CAIRN_EINVAL;
-        }
-        cairn_err err = cairn__signer_sign(j->signer, msg, n, cp.sig);
-        if (err != CAIRN_OK) {
-            return err;
-        }
-    }
-    cairn__checkpoint_encode(&cp, out);
-    return CAIRN_OK;
-}
-
 /* Lay out the payload of @p rec (encoded: @p bytes) and the state after
  * it (@p st); the checkpoint is added by the caller. */
 static cairn_err lay_out(const cairn_state *st, const uint8_t prev[],
@@ -219,7 +190,7 @@ static int attempt(cairn_journal *j, cairn_append_req *r)
         return -1;
     }
     if (err == CAIRN_OK && p != NULL) {
-        err = make_checkpoint(j, &st, p + CP_AT);
+        err = cairn__make_checkpoint(j, &st, p + CP_AT);
         if (err != CAIRN_OK) {
             cairn__fmt(r->detail, sizeof(r->detail),
                        "signing the checkpoint failed");
