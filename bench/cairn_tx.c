@@ -228,6 +228,17 @@ static void threads(const bn_env *env, unsigned n)
     free(dir);
 }
 
+/* The journal's counters, through a handle of its own (closed again). */
+static void journal_info(const bn_env *env, const char *dir,
+                         cairn_journal_info *out)
+{
+    cairn_journal *j = bn_open(env, dir);
+    bn_ok(cairn_journal_info_get(j, out), j, "info");
+    cairn_journal_close(j);
+}
+
+/* N runs, each driven by a process with its own handle: they share
+ * commits through DIR/commit.shm (docs/FORMAT.md section 8). */
 static void processes(const bn_env *env, unsigned n)
 {
     char name[32], key[96];
@@ -236,6 +247,8 @@ static void processes(const bn_env *env, unsigned n)
     char *dir = bn_fresh_dir(env->root, name);
     unsigned ops = ops_per_worker(env, n);
     start_runs(env, dir, n, ops);
+    cairn_journal_info a, b;
+    journal_info(env, dir, &a); /* before any child has the journal open */
     pid_t *pids = calloc(n, sizeof(pid_t));
     if (pids == NULL || pipe(go) != 0) {
         bn_die("processes: setup");
@@ -277,6 +290,11 @@ static void processes(const bn_env *env, unsigned n)
     snprintf(key, sizeof(key), "cairn, %u run%s as processes", n,
              n > 1 ? "s" : "");
     bn_sample(key, "records/s", (double)n * ops * 2 / secs);
+    journal_info(env, dir, &b);
+    snprintf(key, sizeof(key), "  records per commit (%u processes)", n);
+    bn_sample(key, "records",
+              (double)(b.records - a.records) /
+                  (double)(b.last_txnid - a.last_txnid));
     free(pids);
     bn_rmtree(dir);
     free(dir);

@@ -29,7 +29,7 @@ typedef struct xq_slot {
     int32_t stale;
     uint32_t len;
     int32_t owner; /* pid */
-    uint32_t pad;
+    uint32_t wake; /* futex word: bumped when the owner should look */
     uint64_t ticket;
     uint64_t pos;
     char detail[CAIRN__XQ_DETAIL];
@@ -40,7 +40,9 @@ typedef struct xq_shared {
     uint32_t version, slots, slot_bytes, data_off;
     uint8_t boot_id[CAIRN_BOOT_ID_BYTES];
     pthread_mutex_t mu;
-    uint32_t seq; /* futex word: bumped, under mu, at every change */
+    uint32_t seq;          /* futex word: a slot freed, or queue grew */
+    uint32_t slot_waiters; /* threads waiting for a free slot */
+    uint32_t leader_waits; /* the leader waits for a fuller batch */
     uint32_t pad0;
     int32_t leader; /* pid, 0: none */
     uint32_t pad;
@@ -67,17 +69,22 @@ struct cairn_xq {
 /* Liveness, waking and waiting (xq_shm.c). */
 /** The pid no longer exists (one syscall: a zombie passes for alive). */
 CAIRN_INTERNAL int cairn__xq_owner_gone(pid_t pid);
-/** Bump the futex word and wake every waiter. */
-CAIRN_INTERNAL void cairn__xq_wake_all(cairn_xq *q);
+/** Bump futex word @p word and wake whoever sleeps on it.  Mutex held. */
+CAIRN_INTERNAL void cairn__xq_wake(uint32_t *word);
+/** Wake the owner of the oldest queued slot: the next leader. */
+CAIRN_INTERNAL void cairn__xq_hand_off(cairn_xq *q);
 /** A dead leader's slots become ORPHAN; dead owners' results are freed.
  *  Mutex held. */
 CAIRN_INTERNAL void cairn__xq_sweep(cairn_xq *q);
 /** Take the robust mutex (a dead holder's state is swept). 0 or errno. */
 CAIRN_INTERNAL int cairn__xq_lock(cairn_xq *q);
-/** Release the mutex, sleep until a change or @p ns, take it again. */
-CAIRN_INTERNAL int cairn__xq_wait_change(cairn_xq *q, uint64_t ns);
-/** Wait up to XQ_POLL_MS for a change, sweeping every XQ_POLL_MS. */
-CAIRN_INTERNAL int cairn__xq_wait(cairn_xq *q);
+/** Release the mutex, sleep until @p word moves or @p ns passed, take
+ *  the mutex again. */
+CAIRN_INTERNAL int cairn__xq_wait_change(cairn_xq *q, uint32_t *word,
+                                         uint64_t ns);
+/** Wait up to XQ_POLL_MS for @p word to move, sweeping every
+ *  XQ_POLL_MS. */
+CAIRN_INTERNAL int cairn__xq_wait(cairn_xq *q, uint32_t *word);
 
 /** One queued transition as the leader sees it: the payload bytes
  *  (xq_commit.c's format, in the shared mapping, writable by the leader

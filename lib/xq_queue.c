@@ -26,7 +26,9 @@ static int alloc_slot(cairn_xq *q, xq_slot **out)
                 return 0;
             }
         }
-        int rc = cairn__xq_wait(q);
+        q->sh->slot_waiters++;
+        int rc = cairn__xq_wait(q, &q->sh->seq);
+        q->sh->slot_waiters--;
         if (rc != 0) {
             return rc;
         }
@@ -42,7 +44,9 @@ static void enqueue(cairn_xq *q, xq_slot *s)
 {
     s->ticket = q->sh->next_ticket++;
     s->state = S_QUEUED; /* last: the slot is complete */
-    cairn__xq_wake_all(q);
+    if (q->sh->leader_waits) {
+        cairn__xq_wake(&q->sh->seq);
+    }
 }
 
 static size_t count_queued(const cairn_xq *q)
@@ -59,13 +63,15 @@ static int wait_for_batch(cairn_xq *q)
 {
     uint64_t until = cairn__mono_ns() + (uint64_t)q->wait_us * 1000u;
     int rc = 0;
+    q->sh->leader_waits = 1;
     while (rc == 0 && count_queued(q) < q->batch_max) {
         uint64_t now = cairn__mono_ns();
         if (now >= until) {
             break;
         }
-        rc = cairn__xq_wait_change(q, until - now);
+        rc = cairn__xq_wait_change(q, &q->sh->seq, until - now);
     }
+    q->sh->leader_waits = 0;
     return rc;
 }
 
@@ -98,7 +104,7 @@ static size_t take(cairn_xq *q, xq_slot **taken)
 }
 
 /* Lead one batch.  Called and returns with the mutex held. */
-static int lead(cairn_xq *q, cairn_journal *j)
+static int lead(cairn_xq *q, cairn_journal *j, const xq_slot *mine)
 {
     xq_slot *taken[XQ_SLOTS];
     cairn_xq_item items[XQ_SLOTS];
@@ -137,13 +143,16 @@ static int lead(cairn_xq *q, cairn_journal *j)
             s->pos = items[i].pos;
             memcpy(s->detail, items[i].detail, sizeof(s->detail));
             s->state = S_DONE;
+            if (s != mine) {
+                cairn__xq_wake(&s->wake);
+            }
             q->records += items[i].err == CAIRN_OK && !items[i].stale;
             q->stale += items[i].stale != 0;
         }
         q->commits++;
     }
     sh->leader = 0;
-    cairn__xq_wake_all(q);
+    cairn__xq_hand_off(q); /* the next leader, if anything is queued */
     return rc;
 }
 
@@ -216,9 +225,9 @@ cairn_err cairn__xq_submit(cairn_xq *q, cairn_journal *j,
                 break;
             }
         } else if (s->state == S_QUEUED && q->sh->leader == 0) {
-            rc = lead(q, j);
+            rc = lead(q, j, s);
         } else {
-            rc = cairn__xq_wait(q);
+            rc = cairn__xq_wait(q, &s->wake);
         }
     }
     if (rc != 0) {
@@ -226,7 +235,9 @@ cairn_err cairn__xq_submit(cairn_xq *q, cairn_journal *j,
          * transition's fate is unknown to this process. */
         return cairn__jfail(j, CAIRN_EIO, "commit queue: %s", strerror(rc));
     }
-    cairn__xq_wake_all(q); /* a slot is free */
+    if (q->sh->slot_waiters > 0) {
+        cairn__xq_wake(&q->sh->seq); /* a slot is free */
+    }
     pthread_mutex_unlock(&q->sh->mu);
     return CAIRN_OK;
 }

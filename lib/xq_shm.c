@@ -207,14 +207,31 @@ static int leader_gone(const xq_shared *sh)
                               sh->boot_id, "");
 }
 
-/* Waiting is a futex on sh->seq, not a pthread condition variable: a
- * process killed inside pthread_cond_wait() or _broadcast() can leave a
- * shared condition variable's internal lock held for good; a futex word
- * has no lock to leave behind. */
-void cairn__xq_wake_all(cairn_xq *q)
+/* Waiting is on futex words (sh->seq, each slot's wake), not pthread
+ * condition variables: a process killed inside pthread_cond_wait() or
+ * _broadcast() can leave a shared condition variable's internal lock
+ * held for good; a futex word has no lock to leave behind.  Each owner
+ * sleeps on its own slot's word, so a commit wakes only the owners of
+ * its slots and the next leader, not every waiting process. */
+void cairn__xq_wake(uint32_t *word)
 {
-    __atomic_add_fetch(&q->sh->seq, 1, __ATOMIC_SEQ_CST);
-    (void)syscall(SYS_futex, &q->sh->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+    __atomic_add_fetch(word, 1, __ATOMIC_SEQ_CST);
+    (void)syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+void cairn__xq_hand_off(cairn_xq *q)
+{
+    xq_slot *oldest = NULL;
+    for (unsigned i = 0; i < XQ_SLOTS; i++) {
+        xq_slot *s = &q->sh->slot[i];
+        if (s->state == S_QUEUED &&
+            (oldest == NULL || s->ticket < oldest->ticket)) {
+            oldest = s;
+        }
+    }
+    if (oldest != NULL) {
+        cairn__xq_wake(&oldest->wake);
+    }
 }
 
 /* A dead leader's slots become ORPHAN; a dead owner's finished slot is
@@ -227,6 +244,7 @@ void cairn__xq_sweep(cairn_xq *q)
         xq_slot *s = &sh->slot[i];
         if (s->state == S_TAKEN && dead_leader) {
             s->state = S_ORPHAN;
+            cairn__xq_wake(&s->wake);
         }
         if ((s->state == S_DONE || s->state == S_ORPHAN) &&
             cairn__xq_owner_gone(s->owner)) {
@@ -235,7 +253,7 @@ void cairn__xq_sweep(cairn_xq *q)
     }
     if (dead_leader) {
         sh->leader = 0;
-        cairn__xq_wake_all(q);
+        cairn__xq_hand_off(q);
     }
 }
 
@@ -256,22 +274,21 @@ int cairn__xq_lock(cairn_xq *q)
     return after_lock(q, pthread_mutex_lock(&q->sh->mu));
 }
 
-/* Release the mutex, sleep until a change or @p ns, take it again. */
-int cairn__xq_wait_change(cairn_xq *q, uint64_t ns)
+int cairn__xq_wait_change(cairn_xq *q, uint32_t *word, uint64_t ns)
 {
     struct timespec rel = {(time_t)(ns / 1000000000u),
                            (long)(ns % 1000000000u)};
-    uint32_t seen = __atomic_load_n(&q->sh->seq, __ATOMIC_SEQ_CST);
+    uint32_t seen = __atomic_load_n(word, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&q->sh->mu);
-    (void)syscall(SYS_futex, &q->sh->seq, FUTEX_WAIT, seen, &rel, NULL, 0);
+    (void)syscall(SYS_futex, word, FUTEX_WAIT, seen, &rel, NULL, 0);
     return cairn__xq_lock(q);
 }
 
-/* Wait up to XQ_POLL_MS for a change; at most every XQ_POLL_MS, also
- * check that the leader lives (however busy the queue is). */
-int cairn__xq_wait(cairn_xq *q)
+/* At most every XQ_POLL_MS, also check that the leader lives (however
+ * busy the queue is). */
+int cairn__xq_wait(cairn_xq *q, uint32_t *word)
 {
-    int rc = cairn__xq_wait_change(q, (uint64_t)XQ_POLL_MS * 1000000u);
+    int rc = cairn__xq_wait_change(q, word, (uint64_t)XQ_POLL_MS * 1000000u);
     uint64_t now = cairn__mono_ns();
     if (rc == 0 && now - q->last_sweep >= (uint64_t)XQ_POLL_MS * 1000000u) {
         q->last_sweep = now;
