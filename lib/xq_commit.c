@@ -26,13 +26,7 @@
 #define CP_AT HDR_BYTES
 #define BODY_AT (HDR_BYTES + CAIRN_CHECKPOINT_BYTES)
 
-typedef struct payload {
-    uint64_t run_num, seq;
-    const uint8_t *prev, *cp, *rec, *state;
-    uint32_t rec_len, state_len, last_pos_off;
-} xpayload;
-
-static int parse(const uint8_t *p, size_t len, xpayload *out)
+int cairn__xq_payload_parse(const uint8_t *p, size_t len, xpayload *out)
 {
     cairn_rd r;
     cairn__rd_init(&r, p, len);
@@ -53,10 +47,8 @@ static int parse(const uint8_t *p, size_t len, xpayload *out)
                : 0;
 }
 
-/* From an encoded run state (FORMAT.md section 9): next_seq, head and
- * the offset of last_pos.  -1 when it does not parse that far. */
-static int state_tail(const uint8_t *p, size_t len, uint64_t *next_seq,
-                      const uint8_t **head, size_t *last_pos_off)
+int cairn__xq_state_tail(const uint8_t *p, size_t len, uint64_t *next_seq,
+                         const uint8_t **head, size_t *last_pos_off)
 {
     cairn_rd r;
     uint8_t u8;
@@ -99,7 +91,7 @@ static cairn_err lay_out(const cairn_state *st, const uint8_t prev[],
     if (err != CAIRN_OK) {
         return err;
     }
-    if (state_tail(blob, blob_len, &next, &head, &off) != 0 ||
+    if (cairn__xq_state_tail(blob, blob_len, &next, &head, &off) != 0 ||
         len > UINT32_MAX || blob_len > UINT32_MAX) {
         free(blob);
         return CAIRN_EINVAL;
@@ -267,7 +259,7 @@ static int check_base(cairn_txn *txn, const xpayload *pl, cairn_err *err)
         *err = *err != CAIRN_OK ? *err : CAIRN_ENORUN;
         return -1;
     }
-    if (state_tail(v, vl, &next, &head, &off) != 0) {
+    if (cairn__xq_state_tail(v, vl, &next, &head, &off) != 0) {
         *err = CAIRN_ECORRUPT;
         return -1;
     }
@@ -321,7 +313,7 @@ static cairn_err write_fn(cairn_txn *txn, void *vb)
         it->stale = 0;
         it->pos = 0;
         it->detail[0] = '\0';
-        if (parse(it->data, it->len, &pl) != 0) {
+        if (cairn__xq_payload_parse(it->data, it->len, &pl) != 0) {
             item_fail(it, CAIRN_ECORRUPT, "commit queue: malformed payload");
             continue;
         }
@@ -378,7 +370,7 @@ cairn_err cairn__xq_committed(cairn_journal *j, const uint8_t *data, size_t len,
     const uint8_t *v;
     size_t vl;
     *found = 0;
-    if (parse(data, len, &pl) != 0) {
+    if (cairn__xq_payload_parse(data, len, &pl) != 0) {
         return cairn__jfail(j, CAIRN_ECORRUPT, "commit queue: bad payload");
     }
     cairn_err err = cairn__store_read(j->store, &txn);

@@ -113,6 +113,25 @@ CAIRN_INTERNAL cairn_err cairn__xq_committed(cairn_journal *j,
                                              const uint8_t *data, size_t len,
                                              uint64_t *pos, int *found);
 
+/** A payload, parsed (views into it; xq_commit.c has the layout). */
+typedef struct xpayload {
+    uint64_t run_num, seq;
+    const uint8_t *prev, *cp, *rec, *state;
+    uint32_t rec_len, state_len, last_pos_off;
+} xpayload;
+
+/** Parse a payload strictly (every length inside @p len, nothing left
+ *  over, last_pos inside the state).  0 or -1.  Fuzzed: fuzz_xq.c. */
+CAIRN_INTERNAL int cairn__xq_payload_parse(const uint8_t *p, size_t len,
+                                           xpayload *out);
+/** From an encoded run state (FORMAT.md section 9): next_seq, head and
+ *  the offset of last_pos (8 bytes are there).  0, or -1 when it does not
+ *  parse that far.  Fuzzed: fuzz_xq.c. */
+CAIRN_INTERNAL int cairn__xq_state_tail(const uint8_t *p, size_t len,
+                                        uint64_t *next_seq,
+                                        const uint8_t **head,
+                                        size_t *last_pos_off);
+
 /** The payload capacity of one slot. */
 CAIRN_INTERNAL size_t cairn__xq_slot_bytes(const cairn_xq *q);
 
