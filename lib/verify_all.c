@@ -78,6 +78,13 @@ static int state_run_id(const uint8_t *v, size_t vl, char *out)
     return 1;
 }
 
+/* LMDB's default key order: memcmp, then the shorter first. */
+static int key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c != 0 ? c : al < bl ? -1 : al > bl ? 1 : 0;
+}
+
 /* The runs-database entry after the last one claimed, in a short read
  * transaction of its own (no reader stays open for the whole verification
  * of a live journal).  Under a->mu. */
@@ -100,8 +107,12 @@ static cairn_err next_entry(vall *a, char *run_id, uint64_t *run_num,
         memcmp(k, a->last_key, kl) == 0) {
         err = cairn__cursor_next(cur, &k, &kl, &v, &vl, found);
     }
-    if (err == CAIRN_OK && *found && kl > sizeof(a->last_key)) {
-        err = CAIRN_ECORRUPT; /* LMDB keys are at most 511 bytes */
+    if (err == CAIRN_OK && *found &&
+        (kl > sizeof(a->last_key) ||
+         (a->list_started && key_cmp(k, kl, a->last_key, a->last_len) <= 0))) {
+        /* Keys at most 511 bytes, each above the last: a damaged B-tree
+         * can answer otherwise, and the listing must still end. */
+        err = CAIRN_ECORRUPT;
     }
     if (err == CAIRN_OK && *found) {
         memcpy(a->last_key, k, kl);
@@ -128,7 +139,10 @@ static int claim(vall *a, char *run_id, cairn_verify_report *rep)
     if (err != CAIRN_OK) {
         char text[256];
         cairn__fmt(text, sizeof(text), "listing runs: %s (%s)",
-                   cairn_strerror(err), cairn_errname(err));
+                   err == CAIRN_ECORRUPT
+                       ? "the runs database is damaged (a key out of order)"
+                       : cairn_strerror(err),
+                   cairn_errname(err));
         fail(a, err, text);
         return 0;
     }
