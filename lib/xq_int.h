@@ -16,7 +16,7 @@
 /* ---- the shared file (xq_shm.c) --------------------------------------- */
 
 #define XQ_MAGIC "cairnxq1"
-#define XQ_VERSION 1u
+#define XQ_VERSION 2u /* bump with any change of the layout below */
 #define XQ_SLOTS 256u
 #define XQ_SLOT_BYTES (64u * 1024u)
 #define XQ_POLL_MS 100 /* how often a waiter checks that the leader lives */
@@ -38,7 +38,9 @@ typedef struct xq_slot {
 typedef struct xq_shared {
     char magic[8];
     uint32_t version, slots, slot_bytes, data_off;
+    uint32_t header_bytes, pad1; /* sizeof(xq_shared) of its maker */
     uint8_t boot_id[CAIRN_BOOT_ID_BYTES];
+    uint64_t pid_ns; /* the PID namespace whose pids the slots hold */
     pthread_mutex_t mu;
     uint32_t seq;          /* futex word: a slot freed, or queue grew */
     uint32_t slot_waiters; /* threads waiting for a free slot */

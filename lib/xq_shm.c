@@ -43,10 +43,26 @@ static int geometry_ok(const xq_shared *sh, const uint8_t boot[])
     return memcmp(sh->magic, XQ_MAGIC, 8) == 0 && sh->version == XQ_VERSION &&
            sh->slots == XQ_SLOTS && sh->slot_bytes == XQ_SLOT_BYTES &&
            sh->data_off == XQ_DATA_OFF &&
+           sh->header_bytes == sizeof(xq_shared) &&
            memcmp(sh->boot_id, boot, CAIRN_BOOT_ID_BYTES) == 0;
 }
 
-static cairn_err init_shared(xq_shared *sh, const uint8_t boot[])
+/* This process's PID namespace (the inode number behind
+ * /proc/self/ns/pid), 0 when it cannot be read. */
+static uint64_t pid_namespace(void)
+{
+    char link[64];
+    ssize_t n = readlink("/proc/self/ns/pid", link, sizeof(link) - 1);
+    unsigned long long id = 0;
+    if (n <= 0) {
+        return 0;
+    }
+    link[n] = '\0';
+    return sscanf(link, "pid:[%llu]", &id) == 1 ? (uint64_t)id : 0;
+}
+
+static cairn_err init_shared(xq_shared *sh, const uint8_t boot[],
+                             uint64_t pid_ns)
 {
     pthread_mutexattr_t ma;
     memset(sh, 0, sizeof(*sh));
@@ -64,31 +80,34 @@ static cairn_err init_shared(xq_shared *sh, const uint8_t boot[])
     sh->slots = XQ_SLOTS;
     sh->slot_bytes = XQ_SLOT_BYTES;
     sh->data_off = (uint32_t)XQ_DATA_OFF;
+    sh->header_bytes = (uint32_t)sizeof(xq_shared);
     sh->next_ticket = 1;
+    sh->pid_ns = pid_ns;
     memcpy(sh->boot_id, boot, CAIRN_BOOT_ID_BYTES);
     /* Last: a process that dies initialising leaves no magic, and the
-     * next one (under the same flock) starts again. */
+     * next one (under the same locks) starts again. */
     memcpy(sh->magic, XQ_MAGIC, 8);
     return CAIRN_OK;
 }
 
-/* Size, map and (under the flock) initialise when needed. */
-static cairn_err map_file(cairn_xq *q, const char *path, char *detail,
-                          size_t detail_len)
+/* The lock that serialises joining and initialising: a write lock on
+ * byte 0 (fcntl; independent of the flock below). */
+static int init_lock(int fd, short type)
 {
-    uint8_t boot[CAIRN_BOOT_ID_BYTES];
-    struct stat st;
-    cairn_err err = cairn__boot_id(boot);
-    if (err != CAIRN_OK) {
-        cairn__fmt(detail, detail_len, "%s: cannot read the boot id", path);
-        return err;
+    struct flock fl;
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    fl.l_len = 1;
+    int rc;
+    while ((rc = fcntl(fd, F_SETLKW, &fl)) != 0 && errno == EINTR) {
     }
-    if (flock(q->fd, LOCK_EX) != 0 || fstat(q->fd, &st) != 0 ||
-        ((size_t)st.st_size != XQ_FILE_BYTES &&
-         ftruncate(q->fd, (off_t)XQ_FILE_BYTES) != 0)) {
-        cairn__fmt(detail, detail_len, "%s: %s", path, strerror(errno));
-        return CAIRN_EIO;
-    }
+    return rc;
+}
+
+static cairn_err map_now(cairn_xq *q, const char *path, char *detail,
+                         size_t detail_len)
+{
     void *m =
         mmap(NULL, XQ_FILE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, q->fd, 0);
     if (m == MAP_FAILED) {
@@ -97,13 +116,69 @@ static cairn_err map_file(cairn_xq *q, const char *path, char *detail,
     }
     q->sh = m;
     q->data = (uint8_t *)m + XQ_DATA_OFF;
-    if (!geometry_ok(q->sh, boot)) {
-        err = init_shared(q->sh, boot);
-        if (err != CAIRN_OK) {
-            cairn__fmt(detail, detail_len, "%s: cannot initialise", path);
-        }
+    return CAIRN_OK;
+}
+
+/* Join the queue (a shared flock held for as long as it is mapped says
+ * "in use"), or (re)initialise it when its header is not this boot's,
+ * this version's and this PID namespace's, but only when nobody uses it:
+ * a queue in use by another version or namespace is left alone, and this
+ * handle commits on its own.  Under init_lock. */
+static cairn_err join(cairn_xq *q, const char *path, const uint8_t boot[],
+                      char *detail, size_t detail_len)
+{
+    struct stat st;
+    uint64_t ns = pid_namespace();
+    if (fstat(q->fd, &st) != 0) {
+        cairn__fmt(detail, detail_len, "%s: %s", path, strerror(errno));
+        return CAIRN_EIO;
     }
-    (void)flock(q->fd, LOCK_UN);
+    int sized = (size_t)st.st_size == XQ_FILE_BYTES;
+    cairn_err err = sized ? map_now(q, path, detail, detail_len) : CAIRN_OK;
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    if (sized && ns != 0 && geometry_ok(q->sh, boot) && q->sh->pid_ns == ns) {
+        return flock(q->fd, LOCK_SH) == 0 ? CAIRN_OK : CAIRN_EIO;
+    }
+    if (ns == 0 || flock(q->fd, LOCK_EX | LOCK_NB) != 0) {
+        cairn__fmt(detail, detail_len,
+                   "%s: in use by another cairn version or PID namespace",
+                   path);
+        return CAIRN_EINVAL;
+    }
+    if (!sized && (ftruncate(q->fd, (off_t)XQ_FILE_BYTES) != 0 ||
+                   (err = map_now(q, path, detail, detail_len)) != CAIRN_OK)) {
+        if (err == CAIRN_OK) {
+            cairn__fmt(detail, detail_len, "%s: %s", path, strerror(errno));
+        }
+        return CAIRN_EIO;
+    }
+    err = init_shared(q->sh, boot, ns);
+    if (err != CAIRN_OK) {
+        cairn__fmt(detail, detail_len, "%s: cannot initialise", path);
+        return err;
+    }
+    /* Not atomic, but nobody can join meanwhile: joining takes
+     * init_lock, which this process holds. */
+    return flock(q->fd, LOCK_SH) == 0 ? CAIRN_OK : CAIRN_EIO;
+}
+
+static cairn_err map_file(cairn_xq *q, const char *path, char *detail,
+                          size_t detail_len)
+{
+    uint8_t boot[CAIRN_BOOT_ID_BYTES];
+    cairn_err err = cairn__boot_id(boot);
+    if (err != CAIRN_OK) {
+        cairn__fmt(detail, detail_len, "%s: cannot read the boot id", path);
+        return err;
+    }
+    if (init_lock(q->fd, F_WRLCK) != 0) {
+        cairn__fmt(detail, detail_len, "%s: %s", path, strerror(errno));
+        return CAIRN_EIO;
+    }
+    err = join(q, path, boot, detail, detail_len);
+    (void)init_lock(q->fd, F_UNLCK);
     return err;
 }
 

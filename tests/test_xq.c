@@ -3,13 +3,14 @@
  * file, processes and threads writing one journal, a stale preparation
  * built again, a leader that dies before or after its commit holding
  * another process's transition, a transition too big for a slot, a
- * garbage or unopenable queue file, and CAIRN_SHARED_COMMIT=0.  Every journal
+ * garbage or unopenable queue file, a queue in use by another version,
+ * and CAIRN_SHARED_COMMIT=0.  Every journal
  * is verified afterwards.
  */
 #include "testutil.h"
 
 #include "helpers/verify_fixture.h"
-#include "xq.h"
+#include "xq_int.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -373,6 +374,46 @@ static void test_leader_dies_after_commit(void **state)
     orphan_case("after", 2); /* committed, then the leader died */
 }
 
+/* ---- a queue in use by another cairn version (or PID namespace) is left
+ * alone: the newcomer commits on its own, the user keeps the queue. */
+
+static void test_in_use_elsewhere(void **state)
+{
+    (void)state;
+    char *root = tu_mkdtemp(), *dir = tu_path(root, "j");
+    cairn_journal *j = open_rw(dir);
+    assert_non_null(j->xq);
+    j->xq->sh->version = XQ_VERSION + 1; /* as another version made it */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        cairn_journal *c = NULL;
+        char detail[512];
+        if (cairn_journal_open(dir, CAIRN_OPEN_CREATE, &c, detail,
+                               sizeof(detail)) != CAIRN_OK) {
+            _exit(2);
+        }
+        cairn_journal_set_signer(c, sample->a);
+        if (c->xq != NULL) {
+            _exit(3); /* it would have re-initialised a queue in use */
+        }
+        vf_create(c, "other-1");
+        _exit(run_all(c, "other-1") == CAIRN_OK ? 0 : 4);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(j->xq->sh->version, XQ_VERSION + 1); /* untouched */
+    j->xq->sh->version = XQ_VERSION;
+    vf_create(j, "mine-1");
+    assert_int_equal(run_all(j, "mine-1"), CAIRN_OK);
+    cairn_journal_close(j);
+    assert_int_equal(verify_dir(dir), 2 * (2 + 2 * 8));
+    free(dir);
+    tu_rmtree(root);
+}
+
 /* ---- too big for a slot: the handle commits it on its own ---------- */
 
 static void test_too_big_for_a_slot(void **state)
@@ -420,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_stale_built_again),
         cmocka_unit_test(test_leader_dies_before_commit),
         cmocka_unit_test(test_leader_dies_after_commit),
+        cmocka_unit_test(test_in_use_elsewhere),
         cmocka_unit_test(test_too_big_for_a_slot),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
