@@ -1,19 +1,20 @@
 /*
- * group.c - group commit: transitions from several threads on one handle
- * share write transactions and their fsyncs.
+ * group.c - group commit inside one handle, and the entry point of every
+ * transition (cairn__journal_append_batch).
  *
  * A caller looks its run up and takes the run's lock reference in its own
- * thread, then queues its request under sync->mu.  When no batch is being
- * committed it becomes the leader: it takes up to batch_max queued
+ * thread.  A lone transition then goes through the queue shared with the
+ * other processes writing the journal (xq.h), which prepares it in this
+ * thread and commits it with whatever else is queued.  Batches of several
+ * requests, transitions too big for a shared slot, and handles without a
+ * shared queue are queued here, under sync->mu: when no batch is being
+ * committed the caller becomes the leader, takes up to batch_max queued
  * requests (after an optional bounded wait for more), runs one write
  * transaction over them (group_batch.c) with the mutex released, then
  * marks each request decided and wakes the threads that own them (each
  * waits on its own condition variable), and the owner of the next queued
- * request, which leads the next batch.  While the leader is in fdatasync, later
- * callers queue up: that is the natural batching. A caller returns only once
- * the commit holding its record returned. Separate processes each commit their
- * own batches (LMDB's writer lock serialises them); nothing is batched across
- * processes.
+ * request, which leads the next batch.  A caller returns only once the
+ * commit holding its record returned.
  */
 #include "journal.h"
 
