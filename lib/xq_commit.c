@@ -192,8 +192,13 @@ static int attempt(cairn_journal *j, cairn_append_req *r)
     int writes = p != NULL;
     if (err == CAIRN_OK && writes) {
         err = cairn__xq_submit(j->xq, j, p, len, &it);
+        if (err == CAIRN_EINVAL) {
+            free(p); /* not queued: the handle commits it on its own */
+            cairn__state_free(&st);
+            return -1;
+        }
         if (err != CAIRN_OK) {
-            cairn__fmt(r->detail, sizeof(r->detail), "%s", cairn__jdetail(j));
+            cairn__fmt(r->detail, sizeof(r->detail), "%s", it.detail);
         }
     }
     free(p);
@@ -220,13 +225,25 @@ static int attempt(cairn_journal *j, cairn_append_req *r)
     return 1;
 }
 
+/* Each stale answer means another transition of the run committed in
+ * between; a run cannot be raced that often by honest callers. */
+#define MAX_REBUILDS 1000
+
 int cairn__xq_append(cairn_journal *j, cairn_append_req *r)
 {
-    int rc;
-    while ((rc = attempt(j, r)) == 0) {
-        /* Another transition of the run committed first: build again. */
+    for (int i = 0; i < MAX_REBUILDS; i++) {
+        int rc = attempt(j, r); /* 0: stale, build again */
+        if (rc != 0) {
+            return rc > 0;
+        }
     }
-    return rc > 0;
+    r->err = CAIRN_EIO;
+    r->wrote = 0;
+    cairn__fmt(r->detail, sizeof(r->detail),
+               "commit queue: gave up after %d rebuilds of a stale "
+               "transition",
+               MAX_REBUILDS);
+    return 1;
 }
 
 /* ---- the leader: write ------------------------------------------------ */
@@ -268,7 +285,10 @@ static int check_base(cairn_txn *txn, const xpayload *pl, cairn_err *err)
     }
     cairn__store64_be(key + 8, pl->seq);
     *err = cairn__txn_get(txn, CAIRN_DBI_INDEX, key, 16, &v, &vl, &found);
-    return *err != CAIRN_OK ? -1 : found;
+    if (*err == CAIRN_OK && found) {
+        *err = CAIRN_ECORRUPT; /* the state says next, the index has it */
+    }
+    return *err != CAIRN_OK ? -1 : 0;
 }
 
 /* Record, index entry, state (with its last_pos) and checkpoint. */
@@ -297,13 +317,29 @@ static cairn_err put_item(cairn_txn *txn, const xpayload *pl, uint8_t *state,
     return err;
 }
 
+/* The position the next record gets (cairn__next_position without
+ * touching the handle's detail: the leader holds no sync->prep_mu). */
+static cairn_err next_position(cairn_txn *txn, uint64_t *pos)
+{
+    const uint8_t *k;
+    size_t kl;
+    int found = 0;
+    cairn_err err =
+        cairn__txn_last_key(txn, CAIRN_DBI_RECORDS, &k, &kl, &found);
+    if (err == CAIRN_OK && found && kl != 8) {
+        err = CAIRN_ECORRUPT;
+    }
+    *pos = err == CAIRN_OK && found ? cairn__load64_be(k) + 1 : 1;
+    return err;
+}
+
 /* The write transaction (re-run from scratch after a map growth). */
 static cairn_err write_fn(cairn_txn *txn, void *vb)
 {
     wbatch *b = vb;
     uint64_t pos = 0;
     b->wrote = 0;
-    cairn_err err = cairn__next_position(b->j, txn, &pos);
+    cairn_err err = next_position(txn, &pos);
     for (size_t i = 0; i < b->n && err == CAIRN_OK; i++) {
         cairn_xq_item *it = &b->items[i];
         xpayload pl;
@@ -362,36 +398,46 @@ void cairn__xq_write_batch(cairn_journal *j, cairn_xq_item *items, size_t n)
 
 /* ---- an owner after its leader died ------------------------------------ */
 
+/* The record @p pl names is in the journal, byte for byte: *pos, *found.
+ * (No cairn__jfail here: this runs outside sync->prep_mu.) */
+static cairn_err look_up(cairn_txn *txn, const xpayload *pl, uint64_t *pos,
+                         int *found)
+{
+    uint8_t key[16];
+    const uint8_t *v;
+    size_t vl;
+    int have = 0;
+    cairn__store64_be(key, pl->run_num);
+    cairn__store64_be(key + 8, pl->seq);
+    cairn_err err =
+        cairn__txn_get(txn, CAIRN_DBI_INDEX, key, 16, &v, &vl, &have);
+    if (err != CAIRN_OK || !have || vl != 8) {
+        return err;
+    }
+    *pos = cairn__load64_be(v);
+    err = cairn__txn_get(txn, CAIRN_DBI_RECORDS, v, 8, &v, &vl, &have);
+    *found = err == CAIRN_OK && have && vl == pl->rec_len &&
+             memcmp(v, pl->rec, vl) == 0;
+    return err;
+}
+
 cairn_err cairn__xq_committed(cairn_journal *j, const uint8_t *data, size_t len,
                               uint64_t *pos, int *found)
 {
     xpayload pl;
     cairn_txn *txn = NULL;
-    const uint8_t *v;
-    size_t vl;
     *found = 0;
     if (cairn__xq_payload_parse(data, len, &pl) != 0) {
-        return cairn__jfail(j, CAIRN_ECORRUPT, "commit queue: bad payload");
+        return CAIRN_ECORRUPT;
     }
     cairn_err err = cairn__store_read(j->store, &txn);
-    int have = 0;
     if (err == CAIRN_OK) {
-        err = cairn__index_get(j, txn, pl.run_num, pl.seq, pos, &have);
-    }
-    if (err == CAIRN_OK && have) {
-        uint8_t key[8];
-        cairn__store64_be(key, *pos);
-        err = cairn__txn_get(txn, CAIRN_DBI_RECORDS, key, 8, &v, &vl, &have);
-        *found = err == CAIRN_OK && have && vl == pl.rec_len &&
-                 memcmp(v, pl.rec, vl) == 0;
+        err = look_up(txn, &pl, pos, found);
     }
     cairn__txn_end(txn);
     if (err == CAIRN_OK && *found) {
         /* Visible, but the dead leader may not have flushed it. */
         err = cairn__store_sync(j->store);
-    }
-    if (err != CAIRN_OK) {
-        cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
     }
     return err;
 }

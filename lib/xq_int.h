@@ -16,14 +16,20 @@
 /* ---- the shared file (xq_shm.c) --------------------------------------- */
 
 #define XQ_MAGIC "cairnxq1"
-#define XQ_VERSION 2u /* bump with any change of the layout below */
+#define XQ_VERSION 3u /* bump with any change of the layout below */
 #define XQ_SLOTS 256u
 #define XQ_SLOT_BYTES (64u * 1024u)
 #define XQ_POLL_MS 100 /* how often a waiter checks that the leader lives */
 
-enum { S_FREE = 0, S_QUEUED, S_TAKEN, S_DONE, S_ORPHAN };
+enum { S_FREE = 0, S_QUEUED, S_TAKEN, S_DONE, S_ORPHAN, S_ADOPTING };
 
+/* Liveness is never judged by pid here: every slot in use is held by its
+ * owner thread through a robust mutex (life), and a leader holds lead_mu
+ * for as long as it has slots TAKEN.  A trylock answers EBUSY while the
+ * holder thread lives and EOWNERDEAD once it died, whatever happened to
+ * its pid (zombie, reuse, another namespace). */
 typedef struct xq_slot {
+    pthread_mutex_t life; /* held by the owner from queueing to collecting */
     uint32_t state;
     int32_t err;
     int32_t stale;
@@ -46,9 +52,9 @@ typedef struct xq_shared {
     uint32_t slot_waiters; /* threads waiting for a free slot */
     uint32_t leader_waits; /* the leader waits for a fuller batch */
     uint32_t pad0;
-    int32_t leader; /* pid, 0: none */
+    pthread_mutex_t lead_mu; /* held by the leader while it has slots */
+    int32_t leader;          /* pid of the leading process, 0: none */
     uint32_t pad;
-    uint64_t leader_start;
     uint64_t next_ticket;
     xq_slot slot[XQ_SLOTS];
 } xq_shared;
@@ -61,16 +67,16 @@ struct cairn_xq {
     xq_shared *sh;
     uint8_t *data;
     pid_t pid;
-    uint64_t start; /* this process's start time */
     unsigned batch_max, wait_us;
     uint64_t commits, records, stale; /* led by this process (sh->mu) */
     int test_die;        /* $CAIRN_TEST_XQ_DIE: 1 before, 2 after the commit */
     uint64_t last_sweep; /* mono ns (under sh->mu) */
+    uint32_t ready[XQ_SLOTS]; /* bytes of each slot known to have blocks */
 };
 
 /* Liveness, waking and waiting (xq_shm.c). */
-/** The pid no longer exists (one syscall: a zombie passes for alive). */
-CAIRN_INTERNAL int cairn__xq_owner_gone(pid_t pid);
+/** The owner thread of a slot in use has died (its life mutex says so). */
+CAIRN_INTERNAL int cairn__xq_owner_dead(xq_slot *s);
 /** Bump futex word @p word and wake whoever sleeps on it.  Mutex held. */
 CAIRN_INTERNAL void cairn__xq_wake(uint32_t *word);
 /** Wake the owner of the oldest queued slot: the next leader. */
@@ -141,7 +147,10 @@ CAIRN_INTERNAL size_t cairn__xq_slot_bytes(const cairn_xq *q);
  * Queue @p len bytes of @p payload and wait until the transition is
  * decided, leading commits whenever nobody else does (xq_shm.c).  The
  * result lands in @p out (data and len are not used).
- * @return CAIRN_OK with @p out filled; CAIRN_EINVAL (payload too big);
+ * @return CAIRN_OK with @p out filled; CAIRN_EINVAL when it was not
+ *         queued: too big, or no room on the file system for the slot's
+ *         blocks (the caller commits it on its own, where a full disk is
+ *         an error LMDB reports);
  *         CAIRN_EIO when the queue is unusable (a robust mutex that can no
  *         longer be recovered): nothing was queued.
  */

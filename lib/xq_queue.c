@@ -11,6 +11,8 @@
 
 #include "sys.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,6 +40,25 @@ static int alloc_slot(cairn_xq *q, xq_slot **out)
 static uint8_t *slot_data(const cairn_xq *q, const xq_slot *s)
 {
     return q->data + (size_t)(s - q->sh->slot) * XQ_SLOT_BYTES;
+}
+
+/* The file's blocks under the first @p len bytes of slot @p s exist:
+ * writing through the mapping into a hole of a full file system would
+ * kill the process with SIGBUS.  posix_fallocate once per slot and size
+ * (blocks stay: only an unused queue is ever re-sized). */
+static int slot_blocks(cairn_xq *q, const xq_slot *s, size_t len)
+{
+    size_t i = (size_t)(s - q->sh->slot);
+    if (len <= q->ready[i]) {
+        return 1;
+    }
+    size_t want = (len + 4095u) & ~(size_t)4095u;
+    off_t off = (off_t)(XQ_DATA_OFF + i * (size_t)XQ_SLOT_BYTES);
+    if (posix_fallocate(q->fd, off, (off_t)want) != 0) {
+        return 0;
+    }
+    q->ready[i] = (uint32_t)want;
+    return 1;
 }
 
 static void enqueue(cairn_xq *q, xq_slot *s)
@@ -85,8 +106,8 @@ static size_t take(cairn_xq *q, xq_slot **taken)
         if (s->state != S_QUEUED) {
             continue;
         }
-        if (s->owner != q->pid && cairn__xq_owner_gone(s->owner)) {
-            s->state = S_FREE;
+        if (cairn__xq_owner_dead(s)) {
+            s->state = S_FREE; /* its caller died: never written */
             continue;
         }
         size_t k = n++;
@@ -109,9 +130,18 @@ static int lead(cairn_xq *q, cairn_journal *j, const xq_slot *mine)
     xq_slot *taken[XQ_SLOTS];
     cairn_xq_item items[XQ_SLOTS];
     xq_shared *sh = q->sh;
-    sh->leader_start = q->start;
+    /* Held until the results are in the slots: while this thread lives,
+     * nobody takes its slots for orphans (xq_int.h). */
+    int rc = pthread_mutex_lock(&sh->lead_mu);
+    if (rc == EOWNERDEAD) {
+        pthread_mutex_consistent(&sh->lead_mu);
+        rc = 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
     sh->leader = q->pid; /* before any slot is TAKEN */
-    int rc = q->wait_us > 0 ? wait_for_batch(q) : 0;
+    rc = q->wait_us > 0 ? wait_for_batch(q) : 0;
     if (rc != 0) {
         return rc; /* the mutex is lost: nothing more can be done */
     }
@@ -121,7 +151,8 @@ static int lead(cairn_xq *q, cairn_journal *j, const xq_slot *mine)
         for (size_t i = 0; i < n; i++) {
             memset(&items[i], 0, sizeof(items[i]));
             items[i].data = slot_data(q, taken[i]);
-            items[i].len = taken[i]->len;
+            /* Shared memory: a length past the slot parses as nothing. */
+            items[i].len = taken[i]->len <= XQ_SLOT_BYTES ? taken[i]->len : 0u;
         }
         /* Test hook (tests/test_xq.c): a leader that dies holding the
          * slots of other processes, before or after its commit. */
@@ -152,19 +183,25 @@ static int lead(cairn_xq *q, cairn_journal *j, const xq_slot *mine)
         q->commits++;
     }
     sh->leader = 0;
+    pthread_mutex_unlock(&sh->lead_mu);
     cairn__xq_hand_off(q); /* the next leader, if anything is queued */
     return rc;
 }
 
-/* The slot's result into @p out; the slot is free again. */
+/* The slot's result into @p out; the slot is free again.  Values from
+ * shared memory are checked: an error code cairn does not have is
+ * reported as a corrupt queue. */
 static void collect(xq_slot *s, cairn_xq_item *out)
 {
-    out->err = (cairn_err)s->err;
-    out->stale = s->stale;
+    out->err = s->err >= 0 && s->err < (int32_t)CAIRN_ERR_COUNT_
+                   ? (cairn_err)s->err
+                   : CAIRN_ECORRUPT;
+    out->stale = s->stale != 0;
     out->pos = s->pos;
     memcpy(out->detail, s->detail, sizeof(out->detail));
     out->detail[sizeof(out->detail) - 1] = '\0';
     s->state = S_FREE;
+    pthread_mutex_unlock(&s->life);
 }
 
 /* An orphaned slot: committed by the dead leader (then make it durable
@@ -175,10 +212,10 @@ static int adopt(cairn_xq *q, cairn_journal *j, xq_slot *s, cairn_xq_item *out,
 {
     uint64_t pos = 0;
     int found = 0;
-    s->state = S_TAKEN; /* ours while we look: no leader takes it */
+    s->state = S_ADOPTING; /* ours while we look: no leader takes it */
+    size_t len = s->len <= XQ_SLOT_BYTES ? s->len : 0u;
     pthread_mutex_unlock(&q->sh->mu);
-    cairn_err err =
-        cairn__xq_committed(j, slot_data(q, s), s->len, &pos, &found);
+    cairn_err err = cairn__xq_committed(j, slot_data(q, s), len, &pos, &found);
     *rc = cairn__xq_lock(q);
     if (*rc != 0) {
         return 1; /* the mutex is lost */
@@ -188,12 +225,66 @@ static int adopt(cairn_xq *q, cairn_journal *j, xq_slot *s, cairn_xq_item *out,
         s->stale = 0;
         s->pos = pos;
         cairn__fmt(s->detail, sizeof(s->detail), "%s",
-                   err == CAIRN_OK ? "" : cairn__jdetail(j));
+                   err == CAIRN_OK ? "" : cairn__store_detail(j->store));
         collect(s, out);
         return 1;
     }
     enqueue(q, s);
     return 0;
+}
+
+/* Take slot @p s for this thread: its life mutex says the owner lives. */
+static int own(xq_slot *s)
+{
+    int rc = pthread_mutex_lock(&s->life);
+    if (rc == EOWNERDEAD) { /* a dead owner's, never swept: ours now */
+        pthread_mutex_consistent(&s->life);
+        rc = 0;
+    }
+    return rc;
+}
+
+/* Wait for @p s to be decided, leading when nobody does.  Mutex held. */
+static int await(cairn_xq *q, cairn_journal *j, xq_slot *s, cairn_xq_item *out)
+{
+    int rc = 0;
+    while (rc == 0) {
+        switch (s->state) {
+        case S_DONE:
+            collect(s, out);
+            return 0;
+        case S_ORPHAN:
+            if (adopt(q, j, s, out, &rc)) {
+                return rc;
+            }
+            break;
+        case S_QUEUED:
+            if (q->sh->leader == 0 && cairn__store_fatal(j->store)) {
+                /* A handle that failed a commit must not lead others'
+                 * transitions: this one fails alone. */
+                s->state = S_FREE;
+                pthread_mutex_unlock(&s->life);
+                out->err = CAIRN_EFATAL;
+                cairn__fmt(out->detail, sizeof(out->detail),
+                           "a commit failed earlier: close and reopen the "
+                           "journal");
+                return 0;
+            }
+            rc = q->sh->leader == 0 ? lead(q, j, s)
+                                    : cairn__xq_wait(q, &s->wake);
+            break;
+        case S_TAKEN:
+        case S_ADOPTING:
+            rc = cairn__xq_wait(q, &s->wake);
+            break;
+        default: /* FREE or garbage: the shared file was overwritten */
+            out->err = CAIRN_EIO;
+            cairn__fmt(out->detail, sizeof(out->detail),
+                       "commit queue: slot lost (commit.shm overwritten?)");
+            return 0;
+        }
+    }
+    return rc;
 }
 
 cairn_err cairn__xq_submit(cairn_xq *q, cairn_journal *j,
@@ -208,32 +299,28 @@ cairn_err cairn__xq_submit(cairn_xq *q, cairn_journal *j,
     if (rc == 0) {
         rc = alloc_slot(q, &s);
     }
+    if (rc == 0 && !slot_blocks(q, s, len)) {
+        pthread_mutex_unlock(&q->sh->mu);
+        return CAIRN_EINVAL;
+    }
+    rc = rc == 0 ? own(s) : rc;
     if (rc != 0) {
-        return cairn__jfail(j, CAIRN_EIO, "commit queue: %s", strerror(rc));
+        cairn__fmt(out->detail, sizeof(out->detail), "commit queue: %s",
+                   strerror(rc));
+        return CAIRN_EIO; /* nothing was queued */
     }
     memcpy(slot_data(q, s), payload, len);
     s->len = (uint32_t)len;
     s->owner = q->pid;
     enqueue(q, s);
-    while (rc == 0) {
-        if (s->state == S_DONE) {
-            collect(s, out);
-            break;
-        }
-        if (s->state == S_ORPHAN) {
-            if (adopt(q, j, s, out, &rc)) {
-                break;
-            }
-        } else if (s->state == S_QUEUED && q->sh->leader == 0) {
-            rc = lead(q, j, s);
-        } else {
-            rc = cairn__xq_wait(q, &s->wake);
-        }
-    }
+    rc = await(q, j, s, out);
     if (rc != 0) {
         /* The robust mutex cannot be recovered (never expected): the
          * transition's fate is unknown to this process. */
-        return cairn__jfail(j, CAIRN_EIO, "commit queue: %s", strerror(rc));
+        cairn__fmt(out->detail, sizeof(out->detail),
+                   "commit queue: %s: the transition's fate is unknown",
+                   strerror(rc));
+        return CAIRN_EIO;
     }
     if (q->sh->slot_waiters > 0) {
         cairn__xq_wake(&q->sh->seq); /* a slot is free */

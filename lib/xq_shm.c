@@ -61,17 +61,27 @@ static uint64_t pid_namespace(void)
     return sscanf(link, "pid:[%llu]", &id) == 1 ? (uint64_t)id : 0;
 }
 
-static cairn_err init_shared(xq_shared *sh, const uint8_t boot[],
-                             uint64_t pid_ns)
+static int robust_init(pthread_mutex_t *m)
 {
     pthread_mutexattr_t ma;
-    memset(sh, 0, sizeof(*sh));
     int rc = pthread_mutexattr_init(&ma);
     if (rc == 0) {
         rc = pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
         rc = rc ? rc : pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
-        rc = rc ? rc : pthread_mutex_init(&sh->mu, &ma);
+        rc = rc ? rc : pthread_mutex_init(m, &ma);
         pthread_mutexattr_destroy(&ma);
+    }
+    return rc;
+}
+
+static cairn_err init_shared(xq_shared *sh, const uint8_t boot[],
+                             uint64_t pid_ns)
+{
+    memset(sh, 0, sizeof(*sh));
+    int rc = robust_init(&sh->mu);
+    rc = rc ? rc : robust_init(&sh->lead_mu);
+    for (unsigned i = 0; rc == 0 && i < XQ_SLOTS; i++) {
+        rc = robust_init(&sh->slot[i].life);
     }
     if (rc != 0) {
         return CAIRN_EIO;
@@ -154,6 +164,11 @@ static cairn_err join(cairn_xq *q, const char *path, const uint8_t boot[],
         }
         return CAIRN_EIO;
     }
+    int rc = posix_fallocate(q->fd, 0, (off_t)XQ_DATA_OFF);
+    if (rc != 0) { /* the header's blocks, before the mapping writes it */
+        cairn__fmt(detail, detail_len, "%s: %s", path, strerror(rc));
+        return CAIRN_EIO;
+    }
     err = init_shared(q->sh, boot, ns);
     if (err != CAIRN_OK) {
         cairn__fmt(detail, detail_len, "%s: cannot initialise", path);
@@ -213,17 +228,20 @@ cairn_err cairn__xq_open(const char *dir, cairn_xq **out, char *detail,
     snprintf(path, sizeof(path), "%s/commit.shm", dir);
     snprintf(data, sizeof(data), "%s/data.mdb", dir);
     mode_t mode = stat(data, &st) == 0 ? (st.st_mode & 0666) : 0600;
-    q->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
+    q->fd =
+        open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (q->fd >= 0) {
+        (void)fchmod(q->fd, mode); /* data.mdb's mode, whatever the umask */
+    } else if (errno == EEXIST) {
+        q->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    }
     if (q->fd < 0) {
         cairn__fmt(detail, detail_len, "%s: %s", path, strerror(errno));
         free(q);
         return CAIRN_EIO;
     }
     cairn_err err = map_file(q, path, detail, detail_len);
-    if (err == CAIRN_OK) {
-        q->pid = getpid();
-        err = cairn__proc_start_time(q->pid, &q->start);
-    }
+    q->pid = getpid();
     if (err != CAIRN_OK) {
         cairn__xq_close(q);
         return err;
@@ -267,19 +285,28 @@ void cairn__xq_counts(const cairn_xq *q, uint64_t *commits, uint64_t *records,
 
 /* ---- liveness and recovery (mutex held) ------------------------------ */
 
-/* Cheap (one syscall, on the leader's path): the pid no longer exists.
- * A zombie or a reused pid passes for alive here. */
-int cairn__xq_owner_gone(pid_t pid)
+/* Has the thread holding robust mutex @p m died?  EBUSY: it lives.
+ * EOWNERDEAD: it died holding it (made consistent and released here).
+ * Free: nobody holds it, which for a slot in use or a recorded leader
+ * means its holder died before it took it. */
+static int holder_dead(pthread_mutex_t *m)
 {
-    return pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH);
+    int rc = pthread_mutex_trylock(m);
+    if (rc == EBUSY) {
+        return 0;
+    }
+    if (rc == EOWNERDEAD) {
+        pthread_mutex_consistent(m);
+    }
+    if (rc == 0 || rc == EOWNERDEAD) {
+        pthread_mutex_unlock(m);
+    }
+    return 1;
 }
 
-/* Thorough (a waiter's periodic check): gone, a zombie, or the pid now
- * names another process. */
-static int leader_gone(const xq_shared *sh)
+int cairn__xq_owner_dead(xq_slot *s)
 {
-    return !cairn__proc_alive((uint32_t)sh->leader, sh->leader_start,
-                              sh->boot_id, "");
+    return holder_dead(&s->life);
 }
 
 /* Waiting is on futex words (sh->seq, each slot's wake), not pthread
@@ -309,20 +336,21 @@ void cairn__xq_hand_off(cairn_xq *q)
     }
 }
 
-/* A dead leader's slots become ORPHAN; a dead owner's finished slot is
- * freed. */
+/* A dead leader's slots become ORPHAN; a dead owner's slot, unless a
+ * live leader holds it, is freed (a queued one unwritten). */
 void cairn__xq_sweep(cairn_xq *q)
 {
     xq_shared *sh = q->sh;
-    int dead_leader = sh->leader != 0 && leader_gone(sh);
+    int dead_leader = sh->leader != 0 && holder_dead(&sh->lead_mu);
     for (unsigned i = 0; i < XQ_SLOTS; i++) {
         xq_slot *s = &sh->slot[i];
         if (s->state == S_TAKEN && dead_leader) {
             s->state = S_ORPHAN;
             cairn__xq_wake(&s->wake);
         }
-        if ((s->state == S_DONE || s->state == S_ORPHAN) &&
-            cairn__xq_owner_gone(s->owner)) {
+        /* A TAKEN slot belongs to a live leader, who will write into it. */
+        if (s->state != S_FREE && s->state != S_TAKEN &&
+            cairn__xq_owner_dead(s)) {
             s->state = S_FREE;
         }
     }

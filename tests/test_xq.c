@@ -14,9 +14,22 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 static vf_sample *sample;
+
+/* Interposed on LMDB's flush: a slow disk, in the processes that ask. */
+static volatile int slow_flush;
+
+int fdatasync(int fd);
+int fdatasync(int fd)
+{
+    if (slow_flush) {
+        usleep(60000);
+    }
+    return (int)syscall(SYS_fdatasync, fd);
+}
 
 static int group_setup(void **state)
 {
@@ -174,7 +187,7 @@ static void child_writer(const char *dir, int k, int out_fd)
     }
     uint64_t c[3];
     cairn__xq_counts(j->xq, &c[0], &c[1], &c[2]);
-    if (write(out_fd, c, sizeof(c)) != (ssize_t)sizeof(c)) {
+    if (out_fd >= 0 && write(out_fd, c, sizeof(c)) != (ssize_t)sizeof(c)) {
         _exit(4);
     }
     cairn_journal_close(j);
@@ -414,6 +427,54 @@ static void test_in_use_elsewhere(void **state)
     tu_rmtree(root);
 }
 
+/* ---- a leader is alive while its thread lives: a process whose main
+ * thread called pthread_exit() shows as a zombie in /proc, and the first
+ * version took it for dead, orphaned its slots while it committed them,
+ * and failed other processes' transitions that were in fact committed
+ * (found in review). */
+
+static const char *exit_dir;
+
+static void *exit_worker(void *arg)
+{
+    (void)arg;
+    child_writer(exit_dir, 0, -1);
+    return NULL;
+}
+
+static void test_leader_with_exited_main_thread(void **state)
+{
+    (void)state;
+    char *root = tu_mkdtemp(), *dir = tu_path(root, "j");
+    pid_t pid[3];
+    cairn_journal_close(open_rw(dir));
+    exit_dir = dir;
+    for (int k = 0; k < 3; k++) {
+        pid[k] = fork();
+        assert_true(pid[k] >= 0);
+        if (pid[k] == 0 && k == 0) {
+            pthread_t t;
+            slow_flush = 1; /* this process leads slowly */
+            if (pthread_create(&t, NULL, exit_worker, NULL) != 0) {
+                _exit(6);
+            }
+            pthread_exit(NULL); /* the worker's _exit ends the process */
+        }
+        if (pid[k] == 0) {
+            child_writer(dir, k, -1);
+        }
+    }
+    for (int k = 0; k < 3; k++) {
+        int st = 0;
+        assert_int_equal(waitpid(pid[k], &st, 0), pid[k]);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+    }
+    assert_int_equal(verify_dir(dir), 3 * RUNS_EACH * (2 + 2 * 8));
+    free(dir);
+    tu_rmtree(root);
+}
+
 /* ---- too big for a slot: the handle commits it on its own ---------- */
 
 static void test_too_big_for_a_slot(void **state)
@@ -462,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_leader_dies_before_commit),
         cmocka_unit_test(test_leader_dies_after_commit),
         cmocka_unit_test(test_in_use_elsewhere),
+        cmocka_unit_test(test_leader_with_exited_main_thread),
         cmocka_unit_test(test_too_big_for_a_slot),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
