@@ -80,7 +80,12 @@ static void line_ack(cr_log *log, const char *run, const char *rest,
         log->open_acked = 1;
         return;
     }
-    if (sscanf(rest, "%llu %79s", &seq, hex) != 2) {
+    int end = 0;
+    /* Exactly "SEQ HASH": a SIGKILL can tear a line at a page boundary of
+     * the log (write(2) stops between pages), and the next writer's line
+     * then continues it; such a line is no acknowledgement. */
+    if (sscanf(rest, "%llu %79s%n", &seq, hex, &end) != 2 ||
+        rest[end] != '\0' || strlen(hex) != 2 * CAIRN_HASH_BYTES) {
         return;
     }
     cr_run_log *r = cr_log_run(log, run, 1);

@@ -32,10 +32,15 @@ static unsigned check_run_acks(cr_ctx *c, const cr_snap *snap,
             return 1;
         }
         if (memcmp(a->hash, s->hash[a->seq], CAIRN_HASH_BYTES) != 0) {
+            char want[2 * CAIRN_HASH_BYTES + 1], got[2 * CAIRN_HASH_BYTES + 1];
+            for (size_t k = 0; k < CAIRN_HASH_BYTES; k++) {
+                snprintf(want + 2 * k, 3, "%02x", a->hash[k]);
+                snprintf(got + 2 * k, 3, "%02x", s->hash[a->seq][k]);
+            }
             cr_violation(c,
                          "%s: I1: run %s: acked seq %llu differs from "
-                         "the record found",
-                         where, r->id, (unsigned long long)a->seq);
+                         "the record found (acked %s, found %s)",
+                         where, r->id, (unsigned long long)a->seq, want, got);
             return 1;
         }
     }

@@ -70,7 +70,9 @@ void cr_ack_line(int fd, const char *fmt, ...)
         line[i] = b < 0x20 || b == 0x7f ? '?' : line[i];
     }
     line[len++] = '\n';
-    /* One write: a SIGKILL never leaves half a line. */
+    /* One write, so lines from several writers never interleave; a
+     * SIGKILL can still tear one at a page boundary of the file, which
+     * the parser (crash_acklog.c) refuses as an acknowledgement. */
     (void)!write(fd, line, len);
 }
 
