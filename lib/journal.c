@@ -190,7 +190,8 @@ cairn_err cairn_journal_open(const char *dir, unsigned flags,
     if (!j->readonly) {
         /* Without the shared queue the handle commits on its own. */
         char why[256];
-        (void)cairn__xq_open(dir, &j->xq, why, sizeof(why));
+        (void)cairn__xq_open(dir, j->sync->batch_max, j->sync->wait_us, &j->xq,
+                             why, sizeof(why));
     }
     *out = j;
     return CAIRN_OK;

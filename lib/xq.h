@@ -31,9 +31,12 @@ typedef struct cairn_xq cairn_xq;
  * Map (creating it when missing) @p dir's commit queue.  Fails, leaving
  * *out NULL, when the file cannot be created or mapped, or when
  * $CAIRN_SHARED_COMMIT is "0"; the handle then commits on its own
- * (group commit between its threads only).
+ * (group commit between its threads only).  @p batch_max and @p wait_us
+ * are the handle's ($CAIRN_BATCH_MAX, capped at the queue's 256 slots;
+ * $CAIRN_BATCH_WAIT_US), as cairn__jsync_open() read them.
  */
-CAIRN_INTERNAL cairn_err cairn__xq_open(const char *dir, cairn_xq **out,
+CAIRN_INTERNAL cairn_err cairn__xq_open(const char *dir, unsigned batch_max,
+                                        unsigned wait_us, cairn_xq **out,
                                         char *detail, size_t detail_len);
 CAIRN_INTERNAL void cairn__xq_close(cairn_xq *q);
 

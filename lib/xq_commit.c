@@ -176,7 +176,7 @@ static int attempt(cairn_journal *j, cairn_append_req *r)
     cairn_err err = prepare(j, r, &st, &p, &len);
     j->sink = NULL;
     pthread_mutex_unlock(&j->sync->prep_mu);
-    if (err == CAIRN_OK && p != NULL && len > cairn__xq_slot_bytes(j->xq)) {
+    if (err == CAIRN_OK && p != NULL && len > XQ_SLOT_BYTES) {
         free(p);
         cairn__state_free(&st);
         return -1;

@@ -140,9 +140,6 @@ CAIRN_INTERNAL int cairn__xq_state_tail(const uint8_t *p, size_t len,
                                         const uint8_t **head,
                                         size_t *last_pos_off);
 
-/** The payload capacity of one slot. */
-CAIRN_INTERNAL size_t cairn__xq_slot_bytes(const cairn_xq *q);
-
 /**
  * Queue @p len bytes of @p payload and wait until the transition is
  * decided, leading commits whenever nobody else does (xq_shm.c).  The

@@ -197,21 +197,8 @@ static cairn_err map_file(cairn_xq *q, const char *path, char *detail,
     return err;
 }
 
-static unsigned env_unsigned(const char *name, unsigned lo, unsigned hi,
-                             unsigned dflt)
-{
-    const char *s = getenv(name);
-    char *end = NULL;
-    if (s == NULL || *s == '\0') {
-        return dflt;
-    }
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    return errno != 0 || *end != '\0' || v < lo || v > hi ? dflt : (unsigned)v;
-}
-
-cairn_err cairn__xq_open(const char *dir, cairn_xq **out, char *detail,
-                         size_t detail_len)
+cairn_err cairn__xq_open(const char *dir, unsigned batch_max, unsigned wait_us,
+                         cairn_xq **out, char *detail, size_t detail_len)
 {
     char path[4096], data[4096];
     struct stat st;
@@ -246,8 +233,10 @@ cairn_err cairn__xq_open(const char *dir, cairn_xq **out, char *detail,
         cairn__xq_close(q);
         return err;
     }
-    q->batch_max = env_unsigned("CAIRN_BATCH_MAX", 1, XQ_SLOTS, XQ_SLOTS);
-    q->wait_us = env_unsigned("CAIRN_BATCH_WAIT_US", 0, 100000, 0);
+    q->batch_max = batch_max < 1          ? 1
+                   : batch_max > XQ_SLOTS ? XQ_SLOTS
+                                          : batch_max;
+    q->wait_us = wait_us;
     const char *die = getenv("CAIRN_TEST_XQ_DIE");
     q->test_die = die == NULL                  ? 0
                   : strcmp(die, "before") == 0 ? 1
@@ -267,12 +256,6 @@ void cairn__xq_close(cairn_xq *q)
     }
     close(q->fd);
     free(q);
-}
-
-size_t cairn__xq_slot_bytes(const cairn_xq *q)
-{
-    (void)q;
-    return XQ_SLOT_BYTES;
 }
 
 void cairn__xq_counts(const cairn_xq *q, uint64_t *commits, uint64_t *records,
