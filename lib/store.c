@@ -1,17 +1,40 @@
 /*
  * store.c - the LMDB environment: the only file that includes lmdb.h and
  * the one place LMDB codes become cairn_err values.
+ *
+ * Two guards around LMDB's lock table (lock.mdb), both for issue 11 and
+ * docs/DURABILITY.md section 7:
+ *
+ * - The open gate.  LMDB's first opener takes an exclusive fcntl lock on
+ *   lock.mdb, rebuilds the table with transaction id 0, and stores the
+ *   newest id only after it has read data.mdb; a second opener meanwhile
+ *   waits for a shared lock.  When the first one dies inside that window
+ *   the waiter wakes up holding a valid-looking table with id 0 (or an
+ *   old one) and its write transactions start from an old meta page: their
+ *   commits, and the ones they overwrite, are lost later.  cairn therefore
+ *   holds an exclusive flock on the journal directory for the whole of
+ *   mdb_env_open(), so that no cairn process ever waits on LMDB's lock
+ *   while a table is half built: after a death inside the gate, the next
+ *   opener finds nobody holding lock.mdb and rebuilds the table itself.
+ * - The write check.  Every write transaction starts only when its id
+ *   follows the newest meta page in data.mdb; otherwise the table is out
+ *   of step (a process outside the gate, such as mdb_stat, died in the
+ *   window) and the write is refused before it could overwrite anything.
  */
 #include "store.h"
 #include "sys.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_MAP_SIZE ((uint64_t)256 << 20)
 #define MAX_MAP_SIZE ((uint64_t)1 << 40)
@@ -127,6 +150,45 @@ static cairn_err open_dbis(cairn_store *s, int create)
     return map_rc(s, "mdb_txn_commit", rc);
 }
 
+/* How long an open waits for another process's mdb_env_open(). */
+#define GATE_WAIT_MS 60000
+
+/* The open gate (see the top of this file): an exclusive flock on the
+ * journal directory, polled so that a holder that never lets go (a
+ * stopped process, a hostile one) ends in an error, not a hang.  Returns
+ * the descriptor to close after mdb_env_open(), -1 with s->detail set
+ * when the wait timed out, or -2 when the directory cannot be opened for
+ * reading (no gate then: the write check still guards writes). */
+static int gate_enter(cairn_store *s, const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return -2;
+    }
+    for (unsigned waited = 0;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            return fd;
+        }
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            close(fd);
+            return -2;
+        }
+        if (waited >= GATE_WAIT_MS) {
+            close(fd);
+            cairn__fmt(s->detail, sizeof(s->detail),
+                       "another process has been opening this journal for "
+                       "%u s (it holds the directory's flock): is it "
+                       "stopped?",
+                       GATE_WAIT_MS / 1000);
+            return -1;
+        }
+        unsigned step = waited < 100 ? 2 : 20; /* ms */
+        struct timespec ts = {0, (long)step * 1000000L};
+        nanosleep(&ts, NULL);
+        waited += step;
+    }
+}
+
 static cairn_err env_open(cairn_store *s, const char *dir, int create)
 {
     int rc = mdb_env_create(&s->env);
@@ -140,7 +202,14 @@ static cairn_err env_open(cairn_store *s, const char *dir, int create)
         return map_rc(s, "mdb_env_create", rc);
     }
     unsigned flags = MDB_NOTLS | (s->readonly ? MDB_RDONLY : 0);
+    int gate = gate_enter(s, dir);
+    if (gate == -1) {
+        return CAIRN_EIO;
+    }
     rc = mdb_env_open(s->env, dir, flags, 0644);
+    if (gate >= 0) {
+        close(gate); /* the directory's: no lock of lock.mdb is touched */
+    }
     if (rc != MDB_SUCCESS) {
         return map_rc(s, "mdb_env_open", rc);
     }
@@ -344,6 +413,29 @@ static cairn_err grow(cairn_store *store)
     return err;
 }
 
+/* The write check (see the top of this file): a write transaction must
+ * follow the newest meta page of data.mdb.  Holding the writer mutex, the
+ * lock table's id and the meta pages agree unless the table is stale. */
+static cairn_err check_write_base(cairn_store *store, MDB_txn *txn)
+{
+    MDB_envinfo info;
+    int rc = mdb_env_info(store->env, &info);
+    if (rc != MDB_SUCCESS) {
+        return map_rc(store, "mdb_env_info", rc);
+    }
+    uint64_t id = (uint64_t)mdb_txn_id(txn);
+    if (id == (uint64_t)info.me_last_txnid + 1) {
+        return CAIRN_OK;
+    }
+    cairn__fmt(store->detail, sizeof(store->detail),
+               "lock.mdb is out of step with data.mdb (the next write would "
+               "be transaction %llu, the newest commit is %llu): refusing to "
+               "write; close every process using this journal, then reopen",
+               (unsigned long long)id, (unsigned long long)info.me_last_txnid);
+    atomic_store(&store->fatal, 1);
+    return CAIRN_EFATAL;
+}
+
 /* One attempt: begin, run @p fn, commit.  *again is set when the map
  * must grow before the next attempt. */
 static cairn_err write_once(cairn_store *store, cairn_write_fn fn, void *ctx,
@@ -355,7 +447,13 @@ static cairn_err write_once(cairn_store *store, cairn_write_fn fn, void *ctx,
     if (rc != MDB_SUCCESS) {
         return map_rc(store, "mdb_txn_begin", rc);
     }
-    cairn_err err = fn(&t, ctx);
+    cairn_err err = check_write_base(store, t.txn);
+    if (err != CAIRN_OK) {
+        mdb_txn_abort(t.txn);
+        pthread_rwlock_unlock(&store->maplock);
+        return err;
+    }
+    err = fn(&t, ctx);
     if (err != CAIRN_OK) {
         mdb_txn_abort(t.txn);
         *again = t.map_full;

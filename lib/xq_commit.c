@@ -421,20 +421,37 @@ static cairn_err look_up(cairn_txn *txn, const xpayload *pl, uint64_t *pos,
     return err;
 }
 
+typedef struct lookup_ctx {
+    const xpayload *pl;
+    uint64_t *pos;
+    int *found;
+} lookup_ctx;
+
+/* Inside a write transaction that is always aborted: taking LMDB's writer
+ * mutex first recovers it from the dead leader, which brings the lock
+ * table up to the leader's last commit.  A plain read transaction could
+ * still start from the commit before it (the leader may have died after
+ * writing its meta page and before publishing it to readers), and the
+ * owner would then queue again a transition that is already in the
+ * journal and report a failure for it. */
+static cairn_err lookup_fn(cairn_txn *txn, void *vctx)
+{
+    lookup_ctx *l = vctx;
+    cairn_err err = look_up(txn, l->pl, l->pos, l->found);
+    return err == CAIRN_OK ? CAIRN_ENOTHING : err;
+}
+
 cairn_err cairn__xq_committed(cairn_journal *j, const uint8_t *data, size_t len,
                               uint64_t *pos, int *found)
 {
     xpayload pl;
-    cairn_txn *txn = NULL;
     *found = 0;
     if (cairn__xq_payload_parse(data, len, &pl) != 0) {
         return CAIRN_ECORRUPT;
     }
-    cairn_err err = cairn__store_read(j->store, &txn);
-    if (err == CAIRN_OK) {
-        err = look_up(txn, &pl, pos, found);
-    }
-    cairn__txn_end(txn);
+    lookup_ctx l = {&pl, pos, found};
+    cairn_err err = cairn__store_write(j->store, lookup_fn, &l);
+    err = err == CAIRN_ENOTHING ? CAIRN_OK : err;
     if (err == CAIRN_OK && *found) {
         /* Visible, but the dead leader may not have flushed it. */
         err = cairn__store_sync(j->store);

@@ -34,6 +34,11 @@
  *                     it is copied into the log as an ACK record
  *   CRASH_SHIM_FDCHECK  when set, an "L path fd" line is written to the
  *                     event file for each open of data.mdb/lock.mdb
+ *   CRASH_SHIM_STOP   a file name (e.g. data.mdb): the process stops itself
+ *                     (SIGSTOP) right after its first successful open of
+ *                     DIR/<name>, whatever the mode, so that a test can
+ *                     act while it is frozen at that instant (then kill or
+ *                     continue it); tests/cli/lock_init.sh
  * The workload arms counting with crashshim_arm() (found by dlsym); with
  * CRASH_SHIM_ARMED=1 counting starts at load.
  *
@@ -142,6 +147,7 @@ __attribute__((constructor)) static void shim_init(void)
     const char *armed = getenv("CRASH_SHIM_ARMED");
     S.armed = armed != NULL && strcmp(armed, "1") == 0;
     S.fdcheck = getenv("CRASH_SHIM_FDCHECK") != NULL;
+    copy_env(S.stop, sizeof(S.stop), "CRASH_SHIM_STOP");
     copy_env(S.dir, sizeof(S.dir), "CRASH_SHIM_DIR");
     S.dir_len = strlen(S.dir);
     copy_env(S.ack, sizeof(S.ack), "CRASH_SHIM_ACK");
@@ -370,6 +376,13 @@ static int open_common(open_fn real, openat_fn real_at, int dirfd,
     note_fd(fd, cls, path);
     if (fd >= 0 && fresh) {
         shim_log_publish("");
+    }
+    if (fd >= 0 && S.stop[0] != '\0' && !S.stopped && cls != FD_NONE) {
+        const char *base = strrchr(path, '/');
+        if (strcmp(base != NULL ? base + 1 : path, S.stop) == 0) {
+            S.stopped = 1;
+            raise(SIGSTOP);
+        }
     }
     shim_after(act, K_OPEN);
     errno = saved;

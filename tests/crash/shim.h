@@ -72,6 +72,8 @@ typedef struct shim_state {
     int out_fd;
     int log_fd;
     int fdcheck;
+    char stop[64]; /* CRASH_SHIM_STOP: SIGSTOP after opening DIR/<stop> */
+    int stopped;
     unsigned char fds[MAX_FD];
     unsigned char fid[MAX_FD]; /* file number of a data.mdb descriptor */
     shim_file files[MAX_FILES];
