@@ -156,22 +156,29 @@ static cairn_err open_dbis(cairn_store *s, int create)
 /* The open gate (see the top of this file): an exclusive flock on the
  * journal directory, polled so that a holder that never lets go (a
  * stopped process, a hostile one) ends in an error, not a hang.  Returns
- * the descriptor to close after mdb_env_open(), -1 with s->detail set
- * when the wait timed out, or -2 when the directory cannot be opened for
- * reading (no gate then: the write check still guards writes). */
+ * the descriptor to close after mdb_env_open(); -2 when the directory
+ * may not be read by this user (no gate then: the write check still
+ * guards writes); -1 with s->detail set on any other failure, and when
+ * the wait timed out. */
 static int gate_enter(cairn_store *s, const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
+    if (fd < 0 && errno == EACCES) {
         return -2;
+    }
+    if (fd < 0) {
+        cairn__fmt(s->detail, sizeof(s->detail), "open: %s", strerror(errno));
+        return -1;
     }
     for (unsigned waited = 0;;) {
         if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
             return fd;
         }
         if (errno != EWOULDBLOCK && errno != EINTR) {
+            cairn__fmt(s->detail, sizeof(s->detail), "flock: %s",
+                       strerror(errno));
             close(fd);
-            return -2;
+            return -1;
         }
         if (waited >= GATE_WAIT_MS) {
             close(fd);
