@@ -93,7 +93,8 @@ $(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(STATIC)
 
 CRASH_SRC   := $(sort $(wildcard tests/crash/crash_*.c))
 CRASH_BIN   := $(BUILD)/tests/crash/crash
-CRASH_SHIMS := $(BUILD)/tests/crash/shim.so $(BUILD)/tests/crash/mshim.so
+CRASH_SHIMS := $(BUILD)/tests/crash/shim.so $(BUILD)/tests/crash/mshim.so \
+               $(BUILD)/tests/crash/pshim.so
 CRASH_SCALE ?= 10
 
 $(CRASH_BIN): $(CRASH_SRC) tests/crash/crash.h $(STATIC)
@@ -104,6 +105,10 @@ $(CRASH_BIN): $(CRASH_SRC) tests/crash/crash.h $(STATIC)
 $(BUILD)/tests/crash/shim.so: tests/crash/shim.c tests/crash/shim_io.c tests/crash/shim.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(OPT) $(CFLAGS) -fPIC -shared -o $@ tests/crash/shim.c tests/crash/shim_io.c -ldl
+
+$(BUILD)/tests/crash/pshim.so: tests/crash/pshim.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) $(OPT) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 
 $(BUILD)/tests/crash/mshim.so: tests/crash/mshim.c
 	@mkdir -p $(dir $@)
@@ -154,7 +159,7 @@ bench: deps-check all
 
 # The long crash and fault-injection suite (docs/DURABILITY.md).
 crash: deps-check all $(CRASH_BIN) $(CRASH_SHIMS)
-	CAIRN_CRASH_SCALE=$(CRASH_SCALE) $(CRASH_BIN) --cli $(CLI)
+	CAIRN_CRASH_SCALE=$(CRASH_SCALE) $(CRASH_BIN) --perturb --cli $(CLI)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \

@@ -37,6 +37,9 @@ for t in "$OUT"/tests/test_*; do
     fi
 done
 
+# A failing script shows its last 60 lines, and before them every line
+# that names a violation or a seed (the crash suite's VIOLATION lines and
+# the seed that repeats the run), however many there are.
 for s in "$ROOT"/tests/cli/*.sh; do
     [ -f "$s" ] || continue
     name=$(basename "$s")
@@ -47,6 +50,7 @@ for s in "$ROOT"/tests/cli/*.sh; do
         failed=$((failed + 1))
         failures="$failures $name"
         echo "FAIL $name"
+        grep -E '^(VIOLATION|crash suite:)|kept ' "$log" | sed 's/^/    /'
         sed 's/^/    /' "$log" | tail -n 60
     fi
 done

@@ -31,6 +31,7 @@ typedef struct cr_result {
     double seconds;
     int skipped;
     char note[256];
+    double slowest_reopen; /**< I6: longest read-write reopen, seconds */
 } cr_result;
 
 typedef struct cr_ctx {
@@ -41,6 +42,9 @@ typedef struct cr_ctx {
     char exe[4096];   /**< this program */
     char shim[4096];  /**< shim.so next to it */
     char mshim[4096]; /**< mshim.so next to it */
+    char pshim[4096]; /**< pshim.so next to it (--perturb) */
+    int perturb;      /**< --perturb / $CAIRN_CRASH_PERTURB=1 */
+    pid_t load[3];    /**< the perturbation's load processes */
     char cli[4096];   /**< the cairn CLI ($CAIRN or --cli), "" if none */
     int cli_verify;   /**< the CLI has the verify command */
     char root[2048];  /**< scratch directory of this invocation */
@@ -63,6 +67,28 @@ void cr_violation_known(cr_ctx *c, const char *tag, const char *fmt, ...)
 /** Print a progress or information line (prefixed by the scenario). */
 void cr_note(cr_ctx *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* ---- perturbation (crash_perturb.c) -------------------------------- */
+
+#define CR_LOAD_PROCS 3
+/** With --perturb and not yet perturbed: re-execute this program with
+ *  pshim.so preloaded (does not return); 0 when there is nothing to do,
+ *  -1 when it could not. */
+int cr_perturb_exec(cr_ctx *c, char **argv);
+/** Whether scenario @p name is run perturbed (processes race in it). */
+int cr_perturb_wanted(const cr_ctx *c, const char *name);
+/** With --perturb: perturb calls and start the load beside the suite
+ *  (two CPU hogs, one fsync loop). */
+void cr_perturb_start(cr_ctx *c);
+/** Stop perturbing and the load. */
+void cr_perturb_stop(cr_ctx *c);
+/** Self-kill rates (per mille of perturbed calls) of a perturbed writer:
+ *  in its first 60 calls (opening the journal), and after. */
+#define CR_KILL_EARLY 20
+#define CR_KILL_LATER 2
+/** In a writer child (with --perturb): run on CPU @p cpu only, and let
+ *  pshim.so kill it at publication points. */
+void cr_perturb_writer(const cr_ctx *c, unsigned cpu);
 
 /* ---- utilities (crash_util.c) --------------------------------------- */
 

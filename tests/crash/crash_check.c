@@ -186,8 +186,10 @@ static int prev_fn(void *ctx, const cairn_record_view *v)
     return 1;
 }
 
+/* The liveness check proper, in a child; the reopen's duration goes to
+ * @p time_fd (a figure, never a verdict: a loaded machine is slow). */
 static int live_child(cr_ctx *c, const char *dir, const char *tag,
-                      const char *ack)
+                      const char *ack, int time_fd)
 {
     cr_work w;
     memset(&w, 0, sizeof(w));
@@ -202,10 +204,7 @@ static int live_child(cr_ctx *c, const char *dir, const char *tag,
         return 1;
     }
     double open_s = cr_now() - t0;
-    if (open_s > 1.0) {
-        fprintf(stderr, "I6: reopen took %.3f s (limit 1 s)\n", open_s);
-        return 1;
-    }
+    (void)!write(time_fd, &open_s, sizeof(open_s));
     live l = {&w, "", 0, {0}};
     int rc = 0, done = 0;
     if (cairn_run_each(w.j, find_movable, &l) == CAIRN_OK && l.run[0]) {
@@ -235,16 +234,31 @@ static int live_child(cr_ctx *c, const char *dir, const char *tag,
 
 int cr_check_live(cr_ctx *c, const char *dir, const char *tag, const char *ack)
 {
+    int tp[2];
     fflush(stdout);
     fflush(stderr);
+    if (pipe(tp) != 0) {
+        cr_violation(c, "I6: pipe: %s", strerror(errno));
+        return -1;
+    }
     pid_t pid = fork();
     if (pid < 0) {
         cr_violation(c, "I6: fork: %s", strerror(errno));
+        close(tp[0]);
+        close(tp[1]);
         return -1;
     }
     if (pid == 0) {
-        _exit(live_child(c, dir, tag, ack));
+        close(tp[0]);
+        _exit(live_child(c, dir, tag, ack, tp[1]));
     }
+    close(tp[1]);
+    double open_s = 0;
+    if (read(tp[0], &open_s, sizeof(open_s)) == (ssize_t)sizeof(open_s) &&
+        open_s > c->cur->slowest_reopen) {
+        c->cur->slowest_reopen = open_s;
+    }
+    close(tp[0]);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

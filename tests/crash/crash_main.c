@@ -1,7 +1,8 @@
 /*
  * crash_main.c - the crash and fault-injection suite's driver.
  *
- *   crash [--scale N] [--seed N] [--only LIST] [--keep] [--cli PATH]
+ *   crash [--scale N] [--seed N] [--only LIST] [--keep] [--perturb]
+ *         [--cli PATH]
  *
  * Runs the scenarios of docs/DURABILITY.md (LIST: comma-separated names
  * or numbers), then prints one line per scenario: iterations (states,
@@ -9,6 +10,12 @@
  * violation was found; each one is printed with the seed that repeats it.
  * --scale (or $CAIRN_CRASH_SCALE) multiplies the CI sizes; `make crash`
  * uses 10.  --seed (or $CAIRN_CRASH_SEED) fixes the master seed.
+ * --perturb (or $CAIRN_CRASH_PERTURB=1) runs the scenarios in which
+ * processes race (kill; procs and recover too at scale 2 and more) with
+ * random yields and sleeps at
+ * the commit path's publication points and a CPU and fsync load beside
+ * them (crash_perturb.c); `make crash` and the CI-sized run in `make
+ * check` use it.
  * $CAIRN_CRASH_XFAIL lists tags of reported library bugs to count as
  * KNOWN instead of failing; $CRASH_VERBOSE prints more detail.
  * "crash --work ..." is the workload the shims are loaded into.
@@ -60,8 +67,9 @@ void cr_violation(cr_ctx *c, const char *fmt, ...)
     if (c->control) {
         return;
     }
-    printf("VIOLATION [%s] (CAIRN_CRASH_SEED=%llu --only %s): %s\n",
-           c->cur->name, (unsigned long long)c->seed, c->cur->name, msg);
+    printf("VIOLATION [%s] (CAIRN_CRASH_SEED=%llu --only %s%s): %s\n",
+           c->cur->name, (unsigned long long)c->seed, c->cur->name,
+           c->perturb ? " --perturb" : "", msg);
     fflush(stdout);
 }
 
@@ -140,6 +148,7 @@ static int setup(cr_ctx *c, const char *cli)
     c->exe[n] = '\0';
     sibling(c->exe, "shim.so", c->shim, sizeof(c->shim));
     sibling(c->exe, "mshim.so", c->mshim, sizeof(c->mshim));
+    sibling(c->exe, "pshim.so", c->pshim, sizeof(c->pshim));
     const char *env_cli = getenv("CAIRN");
     snprintf(c->cli, sizeof(c->cli), "%s",
              cli != NULL       ? cli
@@ -217,12 +226,17 @@ static int parse_args(int argc, char **argv, cr_ctx *c, const char **only,
             *cli = argv[++i];
         } else if (strcmp(argv[i], "--keep") == 0) {
             c->keep = 1;
+        } else if (strcmp(argv[i], "--perturb") == 0) {
+            c->perturb = 1;
         } else {
             fprintf(stderr, "usage: crash [--scale N] [--seed N] "
-                            "[--only LIST] [--keep] [--cli PATH]\n");
+                            "[--only LIST] [--keep] [--perturb] "
+                            "[--cli PATH]\n");
             return -1;
         }
     }
+    const char *perturb = getenv("CAIRN_CRASH_PERTURB");
+    c->perturb |= perturb != NULL && strcmp(perturb, "1") == 0;
     c->scale = scale != NULL ? (unsigned)strtoul(scale, NULL, 10) : 1;
     c->scale = c->scale > 0 ? c->scale : 1;
     c->seed = seed != NULL && *seed
@@ -241,13 +255,25 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof(c));
     c.asan = CR_ASAN;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (parse_args(argc, argv, &c, &only, &cli) != 0 || setup(&c, cli)) {
+    if (parse_args(argc, argv, &c, &only, &cli) != 0) {
         return 2;
     }
+    if (c.perturb && getenv("CRASH_PERTURB_ACTIVE") == NULL) {
+        ssize_t n = readlink("/proc/self/exe", c.exe, sizeof(c.exe) - 1);
+        c.exe[n > 0 ? n : 0] = '\0';
+        sibling(c.exe, "pshim.so", c.pshim, sizeof(c.pshim));
+        (void)cr_perturb_exec(&c, argv); /* returns only on failure */
+        return 2;
+    }
+    if (setup(&c, cli)) {
+        return 2;
+    }
+    cr_perturb_stop(&c); /* unperturbed until a racing scenario */
     printf("crash suite: scale %u, seed %llu (CAIRN_CRASH_SEED=%llu "
-           "repeats it)%s\n",
+           "repeats it)%s%s\n",
            c.scale, (unsigned long long)c.seed, (unsigned long long)c.seed,
-           c.asan ? ", AddressSanitizer build" : "");
+           c.asan ? ", AddressSanitizer build" : "",
+           c.perturb ? ", perturbed" : "");
     printf("CLI: %s%s\n", c.cli[0] ? c.cli : "none ($CAIRN or --cli)",
            c.cli[0] && !c.cli_verify ? " (no verify command: the CLI "
                                        "verdict checks are skipped)"
@@ -262,7 +288,11 @@ int main(int argc, char **argv)
         c.cur = &results[i];
         printf("== %zu %s\n", i + 1, scenarios[i].name);
         double t0 = cr_now();
+        if (cr_perturb_wanted(&c, scenarios[i].name)) {
+            cr_perturb_start(&c);
+        }
         scenarios[i].fn(&c);
+        cr_perturb_stop(&c);
         results[i].seconds = cr_now() - t0;
     }
     print_table(results, N_SCEN);

@@ -356,9 +356,11 @@ void cr_part_wlock(cr_ctx *c)
             "holder's death (%s)",
             blocked ? "yes" : "NO", t_done,
             err >= 0 ? cairn_errname((cairn_err)err) : "died");
-    if (!blocked || err != CAIRN_OK || t_done < 0 || t_done > 1.0) {
-        cr_violation(c, "wlock: the waiting writer did not proceed within "
-                        "1 s of the lock holder's death");
+    /* How fast it proceeds is a figure (above), not a verdict: on a
+     * loaded machine it can take long.  That it proceeds at all is. */
+    if (!blocked || err != CAIRN_OK || t_done < 0) {
+        cr_violation(c, "wlock: the waiting writer did not proceed after "
+                        "the lock holder's death (waited 10 s)");
     }
     unsigned v = cr_audit_log(c, dir, ack, "dead write-lock holder");
     cr_cleanup_dir(c, dir, v > 0);
