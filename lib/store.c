@@ -465,6 +465,33 @@ cairn_err cairn__cursor_open(cairn_txn *txn, cairn_dbi dbi, cairn_cursor **out)
     return CAIRN_OK;
 }
 
+cairn_err cairn__cursor_open_main(cairn_txn *txn, cairn_cursor **out)
+{
+    MDB_dbi main_dbi;
+    *out = NULL;
+    int rc = mdb_dbi_open(txn->txn, NULL, 0, &main_dbi);
+    if (rc != MDB_SUCCESS) {
+        return map_rc(txn->store, "mdb_dbi_open (main)", rc);
+    }
+    cairn_cursor *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    c->store = txn->store;
+    rc = mdb_cursor_open(txn->txn, main_dbi, &c->cur);
+    if (rc != MDB_SUCCESS) {
+        free(c);
+        return map_rc(txn->store, "mdb_cursor_open (main)", rc);
+    }
+    *out = c;
+    return CAIRN_OK;
+}
+
+const char *cairn__dbi_name(cairn_dbi dbi)
+{
+    return (unsigned)dbi < CAIRN_DBI_COUNT_ ? dbi_names[dbi] : "";
+}
+
 void cairn__cursor_close(cairn_cursor *cur)
 {
     if (cur == NULL) {

@@ -103,6 +103,12 @@ CAIRN_INTERNAL cairn_err cairn__txn_count(cairn_txn *txn, cairn_dbi dbi,
 
 CAIRN_INTERNAL cairn_err cairn__cursor_open(cairn_txn *txn, cairn_dbi dbi,
                                             cairn_cursor **out);
+/** A cursor on LMDB's main (unnamed) database, whose keys are the names
+ *  of the named databases: the directory check lists them. */
+CAIRN_INTERNAL cairn_err cairn__cursor_open_main(cairn_txn *txn,
+                                                 cairn_cursor **out);
+/** The name of @p dbi, a key of the main database ("" if out of range). */
+CAIRN_INTERNAL const char *cairn__dbi_name(cairn_dbi dbi);
 CAIRN_INTERNAL void cairn__cursor_close(cairn_cursor *cur);
 /** Position at the first key >= @p key (NULL: the first key) and return
  *  it; *found = 0 at the end. */
