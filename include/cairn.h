@@ -370,6 +370,10 @@ typedef struct cairn_journal cairn_journal;
 /** cairn_journal_open() flags. */
 #define CAIRN_OPEN_READONLY 0x1u /**< inspection only; never writes */
 #define CAIRN_OPEN_CREATE 0x2u   /**< create the directory if missing */
+/** Read-only audit of a private copy, made without the journal's lock:
+ *  see cairn_journal_open_snapshot() (this flag puts the copy in /tmp).
+ *  Implies CAIRN_OPEN_READONLY; not with CAIRN_OPEN_CREATE. */
+#define CAIRN_OPEN_SNAPSHOT 0x4u
 
 /**
  * Open (or create) a journal directory.
@@ -389,6 +393,39 @@ CAIRN_API CAIRN_WUR cairn_err cairn_journal_open(const char *dir,
                                                  cairn_journal **out,
                                                  char *detail,
                                                  size_t detail_len);
+/**
+ * Open a consistent private copy of the journal in @p dir, for a reader
+ * who cannot lock it (no write access to lock.mdb, a read-only mount) or
+ * must not touch it: nothing in @p dir is written, created or locked, and
+ * lock.mdb is not opened.  The pages of the newest committed LMDB
+ * transaction are copied from data.mdb into an unnamed file in @p tmp_dir
+ * (O_TMPFILE; else a name that is unlinked as soon as it is open), which
+ * the handle maps read-only with MDB_NOLOCK and which disappears with it.
+ *
+ * Consistency: data.mdb is copied while writers may commit.  The copy
+ * holds exactly one committed transaction T or is not used: LMDB reuses a
+ * page of T only from the writer of T+3 on, so the meta pages are read
+ * before and after the copy, and when a later commit than T+1 happened
+ * meanwhile the copy is made again (a few times, waiting a little longer
+ * each time).  A journal that changes under every copy fails with
+ * CAIRN_ESTORE; a torn copy is never opened.  What the handle shows is
+ * the journal as of T; later commits are not seen.
+ *
+ * The handle is read-only (as CAIRN_OPEN_READONLY): verification,
+ * status, export work as on the journal itself.
+ * @param tmp_dir  directory for the copy (needs room for data.mdb's used
+ *                 pages); NULL: /tmp.  Borrowed.
+ * @return CAIRN_OK; CAIRN_EINVAL; CAIRN_EIO (no data.mdb: "no journal
+ *         here"; data.mdb unreadable or not a regular file; the copy could
+ *         not be written); CAIRN_ECORRUPT (not an LMDB data file, or not
+ *         a cairn journal); CAIRN_EVERSION; CAIRN_ESTORE (changed under
+ *         every copy; LMDB refused the copy); CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_journal_open_snapshot(const char *dir,
+                                                          const char *tmp_dir,
+                                                          cairn_journal **out,
+                                                          char *detail,
+                                                          size_t detail_len);
 /** Close a handle, releasing its run locks.  NULL is a no-op. */
 CAIRN_API void cairn_journal_close(cairn_journal *journal);
 /** Description of the last failure on @p journal ("" when none).  Valid

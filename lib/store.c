@@ -25,6 +25,7 @@ struct cairn_store {
     MDB_env *env;
     MDB_dbi dbi[CAIRN_DBI_COUNT_];
     int readonly;
+    int private_copy; /* MDB_NOLOCK on a private copy (no lock file) */
     atomic_int fatal;
     /* Threads of one process share the map: every transaction holds
      * maplock shared; changing the map size (grow, adopting another
@@ -140,6 +141,10 @@ static cairn_err env_open(cairn_store *s, const char *dir, int create)
         return map_rc(s, "mdb_env_create", rc);
     }
     unsigned flags = MDB_NOTLS | (s->readonly ? MDB_RDONLY : 0);
+    if (s->private_copy) {
+        /* One file nobody else opens: no lock file, no reader table. */
+        flags |= MDB_RDONLY | MDB_NOLOCK | MDB_NOSUBDIR;
+    }
     rc = mdb_env_open(s->env, dir, flags, 0644);
     if (rc != MDB_SUCCESS) {
         return map_rc(s, "mdb_env_open", rc);
@@ -149,7 +154,9 @@ static cairn_err env_open(cairn_store *s, const char *dir, int create)
         s->map_size = info.me_mapsize;
     }
     int dead = 0;
-    (void)mdb_reader_check(s->env, &dead);
+    if (!s->private_copy) {
+        (void)mdb_reader_check(s->env, &dead);
+    }
     return open_dbis(s, create);
 }
 
@@ -194,6 +201,33 @@ cairn_err cairn__store_open(const char *dir, int readonly, int create,
     cairn_err err = env_open(s, dir, create);
     if (err != CAIRN_OK) {
         cairn__fmt(detail, detail_len, "%s: %s", dir, s->detail);
+        cairn__store_close(s);
+        return err;
+    }
+    *out = s;
+    return CAIRN_OK;
+}
+
+cairn_err cairn__store_open_private(const char *path, cairn_store **out,
+                                    char *detail, size_t detail_len)
+{
+    *out = NULL;
+    cairn_store *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    if (pthread_rwlock_init(&s->maplock, NULL) != 0) {
+        free(s);
+        return CAIRN_ENOMEM;
+    }
+    s->maplock_ready = 1;
+    atomic_init(&s->fatal, 0);
+    s->readonly = 1;
+    s->private_copy = 1;
+    s->map_size = DEFAULT_MAP_SIZE; /* the copy's meta may raise it */
+    cairn_err err = env_open(s, path, 0);
+    if (err != CAIRN_OK) {
+        cairn__fmt(detail, detail_len, "private copy: %s", s->detail);
         cairn__store_close(s);
         return err;
     }
