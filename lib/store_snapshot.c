@@ -123,12 +123,18 @@ static cairn_err page_size(int fd, uint32_t *psize, char *detail,
 static int read_metas(int fd, metas *m, uint8_t *scratch)
 {
     size_t n = 2 * (size_t)m->psize, got;
-    if (read_at(fd, m->pages, n, 0, &got) != CAIRN_OK || got != n) {
+    if (read_at(fd, m->pages, n, 0, &got) != CAIRN_OK) {
         return -1;
     }
+    if (got != n) {
+        return 2; /* shorter than its two meta pages */
+    }
     for (int i = 0; i < STABLE_READS; i++) {
-        if (read_at(fd, scratch, n, 0, &got) != CAIRN_OK || got != n) {
+        if (read_at(fd, scratch, n, 0, &got) != CAIRN_OK) {
             return -1;
+        }
+        if (got != n) {
+            return 2;
         }
         if (memcmp(scratch, m->pages, n) == 0) {
             const uint8_t *p0 = m->pages, *p1 = m->pages + m->psize;
