@@ -257,8 +257,13 @@ static void test_snapshot_refusals(void **state)
         cairn_journal_open_snapshot(copy, NULL, &j, detail, sizeof(detail)),
         CAIRN_ECORRUPT);
     assert_non_null(strstr(detail, "meta pages are not LMDB meta pages"));
-    /* A journal whose data.mdb is cut short of its last page. */
+    /* Shorter than its two meta pages; cut short of its last page. */
     memcpy(bytes + psize + 16, bytes + 16, 4);
+    tu_write_file(cdata, bytes, psize);
+    assert_int_equal(
+        cairn_journal_open_snapshot(copy, NULL, &j, detail, sizeof(detail)),
+        CAIRN_ECORRUPT);
+    assert_non_null(strstr(detail, "meta pages are not LMDB meta pages"));
     tu_write_file(cdata, bytes, 3 * (size_t)psize);
     assert_int_equal(
         cairn_journal_open_snapshot(copy, NULL, &j, detail, sizeof(detail)),
