@@ -153,9 +153,14 @@ static const cli_command commands[] = {
      "FILE and FILE.minisig, which\n`minisign -V -p PUB -m FILE` checks.  "
      "Files are never overwritten.\n"},
     {"verify-bundle", cmd_verify_bundle, "verify an exported bundle offline",
-     "usage: cairn verify-bundle FILE [--key PUBFILE]\n\nVerify a bundle "
-     "without the journal (and FILE.minisig when present).\nExit codes as for "
-     "verify.\n"},
+     "usage: cairn verify-bundle FILE [--key PUBFILE] [--no-signature]\n"
+     "\n"
+     "Verify a bundle without the journal, and its detached signature\n"
+     "FILE.minisig (which names the record count and head, so that a bundle\n"
+     "cut back to an earlier commit is caught).  A missing or unreadable\n"
+     "FILE.minisig makes the verdict at best INCOMPLETE (exit 3) unless\n"
+     "--no-signature says not to check it.  FILE must be a regular file of\n"
+     "at most 1 GiB.  Exit codes as for verify.\n"},
     {"info", cmd_info, "print facts about the journal directory",
      "usage: cairn info\n"
      "\n"

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,7 +30,11 @@ static void textf(char *dst, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-enum { OPT_KEY = CLI_OPT_FIRST_LOCAL, OPT_ALL, OPT_JOBS };
+enum { OPT_KEY = CLI_OPT_FIRST_LOCAL, OPT_ALL, OPT_JOBS, OPT_SNAPSHOT };
+
+/* How the journal was read: in place, or a private copy (--snapshot, or
+ * because the journal could not be opened in place). */
+enum { READ_IN_PLACE = 0, READ_SNAPSHOT = 1, READ_SNAPSHOT_FALLBACK = 2 };
 
 /* ---- the verifying child --------------------------------------------------
  */
@@ -46,6 +51,8 @@ typedef enum vmsg_kind {
 typedef struct vmsg {
     int kind;
     int err;
+    int read_mode;         /* VMSG_JOURNAL: READ_* */
+    uint64_t snapshot_txn; /* VMSG_JOURNAL: the LMDB txn copied */
     uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES];
     cairn_verify_report rep;
     char detail[1024];
@@ -135,14 +142,52 @@ static void verify_all(int fd, cairn_journal *j, const cairn_pubkey *key,
     send_msg(fd, &m);
 }
 
+/* Does DIR/data.mdb exist (whatever it is)? */
+static int journal_exists(const char *dir)
+{
+    char path[4200];
+    struct stat st;
+    textf(path, sizeof(path), "%s/data.mdb", dir);
+    return lstat(path, &st) == 0;
+}
+
+/* Open in place; or a private copy with --snapshot, or when the journal
+ * exists but cannot be opened in place (lock.mdb not writable ...).
+ * m->read_mode says which; with a fallback m->detail says why. */
+static cairn_err open_journal(const char *dir, int snapshot, vmsg *m,
+                              cairn_journal **j)
+{
+    const char *tmp = getenv("TMPDIR");
+    char why[sizeof(m->detail)];
+    cairn_err err = CAIRN_EIO;
+    if (tmp == NULL || tmp[0] == '\0') {
+        tmp = "/tmp";
+    }
+    if (!snapshot) {
+        err = cairn_journal_open(dir, CAIRN_OPEN_READONLY, j, m->detail,
+                                 sizeof(m->detail));
+        if (err != CAIRN_EIO || !journal_exists(dir)) {
+            return err;
+        }
+        textf(why, sizeof(why), "%s", m->detail);
+    }
+    m->read_mode = snapshot ? READ_SNAPSHOT : READ_SNAPSHOT_FALLBACK;
+    err =
+        cairn_journal_open_snapshot(dir, tmp, j, m->detail, sizeof(m->detail));
+    if (err == CAIRN_OK && !snapshot) {
+        textf(m->detail, sizeof(m->detail), "%s", why);
+    }
+    return err;
+}
+
 static void child_main(int fd, const char *dir, const char *run,
-                       const cairn_pubkey *key, unsigned jobs)
+                       const cairn_pubkey *key, unsigned jobs, int snapshot)
 {
     cairn_journal *j = NULL;
+    cairn_journal_info info;
     vmsg m;
     memset(&m, 0, sizeof(m));
-    cairn_err err = cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j, m.detail,
-                                       sizeof(m.detail));
+    cairn_err err = open_journal(dir, snapshot, &m, &j);
     if (err != CAIRN_OK) {
         m.kind = VMSG_OPEN_FAIL;
         m.err = (int)err;
@@ -150,6 +195,10 @@ static void child_main(int fd, const char *dir, const char *run,
         _exit(0);
     }
     m.kind = VMSG_JOURNAL;
+    if (m.read_mode != READ_IN_PLACE &&
+        cairn_journal_info_get(j, &info) == CAIRN_OK) {
+        m.snapshot_txn = info.last_txnid;
+    }
     cairn_journal_id(j, m.journal_id);
     send_msg(fd, &m);
     if (run != NULL) {
@@ -169,6 +218,9 @@ static void child_main(int fd, const char *dir, const char *run,
 
 typedef struct outcome {
     int have_id;
+    int read_mode;
+    uint64_t snapshot_txn;
+    char snapshot_why[1024]; /* why the journal was not read in place */
     uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES];
     cairn_verify_report *runs;
     size_t n_runs, cap;
@@ -205,6 +257,9 @@ static void take_msg(outcome *o, const vmsg *m)
     case VMSG_JOURNAL:
         o->have_id = 1;
         memcpy(o->journal_id, m->journal_id, CAIRN_JOURNAL_ID_BYTES);
+        o->read_mode = m->read_mode;
+        o->snapshot_txn = m->snapshot_txn;
+        textf(o->snapshot_why, sizeof(o->snapshot_why), "%s", m->detail);
         break;
     case VMSG_RUN:
         if (o->n_runs == o->cap) {
@@ -241,7 +296,7 @@ static void take_msg(outcome *o, const vmsg *m)
 
 /* Fork, let the child verify, collect what it says. */
 static void run_child(const char *dir, const char *run, const cairn_pubkey *key,
-                      unsigned jobs, outcome *o)
+                      unsigned jobs, int snapshot, outcome *o)
 {
     int p[2], status, rc;
     vmsg m;
@@ -257,7 +312,7 @@ static void run_child(const char *dir, const char *run, const cairn_pubkey *key,
     }
     if (pid == 0) {
         close(p[0]);
-        child_main(p[1], dir, run, key, jobs);
+        child_main(p[1], dir, run, key, jobs, snapshot);
     }
     close(p[1]);
     while ((rc = read_msg(p[0], &m)) == 1) {
@@ -300,14 +355,17 @@ static cairn_verdict worse(cairn_verdict a, cairn_verdict b)
 }
 
 /* Failures that are not verdicts: no such run, out of memory, no
- * journal.  A journal that does not open as a journal is ERROR, and so is
- * a run list that cannot be read with --all (the directory report still
- * says what is wrong). */
+ * journal.  A journal that is there but cannot be opened or read is
+ * ERROR (also when its private copy failed), and so is a run list that
+ * cannot be read with --all (the directory report still says what is
+ * wrong). */
 static void die_on_failure(outcome *o, const char *dir)
 {
     char what[4200];
     if (o->fail_kind == VMSG_OPEN_FAIL && o->fail_err != CAIRN_ECORRUPT &&
-        o->fail_err != CAIRN_EVERSION) {
+        o->fail_err != CAIRN_EVERSION &&
+        (o->fail_err == CAIRN_ENOMEM || o->fail_err == CAIRN_EINVAL ||
+         !journal_exists(dir))) {
         textf(what, sizeof(what), "journal %s", dir);
         cli_die_err(o->fail_err, what, o->fail_detail);
     }
@@ -334,6 +392,18 @@ static void journal_text(const char *dir, const outcome *o)
     fputs("journal     : ", stdout);
     cli_verify_put_text(stdout, dir);
     printf("  id=%s\n", id);
+    if (o->have_id && o->read_mode != READ_IN_PLACE) {
+        printf("snapshot    : a private copy of data.mdb at LMDB txn %llu; "
+               "the journal's lock was not used (",
+               (unsigned long long)o->snapshot_txn);
+        if (o->read_mode == READ_SNAPSHOT) {
+            fputs("--snapshot", stdout);
+        } else {
+            fputs("cannot open in place: ", stdout);
+            cli_verify_put_text(stdout, o->snapshot_why);
+        }
+        fputs(")\n", stdout);
+    }
 }
 
 static json_t *journal_json(const char *dir, const outcome *o)
@@ -346,6 +416,19 @@ static json_t *journal_json(const char *dir, const outcome *o)
     cli_jset(j, "id",
              o->have_id ? cli_jhex(o->journal_id, CAIRN_JOURNAL_ID_BYTES)
                         : json_null());
+    if (o->have_id && o->read_mode != READ_IN_PLACE) {
+        json_t *snap = json_object();
+        if (snap == NULL) {
+            cli_die_nomem();
+        }
+        cli_jset(snap, "txn", cli_ju64(o->snapshot_txn));
+        cli_jset(snap, "reason",
+                 o->read_mode == READ_SNAPSHOT ? json_null()
+                                               : cli_jstr(o->snapshot_why));
+        cli_jset(j, "snapshot", snap);
+    } else {
+        cli_jset(j, "snapshot", json_null());
+    }
     return j;
 }
 
@@ -528,11 +611,12 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
         {"key", required_argument, NULL, OPT_KEY},
         {"all", no_argument, NULL, OPT_ALL},
         {"jobs", required_argument, NULL, OPT_JOBS},
+        {"snapshot", no_argument, NULL, OPT_SNAPSHOT},
         {0}};
     const char *key_path = NULL, *run = NULL, *dir;
     cairn_pubkey *key = NULL;
     outcome o;
-    int all = 0, c, rc;
+    int all = 0, c, rc, snapshot = 0;
     unsigned jobs = 0;
 
     cli_getopt_reset();
@@ -545,6 +629,8 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
             key_path = optarg;
         } else if (c == OPT_ALL) {
             all = 1;
+        } else if (c == OPT_SNAPSHOT) {
+            snapshot = 1;
         } else if (c == OPT_JOBS) {
             jobs = cli_parse_u32(ctx, "--jobs", optarg);
             if (jobs > CAIRN_VERIFY_MAX_THREADS) {
@@ -563,7 +649,7 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
     }
     dir = cli_journal_dir(ctx);
     memset(&o, 0, sizeof(o));
-    run_child(dir, run, key, jobs, &o);
+    run_child(dir, run, key, jobs, snapshot, &o);
     die_on_failure(&o, dir);
     rc = all ? verify_every(ctx, dir, &o, key, key_path)
              : verify_single(ctx, dir, run, &o, key, key_path);

@@ -1,12 +1,14 @@
 /*
- * verify_bundle.c - cairn verify-bundle FILE [--key PUB]: verify an
- * exported bundle without any journal directory (and FILE.minisig when it
- * is there); and the report printers it shares with `cairn verify`.
+ * verify_bundle.c - cairn verify-bundle FILE [--key PUB] [--no-signature]:
+ * verify an exported bundle and its detached signature FILE.minisig
+ * without any journal directory; and the report printers it shares with
+ * `cairn verify`.
  */
 #include "cli.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* snprintf into a fixed buffer, truncating quietly (reports are bounded). */
 static void textf(char *dst, size_t cap, const char *fmt, ...)
@@ -20,7 +22,7 @@ static void textf(char *dst, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-enum { OPT_KEY = CLI_OPT_FIRST_LOCAL };
+enum { OPT_KEY = CLI_OPT_FIRST_LOCAL, OPT_NO_SIGNATURE };
 
 /* ---- printers ----------------------------------------------------------- */
 
@@ -193,43 +195,99 @@ json_t *cli_verify_run_json(const cairn_verify_report *r)
     return o;
 }
 
+/* What became of FILE.minisig, in one word and a sentence. */
+static const char *signature_state(const cairn_verify_report *r,
+                                   const cairn_pubkey *key, int no_signature,
+                                   const char *why, const char **text)
+{
+    if (no_signature) {
+        *text = "not checked (--no-signature): the bundle may be cut back "
+                "to an earlier commit";
+        return "not-checked";
+    }
+    if (key == NULL) {
+        *text = "not checked (key not pinned)";
+        return "not-checked";
+    }
+    if (why[0] != '\0') {
+        *text = "missing or unreadable: not checked, verdict at best "
+                "INCOMPLETE (--no-signature accepts that)";
+        return "missing";
+    }
+    if (r->verdict == CAIRN_VERDICT_TAMPERED &&
+        strncmp(r->bad_field, "minisig", 7) == 0) {
+        *text = "does not verify";
+        return "bad";
+    }
+    if (r->verdict == CAIRN_VERDICT_TAMPERED ||
+        r->verdict == CAIRN_VERDICT_ERROR) {
+        *text = "not checked (the bundle itself does not verify)";
+        return "not-checked";
+    }
+    *text = "verified (trusted comment matches)";
+    return "verified";
+}
+
 int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        CLI_LONG_COMMON, {"key", required_argument, NULL, OPT_KEY}, {0}};
-    const char *key_path = NULL, *path;
+        CLI_LONG_COMMON,
+        {"key", required_argument, NULL, OPT_KEY},
+        {"no-signature", no_argument, NULL, OPT_NO_SIGNATURE},
+        {0}};
+    const char *key_path = NULL, *path, *state, *state_text;
     cairn_pubkey *key = NULL;
     cairn_verify_report r;
     char detail[1024] = "";
     cairn_err err;
-    int c;
+    int c, no_signature = 0;
 
     cli_getopt_reset();
     while ((c = getopt_long(argc, argv, CLI_SHORT_COMMON, longopts, NULL)) !=
            -1) {
-        if (!cli_common_option(ctx, c, optarg, argv) && c == OPT_KEY) {
+        if (cli_common_option(ctx, c, optarg, argv)) {
+            continue;
+        }
+        if (c == OPT_KEY) {
             key_path = optarg;
+        } else if (c == OPT_NO_SIGNATURE) {
+            no_signature = 1;
         }
     }
     path = cli_one_arg(ctx, argc, argv, "FILE");
     if (key_path != NULL) {
         key = cli_load_pubkey(key_path);
     }
-    err = cairn_verify_bundle(path, key, &r, detail, sizeof(detail));
+    err = cairn_verify_bundle_flags(
+        path, key, no_signature ? CAIRN_BUNDLE_NO_SIGNATURE : 0u, &r, detail,
+        sizeof(detail));
     if (err != CAIRN_OK && err != CAIRN_EBUNDLE) {
         cairn_pubkey_free(key);
         cli_die_err(err, path, detail);
+    }
+    if (err != CAIRN_OK) {
+        detail[0] = '\0'; /* the parse error is in the report */
+    }
+    state = signature_state(&r, key, no_signature, detail, &state_text);
+    if (detail[0] != '\0') {
+        cli_warn("%s: the detached signature was not checked, so the bundle "
+                 "is not VERIFIED (--no-signature to accept that)",
+                 detail);
     }
     if (ctx->format == CLI_JSON) {
         json_t *doc = cli_verify_run_json(&r);
         cli_jset(doc, "bundle", cli_jstr(path));
         cli_jset(doc, "key", cli_verify_key_json(key, key_path));
+        cli_jset(doc, "signature", cli_jstr(state));
         cli_jprint(doc);
     } else {
         fputs("bundle      : ", stdout);
-        fputs(path, stdout);
+        cli_verify_put_text(stdout, path);
         fputc('\n', stdout);
         cli_verify_key_text(stdout, key, key_path);
+        fputs("signature   : ", stdout);
+        fputs(state_text, stdout);
+        fputc('\n', stdout);
         cli_verify_run_text(stdout, &r);
     }
     cairn_pubkey_free(key);

@@ -269,10 +269,11 @@ typedef struct cairn_pubkey cairn_pubkey;
  * @param out       receives the signer; caller frees with
  *                  cairn_signer_free().  NULL on failure.
  * @param detail    optional buffer for a message naming what is wrong.
- * @return CAIRN_OK; CAIRN_EIO (cannot read); CAIRN_EKEY (malformed,
- *         truncated, bad checksum on an unencrypted key, unsupported
- *         algorithm); CAIRN_EPASSWORD (encrypted key and @p password is NULL
- *         or wrong); CAIRN_ENOMEM.
+ * @return CAIRN_OK; CAIRN_EIO (cannot read, or not a regular file: a FIFO
+ *         or device is refused without blocking); CAIRN_EKEY (malformed,
+ *         truncated, larger than a key file can be, bad checksum on an
+ *         unencrypted key, unsupported algorithm); CAIRN_EPASSWORD (encrypted
+ * key and @p password is NULL or wrong); CAIRN_ENOMEM.
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_signer_load(const char *path,
                                                 const char *password,
@@ -290,8 +291,9 @@ CAIRN_API void cairn_signer_public_key(const cairn_signer *signer,
 
 /**
  * Load a minisign public key file (two lines, or the single base64 line).
- * @return CAIRN_OK; CAIRN_EIO; CAIRN_EKEY (malformed: detail names the line
- *         and what is wrong); CAIRN_ENOMEM.
+ * @return CAIRN_OK; CAIRN_EIO (cannot read, or not a regular file: never
+ *         blocks on a FIFO); CAIRN_EKEY (malformed or larger than a key
+ *         file can be: detail names the line or the limit); CAIRN_ENOMEM.
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_pubkey_load(const char *path,
                                                 cairn_pubkey **out,
@@ -345,8 +347,9 @@ typedef struct cairn_plan cairn_plan;
 CAIRN_API CAIRN_WUR cairn_err cairn_plan_parse(const char *json, size_t len,
                                                cairn_plan **out, char *detail,
                                                size_t detail_len);
-/** Read @p path (at most CAIRN_MAX_PLAN_BYTES) and parse it.  Adds
- *  CAIRN_EIO for an unreadable file. */
+/** Read @p path (at most CAIRN_MAX_PLAN_BYTES, checked before reading)
+ *  and parse it.  Adds CAIRN_EIO for a file that cannot be read or is not
+ *  a regular file (a FIFO is refused without blocking). */
 CAIRN_API CAIRN_WUR cairn_err cairn_plan_load(const char *path,
                                               cairn_plan **out, char *detail,
                                               size_t detail_len);
@@ -367,6 +370,10 @@ typedef struct cairn_journal cairn_journal;
 /** cairn_journal_open() flags. */
 #define CAIRN_OPEN_READONLY 0x1u /**< inspection only; never writes */
 #define CAIRN_OPEN_CREATE 0x2u   /**< create the directory if missing */
+/** Read-only audit of a private copy, made without the journal's lock:
+ *  see cairn_journal_open_snapshot() (this flag puts the copy in /tmp).
+ *  Implies CAIRN_OPEN_READONLY; not with CAIRN_OPEN_CREATE. */
+#define CAIRN_OPEN_SNAPSHOT 0x4u
 
 /**
  * Open (or create) a journal directory.
@@ -386,6 +393,39 @@ CAIRN_API CAIRN_WUR cairn_err cairn_journal_open(const char *dir,
                                                  cairn_journal **out,
                                                  char *detail,
                                                  size_t detail_len);
+/**
+ * Open a consistent private copy of the journal in @p dir, for a reader
+ * who cannot lock it (no write access to lock.mdb, a read-only mount) or
+ * must not touch it: nothing in @p dir is written, created or locked, and
+ * lock.mdb is not opened.  The pages of the newest committed LMDB
+ * transaction are copied from data.mdb into an unnamed file in @p tmp_dir
+ * (O_TMPFILE; else a name that is unlinked as soon as it is open), which
+ * the handle maps read-only with MDB_NOLOCK and which disappears with it.
+ *
+ * Consistency: data.mdb is copied while writers may commit.  The copy
+ * holds exactly one committed transaction T or is not used: LMDB reuses a
+ * page of T only from the writer of T+3 on, so the meta pages are read
+ * before and after the copy, and when a later commit than T+1 happened
+ * meanwhile the copy is made again (a few times, waiting a little longer
+ * each time).  A journal that changes under every copy fails with
+ * CAIRN_ESTORE; a torn copy is never opened.  What the handle shows is
+ * the journal as of T; later commits are not seen.
+ *
+ * The handle is read-only (as CAIRN_OPEN_READONLY): verification,
+ * status, export work as on the journal itself.
+ * @param tmp_dir  directory for the copy (needs room for data.mdb's used
+ *                 pages); NULL: /tmp.  Borrowed.
+ * @return CAIRN_OK; CAIRN_EINVAL; CAIRN_EIO (no data.mdb: "no journal
+ *         here"; data.mdb unreadable or not a regular file; the copy could
+ *         not be written); CAIRN_ECORRUPT (not an LMDB data file, or not
+ *         a cairn journal); CAIRN_EVERSION; CAIRN_ESTORE (changed under
+ *         every copy; LMDB refused the copy); CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_journal_open_snapshot(const char *dir,
+                                                          const char *tmp_dir,
+                                                          cairn_journal **out,
+                                                          char *detail,
+                                                          size_t detail_len);
 /** Close a handle, releasing its run locks.  NULL is a no-op. */
 CAIRN_API void cairn_journal_close(cairn_journal *journal);
 /** Description of the last failure on @p journal ("" when none).  Valid
@@ -816,16 +856,40 @@ CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle(cairn_journal *journal,
                                                   const cairn_signer *signer,
                                                   const char *path);
 
+/** cairn_verify_bundle_flags() flags. */
+#define CAIRN_BUNDLE_NO_SIGNATURE                                              \
+    0x1u /**< do not read or require FILE.minisig */
+
 /**
  * Verify a bundle file without any journal directory: parse it strictly,
  * check that its key is @p pinned, then chain, signatures, seals and a
- * replay of the state machine, as cairn_verify_run() does.  The .minisig
- * file is not needed (it is for stock minisign).
- * @param detail  receives a parse error description.
+ * replay of the state machine, as cairn_verify_run() does; then, with a
+ * pinned key, the detached signature @p path + ".minisig" (signature and
+ * trusted comment, which names the record count and head).  The records
+ * alone cannot show a bundle cut back to an earlier commit, so the
+ * .minisig is required: when it is missing, unreadable or not a regular
+ * file the verdict is at best INCOMPLETE (fail closed; the reason and
+ * @p detail say why), unless @p flags has CAIRN_BUNDLE_NO_SIGNATURE (then
+ * it is not read and the reason says it was not checked).  A .minisig
+ * that does not verify, or whose comment describes another bundle, is
+ * TAMPERED.  Every file is read through a bounded reader: a path that is
+ * not a regular file (FIFO, device, directory) is refused without
+ * blocking, and a bundle over 1 GiB is refused before it is read.
+ * @param flags   0 or CAIRN_BUNDLE_NO_SIGNATURE.
+ * @param detail  receives a parse error description, or with CAIRN_OK why
+ *                the .minisig was not checked ("" when it was, or when
+ *                CAIRN_BUNDLE_NO_SIGNATURE or no key made that moot).
  * @return CAIRN_OK when the verification ran (see out->verdict);
- *         CAIRN_EIO (unreadable); CAIRN_EBUNDLE (malformed: verdict
- *         TAMPERED is also set in @p out); CAIRN_EINVAL; CAIRN_ENOMEM.
+ *         CAIRN_EIO (the bundle cannot be read or is not a regular file);
+ *         CAIRN_EBUNDLE (malformed or over 1 GiB: verdict TAMPERED is also
+ *         set in @p out); CAIRN_EINVAL (NULL argument, unknown flag);
+ *         CAIRN_ENOMEM.
  */
+CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle_flags(
+    const char *path, const cairn_pubkey *pinned, unsigned flags,
+    cairn_verify_report *out, char *detail, size_t detail_len);
+
+/** cairn_verify_bundle_flags() with flags 0: the .minisig is required. */
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle(const char *path,
                                                   const cairn_pubkey *pinned,
                                                   cairn_verify_report *out,

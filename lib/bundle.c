@@ -5,19 +5,19 @@
  * records and checkpoints to the verifier core in position order.  The
  * byte layout is docs/FORMAT-bundle.md.
  *
- * When FILE.minisig exists next to the bundle and a key is pinned, it is
- * checked too (signature and trusted comment): that detects a bundle cut
- * back to an earlier commit, which the records alone cannot show.
+ * With a pinned key, FILE.minisig next to the bundle is checked too
+ * (signature and trusted comment): that detects a bundle cut back to an
+ * earlier commit, which the records alone cannot show.  A missing or
+ * unreadable .minisig therefore fails closed (INCOMPLETE, never VERIFIED)
+ * unless the caller passes CAIRN_BUNDLE_NO_SIGNATURE.
  */
 #include "verify.h"
 
 #include "bytes.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define RECORD_ENTRY_MIN 13u /* u64 position, u32 length, >= 1 byte */
 #define CP_ENTRY_BYTES (8u + CAIRN_CHECKPOINT_BYTES)
@@ -324,21 +324,47 @@ static void journal_id_of(const uint8_t *buf, uint8_t out[16])
     memcpy(out, buf + CAIRN__BUNDLE_MAGIC_LEN + 1, CAIRN_JOURNAL_ID_BYTES);
 }
 
-/* FILE.minisig, when present: signature and trusted comment. */
+/* The detached signature could not be checked: the bundle's records may
+ * still be an earlier commit cut back, so VERIFIED becomes INCOMPLETE
+ * (fail closed).  @p why goes first in the reason and into @p detail. */
+static void signature_missing(cairn_verify_report *out, const char *why,
+                              char *detail, size_t detail_len)
+{
+    char rest[sizeof(out->reason)];
+    if (out->verdict == CAIRN_VERDICT_VERIFIED) {
+        out->verdict = CAIRN_VERDICT_INCOMPLETE;
+    }
+    cairn__fmt(rest, sizeof(rest), "%s", out->reason);
+    cairn__fmt(out->reason, sizeof(out->reason),
+               "detached signature not checked (%s): the bundle may be cut "
+               "back to an earlier commit",
+               why);
+    append_reason(out, rest);
+    cairn__fmt(detail, detail_len, "%s", why);
+}
+
+/* FILE.minisig: signature and trusted comment.  It must be a readable
+ * regular file unless the caller asked not to check it. */
 static cairn_err check_minisig(const char *path, const uint8_t *buf, size_t len,
-                               const cairn_pubkey *pinned,
-                               cairn_verify_report *out)
+                               const cairn_pubkey *pinned, unsigned flags,
+                               cairn_verify_report *out, char *detail,
+                               size_t detail_len)
 {
     char sig_path[4096], want[400], got[CAIRN__TRUSTED_COMMENT_MAX + 1];
-    char why[256];
+    char why[4400];
     char *text = NULL;
     size_t tl = 0;
-    struct stat st;
     uint8_t jid[CAIRN_JOURNAL_ID_BYTES];
+    if ((flags & CAIRN_BUNDLE_NO_SIGNATURE) != 0) {
+        append_reason(out, "detached signature (.minisig) not checked "
+                           "(--no-signature): a bundle cut back to an "
+                           "earlier commit would look the same");
+        return CAIRN_OK;
+    }
     int n = snprintf(sig_path, sizeof(sig_path), "%s.minisig", path);
-    if (n < 0 || (size_t)n >= sizeof(sig_path) ||
-        (stat(sig_path, &st) != 0 && errno == ENOENT)) {
-        append_reason(out, "no .minisig next to the bundle: not checked");
+    if (n < 0 || (size_t)n >= sizeof(sig_path)) {
+        signature_missing(out, "the .minisig path is too long", detail,
+                          detail_len);
         return CAIRN_OK;
     }
     if (pinned == NULL) {
@@ -348,7 +374,7 @@ static cairn_err check_minisig(const char *path, const uint8_t *buf, size_t len,
     cairn_err err = cairn__read_file(sig_path, CAIRN__MINISIG_TEXT_MAX, &text,
                                      &tl, why, sizeof(why));
     if (err == CAIRN_EIO) {
-        append_reason(out, ".minisig unreadable: not checked");
+        signature_missing(out, why, detail, detail_len);
         return CAIRN_OK;
     }
     if (err == CAIRN_OK) {
@@ -381,9 +407,10 @@ static cairn_err check_minisig(const char *path, const uint8_t *buf, size_t len,
     return CAIRN_OK;
 }
 
-cairn_err cairn_verify_bundle(const char *path, const cairn_pubkey *pinned,
-                              cairn_verify_report *out, char *detail,
-                              size_t detail_len)
+cairn_err cairn_verify_bundle_flags(const char *path,
+                                    const cairn_pubkey *pinned, unsigned flags,
+                                    cairn_verify_report *out, char *detail,
+                                    size_t detail_len)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -391,7 +418,8 @@ cairn_err cairn_verify_bundle(const char *path, const cairn_pubkey *pinned,
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
     }
-    if (path == NULL || out == NULL) {
+    if (path == NULL || out == NULL ||
+        (flags & ~(unsigned)CAIRN_BUNDLE_NO_SIGNATURE) != 0) {
         return CAIRN_EINVAL;
     }
     cairn_err err = cairn__read_file(path, CAIRN__BUNDLE_MAX_BYTES, &buf, &len,
@@ -412,8 +440,17 @@ cairn_err cairn_verify_bundle(const char *path, const cairn_pubkey *pinned,
     err = cairn__verify_bundle_mem(bytes, len, pinned, out, detail, detail_len);
     if (err == CAIRN_OK && (out->verdict == CAIRN_VERDICT_VERIFIED ||
                             out->verdict == CAIRN_VERDICT_INCOMPLETE)) {
-        err = check_minisig(path, bytes, len, pinned, out);
+        cairn__clear(detail, detail_len);
+        err = check_minisig(path, bytes, len, pinned, flags, out, detail,
+                            detail_len);
     }
     free(buf);
     return err;
+}
+
+cairn_err cairn_verify_bundle(const char *path, const cairn_pubkey *pinned,
+                              cairn_verify_report *out, char *detail,
+                              size_t detail_len)
+{
+    return cairn_verify_bundle_flags(path, pinned, 0, out, detail, detail_len);
 }

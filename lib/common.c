@@ -80,20 +80,35 @@ int cairn__unhex(const char *in, uint8_t *out, size_t n)
     return 0;
 }
 
-cairn_err cairn__read_file(const char *path, size_t max, char **out,
-                           size_t *out_len, char *detail, size_t detail_len)
+/* What a file that is not a regular file is, for messages. */
+static const char *file_type_name(mode_t mode)
 {
-    *out = NULL;
-    *out_len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        cairn__fmt(detail, detail_len, "%s: %s", path, strerror(errno));
-        return CAIRN_EIO;
+    if (S_ISDIR(mode)) {
+        return "a directory";
     }
-    size_t cap = 4096, len = 0;
+    if (S_ISFIFO(mode)) {
+        return "a FIFO";
+    }
+    if (S_ISCHR(mode)) {
+        return "a character device";
+    }
+    if (S_ISBLK(mode)) {
+        return "a block device";
+    }
+    if (S_ISSOCK(mode)) {
+        return "a socket";
+    }
+    return "not a regular file";
+}
+
+/* Read until end of file or past @p max; the buffer grows from @p hint. */
+static cairn_err read_bounded(int fd, const char *path, size_t max, size_t hint,
+                              char **out, size_t *out_len, char *detail,
+                              size_t detail_len)
+{
+    size_t cap = hint < 4096 ? 4096 : hint, len = 0;
     char *buf = malloc(cap + 1);
     if (buf == NULL) {
-        close(fd);
         return CAIRN_ENOMEM;
     }
     for (;;) {
@@ -101,24 +116,22 @@ cairn_err cairn__read_file(const char *path, size_t max, char **out,
             if (cap > max) {
                 break;
             }
-            size_t ncap = cap * 2;
+            size_t ncap = cap > max / 2 ? max + 1 : cap * 2;
             char *nb = realloc(buf, ncap + 1);
             if (nb == NULL) {
                 free(buf);
-                close(fd);
                 return CAIRN_ENOMEM;
             }
             buf = nb;
             cap = ncap;
         }
         ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
         if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
             cairn__fmt(detail, detail_len, "%s: %s", path, strerror(errno));
             free(buf);
-            close(fd);
             return CAIRN_EIO;
         }
         if (n == 0) {
@@ -126,7 +139,6 @@ cairn_err cairn__read_file(const char *path, size_t max, char **out,
         }
         len += (size_t)n;
     }
-    close(fd);
     if (len > max) {
         cairn__fmt(detail, detail_len, "%s: larger than %zu bytes", path, max);
         free(buf);
@@ -136,4 +148,39 @@ cairn_err cairn__read_file(const char *path, size_t max, char **out,
     *out = buf;
     *out_len = len;
     return CAIRN_OK;
+}
+
+cairn_err cairn__read_file(const char *path, size_t max, char **out,
+                           size_t *out_len, char *detail, size_t detail_len)
+{
+    struct stat st;
+    *out = NULL;
+    *out_len = 0;
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        cairn__fmt(detail, detail_len, "%s: %s", path, strerror(errno));
+        return CAIRN_EIO;
+    }
+    if (fstat(fd, &st) != 0) {
+        cairn__fmt(detail, detail_len, "%s: %s", path, strerror(errno));
+        close(fd);
+        return CAIRN_EIO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        cairn__fmt(detail, detail_len, "%s: %s, not a regular file", path,
+                   file_type_name(st.st_mode));
+        close(fd);
+        return CAIRN_EIO;
+    }
+    if (st.st_size < 0 || (uintmax_t)st.st_size > (uintmax_t)max) {
+        cairn__fmt(detail, detail_len, "%s: larger than %zu bytes", path, max);
+        close(fd);
+        return CAIRN_EINVAL;
+    }
+    /* Files in /proc say 0 bytes: the reader still stops past max. */
+    cairn_err err = read_bounded(fd, path, max, (size_t)st.st_size + 1, out,
+                                 out_len, detail, detail_len);
+    close(fd);
+    return err;
 }

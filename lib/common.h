@@ -60,8 +60,15 @@ CAIRN_INTERNAL void cairn__hex(const uint8_t *in, size_t n, char *out);
 /** Parse exactly 2n hex digits; 0 on success, -1 otherwise. */
 CAIRN_INTERNAL int cairn__unhex(const char *in, uint8_t *out, size_t n);
 
-/** Read a whole file of at most max bytes (adds a NUL after the bytes).
- *  CAIRN_EIO (detail gets strerror), CAIRN_EINVAL when larger than max. */
+/** Read a whole file of at most max bytes (adds a NUL after the bytes):
+ *  the one reader for every file cairn reads whole (keys, plans, bundles,
+ *  signatures, lock and /proc files).  The path is opened with O_NONBLOCK
+ *  (a FIFO never blocks the open) and must be a regular file (fstat);
+ *  its size is checked against max before anything is read, and the read
+ *  stops past max when the file grows or reports no size (/proc).
+ *  @return CAIRN_OK; CAIRN_EIO (cannot open or read, or not a regular
+ *          file: detail names the path and why); CAIRN_EINVAL when larger
+ *          than max (detail names the limit); CAIRN_ENOMEM. */
 CAIRN_INTERNAL cairn_err cairn__read_file(const char *path, size_t max,
                                           char **out, size_t *out_len,
                                           char *detail, size_t detail_len);

@@ -128,14 +128,36 @@ cairn_err cairn_journal_open(const char *dir, unsigned flags,
                              cairn_journal **out, char *detail,
                              size_t detail_len)
 {
+    cairn__snapshot_opts snap = {0};
+    return cairn__journal_open(dir, flags, &snap, out, detail, detail_len);
+}
+
+cairn_err cairn_journal_open_snapshot(const char *dir, const char *tmp_dir,
+                                      cairn_journal **out, char *detail,
+                                      size_t detail_len)
+{
+    cairn__snapshot_opts snap = {.tmp_dir = tmp_dir};
+    return cairn__journal_open(dir, CAIRN_OPEN_SNAPSHOT, &snap, out, detail,
+                               detail_len);
+}
+
+cairn_err cairn__journal_open(const char *dir, unsigned flags,
+                              cairn__snapshot_opts *snap, cairn_journal **out,
+                              char *detail, size_t detail_len)
+{
     if (out == NULL) {
         return CAIRN_EINVAL;
     }
     *out = NULL;
     if (dir == NULL || dir[0] == '\0' ||
-        (flags & ~(CAIRN_OPEN_READONLY | CAIRN_OPEN_CREATE)) != 0) {
+        (flags & ~(CAIRN_OPEN_READONLY | CAIRN_OPEN_CREATE |
+                   CAIRN_OPEN_SNAPSHOT)) != 0 ||
+        ((flags & CAIRN_OPEN_SNAPSHOT) && (flags & CAIRN_OPEN_CREATE))) {
         cairn__fmt(detail, detail_len, "bad directory or flags");
         return CAIRN_EINVAL;
+    }
+    if (flags & CAIRN_OPEN_SNAPSHOT) {
+        flags |= CAIRN_OPEN_READONLY;
     }
     if (cairn__crypto_init() != CAIRN_OK) {
         return CAIRN_ECRYPTO;
@@ -168,8 +190,13 @@ cairn_err cairn_journal_open(const char *dir, unsigned flags,
         j->have_self_start =
             cairn__proc_start_time(j->self_pid, &j->self_start) == CAIRN_OK;
     }
-    err = cairn__store_open(dir, j->readonly, !j->readonly, &j->store, detail,
-                            detail_len);
+    if (flags & CAIRN_OPEN_SNAPSHOT) {
+        err = cairn__store_open_snapshot(dir, snap, &j->store, detail,
+                                         detail_len);
+    } else {
+        err = cairn__store_open(dir, j->readonly, !j->readonly, &j->store,
+                                detail, detail_len);
+    }
     if (err == CAIRN_OK && !j->readonly) {
         err = cairn__store_write(j->store, init_meta, j);
         if (err != CAIRN_OK) {

@@ -102,6 +102,13 @@ struct cairn_journal {
     char detail[CAIRN__DETAIL_MAX];
 };
 
+/** cairn_journal_open() with the snapshot options @p snap (used, and
+ *  filled, only with CAIRN_OPEN_SNAPSHOT; tests pass a copy hook). */
+CAIRN_INTERNAL cairn_err cairn__journal_open(const char *dir, unsigned flags,
+                                             cairn__snapshot_opts *snap,
+                                             cairn_journal **out, char *detail,
+                                             size_t detail_len);
+
 /** Record @p err's description on the handle; returns @p err. */
 CAIRN_INTERNAL cairn_err cairn__jfail(cairn_journal *j, cairn_err err,
                                       const char *fmt, ...)

@@ -48,6 +48,7 @@ struct cairn_store {
     MDB_env *env;
     MDB_dbi dbi[CAIRN_DBI_COUNT_];
     int readonly;
+    int private_copy; /* MDB_NOLOCK on a private copy (no lock file) */
     atomic_int fatal;
     /* Threads of one process share the map: every transaction holds
      * maplock shared; changing the map size (grow, adopting another
@@ -209,7 +210,11 @@ static cairn_err env_open(cairn_store *s, const char *dir, int create)
         return map_rc(s, "mdb_env_create", rc);
     }
     unsigned flags = MDB_NOTLS | (s->readonly ? MDB_RDONLY : 0);
-    int gate = gate_enter(s, dir);
+    if (s->private_copy) {
+        /* One file nobody else opens: no lock file, no reader table. */
+        flags |= MDB_RDONLY | MDB_NOLOCK | MDB_NOSUBDIR;
+    }
+    int gate = s->private_copy ? -2 : gate_enter(s, dir);
     if (gate == -1) {
         return CAIRN_EIO;
     }
@@ -225,7 +230,9 @@ static cairn_err env_open(cairn_store *s, const char *dir, int create)
         s->map_size = info.me_mapsize;
     }
     int dead = 0;
-    (void)mdb_reader_check(s->env, &dead);
+    if (!s->private_copy) {
+        (void)mdb_reader_check(s->env, &dead);
+    }
     return open_dbis(s, create);
 }
 
@@ -270,6 +277,33 @@ cairn_err cairn__store_open(const char *dir, int readonly, int create,
     cairn_err err = env_open(s, dir, create);
     if (err != CAIRN_OK) {
         cairn__fmt(detail, detail_len, "%s: %s", dir, s->detail);
+        cairn__store_close(s);
+        return err;
+    }
+    *out = s;
+    return CAIRN_OK;
+}
+
+cairn_err cairn__store_open_private(const char *path, cairn_store **out,
+                                    char *detail, size_t detail_len)
+{
+    *out = NULL;
+    cairn_store *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    if (pthread_rwlock_init(&s->maplock, NULL) != 0) {
+        free(s);
+        return CAIRN_ENOMEM;
+    }
+    s->maplock_ready = 1;
+    atomic_init(&s->fatal, 0);
+    s->readonly = 1;
+    s->private_copy = 1;
+    s->map_size = DEFAULT_MAP_SIZE; /* the copy's meta may raise it */
+    cairn_err err = env_open(s, path, 0);
+    if (err != CAIRN_OK) {
+        cairn__fmt(detail, detail_len, "private copy: %s", s->detail);
         cairn__store_close(s);
         return err;
     }
@@ -568,6 +602,33 @@ cairn_err cairn__cursor_open(cairn_txn *txn, cairn_dbi dbi, cairn_cursor **out)
     }
     *out = c;
     return CAIRN_OK;
+}
+
+cairn_err cairn__cursor_open_main(cairn_txn *txn, cairn_cursor **out)
+{
+    MDB_dbi main_dbi;
+    *out = NULL;
+    int rc = mdb_dbi_open(txn->txn, NULL, 0, &main_dbi);
+    if (rc != MDB_SUCCESS) {
+        return map_rc(txn->store, "mdb_dbi_open (main)", rc);
+    }
+    cairn_cursor *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    c->store = txn->store;
+    rc = mdb_cursor_open(txn->txn, main_dbi, &c->cur);
+    if (rc != MDB_SUCCESS) {
+        free(c);
+        return map_rc(txn->store, "mdb_cursor_open (main)", rc);
+    }
+    *out = c;
+    return CAIRN_OK;
+}
+
+const char *cairn__dbi_name(cairn_dbi dbi)
+{
+    return (unsigned)dbi < CAIRN_DBI_COUNT_ ? dbi_names[dbi] : "";
 }
 
 void cairn__cursor_close(cairn_cursor *cur)

@@ -49,6 +49,59 @@ typedef struct cairn_cursor cairn_cursor;
 CAIRN_INTERNAL cairn_err cairn__store_open(const char *dir, int readonly,
                                            int create, cairn_store **out,
                                            char *detail, size_t detail_len);
+/**
+ * Open the LMDB data file @p path (not a directory) read-only with
+ * MDB_NOLOCK: no lock file is opened or created and no reader slot is
+ * taken.  Only for a private copy that no other process writes (the
+ * snapshot of store_snapshot.c): without the lock nothing protects the
+ * pages from a writer.
+ */
+CAIRN_INTERNAL cairn_err cairn__store_open_private(const char *path,
+                                                   cairn_store **out,
+                                                   char *detail,
+                                                   size_t detail_len);
+
+/** cairn__store_open_snapshot() options and results. */
+typedef struct cairn__snapshot_opts {
+    const char *tmp_dir; /**< where the unnamed copy lives; NULL: /tmp */
+    /** Tests only (NULL otherwise): called after each copy of the data
+     *  pages, before the meta pages are read again. */
+    void (*hook)(void *ctx, unsigned attempt);
+    void *hook_ctx;
+    unsigned attempts; /**< out: copies made (the last one was kept) */
+    uint64_t txnid;    /**< out: the LMDB transaction the copy holds */
+} cairn__snapshot_opts;
+
+/** Copies tried before a journal that changes under every copy is given
+ *  up (each waits a little longer for the writer). */
+#define CAIRN__SNAPSHOT_ATTEMPTS 12u
+
+/**
+ * Open a consistent private copy of the environment in @p dir without its
+ * lock (store_snapshot.c).  data.mdb is read, never written; lock.mdb is
+ * not opened.  The copy is an unnamed file in opts->tmp_dir (O_TMPFILE,
+ * or a name unlinked at once) that disappears with the store.
+ *
+ * Consistency: the newest meta page (transaction T) is read, every page
+ * up to T's last page is copied, then the meta pages are read again.  An
+ * LMDB writer reuses a page that T references only from transaction T+3
+ * on (pages freed by T+1 are reused by T+3 at the earliest, as no
+ * reader slot protects anything older), and T+3 begins only after T+2
+ * committed.  So when the newest meta is still at most T+1 after the
+ * copy, every page of T was copied as T committed it; the copy's two
+ * meta pages are then both set to T's, so that LMDB opens exactly T.
+ * Otherwise the copy is made again (CAIRN__SNAPSHOT_ATTEMPTS times).
+ * @return CAIRN_OK; CAIRN_EIO (no data.mdb, unreadable, not a regular
+ *         file, temporary file or copy failed: detail says which);
+ *         CAIRN_ECORRUPT (not an LMDB data file this build reads);
+ *         CAIRN_ESTORE (the journal changed under every copy, or LMDB
+ *         refused the copy); CAIRN_ENOMEM.
+ */
+CAIRN_INTERNAL cairn_err cairn__store_open_snapshot(const char *dir,
+                                                    cairn__snapshot_opts *opts,
+                                                    cairn_store **out,
+                                                    char *detail,
+                                                    size_t detail_len);
 CAIRN_INTERNAL void cairn__store_close(cairn_store *store);
 /** The description of the store's last failure. */
 CAIRN_INTERNAL const char *cairn__store_detail(const cairn_store *store);
@@ -103,6 +156,12 @@ CAIRN_INTERNAL cairn_err cairn__txn_count(cairn_txn *txn, cairn_dbi dbi,
 
 CAIRN_INTERNAL cairn_err cairn__cursor_open(cairn_txn *txn, cairn_dbi dbi,
                                             cairn_cursor **out);
+/** A cursor on LMDB's main (unnamed) database, whose keys are the names
+ *  of the named databases: the directory check lists them. */
+CAIRN_INTERNAL cairn_err cairn__cursor_open_main(cairn_txn *txn,
+                                                 cairn_cursor **out);
+/** The name of @p dbi, a key of the main database ("" if out of range). */
+CAIRN_INTERNAL const char *cairn__dbi_name(cairn_dbi dbi);
 CAIRN_INTERNAL void cairn__cursor_close(cairn_cursor *cur);
 /** Position at the first key >= @p key (NULL: the first key) and return
  *  it; *found = 0 at the end. */

@@ -6,7 +6,10 @@
  * index entry of its own (run, seq) and there are exactly as many index
  * entries as records (so the index is a bijection); every checkpoint is
  * stored at a record's position and names that record's run and
- * sequence; names and run states agree and run numbers are dense from 1.
+ * sequence; names and run states agree and run numbers are dense from 1;
+ * LMDB's main database holds cairn's six named databases and nothing
+ * else, and meta its three keys (format, journal_id, created_ns) and
+ * nothing else: content that no check reads is reported, not ignored.
  * The first inconsistency is reported with its position in bad_seq.
  * Memory is constant; time is O(N log N).
  */
@@ -329,6 +332,127 @@ static cairn_err check_names(dwalk *w)
     return err;
 }
 
+/* Key bytes as text for a report: printable ASCII as is, anything else
+ * as \xNN, cut with "..." to fit @p cap. */
+static void key_text(const uint8_t *k, size_t kl, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < kl; i++) {
+        char one[5];
+        if (k[i] >= 0x20 && k[i] < 0x7f && k[i] != '\\' && k[i] != '"') {
+            one[0] = (char)k[i];
+            one[1] = '\0';
+        } else {
+            cairn__fmt(one, sizeof(one), "\\x%02x", k[i]);
+        }
+        size_t l = strlen(one);
+        if (n + l + 4 > cap) {
+            memcpy(out + n, "...", 4);
+            return;
+        }
+        memcpy(out + n, one, l + 1);
+        n += l;
+    }
+}
+
+static int key_is(const uint8_t *k, size_t kl, const char *name)
+{
+    return kl == strlen(name) && memcmp(k, name, kl) == 0;
+}
+
+/* LMDB's main database holds exactly cairn's named databases: anything
+ * else (another named database, a plain key) was put there by someone
+ * else, and would be ignored by every other check. */
+static cairn_err check_main(dwalk *w)
+{
+    cairn_cursor *cur = NULL;
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    int found;
+    cairn_err err = cairn__cursor_open_main(w->txn, &cur);
+    if (err != CAIRN_OK) {
+        return fail_store(w, err, "opening LMDB's main database");
+    }
+    err = cairn__cursor_seek(cur, NULL, 0, &k, &kl, &v, &vl, &found);
+    while (err == CAIRN_OK && found) {
+        int known = 0;
+        for (int i = 0; i < CAIRN_DBI_COUNT_ && !known; i++) {
+            known = key_is(k, kl, cairn__dbi_name((cairn_dbi)i));
+        }
+        if (!known) {
+            char name[100];
+            key_text(k, kl, name, sizeof(name));
+            cairn__report_tampered(
+                w->rep, 0, 0, "main", "only cairn's named databases", name,
+                "LMDB's main database holds \"%s\", which cairn never "
+                "writes (an extra named database or key)",
+                name);
+            cairn__cursor_close(cur);
+            return CAIRN_ETAMPERED;
+        }
+        err = cairn__cursor_next(cur, &k, &kl, &v, &vl, &found);
+    }
+    cairn__cursor_close(cur);
+    return err == CAIRN_OK ? err : fail_store(w, err, "reading a cursor");
+}
+
+/* The meta keys cairn writes and the size of each value. */
+static const struct {
+    const char *key;
+    size_t size;
+} meta_keys[] = {
+    {"format", 4}, {"journal_id", CAIRN_JOURNAL_ID_BYTES}, {"created_ns", 8}};
+
+/* meta holds exactly its three keys, each of its size. */
+static cairn_err check_meta(dwalk *w)
+{
+    cairn_cursor *cur = NULL;
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    int found;
+    unsigned seen = 0;
+    char name[100], size[64];
+    cairn_err err = first(w, CAIRN_DBI_META, &cur, &k, &kl, &v, &vl, &found);
+    while (err == CAIRN_OK && found) {
+        size_t i = 0;
+        while (i < CAIRN_ARRAY_LEN(meta_keys) &&
+               !key_is(k, kl, meta_keys[i].key)) {
+            i++;
+        }
+        key_text(k, kl, name, sizeof(name));
+        if (i == CAIRN_ARRAY_LEN(meta_keys)) {
+            cairn__report_tampered(w->rep, 0, 0, "meta",
+                                   "format, journal_id, created_ns", name,
+                                   "meta holds the key \"%s\", which cairn "
+                                   "never writes",
+                                   name);
+            err = CAIRN_ETAMPERED;
+            break;
+        }
+        if (vl != meta_keys[i].size) {
+            cairn__fmt(size, sizeof(size), "%zu bytes", vl);
+            cairn__report_tampered(w->rep, 0, 0, "meta", NULL, size,
+                                   "meta \"%s\" is %zu bytes, not %zu", name,
+                                   vl, meta_keys[i].size);
+            err = CAIRN_ETAMPERED;
+            break;
+        }
+        seen |= 1u << i;
+        err = next(w, cur, &k, &kl, &v, &vl, &found);
+    }
+    cairn__cursor_close(cur);
+    for (size_t i = 0; err == CAIRN_OK && i < CAIRN_ARRAY_LEN(meta_keys); i++) {
+        if ((seen & (1u << i)) == 0) {
+            cairn__report_tampered(w->rep, 0, 0, "meta", meta_keys[i].key,
+                                   "nothing", "meta \"%s\" is missing",
+                                   meta_keys[i].key);
+            err = CAIRN_ETAMPERED;
+        }
+    }
+    return err;
+}
+
 cairn_err cairn_verify_directory(cairn_journal *journal,
                                  cairn_verify_report *out)
 {
@@ -345,7 +469,13 @@ cairn_err cairn_verify_directory(cairn_journal *journal,
         err = fail_store(&w, err, "beginning a read transaction");
         return err == CAIRN_ENOMEM ? err : CAIRN_OK;
     }
-    err = check_runs(&w);
+    err = check_main(&w);
+    if (err == CAIRN_OK) {
+        err = check_meta(&w);
+    }
+    if (err == CAIRN_OK) {
+        err = check_runs(&w);
+    }
     if (err == CAIRN_OK) {
         err = check_names(&w);
     }
@@ -364,7 +494,8 @@ cairn_err cairn_verify_directory(cairn_journal *journal,
         out->verdict = CAIRN_VERDICT_VERIFIED;
         cairn__fmt(out->reason, sizeof(out->reason),
                    "structure consistent: %llu records, %llu checkpoints, "
-                   "%llu runs",
+                   "%llu runs, no unknown database or key; meta created_ns "
+                   "(the creation time) is not covered by any signature",
                    (unsigned long long)w.records,
                    (unsigned long long)out->checkpoints,
                    (unsigned long long)w.runs);

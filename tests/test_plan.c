@@ -668,7 +668,7 @@ static void test_load_and_arguments(void **state)
     assert_int_equal(cairn_plan_load(dir, &p, detail, sizeof(detail)),
                      CAIRN_EIO);
     assert_null(p);
-    snprintf(want, sizeof(want), "%s: Is a directory", dir);
+    snprintf(want, sizeof(want), "%s: a directory, not a regular file", dir);
     assert_string_equal(detail, want);
     free(missing);
     tu_rmtree(dir);

@@ -282,6 +282,105 @@ static void test_directory_tampered(void **state)
     assert_string_equal(r.bad_field, "checkpoints");
 }
 
+static int count_runs(void *ctx, const cairn_verify_report *run)
+{
+    (void)run;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+static void extra_named_db(vf_raw *raw)
+{
+    MDB_dbi dbi;
+    MDB_val k = {4, (void *)(uintptr_t) "evil"},
+            v = {3, (void *)(uintptr_t) "yes"};
+    assert_int_equal(mdb_dbi_open(raw->txn, "attacker", MDB_CREATE, &dbi), 0);
+    assert_int_equal(mdb_put(raw->txn, dbi, &k, &v, 0), 0);
+}
+
+static void extra_main_key(vf_raw *raw)
+{
+    MDB_dbi dbi;
+    MDB_val k = {4, (void *)(uintptr_t) "n\x01te"},
+            v = {2, (void *)(uintptr_t) "hi"};
+    assert_int_equal(mdb_dbi_open(raw->txn, NULL, 0, &dbi), 0);
+    assert_int_equal(mdb_put(raw->txn, dbi, &k, &v, 0), 0);
+}
+
+static void extra_meta_key(vf_raw *raw)
+{
+    vf_put(raw, VR_META, "owner", 5, "mallory", 7);
+}
+
+static void created_resized(vf_raw *raw)
+{
+    vf_put(raw, VR_META, "created_ns", 10, "\0\0\0\0", 4);
+}
+
+static void created_missing(vf_raw *raw)
+{
+    vf_del(raw, VR_META, "created_ns", 10);
+}
+
+static void created_changed(vf_raw *raw)
+{
+    uint8_t v[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+    vf_put(raw, VR_META, "created_ns", 10, v, sizeof(v));
+}
+
+/* Content no other check reads is reported, never silently ignored: an
+ * extra named database, an extra key in LMDB's main database or in meta.
+ * created_ns is covered by no signature: changing it keeps VERIFIED, and
+ * the report says it is unsigned. */
+static void test_directory_unknown_content(void **state)
+{
+    (void)state;
+    cairn_verify_report r = dir_after(extra_named_db);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_string_equal(r.bad_field, "main");
+    assert_string_equal(r.found, "attacker");
+    assert_non_null(strstr(r.reason, "cairn never writes"));
+    r = dir_after(extra_main_key);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_string_equal(r.bad_field, "main");
+    assert_string_equal(r.found, "n\\x01te");
+    r = dir_after(extra_meta_key);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_string_equal(r.bad_field, "meta");
+    assert_string_equal(r.found, "owner");
+    r = dir_after(created_resized);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_string_equal(r.bad_field, "meta");
+    assert_non_null(strstr(r.reason, "\"created_ns\" is 4 bytes, not 8"));
+    r = dir_after(created_missing);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_string_equal(r.bad_field, "meta");
+    assert_non_null(strstr(r.reason, "\"created_ns\" is missing"));
+    r = dir_after(created_changed);
+    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    assert_non_null(strstr(r.reason, "created_ns"));
+    assert_non_null(strstr(r.reason, "not covered by any signature"));
+    /* cairn_verify_all (verify --all): every run still verifies, and the
+     * directory report carries the verdict. */
+    char *dir = vf_copy(sample->dir), detail[256];
+    cairn_journal *j = NULL;
+    vf_raw raw;
+    uint64_t runs = 0;
+    vf_raw_open(&raw, dir);
+    extra_meta_key(&raw);
+    vf_raw_close(&raw);
+    assert_int_equal(cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j, detail,
+                                        sizeof(detail)),
+                     CAIRN_OK);
+    assert_int_equal(
+        cairn_verify_all(j, sample->pk_a, 2, count_runs, &runs, &r), CAIRN_OK);
+    assert_int_equal(runs, 3);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_string_equal(r.bad_field, "meta");
+    cairn_journal_close(j);
+    tu_rmtree(dir);
+}
+
 static int count_cp(void *ctx, const cairn_checkpoint_view *cp)
 {
     uint64_t *n = ctx;
@@ -417,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_directory_honest),
         cmocka_unit_test(test_directory_tampered),
+        cmocka_unit_test(test_directory_unknown_content),
         cmocka_unit_test(test_checkpoint_each),
         cmocka_unit_test(test_group_commit_verifies),
     };

@@ -189,9 +189,10 @@ static void test_bundle_malformed(void **state)
                      CAIRN_OK);
     size_t n;
     char *b = tu_read_file(path, &n);
+    /* No .minisig next to it: fail closed (the bytes are fine). */
     assert_int_equal(verify_bytes("m1", b, n, &r), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
-    assert_non_null(strstr(r.reason, "no .minisig"));
+    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    assert_non_null(strstr(r.reason, "detached signature not checked"));
     assert_int_equal(verify_bytes("m2", "hello", 5, &r), CAIRN_EBUNDLE);
     assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, "bundle");
@@ -261,14 +262,23 @@ static void test_bundle_cut_back(void **state)
     char *s = tu_read_file(sig, &sl);
     uint8_t *c = cut_bundle(b, n, 9, &cl);
     tu_write_file(cut, c, cl);
-    /* Without the .minisig, a cut at a commit boundary looks honest. */
+    /* The records alone of a cut at a commit boundary look honest: only
+     * with CAIRN_BUNDLE_NO_SIGNATURE may that be VERIFIED ... */
+    assert_int_equal(cairn_verify_bundle_flags(cut, sample->pk_a,
+                                               CAIRN_BUNDLE_NO_SIGNATURE, &r,
+                                               detail, sizeof(detail)),
+                     CAIRN_OK);
+    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    assert_non_null(strstr(r.reason, "not checked (--no-signature)"));
+    assert_int_equal(r.records, 9);
+    assert_memory_equal(r.head, sample->heads[8], CAIRN_HASH_BYTES);
+    /* ... without its .minisig it fails closed ... */
     assert_int_equal(
         cairn_verify_bundle(cut, sample->pk_a, &r, detail, sizeof(detail)),
         CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
-    assert_int_equal(r.records, 9);
-    assert_memory_equal(r.head, sample->heads[8], CAIRN_HASH_BYTES);
-    /* With the original .minisig next to it, it is caught. */
+    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    assert_non_null(strstr(detail, "No such file"));
+    /* ... and with the original .minisig next to it, it is caught. */
     tu_write_file(cut_sig, s, sl);
     assert_int_equal(
         cairn_verify_bundle(cut, sample->pk_a, &r, detail, sizeof(detail)),
@@ -284,6 +294,120 @@ static void test_bundle_cut_back(void **state)
     free(cut_sig);
 }
 
+/* FILE.minisig missing, a directory, a FIFO (no writer: the open must not
+ * wait) or unreadable: never VERIFIED, detail says why; a FIFO as the
+ * bundle, the public key, the secret key or the plan is refused without
+ * blocking. */
+static void test_bundle_signature_fail_closed(void **state)
+{
+    (void)state;
+    char *path = bundle_path("fc.bundle"), *sig = sig_of(path);
+    char detail[256];
+    cairn_verify_report r;
+    cairn_pubkey *pk = NULL;
+    alarm(60); /* a blocking open fails the test instead of hanging it */
+    assert_int_equal(export_from(sample->dir, VF_RUN_A, sample->a, path),
+                     CAIRN_OK);
+    assert_int_equal(
+        cairn_verify_bundle(path, sample->pk_a, &r, detail, sizeof(detail)),
+        CAIRN_OK);
+    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    assert_string_equal(detail, "");
+    assert_int_equal(unlink(sig), 0);
+    assert_int_equal(
+        cairn_verify_bundle(path, sample->pk_a, &r, detail, sizeof(detail)),
+        CAIRN_OK);
+    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    assert_non_null(strstr(detail, "No such file"));
+    assert_int_equal(mkdir(sig, 0700), 0);
+    assert_int_equal(
+        cairn_verify_bundle(path, sample->pk_a, &r, detail, sizeof(detail)),
+        CAIRN_OK);
+    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    assert_non_null(strstr(detail, "a directory, not a regular file"));
+    assert_non_null(strstr(r.reason, "a directory, not a regular file"));
+    assert_int_equal(rmdir(sig), 0);
+    assert_int_equal(mkfifo(sig, 0600), 0);
+    assert_int_equal(
+        cairn_verify_bundle(path, sample->pk_a, &r, detail, sizeof(detail)),
+        CAIRN_OK);
+    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    assert_non_null(strstr(detail, "a FIFO, not a regular file"));
+    /* --no-signature: not read at all, and the reason says so. */
+    assert_int_equal(cairn_verify_bundle_flags(path, sample->pk_a,
+                                               CAIRN_BUNDLE_NO_SIGNATURE, &r,
+                                               detail, sizeof(detail)),
+                     CAIRN_OK);
+    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    assert_string_equal(detail, "");
+    assert_non_null(strstr(r.reason, ".minisig) not checked"));
+    assert_int_equal(cairn_verify_bundle_flags(path, sample->pk_a, 2, &r,
+                                               detail, sizeof(detail)),
+                     CAIRN_EINVAL);
+    /* A FIFO as the bundle and as the public key. */
+    assert_int_equal(
+        cairn_verify_bundle(sig, sample->pk_a, &r, detail, sizeof(detail)),
+        CAIRN_EIO);
+    assert_verdict(&r, CAIRN_VERDICT_ERROR);
+    assert_non_null(strstr(detail, "a FIFO, not a regular file"));
+    assert_int_equal(cairn_pubkey_load(sig, &pk, detail, sizeof(detail)),
+                     CAIRN_EIO);
+    assert_null(pk);
+    assert_non_null(strstr(detail, "a FIFO, not a regular file"));
+    /* The same reader serves the secret key and the plan. */
+    cairn_signer *signer = NULL;
+    assert_int_equal(
+        cairn_signer_load(sig, NULL, &signer, detail, sizeof(detail)),
+        CAIRN_EIO);
+    assert_null(signer);
+    assert_non_null(strstr(detail, "a FIFO, not a regular file"));
+    cairn_plan *plan = NULL;
+    assert_int_equal(cairn_plan_load(sig, &plan, detail, sizeof(detail)),
+                     CAIRN_EIO);
+    assert_null(plan);
+    assert_non_null(strstr(detail, "a FIFO, not a regular file"));
+    assert_int_equal(unlink(sig), 0);
+    /* Unreadable (root reads anything: only as another user). */
+    if (geteuid() != 0) {
+        tu_write_file(sig, "x", 1);
+        assert_int_equal(chmod(sig, 0), 0);
+        assert_int_equal(
+            cairn_verify_bundle(path, sample->pk_a, &r, detail, sizeof(detail)),
+            CAIRN_OK);
+        assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+        assert_non_null(strstr(detail, "Permission denied"));
+        assert_int_equal(unlink(sig), 0);
+    }
+    alarm(0);
+    free(path);
+    free(sig);
+}
+
+/* A bundle over the limit is refused by its size, before any read: a
+ * sparse 2 GiB file, and a character device. */
+static void test_bundle_size_bound(void **state)
+{
+    (void)state;
+    char *path = bundle_path("huge.bundle"), detail[256];
+    cairn_verify_report r;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)2 << 30), 0);
+    close(fd);
+    assert_int_equal(
+        cairn_verify_bundle(path, sample->pk_a, &r, detail, sizeof(detail)),
+        CAIRN_EBUNDLE);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_non_null(strstr(detail, "larger than 1 GiB"));
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(cairn_verify_bundle("/dev/zero", sample->pk_a, &r, detail,
+                                         sizeof(detail)),
+                     CAIRN_EIO);
+    assert_verdict(&r, CAIRN_VERDICT_ERROR);
+    assert_non_null(strstr(detail, "a character device, not a regular file"));
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +415,8 @@ int main(void)
         cmocka_unit_test(test_bundle_refusals),
         cmocka_unit_test(test_bundle_malformed),
         cmocka_unit_test(test_bundle_cut_back),
+        cmocka_unit_test(test_bundle_signature_fail_closed),
+        cmocka_unit_test(test_bundle_size_bound),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -3,7 +3,9 @@
 # independent checker: a run signed with a `cairn keygen` key and one
 # signed with a `minisign -G -W` key are exported; `minisign -V` and
 # `cairn verify-bundle` both accept the bundles, and both reject a bundle
-# with one flipped byte.  Also the JSON/NDJSON exports and refusals.
+# with one flipped byte.  A missing or unreadable .minisig fails closed;
+# FIFOs and devices given as files never hang.  Also the JSON/NDJSON
+# exports and refusals.
 set -u
 . "$CAIRN_ROOT/tests/cli/common.inc"
 C=$CAIRN
@@ -95,6 +97,54 @@ printf 'not a bundle' >"$T/junk.bundle"
 expect 4 "$C" verify-bundle "$T/junk.bundle" --key "$T/k.pub"
 grep -q 'bundle malformed' "$T/out" || fail "junk reason"
 expect 2 "$C" verify-bundle "$T/b1.bundle" --key "$T/junk.bundle"
+
+# --- the detached signature fails closed -------------------------------------
+# Without a readable FILE.minisig a bundle is never VERIFIED (exit 3, and
+# a warning naming the file), unless --no-signature says not to check it.
+cp "$T/b1.bundle" "$T/ns.bundle"
+expect 3 "$C" verify-bundle "$T/ns.bundle" --key "$T/k.pub"
+grep -q '^verdict     : INCOMPLETE (detached signature not checked' "$T/out" ||
+    fail "missing .minisig: not INCOMPLETE"
+err_has "$T/ns.bundle.minisig: No such file or directory"
+expect 3 "$C" verify-bundle "$T/ns.bundle" --key "$T/k.pub" -o json &&
+    cp "$T/out" "$T/ns.json"
+json_is "$T/ns.json" '(j["verdict"] == "INCOMPLETE" and j["exit_code"] == 3
+    and j["signature"] == "missing")'
+expect 0 "$C" verify-bundle "$T/ns.bundle" --key "$T/k.pub" --no-signature
+grep -q '^signature   : not checked (--no-signature)' "$T/out" ||
+    fail "--no-signature: no 'not checked' line"
+mkdir "$T/ns.bundle.minisig"
+expect 3 "$C" verify-bundle "$T/ns.bundle" --key "$T/k.pub"
+err_has "a directory, not a regular file"
+rmdir "$T/ns.bundle.minisig"
+# FIFOs (nobody writes them) never hang: as the .minisig, the bundle, the
+# public key, the secret key and the plan.
+mkfifo "$T/ns.bundle.minisig" "$T/fifo"
+expect 3 timeout 60 "$C" verify-bundle "$T/ns.bundle" --key "$T/k.pub"
+err_has "a FIFO, not a regular file"
+expect 1 timeout 60 "$C" verify-bundle "$T/fifo" --key "$T/k.pub"
+err_has "cairn: $T/fifo: input/output error: a FIFO, not a regular file"
+expect 2 timeout 60 "$C" verify-bundle "$T/b1.bundle" --key "$T/fifo"
+err_has "a FIFO, not a regular file"
+expect 1 timeout 60 "$C" -J "$T/fj" create "$T/plan.json" --secret-key "$T/fifo"
+err_has "a FIFO, not a regular file"
+expect 1 timeout 60 "$C" -J "$T/fj" create "$T/fifo"
+err_has "a FIFO, not a regular file"
+rm -f "$T/ns.bundle.minisig" "$T/fifo"
+if [ "$(id -u)" -ne 0 ]; then
+    cp "$T/b1.bundle.minisig" "$T/ns.bundle.minisig"
+    chmod 000 "$T/ns.bundle.minisig"
+    expect 3 "$C" verify-bundle "$T/ns.bundle" --key "$T/k.pub"
+    err_has "Permission denied"
+fi
+# Size bounds before reading: a character device and a sparse 2 GiB file
+# are refused at once.
+expect 1 timeout 60 "$C" verify-bundle /dev/zero --key "$T/k.pub"
+err_has "cairn: /dev/zero: input/output error: a character device, not a regular file"
+truncate -s 2G "$T/huge.bundle"
+expect 4 timeout 60 "$C" verify-bundle "$T/huge.bundle" --key "$T/k.pub"
+grep -q 'larger than 1 GiB' "$T/out" || fail "huge bundle: no limit named"
+rm -f "$T/huge.bundle"
 
 # --- JSON and NDJSON exports ------------------------------------------------------
 expect 0 "$C" export b-1 && cp "$T/out" "$T/e.json"

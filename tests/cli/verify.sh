@@ -1,7 +1,8 @@
 #!/bin/sh
 # verify.sh - `cairn verify` on the CLI: verdicts and exit codes (pinned,
 # unpinned, wrong key, unsigned run, --all, JSON), malformed key files
-# (exit 2), an unreadable journal (ERROR, exit 6), and LMDB page-level
+# (exit 2), an unreadable journal (ERROR, exit 6), unknown databases and
+# keys (TAMPERED), and LMDB page-level
 # corruption: random bit flips in the page structure of data.mdb must never
 # crash the CLI; the verdict is TAMPERED or ERROR (exit 4 or 6), or
 # VERIFIED only when mdb_dump shows everything the verifier reads
@@ -101,6 +102,29 @@ grep -q '^verdict     : ERROR (journal unreadable' "$T/out" ||
     fail "no ERROR verdict for a non-LMDB file"
 expect 1 "$C" -J "$T/nowhere" verify v-1 --key "$T/a.pub"
 
+# --- unknown content is reported, not ignored -------------------------------------
+# An extra named database or an extra meta key: every run still verifies,
+# the directory check says TAMPERED, and so does the overall verdict.
+if command -v mdb_load >/dev/null 2>&1; then
+    for what in "attacker main" "meta meta"; do
+        set -- $what
+        rm -rf "$T/uc"
+        cp -r "$T/signed-only" "$T/uc"
+        printf 'owner\nmallory\n' | mdb_load -T -s "$1" "$T/uc" ||
+            fail "mdb_load -s $1"
+        expect 4 "$C" -J "$T/uc" verify --all --key "$T/a.pub"
+        grep -q "^directory   : TAMPERED, field $2 (" "$T/out" ||
+            fail "unknown content in $1: no TAMPERED directory line"
+        grep -q '^verdict     : VERIFIED' "$T/out" || fail "$1: run not VERIFIED"
+    done
+    rm -rf "$T/uc"
+else
+    echo "mdb_load not found: unknown-content checks skipped"
+fi
+expect 0 "$C" -J "$T/signed-only" verify --all --key "$T/a.pub"
+grep -q 'created_ns (the creation time) is not covered by any signature' \
+    "$T/out" || fail "no note that created_ns is unsigned"
+
 # --- LMDB page corruption: never a crash -----------------------------------------
 # A compacted copy (mdb_copy -c) has no free pages, so most flips land in
 # live pages.
@@ -110,8 +134,9 @@ if command -v mdb_dump >/dev/null 2>&1 && command -v mdb_copy >/dev/null 2>&1; t
     mdb_copy -c "$T/signed-only" "$ORIG" || fail "mdb_copy -c"
     expect 0 "$C" -J "$ORIG" verify --all --key "$T/a.pub"
     # What the verifier reads: every entry of names, runs, records, index
-    # and checkpoints, and the format and journal id in meta (its
-    # created_ns is informational and read by no check).
+    # and checkpoints, and the format and journal id in meta (the value of
+    # its created_ns is informational, covered by no signature and only
+    # checked for its size).
     cat >"$T/readable.py" <<'PY'
 import subprocess, sys
 def dump(d, db):
