@@ -10,9 +10,8 @@
  * violation was found; each one is printed with the seed that repeats it.
  * --scale (or $CAIRN_CRASH_SCALE) multiplies the CI sizes; `make crash`
  * uses 10.  --seed (or $CAIRN_CRASH_SEED) fixes the master seed.
- * --perturb (or $CAIRN_CRASH_PERTURB=1) runs the scenarios in which
- * processes race (kill; procs and recover too at scale 2 and more) with
- * random yields and sleeps at
+ * --perturb (or $CAIRN_CRASH_PERTURB=1) runs the kill scenario, where
+ * writer processes race and die, with random yields and sleeps at
  * the commit path's publication points and a CPU and fsync load beside
  * them (crash_perturb.c); `make crash` and the CI-sized run in `make
  * check` use it.
