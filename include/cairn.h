@@ -102,8 +102,9 @@ typedef enum cairn_err {
     CAIRN_ENOMEM = 2,          /**< allocation failed */
     CAIRN_EIO = 3,             /**< operating-system error (see detail) */
     CAIRN_ESTORE = 4,          /**< LMDB error (see detail) */
-    CAIRN_EFATAL = 5,          /**< handle unusable after a failed commit:
-                                    close and reopen */
+    CAIRN_EFATAL = 5,          /**< handle unusable after a failed commit
+                                    (or a lock table out of step with
+                                    data.mdb): close and reopen */
     CAIRN_ECORRUPT = 6,        /**< journal bytes do not decode or are
                                     inconsistent */
     CAIRN_EVERSION = 7,        /**< unsupported format version */
@@ -379,12 +380,21 @@ typedef struct cairn_journal cairn_journal;
  * Open (or create) a journal directory.
  * Guards file descriptors 0-2, opens the LMDB environment with full
  * durability, clears stale reader slots and checks the format version.
+ * While LMDB opens the environment, an exclusive flock(2) on @p dir keeps
+ * every other cairn process from opening it at the same time (waiting at
+ * most 60 s): a process killed inside LMDB's initialisation of lock.mdb
+ * would otherwise hand a half-built lock table to a concurrent opener,
+ * whose commits would later be lost (docs/DURABILITY.md section 7).
+ * Every write transaction of the handle also checks that lock.mdb is in
+ * step with the newest commit in data.mdb, and fails with CAIRN_EFATAL
+ * (nothing written) when it is not.
  * @param dir    journal directory path.  Borrowed.
  * @param flags  CAIRN_OPEN_* bits.
  * @param out    receives the handle; NULL on failure.
  * @param detail optional buffer for a failure description.
  * @return CAIRN_OK; CAIRN_EINVAL; CAIRN_EIO (directory missing without
- *         CAIRN_OPEN_CREATE, permissions); CAIRN_ESTORE; CAIRN_ECORRUPT
+ *         CAIRN_OPEN_CREATE, permissions, another process opening it for
+ *         60 s); CAIRN_ESTORE; CAIRN_ECORRUPT
  *         (not a cairn journal, or its metadata does not decode);
  *         CAIRN_EVERSION; CAIRN_ENOMEM.
  */
