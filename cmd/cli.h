@@ -100,6 +100,10 @@ __attribute__((format(printf, 1, 2))) void cli_warn(const char *fmt, ...);
  * "cairn: <what>: <strerror(err)>[: <detail>]" and exit with
  * cairn_exit_code(err).  @p detail may be NULL or empty.
  */
+/** Load a plan from @p path ("-": standard input), recording the current
+ *  directory as its working directory (cairn_plan_parse_at()). */
+cairn_err cli_read_plan(const char *path, cairn_plan **out, char *detail,
+                        size_t detail_len);
 __attribute__((noreturn)) void cli_die_err(cairn_err err, const char *what,
                                            const char *detail);
 /**

@@ -478,6 +478,7 @@ static void setup(cli_ctx *ctx, run_cli *rc, cairn_runner_opts *o)
     o->interrupts = &interrupts;
     o->on_event = on_event;
     o->event_ctx = rc;
+    o->pass_environ = environ;
     install_signals();
 }
 
@@ -493,7 +494,7 @@ int cmd_run(cli_ctx *ctx, int argc, char **argv)
     rc.is_run = 1;
     parse_opts(ctx, argc, argv, 1, &o, &rc);
     const char *path = cli_one_arg(ctx, argc, argv, "PLAN");
-    cairn_err err = cairn_plan_load(path, &plan, detail, sizeof(detail));
+    cairn_err err = cli_read_plan(path, &plan, detail, sizeof(detail));
     if (err != CAIRN_OK) {
         cli_die_err(err, path, detail);
     }

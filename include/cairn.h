@@ -350,6 +350,30 @@ CAIRN_API CAIRN_WUR cairn_err cairn_plan_parse(const char *json, size_t len,
 CAIRN_API CAIRN_WUR cairn_err cairn_plan_load(const char *path,
                                               cairn_plan **out, char *detail,
                                               size_t detail_len);
+/**
+ * cairn_plan_parse() that records a working directory in the plan: a plan
+ * without a plan-level "cwd" gets "cwd": @p base_dir, a relative one is
+ * made absolute against it, before the plan is canonicalised (so the
+ * stored plan, bound by its hash, carries it and every resume resolves
+ * relative paths the same way).  `cairn run` and `cairn create` pass the
+ * invocation directory.
+ * @param base_dir  an absolute directory, or NULL (same as
+ *                  cairn_plan_parse()).
+ * @return as cairn_plan_parse(); CAIRN_EINVAL when @p base_dir is not
+ *         absolute; CAIRN_EPLAN "$.cwd: longer than 4096 bytes once made
+ *         absolute".
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_plan_parse_at(const char *json, size_t len,
+                                                  const char *base_dir,
+                                                  cairn_plan **out,
+                                                  char *detail,
+                                                  size_t detail_len);
+/** cairn_plan_load() with a recorded working directory (see
+ *  cairn_plan_parse_at()). */
+CAIRN_API CAIRN_WUR cairn_err cairn_plan_load_at(const char *path,
+                                                 const char *base_dir,
+                                                 cairn_plan **out, char *detail,
+                                                 size_t detail_len);
 CAIRN_API void cairn_plan_free(cairn_plan *plan);
 CAIRN_API const char *cairn_plan_id(const cairn_plan *plan);
 /** The plan's run_id, or NULL when the plan leaves it to be generated. */
@@ -1023,6 +1047,10 @@ typedef struct cairn_runner_opts {
                                                   never interrupted */
     cairn_run_event_fn on_event;             /**< NULL: no events */
     void *event_ctx;
+    /** The environment (NULL-terminated "NAME=value" strings, borrowed for
+     *  the call) that a plan's "pass_env" names are copied from; NULL:
+     *  none (every pass_env name is absent).  The CLI passes environ. */
+    char *const *pass_environ;
 } cairn_runner_opts;
 
 /**

@@ -21,7 +21,7 @@
 #define RUNNER_HOOK_TIMEOUT_DEFAULT 30000000000ull
 #define RUNNER_ACTOR_DEFAULT "cairn-runner"
 #define RUNNER_PATH_MAX 4096
-#define RUNNER_ENV_MAX 24 /* entries of a command's environment */
+#define RUNNER_ENV_MAX 700 /* entries of a command's environment */
 
 /** Why the runner stops driving the run (besides journal errors). */
 typedef enum runner_stop {
@@ -131,6 +131,21 @@ cairn__runner_missing_output(const cairn_plan_op *op,
 CAIRN_INTERNAL cairn_err cairn__kv_addf(cairn_kvlist *list, const char *key,
                                         const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* runner_settings.c */
+/** Apply the plan's then @p op's env settings to @p env.  CAIRN_EIO /
+ *  CAIRN_EINVAL with @p detail ("env_file <path>: line N: ...", never a
+ *  value) when an env_file cannot be used; CAIRN_ENOMEM. */
+CAIRN_INTERNAL cairn_err cairn__runner_settings_env(const cairn_runner *r,
+                                                    const cairn_plan_op *op,
+                                                    runner_env *env,
+                                                    char *detail,
+                                                    size_t detail_len);
+/** The working directory of @p op's commands (NULL: inherit); may be
+ *  built in @p buf. */
+CAIRN_INTERNAL const char *cairn__runner_cwd(const cairn_runner *r,
+                                             const cairn_plan_op *op, char *buf,
+                                             size_t cap);
 
 /* runner_op.c */
 /** Claim and run operation @p seq (kind NORMAL with retries, or

@@ -294,11 +294,23 @@ static cairn_err read_outputs(const char *path, runner_result *out)
     return err;
 }
 
+/* The command's environment: the clean base, the plan's settings, then
+ * the runner's CAIRN_* variables.  A settings failure (env_file) is the
+ * command's, not the runner's: out->exec_err CAIRN_ECHILD with the why. */
 static cairn_err command_env(cairn_runner *r, const runner_cmd *cmd,
-                             const char *output, runner_env *env)
+                             const char *output, runner_env *env,
+                             runner_result *out)
 {
     cairn_err err = cairn__runner_env_init(env);
     const cairn_plan_op *op = cmd->op;
+    if (err == CAIRN_OK) {
+        err = cairn__runner_settings_env(r, op, env, out->detail,
+                                         sizeof(out->detail));
+        if (err == CAIRN_EIO || err == CAIRN_EINVAL) {
+            out->exec_err = CAIRN_ECHILD;
+            return CAIRN_OK;
+        }
+    }
 #define ADD(k, ...)                                                            \
     if (err == CAIRN_OK) {                                                     \
         err = cairn__runner_env_add(env, k, __VA_ARGS__);                      \
@@ -324,11 +336,12 @@ static cairn_err command_env(cairn_runner *r, const runner_cmd *cmd,
 }
 
 static void fill_spec(const cairn_runner *r, const runner_cmd *cmd, char **envp,
-                      cairn_exec_spec *spec)
+                      char *cwd_buf, size_t cwd_cap, cairn_exec_spec *spec)
 {
     memset(spec, 0, sizeof(*spec));
     spec->argv = cmd->probe ? cmd->op->probe.v : cmd->op->run.v;
     spec->envp = envp;
+    spec->cwd = cairn__runner_cwd(r, cmd->op, cwd_buf, cwd_cap);
     spec->timeout_ns = cmd->timeout_ns;
     spec->grace_ns = r->opts.kill_grace_ns;
     spec->tail_max = RUNNER_TAIL_MAX;
@@ -348,10 +361,11 @@ cairn_err cairn__runner_exec(cairn_runner *r, const runner_cmd *cmd,
                             strerror(errno));
     }
     runner_env env;
-    cairn_err err = command_env(r, cmd, path, &env);
-    if (err == CAIRN_OK) {
+    char cwd[RUNNER_PATH_MAX];
+    cairn_err err = command_env(r, cmd, path, &env, out);
+    if (err == CAIRN_OK && out->exec_err == CAIRN_OK) {
         cairn_exec_spec spec;
-        fill_spec(r, cmd, env.v, &spec);
+        fill_spec(r, cmd, env.v, cwd, sizeof(cwd), &spec);
         out->exec_err =
             cairn__exec_run(&spec, &out->res, out->detail, sizeof(out->detail));
         out->deadline_capped = cmd->deadline_capped;
