@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void cairn__runner_init(cairn_runner *r, cairn_journal *j,
                         const cairn_runner_opts *opts)
@@ -38,6 +39,13 @@ void cairn__runner_init(cairn_runner *r, cairn_journal *j,
                        ? r->opts.actor
                        : RUNNER_ACTOR_DEFAULT;
     r->start_mono = cairn__mono_ns();
+    r->tmp_fd = -1;
+    if (j != NULL) {
+        char *here = j->dir[0] == '/' ? NULL : getcwd(NULL, 0);
+        cairn__fmt(r->jdir, sizeof(r->jdir), "%s%s%s", here != NULL ? here : "",
+                   here != NULL ? "/" : "", j->dir);
+        free(here);
+    }
 }
 
 /* The runner needs a command for every operation. */
@@ -120,6 +128,9 @@ cairn_err cairn__runner_take(cairn_runner *r, cairn_summary **out)
     err = cairn__runner_lock_cmd(r, &fd);
     cairn__runner_unlock_cmd(fd);
     if (err == CAIRN_OK) {
+        err = cairn__runner_tmp_open(r);
+    }
+    if (err == CAIRN_OK) {
         cairn__runner_sweep_outputs(r);
         err = cairn_status(r->j, r->run_id, out);
     }
@@ -137,6 +148,7 @@ cairn_err cairn__runner_take(cairn_runner *r, cairn_summary **out)
 
 void cairn__runner_release(cairn_runner *r)
 {
+    cairn__runner_tmp_close(r);
     if (!r->had_lock) {
         cairn_run_unlock(r->j, r->run_id);
     }

@@ -130,7 +130,7 @@ static cairn_err hook_env(const cairn_runner *r, const cairn_summary *s,
     ADD("CAIRN_RESTART_REQUIRED", "%d", s->restart_required ? 1 : 0);
     ADD("CAIRN_RESTART_TARGETS", "%s", targets);
     ADD("CAIRN_IN_DOUBT", "%s", doubt);
-    ADD("CAIRN_JOURNAL", "%s", r->j->dir);
+    ADD("CAIRN_JOURNAL", "%s", r->jdir);
 #undef ADD
     free(targets);
     free(doubt);

@@ -5,11 +5,15 @@
  * stays held while any process of a command tree lives, even after the
  * runner died.  Finding it held means "a command tree of a dead runner is
  * still running": we name the processes that hold it (from /proc).  And
- * the $CAIRN_OUTPUT files, <journal>/tmp/run-<n>.out-XXXXXX: those a
- * killed runner left behind are removed when the run is taken again.
+ * the $CAIRN_OUTPUT files, <journal>/tmp/run-<n>.out-<random>: tmp/ must
+ * be a directory of ours with mode 0700 (never followed through a
+ * symlink), the files are created O_EXCL relative to its descriptor and
+ * read back through the descriptor we created; those a killed runner left
+ * behind are removed when the run is taken again.
  */
 #include "runner.h"
 
+#include "crypto.h"
 #include "journal.h"
 #include "sys.h"
 
@@ -184,38 +188,126 @@ void cairn__runner_unlock_cmd(int fd)
     }
 }
 
-cairn_err cairn__runner_output_file(cairn_runner *r, char *path, size_t cap)
+/* Is the open directory @p fd private to us (ours, no group or other
+ * access)?  *why says what is wrong. */
+static int private_dir(int fd, char *why, size_t cap)
 {
-    int n = snprintf(path, cap, "%s/tmp", r->j->dir);
-    if (n < 0 || (size_t)n >= cap) {
-        errno = ENAMETOOLONG;
-        return CAIRN_EIO;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        cairn__fmt(why, cap, "fstat: %s", strerror(errno));
+        return 0;
     }
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-        return CAIRN_EIO;
+    if (!S_ISDIR(st.st_mode)) {
+        cairn__fmt(why, cap, "not a directory");
+        return 0;
     }
-    n = snprintf(path, cap, "%s/tmp/run-%llu.out-XXXXXX", r->j->dir,
-                 (unsigned long long)r->run_num);
-    if (n < 0 || (size_t)n >= cap) {
-        errno = ENAMETOOLONG;
-        return CAIRN_EIO;
+    if (st.st_uid != geteuid()) {
+        cairn__fmt(why, cap, "owned by uid %u, not by this user (uid %u)",
+                   (unsigned)st.st_uid, (unsigned)geteuid());
+        return 0;
     }
-    int fd = mkostemp(path, O_CLOEXEC); /* mode 0600 */
+    if ((st.st_mode & 077) != 0) {
+        cairn__fmt(why, cap, "mode %04o lets other users in (want 0700)",
+                   (unsigned)(st.st_mode & 07777));
+        return 0;
+    }
+    return 1;
+}
+
+cairn_err cairn__runner_tmp_open(cairn_runner *r)
+{
+    char path[RUNNER_PATH_MAX], why[160];
+    cairn__fmt(path, sizeof(path), "%s/tmp", r->j->dir);
+    int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    int fd = open(path, flags);
+    if (fd < 0 && errno == ENOENT) {
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            return cairn__jfail(r->j, CAIRN_EIO, "%s: mkdir: %s", path,
+                                strerror(errno));
+        }
+        fd = open(path, flags);
+    }
     if (fd < 0) {
-        return CAIRN_EIO;
+        int e = errno;
+        return cairn__jfail(
+            r->j, e == ELOOP || e == ENOTDIR ? CAIRN_ECORRUPT : CAIRN_EIO,
+            "%s: %s%s", path, e == ELOOP ? "a symbolic link, " : "",
+            e == ELOOP ? "refused (the runner's output files "
+                         "must be private)"
+                       : strerror(e));
     }
-    close(fd);
+    if (!private_dir(fd, why, sizeof(why))) {
+        close(fd);
+        return cairn__jfail(r->j, CAIRN_ECORRUPT,
+                            "%s: %s: refused (the runner's output files "
+                            "must be private; remove it, cairn recreates "
+                            "it 0700)",
+                            path, why);
+    }
+    r->tmp_fd = fd;
     return CAIRN_OK;
+}
+
+void cairn__runner_tmp_close(cairn_runner *r)
+{
+    if (r->tmp_fd > 0) {
+        close(r->tmp_fd);
+    }
+    r->tmp_fd = -1;
+}
+
+cairn_err cairn__runner_output_file(cairn_runner *r, char *path, size_t cap,
+                                    int *fd_out)
+{
+    *fd_out = -1;
+    for (int tries = 0; tries < 16; tries++) {
+        uint8_t rnd[8];
+        char hex[2 * sizeof(rnd) + 1], name[96];
+        cairn__random(rnd, sizeof(rnd));
+        cairn__hex(rnd, sizeof(rnd), hex);
+        cairn__fmt(name, sizeof(name), "run-%llu.out-%s",
+                   (unsigned long long)r->run_num, hex);
+        int n = snprintf(path, cap, "%s/tmp/%s", r->jdir, name);
+        if (n < 0 || (size_t)n >= cap) {
+            errno = ENAMETOOLONG;
+            return CAIRN_EIO;
+        }
+        int fd =
+            openat(r->tmp_fd, name,
+                   O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            *fd_out = fd;
+            return CAIRN_OK;
+        }
+        if (errno != EEXIST) {
+            return CAIRN_EIO;
+        }
+    }
+    return CAIRN_EIO;
+}
+
+void cairn__runner_output_done(cairn_runner *r, const char *path, int fd)
+{
+    const char *name = strrchr(path, '/');
+    if (name != NULL && r->tmp_fd > 0) {
+        (void)unlinkat(r->tmp_fd, name + 1, 0);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
 }
 
 void cairn__runner_sweep_outputs(cairn_runner *r)
 {
-    char dir[RUNNER_PATH_MAX], prefix[64];
-    cairn__fmt(dir, sizeof(dir), "%s/tmp", r->j->dir);
+    char prefix[64];
     cairn__fmt(prefix, sizeof(prefix), "run-%llu.out-",
                (unsigned long long)r->run_num);
-    DIR *d = opendir(dir);
+    int fd = r->tmp_fd > 0 ? fcntl(r->tmp_fd, F_DUPFD_CLOEXEC, 3) : -1;
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (d == NULL) {
+        if (fd >= 0) {
+            close(fd);
+        }
         return;
     }
     size_t len = strlen(prefix);

@@ -347,26 +347,50 @@ static void test_big_output(void **state)
     assert_true(rt_has_pair(&rec, "e:stdout_bytes=6\n"));
 }
 
+static const char rm_tmp_plan[] =
+    "{\"cairn_plan\":1,\"plan_id\":\"flaky\",\"run_id\":\"flaky-1\","
+    "\"operations\":["
+    "{\"id\":\"rm\",\"kind\":\"task\",\"run\":[\"sh\",\"-c\","
+    "\"rm -rf \\\"$CAIRN_JOURNAL/tmp\\\"\"]},"
+    "{\"id\":\"flaky\",\"kind\":\"task\",\"run\":[\"@S\",\"@D\","
+    "\"flaky\",\"flaky\",\"2\",\"75\"],\"retry\":{\"attempts\":3,"
+    "\"backoff\":\"100ms\",\"max_backoff\":\"150ms\","
+    "\"exit_codes\":[75]}}]}";
+
 static void test_runner_error_after_claim(void **state)
 {
     rt *t = *state;
     cairn_runner_opts o = rt_opts(t);
-    /* No $CAIRN_OUTPUT file can be made (<journal>/tmp is a file): the
-     * claimed attempt is journaled as failed (retryable), never left
-     * pending, and the error returned. */
+    /* <journal>/tmp is not a private directory (here: a file): refused
+     * before anything is claimed (exit 6). */
     char *blocker = tu_path(t->jdir, "tmp");
     tu_write_file(blocker, "x", 1);
     cairn_err err = rt_run(t, flaky_plan, &o);
+    assert_int_equal(err, CAIRN_ECORRUPT);
+    assert_non_null(strstr(cairn_journal_errdetail(t->j), "/tmp: "));
+    assert_int_equal(rt_lines(t, "count", "flaky"), 0);
     assert_int_equal(unlink(blocker), 0);
     free(blocker);
+    assert_int_equal(cairn_run_resume(t->j, t->run, &o), CAIRN_OK);
+    rt_assert_state(t, CAIRN_RUN_COMPLETED, CAIRN_NEXT_DONE);
+}
+
+static void test_runner_error_after_claim_mid_run(void **state)
+{
+    rt *t = *state;
+    cairn_runner_opts o = rt_opts(t);
+    /* No $CAIRN_OUTPUT file can be made (the first operation removed the
+     * runner's tmp/): the claimed attempt is journaled as failed
+     * (retryable), never left pending, and the error returned. */
+    cairn_err err = rt_run(t, rm_tmp_plan, &o);
     assert_int_equal(err, CAIRN_EIO);
     assert_non_null(strstr(cairn_journal_errdetail(t->j),
                            "cannot create a $CAIRN_OUTPUT file"));
     rt_rec rec;
-    rt_record(t, CAIRN_REC_RECEIPT, 0, &rec);
+    rt_record(t, CAIRN_REC_RECEIPT, 1, &rec);
     assert_int_equal(rec.cls, CAIRN_CLASS_RETRYABLE);
     assert_non_null(strstr(rec.reason, "runner error"));
-    assert_int_equal(rt_op_state(t, 0, NULL), CAIRN_OP_FAILED);
+    assert_int_equal(rt_op_state(t, 1, NULL), CAIRN_OP_FAILED);
     assert_int_equal(rt_lines(t, "count", "flaky"), 0);
     assert_int_equal(cairn_run_resume(t->j, t->run, &o), CAIRN_OK);
     rt_assert_state(t, CAIRN_RUN_COMPLETED, CAIRN_NEXT_DONE);
@@ -400,6 +424,7 @@ int main(void)
         T(test_not_executable),
         T(test_big_output),
         T(test_runner_error_after_claim),
+        T(test_runner_error_after_claim_mid_run),
         T(test_event_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
