@@ -476,7 +476,15 @@ cairn_err cairn_run_plan(cairn_journal *journal, const cairn_plan *plan,
         }
         return err;
     }
+    /* A tmp/ that is not private is refused before the run exists. */
+    err = cairn__runner_tmp_open(&r);
+    if (err != CAIRN_OK) {
+        return err;
+    }
     err = cairn_run_create(journal, plan, &r.who, r.run_id, sizeof(r.run_id));
+    if (err != CAIRN_OK) {
+        cairn__runner_tmp_close(&r);
+    }
     if (err == CAIRN_EEXIST) {
         return cairn__jfail(journal, err,
                             "run %s exists: use cairn resume "

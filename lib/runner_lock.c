@@ -216,6 +216,9 @@ static int private_dir(int fd, char *why, size_t cap)
 
 cairn_err cairn__runner_tmp_open(cairn_runner *r)
 {
+    if (r->tmp_fd > 0) {
+        return CAIRN_OK;
+    }
     char path[RUNNER_PATH_MAX], why[160];
     cairn__fmt(path, sizeof(path), "%s/tmp", r->j->dir);
     int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
@@ -229,12 +232,17 @@ cairn_err cairn__runner_tmp_open(cairn_runner *r)
     }
     if (fd < 0) {
         int e = errno;
-        return cairn__jfail(
-            r->j, e == ELOOP || e == ENOTDIR ? CAIRN_ECORRUPT : CAIRN_EIO,
-            "%s: %s%s", path, e == ELOOP ? "a symbolic link, " : "",
-            e == ELOOP ? "refused (the runner's output files "
-                         "must be private)"
-                       : strerror(e));
+        struct stat st;
+        if (e != ELOOP && e != ENOTDIR) {
+            return cairn__jfail(r->j, CAIRN_EIO, "%s: %s", path, strerror(e));
+        }
+        return cairn__jfail(r->j, CAIRN_ECORRUPT,
+                            "%s: %s, refused (the runner's output files must "
+                            "be private)",
+                            path,
+                            lstat(path, &st) == 0 && S_ISLNK(st.st_mode)
+                                ? "a symbolic link"
+                                : "not a directory");
     }
     if (!private_dir(fd, why, sizeof(why))) {
         close(fd);
