@@ -52,9 +52,10 @@ typedef struct cairn_runner {
     cairn_next_action last_next;
     int last_restart;     /* restart_required of the last state-change */
     size_t last_in_doubt; /* in-doubt count of the last state-change */
-    char cmd_lock[RUNNER_PATH_MAX];    /* <dir>/locks/run-<n>.cmd */
-    char jdir[RUNNER_PATH_MAX];        /* the journal directory, absolute */
-    int tmp_fd;                        /* <dir>/tmp, checked private; -1 */
+    char cmd_lock[RUNNER_PATH_MAX]; /* <dir>/locks/run-<n>.cmd */
+    char jdir[RUNNER_PATH_MAX];     /* the journal directory, absolute */
+    int tmp_fd;                     /* <dir>/tmp, checked private; -1 */
+    runner_stop halt; /* why this call ended the run (containment) */
     pid_t daemons[RUNNER_DAEMONS_MAX]; /* left by daemon operations */
     size_t n_daemons;
     char why[CAIRN_MAX_TEXT]; /* last failure, for the detail */
@@ -182,6 +183,8 @@ CAIRN_INTERNAL cairn_err cairn__runner_op(cairn_runner *r, uint32_t seq,
                                           runner_stop *stop);
 /** Nonzero once a signal was counted. */
 CAIRN_INTERNAL int cairn__runner_interrupted(const cairn_runner *r);
+/** Nonzero once a second signal was counted (stop at once). */
+CAIRN_INTERNAL int cairn__runner_interrupted_hard(const cairn_runner *r);
 /** ns left before the run deadline; UINT64_MAX without a deadline. */
 CAIRN_INTERNAL uint64_t cairn__runner_deadline_left(const cairn_runner *r);
 

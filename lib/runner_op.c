@@ -28,6 +28,11 @@ int cairn__runner_interrupted(const cairn_runner *r)
     return r->opts.interrupts != NULL && *r->opts.interrupts > 0;
 }
 
+int cairn__runner_interrupted_hard(const cairn_runner *r)
+{
+    return r->opts.interrupts != NULL && *r->opts.interrupts > 1;
+}
+
 uint64_t cairn__runner_deadline_left(const cairn_runner *r)
 {
     uint64_t d = r->plan->deadline_ns;
@@ -247,7 +252,11 @@ static cairn_err attempt(cairn_runner *r, uint32_t seq, cairn_claim_kind kind,
     runner_cmd cmd = {&r->plan->ops[seq], seq, 0, 0, 0, 0, -1, 0};
     uint64_t left = kind == CAIRN_CLAIM_NORMAL ? cairn__runner_deadline_left(r)
                                                : UINT64_MAX;
-    if (cairn__runner_interrupted(r)) {
+    /* Containment and cleanup still run after a first signal (within
+     * the shutdown timeout: exec ends each command by then); a second
+     * signal stops them. */
+    if (kind == CAIRN_CLAIM_NORMAL ? cairn__runner_interrupted(r)
+                                   : cairn__runner_interrupted_hard(r)) {
         *stop = RUNNER_STOP_INTERRUPTED;
         return CAIRN_OK;
     }
@@ -359,7 +368,9 @@ cairn_err cairn__runner_op(cairn_runner *r, uint32_t seq, cairn_claim_kind kind,
                    op->id, v.reason);
         if (v.deadline) {
             *stop = RUNNER_STOP_DEADLINE;
-        } else if (cairn__runner_interrupted(r)) {
+        } else if (kind == CAIRN_CLAIM_NORMAL
+                       ? cairn__runner_interrupted(r)
+                       : cairn__runner_interrupted_hard(r)) {
             *stop = RUNNER_STOP_INTERRUPTED;
         } else if (v.cls == CAIRN_CLASS_TERMINAL) {
             *stop = RUNNER_STOP_TERMINAL;

@@ -152,16 +152,17 @@ static void test_retry_exhausted(void **state)
 {
     rt *t = *state;
     cairn_runner_opts o = rt_opts(t);
-    /* Always fails retryably; no containment for a retryable failure. */
+    /* Always fails retryably, no target stopped: the run waits for an
+     * operator (resume gives a fresh budget). */
     const char plan[] =
         "{\"cairn_plan\":1,\"plan_id\":\"ex\",\"run_id\":\"ex-1\","
         "\"operations\":["
-        "{\"id\":\"stop\",\"kind\":\"stop\",\"target\":\"db\","
+        "{\"id\":\"prep\",\"kind\":\"task\","
         "\"run\":[\"@S\",\"@D\",\"stop\",\"ok\"]},"
         "{\"id\":\"snap\",\"kind\":\"snapshot\",\"run\":[\"@S\",\"@D\","
         "\"snap\",\"fail\",\"75\"],\"retry\":{\"attempts\":2,"
         "\"backoff\":\"10ms\",\"exit_codes\":[75]}},"
-        "{\"id\":\"start\",\"kind\":\"start\",\"target\":\"db\","
+        "{\"id\":\"after\",\"kind\":\"task\","
         "\"run\":[\"@S\",\"@D\",\"start\",\"ok\"]}]}";
     assert_int_equal(rt_run(t, plan, &o), CAIRN_EATTENTION);
     assert_non_null(strstr(cairn_journal_errdetail(t->j), "no attempts "
@@ -172,14 +173,42 @@ static void test_retry_exhausted(void **state)
     assert_int_equal(attempt, 2);
     assert_int_equal(rt_op_state(t, 2, NULL), CAIRN_OP_READY);
     assert_int_equal(rt_effects(t, "start"), 0);
-    cairn_summary *s = rt_status(t);
-    assert_int_equal(s->restart_required, 1);
-    cairn_summary_free(s);
     /* Resume gives the operation a fresh budget of attempts. */
     assert_int_equal(cairn_run_resume(t->j, t->run, &o), CAIRN_EATTENTION);
     assert_int_equal(rt_op_state(t, 1, &attempt), CAIRN_OP_FAILED);
     assert_int_equal(attempt, 4);
     assert_int_equal(rt_effects(t, "snap"), 4);
+}
+
+static void test_retry_exhausted_contains(void **state)
+{
+    rt *t = *state;
+    cairn_runner_opts o = rt_opts(t);
+    /* Attempts used up (a timeout on the last attempt is the same) while
+     * db is stopped: the run is ended and containment restarts db, the
+     * final word says so (issue 13: a stopped service stays down). */
+    const char plan[] =
+        "{\"cairn_plan\":1,\"plan_id\":\"ex\",\"run_id\":\"ex-1\","
+        "\"operations\":["
+        "{\"id\":\"stop\",\"kind\":\"stop\",\"target\":\"db\","
+        "\"run\":[\"@S\",\"@D\",\"stop\",\"ok\"]},"
+        "{\"id\":\"snap\",\"kind\":\"snapshot\",\"run\":[\"@S\",\"@D\","
+        "\"snap\",\"slow\",\"30\"],\"timeout\":\"200ms\"},"
+        "{\"id\":\"start\",\"kind\":\"start\",\"target\":\"db\","
+        "\"run\":[\"@S\",\"@D\",\"start\",\"ok\"]},"
+        "{\"id\":\"tidy\",\"kind\":\"cleanup\","
+        "\"run\":[\"@S\",\"@D\",\"tidy\",\"ok\"]}]}";
+    assert_int_equal(rt_run(t, plan, &o), CAIRN_EFAILED);
+    const char *d = cairn_journal_errdetail(t->j);
+    assert_non_null(strstr(d, "timed out after"));
+    assert_non_null(strstr(d, "run ended with stopped targets; containment "
+                              "and cleanup done"));
+    rt_assert_state(t, CAIRN_RUN_CANCELLED, CAIRN_NEXT_DONE);
+    assert_int_equal(rt_effects(t, "start"), 1);
+    assert_int_equal(rt_effects(t, "tidy"), 1);
+    cairn_summary *s = rt_status(t);
+    assert_int_equal(s->restart_required, 0);
+    cairn_summary_free(s);
 }
 
 static void test_terminal_containment(void **state)
@@ -417,6 +446,7 @@ int main(void)
         T(test_environment),
         T(test_retry_backoff),
         T(test_retry_exhausted),
+        T(test_retry_exhausted_contains),
         T(test_terminal_containment),
         T(test_containment_start_fails),
         T(test_timeout_kills_group),
