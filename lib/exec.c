@@ -520,6 +520,7 @@ cairn_err cairn__exec_run(const cairn_exec_spec *spec, cairn_exec_result *res,
         st.start = now_ns();
         st.deadline =
             spec->timeout_ns ? sat_add(st.start, spec->timeout_ns) : UINT64_MAX;
+        st.next_progress = sat_add(st.start, spec->progress_ns);
         e = cairn__exec_spawn(spec, w[0], w[1], &st.pid, detail, detail_len);
     }
     if (e == CAIRN_OK) {

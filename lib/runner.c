@@ -29,6 +29,9 @@ void cairn__runner_init(cairn_runner *r, cairn_journal *j,
     if (r->opts.kill_grace_ns == 0) {
         r->opts.kill_grace_ns = RUNNER_GRACE_DEFAULT;
     }
+    if (r->opts.heartbeat_ns == 0) {
+        r->opts.heartbeat_ns = RUNNER_HEARTBEAT_DEFAULT;
+    }
     if (r->opts.hook_timeout_ns == 0) {
         r->opts.hook_timeout_ns = RUNNER_HOOK_TIMEOUT_DEFAULT;
     }

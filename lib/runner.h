@@ -19,6 +19,7 @@
 #define RUNNER_SHUTDOWN_DEFAULT 30000000000ull
 #define RUNNER_GRACE_DEFAULT 5000000000ull
 #define RUNNER_HOOK_TIMEOUT_DEFAULT 30000000000ull
+#define RUNNER_HEARTBEAT_DEFAULT 10000000000ull
 #define RUNNER_ACTOR_DEFAULT "cairn-runner"
 #define RUNNER_PATH_MAX 4096
 #define RUNNER_DAEMONS_MAX 64 /* processes of daemon ops remembered */
@@ -81,8 +82,9 @@ typedef struct runner_cmd {
     int probe;           /* run the probe, not the command */
     uint64_t timeout_ns; /* effective (0: none) */
     int deadline_capped;
-    int lock_fd; /* command-lifetime lock to inherit */
-    int ready;   /* run the readiness check, not the command */
+    int lock_fd;       /* command-lifetime lock to inherit */
+    int ready;         /* run the readiness check, not the command */
+    uint64_t since_ns; /* wall clock when the command started */
 } runner_cmd;
 
 /* runner.c */
@@ -198,8 +200,11 @@ CAIRN_INTERNAL cairn_err cairn__runner_settle(cairn_runner *r,
 /** Take the command-lifetime lock without waiting: *fd_out on CAIRN_OK;
  *  CAIRN_ELOCKED (journal detail names the holders); CAIRN_EIO. */
 CAIRN_INTERNAL cairn_err cairn__runner_lock_cmd(cairn_runner *r, int *fd_out);
-/** Write what the lock protects (op, attempt, runner pid) into it. */
-CAIRN_INTERNAL void cairn__runner_lock_note(int fd, const runner_cmd *cmd);
+/** Write what the lock protects (op, attempt, runner pid, cmd->since_ns)
+ *  into it, and with @p pr (NULL at the start) the heartbeat: bytes of
+ *  output and when the last came. */
+CAIRN_INTERNAL void cairn__runner_lock_note(int fd, const runner_cmd *cmd,
+                                            const cairn_exec_progress *pr);
 CAIRN_INTERNAL void cairn__runner_unlock_cmd(int fd);
 /** Open (create 0700 if absent) <journal>/tmp into r->tmp_fd: never
  *  through a symlink, and only when it is ours with no group or other

@@ -324,6 +324,32 @@ static cairn_err command_env(cairn_runner *r, const runner_cmd *cmd,
     return err;
 }
 
+typedef struct beat_ctx {
+    cairn_runner *r;
+    const runner_cmd *cmd;
+} beat_ctx;
+
+/* A heartbeat: refresh the lock's note, tell the caller. */
+static void on_progress(void *vctx, const cairn_exec_progress *pr)
+{
+    beat_ctx *b = vctx;
+    if (b->cmd->lock_fd >= 0) {
+        cairn__runner_lock_note(b->cmd->lock_fd, b->cmd, pr);
+    }
+    cairn_run_event ev;
+    cairn__runner_op_event(b->r, &ev, CAIRN_EVENT_HEARTBEAT, b->cmd->seq);
+    ev.attempt = b->cmd->attempt;
+    ev.duration_ns = pr->elapsed_ns;
+    ev.out_bytes = pr->out_bytes;
+    ev.err_bytes = pr->err_bytes;
+    ev.has_output = pr->has_output;
+    ev.since_output_ns = pr->since_output_ns;
+    ev.reason = b->cmd->probe   ? "probe"
+                : b->cmd->ready ? "readiness check"
+                                : "";
+    cairn__runner_emit(b->r, &ev);
+}
+
 static void fill_spec(const cairn_runner *r, const runner_cmd *cmd, char **envp,
                       char *cwd_buf, size_t cwd_cap, cairn_exec_spec *spec)
 {
@@ -366,6 +392,10 @@ cairn_err cairn__runner_exec(cairn_runner *r, const runner_cmd *cmd,
     if (err == CAIRN_OK && out->exec_err == CAIRN_OK) {
         cairn_exec_spec spec;
         fill_spec(r, cmd, env.v, cwd, sizeof(cwd), &spec);
+        beat_ctx beat = {r, cmd};
+        spec.on_progress = on_progress;
+        spec.progress_ctx = &beat;
+        spec.progress_ns = r->opts.heartbeat_ns;
         out->exec_err =
             cairn__exec_run(&spec, &out->res, out->detail, sizeof(out->detail));
         out->deadline_capped = cmd->deadline_capped;

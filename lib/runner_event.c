@@ -37,6 +37,8 @@ const char *cairn_run_event_name(cairn_run_event_type type)
         return "dry-run";
     case CAIRN_EVENT_STOPPED:
         return "stopped";
+    case CAIRN_EVENT_HEARTBEAT:
+        return "heartbeat";
     }
     return "unknown";
 }

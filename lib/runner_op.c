@@ -173,7 +173,8 @@ static cairn_err claim_and_run(cairn_runner *r, runner_cmd *cmd,
     err = cairn_claim(r->j, r->run_id, cmd->seq, kind, NULL, &r->who, &cl);
     if (err == CAIRN_OK) {
         cmd->attempt = cl.attempt;
-        cairn__runner_lock_note(cmd->lock_fd, cmd);
+        cmd->since_ns = cairn__wall_ns();
+        cairn__runner_lock_note(cmd->lock_fd, cmd, NULL);
         err = cairn__runner_observe(r, NULL);
     }
     if (err == CAIRN_OK) {
@@ -249,7 +250,7 @@ static cairn_err daemon_after(cairn_runner *r, const runner_cmd *cmd,
 static cairn_err attempt(cairn_runner *r, uint32_t seq, cairn_claim_kind kind,
                          verdict *v, runner_stop *stop)
 {
-    runner_cmd cmd = {&r->plan->ops[seq], seq, 0, 0, 0, 0, -1, 0};
+    runner_cmd cmd = {&r->plan->ops[seq], seq, 0, 0, 0, 0, -1, 0, 0};
     uint64_t left = kind == CAIRN_CLAIM_NORMAL ? cairn__runner_deadline_left(r)
                                                : UINT64_MAX;
     /* Containment and cleanup still run after a first signal (within
