@@ -337,7 +337,16 @@ CAIRN_API CAIRN_WUR cairn_err cairn_keygen(const char *pub_path,
 typedef struct cairn_plan cairn_plan;
 
 /**
- * Parse and validate a JSON plan.
+ * Parse and validate a JSON plan.  Besides the keys of DESIGN.md section 6
+ * a plan (top level) and each operation may have "env" (object of literal
+ * variables), "env_file" (KEY=VALUE file read at spawn time, never
+ * journaled), "pass_env" (names taken from the runner's environment,
+ * cairn_runner_opts.pass_environ) and "cwd"; an operation may have
+ * "daemon" (bool, default true for kind start: may leave processes
+ * behind), "ready" ({"run": argv, "timeout": dur, "interval": dur}, daemon
+ * operations only) and "probe_timeout" (default 5m).  Variable names are
+ * [A-Za-z_][A-Za-z0-9_]*, at most 128 bytes, not CAIRN_*.  See the man
+ * page, PLAN FORMAT.
  * @param json    plan text, @p len bytes (need not be NUL-terminated).
  * @param out     receives the plan; free with cairn_plan_free().
  * @param detail  receives "<json path>: <what is wrong>" on CAIRN_EPLAN.
