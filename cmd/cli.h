@@ -191,12 +191,14 @@ void cli_kvs_free(cli_kvs *list);
 #define CLI_RECEIPT_CLASS 0x2u        /**< --class allowed */
 #define CLI_RECEIPT_OUTCOME 0x4u      /**< --outcome allowed */
 #define CLI_RECEIPT_NEEDS_REASON 0x8u /**< --reason required */
+#define CLI_RECEIPT_FORCE 0x10u       /**< --force allowed */
 
 typedef struct cli_receipt_args {
     const char *run;
     cairn_receipt r; /**< outputs/evidence point into the lists below */
     cli_kvs outputs, evidence;
     int have_op, have_class, have_outcome;
+    int force;
 } cli_receipt_args;
 
 /** Parse RUN --op SEQ [--attempt N] [--id OPID] [--reason TEXT] and, as

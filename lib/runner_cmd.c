@@ -235,20 +235,11 @@ static cairn_err build_evidence(runner_result *out)
     return err;
 }
 
-/* Parse what the command left in its output file.  Missing file: no
- * outputs.  CAIRN_ENOMEM is the only error; a bad file sets output_bad. */
-static cairn_err read_outputs(const char *path, runner_result *out)
+/* Parse what the command left in its output file, read through the
+ * descriptor we created (never reopened by name).  CAIRN_ENOMEM is the
+ * only error; a bad file sets output_bad. */
+static cairn_err read_outputs(int fd, runner_result *out)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) {
-            return CAIRN_OK;
-        }
-        out->output_bad = 1;
-        cairn__fmt(out->output_detail, sizeof(out->output_detail),
-                   "$CAIRN_OUTPUT: %s", strerror(errno));
-        return CAIRN_OK;
-    }
     struct stat st;
     char *buf = NULL;
     size_t len = 0;
@@ -258,11 +249,10 @@ static cairn_err read_outputs(const char *path, runner_result *out)
     } else if ((uint64_t)st.st_size > RUNNER_OUTPUT_MAX) {
         bad = "larger than 1 MiB";
     } else if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-        close(fd);
         return CAIRN_ENOMEM;
     }
     while (bad == NULL && len < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+        ssize_t n = pread(fd, buf + len, (size_t)st.st_size - len, (off_t)len);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -272,7 +262,6 @@ static cairn_err read_outputs(const char *path, runner_result *out)
         }
         len += (size_t)n;
     }
-    close(fd);
     cairn_err err = CAIRN_OK;
     if (bad == NULL) {
         char detail[400];
@@ -323,9 +312,9 @@ static cairn_err command_env(cairn_runner *r, const runner_cmd *cmd,
         ADD("CAIRN_TARGET", "%s", op->target);
     }
     ADD("CAIRN_ATTEMPT", "%u", cmd->attempt);
-    ADD("CAIRN_JOURNAL", "%s", r->j->dir);
+    ADD("CAIRN_JOURNAL", "%s", r->jdir);
     ADD("CAIRN_OUTPUT", "%s", output);
-    if (cmd->lock_fd >= 0) {
+    if (cmd->lock_fd >= 0 && !cairn__runner_cmd_daemon(cmd)) {
         ADD("CAIRN_LOCK_FD", "%d", cmd->lock_fd);
     }
     if (cmd->probe) {
@@ -335,19 +324,55 @@ static cairn_err command_env(cairn_runner *r, const runner_cmd *cmd,
     return err;
 }
 
+typedef struct beat_ctx {
+    cairn_runner *r;
+    const runner_cmd *cmd;
+} beat_ctx;
+
+/* A heartbeat: refresh the lock's note, tell the caller. */
+static void on_progress(void *vctx, const cairn_exec_progress *pr)
+{
+    beat_ctx *b = vctx;
+    if (b->cmd->lock_fd >= 0) {
+        cairn__runner_lock_note(b->cmd->lock_fd, b->cmd, pr);
+    }
+    cairn_run_event ev;
+    cairn__runner_op_event(b->r, &ev, CAIRN_EVENT_HEARTBEAT, b->cmd->seq);
+    ev.attempt = b->cmd->attempt;
+    ev.duration_ns = pr->elapsed_ns;
+    ev.out_bytes = pr->out_bytes;
+    ev.err_bytes = pr->err_bytes;
+    ev.has_output = pr->has_output;
+    ev.since_output_ns = pr->since_output_ns;
+    ev.reason = b->cmd->probe   ? "probe"
+                : b->cmd->ready ? "readiness check"
+                                : "";
+    cairn__runner_emit(b->r, &ev);
+}
+
 static void fill_spec(const cairn_runner *r, const runner_cmd *cmd, char **envp,
                       char *cwd_buf, size_t cwd_cap, cairn_exec_spec *spec)
 {
     memset(spec, 0, sizeof(*spec));
-    spec->argv = cmd->probe ? cmd->op->probe.v : cmd->op->run.v;
+    spec->argv = cmd->probe   ? cmd->op->probe.v
+                 : cmd->ready ? cmd->op->ready.v
+                              : cmd->op->run.v;
     spec->envp = envp;
     spec->cwd = cairn__runner_cwd(r, cmd->op, cwd_buf, cwd_cap);
     spec->timeout_ns = cmd->timeout_ns;
     spec->grace_ns = r->opts.kill_grace_ns;
     spec->tail_max = RUNNER_TAIL_MAX;
-    spec->keep_fd = cmd->lock_fd;
+    spec->daemon = cairn__runner_cmd_daemon(cmd);
+    /* A daemon keeps what it inherits: it never gets the lifetime lock. */
+    spec->keep_fd = spec->daemon ? -1 : cmd->lock_fd;
+    spec->output_dir_fd = r->tmp_fd;
     spec->interrupts = r->opts.interrupts;
     spec->shutdown_ns = r->opts.shutdown_timeout_ns;
+}
+
+int cairn__runner_cmd_daemon(const runner_cmd *cmd)
+{
+    return cmd->op->daemon && !cmd->probe && !cmd->ready;
 }
 
 cairn_err cairn__runner_exec(cairn_runner *r, const runner_cmd *cmd,
@@ -355,7 +380,8 @@ cairn_err cairn__runner_exec(cairn_runner *r, const runner_cmd *cmd,
 {
     memset(out, 0, sizeof(*out));
     char path[RUNNER_PATH_MAX];
-    if (cairn__runner_output_file(r, path, sizeof(path)) != CAIRN_OK) {
+    int out_fd = -1;
+    if (cairn__runner_output_file(r, path, sizeof(path), &out_fd) != CAIRN_OK) {
         return cairn__jfail(r->j, CAIRN_EIO,
                             "cannot create a $CAIRN_OUTPUT file %s: %s", path,
                             strerror(errno));
@@ -366,16 +392,20 @@ cairn_err cairn__runner_exec(cairn_runner *r, const runner_cmd *cmd,
     if (err == CAIRN_OK && out->exec_err == CAIRN_OK) {
         cairn_exec_spec spec;
         fill_spec(r, cmd, env.v, cwd, sizeof(cwd), &spec);
+        beat_ctx beat = {r, cmd};
+        spec.on_progress = on_progress;
+        spec.progress_ctx = &beat;
+        spec.progress_ns = r->opts.heartbeat_ns;
         out->exec_err =
             cairn__exec_run(&spec, &out->res, out->detail, sizeof(out->detail));
         out->deadline_capped = cmd->deadline_capped;
         if (out->exec_err == CAIRN_OK && out->res.exited &&
             out->res.exit_code == 0 && !out->res.timed_out &&
             !out->res.interrupted) {
-            err = read_outputs(path, out);
+            err = read_outputs(out_fd, out);
         }
     }
-    (void)unlink(path);
+    cairn__runner_output_done(r, path, out_fd);
     cairn__runner_env_free(&env);
     if (err == CAIRN_OK) {
         err = build_evidence(out);

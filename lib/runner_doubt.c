@@ -9,6 +9,8 @@
  */
 #include "runner.h"
 
+#include "sys.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,12 +95,14 @@ static cairn_err probe(cairn_runner *r, const cairn_op_view *v,
                        size_t what_len)
 {
     const cairn_plan_op *op = &r->plan->ops[v->seq];
-    runner_cmd cmd = {op, v->seq, v->attempt, 1, op->timeout_ns, 0, -1};
+    runner_cmd cmd = {op, v->seq, v->attempt, 1, op->probe_timeout_ns,
+                      0,  -1,     0,          0};
     *answer = PROBE_UNKNOWN;
     doubt_event(r, v->seq, v->attempt, NULL, "running the probe");
     cairn_err err = cairn__runner_lock_cmd(r, &cmd.lock_fd);
     if (err == CAIRN_OK) {
-        cairn__runner_lock_note(cmd.lock_fd, &cmd);
+        cmd.since_ns = cairn__wall_ns();
+        cairn__runner_lock_note(cmd.lock_fd, &cmd, NULL);
         err = cairn__runner_exec(r, &cmd, rr);
         cairn__runner_unlock_cmd(cmd.lock_fd);
     }
