@@ -23,6 +23,10 @@ need postgresql $PGBIN/initdb $PGBIN/pg_ctl $PGBIN/pg_dump $PGBIN/pg_restore \
 need util-linux runuser
 need restic restic
 need jq jq
+[ "$(id -u)" -eq 0 ] || {
+    echo "$0: needs root (runuser -u postgres, chown): run make check as root" >&2
+    exit 1
+}
 id postgres >/dev/null 2>&1 || {
     echo "$0: no user postgres: install the Debian package postgresql ('make deps')" >&2
     exit 1

@@ -2,7 +2,8 @@
 # recipe_redis.sh - examples/redis against a real redis-server and restic:
 # the backup plan runs with cairn; the runner is SIGKILLed during the
 # snapshot, after restic wrote it and while restic still runs; resume is
-# refused while it runs (exit 5), then the probe finds the tagged
+# refused while it runs (exit 5; status says what runs, resolve is
+# refused too), then the probe finds the tagged
 # snapshot: no second snapshot, the run completes and VERIFIED; redis
 # runs again (started by the plan, left behind on purpose).  The restore
 # plan then restores the snapshot and starts redis on it: the dataset is
@@ -87,7 +88,10 @@ CHECKS=$((CHECKS + 1))
 [ "$(snapshots "cairn-run:$RUN")" = 1 ] || fail "no snapshot of $RUN when the runner died"
 pong && fail "redis runs during the snapshot"
 status_is "$RUN" 's["restart_required"] and s["restart_targets"] == ["redis"]'
-# restic (the shim) still runs: resume is refused, nothing written.
+# restic (the shim) still runs: status says so and never advises
+# resolving; resolve and resume are refused, nothing written.
+status_is "$RUN" 's["command_running"] and s["next_action"] == "wait-command"'
+expect 5 "$CAIRN" resolve "$RUN" --op 3 --outcome failed --reason "too early"
 expect 5 "$CAIRN" resume "$RUN"
 expect 0 "$CAIRN" show "$RUN" --op 3 -o json
 json_is "$T/out" '[r["type"] for r in j["records"]] == ["claim"]'
