@@ -471,7 +471,9 @@ static cairn_err prepare(exec_state *st, int w[2], char *detail,
             cairn__fmt(detail, detail_len, "out of memory");
             return CAIRN_ENOMEM;
         }
-        s->fd = output_file(st->spec, names[i]);
+        int given = i == 0 ? st->spec->out_fd : st->spec->err_fd;
+        s->fd = given > 0 ? fcntl(given, F_DUPFD_CLOEXEC, 3)
+                          : output_file(st->spec, names[i]);
         if (s->fd < 0) {
             cairn__fmt(detail, detail_len, "output file: %s", strerror(errno));
             return CAIRN_EIO;

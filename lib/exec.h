@@ -56,6 +56,9 @@ typedef struct cairn_exec_spec {
     /** A directory (>= 3, owned by the caller and private) for the output
      *  files, or 0/-1: memfd. */
     int output_dir_fd;
+    /** Output files the caller made (read-write, empty; duplicated here,
+     *  the caller keeps and closes its own), or 0/-1: unnamed ones. */
+    int out_fd, err_fd;
     /** The command may leave processes behind on purpose: when the leader
      *  exits on its own, the rest of its group is neither killed nor
      *  waited for (a timeout or an interrupt still terminates the group). */

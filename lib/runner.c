@@ -134,6 +134,7 @@ cairn_err cairn__runner_take(cairn_runner *r, cairn_summary **out)
         err = cairn__runner_tmp_open(r);
     }
     if (err == CAIRN_OK) {
+        cairn__runner_orphan_read(r);
         cairn__runner_sweep_outputs(r);
         err = cairn_status(r->j, r->run_id, out);
     }
@@ -151,6 +152,7 @@ cairn_err cairn__runner_take(cairn_runner *r, cairn_summary **out)
 
 void cairn__runner_release(cairn_runner *r)
 {
+    cairn__runner_orphan_done(r);
     cairn__runner_tmp_close(r);
     if (!r->had_lock) {
         cairn_run_unlock(r->j, r->run_id);

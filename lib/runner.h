@@ -56,7 +56,13 @@ typedef struct cairn_runner {
     char cmd_lock[RUNNER_PATH_MAX]; /* <dir>/locks/run-<n>.cmd */
     char jdir[RUNNER_PATH_MAX];     /* the journal directory, absolute */
     int tmp_fd;                     /* <dir>/tmp, checked private; -1 */
-    runner_stop halt; /* why this call ended the run (containment) */
+    runner_stop halt;     /* why this call ended the run (containment) */
+    char out_name[2][64]; /* the running command's stdout/stderr files */
+    /* What a dead runner's command left (read from the lock note when
+     * the run is taken): its operation, attempt, output files. */
+    int orphan;
+    uint32_t orphan_seq, orphan_attempt;
+    char orphan_name[2][64];
     pid_t daemons[RUNNER_DAEMONS_MAX]; /* left by daemon operations */
     size_t n_daemons;
     char why[CAIRN_MAX_TEXT]; /* last failure, for the detail */
@@ -203,8 +209,27 @@ CAIRN_INTERNAL cairn_err cairn__runner_lock_cmd(cairn_runner *r, int *fd_out);
 /** Write what the lock protects (op, attempt, runner pid, cmd->since_ns)
  *  into it, and with @p pr (NULL at the start) the heartbeat: bytes of
  *  output and when the last came. */
-CAIRN_INTERNAL void cairn__runner_lock_note(int fd, const runner_cmd *cmd,
+CAIRN_INTERNAL void cairn__runner_lock_note(const cairn_runner *r, int fd,
+                                            const runner_cmd *cmd,
                                             const cairn_exec_progress *pr);
+/** Create a fresh output file "run-<n>.<kind>-<random>" in tmp/ (name
+ *  into @p name, descriptor into *fd_out); CAIRN_EIO with errno. */
+CAIRN_INTERNAL cairn_err cairn__runner_tmp_file(cairn_runner *r,
+                                                const char *kind, char *name,
+                                                size_t cap, int *fd_out);
+/** Remove tmp/@p name (a bare name; "" does nothing). */
+CAIRN_INTERNAL void cairn__runner_tmp_unlink(cairn_runner *r, const char *name);
+/** Add orphan_stdout_bytes/_tail and orphan_stderr_bytes/_tail for what
+ *  the command of (@p seq, @p attempt) printed after its runner died. */
+CAIRN_INTERNAL cairn_err cairn__runner_orphan_evidence(cairn_runner *r,
+                                                       uint32_t seq,
+                                                       uint32_t attempt,
+                                                       cairn_kvlist *ev);
+/** Read the lock note a dead runner left (call with the command lock
+ *  free, before anything overwrites it). */
+CAIRN_INTERNAL void cairn__runner_orphan_read(cairn_runner *r);
+/** Remove the orphan's output files. */
+CAIRN_INTERNAL void cairn__runner_orphan_done(cairn_runner *r);
 CAIRN_INTERNAL void cairn__runner_unlock_cmd(int fd);
 /** Open (create 0700 if absent) <journal>/tmp into r->tmp_fd: never
  *  through a symlink, and only when it is ours with no group or other

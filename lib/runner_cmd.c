@@ -334,7 +334,7 @@ static void on_progress(void *vctx, const cairn_exec_progress *pr)
 {
     beat_ctx *b = vctx;
     if (b->cmd->lock_fd >= 0) {
-        cairn__runner_lock_note(b->cmd->lock_fd, b->cmd, pr);
+        cairn__runner_lock_note(b->r, b->cmd->lock_fd, b->cmd, pr);
     }
     cairn_run_event ev;
     cairn__runner_op_event(b->r, &ev, CAIRN_EVENT_HEARTBEAT, b->cmd->seq);
@@ -392,6 +392,21 @@ cairn_err cairn__runner_exec(cairn_runner *r, const runner_cmd *cmd,
     if (err == CAIRN_OK && out->exec_err == CAIRN_OK) {
         cairn_exec_spec spec;
         fill_spec(r, cmd, env.v, cwd, sizeof(cwd), &spec);
+        int fds[2] = {-1, -1};
+        static const char *const kinds[2] = {"stdout", "stderr"};
+        for (int i = 0; i < 2 && out->exec_err == CAIRN_OK; i++) {
+            if (cairn__runner_tmp_file(r, kinds[i], r->out_name[i],
+                                       sizeof(r->out_name[i]),
+                                       &fds[i]) != CAIRN_OK) {
+                fds[i] = -1; /* exec falls back to an unnamed file */
+                r->out_name[i][0] = '\0';
+            }
+        }
+        spec.out_fd = fds[0];
+        spec.err_fd = fds[1];
+        if (cmd->lock_fd >= 0) {
+            cairn__runner_lock_note(r, cmd->lock_fd, cmd, NULL);
+        }
         beat_ctx beat = {r, cmd};
         spec.on_progress = on_progress;
         spec.progress_ctx = &beat;
@@ -403,6 +418,13 @@ cairn_err cairn__runner_exec(cairn_runner *r, const runner_cmd *cmd,
             out->res.exit_code == 0 && !out->res.timed_out &&
             !out->res.interrupted) {
             err = read_outputs(out_fd, out);
+        }
+        for (int i = 0; i < 2; i++) {
+            cairn__runner_tmp_unlink(r, r->out_name[i]);
+            r->out_name[i][0] = '\0';
+            if (fds[i] >= 0) {
+                close(fds[i]);
+            }
         }
     }
     cairn__runner_output_done(r, path, out_fd);

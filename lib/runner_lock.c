@@ -167,10 +167,11 @@ cairn_err cairn__runner_lock_cmd(cairn_runner *r, int *fd_out)
     return CAIRN_OK;
 }
 
-void cairn__runner_lock_note(int fd, const runner_cmd *cmd,
+void cairn__runner_lock_note(const cairn_runner *r, int fd,
+                             const runner_cmd *cmd,
                              const cairn_exec_progress *pr)
 {
-    char text[768];
+    char text[900];
     uint64_t now = cairn__wall_ns();
     uint64_t last = pr != NULL && pr->has_output && now > pr->since_output_ns
                         ? now - pr->since_output_ns
@@ -179,13 +180,15 @@ void cairn__runner_lock_note(int fd, const runner_cmd *cmd,
         text, sizeof(text),
         "runner pid %d, operation %u (%s) attempt %u%s, since_ns %llu\n"
         "since_ns=%llu\nheartbeat_ns=%llu\nlast_output_ns=%llu\n"
-        "stdout_bytes=%llu\nstderr_bytes=%llu\n",
+        "stdout_bytes=%llu\nstderr_bytes=%llu\nop=%u\nattempt=%u\n"
+        "stdout_file=%s\nstderr_file=%s\n",
         (int)getpid(), cmd->seq, cmd->op->id, cmd->attempt,
         cmd->probe ? " probe" : "", (unsigned long long)cmd->since_ns,
         (unsigned long long)cmd->since_ns, (unsigned long long)now,
         (unsigned long long)last,
         (unsigned long long)(pr != NULL ? pr->out_bytes : 0),
-        (unsigned long long)(pr != NULL ? pr->err_bytes : 0));
+        (unsigned long long)(pr != NULL ? pr->err_bytes : 0), cmd->seq,
+        cmd->attempt, r->out_name[0], r->out_name[1]);
     if (n > 0 && (size_t)n < sizeof(text) && ftruncate(fd, 0) == 0) {
         /* Advisory text for refusals and status; the lock is the flock. */
         ssize_t w = pwrite(fd, text, (size_t)n, 0);
@@ -276,18 +279,17 @@ void cairn__runner_tmp_close(cairn_runner *r)
     r->tmp_fd = -1;
 }
 
-cairn_err cairn__runner_output_file(cairn_runner *r, char *path, size_t cap,
-                                    int *fd_out)
+cairn_err cairn__runner_tmp_file(cairn_runner *r, const char *kind, char *name,
+                                 size_t cap, int *fd_out)
 {
     *fd_out = -1;
     for (int tries = 0; tries < 16; tries++) {
         uint8_t rnd[8];
-        char hex[2 * sizeof(rnd) + 1], name[96];
+        char hex[2 * sizeof(rnd) + 1];
         cairn__random(rnd, sizeof(rnd));
         cairn__hex(rnd, sizeof(rnd), hex);
-        cairn__fmt(name, sizeof(name), "run-%llu.out-%s",
-                   (unsigned long long)r->run_num, hex);
-        int n = snprintf(path, cap, "%s/tmp/%s", r->jdir, name);
+        int n = snprintf(name, cap, "run-%llu.%s-%s",
+                         (unsigned long long)r->run_num, kind, hex);
         if (n < 0 || (size_t)n >= cap) {
             errno = ENAMETOOLONG;
             return CAIRN_EIO;
@@ -306,6 +308,33 @@ cairn_err cairn__runner_output_file(cairn_runner *r, char *path, size_t cap,
     return CAIRN_EIO;
 }
 
+void cairn__runner_tmp_unlink(cairn_runner *r, const char *name)
+{
+    if (name[0] != '\0' && r->tmp_fd > 0 && strchr(name, '/') == NULL) {
+        (void)unlinkat(r->tmp_fd, name, 0);
+    }
+}
+
+cairn_err cairn__runner_output_file(cairn_runner *r, char *path, size_t cap,
+                                    int *fd_out)
+{
+    char name[96];
+    cairn_err err =
+        cairn__runner_tmp_file(r, "out", name, sizeof(name), fd_out);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    int n = snprintf(path, cap, "%s/tmp/%s", r->jdir, name);
+    if (n < 0 || (size_t)n >= cap) {
+        cairn__runner_tmp_unlink(r, name);
+        close(*fd_out);
+        *fd_out = -1;
+        errno = ENAMETOOLONG;
+        return CAIRN_EIO;
+    }
+    return CAIRN_OK;
+}
+
 void cairn__runner_output_done(cairn_runner *r, const char *path, int fd)
 {
     const char *name = strrchr(path, '/');
@@ -320,8 +349,6 @@ void cairn__runner_output_done(cairn_runner *r, const char *path, int fd)
 void cairn__runner_sweep_outputs(cairn_runner *r)
 {
     char prefix[64];
-    cairn__fmt(prefix, sizeof(prefix), "run-%llu.out-",
-               (unsigned long long)r->run_num);
     int fd = r->tmp_fd > 0 ? fcntl(r->tmp_fd, F_DUPFD_CLOEXEC, 3) : -1;
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (d == NULL) {
@@ -330,10 +357,14 @@ void cairn__runner_sweep_outputs(cairn_runner *r)
         }
         return;
     }
+    cairn__fmt(prefix, sizeof(prefix), "run-%llu.",
+               (unsigned long long)r->run_num);
     size_t len = strlen(prefix);
     const struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, prefix, len) == 0) {
+        if (strncmp(e->d_name, prefix, len) == 0 &&
+            strcmp(e->d_name, r->orphan_name[0]) != 0 &&
+            strcmp(e->d_name, r->orphan_name[1]) != 0) {
             (void)unlinkat(dirfd(d), e->d_name, 0);
         }
     }

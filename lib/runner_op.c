@@ -174,7 +174,7 @@ static cairn_err claim_and_run(cairn_runner *r, runner_cmd *cmd,
     if (err == CAIRN_OK) {
         cmd->attempt = cl.attempt;
         cmd->since_ns = cairn__wall_ns();
-        cairn__runner_lock_note(cmd->lock_fd, cmd, NULL);
+        cairn__runner_lock_note(r, cmd->lock_fd, cmd, NULL);
         err = cairn__runner_observe(r, NULL);
     }
     if (err == CAIRN_OK) {

@@ -103,17 +103,20 @@ status_is d-4 's["state"] == "completed"'
 expect 0 "$C" show d-4 --op 1 -o json
 json_is "$T/out" "'ready' in str(j)"
 
-# A readiness check that never passes fails the start (retryable); the
-# target stays stopped and the run needs attention.
+# A readiness check that never passes fails the start (retryable); with
+# no attempts left and db stopped, the run is ended and containment tries
+# the start once more (which fails the same way): exit 1, and the final
+# word names what is still down.
 cat >"$T/d5.json" <<EOF2
 {"cairn_plan":1,"plan_id":"d","run_id":"d-5","operations":[
  {"id":"stop","kind":"stop","target":"db","run":["true"]},
  {"id":"start","kind":"start","target":"db","run":["true"],
   "ready":{"run":["false"],"timeout":"1s","interval":"100ms"}}]}
 EOF2
-expect 7 "$C" run "$T/d5.json"
+expect 1 "$C" run "$T/d5.json"
 err_has "readiness check did not pass within 1.00s"
-status_is d-5 's["ops"][1]["state"] == "failed" if "ops" in s else s["counts"]["failed"] == 1'
+err_has "still stopped (restart them): db"
+status_is d-5 's["counts"]["failed"] == 1 and s["restart_targets"] == ["db"]'
 
 # ---- everything else keeps the strict orphan detection ----------------------
 cat >"$T/d6.json" <<EOF2

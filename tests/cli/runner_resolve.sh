@@ -77,4 +77,25 @@ CMDPID=""
 status_is rs-2 's["next_action"] == "resolve-in-doubt" and s["command_running"] == False and s["command"] is None'
 expect 0 "$C" resolve rs-2 --op 0 --outcome failed --reason "it died"
 
+# A probe has a timeout even when its operation has none.
+cat >"$T/p3.json" <<EOF2
+{"cairn_plan":1,"plan_id":"p","run_id":"rs-3","operations":[
+ {"id":"snap","kind":"snapshot","run":["sh","$T/snap.sh"],
+  "probe":["sleep","600"],"probe_timeout":"300ms"}]}
+EOF2
+rm -f "$D/snap.pid"
+"$C" run "$T/p3.json" >/dev/null 2>&1 &
+runner=$!
+wait_file "$D/snap.pid"
+CMDPID=$(cat "$D/snap.pid")
+kill -KILL "$runner"
+wait "$runner" 2>/dev/null
+kill -KILL "-$CMDPID"
+i=0
+while kill -0 "$CMDPID" 2>/dev/null && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+CMDPID=""
+expect 7 "$C" resume rs-3
+err_has "probe timed out"
+status_is rs-3 's["next_action"] == "resolve-in-doubt"'
+
 finish

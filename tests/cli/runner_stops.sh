@@ -5,7 +5,9 @@
 # containment restarts the target, cleanup runs, and the final message
 # says so; without a stopped target a signal still leaves a resumable run.
 # Also: a command outlives the SIGKILL of its runner without being killed
-# by a broken pipe (its output goes to a file, not a pipe).
+# by a broken pipe (its output goes to a file, not a pipe), and what it
+# printed after the runner died is in the evidence of the decision that
+# settles it on resume.
 set -u
 . "$CAIRN_ROOT/tests/cli/common.inc"
 
@@ -82,7 +84,7 @@ echo done > "$D/chatty.done"
 EOS
 cat >"$T/ch.json" <<EOF2
 {"cairn_plan":1,"plan_id":"p","run_id":"ch-1","operations":[
- {"id":"chatty","kind":"task","run":["sh","$T/chatty.sh"]}]}
+ {"id":"chatty","kind":"task","idempotent":true,"run":["sh","$T/chatty.sh"]}]}
 EOF2
 "$C" run "$T/ch.json" >/dev/null 2>&1 &
 pid=$!
@@ -93,5 +95,12 @@ i=0
 while [ ! -s "$D/chatty.done" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 CHECKS=$((CHECKS + 1))
 [ -s "$D/chatty.done" ] || fail "the orphaned command died (SIGPIPE?) after its runner was killed"
+i=0
+while kill -0 "$(cat "$D/chatty.pid")" 2>/dev/null && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+expect 0 "$C" resume ch-1
+expect 0 "$C" show ch-1 --op 0 -o json
+json_is "$T/out" '[r for r in j["records"] if r["type"] == "resolve"][0]["evidence"]["orphan_stdout_tail"].endswith("line 19\n") and [r for r in j["records"] if r["type"] == "resolve"][0]["evidence"]["orphan_stderr_bytes"] == str(sum(len("err %d\n" % i) for i in range(20)))'
+CHECKS=$((CHECKS + 1))
+ls "$CAIRN_DIR/tmp" | grep -q . && fail "output files left in tmp/: $(ls "$CAIRN_DIR/tmp")"
 
 finish
