@@ -73,13 +73,36 @@ if [ "$(id -u)" -ne 0 ] || ! command -v useradd >/dev/null 2>&1; then
 fi
 U="cairnatk$$"
 useradd -M -N -s /bin/sh "$U" 2>/dev/null || { fail "useradd $U"; finish; }
-trap 'userdel "$U" 2>/dev/null; rm -rf "$T"' EXIT
+# stop_attacker: end the other user's loop (by its pid) and wait for it.
+stop_attacker() {
+    [ -s "$T/atk.pid" ] && kill "$(cat "$T/atk.pid")" 2>/dev/null
+    [ -n "${ATK-}" ] && kill "$ATK" 2>/dev/null
+    i=0
+    while [ -s "$T/atk.pid" ] && kill -0 "$(cat "$T/atk.pid")" 2>/dev/null &&
+        [ $i -lt 500 ]; do
+        sleep 0.01
+        i=$((i + 1))
+    done
+}
+drop_user() {
+    stop_attacker
+    i=0
+    until userdel "$U" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -lt 50 ] || return 1
+        sleep 0.1
+    done
+}
+trap 'drop_user; rm -rf "$T"' EXIT
 chmod 0755 "$T"
 chmod 0777 "$J"
 runuser -u "$U" -- mkdir -m 0777 "$J/tmp" || fail "the other user cannot mkdir"
+: >"$T/atk.pid"
+chmod 0666 "$T/atk.pid"
 # The attacker swaps any outputs file for a forged one as soon as it
 # appears.
 runuser -u "$U" -- sh -c '
+    echo $$ > "$2"
     i=0
     while [ $i -lt 600 ]; do
         for f in "$1"/tmp/run-*.out-*; do
@@ -87,12 +110,12 @@ runuser -u "$U" -- sh -c '
             echo digest=forged > "$f.x" && mv -f "$f.x" "$f"
         done
         i=$((i + 1)); sleep 0.05
-    done' sh "$J" &
+    done' sh "$J" "$T/atk.pid" &
 ATK=$!
 plan t-4 "sleep 1"
 expect 6 "$C" run "$T/t-4.json"
 err_has "$J/tmp: owned by uid"
-kill "$ATK" 2>/dev/null
+stop_attacker
 wait "$ATK" 2>/dev/null
 expect 0 "$C" verify --all --key "$T/k.pub"
 grep -q forged "$T/out" && fail "forged output in the journal"
@@ -100,7 +123,7 @@ CHECKS=$((CHECKS + 1))
 "$C" export t-4 --format json >"$T/t4.json" 2>/dev/null &&
     fail "run t-4 exists although tmp/ was refused"
 rm -rf "$J/tmp"
-userdel "$U" 2>/dev/null || fail "userdel $U"
+drop_user || fail "userdel $U"
 trap 'rm -rf "$T"' EXIT
 
 finish
