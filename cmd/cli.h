@@ -100,6 +100,10 @@ __attribute__((format(printf, 1, 2))) void cli_warn(const char *fmt, ...);
  * "cairn: <what>: <strerror(err)>[: <detail>]" and exit with
  * cairn_exit_code(err).  @p detail may be NULL or empty.
  */
+/** Load a plan from @p path ("-": standard input), recording the current
+ *  directory as its working directory (cairn_plan_parse_at()). */
+cairn_err cli_read_plan(const char *path, cairn_plan **out, char *detail,
+                        size_t detail_len);
 __attribute__((noreturn)) void cli_die_err(cairn_err err, const char *what,
                                            const char *detail);
 /**
@@ -187,12 +191,14 @@ void cli_kvs_free(cli_kvs *list);
 #define CLI_RECEIPT_CLASS 0x2u        /**< --class allowed */
 #define CLI_RECEIPT_OUTCOME 0x4u      /**< --outcome allowed */
 #define CLI_RECEIPT_NEEDS_REASON 0x8u /**< --reason required */
+#define CLI_RECEIPT_FORCE 0x10u       /**< --force allowed */
 
 typedef struct cli_receipt_args {
     const char *run;
     cairn_receipt r; /**< outputs/evidence point into the lists below */
     cli_kvs outputs, evidence;
     int have_op, have_class, have_outcome;
+    int force;
 } cli_receipt_args;
 
 /** Parse RUN --op SEQ [--attempt N] [--id OPID] [--reason TEXT] and, as

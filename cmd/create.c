@@ -6,10 +6,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Read a plan from standard input (at most CAIRN_MAX_PLAN_BYTES). */
-static cairn_err plan_from_stdin(cairn_plan **out, char *detail,
-                                 size_t detail_len)
+static cairn_err plan_from_stdin(const char *base, cairn_plan **out,
+                                 char *detail, size_t detail_len)
 {
     size_t cap = (size_t)CAIRN_MAX_PLAN_BYTES + 1;
     char *buf = malloc(cap);
@@ -31,8 +32,29 @@ static cairn_err plan_from_stdin(cairn_plan **out, char *detail,
         free(buf);
         return CAIRN_EPLAN;
     }
-    err = cairn_plan_parse(buf, len, out, detail, detail_len);
+    err = cairn_plan_parse_at(buf, len, base, out, detail, detail_len);
     free(buf);
+    return err;
+}
+
+cairn_err cli_read_plan(const char *path, cairn_plan **out, char *detail,
+                        size_t detail_len)
+{
+    char *base = getcwd(NULL, 0);
+    cairn_err err;
+
+    if (base == NULL) {
+        snprintf(detail, detail_len,
+                 "cannot record the working directory: getcwd: %s",
+                 strerror(errno));
+        return CAIRN_EIO;
+    }
+    if (strcmp(path, "-") == 0) {
+        err = plan_from_stdin(base, out, detail, detail_len);
+    } else {
+        err = cairn_plan_load_at(path, base, out, detail, detail_len);
+    }
+    free(base);
     return err;
 }
 
@@ -40,13 +62,8 @@ static cairn_plan *load_plan(const char *path)
 {
     cairn_plan *plan = NULL;
     char detail[1024] = "";
-    cairn_err err;
+    cairn_err err = cli_read_plan(path, &plan, detail, sizeof(detail));
 
-    if (strcmp(path, "-") == 0) {
-        err = plan_from_stdin(&plan, detail, sizeof(detail));
-    } else {
-        err = cairn_plan_load(path, &plan, detail, sizeof(detail));
-    }
     if (err == CAIRN_EPLAN) {
         cli_die(cairn_exit_code(err), "%s: %s", path,
                 detail[0] != '\0' ? detail : cairn_strerror(err));

@@ -14,7 +14,8 @@ enum {
     OPT_CLASS,
     OPT_OUTCOME,
     OPT_OUTPUT,
-    OPT_EVIDENCE
+    OPT_EVIDENCE,
+    OPT_FORCE
 };
 
 static void parse_class(const cli_ctx *ctx, const char *word,
@@ -88,6 +89,10 @@ static void receipt_option(cli_ctx *ctx, int c, char *arg, unsigned allow,
         allowed(ctx, allow, CLI_RECEIPT_OUTPUT, "--output");
         cli_kvs_add(ctx, &a->outputs, "--output", arg);
         break;
+    case OPT_FORCE:
+        allowed(ctx, allow, CLI_RECEIPT_FORCE, "--force");
+        a->force = 1;
+        break;
     case OPT_EVIDENCE:
         cli_kvs_add(ctx, &a->evidence, "--evidence", arg);
         break;
@@ -110,6 +115,7 @@ void cli_receipt_parse(cli_ctx *ctx, int argc, char **argv, unsigned allow,
         {"outcome", required_argument, NULL, OPT_OUTCOME},
         {"output", required_argument, NULL, OPT_OUTPUT},
         {"evidence", required_argument, NULL, OPT_EVIDENCE},
+        {"force", no_argument, NULL, OPT_FORCE},
         {0}};
     int c;
 

@@ -18,6 +18,7 @@ enum {
     OPT_MANUAL = CLI_OPT_FIRST_LOCAL,
     OPT_MAX_STEPS,
     OPT_SHUTDOWN,
+    OPT_HEARTBEAT,
     OPT_HOOK,
     OPT_QUIET,
     OPT_DRY_RUN
@@ -55,6 +56,7 @@ static void install_signals(void)
 typedef struct run_cli {
     cli_ctx *ctx;
     int quiet;
+    int heartbeat;  /* --heartbeat given: show heartbeat events */
     int open_line;  /* an op-start line waits for its end */
     int id_printed; /* the run id went to stdout */
     int is_run;
@@ -223,6 +225,22 @@ static void text_event(run_cli *rc, const cairn_run_event *ev)
     case CAIRN_EVENT_DRY_RUN:
         text_dry_run(ev);
         break;
+    case CAIRN_EVENT_HEARTBEAT:
+        close_line(rc);
+        op_prefix(ev);
+        fmt_dur(ev->duration_ns, w, sizeof(w));
+        fprintf(stderr, " %s%srunning for %s, ", ev->reason,
+                ev->reason[0] ? " " : "", w);
+        if (ev->has_output) {
+            fmt_dur(ev->since_output_ns, w, sizeof(w));
+            fprintf(stderr, "last output %s ago", w);
+        } else {
+            fputs("no output yet", stderr);
+        }
+        fprintf(stderr, " (stdout %llu B, stderr %llu B)\n",
+                (unsigned long long)ev->out_bytes,
+                (unsigned long long)ev->err_bytes);
+        break;
     case CAIRN_EVENT_STATE_CHANGE:
     case CAIRN_EVENT_STOPPED:
         break;
@@ -312,6 +330,14 @@ static void json_event(const cairn_run_event *ev)
     if (ev->type == CAIRN_EVENT_RETRY_WAIT) {
         cli_jset(o, "wait_ms", jms(ev->wait_ns));
     }
+    if (ev->type == CAIRN_EVENT_HEARTBEAT) {
+        cli_jset(o, "attempt", cli_ju64(ev->attempt));
+        cli_jset(o, "running_ms", jms(ev->duration_ns));
+        cli_jset(o, "stdout_bytes", cli_ju64(ev->out_bytes));
+        cli_jset(o, "stderr_bytes", cli_ju64(ev->err_bytes));
+        cli_jset(o, "since_output_ms",
+                 ev->has_output ? jms(ev->since_output_ns) : json_null());
+    }
     if (ev->type == CAIRN_EVENT_DRY_RUN) {
         cli_jset(o, "backoff_ms", ev->wait_ns ? jms(ev->wait_ns) : json_null());
     }
@@ -340,7 +366,7 @@ static void on_event(void *vctx, const cairn_run_event *ev)
     if (ev->type == CAIRN_EVENT_STOPPED) {
         snprintf(rc->stopped, sizeof(rc->stopped), "%s", ev->reason);
     }
-    if (rc->quiet) {
+    if (rc->quiet || (ev->type == CAIRN_EVENT_HEARTBEAT && !rc->heartbeat)) {
         return;
     }
     if (rc->ctx->format == CLI_JSON) {
@@ -422,6 +448,7 @@ static void parse_opts(cli_ctx *ctx, int argc, char **argv, int is_run,
         {"manual-accept", no_argument, NULL, OPT_MANUAL},
         {"max-steps", required_argument, NULL, OPT_MAX_STEPS},
         {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN},
+        {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
         {"hook", required_argument, NULL, OPT_HOOK},
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
@@ -446,6 +473,15 @@ static void parse_opts(cli_ctx *ctx, int argc, char **argv, int is_run,
             if (o->max_steps == 0) {
                 cli_usage_error(ctx, "--max-steps: must be at least 1");
             }
+            break;
+        case OPT_HEARTBEAT:
+            if (parse_duration(optarg, &o->heartbeat_ns) != 0) {
+                cli_usage_error(ctx,
+                                "--heartbeat: '%s' is not a duration (30s, "
+                                "1m, 500ms)",
+                                optarg);
+            }
+            rc->heartbeat = 1;
             break;
         case OPT_SHUTDOWN:
             if (parse_duration(optarg, &o->shutdown_timeout_ns) != 0) {
@@ -478,6 +514,7 @@ static void setup(cli_ctx *ctx, run_cli *rc, cairn_runner_opts *o)
     o->interrupts = &interrupts;
     o->on_event = on_event;
     o->event_ctx = rc;
+    o->pass_environ = environ;
     install_signals();
 }
 
@@ -493,7 +530,7 @@ int cmd_run(cli_ctx *ctx, int argc, char **argv)
     rc.is_run = 1;
     parse_opts(ctx, argc, argv, 1, &o, &rc);
     const char *path = cli_one_arg(ctx, argc, argv, "PLAN");
-    cairn_err err = cairn_plan_load(path, &plan, detail, sizeof(detail));
+    cairn_err err = cli_read_plan(path, &plan, detail, sizeof(detail));
     if (err != CAIRN_OK) {
         cli_die_err(err, path, detail);
     }

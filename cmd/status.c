@@ -9,7 +9,7 @@ static void warn_in_doubt(const cairn_summary *s)
 {
     size_t i;
 
-    if (s->n_in_doubt == 0) {
+    if (s->n_in_doubt == 0 || s->next_action == CAIRN_NEXT_WAIT_COMMAND) {
         return;
     }
     fflush(stdout);
@@ -91,10 +91,28 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
     if (err != CAIRN_OK) {
         cli_die_run(ctx, err, run);
     }
+    /* A command (tree) of the run still lives: never advise resolving. */
+    int alive = 0;
+    char what[1600] = "";
+    if (cairn_run_command_alive(ctx->journal, run, &alive, what,
+                                sizeof(what)) != CAIRN_OK) {
+        alive = 0;
+    }
+    if (alive && s->next_action == CAIRN_NEXT_RESOLVE_IN_DOUBT) {
+        s->next_action = CAIRN_NEXT_WAIT_COMMAND;
+    }
     if (ctx->format == CLI_JSON) {
-        cli_jprint(cli_json_summary(s));
+        json_t *o = cli_json_summary(s);
+        cli_jset(o, "command_running", json_boolean(alive));
+        cli_jset(o, "command", alive ? cli_jstr(what) : json_null());
+        cli_jprint(o);
     } else {
         cli_text_summary(stdout, s);
+        if (alive) {
+            fputs("command:     still running: ", stdout);
+            cli_put_escaped(stdout, what);
+            fputc('\n', stdout);
+        }
     }
     warn_in_doubt(s);
     rc = gates(s, complete, no_attention);

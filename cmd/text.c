@@ -71,6 +71,13 @@ static void lines_in_doubt(FILE *out, const cairn_summary *s)
             fprintf(out, " (pid %u)", op->holder_pid);
         }
         fputs(" is gone\n", out);
+        if (s->next_action == CAIRN_NEXT_WAIT_COMMAND) {
+            fputs("             but its command still runs (see command:): "
+                  "wait for it to end,\n             then `cairn resume` "
+                  "(do not resolve while it runs)\n",
+                  out);
+            continue;
+        }
         fputs("             its effect may or may not have happened: check, "
               "then record it with\n",
               out);

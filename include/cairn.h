@@ -228,7 +228,11 @@ typedef enum cairn_next_action {
     CAIRN_NEXT_RETRY_FAILED = 3,
     CAIRN_NEXT_RESOLVE_IN_DOUBT = 4,
     CAIRN_NEXT_RESUME = 5,
-    CAIRN_NEXT_RESTART_TARGETS = 6
+    CAIRN_NEXT_RESTART_TARGETS = 6,
+    /** In doubt, but its command (tree) still runs (never computed from
+     *  the journal: `cairn status` shows it when
+     *  cairn_run_command_alive() says so): wait, do not resolve. */
+    CAIRN_NEXT_WAIT_COMMAND = 7
 } cairn_next_action;
 
 /** Record types.  Values are part of the on-disk format. */
@@ -336,7 +340,16 @@ CAIRN_API CAIRN_WUR cairn_err cairn_keygen(const char *pub_path,
 typedef struct cairn_plan cairn_plan;
 
 /**
- * Parse and validate a JSON plan.
+ * Parse and validate a JSON plan.  Besides the keys of DESIGN.md section 6
+ * a plan (top level) and each operation may have "env" (object of literal
+ * variables), "env_file" (KEY=VALUE file read at spawn time, never
+ * journaled), "pass_env" (names taken from the runner's environment,
+ * cairn_runner_opts.pass_environ) and "cwd"; an operation may have
+ * "daemon" (bool, default true for kind start: may leave processes
+ * behind), "ready" ({"run": argv, "timeout": dur, "interval": dur}, daemon
+ * operations only) and "probe_timeout" (default 5m).  Variable names are
+ * [A-Za-z_][A-Za-z0-9_]*, at most 128 bytes, not CAIRN_*.  See the man
+ * page, PLAN FORMAT.
  * @param json    plan text, @p len bytes (need not be NUL-terminated).
  * @param out     receives the plan; free with cairn_plan_free().
  * @param detail  receives "<json path>: <what is wrong>" on CAIRN_EPLAN.
@@ -354,6 +367,30 @@ CAIRN_API CAIRN_WUR cairn_err cairn_plan_parse(const char *json, size_t len,
 CAIRN_API CAIRN_WUR cairn_err cairn_plan_load(const char *path,
                                               cairn_plan **out, char *detail,
                                               size_t detail_len);
+/**
+ * cairn_plan_parse() that records a working directory in the plan: a plan
+ * without a plan-level "cwd" gets "cwd": @p base_dir, a relative one is
+ * made absolute against it, before the plan is canonicalised (so the
+ * stored plan, bound by its hash, carries it and every resume resolves
+ * relative paths the same way).  `cairn run` and `cairn create` pass the
+ * invocation directory.
+ * @param base_dir  an absolute directory, or NULL (same as
+ *                  cairn_plan_parse()).
+ * @return as cairn_plan_parse(); CAIRN_EINVAL when @p base_dir is not
+ *         absolute; CAIRN_EPLAN "$.cwd: longer than 4096 bytes once made
+ *         absolute".
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_plan_parse_at(const char *json, size_t len,
+                                                  const char *base_dir,
+                                                  cairn_plan **out,
+                                                  char *detail,
+                                                  size_t detail_len);
+/** cairn_plan_load() with a recorded working directory (see
+ *  cairn_plan_parse_at()). */
+CAIRN_API CAIRN_WUR cairn_err cairn_plan_load_at(const char *path,
+                                                 const char *base_dir,
+                                                 cairn_plan **out, char *detail,
+                                                 size_t detail_len);
 CAIRN_API void cairn_plan_free(cairn_plan *plan);
 CAIRN_API const char *cairn_plan_id(const cairn_plan *plan);
 /** The plan's run_id, or NULL when the plan leaves it to be generated. */
@@ -1023,6 +1060,10 @@ typedef enum cairn_run_event_type {
                                        or in-doubt count changed
                                        (summary) */
     CAIRN_EVENT_DRY_RUN = 10,     /**< an operation that would run */
+    CAIRN_EVENT_HEARTBEAT = 12,   /**< a command still runs: duration_ns
+                                       (its time so far), out_bytes,
+                                       err_bytes, since_output_ns; every
+                                       heartbeat_ns; never journaled */
     CAIRN_EVENT_STOPPED = 11      /**< the runner stops before the run ends
                                        (reason: max steps, signal, needs an
                                        operator, locked ...) */
@@ -1062,8 +1103,11 @@ typedef struct cairn_run_event {
     uint64_t timeout_ns;  /**< op-start, dry-run: effective timeout
                                (0: none) */
     char *const *argv;    /**< op-start, dry-run: the command */
-    const cairn_summary *summary; /**< state-change (and stopped): the
-                                       run's summary */
+    const cairn_summary *summary;  /**< state-change (and stopped): the
+                                        run's summary */
+    uint64_t out_bytes, err_bytes; /**< heartbeat: output so far */
+    int has_output;                /**< heartbeat: since_output_ns valid */
+    uint64_t since_output_ns;      /**< heartbeat: since the last output */
 } cairn_run_event;
 
 /** Event callback.  It may read the journal (cairn_status ...) but must
@@ -1097,7 +1141,33 @@ typedef struct cairn_runner_opts {
                                                   never interrupted */
     cairn_run_event_fn on_event;             /**< NULL: no events */
     void *event_ctx;
+    /** The environment (NULL-terminated "NAME=value" strings, borrowed for
+     *  the call) that a plan's "pass_env" names are copied from; NULL:
+     *  none (every pass_env name is absent).  The CLI passes environ. */
+    char *const *pass_environ;
+    /** While a command runs, its runner refreshes the command-lifetime
+     *  lock's note (output bytes, last output; read by
+     *  cairn_run_command_alive()) and emits CAIRN_EVENT_HEARTBEAT this
+     *  often; 0: 10 s.  Nothing is journaled per heartbeat. */
+    uint64_t heartbeat_ns;
 } cairn_runner_opts;
+
+/**
+ * Does a command tree of run @p run_id still live?  True while the
+ * runner's command-lifetime lock (locks/run-N.cmd) is held: by the runner
+ * during a command, or by the processes of a command that outlived its
+ * runner.  Read from /proc/locks without taking the lock.
+ * @param alive  out: 1 when it lives.
+ * @param what   out: "" or what runs: the runner's note (operation,
+ *               attempt), "running for 1h12m, last output 3s ago (stdout
+ *               N B, stderr M B; runner heartbeat 2s ago)", the lock file
+ *               and the processes that hold it (pid, name, process group).
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EINVAL; storage errors.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_run_command_alive(cairn_journal *journal,
+                                                      const char *run_id,
+                                                      int *alive, char *what,
+                                                      size_t what_len);
 
 /**
  * Create a run of @p plan and execute it.

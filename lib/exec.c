@@ -1,8 +1,12 @@
 /*
- * exec.c - run one command and wait for it: drain both pipes without ever
- * blocking the child, hash and keep a bounded tail of each stream, enforce
- * the timeout and the caller's interrupts on the whole process group, and
- * make sure no member of the group survives.  Spawning is exec_spawn.c.
+ * exec.c - run one command and wait for it: its stdout and stderr go to
+ * private files (O_TMPFILE in the caller's directory, or memfd) that are
+ * read back through our descriptors as they grow, so that the command
+ * never blocks on us and never gets SIGPIPE when we die; hash and keep a
+ * bounded tail of each stream, enforce the timeout and the caller's
+ * interrupts on the whole process group, and make sure no member of the
+ * group survives (unless the command may leave daemons).  Spawning is
+ * exec_spawn.c.
  */
 #include "exec.h"
 
@@ -13,6 +17,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
@@ -26,12 +31,15 @@
 #define EXEC_FAST_TICK_NS 5000000ull /* no pidfd, or waiting for the group */
 #define EXEC_REAP_LIMIT_NS 1000000000ull /* group wait after the leader */
 #define EXEC_READ_CHUNK 16384
-#define EXEC_READS_PER_WAKE 16
-#define EXEC_DRAIN_ROUNDS 64 /* x 16 x 16 KiB: more than a full pipe */
+#define EXEC_READS_PER_WAKE 64
+#define EXEC_PUNCH_BYTES (1u << 20) /* free consumed blocks in this step */
 
 typedef struct exec_stream {
-    int fd; /* parent's read end, -1 once closed */
-    uint64_t bytes;
+    int fd;         /* the output file (the child's stdout or stderr) */
+    uint64_t bytes; /* read so far = the next offset to read */
+    uint64_t punched;
+    int no_punch;
+    uint64_t last_growth; /* CLOCK_MONOTONIC of the last new byte */
     cairn_sha256 sha;
     char *ring; /* cap + 1 bytes */
     size_t cap, pos, len;
@@ -59,6 +67,7 @@ typedef struct exec_state {
     int status;
     uint64_t give_up_at; /* stop waiting for the rest of the group */
     int group_gone;
+    uint64_t next_progress; /* next on_progress call */
 } exec_state;
 
 static uint64_t now_ns(void)
@@ -75,7 +84,7 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 
 static void stream_feed(exec_stream *s, const char *buf, size_t n)
 {
-    s->bytes += n;
+    s->bytes += n; /* the caller's read offset too */
     cairn__sha256_update(&s->sha, buf, n);
     if (n >= s->cap) {
         memcpy(s->ring, buf + (n - s->cap), s->cap);
@@ -90,25 +99,49 @@ static void stream_feed(exec_stream *s, const char *buf, size_t n)
     s->len = s->len + n < s->cap ? s->len + n : s->cap;
 }
 
-/* Reads what is available (a bounded number of chunks).  0 when done for
- * now (including EOF, which closes the stream); -1 on a read error. */
-static int stream_read(exec_stream *s)
+/* Free the file blocks already consumed (the offsets stay valid). */
+static void stream_punch(exec_stream *s)
+{
+    uint64_t done = s->bytes & ~(uint64_t)4095;
+    if (s->no_punch || done - s->punched < EXEC_PUNCH_BYTES) {
+        return;
+    }
+    if (fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  (off_t)s->punched, (off_t)(done - s->punched)) != 0) {
+        s->no_punch = 1;
+        return;
+    }
+    s->punched = done;
+}
+
+/* Reads what the file gained since the last call, at most @p max_chunks
+ * chunks and never past @p limit.  0 when done for now; -1 on a read
+ * error. */
+static int stream_read_upto(exec_stream *s, int max_chunks, uint64_t limit,
+                            uint64_t now)
 {
     char buf[EXEC_READ_CHUNK];
-    for (int i = 0; i < EXEC_READS_PER_WAKE && s->fd >= 0; i++) {
-        ssize_t n = read(s->fd, buf, sizeof buf);
+    for (int i = 0; i < max_chunks && s->bytes < limit; i++) {
+        uint64_t want = limit - s->bytes;
+        ssize_t n =
+            pread(s->fd, buf, want < sizeof buf ? (size_t)want : sizeof buf,
+                  (off_t)s->bytes);
         if (n > 0) {
             stream_feed(s, buf, (size_t)n);
+            s->last_growth = now;
         } else if (n == 0) {
-            close(s->fd);
-            s->fd = -1;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return 0;
+            break;
         } else if (errno != EINTR) {
             return -1;
         }
     }
+    stream_punch(s);
     return 0;
+}
+
+static int stream_read(exec_stream *s, uint64_t now)
+{
+    return stream_read_upto(s, EXEC_READS_PER_WAKE, UINT64_MAX, now);
 }
 
 static void reverse(char *p, size_t n)
@@ -198,6 +231,12 @@ static void leader_reaped(exec_state *st, int status, uint64_t now)
         close(st->pidfd);
         st->pidfd = -1;
     }
+    if (st->kill_at == 0 && st->spec->daemon) {
+        /* It may leave processes behind on purpose: no sweep, no wait. */
+        st->group_gone = 1;
+        st->give_up_at = now;
+        return;
+    }
     if (st->kill_at == 0) {
         st->kill_at = now;
     }
@@ -241,63 +280,52 @@ static int poll_timeout_ms(const exec_state *st, uint64_t now)
     if (st->reaped && st->give_up_at < wake) {
         wake = st->give_up_at;
     }
+    if (st->spec->on_progress != NULL && st->spec->progress_ns != 0 &&
+        !st->reaped && st->next_progress < wake) {
+        wake = st->next_progress > now ? st->next_progress : now;
+    }
     uint64_t ns = wake > now ? wake - now : 0;
     return (int)((ns + 999999) / 1000000);
 }
 
-/* One poll over the pipes (and the pidfd while the leader runs), then
- * read whatever is ready.  -1 with errno on failure; *what names it. */
+/* Wait on the pidfd while the leader runs (or just the tick), then read
+ * what the output files gained.  -1 with errno on failure; *what names
+ * it. */
 static int wait_once(exec_state *st, uint64_t now, const char **what)
 {
-    struct pollfd p[3];
-    exec_stream *owner[3] = {NULL, NULL, NULL};
+    struct pollfd p[1];
     nfds_t n = 0;
-    for (int i = 0; i < 2; i++) {
-        if (st->s[i].fd >= 0) {
-            p[n].fd = st->s[i].fd;
-            p[n].events = POLLIN;
-            owner[n++] = &st->s[i];
-        }
-    }
     if (st->pidfd >= 0) {
-        p[n].fd = st->pidfd;
-        p[n++].events = POLLIN;
+        p[0].fd = st->pidfd;
+        p[0].events = POLLIN;
+        n = 1;
     }
-    int r = poll(p, n, poll_timeout_ms(st, now));
-    if (r < 0) {
+    int r = poll(n ? p : NULL, n, poll_timeout_ms(st, now));
+    if (r < 0 && errno != EINTR) {
         *what = "poll";
-        return errno == EINTR ? 0 : -1;
+        return -1;
     }
-    for (nfds_t i = 0; i < n; i++) {
-        if (owner[i] != NULL && (p[i].revents & POLLNVAL) != 0) {
-            errno = EBADF;
-            *what = "poll";
-            return -1;
-        }
-        if (owner[i] != NULL && p[i].revents != 0 &&
-            stream_read(owner[i]) != 0) {
-            *what = owner[i] == &st->s[0] ? "read stdout" : "read stderr";
+    now = now_ns();
+    for (int i = 0; i < 2; i++) {
+        if (stream_read(&st->s[i], now) != 0) {
+            *what = i == 0 ? "read stdout" : "read stderr";
             return -1;
         }
     }
     return 0;
 }
 
-/* Last reads once nobody of the group can write any more: what is left in
- * the pipes, without waiting for (nor reading forever from) a writer that
- * escaped the group. */
+/* Last reads once nobody of the group can write any more: what the files
+ * hold now, without reading forever from a writer that escaped the
+ * group (or a daemon). */
 static int drain_rest(exec_state *st)
 {
+    uint64_t now = now_ns();
     for (int i = 0; i < 2; i++) {
         exec_stream *s = &st->s[i];
-        for (int round = 0; round < EXEC_DRAIN_ROUNDS && s->fd >= 0; round++) {
-            uint64_t before = s->bytes;
-            if (stream_read(s) != 0) {
-                return -1;
-            }
-            if (s->fd >= 0 && s->bytes == before) {
-                break;
-            }
+        off_t end = lseek(s->fd, 0, SEEK_END);
+        if (end < 0 || stream_read_upto(s, INT32_MAX, (uint64_t)end, now)) {
+            return -1;
         }
     }
     return 0;
@@ -318,6 +346,28 @@ static cairn_err emergency_stop(exec_state *st, const char *what, char *detail,
     return CAIRN_EIO;
 }
 
+/* The caller's progress callback, at most every progress_ns. */
+static void report_progress(exec_state *st, uint64_t now)
+{
+    const cairn_exec_spec *spec = st->spec;
+    if (spec->on_progress == NULL || spec->progress_ns == 0 || st->reaped ||
+        now < st->next_progress) {
+        return;
+    }
+    st->next_progress = sat_add(now, spec->progress_ns);
+    cairn_exec_progress pr;
+    pr.pid = st->pid;
+    pr.elapsed_ns = now - st->start;
+    pr.out_bytes = st->s[0].bytes;
+    pr.err_bytes = st->s[1].bytes;
+    uint64_t last = st->s[0].last_growth > st->s[1].last_growth
+                        ? st->s[0].last_growth
+                        : st->s[1].last_growth;
+    pr.has_output = last != 0;
+    pr.since_output_ns = last != 0 ? now - last : 0;
+    spec->on_progress(spec->progress_ctx, &pr);
+}
+
 static cairn_err wait_loop(exec_state *st, char *detail, size_t detail_len)
 {
     const char *what = "waitpid";
@@ -327,6 +377,7 @@ static cairn_err wait_loop(exec_state *st, char *detail, size_t detail_len)
             return emergency_stop(st, "waitpid", detail, detail_len);
         }
         enforce_limits(st, now);
+        report_progress(st, now);
         if (st->reaped && (st->group_gone || now >= st->give_up_at)) {
             if (drain_rest(st) != 0) {
                 return emergency_stop(st, "read", detail, detail_len);
@@ -350,6 +401,14 @@ static cairn_err check_spec(const cairn_exec_spec *spec, char *detail,
         cairn__fmt(detail, detail_len, "argv[0] is empty");
         return CAIRN_EINVAL;
     }
+    if (spec->output_dir_fd < -1 ||
+        (spec->output_dir_fd > 0 &&
+         (spec->output_dir_fd < 3 ||
+          fcntl(spec->output_dir_fd, F_GETFD) < 0))) {
+        cairn__fmt(detail, detail_len, "output_dir_fd %d: not open",
+                   spec->output_dir_fd);
+        return CAIRN_EINVAL;
+    }
     if (spec->tail_max > EXEC_TAIL_LIMIT) {
         cairn__fmt(detail, detail_len, "tail_max %zu larger than %u",
                    spec->tail_max, EXEC_TAIL_LIMIT);
@@ -370,7 +429,7 @@ static cairn_err check_spec(const cairn_exec_spec *spec, char *detail,
  * it), close-on-exec.  Closes @p fd when it has to move it. */
 static int fd_above_stdio(int fd)
 {
-    if (fd >= 3) {
+    if (fd < 0 || fd >= 3) {
         return fd;
     }
     int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -380,11 +439,28 @@ static int fd_above_stdio(int fd)
     return moved;
 }
 
-/* Pipes (parent ends non-blocking) and rings, all before the spawn so that
- * nothing can fail once the child runs.  w[] receives the child ends. */
+/* An unnamed output file: O_TMPFILE in the caller's private directory,
+ * else (no directory, or a file system without O_TMPFILE) a memfd. */
+static int output_file(const cairn_exec_spec *spec, const char *name)
+{
+    if (spec->output_dir_fd > 0) {
+        int fd = openat(spec->output_dir_fd, ".",
+                        O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
+                        errno != EINVAL && errno != ENOENT)) {
+            return fd_above_stdio(fd);
+        }
+    }
+    return fd_above_stdio(memfd_create(name, MFD_CLOEXEC));
+}
+
+/* Output files and rings, all before the spawn so that nothing can fail
+ * once the child runs.  The child's stdout and stderr are the same open
+ * files (w[] = the streams' descriptors). */
 static cairn_err prepare(exec_state *st, int w[2], char *detail,
                          size_t detail_len)
 {
+    static const char *const names[2] = {"cairn-stdout", "cairn-stderr"};
     size_t cap = st->spec->tail_max ? st->spec->tail_max : EXEC_TAIL_DEFAULT;
     for (int i = 0; i < 2; i++) {
         exec_stream *s = &st->s[i];
@@ -395,17 +471,14 @@ static cairn_err prepare(exec_state *st, int w[2], char *detail,
             cairn__fmt(detail, detail_len, "out of memory");
             return CAIRN_ENOMEM;
         }
-        int fds[2];
-        if (pipe2(fds, O_CLOEXEC) != 0) {
-            cairn__fmt(detail, detail_len, "pipe: %s", strerror(errno));
+        int given = i == 0 ? st->spec->out_fd : st->spec->err_fd;
+        s->fd = given > 0 ? fcntl(given, F_DUPFD_CLOEXEC, 3)
+                          : output_file(st->spec, names[i]);
+        if (s->fd < 0) {
+            cairn__fmt(detail, detail_len, "output file: %s", strerror(errno));
             return CAIRN_EIO;
         }
-        s->fd = fd_above_stdio(fds[0]);
-        w[i] = fd_above_stdio(fds[1]);
-        if (s->fd < 0 || w[i] < 0 || fcntl(s->fd, F_SETFL, O_NONBLOCK) != 0) {
-            cairn__fmt(detail, detail_len, "pipe: %s", strerror(errno));
-            return CAIRN_EIO;
-        }
+        w[i] = s->fd;
     }
     return CAIRN_OK;
 }
@@ -449,12 +522,8 @@ cairn_err cairn__exec_run(const cairn_exec_spec *spec, cairn_exec_result *res,
         st.start = now_ns();
         st.deadline =
             spec->timeout_ns ? sat_add(st.start, spec->timeout_ns) : UINT64_MAX;
+        st.next_progress = sat_add(st.start, spec->progress_ns);
         e = cairn__exec_spawn(spec, w[0], w[1], &st.pid, detail, detail_len);
-    }
-    for (int i = 0; i < 2; i++) {
-        if (w[i] >= 0) {
-            close(w[i]);
-        }
     }
     if (e == CAIRN_OK) {
         st.pidfd = pidfd_open(st.pid, 0);

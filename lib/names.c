@@ -108,6 +108,8 @@ const char *cairn_next_action_name(cairn_next_action action)
         return "resume";
     case CAIRN_NEXT_RESTART_TARGETS:
         return "restart-targets";
+    case CAIRN_NEXT_WAIT_COMMAND:
+        return "wait-command";
     }
     return "unknown";
 }

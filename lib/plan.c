@@ -17,7 +17,8 @@
 #define CANONICAL_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
 
 static const char *const top_keys[] = {
-    "cairn_plan", "plan_id", "run_id", "deadline", "description", "operations",
+    "cairn_plan", "plan_id", "run_id",   "deadline", "description",
+    "operations", "env",     "env_file", "pass_env", "cwd",
 };
 
 void cairn_plan_free(cairn_plan *plan)
@@ -31,6 +32,7 @@ void cairn_plan_free(cairn_plan *plan)
         }
         free(plan->ops);
     }
+    cairn__plan_settings_clear(&plan->settings);
     free(plan->plan_id);
     free(plan->run_id);
     free(plan->canonical);
@@ -186,6 +188,9 @@ static cairn_err plan_fill(const cairn_plan_diag *d, const json_t *root,
         err = cairn__plan_text_field(d, root, "$", "description");
     }
     if (err == CAIRN_OK) {
+        err = cairn__plan_settings_parse(d, root, "$", &plan->settings);
+    }
+    if (err == CAIRN_OK) {
         err = operations_field(d, root, plan);
     }
     if (err == CAIRN_OK) {
@@ -242,7 +247,8 @@ static cairn_err check_canonical_input(const cairn_plan_diag *d,
 }
 
 static cairn_err plan_build(const char *json, size_t len, int from_canonical,
-                            cairn_plan **out, char *detail, size_t detail_len)
+                            const char *base_dir, cairn_plan **out,
+                            char *detail, size_t detail_len)
 {
     const cairn_plan_diag diag = {detail, detail_len};
     const cairn_plan_diag *d = &diag;
@@ -252,6 +258,10 @@ static cairn_err plan_build(const char *json, size_t len, int from_canonical,
         return CAIRN_EINVAL;
     }
     *out = NULL;
+    if (base_dir != NULL && base_dir[0] != '/') {
+        cairn__fmt(detail, detail_len, "plan: base directory is not absolute");
+        return CAIRN_EINVAL;
+    }
     if (len > CAIRN_MAX_PLAN_BYTES) {
         return cairn__plan_fail(d, "$", "plan is larger than %u bytes",
                                 CAIRN_MAX_PLAN_BYTES);
@@ -266,6 +276,9 @@ static cairn_err plan_build(const char *json, size_t len, int from_canonical,
     cairn_err err = plan == NULL ? cairn__plan_nomem(d) : CAIRN_OK;
     if (err == CAIRN_OK) {
         err = plan_fill(d, root, plan);
+    }
+    if (err == CAIRN_OK && base_dir != NULL) {
+        err = cairn__plan_record_cwd(d, root, plan, base_dir);
     }
     if (err == CAIRN_OK) {
         err = canonicalize(d, root, plan);
@@ -285,18 +298,31 @@ static cairn_err plan_build(const char *json, size_t len, int from_canonical,
 cairn_err cairn_plan_parse(const char *json, size_t len, cairn_plan **out,
                            char *detail, size_t detail_len)
 {
-    return plan_build(json, len, 0, out, detail, detail_len);
+    return plan_build(json, len, 0, NULL, out, detail, detail_len);
+}
+
+cairn_err cairn_plan_parse_at(const char *json, size_t len,
+                              const char *base_dir, cairn_plan **out,
+                              char *detail, size_t detail_len)
+{
+    return plan_build(json, len, 0, base_dir, out, detail, detail_len);
 }
 
 cairn_err cairn__plan_from_canonical(const char *json, size_t len,
                                      cairn_plan **out, char *detail,
                                      size_t detail_len)
 {
-    return plan_build(json, len, 1, out, detail, detail_len);
+    return plan_build(json, len, 1, NULL, out, detail, detail_len);
 }
 
 cairn_err cairn_plan_load(const char *path, cairn_plan **out, char *detail,
                           size_t detail_len)
+{
+    return cairn_plan_load_at(path, NULL, out, detail, detail_len);
+}
+
+cairn_err cairn_plan_load_at(const char *path, const char *base_dir,
+                             cairn_plan **out, char *detail, size_t detail_len)
 {
     char *text;
     size_t len;
@@ -315,7 +341,7 @@ cairn_err cairn_plan_load(const char *path, cairn_plan **out, char *detail,
     if (err != CAIRN_OK) {
         return err;
     }
-    err = cairn_plan_parse(text, len, out, detail, detail_len);
+    err = cairn_plan_parse_at(text, len, base_dir, out, detail, detail_len);
     free(text);
     return err;
 }

@@ -11,6 +11,25 @@ typedef struct cairn_argv {
     size_t n; /**< 0: absent */
 } cairn_argv;
 
+/** Settings of a command (plan level or per operation; docs/cairn.1,
+ *  PLAN FORMAT).  Every field is absent when NULL / 0. */
+typedef struct cairn_plan_settings {
+    char **env_names; /**< "env": literal variables, in sorted order */
+    char **env_values;
+    size_t n_env;
+    char **pass_env; /**< "pass_env": names from the runner's environment */
+    size_t n_pass_env;
+    char *env_file; /**< "env_file": KEY=VALUE file read at spawn time */
+    char *cwd;      /**< "cwd" */
+} cairn_plan_settings;
+
+#define CAIRN_PLAN_MAX_ENV 128      /**< entries of one "env" object */
+#define CAIRN_PLAN_MAX_PASS_ENV 64  /**< names of one "pass_env" array */
+#define CAIRN_PLAN_MAX_ENV_NAME 128 /**< bytes of a variable name */
+#define CAIRN_PLAN_READY_TIMEOUT_DEFAULT 30000000000ull
+#define CAIRN_PLAN_READY_INTERVAL_DEFAULT 1000000000ull
+#define CAIRN_PLAN_PROBE_TIMEOUT_DEFAULT 300000000000ull
+
 typedef struct cairn_plan_op {
     char *id;
     cairn_kind kind;
@@ -26,13 +45,20 @@ typedef struct cairn_plan_op {
     char **requires; /**< output keys a completed receipt needs */
     size_t n_requires;
     int idempotent;
+    cairn_plan_settings settings; /**< env, env_file, pass_env, cwd */
+    int daemon;                   /**< may leave processes behind */
+    cairn_argv ready;             /**< readiness check (daemon ops) */
+    uint64_t ready_timeout_ns;    /**< default 30 s */
+    uint64_t ready_interval_ns;   /**< default 1 s */
+    uint64_t probe_timeout_ns;    /**< default 5 min */
 } cairn_plan_op;
 
 struct cairn_plan {
     uint32_t version; /**< cairn_plan, must be 1 */
     char *plan_id;
-    char *run_id;         /**< NULL when absent */
-    uint64_t deadline_ns; /**< 0: none */
+    char *run_id;                 /**< NULL when absent */
+    uint64_t deadline_ns;         /**< 0: none */
+    cairn_plan_settings settings; /**< plan-level env, ..., cwd */
     cairn_plan_op *ops;
     size_t n_ops;
     /** Canonical bytes: the plan without run_id, keys sorted, compact
@@ -53,6 +79,11 @@ CAIRN_INTERNAL cairn_kind cairn__kind_parse(const char *word);
  * @return 0 on success, -1 otherwise.
  */
 CAIRN_INTERNAL int cairn__duration_parse(const char *text, uint64_t *ns);
+
+/** True when @p name is a valid variable name for "env"/"pass_env"/an
+ *  env_file: [A-Za-z_][A-Za-z0-9_]*, at most CAIRN_PLAN_MAX_ENV_NAME bytes,
+ *  not starting with "CAIRN_" (those are the runner's). */
+CAIRN_INTERNAL int cairn__env_name_ok(const char *name, size_t len);
 
 /** Parse the canonical plan stored in a CREATE record (the same strict
  *  validation as cairn_plan_parse; run_id stays NULL). */

@@ -105,6 +105,30 @@ CAIRN_INTERNAL cairn_err cairn__plan_parse_op(const cairn_plan_diag *d,
 /** Free everything @p op owns and zero it. */
 CAIRN_INTERNAL void cairn__plan_op_clear(cairn_plan_op *op);
 
+/** Optional argv field @p key of @p obj: a non-empty array of strings,
+ *  copied NULL-ended into *out. */
+CAIRN_INTERNAL cairn_err cairn__plan_argv_field(const cairn_plan_diag *d,
+                                                const json_t *obj,
+                                                const char *path,
+                                                const char *key,
+                                                cairn_argv *out);
+/** "env", "pass_env", "env_file", "cwd" of @p obj (plan or operation). */
+CAIRN_INTERNAL cairn_err cairn__plan_settings_parse(const cairn_plan_diag *d,
+                                                    const json_t *obj,
+                                                    const char *path,
+                                                    cairn_plan_settings *s);
+CAIRN_INTERNAL void cairn__plan_settings_clear(cairn_plan_settings *s);
+/** "daemon", "ready", "probe_timeout" of an operation whose kind is set. */
+CAIRN_INTERNAL cairn_err cairn__plan_service_fields(const cairn_plan_diag *d,
+                                                    const json_t *obj,
+                                                    const char *path,
+                                                    cairn_plan_op *op);
+/** Make the plan-level "cwd" absolute against @p base_dir (absolute), or
+ *  set it to @p base_dir when absent, in @p root and in @p plan. */
+CAIRN_INTERNAL cairn_err cairn__plan_record_cwd(const cairn_plan_diag *d,
+                                                json_t *root, cairn_plan *plan,
+                                                const char *base_dir);
+
 /** Cross-operation rules: unique op ids, no mutating operation before the
  *  last preflight, stop/start alternation per target. */
 CAIRN_INTERNAL cairn_err cairn__plan_check_order(const cairn_plan_diag *d,

@@ -8,8 +8,10 @@
 #include <string.h>
 
 static const char *const op_keys[] = {
-    "id",      "kind",  "target",   "run",        "probe",
-    "timeout", "retry", "requires", "idempotent", "description",
+    "id",      "kind",          "target",   "run",        "probe",
+    "timeout", "retry",         "requires", "idempotent", "description",
+    "env",     "env_file",      "pass_env", "cwd",        "daemon",
+    "ready",   "probe_timeout",
 };
 static const char *const retry_keys[] = {
     "attempts",
@@ -36,6 +38,8 @@ void cairn__plan_op_clear(cairn_plan_op *op)
     free(op->target);
     argv_clear(&op->run);
     argv_clear(&op->probe);
+    argv_clear(&op->ready);
+    cairn__plan_settings_clear(&op->settings);
     free(op->retry_exit_codes);
     if (op->requires != NULL) {
         for (size_t i = 0; i < op->n_requires; i++) {
@@ -79,9 +83,9 @@ static cairn_err argv_check(const cairn_plan_diag *d, const json_t *v,
     return CAIRN_OK;
 }
 
-/* Optional argv field: a non-empty array of strings, copied NULL-ended. */
-static cairn_err argv_field(const cairn_plan_diag *d, const json_t *obj,
-                            const char *path, const char *key, cairn_argv *out)
+cairn_err cairn__plan_argv_field(const cairn_plan_diag *d, const json_t *obj,
+                                 const char *path, const char *key,
+                                 cairn_argv *out)
 {
     const json_t *v = json_object_get(obj, key);
     char sub[CAIRN_PLAN_PATH_MAX];
@@ -395,10 +399,10 @@ cairn_err cairn__plan_parse_op(const cairn_plan_diag *d, const json_t *v,
         err = op_identity(d, v, path, op);
     }
     if (err == CAIRN_OK) {
-        err = argv_field(d, v, path, "run", &op->run);
+        err = cairn__plan_argv_field(d, v, path, "run", &op->run);
     }
     if (err == CAIRN_OK) {
-        err = argv_field(d, v, path, "probe", &op->probe);
+        err = cairn__plan_argv_field(d, v, path, "probe", &op->probe);
     }
     if (err == CAIRN_OK) {
         err = cairn__plan_duration_field(d, v, path, "timeout", &op->timeout_ns,
@@ -415,6 +419,12 @@ cairn_err cairn__plan_parse_op(const cairn_plan_diag *d, const json_t *v,
     }
     if (err == CAIRN_OK) {
         err = cairn__plan_text_field(d, v, path, "description");
+    }
+    if (err == CAIRN_OK) {
+        err = cairn__plan_settings_parse(d, v, path, &op->settings);
+    }
+    if (err == CAIRN_OK) {
+        err = cairn__plan_service_fields(d, v, path, op);
     }
     return err;
 }

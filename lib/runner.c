@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void cairn__runner_init(cairn_runner *r, cairn_journal *j,
                         const cairn_runner_opts *opts)
@@ -28,6 +29,9 @@ void cairn__runner_init(cairn_runner *r, cairn_journal *j,
     if (r->opts.kill_grace_ns == 0) {
         r->opts.kill_grace_ns = RUNNER_GRACE_DEFAULT;
     }
+    if (r->opts.heartbeat_ns == 0) {
+        r->opts.heartbeat_ns = RUNNER_HEARTBEAT_DEFAULT;
+    }
     if (r->opts.hook_timeout_ns == 0) {
         r->opts.hook_timeout_ns = RUNNER_HOOK_TIMEOUT_DEFAULT;
     }
@@ -38,6 +42,13 @@ void cairn__runner_init(cairn_runner *r, cairn_journal *j,
                        ? r->opts.actor
                        : RUNNER_ACTOR_DEFAULT;
     r->start_mono = cairn__mono_ns();
+    r->tmp_fd = -1;
+    if (j != NULL) {
+        char *here = j->dir[0] == '/' ? NULL : getcwd(NULL, 0);
+        cairn__fmt(r->jdir, sizeof(r->jdir), "%s%s%s", here != NULL ? here : "",
+                   here != NULL ? "/" : "", j->dir);
+        free(here);
+    }
 }
 
 /* The runner needs a command for every operation. */
@@ -120,6 +131,10 @@ cairn_err cairn__runner_take(cairn_runner *r, cairn_summary **out)
     err = cairn__runner_lock_cmd(r, &fd);
     cairn__runner_unlock_cmd(fd);
     if (err == CAIRN_OK) {
+        err = cairn__runner_tmp_open(r);
+    }
+    if (err == CAIRN_OK) {
+        cairn__runner_orphan_read(r);
         cairn__runner_sweep_outputs(r);
         err = cairn_status(r->j, r->run_id, out);
     }
@@ -137,6 +152,8 @@ cairn_err cairn__runner_take(cairn_runner *r, cairn_summary **out)
 
 void cairn__runner_release(cairn_runner *r)
 {
+    cairn__runner_orphan_done(r);
+    cairn__runner_tmp_close(r);
     if (!r->had_lock) {
         cairn_run_unlock(r->j, r->run_id);
     }
@@ -215,7 +232,7 @@ static cairn_err contain_and_clean(cairn_runner *r, runner_stop *stop)
                 }
                 break;
             }
-            if (cairn__runner_interrupted(r)) {
+            if (cairn__runner_interrupted_hard(r)) {
                 *stop = RUNNER_STOP_INTERRUPTED;
                 return CAIRN_OK;
             }
@@ -281,6 +298,20 @@ static cairn_err finish(cairn_runner *r, int ended_before)
             "done; resume to finish them%s",
             stopped);
     }
+    if (r->halt == RUNNER_STOP_INTERRUPTED) {
+        return cairn__runner_stopped(r, CAIRN_EINTR,
+                                     "interrupted by signal with stopped "
+                                     "targets: run ended; containment and "
+                                     "cleanup done%s",
+                                     stopped);
+    }
+    if (r->halt == RUNNER_STOP_EXHAUSTED) {
+        return cairn__runner_stopped(r, CAIRN_EFAILED,
+                                     "%s; no attempts left: run ended with "
+                                     "stopped targets; containment and "
+                                     "cleanup done%s",
+                                     r->why, stopped);
+    }
     if (ended_before || state == CAIRN_RUN_CANCELLED) {
         return cairn__runner_stopped(r, CAIRN_EFINISHED,
                                      "run %s has ended (%s)%s", r->run_id,
@@ -298,10 +329,58 @@ static cairn_err finish(cairn_runner *r, int ended_before)
 
 /* ---- the loop ----------------------------------------------------------- */
 
+/* The runner stops (attempts used up, a signal) while targets are
+ * stopped: end the run (a cancel naming why) so that containment may
+ * restart them and cleanup run; finish() then reports @p stop.  *ended
+ * is 0 when no target is down (nothing done). */
+static cairn_err end_for_containment(cairn_runner *r, runner_stop stop,
+                                     int *ended)
+{
+    cairn_summary *s = NULL;
+    *ended = 0;
+    cairn_err err = cairn_status(r->j, r->run_id, &s);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    char down[600];
+    size_t used = 0;
+    down[0] = '\0';
+    for (size_t i = 0; i < s->n_restart_targets; i++) {
+        cairn__fmt(down + used, sizeof(down) - used, "%s%s", i ? ", " : "",
+                   s->restart_targets[i]);
+        used += strlen(down + used);
+    }
+    cairn_summary_free(s);
+    if (used == 0) {
+        return CAIRN_OK;
+    }
+    char reason[CAIRN_MAX_TEXT];
+    cairn__fmt(reason, sizeof(reason),
+               "%s with stopped targets (%s): run ended so that containment "
+               "restarts them",
+               stop == RUNNER_STOP_INTERRUPTED ? "interrupted by signal"
+                                               : "no attempts left",
+               down);
+    cairn_actor_info who = {r->who.actor, reason};
+    err = cairn_cancel(r->j, r->run_id, 0, &who);
+    if (err == CAIRN_OK) {
+        *ended = 1;
+        r->halt = stop;
+    }
+    return err;
+}
+
 /* What the outcome of one head operation means for the loop. */
 cairn_err cairn__runner_after(cairn_runner *r, runner_stop stop, int *go_on)
 {
     *go_on = 1;
+    if (stop == RUNNER_STOP_EXHAUSTED || stop == RUNNER_STOP_INTERRUPTED) {
+        int ended;
+        cairn_err err = end_for_containment(r, stop, &ended);
+        if (err != CAIRN_OK || ended) {
+            return err; /* the loop sees the cancel: finish() */
+        }
+    }
     switch (stop) {
     case RUNNER_GO:
     case RUNNER_STOP_TERMINAL: /* the loop sees the halt */
@@ -342,7 +421,9 @@ static cairn_err turn(cairn_runner *r, const cairn_summary *s, int *done)
     }
     if (cairn__runner_interrupted(r)) {
         int go_on;
-        return cairn__runner_after(r, RUNNER_STOP_INTERRUPTED, &go_on);
+        cairn_err err = cairn__runner_after(r, RUNNER_STOP_INTERRUPTED, &go_on);
+        *done = err != CAIRN_OK || !go_on;
+        return err;
     }
     if (cairn__runner_deadline_left(r) == 0) {
         *done = 0;
@@ -464,7 +545,15 @@ cairn_err cairn_run_plan(cairn_journal *journal, const cairn_plan *plan,
         }
         return err;
     }
+    /* A tmp/ that is not private is refused before the run exists. */
+    err = cairn__runner_tmp_open(&r);
+    if (err != CAIRN_OK) {
+        return err;
+    }
     err = cairn_run_create(journal, plan, &r.who, r.run_id, sizeof(r.run_id));
+    if (err != CAIRN_OK) {
+        cairn__runner_tmp_close(&r);
+    }
     if (err == CAIRN_EEXIST) {
         return cairn__jfail(journal, err,
                             "run %s exists: use cairn resume "

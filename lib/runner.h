@@ -19,9 +19,11 @@
 #define RUNNER_SHUTDOWN_DEFAULT 30000000000ull
 #define RUNNER_GRACE_DEFAULT 5000000000ull
 #define RUNNER_HOOK_TIMEOUT_DEFAULT 30000000000ull
+#define RUNNER_HEARTBEAT_DEFAULT 10000000000ull
 #define RUNNER_ACTOR_DEFAULT "cairn-runner"
 #define RUNNER_PATH_MAX 4096
-#define RUNNER_ENV_MAX 24 /* entries of a command's environment */
+#define RUNNER_DAEMONS_MAX 64 /* processes of daemon ops remembered */
+#define RUNNER_ENV_MAX 700    /* entries of a command's environment */
 
 /** Why the runner stops driving the run (besides journal errors). */
 typedef enum runner_stop {
@@ -52,7 +54,18 @@ typedef struct cairn_runner {
     int last_restart;     /* restart_required of the last state-change */
     size_t last_in_doubt; /* in-doubt count of the last state-change */
     char cmd_lock[RUNNER_PATH_MAX]; /* <dir>/locks/run-<n>.cmd */
-    char why[CAIRN_MAX_TEXT];       /* last failure, for the detail */
+    char jdir[RUNNER_PATH_MAX];     /* the journal directory, absolute */
+    int tmp_fd;                     /* <dir>/tmp, checked private; -1 */
+    runner_stop halt;     /* why this call ended the run (containment) */
+    char out_name[2][64]; /* the running command's stdout/stderr files */
+    /* What a dead runner's command left (read from the lock note when
+     * the run is taken): its operation, attempt, output files. */
+    int orphan;
+    uint32_t orphan_seq, orphan_attempt;
+    char orphan_name[2][64];
+    pid_t daemons[RUNNER_DAEMONS_MAX]; /* left by daemon operations */
+    size_t n_daemons;
+    char why[CAIRN_MAX_TEXT]; /* last failure, for the detail */
 } cairn_runner;
 
 /** What one command did, as the runner records it. */
@@ -75,7 +88,9 @@ typedef struct runner_cmd {
     int probe;           /* run the probe, not the command */
     uint64_t timeout_ns; /* effective (0: none) */
     int deadline_capped;
-    int lock_fd; /* command-lifetime lock to inherit */
+    int lock_fd;       /* command-lifetime lock to inherit */
+    int ready;         /* run the readiness check, not the command */
+    uint64_t since_ns; /* wall clock when the command started */
 } runner_cmd;
 
 /* runner.c */
@@ -109,6 +124,9 @@ CAIRN_INTERNAL cairn_err cairn__runner_exec(cairn_runner *r,
                                             const runner_cmd *cmd,
                                             runner_result *out);
 CAIRN_INTERNAL void cairn__runner_result_free(runner_result *res);
+/** True when @p cmd is a daemon operation's own command (not its probe
+ *  or readiness check): no lifetime lock, no group sweep. */
+CAIRN_INTERNAL int cairn__runner_cmd_daemon(const runner_cmd *cmd);
 /** A command's environment: at most RUNNER_ENV_MAX malloc'd entries. */
 typedef struct runner_env {
     char *v[RUNNER_ENV_MAX + 1]; /* NULL-terminated */
@@ -132,6 +150,39 @@ CAIRN_INTERNAL cairn_err cairn__kv_addf(cairn_kvlist *list, const char *key,
                                         const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* runner_daemon.c */
+/** Find what daemon command @p leader left (its group or session, new
+ *  processes adopted by the runner, their descendants), remember them,
+ *  and add "daemon_pids" ("pid/pgid/comm ..." or "none") to @p evidence. */
+CAIRN_INTERNAL cairn_err cairn__runner_daemon_record(cairn_runner *r,
+                                                     pid_t leader,
+                                                     cairn_kvlist *evidence);
+/** Reap the runner's zombie children (adopted daemons that exited).  Call
+ *  only between commands. */
+CAIRN_INTERNAL void cairn__runner_reap_adopted(cairn_runner *r);
+/** Run @p start's readiness check until it exits 0 (*ready = 1) or its
+ *  timeout passes or a signal comes (*ready = 0, @p why says so).  Errors
+ *  are the runner's own (CAIRN_ENOMEM, CAIRN_EIO). */
+CAIRN_INTERNAL cairn_err cairn__runner_ready(cairn_runner *r,
+                                             const runner_cmd *start,
+                                             int *ready, char *why,
+                                             size_t why_len);
+
+/* runner_settings.c */
+/** Apply the plan's then @p op's env settings to @p env.  CAIRN_EIO /
+ *  CAIRN_EINVAL with @p detail ("env_file <path>: line N: ...", never a
+ *  value) when an env_file cannot be used; CAIRN_ENOMEM. */
+CAIRN_INTERNAL cairn_err cairn__runner_settings_env(const cairn_runner *r,
+                                                    const cairn_plan_op *op,
+                                                    runner_env *env,
+                                                    char *detail,
+                                                    size_t detail_len);
+/** The working directory of @p op's commands (NULL: inherit); may be
+ *  built in @p buf. */
+CAIRN_INTERNAL const char *cairn__runner_cwd(const cairn_runner *r,
+                                             const cairn_plan_op *op, char *buf,
+                                             size_t cap);
+
 /* runner_op.c */
 /** Claim and run operation @p seq (kind NORMAL with retries, or
  *  CONTAINMENT/CLEANUP with one attempt).  *stop says how it ended. */
@@ -140,6 +191,8 @@ CAIRN_INTERNAL cairn_err cairn__runner_op(cairn_runner *r, uint32_t seq,
                                           runner_stop *stop);
 /** Nonzero once a signal was counted. */
 CAIRN_INTERNAL int cairn__runner_interrupted(const cairn_runner *r);
+/** Nonzero once a second signal was counted (stop at once). */
+CAIRN_INTERNAL int cairn__runner_interrupted_hard(const cairn_runner *r);
 /** ns left before the run deadline; UINT64_MAX without a deadline. */
 CAIRN_INTERNAL uint64_t cairn__runner_deadline_left(const cairn_runner *r);
 
@@ -153,13 +206,44 @@ CAIRN_INTERNAL cairn_err cairn__runner_settle(cairn_runner *r,
 /** Take the command-lifetime lock without waiting: *fd_out on CAIRN_OK;
  *  CAIRN_ELOCKED (journal detail names the holders); CAIRN_EIO. */
 CAIRN_INTERNAL cairn_err cairn__runner_lock_cmd(cairn_runner *r, int *fd_out);
-/** Write what the lock protects (op, attempt, runner pid) into it. */
-CAIRN_INTERNAL void cairn__runner_lock_note(int fd, const runner_cmd *cmd);
+/** Write what the lock protects (op, attempt, runner pid, cmd->since_ns)
+ *  into it, and with @p pr (NULL at the start) the heartbeat: bytes of
+ *  output and when the last came. */
+CAIRN_INTERNAL void cairn__runner_lock_note(const cairn_runner *r, int fd,
+                                            const runner_cmd *cmd,
+                                            const cairn_exec_progress *pr);
+/** Create a fresh output file "run-<n>.<kind>-<random>" in tmp/ (name
+ *  into @p name, descriptor into *fd_out); CAIRN_EIO with errno. */
+CAIRN_INTERNAL cairn_err cairn__runner_tmp_file(cairn_runner *r,
+                                                const char *kind, char *name,
+                                                size_t cap, int *fd_out);
+/** Remove tmp/@p name (a bare name; "" does nothing). */
+CAIRN_INTERNAL void cairn__runner_tmp_unlink(cairn_runner *r, const char *name);
+/** Add orphan_stdout_bytes/_tail and orphan_stderr_bytes/_tail for what
+ *  the command of (@p seq, @p attempt) printed after its runner died. */
+CAIRN_INTERNAL cairn_err cairn__runner_orphan_evidence(cairn_runner *r,
+                                                       uint32_t seq,
+                                                       uint32_t attempt,
+                                                       cairn_kvlist *ev);
+/** Read the lock note a dead runner left (call with the command lock
+ *  free, before anything overwrites it). */
+CAIRN_INTERNAL void cairn__runner_orphan_read(cairn_runner *r);
+/** Remove the orphan's output files. */
+CAIRN_INTERNAL void cairn__runner_orphan_done(cairn_runner *r);
 CAIRN_INTERNAL void cairn__runner_unlock_cmd(int fd);
-/** Create a fresh, empty, mode-0600 $CAIRN_OUTPUT file of the run into
- *  @p path; CAIRN_EIO with errno set. */
+/** Open (create 0700 if absent) <journal>/tmp into r->tmp_fd: never
+ *  through a symlink, and only when it is ours with no group or other
+ *  access (CAIRN_ECORRUPT otherwise, naming it); CAIRN_EIO. */
+CAIRN_INTERNAL cairn_err cairn__runner_tmp_open(cairn_runner *r);
+CAIRN_INTERNAL void cairn__runner_tmp_close(cairn_runner *r);
+/** Create a fresh, empty, mode-0600 $CAIRN_OUTPUT file of the run in the
+ *  private tmp/ (its absolute name into @p path, its descriptor into
+ *  *fd_out); CAIRN_EIO with errno set. */
 CAIRN_INTERNAL cairn_err cairn__runner_output_file(cairn_runner *r, char *path,
-                                                   size_t cap);
+                                                   size_t cap, int *fd_out);
+/** Remove the output file @p path (relative to tmp/) and close @p fd. */
+CAIRN_INTERNAL void cairn__runner_output_done(cairn_runner *r, const char *path,
+                                              int fd);
 /** Remove the run's $CAIRN_OUTPUT files left by a killed runner (call
  *  only with the run taken and its command lock free). */
 CAIRN_INTERNAL void cairn__runner_sweep_outputs(cairn_runner *r);

@@ -235,20 +235,11 @@ static cairn_err build_evidence(runner_result *out)
     return err;
 }
 
-/* Parse what the command left in its output file.  Missing file: no
- * outputs.  CAIRN_ENOMEM is the only error; a bad file sets output_bad. */
-static cairn_err read_outputs(const char *path, runner_result *out)
+/* Parse what the command left in its output file, read through the
+ * descriptor we created (never reopened by name).  CAIRN_ENOMEM is the
+ * only error; a bad file sets output_bad. */
+static cairn_err read_outputs(int fd, runner_result *out)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) {
-            return CAIRN_OK;
-        }
-        out->output_bad = 1;
-        cairn__fmt(out->output_detail, sizeof(out->output_detail),
-                   "$CAIRN_OUTPUT: %s", strerror(errno));
-        return CAIRN_OK;
-    }
     struct stat st;
     char *buf = NULL;
     size_t len = 0;
@@ -258,11 +249,10 @@ static cairn_err read_outputs(const char *path, runner_result *out)
     } else if ((uint64_t)st.st_size > RUNNER_OUTPUT_MAX) {
         bad = "larger than 1 MiB";
     } else if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-        close(fd);
         return CAIRN_ENOMEM;
     }
     while (bad == NULL && len < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+        ssize_t n = pread(fd, buf + len, (size_t)st.st_size - len, (off_t)len);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -272,7 +262,6 @@ static cairn_err read_outputs(const char *path, runner_result *out)
         }
         len += (size_t)n;
     }
-    close(fd);
     cairn_err err = CAIRN_OK;
     if (bad == NULL) {
         char detail[400];
@@ -294,11 +283,23 @@ static cairn_err read_outputs(const char *path, runner_result *out)
     return err;
 }
 
+/* The command's environment: the clean base, the plan's settings, then
+ * the runner's CAIRN_* variables.  A settings failure (env_file) is the
+ * command's, not the runner's: out->exec_err CAIRN_ECHILD with the why. */
 static cairn_err command_env(cairn_runner *r, const runner_cmd *cmd,
-                             const char *output, runner_env *env)
+                             const char *output, runner_env *env,
+                             runner_result *out)
 {
     cairn_err err = cairn__runner_env_init(env);
     const cairn_plan_op *op = cmd->op;
+    if (err == CAIRN_OK) {
+        err = cairn__runner_settings_env(r, op, env, out->detail,
+                                         sizeof(out->detail));
+        if (err == CAIRN_EIO || err == CAIRN_EINVAL) {
+            out->exec_err = CAIRN_ECHILD;
+            return CAIRN_OK;
+        }
+    }
 #define ADD(k, ...)                                                            \
     if (err == CAIRN_OK) {                                                     \
         err = cairn__runner_env_add(env, k, __VA_ARGS__);                      \
@@ -311,9 +312,9 @@ static cairn_err command_env(cairn_runner *r, const runner_cmd *cmd,
         ADD("CAIRN_TARGET", "%s", op->target);
     }
     ADD("CAIRN_ATTEMPT", "%u", cmd->attempt);
-    ADD("CAIRN_JOURNAL", "%s", r->j->dir);
+    ADD("CAIRN_JOURNAL", "%s", r->jdir);
     ADD("CAIRN_OUTPUT", "%s", output);
-    if (cmd->lock_fd >= 0) {
+    if (cmd->lock_fd >= 0 && !cairn__runner_cmd_daemon(cmd)) {
         ADD("CAIRN_LOCK_FD", "%d", cmd->lock_fd);
     }
     if (cmd->probe) {
@@ -323,18 +324,55 @@ static cairn_err command_env(cairn_runner *r, const runner_cmd *cmd,
     return err;
 }
 
+typedef struct beat_ctx {
+    cairn_runner *r;
+    const runner_cmd *cmd;
+} beat_ctx;
+
+/* A heartbeat: refresh the lock's note, tell the caller. */
+static void on_progress(void *vctx, const cairn_exec_progress *pr)
+{
+    beat_ctx *b = vctx;
+    if (b->cmd->lock_fd >= 0) {
+        cairn__runner_lock_note(b->r, b->cmd->lock_fd, b->cmd, pr);
+    }
+    cairn_run_event ev;
+    cairn__runner_op_event(b->r, &ev, CAIRN_EVENT_HEARTBEAT, b->cmd->seq);
+    ev.attempt = b->cmd->attempt;
+    ev.duration_ns = pr->elapsed_ns;
+    ev.out_bytes = pr->out_bytes;
+    ev.err_bytes = pr->err_bytes;
+    ev.has_output = pr->has_output;
+    ev.since_output_ns = pr->since_output_ns;
+    ev.reason = b->cmd->probe   ? "probe"
+                : b->cmd->ready ? "readiness check"
+                                : "";
+    cairn__runner_emit(b->r, &ev);
+}
+
 static void fill_spec(const cairn_runner *r, const runner_cmd *cmd, char **envp,
-                      cairn_exec_spec *spec)
+                      char *cwd_buf, size_t cwd_cap, cairn_exec_spec *spec)
 {
     memset(spec, 0, sizeof(*spec));
-    spec->argv = cmd->probe ? cmd->op->probe.v : cmd->op->run.v;
+    spec->argv = cmd->probe   ? cmd->op->probe.v
+                 : cmd->ready ? cmd->op->ready.v
+                              : cmd->op->run.v;
     spec->envp = envp;
+    spec->cwd = cairn__runner_cwd(r, cmd->op, cwd_buf, cwd_cap);
     spec->timeout_ns = cmd->timeout_ns;
     spec->grace_ns = r->opts.kill_grace_ns;
     spec->tail_max = RUNNER_TAIL_MAX;
-    spec->keep_fd = cmd->lock_fd;
+    spec->daemon = cairn__runner_cmd_daemon(cmd);
+    /* A daemon keeps what it inherits: it never gets the lifetime lock. */
+    spec->keep_fd = spec->daemon ? -1 : cmd->lock_fd;
+    spec->output_dir_fd = r->tmp_fd;
     spec->interrupts = r->opts.interrupts;
     spec->shutdown_ns = r->opts.shutdown_timeout_ns;
+}
+
+int cairn__runner_cmd_daemon(const runner_cmd *cmd)
+{
+    return cmd->op->daemon && !cmd->probe && !cmd->ready;
 }
 
 cairn_err cairn__runner_exec(cairn_runner *r, const runner_cmd *cmd,
@@ -342,26 +380,54 @@ cairn_err cairn__runner_exec(cairn_runner *r, const runner_cmd *cmd,
 {
     memset(out, 0, sizeof(*out));
     char path[RUNNER_PATH_MAX];
-    if (cairn__runner_output_file(r, path, sizeof(path)) != CAIRN_OK) {
+    int out_fd = -1;
+    if (cairn__runner_output_file(r, path, sizeof(path), &out_fd) != CAIRN_OK) {
         return cairn__jfail(r->j, CAIRN_EIO,
                             "cannot create a $CAIRN_OUTPUT file %s: %s", path,
                             strerror(errno));
     }
     runner_env env;
-    cairn_err err = command_env(r, cmd, path, &env);
-    if (err == CAIRN_OK) {
+    char cwd[RUNNER_PATH_MAX];
+    cairn_err err = command_env(r, cmd, path, &env, out);
+    if (err == CAIRN_OK && out->exec_err == CAIRN_OK) {
         cairn_exec_spec spec;
-        fill_spec(r, cmd, env.v, &spec);
+        fill_spec(r, cmd, env.v, cwd, sizeof(cwd), &spec);
+        int fds[2] = {-1, -1};
+        static const char *const kinds[2] = {"stdout", "stderr"};
+        for (int i = 0; i < 2 && out->exec_err == CAIRN_OK; i++) {
+            if (cairn__runner_tmp_file(r, kinds[i], r->out_name[i],
+                                       sizeof(r->out_name[i]),
+                                       &fds[i]) != CAIRN_OK) {
+                fds[i] = -1; /* exec falls back to an unnamed file */
+                r->out_name[i][0] = '\0';
+            }
+        }
+        spec.out_fd = fds[0];
+        spec.err_fd = fds[1];
+        if (cmd->lock_fd >= 0) {
+            cairn__runner_lock_note(r, cmd->lock_fd, cmd, NULL);
+        }
+        beat_ctx beat = {r, cmd};
+        spec.on_progress = on_progress;
+        spec.progress_ctx = &beat;
+        spec.progress_ns = r->opts.heartbeat_ns;
         out->exec_err =
             cairn__exec_run(&spec, &out->res, out->detail, sizeof(out->detail));
         out->deadline_capped = cmd->deadline_capped;
         if (out->exec_err == CAIRN_OK && out->res.exited &&
             out->res.exit_code == 0 && !out->res.timed_out &&
             !out->res.interrupted) {
-            err = read_outputs(path, out);
+            err = read_outputs(out_fd, out);
+        }
+        for (int i = 0; i < 2; i++) {
+            cairn__runner_tmp_unlink(r, r->out_name[i]);
+            r->out_name[i][0] = '\0';
+            if (fds[i] >= 0) {
+                close(fds[i]);
+            }
         }
     }
-    (void)unlink(path);
+    cairn__runner_output_done(r, path, out_fd);
     cairn__runner_env_free(&env);
     if (err == CAIRN_OK) {
         err = build_evidence(out);

@@ -9,6 +9,8 @@
  */
 #include "runner.h"
 
+#include "sys.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +40,14 @@ static void doubt_event(cairn_runner *r, uint32_t seq, uint32_t attempt,
 
 /* Evidence of a decision: the claim it settles, and the probe's run
  * (its pairs prefixed "probe_"). */
-static cairn_err decision_evidence(const cairn_op_view *v, const char *by,
-                                   const runner_result *probe, cairn_kvlist *ev)
+static cairn_err decision_evidence(cairn_runner *r, const cairn_op_view *v,
+                                   const char *by, const runner_result *probe,
+                                   cairn_kvlist *ev)
 {
     cairn_err err = cairn__kv_addf(ev, "decided_by", "%s", by);
+    if (err == CAIRN_OK) {
+        err = cairn__runner_orphan_evidence(r, v->seq, v->attempt, ev);
+    }
     if (err == CAIRN_OK) {
         err = cairn__kv_addf(ev, "in_doubt_attempt", "%u", v->attempt);
     }
@@ -63,7 +69,7 @@ static cairn_err resolve(cairn_runner *r, const cairn_op_view *v,
                          const char *reason, const runner_result *probe)
 {
     cairn_kvlist ev = {NULL, 0};
-    cairn_err err = decision_evidence(v, by, probe, &ev);
+    cairn_err err = decision_evidence(r, v, by, probe, &ev);
     int done = outcome == CAIRN_OUTCOME_COMPLETED;
     if (err == CAIRN_OK) {
         cairn_receipt rc = {
@@ -93,12 +99,14 @@ static cairn_err probe(cairn_runner *r, const cairn_op_view *v,
                        size_t what_len)
 {
     const cairn_plan_op *op = &r->plan->ops[v->seq];
-    runner_cmd cmd = {op, v->seq, v->attempt, 1, op->timeout_ns, 0, -1};
+    runner_cmd cmd = {op, v->seq, v->attempt, 1, op->probe_timeout_ns,
+                      0,  -1,     0,          0};
     *answer = PROBE_UNKNOWN;
     doubt_event(r, v->seq, v->attempt, NULL, "running the probe");
     cairn_err err = cairn__runner_lock_cmd(r, &cmd.lock_fd);
     if (err == CAIRN_OK) {
-        cairn__runner_lock_note(cmd.lock_fd, &cmd);
+        cmd.since_ns = cairn__wall_ns();
+        cairn__runner_lock_note(r, cmd.lock_fd, &cmd, NULL);
         err = cairn__runner_exec(r, &cmd, rr);
         cairn__runner_unlock_cmd(cmd.lock_fd);
     }

@@ -37,6 +37,8 @@ const char *cairn_run_event_name(cairn_run_event_type type)
         return "dry-run";
     case CAIRN_EVENT_STOPPED:
         return "stopped";
+    case CAIRN_EVENT_HEARTBEAT:
+        return "heartbeat";
     }
     return "unknown";
 }
@@ -130,7 +132,7 @@ static cairn_err hook_env(const cairn_runner *r, const cairn_summary *s,
     ADD("CAIRN_RESTART_REQUIRED", "%d", s->restart_required ? 1 : 0);
     ADD("CAIRN_RESTART_TARGETS", "%s", targets);
     ADD("CAIRN_IN_DOUBT", "%s", doubt);
-    ADD("CAIRN_JOURNAL", "%s", r->j->dir);
+    ADD("CAIRN_JOURNAL", "%s", r->jdir);
 #undef ADD
     free(targets);
     free(doubt);

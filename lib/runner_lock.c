@@ -5,12 +5,17 @@
  * stays held while any process of a command tree lives, even after the
  * runner died.  Finding it held means "a command tree of a dead runner is
  * still running": we name the processes that hold it (from /proc).  And
- * the $CAIRN_OUTPUT files, <journal>/tmp/run-<n>.out-XXXXXX: those a
- * killed runner left behind are removed when the run is taken again.
+ * the $CAIRN_OUTPUT files, <journal>/tmp/run-<n>.out-<random>: tmp/ must
+ * be a directory of ours with mode 0700 (never followed through a
+ * symlink), the files are created O_EXCL relative to its descriptor and
+ * read back through the descriptor we created; those a killed runner left
+ * behind are removed when the run is taken again.
  */
 #include "runner.h"
 
+#include "crypto.h"
 #include "journal.h"
+#include "store.h"
 #include "sys.h"
 
 #include <dirent.h>
@@ -21,6 +26,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define HOLDERS_SHOWN 4
@@ -161,17 +167,30 @@ cairn_err cairn__runner_lock_cmd(cairn_runner *r, int *fd_out)
     return CAIRN_OK;
 }
 
-void cairn__runner_lock_note(int fd, const runner_cmd *cmd)
+void cairn__runner_lock_note(const cairn_runner *r, int fd,
+                             const runner_cmd *cmd,
+                             const cairn_exec_progress *pr)
 {
-    char text[512];
-    int n = snprintf(text, sizeof(text),
-                     "runner pid %d, operation %u (%s) attempt %u%s, "
-                     "since_ns %llu\n",
-                     (int)getpid(), cmd->seq, cmd->op->id, cmd->attempt,
-                     cmd->probe ? " probe" : "",
-                     (unsigned long long)cairn__wall_ns());
+    char text[900];
+    uint64_t now = cairn__wall_ns();
+    uint64_t last = pr != NULL && pr->has_output && now > pr->since_output_ns
+                        ? now - pr->since_output_ns
+                        : 0;
+    int n = snprintf(
+        text, sizeof(text),
+        "runner pid %d, operation %u (%s) attempt %u%s, since_ns %llu\n"
+        "since_ns=%llu\nheartbeat_ns=%llu\nlast_output_ns=%llu\n"
+        "stdout_bytes=%llu\nstderr_bytes=%llu\nop=%u\nattempt=%u\n"
+        "stdout_file=%s\nstderr_file=%s\n",
+        (int)getpid(), cmd->seq, cmd->op->id, cmd->attempt,
+        cmd->probe ? " probe" : "", (unsigned long long)cmd->since_ns,
+        (unsigned long long)cmd->since_ns, (unsigned long long)now,
+        (unsigned long long)last,
+        (unsigned long long)(pr != NULL ? pr->out_bytes : 0),
+        (unsigned long long)(pr != NULL ? pr->err_bytes : 0), cmd->seq,
+        cmd->attempt, r->out_name[0], r->out_name[1]);
     if (n > 0 && (size_t)n < sizeof(text) && ftruncate(fd, 0) == 0) {
-        /* Advisory text for the refusal message; the lock is the flock. */
+        /* Advisory text for refusals and status; the lock is the flock. */
         ssize_t w = pwrite(fd, text, (size_t)n, 0);
         (void)w;
     }
@@ -184,46 +203,290 @@ void cairn__runner_unlock_cmd(int fd)
     }
 }
 
-cairn_err cairn__runner_output_file(cairn_runner *r, char *path, size_t cap)
+/* Is the open directory @p fd private to us (ours, no group or other
+ * access)?  *why says what is wrong. */
+static int private_dir(int fd, char *why, size_t cap)
 {
-    int n = snprintf(path, cap, "%s/tmp", r->j->dir);
-    if (n < 0 || (size_t)n >= cap) {
-        errno = ENAMETOOLONG;
-        return CAIRN_EIO;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        cairn__fmt(why, cap, "fstat: %s", strerror(errno));
+        return 0;
     }
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-        return CAIRN_EIO;
+    if (!S_ISDIR(st.st_mode)) {
+        cairn__fmt(why, cap, "not a directory");
+        return 0;
     }
-    n = snprintf(path, cap, "%s/tmp/run-%llu.out-XXXXXX", r->j->dir,
-                 (unsigned long long)r->run_num);
-    if (n < 0 || (size_t)n >= cap) {
-        errno = ENAMETOOLONG;
-        return CAIRN_EIO;
+    if (st.st_uid != geteuid()) {
+        cairn__fmt(why, cap, "owned by uid %u, not by this user (uid %u)",
+                   (unsigned)st.st_uid, (unsigned)geteuid());
+        return 0;
     }
-    int fd = mkostemp(path, O_CLOEXEC); /* mode 0600 */
+    if ((st.st_mode & 077) != 0) {
+        cairn__fmt(why, cap, "mode %04o lets other users in (want 0700)",
+                   (unsigned)(st.st_mode & 07777));
+        return 0;
+    }
+    return 1;
+}
+
+cairn_err cairn__runner_tmp_open(cairn_runner *r)
+{
+    if (r->tmp_fd > 0) {
+        return CAIRN_OK;
+    }
+    char path[RUNNER_PATH_MAX], why[160];
+    cairn__fmt(path, sizeof(path), "%s/tmp", r->j->dir);
+    int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    int fd = open(path, flags);
+    if (fd < 0 && errno == ENOENT) {
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            return cairn__jfail(r->j, CAIRN_EIO, "%s: mkdir: %s", path,
+                                strerror(errno));
+        }
+        fd = open(path, flags);
+    }
     if (fd < 0) {
+        int e = errno;
+        struct stat st;
+        if (e != ELOOP && e != ENOTDIR) {
+            return cairn__jfail(r->j, CAIRN_EIO, "%s: %s", path, strerror(e));
+        }
+        return cairn__jfail(r->j, CAIRN_ECORRUPT,
+                            "%s: %s, refused (the runner's output files must "
+                            "be private)",
+                            path,
+                            lstat(path, &st) == 0 && S_ISLNK(st.st_mode)
+                                ? "a symbolic link"
+                                : "not a directory");
+    }
+    if (!private_dir(fd, why, sizeof(why))) {
+        close(fd);
+        return cairn__jfail(r->j, CAIRN_ECORRUPT,
+                            "%s: %s: refused (the runner's output files "
+                            "must be private; remove it, cairn recreates "
+                            "it 0700)",
+                            path, why);
+    }
+    r->tmp_fd = fd;
+    return CAIRN_OK;
+}
+
+void cairn__runner_tmp_close(cairn_runner *r)
+{
+    if (r->tmp_fd > 0) {
+        close(r->tmp_fd);
+    }
+    r->tmp_fd = -1;
+}
+
+cairn_err cairn__runner_tmp_file(cairn_runner *r, const char *kind, char *name,
+                                 size_t cap, int *fd_out)
+{
+    *fd_out = -1;
+    for (int tries = 0; tries < 16; tries++) {
+        uint8_t rnd[8];
+        char hex[2 * sizeof(rnd) + 1];
+        cairn__random(rnd, sizeof(rnd));
+        cairn__hex(rnd, sizeof(rnd), hex);
+        int n = snprintf(name, cap, "run-%llu.%s-%s",
+                         (unsigned long long)r->run_num, kind, hex);
+        if (n < 0 || (size_t)n >= cap) {
+            errno = ENAMETOOLONG;
+            return CAIRN_EIO;
+        }
+        int fd =
+            openat(r->tmp_fd, name,
+                   O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            *fd_out = fd;
+            return CAIRN_OK;
+        }
+        if (errno != EEXIST) {
+            return CAIRN_EIO;
+        }
+    }
+    return CAIRN_EIO;
+}
+
+void cairn__runner_tmp_unlink(cairn_runner *r, const char *name)
+{
+    if (name[0] != '\0' && r->tmp_fd > 0 && strchr(name, '/') == NULL) {
+        (void)unlinkat(r->tmp_fd, name, 0);
+    }
+}
+
+cairn_err cairn__runner_output_file(cairn_runner *r, char *path, size_t cap,
+                                    int *fd_out)
+{
+    char name[96];
+    cairn_err err =
+        cairn__runner_tmp_file(r, "out", name, sizeof(name), fd_out);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    int n = snprintf(path, cap, "%s/tmp/%s", r->jdir, name);
+    if (n < 0 || (size_t)n >= cap) {
+        cairn__runner_tmp_unlink(r, name);
+        close(*fd_out);
+        *fd_out = -1;
+        errno = ENAMETOOLONG;
         return CAIRN_EIO;
     }
-    close(fd);
     return CAIRN_OK;
+}
+
+void cairn__runner_output_done(cairn_runner *r, const char *path, int fd)
+{
+    const char *name = strrchr(path, '/');
+    if (name != NULL && r->tmp_fd > 0) {
+        (void)unlinkat(r->tmp_fd, name + 1, 0);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
 }
 
 void cairn__runner_sweep_outputs(cairn_runner *r)
 {
-    char dir[RUNNER_PATH_MAX], prefix[64];
-    cairn__fmt(dir, sizeof(dir), "%s/tmp", r->j->dir);
-    cairn__fmt(prefix, sizeof(prefix), "run-%llu.out-",
-               (unsigned long long)r->run_num);
-    DIR *d = opendir(dir);
+    char prefix[64];
+    int fd = r->tmp_fd > 0 ? fcntl(r->tmp_fd, F_DUPFD_CLOEXEC, 3) : -1;
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (d == NULL) {
+        if (fd >= 0) {
+            close(fd);
+        }
         return;
     }
+    cairn__fmt(prefix, sizeof(prefix), "run-%llu.",
+               (unsigned long long)r->run_num);
     size_t len = strlen(prefix);
     const struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, prefix, len) == 0) {
+        if (strncmp(e->d_name, prefix, len) == 0 &&
+            strcmp(e->d_name, r->orphan_name[0]) != 0 &&
+            strcmp(e->d_name, r->orphan_name[1]) != 0) {
             (void)unlinkat(dirfd(d), e->d_name, 0);
         }
     }
     closedir(d);
+}
+
+/* Is a flock held on (dev, ino)?  Read from /proc/locks, without taking
+ * the lock (a try-lock would make a starting runner refuse).  -1 when
+ * /proc/locks cannot be read. */
+static int flock_held(const struct stat *st)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (cairn__read_file("/proc/locks", 1u << 22, &text, &len, NULL, 0) !=
+        CAIRN_OK) {
+        return -1;
+    }
+    int held = 0;
+    for (char *line = text; !held && line != NULL && *line != '\0';) {
+        char *nl = strchr(line, '\n');
+        unsigned maj, min;
+        unsigned long long ino;
+        char kind[16];
+        const char *p = strstr(line, "FLOCK");
+        if (nl != NULL) {
+            *nl = '\0';
+        }
+        /* "1: FLOCK  ADVISORY  WRITE 123 08:01:456 0 EOF" ("->" lines are
+         * waiters: skipped). */
+        if (p != NULL && strstr(line, "->") == NULL &&
+            sscanf(p, "FLOCK %*s %15s %*d %x:%x:%llu", kind, &maj, &min,
+                   &ino) == 4) {
+            held = makedev(maj, min) == st->st_dev && (ino_t)ino == st->st_ino;
+        }
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+    free(text);
+    return held;
+}
+
+/* "for 1h12m, last output 3s ago (stdout N B, stderr M B)" from the
+ * runner's note, when it has heartbeat fields. */
+static void describe_note(const char *text, char *out, size_t cap)
+{
+    unsigned long long since = 0, beat = 0, last = 0, ob = 0, eb = 0;
+    const char *p;
+    cairn__clear(out, cap);
+    if ((p = strstr(text, "\nsince_ns=")) != NULL) {
+        since = strtoull(p + 10, NULL, 10);
+    }
+    if ((p = strstr(text, "\nheartbeat_ns=")) != NULL) {
+        beat = strtoull(p + 14, NULL, 10);
+    }
+    if ((p = strstr(text, "\nlast_output_ns=")) != NULL) {
+        last = strtoull(p + 16, NULL, 10);
+    }
+    if ((p = strstr(text, "\nstdout_bytes=")) != NULL) {
+        ob = strtoull(p + 14, NULL, 10);
+    }
+    if ((p = strstr(text, "\nstderr_bytes=")) != NULL) {
+        eb = strtoull(p + 14, NULL, 10);
+    }
+    uint64_t now = cairn__wall_ns();
+    char run[32] = "?", ago[32] = "", beat_ago[32] = "?";
+    if (since != 0 && now > since) {
+        cairn__runner_fmt_ns(now - since, run, sizeof(run));
+    }
+    if (beat != 0 && now > beat) {
+        cairn__runner_fmt_ns(now - beat, beat_ago, sizeof(beat_ago));
+    }
+    if (last != 0 && now > last) {
+        cairn__runner_fmt_ns(now - last, ago, sizeof(ago));
+    }
+    cairn__fmt(out, cap,
+               "running for %s, %s%s%s (stdout %llu B, stderr %llu B; "
+               "runner heartbeat %s ago)",
+               run, ago[0] ? "last output " : "no output yet", ago,
+               ago[0] ? " ago" : "", ob, eb, beat_ago);
+}
+
+cairn_err cairn_run_command_alive(cairn_journal *journal, const char *run_id,
+                                  int *alive, char *what, size_t what_len)
+{
+    cairn_runner r;
+    cairn__clear(what, what_len);
+    if (alive == NULL || journal == NULL || run_id == NULL) {
+        return CAIRN_EINVAL;
+    }
+    *alive = 0;
+    cairn__runner_init(&r, journal, NULL);
+    cairn__fmt(r.run_id, sizeof(r.run_id), "%s", run_id);
+    cairn_txn *txn = NULL;
+    cairn_err err = cairn__store_read(journal->store, &txn);
+    if (err != CAIRN_OK) {
+        return cairn__jfail(journal, err, "%s",
+                            cairn__store_detail(journal->store));
+    }
+    err = cairn__lookup_run(journal, txn, run_id, &r.run_num);
+    cairn__txn_end(txn);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    cairn__fmt(r.cmd_lock, sizeof(r.cmd_lock), "%s/locks/run-%llu.cmd",
+               journal->dir, (unsigned long long)r.run_num);
+    struct stat st;
+    if (lstat(r.cmd_lock, &st) != 0 || !S_ISREG(st.st_mode) ||
+        flock_held(&st) != 1) {
+        return CAIRN_OK;
+    }
+    *alive = 1;
+    char who[700], note[512] = "", how[256] = "";
+    char *text = NULL;
+    size_t len = 0;
+    list_holders(r.cmd_lock, who, sizeof(who));
+    if (cairn__read_file(r.cmd_lock, 4096, &text, &len, NULL, 0) == CAIRN_OK) {
+        describe_note(text, how, sizeof(how));
+        text[strcspn(text, "\n")] = '\0';
+        cairn__fmt(note, sizeof(note), "%s", text);
+        free(text);
+    }
+    cairn__fmt(what, what_len, "%s%s%s; %s; held by %s", note,
+               note[0] ? ", " : "", how, r.cmd_lock,
+               who[0] != '\0' ? who : "a process");
+    return CAIRN_OK;
 }

@@ -28,6 +28,11 @@ int cairn__runner_interrupted(const cairn_runner *r)
     return r->opts.interrupts != NULL && *r->opts.interrupts > 0;
 }
 
+int cairn__runner_interrupted_hard(const cairn_runner *r)
+{
+    return r->opts.interrupts != NULL && *r->opts.interrupts > 1;
+}
+
 uint64_t cairn__runner_deadline_left(const cairn_runner *r)
 {
     uint64_t d = r->plan->deadline_ns;
@@ -168,7 +173,8 @@ static cairn_err claim_and_run(cairn_runner *r, runner_cmd *cmd,
     err = cairn_claim(r->j, r->run_id, cmd->seq, kind, NULL, &r->who, &cl);
     if (err == CAIRN_OK) {
         cmd->attempt = cl.attempt;
-        cairn__runner_lock_note(cmd->lock_fd, cmd);
+        cmd->since_ns = cairn__wall_ns();
+        cairn__runner_lock_note(r, cmd->lock_fd, cmd, NULL);
         err = cairn__runner_observe(r, NULL);
     }
     if (err == CAIRN_OK) {
@@ -208,14 +214,50 @@ static cairn_err abandon(cairn_runner *r, const runner_cmd *cmd, cairn_err why)
     return why;
 }
 
+/* A daemon operation: record what it left behind; a completed start
+ * must then pass its readiness check.  Errors are the runner's own. */
+static cairn_err daemon_after(cairn_runner *r, const runner_cmd *cmd,
+                              runner_result *rr, verdict *v)
+{
+    if (!cairn__runner_cmd_daemon(cmd) || rr->exec_err != CAIRN_OK) {
+        return CAIRN_OK;
+    }
+    cairn_err err = cairn__runner_daemon_record(r, rr->res.pid, &rr->evidence);
+    if (err != CAIRN_OK || v->outcome != CAIRN_OUTCOME_COMPLETED ||
+        cmd->op->ready.n == 0) {
+        return err == CAIRN_OK
+                   ? CAIRN_OK
+                   : cairn__jfail(r->j, err, "runner: %s", cairn_strerror(err));
+    }
+    int ready = 0;
+    char why[800];
+    err = cairn__runner_ready(r, cmd, &ready, why, sizeof(why));
+    if (err == CAIRN_OK) {
+        err = cairn__kv_addf(&rr->evidence, "ready", "%d", ready);
+    }
+    if (err != CAIRN_OK) {
+        return cairn__jfail(r->j, err, "runner: %s", cairn_strerror(err));
+    }
+    if (!ready) {
+        v->outcome = CAIRN_OUTCOME_FAILED;
+        v->cls = CAIRN_CLASS_RETRYABLE;
+        cairn__fmt(v->reason, sizeof(v->reason), "%s", why);
+    }
+    return CAIRN_OK;
+}
+
 /* One attempt.  *stop is set when it could not start (deadline, signal). */
 static cairn_err attempt(cairn_runner *r, uint32_t seq, cairn_claim_kind kind,
                          verdict *v, runner_stop *stop)
 {
-    runner_cmd cmd = {&r->plan->ops[seq], seq, 0, 0, 0, 0, -1};
+    runner_cmd cmd = {&r->plan->ops[seq], seq, 0, 0, 0, 0, -1, 0, 0};
     uint64_t left = kind == CAIRN_CLAIM_NORMAL ? cairn__runner_deadline_left(r)
                                                : UINT64_MAX;
-    if (cairn__runner_interrupted(r)) {
+    /* Containment and cleanup still run after a first signal (within
+     * the shutdown timeout: exec ends each command by then); a second
+     * signal stops them. */
+    if (kind == CAIRN_CLAIM_NORMAL ? cairn__runner_interrupted(r)
+                                   : cairn__runner_interrupted_hard(r)) {
         *stop = RUNNER_STOP_INTERRUPTED;
         return CAIRN_OK;
     }
@@ -234,12 +276,18 @@ static cairn_err attempt(cairn_runner *r, uint32_t seq, cairn_claim_kind kind,
     }
     runner_result rr;
     memset(&rr, 0, sizeof(rr));
+    cairn__runner_reap_adopted(r);
     cairn_err err = claim_and_run(r, &cmd, kind, &rr);
     if (err != CAIRN_OK) {
         return cmd.attempt != 0 ? abandon(r, &cmd, err) : err;
     }
     judge(cmd.op, &rr, v);
     v->attempt = cmd.attempt;
+    err = daemon_after(r, &cmd, &rr, v);
+    if (err != CAIRN_OK) {
+        cairn__runner_result_free(&rr);
+        return abandon(r, &cmd, err);
+    }
     err = record(r, &cmd, v, &rr);
     if (err == CAIRN_OK) {
         end_event(r, &cmd, kind, v, &rr);
@@ -321,7 +369,9 @@ cairn_err cairn__runner_op(cairn_runner *r, uint32_t seq, cairn_claim_kind kind,
                    op->id, v.reason);
         if (v.deadline) {
             *stop = RUNNER_STOP_DEADLINE;
-        } else if (cairn__runner_interrupted(r)) {
+        } else if (kind == CAIRN_CLAIM_NORMAL
+                       ? cairn__runner_interrupted(r)
+                       : cairn__runner_interrupted_hard(r)) {
             *stop = RUNNER_STOP_INTERRUPTED;
         } else if (v.cls == CAIRN_CLASS_TERMINAL) {
             *stop = RUNNER_STOP_TERMINAL;

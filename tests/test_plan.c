@@ -740,6 +740,98 @@ static void test_jansson_alloc_failure(void **state)
     free(path);
 }
 
+/* env, pass_env, env_file, cwd at both levels; daemon, ready and
+ * probe_timeout with their defaults. */
+static void test_settings_and_services(void **state)
+{
+    (void)state;
+    cairn_plan *plan =
+        parse_ok("{\"cairn_plan\":1,\"plan_id\":\"p\",\"env\":{\"Z\":\"z\","
+                 "\"A_1\":\"a b\"},\"pass_env\":[\"HOME\"],\"env_file\":\"e\","
+                 "\"cwd\":\"w\",\"operations\":["
+                 "{\"id\":\"s\",\"kind\":\"stop\",\"target\":\"db\"},"
+                 "{\"id\":\"b\",\"kind\":\"start\",\"target\":\"db\","
+                 "\"ready\":{\"run\":[\"ping\"],\"timeout\":\"2m\"},"
+                 "\"env\":{\"A_1\":\"op\"},\"cwd\":\"/srv\"},"
+                 "{\"id\":\"t\",\"kind\":\"task\",\"daemon\":true,"
+                 "\"probe_timeout\":\"10s\"}]}");
+    const cairn_plan_settings *ps = &plan->settings;
+    assert_int_equal(ps->n_env, 2);
+    assert_string_equal(ps->env_names[0], "A_1"); /* sorted */
+    assert_string_equal(ps->env_values[0], "a b");
+    assert_string_equal(ps->env_names[1], "Z");
+    assert_int_equal(ps->n_pass_env, 1);
+    assert_string_equal(ps->pass_env[0], "HOME");
+    assert_string_equal(ps->env_file, "e");
+    assert_string_equal(ps->cwd, "w");
+    const cairn_plan_op *stop = &plan->ops[0], *start = &plan->ops[1],
+                        *task = &plan->ops[2];
+    assert_false(stop->daemon);
+    assert_int_equal(stop->probe_timeout_ns, 300 * SEC);
+    assert_true(start->daemon); /* kind start */
+    assert_string_equal(start->ready.v[0], "ping");
+    assert_int_equal(start->ready_timeout_ns, 120 * SEC);
+    assert_int_equal(start->ready_interval_ns, 1 * SEC);
+    assert_string_equal(start->settings.cwd, "/srv");
+    assert_string_equal(start->settings.env_values[0], "op");
+    assert_true(task->daemon);
+    assert_int_equal(task->ready.n, 0);
+    assert_int_equal(task->probe_timeout_ns, 10 * SEC);
+    assert_canonical_roundtrip(plan);
+    cairn_plan_free(plan);
+}
+
+/* cairn_plan_parse_at records the working directory in the canonical plan
+ * (so that resumes resolve relative paths the same way). */
+static void test_parse_at_records_cwd(void **state)
+{
+    (void)state;
+    static const char none[] = "{\"cairn_plan\":1,\"plan_id\":\"p\","
+                               "\"operations\":[{\"id\":\"a\","
+                               "\"kind\":\"task\"}]}";
+    static const char rel[] = "{\"cairn_plan\":1,\"plan_id\":\"p\","
+                              "\"cwd\":\"sub/dir\",\"operations\":[{"
+                              "\"id\":\"a\",\"kind\":\"task\"}]}";
+    static const char abs[] = "{\"cairn_plan\":1,\"plan_id\":\"p\","
+                              "\"cwd\":\"/x\",\"operations\":[{"
+                              "\"id\":\"a\",\"kind\":\"task\"}]}";
+    cairn_plan *p = NULL;
+    char detail[512] = "";
+    assert_int_equal(cairn_plan_parse_at(none, strlen(none), "/home/op", &p,
+                                         detail, sizeof(detail)),
+                     CAIRN_OK);
+    assert_string_equal(p->settings.cwd, "/home/op");
+    assert_non_null(strstr(p->canonical, "\"cwd\":\"/home/op\""));
+    cairn_plan *again = NULL;
+    assert_int_equal(cairn__plan_from_canonical(p->canonical, p->canonical_len,
+                                                &again, detail, sizeof(detail)),
+                     CAIRN_OK);
+    assert_string_equal(again->settings.cwd, "/home/op");
+    cairn_plan_free(again);
+    cairn_plan_free(p);
+    assert_int_equal(cairn_plan_parse_at(rel, strlen(rel), "/home/op/", &p,
+                                         detail, sizeof(detail)),
+                     CAIRN_OK);
+    assert_string_equal(p->settings.cwd, "/home/op/sub/dir");
+    cairn_plan_free(p);
+    assert_int_equal(cairn_plan_parse_at(abs, strlen(abs), "/home/op", &p,
+                                         detail, sizeof(detail)),
+                     CAIRN_OK);
+    assert_string_equal(p->settings.cwd, "/x");
+    cairn_plan_free(p);
+    p = (cairn_plan *)(uintptr_t)1;
+    assert_int_equal(cairn_plan_parse_at(none, strlen(none), "rel", &p, detail,
+                                         sizeof(detail)),
+                     CAIRN_EINVAL);
+    assert_null(p);
+    /* Without a base the plan is as written. */
+    assert_int_equal(cairn_plan_parse_at(none, strlen(none), NULL, &p, detail,
+                                         sizeof(detail)),
+                     CAIRN_OK);
+    assert_null(p->settings.cwd);
+    cairn_plan_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -760,6 +852,8 @@ int main(void)
         cmocka_unit_test(test_kinds),
         cmocka_unit_test(test_load_and_arguments),
         cmocka_unit_test(test_jansson_alloc_failure),
+        cmocka_unit_test(test_settings_and_services),
+        cmocka_unit_test(test_parse_at_records_cwd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

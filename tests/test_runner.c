@@ -152,16 +152,17 @@ static void test_retry_exhausted(void **state)
 {
     rt *t = *state;
     cairn_runner_opts o = rt_opts(t);
-    /* Always fails retryably; no containment for a retryable failure. */
+    /* Always fails retryably, no target stopped: the run waits for an
+     * operator (resume gives a fresh budget). */
     const char plan[] =
         "{\"cairn_plan\":1,\"plan_id\":\"ex\",\"run_id\":\"ex-1\","
         "\"operations\":["
-        "{\"id\":\"stop\",\"kind\":\"stop\",\"target\":\"db\","
+        "{\"id\":\"prep\",\"kind\":\"task\","
         "\"run\":[\"@S\",\"@D\",\"stop\",\"ok\"]},"
         "{\"id\":\"snap\",\"kind\":\"snapshot\",\"run\":[\"@S\",\"@D\","
         "\"snap\",\"fail\",\"75\"],\"retry\":{\"attempts\":2,"
         "\"backoff\":\"10ms\",\"exit_codes\":[75]}},"
-        "{\"id\":\"start\",\"kind\":\"start\",\"target\":\"db\","
+        "{\"id\":\"after\",\"kind\":\"task\","
         "\"run\":[\"@S\",\"@D\",\"start\",\"ok\"]}]}";
     assert_int_equal(rt_run(t, plan, &o), CAIRN_EATTENTION);
     assert_non_null(strstr(cairn_journal_errdetail(t->j), "no attempts "
@@ -172,14 +173,42 @@ static void test_retry_exhausted(void **state)
     assert_int_equal(attempt, 2);
     assert_int_equal(rt_op_state(t, 2, NULL), CAIRN_OP_READY);
     assert_int_equal(rt_effects(t, "start"), 0);
-    cairn_summary *s = rt_status(t);
-    assert_int_equal(s->restart_required, 1);
-    cairn_summary_free(s);
     /* Resume gives the operation a fresh budget of attempts. */
     assert_int_equal(cairn_run_resume(t->j, t->run, &o), CAIRN_EATTENTION);
     assert_int_equal(rt_op_state(t, 1, &attempt), CAIRN_OP_FAILED);
     assert_int_equal(attempt, 4);
     assert_int_equal(rt_effects(t, "snap"), 4);
+}
+
+static void test_retry_exhausted_contains(void **state)
+{
+    rt *t = *state;
+    cairn_runner_opts o = rt_opts(t);
+    /* Attempts used up (a timeout on the last attempt is the same) while
+     * db is stopped: the run is ended and containment restarts db, the
+     * final word says so (issue 13: a stopped service stays down). */
+    const char plan[] =
+        "{\"cairn_plan\":1,\"plan_id\":\"ex\",\"run_id\":\"ex-1\","
+        "\"operations\":["
+        "{\"id\":\"stop\",\"kind\":\"stop\",\"target\":\"db\","
+        "\"run\":[\"@S\",\"@D\",\"stop\",\"ok\"]},"
+        "{\"id\":\"snap\",\"kind\":\"snapshot\",\"run\":[\"@S\",\"@D\","
+        "\"snap\",\"slow\",\"30\"],\"timeout\":\"200ms\"},"
+        "{\"id\":\"start\",\"kind\":\"start\",\"target\":\"db\","
+        "\"run\":[\"@S\",\"@D\",\"start\",\"ok\"]},"
+        "{\"id\":\"tidy\",\"kind\":\"cleanup\","
+        "\"run\":[\"@S\",\"@D\",\"tidy\",\"ok\"]}]}";
+    assert_int_equal(rt_run(t, plan, &o), CAIRN_EFAILED);
+    const char *d = cairn_journal_errdetail(t->j);
+    assert_non_null(strstr(d, "timed out after"));
+    assert_non_null(strstr(d, "run ended with stopped targets; containment "
+                              "and cleanup done"));
+    rt_assert_state(t, CAIRN_RUN_CANCELLED, CAIRN_NEXT_DONE);
+    assert_int_equal(rt_effects(t, "start"), 1);
+    assert_int_equal(rt_effects(t, "tidy"), 1);
+    cairn_summary *s = rt_status(t);
+    assert_int_equal(s->restart_required, 0);
+    cairn_summary_free(s);
 }
 
 static void test_terminal_containment(void **state)
@@ -347,26 +376,52 @@ static void test_big_output(void **state)
     assert_true(rt_has_pair(&rec, "e:stdout_bytes=6\n"));
 }
 
+static const char rm_tmp_plan[] =
+    "{\"cairn_plan\":1,\"plan_id\":\"flaky\",\"run_id\":\"flaky-1\","
+    "\"operations\":["
+    "{\"id\":\"rm\",\"kind\":\"task\",\"run\":[\"sh\",\"-c\","
+    "\"rm -rf \\\"$CAIRN_JOURNAL/tmp\\\"\"]},"
+    "{\"id\":\"flaky\",\"kind\":\"task\",\"run\":[\"@S\",\"@D\","
+    "\"flaky\",\"flaky\",\"2\",\"75\"],\"retry\":{\"attempts\":3,"
+    "\"backoff\":\"100ms\",\"max_backoff\":\"150ms\","
+    "\"exit_codes\":[75]}}]}";
+
 static void test_runner_error_after_claim(void **state)
 {
     rt *t = *state;
     cairn_runner_opts o = rt_opts(t);
-    /* No $CAIRN_OUTPUT file can be made (<journal>/tmp is a file): the
-     * claimed attempt is journaled as failed (retryable), never left
-     * pending, and the error returned. */
+    /* <journal>/tmp is not a private directory (here: a file): refused
+     * before the run is created (exit 6). */
     char *blocker = tu_path(t->jdir, "tmp");
     tu_write_file(blocker, "x", 1);
     cairn_err err = rt_run(t, flaky_plan, &o);
+    assert_int_equal(err, CAIRN_ECORRUPT);
+    assert_non_null(strstr(cairn_journal_errdetail(t->j), "/tmp: "));
+    assert_int_equal(rt_lines(t, "count", "flaky"), 0);
+    cairn_summary *s = NULL;
+    assert_int_equal(cairn_status(t->j, "flaky-1", &s), CAIRN_ENORUN);
     assert_int_equal(unlink(blocker), 0);
     free(blocker);
+    assert_int_equal(rt_run(t, flaky_plan, &o), CAIRN_OK);
+    rt_assert_state(t, CAIRN_RUN_COMPLETED, CAIRN_NEXT_DONE);
+}
+
+static void test_runner_error_after_claim_mid_run(void **state)
+{
+    rt *t = *state;
+    cairn_runner_opts o = rt_opts(t);
+    /* No $CAIRN_OUTPUT file can be made (the first operation removed the
+     * runner's tmp/): the claimed attempt is journaled as failed
+     * (retryable), never left pending, and the error returned. */
+    cairn_err err = rt_run(t, rm_tmp_plan, &o);
     assert_int_equal(err, CAIRN_EIO);
     assert_non_null(strstr(cairn_journal_errdetail(t->j),
                            "cannot create a $CAIRN_OUTPUT file"));
     rt_rec rec;
-    rt_record(t, CAIRN_REC_RECEIPT, 0, &rec);
+    rt_record(t, CAIRN_REC_RECEIPT, 1, &rec);
     assert_int_equal(rec.cls, CAIRN_CLASS_RETRYABLE);
     assert_non_null(strstr(rec.reason, "runner error"));
-    assert_int_equal(rt_op_state(t, 0, NULL), CAIRN_OP_FAILED);
+    assert_int_equal(rt_op_state(t, 1, NULL), CAIRN_OP_FAILED);
     assert_int_equal(rt_lines(t, "count", "flaky"), 0);
     assert_int_equal(cairn_run_resume(t->j, t->run, &o), CAIRN_OK);
     rt_assert_state(t, CAIRN_RUN_COMPLETED, CAIRN_NEXT_DONE);
@@ -391,6 +446,7 @@ int main(void)
         T(test_environment),
         T(test_retry_backoff),
         T(test_retry_exhausted),
+        T(test_retry_exhausted_contains),
         T(test_terminal_containment),
         T(test_containment_start_fails),
         T(test_timeout_kills_group),
@@ -400,6 +456,7 @@ int main(void)
         T(test_not_executable),
         T(test_big_output),
         T(test_runner_error_after_claim),
+        T(test_runner_error_after_claim_mid_run),
         T(test_event_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
