@@ -127,7 +127,8 @@ static cairn_err open_dbis(cairn_store *s, int create)
     return map_rc(s, "mdb_txn_commit", rc);
 }
 
-static cairn_err env_open(cairn_store *s, const char *dir, int create)
+static cairn_err env_open(cairn_store *s, const char *dir, int create,
+                          mode_t mode)
 {
     int rc = mdb_env_create(&s->env);
     if (rc == MDB_SUCCESS) {
@@ -140,7 +141,7 @@ static cairn_err env_open(cairn_store *s, const char *dir, int create)
         return map_rc(s, "mdb_env_create", rc);
     }
     unsigned flags = MDB_NOTLS | (s->readonly ? MDB_RDONLY : 0);
-    rc = mdb_env_open(s->env, dir, flags, 0644);
+    rc = mdb_env_open(s->env, dir, flags, mode);
     if (rc != MDB_SUCCESS) {
         return map_rc(s, "mdb_env_open", rc);
     }
@@ -154,7 +155,8 @@ static cairn_err env_open(cairn_store *s, const char *dir, int create)
 }
 
 cairn_err cairn__store_open(const char *dir, int readonly, int create,
-                            cairn_store **out, char *detail, size_t detail_len)
+                            mode_t mode, cairn_store **out, char *detail,
+                            size_t detail_len)
 {
     *out = NULL;
     if (cairn__guard_std_fds() != CAIRN_OK) {
@@ -163,7 +165,7 @@ cairn_err cairn__store_open(const char *dir, int readonly, int create,
     }
     struct stat st;
     if (stat(dir, &st) != 0) {
-        if (!create || errno != ENOENT || mkdir(dir, 0755) != 0) {
+        if (!create || errno != ENOENT || mkdir(dir, 0700) != 0) {
             cairn__fmt(detail, detail_len, "%s: %s", dir, strerror(errno));
             return CAIRN_EIO;
         }
@@ -191,7 +193,7 @@ cairn_err cairn__store_open(const char *dir, int readonly, int create,
         cairn__store_close(s);
         return CAIRN_EINVAL;
     }
-    cairn_err err = env_open(s, dir, create);
+    cairn_err err = env_open(s, dir, create, mode);
     if (err != CAIRN_OK) {
         cairn__fmt(detail, detail_len, "%s: %s", dir, s->detail);
         cairn__store_close(s);
@@ -213,6 +215,26 @@ void cairn__store_close(cairn_store *store)
         pthread_rwlock_destroy(&store->maplock);
     }
     free(store);
+}
+
+cairn_err cairn__store_data_stat(cairn_store *store, struct stat *st)
+{
+    int fd = -1;
+    int rc = mdb_env_get_fd(store->env, &fd);
+    if (rc != MDB_SUCCESS) {
+        return map_rc(store, "mdb_env_get_fd", rc);
+    }
+    if (fstat(fd, st) != 0) {
+        return map_rc(store, "fstat data.mdb", errno);
+    }
+    return CAIRN_OK;
+}
+
+int cairn__store_nolock(cairn_store *store)
+{
+    unsigned flags = 0;
+    return mdb_env_get_flags(store->env, &flags) == MDB_SUCCESS &&
+           (flags & MDB_NOLOCK) != 0;
 }
 
 const char *cairn__store_detail(const cairn_store *store)
