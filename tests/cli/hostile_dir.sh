@@ -12,6 +12,7 @@ set -u
 . "$CAIRN_ROOT/tests/cli/common.inc"
 C=$CAIRN
 J=$CAIRN_DIR
+umask 022 # the modes checked are the ones asked for
 
 # A second local user, for files that are not ours (root only).
 OTHER=""
