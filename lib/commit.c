@@ -42,7 +42,7 @@ static cairn_err open_lock(cairn_journal *j, uint64_t run_num, int pin,
     j->locks = n;
     int fd = -1;
     char why[600];
-    cairn_err err = cairn__run_lock(j->dfd, j->dir, &j->dir_st, j->data_fd,
+    cairn_err err = cairn__run_lock(j->dfd, j->dir, &j->data_st, j->data_fd,
                                     run_num, &fd, why, sizeof(why));
     if (err != CAIRN_OK) {
         cairn__fmt(detail, detail_len, "run lock: %s", why);

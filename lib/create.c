@@ -223,9 +223,8 @@ static cairn_err make_tmp(int dfd, const char *dir, char *name, size_t cap,
     return CAIRN_EIO;
 }
 
-cairn_err cairn__journal_create(int dfd, const char *dir,
-                                const struct stat *dir_st, char *detail,
-                                size_t detail_len)
+cairn_err cairn__journal_create(int dfd, const char *dir, mode_t file_mode,
+                                char *detail, size_t detail_len)
 {
     char name[64], tmp[4200];
     int tfd = -1;
@@ -237,7 +236,7 @@ cairn_err cairn__journal_create(int dfd, const char *dir,
         return err;
     }
     cairn__fmt(tmp, sizeof(tmp), "%s/%s", dir, name);
-    err = build(tfd, tmp, cairn__jdir_file_mode(dir_st), detail, detail_len);
+    err = build(tfd, tmp, file_mode, detail, detail_len);
     if (err == CAIRN_OK) {
         err = publish(dfd, dir, tfd, tmp, detail, detail_len);
     }

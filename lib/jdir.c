@@ -12,14 +12,14 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-mode_t cairn__jdir_file_mode(const struct stat *dir_st)
+mode_t cairn__jdir_file_mode(const struct stat *data_st)
 {
-    return (mode_t)(0600 | ((dir_st->st_mode & 0050) == 0050 ? 0040 : 0));
+    return (mode_t)(0600 | (data_st->st_mode & 0040));
 }
 
-mode_t cairn__jdir_dir_mode(const struct stat *dir_st)
+mode_t cairn__jdir_dir_mode(const struct stat *data_st)
 {
-    return (mode_t)(0700 | ((dir_st->st_mode & 0050) == 0050 ? 0050 : 0));
+    return (mode_t)(0700 | ((data_st->st_mode & 0040) != 0 ? 0050 : 0));
 }
 
 static void describe(char *out, size_t cap, const char *dir, const char *name)

@@ -17,11 +17,12 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-/** Mode of new files in a journal: 0600, or 0640 when the directory
- *  grants its group read access (created with CAIRN_OPEN_GROUP_READABLE). */
-CAIRN_INTERNAL mode_t cairn__jdir_file_mode(const struct stat *dir_st);
+/** Mode of new files in an existing journal, from @p data_st (the fstat
+ *  of its data.mdb): 0600, or 0640 when data.mdb grants its group read
+ *  access (created with CAIRN_OPEN_GROUP_READABLE). */
+CAIRN_INTERNAL mode_t cairn__jdir_file_mode(const struct stat *data_st);
 /** Mode of new subdirectories (locks/): 0700, or 0750 likewise. */
-CAIRN_INTERNAL mode_t cairn__jdir_dir_mode(const struct stat *dir_st);
+CAIRN_INTERNAL mode_t cairn__jdir_dir_mode(const struct stat *data_st);
 
 /**
  * Check an fstat result: a directory (@p want_dir) or a regular file,

@@ -136,8 +136,8 @@ static cairn_err check_files(cairn_journal *j, unsigned flags,
                        j->dir);
             return CAIRN_EIO;
         }
-        err = cairn__journal_create(j->dfd, j->dir, &j->dir_st, detail,
-                                    detail_len);
+        mode_t mode = (flags & CAIRN_OPEN_GROUP_READABLE) != 0 ? 0640 : 0600;
+        err = cairn__journal_create(j->dfd, j->dir, mode, detail, detail_len);
         if (err == CAIRN_OK) {
             err = cairn__jdir_stat(j->dfd, j->dir, "data.mdb", 0, &cf->data,
                                    &exists, detail, detail_len);
@@ -153,9 +153,10 @@ static cairn_err check_files(cairn_journal *j, unsigned flags,
     if (err != CAIRN_OK) {
         return err;
     }
+    j->data_st = cf->data;
     if (writable) {
         err = cairn__prealloc_lock_file(j->dfd, j->dir,
-                                        cairn__jdir_file_mode(&j->dir_st),
+                                        cairn__jdir_file_mode(&cf->data),
                                         &cf->lock, detail, detail_len);
         cf->have_lock = err == CAIRN_OK;
     } else {
@@ -221,7 +222,7 @@ static cairn_err open_store(cairn_journal *j, unsigned flags, char *detail,
     /* LMDB opens by path: give it the checked directory itself. */
     cairn__fd_path(j->dfd, j->dir, path, sizeof(path));
     err = cairn__store_open(path, j->readonly, 0,
-                            cairn__jdir_file_mode(&j->dir_st), &j->store,
+                            cairn__jdir_file_mode(&j->data_st), &j->store,
                             detail, detail_len);
     if (err != CAIRN_OK) {
         /* The detail names /proc/self/fd/N: name the directory instead. */
@@ -307,7 +308,7 @@ cairn_err cairn_journal_open(const char *dir, unsigned flags,
         /* Without the shared queue the handle commits on its own; but a
          * commit.shm that is a symbolic link or not ours is refused. */
         char why[CAIRN__DETAIL_MAX];
-        err = cairn__xq_open(j->dfd, dir, &j->dir_st, j->sync->batch_max,
+        err = cairn__xq_open(j->dfd, dir, &j->data_st, j->sync->batch_max,
                              j->sync->wait_us, &j->xq, why, sizeof(why));
         if (err == CAIRN_EUNSAFE) {
             cairn__fmt(detail, detail_len, "%s", why);

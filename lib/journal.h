@@ -85,8 +85,9 @@ struct cairn_journal {
     /** data.mdb, read-write, for the run locks' byte locks (lock.c);
      *  writable handles only, else -1.  Closed after the environment. */
     int data_fd;
-    struct stat dir_st; /**< its fstat at open (modes of new files) */
-    unsigned warnings;  /**< CAIRN_LOOSE_* found at open */
+    struct stat dir_st;  /**< its fstat at open */
+    struct stat data_st; /**< data.mdb's (modes of new files, jdir.h) */
+    unsigned warnings;   /**< CAIRN_LOOSE_* found at open */
     char warn_detail[512];
     cairn_store *store;
     uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES];
@@ -226,14 +227,15 @@ CAIRN_INTERNAL cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
                                                const cairn_state *st,
                                                uint64_t pos);
 
-/** Create a new journal in the directory open as @p dfd (named @p dir,
- *  @p dir_st its fstat) atomically (create.c): refuse a directory holding
- *  anything but cairn's own files (CAIRN_ECORRUPT), build the journal in a
- *  private temporary directory inside it, make it durable, link data.mdb
- *  into place (never replacing one), fsync the directory. */
+/** Create a new journal in the directory open as @p dfd (named @p dir)
+ *  atomically (create.c): refuse a directory holding anything but
+ *  cairn's own files (CAIRN_ECORRUPT), build the journal (its files
+ *  @p file_mode) in a private temporary directory inside it, make it
+ *  durable, link data.mdb into place (never replacing one), fsync the
+ *  directory. */
 CAIRN_INTERNAL cairn_err cairn__journal_create(int dfd, const char *dir,
-                                               const struct stat *dir_st,
-                                               char *detail, size_t detail_len);
+                                               mode_t file_mode, char *detail,
+                                               size_t detail_len);
 /** mkdir(@p dir, @p mode) and fsync its parent; an existing one is fine. */
 CAIRN_INTERNAL cairn_err cairn__journal_mkdir(const char *dir, mode_t mode,
                                               char *detail, size_t detail_len);

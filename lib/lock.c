@@ -134,15 +134,15 @@ static int lock_once(int ldfd, const char *sub, const char *name, mode_t mode,
     return 1;
 }
 
-cairn_err cairn__lock_file(int dfd, const char *dir, const struct stat *dir_st,
-                           const char *name, int *fd_out, char *detail,
-                           size_t detail_len)
+cairn_err cairn__lock_file(int dfd, const char *dir,
+                           const struct stat *mode_ref, const char *name,
+                           int *fd_out, char *detail, size_t detail_len)
 {
     char sub[4200];
     int ldfd = -1;
     *fd_out = -1;
     cairn_err err =
-        cairn__jdir_subdir(dfd, dir, "locks", cairn__jdir_dir_mode(dir_st),
+        cairn__jdir_subdir(dfd, dir, "locks", cairn__jdir_dir_mode(mode_ref),
                            &ldfd, detail, detail_len);
     if (err != CAIRN_OK) {
         return err;
@@ -150,8 +150,8 @@ cairn_err cairn__lock_file(int dfd, const char *dir, const struct stat *dir_st,
     cairn__fmt(sub, sizeof(sub), "%s/locks", dir);
     int got = 0;
     for (int i = 0; got == 0 && i < LOCK_RETRIES; i++) {
-        got = lock_once(ldfd, sub, name, cairn__jdir_file_mode(dir_st), fd_out,
-                        &err, detail, detail_len);
+        got = lock_once(ldfd, sub, name, cairn__jdir_file_mode(mode_ref),
+                        fd_out, &err, detail, detail_len);
     }
     close(ldfd);
     if (got == 0) {
@@ -181,7 +181,7 @@ static int data_lock(int data_fd, uint64_t run_num, short type)
     return 0;
 }
 
-cairn_err cairn__run_lock(int dfd, const char *dir, const struct stat *dir_st,
+cairn_err cairn__run_lock(int dfd, const char *dir, const struct stat *mode_ref,
                           int data_fd, uint64_t run_num, int *fd_out,
                           char *detail, size_t detail_len)
 {
@@ -197,7 +197,7 @@ cairn_err cairn__run_lock(int dfd, const char *dir, const struct stat *dir_st,
                    strerror(rc));
         return CAIRN_EIO;
     } else {
-        err = cairn__lock_file(dfd, dir, dir_st, name, fd_out, detail,
+        err = cairn__lock_file(dfd, dir, mode_ref, name, fd_out, detail,
                                detail_len);
         if (err != CAIRN_OK && data_fd >= 0) {
             (void)data_lock(data_fd, run_num, F_UNLCK);

@@ -157,7 +157,7 @@ cairn_err cairn__runner_lock_cmd(cairn_runner *r, int *fd_out)
 {
     char name[64], why[CAIRN__DETAIL_MAX];
     cmd_lock_name(r, name, sizeof(name));
-    cairn_err err = cairn__lock_file(r->j->dfd, r->j->dir, &r->j->dir_st, name,
+    cairn_err err = cairn__lock_file(r->j->dfd, r->j->dir, &r->j->data_st, name,
                                      fd_out, why, sizeof(why));
     if (err == CAIRN_ELOCKED) {
         return refuse(r);

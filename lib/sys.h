@@ -37,8 +37,9 @@ CAIRN_INTERNAL cairn_err cairn__guard_std_fds(void);
 
 /**
  * Take the writer lock of run @p run_num in the journal directory open as
- * @p dfd (named @p dir in messages; @p dir_st its fstat, for the modes of
- * new files) without waiting: an open-file-description lock on run
+ * @p dfd (named @p dir in messages; @p mode_ref the fstat of its data.mdb,
+ * for the modes of new files, cairn__jdir_file_mode) without waiting: an
+ * open-file-description lock on run
  * @p run_num's byte of data.mdb through @p data_fd (a read-write
  * descriptor of the journal's data.mdb kept open for the handle's life;
  * removing a lock file cannot undo it), then flock(LOCK_EX|LOCK_NB) on
@@ -48,9 +49,10 @@ CAIRN_INTERNAL cairn_err cairn__guard_std_fds(void);
  *         text escaped); CAIRN_EUNSAFE; CAIRN_EIO.
  */
 CAIRN_INTERNAL cairn_err cairn__run_lock(int dfd, const char *dir,
-                                         const struct stat *dir_st, int data_fd,
-                                         uint64_t run_num, int *fd_out,
-                                         char *detail, size_t detail_len);
+                                         const struct stat *mode_ref,
+                                         int data_fd, uint64_t run_num,
+                                         int *fd_out, char *detail,
+                                         size_t detail_len);
 /** Release what cairn__run_lock() took. */
 CAIRN_INTERNAL void cairn__run_unlock(int data_fd, uint64_t run_num, int fd);
 /** The holder text of the run's lock file ("" if none) into out, every
@@ -68,7 +70,7 @@ CAIRN_INTERNAL void cairn__run_lock_holder(int dfd, const char *dir,
  *         CAIRN_EUNSAFE; CAIRN_EIO.
  */
 CAIRN_INTERNAL cairn_err cairn__lock_file(int dfd, const char *dir,
-                                          const struct stat *dir_st,
+                                          const struct stat *mode_ref,
                                           const char *name, int *fd_out,
                                           char *detail, size_t detail_len);
 /** The text in DIR/locks/@p name (at most 1 KiB, newlines as spaces,

@@ -29,9 +29,9 @@ typedef struct cairn_xq cairn_xq;
 
 /**
  * Map (creating it when missing) the commit queue of the journal
- * directory open as @p dfd (named @p dir; @p dir_st its fstat, for the
- * mode of a new file).  commit.shm is opened without following a
- * symbolic link and must be a regular file of the caller's
+ * directory open as @p dfd (named @p dir; @p mode_ref the fstat of its
+ * data.mdb, for the mode of a new file).  commit.shm is opened without
+ * following a symbolic link and must be a regular file of the caller's
  * (CAIRN_EUNSAFE otherwise).  A queue no process uses is made new,
  * whatever it holds.  Fails, leaving *out NULL, when the file cannot be
  * created or mapped, when it is in use by another version or namespace
@@ -42,7 +42,7 @@ typedef struct cairn_xq cairn_xq;
  * $CAIRN_BATCH_WAIT_US), as cairn__jsync_open() read them.
  */
 CAIRN_INTERNAL cairn_err cairn__xq_open(int dfd, const char *dir,
-                                        const struct stat *dir_st,
+                                        const struct stat *mode_ref,
                                         unsigned batch_max, unsigned wait_us,
                                         cairn_xq **out, char *detail,
                                         size_t detail_len);

@@ -237,7 +237,7 @@ static cairn_err map_file(cairn_xq *q, const char *path, char *detail,
     return err;
 }
 
-cairn_err cairn__xq_open(int dfd, const char *dir, const struct stat *dir_st,
+cairn_err cairn__xq_open(int dfd, const char *dir, const struct stat *mode_ref,
                          unsigned batch_max, unsigned wait_us, cairn_xq **out,
                          char *detail, size_t detail_len)
 {
@@ -255,8 +255,8 @@ cairn_err cairn__xq_open(int dfd, const char *dir, const struct stat *dir_st,
     snprintf(path, sizeof(path), "%s/commit.shm", dir);
     /* Never through a symbolic link; a regular file of ours. */
     cairn_err err = cairn__jdir_openat(dfd, dir, "commit.shm", O_RDWR | O_CREAT,
-                                       cairn__jdir_file_mode(dir_st), 0, &q->fd,
-                                       NULL, NULL, detail, detail_len);
+                                       cairn__jdir_file_mode(mode_ref), 0,
+                                       &q->fd, NULL, NULL, detail, detail_len);
     if (err != CAIRN_OK) {
         free(q);
         return err;

@@ -138,16 +138,16 @@ static void test_lock_survives_rm(void **state)
                      CAIRN_OK);
     assert_int_equal(open_dir(dir, 0, &b, detail, 1024), CAIRN_OK);
     int fa = -1, fb = -1;
-    assert_int_equal(cairn__run_lock(a->dfd, a->dir, &a->dir_st, a->data_fd, 7,
+    assert_int_equal(cairn__run_lock(a->dfd, a->dir, &a->data_st, a->data_fd, 7,
                                      &fa, detail, sizeof(detail)),
                      CAIRN_OK);
     char *path = tu_path(dir, "locks/run-7.lock");
     assert_int_equal(unlink(path), 0);
-    assert_int_equal(cairn__run_lock(b->dfd, b->dir, &b->dir_st, b->data_fd, 7,
+    assert_int_equal(cairn__run_lock(b->dfd, b->dir, &b->data_st, b->data_fd, 7,
                                      &fb, detail, sizeof(detail)),
                      CAIRN_ELOCKED);
     cairn__run_unlock(a->data_fd, 7, fa);
-    assert_int_equal(cairn__run_lock(b->dfd, b->dir, &b->dir_st, b->data_fd, 7,
+    assert_int_equal(cairn__run_lock(b->dfd, b->dir, &b->data_st, b->data_fd, 7,
                                      &fb, detail, sizeof(detail)),
                      CAIRN_OK);
     cairn__run_unlock(b->data_fd, 7, fb);
@@ -167,14 +167,14 @@ static void test_holder_text_escaped(void **state)
                      CAIRN_OK);
     assert_int_equal(open_dir(dir, 0, &b, detail, 1024), CAIRN_OK);
     int fa = -1, fb = -1;
-    assert_int_equal(cairn__run_lock(a->dfd, a->dir, &a->dir_st, a->data_fd, 3,
+    assert_int_equal(cairn__run_lock(a->dfd, a->dir, &a->data_st, a->data_fd, 3,
                                      &fa, detail, sizeof(detail)),
                      CAIRN_OK);
     static const char planted[] = "host=\033[31mred\\\x9b\n";
     assert_int_equal(ftruncate(fa, 0), 0);
     assert_int_equal(pwrite(fa, planted, sizeof(planted) - 1, 0),
                      (ssize_t)sizeof(planted) - 1);
-    assert_int_equal(cairn__run_lock(b->dfd, b->dir, &b->dir_st, b->data_fd, 3,
+    assert_int_equal(cairn__run_lock(b->dfd, b->dir, &b->data_st, b->data_fd, 3,
                                      &fb, detail, sizeof(detail)),
                      CAIRN_ELOCKED);
     assert_string_equal(detail, "held by host=\\x1b[31mred\\\\\\x9b");
