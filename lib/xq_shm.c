@@ -174,11 +174,49 @@ static int bounded_lock(pthread_mutex_t *m)
     return rc;
 }
 
+/* Is robust mutex @p m free (or left by a dead holder, then made
+ * consistent and released)? */
+static int lock_free(pthread_mutex_t *m)
+{
+    int rc = pthread_mutex_trylock(m);
+    if (rc == EOWNERDEAD) {
+        pthread_mutex_consistent(m);
+    }
+    if (rc == 0 || rc == EOWNERDEAD) {
+        pthread_mutex_unlock(m);
+        return 1;
+    }
+    return 0;
+}
+
+/* With the queue's mutex held, what every update keeps true: lead_mu is
+ * free when no leader is recorded, a recorded leader that no longer
+ * exists does not hold it, and a FREE slot's life mutex is free.  A
+ * header that says otherwise (forged, or left by a bug) would make a
+ * joiner wait for good. */
+static int consistent(xq_shared *sh)
+{
+    if (sh->leader == 0 && !lock_free(&sh->lead_mu)) {
+        return 0;
+    }
+    if (sh->leader != 0 && kill((pid_t)sh->leader, 0) != 0 && errno == ESRCH &&
+        !lock_free(&sh->lead_mu)) {
+        return 0;
+    }
+    for (unsigned i = 0; i < XQ_SLOTS; i++) {
+        if (sh->slot[i].state == S_FREE && !lock_free(&sh->slot[i].life)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Join the queue (a shared flock held for as long as it is mapped says
  * "in use").  A queue nobody uses is always made new.  One in use is
  * joined when its header is this boot's, this version's and this PID
- * namespace's and its mutex can be taken within the bound; otherwise it
- * is left alone and this handle commits on its own.  Under init_lock. */
+ * namespace's, its mutex can be taken within the bound and what it holds
+ * is consistent; otherwise it is left alone and this handle commits on
+ * its own.  Under init_lock. */
 static cairn_err join(cairn_xq *q, const char *path, const uint8_t boot[],
                       char *detail, size_t detail_len)
 {
@@ -215,7 +253,14 @@ static cairn_err join(cairn_xq *q, const char *path, const uint8_t boot[],
     if (rc == EOWNERDEAD) {
         pthread_mutex_consistent(&q->sh->mu);
     }
+    int ok = consistent(q->sh);
     pthread_mutex_unlock(&q->sh->mu);
+    if (!ok) {
+        cairn__fmt(detail, detail_len,
+                   "%s: in use, but its leader or slots are inconsistent",
+                   path);
+        return CAIRN_EINVAL;
+    }
     return flock(q->fd, LOCK_SH) == 0 ? CAIRN_OK : CAIRN_EIO;
 }
 
@@ -358,11 +403,7 @@ void cairn__xq_hand_off(cairn_xq *q)
 void cairn__xq_sweep(cairn_xq *q)
 {
     xq_shared *sh = q->sh;
-    /* A leader is a process of this PID namespace (join checks it): one
-     * whose pid does not exist is dead, whatever lead_mu's bytes say. */
-    int dead_leader = sh->leader != 0 &&
-                      (holder_dead(&sh->lead_mu) ||
-                       (kill((pid_t)sh->leader, 0) != 0 && errno == ESRCH));
+    int dead_leader = sh->leader != 0 && holder_dead(&sh->lead_mu);
     for (unsigned i = 0; i < XQ_SLOTS; i++) {
         xq_slot *s = &sh->slot[i];
         if (s->state == S_TAKEN && dead_leader) {

@@ -2,9 +2,10 @@
  * test_xq_forged.c - a forged commit.shm (issue 12, case 4): a queue
  * whose header is valid for this boot but whose mutexes are "held" by a
  * live foreign thread, whose leader is a dead process and whose slots are
- * TAKEN.  Nobody using it: a writer makes it new and proceeds through the
- * shared queue.  Somebody holding it open: a writer does not join it
- * (its lock cannot be taken within the bound) and commits on its own.
+ * TAKEN, whose free slots are "held".  Nobody using it: a writer makes it
+ * new and proceeds through the shared queue.  Somebody holding it open: a
+ * writer does not join it (its lock cannot be taken within the bound, or
+ * what it holds is inconsistent) and commits on its own.
  * Either way it never hangs; each writer runs in a child with a generous
  * alarm that turns a hang into a failure.  Every journal is verified.
  */
@@ -105,8 +106,9 @@ static void held_by_init(pthread_mutex_t *m)
     m->__data.__owner = 1;
 }
 
-/* Forge @p dir's commit.shm in place (its header stays valid). */
-static void forge(const char *dir)
+/* Forge @p dir's commit.shm in place (its header stays valid); with
+ * @p mutex_ok its mutex is left free (only the leader and slots lie). */
+static void forge(const char *dir, int mutex_ok)
 {
     char *path = tu_path(dir, "commit.shm");
     int fd = open(path, O_RDWR | O_CLOEXEC);
@@ -115,11 +117,13 @@ static void forge(const char *dir)
         mmap(NULL, XQ_FILE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     assert_true(sh != MAP_FAILED);
     assert_memory_equal(sh->magic, XQ_MAGIC, 8);
-    held_by_init(&sh->mu);
+    if (!mutex_ok) {
+        held_by_init(&sh->mu);
+    }
     held_by_init(&sh->lead_mu);
     sh->leader = (int32_t)dead_pid();
-    for (unsigned i = 0; i < 8; i++) {
-        sh->slot[i].state = S_TAKEN;
+    for (unsigned i = 0; i < XQ_SLOTS; i++) {
+        sh->slot[i].state = i < 8 ? S_TAKEN : S_FREE;
         sh->slot[i].owner = sh->leader;
         held_by_init(&sh->slot[i].life);
     }
@@ -184,20 +188,21 @@ static void test_forged_unused(void **state)
 {
     (void)state;
     char *root = NULL, *dir = new_journal(&root);
-    forge(dir);
+    forge(dir, 0);
     expect_writer(dir, "f-1", 1); /* made new, and used */
-    forge(dir);
+    forge(dir, 1);
     expect_writer(dir, "f-2", 1);
     assert_int_equal(verify_dir(dir), 2);
     free(dir);
     tu_rmtree(root);
 }
 
-static void test_forged_in_use(void **state)
+/* With a process holding the forged queue open, a writer neither joins
+ * nor waits for good: it commits on its own. */
+static void in_use(int mutex_ok)
 {
-    (void)state;
     char *root = NULL, *dir = new_journal(&root);
-    forge(dir);
+    forge(dir, mutex_ok);
     int p[2];
     assert_int_equal(pipe(p), 0);
     pid_t holder = fork();
@@ -226,11 +231,24 @@ static void test_forged_in_use(void **state)
     tu_rmtree(root);
 }
 
+static void test_forged_in_use(void **state)
+{
+    (void)state;
+    in_use(0); /* its mutex held for good: not taken within the bound */
+}
+
+static void test_forged_in_use_mutex_free(void **state)
+{
+    (void)state;
+    in_use(1); /* the mutex is free, the leader and slots lie */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forged_unused),
         cmocka_unit_test(test_forged_in_use),
+        cmocka_unit_test(test_forged_in_use_mutex_free),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
