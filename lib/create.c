@@ -71,9 +71,10 @@ cairn_err cairn__prealloc_lock_file(int dfd, const char *dir, mode_t mode,
     if (st->st_size < LOCK_FILE_BYTES) {
         int rc = posix_fallocate(fd, 0, LOCK_FILE_BYTES);
         if (rc != 0) {
+            char path[4200];
+            cairn__fmt(path, sizeof(path), "%s/lock.mdb", dir);
             errno = rc;
-            err = fail_errno(detail, detail_len, "reserving space for",
-                             "lock.mdb");
+            err = fail_errno(detail, detail_len, "reserving space for", path);
         }
     }
     /* Closing drops this process's fcntl locks on the file: only ever
