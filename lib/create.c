@@ -12,7 +12,7 @@
  * cairn's own files (a directory with something else in it is not ours to
  * take).  Everything is done relative to directory descriptors, without
  * following symbolic links; LMDB, which opens by path, is given
- * /proc/self/fd/N of the checked directory.
+ * /proc/thread-self/fd/N of the checked directory.
  *
  * LMDB maps lock.mdb and writes its reader table through that mapping; on a
  * full file system a page of a sparse lock file cannot be allocated and the
@@ -51,7 +51,8 @@ static cairn_err fail_errno(char *detail, size_t detail_len, const char *what,
 void cairn__fd_path(int fd, const char *fallback, char *out, size_t cap)
 {
     struct stat st;
-    cairn__fmt(out, cap, "/proc/self/fd/%d", fd);
+    /* thread-self: /proc/self is unusable once the main thread exited */
+    cairn__fmt(out, cap, "/proc/thread-self/fd/%d", fd);
     if (stat(out, &st) != 0) {
         cairn__fmt(out, cap, "%s", fallback); /* no /proc: by name */
     }

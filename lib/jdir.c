@@ -182,7 +182,11 @@ cairn_err cairn__jdir_subdir(int dfd, const char *dir, const char *name,
 
 int cairn__jdir_mapped(dev_t dev, ino_t ino)
 {
-    FILE *f = fopen("/proc/self/maps", "re");
+    /* thread-self: /proc/self is empty once the main thread exited */
+    FILE *f = fopen("/proc/thread-self/maps", "re");
+    if (f == NULL) {
+        f = fopen("/proc/self/maps", "re");
+    }
     if (f == NULL) {
         return -1;
     }

@@ -225,7 +225,8 @@ static cairn_err open_store(cairn_journal *j, unsigned flags, char *detail,
                             cairn__jdir_file_mode(&j->data_st), &j->store,
                             detail, detail_len);
     if (err != CAIRN_OK) {
-        /* The detail names /proc/self/fd/N: name the directory instead. */
+        /* The detail names /proc/thread-self/fd/N: name the directory instead.
+         */
         char why[CAIRN__DETAIL_MAX];
         size_t n = strlen(path);
         const char *rest =

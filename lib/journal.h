@@ -249,7 +249,7 @@ CAIRN_INTERNAL cairn_err cairn__prealloc_lock_file(int dfd, const char *dir,
                                                    char *detail,
                                                    size_t detail_len);
 /** A path for LMDB that names the directory open as @p fd itself
- *  (/proc/self/fd/N), or @p fallback without /proc. */
+ *  (/proc/thread-self/fd/N), or @p fallback without /proc. */
 CAIRN_INTERNAL void cairn__fd_path(int fd, const char *fallback, char *out,
                                    size_t cap);
 /** Look up a run number by id in @p txn; CAIRN_ENORUN when absent. */

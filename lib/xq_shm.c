@@ -53,7 +53,11 @@ static int geometry_ok(const xq_shared *sh, const uint8_t boot[])
 static uint64_t pid_namespace(void)
 {
     char link[64];
-    ssize_t n = readlink("/proc/self/ns/pid", link, sizeof(link) - 1);
+    /* thread-self: /proc/self is unusable once the main thread exited */
+    ssize_t n = readlink("/proc/thread-self/ns/pid", link, sizeof(link) - 1);
+    if (n <= 0) {
+        n = readlink("/proc/self/ns/pid", link, sizeof(link) - 1);
+    }
     unsigned long long id = 0;
     if (n <= 0) {
         return 0;

@@ -335,7 +335,7 @@ void shim_log_publish(const char *from)
 static int fd_path(int fd, char *buf, size_t cap)
 {
     char link[64];
-    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    snprintf(link, sizeof(link), "/proc/thread-self/fd/%d", fd);
     ssize_t n = readlink(link, buf, cap - 1);
     if (n <= 0 || (size_t)n >= cap - 1) {
         return -1;
@@ -346,15 +346,20 @@ static int fd_path(int fd, char *buf, size_t cap)
 
 const char *shim_full_path(int dirfd, const char *path, char *buf, size_t cap)
 {
-    static const char proc[] = "/proc/self/fd/";
+    static const char self[] = "/proc/self/fd/";
+    static const char thread[] = "/proc/thread-self/fd/";
     if (path == NULL) {
         return NULL;
     }
-    if (strncmp(path, proc, sizeof(proc) - 1) == 0) {
+    size_t skip = strncmp(path, self, sizeof(self) - 1) == 0 ? sizeof(self) - 1
+                  : strncmp(path, thread, sizeof(thread) - 1) == 0
+                      ? sizeof(thread) - 1
+                      : 0;
+    if (skip != 0) {
         char *end = NULL;
-        long fd = strtol(path + sizeof(proc) - 1, &end, 10);
+        long fd = strtol(path + skip, &end, 10);
         size_t used;
-        if (end == path + sizeof(proc) - 1 || fd < 0 || fd > INT_MAX ||
+        if (end == path + skip || fd < 0 || fd > INT_MAX ||
             fd_path((int)fd, buf, cap) != 0) {
             return path;
         }
