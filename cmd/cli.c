@@ -39,16 +39,35 @@ void cli_exit(int code)
     exit(code);
 }
 
+/* One message line on stderr.  Messages carry text from files, the
+ * journal and other processes (lock holders, paths, details): every
+ * control byte is written as \xNN so none reaches the terminal. */
+__attribute__((format(printf, 2, 0))) static void
+put_message(const char *prefix, const char *fmt, va_list ap)
+{
+    char text[8192];
+    const unsigned char *p = (const unsigned char *)text;
+
+    fflush(stdout);
+    (void)vsnprintf(text, sizeof(text), fmt, ap);
+    fputs(prefix, stderr);
+    for (; *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            fprintf(stderr, "\\x%02x", *p);
+        } else {
+            fputc(*p, stderr);
+        }
+    }
+    fputc('\n', stderr);
+}
+
 void cli_die(int code, const char *fmt, ...)
 {
     va_list ap;
 
-    fflush(stdout);
-    fputs("cairn: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    put_message("cairn: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     cli_exit(code);
 }
 
@@ -56,12 +75,9 @@ void cli_warn(const char *fmt, ...)
 {
     va_list ap;
 
-    fflush(stdout);
-    fputs("cairn: warning: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    put_message("cairn: warning: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void cli_die_nomem(void)
@@ -153,7 +169,7 @@ void cli_print_usage(const cli_command *cmd, FILE *out)
 {
     fputs(cmd->usage, out);
     fputs("\nCommon options: -J/--journal DIR, -o/--format text|json, --json,"
-          "\n-h/--help.  See cairn(1).\n",
+          "\n--strict, -h/--help.  See cairn(1).\n",
           out);
 }
 
@@ -221,6 +237,12 @@ int cli_common_option(cli_ctx *ctx, int c, const char *arg, char **argv)
         return 1;
     case CLI_OPT_ACTOR:
         ctx->actor = arg;
+        return 1;
+    case CLI_OPT_STRICT:
+        ctx->strict = 1;
+        return 1;
+    case CLI_OPT_GROUP_READABLE:
+        ctx->group_readable = 1;
         return 1;
     case ':':
         cli_usage_error(ctx, "option '%s' needs an argument", bad_option(argv));

@@ -40,6 +40,8 @@ typedef struct cli_ctx {
     char *journal_dir;      /**< resolved directory (malloc'd) */
     cairn_journal *journal; /**< open journal, or NULL */
     cairn_signer *signer;   /**< loaded signer, or NULL */
+    int strict;             /**< --strict: refuse loose permissions */
+    int group_readable;     /**< --group-readable (create, run) */
 } cli_ctx;
 
 typedef int (*cli_handler)(cli_ctx *ctx, int argc, char **argv);
@@ -124,6 +126,8 @@ enum {
     CLI_OPT_JSON = 0x100,
     CLI_OPT_SECRET_KEY,
     CLI_OPT_ACTOR,
+    CLI_OPT_STRICT,
+    CLI_OPT_GROUP_READABLE,
     CLI_OPT_FIRST_LOCAL /**< first value free for a command's options */
 };
 
@@ -135,8 +139,9 @@ enum {
     {"help", no_argument, NULL, 'h'},                                          \
         {"journal", required_argument, NULL, 'J'},                             \
         {"format", required_argument, NULL, 'o'},                              \
+        {"json", no_argument, NULL, CLI_OPT_JSON},                             \
     {                                                                          \
-        "json", no_argument, NULL, CLI_OPT_JSON                                \
+        "strict", no_argument, NULL, CLI_OPT_STRICT                            \
     }
 /** Long options of every command that writes. */
 #define CLI_LONG_WRITE                                                         \

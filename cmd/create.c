@@ -77,7 +77,10 @@ static cairn_plan *load_plan(const char *path)
 int cmd_create(cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        CLI_LONG_COMMON, CLI_LONG_WRITE, {0}};
+        CLI_LONG_COMMON,
+        CLI_LONG_WRITE,
+        {"group-readable", no_argument, NULL, CLI_OPT_GROUP_READABLE},
+        {0}};
     char run_id[CAIRN_MAX_ID + 1];
     char wanted[CAIRN_MAX_ID + 1] = "";
     cairn_actor_info who = {NULL, NULL};

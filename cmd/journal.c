@@ -113,12 +113,17 @@ void cli_open_journal(cli_ctx *ctx, unsigned flags)
 
     if ((flags & CAIRN_OPEN_CREATE) != 0) {
         make_parents(dir);
+        flags |= ctx->group_readable ? CAIRN_OPEN_GROUP_READABLE : 0u;
     }
+    flags |= ctx->strict ? CAIRN_OPEN_STRICT : 0u;
     err = cairn_journal_open(dir, flags, &ctx->journal, detail, sizeof(detail));
     if (err != CAIRN_OK) {
         ctx->journal = NULL;
         snprintf(what, sizeof(what), "journal %s", dir);
         cli_die_err(err, what, detail);
+    }
+    if (cairn_journal_warnings(ctx->journal, detail, sizeof(detail)) != 0) {
+        cli_warn("journal %s: %s (--strict refuses it)", dir, detail);
     }
     if (ctx->signer != NULL) {
         cairn_journal_set_signer(ctx->journal, ctx->signer);

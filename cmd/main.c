@@ -23,10 +23,13 @@ static const char usage_help[] = "usage: cairn help [COMMAND]\n"
  */
 static const cli_command commands[] = {
     {"create", cmd_create, "create a run of a plan; print its run id",
-     "usage: cairn create [--secret-key FILE] [--actor NAME] PLAN\n"
+     "usage: cairn create [--secret-key FILE] [--actor NAME]\n"
+     "                    [--group-readable] PLAN\n"
      "\n"
      "Validate PLAN (a JSON file, or - for standard input) and journal a new\n"
-     "run of it.  Prints the run id ({\"run_id\": ...} with -o json).\n"},
+     "run of it.  Prints the run id ({\"run_id\": ...} with -o json).  A\n"
+     "journal made now is private (0700/0600); --group-readable lets its\n"
+     "group read it (0750/0640).\n"},
     {"accept-preflight", cmd_accept, "accept the completed preflight of a run",
      "usage: cairn accept-preflight RUN --id ID [--reason TEXT]\n"
      "                              [--secret-key FILE] [--actor NAME]\n"},
@@ -74,6 +77,7 @@ static const cli_command commands[] = {
      "                 [--shutdown-timeout D] [--heartbeat D] [--hook CMD]\n"
      "                 [-q|--quiet]\n"
      "                 [--dry-run] [--secret-key FILE] [--actor NAME]\n"
+     "                 [--group-readable]\n"
      "\n"
      "Create a run of PLAN (\"-\": standard input; the current directory\n"
      "is recorded as the plan's working directory) and execute its\n"
@@ -203,6 +207,8 @@ static void print_main_usage(FILE *out)
           "~/.local/state/cairn)\n"
           "  -o, --format FMT    text (default) or json\n"
           "      --json          same as -o json\n"
+          "      --strict        refuse (exit 6) a journal others can write,\n"
+          "                      and (exit 2) a secret key others can read\n"
           "\n"
           "Commands:\n",
           out);
@@ -247,6 +253,7 @@ static int parse_global(cli_ctx *ctx, int argc, char **argv)
         {"journal", required_argument, NULL, 'J'},
         {"format", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, CLI_OPT_JSON},
+        {"strict", no_argument, NULL, CLI_OPT_STRICT},
         {0}};
     int c;
 
@@ -271,6 +278,9 @@ static int parse_global(cli_ctx *ctx, int argc, char **argv)
             break;
         case CLI_OPT_JSON:
             ctx->format = CLI_JSON;
+            break;
+        case CLI_OPT_STRICT:
+            ctx->strict = 1;
             break;
         case ':':
             cli_die(CLI_EXIT_USAGE, "option '%s' needs an argument",

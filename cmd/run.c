@@ -452,6 +452,7 @@ static void parse_opts(cli_ctx *ctx, int argc, char **argv, int is_run,
         {"hook", required_argument, NULL, OPT_HOOK},
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"group-readable", no_argument, NULL, CLI_OPT_GROUP_READABLE},
         {0}};
     int c;
     cli_getopt_reset();

@@ -146,6 +146,22 @@ static cairn_err load_encrypted(const char *path, cairn_signer **out,
     return err;
 }
 
+/* As ssh does: a secret key others can read or write is reported, and
+ * refused with --strict (exit 2). */
+static void check_key_mode(const cli_ctx *ctx, const char *path)
+{
+    char detail[1024] = "";
+    unsigned loose = 0;
+    cairn_err err = cairn_key_file_loose(path, &loose, detail, sizeof(detail));
+    if (err != CAIRN_OK || loose == 0) {
+        return; /* unreadable: loading it says why */
+    }
+    if (ctx->strict) {
+        cli_die(CLI_EXIT_USAGE, "%s; refused (--strict)", detail);
+    }
+    cli_warn("%s (--strict refuses it)", detail);
+}
+
 void cli_load_signer(cli_ctx *ctx)
 {
     const char *path = ctx->secret_key;
@@ -160,6 +176,7 @@ void cli_load_signer(cli_ctx *ctx)
                  "commit is unsigned and the run will never verify");
         return;
     }
+    check_key_mode(ctx, path);
     err = cairn_signer_load(path, NULL, &ctx->signer, detail, sizeof(detail));
     if (err == CAIRN_EPASSWORD) {
         detail[0] = '\0';

@@ -141,7 +141,10 @@ typedef enum cairn_err {
     CAIRN_EATTENTION = 37,      /**< run needs an operator (in-doubt op) */
     CAIRN_EFAILED = 38,         /**< run ended with a terminal failure */
     CAIRN_EBUNDLE = 39,         /**< bundle file malformed */
-    CAIRN_ERR_COUNT_ = 40       /**< number of codes; not an error */
+    CAIRN_EUNSAFE = 40,         /**< a journal file is a symbolic link, not
+                                     the caller's own, of the wrong type, or
+                                     (CAIRN_OPEN_STRICT) writable by others */
+    CAIRN_ERR_COUNT_ = 41       /**< number of codes; not an error */
 } cairn_err;
 
 /** Static English description of @p err ("unknown error" if out of range). */
@@ -285,6 +288,19 @@ CAIRN_API CAIRN_WUR cairn_err cairn_signer_load(const char *path,
                                                 cairn_signer **out,
                                                 char *detail,
                                                 size_t detail_len);
+/**
+ * Permission facts of secret key file @p path, as ssh checks them (the
+ * library never prints; the caller warns or refuses).
+ * @param loose  receives CAIRN_LOOSE_KEY when group or others may read or
+ *               write the file (mode & 077), else 0.
+ * @param detail optional: the path and its mode when loose, or why stat
+ *               failed.
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL); CAIRN_EIO (cannot stat).
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_key_file_loose(const char *path,
+                                                   unsigned *loose,
+                                                   char *detail,
+                                                   size_t detail_len);
 /** Wipe and free a signer.  NULL is a no-op. */
 CAIRN_API void cairn_signer_free(cairn_signer *signer);
 /** The signer's 8-byte key id (minisign key number, as stored). */
@@ -407,16 +423,44 @@ typedef struct cairn_journal cairn_journal;
 
 /** cairn_journal_open() flags. */
 #define CAIRN_OPEN_READONLY 0x1u /**< inspection only; never writes */
-#define CAIRN_OPEN_CREATE 0x2u   /**< create the directory if missing */
+#define CAIRN_OPEN_CREATE 0x2u   /**< create the journal if missing */
+/** Refuse (CAIRN_EUNSAFE) a journal whose directory or files its group or
+ *  others can write, instead of reporting it by cairn_journal_warnings(). */
+#define CAIRN_OPEN_STRICT 0x4u
+/** With CAIRN_OPEN_CREATE: a journal created now grants its group read
+ *  access (directory 0750, files 0640) instead of 0700/0600. */
+#define CAIRN_OPEN_GROUP_READABLE 0x8u
 /** Read-only audit of a private copy, made without the journal's lock:
  *  see cairn_journal_open_snapshot() (this flag puts the copy in /tmp).
- *  Implies CAIRN_OPEN_READONLY; not with CAIRN_OPEN_CREATE. */
-#define CAIRN_OPEN_SNAPSHOT 0x4u
+ *  Implies CAIRN_OPEN_READONLY; not with CAIRN_OPEN_CREATE.  The owner
+ *  checks do not apply to it: it is meant for users who do not own the
+ *  journal, and it never writes or locks anything in the directory. */
+#define CAIRN_OPEN_SNAPSHOT 0x10u
+
+/** cairn_journal_warnings() bits. */
+#define CAIRN_LOOSE_DIR 0x1u  /**< the directory is group/world-writable */
+#define CAIRN_LOOSE_FILE 0x2u /**< a journal file is group/world-writable */
+#define CAIRN_LOOSE_KEY                                                        \
+    0x4u /**< a secret key file group/others can read                          \
+              or write (cairn_key_file_loose) */
 
 /**
  * Open (or create) a journal directory.
  * Guards file descriptors 0-2, opens the LMDB environment with full
  * durability, clears stale reader slots and checks the format version.
+ *
+ * The directory is opened once and every file in it relative to that
+ * descriptor without following symbolic links; the directory and each
+ * file cairn opens (data.mdb, lock.mdb, commit.shm, locks/ and its lock
+ * files) must be of the expected type and owned by the caller's effective
+ * uid (root is not exempt), else CAIRN_EUNSAFE naming the file.  LMDB
+ * opens data.mdb and lock.mdb by name: they are checked just before, and
+ * after the open the files LMDB holds are compared with the checked ones.
+ * A journal is only ever made with CAIRN_OPEN_CREATE, in a directory that
+ * is missing, empty or holds only cairn's own files; any other open of a
+ * directory without data.mdb, or of a data.mdb without cairn's databases
+ * and metadata, fails (nothing is written).  New journals are created
+ * 0700/0600 (0750/0640 with CAIRN_OPEN_GROUP_READABLE).
  * While LMDB opens the environment, an exclusive flock(2) on @p dir keeps
  * every other cairn process from opening it at the same time (waiting at
  * most 60 s): a process killed inside LMDB's initialisation of lock.mdb
@@ -432,8 +476,11 @@ typedef struct cairn_journal cairn_journal;
  * @return CAIRN_OK; CAIRN_EINVAL; CAIRN_EIO (directory missing without
  *         CAIRN_OPEN_CREATE, permissions, another process opening it for
  *         60 s); CAIRN_ESTORE; CAIRN_ECORRUPT
- *         (not a cairn journal, or its metadata does not decode);
- *         CAIRN_EVERSION; CAIRN_ENOMEM.
+ *         (not a cairn journal: no cairn databases, "format" or
+ *         "journal_id" missing or bad; or a directory that is neither empty
+ *         nor a journal given to CAIRN_OPEN_CREATE); CAIRN_EUNSAFE (see
+ *         above; with CAIRN_OPEN_STRICT also a group/world-writable
+ *         directory or file); CAIRN_EVERSION; CAIRN_ENOMEM.
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_journal_open(const char *dir,
                                                  unsigned flags,
@@ -475,6 +522,14 @@ CAIRN_API CAIRN_WUR cairn_err cairn_journal_open_snapshot(const char *dir,
                                                           size_t detail_len);
 /** Close a handle, releasing its run locks.  NULL is a no-op. */
 CAIRN_API void cairn_journal_close(cairn_journal *journal);
+/**
+ * What cairn_journal_open() found loose but accepted (no
+ * CAIRN_OPEN_STRICT): CAIRN_LOOSE_* bits, 0 when nothing.  The library
+ * never prints: the caller decides whether to warn.
+ * @param detail optional buffer: the first loose path and its mode.
+ */
+CAIRN_API unsigned cairn_journal_warnings(const cairn_journal *journal,
+                                          char *detail, size_t detail_len);
 /** Description of the last failure on @p journal ("" when none).  Valid
  *  until the next call on the handle. */
 CAIRN_API const char *cairn_journal_errdetail(const cairn_journal *journal);

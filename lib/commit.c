@@ -42,7 +42,8 @@ static cairn_err open_lock(cairn_journal *j, uint64_t run_num, int pin,
     j->locks = n;
     int fd = -1;
     char why[600];
-    cairn_err err = cairn__run_lock(j->dir, run_num, &fd, why, sizeof(why));
+    cairn_err err = cairn__run_lock(j->dfd, j->dir, &j->data_st, j->data_fd,
+                                    run_num, &fd, why, sizeof(why));
     if (err != CAIRN_OK) {
         cairn__fmt(detail, detail_len, "run lock: %s", why);
         return err;
@@ -83,7 +84,7 @@ void cairn__run_lock_put(cairn_journal *j, uint64_t run_num, int unpin)
             l->users--;
         }
         if (!l->pinned && l->users == 0) {
-            cairn__run_unlock(l->fd);
+            cairn__run_unlock(j->data_fd, l->run_num, l->fd);
             *l = j->locks[j->n_locks - 1];
             j->n_locks--;
         }

@@ -8,6 +8,12 @@
  * instant therefore leaves either no journal or a complete, empty one, never
  * a torn data.mdb that every later open would refuse.
  *
+ * A journal is only made in a directory that is empty or holds nothing but
+ * cairn's own files (a directory with something else in it is not ours to
+ * take).  Everything is done relative to directory descriptors, without
+ * following symbolic links; LMDB, which opens by path, is given
+ * /proc/thread-self/fd/N of the checked directory.
+ *
  * LMDB maps lock.mdb and writes its reader table through that mapping; on a
  * full file system a page of a sparse lock file cannot be allocated and the
  * process dies of SIGBUS.  The lock file is therefore preallocated (blocks
@@ -17,8 +23,10 @@
 
 #include "bytes.h"
 #include "crypto.h"
+#include "jdir.h"
 #include "sys.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,6 +38,7 @@
 /* LMDB sizes the reader table from the file when it is large enough:
  * 32 KiB holds about 500 reader slots (LMDB's default needs ~8 KiB). */
 #define LOCK_FILE_BYTES 32768
+#define TMP_PREFIX ".cairn-new-"
 
 static cairn_err fail_errno(char *detail, size_t detail_len, const char *what,
                             const char *path)
@@ -39,47 +48,58 @@ static cairn_err fail_errno(char *detail, size_t detail_len, const char *what,
     return e == ENOMEM ? CAIRN_ENOMEM : CAIRN_EIO;
 }
 
-cairn_err cairn__prealloc_lock_file(const char *dir, char *detail,
+void cairn__fd_path(int fd, const char *fallback, char *out, size_t cap)
+{
+    struct stat st;
+    /* thread-self: /proc/self is unusable once the main thread exited */
+    cairn__fmt(out, cap, "/proc/thread-self/fd/%d", fd);
+    if (stat(out, &st) != 0) {
+        cairn__fmt(out, cap, "%s", fallback); /* no /proc: by name */
+    }
+}
+
+cairn_err cairn__prealloc_lock_file(int dfd, const char *dir, mode_t mode,
+                                    struct stat *st, char *detail,
                                     size_t detail_len)
 {
-    char path[4096];
-    struct stat st;
-    int n = snprintf(path, sizeof(path), "%s/lock.mdb", dir);
-    if (n < 0 || (size_t)n >= sizeof(path)) {
-        cairn__fmt(detail, detail_len, "journal path too long");
-        return CAIRN_EINVAL;
+    int fd = -1;
+    cairn_err err =
+        cairn__jdir_openat(dfd, dir, "lock.mdb", O_RDWR | O_CREAT, mode, 0, &fd,
+                           st, NULL, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err;
     }
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        return fail_errno(detail, detail_len, "open", path);
-    }
-    cairn_err err = CAIRN_OK;
-    if (fstat(fd, &st) != 0) {
-        err = fail_errno(detail, detail_len, "fstat", path);
-    } else if (st.st_size < LOCK_FILE_BYTES) {
+    if (st->st_size < LOCK_FILE_BYTES) {
         int rc = posix_fallocate(fd, 0, LOCK_FILE_BYTES);
         if (rc != 0) {
+            char path[4200];
+            cairn__fmt(path, sizeof(path), "%s/lock.mdb", dir);
             errno = rc;
             err = fail_errno(detail, detail_len, "reserving space for", path);
         }
     }
+    /* Closing drops this process's fcntl locks on the file: only ever
+     * done before LMDB opens it. */
     close(fd);
     return err;
 }
 
-static cairn_err fsync_path(const char *path, int directory, char *detail,
-                            size_t detail_len)
+static cairn_err fsync_at(int dfd, const char *name, const char *what,
+                          char *detail, size_t detail_len)
 {
-    int fd =
-        open(path, (directory ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
+    int fd = name == NULL
+                 ? dfd
+                 : openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
-        return fail_errno(detail, detail_len, "open", path);
+        return fail_errno(detail, detail_len, "open", what);
     }
     cairn_err err = CAIRN_OK;
     if (fsync(fd) != 0) {
-        err = fail_errno(detail, detail_len, "fsync", path);
+        err = fail_errno(detail, detail_len, "fsync", what);
     }
-    close(fd);
+    if (fd != dfd) {
+        close(fd);
+    }
     return err;
 }
 
@@ -103,13 +123,19 @@ static cairn_err write_meta(cairn_txn *txn, void *ctx)
     return err;
 }
 
-/* Build a complete, durable, empty journal in @p tmp. */
-static cairn_err build(const char *tmp, char *detail, size_t detail_len)
+/* Build a complete, durable, empty journal in the directory open as
+ * @p tfd (@p tmp names it). */
+static cairn_err build(int tfd, const char *tmp, mode_t mode, char *detail,
+                       size_t detail_len)
 {
     cairn_store *store = NULL;
-    cairn_err err = cairn__prealloc_lock_file(tmp, detail, detail_len);
+    struct stat st;
+    char path[64];
+    cairn_err err =
+        cairn__prealloc_lock_file(tfd, tmp, mode, &st, detail, detail_len);
+    cairn__fd_path(tfd, tmp, path, sizeof(path));
     if (err == CAIRN_OK) {
-        err = cairn__store_open(tmp, 0, 1, &store, detail, detail_len);
+        err = cairn__store_open(path, 0, 1, mode, &store, detail, detail_len);
     }
     if (err == CAIRN_OK) {
         err = cairn__store_write(store, write_meta, NULL);
@@ -122,32 +148,104 @@ static cairn_err build(const char *tmp, char *detail, size_t detail_len)
     return err;
 }
 
-static void remove_tmp(const char *tmp)
+static cairn_err publish(int dfd, const char *dir, int tfd, const char *tmp,
+                         char *detail, size_t detail_len)
 {
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/data.mdb", tmp);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/lock.mdb", tmp);
-    unlink(path);
-    rmdir(tmp);
+    cairn_err err = fsync_at(tfd, "data.mdb", tmp, detail, detail_len);
+    if (err == CAIRN_OK) {
+        err = fsync_at(tfd, NULL, tmp, detail, detail_len);
+    }
+    if (err == CAIRN_OK && linkat(tfd, "data.mdb", dfd, "data.mdb", 0) != 0 &&
+        errno != EEXIST) {
+        err = fail_errno(detail, detail_len, "link data.mdb in", dir);
+    }
+    if (err == CAIRN_OK) {
+        err = fsync_at(dfd, NULL, dir, detail, detail_len);
+    }
+    return err;
 }
 
-static cairn_err publish(const char *dir, const char *tmp, char *detail,
-                         size_t detail_len)
+/* Is every entry of the directory one cairn makes?  Else CAIRN_ECORRUPT
+ * naming the first other one. */
+static cairn_err only_ours(int dfd, const char *dir, char *detail,
+                           size_t detail_len)
 {
-    char from[4200], to[4200];
-    snprintf(from, sizeof(from), "%s/data.mdb", tmp);
-    snprintf(to, sizeof(to), "%s/data.mdb", dir);
-    cairn_err err = fsync_path(from, 0, detail, detail_len);
+    static const char *const ours[] = {".",     "..",         "lock.mdb",
+                                       "locks", "commit.shm", "tmp"};
+    int fd = dup(dfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return fail_errno(detail, detail_len, "read", dir);
+    }
+    cairn_err err = CAIRN_OK;
+    const struct dirent *e;
+    while (err == CAIRN_OK && (e = readdir(d)) != NULL) {
+        int known = strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0;
+        for (size_t i = 0; !known && i < CAIRN_ARRAY_LEN(ours); i++) {
+            known = strcmp(e->d_name, ours[i]) == 0;
+        }
+        if (!known) {
+            char name[256];
+            cairn__escape_text(e->d_name, strlen(e->d_name), name,
+                               sizeof(name));
+            cairn__fmt(detail, detail_len,
+                       "%s: not a cairn journal (no data.mdb) and not empty "
+                       "(\"%s\"); a journal is only created in an empty "
+                       "directory",
+                       dir, name);
+            err = CAIRN_ECORRUPT;
+        }
+    }
+    closedir(d); /* closes the dup, not dfd */
+    return err;
+}
+
+/* A fresh private directory TMP_PREFIX<random> in @p dfd. */
+static cairn_err make_tmp(int dfd, const char *dir, char *name, size_t cap,
+                          int *tfd, char *detail, size_t detail_len)
+{
+    for (int i = 0; i < 100; i++) {
+        uint8_t r[6];
+        char hex[13];
+        cairn__random(r, sizeof(r));
+        cairn__hex(r, sizeof(r), hex);
+        cairn__fmt(name, cap, "%s%s", TMP_PREFIX, hex);
+        if (mkdirat(dfd, name, 0700) == 0) {
+            return cairn__jdir_openat(dfd, dir, name, O_RDONLY, 0, 1, tfd, NULL,
+                                      NULL, detail, detail_len);
+        }
+        if (errno != EEXIST) {
+            return fail_errno(detail, detail_len, "mkdir in", dir);
+        }
+    }
+    cairn__fmt(detail, detail_len, "%s: no free temporary name", dir);
+    return CAIRN_EIO;
+}
+
+cairn_err cairn__journal_create(int dfd, const char *dir, mode_t file_mode,
+                                char *detail, size_t detail_len)
+{
+    char name[64], tmp[4200];
+    int tfd = -1;
+    cairn_err err = only_ours(dfd, dir, detail, detail_len);
     if (err == CAIRN_OK) {
-        err = fsync_path(tmp, 1, detail, detail_len);
+        err = make_tmp(dfd, dir, name, sizeof(name), &tfd, detail, detail_len);
     }
-    if (err == CAIRN_OK && link(from, to) != 0 && errno != EEXIST) {
-        err = fail_errno(detail, detail_len, "link", to);
+    if (err != CAIRN_OK) {
+        return err;
     }
+    cairn__fmt(tmp, sizeof(tmp), "%s/%s", dir, name);
+    err = build(tfd, tmp, file_mode, detail, detail_len);
     if (err == CAIRN_OK) {
-        err = fsync_path(dir, 1, detail, detail_len);
+        err = publish(dfd, dir, tfd, tmp, detail, detail_len);
     }
+    (void)unlinkat(tfd, "data.mdb", 0);
+    (void)unlinkat(tfd, "lock.mdb", 0);
+    close(tfd);
+    (void)unlinkat(dfd, name, AT_REMOVEDIR);
     return err;
 }
 
@@ -170,41 +268,23 @@ static cairn_err fsync_parent(const char *dir, char *detail, size_t detail_len)
     } else {
         *slash = '\0';
     }
-    return fsync_path(parent, 1, detail, detail_len);
+    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return fail_errno(detail, detail_len, "open", parent);
+    }
+    cairn_err err = fsync_at(fd, NULL, parent, detail, detail_len);
+    close(fd);
+    return err;
 }
 
-cairn_err cairn__journal_create(const char *dir, char *detail,
-                                size_t detail_len)
+cairn_err cairn__journal_mkdir(const char *dir, mode_t mode, char *detail,
+                               size_t detail_len)
 {
-    char tmp[4096];
-    struct stat st;
-    if (mkdir(dir, 0755) == 0) {
-        cairn_err perr = fsync_parent(dir, detail, detail_len);
-        if (perr != CAIRN_OK) {
-            return perr;
-        }
-    } else if (errno != EEXIST) {
+    if (mkdir(dir, mode) == 0) {
+        return fsync_parent(dir, detail, detail_len);
+    }
+    if (errno != EEXIST) {
         return fail_errno(detail, detail_len, "mkdir", dir);
     }
-    int n = snprintf(tmp, sizeof(tmp), "%s/.cairn-new-XXXXXX", dir);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        cairn__fmt(detail, detail_len, "journal path too long");
-        return CAIRN_EINVAL;
-    }
-    if (mkdtemp(tmp) == NULL) {
-        return fail_errno(detail, detail_len, "mkdtemp", tmp);
-    }
-    cairn_err err = build(tmp, detail, detail_len);
-    if (err == CAIRN_OK) {
-        err = publish(dir, tmp, detail, detail_len);
-    }
-    remove_tmp(tmp);
-    if (err == CAIRN_OK) {
-        char path[4200];
-        snprintf(path, sizeof(path), "%s/data.mdb", dir);
-        if (stat(path, &st) != 0) {
-            err = fail_errno(detail, detail_len, "stat", path);
-        }
-    }
-    return err;
+    return CAIRN_OK;
 }

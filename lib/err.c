@@ -61,6 +61,7 @@ static const err_entry err_table[CAIRN_ERR_COUNT_] = {
     [CAIRN_EATTENTION] = {"CAIRN_EATTENTION", "run needs attention", 7},
     [CAIRN_EFAILED] = {"CAIRN_EFAILED", "run failed", 1},
     [CAIRN_EBUNDLE] = {"CAIRN_EBUNDLE", "bundle malformed", 6},
+    [CAIRN_EUNSAFE] = {"CAIRN_EUNSAFE", "unsafe journal file", 6},
 };
 
 static const err_entry *entry(cairn_err err)

@@ -7,9 +7,11 @@
 
 #include "bytes.h"
 #include "crypto.h"
+#include "jdir.h"
 #include "sys.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,6 @@
 
 #define META_FORMAT_KEY "format"
 #define META_ID_KEY "journal_id"
-#define META_CREATED_KEY "created_ns"
 
 cairn_err cairn__jfail(cairn_journal *j, cairn_err err, const char *fmt, ...)
 {
@@ -33,36 +34,6 @@ cairn_err cairn__jfail(cairn_journal *j, cairn_err err, const char *fmt, ...)
 char *cairn__jdetail(cairn_journal *j)
 {
     return j->sink != NULL ? j->sink : j->detail;
-}
-
-static cairn_err init_meta(cairn_txn *txn, void *ctx)
-{
-    cairn_journal *j = ctx;
-    const uint8_t *v;
-    size_t vl;
-    int found;
-    cairn_err err = cairn__txn_get(txn, CAIRN_DBI_META, META_ID_KEY,
-                                   strlen(META_ID_KEY), &v, &vl, &found);
-    if (err != CAIRN_OK || found) {
-        return err;
-    }
-    uint8_t fmt[4], created[8];
-    cairn__random(j->journal_id, sizeof(j->journal_id));
-    cairn__store32_be(fmt, CAIRN_FORMAT_VERSION);
-    cairn__store64_be(created, cairn__wall_ns());
-    err = cairn__txn_put(txn, CAIRN_DBI_META, META_ID_KEY, strlen(META_ID_KEY),
-                         j->journal_id, sizeof(j->journal_id),
-                         CAIRN_PUT_NOOVERWRITE);
-    if (err == CAIRN_OK) {
-        err = cairn__txn_put(txn, CAIRN_DBI_META, META_FORMAT_KEY,
-                             strlen(META_FORMAT_KEY), fmt, sizeof(fmt), 0);
-    }
-    if (err == CAIRN_OK) {
-        err = cairn__txn_put(txn, CAIRN_DBI_META, META_CREATED_KEY,
-                             strlen(META_CREATED_KEY), created, sizeof(created),
-                             0);
-    }
-    return err;
 }
 
 static cairn_err read_meta(cairn_journal *j)
@@ -102,26 +73,187 @@ static cairn_err read_meta(cairn_journal *j)
     return err;
 }
 
-static cairn_err check_dir(const char *dir, unsigned flags, char *detail,
-                           size_t detail_len)
+#define OPEN_FLAGS                                                             \
+    (CAIRN_OPEN_READONLY | CAIRN_OPEN_CREATE | CAIRN_OPEN_STRICT |             \
+     CAIRN_OPEN_GROUP_READABLE | CAIRN_OPEN_SNAPSHOT)
+
+/* Note (or, strict, refuse) a file others can write. */
+static cairn_err loose(cairn_journal *j, unsigned flags, const struct stat *st,
+                       int is_dir, const char *name, char *detail,
+                       size_t detail_len)
 {
-    char path[4096];
-    struct stat st;
-    int n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
-    if (n < 0 || (size_t)n >= sizeof(path)) {
-        cairn__fmt(detail, detail_len, "journal path too long");
-        return CAIRN_EINVAL;
+    j->warnings |= cairn__jdir_loose(st, is_dir, j->dir, name, j->warn_detail,
+                                     sizeof(j->warn_detail));
+    if (j->warnings != 0 && (flags & CAIRN_OPEN_STRICT) != 0) {
+        cairn__fmt(detail, detail_len, "%s; refused (strict)", j->warn_detail);
+        return CAIRN_EUNSAFE;
     }
-    if (stat(path, &st) == 0) {
-        return CAIRN_OK;
+    return CAIRN_OK;
+}
+
+/* The identities LMDB is about to open, checked (jdir.h). */
+typedef struct checked_files {
+    struct stat data, lock;
+    int have_lock;
+} checked_files;
+
+/* Open the directory (making it first for CAIRN_OPEN_CREATE) and check
+ * it; make a journal in it when it has none and may. */
+static cairn_err open_dir(cairn_journal *j, unsigned flags, char *detail,
+                          size_t detail_len)
+{
+    int writable = (flags & CAIRN_OPEN_READONLY) == 0;
+    int create = writable && (flags & CAIRN_OPEN_CREATE) != 0;
+    if (create) {
+        mode_t mode = (flags & CAIRN_OPEN_GROUP_READABLE) != 0 ? 0750 : 0700;
+        cairn_err err = cairn__journal_mkdir(j->dir, mode, detail, detail_len);
+        if (err != CAIRN_OK) {
+            return err;
+        }
     }
-    if (errno == ENOENT && (flags & CAIRN_OPEN_CREATE) != 0 &&
-        (flags & CAIRN_OPEN_READONLY) == 0) {
-        return cairn__journal_create(dir, detail, detail_len);
+    cairn_err err =
+        cairn__jdir_open(j->dir, &j->dfd, &j->dir_st, detail, detail_len);
+    if (err == CAIRN_EIO && errno == ENOENT) {
+        cairn__fmt(detail, detail_len, "%s: no journal here (%s)", j->dir,
+                   strerror(ENOENT));
     }
-    cairn__fmt(detail, detail_len, "%s: no journal here (%s)", dir,
-               errno == ENOENT ? "no data.mdb" : strerror(errno));
-    return CAIRN_EIO;
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    return loose(j, flags, &j->dir_st, 1, NULL, detail, detail_len);
+}
+
+/* Check data.mdb and lock.mdb just before LMDB opens them by name. */
+static cairn_err check_files(cairn_journal *j, unsigned flags,
+                             checked_files *cf, char *detail, size_t detail_len)
+{
+    int writable = (flags & CAIRN_OPEN_READONLY) == 0, exists = 0;
+    cairn_err err = cairn__jdir_stat(j->dfd, j->dir, "data.mdb", 0, &cf->data,
+                                     &exists, detail, detail_len);
+    if (err == CAIRN_OK && !exists) {
+        if (!writable || (flags & CAIRN_OPEN_CREATE) == 0) {
+            cairn__fmt(detail, detail_len, "%s: no journal here (no data.mdb)",
+                       j->dir);
+            return CAIRN_EIO;
+        }
+        mode_t mode = (flags & CAIRN_OPEN_GROUP_READABLE) != 0 ? 0640 : 0600;
+        err = cairn__journal_create(j->dfd, j->dir, mode, detail, detail_len);
+        if (err == CAIRN_OK) {
+            err = cairn__jdir_stat(j->dfd, j->dir, "data.mdb", 0, &cf->data,
+                                   &exists, detail, detail_len);
+        }
+        if (err == CAIRN_OK && !exists) {
+            cairn__fmt(detail, detail_len, "%s/data.mdb: vanished", j->dir);
+            err = CAIRN_EIO;
+        }
+    }
+    err = err == CAIRN_OK
+              ? loose(j, flags, &cf->data, 0, "data.mdb", detail, detail_len)
+              : err;
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    j->data_st = cf->data;
+    if (writable) {
+        err = cairn__prealloc_lock_file(j->dfd, j->dir,
+                                        cairn__jdir_file_mode(&cf->data),
+                                        &cf->lock, detail, detail_len);
+        cf->have_lock = err == CAIRN_OK;
+    } else {
+        err = cairn__jdir_stat(j->dfd, j->dir, "lock.mdb", 0, &cf->lock,
+                               &cf->have_lock, detail, detail_len);
+    }
+    if (err == CAIRN_OK && cf->have_lock) {
+        err = loose(j, flags, &cf->lock, 0, "lock.mdb", detail, detail_len);
+    }
+    return err;
+}
+
+/* After LMDB opened the environment by name: are the files it holds the
+ * ones that were checked?  (Nothing here opens either file: closing a
+ * descriptor of lock.mdb would drop LMDB's fcntl locks.) */
+static cairn_err check_opened(cairn_journal *j, checked_files *cf, char *detail,
+                              size_t detail_len)
+{
+    struct stat now;
+    int exists = 0;
+    if (cairn__store_data_stat(j->store, &now) != CAIRN_OK ||
+        now.st_dev != cf->data.st_dev || now.st_ino != cf->data.st_ino) {
+        cairn__fmt(detail, detail_len,
+                   "%s/data.mdb: replaced while it was being opened; refusing",
+                   j->dir);
+        return CAIRN_EUNSAFE;
+    }
+    if (cairn__store_nolock(j->store)) {
+        return CAIRN_OK; /* LMDB did not open lock.mdb (read-only fs) */
+    }
+    if (!cf->have_lock) { /* LMDB created it: check what is there now */
+        cairn_err err =
+            cairn__jdir_stat(j->dfd, j->dir, "lock.mdb", 0, &cf->lock, &exists,
+                             detail, detail_len);
+        if (err != CAIRN_OK) {
+            return err;
+        }
+        cf->have_lock = exists;
+    }
+    if (!cf->have_lock ||
+        cairn__jdir_mapped(cf->lock.st_dev, cf->lock.st_ino) == 0) {
+        cairn__fmt(detail, detail_len,
+                   "%s/lock.mdb: replaced while it was being opened; refusing",
+                   j->dir);
+        return CAIRN_EUNSAFE;
+    }
+    return CAIRN_OK;
+}
+
+static cairn_err open_store(cairn_journal *j, unsigned flags, char *detail,
+                            size_t detail_len)
+{
+    checked_files cf;
+    char path[64];
+    memset(&cf, 0, sizeof(cf));
+    cairn_err err = open_dir(j, flags, detail, detail_len);
+    if (err == CAIRN_OK) {
+        err = check_files(j, flags, &cf, detail, detail_len);
+    }
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    /* LMDB opens by path: give it the checked directory itself. */
+    cairn__fd_path(j->dfd, j->dir, path, sizeof(path));
+    err = cairn__store_open(path, j->readonly, 0,
+                            cairn__jdir_file_mode(&j->data_st), &j->store,
+                            detail, detail_len);
+    if (err != CAIRN_OK) {
+        /* The detail names /proc/thread-self/fd/N: name the directory instead.
+         */
+        char why[CAIRN__DETAIL_MAX];
+        size_t n = strlen(path);
+        const char *rest =
+            detail != NULL && strncmp(detail, path, n) == 0 ? detail + n : NULL;
+        if (rest != NULL) {
+            cairn__fmt(why, sizeof(why), "%s%s", j->dir, rest);
+            cairn__fmt(detail, detail_len, "%s", why);
+        }
+        return err;
+    }
+    err = check_opened(j, &cf, detail, detail_len);
+    if (err == CAIRN_OK && !j->readonly) {
+        /* Kept until after LMDB closes: never an open+close of data.mdb
+         * while the environment is open. */
+        struct stat st;
+        err = cairn__jdir_openat(j->dfd, j->dir, "data.mdb", O_RDWR, 0, 0,
+                                 &j->data_fd, &st, NULL, detail, detail_len);
+        if (err == CAIRN_OK &&
+            (st.st_dev != cf.data.st_dev || st.st_ino != cf.data.st_ino)) {
+            cairn__fmt(detail, detail_len,
+                       "%s/data.mdb: replaced while it was being opened; "
+                       "refusing",
+                       j->dir);
+            err = CAIRN_EUNSAFE;
+        }
+    }
+    return err;
 }
 
 cairn_err cairn_journal_open(const char *dir, unsigned flags,
@@ -149,9 +281,7 @@ cairn_err cairn__journal_open(const char *dir, unsigned flags,
         return CAIRN_EINVAL;
     }
     *out = NULL;
-    if (dir == NULL || dir[0] == '\0' ||
-        (flags & ~(CAIRN_OPEN_READONLY | CAIRN_OPEN_CREATE |
-                   CAIRN_OPEN_SNAPSHOT)) != 0 ||
+    if (dir == NULL || dir[0] == '\0' || (flags & ~OPEN_FLAGS) != 0 ||
         ((flags & CAIRN_OPEN_SNAPSHOT) && (flags & CAIRN_OPEN_CREATE))) {
         cairn__fmt(detail, detail_len, "bad directory or flags");
         return CAIRN_EINVAL;
@@ -167,19 +297,14 @@ cairn_err cairn__journal_open(const char *dir, unsigned flags,
         cairn__fmt(detail, detail_len, "cannot open /dev/null on fd 0-2");
         return CAIRN_EIO;
     }
-    cairn_err err = check_dir(dir, flags, detail, detail_len);
-    if (err == CAIRN_OK && (flags & CAIRN_OPEN_READONLY) == 0) {
-        err = cairn__prealloc_lock_file(dir, detail, detail_len);
-    }
-    if (err != CAIRN_OK) {
-        return err;
-    }
     cairn_journal *j = calloc(1, sizeof(*j));
-    if (j == NULL || (j->dir = strdup(dir)) == NULL ||
-        cairn__jsync_open(j) != CAIRN_OK) {
-        if (j != NULL) {
-            free(j->dir);
-        }
+    if (j == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    j->dfd = -1;
+    j->data_fd = -1;
+    if ((j->dir = strdup(dir)) == NULL || cairn__jsync_open(j) != CAIRN_OK) {
+        free(j->dir);
         free(j);
         return CAIRN_ENOMEM;
     }
@@ -190,20 +315,12 @@ cairn_err cairn__journal_open(const char *dir, unsigned flags,
         j->have_self_start =
             cairn__proc_start_time(j->self_pid, &j->self_start) == CAIRN_OK;
     }
-    if (flags & CAIRN_OPEN_SNAPSHOT) {
-        err = cairn__store_open_snapshot(dir, snap, &j->store, detail,
-                                         detail_len);
-    } else {
-        err = cairn__store_open(dir, j->readonly, !j->readonly, &j->store,
-                                detail, detail_len);
-    }
-    if (err == CAIRN_OK && !j->readonly) {
-        err = cairn__store_write(j->store, init_meta, j);
-        if (err != CAIRN_OK) {
-            cairn__fmt(detail, detail_len, "%s: %s", dir,
-                       cairn__store_detail(j->store));
-        }
-    }
+    /* A snapshot is a private copy read without the journal's lock, for
+     * readers who are not its owner: the owner checks do not apply. */
+    cairn_err err = (flags & CAIRN_OPEN_SNAPSHOT)
+                        ? cairn__store_open_snapshot(dir, snap, &j->store,
+                                                     detail, detail_len)
+                        : open_store(j, flags, detail, detail_len);
     if (err == CAIRN_OK) {
         err = read_meta(j);
         if (err != CAIRN_OK) {
@@ -215,13 +332,32 @@ cairn_err cairn__journal_open(const char *dir, unsigned flags,
         return err;
     }
     if (!j->readonly) {
-        /* Without the shared queue the handle commits on its own. */
-        char why[256];
-        (void)cairn__xq_open(dir, j->sync->batch_max, j->sync->wait_us, &j->xq,
-                             why, sizeof(why));
+        /* Without the shared queue the handle commits on its own; but a
+         * commit.shm that is a symbolic link or not ours is refused. */
+        char why[CAIRN__DETAIL_MAX];
+        err = cairn__xq_open(j->dfd, dir, &j->data_st, j->sync->batch_max,
+                             j->sync->wait_us, &j->xq, why, sizeof(why));
+        if (err == CAIRN_EUNSAFE) {
+            cairn__fmt(detail, detail_len, "%s", why);
+            cairn_journal_close(j);
+            return err;
+        }
     }
     *out = j;
     return CAIRN_OK;
+}
+
+unsigned cairn_journal_warnings(const cairn_journal *journal, char *detail,
+                                size_t detail_len)
+{
+    cairn__clear(detail, detail_len);
+    if (journal == NULL) {
+        return 0;
+    }
+    if (journal->warnings != 0) {
+        cairn__fmt(detail, detail_len, "%s", journal->warn_detail);
+    }
+    return journal->warnings;
 }
 
 void cairn_journal_close(cairn_journal *journal)
@@ -230,12 +366,20 @@ void cairn_journal_close(cairn_journal *journal)
         return;
     }
     for (size_t i = 0; i < journal->n_locks; i++) {
-        cairn__run_unlock(journal->locks[i].fd);
+        cairn__run_unlock(journal->data_fd, journal->locks[i].run_num,
+                          journal->locks[i].fd);
     }
     free(journal->locks);
     cairn__xq_close(journal->xq);
     cairn__jsync_close(journal);
     cairn__store_close(journal->store);
+    /* Only after LMDB let go of the environment (jdir.h). */
+    if (journal->data_fd >= 0) {
+        close(journal->data_fd);
+    }
+    if (journal->dfd >= 0) {
+        close(journal->dfd);
+    }
     free(journal->dir);
     free(journal);
 }

@@ -12,6 +12,7 @@
 #include "store.h"
 
 #include <pthread.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /** Size of a failure description (the handle's and each request's). */
@@ -80,6 +81,14 @@ typedef struct cairn_jsync {
 
 struct cairn_journal {
     char *dir;
+    int dfd; /**< the journal directory, opened and checked */
+    /** data.mdb, read-write, for the run locks' byte locks (lock.c);
+     *  writable handles only, else -1.  Closed after the environment. */
+    int data_fd;
+    struct stat dir_st;  /**< its fstat at open */
+    struct stat data_st; /**< data.mdb's (modes of new files, jdir.h) */
+    unsigned warnings;   /**< CAIRN_LOOSE_* found at open */
+    char warn_detail[512];
     cairn_store *store;
     uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES];
     const cairn_signer *signer;
@@ -225,16 +234,31 @@ CAIRN_INTERNAL cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
                                                const cairn_state *st,
                                                uint64_t pos);
 
-/** Create a new journal in @p dir atomically (create.c): build it in a
- *  temporary directory inside @p dir, make it durable, link data.mdb into
- *  place (never replacing one), fsync the directory. */
-CAIRN_INTERNAL cairn_err cairn__journal_create(const char *dir, char *detail,
+/** Create a new journal in the directory open as @p dfd (named @p dir)
+ *  atomically (create.c): refuse a directory holding anything but
+ *  cairn's own files (CAIRN_ECORRUPT), build the journal (its files
+ *  @p file_mode) in a private temporary directory inside it, make it
+ *  durable, link data.mdb into place (never replacing one), fsync the
+ *  directory. */
+CAIRN_INTERNAL cairn_err cairn__journal_create(int dfd, const char *dir,
+                                               mode_t file_mode, char *detail,
                                                size_t detail_len);
-/** Reserve the blocks of DIR/lock.mdb so LMDB's mapping of it cannot
- *  fault on a full file system (create.c). */
-CAIRN_INTERNAL cairn_err cairn__prealloc_lock_file(const char *dir,
+/** mkdir(@p dir, @p mode) and fsync its parent; an existing one is fine. */
+CAIRN_INTERNAL cairn_err cairn__journal_mkdir(const char *dir, mode_t mode,
+                                              char *detail, size_t detail_len);
+/** Reserve the blocks of lock.mdb in the directory open as @p dfd
+ *  (created with @p mode, never through a symbolic link, checked as ours;
+ *  its fstat in @p st) so LMDB's mapping of it cannot fault on a full file
+ *  system (create.c).  Opens and closes the file: only before LMDB opens
+ *  the environment (closing drops the process's fcntl locks on it). */
+CAIRN_INTERNAL cairn_err cairn__prealloc_lock_file(int dfd, const char *dir,
+                                                   mode_t mode, struct stat *st,
                                                    char *detail,
                                                    size_t detail_len);
+/** A path for LMDB that names the directory open as @p fd itself
+ *  (/proc/thread-self/fd/N), or @p fallback without /proc. */
+CAIRN_INTERNAL void cairn__fd_path(int fd, const char *fallback, char *out,
+                                   size_t cap);
 /** Look up a run number by id in @p txn; CAIRN_ENORUN when absent. */
 CAIRN_INTERNAL cairn_err cairn__lookup_run(cairn_journal *j, cairn_txn *txn,
                                            const char *run_id,

@@ -12,8 +12,10 @@
 #include "bytes.h"
 #include "crypto.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define SECKEY_BIN 158u
 #define SECRET_OFF 54u /* keynum | sk | chk, the encrypted part */
@@ -313,6 +315,31 @@ cairn_err cairn_signer_load(const char *path, const char *password,
     cairn__memzero(text, len);
     free(text);
     return err;
+}
+
+cairn_err cairn_key_file_loose(const char *path, unsigned *loose, char *detail,
+                               size_t detail_len)
+{
+    struct stat st;
+    cairn__clear(detail, detail_len);
+    if (loose != NULL) {
+        *loose = 0;
+    }
+    if (path == NULL || loose == NULL) {
+        return CAIRN_EINVAL;
+    }
+    if (stat(path, &st) != 0) {
+        cairn__fmt(detail, detail_len, "%s: %s", path, strerror(errno));
+        return CAIRN_EIO;
+    }
+    if ((st.st_mode & 0077) != 0) {
+        *loose = CAIRN_LOOSE_KEY;
+        cairn__fmt(detail, detail_len,
+                   "secret key %s is accessible by %s (mode %04o; want 0600)",
+                   path, (st.st_mode & 0007) != 0 ? "others" : "its group",
+                   (unsigned)(st.st_mode & 07777));
+    }
+    return CAIRN_OK;
 }
 
 void cairn_signer_free(cairn_signer *signer)

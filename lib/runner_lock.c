@@ -14,6 +14,7 @@
 #include "runner.h"
 
 #include "crypto.h"
+#include "jdir.h"
 #include "journal.h"
 #include "store.h"
 #include "sys.h"
@@ -78,8 +79,8 @@ static void describe_pid(const char *pid, char *out, size_t cap)
     long pgid = -1;
     cairn__fmt(path, sizeof(path), "/proc/%s/comm", pid);
     if (cairn__read_file(path, 256, &text, &len, NULL, 0) == CAIRN_OK) {
-        text[strcspn(text, "\n")] = '\0';
-        cairn__fmt(comm, sizeof(comm), "%s", text);
+        /* A process names itself: escape what it chose. */
+        cairn__escape_text(text, strcspn(text, "\n"), comm, sizeof(comm));
         free(text);
     }
     cairn__fmt(path, sizeof(path), "/proc/%s/stat", pid);
@@ -97,12 +98,24 @@ static void describe_pid(const char *pid, char *out, size_t cap)
 }
 
 /* The processes (other than us) that hold the lock file open. */
-static void list_holders(const char *lock_path, char *out, size_t cap)
+static void list_holders(const cairn_runner *r, const char *name, char *out,
+                         size_t cap)
 {
     struct stat lock;
+    char sub[RUNNER_PATH_MAX], why[64];
     DIR *d;
+    int exists = 0;
     cairn__clear(out, cap);
-    if (stat(lock_path, &lock) != 0 || (d = opendir("/proc")) == NULL) {
+    cairn__fmt(sub, sizeof(sub), "%s/locks", r->j->dir);
+    int ldfd = -1;
+    if (cairn__jdir_openat(r->j->dfd, r->j->dir, "locks", O_RDONLY, 0, 1, &ldfd,
+                           NULL, NULL, why, sizeof(why)) != CAIRN_OK) {
+        return;
+    }
+    cairn_err err =
+        cairn__jdir_stat(ldfd, sub, name, 0, &lock, &exists, why, sizeof(why));
+    close(ldfd);
+    if (err != CAIRN_OK || !exists || (d = opendir("/proc")) == NULL) {
         return;
     }
     char self[32];
@@ -124,17 +137,20 @@ static void list_holders(const char *lock_path, char *out, size_t cap)
     closedir(d);
 }
 
+static void cmd_lock_name(const cairn_runner *r, char *out, size_t cap)
+{
+    cairn__fmt(out, cap, "run-%llu.cmd", (unsigned long long)r->run_num);
+}
+
 static cairn_err refuse(cairn_runner *r)
 {
-    char note[512] = "", who[700];
-    char *text = NULL;
-    size_t len = 0;
-    if (cairn__read_file(r->cmd_lock, 1024, &text, &len, NULL, 0) == CAIRN_OK) {
-        text[strcspn(text, "\n")] = '\0';
+    char note[512] = "", who[700], name[64], text[400];
+    cmd_lock_name(r, name, sizeof(name));
+    cairn__lock_text(r->j->dfd, r->j->dir, name, text, sizeof(text));
+    if (text[0] != '\0') {
         cairn__fmt(note, sizeof(note), " (%s)", text);
-        free(text);
     }
-    list_holders(r->cmd_lock, who, sizeof(who));
+    list_holders(r, name, who, sizeof(who));
     return cairn__jfail(
         r->j, CAIRN_ELOCKED,
         "a process started by an earlier command of run %s is still "
@@ -145,25 +161,16 @@ static cairn_err refuse(cairn_runner *r)
 
 cairn_err cairn__runner_lock_cmd(cairn_runner *r, int *fd_out)
 {
-    *fd_out = -1;
-    int fd = open(r->cmd_lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        return cairn__jfail(r->j, CAIRN_EIO, "%s: %s", r->cmd_lock,
-                            strerror(errno));
+    char name[64], why[CAIRN__DETAIL_MAX];
+    cmd_lock_name(r, name, sizeof(name));
+    cairn_err err = cairn__lock_file(r->j->dfd, r->j->dir, &r->j->data_st, name,
+                                     fd_out, why, sizeof(why));
+    if (err == CAIRN_ELOCKED) {
+        return refuse(r);
     }
-    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
-        if (e == EINTR) {
-            continue;
-        }
-        close(fd);
-        if (e == EWOULDBLOCK) {
-            return refuse(r);
-        }
-        return cairn__jfail(r->j, CAIRN_EIO, "%s: flock: %s", r->cmd_lock,
-                            strerror(e));
+    if (err != CAIRN_OK) {
+        return cairn__jfail(r->j, err, "%s", why);
     }
-    *fd_out = fd;
     return CAIRN_OK;
 }
 
@@ -475,14 +482,15 @@ cairn_err cairn_run_command_alive(cairn_journal *journal, const char *run_id,
         return CAIRN_OK;
     }
     *alive = 1;
-    char who[700], note[512] = "", how[256] = "";
+    char who[700], note[512] = "", how[256] = "", name[64];
     char *text = NULL;
     size_t len = 0;
-    list_holders(r.cmd_lock, who, sizeof(who));
+    cmd_lock_name(&r, name, sizeof(name));
+    list_holders(&r, name, who, sizeof(who));
     if (cairn__read_file(r.cmd_lock, 4096, &text, &len, NULL, 0) == CAIRN_OK) {
         describe_note(text, how, sizeof(how));
-        text[strcspn(text, "\n")] = '\0';
-        cairn__fmt(note, sizeof(note), "%s", text);
+        /* The first line, escaped: the file's text may be planted. */
+        cairn__escape_text(text, strcspn(text, "\n"), note, sizeof(note));
         free(text);
     }
     cairn__fmt(what, what_len, "%s%s%s; %s; held by %s", note,

@@ -197,7 +197,8 @@ static int gate_enter(cairn_store *s, const char *dir)
     }
 }
 
-static cairn_err env_open(cairn_store *s, const char *dir, int create)
+static cairn_err env_open(cairn_store *s, const char *dir, int create,
+                          mode_t mode)
 {
     int rc = mdb_env_create(&s->env);
     if (rc == MDB_SUCCESS) {
@@ -218,7 +219,7 @@ static cairn_err env_open(cairn_store *s, const char *dir, int create)
     if (gate == -1) {
         return CAIRN_EIO;
     }
-    rc = mdb_env_open(s->env, dir, flags, 0644);
+    rc = mdb_env_open(s->env, dir, flags, mode);
     if (gate >= 0) {
         close(gate); /* the directory's: no lock of lock.mdb is touched */
     }
@@ -237,7 +238,8 @@ static cairn_err env_open(cairn_store *s, const char *dir, int create)
 }
 
 cairn_err cairn__store_open(const char *dir, int readonly, int create,
-                            cairn_store **out, char *detail, size_t detail_len)
+                            mode_t mode, cairn_store **out, char *detail,
+                            size_t detail_len)
 {
     *out = NULL;
     if (cairn__guard_std_fds() != CAIRN_OK) {
@@ -246,7 +248,7 @@ cairn_err cairn__store_open(const char *dir, int readonly, int create,
     }
     struct stat st;
     if (stat(dir, &st) != 0) {
-        if (!create || errno != ENOENT || mkdir(dir, 0755) != 0) {
+        if (!create || errno != ENOENT || mkdir(dir, 0700) != 0) {
             cairn__fmt(detail, detail_len, "%s: %s", dir, strerror(errno));
             return CAIRN_EIO;
         }
@@ -274,7 +276,7 @@ cairn_err cairn__store_open(const char *dir, int readonly, int create,
         cairn__store_close(s);
         return CAIRN_EINVAL;
     }
-    cairn_err err = env_open(s, dir, create);
+    cairn_err err = env_open(s, dir, create, mode);
     if (err != CAIRN_OK) {
         cairn__fmt(detail, detail_len, "%s: %s", dir, s->detail);
         cairn__store_close(s);
@@ -301,7 +303,7 @@ cairn_err cairn__store_open_private(const char *path, cairn_store **out,
     s->readonly = 1;
     s->private_copy = 1;
     s->map_size = DEFAULT_MAP_SIZE; /* the copy's meta may raise it */
-    cairn_err err = env_open(s, path, 0);
+    cairn_err err = env_open(s, path, 0, 0600);
     if (err != CAIRN_OK) {
         cairn__fmt(detail, detail_len, "private copy: %s", s->detail);
         cairn__store_close(s);
@@ -323,6 +325,26 @@ void cairn__store_close(cairn_store *store)
         pthread_rwlock_destroy(&store->maplock);
     }
     free(store);
+}
+
+cairn_err cairn__store_data_stat(cairn_store *store, struct stat *st)
+{
+    int fd = -1;
+    int rc = mdb_env_get_fd(store->env, &fd);
+    if (rc != MDB_SUCCESS) {
+        return map_rc(store, "mdb_env_get_fd", rc);
+    }
+    if (fstat(fd, st) != 0) {
+        return map_rc(store, "fstat data.mdb", errno);
+    }
+    return CAIRN_OK;
+}
+
+int cairn__store_nolock(cairn_store *store)
+{
+    unsigned flags = 0;
+    return mdb_env_get_flags(store->env, &flags) == MDB_SUCCESS &&
+           (flags & MDB_NOLOCK) != 0;
 }
 
 const char *cairn__store_detail(const cairn_store *store)

@@ -22,6 +22,8 @@
 
 #include "common.h"
 
+#include <sys/stat.h>
+
 typedef enum cairn_dbi {
     CAIRN_DBI_META = 0,
     CAIRN_DBI_NAMES = 1,
@@ -41,14 +43,24 @@ typedef struct cairn_cursor cairn_cursor;
 #define CAIRN_PUT_NOOVERWRITE 0x2u /**< fail with CAIRN_EEXIST if present */
 
 /**
- * Open the environment in @p dir (created when @p create and missing).
+ * Open the environment in @p dir.  @p create: create cairn's named
+ * databases when missing (only when a journal is being made: otherwise a
+ * missing database is CAIRN_ECORRUPT, "not a cairn journal").  @p mode:
+ * of data.mdb and lock.mdb when LMDB creates them.
  * Full durability; MDB_NOTLS; max 8 named databases; stale readers cleared.
  * Map size: $CAIRN_MAP_SIZE bytes if set (testing and huge journals), else
  * 256 MiB, growing by doubling up to 1 TiB.
  */
 CAIRN_INTERNAL cairn_err cairn__store_open(const char *dir, int readonly,
-                                           int create, cairn_store **out,
-                                           char *detail, size_t detail_len);
+                                           int create, mode_t mode,
+                                           cairn_store **out, char *detail,
+                                           size_t detail_len);
+/** Did LMDB open the environment without lock.mdb (MDB_NOLOCK, which it
+ *  falls back to read-only on a read-only file system)? */
+CAIRN_INTERNAL int cairn__store_nolock(cairn_store *store);
+/** fstat of the data.mdb descriptor LMDB opened. */
+CAIRN_INTERNAL cairn_err cairn__store_data_stat(cairn_store *store,
+                                                struct stat *st);
 /**
  * Open the LMDB data file @p path (not a directory) read-only with
  * MDB_NOLOCK: no lock file is opened or created and no reader slot is

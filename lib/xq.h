@@ -28,16 +28,24 @@
 typedef struct cairn_xq cairn_xq;
 
 /**
- * Map (creating it when missing) @p dir's commit queue.  Fails, leaving
- * *out NULL, when the file cannot be created or mapped, or when
+ * Map (creating it when missing) the commit queue of the journal
+ * directory open as @p dfd (named @p dir; @p mode_ref the fstat of its
+ * data.mdb, for the mode of a new file).  commit.shm is opened without
+ * following a symbolic link and must be a regular file of the caller's
+ * (CAIRN_EUNSAFE otherwise).  A queue no process uses is made new,
+ * whatever it holds.  Fails, leaving *out NULL, when the file cannot be
+ * created or mapped, when it is in use by another version or namespace
+ * or its lock cannot be taken within XQ_LOCK_BOUND_S, or when
  * $CAIRN_SHARED_COMMIT is "0"; the handle then commits on its own
  * (group commit between its threads only).  @p batch_max and @p wait_us
  * are the handle's ($CAIRN_BATCH_MAX, capped at the queue's 256 slots;
  * $CAIRN_BATCH_WAIT_US), as cairn__jsync_open() read them.
  */
-CAIRN_INTERNAL cairn_err cairn__xq_open(const char *dir, unsigned batch_max,
-                                        unsigned wait_us, cairn_xq **out,
-                                        char *detail, size_t detail_len);
+CAIRN_INTERNAL cairn_err cairn__xq_open(int dfd, const char *dir,
+                                        const struct stat *mode_ref,
+                                        unsigned batch_max, unsigned wait_us,
+                                        cairn_xq **out, char *detail,
+                                        size_t detail_len);
 CAIRN_INTERNAL void cairn__xq_close(cairn_xq *q);
 
 /**

@@ -376,9 +376,9 @@ static cairn_err write_fn(cairn_txn *txn, void *vb)
 void cairn__xq_write_batch(cairn_journal *j, cairn_xq_item *items, size_t n)
 {
     wbatch b = {j, items, n, 0};
-    cairn_err err = cairn__store_fatal(j->store)
-                        ? CAIRN_EFATAL
-                        : cairn__store_write(j->store, write_fn, &b);
+    int was_fatal = cairn__store_fatal(j->store);
+    cairn_err err =
+        was_fatal ? CAIRN_EFATAL : cairn__store_write(j->store, write_fn, &b);
     if (err == CAIRN_ENOTHING && b.wrote == 0) {
         return;
     }
@@ -389,10 +389,9 @@ void cairn__xq_write_batch(cairn_journal *j, cairn_xq_item *items, size_t n)
         items[i].stale = 0;
         items[i].pos = 0;
         item_fail(&items[i], err,
-                  err == CAIRN_EFATAL && b.wrote == 0
-                      ? "the leading process's journal handle failed a "
-                        "commit earlier"
-                      : cairn__store_detail(j->store));
+                  was_fatal ? "the leading process's journal handle failed "
+                              "a commit earlier"
+                            : cairn__store_detail(j->store));
     }
 }
 

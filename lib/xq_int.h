@@ -20,6 +20,9 @@
 #define XQ_SLOTS 256u
 #define XQ_SLOT_BYTES (64u * 1024u)
 #define XQ_POLL_MS 100 /* how often a waiter checks that the leader lives */
+/* Longest wait for the queue's mutex (held for a few instructions at a
+ * time): past it the queue is not joined, or the transition fails. */
+#define XQ_LOCK_BOUND_S 10
 
 enum { S_FREE = 0, S_QUEUED, S_TAKEN, S_DONE, S_ORPHAN, S_ADOPTING };
 

@@ -18,6 +18,7 @@
  */
 #include "xq_int.h"
 
+#include "jdir.h"
 #include "sys.h"
 
 #include <errno.h>
@@ -52,7 +53,11 @@ static int geometry_ok(const xq_shared *sh, const uint8_t boot[])
 static uint64_t pid_namespace(void)
 {
     char link[64];
-    ssize_t n = readlink("/proc/self/ns/pid", link, sizeof(link) - 1);
+    /* thread-self: /proc/self is unusable once the main thread exited */
+    ssize_t n = readlink("/proc/thread-self/ns/pid", link, sizeof(link) - 1);
+    if (n <= 0) {
+        n = readlink("/proc/self/ns/pid", link, sizeof(link) - 1);
+    }
     unsigned long long id = 0;
     if (n <= 0) {
         return 0;
@@ -129,34 +134,15 @@ static cairn_err map_now(cairn_xq *q, const char *path, char *detail,
     return CAIRN_OK;
 }
 
-/* Join the queue (a shared flock held for as long as it is mapped says
- * "in use"), or (re)initialise it when its header is not this boot's,
- * this version's and this PID namespace's, but only when nobody uses it:
- * a queue in use by another version or namespace is left alone, and this
- * handle commits on its own.  Under init_lock. */
-static cairn_err join(cairn_xq *q, const char *path, const uint8_t boot[],
-                      char *detail, size_t detail_len)
+/* Make the queue new: nobody uses it (this process holds its flock
+ * exclusively), so whatever the file says (another boot's queue, a
+ * crashed version's, or forged owners and slots) belongs to nobody.
+ * Under init_lock and the exclusive flock. */
+static cairn_err renew(cairn_xq *q, const char *path, int sized,
+                       const uint8_t boot[], uint64_t ns, char *detail,
+                       size_t detail_len)
 {
-    struct stat st;
-    uint64_t ns = pid_namespace();
-    if (fstat(q->fd, &st) != 0) {
-        cairn__fmt(detail, detail_len, "%s: %s", path, strerror(errno));
-        return CAIRN_EIO;
-    }
-    int sized = (size_t)st.st_size == XQ_FILE_BYTES;
-    cairn_err err = sized ? map_now(q, path, detail, detail_len) : CAIRN_OK;
-    if (err != CAIRN_OK) {
-        return err;
-    }
-    if (sized && ns != 0 && geometry_ok(q->sh, boot) && q->sh->pid_ns == ns) {
-        return flock(q->fd, LOCK_SH) == 0 ? CAIRN_OK : CAIRN_EIO;
-    }
-    if (ns == 0 || flock(q->fd, LOCK_EX | LOCK_NB) != 0) {
-        cairn__fmt(detail, detail_len,
-                   "%s: in use by another cairn version or PID namespace",
-                   path);
-        return CAIRN_EINVAL;
-    }
+    cairn_err err = CAIRN_OK;
     if (!sized && (ftruncate(q->fd, (off_t)XQ_FILE_BYTES) != 0 ||
                    (err = map_now(q, path, detail, detail_len)) != CAIRN_OK)) {
         if (err == CAIRN_OK) {
@@ -172,10 +158,113 @@ static cairn_err join(cairn_xq *q, const char *path, const uint8_t boot[],
     err = init_shared(q->sh, boot, ns);
     if (err != CAIRN_OK) {
         cairn__fmt(detail, detail_len, "%s: cannot initialise", path);
+    }
+    return err;
+}
+
+/* Take the queue's mutex within XQ_LOCK_BOUND_S: it is only ever held
+ * for a few instructions, so a holder that keeps it longer is stopped,
+ * or the bytes are not a mutex at all.  0 or an errno (ETIMEDOUT). */
+static int bounded_lock(pthread_mutex_t *m)
+{
+    struct timespec until;
+    if (clock_gettime(CLOCK_REALTIME, &until) != 0) {
+        return errno;
+    }
+    until.tv_sec += XQ_LOCK_BOUND_S;
+    int rc;
+    while ((rc = pthread_mutex_timedlock(m, &until)) == EINTR) {
+    }
+    return rc;
+}
+
+/* Is robust mutex @p m free (or left by a dead holder, then made
+ * consistent and released)? */
+static int lock_free(pthread_mutex_t *m)
+{
+    int rc = pthread_mutex_trylock(m);
+    if (rc == EOWNERDEAD) {
+        pthread_mutex_consistent(m);
+    }
+    if (rc == 0 || rc == EOWNERDEAD) {
+        pthread_mutex_unlock(m);
+        return 1;
+    }
+    return 0;
+}
+
+/* With the queue's mutex held, what every update keeps true: lead_mu is
+ * free when no leader is recorded, a recorded leader that no longer
+ * exists does not hold it, and a FREE slot's life mutex is free.  A
+ * header that says otherwise (forged, or left by a bug) would make a
+ * joiner wait for good. */
+static int consistent(xq_shared *sh)
+{
+    if (sh->leader == 0 && !lock_free(&sh->lead_mu)) {
+        return 0;
+    }
+    if (sh->leader != 0 && kill((pid_t)sh->leader, 0) != 0 && errno == ESRCH &&
+        !lock_free(&sh->lead_mu)) {
+        return 0;
+    }
+    for (unsigned i = 0; i < XQ_SLOTS; i++) {
+        if (sh->slot[i].state == S_FREE && !lock_free(&sh->slot[i].life)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Join the queue (a shared flock held for as long as it is mapped says
+ * "in use").  A queue nobody uses is always made new.  One in use is
+ * joined when its header is this boot's, this version's and this PID
+ * namespace's, its mutex can be taken within the bound and what it holds
+ * is consistent; otherwise it is left alone and this handle commits on
+ * its own.  Under init_lock. */
+static cairn_err join(cairn_xq *q, const char *path, const uint8_t boot[],
+                      char *detail, size_t detail_len)
+{
+    struct stat st;
+    uint64_t ns = pid_namespace();
+    if (fstat(q->fd, &st) != 0) {
+        cairn__fmt(detail, detail_len, "%s: %s", path, strerror(errno));
+        return CAIRN_EIO;
+    }
+    int sized = (size_t)st.st_size == XQ_FILE_BYTES;
+    cairn_err err = sized ? map_now(q, path, detail, detail_len) : CAIRN_OK;
+    if (err != CAIRN_OK) {
         return err;
     }
-    /* Not atomic, but nobody can join meanwhile: joining takes
-     * init_lock, which this process holds. */
+    if (ns != 0 && flock(q->fd, LOCK_EX | LOCK_NB) == 0) {
+        err = renew(q, path, sized, boot, ns, detail, detail_len);
+        /* Not atomic, but nobody can join meanwhile: joining takes
+         * init_lock, which this process holds. */
+        return err == CAIRN_OK && flock(q->fd, LOCK_SH) != 0 ? CAIRN_EIO : err;
+    }
+    if (!sized || ns == 0 || !geometry_ok(q->sh, boot) || q->sh->pid_ns != ns) {
+        cairn__fmt(detail, detail_len,
+                   "%s: in use by another cairn version or PID namespace",
+                   path);
+        return CAIRN_EINVAL;
+    }
+    int rc = bounded_lock(&q->sh->mu);
+    if (rc != 0 && rc != EOWNERDEAD) {
+        cairn__fmt(detail, detail_len,
+                   "%s: in use, but its lock cannot be taken (%s)", path,
+                   strerror(rc));
+        return CAIRN_EINVAL;
+    }
+    if (rc == EOWNERDEAD) {
+        pthread_mutex_consistent(&q->sh->mu);
+    }
+    int ok = consistent(q->sh);
+    pthread_mutex_unlock(&q->sh->mu);
+    if (!ok) {
+        cairn__fmt(detail, detail_len,
+                   "%s: in use, but its leader or slots are inconsistent",
+                   path);
+        return CAIRN_EINVAL;
+    }
     return flock(q->fd, LOCK_SH) == 0 ? CAIRN_OK : CAIRN_EIO;
 }
 
@@ -197,11 +286,11 @@ static cairn_err map_file(cairn_xq *q, const char *path, char *detail,
     return err;
 }
 
-cairn_err cairn__xq_open(const char *dir, unsigned batch_max, unsigned wait_us,
-                         cairn_xq **out, char *detail, size_t detail_len)
+cairn_err cairn__xq_open(int dfd, const char *dir, const struct stat *mode_ref,
+                         unsigned batch_max, unsigned wait_us, cairn_xq **out,
+                         char *detail, size_t detail_len)
 {
-    char path[4096], data[4096];
-    struct stat st;
+    char path[4096];
     const char *share = getenv("CAIRN_SHARED_COMMIT");
     *out = NULL;
     if (share != NULL && strcmp(share, "0") == 0) {
@@ -213,21 +302,15 @@ cairn_err cairn__xq_open(const char *dir, unsigned batch_max, unsigned wait_us,
         return CAIRN_ENOMEM;
     }
     snprintf(path, sizeof(path), "%s/commit.shm", dir);
-    snprintf(data, sizeof(data), "%s/data.mdb", dir);
-    mode_t mode = stat(data, &st) == 0 ? (st.st_mode & 0666) : 0600;
-    q->fd =
-        open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (q->fd >= 0) {
-        (void)fchmod(q->fd, mode); /* data.mdb's mode, whatever the umask */
-    } else if (errno == EEXIST) {
-        q->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    }
-    if (q->fd < 0) {
-        cairn__fmt(detail, detail_len, "%s: %s", path, strerror(errno));
+    /* Never through a symbolic link; a regular file of ours. */
+    cairn_err err = cairn__jdir_openat(dfd, dir, "commit.shm", O_RDWR | O_CREAT,
+                                       cairn__jdir_file_mode(mode_ref), 0,
+                                       &q->fd, NULL, NULL, detail, detail_len);
+    if (err != CAIRN_OK) {
         free(q);
-        return CAIRN_EIO;
+        return err;
     }
-    cairn_err err = map_file(q, path, detail, detail_len);
+    err = map_file(q, path, detail, detail_len);
     q->pid = getpid();
     if (err != CAIRN_OK) {
         cairn__xq_close(q);
@@ -357,7 +440,7 @@ static int after_lock(cairn_xq *q, int rc)
 
 int cairn__xq_lock(cairn_xq *q)
 {
-    return after_lock(q, pthread_mutex_lock(&q->sh->mu));
+    return after_lock(q, bounded_lock(&q->sh->mu));
 }
 
 int cairn__xq_wait_change(cairn_xq *q, uint32_t *word, uint64_t ns)

@@ -337,6 +337,53 @@ void shim_log_publish(const char *from)
     shim_log('P', shim_file_no(st.st_dev, st.st_ino), 0, rel, strlen(rel));
 }
 
+/* What descriptor @p fd names, into @p buf; 0 or -1. */
+static int fd_path(int fd, char *buf, size_t cap)
+{
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/thread-self/fd/%d", fd);
+    ssize_t n = readlink(link, buf, cap - 1);
+    if (n <= 0 || (size_t)n >= cap - 1) {
+        return -1;
+    }
+    buf[n] = '\0';
+    return 0;
+}
+
+const char *shim_full_path(int dirfd, const char *path, char *buf, size_t cap)
+{
+    static const char self[] = "/proc/self/fd/";
+    static const char thread[] = "/proc/thread-self/fd/";
+    if (path == NULL) {
+        return NULL;
+    }
+    size_t skip = strncmp(path, self, sizeof(self) - 1) == 0 ? sizeof(self) - 1
+                  : strncmp(path, thread, sizeof(thread) - 1) == 0
+                      ? sizeof(thread) - 1
+                      : 0;
+    if (skip != 0) {
+        char *end = NULL;
+        long fd = strtol(path + skip, &end, 10);
+        size_t used;
+        if (end == path + skip || fd < 0 || fd > INT_MAX ||
+            fd_path((int)fd, buf, cap) != 0) {
+            return path;
+        }
+        used = strlen(buf);
+        snprintf(buf + used, cap - used, "%s", end);
+        return buf;
+    }
+    if (path[0] == '/' || dirfd == AT_FDCWD) {
+        return path;
+    }
+    if (fd_path(dirfd, buf, cap) != 0) {
+        return path;
+    }
+    size_t used = strlen(buf);
+    snprintf(buf + used, cap - used, "/%s", path);
+    return buf;
+}
+
 static void note_fd(int fd, int cls, const char *path)
 {
     struct stat st;
@@ -359,8 +406,11 @@ static void note_fd(int fd, int cls, const char *path)
 }
 
 static int open_common(open_fn real, openat_fn real_at, int dirfd,
-                       const char *path, int flags, mode_t mode)
+                       const char *given, int flags, mode_t mode)
 {
+    char full[1200];
+    const char *path = shim_full_path(real != NULL ? AT_FDCWD : dirfd, given,
+                                      full, sizeof(full));
     int cls = shim_classify(path, flags);
     int act = cls != FD_NONE && cls != FD_ACK ? shim_tick(K_OPEN) : M_COUNT;
     if (act != M_COUNT && act != M_KILL) {
@@ -370,8 +420,8 @@ static int open_common(open_fn real, openat_fn real_at, int dirfd,
     struct stat st;
     int fresh = S.mode == M_LOG && (flags & O_CREAT) != 0 &&
                 shim_is_journal(path) && stat(path, &st) != 0;
-    int fd = real != NULL ? real(path, flags, mode)
-                          : real_at(dirfd, path, flags, mode);
+    int fd = real != NULL ? real(given, flags, mode)
+                          : real_at(dirfd, given, flags, mode);
     int saved = errno;
     note_fd(fd, cls, path);
     if (fd >= 0 && fresh) {

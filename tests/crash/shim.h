@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -108,6 +109,13 @@ SHIM_HIDDEN void shim_after(int act, int kind);
 SHIM_HIDDEN int shim_fail(int act);
 /** Classify @p path (absolute) for open flags @p flags: FD_*. */
 SHIM_HIDDEN int shim_classify(const char *path, int flags);
+/** The full path @p path names relative to directory descriptor @p dirfd
+ *  (AT_FDCWD: @p path itself), with a /proc/self/fd/N or /proc/thread-self/fd/N prefix replaced by
+ *  what N is: the library opens journal files relative to the journal
+ *  directory's descriptor, and hands LMDB /proc/thread-self/fd/N of it.  Into
+ *  @p buf; returns @p path when there is nothing to resolve. */
+SHIM_HIDDEN const char *shim_full_path(int dirfd, const char *path, char *buf,
+                                       size_t cap);
 /** Whether @p path is the journal's own DIR/data.mdb. */
 SHIM_HIDDEN int shim_is_journal(const char *path);
 /** The write-log number of the data.mdb inode (@p dev, @p ino): 1, 2, ...

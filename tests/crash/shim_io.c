@@ -206,11 +206,12 @@ int fdatasync(int fd)
 
 /* ---- link and rename: publishing DIR/data.mdb ------------------------ */
 
-/* Only absolute paths (or AT_FDCWD-relative absolute ones) are tracked:
- * the library and LMDB name every file by its full path. */
-static int tracked_path(int dirfd, const char *path)
+/* Paths are tracked by the full path they name (shim_full_path). */
+static int tracked_path(int dirfd, const char *given)
 {
-    return path != NULL && (dirfd == AT_FDCWD || path[0] == '/') &&
+    char full[1200];
+    const char *path = shim_full_path(dirfd, given, full, sizeof(full));
+    return path != NULL && (path[0] == '/' || dirfd == AT_FDCWD) &&
            shim_classify(path, 0) != FD_NONE &&
            shim_classify(path, 0) != FD_ACK;
 }
@@ -226,9 +227,13 @@ static int link_tick(int fromfd, const char *from, int tofd, const char *to)
 }
 
 /* After a link or rename returned @p r: log the publication, kill. */
-static int link_done(int act, int r, int tofd, const char *from, const char *to)
+static int link_done(int act, int r, int fromfd, int tofd, const char *from,
+                     const char *to)
 {
     int saved = errno;
+    char full_to[1200], full_from[1200];
+    to = shim_full_path(tofd, to, full_to, sizeof(full_to));
+    from = shim_full_path(fromfd, from, full_from, sizeof(full_from));
     if (r == 0 && to != NULL && (tofd == AT_FDCWD || to[0] == '/') &&
         shim_is_journal(to)) {
         shim_log_publish(from);
@@ -247,7 +252,7 @@ int link(const char *from, const char *to)
     if (act != M_COUNT && act != M_KILL) {
         return shim_fail(act);
     }
-    return link_done(act, S.link_(from, to), AT_FDCWD, from, to);
+    return link_done(act, S.link_(from, to), AT_FDCWD, AT_FDCWD, from, to);
 }
 
 int linkat(int fromfd, const char *from, int tofd, const char *to, int flags)
@@ -259,7 +264,8 @@ int linkat(int fromfd, const char *from, int tofd, const char *to, int flags)
     if (act != M_COUNT && act != M_KILL) {
         return shim_fail(act);
     }
-    return link_done(act, S.linkat_(fromfd, from, tofd, to, flags), tofd, from,
+    return link_done(act, S.linkat_(fromfd, from, tofd, to, flags), fromfd,
+                     tofd, from,
                      to);
 }
 
@@ -272,7 +278,8 @@ int rename(const char *from, const char *to)
     if (act != M_COUNT && act != M_KILL) {
         return shim_fail(act);
     }
-    return link_done(act, S.rename_(from, to), AT_FDCWD, from, to);
+    return link_done(act, S.rename_(from, to), AT_FDCWD, AT_FDCWD, from,
+                     to);
 }
 
 int renameat(int fromfd, const char *from, int tofd, const char *to)
@@ -284,7 +291,8 @@ int renameat(int fromfd, const char *from, int tofd, const char *to)
     if (act != M_COUNT && act != M_KILL) {
         return shim_fail(act);
     }
-    return link_done(act, S.renameat_(fromfd, from, tofd, to), tofd, from, to);
+    return link_done(act, S.renameat_(fromfd, from, tofd, to), fromfd, tofd,
+                     from, to);
 }
 
 int renameat2(int fromfd, const char *from, int tofd, const char *to,
@@ -297,8 +305,8 @@ int renameat2(int fromfd, const char *from, int tofd, const char *to,
     if (act != M_COUNT && act != M_KILL) {
         return shim_fail(act);
     }
-    return link_done(act, S.renameat2_(fromfd, from, tofd, to, flags), tofd,
-                     from, to);
+    return link_done(act, S.renameat2_(fromfd, from, tofd, to, flags), fromfd,
+                     tofd, from, to);
 }
 
 /* ---- space reservation ------------------------------------------------ */
