@@ -151,9 +151,18 @@ static int journal_exists(const char *dir)
     return lstat(path, &st) == 0;
 }
 
+/* Someone else's journal: the in-place open refuses it (CAIRN_EUNSAFE,
+ * the owner checks), a snapshot reads it without touching its lock. */
+static int not_ours(const char *dir)
+{
+    struct stat st;
+    return stat(dir, &st) == 0 && st.st_uid != geteuid();
+}
+
 /* Open in place; or a private copy with --snapshot, or when the journal
- * exists but cannot be opened in place (lock.mdb not writable ...).
- * m->read_mode says which; with a fallback m->detail says why. */
+ * exists but cannot be opened in place (lock.mdb not writable, a journal
+ * of another user ...).  m->read_mode says which; with a fallback
+ * m->detail says why. */
 static cairn_err open_journal(const char *dir, int snapshot, vmsg *m,
                               cairn_journal **j)
 {
@@ -166,7 +175,9 @@ static cairn_err open_journal(const char *dir, int snapshot, vmsg *m,
     if (!snapshot) {
         err = cairn_journal_open(dir, CAIRN_OPEN_READONLY, j, m->detail,
                                  sizeof(m->detail));
-        if (err != CAIRN_EIO || !journal_exists(dir)) {
+        int fallback =
+            err == CAIRN_EIO || (err == CAIRN_EUNSAFE && not_ours(dir));
+        if (!fallback || !journal_exists(dir)) {
             return err;
         }
         textf(why, sizeof(why), "%s", m->detail);
