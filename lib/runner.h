@@ -141,6 +141,17 @@ CAIRN_INTERNAL cairn_err cairn__runner_env_add(runner_env *env, const char *key,
                                                const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 CAIRN_INTERNAL void cairn__runner_env_free(runner_env *env);
+/**
+ * Parse the @p len bytes of an env_file (KEY=VALUE lines; blank lines and
+ * lines starting with '#' skipped; no quoting or expansion) into @p env,
+ * later names replacing earlier ones.  @p buf is modified.  On failure
+ * @p why names the line, never a value.  Fuzzed: fuzz/fuzz_env_file.c.
+ * @return CAIRN_OK; CAIRN_EINVAL (a NUL byte, no '=', a bad name, too
+ *         many variables, @p env full); CAIRN_ENOMEM.
+ */
+CAIRN_INTERNAL cairn_err cairn__env_file_parse(char *buf, size_t len,
+                                               runner_env *env, char *why,
+                                               size_t why_len);
 /** The first output @p op requires that @p outputs lacks, or NULL. */
 CAIRN_INTERNAL const char *
 cairn__runner_missing_output(const cairn_plan_op *op,

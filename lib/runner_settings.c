@@ -118,8 +118,7 @@ static cairn_err read_env_file(const char *path, char **out, size_t *len,
     return CAIRN_OK;
 }
 
-/* Parse KEY=VALUE lines into @p env; *why names the line on failure. */
-static cairn_err parse_env_file(char *buf, size_t len, runner_env *env,
+cairn_err cairn__env_file_parse(char *buf, size_t len, runner_env *env,
                                 char *why, size_t why_len)
 {
     size_t line = 0, vars = 0;
@@ -172,7 +171,7 @@ static cairn_err apply_env_file(const cairn_plan_settings *s,
     resolve(plan_cwd, s->env_file, path, sizeof(path));
     cairn_err err = read_env_file(path, &text, &len, why, sizeof(why));
     if (err == CAIRN_OK) {
-        err = parse_env_file(text, len, env, why, sizeof(why));
+        err = cairn__env_file_parse(text, len, env, why, sizeof(why));
     }
     if (text != NULL) {
         memset(text, 0, len); /* secrets: do not leave them in the heap */
