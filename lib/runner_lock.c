@@ -476,22 +476,31 @@ cairn_err cairn_run_command_alive(cairn_journal *journal, const char *run_id,
     }
     cairn__fmt(r.cmd_lock, sizeof(r.cmd_lock), "%s/locks/run-%llu.cmd",
                journal->dir, (unsigned long long)r.run_num);
+    /* Relative to the checked directory, never following a link, and the
+     * note read through the descriptor whose inode was checked. */
+    char name[64], rel[80];
+    cmd_lock_name(&r, name, sizeof(name));
+    cairn__fmt(rel, sizeof(rel), "locks/%s", name);
+    int fd = openat(journal->dfd, rel,
+                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
-    if (lstat(r.cmd_lock, &st) != 0 || !S_ISREG(st.st_mode) ||
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
         flock_held(&st) != 1) {
+        if (fd >= 0) {
+            close(fd);
+        }
         return CAIRN_OK;
     }
     *alive = 1;
-    char who[700], note[512] = "", how[256] = "", name[64];
-    char *text = NULL;
-    size_t len = 0;
-    cmd_lock_name(&r, name, sizeof(name));
+    char who[700], note[512] = "", how[256] = "", text[4097];
     list_holders(&r, name, who, sizeof(who));
-    if (cairn__read_file(r.cmd_lock, 4096, &text, &len, NULL, 0) == CAIRN_OK) {
+    ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+    close(fd);
+    if (n > 0) {
+        text[n] = '\0';
         describe_note(text, how, sizeof(how));
         /* The first line, escaped: the file's text may be planted. */
         cairn__escape_text(text, strcspn(text, "\n"), note, sizeof(note));
-        free(text);
     }
     cairn__fmt(what, what_len, "%s%s%s; %s; held by %s", note,
                note[0] ? ", " : "", how, r.cmd_lock,
