@@ -129,7 +129,7 @@ san:
 	    OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
 
-check: deps-check format-check
+check: deps-check format-check check-layers
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory san
 

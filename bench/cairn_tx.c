@@ -7,7 +7,7 @@
  */
 #include "bench.h"
 
-#include "journal/journal.h"
+#include "commit/commit.h"
 
 #include <pthread.h>
 #include <signal.h>

@@ -11,7 +11,7 @@
  */
 #include "bench.h"
 
-#include "journal/journal.h"
+#include "commit/commit.h"
 #include "verify/verify.h"
 
 #include <malloc.h>

@@ -5,7 +5,7 @@
  */
 #include "bench.h"
 
-#include "journal/journal.h"
+#include "commit/commit.h"
 
 #include <sodium.h>
 

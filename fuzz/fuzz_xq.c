@@ -9,7 +9,7 @@
  * and cover it exactly; last_pos (8 bytes) lies inside its state; a
  * parsed state tail leaves 8 bytes for last_pos inside the input.
  */
-#include "store/xq_int.h"
+#include "commit/xq_write.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  * grows the map and runs it again from scratch, so every request's
  * outcome is recomputed.
  */
-#include "journal/journal.h"
+#include "commit/commit.h"
 
 #include "base/bytes.h"
 

@@ -2,7 +2,7 @@
  * ops.c - the public transitions: each builds one record and hands it to
  * the commit path, which validates it with the state machine first.
  */
-#include "journal/journal.h"
+#include "commit/commit.h"
 
 #include "base/bytes.h"
 #include "base/crypto.h"

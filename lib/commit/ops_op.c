@@ -2,7 +2,7 @@
  * ops_op.c - the per-operation transitions: claim, receipt, retry,
  * resolve, and the run-ending cancel/timeout.
  */
-#include "journal/journal.h"
+#include "commit/commit.h"
 
 #include "base/sys.h"
 
