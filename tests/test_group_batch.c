@@ -23,12 +23,15 @@ typedef struct tb {
 } tb;
 
 static cairn_err build(cairn_journal *j, const cairn_state *st,
-                       cairn_record *rec, void *ctx)
+                       cairn_record *rec, void *ctx, char *detail,
+                       size_t detail_len)
 {
     const tb *c = ctx;
     int known = c->op < st->n_ops;
     if (c->kind == 3) {
-        return cairn__jfail(j, CAIRN_EREASON, "test: refused by build");
+        (void)j;
+        return cairn__fail(detail, detail_len, CAIRN_EREASON,
+                           "test: refused by build");
     }
     rec->op = c->op;
     if (c->kind == 0) {

@@ -14,10 +14,13 @@ typedef struct cairn_waiter {
     pthread_cond_t cv;
 } cairn_waiter;
 
-/** Fill a record's body for a transition.  Called inside the write
- *  transaction with the run's current state; must not write anything. */
+/** Fill a record's body for a transition, given the run's current state
+ *  (empty for a new run); must not write anything.  A failure is
+ *  described in @p detail (left empty, the error's name stands).
+ *  Callers of one handle may build in several threads at once. */
 typedef cairn_err (*cairn_build_fn)(cairn_journal *j, const cairn_state *st,
-                                    cairn_record *rec, void *ctx);
+                                    cairn_record *rec, void *ctx, char *detail,
+                                    size_t detail_len);
 
 /**
  * One transition waiting for group commit.  The caller fills the inputs;
@@ -78,13 +81,36 @@ CAIRN_INTERNAL cairn_err cairn__journal_append_batch(cairn_journal *j,
  *  wrote and after. */
 CAIRN_INTERNAL void cairn__batch_commit(cairn_journal *j,
                                         cairn_append_req *first, size_t n);
-/** CAIRN_EKEYMISMATCH unless the handle's signer matches the run's key
- *  binding. */
-CAIRN_INTERNAL cairn_err cairn__check_key(cairn_journal *j,
-                                          const cairn_state *st);
-/** The position the next record of @p txn gets (last key + 1). */
-CAIRN_INTERNAL cairn_err cairn__next_position(cairn_journal *j, cairn_txn *txn,
-                                              uint64_t *pos);
+/** A transition built on a run's state (cairn__transition_build()). */
+typedef struct cairn_transition {
+    cairn_record rec; /**< stamped, built (prev: the head it was built on) */
+    uint8_t *bytes;   /**< its encoding; NULL: nothing to write */
+    size_t len;
+    uint8_t hash[CAIRN_HASH_BYTES]; /**< its leaf hash */
+} cairn_transition;
+
+/**
+ * Build request @p r's next transition of run r->run_num on @p st, the
+ * one sequence every commit path uses: check the key binding, stamp the
+ * record (seq st->next_seq, prev st->head), let r->build fill it, encode
+ * it, leaf-hash it, and apply it to @p st as the record at position
+ * @p pos.  With @p plan (a new run) @p st is empty: no key check, seq 0,
+ * prev left to r->build, and @p st is started from @p plan instead.
+ * r->build answering CAIRN_OK with rec.type 0 means nothing to write:
+ * t->bytes is NULL and @p st unchanged.  @p st changes only on success.
+ * @return CAIRN_OK (free @p t with cairn__transition_free()); else the
+ *         failure, described in r->detail, and nothing left in @p t.
+ */
+CAIRN_INTERNAL cairn_err cairn__transition_build(
+    cairn_journal *j, cairn_state *st, cairn_append_req *r,
+    const cairn_plan *plan, uint64_t pos, cairn_transition *t);
+CAIRN_INTERNAL void cairn__transition_free(cairn_transition *t);
+
+/** The position the next record of @p txn (of @p store) gets: last key
+ *  + 1.  Failure in @p detail. */
+CAIRN_INTERNAL cairn_err cairn__next_position(cairn_store *store,
+                                              cairn_txn *txn, uint64_t *pos,
+                                              char *detail, size_t detail_len);
 /** The checkpoint of @p st's last record, signed when the handle has a
  *  signer (it does not depend on the record's position).
  *  @return CAIRN_OK; CAIRN_EINVAL (run id unusable); a signing error. */
@@ -92,27 +118,21 @@ CAIRN_INTERNAL cairn_err
 cairn__make_checkpoint(const cairn_journal *j, const cairn_state *st,
                        uint8_t out[CAIRN_CHECKPOINT_BYTES]);
 /** Store the checkpoint of @p st's last record (signed when the handle
- *  has a signer) at position @p pos, with MDB_APPEND. */
+ *  has a signer) at position @p pos, with MDB_APPEND.  A signing failure
+ *  is described in @p detail; a storage failure is not (the store has
+ *  it). */
 CAIRN_INTERNAL cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
                                                const cairn_state *st,
-                                               uint64_t pos);
-
-/** Encode a CREATE record, start the run's state from @p plan, and store
- *  record, index entry, state and checkpoint in @p txn. */
+                                               uint64_t pos, char *detail,
+                                               size_t detail_len);
+/** Build the CREATE record of request @p r (r->run_num is the new run's
+ *  number, r->build fills the record) with cairn__transition_build(),
+ *  start the run's state @p st from @p plan, and store record, index
+ *  entry, state and checkpoint in @p txn.  Failure in r->detail. */
 CAIRN_INTERNAL cairn_err cairn__commit_new_run(cairn_journal *j, cairn_txn *txn,
-                                               const cairn_record *create,
+                                               cairn_append_req *r,
                                                const cairn_plan *plan,
                                                cairn_state *st);
-/** Store an encoded record at @p pos with @p next (the state after it). */
-CAIRN_INTERNAL cairn_err cairn__commit_write(cairn_journal *j, cairn_txn *txn,
-                                             const uint8_t *bytes, size_t len,
-                                             uint64_t pos,
-                                             const cairn_state *next);
-/** Fill version, run, seq, clocks, boot id and prev (from @p st, or left
- *  zero when @p st is NULL). */
-CAIRN_INTERNAL cairn_err cairn__stamp(cairn_journal *j, const cairn_state *st,
-                                      cairn_record *rec, uint64_t run_num,
-                                      uint64_t seq);
 
 /**
  * Prepare and commit request @p r (prepared by group.c: run number and

@@ -69,47 +69,35 @@ static cairn_err lay_out(const cairn_state *st, const uint8_t prev[],
     return CAIRN_OK;
 }
 
-/* Read the run's state, let the request build its record, validate and
- * apply it: *payload is NULL when the request writes nothing.  Runs with
- * sync->prep_mu held and j->sink on the request's detail. */
+/* Read the run's state and build the request's transition on it:
+ * *payload is NULL when the request writes nothing.  Failures are
+ * described in r->detail. */
 static cairn_err prepare(cairn_journal *j, cairn_append_req *r, cairn_state *st,
                          uint8_t **payload, size_t *len)
 {
     cairn_txn *txn = NULL;
-    cairn_record rec;
-    uint8_t *bytes = NULL, hash[CAIRN_HASH_BYTES], prev[CAIRN_HASH_BYTES];
-    size_t n = 0;
-    char why[512];
-    cairn__record_init(&rec);
+    cairn_transition t;
     cairn_err err = cairn__store_read(j->store, &txn);
     if (err == CAIRN_OK) {
-        err = cairn__load_state(j, txn, r->run_num, st);
+        err = cairn__load_state(j, txn, r->run_num, st, r->detail,
+                                sizeof(r->detail));
         cairn__txn_end(txn);
     } else {
-        cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
+        cairn__fmt(r->detail, sizeof(r->detail), "%s",
+                   cairn__store_detail(j->store));
     }
-    err = err == CAIRN_OK ? cairn__check_key(j, st) : err;
-    if (err == CAIRN_OK) {
-        memcpy(prev, st->head, CAIRN_HASH_BYTES);
-        err = cairn__stamp(j, st, &rec, r->run_num, st->next_seq);
+    if (err != CAIRN_OK) {
+        return err;
     }
-    err = err == CAIRN_OK ? r->build(j, st, &rec, r->ctx) : err;
-    if (err == CAIRN_OK && rec.type != 0) {
-        err = cairn__record_encode(&rec, &bytes, &n, why, sizeof(why));
-        if (err == CAIRN_OK) {
-            cairn__leaf_hash(bytes, n, hash);
-            why[0] = '\0';
-            err = cairn__state_apply(st, &rec, hash, 0, why, sizeof(why));
-        }
-        if (err != CAIRN_OK) {
-            cairn__jfail(j, err, "%s", why);
-        }
+    /* The position is the leader's to give: last_pos is written there. */
+    err = cairn__transition_build(j, st, r, NULL, 0, &t);
+    if (err != CAIRN_OK) {
+        return err;
     }
-    if (err == CAIRN_OK && rec.type != 0) {
-        err = lay_out(st, prev, bytes, n, payload, len);
+    if (t.bytes != NULL) {
+        err = lay_out(st, t.rec.prev, t.bytes, t.len, payload, len);
     }
-    free(bytes);
-    cairn__record_free(&rec);
+    cairn__transition_free(&t);
     return err;
 }
 
@@ -122,12 +110,8 @@ static int attempt(cairn_journal *j, cairn_append_req *r)
     size_t len = 0;
     cairn_xq_item it;
     memset(&st, 0, sizeof(st));
-    pthread_mutex_lock(&j->sync->prep_mu);
-    j->sink = r->detail;
     r->detail[0] = '\0';
     cairn_err err = prepare(j, r, &st, &p, &len);
-    j->sink = NULL;
-    pthread_mutex_unlock(&j->sync->prep_mu);
     if (err == CAIRN_OK && p != NULL && len > XQ_SLOT_BYTES) {
         free(p);
         cairn__state_free(&st);

@@ -7,6 +7,8 @@
  */
 #include "commit/xq_write.h"
 
+#include "commit/commit.h"
+
 #include "base/bytes.h"
 #include "format/record.h"
 #include "keys/key.h"
@@ -65,6 +67,7 @@ int cairn__xq_state_tail(const uint8_t *p, size_t len, uint64_t *next_seq,
 /* ---- the leader: write ------------------------------------------------ */
 
 typedef struct wbatch {
+    cairn_store *store;
     cairn_xq_item *items;
     size_t n;
     size_t wrote;
@@ -132,29 +135,13 @@ static cairn_err put_item(cairn_txn *txn, const xpayload *pl, uint8_t *state,
     return err;
 }
 
-/* The position the next record gets (cairn__next_position without
- * touching the handle's detail: the leader holds no sync->prep_mu). */
-static cairn_err next_position(cairn_txn *txn, uint64_t *pos)
-{
-    const uint8_t *k;
-    size_t kl;
-    int found = 0;
-    cairn_err err =
-        cairn__txn_last_key(txn, CAIRN_DBI_RECORDS, &k, &kl, &found);
-    if (err == CAIRN_OK && found && kl != 8) {
-        err = CAIRN_ECORRUPT;
-    }
-    *pos = err == CAIRN_OK && found ? cairn__load64_be(k) + 1 : 1;
-    return err;
-}
-
 /* The write transaction (re-run from scratch after a map growth). */
 static cairn_err write_fn(cairn_txn *txn, void *vb)
 {
     wbatch *b = vb;
     uint64_t pos = 0;
     b->wrote = 0;
-    cairn_err err = next_position(txn, &pos);
+    cairn_err err = cairn__next_position(b->store, txn, &pos, NULL, 0);
     for (size_t i = 0; i < b->n && err == CAIRN_OK; i++) {
         cairn_xq_item *it = &b->items[i];
         xpayload pl;
@@ -190,7 +177,7 @@ static cairn_err write_fn(cairn_txn *txn, void *vb)
 
 void cairn__xq_write_batch(cairn_store *store, cairn_xq_item *items, size_t n)
 {
-    wbatch b = {items, n, 0};
+    wbatch b = {store, items, n, 0};
     int was_fatal = cairn__store_fatal(store);
     cairn_err err =
         was_fatal ? CAIRN_EFATAL : cairn__store_write(store, write_fn, &b);

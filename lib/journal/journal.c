@@ -29,14 +29,9 @@ cairn_err cairn__jfail(cairn_journal *j, cairn_err err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    cairn__vfmt(cairn__jdetail(j), CAIRN__DETAIL_MAX, fmt, ap);
+    cairn__vfmt(j->detail, sizeof(j->detail), fmt, ap);
     va_end(ap);
     return err;
-}
-
-char *cairn__jdetail(cairn_journal *j)
-{
-    return j->sink != NULL ? j->sink : j->detail;
 }
 
 #define DEFAULT_BATCH_MAX 256u
@@ -94,15 +89,7 @@ cairn_err cairn__jsync_open(cairn_journal *j)
         free(s);
         return CAIRN_ENOMEM;
     }
-    if (pthread_mutex_init(&s->prep_mu, NULL) != 0) {
-        pthread_mutex_destroy(&s->names_mu);
-        pthread_mutex_destroy(&s->locks_mu);
-        pthread_mutex_destroy(&s->mu);
-        free(s);
-        return CAIRN_ENOMEM;
-    }
     if (init_conds(s) != CAIRN_OK) {
-        pthread_mutex_destroy(&s->prep_mu);
         pthread_mutex_destroy(&s->names_mu);
         pthread_mutex_destroy(&s->locks_mu);
         pthread_mutex_destroy(&s->mu);
@@ -129,7 +116,6 @@ void cairn__jsync_close(cairn_journal *j)
     for (size_t i = 0; i < CAIRN__NAME_SLOTS; i++) {
         free(s->names[i].run_id);
     }
-    pthread_mutex_destroy(&s->prep_mu);
     pthread_mutex_destroy(&s->names_mu);
     pthread_cond_destroy(&s->queue_cv);
     pthread_mutex_destroy(&s->locks_mu);

@@ -68,10 +68,6 @@ typedef struct cairn_jsync {
     cairn_detail_slot **slots;
     size_t n_slots;
     pthread_mutex_t names_mu; /**< guards names */
-    /** Held while a thread builds records with j->sink pointing at its
-     *  request (shared-commit preparation, xq_commit.c, and the leader
-     *  of an in-process batch). */
-    pthread_mutex_t prep_mu;
     cairn_name_entry names[CAIRN__NAME_SLOTS];
     size_t n_names;
 } cairn_jsync;
@@ -102,9 +98,10 @@ struct cairn_journal {
     size_t n_locks;
     cairn_jsync *sync;
     struct cairn_xq *xq; /**< shared commit queue (xq.h), or NULL */
-    /** While a leader runs a batch, cairn__jfail() writes here (the
-     *  request being processed); otherwise NULL.  Leader only. */
-    char *sink;
+    /** The last failure of a call on the handle (cairn__jfail(), or a
+     *  transition's detail published under sync->mu).  The commit path
+     *  never writes here while it runs: its failures travel in the
+     *  request's own buffer. */
     char detail[CAIRN__DETAIL_MAX];
 };
 
@@ -134,8 +131,6 @@ CAIRN_INTERNAL cairn_err cairn__lookup_outside(cairn_journal *j,
                                                const char *run_id,
                                                uint64_t *run_num, char *detail,
                                                size_t detail_len);
-/** The buffer cairn__jfail() currently writes to. */
-CAIRN_INTERNAL char *cairn__jdetail(cairn_journal *j);
 
 /** Take a reference on run @p run_num's writer lock (runlock.c), opening
  *  it when the
@@ -157,9 +152,11 @@ CAIRN_INTERNAL int cairn__run_lock_pinned(cairn_journal *j, uint64_t run_num);
 CAIRN_INTERNAL cairn_err cairn__lookup_run(cairn_journal *j, cairn_txn *txn,
                                            const char *run_id,
                                            uint64_t *run_num);
-/** Load and decode the materialised state of @p run_num (lookup.c). */
+/** Load and decode the materialised state of @p run_num (lookup.c);
+ *  failure described in @p detail. */
 CAIRN_INTERNAL cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn,
-                                           uint64_t run_num, cairn_state *st);
+                                           uint64_t run_num, cairn_state *st,
+                                           char *detail, size_t detail_len);
 /** The position of record @p seq of @p run_num (*found 0 if absent). */
 CAIRN_INTERNAL cairn_err cairn__index_get(cairn_journal *j, cairn_txn *txn,
                                           uint64_t run_num, uint64_t seq,

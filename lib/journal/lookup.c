@@ -147,7 +147,7 @@ cairn_err cairn__lookup_run(cairn_journal *j, cairn_txn *txn,
 }
 
 cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
-                            cairn_state *st)
+                            cairn_state *st, char *detail, size_t detail_len)
 {
     uint8_t key[8];
     const uint8_t *v;
@@ -158,11 +158,13 @@ cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
     cairn_err err =
         cairn__txn_get(txn, CAIRN_DBI_RUNS, key, sizeof(key), &v, &vl, &found);
     if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
+        return cairn__fail(detail, detail_len, err, "%s",
+                           cairn__store_detail(j->store));
     }
     if (!found) {
-        return cairn__jfail(j, CAIRN_ECORRUPT, "run %llu: state missing",
-                            (unsigned long long)run_num);
+        return cairn__fail(detail, detail_len, CAIRN_ECORRUPT,
+                           "run %llu: state missing",
+                           (unsigned long long)run_num);
     }
     err = cairn__state_decode(v, vl, st, why, sizeof(why));
     if (err == CAIRN_OK && st->run_num != run_num) {
@@ -172,8 +174,8 @@ cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
         err = CAIRN_ECORRUPT;
     }
     if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "run %llu: %s", (unsigned long long)run_num,
-                            why);
+        return cairn__fail(detail, detail_len, err, "run %llu: %s",
+                           (unsigned long long)run_num, why);
     }
     return CAIRN_OK;
 }
