@@ -95,6 +95,7 @@ cairn_err cairn__transition_build(cairn_journal *j, cairn_state *st,
         err = r->build(j, st, &t->rec, r->ctx, detail, detail_len);
     }
     if (err == CAIRN_OK && t->rec.type != 0) {
+        why[0] = '\0';
         err =
             cairn__record_encode(&t->rec, &t->bytes, &t->len, why, sizeof(why));
         if (err == CAIRN_OK) {

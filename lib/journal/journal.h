@@ -1,6 +1,8 @@
 /*
- * journal.h - the journal handle and the commit path shared by the
- * transition functions (journal.c coordinates; it does not parse).
+ * journal.h - the journal handle: opening and closing it (journal.c), the
+ * lookups and run locks its users share (lookup.c, runlock.c), and the
+ * readers (replay.c, rebuild.c, summary.c, info.c).  The commit path is
+ * commit/commit.h's.
  */
 #ifndef CAIRN_JOURNAL_H
 #define CAIRN_JOURNAL_H
@@ -48,8 +50,8 @@ typedef struct cairn_name_entry {
 
 /**
  * What threads sharing a handle synchronise on (journal.c; the group-commit
- * queue's protocol is commit/group.c's).  mu guards the
- * queue, the leader flag, the handle's detail while transitions run, and
+ * queue's protocol is commit/group.c's).  mu guards the queue, the leader
+ * flag, the handle's detail when a transition publishes its failure, and
  * the detail slots; locks_mu guards the run lock table; names_mu the
  * name cache.  No two of them are ever held at once.  A waiting thread
  * sleeps on its own cairn_waiter: when a batch is decided the leader
