@@ -18,8 +18,6 @@
  */
 #include "commit/commit.h"
 
-#include "base/bytes.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

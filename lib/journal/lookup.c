@@ -7,8 +7,8 @@
 
 #include "base/bytes.h"
 
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ---- the name cache (under names_mu) ------------------------------- */
 
