@@ -41,7 +41,7 @@ SONAME    := libcairn.so.$(SOVERSION)
 CLI       := $(BUILD)/cairn
 
 .PHONY: all check test san fuzz fuzz-build demo crash bench deps deps-check install \
-        uninstall clean format format-check help
+        uninstall clean format format-check help check-symbols
 
 all: $(STATIC) $(SHARED) $(CLI) $(BUILD)/cairn.pc
 
@@ -51,6 +51,7 @@ help:
 	@echo "make check      the whole test suite: unit, scenario, CLI, tamper, fuzz"
 	@echo "                corpus replay, then all of it again under ASan+UBSan"
 	@echo "make test       the suite once, without sanitizers (fast iteration)"
+	@echo "make check-symbols  libcairn.so exports exactly lib/symbols.txt"
 	@echo "make san        the suite under ASan+UBSan only"
 	@echo "make fuzz       build libFuzzer targets; FUZZ_SECONDS=N runs each N s"
 	@echo "make demo       the main job: backup, crash, resume, verify, restore"
@@ -114,8 +115,12 @@ $(BUILD)/tests/crash/mshim.so: tests/crash/mshim.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(OPT) $(CFLAGS) -fPIC -shared -o $@ $<
 
+# The exports of libcairn.so are exactly lib/symbols.txt.
+check-symbols: $(SHARED)
+	@sh scripts/check-symbols.sh $(BUILD)/libcairn.so lib/symbols.txt
+
 # The suite once, in $(BUILD).
-test: all $(TEST_BIN) $(REPLAY_BIN) $(CRASH_BIN) $(CRASH_SHIMS)
+test: all check-symbols $(TEST_BIN) $(REPLAY_BIN) $(CRASH_BIN) $(CRASH_SHIMS)
 	@BUILD=$(BUILD) sh tests/run.sh
 
 # The suite under AddressSanitizer and UndefinedBehaviorSanitizer.
