@@ -278,7 +278,7 @@ json_t *cli_jtime(uint64_t wall_ns);
 /** Print @p value compactly on one line to stdout and release it. */
 void cli_jprint(json_t *value);
 
-/** The `status -o json` object (DESIGN.md section 3). */
+/** The `status -o json` object (docs/DESIGN.md section 3). */
 json_t *cli_json_summary(const cairn_summary *s);
 /** One operation of a summary. */
 json_t *cli_json_op(const cairn_op_view *op);

@@ -8,7 +8,7 @@
  * state and a checkpoint signed with Ed25519 (concurrent transitions may
  * share one transaction: see Threads below).
  *
- * This header is the specification.  Semantics follow DESIGN.md; the byte
+ * This header is the specification.  Semantics follow docs/DESIGN.md; the byte
  * layout is in docs/FORMAT.md.
  *
  * Conventions
@@ -94,7 +94,7 @@ extern "C" {
 /**
  * Error codes.  Append-only: values are never renumbered or reused.
  * cairn_strerror() names every value; cairn_exit_code() maps each to the
- * CLI's exit code (DESIGN.md section 8).
+ * CLI's exit code (docs/DESIGN.md section 8).
  */
 typedef enum cairn_err {
     CAIRN_OK = 0,
@@ -151,7 +151,7 @@ typedef enum cairn_err {
 CAIRN_API const char *cairn_strerror(cairn_err err);
 /** Short symbolic name of @p err, e.g. "CAIRN_EORDER". */
 CAIRN_API const char *cairn_errname(cairn_err err);
-/** The cairn CLI exit code for @p err (DESIGN.md section 8). */
+/** The cairn CLI exit code for @p err (docs/DESIGN.md section 8). */
 CAIRN_API int cairn_exit_code(cairn_err err);
 
 /* ------------------------------------------------------------------ */
@@ -195,7 +195,7 @@ typedef enum cairn_error_class {
     CAIRN_CLASS_TERMINAL = 2
 } cairn_error_class;
 
-/** Claim kinds (DESIGN.md section 3).  On-disk values. */
+/** Claim kinds (docs/DESIGN.md section 3).  On-disk values. */
 typedef enum cairn_claim_kind {
     CAIRN_CLAIM_NORMAL = 0,      /**< the head, in order */
     CAIRN_CLAIM_CONTAINMENT = 1, /**< start of a stopped target after a
@@ -204,7 +204,7 @@ typedef enum cairn_claim_kind {
                                       cancel or timeout */
 } cairn_claim_kind;
 
-/** Derived run states (DESIGN.md section 3). */
+/** Derived run states (docs/DESIGN.md section 3). */
 typedef enum cairn_run_state {
     CAIRN_RUN_AWAITING_PREFLIGHT = 1,
     CAIRN_RUN_RUNNING = 2,
@@ -352,11 +352,11 @@ CAIRN_API CAIRN_WUR cairn_err cairn_keygen(const char *pub_path,
 /* ------------------------------------------------------------------ */
 /* Plans.                                                              */
 
-/** A validated plan (DESIGN.md section 6).  Immutable. */
+/** A validated plan (docs/DESIGN.md section 6).  Immutable. */
 typedef struct cairn_plan cairn_plan;
 
 /**
- * Parse and validate a JSON plan.  Besides the keys of DESIGN.md section 6
+ * Parse and validate a JSON plan.  Besides the keys of docs/DESIGN.md section 6
  * a plan (top level) and each operation may have "env" (object of literal
  * variables), "env_file" (KEY=VALUE file read at spawn time, never
  * journaled), "pass_env" (names taken from the runner's environment,
@@ -711,7 +711,7 @@ typedef struct cairn_op_view {
     uint32_t holder_pid;          /**< claimer of a pending op, else 0 */
 } cairn_op_view;
 
-/** The resume summary of DESIGN.md section 3.  Caller-owned. */
+/** The resume summary of docs/DESIGN.md section 3.  Caller-owned. */
 typedef struct cairn_summary {
     char run_id[CAIRN_MAX_ID + 1];
     char plan_id[CAIRN_MAX_ID + 1];
@@ -1025,7 +1025,7 @@ CAIRN_API CAIRN_WUR cairn_err cairn_checkpoint_each(
 /* Runner (declared by lib/runner.c's section below).                  */
 
 /*
- * The thin runner (DESIGN.md section 7): executes a plan's operations
+ * The thin runner (docs/DESIGN.md section 7): executes a plan's operations
  * against the journal.  For each operation: claim (durable), spawn its
  * command (no shell, own process group, clean environment), wait with its
  * timeout, journal a receipt with evidence, then move on.  Preflight runs
