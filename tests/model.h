@@ -140,10 +140,11 @@ int m_compare(const m_run *m, const cairn_summary *s, char *why,
  * (run ids "probe-cleanup" and "probe-restart").
  */
 /** The result of a cleanup claim of a blocked cleanup op after a cancel
- *  (DESIGN: rejected; CAIRN_ERR_COUNT_ if the setup failed). */
+ *  (docs/DESIGN.md section 3.2: rejected; CAIRN_ERR_COUNT_ if the setup
+ *  failed). */
 cairn_err m_probe_cleanup_blocked(cairn_journal *j);
 /** Runs the restart-order scenario; *out receives the final summary
- *  (DESIGN: restart_required, db listed).  Caller frees. */
+ *  (docs/DESIGN.md section 2: restart_required, db listed).  Caller frees. */
 cairn_err m_probe_restart_order(cairn_journal *j, cairn_summary **out);
 /** M_COMPAT_* bits for the deviations the library still shows. */
 unsigned m_detect_compat(cairn_journal *j);
