@@ -3,7 +3,7 @@
  * state blob sits in the journal's `runs` database; `verify`, `replay` and
  * every writer decode it, and `verify` does so on journals it does not
  * trust.
- * Target: cairn__state_decode (lib/state_codec.c), with
+ * Target: cairn__state_decode (lib/state/state_codec.c), with
  * cairn__state_encode, cairn__state_copy and cairn__state_free.
  * Invariants: a failed decode returns CAIRN_ECORRUPT (or CAIRN_ENOMEM)
  * with a detail naming "run state" and leaves an empty state; a successful
@@ -11,7 +11,7 @@
  * classes, and re-encodes to exactly the input bytes (the encoding is
  * canonical), and so does a deep copy of it.
  */
-#include "state.h"
+#include "state/state.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -956,7 +956,7 @@ static cairn_journal *temp_journal(char **dir)
  * cleanup op, and a claim of a mutating op needs the preflight accepted.
  * After a cancel before acceptance the cleanup op is still blocked:
  * claiming it must be refused (nothing mutating may run before
- * acceptance).  lib/transition.c check_special_claim() refuses it with
+ * acceptance).  lib/state/transition.c check_special_claim() refuses it with
  * CAIRN_EPREFLIGHT; an earlier library accepted it. */
 static void test_design_cleanup_needs_ready_op(void **state)
 {
@@ -977,7 +977,7 @@ static void test_design_cleanup_needs_ready_op(void **state)
 /* docs/DESIGN.md section 2, "Restart targets": T needs a restart when a
  * stop of T completed and no start of T completed later, in completion
  * order.  In the probe, stop-b of db completes after every start of db
- * completed, so db is stopped when the run completes.  lib/machine.c
+ * completed, so db is stopped when the run completes.  lib/state/machine.c
  * cairn__state_target_stopped() compares the sequences of the completing
  * records (done_seq); an earlier library went by plan order (start-b
  * comes after stop-b in the plan) and reported no restart.  The
