@@ -177,6 +177,17 @@ static const cli_command commands[] = {
      "\n"
      "Journal id, format, creation time, counts of runs, records and\n"
      "checkpoints, and the LMDB map and page figures.\n"},
+    {"salvage", cmd_salvage, "export the intact runs of a damaged journal",
+     "usage: cairn salvage SRC --bundles DIR --key PUB [--secret-key KEY]\n"
+     "\n"
+     "Read the journal SRC (never written: a private copy of data.mdb is\n"
+     "read, in child processes that may die on a corrupt page) and export\n"
+     "every run that verifies under PUB as DIR/RUN.cairn and\n"
+     "DIR/RUN.cairn.minisig (DIR: new or empty), each checked again from\n"
+     "the file.  Prints what was salvaged and what was lost (run, records,\n"
+     "the first unreadable sequence, why).  Exit 0 when every run was\n"
+     "salvaged, 6 when some were lost or the list of runs is unreadable,\n"
+     "4 when a lost run is TAMPERED.\n"},
     {"unlock", cmd_unlock, "keep a decrypted secret key in the kernel keyring",
      "usage: cairn unlock [--secret-key FILE] [--timeout D]\n"
      "                    [--keyring session|user]\n"
