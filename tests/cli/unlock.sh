@@ -81,6 +81,19 @@ expect 0 sh -c 'setsid -w "$1" complete u-1 --op 0 --secret-key "$2" \
 expect 0 notty "$C" accept-preflight u-1 --id pf --secret-key "$KEY" \
     --password-file "$T/pw"
 
+# --- cairn run decrypts once per run -------------------------------------------
+# The descriptor holds one password line: a second decryption would read
+# an empty password and fail.
+cat >"$T/run.json" <<'JSON'
+{"cairn_plan": 1, "plan_id": "unlock-run", "run_id": "ur-1",
+ "operations": [{"id": "pre", "kind": "preflight", "run": ["true"]},
+                {"id": "a", "kind": "task", "run": ["true"]},
+                {"id": "b", "kind": "task", "run": ["true"]}]}
+JSON
+expect 0 sh -c 'setsid -w "$1" run "$2" -q --secret-key "$3" --password-fd 3 \
+    3<"$4" </dev/null' sh "$C" "$T/run.json" "$KEY" "$T/pw"
+status_is ur-1 "s['state'] == 'completed' and s['signed'] is True"
+
 # --- unlock once: later commands do not prompt --------------------------------
 expect 2 "$C" unlock
 err_has "which key?"
