@@ -7,9 +7,9 @@
  * Secret bytes: keynum(8) || Ed25519 sk(64) (seed || pk).  They only ever
  * live in guarded memory here and are wiped before it is released.
  */
-#include "key.h"
+#include "keys/key.h"
 
-#include "crypto.h"
+#include "base/crypto.h"
 
 #include <stdlib.h>
 #include <string.h>
