@@ -129,10 +129,14 @@ static int recv_msg(int fd, smsg *m)
 static cairn_journal *child_open(int fd, const char *src)
 {
     cairn_journal *j = NULL;
+    const char *tmp = getenv("TMPDIR");
     smsg m;
     memset(&m, 0, sizeof(m));
+    if (tmp == NULL || tmp[0] == '\0') {
+        tmp = "/tmp";
+    }
     cairn_err err =
-        cairn_journal_open_snapshot(src, NULL, &j, m.detail, sizeof(m.detail));
+        cairn_journal_open_snapshot(src, tmp, &j, m.detail, sizeof(m.detail));
     if (err != CAIRN_OK) {
         m.kind = SMSG_OPEN_FAIL;
         m.err = (int)err;
