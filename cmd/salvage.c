@@ -60,7 +60,9 @@ typedef struct srun {
     int64_t total;
     int has_lost_seq;
     uint64_t lost_seq; /* first record not salvageable (bad or unread) */
-    char reason[1200];
+    int todo;          /* the pass that still has to try it; 0: decided */
+    int run_only;      /* salvaged by the second pass */
+    char reason[1200]; /* why it was lost (or, run_only, the first try) */
 } srun;
 
 typedef struct salvage {
@@ -172,8 +174,10 @@ __attribute__((noreturn)) static void child_list(int fd, const char *src)
     _exit(0);
 }
 
-/* Export run @p i; on failure verify it for the report. */
-static void child_run(int fd, cairn_journal *j, const salvage *s, size_t i)
+/* Export run @p i; on failure verify it for the report.  Pass 2 checks
+ * the run's own records and checkpoints only. */
+static void child_run(int fd, cairn_journal *j, const salvage *s, size_t i,
+                      int pass)
 {
     const srun *r = &s->runs[i];
     cairn_summary *sum = NULL;
@@ -185,7 +189,9 @@ static void child_run(int fd, cairn_journal *j, const salvage *s, size_t i)
     send_msg(fd, &m);
     m.kind = SMSG_RUN;
     m.total = -1;
-    cairn_err err = cairn_export_bundle(j, r->run_id, s->signer, r->bundle);
+    cairn_err err =
+        cairn_export_bundle_flags(j, r->run_id, s->signer, r->bundle,
+                                  pass == 2 ? CAIRN_EXPORT_RUN_ONLY : 0);
     m.err = (int)err;
     if (err != CAIRN_OK) {
         textf(m.detail, sizeof(m.detail), "%s", cairn_journal_errdetail(j));
@@ -199,12 +205,14 @@ static void child_run(int fd, cairn_journal *j, const salvage *s, size_t i)
 }
 
 __attribute__((noreturn)) static void child_export(int fd, const salvage *s,
-                                                   size_t from)
+                                                   size_t from, int pass)
 {
     cairn_journal *j = child_open(fd, s->src);
     smsg m;
     for (size_t i = from; i < s->n; i++) {
-        child_run(fd, j, s, i);
+        if (s->runs[i].todo == pass) {
+            child_run(fd, j, s, i, pass);
+        }
     }
     memset(&m, 0, sizeof(m));
     m.kind = SMSG_END;
@@ -258,6 +266,7 @@ static void add_run(salvage *s, const char *run_id)
     r->bundle = bundle_path(s->dir, run_id, s->n);
     r->verdict = -1;
     r->total = -1;
+    r->todo = 1;
     s->n++;
 }
 
@@ -273,7 +282,7 @@ static void describe_exit(int status, char *out, size_t cap)
     }
 }
 
-static pid_t spawn(int *rfd, const salvage *s, size_t from, int list)
+static pid_t spawn(int *rfd, const salvage *s, size_t from, int pass)
 {
     int p[2];
     if (pipe(p) != 0) {
@@ -287,10 +296,10 @@ static pid_t spawn(int *rfd, const salvage *s, size_t from, int list)
     }
     if (pid == 0) {
         close(p[0]);
-        if (list) {
+        if (pass == 0) {
             child_list(p[1], s->src);
         }
-        child_export(p[1], s, from);
+        child_export(p[1], s, from, pass);
     }
     close(p[1]);
     *rfd = p[0];
@@ -317,7 +326,7 @@ static void list_runs(salvage *s)
 {
     int fd, ended = 0;
     smsg m;
-    pid_t pid = spawn(&fd, s, 0, 1);
+    pid_t pid = spawn(&fd, s, 0, 0);
     while (recv_msg(fd, &m) == 1) {
         if (m.kind == SMSG_OPEN_FAIL) {
             close(fd);
@@ -347,11 +356,18 @@ static void list_runs(salvage *s)
     }
 }
 
-/* The child's verdict on a run it could not export. */
-static void run_failed(srun *r, const smsg *m)
+/* The child's verdict on a run it could not export.  A storage failure in
+ * the first pass is tried again in the second. */
+static void run_failed(srun *r, const smsg *m, int pass)
 {
     const char *what = m->detail[0] != '\0' ? m->detail : "";
-    r->total = m->total;
+    int storage = m->have_rep
+                      ? m->rep.verdict == CAIRN_VERDICT_ERROR
+                      : m->err == CAIRN_ESTORE || m->err == CAIRN_ECORRUPT;
+    r->todo = pass == 1 && storage ? 2 : 0;
+    if (m->total >= 0) {
+        r->total = m->total;
+    }
     if (m->have_rep) {
         r->verdict = (int)m->rep.verdict;
         r->records = m->rep.records;
@@ -372,39 +388,49 @@ static void run_failed(srun *r, const smsg *m)
     }
 }
 
-/* Check a bundle from the file alone; remove it unless VERIFIED. */
-static void check_bundle(const salvage *s, srun *r)
+/* Remove what an attempt may have left of a run's bundle (DIR was empty
+ * when salvage began: every file in it is salvage's). */
+static void remove_bundle(const srun *r)
 {
-    cairn_verify_report rep;
-    char detail[1024] = "";
     char sig[4200];
-    cairn_err err =
-        cairn_verify_bundle(r->bundle, s->key, &rep, detail, sizeof(detail));
-    if (err == CAIRN_OK && rep.verdict == CAIRN_VERDICT_VERIFIED) {
-        r->salvaged = 1;
-        r->verdict = CAIRN_VERDICT_VERIFIED;
-        r->records = rep.records;
-        r->total = (int64_t)rep.records;
-        return;
-    }
-    r->verdict = err == CAIRN_OK ? (int)rep.verdict : CAIRN_VERDICT_ERROR;
-    textf(r->reason, sizeof(r->reason),
-          "the bundle written does not verify: %s",
-          err == CAIRN_OK ? rep.reason : detail);
     textf(sig, sizeof(sig), "%s.minisig", r->bundle);
     (void)unlink(r->bundle);
     (void)unlink(sig);
 }
 
-/* Export runs from @p from on in one child; returns the next run to try
- * (s->n when done). */
-static size_t export_from(salvage *s, size_t from)
+/* Check a bundle from the file alone; remove it unless VERIFIED. */
+static void check_bundle(const salvage *s, srun *r, int pass)
+{
+    cairn_verify_report rep;
+    char detail[1024] = "";
+    cairn_err err =
+        cairn_verify_bundle(r->bundle, s->key, &rep, detail, sizeof(detail));
+    if (err == CAIRN_OK && rep.verdict == CAIRN_VERDICT_VERIFIED) {
+        r->salvaged = 1;
+        r->run_only = pass == 2;
+        r->todo = 0;
+        r->verdict = CAIRN_VERDICT_VERIFIED;
+        r->records = rep.records;
+        r->total = (int64_t)rep.records;
+        return;
+    }
+    r->todo = 0;
+    r->verdict = err == CAIRN_OK ? (int)rep.verdict : CAIRN_VERDICT_ERROR;
+    textf(r->reason, sizeof(r->reason),
+          "the bundle written does not verify: %s",
+          err == CAIRN_OK ? rep.reason : detail);
+    remove_bundle(r);
+}
+
+/* Export the runs of @p pass from @p from on in one child; returns the
+ * next run to try (s->n when done). */
+static size_t export_from(salvage *s, size_t from, int pass)
 {
     int fd, ended = 0;
     size_t current = from, next = from;
     int in_run = 0;
     smsg m;
-    pid_t pid = spawn(&fd, s, from, 0);
+    pid_t pid = spawn(&fd, s, from, pass);
     while (recv_msg(fd, &m) == 1) {
         if (m.kind == SMSG_OPEN_FAIL) {
             close(fd);
@@ -417,9 +443,9 @@ static size_t export_from(salvage *s, size_t from)
             m.detail[sizeof(m.detail) - 1] = '\0';
             m.rep.reason[sizeof(m.rep.reason) - 1] = '\0';
             if (m.err == CAIRN_OK) {
-                check_bundle(s, &s->runs[m.index]);
+                check_bundle(s, &s->runs[m.index], pass);
             } else {
-                run_failed(&s->runs[m.index], &m);
+                run_failed(&s->runs[m.index], &m, pass);
             }
             in_run = 0;
             next = m.index + 1;
@@ -440,6 +466,8 @@ static size_t export_from(salvage *s, size_t from)
         textf(r->reason, sizeof(r->reason),
               "ERROR: reading the run failed: %s (a corrupt page?)", why);
         r->verdict = CAIRN_VERDICT_ERROR;
+        r->todo = pass == 1 ? 2 : 0;
+        remove_bundle(r);
         return current + 1;
     }
     if (next == from) {
@@ -485,9 +513,17 @@ static void report_text(const salvage *s, size_t saved)
         const srun *r = &s->runs[i];
         fputs(r->salvaged ? "salvaged  " : "LOST      ", stdout);
         cli_put_escaped(stdout, r->run_id);
-        if (r->salvaged) {
+        if (r->salvaged && !r->run_only) {
             printf("  %llu records, VERIFIED: %s\n",
                    (unsigned long long)r->records, r->bundle);
+            continue;
+        }
+        if (r->salvaged) {
+            printf("  %llu records, VERIFIED from its own records and "
+                   "checkpoints only: %s (the journal-wide check failed: ",
+                   (unsigned long long)r->records, r->bundle);
+            cli_put_escaped(stdout, r->reason);
+            fputs(")\n", stdout);
             continue;
         }
         if (r->total >= 0) {
@@ -533,7 +569,12 @@ static void report_json(const salvage *s, size_t saved)
         cli_jset(j, "lost_from_seq",
                  r->has_lost_seq && !r->salvaged ? cli_ju64(r->lost_seq)
                                                  : json_null());
-        cli_jset(j, "reason", cli_jstr_or_null(r->salvaged ? "" : r->reason));
+        cli_jset(j, "check",
+                 r->salvaged ? cli_jstr(r->run_only ? "run-only" : "full")
+                             : json_null());
+        cli_jset(
+            j, "reason",
+            cli_jstr_or_null(r->salvaged && !r->run_only ? "" : r->reason));
         if (json_array_append_new(runs, j) != 0) {
             cli_die_nomem();
         }
@@ -601,6 +642,11 @@ static int exit_code(const salvage *s, size_t saved)
     if (tampered) {
         return 4;
     }
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->runs[i].run_only) {
+            return 6; /* salvaged, but the journal is damaged */
+        }
+    }
     return saved == s->n && s->list_complete ? CLI_EXIT_OK : 6;
 }
 
@@ -650,8 +696,15 @@ int cmd_salvage(cli_ctx *ctx, int argc, char **argv)
     s.signer = ctx->signer;
 
     list_runs(&s);
-    for (size_t i = 0; i < s.n;) {
-        i = export_from(&s, i);
+    for (int pass = 1; pass <= 2; pass++) {
+        for (size_t i = 0; i < s.n;) {
+            while (i < s.n && s.runs[i].todo != pass) {
+                i++;
+            }
+            if (i < s.n) {
+                i = export_from(&s, i, pass);
+            }
+        }
     }
     sweep(&s);
     size_t saved = 0;

@@ -992,6 +992,25 @@ CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle(cairn_journal *journal,
                                                   const cairn_signer *signer,
                                                   const char *path);
 
+/** cairn_export_bundle_flags() flags. */
+#define CAIRN_EXPORT_RUN_ONLY                                                  \
+    0x1u /**< verify the run's own records and checkpoints only */
+
+/**
+ * cairn_export_bundle() with @p flags.  With CAIRN_EXPORT_RUN_ONLY the
+ * verification before the export reads the run's records and the
+ * checkpoints that seal them, but not the journal's other checkpoints
+ * (which cairn_export_bundle() scans for one naming the run that seals
+ * none of its records, such as the checkpoint of a tail that was cut):
+ * for `cairn salvage` of a journal whose checkpoints database is partly
+ * unreadable.  The bundle is the same; what it cannot show is said in
+ * the salvage report.
+ * @return as cairn_export_bundle(); CAIRN_EINVAL also for an unknown flag.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle_flags(
+    cairn_journal *journal, const char *run_id, const cairn_signer *signer,
+    const char *path, unsigned flags);
+
 /** cairn_verify_bundle_flags() flags. */
 #define CAIRN_BUNDLE_NO_SIGNATURE                                              \
     0x1u /**< do not read or require FILE.minisig */
