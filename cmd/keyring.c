@@ -37,10 +37,11 @@ static long keyctl5(int cmd, unsigned long a2, unsigned long a3,
     return syscall(SYS_keyctl, cmd, a2, a3, a4, a5);
 }
 
-/* errno values that mean "no keyring here", not "no such key". */
+/* errno values that mean "no keyring here" (no kernel support, or a
+ * seccomp filter), not "no such key" or "not searchable by you". */
 static int unavailable(int e)
 {
-    return e == ENOSYS || e == EPERM || e == EACCES || e == EOPNOTSUPP;
+    return e == ENOSYS || e == EPERM || e == EOPNOTSUPP;
 }
 
 void cli_keyring_name(const uint8_t tag[CAIRN_KEY_TAG_BYTES],

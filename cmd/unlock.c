@@ -172,7 +172,7 @@ int cmd_lock(cli_ctx *ctx, int argc, char **argv)
     /* The key may be filed in both keyrings: forget every copy. */
     for (;;) {
         int rc = cli_keyring_find(tag, &serial);
-        if (rc == -2) {
+        if (rc == -2 && found == 0) {
             keyring_unavailable("lock", errno);
         }
         if (rc != 0) {
