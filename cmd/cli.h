@@ -298,4 +298,45 @@ void cli_text_record(FILE *out, const cairn_record_view *r,
 /** The id of operation @p seq in @p s, or NULL. */
 const char *cli_op_id(const cairn_summary *s, uint32_t seq);
 
+/* ---------------------------------------------------------------- */
+/* Why an operation failed (why.c).                                  */
+
+/** At most this many last lines, and bytes, of a stderr tail are shown. */
+#define CLI_TAIL_LINES 5
+#define CLI_TAIL_BYTES 1024
+
+/**
+ * Print the last lines of a journaled stderr tail (@p tail, NULL or "":
+ * nothing), each as "<indent>| <line>", control bytes as \xNN.
+ * @return the number of lines printed.
+ */
+int cli_text_tail(FILE *out, const char *indent, const char *tail);
+
+/** What the journal says about one operation's latest failure. */
+typedef struct cli_why_op {
+    int wanted;
+    char *reason; /**< latest failure reason, or NULL */
+    uint32_t reason_attempt;
+    char *tail; /**< latest non-empty stderr tail, or NULL */
+    uint32_t tail_attempt;
+} cli_why_op;
+
+typedef struct cli_why {
+    cli_why_op *ops; /**< by sequence */
+    size_t n;
+} cli_why;
+
+/**
+ * Read the receipts and decisions of the failed and in-doubt operations
+ * of @p s (or of operation @p only when it is >= 0) into @p w.  Free with
+ * cli_why_free() whatever it returns.
+ */
+cairn_err cli_why_load(cairn_journal *journal, const cairn_summary *s,
+                       int64_t only, cli_why *w);
+void cli_why_free(cli_why *w);
+/** Print, per wanted operation, a "failed:" or "in doubt:" line (when
+ *  @p head) with the failure reason, then the stderr tail's last lines. */
+void cli_why_text(FILE *out, const cairn_summary *s, const cli_why *w,
+                  int head);
+
 #endif

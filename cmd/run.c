@@ -153,6 +153,8 @@ static void text_op_end(run_cli *rc, const cairn_run_event *ev)
     fprintf(stderr, "%s (%s) %s: %s\n",
             cairn_op_state_name((cairn_op_state)ev->outcome),
             cairn_error_class_name(ev->error_class), took, ev->reason);
+    /* Why: the last lines the command wrote to stderr. */
+    (void)cli_text_tail(stderr, "        ", ev->stderr_tail);
 }
 
 static void text_dry_run(const cairn_run_event *ev)
@@ -300,6 +302,9 @@ static void json_end_fields(json_t *o, const cairn_run_event *ev)
     cli_jset(o, "timed_out", json_boolean(ev->timed_out));
     cli_jset(o, "interrupted", json_boolean(ev->interrupted));
     cli_jset(o, "duration_ms", jms(ev->duration_ns));
+    if (ev->outcome != CAIRN_OUTCOME_COMPLETED) {
+        cli_jset(o, "stderr_tail", cli_jstr(ev->stderr_tail));
+    }
 }
 
 static void json_event(const cairn_run_event *ev)

@@ -107,7 +107,13 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
         cli_jset(o, "command", alive ? cli_jstr(what) : json_null());
         cli_jprint(o);
     } else {
+        cli_why why;
         cli_text_summary(stdout, s);
+        /* Why: the failed and in-doubt operations' last stderr lines. */
+        if (cli_why_load(ctx->journal, s, -1, &why) == CAIRN_OK) {
+            cli_why_text(stdout, s, &why, 1);
+        }
+        cli_why_free(&why);
         if (alive) {
             fputs("command:     still running: ", stdout);
             cli_put_escaped(stdout, what);

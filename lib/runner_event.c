@@ -69,6 +69,9 @@ void cairn__runner_emit(cairn_runner *r, cairn_run_event *ev)
     if (ev->reason == NULL) {
         ev->reason = "";
     }
+    if (ev->stderr_tail == NULL) {
+        ev->stderr_tail = "";
+    }
     r->opts.on_event(r->opts.event_ctx, ev);
 }
 
