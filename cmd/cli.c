@@ -22,6 +22,10 @@ void cli_init(cli_ctx *ctx)
 
 void cli_exit(int code)
 {
+    if (exit_ctx != NULL && code == CLI_EXIT_OK &&
+        exit_ctx->unsigned_warning == CLI_UNSIGNED_EXIT) {
+        cli_warn_unsigned(exit_ctx);
+    }
     if (exit_ctx != NULL) {
         cairn_journal_close(exit_ctx->journal);
         exit_ctx->journal = NULL;

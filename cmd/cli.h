@@ -42,7 +42,13 @@ typedef struct cli_ctx {
     cairn_signer *signer;   /**< loaded signer, or NULL */
     int strict;             /**< --strict: refuse loose permissions */
     int group_readable;     /**< --group-readable (create, run) */
+    /** No signing key: the "unsigned" warning is owed.  CLI_UNSIGNED_EXIT:
+     *  printed by a successful exit (a refused command wrote nothing);
+     *  CLI_UNSIGNED_WRITE: printed at the runner's first write. */
+    int unsigned_warning;
 } cli_ctx;
+
+enum { CLI_UNSIGNED_NONE = 0, CLI_UNSIGNED_EXIT, CLI_UNSIGNED_WRITE };
 
 typedef int (*cli_handler)(cli_ctx *ctx, int argc, char **argv);
 
@@ -96,6 +102,8 @@ __attribute__((noreturn)) void cli_exit(int code);
 /** "cairn: <message>" on stderr, then cli_exit(code). */
 __attribute__((noreturn, format(printf, 2, 3))) void
 cli_die(int code, const char *fmt, ...);
+/** Print the owed "no signing key" warning once (see unsigned_warning). */
+void cli_warn_unsigned(cli_ctx *ctx);
 /** "cairn: warning: <message>" on stderr. */
 __attribute__((format(printf, 1, 2))) void cli_warn(const char *fmt, ...);
 /**
@@ -222,7 +230,8 @@ const char *cli_journal_dir(cli_ctx *ctx);
  *  With CAIRN_OPEN_CREATE, missing parent directories are made (0700). */
 void cli_open_journal(cli_ctx *ctx, unsigned flags);
 /** Load the signer (--secret-key, $CAIRN_SECRET_KEY; password from
- *  $CAIRN_PASSWORD or /dev/tty), or warn once that the commit is unsigned.
+ *  $CAIRN_PASSWORD or /dev/tty), or note that the commit will be unsigned
+ *  (warned once the command succeeds, never when it is refused).
  *  Call before cli_open_journal(); that function installs it. */
 void cli_load_signer(cli_ctx *ctx);
 /** For write commands other than create: load the signer, open the

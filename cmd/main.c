@@ -108,16 +108,22 @@ static const cli_command commands[] = {
      "another runner or a live command tree, 7 needs an operator, 130\n"
      "interrupted (outcome journaled).\n"},
     {"resume", cmd_resume, "continue a run after a stop or a crash",
-     "usage: cairn resume RUN [--max-steps N] [--shutdown-timeout D]\n"
-     "                    [--heartbeat D] [--hook CMD] [-q|--quiet]\n"
-     "                    [--secret-key FILE] [--actor NAME]\n"
+     "usage: cairn resume RUN [--if-needed] [--max-steps N]\n"
+     "                    [--shutdown-timeout D] [--heartbeat D] [--hook CMD]\n"
+     "                    [-q|--quiet] [--secret-key FILE] [--actor NAME]\n"
      "\n"
      "Continue RUN with the plan stored in its first record.  An operation\n"
      "left in doubt by a dead runner is settled by its probe, run again if\n"
      "it is idempotent, and otherwise left for `cairn resolve` (exit 7).  A\n"
      "failed (retryable) operation is tried again; a halted run gets the\n"
      "containment and cleanup it still owes.  Options and exit codes as for\n"
-     "`cairn run`; 2 also when the run has already ended.\n"},
+     "`cairn run`; a run that had already ended (completed, cancelled or\n"
+     "timed out; any containment it owed done) exits 3, \"nothing to do\".\n"
+     "\n"
+     "--if-needed           exit 0 with a one-line note when the run had\n"
+     "                      already ended (for cron and timers); 7 still\n"
+     "                      when a target stays stopped or an operation is\n"
+     "                      in doubt\n"},
     {"list", cmd_list, "list the runs of the journal",
      "usage: cairn list\n"
      "\n"

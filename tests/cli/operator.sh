@@ -84,4 +84,54 @@ grep -q 'chatter' "$T/err" && fail "completed op showed its stderr"
 expect 0 "$C" status fine-1
 grep -q '^failed:' "$T/out" && fail "completed run has a failed line"
 
+# ---- resume of a finished run: 3 ("nothing to do"), 0 with --if-needed ----
+expect 3 "$C" resume fine-1
+err_has "run is finished"
+expect 0 "$C" resume fine-1 --if-needed
+[ "$(cat "$T/err")" = "cairn: fine-1: nothing to do: the run is completed" ] ||
+    fail "--if-needed: stderr is not one note: $(cat "$T/err")"
+expect 0 "$C" resume fine-1 --if-needed --json
+tail -n 1 "$T/out" >"$T/sum.json"
+json_is "$T/sum.json" 'j["event"] == "summary" and j["exit_code"] == 0'
+expect 2 "$C" run "$T/why.json" --if-needed
+err_has "--if-needed is an option of \`cairn resume\`"
+
+# A cancelled run gets its containment from the first resume, then has
+# nothing left to do.
+plan "$T/cn.json" cn-1 \
+    "$(sh_op stop-db stop '"target":"db",' 'true')" \
+    "$(sh_op work task '' 'true')" \
+    "$(sh_op start-db start '"target":"db",' "touch $T/started")"
+expect 0 "$C" run "$T/cn.json" --max-steps 1
+expect 0 "$C" cancel cn-1 --reason "operator stop"
+expect 0 "$C" resume cn-1 --if-needed
+[ -f "$T/started" ] || fail "resume --if-needed did not restart db"
+err_has "nothing to do: the run is cancelled"
+expect 3 "$C" resume cn-1
+expect 0 "$C" resume cn-1 --if-needed
+
+# ---- a timed-out run says so ----------------------------------------------
+printf '{"cairn_plan":1,"plan_id":"p","run_id":"to-1","deadline":"1s","operations":[%s]}\n' \
+    "$(sh_op slow task '' 'sleep 30')" >"$T/to.json"
+expect 1 "$C" run "$T/to.json"
+err_has "cairn: to-1: run timed out: "
+grep -q "run failed" "$T/err" && fail "timed-out run says run failed"
+expect 3 "$C" resume to-1
+expect 0 "$C" resume to-1 --if-needed
+err_has "nothing to do: the run is timed-out"
+
+# ---- the "no signing key" warning only when something is written ------------
+W="no signing key"
+expect 2 "$C" run "$T/why.json"              # the run exists: refused
+grep -q "$W" "$T/err" && fail "refused run printed the unsigned warning"
+expect 2 "$C" claim fine-1                   # complete: refused
+grep -q "$W" "$T/err" && fail "refused claim printed the unsigned warning"
+expect 2 "$C" cancel no-such-run
+grep -q "$W" "$T/err" && fail "refused cancel printed the unsigned warning"
+plan "$T/w.json" w-1 "$(sh_op a task '' 'true')"
+expect 0 "$C" create "$T/w.json"
+err_has "$W"
+expect 0 "$C" run "$T/fine.json" -J "$T/j2"
+err_has "$W"
+
 finish

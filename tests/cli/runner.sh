@@ -64,7 +64,7 @@ json_is "$T/op2.json" 'j["records"][-1]["evidence"]["exit_code"] == "0"'
 # A second run of the same plan is refused and touches nothing.
 expect 2 "$C" run "$T/ok.json"
 err_has "run ok-1 exists: use cairn resume ok-1"
-expect 2 "$C" resume ok-1
+expect 3 "$C" resume ok-1
 err_has "already complete"
 
 # The capture idiom of the documentation.
