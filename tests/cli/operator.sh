@@ -134,4 +134,21 @@ err_has "$W"
 expect 0 "$C" run "$T/fine.json" -J "$T/j2"
 err_has "$W"
 
+# ---- the lock holder in readable time -------------------------------------
+plan "$T/lk.json" lk-1 "$(sh_op a task '' "touch $T/lk-started; sleep 30")"
+"$C" run "$T/lk.json" --shutdown-timeout 1s >"$T/lk.out" 2>"$T/lk.err" &
+lk_pid=$!
+i=0
+while [ ! -f "$T/lk-started" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+expect 5 "$C" resume lk-1
+grep -Eq "held by pid $lk_pid on host [^ ]+ since [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z \([0-9a-z]+ ago\)" "$T/err" ||
+    fail "lock holder not readable: $(cat "$T/err")"
+grep -q "since_ns" "$T/err" && fail "lock holder shows since_ns"
+expect 0 "$C" status lk-1
+grep -Eq "^command: .*attempt 1, since [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z, running for " "$T/out" ||
+    fail "status: command line not readable: $(cat "$T/out")"
+grep -q "since_ns" "$T/out" && fail "status shows since_ns"
+kill -TERM "$lk_pid"
+wait "$lk_pid"
+
 finish
