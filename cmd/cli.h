@@ -104,7 +104,25 @@ __attribute__((noreturn, format(printf, 2, 3))) void
 cli_die(int code, const char *fmt, ...);
 /** Print the owed "no signing key" warning once (see unsigned_warning). */
 void cli_warn_unsigned(cli_ctx *ctx);
-/** "cairn: warning: <message>" on stderr. */
+/**
+ * Report an error without exiting: "cairn: <message>" (and "cairn: <hint>")
+ * on stderr; with -o json one line {"error":{"code":CODE,"exit":EXIT,
+ * "message":...,"where":WHERE|null[,"hint":...]}} instead.  @p code is a
+ * cairn_errname() or a CLI_E* name (cli_code_name()); @p where and
+ * @p hint may be NULL.
+ */
+__attribute__((format(printf, 5, 6))) void
+cli_report(int exit_code, const char *code, const char *where, const char *hint,
+           const char *fmt, ...);
+/** The JSON error code of a CLI exit code without a cairn_err:
+ *  CLI_EUSAGE (2), CLI_EGATE (3), CAIRN_EINTR (130), else CLI_EERROR. */
+const char *cli_code_name(int code);
+/** cli_report() with @p code and @p where, then cli_exit(exit_code). */
+__attribute__((noreturn, format(printf, 4, 5))) void
+cli_die_code(int exit_code, const char *code, const char *where,
+             const char *fmt, ...);
+/** "cairn: warning: <message>" on stderr (-o json: {"warning":{
+ *  "message":...}}). */
 __attribute__((format(printf, 1, 2))) void cli_warn(const char *fmt, ...);
 /**
  * "cairn: <what>: <strerror(err)>[: <detail>]" and exit with
@@ -226,6 +244,9 @@ void cli_receipt_parse(cli_ctx *ctx, int argc, char **argv, unsigned allow,
 /** The journal directory: -J, $CAIRN_DIR, $XDG_STATE_HOME/cairn,
  *  $HOME/.local/state/cairn.  Exits 2 when none can be found. */
 const char *cli_journal_dir(cli_ctx *ctx);
+/** Exit 1 (CLI_ENOJOURNAL) when @p dir, or the journal in it (data.mdb),
+ *  does not exist: "cairn: DIR: no such journal (...)"; else return. */
+void cli_die_if_no_journal(const char *dir);
 /** Open the journal with CAIRN_OPEN_* @p flags into ctx->journal, or die.
  *  With CAIRN_OPEN_CREATE, missing parent directories are made (0700). */
 void cli_open_journal(cli_ctx *ctx, unsigned flags);

@@ -292,12 +292,30 @@ static int parse_global(cli_ctx *ctx, int argc, char **argv)
             cli_die(CLI_EXIT_USAGE, "option '%s' needs an argument",
                     argv[optind - 1]);
         default:
-            fprintf(stderr, "cairn: unknown option '%s'\n", argv[optind - 1]);
-            print_main_usage(stderr);
+            cli_report(CLI_EXIT_USAGE, "CLI_EUSAGE", NULL, NULL,
+                       "unknown option '%s'", argv[optind - 1]);
+            if (ctx->format != CLI_JSON) {
+                print_main_usage(stderr);
+            }
             cli_exit(CLI_EXIT_USAGE);
         }
     }
     return optind;
+}
+
+/* -o json anywhere on the line makes even the errors found before it
+ * is parsed (an unknown option earlier on the line) JSON. */
+static void json_early(cli_ctx *ctx, int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--json") == 0 || strcmp(a, "-ojson") == 0 ||
+            strcmp(a, "--format=json") == 0 ||
+            ((strcmp(a, "-o") == 0 || strcmp(a, "--format") == 0) &&
+             i + 1 < argc && strcmp(argv[i + 1], "json") == 0)) {
+            ctx->format = CLI_JSON;
+        }
+    }
 }
 
 int main(int argc, char **argv)
@@ -308,10 +326,13 @@ int main(int argc, char **argv)
 
     memset(&ctx, 0, sizeof(ctx));
     cli_init(&ctx);
+    json_early(&ctx, argc, argv);
     first = parse_global(&ctx, argc, argv);
     if (first >= argc) {
-        fputs("cairn: missing command\n", stderr);
-        print_main_usage(stderr);
+        cli_report(CLI_EXIT_USAGE, "CLI_EUSAGE", NULL, NULL, "missing command");
+        if (ctx.format != CLI_JSON) {
+            print_main_usage(stderr);
+        }
         cli_exit(CLI_EXIT_USAGE);
     }
     cmd = find_command(argv[first]);

@@ -135,7 +135,8 @@ static void close_line(run_cli *rc)
 static void op_prefix(const cairn_run_event *ev)
 {
     int width = ev->total >= 1000 ? (ev->total >= 10000 ? 5 : 4) : 3;
-    fprintf(stderr, "[%*u/%u] %s (%s%s%s)", width, ev->seq, ev->total,
+    /* The position from 1, so that the last one reads [N/N]. */
+    fprintf(stderr, "[%*u/%u] %s (%s%s%s)", width, ev->seq + 1, ev->total,
             ev->op_id, cairn_kind_name(ev->kind), ev->target[0] ? " " : "",
             ev->target);
 }
@@ -163,7 +164,7 @@ static void text_op_end(run_cli *rc, const cairn_run_event *ev)
 static void text_dry_run(const cairn_run_event *ev)
 {
     char t[32] = "none";
-    printf("[%3u/%u] %s (%s%s%s):", ev->seq, ev->total, ev->op_id,
+    printf("[%3u/%u] %s (%s%s%s):", ev->seq + 1, ev->total, ev->op_id,
            cairn_kind_name(ev->kind), ev->target[0] ? " " : "", ev->target);
     for (size_t i = 0; ev->argv != NULL && ev->argv[i] != NULL; i++) {
         putchar(' ');
@@ -508,11 +509,12 @@ static int finish(run_cli *rc, cairn_err err, const char *run_id)
         return CLI_EXIT_OK;
     }
     if (err == CAIRN_EFINISHED && code != cairn_exit_code(err)) {
-        cli_die(code, "%s: %s: %s", run_id, cairn_strerror(err), message);
+        cli_die_code(code, cairn_errname(err), run_id, "%s: %s: %s", run_id,
+                     cairn_strerror(err), message);
     }
     if (err == CAIRN_EFAILED) {
-        cli_die(code, "%s: %s: %s", run_id, what,
-                message[0] ? message : cairn_strerror(err));
+        cli_die_code(code, cairn_errname(err), run_id, "%s: %s: %s", run_id,
+                     what, message[0] ? message : cairn_strerror(err));
     }
     cli_die_err(err, run_id[0] ? run_id : ctx->cmd->name,
                 message[0] ? message : NULL);

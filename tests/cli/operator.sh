@@ -25,6 +25,25 @@ sh_op() {
         "$3" "$4"
 }
 
+# json_err CODE EXIT: the last expect's stderr is JSON lines only, the last
+# one {"error":{"code":CODE,"exit":EXIT,"message":...,"where":...}}.
+json_err() {
+    CHECKS=$((CHECKS + 1))
+    python3 - "$T/err" "$1" "$2" <<'PY' || fail "stderr is not the JSON error $1/$2: $(cat "$T/err")"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+objs = [json.loads(l) for l in lines]
+assert objs, "no line"
+e = objs[-1]["error"]
+assert e["code"] == sys.argv[2], e
+assert e["exit"] == int(sys.argv[3]), e
+assert isinstance(e["message"], str) and e["message"], e
+assert "where" in e, e
+for o in objs[:-1]:
+    assert set(o) == {"warning"}, o
+PY
+}
+
 # ---- why it failed: the stderr tail ----------------------------------------
 # Eight lines on stderr (one with an escape sequence), then exit 3.
 cat >"$T/noisy.sh" <<'EOF'
@@ -134,6 +153,40 @@ err_has "$W"
 expect 0 "$C" run "$T/fine.json" -J "$T/j2"
 err_has "$W"
 
+# ---- -o json: errors as JSON on stderr ---------------------------------------
+expect 2 "$C" status -o json
+json_err CLI_EUSAGE 2
+grep -q "usage:" "$T/err" && fail "JSON usage error printed the usage text"
+expect 2 "$C" status fine-1 --bogus -o json     # before -o json is parsed
+json_err CLI_EUSAGE 2
+expect 2 "$C" --json frobnicate
+json_err CLI_EUSAGE 2
+expect 2 "$C" status no-such-run --json
+json_err CAIRN_ENORUN 2
+expect 3 "$C" status why-1 --require-complete -o json
+json_err CLI_EGATE 3
+json_is "$T/out" 'j["state"] == "failed"'
+expect 3 "$C" resume fine-1 -o json
+json_err CAIRN_EFINISHED 3
+# Without -o json the same errors stay text.
+expect 2 "$C" status no-such-run
+[ "$(cat "$T/err")" = 'cairn: status no-such-run: no such run: no run "no-such-run"' ] ||
+    fail "text error changed: $(cat "$T/err")"
+
+# ---- a missing journal is reported as such ----------------------------------
+for cmd in "list" "status x" "log x" "show x" "verify --all"; do
+    # shellcheck disable=SC2086
+    expect 1 "$C" $cmd -J "$T/none"
+    [ "$(cat "$T/err")" = "cairn: $T/none: no such journal (directory does not exist)" ] ||
+        fail "$cmd: missing journal: $(cat "$T/err")"
+    # shellcheck disable=SC2086
+    expect 1 "$C" $cmd -J "$T/none" -o json
+    json_err CLI_ENOJOURNAL 1
+done
+mkdir "$T/emptydir"
+expect 1 "$C" list -J "$T/emptydir"
+err_has "cairn: $T/emptydir: no such journal (the directory holds no data.mdb)"
+
 # ---- the lock holder in readable time -------------------------------------
 plan "$T/lk.json" lk-1 "$(sh_op a task '' "touch $T/lk-started; sleep 30")"
 "$C" run "$T/lk.json" --shutdown-timeout 1s >"$T/lk.out" 2>"$T/lk.err" &
@@ -148,6 +201,8 @@ expect 0 "$C" status lk-1
 grep -Eq "^command: .*attempt 1, since [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z, running for " "$T/out" ||
     fail "status: command line not readable: $(cat "$T/out")"
 grep -q "since_ns" "$T/out" && fail "status shows since_ns"
+expect 5 "$C" resume lk-1 -o json
+json_err CAIRN_ELOCKED 5
 kill -TERM "$lk_pid"
 wait "$lk_pid"
 

@@ -51,7 +51,7 @@ plan "$T/ok.json" ok-1 \
 expect 0 "$C" run "$T/ok.json"
 [ "$(head -n1 "$T/out")" = "ok-1" ] || fail "run id not first on stdout"
 [ "$(wc -l <"$T/out" | tr -d ' ')" = 1 ] || fail "stdout has more than the run id"
-err_has "[  2/5] snap (snapshot db) attempt 1 ... completed"
+err_has "[  3/5] snap (snapshot db) attempt 1 ... completed"
 err_has "preflight accepted (id auto-ok-1)"
 err_has "state:       completed"
 grep -v 'warning' "$T/err" | grep -q '^cairn: ' && fail "completed run printed an error: $(cat "$T/err")"
