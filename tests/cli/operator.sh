@@ -187,6 +187,42 @@ mkdir "$T/emptydir"
 expect 1 "$C" list -J "$T/emptydir"
 err_has "cairn: $T/emptydir: no such journal (the directory holds no data.mdb)"
 
+# ---- progress counts from 1; status never says attempt 0 ---------------------
+plan "$T/num.json" num-1 \
+    "$(sh_op check preflight '' 'true')" "$(sh_op a task '' 'true')" \
+    "$(sh_op b task '' 'true')"
+expect 0 "$C" run "$T/num.json" --max-steps 1
+err_has "[  1/3] check (preflight) attempt 1 ... completed"
+grep -q '\[  0/' "$T/err" && fail "progress counts from 0"
+expect 0 "$C" status num-1
+grep -q '^next: *#1 a (task) ready$' "$T/out" ||
+    fail "status next line: $(grep '^next:' "$T/out")"
+grep -q 'attempt 0' "$T/out" && fail "status says attempt 0"
+expect 0 "$C" show num-1
+grep -Eq '^ +2 +b +task +- +ready +- +' "$T/out" ||
+    fail "show: no '-' attempt for b: $(cat "$T/out")"
+expect 0 "$C" resume num-1
+err_has "[  3/3] b (task) attempt 1 ... completed"
+
+# ---- state changes in the real order: no awaiting-preflight blip -------------
+plan "$T/ev.json" ev-1 "$(sh_op check preflight '' 'true')" \
+    "$(sh_op a task '' 'true')"
+expect 0 "$C" run "$T/ev.json" --json
+python3 - "$T/out" <<'PY' || fail "event order: $(cat "$T/out")"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+states = [e["state"] for e in ev if e["event"] == "state-change"]
+assert "awaiting-preflight" not in states, states
+assert states == ["running", "completed"], states
+names = [e["event"] for e in ev]
+assert names.index("preflight-accepted") > names.index("op-end"), names
+PY
+plan "$T/ev2.json" ev-2 "$(sh_op check preflight '' 'true')" \
+    "$(sh_op a task '' 'true')"
+expect 7 "$C" run "$T/ev2.json" --json --manual-accept
+grep -q '"state":"awaiting-preflight"' "$T/out" ||
+    fail "--manual-accept: no awaiting-preflight state: $(cat "$T/out")"
+
 # ---- the lock holder in readable time -------------------------------------
 plan "$T/lk.json" lk-1 "$(sh_op a task '' "touch $T/lk-started; sleep 30")"
 "$C" run "$T/lk.json" --shutdown-timeout 1s >"$T/lk.out" 2>"$T/lk.err" &
