@@ -455,6 +455,9 @@ static int finished_code(const run_cli *rc, const cairn_summary *s)
     return rc->if_needed ? CLI_EXIT_OK : CLI_EXIT_GATE;
 }
 
+static int last_line(const run_cli *rc, cairn_err err, const char *run_id,
+                     int code, const char *message, const char *state);
+
 /* Report the runner's result and return the exit code (or die). */
 static int finish(run_cli *rc, cairn_err err, const char *run_id)
 {
@@ -490,11 +493,21 @@ static int finish(run_cli *rc, cairn_err err, const char *run_id)
         print_summary(rc, s, err, code, message);
     }
     const char *state = s != NULL ? cairn_run_state_name(s->state) : "ended";
+    cairn_summary_free(s);
+    return last_line(rc, err, run_id, code, message, state);
+}
+
+/* The last line: what happened (or die with it); returns the exit code.
+ * @p state names the run's state (a static string). */
+static int last_line(const run_cli *rc, cairn_err err, const char *run_id,
+                     int code, const char *message, const char *state)
+{
+    const cli_ctx *ctx = rc->ctx;
     const char *what = "run failed";
-    if (err == CAIRN_EFAILED && s != NULL && s->state == CAIRN_RUN_TIMED_OUT) {
+    if (err == CAIRN_EFAILED &&
+        strcmp(state, cairn_run_state_name(CAIRN_RUN_TIMED_OUT)) == 0) {
         what = "run timed out";
     }
-    cairn_summary_free(s);
     if (err == CAIRN_OK) {
         if (message[0] != '\0' && ctx->format == CLI_TEXT) {
             fprintf(stderr, "cairn: %s\n", message); /* max steps */
