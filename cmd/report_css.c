@@ -61,4 +61,6 @@ const char rpt_css[] =
     "td.b-pending{color:#3555b0}"
     "tr.st-failed td.state{color:#b3261e}tr.st-pending td.state{color:#3555b0}"
     "tr.st-completed td.state{color:#1b7f3b}"
+    "td.b-resolved{outline:none}td.t{white-space:nowrap}"
+    "table.attempts td:nth-child(2){white-space:nowrap}"
     "details summary{cursor:pointer;color:#49536b;font-size:12px}";

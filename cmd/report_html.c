@@ -114,6 +114,10 @@ static void put_time(FILE *out, uint64_t wall_ns)
     put_text(out, buf);
 }
 
+/* The run's records span 0..TIMELINE_END percent of a lane; what is
+ * still open (no outcome, a target still down) runs on to 100. */
+#define TIMELINE_END 96.0
+
 /* Position of @p wall_ns on the run's timeline, in percent. */
 static double pos(const rpt_run *run, uint64_t wall_ns)
 {
@@ -122,15 +126,16 @@ static double pos(const rpt_run *run, uint64_t wall_ns)
         return 0.0;
     }
     if (wall_ns >= t1) {
-        return 100.0;
+        return TIMELINE_END;
     }
-    return (double)(wall_ns - t0) * 100.0 / (double)(t1 - t0);
+    return (double)(wall_ns - t0) * TIMELINE_END / (double)(t1 - t0);
 }
 
+/* A bar from @p from to @p to, or to the lane's end when @p open. */
 static void put_bar(FILE *out, const rpt_run *run, uint64_t from, uint64_t to,
-                    const char *cls, const char *title)
+                    int open, const char *cls, const char *title)
 {
-    double left = pos(run, from), right = pos(run, to);
+    double left = pos(run, from), right = open ? 100.0 : pos(run, to);
     fprintf(out,
             "<span class=\"bar %s\" style=\"left:%.3f%%;width:%.3f%%\" "
             "title=\"",
@@ -310,7 +315,8 @@ static void put_lane(FILE *out, const rpt_run *run, const rpt_op *op)
         uint64_t end = a->ended ? a->end.wall_ns : run->last.wall_ns;
         snprintf(title, sizeof(title), "attempt %u: %s%s", a->attempt,
                  outcome_word(a), a->resolved ? " (resolved after doubt)" : "");
-        put_bar(out, run, a->start.wall_ns, end, attempt_class(a), title);
+        put_bar(out, run, a->start.wall_ns, end, !a->ended, attempt_class(a),
+                title);
     }
 }
 
@@ -331,8 +337,9 @@ static void put_timeline(FILE *out, const rpt_run *run)
         fputs("<div class=\"row\"><span class=\"label down\">", out);
         put_text(out, d->target);
         fputs(" down</span><span class=\"lane\">", out);
-        put_bar(out, run, d->from.wall_ns, d->to.wall_ns,
-                d->open ? "b-down b-open" : "b-down", "downtime");
+        put_bar(out, run, d->from.wall_ns, d->to.wall_ns, d->open,
+                d->open ? "b-down b-open" : "b-down",
+                d->open ? "down, not started again" : "downtime");
         fputs("</span></div>\n", out);
     }
     for (size_t i = 0; i < s->n_ops; i++) {
@@ -409,7 +416,7 @@ static void put_attempt(FILE *out, const rpt_run *run, const rpt_op *op,
                                  NS_PER_MS),
             op->view->seq);
     put_text(out, op->view->id);
-    fprintf(out, "</td><td class=\"num\">%u%s</td><td>", a->attempt,
+    fprintf(out, "</td><td class=\"num\">%u%s</td><td class=\"t\">", a->attempt,
             a->claim_kind == CAIRN_CLAIM_NORMAL
                 ? ""
                 : (a->claim_kind == CAIRN_CLAIM_CONTAINMENT ? " containment"

@@ -35,7 +35,7 @@ render() {
     CHECKS=$((CHECKS + 1))
     timeout 300 chromium --headless --disable-gpu --no-sandbox \
         --user-data-dir="$T/chromium" --hide-scrollbars \
-        --window-size=1000,1100 --screenshot="$3" "file://$1" \
+        --window-size=1000,820 --screenshot="$3" "file://$1" \
         >/dev/null 2>"$T/chromium.err"
     head -c 8 "$3" 2>/dev/null | od -An -tx1 | tr -d ' \n' |
         grep -q '^89504e470d0a1a0a$' || fail "chromium --screenshot: no PNG in $3"
@@ -102,7 +102,7 @@ def dur(a, b):
     return max(0, b["wall_ns"] - a["wall_ns"])
 
 def downtimes(show, log):
-    """cairn(1), REPORT: from the claim of the stop's first attempt to the
+    """cairn(1), cairn report: from the claim of the stop's first attempt to the
     record that settled the paired start completed; open: to the last."""
     ops = show["ops"]
     claims, done = {}, {}
@@ -305,7 +305,10 @@ render "$T/unsigned.html" "$T/unsigned.dom" &&
     dom_ok "$T/unsigned.dom" UNSIGNED "$R3"
 json_is "$T/runs/$R3.verify.json" 'j["verdict"] == "INCOMPLETE"'
 
-# 5. Errors: exit codes and nothing written.
+# 5. Help, errors: exit codes and nothing written.
+expect 0 "$C" report --help && grep -q 'usage: cairn report RUN --html FILE' "$T/out" ||
+    fail "report --help"
+expect 0 "$C" help && grep -q '^  report ' "$T/out" || fail "help lists no report"
 expect 2 "$C" report "$R3"
 err_has "--html FILE is required"
 expect 2 "$C" report "$R3" --last 2 --html "$T/x.html"
