@@ -39,7 +39,7 @@ const char rpt_css[] =
     ".lane{position:relative;flex:1;height:16px;margin-right:10px;"
     "background:#f6f7f9}"
     ".axis .lane{background:none;font-size:11px;color:#5c667d}"
-    ".t0{position:absolute;left:0}.t1{position:absolute;right:0}"
+    ".t0{position:absolute;left:0}.t1{position:absolute;right:4%}"
     ".bar{position:absolute;top:2px;height:12px;min-width:3px;"
     "border-radius:2px}"
     ".key{display:inline-block;width:14px;height:10px;margin:0 3px 0 10px;"

@@ -115,7 +115,8 @@ static void put_time(FILE *out, uint64_t wall_ns)
 }
 
 /* The run's records span 0..TIMELINE_END percent of a lane; what is
- * still open (no outcome, a target still down) runs on to 100. */
+ * still open (no outcome, a target still down) runs on to 100.  The
+ * axis label of the last record sits at 96 % too (report_css.c). */
 #define TIMELINE_END 96.0
 
 /* Position of @p wall_ns on the run's timeline, in percent. */
