@@ -99,6 +99,23 @@ void rpt_run_free(rpt_run *run);
  *  given) or INCOMPLETE.  Never VERIFIED unless the verdict is. */
 const char *rpt_verdict_label(const cairn_verify_report *r);
 
+/* Pieces of the page (report_text.c, report_tables.c). */
+
+/** @p s as HTML text or attribute value: & < > " ' as references, other
+ *  control bytes (but newline and tab) as \xNN, invalid UTF-8 as U+FFFD. */
+void rpt_put_text(FILE *out, const char *s);
+/** "412 ms", "3.250 s", "2 min 5 s", "1 h 3 min". */
+void rpt_put_duration(FILE *out, uint64_t ns);
+/** RFC 3339 UTC with milliseconds. */
+void rpt_put_time(FILE *out, uint64_t wall_ns);
+/** CSS classes of an attempt's bar and outcome cell. */
+const char *rpt_attempt_class(const rpt_attempt *a);
+/** "completed", "failed", "skipped", or "pending" without an outcome. */
+const char *rpt_outcome_word(const rpt_attempt *a);
+void rpt_put_ops(FILE *out, const rpt_run *run);
+void rpt_put_doubt(FILE *out, const rpt_run *run);
+void rpt_put_attempts(FILE *out, const rpt_run *run);
+
 /** The page's style sheet (report_css.c). */
 extern const char rpt_css[];
 

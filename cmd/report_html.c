@@ -3,116 +3,17 @@
  * CSS, no script, no external resource (a Content-Security-Policy forbids
  * any), so it renders the same offline and in a mail attachment.
  *
- * Everything taken from the journal is escaped by put_text(): the journal
- * is untrusted, and a command's stderr holding "<script>" must show as
- * text.  The figures a test compares are repeated in data- attributes
- * (data-state, data-attempts, data-downtime-ms, data-verdict ...).
+ * Everything taken from the journal is escaped by rpt_put_text()
+ * (report_text.c): the journal is untrusted, and a command's stderr
+ * holding "<script>" must show as text.  The figures a test compares are
+ * repeated in data- attributes (data-state, data-attempts, data-downtime-ms,
+ * data-verdict ...).
  */
 #include "report.h"
 
 #include <string.h>
 
 #define NS_PER_MS 1000000ull
-
-/* ---- escaping ------------------------------------------------------------ */
-
-/* Length of a valid UTF-8 sequence at p (1..4), or 0. */
-static size_t utf8_len(const unsigned char *p)
-{
-    unsigned c = p[0];
-    size_t n;
-    unsigned long cp;
-
-    if (c < 0x80) {
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2, cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3, cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4, cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (p[i] & 0x3fu);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
-        return 0;
-    }
-    return n;
-}
-
-/* @p s as HTML text or attribute value: & < > " ' as references, other
- * control bytes (but newline and tab) as \xNN, invalid UTF-8 as U+FFFD. */
-static void put_text(FILE *out, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
-
-    while (*p != '\0') {
-        size_t n = utf8_len(p);
-        switch (n == 1 ? *p : 0x100u) {
-        case '&':
-            fputs("&amp;", out);
-            break;
-        case '<':
-            fputs("&lt;", out);
-            break;
-        case '>':
-            fputs("&gt;", out);
-            break;
-        case '"':
-            fputs("&quot;", out);
-            break;
-        case '\'':
-            fputs("&#39;", out);
-            break;
-        default:
-            if (n == 0) {
-                fputs("\xef\xbf\xbd", out);
-                n = 1;
-            } else if (n == 1 && ((*p < 0x20 && *p != '\n' && *p != '\t') ||
-                                  *p == 0x7f)) {
-                fprintf(out, "\\x%02X", *p);
-            } else {
-                fwrite(p, 1, n, out);
-            }
-        }
-        p += n == 0 ? 1 : n;
-    }
-}
-
-/* ---- figures ------------------------------------------------------------- */
-
-static void put_duration(FILE *out, uint64_t ns)
-{
-    uint64_t ms = ns / NS_PER_MS;
-
-    if (ms < 1000) {
-        fprintf(out, "%llu ms", (unsigned long long)ms);
-    } else if (ms < 60000) {
-        fprintf(out, "%llu.%03llu s", (unsigned long long)(ms / 1000),
-                (unsigned long long)(ms % 1000));
-    } else if (ms < 3600000) {
-        fprintf(out, "%llu min %llu s", (unsigned long long)(ms / 60000),
-                (unsigned long long)(ms / 1000 % 60));
-    } else {
-        fprintf(out, "%llu h %llu min", (unsigned long long)(ms / 3600000),
-                (unsigned long long)(ms / 60000 % 60));
-    }
-}
-
-static void put_time(FILE *out, uint64_t wall_ns)
-{
-    char buf[40];
-    cli_time(wall_ns, buf, sizeof(buf));
-    put_text(out, buf);
-}
 
 /* The run's records span 0..TIMELINE_END percent of a lane; what is
  * still open (no outcome, a target still down) runs on to 100.  The
@@ -141,35 +42,8 @@ static void put_bar(FILE *out, const rpt_run *run, uint64_t from, uint64_t to,
             "<span class=\"bar %s\" style=\"left:%.3f%%;width:%.3f%%\" "
             "title=\"",
             cls, left, right > left ? right - left : 0.0);
-    put_text(out, title);
+    rpt_put_text(out, title);
     fputs("\"></span>", out);
-}
-
-static const char *attempt_class(const rpt_attempt *a)
-{
-    if (!a->ended) {
-        return "b-pending";
-    }
-    switch (a->outcome) {
-    case CAIRN_OUTCOME_COMPLETED:
-        return a->resolved ? "b-completed b-resolved" : "b-completed";
-    case CAIRN_OUTCOME_FAILED:
-        if (a->error_class == CAIRN_CLASS_RETRYABLE) {
-            return a->resolved ? "b-retryable b-resolved" : "b-retryable";
-        }
-        return a->resolved ? "b-terminal b-resolved" : "b-terminal";
-    case CAIRN_OUTCOME_SKIPPED:
-        return a->resolved ? "b-skipped b-resolved" : "b-skipped";
-    }
-    return "b-pending";
-}
-
-static const char *outcome_word(const rpt_attempt *a)
-{
-    if (!a->ended) {
-        return "pending";
-    }
-    return cairn_op_state_name((cairn_op_state)a->outcome);
 }
 
 /* ---- sections ------------------------------------------------------------ */
@@ -202,7 +76,7 @@ static void put_verdict(FILE *out, const rpt_run *run)
             (unsigned long long)v->signatures_ok);
     if (v->reason[0] != '\0') {
         fputs("<br>", out);
-        put_text(out, v->reason);
+        rpt_put_text(out, v->reason);
     }
     fputs("\n</div>\n", out);
 }
@@ -219,11 +93,11 @@ static void put_why(FILE *out, const rpt_run *run)
     const rpt_attempt *a =
         op->n_attempts > 0 ? &op->attempts[op->n_attempts - 1] : NULL;
     fprintf(out, "<dt>stopped at</dt><dd class=\"alert\">#%u ", s->next_seq);
-    put_text(out, op->view->id);
+    rpt_put_text(out, op->view->id);
     fprintf(out, " failed (%s)", cairn_error_class_name(op->view->last_class));
     if (a != NULL && a->ended) {
         fputs(": ", out);
-        put_text(out, a->reason[0] != '\0' ? a->reason : a->status_text);
+        rpt_put_text(out, a->reason[0] != '\0' ? a->reason : a->status_text);
     }
     fputs("</dd>\n", out);
 }
@@ -235,13 +109,13 @@ static void put_facts(FILE *out, const rpt_run *run)
 
     cli_hex(s->plan_hash, CAIRN_HASH_BYTES, hash);
     fputs("<dl class=\"facts\">\n<dt>plan</dt><dd>", out);
-    put_text(out, s->plan_id);
+    rpt_put_text(out, s->plan_id);
     fprintf(out, " <small>sha256 %s</small></dd>\n<dt>started</dt><dd>", hash);
-    put_time(out, run->first.wall_ns);
+    rpt_put_time(out, run->first.wall_ns);
     fputs("</dd>\n<dt>last record</dt><dd>", out);
-    put_time(out, run->last.wall_ns);
+    rpt_put_time(out, run->last.wall_ns);
     fputs(" (", out);
-    put_duration(out, rpt_duration(&run->first, &run->last));
+    rpt_put_duration(out, rpt_duration(&run->first, &run->last));
     fprintf(out,
             " after the start)</dd>\n<dt>operations</dt><dd>%u: %u "
             "completed, %u skipped, %u failed, %u pending, %u ready, %u "
@@ -256,15 +130,15 @@ static void put_facts(FILE *out, const rpt_run *run)
     if (run->ended_by_record) {
         fprintf(out, "<dt>%s</dt><dd>",
                 run->end_type == CAIRN_REC_TIMEOUT ? "timed out" : "cancelled");
-        put_time(out, run->end_at.wall_ns);
+        rpt_put_time(out, run->end_at.wall_ns);
         fputs(" ", out);
-        put_text(out, run->end_reason);
+        rpt_put_text(out, run->end_reason);
         fputs("</dd>\n", out);
     }
     fputs("<dt>restart required</dt><dd>", out);
     for (size_t i = 0; i < s->n_restart_targets; i++) {
         fputs(i > 0 ? ", " : "<b class=\"alert\">YES: ", out);
-        put_text(out, s->restart_targets[i]);
+        rpt_put_text(out, s->restart_targets[i]);
     }
     fputs(s->n_restart_targets > 0 ? "</b>" : "no", out);
     fputs("</dd>\n</dl>\n", out);
@@ -284,24 +158,24 @@ static void put_downtime(FILE *out, const rpt_run *run)
     for (size_t i = 0; i < run->n_downtimes; i++) {
         const rpt_downtime *d = &run->downtimes[i];
         fputs("<tr class=\"down\" data-target=\"", out);
-        put_text(out, d->target);
+        rpt_put_text(out, d->target);
         fprintf(out,
                 "\" data-stop-seq=\"%u\" data-start-seq=\"%u\" "
                 "data-downtime-ms=\"%llu\" data-open=\"%d\"><td>",
                 d->stop_seq, d->start_seq,
                 (unsigned long long)(d->ns / NS_PER_MS), d->open);
-        put_text(out, d->target);
+        rpt_put_text(out, d->target);
         fputs("</td><td>", out);
-        put_time(out, d->from.wall_ns);
+        rpt_put_time(out, d->from.wall_ns);
         fputs("</td><td>", out);
         if (d->open) {
             fputs("<b class=\"alert\">NOT STARTED</b>", out);
         } else {
-            put_time(out, d->to.wall_ns);
+            rpt_put_time(out, d->to.wall_ns);
         }
         fputs("</td><td class=\"num\">", out);
         fputs(d->open ? "at least " : "", out);
-        put_duration(out, d->ns);
+        rpt_put_duration(out, d->ns);
         fputs(d->open ? " (until the last record)" : "", out);
         fputs("</td></tr>\n", out);
     }
@@ -315,9 +189,10 @@ static void put_lane(FILE *out, const rpt_run *run, const rpt_op *op)
         char title[256];
         uint64_t end = a->ended ? a->end.wall_ns : run->last.wall_ns;
         snprintf(title, sizeof(title), "attempt %u: %s%s", a->attempt,
-                 outcome_word(a), a->resolved ? " (resolved after doubt)" : "");
-        put_bar(out, run, a->start.wall_ns, end, !a->ended, attempt_class(a),
-                title);
+                 rpt_outcome_word(a),
+                 a->resolved ? " (resolved after doubt)" : "");
+        put_bar(out, run, a->start.wall_ns, end, !a->ended,
+                rpt_attempt_class(a), title);
     }
 }
 
@@ -329,14 +204,14 @@ static void put_timeline(FILE *out, const rpt_run *run)
           "axis\"><span class=\"label\"></span><span class=\"lane\"><span "
           "class=\"t0\">",
           out);
-    put_time(out, run->first.wall_ns);
+    rpt_put_time(out, run->first.wall_ns);
     fputs("</span><span class=\"t1\">+", out);
-    put_duration(out, rpt_duration(&run->first, &run->last));
+    rpt_put_duration(out, rpt_duration(&run->first, &run->last));
     fputs("</span></span></div>\n", out);
     for (size_t i = 0; i < run->n_downtimes; i++) {
         const rpt_downtime *d = &run->downtimes[i];
         fputs("<div class=\"row\"><span class=\"label down\">", out);
-        put_text(out, d->target);
+        rpt_put_text(out, d->target);
         fputs(" down</span><span class=\"lane\">", out);
         put_bar(out, run, d->from.wall_ns, d->to.wall_ns, d->open,
                 d->open ? "b-down b-open" : "b-down",
@@ -345,7 +220,7 @@ static void put_timeline(FILE *out, const rpt_run *run)
     }
     for (size_t i = 0; i < s->n_ops; i++) {
         fprintf(out, "<div class=\"row\"><span class=\"label\">#%zu ", i);
-        put_text(out, s->ops[i].id);
+        rpt_put_text(out, s->ops[i].id);
         fputs("</span><span class=\"lane\">", out);
         put_lane(out, run, &run->ops[i]);
         fputs("</span></div>\n", out);
@@ -360,176 +235,24 @@ static void put_timeline(FILE *out, const rpt_run *run)
           out);
 }
 
-static void put_op_row(FILE *out, const rpt_run *run, const rpt_op *op)
-{
-    const cairn_op_view *v = op->view;
-    uint32_t retries = v->attempt > 0 ? v->attempt - 1 : 0;
-
-    fprintf(out, "<tr class=\"op st-%s\" data-seq=\"%u\" data-id=\"",
-            cairn_op_state_name(v->state), v->seq);
-    put_text(out, v->id);
-    fprintf(out,
-            "\" data-kind=\"%s\" data-state=\"%s\" data-attempts=\"%u\" "
-            "data-retries=\"%u\" data-in-doubt=\"%d\"><td class=\"num\">%u"
-            "</td><td>",
-            cairn_kind_name(v->kind), cairn_op_state_name(v->state), v->attempt,
-            retries, v->in_doubt, v->seq);
-    put_text(out, v->id);
-    fprintf(out, "</td><td>%s</td><td>", cairn_kind_name(v->kind));
-    put_text(out, v->target);
-    fprintf(out, "</td><td class=\"state\">%s%s</td><td class=\"num\">%u",
-            cairn_op_state_name(v->state), v->in_doubt ? " IN DOUBT" : "",
-            v->attempt);
-    if (op->operator_retries > 0) {
-        fprintf(out, " (%u by an operator)", op->operator_retries);
-    }
-    fputs("</td><td class=\"num\">", out);
-    if (op->n_attempts > 0) {
-        const rpt_attempt *a = &op->attempts[op->n_attempts - 1];
-        put_duration(out, rpt_duration(&op->attempts[0].start,
-                                       a->ended ? &a->end : &run->last));
-    }
-    fputs("</td></tr>\n", out);
-}
-
-static void put_ops(FILE *out, const rpt_run *run)
-{
-    fputs("<h3>Operations</h3>\n<table class=\"ops\">\n<tr><th>#</th><th>id"
-          "</th><th>kind</th><th>target</th><th>state</th><th>attempts</th>"
-          "<th>first claim to last outcome</th></tr>\n",
-          out);
-    for (size_t i = 0; i < run->s->n_ops; i++) {
-        put_op_row(out, run, &run->ops[i]);
-    }
-    fputs("</table>\n", out);
-}
-
-static void put_attempt(FILE *out, const rpt_run *run, const rpt_op *op,
-                        const rpt_attempt *a)
-{
-    fprintf(out,
-            "<tr class=\"attempt\" data-seq=\"%u\" data-attempt=\"%u\" "
-            "data-outcome=\"%s\" data-resolved=\"%d\" data-ms=\"%llu\">"
-            "<td class=\"num\">#%u</td><td>",
-            op->view->seq, a->attempt, outcome_word(a), a->resolved,
-            (unsigned long long)(rpt_duration(&a->start,
-                                              a->ended ? &a->end : &run->last) /
-                                 NS_PER_MS),
-            op->view->seq);
-    put_text(out, op->view->id);
-    fprintf(out, "</td><td class=\"num\">%u%s</td><td class=\"t\">", a->attempt,
-            a->claim_kind == CAIRN_CLAIM_NORMAL
-                ? ""
-                : (a->claim_kind == CAIRN_CLAIM_CONTAINMENT ? " containment"
-                                                            : " cleanup"));
-    put_time(out, a->start.wall_ns);
-    fputs("</td><td class=\"num\">", out);
-    put_duration(out, rpt_duration(&a->start, a->ended ? &a->end : &run->last));
-    fprintf(out, "</td><td class=\"%s\">%s", attempt_class(a), outcome_word(a));
-    if (a->ended && a->error_class != CAIRN_CLASS_NONE) {
-        fprintf(out, " (%s)", cairn_error_class_name(a->error_class));
-    }
-    if (a->resolved) {
-        fputs(" &middot; resolved by ", out);
-        put_text(out, a->actor[0] != '\0' ? a->actor : "?");
-    }
-    fputs("</td><td>", out);
-    if (a->ended) {
-        put_text(out, a->reason[0] != '\0' ? a->reason : a->status_text);
-    }
-    if (a->stderr_tail != NULL && a->outcome != CAIRN_OUTCOME_COMPLETED) {
-        /* open for the attempt that left the operation failed */
-        int last = a == &op->attempts[op->n_attempts - 1] &&
-                   op->view->state == CAIRN_OP_FAILED;
-        fprintf(out, "<details%s><summary>stderr (last lines)</summary><pre>",
-                last ? " open" : "");
-        put_text(out, a->stderr_tail);
-        fputs("</pre></details>", out);
-    }
-    fputs("</td></tr>\n", out);
-}
-
-static void put_attempts(FILE *out, const rpt_run *run)
-{
-    fputs("<h3>Attempts</h3>\n<table class=\"attempts\">\n<tr><th>#</th>"
-          "<th>operation</th><th>attempt</th><th>claimed</th><th>took</th>"
-          "<th>outcome</th><th>why</th></tr>\n",
-          out);
-    for (size_t i = 0; i < run->s->n_ops; i++) {
-        const rpt_op *op = &run->ops[i];
-        for (size_t k = 0; k < op->n_attempts; k++) {
-            put_attempt(out, run, op, &op->attempts[k]);
-        }
-    }
-    fputs("</table>\n", out);
-}
-
-static void put_doubt(FILE *out, const rpt_run *run)
-{
-    int any = 0;
-
-    fputs("<h3>In-doubt windows</h3>\n", out);
-    for (size_t i = 0; i < run->s->n_ops; i++) {
-        const rpt_op *op = &run->ops[i];
-        for (size_t k = 0; k < op->n_attempts; k++) {
-            const rpt_attempt *a = &op->attempts[k];
-            int open =
-                !a->ended && op->view->in_doubt && k + 1 == op->n_attempts;
-            if (!a->resolved && !open) {
-                continue;
-            }
-            if (!any) {
-                fputs("<table class=\"doubt\">\n<tr><th>operation</th><th>"
-                      "attempt</th><th>claimed</th><th>settled</th><th>"
-                      "window</th></tr>\n",
-                      out);
-                any = 1;
-            }
-            fprintf(out,
-                    "<tr class=\"in-doubt\" data-seq=\"%zu\" "
-                    "data-attempt=\"%u\" data-open=\"%d\"><td>#%zu ",
-                    i, a->attempt, open, i);
-            put_text(out, op->view->id);
-            fprintf(out, "</td><td class=\"num\">%u</td><td>", a->attempt);
-            put_time(out, a->start.wall_ns);
-            fputs("</td><td>", out);
-            if (open) {
-                fputs("<b class=\"alert\">STILL IN DOUBT</b>: decide with "
-                      "<code>cairn resolve</code></td><td>",
-                      out);
-            } else {
-                put_time(out, a->end.wall_ns);
-                fputs(" (", out);
-                put_text(out, outcome_word(a));
-                fputs(")</td><td class=\"num\">", out);
-                put_duration(out, rpt_duration(&a->start, &a->end));
-            }
-            fputs("</td></tr>\n", out);
-        }
-    }
-    fputs(any ? "</table>\n"
-              : "<p class=\"none\">No operation was ever in doubt.</p>\n",
-          out);
-}
-
 static void put_run(FILE *out, const rpt_run *run)
 {
     const cairn_summary *s = run->s;
 
     fputs("<section class=\"run\" data-run-id=\"", out);
-    put_text(out, s->run_id);
+    rpt_put_text(out, s->run_id);
     fprintf(out, "\" data-state=\"%s\" data-records=\"%llu\">\n<h2>Run <code>",
             cairn_run_state_name(s->state), (unsigned long long)run->records);
-    put_text(out, s->run_id);
+    rpt_put_text(out, s->run_id);
     fprintf(out, "</code> <span class=\"state r-%s\">%s</span></h2>\n",
             cairn_run_state_name(s->state), cairn_run_state_name(s->state));
     put_verdict(out, run);
     put_facts(out, run);
     put_downtime(out, run);
     put_timeline(out, run);
-    put_ops(out, run);
-    put_doubt(out, run);
-    put_attempts(out, run);
+    rpt_put_ops(out, run);
+    rpt_put_doubt(out, run);
+    rpt_put_attempts(out, run);
     fputs("</section>\n", out);
 }
 
@@ -541,18 +264,18 @@ static void put_overview(FILE *out, const rpt_page *page)
     for (size_t i = 0; i < page->n_runs; i++) {
         const rpt_run *run = &page->runs[i];
         fputs("<tr><td><code>", out);
-        put_text(out, run->s->run_id);
+        rpt_put_text(out, run->s->run_id);
         fprintf(out, "</code></td><td>%s</td><td>",
                 cairn_run_state_name(run->s->state));
-        put_time(out, run->first.wall_ns);
+        rpt_put_time(out, run->first.wall_ns);
         fputs("</td><td class=\"num\">", out);
-        put_duration(out, rpt_duration(&run->first, &run->last));
+        rpt_put_duration(out, rpt_duration(&run->first, &run->last));
         fputs("</td><td>", out);
         for (size_t k = 0; k < run->n_downtimes; k++) {
             fputs(k > 0 ? "; " : "", out);
-            put_text(out, run->downtimes[k].target);
+            rpt_put_text(out, run->downtimes[k].target);
             fputs(run->downtimes[k].open ? " at least " : " ", out);
-            put_duration(out, run->downtimes[k].ns);
+            rpt_put_duration(out, run->downtimes[k].ns);
         }
         fprintf(out, "</td><td>%s</td></tr>\n",
                 rpt_verdict_label(&run->verify));
@@ -568,25 +291,25 @@ int rpt_write_html(FILE *out, const rpt_page *page)
           "<meta name=\"viewport\" content=\"width=device-width\">\n<title>"
           "cairn report: ",
           out);
-    put_text(out, page->title_plan != NULL ? page->title_plan
-                  : page->n_runs > 0       ? page->runs[0].s->run_id
-                                           : "");
+    rpt_put_text(out, page->title_plan != NULL ? page->title_plan
+                      : page->n_runs > 0       ? page->runs[0].s->run_id
+                                               : "");
     fprintf(out,
             "</title>\n<style>%s</style>\n</head>\n<body>\n<header>"
             "<h1>cairn report",
             rpt_css);
     if (page->title_plan != NULL) {
         fputs(": plan <code>", out);
-        put_text(out, page->title_plan);
+        rpt_put_text(out, page->title_plan);
         fprintf(out, "</code>, last %zu run%s", page->n_runs,
                 page->n_runs == 1 ? "" : "s");
     }
     fputs("</h1>\n<p class=\"meta\">generated ", out);
-    put_time(out, page->generated_ns);
+    rpt_put_time(out, page->generated_ns);
     fputs(" by cairn " CAIRN_VERSION_STRING " &middot; ", out);
     if (page->key_pinned) {
         fprintf(out, "pinned key id <code>%s</code> (", page->key_id);
-        put_text(out, page->fingerprint);
+        rpt_put_text(out, page->fingerprint);
         fputs(")", out);
     } else {
         fputs("no public key given (<code>--key</code>): signatures not "
