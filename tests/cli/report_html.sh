@@ -19,10 +19,14 @@ command -v chromium >/dev/null 2>&1 || {
     exit 1
 }
 
+# Chromium keeps its profile, caches and crash reports under $T.
+mkdir -p "$T/home"
+CHROMIUM="env HOME=$T/home XDG_CONFIG_HOME=$T/home XDG_CACHE_HOME=$T/home chromium"
+
 # render HTML OUT.dom [OUT.png]: the DOM Chromium builds from HTML.
 render() {
     CHECKS=$((CHECKS + 1))
-    timeout 300 chromium --headless --disable-gpu --no-sandbox \
+    timeout 300 $CHROMIUM --headless --disable-gpu --no-sandbox \
         --user-data-dir="$T/chromium" --dump-dom "file://$1" \
         >"$2" 2>"$T/chromium.err"
     rc=$?
@@ -33,7 +37,7 @@ render() {
     fi
     [ $# -lt 3 ] && return 0
     CHECKS=$((CHECKS + 1))
-    timeout 300 chromium --headless --disable-gpu --no-sandbox \
+    timeout 300 $CHROMIUM --headless --disable-gpu --no-sandbox \
         --user-data-dir="$T/chromium" --hide-scrollbars \
         --window-size=1000,820 --screenshot="$3" "file://$1" \
         >/dev/null 2>"$T/chromium.err"
