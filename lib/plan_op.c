@@ -13,6 +13,7 @@ static const char *const op_keys[] = {
     "env",     "env_file",      "pass_env", "cwd",        "daemon",
     "ready",   "probe_timeout",
 };
+static const char *const require_keys[] = {"name", "type", "pattern"};
 static const char *const retry_keys[] = {
     "attempts",
     "backoff",
@@ -41,12 +42,7 @@ void cairn__plan_op_clear(cairn_plan_op *op)
     argv_clear(&op->ready);
     cairn__plan_settings_clear(&op->settings);
     free(op->retry_exit_codes);
-    if (op->requires != NULL) {
-        for (size_t i = 0; i < op->n_requires; i++) {
-            free(op->requires[i]);
-        }
-        free(op->requires);
-    }
+    cairn__requires_free(op->requires, op->require_rules, op->n_requires);
     memset(op, 0, sizeof(*op));
 }
 
@@ -257,29 +253,113 @@ static cairn_err output_key_check(const cairn_plan_diag *d, const json_t *v,
     return CAIRN_OK;
 }
 
+/* The name of a "requires" entry: the string itself, or the "name" member
+ * of an object (NULL when it has none; the check reports it). */
+static const char *require_name(const json_t *v)
+{
+    if (json_is_object(v)) {
+        v = json_object_get(v, "name");
+    }
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* One typed entry {"name": K, "type": T, "pattern": P}; fills @p rule
+ * (pattern not copied: it points into the JSON value). */
+static cairn_err require_object(const cairn_plan_diag *d, const json_t *v,
+                                const char *path, cairn_output_rule *rule)
+{
+    const json_t *name;
+    const json_t *t;
+    const json_t *p;
+    char sub[CAIRN_PLAN_PATH_MAX];
+    char q[CAIRN_PLAN_QUOTE_MAX];
+    char why[192];
+    cairn_err err = cairn__plan_check_keys(d, v, path, require_keys,
+                                           CAIRN_ARRAY_LEN(require_keys));
+    if (err == CAIRN_OK) {
+        err = cairn__plan_member(d, v, path, "name", 1, &name);
+    }
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    cairn__plan_path_key(sub, path, "name");
+    err = output_key_check(d, name, sub);
+    t = json_object_get(v, "type");
+    cairn__plan_path_key(sub, path, "type");
+    if (err == CAIRN_OK && t != NULL && !json_is_string(t)) {
+        return cairn__plan_type_error(d, sub, "a string", t);
+    }
+    if (err == CAIRN_OK && t != NULL &&
+        cairn__output_type_parse(json_string_value(t), &rule->type) != 0) {
+        cairn__plan_quote(json_string_value(t), q);
+        return cairn__plan_fail(d, sub,
+                                "unknown output type \"%s\" (expected "
+                                "nonempty, any or sha256)",
+                                q);
+    }
+    p = json_object_get(v, "pattern");
+    if (err != CAIRN_OK || p == NULL) {
+        return err;
+    }
+    cairn__plan_path_key(sub, path, "pattern");
+    if (!json_is_string(p)) {
+        return cairn__plan_type_error(d, sub, "a string", p);
+    }
+    if (strlen(json_string_value(p)) != json_string_length(p) ||
+        cairn__output_pattern_check(json_string_value(p), why, sizeof(why)) !=
+            0) {
+        cairn__plan_quote(json_string_value(p), q);
+        return cairn__plan_fail(
+            d, sub, "invalid regular expression \"%s\": %s", q,
+            json_string_length(p) == strlen(json_string_value(p))
+                ? why
+                : "has a NUL byte");
+    }
+    rule->pattern = (char *)(uintptr_t)json_string_value(p);
+    return CAIRN_OK;
+}
+
+/* Entry @p i: a string (an output key, type nonempty) or an object. */
+static cairn_err require_entry(const cairn_plan_diag *d, const json_t *v,
+                               const char *path, cairn_output_rule *rule)
+{
+    rule->type = CAIRN_OUTPUT_NONEMPTY;
+    rule->pattern = NULL;
+    if (json_is_object(v)) {
+        return require_object(d, v, path, rule);
+    }
+    if (!json_is_string(v)) {
+        return cairn__plan_type_error(
+            d, path, "a string or an object {\"name\", \"type\", \"pattern\"}",
+            v);
+    }
+    return output_key_check(d, v, path);
+}
+
 static cairn_err requires_check(const cairn_plan_diag *d, const json_t *v,
                                 const char *path)
 {
     char sub[CAIRN_PLAN_PATH_MAX];
     char q[CAIRN_PLAN_QUOTE_MAX];
     if (!json_is_array(v)) {
-        return cairn__plan_type_error(d, path, "an array of strings", v);
+        return cairn__plan_type_error(d, path, "an array", v);
     }
     size_t n = json_array_size(v);
     if (n > CAIRN_MAX_KV) {
         return cairn__plan_fail(d, path, "more than %d keys", CAIRN_MAX_KV);
     }
     for (size_t i = 0; i < n; i++) {
-        const json_t *s = json_array_get(v, i);
+        const json_t *e = json_array_get(v, i);
+        cairn_output_rule rule;
         cairn__plan_path_index(sub, path, i);
-        cairn_err err = output_key_check(d, s, sub);
+        cairn_err err = require_entry(d, e, sub, &rule);
         if (err != CAIRN_OK) {
             return err;
         }
         for (size_t j = 0; j < i; j++) {
-            if (strcmp(json_string_value(s),
-                       json_string_value(json_array_get(v, j))) == 0) {
-                cairn__plan_quote(json_string_value(s), q);
+            if (strcmp(require_name(e), require_name(json_array_get(v, j))) ==
+                0) {
+                cairn__plan_quote(require_name(e), q);
                 return cairn__plan_fail(d, sub, "duplicate output key \"%s\"",
                                         q);
             }
@@ -305,17 +385,26 @@ static cairn_err requires_field(const cairn_plan_diag *d, const json_t *obj,
     if (n == 0) {
         return CAIRN_OK;
     }
-    op->requires = calloc(n, sizeof(char *));
-    if (op->requires == NULL) {
+    char **names = calloc(n, sizeof(char *));
+    cairn_output_rule *rules = calloc(n, sizeof(cairn_output_rule));
+    if (names == NULL || rules == NULL) {
+        free(names);
+        free(rules);
         return cairn__plan_nomem(d);
     }
-    for (; op->n_requires < n; op->n_requires++) {
-        const json_t *s = json_array_get(v, op->n_requires);
-        op->requires[op->n_requires] = strdup(json_string_value(s));
-        if (op->requires[op->n_requires] == NULL) {
-            return cairn__plan_nomem(d);
-        }
+    for (size_t i = 0; i < n; i++) {
+        /* Checked above: this cannot fail again. */
+        (void)require_entry(d, json_array_get(v, i), sub, &rules[i]);
+        names[i] = (char *)(uintptr_t)require_name(json_array_get(v, i));
     }
+    err = cairn__requires_copy(names, rules, n, &op->requires,
+                               &op->require_rules);
+    free(names);
+    free(rules);
+    if (err != CAIRN_OK) {
+        return cairn__plan_nomem(d);
+    }
+    op->n_requires = n;
     return CAIRN_OK;
 }
 

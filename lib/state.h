@@ -29,7 +29,8 @@ typedef struct cairn_op_st {
     uint64_t holder_start;
     uint8_t holder_boot[CAIRN_BOOT_ID_BYTES];
     char host[CAIRN_MAX_HOST + 1];
-    char **requires;
+    char **requires;                  /**< output keys a completion needs */
+    cairn_output_rule *require_rules; /**< their rules, same order */
     size_t n_requires;
 } cairn_op_st;
 

@@ -161,14 +161,36 @@ static cairn_err apply_claim(cairn_state *st, const cairn_record *rec,
     return CAIRN_OK;
 }
 
-static int has_output(const cairn_kvlist *outputs, const char *key)
+/* The value of output @p key, or NULL when absent. */
+static const char *output_value(const cairn_kvlist *outputs, const char *key)
 {
     for (size_t i = 0; i < outputs->n; i++) {
         if (strcmp(outputs->v[i].key, key) == 0) {
-            return 1;
+            return outputs->v[i].value;
         }
     }
-    return 0;
+    return NULL;
+}
+
+/* Every output the operation requires is present and obeys its rule. */
+static cairn_err check_required(const cairn_op_st *op, const cairn_record *rec,
+                                char *detail, size_t detail_len)
+{
+    char why[512];
+    for (size_t i = 0; i < op->n_requires; i++) {
+        const cairn_output_rule *rule =
+            op->require_rules != NULL ? &op->require_rules[i] : NULL;
+        const char *value = output_value(&rec->outputs, op->requires[i]);
+        if (value == NULL) {
+            FAIL(CAIRN_EOUTPUT, "operation %u (%s) requires output \"%s\"",
+                 rec->op, op->id, op->requires[i]);
+        }
+        if (cairn__output_check(rule, value, why, sizeof(why)) != 0) {
+            FAIL(CAIRN_EOUTPUT, "operation %u (%s): required output \"%s\" %s",
+                 rec->op, op->id, op->requires[i], why);
+        }
+    }
+    return CAIRN_OK;
 }
 
 static cairn_err check_outcome(const cairn_op_st *op, const cairn_record *rec,
@@ -179,15 +201,7 @@ static cairn_err check_outcome(const cairn_op_st *op, const cairn_record *rec,
         if (rec->error_class != CAIRN_CLASS_NONE) {
             FAIL(CAIRN_EINVAL, "a completed outcome has no error class");
         }
-        for (size_t i = 0; i < op->n_requires; i++) {
-            if (!has_output(&rec->outputs, op->requires[i])) {
-                FAIL(CAIRN_EOUTPUT,
-                     "operation %u (%s) requires output "
-                     "\"%s\"",
-                     rec->op, op->id, op->requires[i]);
-            }
-        }
-        return CAIRN_OK;
+        return check_required(op, rec, detail, detail_len);
     case CAIRN_OUTCOME_FAILED:
         if (rec->reason[0] == '\0' || rec->error_class == CAIRN_CLASS_NONE) {
             FAIL(CAIRN_EREASON, "a failure needs a reason and an error "
