@@ -15,6 +15,13 @@
 #define SHA256_HEX 64
 #define SHA256_PREFIX "sha256:"
 #define VALUE_CUT 64
+/* glibc's regcomp copies a bounded repetition's operand once per count,
+ * so nested bounds multiply: "((a{1,100}){1,100}){1,100}" needs gigabytes.
+ * Patterns are held to a bound of at most 255 (POSIX's minimum
+ * RE_DUP_MAX) and to an expanded size of at most PATTERN_MAX_COST atoms. */
+#define PATTERN_MAX_BOUND 255
+#define PATTERN_MAX_COST 4096u
+#define PATTERN_MAX_DEPTH 32
 
 const char *cairn__output_type_name(cairn_output_type type)
 {
@@ -46,6 +53,191 @@ int cairn__output_rule_default(const cairn_output_rule *rule)
            (rule->type == CAIRN_OUTPUT_NONEMPTY && rule->pattern == NULL);
 }
 
+/* Skip a bracket expression starting at p[*i] == '['; *i ends on its
+ * closing ']' (or the end: regcomp reports that). */
+static void skip_bracket(const char *p, size_t *i)
+{
+    size_t k = *i + 1;
+    if (p[k] == '^') {
+        k++;
+    }
+    if (p[k] == ']') {
+        k++;
+    }
+    while (p[k] != '\0' && p[k] != ']') {
+        if (p[k] == '[' &&
+            (p[k + 1] == ':' || p[k + 1] == '.' || p[k + 1] == '=')) {
+            char end = p[k + 1];
+            k += 2;
+            while (p[k] != '\0' && !(p[k] == end && p[k + 1] == ']')) {
+                k++;
+            }
+            k += p[k] != '\0' ? 2 : 0;
+        } else {
+            k++;
+        }
+    }
+    *i = p[k] == '\0' ? k - 1 : k;
+}
+
+/* A bound "{m}", "{m,}", "{m,n}" or "{,n}" (glibc: m = 0) at p[*i]: its
+ * largest count (m + 1 for "{m,}"), *i on its '}'; 0 when this is no
+ * bound or "{0}" (regcomp decides). */
+static unsigned long bound_count(const char *p, size_t *i)
+{
+    char *end;
+    size_t k = *i + 1;
+    unsigned long m = 0;
+    if (p[k] >= '0' && p[k] <= '9') {
+        m = strtoul(p + k, &end, 10);
+        k = (size_t)(end - p);
+    } else if (p[k] != ',') {
+        return 0;
+    }
+    unsigned long n = m;
+    if (p[k] == ',') {
+        k++;
+        n = m + 1;
+        if (p[k] >= '0' && p[k] <= '9') {
+            n = strtoul(p + k, &end, 10);
+            k = (size_t)(end - p);
+        }
+    }
+    if (p[k] != '}') {
+        return 0;
+    }
+    *i = k;
+    return n > m ? n : m;
+}
+
+static int too_costly(char *why, size_t why_len)
+{
+    cairn__fmt(why, why_len, "nested repetitions expand to more than %u atoms",
+               PATTERN_MAX_COST);
+    return 0;
+}
+
+/* The count a repetition operator at p[*i] copies its operand (glibc
+ * expands "x+" to "xx*" and "x{m,n}" to n copies); 1 for '*' and '?'; 0
+ * when p[*i] is no repetition operator.  *i ends on the operator's last
+ * byte; *bad is set when a bound is above PATTERN_MAX_BOUND. */
+static unsigned long repeat_count(const char *p, size_t *i, int *bad)
+{
+    switch (p[*i]) {
+    case '*':
+    case '?':
+        return 1;
+    case '+':
+        return 2;
+    case '{': {
+        size_t k = *i;
+        unsigned long n = bound_count(p, &k);
+        if (n == 0) {
+            return 0;
+        }
+        *bad = n > PATTERN_MAX_BOUND;
+        *i = k;
+        return n;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* One atom (or a closed group) of @p cost at the current depth. */
+static int add_atom(unsigned long *size, unsigned long cost,
+                    unsigned long *last)
+{
+    *size += cost;
+    *last = cost;
+    return *size <= PATTERN_MAX_COST;
+}
+
+/* Reject what would make regcomp or regexec blow up: back-references,
+ * repetition operators one after another (undefined in POSIX, and
+ * exponential in glibc), bounds above PATTERN_MAX_BOUND, and nested
+ * repetitions expanding to more than PATTERN_MAX_COST atoms. */
+static int pattern_cost_ok(const char *p, char *why, size_t why_len)
+{
+    unsigned long size[PATTERN_MAX_DEPTH + 1] = {0};
+    unsigned long last = 0;
+    size_t depth = 0;
+    int repeated = 0; /* the last thing seen was a repetition operator */
+    for (size_t i = 0; p[i] != '\0'; i++) {
+        size_t at = i;
+        int bad = 0;
+        unsigned long n = last > 0 ? repeat_count(p, &i, &bad) : 0;
+        if (n > 0) {
+            if (bad) {
+                cairn__fmt(why, why_len,
+                           "repetition count above %d at offset %zu",
+                           PATTERN_MAX_BOUND, at);
+                return 0;
+            }
+            if (repeated) {
+                cairn__fmt(why, why_len,
+                           "repetition operator right after another at "
+                           "offset %zu",
+                           at);
+                return 0;
+            }
+            /* The operand, counted once already, now n times. */
+            size[depth] += last * (n - 1);
+            last *= n;
+            repeated = 1;
+            if (size[depth] > PATTERN_MAX_COST) {
+                return too_costly(why, why_len);
+            }
+            continue;
+        }
+        repeated = 0;
+        switch (p[i]) {
+        case '\\':
+            if (p[i + 1] >= '1' && p[i + 1] <= '9') {
+                cairn__fmt(why, why_len,
+                           "back-reference at offset %zu (not part of POSIX "
+                           "extended regular expressions)",
+                           i);
+                return 0;
+            }
+            i += p[i + 1] != '\0';
+            break;
+        case '[':
+            skip_bracket(p, &i);
+            break;
+        case '(':
+            if (++depth > PATTERN_MAX_DEPTH) {
+                cairn__fmt(why, why_len, "groups nested deeper than %d",
+                           PATTERN_MAX_DEPTH);
+                return 0;
+            }
+            size[depth] = 0;
+            last = 0;
+            continue;
+        case ')':
+            if (depth > 0) {
+                unsigned long group = size[depth--];
+                if (!add_atom(&size[depth], group > 0 ? group : 1, &last)) {
+                    return too_costly(why, why_len);
+                }
+                continue;
+            }
+            break;
+        case '|':
+        case '^':
+        case '$':
+            last = 0;
+            continue;
+        default:
+            break;
+        }
+        if (!add_atom(&size[depth], 1, &last)) {
+            return too_costly(why, why_len);
+        }
+    }
+    return 1;
+}
+
 /* Compile @p pattern; 0 on success (*re to be freed), else -1 and why. */
 static int compile(const char *pattern, regex_t *re, char *why, size_t why_len)
 {
@@ -61,6 +253,9 @@ static int compile(const char *pattern, regex_t *re, char *why, size_t why_len)
                        "has a byte outside printable ASCII at offset %zu", i);
             return -1;
         }
+    }
+    if (!pattern_cost_ok(pattern, why, why_len)) {
+        return -1;
     }
     int rc = regcomp(re, pattern, REG_EXTENDED);
     if (rc != 0) {

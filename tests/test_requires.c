@@ -90,6 +90,48 @@ static void test_rules(void **state)
     assert_non_null(strstr(why, "cannot be checked: pattern \"(\""));
     assert_int_equal(cairn__output_pattern_check("(", why, 512), -1);
     assert_int_equal(cairn__output_pattern_check("^a+$", why, 512), 0);
+    /* What would make regcomp or regexec blow up is refused. */
+    assert_int_equal(
+        cairn__output_pattern_check("((a{1,100}){1,100}){1,100}", why, 512),
+        -1);
+    assert_string_equal(why,
+                        "nested repetitions expand to more than 4096 atoms");
+    assert_int_equal(cairn__output_pattern_check("(a{1,255}){1,17}", why, 512),
+                     -1);
+    assert_int_equal(
+        cairn__output_pattern_check("((a{,100}){,100}){,100}", why, 512), -1);
+    assert_int_equal(cairn__output_pattern_check("a{256}", why, 512), -1);
+    assert_string_equal(why, "repetition count above 255 at offset 1");
+    assert_int_equal(cairn__output_pattern_check("N++", why, 512), -1);
+    assert_string_equal(why,
+                        "repetition operator right after another at offset 2");
+    assert_int_equal(cairn__output_pattern_check("((((((((((((a)+)+)+)+)+)+)+)"
+                                                 "+)+)+)+)+)",
+                                                 why, 512),
+                     -1);
+    assert_string_equal(why,
+                        "nested repetitions expand to more than 4096 atoms");
+    assert_int_equal(cairn__output_pattern_check("(a*)b\\1", why, 512), -1);
+    assert_string_equal(why, "back-reference at offset 5 (not part of POSIX "
+                             "extended regular expressions)");
+    assert_int_equal(cairn__output_pattern_check("(((((((((((((((((((((((("
+                                                 "((((((((((a))))))))))))))"
+                                                 "))))))))))))))))))))",
+                                                 why, 512),
+                     -1);
+    assert_string_equal(why, "groups nested deeper than 32");
+    /* ... but ordinary patterns, bracket expressions included, are not. */
+    const char *fine[] = {
+        "[0-9a-f]{8,64}",     "sha256:[0-9a-f]{64}",
+        "(a{1,16}){1,16}",    "[]{(]{1,255}",
+        "[[:digit:]{]+\\{x}", "^/backup/[^/]+\\.tar(\\.zst)?$",
+        "a{2,}b{0}c{,3}"};
+    for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+        if (cairn__output_pattern_check(fine[i], why, 512) != 0) {
+            print_error("%s: %s\n", fine[i], why);
+        }
+        assert_int_equal(cairn__output_pattern_check(fine[i], why, 512), 0);
+    }
     /* names */
     cairn_output_type t;
     assert_int_equal(cairn__output_type_parse("sha256", &t), 0);
