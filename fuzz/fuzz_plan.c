@@ -8,8 +8,8 @@
  * (including typed "requires" entries: known types, patterns that
  * compile).
  */
-#include "crypto.h"
-#include "plan.h"
+#include "base/crypto.h"
+#include "plan/plan.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,0 +1,320 @@
+/*
+ * runner_event.c - what the runner tells its caller: events, run state
+ * changes (and the hook run on each), dry runs, and the stop message.
+ */
+#include "runner/runner.h"
+
+#include "journal/journal.h"
+#include "base/sys.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *cairn_run_event_name(cairn_run_event_type type)
+{
+    switch (type) {
+    case CAIRN_EVENT_OP_START:
+        return "op-start";
+    case CAIRN_EVENT_OP_END:
+        return "op-end";
+    case CAIRN_EVENT_RETRY_WAIT:
+        return "retry-wait";
+    case CAIRN_EVENT_IN_DOUBT:
+        return "in-doubt";
+    case CAIRN_EVENT_PREFLIGHT_ACCEPTED:
+        return "preflight-accepted";
+    case CAIRN_EVENT_CONTAINMENT:
+        return "containment";
+    case CAIRN_EVENT_CLEANUP:
+        return "cleanup";
+    case CAIRN_EVENT_HOOK_FAILED:
+        return "hook-failed";
+    case CAIRN_EVENT_STATE_CHANGE:
+        return "state-change";
+    case CAIRN_EVENT_DRY_RUN:
+        return "dry-run";
+    case CAIRN_EVENT_STOPPED:
+        return "stopped";
+    case CAIRN_EVENT_HEARTBEAT:
+        return "heartbeat";
+    }
+    return "unknown";
+}
+
+void cairn__runner_fmt_ns(uint64_t ns, char *out, size_t out_len)
+{
+    unsigned long long ms = (unsigned long long)(ns / 1000000u);
+    if (ms < 1000) {
+        cairn__fmt(out, out_len, "%llums", ms);
+    } else if (ms < 60000) {
+        cairn__fmt(out, out_len, "%llu.%02llus", ms / 1000, ms % 1000 / 10);
+    } else if (ms < 3600000) {
+        cairn__fmt(out, out_len, "%llum%llus", ms / 60000, ms % 60000 / 1000);
+    } else {
+        cairn__fmt(out, out_len, "%lluh%llum", ms / 3600000,
+                   ms % 3600000 / 60000);
+    }
+}
+
+void cairn__runner_emit(cairn_runner *r, cairn_run_event *ev)
+{
+    if (r->opts.on_event == NULL) {
+        return;
+    }
+    ev->run_id = r->run_id;
+    ev->total = (uint32_t)r->plan->n_ops;
+    ev->elapsed_ns = cairn__mono_ns() - r->start_mono;
+    if (ev->reason == NULL) {
+        ev->reason = "";
+    }
+    r->opts.on_event(r->opts.event_ctx, ev);
+}
+
+void cairn__runner_op_event(const cairn_runner *r, cairn_run_event *ev,
+                            cairn_run_event_type type, uint32_t seq)
+{
+    const cairn_plan_op *op = &r->plan->ops[seq];
+    memset(ev, 0, sizeof(*ev));
+    ev->type = type;
+    ev->has_op = 1;
+    ev->seq = seq;
+    ev->op_id = op->id;
+    ev->kind = op->kind;
+    ev->target = op->target != NULL ? op->target : "";
+    ev->max_attempts = op->attempts;
+    ev->claim_kind = CAIRN_CLAIM_NORMAL;
+}
+
+/* "a,b,c" of the restart targets, or of the in-doubt sequences. */
+static char *join_summary(const cairn_summary *s, int targets)
+{
+    size_t n = targets ? s->n_restart_targets : s->n_in_doubt;
+    size_t cap = 1, used = 0;
+    for (size_t i = 0; i < n; i++) {
+        cap += (targets ? strlen(s->restart_targets[i]) : 10) + 1;
+    }
+    char *out = malloc(cap);
+    if (out == NULL) {
+        return NULL;
+    }
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (targets) {
+            cairn__fmt(out + used, cap - used, "%s%s", i ? "," : "",
+                       s->restart_targets[i]);
+        } else {
+            cairn__fmt(out + used, cap - used, "%s%u", i ? "," : "",
+                       s->in_doubt[i]);
+        }
+        used += strlen(out + used);
+    }
+    return out;
+}
+
+static cairn_err hook_env(const cairn_runner *r, const cairn_summary *s,
+                          runner_env *env)
+{
+    char *targets = join_summary(s, 1), *doubt = join_summary(s, 0);
+    cairn_err err = targets != NULL && doubt != NULL
+                        ? cairn__runner_env_init(env)
+                        : CAIRN_ENOMEM;
+#define ADD(k, ...)                                                            \
+    if (err == CAIRN_OK) {                                                     \
+        err = cairn__runner_env_add(env, k, __VA_ARGS__);                      \
+    }
+    ADD("CAIRN_RUN_ID", "%s", s->run_id);
+    ADD("CAIRN_RUN_STATE", "%s", cairn_run_state_name(s->state));
+    ADD("CAIRN_STOPPED_REASON", "%s",
+        cairn_stopped_reason_name(s->stopped_reason));
+    ADD("CAIRN_NEXT_ACTION", "%s", cairn_next_action_name(s->next_action));
+    ADD("CAIRN_RESTART_REQUIRED", "%d", s->restart_required ? 1 : 0);
+    ADD("CAIRN_RESTART_TARGETS", "%s", targets);
+    ADD("CAIRN_IN_DOUBT", "%s", doubt);
+    ADD("CAIRN_JOURNAL", "%s", r->jdir);
+#undef ADD
+    free(targets);
+    free(doubt);
+    return err;
+}
+
+static void hook_failed(cairn_runner *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void hook_failed(cairn_runner *r, const char *fmt, ...)
+{
+    char reason[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    cairn__vfmt(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    cairn_run_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.type = CAIRN_EVENT_HOOK_FAILED;
+    ev.reason = reason;
+    cairn__runner_emit(r, &ev);
+}
+
+/* Run the hook; its failure is an event, never an error of the run. */
+static void run_hook(cairn_runner *r, const cairn_summary *s)
+{
+    char sh[] = "/bin/sh", dash_c[] = "-c";
+    char *hook = strdup(r->opts.hook);
+    char *argv[] = {sh, dash_c, hook, NULL};
+    runner_env env;
+    env.n = 0;
+    env.v[0] = NULL;
+    if (hook == NULL || hook_env(r, s, &env) != CAIRN_OK) {
+        free(hook);
+        cairn__runner_env_free(&env);
+        hook_failed(r, "hook: out of memory");
+        return;
+    }
+    cairn_exec_spec spec = {.argv = argv,
+                            .envp = env.v,
+                            .timeout_ns = r->opts.hook_timeout_ns,
+                            .grace_ns = r->opts.kill_grace_ns,
+                            .tail_max = 512,
+                            .keep_fd = -1,
+                            .interrupts = r->opts.interrupts,
+                            .shutdown_ns = r->opts.shutdown_timeout_ns};
+    cairn_exec_result res;
+    char detail[512];
+    cairn_err err = cairn__exec_run(&spec, &res, detail, sizeof(detail));
+    if (err != CAIRN_OK) {
+        hook_failed(r, "hook: %s: %s", cairn_strerror(err), detail);
+    } else if (res.timed_out) {
+        hook_failed(r, "hook: timed out");
+    } else if (res.signaled) {
+        hook_failed(r, "hook: killed by signal %d", res.term_signal);
+    } else if (res.exit_code != 0) {
+        const char *tail = res.err.tail != NULL ? res.err.tail : "";
+        hook_failed(r, "hook: exit status %d%s%.200s", res.exit_code,
+                    tail[0] != '\0' ? ": " : "", tail);
+    }
+    cairn__exec_result_free(&res);
+    cairn__runner_env_free(&env);
+    free(hook);
+}
+
+cairn_err cairn__runner_observe(cairn_runner *r, cairn_summary **out)
+{
+    cairn_summary *s = NULL;
+    if (out != NULL) {
+        *out = NULL;
+    }
+    cairn_err err = cairn_status(r->j, r->run_id, &s);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    /* A change of the restart flag (a stop completed: a service is down)
+     * or of the in-doubt count is a state change the hook must see. */
+    if (!r->seen || s->state != r->last_state ||
+        s->stopped_reason != r->last_reason || s->next_action != r->last_next ||
+        s->restart_required != r->last_restart ||
+        s->n_in_doubt != r->last_in_doubt) {
+        r->seen = 1;
+        r->last_state = s->state;
+        r->last_reason = s->stopped_reason;
+        r->last_next = s->next_action;
+        r->last_restart = s->restart_required;
+        r->last_in_doubt = s->n_in_doubt;
+        cairn_run_event ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.type = CAIRN_EVENT_STATE_CHANGE;
+        ev.summary = s;
+        cairn__runner_emit(r, &ev);
+        if (r->opts.hook != NULL) {
+            run_hook(r, s);
+        }
+    }
+    if (out != NULL) {
+        *out = s;
+    } else {
+        cairn_summary_free(s);
+    }
+    return CAIRN_OK;
+}
+
+cairn_err cairn__runner_stopped(cairn_runner *r, cairn_err err, const char *fmt,
+                                ...)
+{
+    char reason[CAIRN__DETAIL_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    cairn__vfmt(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    cairn_summary *s = NULL;
+    if (cairn_status(r->j, r->run_id, &s) != CAIRN_OK) {
+        s = NULL;
+    }
+    cairn_run_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.type = CAIRN_EVENT_STOPPED;
+    ev.reason = reason;
+    ev.summary = s;
+    cairn__runner_emit(r, &ev);
+    cairn_summary_free(s);
+    /* Last, so that nothing above can replace the message. */
+    cairn__publish_detail(r->j, reason);
+    return err;
+}
+
+/* The retry/probe/idempotent facts of @p op, for a dry-run line. */
+static void describe(const cairn_plan_op *op, char *out, size_t cap)
+{
+    char b[32], m[32];
+    size_t used = 0;
+    out[0] = '\0';
+    if (op->attempts > 1) {
+        cairn__runner_fmt_ns(op->backoff_ns, b, sizeof(b));
+        cairn__runner_fmt_ns(op->max_backoff_ns, m, sizeof(m));
+        cairn__fmt(out, cap, "%u attempts, backoff %s (max %s)", op->attempts,
+                   b, m);
+        used = strlen(out);
+        for (size_t i = 0; i < op->n_retry_exit_codes; i++) {
+            cairn__fmt(out + used, cap - used, "%s%d",
+                       i ? "," : ", retry exit codes ",
+                       op->retry_exit_codes[i]);
+            used += strlen(out + used);
+        }
+    }
+    if (op->probe.n > 0) {
+        cairn__fmt(out + used, cap - used, "%sprobe", used ? "; " : "");
+        used += strlen(out + used);
+    }
+    if (op->idempotent) {
+        cairn__fmt(out + used, cap - used, "%sidempotent", used ? "; " : "");
+        used += strlen(out + used);
+    }
+    for (size_t i = 0; i < op->n_requires; i++) {
+        const cairn_output_rule *rule =
+            op->require_rules != NULL ? &op->require_rules[i] : NULL;
+        cairn__fmt(
+            out + used, cap - used, "%s%s%s%s%s",
+            i ? "," : (used ? "; requires " : "requires "), op->requires[i],
+            rule != NULL && rule->type != CAIRN_OUTPUT_NONEMPTY ? ":" : "",
+            rule != NULL && rule->type != CAIRN_OUTPUT_NONEMPTY
+                ? cairn__output_type_name(rule->type)
+                : "",
+            rule != NULL && rule->pattern != NULL ? "~pattern" : "");
+        used += strlen(out + used);
+    }
+}
+
+void cairn__runner_dry_run(cairn_runner *r)
+{
+    for (uint32_t i = 0; i < r->plan->n_ops; i++) {
+        const cairn_plan_op *op = &r->plan->ops[i];
+        char facts[1024];
+        cairn_run_event ev;
+        cairn__runner_op_event(r, &ev, CAIRN_EVENT_DRY_RUN, i);
+        describe(op, facts, sizeof(facts));
+        ev.argv = op->run.v;
+        ev.timeout_ns = op->timeout_ns;
+        ev.wait_ns = op->attempts > 1 ? op->backoff_ns : 0;
+        ev.reason = facts;
+        cairn__runner_emit(r, &ev);
+    }
+}
