@@ -6,8 +6,8 @@
  */
 #include "testutil.h"
 
-#include "plan.h"
-#include "state.h"
+#include "plan/plan.h"
+#include "state/state.h"
 
 #include <stdlib.h>
 #include <string.h>

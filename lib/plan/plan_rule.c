@@ -6,7 +6,7 @@
  * (a completed receipt is checked when written and on every replay) and by
  * the runner (a command's outputs are checked before the receipt).
  */
-#include "plan.h"
+#include "plan/plan.h"
 
 #include <regex.h>
 #include <stdlib.h>
