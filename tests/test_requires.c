@@ -2,7 +2,8 @@
  * test_requires.c - typed required outputs: the rules (nonempty by
  * default, any, sha256, a pattern matching the whole value), their plan
  * form and canonical bytes, the journal refusing a receipt that breaks one
- * (and writing nothing), replay, and the run state encoding of the rules.
+ * (and writing nothing), replay (which leaves the default rule to writers), and
+ * the run state encoding of the rules.
  */
 #include "testutil.h"
 
@@ -360,6 +361,67 @@ static void test_state_encoding(void **state)
     free(plain);
 }
 
+/* The machine (replay) checks the rules a plan spells out; the default
+ * rule of a bare name (non-empty) is the writer's, so that a journal
+ * written before it existed still replays. */
+static void test_writer_and_replay(void **state)
+{
+    (void)state;
+    char artifact[] = "artifact", digest[] = "digest";
+    char *names[] = {artifact, digest};
+    cairn_output_rule rules[] = {{CAIRN_OUTPUT_NONEMPTY, NULL},
+                                 {CAIRN_OUTPUT_SHA256, NULL}};
+    cairn_op_st op;
+    memset(&op, 0, sizeof(op));
+    strcpy(op.id, "snap");
+    op.kind = CAIRN_KIND_SNAPSHOT;
+    op.state = CAIRN_OP_PENDING;
+    op.attempt = 1;
+    op.requires = names;
+    op.require_rules = rules;
+    op.n_requires = 2;
+    cairn_state st;
+    memset(&st, 0, sizeof(st));
+    st.n_ops = 1;
+    st.ops = &op;
+    char empty[] = "", hex[] = HEX64, bad[] = "abc", reason[] = "";
+    cairn_kv kv[2] = {{artifact, empty}, {digest, hex}};
+    cairn_record rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = CAIRN_REC_RECEIPT;
+    rec.op = 0;
+    rec.attempt = 1;
+    rec.outcome = CAIRN_OUTCOME_COMPLETED;
+    rec.reason = reason;
+    rec.outputs.v = kv;
+    rec.outputs.n = 2;
+    char detail[512];
+    /* An empty bare-named output: refused when written, replayed as is. */
+    assert_int_equal(cairn__state_check_outcome(&st, &rec, 1, detail, 512),
+                     CAIRN_EOUTPUT);
+    assert_string_equal(detail, "operation 0 (snap): required output "
+                                "\"artifact\" is empty (type nonempty)");
+    assert_int_equal(cairn__state_check_outcome(&st, &rec, 0, detail, 512),
+                     CAIRN_OK);
+    /* A typed rule is checked by both. */
+    kv[1].value = bad;
+    assert_int_equal(cairn__state_check_outcome(&st, &rec, 0, detail, 512),
+                     CAIRN_EOUTPUT);
+    assert_non_null(strstr(detail, "\"digest\" \"abc\" is not a sha256"));
+    /* The machine's earlier checks keep their order: not the current
+     * attempt comes before the outputs, for the writer too. */
+    rec.attempt = 2;
+    assert_int_equal(cairn__state_check_outcome(&st, &rec, 1, detail, 512),
+                     CAIRN_EATTEMPT);
+    /* A missing output is refused by both. */
+    rec.attempt = 1;
+    rec.outputs.n = 1;
+    assert_int_equal(cairn__state_check_outcome(&st, &rec, 0, detail, 512),
+                     CAIRN_EOUTPUT);
+    assert_string_equal(detail,
+                        "operation 0 (snap) requires output \"digest\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_plan_form),
         cmocka_unit_test_setup_teardown(test_journal_refuses, setup, teardown),
         cmocka_unit_test(test_state_encoding),
+        cmocka_unit_test(test_writer_and_replay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,6 +86,24 @@ cairn__state_apply(cairn_state *st, const cairn_record *rec,
                    const uint8_t hash[CAIRN_HASH_BYTES], uint64_t position,
                    char *detail, size_t detail_len);
 
+/**
+ * Validate a RECEIPT or RESOLVE record against @p st without applying it:
+ * the checks of cairn__state_apply() for it, in the same order.  A
+ * completed outcome must carry every output its operation requires, each
+ * obeying its rule.  The machine itself (@p writing 0, which is also what
+ * replay uses) checks only the rules a plan spells out (a type other than
+ * "nonempty", or a pattern); the default rule of a bare name, a non-empty
+ * value, is checked with @p writing 1, by the writer before it appends the
+ * record, so that a journal written before that rule existed still
+ * replays (docs/FORMAT.md "Run state").
+ * @return CAIRN_OK or the error cairn__state_apply() would give;
+ *         CAIRN_EOUTPUT names the operation, the output and the rule.
+ */
+CAIRN_INTERNAL cairn_err cairn__state_check_outcome(const cairn_state *st,
+                                                    const cairn_record *rec,
+                                                    int writing, char *detail,
+                                                    size_t detail_len);
+
 /** The head: lowest sequence among ready, pending, failed; -1 if none. */
 CAIRN_INTERNAL int64_t cairn__state_head(const cairn_state *st);
 /** Does target @p target need a restart: a stop of it completed and no
