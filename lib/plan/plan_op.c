@@ -336,30 +336,26 @@ static cairn_err require_entry(const cairn_plan_diag *d, const json_t *v,
     return output_key_check(d, v, path);
 }
 
-static cairn_err requires_check(const cairn_plan_diag *d, const json_t *v,
-                                const char *path)
+/* Every entry of the "requires" array @p v into names[] (views into the
+ * JSON) and rules[] (patterns too), refusing duplicate names. */
+static cairn_err requires_scan(const cairn_plan_diag *d, const json_t *v,
+                               const char *path, const char **names,
+                               cairn_output_rule *rules)
 {
     char sub[CAIRN_PLAN_PATH_MAX];
     char q[CAIRN_PLAN_QUOTE_MAX];
-    if (!json_is_array(v)) {
-        return cairn__plan_type_error(d, path, "an array", v);
-    }
     size_t n = json_array_size(v);
-    if (n > CAIRN_MAX_KV) {
-        return cairn__plan_fail(d, path, "more than %d keys", CAIRN_MAX_KV);
-    }
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_array_get(v, i);
-        cairn_output_rule rule;
         cairn__plan_path_index(sub, path, i);
-        cairn_err err = require_entry(d, e, sub, &rule);
+        cairn_err err = require_entry(d, e, sub, &rules[i]);
         if (err != CAIRN_OK) {
             return err;
         }
+        names[i] = require_name(e);
         for (size_t j = 0; j < i; j++) {
-            if (strcmp(require_name(e), require_name(json_array_get(v, j))) ==
-                0) {
-                cairn__plan_quote(require_name(e), q);
+            if (strcmp(names[i], names[j]) == 0) {
+                cairn__plan_quote(names[i], q);
                 return cairn__plan_fail(d, sub, "duplicate output key \"%s\"",
                                         q);
             }
@@ -377,35 +373,32 @@ static cairn_err requires_field(const cairn_plan_diag *d, const json_t *obj,
         return CAIRN_OK;
     }
     cairn__plan_path_key(sub, path, "requires");
-    cairn_err err = requires_check(d, v, sub);
-    if (err != CAIRN_OK) {
-        return err;
+    if (!json_is_array(v)) {
+        return cairn__plan_type_error(d, sub, "an array", v);
     }
     size_t n = json_array_size(v);
+    if (n > CAIRN_MAX_KV) {
+        return cairn__plan_fail(d, sub, "more than %d keys", CAIRN_MAX_KV);
+    }
     if (n == 0) {
         return CAIRN_OK;
     }
-    char **names = calloc(n, sizeof(char *));
+    const char **names = calloc(n, sizeof(char *));
     cairn_output_rule *rules = calloc(n, sizeof(cairn_output_rule));
-    if (names == NULL || rules == NULL) {
-        free(names);
-        free(rules);
-        return cairn__plan_nomem(d);
+    cairn_err err = names == NULL || rules == NULL
+                        ? cairn__plan_nomem(d)
+                        : requires_scan(d, v, sub, names, rules);
+    if (err == CAIRN_OK &&
+        cairn__requires_copy((char *const *)(uintptr_t)names, rules, n,
+                             &op->requires, &op->require_rules) != CAIRN_OK) {
+        err = cairn__plan_nomem(d);
     }
-    for (size_t i = 0; i < n; i++) {
-        /* Checked above: this cannot fail again. */
-        (void)require_entry(d, json_array_get(v, i), sub, &rules[i]);
-        names[i] = (char *)(uintptr_t)require_name(json_array_get(v, i));
+    if (err == CAIRN_OK) {
+        op->n_requires = n;
     }
-    err = cairn__requires_copy(names, rules, n, &op->requires,
-                               &op->require_rules);
     free(names);
     free(rules);
-    if (err != CAIRN_OK) {
-        return cairn__plan_nomem(d);
-    }
-    op->n_requires = n;
-    return CAIRN_OK;
+    return err;
 }
 
 static cairn_err kind_field(const cairn_plan_diag *d, const json_t *obj,
