@@ -179,7 +179,7 @@ crash: deps-check all $(CRASH_BIN) $(CRASH_SHIMS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \
-	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1
+	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/cairn
 	install -m 0644 $(STATIC) $(DESTDIR)$(LIBDIR)/libcairn.a
 	install -m 0755 $(SHARED) $(DESTDIR)$(LIBDIR)/libcairn.so.$(VERSION)
@@ -188,12 +188,14 @@ install: all
 	install -m 0644 include/cairn.h $(DESTDIR)$(INCDIR)/cairn.h
 	install -m 0644 $(BUILD)/cairn.pc $(DESTDIR)$(PCDIR)/cairn.pc
 	install -m 0644 docs/cairn.1 $(DESTDIR)$(MANDIR)/man1/cairn.1
+	install -m 0644 docs/cairn-plan.5 $(DESTDIR)$(MANDIR)/man5/cairn-plan.5
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cairn $(DESTDIR)$(LIBDIR)/libcairn.a \
 	    $(DESTDIR)$(LIBDIR)/libcairn.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	    $(DESTDIR)$(LIBDIR)/libcairn.so $(DESTDIR)$(INCDIR)/cairn.h \
-	    $(DESTDIR)$(PCDIR)/cairn.pc $(DESTDIR)$(MANDIR)/man1/cairn.1
+	    $(DESTDIR)$(PCDIR)/cairn.pc $(DESTDIR)$(MANDIR)/man1/cairn.1 \
+	    $(DESTDIR)$(MANDIR)/man5/cairn-plan.5
 
 format:
 	clang-format -i include/*.h lib/*/*.c lib/*/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c bench/*.c bench/*.h

@@ -123,7 +123,7 @@ typedef enum cairn_err {
     CAIRN_ENOTPENDING = 20,     /**< receipt/resolve for an op not pending */
     CAIRN_EATTEMPT = 21,        /**< receipt for another attempt */
     CAIRN_EOPID = 22,           /**< receipt names another operation id */
-    CAIRN_EOUTPUT = 23,         /**< completed without a required output */
+    CAIRN_EOUTPUT = 23,         /**< a required output missing or invalid */
     CAIRN_EREASON = 24,         /**< failed/skipped/operator action without a
                                      reason or error class */
     CAIRN_ENOTFAILED = 25,      /**< retry of an op that is not failed */
@@ -673,9 +673,11 @@ typedef struct cairn_receipt {
  * Record the outcome of the pending attempt of an operation.
  * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_ENOOP; CAIRN_ENOTPENDING;
  *         CAIRN_EATTEMPT; CAIRN_EOPID; CAIRN_EOUTPUT (completed without a
- *         required output); CAIRN_EREASON; CAIRN_EINVAL (bad outcome, too
- *         many or too long pairs, duplicate keys); CAIRN_ELOCKED; storage
- *         errors.
+ *         required output, or with one whose value breaks its rule: empty
+ *         for "nonempty", not a digest for "sha256", no whole-value match
+ *         of its "pattern"; cairn-plan(5)); CAIRN_EREASON; CAIRN_EINVAL
+ *         (bad outcome, too many or too long pairs, duplicate keys);
+ *         CAIRN_ELOCKED; storage errors.
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_receipt_record(cairn_journal *journal,
                                                    const char *run_id,
@@ -1095,7 +1097,10 @@ CAIRN_API CAIRN_WUR cairn_err cairn_checkpoint_each(
  * descriptor, see below) and, for probes, CAIRN_PROBE=1.
  *
  * Receipts.  Completed: exit status 0, $CAIRN_OUTPUT parses and holds
- * every output the operation requires (the outputs are those pairs).
+ * every output the operation requires, each obeying its rule (non-empty
+ * unless the plan says otherwise; cairn-plan(5)); the outputs are those
+ * pairs.  Otherwise the attempt fails terminally and its reason names the
+ * output and the rule.
  * Failed retryable: an exit status listed in retry.exit_codes, a timeout,
  * death by a signal, or termination because the runner was interrupted.
  * Failed terminal: any other exit status, a command that cannot be run

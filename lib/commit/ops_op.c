@@ -254,6 +254,15 @@ static cairn_err build_outcome(cairn_journal *j, const cairn_state *st,
                            "claimed",
                            r->seq);
     }
+    if (err == CAIRN_OK && r->outcome == CAIRN_OUTCOME_COMPLETED) {
+        /* The machine's checks plus the writer's rule: a required output
+         * is not empty unless its plan says so (state.h). */
+        char why[1024];
+        err = cairn__state_check_outcome(st, rec, 1, why, sizeof(why));
+        if (err != CAIRN_OK) {
+            return cairn__jfail(j, err, "%s", why);
+        }
+    }
     return err;
 }
 

@@ -301,9 +301,16 @@ static void describe(const cairn_plan_op *op, char *out, size_t cap)
         used += strlen(out + used);
     }
     for (size_t i = 0; i < op->n_requires; i++) {
-        cairn__fmt(out + used, cap - used, "%s%s",
-                   i ? "," : (used ? "; requires " : "requires "),
-                   op->requires[i]);
+        const cairn_output_rule *rule =
+            op->require_rules != NULL ? &op->require_rules[i] : NULL;
+        cairn__fmt(
+            out + used, cap - used, "%s%s%s%s%s",
+            i ? "," : (used ? "; requires " : "requires "), op->requires[i],
+            rule != NULL && rule->type != CAIRN_OUTPUT_NONEMPTY ? ":" : "",
+            rule != NULL && rule->type != CAIRN_OUTPUT_NONEMPTY
+                ? cairn__output_type_name(rule->type)
+                : "",
+            rule != NULL && rule->pattern != NULL ? "~pattern" : "");
         used += strlen(out + used);
     }
 }
