@@ -87,7 +87,7 @@ json_t *cli_verify_key_json(const cairn_pubkey *key, const char *key_path);
 json_t *cli_verify_run_json(const cairn_verify_report *r);
 
 /* ---------------------------------------------------------------- */
-/* Errors and exit (cli.c).                                          */
+/* Errors and exit (cli_common.c).                                   */
 
 /** Remember @p ctx so that cli_exit() can release what it holds. */
 void cli_init(cli_ctx *ctx);
@@ -119,7 +119,7 @@ __attribute__((noreturn)) void cli_die_run(cli_ctx *ctx, cairn_err err,
 __attribute__((noreturn)) void cli_die_nomem(void);
 
 /* ---------------------------------------------------------------- */
-/* Options (cli.c).                                                  */
+/* Options (cli_common.c).                                           */
 
 /** Long option values above any character. */
 enum {
@@ -213,7 +213,7 @@ void cli_receipt_parse(cli_ctx *ctx, int argc, char **argv, unsigned allow,
                        cli_receipt_args *a);
 
 /* ---------------------------------------------------------------- */
-/* Journal and signer (journal.c, sign.c).                           */
+/* Journal and signer (cli_journal.c, cli_sign.c).                   */
 
 /** The journal directory: -J, $CAIRN_DIR, $XDG_STATE_HOME/cairn,
  *  $HOME/.local/state/cairn.  Exits 2 when none can be found. */
@@ -238,7 +238,7 @@ int cli_tty_password(const char *prompt, char *buf, size_t cap);
 void cli_wipe(void *buf, size_t len);
 
 /* ---------------------------------------------------------------- */
-/* Formatting (format.c).                                            */
+/* Formatting (cli_format.c).                                        */
 
 /** Lowercase hex of @p n bytes into @p out (2n + 1 bytes). */
 void cli_hex(const uint8_t *in, size_t n, char *out);
@@ -260,7 +260,7 @@ int cli_parse_since(const char *text, uint64_t now_ns, uint64_t *ns);
 void cli_put_escaped(FILE *out, const char *s);
 
 /* ---------------------------------------------------------------- */
-/* JSON (json.c).                                                    */
+/* JSON (cli_json.c).                                                */
 
 /** Set obj[key] = value (stolen); dies on allocation failure. */
 void cli_jset(json_t *obj, const char *key, json_t *value);
@@ -286,7 +286,7 @@ json_t *cli_json_op(const cairn_op_view *op);
 json_t *cli_json_record(const cairn_record_view *r, const cairn_summary *s);
 
 /* ---------------------------------------------------------------- */
-/* Text (text.c).                                                    */
+/* Text (cli_text.c).                                                */
 
 /** The readable status block of a run, including loud in-doubt lines. */
 void cli_text_summary(FILE *out, const cairn_summary *s);

@@ -1,5 +1,5 @@
 /*
- * format.c - hex, key ids, RFC 3339 times, --since parsing, escaping.
+ * cli_format.c - hex, key ids, RFC 3339 times, --since parsing, escaping.
  */
 #include "cli.h"
 

@@ -1,5 +1,5 @@
 /*
- * journal.c - find and open the journal directory.
+ * cli_journal.c - find and open the journal directory.
  */
 #include "cli.h"
 
