@@ -218,6 +218,18 @@ void cli_receipt_parse(cli_ctx *ctx, int argc, char **argv, unsigned allow,
 /** The journal directory: -J, $CAIRN_DIR, $XDG_STATE_HOME/cairn,
  *  $HOME/.local/state/cairn.  Exits 2 when none can be found. */
 const char *cli_journal_dir(cli_ctx *ctx);
+/**
+ * The journal options for CAIRN_OPEN_* @p flags and the environment:
+ * $CAIRN_SHARED_COMMIT "0" adds CAIRN_OPEN_NO_SHARED_COMMIT;
+ * $CAIRN_BATCH_MAX and $CAIRN_BATCH_WAIT_US set batch_max and
+ * batch_wait_us (a value out of range is ignored); $CAIRN_MAP_SIZE sets
+ * map_size.  The library reads no environment: this is where cairn(1)'s
+ * variables become options.
+ * @return 0; -1 with @p detail ("CAIRN_MAP_SIZE=...: ...") when
+ *         $CAIRN_MAP_SIZE is set but not a size in range.
+ */
+int cli_journal_opts(cairn_journal_opts *opts, unsigned flags, char *detail,
+                     size_t detail_len);
 /** Open the journal with CAIRN_OPEN_* @p flags into ctx->journal, or die.
  *  With CAIRN_OPEN_CREATE, missing parent directories are made (0700). */
 void cli_open_journal(cli_ctx *ctx, unsigned flags);

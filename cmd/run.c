@@ -537,8 +537,10 @@ int cmd_run(cli_ctx *ctx, int argc, char **argv)
     }
     if (o.dry_run) {
         /* Write nothing: look into an existing journal only. */
-        if (cairn_journal_open(cli_journal_dir(ctx), CAIRN_OPEN_READONLY,
-                               &ctx->journal, NULL, 0) != CAIRN_OK) {
+        cairn_journal_opts jo;
+        if (cli_journal_opts(&jo, CAIRN_OPEN_READONLY, NULL, 0) != 0 ||
+            cairn_journal_open_opts(cli_journal_dir(ctx), &jo, &ctx->journal,
+                                    NULL, 0) != CAIRN_OK) {
             ctx->journal = NULL;
         }
     } else {

@@ -26,26 +26,6 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_BATCH_MAX 256u
-#define MAX_BATCH_MAX 4096u
-#define MAX_WAIT_US 100000u
-
-static unsigned env_unsigned(const char *name, unsigned lo, unsigned hi,
-                             unsigned dflt)
-{
-    const char *s = getenv(name);
-    if (s == NULL || *s == '\0') {
-        return dflt;
-    }
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < lo || v > hi) {
-        return dflt;
-    }
-    return (unsigned)v;
-}
-
 static cairn_err init_conds(cairn_jsync *s)
 {
     pthread_condattr_t attr;
@@ -96,9 +76,8 @@ cairn_err cairn__jsync_open(cairn_journal *j)
         free(s);
         return CAIRN_ENOMEM;
     }
-    s->batch_max =
-        env_unsigned("CAIRN_BATCH_MAX", 1, MAX_BATCH_MAX, DEFAULT_BATCH_MAX);
-    s->wait_us = env_unsigned("CAIRN_BATCH_WAIT_US", 0, MAX_WAIT_US, 0);
+    s->batch_max = j->opts.batch_max;   /* checked at open */
+    s->wait_us = j->opts.batch_wait_us; /* checked at open */
     j->sync = s;
     return CAIRN_OK;
 }
