@@ -420,6 +420,30 @@ CAIRN_API void cairn_plan_hash(const cairn_plan *plan,
                                uint8_t out[CAIRN_HASH_BYTES]);
 
 /* ------------------------------------------------------------------ */
+/* Durations.                                                          */
+
+/** cairn_duration_parse() flag: a total of zero ("0s") is valid. */
+#define CAIRN_DURATION_ZERO 0x1u
+
+/**
+ * Parse a duration as plans write them (docs/FORMAT.md): one or more
+ * <digits><unit> groups, units ms, s, m, h, d ("500ms", "30s", "1h30m",
+ * "2d"), summed into nanoseconds.  No sign, spaces or fractions; the
+ * total must fit in uint64 and be greater than zero, unless @p flags has
+ * CAIRN_DURATION_ZERO (for a context where zero means something, such as
+ * "since now").  Plans and the CLI parse every duration through this.
+ * @param flags   0 or CAIRN_DURATION_ZERO.
+ * @param ns      receives the value; 0 on failure.
+ * @param why     optional buffer: why @p text is not a duration ("offset
+ *                2: expected a unit (ms, s, m, h or d)"); "" on success.
+ * @return CAIRN_OK; CAIRN_EINVAL (not a duration; @p text or @p ns NULL;
+ *         unknown flags).
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_duration_parse(const char *text,
+                                                   unsigned flags, uint64_t *ns,
+                                                   char *why, size_t why_len);
+
+/* ------------------------------------------------------------------ */
 /* Journal.                                                            */
 
 typedef struct cairn_journal cairn_journal;
