@@ -46,10 +46,17 @@ typedef struct cli_ctx {
 
 typedef int (*cli_handler)(cli_ctx *ctx, int argc, char **argv);
 
+/** What a command does to the journal (the command table's flags). */
+#define CLI_READS 0x1u   /**< opens it read-only */
+#define CLI_WRITES 0x2u  /**< opens it read-write and signs what it writes */
+#define CLI_CREATES 0x4u /**< with CLI_WRITES: makes it when missing */
+
 /** An entry of the command table (main.c). */
 typedef struct cli_command {
     const char *name;
     cli_handler handler;
+    unsigned flags;      /**< CLI_READS, CLI_WRITES, CLI_CREATES; 0: the
+                              command opens no journal */
     const char *summary; /**< one line for `cairn --help` */
     const char *usage;   /**< synopsis and options, ends with a newline */
 } cli_command;
@@ -237,9 +244,13 @@ void cli_open_journal(cli_ctx *ctx, unsigned flags);
  *  $CAIRN_PASSWORD or /dev/tty), or warn once that the commit is unsigned.
  *  Call before cli_open_journal(); that function installs it. */
 void cli_load_signer(cli_ctx *ctx);
-/** For write commands other than create: load the signer, open the
- *  existing journal read-write, install the signer. */
-void cli_open_for_write(cli_ctx *ctx);
+/**
+ * Open the journal as the command table says the running command does
+ * (ctx->cmd->flags): CLI_WRITES loads the signer and opens read-write
+ * (CLI_CREATES: creating the journal when missing), CLI_READS opens
+ * read-only.  Dies like cli_open_journal().
+ */
+void cli_open(cli_ctx *ctx);
 /**
  * Read a password from /dev/tty with echo off into @p buf (@p cap bytes,
  * NUL-terminated, newline removed).  SIGINT during the prompt exits 130.

@@ -194,8 +194,17 @@ void cli_open_journal(cli_ctx *ctx, unsigned flags)
     }
 }
 
-void cli_open_for_write(cli_ctx *ctx)
+void cli_open(cli_ctx *ctx)
 {
-    cli_load_signer(ctx);
-    cli_open_journal(ctx, 0);
+    unsigned flags = ctx->cmd->flags;
+
+    if ((flags & CLI_WRITES) != 0) {
+        cli_load_signer(ctx);
+        cli_open_journal(ctx, (flags & CLI_CREATES) ? CAIRN_OPEN_CREATE : 0u);
+    } else if ((flags & CLI_READS) != 0) {
+        cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+    } else {
+        cli_die(CLI_EXIT_ERROR, "%s: opens no journal (command table)",
+                ctx->cmd->name);
+    }
 }

@@ -508,8 +508,7 @@ int cmd_run(cli_ctx *ctx, int argc, char **argv)
             ctx->journal = NULL;
         }
     } else {
-        cli_load_signer(ctx);
-        cli_open_journal(ctx, CAIRN_OPEN_CREATE);
+        cli_open(ctx);
     }
     setup(ctx, &rc, &o);
     err = cairn_run_plan(ctx->journal, plan, &o, run_id, sizeof(run_id));
@@ -530,7 +529,7 @@ int cmd_resume(cli_ctx *ctx, int argc, char **argv)
         cli_usage_error(ctx, "run id longer than %d bytes", CAIRN_MAX_ID);
     }
     snprintf(run_id, sizeof(run_id), "%s", run);
-    cli_open_for_write(ctx);
+    cli_open(ctx);
     setup(ctx, &rc, &o);
     cairn_err err = cairn_run_resume(ctx->journal, run_id, &o);
     if (err == CAIRN_EKEYMISMATCH) {
