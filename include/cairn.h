@@ -458,7 +458,8 @@ typedef struct cairn_journal cairn_journal;
  *  access (directory 0750, files 0640) instead of 0700/0600. */
 #define CAIRN_OPEN_GROUP_READABLE 0x8u
 /** Read-only audit of a private copy, made without the journal's lock:
- *  see cairn_journal_open_snapshot() (this flag puts the copy in /tmp).
+ *  see cairn_journal_open_snapshot() (this flag puts the copy in
+ *  cairn_journal_opts.tmp_dir, or /tmp).
  *  Implies CAIRN_OPEN_READONLY; not with CAIRN_OPEN_CREATE.  The owner
  *  checks do not apply to it: it is meant for users who do not own the
  *  journal, and it never writes or locks anything in the directory. */
