@@ -196,6 +196,14 @@ int cli_parse_since(const char *text, uint64_t now_ns, uint64_t *ns)
     return -1;
 }
 
+int cli_parse_duration(const char *text, uint64_t *ns)
+{
+    return cairn_duration_parse(text, CAIRN_DURATION_ZERO, ns, NULL, 0) ==
+                   CAIRN_OK
+               ? 0
+               : -1;
+}
+
 void cli_put_escaped(FILE *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
