@@ -282,7 +282,7 @@ int cli_option_password(const cli_ctx *ctx, char *buf, size_t cap);
 cairn_signer *cli_load_signer_decrypt(const cli_ctx *ctx, const char *path);
 
 /* ---------------------------------------------------------------- */
-/* The kernel keyring (keyring.c).                                   */
+/* The kernel keyring (cli_keyring.c).                               */
 
 #define CLI_KEYRING_DESC_LEN (6 + 2 * CAIRN_KEY_TAG_BYTES + 1)
 /** The key description "cairn:<tag hex>". */
