@@ -164,6 +164,30 @@ int cli_journal_opts(cairn_journal_opts *opts, unsigned flags, char *detail,
     return 0;
 }
 
+/* Opening an existing journal failed: say so plainly when the directory,
+ * or the journal in it, does not exist (exit 1, CLI_ENOJOURNAL). */
+void cli_die_if_no_journal(const char *dir)
+{
+    struct stat st;
+    char *data;
+
+    if (stat(dir, &st) != 0 && errno == ENOENT) {
+        cli_die_code(CLI_EXIT_ERROR, "CLI_ENOJOURNAL", dir,
+                     "%s: no such journal (directory does not exist)", dir);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return;
+    }
+    data = join(dir, "data.mdb");
+    if (data != NULL && stat(data, &st) != 0 && errno == ENOENT) {
+        free(data);
+        cli_die_code(CLI_EXIT_ERROR, "CLI_ENOJOURNAL", dir,
+                     "%s: no such journal (the directory holds no data.mdb)",
+                     dir);
+    }
+    free(data);
+}
+
 void cli_open_journal(cli_ctx *ctx, unsigned flags)
 {
     const char *dir = cli_journal_dir(ctx);
@@ -183,6 +207,9 @@ void cli_open_journal(cli_ctx *ctx, unsigned flags)
                                         sizeof(detail));
     if (err != CAIRN_OK) {
         ctx->journal = NULL;
+        if (err == CAIRN_EIO && (flags & CAIRN_OPEN_CREATE) == 0) {
+            cli_die_if_no_journal(dir);
+        }
         snprintf(what, sizeof(what), "journal %s", dir);
         cli_die_err(err, what, detail);
     }

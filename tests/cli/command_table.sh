@@ -15,10 +15,10 @@ no_journal() {
     CHECKS=$((CHECKS + 1))
 }
 
-# Reading commands: exit 1 (no journal here), nothing made.
+# Reading commands: exit 1 (no such journal), nothing made.
 for cmd in "list" "status r" "show r" "log r" "info" "export r"; do
     # shellcheck disable=SC2086
-    expect 1 "$C" -J "$J" $cmd && err_has "no journal here"
+    expect 1 "$C" -J "$J" $cmd && err_has "no such journal"
     no_journal "$cmd"
 done
 # Writing commands: the same (the journal must exist).
@@ -27,7 +27,7 @@ for cmd in "claim r" "cancel r" "retry r --op 0 --reason x" \
     "fail r --op 0 --reason x" "skip r --op 0 --reason x" \
     "resolve r --op 0 --outcome failed --reason x" "resume r"; do
     # shellcheck disable=SC2086
-    expect 1 "$C" -J "$J" $cmd && err_has "no journal here"
+    expect 1 "$C" -J "$J" $cmd && err_has "no such journal"
     no_journal "$cmd"
 done
 # Creating commands make it, parents included.
