@@ -140,7 +140,7 @@ san:
 	    OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
 
-check: deps-check format-check check-env
+check: deps-check format-check check-layers check-env
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory san
 

@@ -11,7 +11,7 @@
  */
 #include "bench.h"
 
-#include "journal/journal.h"
+#include "commit/commit.h"
 #include "verify/verify.h"
 
 #include <malloc.h>
@@ -72,8 +72,11 @@ static cairn_err set_evidence(cairn_record *rec, uint32_t op)
 
 /* The next transition a runner would journal for this run. */
 static cairn_err advance(cairn_journal *j, const cairn_state *st,
-                         cairn_record *rec, void *ctx)
+                         cairn_record *rec, void *ctx, char *detail,
+                         size_t detail_len)
 {
+    (void)detail;
+    (void)detail_len;
     (void)j;
     (void)ctx;
     int64_t head = cairn__state_head(st);

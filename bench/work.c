@@ -5,7 +5,7 @@
  */
 #include "bench.h"
 
-#include "journal/journal.h"
+#include "commit/commit.h"
 
 #include <sodium.h>
 
@@ -128,8 +128,11 @@ static int size_of(void *ctx, const cairn_record_view *r)
 }
 
 static cairn_err build_nothing(cairn_journal *j, const cairn_state *st,
-                               cairn_record *rec, void *ctx)
+                               cairn_record *rec, void *ctx, char *detail,
+                               size_t detail_len)
 {
+    (void)detail;
+    (void)detail_len;
     (void)j;
     (void)st;
     (void)rec;

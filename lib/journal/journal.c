@@ -1,6 +1,8 @@
 /*
- * journal.c - open/close a journal directory, the handle's failure
- * detail, and the lookups the commit path shares.
+ * journal.c - open/close a journal directory, the handle's thread
+ * synchronisation (cairn_jsync: made and freed with the handle, with the
+ * batch settings of group commit, whose protocol is commit/group.c's),
+ * and the handle's failure detail.
  */
 #include "journal/journal.h"
 #include "store/xq.h"
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define META_FORMAT_KEY "format"
@@ -26,14 +29,85 @@ cairn_err cairn__jfail(cairn_journal *j, cairn_err err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    cairn__vfmt(cairn__jdetail(j), CAIRN__DETAIL_MAX, fmt, ap);
+    cairn__vfmt(j->detail, sizeof(j->detail), fmt, ap);
     va_end(ap);
     return err;
 }
 
-char *cairn__jdetail(cairn_journal *j)
+static cairn_err init_conds(cairn_jsync *s)
 {
-    return j->sink != NULL ? j->sink : j->detail;
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0) {
+        return CAIRN_ENOMEM;
+    }
+    int rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (rc == 0) {
+        rc = pthread_cond_init(&s->queue_cv, &attr);
+    }
+    pthread_condattr_destroy(&attr);
+    return rc == 0 ? CAIRN_OK : CAIRN_ENOMEM;
+}
+
+cairn_err cairn__jsync_open(cairn_journal *j)
+{
+    cairn_jsync *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    if (pthread_mutex_init(&s->mu, NULL) != 0) {
+        free(s);
+        return CAIRN_ENOMEM;
+    }
+    if (pthread_mutex_init(&s->locks_mu, NULL) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return CAIRN_ENOMEM;
+    }
+    if (pthread_mutex_init(&s->names_mu, NULL) != 0) {
+        pthread_mutex_destroy(&s->locks_mu);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return CAIRN_ENOMEM;
+    }
+    if (init_conds(s) != CAIRN_OK) {
+        pthread_mutex_destroy(&s->names_mu);
+        pthread_mutex_destroy(&s->locks_mu);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return CAIRN_ENOMEM;
+    }
+    s->batch_max = j->opts.batch_max;   /* checked at open */
+    s->wait_us = j->opts.batch_wait_us; /* checked at open */
+    j->sync = s;
+    return CAIRN_OK;
+}
+
+void cairn__jsync_close(cairn_journal *j)
+{
+    cairn_jsync *s = j->sync;
+    if (s == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < s->n_slots; i++) {
+        free(s->slots[i]);
+    }
+    free(s->slots);
+    for (size_t i = 0; i < CAIRN__NAME_SLOTS; i++) {
+        free(s->names[i].run_id);
+    }
+    pthread_mutex_destroy(&s->names_mu);
+    pthread_cond_destroy(&s->queue_cv);
+    pthread_mutex_destroy(&s->locks_mu);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    j->sync = NULL;
+}
+
+void cairn__publish_detail(cairn_journal *j, const char *text)
+{
+    pthread_mutex_lock(&j->sync->mu);
+    cairn__fmt(j->detail, sizeof(j->detail), "%s", text);
+    pthread_mutex_unlock(&j->sync->mu);
 }
 
 static cairn_err read_meta(cairn_journal *j)
@@ -508,91 +582,6 @@ void cairn_journal_set_signer(cairn_journal *journal,
                               const cairn_signer *signer)
 {
     journal->signer = signer;
-}
-
-cairn_err cairn__lookup_run(cairn_journal *j, cairn_txn *txn,
-                            const char *run_id, uint64_t *run_num)
-{
-    const uint8_t *v;
-    size_t vl;
-    int found;
-    *run_num = 0;
-    size_t n = strlen(run_id);
-    if (n == 0 || n > CAIRN_MAX_ID) {
-        return cairn__jfail(j, CAIRN_ENORUN, "no run \"%.*s\"",
-                            (int)(n > 64 ? 64 : n), run_id);
-    }
-    cairn_err err =
-        cairn__txn_get(txn, CAIRN_DBI_NAMES, run_id, n, &v, &vl, &found);
-    if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
-    }
-    if (!found) {
-        return cairn__jfail(j, CAIRN_ENORUN, "no run \"%s\"", run_id);
-    }
-    if (vl != 8) {
-        return cairn__jfail(j, CAIRN_ECORRUPT, "run \"%s\": bad name entry",
-                            run_id);
-    }
-    *run_num = cairn__load64_be(v);
-    return CAIRN_OK;
-}
-
-cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
-                            cairn_state *st)
-{
-    uint8_t key[8];
-    const uint8_t *v;
-    size_t vl;
-    int found;
-    char why[256];
-    cairn__store64_be(key, run_num);
-    cairn_err err =
-        cairn__txn_get(txn, CAIRN_DBI_RUNS, key, sizeof(key), &v, &vl, &found);
-    if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
-    }
-    if (!found) {
-        return cairn__jfail(j, CAIRN_ECORRUPT, "run %llu: state missing",
-                            (unsigned long long)run_num);
-    }
-    err = cairn__state_decode(v, vl, st, why, sizeof(why));
-    if (err == CAIRN_OK && st->run_num != run_num) {
-        cairn__state_free(st);
-        cairn__fmt(why, sizeof(why), "state names run %llu",
-                   (unsigned long long)st->run_num);
-        err = CAIRN_ECORRUPT;
-    }
-    if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "run %llu: %s", (unsigned long long)run_num,
-                            why);
-    }
-    return CAIRN_OK;
-}
-
-cairn_err cairn__index_get(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
-                           uint64_t seq, uint64_t *position, int *found)
-{
-    uint8_t key[16];
-    const uint8_t *v;
-    size_t vl;
-    cairn__store64_be(key, run_num);
-    cairn__store64_be(key + 8, seq);
-    *position = 0;
-    cairn_err err =
-        cairn__txn_get(txn, CAIRN_DBI_INDEX, key, sizeof(key), &v, &vl, found);
-    if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
-    }
-    if (*found) {
-        if (vl != 8) {
-            return cairn__jfail(
-                j, CAIRN_ECORRUPT, "run %llu seq %llu: bad index entry",
-                (unsigned long long)run_num, (unsigned long long)seq);
-        }
-        *position = cairn__load64_be(v);
-    }
-    return CAIRN_OK;
 }
 
 int cairn__op_claimer_alive(const cairn_op_st *op)

@@ -23,7 +23,9 @@
 #ifndef CAIRN_XQ_H
 #define CAIRN_XQ_H
 
-#include "journal/journal.h"
+#include "base/common.h"
+
+#include <sys/stat.h>
 
 typedef struct cairn_xq cairn_xq;
 
@@ -47,15 +49,6 @@ CAIRN_INTERNAL cairn_err cairn__xq_open(int dfd, const char *dir,
                                         cairn_xq **out, char *detail,
                                         size_t detail_len);
 CAIRN_INTERNAL void cairn__xq_close(cairn_xq *q);
-
-/**
- * Prepare and commit request @p r (prepared by group.c: run number and
- * lock reference taken) through the shared queue.  Sets r->err, r->detail,
- * r->wrote and r->after.
- * @return 1 when decided here; 0 when the request does not fit a slot
- *         (the caller commits it on its own, nothing was written).
- */
-CAIRN_INTERNAL int cairn__xq_append(cairn_journal *j, cairn_append_req *r);
 
 /** Commits led, records written and stale preparations turned back by
  *  this process's leaders (tests; read without the queue's mutex). */

@@ -6,7 +6,7 @@
 #ifndef CAIRN_TEST_GROUP_FIXTURE_H
 #define CAIRN_TEST_GROUP_FIXTURE_H
 
-#include "journal/journal.h"
+#include "commit/commit.h"
 #include "verify/verify.h"
 
 #include <stdio.h>
