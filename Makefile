@@ -43,8 +43,8 @@ SONAME    := libcairn.so.$(SOVERSION)
 CLI       := $(BUILD)/cairn
 
 .PHONY: all check test san fuzz fuzz-build demo crash bench deps deps-check install \
-        uninstall clean format format-check check-layers help check-symbols \
-        check-docs
+        uninstall clean format format-check check-layers check-env help \
+        check-symbols check-docs
 
 all: $(STATIC) $(SHARED) $(CLI) $(BUILD)/cairn.pc
 
@@ -140,7 +140,7 @@ san:
 	    OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
 
-check: deps-check format-check check-layers
+check: deps-check format-check check-layers check-env
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory san
 
@@ -199,6 +199,10 @@ uninstall:
 
 format:
 	clang-format -i include/*.h lib/*/*.c lib/*/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c bench/*.c bench/*.h
+
+# lib/ reads no environment variable (options at open; the CLI reads them).
+check-env:
+	@sh scripts/check-env.sh
 
 # A file of lib/ includes only its own layer and the layers below it.
 check-layers:

@@ -140,9 +140,7 @@ static void build(const bn_env *env, vjournal *v, const char *name,
     v->prefix = name;
     v->runs = (unsigned)((records + per_run) / (per_run + 1));
     v->dir = bn_fresh_dir(env->root, name);
-    setenv("CAIRN_BATCH_MAX", "4096", 1);
-    v->j = bn_open(env, v->dir);
-    unsetenv("CAIRN_BATCH_MAX");
+    v->j = bn_open_batch(env, v->dir, CAIRN_BATCH_MAX_LIMIT);
     cairn_append_req *q = calloc(4096, sizeof(*q));
     char(*names)[32] = calloc(64, sizeof(*names));
     if (q == NULL || names == NULL) {

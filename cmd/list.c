@@ -111,7 +111,7 @@ int cmd_list(cli_ctx *ctx, int argc, char **argv)
         }
     }
     cli_no_args(ctx, argc, argv);
-    cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+    cli_open(ctx);
     err = cairn_run_each(ctx->journal, collect, &ids);
     if (ids.nomem) {
         cli_die_nomem();

@@ -17,12 +17,13 @@ static const char usage_help[] = "usage: cairn help [COMMAND]\n"
                                  "of COMMAND.\n";
 
 /*
- * The command table, in the order `cairn --help` lists them.
- * Runner, verification and export commands (run, resume, verify, export,
- * verify-bundle, info) are added here by their own files.
+ * The command table, in the order `cairn --help` lists them: name,
+ * handler, what the command does to the journal (CLI_READS, CLI_WRITES,
+ * CLI_CREATES: cli_open() opens it accordingly), summary, usage.
  */
 static const cli_command commands[] = {
-    {"create", cmd_create, "create a run of a plan; print its run id",
+    {"create", cmd_create, CLI_WRITES | CLI_CREATES,
+     "create a run of a plan; print its run id",
      "usage: cairn create [--secret-key FILE] [--actor NAME]\n"
      "                    [--group-readable] PLAN\n"
      "\n"
@@ -30,10 +31,11 @@ static const cli_command commands[] = {
      "run of it.  Prints the run id ({\"run_id\": ...} with -o json).  A\n"
      "journal made now is private (0700/0600); --group-readable lets its\n"
      "group read it (0750/0640).\n"},
-    {"accept-preflight", cmd_accept, "accept the completed preflight of a run",
+    {"accept-preflight", cmd_accept, CLI_WRITES,
+     "accept the completed preflight of a run",
      "usage: cairn accept-preflight RUN --id ID [--reason TEXT]\n"
      "                              [--secret-key FILE] [--actor NAME]\n"},
-    {"claim", cmd_claim, "claim the next (or a given) operation",
+    {"claim", cmd_claim, CLI_WRITES, "claim the next (or a given) operation",
      "usage: cairn claim RUN [--op SEQ] [--holder-pid PID]\n"
      "                   [--containment | --cleanup]\n"
      "                   [--secret-key FILE] [--actor NAME]\n"
@@ -43,36 +45,38 @@ static const cli_command commands[] = {
      "The holder (default: the parent process) is the process that does\n"
      "the work; when it is gone while the operation is pending, the\n"
      "operation is in doubt.\n"},
-    {"complete", cmd_complete, "record that an attempt completed",
+    {"complete", cmd_complete, CLI_WRITES, "record that an attempt completed",
      "usage: cairn complete RUN --op SEQ [--attempt N] [--id OPID]\n"
      "                      [--output KEY=VALUE ...] [--evidence KEY=VALUE "
      "...]\n"
      "                      [--secret-key FILE] [--actor NAME]\n"},
-    {"fail", cmd_fail, "record that an attempt failed",
+    {"fail", cmd_fail, CLI_WRITES, "record that an attempt failed",
      "usage: cairn fail RUN --op SEQ --reason TEXT "
      "[--class retryable|terminal]\n"
      "                  [--attempt N] [--id OPID] [--evidence KEY=VALUE ...]\n"
      "                  [--secret-key FILE] [--actor NAME]\n"
      "\n"
      "The class defaults to terminal.\n"},
-    {"skip", cmd_skip, "record that an attempt was skipped",
+    {"skip", cmd_skip, CLI_WRITES, "record that an attempt was skipped",
      "usage: cairn skip RUN --op SEQ --reason TEXT [--attempt N] [--id OPID]\n"
      "                  [--evidence KEY=VALUE ...]\n"
      "                  [--secret-key FILE] [--actor NAME]\n"},
-    {"retry", cmd_retry, "move a failed operation back to ready",
+    {"retry", cmd_retry, CLI_WRITES, "move a failed operation back to ready",
      "usage: cairn retry RUN --op SEQ --reason TEXT\n"
      "                   [--secret-key FILE] [--actor NAME]\n"},
-    {"resolve", cmd_resolve, "decide the outcome of an in-doubt operation",
+    {"resolve", cmd_resolve, CLI_WRITES,
+     "decide the outcome of an in-doubt operation",
      "usage: cairn resolve RUN --op SEQ --outcome completed|failed|skipped\n"
      "                     --reason TEXT [--class retryable|terminal]\n"
      "                     [--attempt N] [--id OPID]\n"
      "                     [--output KEY=VALUE ...] [--evidence KEY=VALUE "
      "...]\n"
      "                     [--secret-key FILE] [--actor NAME]\n"},
-    {"cancel", cmd_cancel, "end a run (cancelled, or timed out)",
+    {"cancel", cmd_cancel, CLI_WRITES, "end a run (cancelled, or timed out)",
      "usage: cairn cancel RUN [--reason TEXT] [--timed-out]\n"
      "                    [--secret-key FILE] [--actor NAME]\n"},
-    {"run", cmd_run, "create a run of a plan and execute it",
+    {"run", cmd_run, CLI_WRITES | CLI_CREATES,
+     "create a run of a plan and execute it",
      "usage: cairn run PLAN|- [--manual-accept] [--max-steps N]\n"
      "                 [--shutdown-timeout D] [--heartbeat D] [--hook CMD]\n"
      "                 [-q|--quiet]\n"
@@ -107,7 +111,7 @@ static const cli_command commands[] = {
      "cleanup done), 2 invalid plan, run exists, or usage, 5 locked by\n"
      "another runner or a live command tree, 7 needs an operator, 130\n"
      "interrupted (outcome journaled).\n"},
-    {"resume", cmd_resume, "continue a run after a stop or a crash",
+    {"resume", cmd_resume, CLI_WRITES, "continue a run after a stop or a crash",
      "usage: cairn resume RUN [--if-needed] [--max-steps N]\n"
      "                    [--shutdown-timeout D] [--heartbeat D] [--hook CMD]\n"
      "                    [-q|--quiet] [--secret-key FILE] [--actor NAME]\n"
@@ -124,11 +128,11 @@ static const cli_command commands[] = {
      "                      already ended (for cron and timers); 7 still\n"
      "                      when a target stays stopped or an operation is\n"
      "                      in doubt\n"},
-    {"list", cmd_list, "list the runs of the journal",
+    {"list", cmd_list, CLI_READS, "list the runs of the journal",
      "usage: cairn list\n"
      "\n"
      "One line per run: run id, plan id, state, done/total, last update.\n"},
-    {"status", cmd_status, "print the resume summary of a run",
+    {"status", cmd_status, CLI_READS, "print the resume summary of a run",
      "usage: cairn status RUN [--require-complete] [--require-no-attention]\n"
      "\n"
      "--require-complete      exit 3 unless the run completed and no target\n"
@@ -137,21 +141,21 @@ static const cli_command commands[] = {
      "attention,\n"
      "                        an operation is in doubt, or a target needs a\n"
      "                        restart\n"},
-    {"show", cmd_show, "print a run and its operations",
+    {"show", cmd_show, CLI_READS, "print a run and its operations",
      "usage: cairn show RUN [--op SEQ]\n"
      "\n"
      "With --op, print that operation and every record about it.\n"},
-    {"log", cmd_log, "print the records of a run",
+    {"log", cmd_log, CLI_READS, "print the records of a run",
      "usage: cairn log RUN [-f|--follow] [--since TIME]\n"
      "\n"
      "TIME is RFC 3339 (2026-11-24T10:00:00Z) or a duration ago (10m, 2h).\n"
      "--follow polls for new records every 200 ms until interrupted.\n"},
-    {"keygen", cmd_keygen, "write a new minisign key pair",
+    {"keygen", cmd_keygen, 0, "write a new minisign key pair",
      "usage: cairn keygen -p PUBFILE -s SECFILE [--no-password]\n"
      "\n"
      "The password comes from CAIRN_PASSWORD, else from two prompts on the\n"
      "terminal.  Existing files are never overwritten.\n"},
-    {"verify", cmd_verify, "verify runs against a pinned public key",
+    {"verify", cmd_verify, CLI_READS, "verify runs against a pinned public key",
      "usage: cairn verify (RUN | --all [--jobs N]) [--key PUBFILE]\n\nCheck "
      "a run, or "
      "every run and the directory's structure (--all):\nrecord encoding, the "
@@ -162,14 +166,15 @@ static const cli_command commands[] = {
      "TAMPERED, 6 ERROR (with --all the\nworst: TAMPERED, ERROR, INCOMPLETE); "
      "2 for a bad key file.\n--jobs N: threads for --all (default 0: one "
      "per CPU).\n"},
-    {"export", cmd_export, "export a run as JSON, NDJSON or a signed bundle",
+    {"export", cmd_export, CLI_READS,
+     "export a run as JSON, NDJSON or a signed bundle",
      "usage: cairn export RUN [-o json|ndjson] [--output-file FILE]\n       "
      "cairn export RUN --bundle FILE [--secret-key KEY]\n\njson (the default): "
      "one object with the run's records and\ncheckpoints; ndjson: one record "
      "per line.  --bundle verifies the run\nwith the key first, then writes "
      "FILE and FILE.minisig, which\n`minisign -V -p PUB -m FILE` checks.  "
      "Files are never overwritten.\n"},
-    {"verify-bundle", cmd_verify_bundle, "verify an exported bundle offline",
+    {"verify-bundle", cmd_verify_bundle, 0, "verify an exported bundle offline",
      "usage: cairn verify-bundle FILE [--key PUBFILE] [--no-signature]\n"
      "\n"
      "Verify a bundle without the journal, and its detached signature\n"
@@ -178,12 +183,13 @@ static const cli_command commands[] = {
      "FILE.minisig makes the verdict at best INCOMPLETE (exit 3) unless\n"
      "--no-signature says not to check it.  FILE must be a regular file of\n"
      "at most 1 GiB.  Exit codes as for verify.\n"},
-    {"info", cmd_info, "print facts about the journal directory",
+    {"info", cmd_info, CLI_READS, "print facts about the journal directory",
      "usage: cairn info\n"
      "\n"
      "Journal id, format, creation time, counts of runs, records and\n"
      "checkpoints, and the LMDB map and page figures.\n"},
-    {"report", cmd_report, "write an HTML page about a run or a plan's runs",
+    {"report", cmd_report, CLI_READS,
+     "write an HTML page about a run or a plan's runs",
      "usage: cairn report RUN --html FILE [--key PUBFILE]\n"
      "       cairn report --plan PLAN_ID [--last N] --html FILE "
      "[--key PUBFILE]\n"
@@ -195,7 +201,7 @@ static const cli_command commands[] = {
      "10, newest first).  FILE is replaced atomically; \"-\" is stdout.\n"
      "Without --key the verdict is at best NOT VERIFIED.  Exit 0 once the\n"
      "page is written, whatever the verdict (use `cairn verify` to gate).\n"},
-    {"salvage", cmd_salvage, "export the intact runs of a damaged journal",
+    {"salvage", cmd_salvage, 0, "export the intact runs of a damaged journal",
      "usage: cairn salvage SRC --bundles DIR --key PUB [--secret-key KEY]\n"
      "\n"
      "Read the journal SRC (never written: a private copy of data.mdb is\n"
@@ -206,7 +212,8 @@ static const cli_command commands[] = {
      "the first unreadable sequence, why).  Exit 0 when every run was\n"
      "salvaged, 6 when some were lost or the list of runs is unreadable,\n"
      "4 when a lost run is TAMPERED.\n"},
-    {"unlock", cmd_unlock, "keep a decrypted secret key in the kernel keyring",
+    {"unlock", cmd_unlock, 0,
+     "keep a decrypted secret key in the kernel keyring",
      "usage: cairn unlock [--secret-key FILE] [--timeout D]\n"
      "                    [--keyring session|user]\n"
      "                    [--password-file FILE | --password-fd N]\n"
@@ -216,12 +223,12 @@ static const cli_command commands[] = {
      "for D (default 15m, at most 7d): later commands that sign with that\n"
      "key file find it there and do not ask for the password.  The key is\n"
      "never written to a file.  Exit 1 when the keyring is unavailable.\n"},
-    {"lock", cmd_lock, "forget a key `cairn unlock` kept",
+    {"lock", cmd_lock, 0, "forget a key `cairn unlock` kept",
      "usage: cairn lock [--secret-key FILE]\n"
      "\n"
      "Invalidate the kernel keyring copy of the secret key (exit 0 also\n"
      "when there was none).\n"},
-    {"help", cmd_help, "print help for a command", usage_help},
+    {"help", cmd_help, 0, "print help for a command", usage_help},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -68,46 +68,10 @@ typedef struct run_cli {
 
 /* ---- durations -------------------------------------------------------- */
 
-/* <int><unit> groups, units ms s m h d ("30s", "1m30s"); 0 on success. */
+/* A duration greater than zero (cairn_duration_parse()); 0 on success. */
 static int parse_duration(const char *text, uint64_t *ns)
 {
-    static const struct {
-        const char *unit;
-        uint64_t ns;
-    } units[] = {{"ms", 1000000ull},
-                 {"s", 1000000000ull},
-                 {"m", 60000000000ull},
-                 {"h", 3600000000000ull},
-                 {"d", 86400000000000ull}};
-    uint64_t total = 0;
-    const char *p = text;
-    if (*p == '\0') {
-        return -1;
-    }
-    while (*p != '\0') {
-        char *end;
-        size_t u;
-        if (*p < '0' || *p > '9') {
-            return -1;
-        }
-        errno = 0;
-        unsigned long long v = strtoull(p, &end, 10);
-        for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
-            size_t n = strlen(units[u].unit);
-            if (strncmp(end, units[u].unit, n) == 0 &&
-                (end[n] == '\0' || (end[n] >= '0' && end[n] <= '9'))) {
-                break;
-            }
-        }
-        if (errno != 0 || u == sizeof(units) / sizeof(units[0]) ||
-            v > (UINT64_MAX - total) / units[u].ns) {
-            return -1;
-        }
-        total += v * units[u].ns;
-        p = end + strlen(units[u].unit);
-    }
-    *ns = total;
-    return total > 0 ? 0 : -1;
+    return cairn_duration_parse(text, 0, ns, NULL, 0) == CAIRN_OK ? 0 : -1;
 }
 
 static void fmt_dur(uint64_t ns, char *out, size_t cap)
@@ -643,13 +607,14 @@ int cmd_run(cli_ctx *ctx, int argc, char **argv)
     }
     if (o.dry_run) {
         /* Write nothing: look into an existing journal only. */
-        if (cairn_journal_open(cli_journal_dir(ctx), CAIRN_OPEN_READONLY,
-                               &ctx->journal, NULL, 0) != CAIRN_OK) {
+        cairn_journal_opts jo;
+        if (cli_journal_opts(&jo, CAIRN_OPEN_READONLY, NULL, 0) != 0 ||
+            cairn_journal_open_opts(cli_journal_dir(ctx), &jo, &ctx->journal,
+                                    NULL, 0) != CAIRN_OK) {
             ctx->journal = NULL;
         }
     } else {
-        cli_load_signer(ctx);
-        cli_open_journal(ctx, CAIRN_OPEN_CREATE);
+        cli_open(ctx);
     }
     setup(ctx, &rc, &o);
     err = cairn_run_plan(ctx->journal, plan, &o, run_id, sizeof(run_id));
@@ -670,7 +635,7 @@ int cmd_resume(cli_ctx *ctx, int argc, char **argv)
         cli_usage_error(ctx, "run id longer than %d bytes", CAIRN_MAX_ID);
     }
     snprintf(run_id, sizeof(run_id), "%s", run);
-    cli_open_for_write(ctx);
+    cli_open(ctx);
     setup(ctx, &rc, &o);
     cairn_err err = cairn_run_resume(ctx->journal, run_id, &o);
     if (err == CAIRN_EKEYMISMATCH) {

@@ -109,7 +109,7 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
         }
     }
     run = cli_one_arg(ctx, argc, argv, "RUN");
-    cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+    cli_open(ctx);
     err = cairn_status(ctx->journal, run, &s);
     if (err != CAIRN_OK) {
         cli_die_run(ctx, err, run);

@@ -173,8 +173,12 @@ static cairn_err open_journal(const char *dir, int snapshot, vmsg *m,
         tmp = "/tmp";
     }
     if (!snapshot) {
-        err = cairn_journal_open(dir, CAIRN_OPEN_READONLY, j, m->detail,
-                                 sizeof(m->detail));
+        cairn_journal_opts jo;
+        err = cli_journal_opts(&jo, CAIRN_OPEN_READONLY, m->detail,
+                               sizeof(m->detail)) != 0
+                  ? CAIRN_EINVAL
+                  : cairn_journal_open_opts(dir, &jo, j, m->detail,
+                                            sizeof(m->detail));
         int fallback =
             err == CAIRN_EIO || (err == CAIRN_EUNSAFE && not_ours(dir));
         if (!fallback || !journal_exists(dir)) {

@@ -140,8 +140,8 @@ static void test_map_full_in_one_batch(void **state)
     gfix *f = *state;
     cairn_journal_close(f->j);
     tu_rmtree(tu_path(f->root, "j"));
-    setenv("CAIRN_MAP_SIZE", "65536", 1);
-    setenv("CAIRN_BATCH_MAX", "1024", 1);
+    f->opts.map_size = 65536;
+    f->opts.batch_max = 1024;
     open_journal(f);
     create_run(f, "m1", 1, 1);
     create_run(f, "m2", 1, 1);

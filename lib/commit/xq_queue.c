@@ -81,7 +81,8 @@ static size_t count_queued(const cairn_xq *q)
     return n;
 }
 
-/* Leader: the bounded wait for a fuller batch ($CAIRN_BATCH_WAIT_US). */
+/* Leader: the bounded wait for a fuller batch (batch_wait_us,
+ * cairn_journal_opts). */
 static int wait_for_batch(cairn_xq *q)
 {
     uint64_t until = cairn__mono_ns() + (uint64_t)q->wait_us * 1000u;

@@ -34,26 +34,6 @@ cairn_err cairn__jfail(cairn_journal *j, cairn_err err, const char *fmt, ...)
     return err;
 }
 
-#define DEFAULT_BATCH_MAX 256u
-#define MAX_BATCH_MAX 4096u
-#define MAX_WAIT_US 100000u
-
-static unsigned env_unsigned(const char *name, unsigned lo, unsigned hi,
-                             unsigned dflt)
-{
-    const char *s = getenv(name);
-    if (s == NULL || *s == '\0') {
-        return dflt;
-    }
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < lo || v > hi) {
-        return dflt;
-    }
-    return (unsigned)v;
-}
-
 static cairn_err init_conds(cairn_jsync *s)
 {
     pthread_condattr_t attr;
@@ -96,9 +76,8 @@ cairn_err cairn__jsync_open(cairn_journal *j)
         free(s);
         return CAIRN_ENOMEM;
     }
-    s->batch_max =
-        env_unsigned("CAIRN_BATCH_MAX", 1, MAX_BATCH_MAX, DEFAULT_BATCH_MAX);
-    s->wait_us = env_unsigned("CAIRN_BATCH_WAIT_US", 0, MAX_WAIT_US, 0);
+    s->batch_max = j->opts.batch_max;   /* checked at open */
+    s->wait_us = j->opts.batch_wait_us; /* checked at open */
     j->sync = s;
     return CAIRN_OK;
 }
@@ -170,7 +149,8 @@ static cairn_err read_meta(cairn_journal *j)
 
 #define OPEN_FLAGS                                                             \
     (CAIRN_OPEN_READONLY | CAIRN_OPEN_CREATE | CAIRN_OPEN_STRICT |             \
-     CAIRN_OPEN_GROUP_READABLE | CAIRN_OPEN_SNAPSHOT)
+     CAIRN_OPEN_GROUP_READABLE | CAIRN_OPEN_SNAPSHOT |                         \
+     CAIRN_OPEN_NO_SHARED_COMMIT)
 
 /* Note (or, strict, refuse) a file others can write. */
 static cairn_err loose(cairn_journal *j, unsigned flags, const struct stat *st,
@@ -232,7 +212,8 @@ static cairn_err check_files(cairn_journal *j, unsigned flags,
             return CAIRN_EIO;
         }
         mode_t mode = (flags & CAIRN_OPEN_GROUP_READABLE) != 0 ? 0640 : 0600;
-        err = cairn__journal_create(j->dfd, j->dir, mode, detail, detail_len);
+        err = cairn__journal_create(j->dfd, j->dir, mode, j->opts.map_size,
+                                    detail, detail_len);
         if (err == CAIRN_OK) {
             err = cairn__jdir_stat(j->dfd, j->dir, "data.mdb", 0, &cf->data,
                                    &exists, detail, detail_len);
@@ -317,8 +298,8 @@ static cairn_err open_store(cairn_journal *j, unsigned flags, char *detail,
     /* LMDB opens by path: give it the checked directory itself. */
     cairn__fd_path(j->dfd, j->dir, path, sizeof(path));
     err = cairn__store_open(path, j->readonly, 0,
-                            cairn__jdir_file_mode(&j->data_st), &j->store,
-                            detail, detail_len);
+                            cairn__jdir_file_mode(&j->data_st),
+                            j->opts.map_size, &j->store, detail, detail_len);
     if (err != CAIRN_OK) {
         /* The detail names /proc/thread-self/fd/N: name the directory instead.
          */
@@ -355,20 +336,80 @@ cairn_err cairn_journal_open(const char *dir, unsigned flags,
                              cairn_journal **out, char *detail,
                              size_t detail_len)
 {
-    cairn__snapshot_opts snap = {0};
-    return cairn__journal_open(dir, flags, &snap, out, detail, detail_len);
+    cairn_journal_opts opts = CAIRN_JOURNAL_OPTS_INIT;
+    opts.flags = flags;
+    return cairn_journal_open_opts(dir, &opts, out, detail, detail_len);
 }
 
 cairn_err cairn_journal_open_snapshot(const char *dir, const char *tmp_dir,
                                       cairn_journal **out, char *detail,
                                       size_t detail_len)
 {
-    cairn__snapshot_opts snap = {.tmp_dir = tmp_dir};
-    return cairn__journal_open(dir, CAIRN_OPEN_SNAPSHOT, &snap, out, detail,
-                               detail_len);
+    cairn_journal_opts opts = CAIRN_JOURNAL_OPTS_INIT;
+    opts.flags = CAIRN_OPEN_SNAPSHOT;
+    opts.tmp_dir = tmp_dir;
+    return cairn_journal_open_opts(dir, &opts, out, detail, detail_len);
 }
 
-cairn_err cairn__journal_open(const char *dir, unsigned flags,
+cairn_err cairn_journal_open_opts(const char *dir,
+                                  const cairn_journal_opts *opts,
+                                  cairn_journal **out, char *detail,
+                                  size_t detail_len)
+{
+    cairn__snapshot_opts snap = {0};
+    if (opts != NULL && opts->size >= CAIRN__OPTS_V1_SIZE &&
+        opts->size <= sizeof(*opts)) {
+        snap.tmp_dir = opts->tmp_dir;
+    }
+    return cairn__journal_open(dir, opts, &snap, out, detail, detail_len);
+}
+
+/* @p in as this library's struct with every default filled in, or
+ * CAIRN_EINVAL naming what is wrong. */
+static cairn_err resolve_opts(const cairn_journal_opts *in,
+                              cairn_journal_opts *o, char *detail,
+                              size_t detail_len)
+{
+    memset(o, 0, sizeof(*o));
+    if (in != NULL) {
+        if (in->size < CAIRN__OPTS_V1_SIZE || in->size > sizeof(*o)) {
+            cairn__fmt(detail, detail_len,
+                       "cairn_journal_opts: size %zu (this library knows "
+                       "%zu..%zu)",
+                       in->size, (size_t)CAIRN__OPTS_V1_SIZE, sizeof(*o));
+            return CAIRN_EINVAL;
+        }
+        memcpy(o, in, in->size);
+    }
+    o->size = sizeof(*o);
+    o->tmp_dir = NULL; /* the snapshot's, passed on by the caller */
+    if (o->map_size == 0) {
+        o->map_size = CAIRN_MAP_SIZE_DEFAULT;
+    } else if (o->map_size < CAIRN_MAP_SIZE_MIN ||
+               o->map_size > CAIRN_MAP_SIZE_MAX) {
+        cairn__fmt(detail, detail_len,
+                   "map_size %llu: not a size in bytes from %llu to %llu",
+                   (unsigned long long)o->map_size,
+                   (unsigned long long)CAIRN_MAP_SIZE_MIN,
+                   (unsigned long long)CAIRN_MAP_SIZE_MAX);
+        return CAIRN_EINVAL;
+    }
+    if (o->batch_max == 0) {
+        o->batch_max = CAIRN_BATCH_MAX_DEFAULT;
+    } else if (o->batch_max > CAIRN_BATCH_MAX_LIMIT) {
+        cairn__fmt(detail, detail_len, "batch_max %u: not from 1 to %u",
+                   o->batch_max, CAIRN_BATCH_MAX_LIMIT);
+        return CAIRN_EINVAL;
+    }
+    if (o->batch_wait_us > CAIRN_BATCH_WAIT_US_MAX) {
+        cairn__fmt(detail, detail_len, "batch_wait_us %u: not from 0 to %u",
+                   o->batch_wait_us, CAIRN_BATCH_WAIT_US_MAX);
+        return CAIRN_EINVAL;
+    }
+    return CAIRN_OK;
+}
+
+cairn_err cairn__journal_open(const char *dir, const cairn_journal_opts *opts,
                               cairn__snapshot_opts *snap, cairn_journal **out,
                               char *detail, size_t detail_len)
 {
@@ -376,6 +417,12 @@ cairn_err cairn__journal_open(const char *dir, unsigned flags,
         return CAIRN_EINVAL;
     }
     *out = NULL;
+    cairn_journal_opts o;
+    cairn_err err = resolve_opts(opts, &o, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    unsigned flags = o.flags;
     if (dir == NULL || dir[0] == '\0' || (flags & ~OPEN_FLAGS) != 0 ||
         ((flags & CAIRN_OPEN_SNAPSHOT) && (flags & CAIRN_OPEN_CREATE))) {
         cairn__fmt(detail, detail_len, "bad directory or flags");
@@ -398,6 +445,7 @@ cairn_err cairn__journal_open(const char *dir, unsigned flags,
     }
     j->dfd = -1;
     j->data_fd = -1;
+    j->opts = o;
     if ((j->dir = strdup(dir)) == NULL || cairn__jsync_open(j) != CAIRN_OK) {
         free(j->dir);
         free(j);
@@ -412,10 +460,10 @@ cairn_err cairn__journal_open(const char *dir, unsigned flags,
     }
     /* A snapshot is a private copy read without the journal's lock, for
      * readers who are not its owner: the owner checks do not apply. */
-    cairn_err err = (flags & CAIRN_OPEN_SNAPSHOT)
-                        ? cairn__store_open_snapshot(dir, snap, &j->store,
-                                                     detail, detail_len)
-                        : open_store(j, flags, detail, detail_len);
+    err = (flags & CAIRN_OPEN_SNAPSHOT)
+              ? cairn__store_open_snapshot(dir, snap, &j->store, detail,
+                                           detail_len)
+              : open_store(j, flags, detail, detail_len);
     if (err == CAIRN_OK) {
         err = read_meta(j);
         if (err != CAIRN_OK) {
@@ -426,7 +474,7 @@ cairn_err cairn__journal_open(const char *dir, unsigned flags,
         cairn_journal_close(j);
         return err;
     }
-    if (!j->readonly) {
+    if (!j->readonly && (flags & CAIRN_OPEN_NO_SHARED_COMMIT) == 0) {
         /* Without the shared queue the handle commits on its own; but a
          * commit.shm that is a symbolic link or not ours is refused. */
         char why[CAIRN__DETAIL_MAX];

@@ -87,6 +87,9 @@ struct cairn_journal {
     cairn_store *store;
     uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES];
     const cairn_signer *signer;
+    /** The options it was opened with, every default filled in (flags,
+     *  map_size, batch_max, batch_wait_us; tmp_dir NULL). */
+    cairn_journal_opts opts;
     int readonly;
     int have_boot_id; /**< boot_id was read at open (it cannot change) */
     uint8_t boot_id[CAIRN_BOOT_ID_BYTES];
@@ -107,9 +110,16 @@ struct cairn_journal {
     char detail[CAIRN__DETAIL_MAX];
 };
 
-/** cairn_journal_open() with the snapshot options @p snap (used, and
- *  filled, only with CAIRN_OPEN_SNAPSHOT; tests pass a copy hook). */
-CAIRN_INTERNAL cairn_err cairn__journal_open(const char *dir, unsigned flags,
+/** The size of the first version of cairn_journal_opts (the smallest
+ *  opts->size accepted). */
+#define CAIRN__OPTS_V1_SIZE                                                    \
+    (offsetof(cairn_journal_opts, tmp_dir) + sizeof(const char *))
+
+/** cairn_journal_open_opts() (@p opts NULL: defaults) with the snapshot
+ *  options @p snap (used, and filled, only with CAIRN_OPEN_SNAPSHOT; its
+ *  tmp_dir is used, opts->tmp_dir is not; tests pass a copy hook). */
+CAIRN_INTERNAL cairn_err cairn__journal_open(const char *dir,
+                                             const cairn_journal_opts *opts,
                                              cairn__snapshot_opts *snap,
                                              cairn_journal **out, char *detail,
                                              size_t detail_len);
@@ -120,8 +130,7 @@ CAIRN_INTERNAL cairn_err cairn__jfail(cairn_journal *j, cairn_err err,
     __attribute__((format(printf, 3, 4)));
 
 /** Create / destroy the handle's thread synchronisation.
- *  Batch size from $CAIRN_BATCH_MAX (1..4096, default 256), bounded
- *  wait from $CAIRN_BATCH_WAIT_US (0..100000, default 0). */
+ *  Batch size and bounded wait from j->opts (batch_max, batch_wait_us). */
 CAIRN_INTERNAL cairn_err cairn__jsync_open(cairn_journal *j);
 CAIRN_INTERNAL void cairn__jsync_close(cairn_journal *j);
 /** Copy @p text into the handle's detail under sync->mu. */

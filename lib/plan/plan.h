@@ -93,13 +93,6 @@ CAIRN_INTERNAL int cairn__kind_mutating(cairn_kind kind);
 /** Parse a kind word ("preflight", ...); 0 when unknown. */
 CAIRN_INTERNAL cairn_kind cairn__kind_parse(const char *word);
 
-/**
- * Parse a duration: one or more <integer><unit> groups, units ms, s, m, h,
- * d (e.g. "2h", "1h30m", "500ms").  Must be > 0 and fit in uint64 ns.
- * @return 0 on success, -1 otherwise.
- */
-CAIRN_INTERNAL int cairn__duration_parse(const char *text, uint64_t *ns);
-
 /** True when @p name is a valid variable name for "env"/"pass_env"/an
  *  env_file: [A-Za-z_][A-Za-z0-9_]*, at most CAIRN_PLAN_MAX_ENV_NAME bytes,
  *  not starting with "CAIRN_" (those are the runner's). */

@@ -80,6 +80,10 @@ cairn_err cairn__runner_env_add(runner_env *env, const char *key,
     return env_put(env, entry);
 }
 
+/* The one place lib/ reads the environment (scripts/check-env.sh): the
+ * runner's own PATH, HOME ... pass on to the commands it spawns, as
+ * cairn.h documents.  This builds a child's environment; it configures
+ * nothing in the library (settings are options: cairn_journal_opts). */
 cairn_err cairn__runner_env_init(runner_env *env)
 {
     env->n = 0;

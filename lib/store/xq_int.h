@@ -72,8 +72,8 @@ struct cairn_xq {
     pid_t pid;
     unsigned batch_max, wait_us;
     uint64_t commits, records, stale; /* led by this process (sh->mu) */
-    int test_die;        /* $CAIRN_TEST_XQ_DIE: 1 before, 2 after the commit */
-    uint64_t last_sweep; /* mono ns (under sh->mu) */
+    int test_die; /* tests set it (test_xq.c): 1 before, 2 after the commit */
+    uint64_t last_sweep;      /* mono ns (under sh->mu) */
     uint32_t ready[XQ_SLOTS]; /* bytes of each slot known to have blocks */
 };
 

@@ -1,5 +1,5 @@
 /*
- * journal.c - find and open the journal directory.
+ * cli_journal.c - find and open the journal directory.
  */
 #include "cli.h"
 
@@ -104,6 +104,66 @@ static void make_parents(const char *path)
     free(buf);
 }
 
+/* A decimal unsigned value of environment variable @p name: 1 and *out;
+ * 0 when unset or empty; -1 when it is not a number in lo..hi. */
+static int env_number(const char *name, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    const char *s = getenv(name);
+    char *end = NULL;
+    unsigned long long v;
+
+    if (s == NULL || s[0] == '\0') {
+        return 0;
+    }
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < lo ||
+        v > hi) {
+        return -1;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_journal_opts(cairn_journal_opts *opts, unsigned flags, char *detail,
+                     size_t detail_len)
+{
+    const char *share = getenv("CAIRN_SHARED_COMMIT");
+    uint64_t v = 0;
+    cairn_journal_opts o = CAIRN_JOURNAL_OPTS_INIT;
+
+    o.flags = flags;
+    if (share != NULL && strcmp(share, "0") == 0) {
+        o.flags |= CAIRN_OPEN_NO_SHARED_COMMIT;
+    }
+    /* Batch tuning outside its range is ignored (the default applies). */
+    if (env_number("CAIRN_BATCH_MAX", 1, CAIRN_BATCH_MAX_LIMIT, &v) == 1) {
+        o.batch_max = (unsigned)v;
+    }
+    if (env_number("CAIRN_BATCH_WAIT_US", 0, CAIRN_BATCH_WAIT_US_MAX, &v) ==
+        1) {
+        o.batch_wait_us = (unsigned)v;
+    }
+    /* A map size is refused rather than guessed. */
+    switch (env_number("CAIRN_MAP_SIZE", CAIRN_MAP_SIZE_MIN, CAIRN_MAP_SIZE_MAX,
+                       &v)) {
+    case 1:
+        o.map_size = v;
+        break;
+    case 0:
+        break;
+    default:
+        snprintf(detail, detail_len,
+                 "CAIRN_MAP_SIZE=%s: not a size in bytes from %llu to %llu",
+                 getenv("CAIRN_MAP_SIZE"),
+                 (unsigned long long)CAIRN_MAP_SIZE_MIN,
+                 (unsigned long long)CAIRN_MAP_SIZE_MAX);
+        return -1;
+    }
+    *opts = o;
+    return 0;
+}
+
 /* Opening an existing journal failed: say so plainly when the directory,
  * or the journal in it, does not exist (exit 1, CLI_ENOJOURNAL). */
 void cli_die_if_no_journal(const char *dir)
@@ -133,6 +193,7 @@ void cli_open_journal(cli_ctx *ctx, unsigned flags)
     const char *dir = cli_journal_dir(ctx);
     char detail[1024] = "";
     char what[4200];
+    cairn_journal_opts opts;
     cairn_err err;
 
     if ((flags & CAIRN_OPEN_CREATE) != 0) {
@@ -140,7 +201,10 @@ void cli_open_journal(cli_ctx *ctx, unsigned flags)
         flags |= ctx->group_readable ? CAIRN_OPEN_GROUP_READABLE : 0u;
     }
     flags |= ctx->strict ? CAIRN_OPEN_STRICT : 0u;
-    err = cairn_journal_open(dir, flags, &ctx->journal, detail, sizeof(detail));
+    err = cli_journal_opts(&opts, flags, detail, sizeof(detail)) != 0
+              ? CAIRN_EINVAL
+              : cairn_journal_open_opts(dir, &opts, &ctx->journal, detail,
+                                        sizeof(detail));
     if (err != CAIRN_OK) {
         ctx->journal = NULL;
         if (err == CAIRN_EIO && (flags & CAIRN_OPEN_CREATE) == 0) {
@@ -157,8 +221,17 @@ void cli_open_journal(cli_ctx *ctx, unsigned flags)
     }
 }
 
-void cli_open_for_write(cli_ctx *ctx)
+void cli_open(cli_ctx *ctx)
 {
-    cli_load_signer(ctx);
-    cli_open_journal(ctx, 0);
+    unsigned flags = ctx->cmd->flags;
+
+    if ((flags & CLI_WRITES) != 0) {
+        cli_load_signer(ctx);
+        cli_open_journal(ctx, (flags & CLI_CREATES) ? CAIRN_OPEN_CREATE : 0u);
+    } else if ((flags & CLI_READS) != 0) {
+        cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+    } else {
+        cli_die(CLI_EXIT_ERROR, "%s: opens no journal (command table)",
+                ctx->cmd->name);
+    }
 }

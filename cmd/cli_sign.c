@@ -1,5 +1,5 @@
 /*
- * sign.c - load the signing key; read passwords from the terminal.
+ * cli_sign.c - load the signing key; read passwords from the terminal.
  */
 #include "cli.h"
 

@@ -1,5 +1,5 @@
 /*
- * cli.c - error reporting, exit, option parsing helpers and the actor.
+ * cli_common.c - error reporting, exit, option parsing helpers and the actor.
  */
 #include "cli.h"
 

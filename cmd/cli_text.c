@@ -1,5 +1,5 @@
 /*
- * text.c - the human-readable forms of summaries, operations and records.
+ * cli_text.c - the human-readable forms of summaries, operations and records.
  */
 #include "cli.h"
 
