@@ -256,6 +256,9 @@ uint64_t cli_now_ns(void);
  * @return 0 and *ns; -1 when it is neither.
  */
 int cli_parse_since(const char *text, uint64_t now_ns, uint64_t *ns);
+/** Parse a duration: <int><unit> groups, units ms s m h d ("30s",
+ *  "1m30s"); 0 and *ns (> 0), or -1. */
+int cli_parse_duration(const char *text, uint64_t *ns);
 /** Write @p s to @p out, escaping quotes, backslashes and control bytes. */
 void cli_put_escaped(FILE *out, const char *s);
 
@@ -280,6 +283,9 @@ void cli_jprint(json_t *value);
 
 /** The `status -o json` object (DESIGN.md section 3). */
 json_t *cli_json_summary(const cairn_summary *s);
+/** Add "activity", "holder" (null, or pid, host, since, verified) and
+ *  "activity_detail" of @p h to @p o. */
+void cli_json_activity(json_t *o, const cairn_run_holder *h);
 /** One operation of a summary. */
 json_t *cli_json_op(const cairn_op_view *op);
 /** One record (`log -o json`); @p s (may be NULL) names operations. */
@@ -295,6 +301,9 @@ void cli_text_ops(FILE *out, const cairn_summary *s);
 /** One `log` line for a record; @p s (may be NULL) names operations. */
 void cli_text_record(FILE *out, const cairn_record_view *r,
                      const cairn_summary *s);
+/** The `activity:` line of `status`: who works on the run. */
+void cli_text_activity(FILE *out, const cairn_summary *s,
+                       const cairn_run_holder *h);
 /** The id of operation @p seq in @p s, or NULL. */
 const char *cli_op_id(const cairn_summary *s, uint32_t seq);
 
