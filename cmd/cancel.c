@@ -61,6 +61,7 @@ static int cancel_live(cli_ctx *ctx, const char *run, int timed_out,
         if (err != CAIRN_OK) {
             cli_die_run(ctx, err, run);
         }
+        cli_hook_fire(ctx, run, 0, 0);
         return CLI_EXIT_OK;
     }
     err = cairn_run_interrupt(ctx->journal, run, &h);
@@ -99,6 +100,7 @@ static int cancel_live(cli_ctx *ctx, const char *run, int timed_out,
         /* It ended the run itself (stopped targets: a cancel, then its
          * containment). */
         fprintf(stderr, "cairn: cancel %s: its runner ended the run\n", run);
+        cli_hook_fire(ctx, run, 0, 0);
         return CLI_EXIT_OK;
     }
     if (err != CAIRN_OK) {
@@ -108,6 +110,7 @@ static int cancel_live(cli_ctx *ctx, const char *run, int timed_out,
         fprintf(stderr, "cairn: cancel %s: its runner stopped; run cancelled\n",
                 run);
     }
+    cli_hook_fire(ctx, run, 0, 0);
     return CLI_EXIT_OK;
 }
 
@@ -116,6 +119,7 @@ int cmd_cancel(cli_ctx *ctx, int argc, char **argv)
     static const struct option longopts[] = {
         CLI_LONG_COMMON,
         CLI_LONG_WRITE,
+        CLI_LONG_HOOK,
         {"reason", required_argument, NULL, OPT_REASON},
         {"timed-out", no_argument, NULL, OPT_TIMED_OUT},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -155,5 +159,6 @@ int cmd_cancel(cli_ctx *ctx, int argc, char **argv)
     if (err != CAIRN_OK) {
         cli_die_run(ctx, err, run);
     }
+    cli_hook_fire(ctx, run, 0, 0);
     return CLI_EXIT_OK;
 }

@@ -244,6 +244,10 @@ int cli_common_option(cli_ctx *ctx, int c, const char *arg, char **argv)
     case CLI_OPT_GROUP_READABLE:
         ctx->group_readable = 1;
         return 1;
+    case CLI_OPT_HOOK:
+        ctx->hook = arg;
+        ctx->hook_set = 1;
+        return 1;
     case ':':
         cli_usage_error(ctx, "option '%s' needs an argument", bad_option(argv));
     case '?':

@@ -14,6 +14,7 @@
 
 #include <getopt.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -42,6 +43,8 @@ typedef struct cli_ctx {
     cairn_signer *signer;   /**< loaded signer, or NULL */
     int strict;             /**< --strict: refuse loose permissions */
     int group_readable;     /**< --group-readable (create, run) */
+    const char *hook;       /**< --hook CMD (transitions), or NULL */
+    int hook_set;           /**< --hook given (even empty: no hook) */
 } cli_ctx;
 
 typedef int (*cli_handler)(cli_ctx *ctx, int argc, char **argv);
@@ -128,6 +131,7 @@ enum {
     CLI_OPT_ACTOR,
     CLI_OPT_STRICT,
     CLI_OPT_GROUP_READABLE,
+    CLI_OPT_HOOK,
     CLI_OPT_FIRST_LOCAL /**< first value free for a command's options */
 };
 
@@ -148,6 +152,12 @@ enum {
     {"secret-key", required_argument, NULL, CLI_OPT_SECRET_KEY},               \
     {                                                                          \
         "actor", required_argument, NULL, CLI_OPT_ACTOR                        \
+    }
+
+/** --hook CMD: an option of every command that makes transitions. */
+#define CLI_LONG_HOOK                                                          \
+    {                                                                          \
+        "hook", required_argument, NULL, CLI_OPT_HOOK                          \
     }
 
 /** Reset getopt before a command parses its own options. */
@@ -211,6 +221,27 @@ typedef struct cli_receipt_args {
  *  Usage errors exit 2.  Free the lists with cli_kvs_free(). */
 void cli_receipt_parse(cli_ctx *ctx, int argc, char **argv, unsigned allow,
                        cli_receipt_args *a);
+
+/* ---------------------------------------------------------------- */
+/* Hooks (hook.c).                                                   */
+
+/** The hook command: --hook (empty: none), else $CAIRN_HOOK, or NULL. */
+const char *cli_hook(const cli_ctx *ctx);
+/** The JSON event a hook gets in CAIRN_EVENT_JSON: "event"
+ *  "state-change", run_id, transition, actor, op (null or the operation),
+ *  state, stopped_reason, next_action, summary (as `status -o json`). */
+json_t *cli_hook_event(const cairn_summary *s, const char *transition,
+                       const char *actor, int has_op, uint32_t seq);
+/** Run @p hook for @p s (cairn_hook_run with CAIRN_EVENT_JSON); 0 ok,
+ *  -1 failed (@p detail says why). */
+int cli_hook_run(cli_ctx *ctx, const char *hook, const cairn_summary *s,
+                 const char *transition, int has_op, uint32_t seq,
+                 const volatile sig_atomic_t *interrupts, char *detail,
+                 size_t detail_len);
+/** After a successful transition of command ctx->cmd on @p run (naming
+ *  operation @p seq when @p has_op): run the hook if there is one; a
+ *  failure is a warning. */
+void cli_hook_fire(cli_ctx *ctx, const char *run, int has_op, uint32_t seq);
 
 /* ---------------------------------------------------------------- */
 /* Journal and signer (journal.c, sign.c).                           */

@@ -1306,6 +1306,50 @@ CAIRN_API CAIRN_WUR cairn_err cairn_run_interrupt(cairn_journal *journal,
                                                   const char *run_id,
                                                   cairn_run_holder *out);
 
+/** What a hook is told besides the run's summary (cairn_hook_run()). */
+typedef struct cairn_hook_info {
+    /** CAIRN_TRANSITION: what changed the run ("create", "claim",
+     *  "complete", "fail", "skip", "retry", "resolve", "cancel",
+     *  "accept-preflight", "run", "resume" ...); NULL: "". */
+    const char *transition;
+    const char *actor; /**< CAIRN_ACTOR; NULL: unset */
+    /** The transition names an operation: CAIRN_OP_SEQ, CAIRN_OP_ID
+     *  (from the summary's operations). */
+    int has_op;
+    uint32_t seq;
+    /** CAIRN_EVENT_JSON: the event as one JSON object; NULL, or longer
+     *  than 64 KiB: unset. */
+    const char *event_json;
+    uint64_t timeout_ns; /**< 0: 30 s; then SIGTERM, SIGKILL 5 s later */
+    /** As cairn_runner_opts.interrupts (NULL: never interrupted); after a
+     *  first signal the hook gets shutdown_ns (0: 30 s) more. */
+    const volatile sig_atomic_t *interrupts;
+    uint64_t shutdown_ns;
+} cairn_hook_info;
+
+/**
+ * Run a hook: /bin/sh -c @p hook in its own process group, stdin from
+ * /dev/null, output captured (not shown), with the clean environment of
+ * the runner's commands (PATH HOME USER LOGNAME LANG LC_ALL TZ TMPDIR when
+ * set) plus CAIRN_RUN_ID, CAIRN_RUN_STATE, CAIRN_STOPPED_REASON,
+ * CAIRN_NEXT_ACTION, CAIRN_RESTART_REQUIRED (0/1), CAIRN_RESTART_TARGETS
+ * and CAIRN_IN_DOUBT (comma-separated), CAIRN_JOURNAL (absolute) from
+ * @p summary, and CAIRN_TRANSITION, CAIRN_ACTOR, CAIRN_OP_SEQ, CAIRN_OP_ID,
+ * CAIRN_EVENT_JSON from @p info.  The runner's hook
+ * (cairn_runner_opts.hook) gets the same variables, with CAIRN_TRANSITION
+ * "runner" and no CAIRN_EVENT_JSON.  The hook command comes from the
+ * caller, never from the journal directory.  Waits for it.
+ * @param detail  "" or why the hook failed ("exit status 3: <stderr
+ *                tail>", "timed out", "killed by signal 9", "/bin/sh: ...").
+ * @return CAIRN_OK: it ran and exited 0; CAIRN_ECHILD: it failed or could
+ *         not be run (@p detail); CAIRN_EINVAL; CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_hook_run(cairn_journal *journal,
+                                             const char *hook,
+                                             const cairn_summary *summary,
+                                             const cairn_hook_info *info,
+                                             char *detail, size_t detail_len);
+
 /**
  * Create a run of @p plan and execute it.
  * @param journal     open read-write (may be NULL in a dry run).
