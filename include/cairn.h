@@ -1192,7 +1192,9 @@ typedef struct cairn_runner_opts {
                                        CAIRN_NEXT_ACTION, CAIRN_RESTART_REQUIRED
                                        (0/1), CAIRN_RESTART_TARGETS and
                                        CAIRN_IN_DOUBT (comma-separated),
-                                       CAIRN_JOURNAL */
+                                       CAIRN_JOURNAL, CAIRN_TRANSITION
+                                       ("runner"), CAIRN_ACTOR (see
+                                       cairn_hook_run()) */
     uint64_t hook_timeout_ns;     /**< 0: 30 s */
     const char *actor;            /**< recorded on the runner's records; NULL:
                                        "cairn-runner" */
