@@ -20,11 +20,13 @@ WARN      := -std=c11 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion \
              -Wformat=2 -Wundef -Wwrite-strings -Wswitch-enum \
              -Wimplicit-fallthrough -Werror
 CPPFLAGS  += -D_GNU_SOURCE -Iinclude -Ilib
+DEPFLAGS  := -MMD -MP
 ALL_CFLAGS = $(WARN) $(OPT) $(SAN) $(CFLAGS)
 LIBS      := -llmdb -lsodium -ljansson -lpthread
 TEST_LIBS := -lcmocka
 
-LIB_SRC   := $(sort $(wildcard lib/*.c))
+LIB_SRC   := $(sort $(wildcard lib/*/*.c))
+LIB_HDR   := $(sort $(wildcard lib/*/*.h))
 CMD_SRC   := $(sort $(wildcard cmd/*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TESTUTIL  := tests/testutil.c
@@ -41,7 +43,7 @@ SONAME    := libcairn.so.$(SOVERSION)
 CLI       := $(BUILD)/cairn
 
 .PHONY: all check test san fuzz fuzz-build demo crash bench deps deps-check install \
-        uninstall clean format format-check help
+        uninstall clean format format-check check-layers help
 
 all: $(STATIC) $(SHARED) $(CLI) $(BUILD)/cairn.pc
 
@@ -58,13 +60,13 @@ help:
 	@echo "make bench      benchmarks against LMDB, SHA-256, SQLite and JSON peers"
 	@echo "make install    PREFIX=/usr/local DESTDIR= (also uninstall)"
 
-$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) include/cairn.h
+$(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DCAIRN_BUILDING -c $< -o $@
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DCAIRN_BUILDING -c $< -o $@
 
-$(BUILD)/cmd/%.o: cmd/%.c $(wildcard cmd/*.h) $(wildcard lib/*.h) include/cairn.h
+$(BUILD)/cmd/%.o: cmd/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Icmd $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) -Icmd $(ALL_CFLAGS) -c $< -o $@
 
 $(STATIC): $(LIB_OBJ)
 	@rm -f $@
@@ -75,6 +77,9 @@ $(SHARED): $(LIB_OBJ)
 	ln -sf libcairn.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/libcairn.so
 
+# Header dependencies of every object, written by the compiler (-MMD -MP).
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+
 $(CLI): $(CMD_OBJ) $(STATIC)
 	$(CC) $(SAN) -o $@ $(CMD_OBJ) $(STATIC) $(LIBS)
 
@@ -83,11 +88,11 @@ $(BUILD)/cairn.pc: cairn.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(BUILD)/tests/%: tests/%.c $(TESTUTIL) $(wildcard tests/*.h tests/*/*.h) tests/model.c $(STATIC)
+$(BUILD)/tests/%: tests/%.c $(TESTUTIL) $(wildcard tests/*.h tests/*/*.h) tests/model.c $(LIB_HDR) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(TESTUTIL) $(STATIC) $(LIBS) $(TEST_LIBS)
 
-$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(STATIC)
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(LIB_HDR) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< fuzz/replay.c $(STATIC) $(LIBS)
 
@@ -180,10 +185,14 @@ uninstall:
 	    $(DESTDIR)$(PCDIR)/cairn.pc $(DESTDIR)$(MANDIR)/man1/cairn.1
 
 format:
-	clang-format -i include/*.h lib/*.c lib/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c bench/*.c bench/*.h
+	clang-format -i include/*.h lib/*/*.c lib/*/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c bench/*.c bench/*.h
+
+# A file of lib/ includes only its own layer and the layers below it.
+check-layers:
+	@sh scripts/check-layers.sh
 
 format-check:
-	@clang-format --dry-run --Werror include/*.h lib/*.c lib/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c bench/*.c bench/*.h
+	@clang-format --dry-run --Werror include/*.h lib/*/*.c lib/*/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c bench/*.c bench/*.h
 
 clean:
 	rm -rf build build-san build-fuzz demo-out

@@ -7,7 +7,7 @@
  */
 #include "bench.h"
 
-#include "journal.h"
+#include "journal/journal.h"
 
 #include <pthread.h>
 #include <signal.h>

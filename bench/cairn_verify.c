@@ -11,8 +11,8 @@
  */
 #include "bench.h"
 
-#include "journal.h"
-#include "verify.h"
+#include "journal/journal.h"
+#include "verify/verify.h"
 
 #include <malloc.h>
 #include <pthread.h>

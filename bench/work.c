@@ -5,7 +5,7 @@
  */
 #include "bench.h"
 
-#include "journal.h"
+#include "journal/journal.h"
 
 #include <sodium.h>
 

@@ -13,7 +13,7 @@
  * is created exclusively (never replaced).
  */
 #include "cli.h"
-/* cairn_checkpoint_each(): in lib/verify.h until it moves to cairn.h. */
+/* cairn_checkpoint_each(): in lib/verify/verify.h until it moves to cairn.h. */
 
 #include <errno.h>
 #include <fcntl.h>

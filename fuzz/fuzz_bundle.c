@@ -1,8 +1,8 @@
 /*
  * fuzz_bundle.c - libFuzzer target for the bundle parser and the verifier
  * core behind it.
- * Target: cairn__verify_bundle_mem (lib/bundle.c), which drives
- * cairn__vcore_record / cairn__vcore_checkpoint (lib/verify_core.c):
+ * Target: cairn__verify_bundle_mem (lib/verify/bundle.c), which drives
+ * cairn__vcore_record / cairn__vcore_checkpoint (lib/verify/verify_core.c):
  * record and checkpoint decoding, chain, state machine, signatures.
  * The seeds (fuzz/corpus/bundle/) come from a real three-record run
  * signed with the key pinned below; its secret key is not kept.
@@ -13,7 +13,7 @@
  * signed, and a head; every report string is NUL-terminated.  The same
  * input without a pinned key is never VERIFIED.
  */
-#include "verify.h"
+#include "verify/verify.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,13 +1,13 @@
 /*
  * fuzz_checkpoint.c - libFuzzer target for the checkpoint decoder.
- * Target: cairn__checkpoint_decode (lib/codec_checkpoint.c), with
+ * Target: cairn__checkpoint_decode (lib/format/codec_checkpoint.c), with
  * cairn__checkpoint_encode and cairn__checkpoint_message.
  * Invariants: a failed decode returns CAIRN_ECORRUPT or CAIRN_EVERSION
  * with an offset in its detail; a successful decode (exactly 130 bytes)
  * re-encodes to exactly the input bytes; the signed message has the
  * documented length.
  */
-#include "record.h"
+#include "format/record.h"
 
 #include <stdint.h>
 #include <stdlib.h>

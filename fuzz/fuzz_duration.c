@@ -5,7 +5,7 @@
  * acceptance or value, or when a rejection leaves *ns non-zero or gives no
  * reason.
  */
-#include "plan_json.h"
+#include "plan/plan_json.h"
 
 #include <stdlib.h>
 #include <string.h>

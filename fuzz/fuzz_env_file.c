@@ -6,7 +6,7 @@
  * name, more variables than the file has lines, or when a rejection gives
  * no reason.
  */
-#include "runner.h"
+#include "runner/runner.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /*
  * fuzz_minisig.c - libFuzzer target for minisign signature text.
- * Target: cairn__minisig_verify (lib/minisig.c) on the input as a .minisig
+ * Target: cairn__minisig_verify (lib/keys/minisig.c) on the input as a .minisig
  * over the fixed message "cairn fuzz\n" under the golden test key
  * (tests/vectors/keys/plain.pub); then cairn__minisig_create and verify with
  * the input (up to its first NUL byte) as the trusted comment. Invariants:
@@ -9,7 +9,7 @@
  * exactly when the comment is printable and short enough, and what it creates
  * verifies and gives back the same comment.
  */
-#include "key.h"
+#include "keys/key.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,11 +1,11 @@
 /*
  * fuzz_outputs.c - libFuzzer target for the $CAIRN_OUTPUT parser.
- * Target: cairn__outputs_parse (lib/outputs.c).
+ * Target: cairn__outputs_parse (lib/format/outputs.c).
  * Checks the invariants of a successful parse (key syntax and length,
  * value length, no NUL, no duplicates, pair limit) and that a failed parse
  * leaves an empty list and a non-empty detail.
  */
-#include "outputs.h"
+#include "format/outputs.h"
 
 #include <stdint.h>
 #include <stdlib.h>

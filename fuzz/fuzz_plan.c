@@ -6,8 +6,8 @@
  * do not parse back to identical canonical bytes and hash, or when a
  * parsed plan breaks an invariant the rest of libcairn relies on.
  */
-#include "crypto.h"
-#include "plan.h"
+#include "base/crypto.h"
+#include "plan/plan.h"
 
 #include <stdlib.h>
 #include <string.h>

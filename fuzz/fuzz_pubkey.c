@@ -1,13 +1,13 @@
 /*
  * fuzz_pubkey.c - libFuzzer target for minisign public key text.
- * Target: cairn__pubkey_parse_text (lib/key_pub.c) on the raw input, and
+ * Target: cairn__pubkey_parse_text (lib/keys/key_pub.c) on the raw input, and
  * cairn_pubkey_parse on a NUL-terminated copy.
  * Invariants: a failure returns CAIRN_EKEY with a detail and leaves the
  * output NULL; a parsed key prints back (cairn__pubkey_to_text) to a line
  * that parses to the same key, and its fingerprint has the documented
  * length.
  */
-#include "key.h"
+#include "keys/key.h"
 
 #include <stdint.h>
 #include <stdlib.h>

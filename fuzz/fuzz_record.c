@@ -1,13 +1,13 @@
 /*
  * fuzz_record.c - libFuzzer target for the journal record decoder.
- * Target: cairn__record_decode (lib/codec_record.c), with
- * cairn__record_encode (lib/codec_encode.c) and cairn__leaf_hash.
+ * Target: cairn__record_decode (lib/format/codec_record.c), with
+ * cairn__record_encode (lib/format/codec_encode.c) and cairn__leaf_hash.
  * Invariants: a failed decode returns CAIRN_ECORRUPT or CAIRN_EVERSION
  * (CAIRN_ENOMEM aside), names an offset in its detail and leaves an empty
  * record; a successful decode re-encodes to exactly the input bytes
  * (canonical form) and decodes again to the same bytes.
  */
-#include "record.h"
+#include "format/record.h"
 
 #include <stdint.h>
 #include <stdlib.h>

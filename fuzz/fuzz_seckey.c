@@ -1,6 +1,6 @@
 /*
  * fuzz_seckey.c - libFuzzer target for minisign secret key text.
- * Target: cairn__signer_parse_text (lib/key_sec.c).  Inputs of odd length
+ * Target: cairn__signer_parse_text (lib/keys/key_sec.c).  Inputs of odd length
  * are parsed with a password, even ones without.  scrypt is kept cheap with
  * a tiny cairn__kdf_limits (libsodium's minimum parameters): encrypted keys
  * asking for more are refused before scrypt runs.
@@ -8,8 +8,8 @@
  * with a detail and a NULL signer; a loaded signer signs a message that
  * verifies under its own public key.
  */
-#include "crypto.h"
-#include "key.h"
+#include "base/crypto.h"
+#include "keys/key.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1026,7 +1026,7 @@ CAIRN_API CAIRN_WUR cairn_err cairn_checkpoint_each(
     int (*fn)(void *ctx, const cairn_checkpoint_view *cp), void *ctx);
 
 /* ------------------------------------------------------------------ */
-/* Runner (declared by lib/runner.c's section below).                  */
+/* Runner (declared by lib/runner/runner.c's section below).                  */
 
 /*
  * The thin runner (DESIGN.md section 7): executes a plan's operations

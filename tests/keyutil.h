@@ -6,8 +6,8 @@
 
 #include "testutil.h"
 
-#include "crypto.h"
-#include "key.h"
+#include "base/crypto.h"
+#include "keys/key.h"
 
 #include <stdio.h>
 #include <stdlib.h>

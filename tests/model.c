@@ -165,7 +165,7 @@ static int64_t pick_special(const m_run *m, cairn_claim_kind kind)
 static cairn_err check_normal(const m_run *m, uint32_t seq)
 {
     const m_op *op = &m->ops[seq];
-    /* Tie-break order (lib/transition.c check_normal_claim): ended run,
+    /* Tie-break order (lib/state/transition.c check_normal_claim): ended run,
      * then the preflight gate, then the op's state, then the head rule. */
     if (finished(m)) {
         return CAIRN_EFINISHED;
@@ -278,7 +278,7 @@ static cairn_err check_outcome(const m_op *op, const m_receipt *r)
     return CAIRN_EINVAL;
 }
 
-/* Checks made before the record is built (lib/ops_op.c): the op exists,
+/* Checks made before the record is built (lib/commit/ops_op.c): the op exists,
  * its id, and for a resolution that it is pending and in doubt. */
 static cairn_err check_target(const m_run *m, const m_receipt *r, int resolve)
 {

@@ -6,7 +6,7 @@
  *
  * The model predicts the exact error of a rejected call.  Where two rules
  * could both reject a call, DESIGN.md does not say which one wins; the
- * model then follows the order of checks in lib/transition.c and
+ * model then follows the order of checks in lib/state/transition.c and
  * lib/ops*.c, and says so in a comment ("tie-break").
  *
  * The Makefile builds a test from one .c file plus testutil.c, so

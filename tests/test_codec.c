@@ -9,9 +9,9 @@
  */
 #include "testutil.h"
 
-#include "bytes.h"
-#include "crypto.h"
-#include "record.h"
+#include "base/bytes.h"
+#include "base/crypto.h"
+#include "format/record.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
  * interrupts and the end of the whole process group (lib/exec*.c). */
 #include "testutil.h"
 
-#include "crypto.h"
-#include "exec.h"
+#include "base/crypto.h"
+#include "runner/exec.h"
 #include "helpers/exec_cmd.h"
 
 #include <errno.h>

@@ -1,6 +1,6 @@
 /*
  * test_jdir.c - the journal directory as a local attacker may leave it
- * (lib/jdir.c, lib/lock.c, journal open; issue 12): modes of a new
+ * (lib/base/jdir.c, lib/base/lock.c, journal open; issue 12): modes of a new
  * journal, loose modes reported (cairn_journal_warnings) or refused
  * (CAIRN_OPEN_STRICT), a loose secret key (cairn_key_file_loose),
  * symbolic links refused with CAIRN_EUNSAFE, a journal without its
@@ -9,9 +9,9 @@
  */
 #include "testutil.h"
 
-#include "jdir.h"
-#include "journal.h"
-#include "sys.h"
+#include "base/jdir.h"
+#include "journal/journal.h"
+#include "base/sys.h"
 
 #include <fcntl.h>
 #include <stdlib.h>

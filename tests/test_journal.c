@@ -5,7 +5,7 @@
  */
 #include "testutil.h"
 
-#include "sys.h"
+#include "base/sys.h"
 
 #include <signal.h>
 #include <stdio.h>

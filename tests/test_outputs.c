@@ -1,7 +1,7 @@
 /* test_outputs.c - the $CAIRN_OUTPUT "key=value" parser. */
 #include "testutil.h"
 
-#include "outputs.h"
+#include "format/outputs.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * bytes and hash, durations, kinds. */
 #include "testutil.h"
 
-#include "plan.h"
+#include "plan/plan.h"
 
 #include <dirent.h>
 #include <jansson.h>

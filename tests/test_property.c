@@ -954,8 +954,8 @@ static cairn_journal *temp_journal(char **dir)
 /* DESIGN.md section 3: "cleanup | ready cleanup op | pending", and a claim
  * of a mutating op needs the preflight accepted.  After a cancel before
  * acceptance the cleanup op is still blocked: claiming it must be refused
- * (nothing mutating may run before acceptance).  lib/transition.c
- * check_special_claim() and lib/ops_op.c pick_special() accept
+ * (nothing mutating may run before acceptance).  lib/state/transition.c
+ * check_special_claim() and lib/commit/ops_op.c pick_special() accept
  * CAIRN_OP_BLOCKED for cleanup claims, so the claim succeeds today. */
 static void test_design_cleanup_needs_ready_op(void **state)
 {
@@ -976,7 +976,7 @@ static void test_design_cleanup_needs_ready_op(void **state)
 /* DESIGN.md section 3: "target T needs a restart when a stop of T
  * completed and no start of T completed after it".  In the probe, stop-b
  * of db completes after every start of db completed, so db is stopped when
- * the run completes.  lib/machine.c cairn__state_target_stopped() decides
+ * the run completes.  lib/state/machine.c cairn__state_target_stopped() decides
  * by plan order (start-b comes after stop-b in the plan), so the summary
  * says no restart is needed and next_action is "done".  The containment
  * claim that took start-b, whose own stop had not run, is what makes this

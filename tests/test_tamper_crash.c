@@ -147,7 +147,7 @@ static void test_t12_honest_crash(void **state)
                                             detail, sizeof(detail));
         if (oerr == CAIRN_EIO && !journal_published(dir)) {
             /* Killed before the journal's creation was published: an
-             * honest state with no journal at all (lib/create.c). */
+             * honest state with no journal at all (lib/store/create.c). */
             continue;
         }
         assert_int_equal(oerr, CAIRN_OK);

@@ -10,7 +10,7 @@
 #include "testutil.h"
 
 #include "helpers/verify_fixture.h"
-#include "xq_int.h"
+#include "store/xq_int.h"
 
 #include <pthread.h>
 #include <signal.h>

@@ -12,7 +12,7 @@
 #include "testutil.h"
 
 #include "helpers/verify_fixture.h"
-#include "xq_int.h"
+#include "store/xq_int.h"
 
 #include <signal.h>
 #include <sys/file.h>

@@ -28,7 +28,7 @@
  * earlier one).
  */
 #include "crash_pl.h"
-#include "crypto.h"
+#include "base/crypto.h"
 
 #include <errno.h>
 #include <fcntl.h>

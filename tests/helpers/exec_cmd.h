@@ -6,7 +6,7 @@
 #ifndef CAIRN_TEST_EXEC_CMD_H
 #define CAIRN_TEST_EXEC_CMD_H
 
-#include "exec.h"
+#include "runner/exec.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -6,8 +6,8 @@
 #ifndef CAIRN_TEST_GROUP_FIXTURE_H
 #define CAIRN_TEST_GROUP_FIXTURE_H
 
-#include "journal.h"
-#include "verify.h"
+#include "journal/journal.h"
+#include "verify/verify.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,13 +8,13 @@
 #ifndef CAIRN_TEST_VERIFY_FIXTURE_H
 #define CAIRN_TEST_VERIFY_FIXTURE_H
 
-#include "bytes.h"
-#include "journal.h"
-#include "key.h"
-#include "plan.h"
-#include "record.h"
-#include "state.h"
-#include "verify.h"
+#include "base/bytes.h"
+#include "journal/journal.h"
+#include "keys/key.h"
+#include "plan/plan.h"
+#include "format/record.h"
+#include "state/state.h"
+#include "verify/verify.h"
 
 #include <errno.h>
 #include <fcntl.h>

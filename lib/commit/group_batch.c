@@ -1,0 +1,289 @@
+/*
+ * group_batch.c - the write transaction of one group-commit batch: the
+ * leader processes the requests in queue order, then writes each touched
+ * run's state once and one checkpoint per touched run, keyed by the
+ * position of that run's last record in the transaction.
+ *
+ * The transaction function is re-runnable: on MDB_MAP_FULL the store
+ * grows the map and runs it again from scratch, so every request's
+ * outcome is recomputed.
+ */
+#include "journal/journal.h"
+
+#include "base/bytes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A run touched by the batch: its state as the batch advances it. */
+typedef struct run_slot {
+    uint64_t run_num;
+    cairn_state st;
+    int loaded;
+    int touched;     /* a record of the run is in this transaction */
+    uint64_t cp_pos; /* position of the run's last record here */
+} run_slot;
+
+typedef struct batch {
+    cairn_journal *j;
+    cairn_append_req *first;
+    size_t n;
+    run_slot *runs; /* at most n */
+    size_t n_runs;
+    run_slot **order; /* touched runs by cp_pos */
+    int wrote_any;
+    int empty;         /* nothing to write: aborted on purpose */
+    int fn_failed;     /* the function itself failed (not the commit) */
+    unsigned attempts; /* runs of the function (more after MAP_FULL) */
+    char detail[CAIRN__DETAIL_MAX];
+} batch;
+
+static void reset_after(cairn_append_req *r)
+{
+    if (r->after != NULL) {
+        cairn__state_free(r->after);
+        memset(r->after, 0, sizeof(*r->after));
+    }
+}
+
+/* Forget everything a previous attempt computed. */
+static void reset(batch *b)
+{
+    for (size_t i = 0; i < b->n_runs; i++) {
+        cairn__state_free(&b->runs[i].st);
+    }
+    memset(b->runs, 0, b->n * sizeof(run_slot));
+    b->n_runs = 0;
+    b->wrote_any = b->empty = b->fn_failed = 0;
+    b->detail[0] = '\0';
+    for (cairn_append_req *r = b->first; r != NULL; r = r->next) {
+        r->err = CAIRN_OK;
+        r->wrote = 0;
+        r->detail[0] = '\0';
+        reset_after(r);
+    }
+}
+
+static run_slot *slot_for(batch *b, uint64_t run_num)
+{
+    for (size_t i = 0; i < b->n_runs; i++) {
+        if (b->runs[i].run_num == run_num) {
+            return &b->runs[i];
+        }
+    }
+    run_slot *rs = &b->runs[b->n_runs++];
+    rs->run_num = run_num;
+    return rs;
+}
+
+/* Encode, validate and apply @p rec, then put record and index entry.
+ * *storage is set when a put failed: the batch cannot go on. */
+static cairn_err write_record(batch *b, cairn_txn *txn, run_slot *rs,
+                              const cairn_record *rec, uint64_t pos,
+                              int *storage)
+{
+    cairn_journal *j = b->j;
+    uint8_t *bytes = NULL, hash[CAIRN_HASH_BYTES], key[8], ikey[16];
+    size_t len = 0;
+    char why[512];
+    cairn_err err = cairn__record_encode(rec, &bytes, &len, why, sizeof(why));
+    if (err != CAIRN_OK) {
+        return cairn__jfail(j, err, "%s", why);
+    }
+    cairn__leaf_hash(bytes, len, hash);
+    why[0] = '\0';
+    /* The machine changes nothing unless the record applies. */
+    err = cairn__state_apply(&rs->st, rec, hash, pos, why, sizeof(why));
+    if (err != CAIRN_OK) {
+        free(bytes);
+        return cairn__jfail(j, err, "%s", why);
+    }
+    cairn__store64_be(key, pos);
+    cairn__store64_be(ikey, rs->run_num);
+    cairn__store64_be(ikey + 8, rec->seq);
+    err = cairn__txn_put(txn, CAIRN_DBI_RECORDS, key, sizeof(key), bytes, len,
+                         CAIRN_PUT_APPEND);
+    if (err == CAIRN_OK) {
+        err = cairn__txn_put(txn, CAIRN_DBI_INDEX, ikey, sizeof(ikey), key,
+                             sizeof(key), CAIRN_PUT_NOOVERWRITE);
+    }
+    free(bytes);
+    if (err != CAIRN_OK) {
+        *storage = 1;
+        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
+    }
+    rs->touched = 1;
+    rs->cp_pos = pos;
+    b->wrote_any = 1;
+    return CAIRN_OK;
+}
+
+/* Load (once per batch), check, build and write one request's record.
+ * A failure of the request is in r->err; a returned error fails the
+ * whole batch. */
+static cairn_err one_request(batch *b, cairn_txn *txn, cairn_append_req *r,
+                             uint64_t *pos)
+{
+    cairn_journal *j = b->j;
+    j->sink = r->detail;
+    run_slot *rs = slot_for(b, r->run_num);
+    cairn_err err = CAIRN_OK;
+    if (!rs->loaded) {
+        err = cairn__load_state(j, txn, r->run_num, &rs->st);
+        rs->loaded = err == CAIRN_OK;
+    }
+    cairn_record rec;
+    cairn__record_init(&rec);
+    if (err == CAIRN_OK) {
+        err = cairn__check_key(j, &rs->st);
+    }
+    if (err == CAIRN_OK) {
+        err = cairn__stamp(j, &rs->st, &rec, r->run_num, rs->st.next_seq);
+    }
+    if (err == CAIRN_OK) {
+        err = r->build(j, &rs->st, &rec, r->ctx);
+    }
+    int storage = 0;
+    if (err == CAIRN_OK && rec.type != 0) {
+        err = write_record(b, txn, rs, &rec, *pos, &storage);
+        r->wrote = err == CAIRN_OK;
+        *pos += r->wrote ? 1u : 0u;
+    }
+    cairn__record_free(&rec);
+    if (err != CAIRN_OK && storage) {
+        return err;
+    }
+    if (err != CAIRN_OK) {
+        r->err = err;
+        if (r->detail[0] == '\0') {
+            cairn__fmt(r->detail, sizeof(r->detail), "%s", cairn_strerror(err));
+        }
+        return CAIRN_OK;
+    }
+    r->detail[0] = '\0'; /* a success has no failure to describe */
+    return r->after != NULL ? cairn__state_copy(&rs->st, r->after) : CAIRN_OK;
+}
+
+/* Each touched run's state once, then its checkpoint, in position order
+ * (checkpoints are appended). */
+static cairn_err seal_runs(batch *b, cairn_txn *txn)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < b->n_runs; i++) {
+        if (!b->runs[i].touched) {
+            continue;
+        }
+        size_t k = n++;
+        while (k > 0 && b->order[k - 1]->cp_pos > b->runs[i].cp_pos) {
+            b->order[k] = b->order[k - 1];
+            k--;
+        }
+        b->order[k] = &b->runs[i];
+    }
+    cairn_err err = CAIRN_OK;
+    for (size_t i = 0; i < n && err == CAIRN_OK; i++) {
+        uint8_t key[8], *blob = NULL;
+        size_t blob_len = 0;
+        err = cairn__state_encode(&b->order[i]->st, &blob, &blob_len);
+        if (err == CAIRN_OK) {
+            cairn__store64_be(key, b->order[i]->run_num);
+            err = cairn__txn_put(txn, CAIRN_DBI_RUNS, key, sizeof(key), blob,
+                                 blob_len, 0);
+        }
+        free(blob);
+    }
+    for (size_t i = 0; i < n && err == CAIRN_OK; i++) {
+        err = cairn__put_checkpoint(b->j, txn, &b->order[i]->st,
+                                    b->order[i]->cp_pos);
+    }
+    if (err != CAIRN_OK && b->detail[0] == '\0') {
+        cairn__jfail(b->j, err, "%s", cairn__store_detail(b->j->store));
+    }
+    return err;
+}
+
+static cairn_err batch_fn(cairn_txn *txn, void *vb)
+{
+    batch *b = vb;
+    cairn_journal *j = b->j;
+    reset(b);
+    b->attempts++;
+    j->sink = b->detail;
+    uint64_t pos = 0;
+    cairn_err err = cairn__next_position(j, txn, &pos);
+    for (cairn_append_req *r = b->first; r != NULL && err == CAIRN_OK;
+         r = r->next) {
+        err = one_request(b, txn, r, &pos);
+        if (err != CAIRN_OK) {
+            cairn__fmt(b->detail, sizeof(b->detail), "%s",
+                       r->detail[0] != '\0' ? r->detail : cairn_strerror(err));
+        }
+    }
+    j->sink = b->detail;
+    if (err == CAIRN_OK && !b->wrote_any) {
+        b->empty = 1;
+        return CAIRN_ENOTHING; /* abort: there is nothing to commit */
+    }
+    if (err == CAIRN_OK) {
+        err = seal_runs(b, txn);
+    }
+    b->fn_failed = err != CAIRN_OK;
+    return err;
+}
+
+/* The whole batch failed: every request gets @p err. */
+static void fail_all(batch *b, cairn_err err)
+{
+    if (err == CAIRN_EFATAL && b->attempts == 0) {
+        cairn__fmt(b->detail, sizeof(b->detail),
+                   "a commit failed earlier: close and reopen the journal");
+    } else if (!b->fn_failed || b->detail[0] == '\0') {
+        cairn__fmt(b->detail, sizeof(b->detail), "%s",
+                   cairn__store_detail(b->j->store));
+    }
+    for (cairn_append_req *r = b->first; r != NULL; r = r->next) {
+        r->err = err;
+        r->wrote = 0;
+        memcpy(r->detail, b->detail, sizeof(r->detail));
+        reset_after(r);
+    }
+}
+
+void cairn__batch_commit(cairn_journal *j, cairn_append_req *first, size_t n)
+{
+    batch b;
+    memset(&b, 0, sizeof(b));
+    b.j = j;
+    b.first = first;
+    b.n = n;
+    b.runs = calloc(n, sizeof(run_slot));
+    b.order = calloc(n, sizeof(run_slot *));
+    cairn_err err = CAIRN_ENOMEM;
+    if (b.runs != NULL && b.order != NULL) {
+        /* j->sink is the handle's: shared-commit preparation waits. */
+        pthread_mutex_lock(&j->sync->prep_mu);
+        err = cairn__store_write(j->store, batch_fn, &b);
+        j->sink = NULL;
+        pthread_mutex_unlock(&j->sync->prep_mu);
+    } else {
+        b.fn_failed = 1;
+        cairn__fmt(b.detail, sizeof(b.detail), "group commit: out of memory");
+    }
+    j->sink = NULL;
+    if (err == CAIRN_ENOTHING && b.empty) {
+        err = CAIRN_OK;
+    }
+    if (err != CAIRN_OK) {
+        fail_all(&b, err);
+    }
+    for (cairn_append_req *r = first; r != NULL; r = r->next) {
+        if (r->err != CAIRN_OK) {
+            reset_after(r);
+        }
+    }
+    for (size_t i = 0; b.runs != NULL && i < b.n_runs; i++) {
+        cairn__state_free(&b.runs[i].st);
+    }
+    free(b.runs);
+    free(b.order);
+}

@@ -1,0 +1,504 @@
+/*
+ * codec_record.c - strict, bounded decoding of journal records
+ * (docs/FORMAT.md "Record"), and the record's init/free.
+ *
+ * Every read goes through cairn_rd.  Every declared length is checked
+ * against its format limit and the bytes that remain before anything is
+ * allocated.  Errors name the byte offset and the field:
+ * "offset 84: actor: length 5000 exceeds 4096".
+ */
+#include "base/bytes.h"
+#include "format/record.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Smallest kv pair: u16 klen, one key byte, u32 vlen. */
+#define KV_MIN_BYTES 7u
+/* Room for a field name such as "evidence[255].value". */
+#define FIELD_MAX 32
+
+#define TRY(expr)                                                              \
+    do {                                                                       \
+        cairn_err try_err_ = (expr);                                           \
+        if (try_err_ != CAIRN_OK) {                                            \
+            return try_err_;                                                   \
+        }                                                                      \
+    } while (0)
+
+/* The shared "" of unused string fields: read-only, never freed. */
+static const char empty_str[1] = "";
+
+static char *empty(void)
+{
+    union {
+        const char *c;
+        char *m;
+    } u;
+    u.c = empty_str;
+    return u.m;
+}
+
+static void free_str(char **s)
+{
+    if (*s != NULL && *s != empty_str) {
+        free(*s);
+    }
+    *s = empty();
+}
+
+cairn_err cairn__record_set_str(char **field, const char *value)
+{
+    char *copy = empty();
+    size_t n = value == NULL ? 0 : strlen(value);
+    if (n > 0) {
+        copy = malloc(n + 1);
+        if (copy == NULL) {
+            return CAIRN_ENOMEM;
+        }
+        memcpy(copy, value, n + 1);
+    }
+    free_str(field);
+    *field = copy;
+    return CAIRN_OK;
+}
+
+void cairn__record_init(cairn_record *rec)
+{
+    memset(rec, 0, sizeof(*rec));
+    rec->version = CAIRN_FORMAT_VERSION;
+    rec->actor = empty();
+    rec->run_id = empty();
+    rec->plan_id = empty();
+    rec->plan_json = empty();
+    rec->preflight_id = empty();
+    rec->host = empty();
+    rec->reason = empty();
+}
+
+void cairn__record_free(cairn_record *rec)
+{
+    if (rec == NULL) {
+        return;
+    }
+    free_str(&rec->actor);
+    free_str(&rec->run_id);
+    free_str(&rec->plan_id);
+    free_str(&rec->plan_json);
+    free_str(&rec->preflight_id);
+    free_str(&rec->host);
+    free_str(&rec->reason);
+    cairn__kvlist_free(&rec->outputs);
+    cairn__kvlist_free(&rec->evidence);
+    cairn__record_init(rec);
+}
+
+typedef struct dec {
+    cairn_rd r;
+    char *detail;
+    size_t detail_len;
+    const char *kv_name; /* the list get_kv() is reading */
+    size_t kv_index;
+} dec;
+
+/* Field markers of a key-value pair: bad() expands them to
+ * "evidence[3].key", so a record that decodes formats nothing. */
+static const char kv_key[] = ".key";
+static const char kv_value[] = ".value";
+
+static const char *field_text(const dec *d, const char *field, char *buf,
+                              size_t cap)
+{
+    if (field != kv_key && field != kv_value) {
+        return field;
+    }
+    cairn__fmt(buf, cap, "%s[%zu]%s", d->kv_name, d->kv_index, field);
+    return buf;
+}
+
+__attribute__((format(printf, 4, 5))) static cairn_err
+bad(dec *d, size_t off, const char *field, const char *fmt, ...)
+{
+    char what[128], name[FIELD_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    cairn__vfmt(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    cairn__fmt(d->detail, d->detail_len, "offset %zu: %s: %s", off,
+               field_text(d, field, name, sizeof(name)), what);
+    return CAIRN_ECORRUPT;
+}
+
+static cairn_err truncated(dec *d, size_t off, const char *field, size_t need)
+{
+    return bad(d, off, field, "truncated (%zu of %zu bytes)", d->r.len - off,
+               need);
+}
+
+static cairn_err no_memory(dec *d, size_t off, const char *field)
+{
+    char name[FIELD_MAX];
+    cairn__fmt(d->detail, d->detail_len, "offset %zu: %s: out of memory", off,
+               field_text(d, field, name, sizeof(name)));
+    return CAIRN_ENOMEM;
+}
+
+static cairn_err get_u8(dec *d, const char *field, uint8_t *v)
+{
+    size_t off = d->r.off;
+    return cairn__rd_u8(&d->r, v) == 0 ? CAIRN_OK : truncated(d, off, field, 1);
+}
+
+static cairn_err get_u16(dec *d, const char *field, uint16_t *v)
+{
+    size_t off = d->r.off;
+    return cairn__rd_u16(&d->r, v) == 0 ? CAIRN_OK
+                                        : truncated(d, off, field, 2);
+}
+
+static cairn_err get_u32(dec *d, const char *field, uint32_t *v)
+{
+    size_t off = d->r.off;
+    return cairn__rd_u32(&d->r, v) == 0 ? CAIRN_OK
+                                        : truncated(d, off, field, 4);
+}
+
+static cairn_err get_u64(dec *d, const char *field, uint64_t *v)
+{
+    size_t off = d->r.off;
+    return cairn__rd_u64(&d->r, v) == 0 ? CAIRN_OK
+                                        : truncated(d, off, field, 8);
+}
+
+static cairn_err get_bytes(dec *d, const char *field, uint8_t *out, size_t n)
+{
+    size_t off = d->r.off;
+    return cairn__rd_bytes(&d->r, out, n) == 0 ? CAIRN_OK
+                                               : truncated(d, off, field, n);
+}
+
+/*
+ * A counted run of n bytes whose count (a u16 or u32 at @p off) was read:
+ * check it against the input, forbid NUL, and copy it NUL-terminated.
+ */
+static cairn_err get_payload(dec *d, size_t off, const char *field, size_t n,
+                             char **out)
+{
+    const uint8_t *p;
+    if (cairn__rd_view(&d->r, n, &p) != 0) {
+        return bad(d, off, field, "length %zu but %zu bytes left", n,
+                   cairn__rd_left(&d->r));
+    }
+    const uint8_t *nul = memchr(p, 0, n);
+    if (nul != NULL) {
+        return bad(d, d->r.off - n + (size_t)(nul - p), field, "NUL byte");
+    }
+    if (n == 0) {
+        *out = empty();
+        return CAIRN_OK;
+    }
+    char *s = malloc(n + 1);
+    if (s == NULL) {
+        return no_memory(d, off, field);
+    }
+    memcpy(s, p, n);
+    s[n] = '\0';
+    *out = s;
+    return CAIRN_OK;
+}
+
+/* str16 of min..max bytes. */
+static cairn_err get_str(dec *d, const char *field, size_t min, size_t max,
+                         char **out)
+{
+    size_t off = d->r.off;
+    uint16_t n;
+    TRY(get_u16(d, field, &n));
+    if (n < min) {
+        return bad(d, off, field, "empty");
+    }
+    if (n > max) {
+        return bad(d, off, field, "length %u exceeds %zu", (unsigned)n, max);
+    }
+    return get_payload(d, off, field, n, out);
+}
+
+static int key_cmp(const char *a, const uint8_t *b, size_t blen)
+{
+    size_t alen = strlen(a);
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c != 0) {
+        return c;
+    }
+    return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+static cairn_err get_kv(dec *d, const char *name, size_t i, cairn_kvlist *list)
+{
+    const char *field = kv_key;
+    d->kv_name = name;
+    d->kv_index = i;
+    size_t off = d->r.off;
+    uint16_t klen;
+    TRY(get_u16(d, field, &klen));
+    if (klen == 0) {
+        return bad(d, off, field, "empty");
+    }
+    if (klen > CAIRN_MAX_KV_KEY) {
+        return bad(d, off, field, "length %u exceeds %d", (unsigned)klen,
+                   CAIRN_MAX_KV_KEY);
+    }
+    if (i > 0 && cairn__rd_left(&d->r) >= klen) {
+        int c = key_cmp(list->v[i - 1].key, d->r.p + d->r.off, klen);
+        if (c >= 0) {
+            return bad(d, off, field, "%s",
+                       c == 0 ? "duplicate key"
+                              : "keys not in ascending order");
+        }
+    }
+    char *key;
+    TRY(get_payload(d, off, field, klen, &key));
+    field = kv_value;
+    off = d->r.off;
+    uint32_t vlen;
+    char *value = NULL;
+    cairn_err err = get_u32(d, field, &vlen);
+    if (err == CAIRN_OK && vlen > CAIRN_MAX_KV_VALUE) {
+        err = bad(d, off, field, "length %lu exceeds %d", (unsigned long)vlen,
+                  CAIRN_MAX_KV_VALUE);
+    }
+    if (err == CAIRN_OK) {
+        err = get_payload(d, off, field, vlen, &value);
+    }
+    if (err == CAIRN_OK && value == empty_str) {
+        value = calloc(1, 1); /* kvlist strings are always malloc'd */
+        err = value == NULL ? no_memory(d, off, field) : CAIRN_OK;
+    }
+    if (err != CAIRN_OK) {
+        free(key);
+        return err;
+    }
+    list->v[i].key = key;
+    list->v[i].value = value;
+    list->n = i + 1;
+    return CAIRN_OK;
+}
+
+static cairn_err get_kvlist(dec *d, const char *name, cairn_kvlist *list)
+{
+    size_t off = d->r.off;
+    uint16_t count;
+    TRY(get_u16(d, name, &count));
+    if (count > CAIRN_MAX_KV) {
+        return bad(d, off, name, "count %u exceeds %d", (unsigned)count,
+                   CAIRN_MAX_KV);
+    }
+    if (count * KV_MIN_BYTES > cairn__rd_left(&d->r)) {
+        return bad(d, off, name, "count %u needs at least %u bytes, %zu left",
+                   (unsigned)count, count * KV_MIN_BYTES,
+                   cairn__rd_left(&d->r));
+    }
+    if (count == 0) {
+        return CAIRN_OK;
+    }
+    list->v = calloc(count, sizeof(*list->v));
+    if (list->v == NULL) {
+        return no_memory(d, off, name);
+    }
+    for (size_t i = 0; i < count; i++) {
+        TRY(get_kv(d, name, i, list));
+    }
+    return CAIRN_OK;
+}
+
+/* A u8 enumeration value in lo..hi. */
+static cairn_err get_enum(dec *d, const char *field, unsigned lo, unsigned hi,
+                          unsigned *out)
+{
+    size_t off = d->r.off;
+    uint8_t v;
+    TRY(get_u8(d, field, &v));
+    if (v < lo || v > hi) {
+        return bad(d, off, field, "unknown value %u", (unsigned)v);
+    }
+    *out = v;
+    return CAIRN_OK;
+}
+
+static cairn_err get_op(dec *d, uint32_t *op)
+{
+    size_t off = d->r.off;
+    TRY(get_u32(d, "op", op));
+    if (*op >= CAIRN_MAX_OPS) {
+        return bad(d, off, "op", "%lu exceeds %d", (unsigned long)*op,
+                   CAIRN_MAX_OPS - 1);
+    }
+    return CAIRN_OK;
+}
+
+static cairn_err get_attempt(dec *d, uint32_t *attempt)
+{
+    size_t off = d->r.off;
+    TRY(get_u32(d, "attempt", attempt));
+    return *attempt == 0 ? bad(d, off, "attempt", "zero") : CAIRN_OK;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc |= p[i];
+    }
+    return acc == 0;
+}
+
+static cairn_err get_plan(dec *d, cairn_record *rec)
+{
+    size_t off = d->r.off;
+    uint32_t n;
+    TRY(get_u32(d, "plan", &n));
+    if (n == 0) {
+        return bad(d, off, "plan", "empty");
+    }
+    if (n > CAIRN_MAX_PLAN_BYTES) {
+        return bad(d, off, "plan", "length %lu exceeds %u", (unsigned long)n,
+                   CAIRN_MAX_PLAN_BYTES);
+    }
+    TRY(get_payload(d, off, "plan", n, &rec->plan_json));
+    rec->plan_len = n;
+    return CAIRN_OK;
+}
+
+static cairn_err body_create(dec *d, cairn_record *rec)
+{
+    TRY(get_bytes(d, "journal_id", rec->journal_id, CAIRN_JOURNAL_ID_BYTES));
+    TRY(get_str(d, "run_id", 1, CAIRN_MAX_ID, &rec->run_id));
+    TRY(get_str(d, "plan_id", 1, CAIRN_MAX_ID, &rec->plan_id));
+    TRY(get_bytes(d, "plan_hash", rec->plan_hash, CAIRN_HASH_BYTES));
+    unsigned v = 0;
+    TRY(get_enum(d, "signed", 0, 1, &v));
+    rec->signed_run = (uint8_t)v;
+    size_t off = d->r.off;
+    TRY(get_bytes(d, "key_id", rec->key_id, CAIRN_KEY_ID_BYTES));
+    if (!rec->signed_run && !all_zero(rec->key_id, CAIRN_KEY_ID_BYTES)) {
+        return bad(d, off, "key_id", "not zero in an unsigned run");
+    }
+    return get_plan(d, rec);
+}
+
+static cairn_err body_claim(dec *d, cairn_record *rec)
+{
+    TRY(get_op(d, &rec->op));
+    TRY(get_attempt(d, &rec->attempt));
+    unsigned v = 0;
+    TRY(get_enum(d, "claim_kind", CAIRN_CLAIM_NORMAL, CAIRN_CLAIM_CLEANUP, &v));
+    rec->claim_kind = (cairn_claim_kind)v;
+    TRY(get_u32(d, "holder_pid", &rec->holder_pid));
+    TRY(get_u64(d, "holder_start", &rec->holder_start));
+    return get_str(d, "host", 0, CAIRN_MAX_HOST, &rec->host);
+}
+
+static cairn_err body_outcome(dec *d, cairn_record *rec)
+{
+    TRY(get_op(d, &rec->op));
+    TRY(get_attempt(d, &rec->attempt));
+    unsigned v = 0;
+    TRY(get_enum(d, "outcome", CAIRN_OUTCOME_COMPLETED, CAIRN_OUTCOME_SKIPPED,
+                 &v));
+    rec->outcome = (cairn_outcome)v;
+    TRY(get_enum(d, "error_class", CAIRN_CLASS_NONE, CAIRN_CLASS_TERMINAL, &v));
+    rec->error_class = (cairn_error_class)v;
+    TRY(get_str(d, "reason", 0, CAIRN_MAX_TEXT, &rec->reason));
+    TRY(get_kvlist(d, "outputs", &rec->outputs));
+    return get_kvlist(d, "evidence", &rec->evidence);
+}
+
+static cairn_err decode_body(dec *d, cairn_record *rec)
+{
+    switch (rec->type) {
+    case CAIRN_REC_CREATE:
+        return body_create(d, rec);
+    case CAIRN_REC_ACCEPT:
+        TRY(get_str(d, "preflight_id", 1, CAIRN_MAX_ID, &rec->preflight_id));
+        return get_str(d, "reason", 0, CAIRN_MAX_TEXT, &rec->reason);
+    case CAIRN_REC_CLAIM:
+        return body_claim(d, rec);
+    case CAIRN_REC_RECEIPT:
+    case CAIRN_REC_RESOLVE:
+        return body_outcome(d, rec);
+    case CAIRN_REC_RETRY:
+        TRY(get_op(d, &rec->op));
+        return get_str(d, "reason", 0, CAIRN_MAX_TEXT, &rec->reason);
+    case CAIRN_REC_CANCEL:
+    case CAIRN_REC_TIMEOUT:
+        return get_str(d, "reason", 0, CAIRN_MAX_TEXT, &rec->reason);
+    }
+    return bad(d, 1, "type", "unknown value %d", (int)rec->type);
+}
+
+static cairn_err decode_header(dec *d, cairn_record *rec)
+{
+    unsigned v = 0;
+    TRY(get_enum(d, "type", CAIRN_REC_CREATE, CAIRN_REC_TIMEOUT, &v));
+    rec->type = (cairn_record_type)v;
+    size_t off = d->r.off;
+    uint16_t flags;
+    TRY(get_u16(d, "flags", &flags));
+    if (flags != 0) {
+        return bad(d, off, "flags", "0x%04x, expected 0", (unsigned)flags);
+    }
+    TRY(get_u64(d, "run_num", &rec->run_num));
+    TRY(get_u64(d, "seq", &rec->seq));
+    TRY(get_u64(d, "wall_ns", &rec->wall_ns));
+    TRY(get_u64(d, "mono_ns", &rec->mono_ns));
+    TRY(get_bytes(d, "boot_id", rec->boot_id, CAIRN_BOOT_ID_BYTES));
+    TRY(get_bytes(d, "prev", rec->prev, CAIRN_HASH_BYTES));
+    return get_str(d, "actor", 0, CAIRN_MAX_TEXT, &rec->actor);
+}
+
+static cairn_err decode_record(dec *d, cairn_record *rec)
+{
+    uint8_t version;
+    TRY(get_u8(d, "version", &version));
+    if (version != CAIRN_FORMAT_VERSION) {
+        cairn__fmt(d->detail, d->detail_len, "offset 0: version %u",
+                   (unsigned)version);
+        return CAIRN_EVERSION;
+    }
+    rec->version = version;
+    if (d->r.len > CAIRN_MAX_RECORD_BYTES) {
+        return bad(d, 0, "record", "length %zu exceeds %u", d->r.len,
+                   CAIRN_MAX_RECORD_BYTES);
+    }
+    TRY(decode_header(d, rec));
+    size_t off = d->r.off;
+    uint32_t body_len;
+    TRY(get_u32(d, "body_len", &body_len));
+    if (body_len != cairn__rd_left(&d->r)) {
+        return bad(d, off, "body_len", "%lu but %zu bytes follow",
+                   (unsigned long)body_len, cairn__rd_left(&d->r));
+    }
+    TRY(decode_body(d, rec));
+    if (cairn__rd_left(&d->r) != 0) {
+        return bad(d, d->r.off, "body", "%zu trailing bytes",
+                   cairn__rd_left(&d->r));
+    }
+    return CAIRN_OK;
+}
+
+cairn_err cairn__record_decode(const uint8_t *buf, size_t len,
+                               cairn_record *rec, char *detail,
+                               size_t detail_len)
+{
+    cairn__record_init(rec);
+    cairn__clear(detail, detail_len);
+    dec d;
+    cairn__rd_init(&d.r, buf, len);
+    d.detail = detail;
+    d.detail_len = detail_len;
+    cairn_err err = decode_record(&d, rec);
+    if (err != CAIRN_OK) {
+        cairn__record_free(rec);
+    }
+    return err;
+}

@@ -1,0 +1,122 @@
+/*
+ * exec.h - run one command for the runner: posix_spawn in its own process
+ * group, no shell, bounded capture of stdout/stderr (written to private
+ * unnamed files that are read back as they grow: the command never blocks
+ * on the runner and never gets SIGPIPE if the runner dies), timeout with
+ * SIGTERM then SIGKILL to the whole group, cooperative interruption.
+ *
+ * The child: argv[0] without a '/' is searched in the PATH of envp (default
+ * "/usr/bin:/bin"; never the parent's PATH), like execvp; names with a '/'
+ * are taken relative to cwd.  It leads its own process group (pgid = pid),
+ * has an empty signal mask, SIGINT SIGTERM SIGPIPE SIGCHLD SIGHUP SIGQUIT at
+ * their default action, stdin from /dev/null, stdout and stderr on two
+ * unnamed files (O_TMPFILE in output_dir_fd, else memfd),
+ * keep_fd, and no other descriptor (even ones not close-on-exec).
+ *
+ * Caller's duties: SIGCHLD must not be SIG_IGN and nothing else may reap
+ * the child (no waitpid(-1) in a SIGCHLD handler).  Orphaned members of the
+ * group are reaped here when the caller is their reaper
+ * (PR_SET_CHILD_SUBREAPER, recommended for the runner); otherwise init must
+ * reap them.  One call per thread at a time; calls in several threads are
+ * fine.
+ */
+#ifndef CAIRN_EXEC_H
+#define CAIRN_EXEC_H
+
+#include "base/common.h"
+
+#include <signal.h>
+#include <sys/types.h>
+
+/** What on_progress is told while the leader runs. */
+typedef struct cairn_exec_progress {
+    pid_t pid;
+    uint64_t elapsed_ns;
+    uint64_t out_bytes, err_bytes; /**< written so far */
+    int has_output;                /**< any byte seen yet */
+    uint64_t since_output_ns;      /**< since the last new byte */
+} cairn_exec_progress;
+
+typedef struct cairn_exec_spec {
+    char *const *argv;   /**< argv[0] searched in envp's PATH */
+    char *const *envp;   /**< the complete environment of the child */
+    const char *cwd;     /**< NULL: inherit */
+    uint64_t timeout_ns; /**< 0: none */
+    uint64_t grace_ns;   /**< SIGTERM -> SIGKILL delay; 0: 5 s */
+    size_t tail_max;     /**< bytes of each stream's tail kept; 0: 4096;
+                              at most 1 MiB (else CAIRN_EINVAL) */
+    int keep_fd;         /**< fd >= 3 the child inherits under the same
+                              number (lifetime lock; its FD_CLOEXEC in
+                              the parent is untouched), or -1 */
+    /** Interrupt counter written by the caller's signal handler, or NULL.
+     *  At 1: the command gets until min(timeout, now+shutdown_ns) and is
+     *  then terminated.  At 2 or more: terminated at once. */
+    const volatile sig_atomic_t *interrupts;
+    uint64_t shutdown_ns;
+    /** A directory (>= 3, owned by the caller and private) for the output
+     *  files, or 0/-1: memfd. */
+    int output_dir_fd;
+    /** Output files the caller made (read-write, empty; duplicated here,
+     *  the caller keeps and closes its own), or 0/-1: unnamed ones. */
+    int out_fd, err_fd;
+    /** The command may leave processes behind on purpose: when the leader
+     *  exits on its own, the rest of its group is neither killed nor
+     *  waited for (a timeout or an interrupt still terminates the group). */
+    int daemon;
+    /** Called about every progress_ns while the leader runs (0/NULL:
+     *  never). */
+    void (*on_progress)(void *ctx, const cairn_exec_progress *progress);
+    void *progress_ctx;
+    uint64_t progress_ns;
+} cairn_exec_spec;
+
+typedef struct cairn_stream_capture {
+    uint64_t bytes;                   /**< total bytes the command wrote */
+    uint8_t sha256[CAIRN_HASH_BYTES]; /**< digest of all of them */
+    char *tail; /**< last <= tail_max bytes (malloc'd, NUL-terminated
+                     after tail_len, never NULL after CAIRN_OK) */
+    size_t tail_len;
+} cairn_stream_capture;
+
+typedef struct cairn_exec_result {
+    pid_t pid;  /**< child pid = its process group id */
+    int exited; /**< exited normally: exit_code valid */
+    int exit_code;
+    int signaled; /**< killed by term_signal */
+    int term_signal;
+    int timed_out;        /**< we killed it for its timeout */
+    int interrupted;      /**< we killed it because of interrupts (its
+                               shutdown window ended before its timeout,
+                               or a second interrupt) */
+    uint64_t duration_ns; /**< spawn to the leader's exit, CLOCK_MONOTONIC */
+    cairn_stream_capture out, err;
+} cairn_exec_result;
+
+/**
+ * Spawn, wait, capture.  Both output files are read as they grow (consumed
+ * blocks are punched out); each stream keeps its byte count, SHA-256 and
+ * last tail_max bytes; what a leftover writes after the end is not read.  On
+ * timeout or interrupt the group gets SIGTERM, then SIGKILL after grace_ns.
+ * When the leader exits, the rest of its group is SIGKILLed (after the grace
+ * period if a SIGTERM was already sent), and the call waits until the group is
+ * empty, or at most min(grace_ns, 1 s) more for members it cannot reap (zombies
+ * of another reaper); writers that left the group (setsid) do not hold it up.
+ * @param res     out; zeroed first; release with cairn__exec_result_free.
+ * @param detail  "" on success, else what went wrong (may be NULL/0).
+ * @return CAIRN_OK whenever the child ran (whatever its status);
+ *         CAIRN_EINVAL (NULL spec/argv/envp/res, empty argv[0], tail_max
+ *         too large, keep_fd not -1 or an open fd >= 3); CAIRN_ECHILD when
+ *         it could not be spawned (detail "<argv0>: command not found",
+ *         "<path>: permission denied", "cwd <dir>: <why>", "<path>: <why>");
+ *         CAIRN_EIO (output file/poll/read/waitpid failed: the group was
+ *         SIGKILLed and the leader reaped); CAIRN_ENOMEM.
+ * Every process of the group is gone (SIGKILLed if needed) when this
+ * returns CAIRN_OK, unless spec->daemon and the leader exited on its own.
+ */
+CAIRN_INTERNAL cairn_err cairn__exec_run(const cairn_exec_spec *spec,
+                                         cairn_exec_result *res, char *detail,
+                                         size_t detail_len);
+/** Frees the tails; NULL-safe and idempotent. */
+CAIRN_INTERNAL void cairn__exec_result_free(cairn_exec_result *res);
+
+#endif

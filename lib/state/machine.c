@@ -1,0 +1,194 @@
+/*
+ * machine.c - the run state machine (DESIGN.md section 3).  Pure: every
+ * rule is checked before anything changes, so a rejected record leaves the
+ * state untouched.
+ */
+#include "state/state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void free_requires(cairn_op_st *op)
+{
+    for (size_t i = 0; i < op->n_requires; i++) {
+        free(op->requires[i]);
+    }
+    free(op->requires);
+    op->requires = NULL;
+    op->n_requires = 0;
+}
+
+void cairn__state_free(cairn_state *st)
+{
+    if (st == NULL) {
+        return;
+    }
+    for (uint32_t i = 0; i < st->n_ops && st->ops != NULL; i++) {
+        free_requires(&st->ops[i]);
+    }
+    free(st->ops);
+    memset(st, 0, sizeof(*st));
+}
+
+static cairn_err copy_requires(cairn_op_st *dst, char *const *src, size_t n)
+{
+    dst->requires = NULL;
+    dst->n_requires = 0;
+    if (n == 0) {
+        return CAIRN_OK;
+    }
+    dst->requires = calloc(n, sizeof(char *));
+    if (dst->requires == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        dst->requires[i] = strdup(src[i]);
+        if (dst->requires[i] == NULL) {
+            dst->n_requires = i;
+            free_requires(dst);
+            return CAIRN_ENOMEM;
+        }
+    }
+    dst->n_requires = n;
+    return CAIRN_OK;
+}
+
+cairn_err cairn__state_copy(const cairn_state *src, cairn_state *dst)
+{
+    *dst = *src;
+    dst->ops = NULL;
+    dst->n_ops = 0;
+    if (src->n_ops == 0) {
+        return CAIRN_OK;
+    }
+    dst->ops = calloc(src->n_ops, sizeof(cairn_op_st));
+    if (dst->ops == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    for (uint32_t i = 0; i < src->n_ops; i++) {
+        dst->ops[i] = src->ops[i];
+        cairn_err err = copy_requires(&dst->ops[i], src->ops[i].requires,
+                                      src->ops[i].n_requires);
+        dst->n_ops = i + 1;
+        if (err != CAIRN_OK) {
+            dst->ops[i].requires = NULL;
+            dst->ops[i].n_requires = 0;
+            cairn__state_free(dst);
+            return err;
+        }
+    }
+    return CAIRN_OK;
+}
+
+static cairn_err init_op(cairn_op_st *op, const cairn_plan_op *p)
+{
+    memset(op, 0, sizeof(*op));
+    if (cairn__strlcpy(op->id, p->id, sizeof(op->id)) != CAIRN_OK ||
+        cairn__strlcpy(op->target, p->target ? p->target : "",
+                       sizeof(op->target)) != CAIRN_OK) {
+        return CAIRN_ECORRUPT;
+    }
+    op->kind = p->kind;
+    op->idempotent = p->idempotent ? 1 : 0;
+    op->has_probe = p->probe.n > 0 ? 1 : 0;
+    op->state =
+        cairn__kind_mutating(p->kind) ? CAIRN_OP_BLOCKED : CAIRN_OP_READY;
+    op->last_class = CAIRN_CLASS_NONE;
+    return copy_requires(op, p->requires, p->n_requires);
+}
+
+cairn_err cairn__state_init(cairn_state *st, const cairn_plan *plan,
+                            const cairn_record *create,
+                            const uint8_t hash[CAIRN_HASH_BYTES],
+                            uint64_t position, char *detail, size_t detail_len)
+{
+    memset(st, 0, sizeof(*st));
+    if (create->type != CAIRN_REC_CREATE || create->seq != 0 ||
+        plan->n_ops == 0 || plan->n_ops > CAIRN_MAX_OPS) {
+        cairn__fmt(detail, detail_len, "seq %llu: not a run's first record",
+                   (unsigned long long)create->seq);
+        return CAIRN_ECORRUPT;
+    }
+    if (memcmp(plan->hash, create->plan_hash, CAIRN_HASH_BYTES) != 0 ||
+        strcmp(plan->plan_id, create->plan_id) != 0) {
+        cairn__fmt(detail, detail_len, "seq 0: plan hash or id differs");
+        return CAIRN_EPLAN_MISMATCH;
+    }
+    st->ops = calloc(plan->n_ops, sizeof(cairn_op_st));
+    if (st->ops == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    for (size_t i = 0; i < plan->n_ops; i++) {
+        cairn_err err = init_op(&st->ops[i], &plan->ops[i]);
+        st->n_ops = (uint32_t)(i + 1);
+        if (err != CAIRN_OK) {
+            cairn__state_free(st);
+            return err;
+        }
+        st->ops[i].updated_ns = create->wall_ns;
+    }
+    st->run_num = create->run_num;
+    if (cairn__strlcpy(st->run_id, create->run_id, sizeof(st->run_id)) ||
+        cairn__strlcpy(st->plan_id, create->plan_id, sizeof(st->plan_id))) {
+        cairn__state_free(st);
+        return CAIRN_ECORRUPT;
+    }
+    memcpy(st->plan_hash, create->plan_hash, CAIRN_HASH_BYTES);
+    st->signed_run = create->signed_run;
+    memcpy(st->key_id, create->key_id, CAIRN_KEY_ID_BYTES);
+    st->next_seq = 1;
+    memcpy(st->head, hash, CAIRN_HASH_BYTES);
+    st->last_pos = position;
+    st->created_ns = st->updated_ns = create->wall_ns;
+    return CAIRN_OK;
+}
+
+int64_t cairn__state_head(const cairn_state *st)
+{
+    for (uint32_t i = 0; i < st->n_ops; i++) {
+        cairn_op_state s = st->ops[i].state;
+        if (s == CAIRN_OP_READY || s == CAIRN_OP_PENDING ||
+            s == CAIRN_OP_FAILED) {
+            return (int64_t)i;
+        }
+    }
+    return -1;
+}
+
+int cairn__state_target_stopped(const cairn_state *st, const char *target)
+{
+    uint64_t last_stop = 0, last_start = 0;
+    for (uint32_t i = 0; i < st->n_ops; i++) {
+        const cairn_op_st *op = &st->ops[i];
+        if (op->state != CAIRN_OP_COMPLETED || strcmp(op->target, target)) {
+            continue;
+        }
+        if (op->kind == CAIRN_KIND_STOP && op->done_seq > last_stop) {
+            last_stop = op->done_seq;
+        } else if (op->kind == CAIRN_KIND_START && op->done_seq > last_start) {
+            last_start = op->done_seq;
+        }
+    }
+    return last_stop > last_start;
+}
+
+int cairn__state_halted(const cairn_state *st)
+{
+    if (st->cancelled || st->timed_out) {
+        return 1;
+    }
+    int64_t head = cairn__state_head(st);
+    return head >= 0 && st->ops[head].state == CAIRN_OP_FAILED &&
+           st->ops[head].last_class == CAIRN_CLASS_TERMINAL;
+}
+
+int cairn__state_all_done(const cairn_state *st)
+{
+    for (uint32_t i = 0; i < st->n_ops; i++) {
+        if (st->ops[i].state != CAIRN_OP_COMPLETED &&
+            st->ops[i].state != CAIRN_OP_SKIPPED) {
+            return 0;
+        }
+    }
+    return 1;
+}

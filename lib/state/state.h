@@ -1,0 +1,108 @@
+/*
+ * state.h - the materialised state of one run and the state machine that
+ * moves it.  The machine is pure: no I/O, no clock.  The journal uses it to
+ * validate and apply each new record; replay uses the very same function on
+ * the stored records, so the two can be compared.
+ */
+#ifndef CAIRN_STATE_H
+#define CAIRN_STATE_H
+
+#include "base/common.h"
+#include "plan/plan.h"
+#include "format/record.h"
+
+typedef struct cairn_op_st {
+    char id[CAIRN_MAX_ID + 1];
+    cairn_kind kind;
+    char target[CAIRN_MAX_ID + 1]; /**< "" when none */
+    uint8_t idempotent;
+    uint8_t has_probe;
+    cairn_op_state state;
+    uint32_t attempt;
+    cairn_error_class last_class;
+    uint64_t updated_ns;
+    /** Sequence of the record that completed the op (0: not completed):
+     *  the logical clock of completions, for restart detection. */
+    uint64_t done_seq;
+    /* Claimer of the current or last attempt (CLAIM record). */
+    uint32_t holder_pid;
+    uint64_t holder_start;
+    uint8_t holder_boot[CAIRN_BOOT_ID_BYTES];
+    char host[CAIRN_MAX_HOST + 1];
+    char **requires;
+    size_t n_requires;
+} cairn_op_st;
+
+typedef struct cairn_state {
+    uint64_t run_num;
+    char run_id[CAIRN_MAX_ID + 1];
+    char plan_id[CAIRN_MAX_ID + 1];
+    uint8_t plan_hash[CAIRN_HASH_BYTES];
+    uint8_t signed_run;
+    uint8_t key_id[CAIRN_KEY_ID_BYTES];
+    char preflight_id[CAIRN_MAX_ID + 1];
+    uint8_t accepted;
+    uint8_t cancelled;
+    uint8_t timed_out;
+    uint64_t next_seq;              /**< records so far */
+    uint8_t head[CAIRN_HASH_BYTES]; /**< leaf hash of the last record */
+    uint64_t last_pos;              /**< position of the last record */
+    uint64_t created_ns;
+    uint64_t updated_ns;
+    uint32_t n_ops;
+    cairn_op_st *ops;
+} cairn_state;
+
+/** Free what a state owns (NULL-safe); the struct stays usable as empty. */
+CAIRN_INTERNAL void cairn__state_free(cairn_state *st);
+/** Deep copy. */
+CAIRN_INTERNAL cairn_err cairn__state_copy(const cairn_state *src,
+                                           cairn_state *dst);
+
+/**
+ * Build the state a CREATE record starts: preflight ops ready, mutating
+ * ops blocked.  @p create must be a CREATE record with seq 0; the plan is
+ * its canonical plan, already parsed.  @p hash is the record's leaf hash.
+ */
+CAIRN_INTERNAL cairn_err cairn__state_init(cairn_state *st,
+                                           const cairn_plan *plan,
+                                           const cairn_record *create,
+                                           const uint8_t hash[CAIRN_HASH_BYTES],
+                                           uint64_t position, char *detail,
+                                           size_t detail_len);
+
+/**
+ * Validate @p rec against @p st and apply it.  On any error @p st is left
+ * unchanged.  Checks the chain position (seq, prev) and every rule of
+ * DESIGN.md section 3.  In-doubt liveness is not the machine's business:
+ * the journal checks it before building a RESOLVE record.
+ * @return CAIRN_OK or the transition's error code (CAIRN_EORDER ...);
+ *         CAIRN_ECORRUPT when the record could never have been written
+ *         (wrong seq/prev/attempt, CREATE after seq 0).
+ */
+CAIRN_INTERNAL cairn_err
+cairn__state_apply(cairn_state *st, const cairn_record *rec,
+                   const uint8_t hash[CAIRN_HASH_BYTES], uint64_t position,
+                   char *detail, size_t detail_len);
+
+/** The head: lowest sequence among ready, pending, failed; -1 if none. */
+CAIRN_INTERNAL int64_t cairn__state_head(const cairn_state *st);
+/** Does target @p target need a restart: a stop of it completed and no
+ *  start of it completed after that stop (in completion order, by the
+ *  sequence of the completing records; a skipped start does not count)? */
+CAIRN_INTERNAL int cairn__state_target_stopped(const cairn_state *st,
+                                               const char *target);
+/** A terminal failure stops the run: the head failed with class terminal,
+ *  or the run was cancelled or timed out. */
+CAIRN_INTERNAL int cairn__state_halted(const cairn_state *st);
+/** All operations completed or skipped. */
+CAIRN_INTERNAL int cairn__state_all_done(const cairn_state *st);
+
+/** Canonical encoding of the state (docs/FORMAT.md "Run state"). */
+CAIRN_INTERNAL cairn_err cairn__state_encode(const cairn_state *st,
+                                             uint8_t **out, size_t *out_len);
+CAIRN_INTERNAL cairn_err cairn__state_decode(const uint8_t *buf, size_t len,
+                                             cairn_state *st, char *detail,
+                                             size_t detail_len);
+
+#endif

@@ -1,0 +1,275 @@
+/*
+ * state_codec.c - canonical encoding of a run's materialised state
+ * (docs/FORMAT.md "Run state").  Strict, bounded decoding.
+ */
+#include "base/bytes.h"
+#include "state/state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STATE_VERSION 1
+#define STATE_MAX_BYTES (64u << 20)
+
+enum {
+    SF_ACCEPTED = 1,
+    SF_SIGNED = 2,
+    SF_CANCELLED = 4,
+    SF_TIMED_OUT = 8,
+    OF_IDEMPOTENT = 1,
+    OF_PROBE = 2
+};
+
+static void put_str(cairn_wr *w, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > UINT16_MAX) {
+        w->failed = CAIRN_EINVAL;
+        return;
+    }
+    cairn__wr_u16(w, (uint16_t)n);
+    cairn__wr_bytes(w, s, n);
+}
+
+static void put_op(cairn_wr *w, const cairn_op_st *op)
+{
+    put_str(w, op->id);
+    cairn__wr_u8(w, (uint8_t)op->kind);
+    put_str(w, op->target);
+    cairn__wr_u8(w, (uint8_t)((op->idempotent ? OF_IDEMPOTENT : 0) |
+                              (op->has_probe ? OF_PROBE : 0)));
+    cairn__wr_u8(w, (uint8_t)op->state);
+    cairn__wr_u32(w, op->attempt);
+    cairn__wr_u8(w, (uint8_t)op->last_class);
+    cairn__wr_u64(w, op->updated_ns);
+    cairn__wr_u64(w, op->done_seq);
+    cairn__wr_u32(w, op->holder_pid);
+    cairn__wr_u64(w, op->holder_start);
+    cairn__wr_bytes(w, op->holder_boot, CAIRN_BOOT_ID_BYTES);
+    put_str(w, op->host);
+    if (op->n_requires > CAIRN_MAX_KV) {
+        w->failed = CAIRN_EINVAL;
+        return;
+    }
+    cairn__wr_u16(w, (uint16_t)op->n_requires);
+    for (size_t i = 0; i < op->n_requires; i++) {
+        put_str(w, op->requires[i]);
+    }
+}
+
+cairn_err cairn__state_encode(const cairn_state *st, uint8_t **out,
+                              size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    cairn_wr w;
+    cairn__wr_init(&w, STATE_MAX_BYTES);
+    /* About what a plan's state takes: one allocation, no regrowing. */
+    cairn__wr_reserve(&w, 256 + (size_t)st->n_ops * 96);
+    cairn__wr_u8(&w, STATE_VERSION);
+    cairn__wr_u8(&w, (uint8_t)((st->accepted ? SF_ACCEPTED : 0) |
+                               (st->signed_run ? SF_SIGNED : 0) |
+                               (st->cancelled ? SF_CANCELLED : 0) |
+                               (st->timed_out ? SF_TIMED_OUT : 0)));
+    cairn__wr_u64(&w, st->run_num);
+    put_str(&w, st->run_id);
+    put_str(&w, st->plan_id);
+    cairn__wr_bytes(&w, st->plan_hash, CAIRN_HASH_BYTES);
+    cairn__wr_bytes(&w, st->key_id, CAIRN_KEY_ID_BYTES);
+    put_str(&w, st->preflight_id);
+    cairn__wr_u64(&w, st->next_seq);
+    cairn__wr_bytes(&w, st->head, CAIRN_HASH_BYTES);
+    cairn__wr_u64(&w, st->last_pos);
+    cairn__wr_u64(&w, st->created_ns);
+    cairn__wr_u64(&w, st->updated_ns);
+    cairn__wr_u32(&w, st->n_ops);
+    for (uint32_t i = 0; i < st->n_ops; i++) {
+        put_op(&w, &st->ops[i]);
+    }
+    cairn_err err = cairn__wr_status(&w);
+    if (err != CAIRN_OK) {
+        cairn__wr_free(&w);
+        return err;
+    }
+    *out = w.p;
+    *out_len = w.len;
+    return CAIRN_OK;
+}
+
+typedef struct dec {
+    cairn_rd r;
+    char *detail;
+    size_t detail_len;
+} dec;
+
+static cairn_err bad(dec *d, const char *field, const char *what)
+{
+    cairn__fmt(d->detail, d->detail_len, "run state offset %zu: %s: %s",
+               d->r.off, field, what);
+    return CAIRN_ECORRUPT;
+}
+
+/* A string of min..cap-1 bytes without NUL, copied into dst[cap]. */
+static cairn_err get_str(dec *d, const char *field, char *dst, size_t cap,
+                         size_t min)
+{
+    size_t start = d->r.off;
+    uint16_t n;
+    const uint8_t *p;
+    if (cairn__rd_u16(&d->r, &n) != 0 || n >= cap || n < min ||
+        cairn__rd_view(&d->r, n, &p) != 0 || memchr(p, 0, n) != NULL) {
+        d->r.off = start;
+        return bad(d, field, "bad string");
+    }
+    memcpy(dst, p, n);
+    dst[n] = '\0';
+    return CAIRN_OK;
+}
+
+static cairn_err get_requires(dec *d, cairn_op_st *op)
+{
+    uint16_t n;
+    if (cairn__rd_u16(&d->r, &n) != 0 || n > CAIRN_MAX_KV) {
+        return bad(d, "requires", "bad count");
+    }
+    if (n == 0) {
+        return CAIRN_OK;
+    }
+    op->requires = calloc(n, sizeof(char *));
+    if (op->requires == NULL) {
+        cairn__fmt(d->detail, d->detail_len, "run state: out of memory");
+        return CAIRN_ENOMEM;
+    }
+    for (uint16_t i = 0; i < n; i++) {
+        char key[CAIRN_MAX_KV_KEY + 1];
+        cairn_err err = get_str(d, "requires", key, sizeof(key), 1);
+        if (err != CAIRN_OK) {
+            return err;
+        }
+        op->requires[i] = strdup(key);
+        if (op->requires[i] == NULL) {
+            cairn__fmt(d->detail, d->detail_len, "run state: out of memory");
+            return CAIRN_ENOMEM;
+        }
+        op->n_requires = (size_t)i + 1;
+    }
+    return CAIRN_OK;
+}
+
+static int enum_ok(uint8_t kind, uint8_t state, uint8_t cls)
+{
+    return kind >= CAIRN_KIND_PREFLIGHT && kind <= CAIRN_KIND_CLEANUP &&
+           state >= CAIRN_OP_BLOCKED && state <= CAIRN_OP_SKIPPED &&
+           cls <= CAIRN_CLASS_TERMINAL;
+}
+
+static cairn_err get_op(dec *d, cairn_op_st *op)
+{
+    uint8_t kind, flags, state, cls;
+    cairn_err err = get_str(d, "op id", op->id, sizeof(op->id), 1);
+    if (err == CAIRN_OK && cairn__rd_u8(&d->r, &kind) != 0) {
+        err = bad(d, "op kind", "truncated");
+    }
+    if (err == CAIRN_OK) {
+        err = get_str(d, "op target", op->target, sizeof(op->target), 0);
+    }
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    if (cairn__rd_u8(&d->r, &flags) != 0 || cairn__rd_u8(&d->r, &state) ||
+        cairn__rd_u32(&d->r, &op->attempt) || cairn__rd_u8(&d->r, &cls) ||
+        cairn__rd_u64(&d->r, &op->updated_ns) ||
+        cairn__rd_u64(&d->r, &op->done_seq) ||
+        cairn__rd_u32(&d->r, &op->holder_pid) ||
+        cairn__rd_u64(&d->r, &op->holder_start) ||
+        cairn__rd_bytes(&d->r, op->holder_boot, CAIRN_BOOT_ID_BYTES)) {
+        return bad(d, "op", "truncated");
+    }
+    if ((flags & ~(OF_IDEMPOTENT | OF_PROBE)) != 0 ||
+        !enum_ok(kind, state, cls)) {
+        return bad(d, "op", "bad kind, state, class or flags");
+    }
+    op->kind = (cairn_kind)kind;
+    op->state = (cairn_op_state)state;
+    op->last_class = (cairn_error_class)cls;
+    op->idempotent = (flags & OF_IDEMPOTENT) != 0;
+    op->has_probe = (flags & OF_PROBE) != 0;
+    err = get_str(d, "op host", op->host, sizeof(op->host), 0);
+    return err != CAIRN_OK ? err : get_requires(d, op);
+}
+
+static cairn_err get_header(dec *d, cairn_state *st)
+{
+    uint8_t version, flags;
+    if (cairn__rd_u8(&d->r, &version) != 0 || version != STATE_VERSION) {
+        return bad(d, "version", "unsupported");
+    }
+    if (cairn__rd_u8(&d->r, &flags) != 0 || (flags & ~0x0fu) != 0 ||
+        cairn__rd_u64(&d->r, &st->run_num) != 0) {
+        return bad(d, "flags", "bad");
+    }
+    st->accepted = (flags & SF_ACCEPTED) != 0;
+    st->signed_run = (flags & SF_SIGNED) != 0;
+    st->cancelled = (flags & SF_CANCELLED) != 0;
+    st->timed_out = (flags & SF_TIMED_OUT) != 0;
+    cairn_err err = get_str(d, "run_id", st->run_id, sizeof(st->run_id), 1);
+    if (err == CAIRN_OK) {
+        err = get_str(d, "plan_id", st->plan_id, sizeof(st->plan_id), 1);
+    }
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    if (cairn__rd_bytes(&d->r, st->plan_hash, CAIRN_HASH_BYTES) != 0 ||
+        cairn__rd_bytes(&d->r, st->key_id, CAIRN_KEY_ID_BYTES) != 0) {
+        return bad(d, "plan_hash", "truncated");
+    }
+    err = get_str(d, "preflight_id", st->preflight_id, sizeof(st->preflight_id),
+                  0);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    if (cairn__rd_u64(&d->r, &st->next_seq) != 0 ||
+        cairn__rd_bytes(&d->r, st->head, CAIRN_HASH_BYTES) != 0 ||
+        cairn__rd_u64(&d->r, &st->last_pos) != 0 ||
+        cairn__rd_u64(&d->r, &st->created_ns) != 0 ||
+        cairn__rd_u64(&d->r, &st->updated_ns) != 0 ||
+        cairn__rd_u32(&d->r, &st->n_ops) != 0) {
+        return bad(d, "header", "truncated");
+    }
+    if (st->n_ops == 0 || st->n_ops > CAIRN_MAX_OPS) {
+        return bad(d, "n_ops", "out of range");
+    }
+    return CAIRN_OK;
+}
+
+cairn_err cairn__state_decode(const uint8_t *buf, size_t len, cairn_state *st,
+                              char *detail, size_t detail_len)
+{
+    dec d = {.detail = detail, .detail_len = detail_len};
+    memset(st, 0, sizeof(*st));
+    cairn__rd_init(&d.r, buf, len);
+    cairn_err err = get_header(&d, st);
+    uint32_t n_ops = st->n_ops;
+    st->n_ops = 0;
+    if (err == CAIRN_OK && (size_t)n_ops * 61 > cairn__rd_left(&d.r)) {
+        err = bad(&d, "ops", "truncated");
+    }
+    if (err == CAIRN_OK) {
+        st->ops = calloc(n_ops, sizeof(cairn_op_st));
+        if (st->ops == NULL) {
+            cairn__fmt(detail, detail_len, "run state: out of memory");
+            err = CAIRN_ENOMEM;
+        }
+    }
+    for (uint32_t i = 0; err == CAIRN_OK && i < n_ops; i++) {
+        st->n_ops = i + 1;
+        err = get_op(&d, &st->ops[i]);
+    }
+    if (err == CAIRN_OK && cairn__rd_left(&d.r) != 0) {
+        err = bad(&d, "end", "trailing bytes");
+    }
+    if (err != CAIRN_OK) {
+        cairn__state_free(st);
+    }
+    return err;
+}

@@ -1,0 +1,342 @@
+/*
+ * transition.c - cairn__state_apply(): validate one record against a run's
+ * state and apply it.  Every check happens before the first change.
+ */
+#include "state/state.h"
+
+#include <string.h>
+
+#define FAIL(code, ...)                                                        \
+    do {                                                                       \
+        cairn__fmt(detail, detail_len, __VA_ARGS__);                           \
+        return (code);                                                         \
+    } while (0)
+
+static int finished(const cairn_state *st)
+{
+    return st->cancelled || st->timed_out;
+}
+
+static cairn_err check_op(const cairn_state *st, const cairn_record *rec,
+                          char *detail, size_t detail_len)
+{
+    if (rec->op >= st->n_ops) {
+        FAIL(CAIRN_ENOOP, "operation %u: the plan has %u operations", rec->op,
+             st->n_ops);
+    }
+    return CAIRN_OK;
+}
+
+static cairn_err apply_accept(cairn_state *st, const cairn_record *rec,
+                              char *detail, size_t detail_len)
+{
+    if (finished(st)) {
+        FAIL(CAIRN_EFINISHED, "run %s has ended", st->run_id);
+    }
+    if (st->accepted) {
+        FAIL(CAIRN_EPREFLIGHT_ID, "preflight already accepted as \"%s\"",
+             st->preflight_id);
+    }
+    for (uint32_t i = 0; i < st->n_ops; i++) {
+        if (st->ops[i].kind == CAIRN_KIND_PREFLIGHT &&
+            st->ops[i].state != CAIRN_OP_COMPLETED) {
+            FAIL(CAIRN_EPREFLIGHT_OPEN, "operation %u (%s) is %s", i,
+                 st->ops[i].id, cairn_op_state_name(st->ops[i].state));
+        }
+    }
+    if (cairn__strlcpy(st->preflight_id, rec->preflight_id,
+                       sizeof(st->preflight_id)) != CAIRN_OK) {
+        FAIL(CAIRN_EINVAL, "preflight id too long");
+    }
+    st->accepted = 1;
+    for (uint32_t i = 0; i < st->n_ops; i++) {
+        if (st->ops[i].state == CAIRN_OP_BLOCKED) {
+            st->ops[i].state = CAIRN_OP_READY;
+            st->ops[i].updated_ns = rec->wall_ns;
+        }
+    }
+    return CAIRN_OK;
+}
+
+static cairn_err check_normal_claim(const cairn_state *st, uint32_t seq,
+                                    char *detail, size_t detail_len)
+{
+    const cairn_op_st *op = &st->ops[seq];
+    if (finished(st)) {
+        FAIL(CAIRN_EFINISHED,
+             "run %s has ended: only containment and "
+             "cleanup claims are accepted",
+             st->run_id);
+    }
+    if (op->state == CAIRN_OP_BLOCKED && !st->accepted) {
+        FAIL(CAIRN_EPREFLIGHT,
+             "operation %u (%s) is blocked: "
+             "preflight-not-accepted",
+             seq, op->id);
+    }
+    if (op->state != CAIRN_OP_READY && op->state != CAIRN_OP_FAILED) {
+        FAIL(CAIRN_ESTATE, "operation %u (%s) is %s, not ready or failed", seq,
+             op->id, cairn_op_state_name(op->state));
+    }
+    int64_t head = cairn__state_head(st);
+    if (head != (int64_t)seq) {
+        FAIL(CAIRN_EORDER,
+             "operation %u (%s) is not the head; the head is "
+             "%lld",
+             seq, op->id, (long long)head);
+    }
+    return CAIRN_OK;
+}
+
+static cairn_err check_special_claim(const cairn_state *st,
+                                     const cairn_record *rec, char *detail,
+                                     size_t detail_len)
+{
+    const cairn_op_st *op = &st->ops[rec->op];
+    int cleanup = rec->claim_kind == CAIRN_CLAIM_CLEANUP;
+    cairn_kind want = cleanup ? CAIRN_KIND_CLEANUP : CAIRN_KIND_START;
+    if (op->kind != want) {
+        FAIL(CAIRN_ECONTAIN, "operation %u (%s) is a %s operation, not %s",
+             rec->op, op->id, cairn_kind_name(op->kind), cairn_kind_name(want));
+    }
+    if (cleanup && op->state == CAIRN_OP_BLOCKED) {
+        FAIL(CAIRN_EPREFLIGHT,
+             "operation %u (%s) is blocked: "
+             "preflight-not-accepted",
+             rec->op, op->id);
+    }
+    /* A failed containment start or cleanup may be claimed again: after a
+     * cancel or timeout nothing else could ever restart the target. */
+    if (op->state != CAIRN_OP_READY && op->state != CAIRN_OP_BLOCKED &&
+        op->state != CAIRN_OP_FAILED) {
+        FAIL(CAIRN_ESTATE, "operation %u (%s) is %s", rec->op, op->id,
+             cairn_op_state_name(op->state));
+    }
+    if (!cairn__state_halted(st)) {
+        FAIL(CAIRN_ECONTAIN,
+             "%s claims need a terminal failure, a cancel "
+             "or a timeout",
+             cleanup ? "cleanup" : "containment");
+    }
+    if (!cleanup && !cairn__state_target_stopped(st, op->target)) {
+        FAIL(CAIRN_ECONTAIN, "target %s has no completed stop to contain",
+             op->target);
+    }
+    return CAIRN_OK;
+}
+
+static cairn_err apply_claim(cairn_state *st, const cairn_record *rec,
+                             char *detail, size_t detail_len)
+{
+    cairn_err err = check_op(st, rec, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    switch (rec->claim_kind) {
+    case CAIRN_CLAIM_NORMAL:
+        err = check_normal_claim(st, rec->op, detail, detail_len);
+        break;
+    case CAIRN_CLAIM_CONTAINMENT:
+    case CAIRN_CLAIM_CLEANUP:
+        err = check_special_claim(st, rec, detail, detail_len);
+        break;
+    }
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    cairn_op_st *op = &st->ops[rec->op];
+    if (rec->attempt != op->attempt + 1) {
+        FAIL(CAIRN_ECORRUPT, "seq %llu: claim attempt %u, expected %u",
+             (unsigned long long)rec->seq, rec->attempt, op->attempt + 1);
+    }
+    if (cairn__strlcpy(op->host, rec->host, sizeof(op->host)) != CAIRN_OK) {
+        FAIL(CAIRN_EINVAL, "host name too long");
+    }
+    op->state = CAIRN_OP_PENDING;
+    op->attempt = rec->attempt;
+    op->holder_pid = rec->holder_pid;
+    op->holder_start = rec->holder_start;
+    memcpy(op->holder_boot, rec->boot_id, CAIRN_BOOT_ID_BYTES);
+    op->updated_ns = rec->wall_ns;
+    return CAIRN_OK;
+}
+
+static int has_output(const cairn_kvlist *outputs, const char *key)
+{
+    for (size_t i = 0; i < outputs->n; i++) {
+        if (strcmp(outputs->v[i].key, key) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static cairn_err check_outcome(const cairn_op_st *op, const cairn_record *rec,
+                               char *detail, size_t detail_len)
+{
+    switch (rec->outcome) {
+    case CAIRN_OUTCOME_COMPLETED:
+        if (rec->error_class != CAIRN_CLASS_NONE) {
+            FAIL(CAIRN_EINVAL, "a completed outcome has no error class");
+        }
+        for (size_t i = 0; i < op->n_requires; i++) {
+            if (!has_output(&rec->outputs, op->requires[i])) {
+                FAIL(CAIRN_EOUTPUT,
+                     "operation %u (%s) requires output "
+                     "\"%s\"",
+                     rec->op, op->id, op->requires[i]);
+            }
+        }
+        return CAIRN_OK;
+    case CAIRN_OUTCOME_FAILED:
+        if (rec->reason[0] == '\0' || rec->error_class == CAIRN_CLASS_NONE) {
+            FAIL(CAIRN_EREASON, "a failure needs a reason and an error "
+                                "class (retryable or terminal)");
+        }
+        return CAIRN_OK;
+    case CAIRN_OUTCOME_SKIPPED:
+        if (rec->reason[0] == '\0') {
+            FAIL(CAIRN_EREASON, "skipping needs a reason");
+        }
+        if (op->kind == CAIRN_KIND_PREFLIGHT) {
+            FAIL(CAIRN_ESTATE,
+                 "operation %u (%s): preflight operations "
+                 "cannot be skipped",
+                 rec->op, op->id);
+        }
+        if (rec->error_class != CAIRN_CLASS_NONE) {
+            FAIL(CAIRN_EINVAL, "a skipped outcome has no error class");
+        }
+        return CAIRN_OK;
+    }
+    FAIL(CAIRN_EINVAL, "unknown outcome %d", (int)rec->outcome);
+}
+
+static cairn_err apply_outcome(cairn_state *st, const cairn_record *rec,
+                               char *detail, size_t detail_len)
+{
+    cairn_err err = check_op(st, rec, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    cairn_op_st *op = &st->ops[rec->op];
+    if (op->state != CAIRN_OP_PENDING) {
+        FAIL(CAIRN_ENOTPENDING, "operation %u (%s) is %s, not pending", rec->op,
+             op->id, cairn_op_state_name(op->state));
+    }
+    if (rec->attempt != op->attempt) {
+        FAIL(CAIRN_EATTEMPT,
+             "operation %u (%s): attempt %u is current, "
+             "not %u",
+             rec->op, op->id, op->attempt, rec->attempt);
+    }
+    if (rec->type == CAIRN_REC_RESOLVE && rec->reason[0] == '\0') {
+        FAIL(CAIRN_EREASON, "resolving needs a reason");
+    }
+    err = check_outcome(op, rec, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    op->state = (cairn_op_state)rec->outcome;
+    op->last_class = rec->error_class;
+    op->updated_ns = rec->wall_ns;
+    op->done_seq = rec->outcome == CAIRN_OUTCOME_COMPLETED ? rec->seq : 0;
+    return CAIRN_OK;
+}
+
+static cairn_err apply_retry(cairn_state *st, const cairn_record *rec,
+                             char *detail, size_t detail_len)
+{
+    cairn_err err = check_op(st, rec, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    cairn_op_st *op = &st->ops[rec->op];
+    if (finished(st)) {
+        FAIL(CAIRN_EFINISHED, "run %s has ended", st->run_id);
+    }
+    if (op->state != CAIRN_OP_FAILED) {
+        FAIL(CAIRN_ENOTFAILED, "operation %u (%s) is %s, not failed", rec->op,
+             op->id, cairn_op_state_name(op->state));
+    }
+    if (rec->reason[0] == '\0') {
+        FAIL(CAIRN_EREASON, "a retry needs a reason");
+    }
+    op->state = CAIRN_OP_READY;
+    op->updated_ns = rec->wall_ns;
+    return CAIRN_OK;
+}
+
+static cairn_err apply_end(cairn_state *st, const cairn_record *rec,
+                           char *detail, size_t detail_len)
+{
+    if (finished(st)) {
+        FAIL(CAIRN_EFINISHED, "run %s was already %s", st->run_id,
+             st->cancelled ? "cancelled" : "timed out");
+    }
+    if (cairn__state_all_done(st)) {
+        FAIL(CAIRN_EFINISHED, "run %s is complete", st->run_id);
+    }
+    if (rec->type == CAIRN_REC_CANCEL) {
+        st->cancelled = 1;
+    } else {
+        st->timed_out = 1;
+    }
+    return CAIRN_OK;
+}
+
+static cairn_err dispatch(cairn_state *st, const cairn_record *rec,
+                          char *detail, size_t detail_len)
+{
+    switch (rec->type) {
+    case CAIRN_REC_CREATE:
+        FAIL(CAIRN_ECORRUPT, "seq %llu: a second create record",
+             (unsigned long long)rec->seq);
+    case CAIRN_REC_ACCEPT:
+        return apply_accept(st, rec, detail, detail_len);
+    case CAIRN_REC_CLAIM:
+        return apply_claim(st, rec, detail, detail_len);
+    case CAIRN_REC_RECEIPT:
+    case CAIRN_REC_RESOLVE:
+        return apply_outcome(st, rec, detail, detail_len);
+    case CAIRN_REC_RETRY:
+        return apply_retry(st, rec, detail, detail_len);
+    case CAIRN_REC_CANCEL:
+    case CAIRN_REC_TIMEOUT:
+        return apply_end(st, rec, detail, detail_len);
+    }
+    FAIL(CAIRN_ECORRUPT, "seq %llu: unknown record type %d",
+         (unsigned long long)rec->seq, (int)rec->type);
+}
+
+cairn_err cairn__state_apply(cairn_state *st, const cairn_record *rec,
+                             const uint8_t hash[CAIRN_HASH_BYTES],
+                             uint64_t position, char *detail, size_t detail_len)
+{
+    if (rec->run_num != st->run_num || rec->seq != st->next_seq) {
+        FAIL(CAIRN_ECORRUPT,
+             "record run %llu seq %llu where run %llu seq "
+             "%llu was expected",
+             (unsigned long long)rec->run_num, (unsigned long long)rec->seq,
+             (unsigned long long)st->run_num, (unsigned long long)st->next_seq);
+    }
+    if (memcmp(rec->prev, st->head, CAIRN_HASH_BYTES) != 0) {
+        FAIL(CAIRN_ECORRUPT,
+             "seq %llu: prev does not match the hash of "
+             "seq %llu",
+             (unsigned long long)rec->seq,
+             (unsigned long long)(st->next_seq - 1));
+    }
+    /* Every rule is checked before the one field it changes, and the
+     * dispatch functions change nothing before their last check, so a
+     * failure leaves the state as it was. */
+    cairn_err err = dispatch(st, rec, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    st->next_seq = rec->seq + 1;
+    memcpy(st->head, hash, CAIRN_HASH_BYTES);
+    st->last_pos = position;
+    st->updated_ns = rec->wall_ns;
+    return CAIRN_OK;
+}

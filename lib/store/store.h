@@ -1,0 +1,216 @@
+/*
+ * store.h - the LMDB environment behind a journal directory.  Only
+ * store.c includes lmdb.h, and LMDB result codes are mapped there only.
+ *
+ * Writes go through cairn__store_write(): it begins a write transaction,
+ * calls a function that must be re-runnable, and commits.  On MDB_MAP_FULL
+ * (from a put or from the commit) the transaction is aborted, the map is
+ * doubled and the whole function runs again.  Any other commit failure
+ * makes the store sticky-fatal: every later write fails with CAIRN_EFATAL
+ * until the store is closed and reopened.
+ *
+ * Threads: transactions may be begun from several threads at once
+ * (MDB_NOTLS; LMDB serialises write transactions).  Every transaction
+ * holds the store's map lock shared; growing the map (or adopting a size
+ * another process set) takes it exclusively, because LMDB remaps.  So a
+ * thread must not keep a read transaction open while it calls
+ * cairn__store_write(): a growth would wait for it forever.  The detail
+ * text is per store, not per thread.
+ */
+#ifndef CAIRN_STORE_H
+#define CAIRN_STORE_H
+
+#include "base/common.h"
+
+#include <sys/stat.h>
+
+typedef enum cairn_dbi {
+    CAIRN_DBI_META = 0,
+    CAIRN_DBI_NAMES = 1,
+    CAIRN_DBI_RUNS = 2,
+    CAIRN_DBI_RECORDS = 3,
+    CAIRN_DBI_INDEX = 4,
+    CAIRN_DBI_CHECKPOINTS = 5,
+    CAIRN_DBI_COUNT_ = 6
+} cairn_dbi;
+
+typedef struct cairn_store cairn_store;
+typedef struct cairn_txn cairn_txn;
+typedef struct cairn_cursor cairn_cursor;
+
+/** Put flags. */
+#define CAIRN_PUT_APPEND 0x1u      /**< key sorts after every key (fast) */
+#define CAIRN_PUT_NOOVERWRITE 0x2u /**< fail with CAIRN_EEXIST if present */
+
+/**
+ * Open the environment in @p dir.  @p create: create cairn's named
+ * databases when missing (only when a journal is being made: otherwise a
+ * missing database is CAIRN_ECORRUPT, "not a cairn journal").  @p mode:
+ * of data.mdb and lock.mdb when LMDB creates them.
+ * Full durability; MDB_NOTLS; max 8 named databases; stale readers cleared.
+ * Map size: $CAIRN_MAP_SIZE bytes if set (testing and huge journals), else
+ * 256 MiB, growing by doubling up to 1 TiB.
+ */
+CAIRN_INTERNAL cairn_err cairn__store_open(const char *dir, int readonly,
+                                           int create, mode_t mode,
+                                           cairn_store **out, char *detail,
+                                           size_t detail_len);
+/** Did LMDB open the environment without lock.mdb (MDB_NOLOCK, which it
+ *  falls back to read-only on a read-only file system)? */
+CAIRN_INTERNAL int cairn__store_nolock(cairn_store *store);
+/** fstat of the data.mdb descriptor LMDB opened. */
+CAIRN_INTERNAL cairn_err cairn__store_data_stat(cairn_store *store,
+                                                struct stat *st);
+/**
+ * Open the LMDB data file @p path (not a directory) read-only with
+ * MDB_NOLOCK: no lock file is opened or created and no reader slot is
+ * taken.  Only for a private copy that no other process writes (the
+ * snapshot of store_snapshot.c): without the lock nothing protects the
+ * pages from a writer.
+ */
+CAIRN_INTERNAL cairn_err cairn__store_open_private(const char *path,
+                                                   cairn_store **out,
+                                                   char *detail,
+                                                   size_t detail_len);
+
+/** cairn__store_open_snapshot() options and results. */
+typedef struct cairn__snapshot_opts {
+    const char *tmp_dir; /**< where the unnamed copy lives; NULL: /tmp */
+    /** Tests only (NULL otherwise): called after each copy of the data
+     *  pages, before the meta pages are read again. */
+    void (*hook)(void *ctx, unsigned attempt);
+    void *hook_ctx;
+    unsigned attempts; /**< out: copies made (the last one was kept) */
+    uint64_t txnid;    /**< out: the LMDB transaction the copy holds */
+} cairn__snapshot_opts;
+
+/** Copies tried before a journal that changes under every copy is given
+ *  up (each waits a little longer for the writer). */
+#define CAIRN__SNAPSHOT_ATTEMPTS 12u
+
+/**
+ * Open a consistent private copy of the environment in @p dir without its
+ * lock (store_snapshot.c).  data.mdb is read, never written; lock.mdb is
+ * not opened.  The copy is an unnamed file in opts->tmp_dir (O_TMPFILE,
+ * or a name unlinked at once) that disappears with the store.
+ *
+ * Consistency: the newest meta page (transaction T) is read, every page
+ * up to T's last page is copied, then the meta pages are read again.  An
+ * LMDB writer reuses a page that T references only from transaction T+3
+ * on (pages freed by T+1 are reused by T+3 at the earliest, as no
+ * reader slot protects anything older), and T+3 begins only after T+2
+ * committed.  So when the newest meta is still at most T+1 after the
+ * copy, every page of T was copied as T committed it; the copy's two
+ * meta pages are then both set to T's, so that LMDB opens exactly T.
+ * Otherwise the copy is made again (CAIRN__SNAPSHOT_ATTEMPTS times).
+ * @return CAIRN_OK; CAIRN_EIO (no data.mdb, unreadable, not a regular
+ *         file, temporary file or copy failed: detail says which);
+ *         CAIRN_ECORRUPT (not an LMDB data file this build reads);
+ *         CAIRN_ESTORE (the journal changed under every copy, or LMDB
+ *         refused the copy); CAIRN_ENOMEM.
+ */
+CAIRN_INTERNAL cairn_err cairn__store_open_snapshot(const char *dir,
+                                                    cairn__snapshot_opts *opts,
+                                                    cairn_store **out,
+                                                    char *detail,
+                                                    size_t detail_len);
+CAIRN_INTERNAL void cairn__store_close(cairn_store *store);
+/** The description of the store's last failure. */
+CAIRN_INTERNAL const char *cairn__store_detail(const cairn_store *store);
+CAIRN_INTERNAL int cairn__store_fatal(const cairn_store *store);
+/** Current map size in bytes and number of map growths so far. */
+CAIRN_INTERNAL void cairn__store_map_info(cairn_store *store,
+                                          uint64_t *map_size,
+                                          unsigned *growths);
+/** Facts for `cairn info`: page size, last txn id, pages used, readers. */
+CAIRN_INTERNAL void cairn__store_env_info(cairn_store *store,
+                                          uint64_t *page_size,
+                                          uint64_t *last_txnid,
+                                          uint64_t *last_page,
+                                          unsigned *readers);
+
+/** Begin a read-only snapshot. */
+CAIRN_INTERNAL cairn_err cairn__store_read(cairn_store *store, cairn_txn **out);
+/** End a read transaction (NULL-safe). */
+CAIRN_INTERNAL void cairn__txn_end(cairn_txn *txn);
+/** Flush the data file now (mdb_env_sync, forced): what another process
+ *  committed but did not flush before it died becomes durable. */
+CAIRN_INTERNAL cairn_err cairn__store_sync(cairn_store *store);
+
+typedef cairn_err (*cairn_write_fn)(cairn_txn *txn, void *ctx);
+/**
+ * Run @p fn in a write transaction and commit it durably.  If @p fn
+ * returns an error the transaction is aborted and nothing is written.
+ * @return @p fn's error; CAIRN_EFATAL (sticky); CAIRN_ESTORE; CAIRN_EIO;
+ *         CAIRN_ENOMEM.
+ */
+CAIRN_INTERNAL cairn_err cairn__store_write(cairn_store *store,
+                                            cairn_write_fn fn, void *ctx);
+
+/** Get a value: *found = 0 when absent.  The value is a view valid until
+ *  the transaction ends or the next put. */
+CAIRN_INTERNAL cairn_err cairn__txn_get(cairn_txn *txn, cairn_dbi dbi,
+                                        const void *key, size_t key_len,
+                                        const uint8_t **val, size_t *val_len,
+                                        int *found);
+CAIRN_INTERNAL cairn_err cairn__txn_put(cairn_txn *txn, cairn_dbi dbi,
+                                        const void *key, size_t key_len,
+                                        const void *val, size_t val_len,
+                                        unsigned flags);
+/** The last key of a database (*found = 0 when empty). */
+CAIRN_INTERNAL cairn_err cairn__txn_last_key(cairn_txn *txn, cairn_dbi dbi,
+                                             const uint8_t **key,
+                                             size_t *key_len, int *found);
+
+/** Number of entries in a database (O(1): mdb_stat). */
+CAIRN_INTERNAL cairn_err cairn__txn_count(cairn_txn *txn, cairn_dbi dbi,
+                                          uint64_t *count);
+
+CAIRN_INTERNAL cairn_err cairn__cursor_open(cairn_txn *txn, cairn_dbi dbi,
+                                            cairn_cursor **out);
+/** A cursor on LMDB's main (unnamed) database, whose keys are the names
+ *  of the named databases: the directory check lists them. */
+CAIRN_INTERNAL cairn_err cairn__cursor_open_main(cairn_txn *txn,
+                                                 cairn_cursor **out);
+/** The name of @p dbi, a key of the main database ("" if out of range). */
+CAIRN_INTERNAL const char *cairn__dbi_name(cairn_dbi dbi);
+CAIRN_INTERNAL void cairn__cursor_close(cairn_cursor *cur);
+/** Position at the first key >= @p key (NULL: the first key) and return
+ *  it; *found = 0 at the end. */
+CAIRN_INTERNAL cairn_err cairn__cursor_seek(cairn_cursor *cur, const void *key,
+                                            size_t key_len, const uint8_t **k,
+                                            size_t *kl, const uint8_t **v,
+                                            size_t *vl, int *found);
+CAIRN_INTERNAL cairn_err cairn__cursor_next(cairn_cursor *cur,
+                                            const uint8_t **k, size_t *kl,
+                                            const uint8_t **v, size_t *vl,
+                                            int *found);
+
+/* create.c: making a journal directory and its files. */
+
+/** Create a new journal in the directory open as @p dfd (named @p dir)
+ *  atomically (create.c): refuse a directory holding anything but
+ *  cairn's own files (CAIRN_ECORRUPT), build the journal (its files
+ *  @p file_mode) in a private temporary directory inside it, make it
+ *  durable, link data.mdb into place (never replacing one), fsync the
+ *  directory. */
+CAIRN_INTERNAL cairn_err cairn__journal_create(int dfd, const char *dir,
+                                               mode_t file_mode, char *detail,
+                                               size_t detail_len);
+/** mkdir(@p dir, @p mode) and fsync its parent; an existing one is fine. */
+CAIRN_INTERNAL cairn_err cairn__journal_mkdir(const char *dir, mode_t mode,
+                                              char *detail, size_t detail_len);
+/** Reserve the blocks of lock.mdb in the directory open as @p dfd
+ *  (created with @p mode, never through a symbolic link, checked as ours;
+ *  its fstat in @p st) so LMDB's mapping of it cannot fault on a full file
+ *  system (create.c).  Opens and closes the file: only before LMDB opens
+ *  the environment (closing drops the process's fcntl locks on it). */
+CAIRN_INTERNAL cairn_err cairn__prealloc_lock_file(int dfd, const char *dir,
+                                                   mode_t mode, struct stat *st,
+                                                   char *detail,
+                                                   size_t detail_len);
+/** A path for LMDB that names the directory open as @p fd itself
+ *  (/proc/thread-self/fd/N), or @p fallback without /proc. */
+CAIRN_INTERNAL void cairn__fd_path(int fd, const char *fallback, char *out,
+                                   size_t cap);
+#endif

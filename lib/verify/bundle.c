@@ -1,0 +1,456 @@
+/*
+ * bundle.c - cairn_verify_bundle(): parse a bundle strictly (framing
+ * first, with every count and length checked against the input and the
+ * format limits), check that its key is the pinned key, then feed its
+ * records and checkpoints to the verifier core in position order.  The
+ * byte layout is docs/FORMAT-bundle.md.
+ *
+ * With a pinned key, FILE.minisig next to the bundle is checked too
+ * (signature and trusted comment): that detects a bundle cut back to an
+ * earlier commit, which the records alone cannot show.  A missing or
+ * unreadable .minisig therefore fails closed (INCOMPLETE, never VERIFIED)
+ * unless the caller passes CAIRN_BUNDLE_NO_SIGNATURE.
+ */
+#include "verify/verify.h"
+
+#include "base/bytes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RECORD_ENTRY_MIN 13u /* u64 position, u32 length, >= 1 byte */
+#define CP_ENTRY_BYTES (8u + CAIRN_CHECKPOINT_BYTES)
+
+typedef struct bundle_hdr {
+    uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES];
+    char run_id[CAIRN_MAX_ID + 1];
+    uint8_t key_id[CAIRN_KEY_ID_BYTES];
+    uint8_t pk[CAIRN_PUBLIC_KEY_BYTES];
+    uint32_t n_records;
+    size_t rec_off; /* first record entry */
+    uint32_t n_cps;
+    size_t cp_off; /* first checkpoint entry */
+} bundle_hdr;
+
+static cairn_err bfail(char *detail, size_t detail_len, size_t off,
+                       const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static cairn_err bfail(char *detail, size_t detail_len, size_t off,
+                       const char *fmt, ...)
+{
+    char what[200];
+    va_list ap;
+    va_start(ap, fmt);
+    cairn__vfmt(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    cairn__fmt(detail, detail_len, "offset %zu: %s", off, what);
+    return CAIRN_EBUNDLE;
+}
+
+static cairn_err parse_header(cairn_rd *r, bundle_hdr *h, char *detail,
+                              size_t detail_len)
+{
+    const uint8_t *p;
+    uint8_t version;
+    uint16_t n;
+    if (cairn__rd_view(r, CAIRN__BUNDLE_MAGIC_LEN, &p) != 0 ||
+        memcmp(p, CAIRN__BUNDLE_MAGIC, CAIRN__BUNDLE_MAGIC_LEN) != 0) {
+        return bfail(detail, detail_len, 0, "not a cairn bundle (magic)");
+    }
+    if (cairn__rd_u8(r, &version) != 0 || version != CAIRN__BUNDLE_VERSION) {
+        return bfail(detail, detail_len, 8, "unsupported bundle version");
+    }
+    if (cairn__rd_bytes(r, h->journal_id, CAIRN_JOURNAL_ID_BYTES) != 0 ||
+        cairn__rd_u16(r, &n) != 0) {
+        return bfail(detail, detail_len, r->off, "header truncated");
+    }
+    if (n == 0 || n > CAIRN_MAX_ID || cairn__rd_view(r, n, &p) != 0 ||
+        memchr(p, 0, n) != NULL) {
+        return bfail(detail, detail_len, 25,
+                     "run id: length %u invalid, "
+                     "truncated or holding a NUL byte",
+                     (unsigned)n);
+    }
+    memcpy(h->run_id, p, n);
+    h->run_id[n] = '\0';
+    if (cairn__rd_bytes(r, h->key_id, CAIRN_KEY_ID_BYTES) != 0 ||
+        cairn__rd_bytes(r, h->pk, CAIRN_PUBLIC_KEY_BYTES) != 0 ||
+        cairn__rd_u32(r, &h->n_records) != 0) {
+        return bfail(detail, detail_len, r->off, "header truncated");
+    }
+    if (h->n_records > CAIRN__BUNDLE_MAX_RECORDS ||
+        h->n_records > cairn__rd_left(r) / RECORD_ENTRY_MIN) {
+        return bfail(detail, detail_len, r->off - 4,
+                     "record count %lu exceeds the limit or the input",
+                     (unsigned long)h->n_records);
+    }
+    h->rec_off = r->off;
+    return CAIRN_OK;
+}
+
+/* Framing of the record and checkpoint sections; nothing is decoded. */
+static cairn_err parse_frames(cairn_rd *r, bundle_hdr *h, char *detail,
+                              size_t detail_len)
+{
+    uint64_t pos, prev = 0;
+    uint32_t len;
+    const uint8_t *p;
+    for (uint32_t i = 0; i < h->n_records; i++) {
+        size_t off = r->off;
+        if (cairn__rd_u64(r, &pos) != 0 || cairn__rd_u32(r, &len) != 0 ||
+            len == 0 || len > CAIRN_MAX_RECORD_BYTES ||
+            cairn__rd_view(r, len, &p) != 0) {
+            return bfail(detail, detail_len, off,
+                         "record %lu: truncated or "
+                         "length out of range",
+                         (unsigned long)i);
+        }
+    }
+    if (cairn__rd_u32(r, &h->n_cps) != 0 ||
+        h->n_cps > CAIRN__BUNDLE_MAX_RECORDS ||
+        h->n_cps > cairn__rd_left(r) / CP_ENTRY_BYTES) {
+        return bfail(detail, detail_len, r->off,
+                     "checkpoint count missing, "
+                     "over the limit or beyond the input");
+    }
+    h->cp_off = r->off;
+    for (uint32_t i = 0; i < h->n_cps; i++) {
+        size_t off = r->off;
+        if (cairn__rd_u64(r, &pos) != 0 ||
+            cairn__rd_view(r, CAIRN_CHECKPOINT_BYTES, &p) != 0) {
+            return bfail(detail, detail_len, off,
+                         "checkpoint %lu: "
+                         "truncated",
+                         (unsigned long)i);
+        }
+        if (pos <= prev) {
+            return bfail(detail, detail_len, off,
+                         "checkpoint %lu: "
+                         "positions not ascending",
+                         (unsigned long)i);
+        }
+        prev = pos;
+    }
+    if (cairn__rd_left(r) != 0) {
+        return bfail(detail, detail_len, r->off,
+                     "%zu bytes after the last checkpoint", cairn__rd_left(r));
+    }
+    return CAIRN_OK;
+}
+
+typedef struct cp_iter {
+    cairn_rd r;
+    uint32_t left;
+    int have;
+    uint64_t pos;
+    const uint8_t *bytes;
+} cp_iter;
+
+static void cp_step(cp_iter *it)
+{
+    it->have = it->left > 0 && cairn__rd_u64(&it->r, &it->pos) == 0 &&
+               cairn__rd_view(&it->r, CAIRN_CHECKPOINT_BYTES, &it->bytes) == 0;
+    if (it->have) {
+        it->left--;
+    }
+}
+
+/* Records and checkpoints to the core, merged on position. */
+static cairn_err feed(const uint8_t *buf, size_t len, const bundle_hdr *h,
+                      cairn_vcore *v)
+{
+    cairn_rd r;
+    cp_iter it;
+    cairn__rd_init(&r, buf, len);
+    r.off = h->rec_off;
+    cairn__rd_init(&it.r, buf, len);
+    it.r.off = h->cp_off;
+    it.left = h->n_cps;
+    cp_step(&it);
+    cairn_err err = CAIRN_OK;
+    for (uint32_t i = 0; i < h->n_records && err == CAIRN_OK; i++) {
+        uint64_t pos;
+        uint32_t n;
+        const uint8_t *p;
+        if (cairn__rd_u64(&r, &pos) != 0 || cairn__rd_u32(&r, &n) != 0 ||
+            cairn__rd_view(&r, n, &p) != 0) {
+            return CAIRN_EBUNDLE; /* unreachable: framing was checked */
+        }
+        while (err == CAIRN_OK && it.have && it.pos < pos) {
+            err = cairn__vcore_checkpoint(v, it.pos, it.bytes,
+                                          CAIRN_CHECKPOINT_BYTES);
+            cp_step(&it);
+        }
+        if (err == CAIRN_OK) {
+            err = cairn__vcore_record(v, pos, p, n);
+        }
+        if (err == CAIRN_OK && it.have && it.pos == pos) {
+            err = cairn__vcore_checkpoint(v, pos, it.bytes,
+                                          CAIRN_CHECKPOINT_BYTES);
+            cp_step(&it);
+        }
+    }
+    while (err == CAIRN_OK && it.have) {
+        err = cairn__vcore_checkpoint(v, it.pos, it.bytes,
+                                      CAIRN_CHECKPOINT_BYTES);
+        cp_step(&it);
+    }
+    return err;
+}
+
+/* The bundle's key must be a valid key and, when pinned, the pinned one. */
+static cairn_err check_key(const bundle_hdr *h, const cairn_pubkey *pinned,
+                           cairn_verify_report *out, char *detail,
+                           size_t detail_len)
+{
+    cairn_pubkey *emb = NULL;
+    uint8_t pid[CAIRN_KEY_ID_BYTES], ppk[CAIRN_PUBLIC_KEY_BYTES];
+    char e[17], f[17];
+    cairn_err err = cairn__pubkey_from_raw(h->key_id, h->pk, &emb);
+    cairn_pubkey_free(emb);
+    if (err == CAIRN_ENOMEM) {
+        return err;
+    }
+    if (err != CAIRN_OK) {
+        return bfail(detail, detail_len, 0,
+                     "public key: not a valid "
+                     "Ed25519 key");
+    }
+    if (pinned == NULL) {
+        return CAIRN_OK;
+    }
+    cairn_pubkey_key_id(pinned, pid);
+    cairn_pubkey_bytes(pinned, ppk);
+    if (memcmp(pid, h->key_id, CAIRN_KEY_ID_BYTES) == 0 &&
+        memcmp(ppk, h->pk, CAIRN_PUBLIC_KEY_BYTES) == 0) {
+        return CAIRN_OK;
+    }
+    cairn__key_id_text(pid, e);
+    cairn__key_id_text(h->key_id, f);
+    cairn__report_tampered(out, 0, 0, "bundle.key", e, f,
+                           "bundle key is not the pinned key (bundle key "
+                           "%s, pinned key %s)",
+                           f, e);
+    return CAIRN_ETAMPERED;
+}
+
+static cairn_err run_core(const uint8_t *buf, size_t len, const bundle_hdr *h,
+                          const cairn_pubkey *pinned, cairn_verify_report *out)
+{
+    cairn_vcore v;
+    char e[17], f[17];
+    cairn__vcore_init(&v, h->journal_id, 0, out->run_id, pinned, out);
+    cairn_err err = feed(buf, len, h, &v);
+    if (err == CAIRN_OK && out->run_signed &&
+        memcmp(out->key_id, h->key_id, CAIRN_KEY_ID_BYTES) != 0) {
+        cairn__key_id_text(h->key_id, e);
+        cairn__key_id_text(out->key_id, f);
+        err = cairn__vcore_tampered(&v, 1, 0, "bundle.key_id", e, f,
+                                    "the run is signed by another key than "
+                                    "the bundle's");
+    }
+    if (err == CAIRN_OK) {
+        out->replay_ok = 1;
+        cairn__vcore_finish(&v, NULL);
+    }
+    cairn__vcore_free(&v);
+    return err == CAIRN_ETAMPERED ? CAIRN_OK : err;
+}
+
+cairn_err cairn__verify_bundle_mem(const uint8_t *buf, size_t len,
+                                   const cairn_pubkey *pinned,
+                                   cairn_verify_report *out, char *detail,
+                                   size_t detail_len)
+{
+    bundle_hdr h;
+    cairn_rd r;
+    cairn__clear(detail, detail_len);
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    if (out == NULL || (buf == NULL && len > 0)) {
+        return CAIRN_EINVAL;
+    }
+    cairn__report_init(out, NULL, pinned);
+    memset(&h, 0, sizeof(h));
+    cairn__rd_init(&r, buf, len);
+    cairn_err err = len > CAIRN__BUNDLE_MAX_BYTES
+                        ? bfail(detail, detail_len, 0, "larger than 1 GiB")
+                        : parse_header(&r, &h, detail, detail_len);
+    if (err == CAIRN_OK) {
+        err = parse_frames(&r, &h, detail, detail_len);
+    }
+    if (err == CAIRN_OK) {
+        cairn__fmt(out->run_id, sizeof(out->run_id), "%s", h.run_id);
+        err = check_key(&h, pinned, out, detail, detail_len);
+    }
+    if (err == CAIRN_EBUNDLE) {
+        cairn__report_tampered(out, 0, 0, "bundle", NULL, detail,
+                               "bundle malformed: %s", detail);
+        return err;
+    }
+    if (err != CAIRN_OK) {
+        return err == CAIRN_ETAMPERED ? CAIRN_OK : err;
+    }
+    return run_core(buf, len, &h, pinned, out);
+}
+
+void cairn__bundle_comment(const char *run_id, uint64_t records,
+                           const uint8_t head[CAIRN_HASH_BYTES],
+                           const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+                           char *out, size_t out_len)
+{
+    char hh[2 * CAIRN_HASH_BYTES + 1], jh[2 * CAIRN_JOURNAL_ID_BYTES + 1];
+    cairn__hex(head, CAIRN_HASH_BYTES, hh);
+    cairn__hex(journal_id, CAIRN_JOURNAL_ID_BYTES, jh);
+    cairn__fmt(out, out_len,
+               "cairn bundle run=%s records=%llu head=%s "
+               "journal=%s",
+               run_id, (unsigned long long)records, hh, jh);
+}
+
+static void append_reason(cairn_verify_report *rep, const char *text)
+{
+    size_t n = strlen(rep->reason);
+    cairn__fmt(rep->reason + n, sizeof(rep->reason) - n, "%s%s",
+               n > 0 ? "; " : "", text);
+}
+
+/* The journal id is not in the report: take it from the header again. */
+static void journal_id_of(const uint8_t *buf, uint8_t out[16])
+{
+    memcpy(out, buf + CAIRN__BUNDLE_MAGIC_LEN + 1, CAIRN_JOURNAL_ID_BYTES);
+}
+
+/* The detached signature could not be checked: the bundle's records may
+ * still be an earlier commit cut back, so VERIFIED becomes INCOMPLETE
+ * (fail closed).  @p why goes first in the reason and into @p detail. */
+static void signature_missing(cairn_verify_report *out, const char *why,
+                              char *detail, size_t detail_len)
+{
+    char rest[sizeof(out->reason)];
+    if (out->verdict == CAIRN_VERDICT_VERIFIED) {
+        out->verdict = CAIRN_VERDICT_INCOMPLETE;
+    }
+    cairn__fmt(rest, sizeof(rest), "%s", out->reason);
+    cairn__fmt(out->reason, sizeof(out->reason),
+               "detached signature not checked (%s): the bundle may be cut "
+               "back to an earlier commit",
+               why);
+    append_reason(out, rest);
+    cairn__fmt(detail, detail_len, "%s", why);
+}
+
+/* FILE.minisig: signature and trusted comment.  It must be a readable
+ * regular file unless the caller asked not to check it. */
+static cairn_err check_minisig(const char *path, const uint8_t *buf, size_t len,
+                               const cairn_pubkey *pinned, unsigned flags,
+                               cairn_verify_report *out, char *detail,
+                               size_t detail_len)
+{
+    char sig_path[4096], want[400], got[CAIRN__TRUSTED_COMMENT_MAX + 1];
+    char why[4400];
+    char *text = NULL;
+    size_t tl = 0;
+    uint8_t jid[CAIRN_JOURNAL_ID_BYTES];
+    if ((flags & CAIRN_BUNDLE_NO_SIGNATURE) != 0) {
+        append_reason(out, "detached signature (.minisig) not checked "
+                           "(--no-signature): a bundle cut back to an "
+                           "earlier commit would look the same");
+        return CAIRN_OK;
+    }
+    int n = snprintf(sig_path, sizeof(sig_path), "%s.minisig", path);
+    if (n < 0 || (size_t)n >= sizeof(sig_path)) {
+        signature_missing(out, "the .minisig path is too long", detail,
+                          detail_len);
+        return CAIRN_OK;
+    }
+    if (pinned == NULL) {
+        append_reason(out, ".minisig not checked (no pinned key)");
+        return CAIRN_OK;
+    }
+    cairn_err err = cairn__read_file(sig_path, CAIRN__MINISIG_TEXT_MAX, &text,
+                                     &tl, why, sizeof(why));
+    if (err == CAIRN_EIO) {
+        signature_missing(out, why, detail, detail_len);
+        return CAIRN_OK;
+    }
+    if (err == CAIRN_OK) {
+        err = cairn__minisig_verify(pinned, buf, len, text, tl, got,
+                                    sizeof(got), why, sizeof(why));
+    } else if (err == CAIRN_EINVAL) {
+        cairn__fmt(why, sizeof(why), "larger than %u bytes",
+                   CAIRN__MINISIG_TEXT_MAX);
+    }
+    free(text);
+    if (err == CAIRN_ENOMEM) {
+        return err;
+    }
+    if (err != CAIRN_OK) {
+        cairn__report_tampered(out, 0, 0, "minisig", "valid", why,
+                               "%s does not verify: %s", sig_path, why);
+        return CAIRN_OK;
+    }
+    journal_id_of(buf, jid);
+    cairn__bundle_comment(out->run_id, out->records, out->head, jid, want,
+                          sizeof(want));
+    if (strcmp(want, got) != 0) {
+        cairn__report_tampered(out, 0, 0, "minisig.comment", want, got,
+                               "the trusted comment of %s does not "
+                               "describe this bundle",
+                               sig_path);
+        return CAIRN_OK;
+    }
+    append_reason(out, ".minisig verified (trusted comment matches)");
+    return CAIRN_OK;
+}
+
+cairn_err cairn_verify_bundle_flags(const char *path,
+                                    const cairn_pubkey *pinned, unsigned flags,
+                                    cairn_verify_report *out, char *detail,
+                                    size_t detail_len)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    cairn__clear(detail, detail_len);
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    if (path == NULL || out == NULL ||
+        (flags & ~(unsigned)CAIRN_BUNDLE_NO_SIGNATURE) != 0) {
+        return CAIRN_EINVAL;
+    }
+    cairn_err err = cairn__read_file(path, CAIRN__BUNDLE_MAX_BYTES, &buf, &len,
+                                     detail, detail_len);
+    if (err == CAIRN_EINVAL) {
+        cairn__report_init(out, NULL, pinned);
+        cairn__report_tampered(out, 0, 0, "bundle", NULL, NULL,
+                               "bundle malformed: larger than 1 GiB");
+        cairn__fmt(detail, detail_len, "%s: larger than 1 GiB", path);
+        return CAIRN_EBUNDLE;
+    }
+    if (err != CAIRN_OK) {
+        cairn__report_init(out, NULL, pinned);
+        cairn__report_error(out, "%s", detail);
+        return err;
+    }
+    const uint8_t *bytes = (const uint8_t *)buf;
+    err = cairn__verify_bundle_mem(bytes, len, pinned, out, detail, detail_len);
+    if (err == CAIRN_OK && (out->verdict == CAIRN_VERDICT_VERIFIED ||
+                            out->verdict == CAIRN_VERDICT_INCOMPLETE)) {
+        cairn__clear(detail, detail_len);
+        err = check_minisig(path, bytes, len, pinned, flags, out, detail,
+                            detail_len);
+    }
+    free(buf);
+    return err;
+}
+
+cairn_err cairn_verify_bundle(const char *path, const cairn_pubkey *pinned,
+                              cairn_verify_report *out, char *detail,
+                              size_t detail_len)
+{
+    return cairn_verify_bundle_flags(path, pinned, 0, out, detail, detail_len);
+}

@@ -1,0 +1,504 @@
+/*
+ * verify_dir.c - cairn_verify_directory(): the structure of a whole
+ * journal directory, for `verify --all`.
+ *
+ * Record positions are dense from 1; every record is referenced by the
+ * index entry of its own (run, seq) and there are exactly as many index
+ * entries as records (so the index is a bijection); every checkpoint is
+ * stored at a record's position and names that record's run and
+ * sequence; names and run states agree and run numbers are dense from 1;
+ * LMDB's main database holds cairn's six named databases and nothing
+ * else, and meta its three keys (format, journal_id, created_ns) and
+ * nothing else: content that no check reads is reported, not ignored.
+ * The first inconsistency is reported with its position in bad_seq.
+ * Memory is constant; time is O(N log N).
+ */
+#include "verify/verify.h"
+
+#include "base/bytes.h"
+#include "journal/journal.h"
+
+#include <string.h>
+
+#define STORE_FAILED CAIRN_ESTORE
+
+typedef struct dwalk {
+    cairn_journal *j;
+    cairn_txn *txn;
+    cairn_verify_report *rep;
+    uint64_t records; /* N: positions 1..N */
+    uint64_t runs;
+} dwalk;
+
+static cairn_err fail_store(dwalk *w, cairn_err err, const char *what)
+{
+    if (err == CAIRN_ENOMEM) {
+        return err;
+    }
+    cairn__report_error(w->rep, "journal unreadable: %s: %s (%s)", what,
+                        cairn_strerror(err), cairn_errname(err));
+    return STORE_FAILED;
+}
+
+static cairn_err bad_at(dwalk *w, uint64_t pos, const char *field,
+                        const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static cairn_err bad_at(dwalk *w, uint64_t pos, const char *field,
+                        const char *fmt, ...)
+{
+    char reason[sizeof(w->rep->reason)];
+    va_list ap;
+    va_start(ap, fmt);
+    cairn__vfmt(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    cairn__report_tampered(w->rep, 1, pos, field, NULL, NULL, "%s", reason);
+    return CAIRN_ETAMPERED;
+}
+
+/* Run number and sequence from a record's fixed header:
+ * u8 version | u8 type | u16 flags | u64 run_num | u64 seq. */
+static int peek_header(const uint8_t *v, size_t vl, uint64_t *run,
+                       uint64_t *seq)
+{
+    cairn_rd r;
+    uint8_t b;
+    uint16_t flags;
+    cairn__rd_init(&r, v, vl);
+    return cairn__rd_u8(&r, &b) != 0 || cairn__rd_u8(&r, &b) != 0 ||
+                   cairn__rd_u16(&r, &flags) != 0 ||
+                   cairn__rd_u64(&r, run) != 0 || cairn__rd_u64(&r, seq) != 0
+               ? -1
+               : 0;
+}
+
+/* The record at @p pos (1..N) and its header; ETAMPERED if missing. */
+static cairn_err record_at(dwalk *w, uint64_t pos, uint64_t *run, uint64_t *seq)
+{
+    uint8_t key[8];
+    const uint8_t *v;
+    size_t vl;
+    int found;
+    cairn__store64_be(key, pos);
+    cairn_err err = cairn__txn_get(w->txn, CAIRN_DBI_RECORDS, key, sizeof(key),
+                                   &v, &vl, &found);
+    if (err != CAIRN_OK) {
+        return fail_store(w, err, "reading a record");
+    }
+    if (!found || peek_header(v, vl, run, seq) != 0) {
+        return bad_at(w, pos, "records", "position %llu: %s",
+                      (unsigned long long)pos,
+                      found ? "record header truncated" : "no record");
+    }
+    return CAIRN_OK;
+}
+
+static cairn_err record_indexed(dwalk *w, uint64_t pos, const uint8_t *v,
+                                size_t vl)
+{
+    uint64_t run, seq;
+    uint8_t key[16];
+    const uint8_t *iv;
+    size_t ivl;
+    int found;
+    if (peek_header(v, vl, &run, &seq) != 0) {
+        return bad_at(w, pos, "records",
+                      "position %llu: record header "
+                      "truncated",
+                      (unsigned long long)pos);
+    }
+    if (run == 0 || run > w->runs) {
+        return bad_at(w, pos, "records",
+                      "position %llu names run %llu, "
+                      "which does not exist",
+                      (unsigned long long)pos, (unsigned long long)run);
+    }
+    cairn__store64_be(key, run);
+    cairn__store64_be(key + 8, seq);
+    cairn_err err = cairn__txn_get(w->txn, CAIRN_DBI_INDEX, key, sizeof(key),
+                                   &iv, &ivl, &found);
+    if (err != CAIRN_OK) {
+        return fail_store(w, err, "reading the index");
+    }
+    if (!found || ivl != 8 || cairn__load64_be(iv) != pos) {
+        return bad_at(w, pos, "index", "position %llu (run %llu seq %llu): %s",
+                      (unsigned long long)pos, (unsigned long long)run,
+                      (unsigned long long)seq,
+                      found ? "its index entry points elsewhere"
+                            : "no index entry");
+    }
+    return CAIRN_OK;
+}
+
+/* Open a cursor on @p dbi at its first key. */
+static cairn_err first(dwalk *w, cairn_dbi dbi, cairn_cursor **cur,
+                       const uint8_t **k, size_t *kl, const uint8_t **v,
+                       size_t *vl, int *found)
+{
+    cairn_err err = cairn__cursor_open(w->txn, dbi, cur);
+    if (err == CAIRN_OK) {
+        err = cairn__cursor_seek(*cur, NULL, 0, k, kl, v, vl, found);
+    }
+    return err == CAIRN_OK ? err : fail_store(w, err, "opening a cursor");
+}
+
+static cairn_err next(dwalk *w, cairn_cursor *cur, const uint8_t **k,
+                      size_t *kl, const uint8_t **v, size_t *vl, int *found)
+{
+    cairn_err err = cairn__cursor_next(cur, k, kl, v, vl, found);
+    return err == CAIRN_OK ? err : fail_store(w, err, "reading a cursor");
+}
+
+static cairn_err check_records(dwalk *w)
+{
+    cairn_cursor *cur = NULL;
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    int found;
+    cairn_err err = first(w, CAIRN_DBI_RECORDS, &cur, &k, &kl, &v, &vl, &found);
+    while (err == CAIRN_OK && found) {
+        uint64_t want = w->records + 1;
+        if (kl != 8 || cairn__load64_be(k) != want) {
+            err = bad_at(w, want, "records.position",
+                         "records: position %llu expected, found %s",
+                         (unsigned long long)want,
+                         kl == 8 ? "a gap" : "a malformed key");
+            break;
+        }
+        err = record_indexed(w, want, v, vl);
+        if (err == CAIRN_OK) {
+            w->records++;
+            err = next(w, cur, &k, &kl, &v, &vl, &found);
+        }
+    }
+    cairn__cursor_close(cur);
+    return err;
+}
+
+/* As many index entries as records, each well formed. */
+static cairn_err check_index(dwalk *w)
+{
+    cairn_cursor *cur = NULL;
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    int found;
+    uint64_t n = 0;
+    cairn_err err = first(w, CAIRN_DBI_INDEX, &cur, &k, &kl, &v, &vl, &found);
+    while (err == CAIRN_OK && found) {
+        uint64_t pos = vl == 8 ? cairn__load64_be(v) : 0;
+        if (kl != 16 || pos == 0 || pos > w->records) {
+            err = bad_at(w, pos, "index",
+                         "index entry %llu: malformed, or points at no "
+                         "record (position %llu)",
+                         (unsigned long long)n, (unsigned long long)pos);
+            break;
+        }
+        n++;
+        err = next(w, cur, &k, &kl, &v, &vl, &found);
+    }
+    cairn__cursor_close(cur);
+    if (err == CAIRN_OK && n != w->records) {
+        err = bad_at(w, 0, "index", "%llu records but %llu index entries",
+                     (unsigned long long)w->records, (unsigned long long)n);
+    }
+    return err;
+}
+
+/* Every checkpoint at a record's position, naming its run and seq. */
+static cairn_err check_checkpoints(dwalk *w)
+{
+    cairn_cursor *cur = NULL;
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    int found;
+    cairn_err err =
+        first(w, CAIRN_DBI_CHECKPOINTS, &cur, &k, &kl, &v, &vl, &found);
+    while (err == CAIRN_OK && found) {
+        uint64_t pos = kl == 8 ? cairn__load64_be(k) : 0, run = 0, seq = 0;
+        cairn_checkpoint cp;
+        char why[160];
+        if (pos == 0 || pos > w->records) {
+            err = bad_at(w, pos, "checkpoints.position",
+                         "checkpoint at position %llu: no such record",
+                         (unsigned long long)pos);
+            break;
+        }
+        err = record_at(w, pos, &run, &seq);
+        if (err == CAIRN_OK && cairn__checkpoint_decode(
+                                   v, vl, &cp, why, sizeof(why)) != CAIRN_OK) {
+            err = bad_at(w, pos, "checkpoints",
+                         "checkpoint at position %llu does not decode: %s",
+                         (unsigned long long)pos, why);
+        } else if (err == CAIRN_OK && (cp.run_num != run || cp.seq != seq)) {
+            err =
+                bad_at(w, pos, "checkpoints",
+                       "checkpoint at position %llu names run %llu seq "
+                       "%llu, the record there is run %llu seq %llu",
+                       (unsigned long long)pos, (unsigned long long)cp.run_num,
+                       (unsigned long long)cp.seq, (unsigned long long)run,
+                       (unsigned long long)seq);
+        }
+        if (err == CAIRN_OK) {
+            w->rep->checkpoints++;
+            err = next(w, cur, &k, &kl, &v, &vl, &found);
+        }
+    }
+    cairn__cursor_close(cur);
+    return err;
+}
+
+static cairn_err bad_run(dwalk *w, const char *field, uint64_t run,
+                         const char *what)
+{
+    cairn__report_tampered(w->rep, 0, 0, field, NULL, NULL, "run %llu: %s",
+                           (unsigned long long)run, what);
+    return CAIRN_ETAMPERED;
+}
+
+/* The name entry of @p run_id maps to @p run. */
+static cairn_err name_maps(dwalk *w, const char *run_id, uint64_t run)
+{
+    const uint8_t *v;
+    size_t vl;
+    int found;
+    cairn_err err = cairn__txn_get(w->txn, CAIRN_DBI_NAMES, run_id,
+                                   strlen(run_id), &v, &vl, &found);
+    if (err != CAIRN_OK) {
+        return fail_store(w, err, "reading the run names");
+    }
+    if (!found || vl != 8 || cairn__load64_be(v) != run) {
+        return bad_run(w, "names", run,
+                       "the name of this run does not map back to it");
+    }
+    return CAIRN_OK;
+}
+
+/* Run numbers dense from 1, each state decoding and named. */
+static cairn_err check_runs(dwalk *w)
+{
+    cairn_cursor *cur = NULL;
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    int found;
+    cairn_err err = first(w, CAIRN_DBI_RUNS, &cur, &k, &kl, &v, &vl, &found);
+    while (err == CAIRN_OK && found) {
+        uint64_t want = w->runs + 1;
+        cairn_state st;
+        char why[256];
+        if (kl != 8 || cairn__load64_be(k) != want) {
+            err = bad_run(w, "runs", want, "missing or malformed key");
+            break;
+        }
+        err = cairn__state_decode(v, vl, &st, why, sizeof(why));
+        if (err == CAIRN_OK) {
+            err = st.run_num == want
+                      ? name_maps(w, st.run_id, want)
+                      : bad_run(w, "runs", want, "state names another run");
+            cairn__state_free(&st);
+        } else if (err != CAIRN_ENOMEM) {
+            err = bad_run(w, "runs", want, "state does not decode");
+        }
+        if (err == CAIRN_OK) {
+            w->runs++;
+            err = next(w, cur, &k, &kl, &v, &vl, &found);
+        }
+    }
+    cairn__cursor_close(cur);
+    return err;
+}
+
+/* As many names as runs, each naming a run. */
+static cairn_err check_names(dwalk *w)
+{
+    cairn_cursor *cur = NULL;
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    int found;
+    uint64_t n = 0;
+    cairn_err err = first(w, CAIRN_DBI_NAMES, &cur, &k, &kl, &v, &vl, &found);
+    while (err == CAIRN_OK && found) {
+        uint64_t run = vl == 8 ? cairn__load64_be(v) : 0;
+        if (run == 0 || run > w->runs) {
+            err = bad_run(w, "names", run, "a name maps to no run");
+            break;
+        }
+        n++;
+        err = next(w, cur, &k, &kl, &v, &vl, &found);
+    }
+    cairn__cursor_close(cur);
+    if (err == CAIRN_OK && n != w->runs) {
+        err = bad_run(w, "names", n, "names and runs differ in number");
+    }
+    return err;
+}
+
+/* Key bytes as text for a report: printable ASCII as is, anything else
+ * as \xNN, cut with "..." to fit @p cap. */
+static void key_text(const uint8_t *k, size_t kl, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < kl; i++) {
+        char one[5];
+        if (k[i] >= 0x20 && k[i] < 0x7f && k[i] != '\\' && k[i] != '"') {
+            one[0] = (char)k[i];
+            one[1] = '\0';
+        } else {
+            cairn__fmt(one, sizeof(one), "\\x%02x", k[i]);
+        }
+        size_t l = strlen(one);
+        if (n + l + 4 > cap) {
+            memcpy(out + n, "...", 4);
+            return;
+        }
+        memcpy(out + n, one, l + 1);
+        n += l;
+    }
+}
+
+static int key_is(const uint8_t *k, size_t kl, const char *name)
+{
+    return kl == strlen(name) && memcmp(k, name, kl) == 0;
+}
+
+/* LMDB's main database holds exactly cairn's named databases: anything
+ * else (another named database, a plain key) was put there by someone
+ * else, and would be ignored by every other check. */
+static cairn_err check_main(dwalk *w)
+{
+    cairn_cursor *cur = NULL;
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    int found;
+    cairn_err err = cairn__cursor_open_main(w->txn, &cur);
+    if (err != CAIRN_OK) {
+        return fail_store(w, err, "opening LMDB's main database");
+    }
+    err = cairn__cursor_seek(cur, NULL, 0, &k, &kl, &v, &vl, &found);
+    while (err == CAIRN_OK && found) {
+        int known = 0;
+        for (int i = 0; i < CAIRN_DBI_COUNT_ && !known; i++) {
+            known = key_is(k, kl, cairn__dbi_name((cairn_dbi)i));
+        }
+        if (!known) {
+            char name[100];
+            key_text(k, kl, name, sizeof(name));
+            cairn__report_tampered(
+                w->rep, 0, 0, "main", "only cairn's named databases", name,
+                "LMDB's main database holds \"%s\", which cairn never "
+                "writes (an extra named database or key)",
+                name);
+            cairn__cursor_close(cur);
+            return CAIRN_ETAMPERED;
+        }
+        err = cairn__cursor_next(cur, &k, &kl, &v, &vl, &found);
+    }
+    cairn__cursor_close(cur);
+    return err == CAIRN_OK ? err : fail_store(w, err, "reading a cursor");
+}
+
+/* The meta keys cairn writes and the size of each value. */
+static const struct {
+    const char *key;
+    size_t size;
+} meta_keys[] = {
+    {"format", 4}, {"journal_id", CAIRN_JOURNAL_ID_BYTES}, {"created_ns", 8}};
+
+/* meta holds exactly its three keys, each of its size. */
+static cairn_err check_meta(dwalk *w)
+{
+    cairn_cursor *cur = NULL;
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    int found;
+    unsigned seen = 0;
+    char name[100], size[64];
+    cairn_err err = first(w, CAIRN_DBI_META, &cur, &k, &kl, &v, &vl, &found);
+    while (err == CAIRN_OK && found) {
+        size_t i = 0;
+        while (i < CAIRN_ARRAY_LEN(meta_keys) &&
+               !key_is(k, kl, meta_keys[i].key)) {
+            i++;
+        }
+        key_text(k, kl, name, sizeof(name));
+        if (i == CAIRN_ARRAY_LEN(meta_keys)) {
+            cairn__report_tampered(w->rep, 0, 0, "meta",
+                                   "format, journal_id, created_ns", name,
+                                   "meta holds the key \"%s\", which cairn "
+                                   "never writes",
+                                   name);
+            err = CAIRN_ETAMPERED;
+            break;
+        }
+        if (vl != meta_keys[i].size) {
+            cairn__fmt(size, sizeof(size), "%zu bytes", vl);
+            cairn__report_tampered(w->rep, 0, 0, "meta", NULL, size,
+                                   "meta \"%s\" is %zu bytes, not %zu", name,
+                                   vl, meta_keys[i].size);
+            err = CAIRN_ETAMPERED;
+            break;
+        }
+        seen |= 1u << i;
+        err = next(w, cur, &k, &kl, &v, &vl, &found);
+    }
+    cairn__cursor_close(cur);
+    for (size_t i = 0; err == CAIRN_OK && i < CAIRN_ARRAY_LEN(meta_keys); i++) {
+        if ((seen & (1u << i)) == 0) {
+            cairn__report_tampered(w->rep, 0, 0, "meta", meta_keys[i].key,
+                                   "nothing", "meta \"%s\" is missing",
+                                   meta_keys[i].key);
+            err = CAIRN_ETAMPERED;
+        }
+    }
+    return err;
+}
+
+cairn_err cairn_verify_directory(cairn_journal *journal,
+                                 cairn_verify_report *out)
+{
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    if (journal == NULL || out == NULL) {
+        return CAIRN_EINVAL;
+    }
+    cairn__report_init(out, NULL, NULL);
+    dwalk w = {journal, NULL, out, 0, 0};
+    cairn_err err = cairn__store_read(journal->store, &w.txn);
+    if (err != CAIRN_OK) {
+        err = fail_store(&w, err, "beginning a read transaction");
+        return err == CAIRN_ENOMEM ? err : CAIRN_OK;
+    }
+    err = check_main(&w);
+    if (err == CAIRN_OK) {
+        err = check_meta(&w);
+    }
+    if (err == CAIRN_OK) {
+        err = check_runs(&w);
+    }
+    if (err == CAIRN_OK) {
+        err = check_names(&w);
+    }
+    if (err == CAIRN_OK) {
+        err = check_records(&w);
+    }
+    if (err == CAIRN_OK) {
+        err = check_index(&w);
+    }
+    if (err == CAIRN_OK) {
+        err = check_checkpoints(&w);
+    }
+    cairn__txn_end(w.txn);
+    out->records = w.records;
+    if (err == CAIRN_OK) {
+        out->verdict = CAIRN_VERDICT_VERIFIED;
+        cairn__fmt(out->reason, sizeof(out->reason),
+                   "structure consistent: %llu records, %llu checkpoints, "
+                   "%llu runs, no unknown database or key; meta created_ns "
+                   "(the creation time) is not covered by any signature",
+                   (unsigned long long)w.records,
+                   (unsigned long long)out->checkpoints,
+                   (unsigned long long)w.runs);
+    }
+    return err == CAIRN_ENOMEM ? err : CAIRN_OK;
+}

@@ -1,0 +1,416 @@
+/*
+ * verify_run.c - cairn_verify_run(): feed one run of a journal directory
+ * to the verifier core, in one read transaction.
+ *
+ * The run's index is walked in sequence order (a gap is TAMPERED); each
+ * record is read by position and fed to the core, followed by the
+ * checkpoint stored at its position, if any.  Finally the replayed state
+ * is compared with the materialised one.  Memory is constant in the
+ * number of records.
+ *
+ * Checkpoints that name this run but sit at no position of its records
+ * are looked for in one of two ways (VRUN_ALONE or VRUN_DIR_CHECKED):
+ * alone, the whole checkpoints database is scanned in step with the
+ * records (a merge on position, both ascending) and any such checkpoint
+ * is TAMPERED; under cairn_verify_all(), the directory check already
+ * proves that every checkpoint sits at the position of a record of the
+ * run and sequence it names, so the cursor only seeks to the run's own
+ * positions and the walk stays O(records of the run), not O(journal).
+ * The index walk is written here rather than with cairn__walk_run() so
+ * that an index gap (TAMPERED) and an LMDB read failure (ERROR) stay
+ * apart.
+ */
+#include "verify/verify.h"
+
+#include "base/bytes.h"
+#include "journal/journal.h"
+
+#include <string.h>
+
+typedef struct jwalk {
+    cairn_journal *j;
+    cairn_txn *txn;
+    cairn_vcore *v;
+    cairn_verify_report *rep;
+    uint64_t run_num;
+    int dir_checked;   /* VRUN_DIR_CHECKED: seek, do not scan */
+    int cp_started;    /* the checkpoint cursor has been positioned */
+    cairn_cursor *cps; /* over the checkpoints */
+    int cp_found;
+    const uint8_t *ck, *cv;
+    size_t ckl, cvl;
+} jwalk;
+
+/* Internal sentinel: LMDB failed and the report says ERROR. */
+#define STORE_FAILED CAIRN_ESTORE
+
+static cairn_err store_fail(cairn_verify_report *rep, cairn_err err,
+                            const char *what)
+{
+    if (err == CAIRN_ENOMEM) {
+        return err;
+    }
+    cairn__report_error(rep, "journal unreadable: %s: %s (%s)", what,
+                        cairn_strerror(err), cairn_errname(err));
+    return STORE_FAILED;
+}
+
+static cairn_err cp_next(jwalk *w)
+{
+    cairn_err err = cairn__cursor_next(w->cps, &w->ck, &w->ckl, &w->cv, &w->cvl,
+                                       &w->cp_found);
+    return err == CAIRN_OK ? err
+                           : store_fail(w->rep, err, "reading checkpoints");
+}
+
+/* The run a well-formed checkpoint names (offset 2, u64), or 0: a
+ * malformed one is cairn_verify_directory()'s to report. */
+static uint64_t cp_run(const uint8_t *v, size_t vl)
+{
+    if (vl != CAIRN_CHECKPOINT_BYTES || v[0] != 1) {
+        return 0;
+    }
+    return cairn__load64_be(v + 2);
+}
+
+/* A checkpoint at a position that is no record of this run. */
+static cairn_err foreign_cp(jwalk *w, uint64_t pos)
+{
+    char found[24], reason[200];
+    if (cp_run(w->cv, w->cvl) != w->run_num) {
+        return CAIRN_OK; /* another run's; verify_directory checks it */
+    }
+    cairn__fmt(found, sizeof(found), "%llu", (unsigned long long)pos);
+    cairn__fmt(reason, sizeof(reason),
+               "checkpoint at position %llu names this run (seq %llu) but "
+               "seals no record of it",
+               (unsigned long long)pos,
+               (unsigned long long)cairn__load64_be(w->cv + 10));
+    return cairn__vcore_tampered(w->v, 0, 0, "checkpoint.position",
+                                 "the position of a record of this run", found,
+                                 reason);
+}
+
+/* Pass the checkpoints stored below @p limit (all if !has_limit). */
+static cairn_err drain(jwalk *w, int has_limit, uint64_t limit)
+{
+    while (w->cp_found) {
+        if (w->ckl == 8) {
+            uint64_t pos = cairn__load64_be(w->ck);
+            if (has_limit && pos >= limit) {
+                return CAIRN_OK;
+            }
+            cairn_err err = foreign_cp(w, pos);
+            if (err != CAIRN_OK) {
+                return err;
+            }
+        }
+        cairn_err err = cp_next(w);
+        if (err != CAIRN_OK) {
+            return err;
+        }
+    }
+    return CAIRN_OK;
+}
+
+/* Put the checkpoint cursor on the first key >= @p pos: a few steps
+ * forward when that is close (a run's checkpoints are near each other),
+ * else a seek, so that other runs' checkpoints are neither decoded nor
+ * walked one by one. */
+static cairn_err seek_cp(jwalk *w, uint64_t pos)
+{
+    const uint8_t *k;
+    size_t kl;
+    uint8_t key[8];
+    unsigned steps = 0;
+    while (w->cp_started && w->cp_found &&
+           (w->ckl != 8 || cairn__load64_be(w->ck) < pos)) {
+        if (++steps > 8) {
+            w->cp_started = 0;
+            break;
+        }
+        cairn_err err = cp_next(w);
+        if (err != CAIRN_OK) {
+            return err;
+        }
+    }
+    if (w->cp_started) {
+        return CAIRN_OK;
+    }
+    cairn__store64_be(key, pos);
+    cairn_err err = cairn__cursor_seek(w->cps, key, sizeof(key), &k, &kl,
+                                       &w->cv, &w->cvl, &w->cp_found);
+    if (err != CAIRN_OK) {
+        return store_fail(w->rep, err, "reading checkpoints");
+    }
+    w->ck = k;
+    w->ckl = kl;
+    w->cp_started = 1;
+    return CAIRN_OK;
+}
+
+static cairn_err one_record(jwalk *w, uint64_t seq, uint64_t pos)
+{
+    uint8_t key[8];
+    const uint8_t *val;
+    size_t vl;
+    int found;
+    char reason[160];
+    cairn_err err = w->dir_checked ? seek_cp(w, pos) : drain(w, 1, pos);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    cairn__store64_be(key, pos);
+    err = cairn__txn_get(w->txn, CAIRN_DBI_RECORDS, key, sizeof(key), &val, &vl,
+                         &found);
+    if (err != CAIRN_OK) {
+        return store_fail(w->rep, err, "reading a record");
+    }
+    if (!found) {
+        cairn__fmt(reason, sizeof(reason),
+                   "seq %llu: the index points at position %llu, where "
+                   "there is no record",
+                   (unsigned long long)seq, (unsigned long long)pos);
+        return cairn__vcore_tampered(w->v, 1, seq, "record", "a record",
+                                     "nothing", reason);
+    }
+    err = cairn__vcore_record(w->v, pos, val, vl);
+    if (err == CAIRN_OK && w->cp_found && w->ckl == 8 &&
+        cairn__load64_be(w->ck) == pos) {
+        err = cairn__vcore_checkpoint(w->v, pos, w->cv, w->cvl);
+        if (err == CAIRN_OK) {
+            err = cp_next(w);
+        }
+    }
+    return err;
+}
+
+static cairn_err index_bad(jwalk *w, uint64_t seq, const char *what, size_t got)
+{
+    char found[48], reason[200];
+    cairn__fmt(found, sizeof(found), "%s %zu", what, got);
+    cairn__fmt(reason, sizeof(reason),
+               "seq %llu: index entry malformed (%s of %zu bytes)",
+               (unsigned long long)seq, what, got);
+    return cairn__vcore_tampered(w->v, 1, seq, "index",
+                                 "a 16-byte key and "
+                                 "an 8-byte value",
+                                 found, reason);
+}
+
+static cairn_err index_gap(jwalk *w, uint64_t expect, uint64_t seq)
+{
+    char e[24], f[24], reason[160];
+    cairn__fmt(e, sizeof(e), "%llu", (unsigned long long)expect);
+    cairn__fmt(f, sizeof(f), "%llu", (unsigned long long)seq);
+    cairn__fmt(reason, sizeof(reason),
+               "the index jumps from seq %llu to %llu: seq %llu is missing",
+               (unsigned long long)expect, (unsigned long long)seq,
+               (unsigned long long)expect);
+    return cairn__vcore_tampered(w->v, 1, expect, "index", e, f, reason);
+}
+
+static cairn_err walk_index(jwalk *w)
+{
+    uint8_t key[16];
+    cairn_cursor *cur = NULL;
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    int found;
+    uint64_t expect = 0;
+    cairn__store64_be(key, w->run_num);
+    cairn__store64_be(key + 8, 0);
+    cairn_err err = cairn__cursor_open(w->txn, CAIRN_DBI_INDEX, &cur);
+    if (err == CAIRN_OK) {
+        err =
+            cairn__cursor_seek(cur, key, sizeof(key), &k, &kl, &v, &vl, &found);
+    }
+    if (err != CAIRN_OK) {
+        cairn__cursor_close(cur);
+        return store_fail(w->rep, err, "reading the index");
+    }
+    while (found && kl >= 8 && cairn__load64_be(k) == w->run_num) {
+        if (kl != 16 || vl != 8) {
+            err = index_bad(w, expect, kl != 16 ? "key" : "value",
+                            kl != 16 ? kl : vl);
+        } else if (cairn__load64_be(k + 8) != expect) {
+            err = index_gap(w, expect, cairn__load64_be(k + 8));
+        } else {
+            err = one_record(w, expect, cairn__load64_be(v));
+        }
+        if (err == CAIRN_OK) {
+            expect++;
+            err = cairn__cursor_next(cur, &k, &kl, &v, &vl, &found);
+            if (err != CAIRN_OK) {
+                err = store_fail(w->rep, err, "reading the index");
+            }
+        }
+        if (err != CAIRN_OK) {
+            break;
+        }
+    }
+    cairn__cursor_close(cur);
+    return err;
+}
+
+/* The replayed state against the materialised one. */
+static cairn_err check_state(jwalk *w)
+{
+    uint8_t key[8];
+    const uint8_t *val;
+    size_t vl;
+    int found;
+    char why[256], e[24], f[24];
+    cairn__store64_be(key, w->run_num);
+    cairn_err err = cairn__txn_get(w->txn, CAIRN_DBI_RUNS, key, sizeof(key),
+                                   &val, &vl, &found);
+    if (err != CAIRN_OK) {
+        return store_fail(w->rep, err, "reading the run state");
+    }
+    if (!found) {
+        return cairn__vcore_tampered(w->v, 0, 0, "state", "the run's state",
+                                     "nothing",
+                                     "the materialised run state is missing");
+    }
+    cairn_state stored;
+    err = cairn__state_decode(val, vl, &stored, why, sizeof(why));
+    if (err == CAIRN_ENOMEM) {
+        return err;
+    }
+    if (err != CAIRN_OK) {
+        return cairn__vcore_tampered(w->v, 0, 0, "state", "", why,
+                                     "the materialised run state does not "
+                                     "decode");
+    }
+    const cairn_state *re = &w->v->st;
+    err = cairn__compare_state(w->j, re, &stored);
+    if (err == CAIRN_ECORRUPT) {
+        int differ = stored.next_seq != re->next_seq;
+        uint64_t first =
+            stored.next_seq < re->next_seq ? stored.next_seq : re->next_seq;
+        cairn__fmt(e, sizeof(e), "%llu records",
+                   (unsigned long long)re->next_seq);
+        cairn__fmt(f, sizeof(f), "%llu records",
+                   (unsigned long long)stored.next_seq);
+        err = cairn__vcore_tampered(w->v, differ, first, "state", e, f,
+                                    cairn_journal_errdetail(w->j));
+    } else if (err == CAIRN_OK) {
+        w->rep->replay_ok = 1;
+    }
+    cairn__state_free(&stored);
+    return err;
+}
+
+static cairn_err lookup(jwalk *w, const char *run_id)
+{
+    const uint8_t *val;
+    size_t vl;
+    int found = 0;
+    size_t n = strlen(run_id);
+    cairn_err err = CAIRN_OK;
+    if (n > 0 && n <= CAIRN_MAX_ID) {
+        err = cairn__txn_get(w->txn, CAIRN_DBI_NAMES, run_id, n, &val, &vl,
+                             &found);
+    }
+    if (err != CAIRN_OK) {
+        return store_fail(w->rep, err, "reading the run names");
+    }
+    if (!found) {
+        return cairn__jfail(w->j, CAIRN_ENORUN, "no run \"%.*s\"",
+                            (int)(n > 128 ? 128 : n), run_id);
+    }
+    if (vl != 8 || cairn__load64_be(val) == 0) {
+        cairn__report_tampered(w->rep, 0, 0, "names", "a run number",
+                               "a malformed entry",
+                               "the name entry of run %s is malformed", run_id);
+        return CAIRN_ETAMPERED;
+    }
+    w->run_num = cairn__load64_be(val);
+    return CAIRN_OK;
+}
+
+static cairn_err run_checks(jwalk *w)
+{
+    const uint8_t *k;
+    size_t kl;
+    cairn_err err = cairn__cursor_open(w->txn, CAIRN_DBI_CHECKPOINTS, &w->cps);
+    if (err == CAIRN_OK && !w->dir_checked) {
+        err = cairn__cursor_seek(w->cps, NULL, 0, &k, &kl, &w->cv, &w->cvl,
+                                 &w->cp_found);
+        w->ck = k;
+        w->ckl = kl;
+    }
+    if (err != CAIRN_OK) {
+        return store_fail(w->rep, err, "reading checkpoints");
+    }
+    err = walk_index(w);
+    if (err == CAIRN_OK && w->v->n == 0) {
+        err = cairn__vcore_tampered(w->v, 1, 0, "index", "seq 0", "nothing",
+                                    "the run has no records in the index");
+    }
+    if (err == CAIRN_OK && !w->dir_checked) {
+        err = drain(w, 0, 0);
+    }
+    if (err == CAIRN_OK) {
+        err = check_state(w);
+    }
+    return err;
+}
+
+cairn_err cairn__verify_run_txn(cairn_journal *j, cairn_txn *txn,
+                                const char *run_id, const cairn_pubkey *pinned,
+                                cairn_vrun_mode mode, cairn_plan_memo *memo,
+                                cairn_verify_report *rep, uint64_t *run_num)
+{
+    cairn_vcore v;
+    jwalk w;
+    memset(&w, 0, sizeof(w));
+    w.dir_checked = mode == VRUN_DIR_CHECKED;
+    w.j = j;
+    w.txn = txn;
+    w.rep = rep;
+    w.v = &v;
+    if (run_num != NULL) {
+        *run_num = 0;
+    }
+    cairn_err err = lookup(&w, run_id);
+    if (err != CAIRN_OK) {
+        return err == CAIRN_ETAMPERED || err == STORE_FAILED ? CAIRN_OK : err;
+    }
+    if (run_num != NULL) {
+        *run_num = w.run_num;
+    }
+    cairn__vcore_init(&v, j->journal_id, w.run_num, run_id, pinned, rep);
+    v.memo = memo;
+    err = run_checks(&w);
+    if (err == CAIRN_OK) {
+        cairn__vcore_finish(&v, NULL);
+    }
+    cairn__cursor_close(w.cps);
+    cairn__vcore_free(&v);
+    return err == CAIRN_ETAMPERED || err == STORE_FAILED ? CAIRN_OK : err;
+}
+
+cairn_err cairn_verify_run(cairn_journal *journal, const char *run_id,
+                           const cairn_pubkey *pinned, cairn_verify_report *out)
+{
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    if (journal == NULL || run_id == NULL || out == NULL) {
+        return CAIRN_EINVAL;
+    }
+    cairn__report_init(out, run_id, pinned);
+    cairn_txn *txn = NULL;
+    cairn_err err = cairn__store_read(journal->store, &txn);
+    if (err != CAIRN_OK) {
+        return store_fail(out, err, "beginning a read transaction") ==
+                       CAIRN_ENOMEM
+                   ? CAIRN_ENOMEM
+                   : CAIRN_OK;
+    }
+    err = cairn__verify_run_txn(journal, txn, run_id, pinned, VRUN_ALONE, NULL,
+                                out, NULL);
+    cairn__txn_end(txn);
+    return err;
+}
