@@ -5,7 +5,8 @@
 # operation in doubt, or the lock note of a writer that died) and ended;
 # `status` never says "resume" while a runner holds the run;
 # --require-no-attention fails for an abandoned run; `cancel` stops a live
-# runner gracefully and records the cancel, gives up after --timeout, and
+# runner gracefully (a runner with a target down restarts it and ends the
+# run itself) and records the cancel, gives up after --timeout, and
 # never signals a process a forged lock note names.
 set -u
 . "$CAIRN_ROOT/tests/cli/common.inc"
@@ -125,6 +126,24 @@ status_is live 's["state"] == "cancelled" and s["activity"] == "ended" and s["co
 expect 0 "$C" log live -o json
 grep -q '"reason":"operator stop"' "$T/out" || fail "no cancel record with the reason: $(cat "$T/out")"
 
+# ---- cancel while a target is down: the runner restarts it, ends the run -----
+printf '{"cairn_plan":1,"plan_id":"p","run_id":"down","operations":[' >"$T/s.json"
+printf '{"id":"stop","kind":"stop","target":"db","run":["sh","%s","%s","stop-down","ok"]},' \
+    "$OP" "$D" >>"$T/s.json"
+printf '{"id":"snap","kind":"snapshot","target":"db","run":["sh","%s","%s","s-down","slow","60"]},' \
+    "$OP" "$D" >>"$T/s.json"
+printf '{"id":"start","kind":"start","target":"db","run":["sh","%s","%s","start-down","ok"]}]}\n' \
+    "$OP" "$D" >>"$T/s.json"
+"$C" run "$T/s.json" --shutdown-timeout 200ms >"$T/s.out" 2>"$T/s.err" &
+runner=$!
+wait_file "$D/pid-s-down"
+expect 0 "$C" cancel down --reason "operator stop"
+err_has "its runner ended the run"
+wait "$runner"
+CHECKS=$((CHECKS + 1))
+[ -s "$D/effects-start-down" ] || fail "containment did not start db: $(cat "$T/s.err")"
+status_is down 's["state"] == "cancelled" and not s["restart_required"] and s["activity"] == "ended"'
+
 # ---- a forged note never gets an arbitrary process signalled ----------------
 slow_plan "$T/f.json" forged 0
 expect 0 "$C" create "$T/f.json"
@@ -132,17 +151,17 @@ sleep 60 &
 victim=$!
 # Another process of ours holds the lock (it is what cairn finds held).
 (
-    exec 9>>"$CAIRN_DIR/locks/run-5.lock"
+    exec 9>>"$CAIRN_DIR/locks/run-6.lock"
     flock -x 9
     exec sleep 60
 ) &
 holder=$!
 i=0
-while flock -n "$CAIRN_DIR/locks/run-5.lock" true && [ $i -lt 400 ]; do
+while flock -n "$CAIRN_DIR/locks/run-6.lock" true && [ $i -lt 400 ]; do
     sleep 0.05
     i=$((i + 1))
 done
-note "$victim" "$(start_time "$victim")" >"$CAIRN_DIR/locks/run-5.lock"
+note "$victim" "$(start_time "$victim")" >"$CAIRN_DIR/locks/run-6.lock"
 status_is forged 's["activity"] == "active" and not s["holder"]["verified"] and "does not hold the run lock" in s["activity_detail"]'
 expect 5 "$C" cancel forged
 err_has "will not signal"
@@ -152,7 +171,7 @@ kill -0 "$victim" 2>/dev/null || fail "cancel signalled the process a forged not
 # A note naming another host is not believed either.
 printf 'pid=%s start=%s boot=%s host=elsewhere.example since_ns=1\n' "$victim" \
     "$(start_time "$victim")" "$(tr -d -- '-\n' </proc/sys/kernel/random/boot_id)" \
-    >"$CAIRN_DIR/locks/run-5.lock"
+    >"$CAIRN_DIR/locks/run-6.lock"
 expect 5 "$C" cancel forged
 err_has "names host elsewhere.example"
 kill -0 "$victim" 2>/dev/null || fail "cancel signalled a process named for another host"

@@ -4,10 +4,10 @@
  * cairn_hook_run() for a caller that made a transition itself (the CLI's
  * primitives).  The hook command always comes from the caller.
  */
-#include "runner.h"
+#include "runner/runner.h"
 
-#include "journal.h"
-#include "sys.h"
+#include "base/sys.h"
+#include "journal/journal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

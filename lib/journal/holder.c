@@ -10,9 +10,9 @@
  * pid and the recorded start time, owned by the lock file's owner, with
  * the lock file open, and named by /proc/locks as the flock holder.
  */
-#include "jdir.h"
-#include "journal.h"
-#include "sys.h"
+#include "base/jdir.h"
+#include "base/sys.h"
+#include "journal/journal.h"
 
 #include <dirent.h>
 #include <errno.h>
