@@ -43,7 +43,8 @@ SONAME    := libcairn.so.$(SOVERSION)
 CLI       := $(BUILD)/cairn
 
 .PHONY: all check test san fuzz fuzz-build demo crash bench deps deps-check install \
-        uninstall clean format format-check check-layers help
+        uninstall clean format format-check check-layers help check-symbols \
+        check-docs
 
 all: $(STATIC) $(SHARED) $(CLI) $(BUILD)/cairn.pc
 
@@ -53,6 +54,8 @@ help:
 	@echo "make check      the whole test suite: unit, scenario, CLI, tamper, fuzz"
 	@echo "                corpus replay, then all of it again under ASan+UBSan"
 	@echo "make test       the suite once, without sanitizers (fast iteration)"
+	@echo "make check-symbols  libcairn.so exports exactly lib/symbols.txt"
+	@echo "make check-docs     every cited docs/DESIGN.md section exists"
 	@echo "make san        the suite under ASan+UBSan only"
 	@echo "make fuzz       build libFuzzer targets; FUZZ_SECONDS=N runs each N s"
 	@echo "make demo       the main job: backup, crash, resume, verify, restore"
@@ -119,8 +122,16 @@ $(BUILD)/tests/crash/mshim.so: tests/crash/mshim.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(OPT) $(CFLAGS) -fPIC -shared -o $@ $<
 
+# The exports of libcairn.so are exactly lib/symbols.txt.
+check-symbols: $(SHARED)
+	@sh scripts/check-symbols.sh $(BUILD)/libcairn.so lib/symbols.txt
+
+# Every "docs/DESIGN.md section N" cited in the tree exists there.
+check-docs:
+	@sh scripts/check-docs.sh
+
 # The suite once, in $(BUILD).
-test: all $(TEST_BIN) $(REPLAY_BIN) $(CRASH_BIN) $(CRASH_SHIMS)
+test: all check-symbols check-docs $(TEST_BIN) $(REPLAY_BIN) $(CRASH_BIN) $(CRASH_SHIMS)
 	@BUILD=$(BUILD) sh tests/run.sh
 
 # The suite under AddressSanitizer and UndefinedBehaviorSanitizer.

@@ -142,7 +142,8 @@ int cmd_cancel(cli_ctx *ctx, int argc, char **argv)
         } else if (c == OPT_TIMED_OUT) {
             timed_out = 1;
         } else if (c == OPT_TIMEOUT &&
-                   cli_parse_duration(optarg, &timeout_ns) != 0) {
+                   (cli_parse_duration(optarg, &timeout_ns) != 0 ||
+                    timeout_ns == 0)) {
             cli_usage_error(ctx,
                             "--timeout: '%s' is not a duration (30s, 2m, "
                             "500ms)",

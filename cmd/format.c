@@ -3,8 +3,6 @@
  */
 #include "cli.h"
 
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -237,6 +235,11 @@ int cli_parse_since(const char *text, uint64_t now_ns, uint64_t *ns)
     return -1;
 }
 
+int cli_parse_duration(const char *text, uint64_t *ns)
+{
+    return parse_duration(text, ns);
+}
+
 void cli_put_escaped(FILE *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -267,46 +270,4 @@ void cli_put_escaped(FILE *out, const char *s)
             break;
         }
     }
-}
-
-/* <int><unit> groups, units ms s m h d ("30s", "1m30s"); 0 on success. */
-int cli_parse_duration(const char *text, uint64_t *ns)
-{
-    static const struct {
-        const char *unit;
-        uint64_t ns;
-    } units[] = {{"ms", 1000000ull},
-                 {"s", 1000000000ull},
-                 {"m", 60000000000ull},
-                 {"h", 3600000000000ull},
-                 {"d", 86400000000000ull}};
-    uint64_t total = 0;
-    const char *p = text;
-    if (*p == '\0') {
-        return -1;
-    }
-    while (*p != '\0') {
-        char *end;
-        size_t u;
-        if (*p < '0' || *p > '9') {
-            return -1;
-        }
-        errno = 0;
-        unsigned long long v = strtoull(p, &end, 10);
-        for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
-            size_t n = strlen(units[u].unit);
-            if (strncmp(end, units[u].unit, n) == 0 &&
-                (end[n] == '\0' || (end[n] >= '0' && end[n] <= '9'))) {
-                break;
-            }
-        }
-        if (errno != 0 || u == sizeof(units) / sizeof(units[0]) ||
-            v > (UINT64_MAX - total) / units[u].ns) {
-            return -1;
-        }
-        total += v * units[u].ns;
-        p = end + strlen(units[u].unit);
-    }
-    *ns = total;
-    return total > 0 ? 0 : -1;
 }

@@ -185,6 +185,32 @@ static const cli_command commands[] = {
      "\n"
      "Journal id, format, creation time, counts of runs, records and\n"
      "checkpoints, and the LMDB map and page figures.\n"},
+    {"salvage", cmd_salvage, "export the intact runs of a damaged journal",
+     "usage: cairn salvage SRC --bundles DIR --key PUB [--secret-key KEY]\n"
+     "\n"
+     "Read the journal SRC (never written: a private copy of data.mdb is\n"
+     "read, in child processes that may die on a corrupt page) and export\n"
+     "every run that verifies under PUB as DIR/RUN.cairn and\n"
+     "DIR/RUN.cairn.minisig (DIR: new or empty), each checked again from\n"
+     "the file.  Prints what was salvaged and what was lost (run, records,\n"
+     "the first unreadable sequence, why).  Exit 0 when every run was\n"
+     "salvaged, 6 when some were lost or the list of runs is unreadable,\n"
+     "4 when a lost run is TAMPERED.\n"},
+    {"unlock", cmd_unlock, "keep a decrypted secret key in the kernel keyring",
+     "usage: cairn unlock [--secret-key FILE] [--timeout D]\n"
+     "                    [--keyring session|user]\n"
+     "                    [--password-file FILE | --password-fd N]\n"
+     "\n"
+     "Decrypt the secret key (--secret-key or CAIRN_SECRET_KEY) once and\n"
+     "keep it in the Linux kernel keyring (default: the session keyring)\n"
+     "for D (default 15m, at most 7d): later commands that sign with that\n"
+     "key file find it there and do not ask for the password.  The key is\n"
+     "never written to a file.  Exit 1 when the keyring is unavailable.\n"},
+    {"lock", cmd_lock, "forget a key `cairn unlock` kept",
+     "usage: cairn lock [--secret-key FILE]\n"
+     "\n"
+     "Invalidate the kernel keyring copy of the secret key (exit 0 also\n"
+     "when there was none).\n"},
     {"help", cmd_help, "print help for a command", usage_help},
 };
 
@@ -309,6 +335,7 @@ int main(int argc, char **argv)
     int first;
 
     memset(&ctx, 0, sizeof(ctx));
+    ctx.password_fd = -1;
     cli_init(&ctx);
     first = parse_global(&ctx, argc, argv);
     if (first >= argc) {

@@ -63,7 +63,49 @@ typedef struct run_cli {
     char stopped[1024]; /* reason of the runner's stopped event */
 } run_cli;
 
-/* ---- durations ------------------------------------------------------- */
+/* ---- durations -------------------------------------------------------- */
+
+/* <int><unit> groups, units ms s m h d ("30s", "1m30s"); 0 on success. */
+static int parse_duration(const char *text, uint64_t *ns)
+{
+    static const struct {
+        const char *unit;
+        uint64_t ns;
+    } units[] = {{"ms", 1000000ull},
+                 {"s", 1000000000ull},
+                 {"m", 60000000000ull},
+                 {"h", 3600000000000ull},
+                 {"d", 86400000000000ull}};
+    uint64_t total = 0;
+    const char *p = text;
+    if (*p == '\0') {
+        return -1;
+    }
+    while (*p != '\0') {
+        char *end;
+        size_t u;
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+        errno = 0;
+        unsigned long long v = strtoull(p, &end, 10);
+        for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+            size_t n = strlen(units[u].unit);
+            if (strncmp(end, units[u].unit, n) == 0 &&
+                (end[n] == '\0' || (end[n] >= '0' && end[n] <= '9'))) {
+                break;
+            }
+        }
+        if (errno != 0 || u == sizeof(units) / sizeof(units[0]) ||
+            v > (UINT64_MAX - total) / units[u].ns) {
+            return -1;
+        }
+        total += v * units[u].ns;
+        p = end + strlen(units[u].unit);
+    }
+    *ns = total;
+    return total > 0 ? 0 : -1;
+}
 
 static void fmt_dur(uint64_t ns, char *out, size_t cap)
 {
@@ -466,7 +508,7 @@ static void parse_opts(cli_ctx *ctx, int argc, char **argv, int is_run,
             }
             break;
         case OPT_HEARTBEAT:
-            if (cli_parse_duration(optarg, &o->heartbeat_ns) != 0) {
+            if (parse_duration(optarg, &o->heartbeat_ns) != 0) {
                 cli_usage_error(ctx,
                                 "--heartbeat: '%s' is not a duration (30s, "
                                 "1m, 500ms)",
@@ -475,7 +517,7 @@ static void parse_opts(cli_ctx *ctx, int argc, char **argv, int is_run,
             rc->heartbeat = 1;
             break;
         case OPT_SHUTDOWN:
-            if (cli_parse_duration(optarg, &o->shutdown_timeout_ns) != 0) {
+            if (parse_duration(optarg, &o->shutdown_timeout_ns) != 0) {
                 cli_usage_error(ctx,
                                 "--shutdown-timeout: '%s' is not a "
                                 "duration (30s, 1m, 500ms)",

@@ -9,7 +9,7 @@
  * and up to five parameter bytes (missing bytes read as 0), at most
  * MAX_STEPS steps.  The journal lives in /dev/shm when it is writable
  * (fast fsync), with a 1 MiB map (CAIRN_MAP_SIZE).  Known deviations of
- * the library from DESIGN.md (tests/model.h, M_COMPAT_*) are probed once
+ * the library from docs/DESIGN.md (tests/model.h, M_COMPAT_*) are probed once
  * and mirrored by the model, so a fix needs no change here.
  * Invariants, after every step (abort() on violation): the call returned
  * exactly the model's cairn_err; a rejected call wrote nothing (record

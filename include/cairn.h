@@ -8,7 +8,7 @@
  * state and a checkpoint signed with Ed25519 (concurrent transitions may
  * share one transaction: see Threads below).
  *
- * This header is the specification.  Semantics follow DESIGN.md; the byte
+ * This header is the specification.  Semantics follow docs/DESIGN.md; the byte
  * layout is in docs/FORMAT.md.
  *
  * Conventions
@@ -94,7 +94,7 @@ extern "C" {
 /**
  * Error codes.  Append-only: values are never renumbered or reused.
  * cairn_strerror() names every value; cairn_exit_code() maps each to the
- * CLI's exit code (DESIGN.md section 8).
+ * CLI's exit code (docs/DESIGN.md section 8).
  */
 typedef enum cairn_err {
     CAIRN_OK = 0,
@@ -151,7 +151,7 @@ typedef enum cairn_err {
 CAIRN_API const char *cairn_strerror(cairn_err err);
 /** Short symbolic name of @p err, e.g. "CAIRN_EORDER". */
 CAIRN_API const char *cairn_errname(cairn_err err);
-/** The cairn CLI exit code for @p err (DESIGN.md section 8). */
+/** The cairn CLI exit code for @p err (docs/DESIGN.md section 8). */
 CAIRN_API int cairn_exit_code(cairn_err err);
 
 /* ------------------------------------------------------------------ */
@@ -195,7 +195,7 @@ typedef enum cairn_error_class {
     CAIRN_CLASS_TERMINAL = 2
 } cairn_error_class;
 
-/** Claim kinds (DESIGN.md section 3).  On-disk values. */
+/** Claim kinds (docs/DESIGN.md section 3).  On-disk values. */
 typedef enum cairn_claim_kind {
     CAIRN_CLAIM_NORMAL = 0,      /**< the head, in order */
     CAIRN_CLAIM_CONTAINMENT = 1, /**< start of a stopped target after a
@@ -204,7 +204,7 @@ typedef enum cairn_claim_kind {
                                       cancel or timeout */
 } cairn_claim_kind;
 
-/** Derived run states (DESIGN.md section 3). */
+/** Derived run states (docs/DESIGN.md section 3). */
 typedef enum cairn_run_state {
     CAIRN_RUN_AWAITING_PREFLIGHT = 1,
     CAIRN_RUN_RUNNING = 2,
@@ -314,6 +314,40 @@ CAIRN_API void cairn_signer_key_id(const cairn_signer *signer,
 CAIRN_API void cairn_signer_public_key(const cairn_signer *signer,
                                        uint8_t out[CAIRN_PUBLIC_KEY_BYTES]);
 
+/** Bytes of a signer's secret: key id (8) || Ed25519 secret key (64). */
+#define CAIRN_SIGNER_SECRET_BYTES 72
+/** Bytes of a secret key file tag (cairn_secret_key_tag()). */
+#define CAIRN_KEY_TAG_BYTES 16
+
+/**
+ * A tag naming the contents of secret key file @p path without decrypting
+ * it: the first 16 bytes of SHA-256 over a domain string and the file's
+ * bytes.  Any change of the file (another key, a new password) changes
+ * the tag.  `cairn unlock` files a decrypted key under it.
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL); CAIRN_EIO (cannot read, not a
+ *         regular file); CAIRN_EKEY (larger than a key file can be);
+ *         CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err
+cairn_secret_key_tag(const char *path, uint8_t tag[CAIRN_KEY_TAG_BYTES],
+                     char *detail, size_t detail_len);
+/**
+ * Copy the signer's secret (key id || Ed25519 secret key) into @p out.
+ * The caller owns the copy: keep it in locked memory and wipe it.
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL).
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_signer_export_secret(
+    const cairn_signer *signer, uint8_t out[CAIRN_SIGNER_SECRET_BYTES]);
+/**
+ * Build a signer from bytes cairn_signer_export_secret() wrote (no
+ * scrypt).  @p in is copied into guarded memory; the caller wipes it.
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL); CAIRN_EKEY (the public half of
+ *         the secret key does not match its seed); CAIRN_ECRYPTO;
+ *         CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_signer_import_secret(
+    const uint8_t in[CAIRN_SIGNER_SECRET_BYTES], cairn_signer **out);
+
 /**
  * Load a minisign public key file (two lines, or the single base64 line).
  * @return CAIRN_OK; CAIRN_EIO (cannot read, or not a regular file: never
@@ -356,11 +390,11 @@ CAIRN_API CAIRN_WUR cairn_err cairn_keygen(const char *pub_path,
 /* ------------------------------------------------------------------ */
 /* Plans.                                                              */
 
-/** A validated plan (DESIGN.md section 6).  Immutable. */
+/** A validated plan (docs/DESIGN.md section 6).  Immutable. */
 typedef struct cairn_plan cairn_plan;
 
 /**
- * Parse and validate a JSON plan.  Besides the keys of DESIGN.md section 6
+ * Parse and validate a JSON plan.  Besides the keys of docs/DESIGN.md section 6
  * a plan (top level) and each operation may have "env" (object of literal
  * variables), "env_file" (KEY=VALUE file read at spawn time, never
  * journaled), "pass_env" (names taken from the runner's environment,
@@ -715,7 +749,7 @@ typedef struct cairn_op_view {
     uint32_t holder_pid;          /**< claimer of a pending op, else 0 */
 } cairn_op_view;
 
-/** The resume summary of DESIGN.md section 3.  Caller-owned. */
+/** The resume summary of docs/DESIGN.md section 3.  Caller-owned. */
 typedef struct cairn_summary {
     char run_id[CAIRN_MAX_ID + 1];
     char plan_id[CAIRN_MAX_ID + 1];
@@ -962,6 +996,25 @@ CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle(cairn_journal *journal,
                                                   const cairn_signer *signer,
                                                   const char *path);
 
+/** cairn_export_bundle_flags() flags. */
+#define CAIRN_EXPORT_RUN_ONLY                                                  \
+    0x1u /**< verify the run's own records and checkpoints only */
+
+/**
+ * cairn_export_bundle() with @p flags.  With CAIRN_EXPORT_RUN_ONLY the
+ * verification before the export reads the run's records and the
+ * checkpoints that seal them, but not the journal's other checkpoints
+ * (which cairn_export_bundle() scans for one naming the run that seals
+ * none of its records, such as the checkpoint of a tail that was cut):
+ * for `cairn salvage` of a journal whose checkpoints database is partly
+ * unreadable.  The bundle is the same; what it cannot show is said in
+ * the salvage report.
+ * @return as cairn_export_bundle(); CAIRN_EINVAL also for an unknown flag.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle_flags(
+    cairn_journal *journal, const char *run_id, const cairn_signer *signer,
+    const char *path, unsigned flags);
+
 /** cairn_verify_bundle_flags() flags. */
 #define CAIRN_BUNDLE_NO_SIGNATURE                                              \
     0x1u /**< do not read or require FILE.minisig */
@@ -1029,7 +1082,7 @@ CAIRN_API CAIRN_WUR cairn_err cairn_checkpoint_each(
 /* Runner (declared by lib/runner/runner.c's section below).                  */
 
 /*
- * The thin runner (DESIGN.md section 7): executes a plan's operations
+ * The thin runner (docs/DESIGN.md section 7): executes a plan's operations
  * against the journal.  For each operation: claim (durable), spawn its
  * command (no shell, own process group, clean environment), wait with its
  * timeout, journal a receipt with evidence, then move on.  Preflight runs

@@ -1,5 +1,5 @@
 /*
- * model.c - the reference model of DESIGN.md section 3 (see model.h).
+ * model.c - the reference model of docs/DESIGN.md section 3 (see model.h).
  * Plain arrays and loops; no clever sharing with lib/.
  */
 #include "model.h"
@@ -628,7 +628,7 @@ int m_compare(const m_run *m, const cairn_summary *s, char *why, size_t why_len)
     return compare_lists(m, s, why, why_len);
 }
 
-/* ---- probes: does the library still deviate from DESIGN.md? -------------- */
+/* ---- probes: does the library still deviate from docs/DESIGN.md? --------- */
 
 static cairn_err probe_create(cairn_journal *j, const char *json, char *run)
 {

@@ -1,13 +1,13 @@
 /*
  * model.h - an independent reference model of a run's state machine,
- * written from DESIGN.md section 3 (not from lib/).  test_property.c drives
- * it side by side with the real journal: every call's exact cairn_err, and
- * after every call every field of the resume summary, must agree.
+ * written from docs/DESIGN.md section 3 (not from lib/).  test_property.c
+ * drives it side by side with the real journal: every call's exact cairn_err,
+ * and after every call every field of the resume summary, must agree.
  *
  * The model predicts the exact error of a rejected call.  Where two rules
- * could both reject a call, DESIGN.md does not say which one wins; the
+ * could both reject a call, docs/DESIGN.md does not say which one wins; the
  * model then follows the order of checks in lib/state/transition.c and
- * lib/ops*.c, and says so in a comment ("tie-break").
+ * lib/commit/ops*.c, and says so in a comment ("tie-break").
  *
  * The Makefile builds a test from one .c file plus testutil.c, so
  * test_property.c includes model.c directly.
@@ -56,22 +56,23 @@ typedef struct m_run {
 } m_run;
 
 /*
- * Known deviations of the library from DESIGN.md.  With the bit clear the
- * model follows DESIGN.md; with it set it mirrors the library, so that the
+ * Known deviations of the library from docs/DESIGN.md.  With the bit clear the
+ * model follows docs/DESIGN.md; with it set it mirrors the library, so that the
  * random walk can keep looking for other bugs.  Each one has a dedicated
  * test in test_property.c.
  */
-/* DESIGN: "cleanup | ready cleanup op | pending".  The library also lets a
- * cleanup claim take a *blocked* cleanup op, i.e. a mutating op before the
- * preflight was accepted (after a cancel, or a terminal preflight
- * failure). */
+/* docs/DESIGN.md section 3.2: a cleanup claim takes a ready (or failed)
+ * cleanup op, never a blocked one.  The deviation: a cleanup claim that
+ * takes a *blocked* cleanup op, i.e. a mutating op before the preflight
+ * was accepted (after a cancel, or a terminal preflight failure). */
 #define M_COMPAT_CLEANUP_BLOCKED 0x1u
-/* DESIGN: "target T needs a restart when a stop of T completed and no
- * start of T completed after it".  The library looks at the plan order of
- * the completed stop/start ops of T instead of the order in which they
- * completed.  The two differ once a containment claim completed the start
- * of a later stop/start pair of T (whose stop has not run yet): when that
- * stop completes later, T is stopped but no restart is reported. */
+/* docs/DESIGN.md section 2, "Restart targets": T needs a restart when a
+ * stop of T completed and no start of T completed later, in completion
+ * order.  The deviation: deciding by the plan order of the completed
+ * stop/start ops of T instead of the order in which they completed.  The two
+ * differ once a containment claim completed the start of a later stop/start
+ * pair of T (whose stop has not run yet): when that stop completes later, T is
+ * stopped but no restart is reported. */
 #define M_COMPAT_RESTART_PLAN_ORDER 0x2u
 
 /** A fresh run: preflight ops ready, mutating ops blocked; 1 record. */
@@ -106,7 +107,7 @@ cairn_err m_outcome(m_run *m, const m_receipt *r, int resolve);
 cairn_err m_retry(m_run *m, uint32_t op, int has_reason);
 cairn_err m_cancel(m_run *m, int timed_out);
 
-/* Derived views (DESIGN.md section 3, "Run state", "Resume summary"). */
+/* Derived views (docs/DESIGN.md section 3.4: run state, resume summary). */
 int64_t m_head(const m_run *m);
 int m_target_needs_restart(const m_run *m, const char *target);
 int m_halted(const m_run *m);
@@ -139,10 +140,11 @@ int m_compare(const m_run *m, const cairn_summary *s, char *why,
  * (run ids "probe-cleanup" and "probe-restart").
  */
 /** The result of a cleanup claim of a blocked cleanup op after a cancel
- *  (DESIGN: rejected; CAIRN_ERR_COUNT_ if the setup failed). */
+ *  (docs/DESIGN.md section 3.2: rejected; CAIRN_ERR_COUNT_ if the setup
+ *  failed). */
 cairn_err m_probe_cleanup_blocked(cairn_journal *j);
 /** Runs the restart-order scenario; *out receives the final summary
- *  (DESIGN: restart_required, db listed).  Caller frees. */
+ *  (docs/DESIGN.md section 2: restart_required, db listed).  Caller frees. */
 cairn_err m_probe_restart_order(cairn_journal *j, cairn_summary **out);
 /** M_COMPAT_* bits for the deviations the library still shows. */
 unsigned m_detect_compat(cairn_journal *j);

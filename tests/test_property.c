@@ -33,7 +33,8 @@ static unsigned walk_steps = 1000;
 static unsigned long tally[CAIRN_ERR_COUNT_];
 /* Known deviations the walks mirror (model.h), detected at start so that
  * a fix in the library needs no change here; CAIRN_PROP_STRICT=1 walks by
- * DESIGN.md alone.  test_design_* assert DESIGN.md for each of them. */
+ * docs/DESIGN.md alone.  test_design_* assert docs/DESIGN.md for each of them.
+ */
 static unsigned walk_compat;
 
 typedef struct prop {
@@ -938,7 +939,7 @@ static void test_walks_reached_every_rule(void **state)
     }
 }
 
-/* ---- known deviations from DESIGN.md ------------------------------------- */
+/* ---- known deviations from docs/DESIGN.md -------------------------------- */
 
 static cairn_journal *temp_journal(char **dir)
 {
@@ -951,12 +952,12 @@ static cairn_journal *temp_journal(char **dir)
     return j;
 }
 
-/* DESIGN.md section 3: "cleanup | ready cleanup op | pending", and a claim
- * of a mutating op needs the preflight accepted.  After a cancel before
- * acceptance the cleanup op is still blocked: claiming it must be refused
- * (nothing mutating may run before acceptance).  lib/state/transition.c
- * check_special_claim() and lib/commit/ops_op.c pick_special() accept
- * CAIRN_OP_BLOCKED for cleanup claims, so the claim succeeds today. */
+/* docs/DESIGN.md section 3.2: a cleanup claim takes a ready or failed
+ * cleanup op, and a claim of a mutating op needs the preflight accepted.
+ * After a cancel before acceptance the cleanup op is still blocked:
+ * claiming it must be refused (nothing mutating may run before
+ * acceptance).  lib/state/transition.c check_special_claim() refuses it with
+ * CAIRN_EPREFLIGHT; an earlier library accepted it. */
 static void test_design_cleanup_needs_ready_op(void **state)
 {
     (void)state;
@@ -967,20 +968,21 @@ static void test_design_cleanup_needs_ready_op(void **state)
     tu_rmtree(dir);
     if (err != CAIRN_EPREFLIGHT) {
         fail_msg("cleanup claim of a blocked cleanup op (run cancelled "
-                 "before its preflight was accepted): %s; DESIGN.md wants "
+                 "before its preflight was accepted): %s; docs/DESIGN.md wants "
                  "it refused, CAIRN_EPREFLIGHT",
                  cairn_errname(err));
     }
 }
 
-/* DESIGN.md section 3: "target T needs a restart when a stop of T
- * completed and no start of T completed after it".  In the probe, stop-b
- * of db completes after every start of db completed, so db is stopped when
- * the run completes.  lib/state/machine.c cairn__state_target_stopped() decides
- * by plan order (start-b comes after stop-b in the plan), so the summary
- * says no restart is needed and next_action is "done".  The containment
- * claim that took start-b, whose own stop had not run, is what makes this
- * reachable; refusing that claim would be a fix too. */
+/* docs/DESIGN.md section 2, "Restart targets": T needs a restart when a
+ * stop of T completed and no start of T completed later, in completion
+ * order.  In the probe, stop-b of db completes after every start of db
+ * completed, so db is stopped when the run completes.  lib/state/machine.c
+ * cairn__state_target_stopped() compares the sequences of the completing
+ * records (done_seq); an earlier library went by plan order (start-b
+ * comes after stop-b in the plan) and reported no restart.  The
+ * containment claim that took start-b, whose own stop had not run, is
+ * what makes this reachable; refusing that claim would be a fix too. */
 static void test_design_restart_after_late_stop(void **state)
 {
     (void)state;
@@ -991,7 +993,7 @@ static void test_design_restart_after_late_stop(void **state)
     cairn_journal_close(j);
     tu_rmtree(dir);
     if (err == CAIRN_ECONTAIN || err == CAIRN_ESTATE) {
-        return; /* containment refused start-b: also per DESIGN */
+        return; /* containment refused start-b: also acceptable */
     }
     assert_int_equal(err, CAIRN_OK);
     int restart = s->restart_required;
@@ -999,10 +1001,11 @@ static void test_design_restart_after_late_stop(void **state)
     size_t n = s->n_restart_targets;
     cairn_summary_free(s);
     if (!restart || n != 1 || next != CAIRN_NEXT_RESTART_TARGETS) {
-        fail_msg("db was stopped last (stop-b completed after start-b), "
-                 "but restart_required %d, %zu restart targets, "
-                 "next_action %s; DESIGN.md wants 1, [db], restart-targets",
-                 restart, n, cairn_next_action_name(next));
+        fail_msg(
+            "db was stopped last (stop-b completed after start-b), "
+            "but restart_required %d, %zu restart targets, "
+            "next_action %s; docs/DESIGN.md wants 1, [db], restart-targets",
+            restart, n, cairn_next_action_name(next));
     }
 }
 

@@ -1,5 +1,5 @@
 /*
- * summary.c - the resume summary (DESIGN.md section 3), computed from the
+ * summary.c - the resume summary (docs/DESIGN.md section 3), computed from the
  * materialised state of one run: O(operations), independent of how many
  * records the journal holds.
  */

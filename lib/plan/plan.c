@@ -1,5 +1,5 @@
 /*
- * plan.c - parse and validate JSON plans (DESIGN.md section 6) and compute
+ * plan.c - parse and validate JSON plans (docs/DESIGN.md section 6) and compute
  * their canonical bytes and hash (docs/FORMAT.md, "Canonical plan").
  *
  * Parsing is strict: jansson with JSON_REJECT_DUPLICATES and its end-of-input
@@ -161,7 +161,7 @@ static cairn_err operations_field(const cairn_plan_diag *d, const json_t *root,
     return err;
 }
 
-/* Every rule of DESIGN.md section 6, in a fixed order so that a plan with
+/* Every rule of docs/DESIGN.md section 6, in a fixed order so that a plan with
  * several faults always reports the same one. */
 static cairn_err plan_fill(const cairn_plan_diag *d, const json_t *root,
                            cairn_plan *plan)

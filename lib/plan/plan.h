@@ -1,5 +1,6 @@
 /*
- * plan.h - the validated in-memory form of a JSON plan (DESIGN.md section 6).
+ * plan.h - the validated in-memory form of a JSON plan
+ * (docs/DESIGN.md section 6).
  */
 #ifndef CAIRN_PLAN_H
 #define CAIRN_PLAN_H

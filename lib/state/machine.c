@@ -1,5 +1,5 @@
 /*
- * machine.c - the run state machine (DESIGN.md section 3).  Pure: every
+ * machine.c - the run state machine (docs/DESIGN.md section 3).  Pure: every
  * rule is checked before anything changes, so a rejected record leaves the
  * state untouched.
  */

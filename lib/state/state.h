@@ -74,7 +74,7 @@ CAIRN_INTERNAL cairn_err cairn__state_init(cairn_state *st,
 /**
  * Validate @p rec against @p st and apply it.  On any error @p st is left
  * unchanged.  Checks the chain position (seq, prev) and every rule of
- * DESIGN.md section 3.  In-doubt liveness is not the machine's business:
+ * docs/DESIGN.md section 3.  In-doubt liveness is not the machine's business:
  * the journal checks it before building a RESOLVE record.
  * @return CAIRN_OK or the transition's error code (CAIRN_EORDER ...);
  *         CAIRN_ECORRUPT when the record could never have been written

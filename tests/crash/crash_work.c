@@ -349,8 +349,8 @@ static int decide_halted(const cairn_summary *s, act *a)
     }
     for (size_t i = 0; i < s->n_ops; i++) {
         const cairn_op_view *op = &s->ops[i];
-        /* DESIGN.md: cleanup takes a ready cleanup op (a blocked one
-         * waits for the preflight). */
+        /* docs/DESIGN.md section 3.2: cleanup takes a ready cleanup op
+         * (a blocked one waits for the preflight). */
         if (op->state == CAIRN_OP_READY && op->kind == CAIRN_KIND_CLEANUP) {
             a->type = ACT_CLAIM;
             a->op = op->seq;
