@@ -185,6 +185,18 @@ static const cli_command commands[] = {
      "\n"
      "Journal id, format, creation time, counts of runs, records and\n"
      "checkpoints, and the LMDB map and page figures.\n"},
+    {"report", cmd_report, "write an HTML page about a run or a plan's runs",
+     "usage: cairn report RUN --html FILE [--key PUBFILE]\n"
+     "       cairn report --plan PLAN_ID [--last N] --html FILE "
+     "[--key PUBFILE]\n"
+     "\n"
+     "Write one self-contained HTML page (no script, nothing loaded from\n"
+     "the network): the signature verdict and key id, each target's\n"
+     "downtime, a timeline of the attempts, retries, in-doubt windows and\n"
+     "why attempts failed.  --plan shows the last N runs of a plan (default\n"
+     "10, newest first).  FILE is replaced atomically; \"-\" is stdout.\n"
+     "Without --key the verdict is at best NOT VERIFIED.  Exit 0 once the\n"
+     "page is written, whatever the verdict (use `cairn verify` to gate).\n"},
     {"salvage", cmd_salvage, "export the intact runs of a damaged journal",
      "usage: cairn salvage SRC --bundles DIR --key PUB [--secret-key KEY]\n"
      "\n"
