@@ -289,6 +289,12 @@ void cli_text_activity(FILE *out, const cairn_summary *s,
         if (h->has_holder && h->since_ns != 0) {
             fprintf(out, " (it took the run at %s)", since);
         }
+        if (s->next_action == CAIRN_NEXT_WAIT_COMMAND) {
+            fputs("\n             nobody holds it, but its command still "
+                  "runs: wait for it to end (see command:)\n",
+                  out);
+            return;
+        }
         fprintf(out,
                 "\n             nobody holds it now: take it over with the "
                 "next action above\n             (`cairn resume %s`; "
