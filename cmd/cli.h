@@ -47,7 +47,13 @@ typedef struct cli_ctx {
     int password_fd;           /**< --password-fd N, or -1 */
     const char *hook;          /**< --hook CMD (transitions), or NULL */
     int hook_set;              /**< --hook given (even empty: no hook) */
+    /** No signing key: the "unsigned" warning is owed.  CLI_UNSIGNED_EXIT:
+     *  printed by a successful exit (a refused command wrote nothing);
+     *  CLI_UNSIGNED_WRITE: printed at the runner's first write. */
+    int unsigned_warning;
 } cli_ctx;
+
+enum { CLI_UNSIGNED_NONE = 0, CLI_UNSIGNED_EXIT, CLI_UNSIGNED_WRITE };
 
 typedef int (*cli_handler)(cli_ctx *ctx, int argc, char **argv);
 
@@ -105,7 +111,27 @@ __attribute__((noreturn)) void cli_exit(int code);
 /** "cairn: <message>" on stderr, then cli_exit(code). */
 __attribute__((noreturn, format(printf, 2, 3))) void
 cli_die(int code, const char *fmt, ...);
-/** "cairn: warning: <message>" on stderr. */
+/** Print the owed "no signing key" warning once (see unsigned_warning). */
+void cli_warn_unsigned(cli_ctx *ctx);
+/**
+ * Report an error without exiting: "cairn: <message>" (and "cairn: <hint>")
+ * on stderr; with -o json one line {"error":{"code":CODE,"exit":EXIT,
+ * "message":...,"where":WHERE|null[,"hint":...]}} instead.  @p code is a
+ * cairn_errname() or a CLI_E* name (cli_code_name()); @p where and
+ * @p hint may be NULL.
+ */
+__attribute__((format(printf, 5, 6))) void
+cli_report(int exit_code, const char *code, const char *where, const char *hint,
+           const char *fmt, ...);
+/** The JSON error code of a CLI exit code without a cairn_err:
+ *  CLI_EUSAGE (2), CLI_EGATE (3), CAIRN_EINTR (130), else CLI_EERROR. */
+const char *cli_code_name(int code);
+/** cli_report() with @p code and @p where, then cli_exit(exit_code). */
+__attribute__((noreturn, format(printf, 4, 5))) void
+cli_die_code(int exit_code, const char *code, const char *where,
+             const char *fmt, ...);
+/** "cairn: warning: <message>" on stderr (-o json: {"warning":{
+ *  "message":...}}). */
 __attribute__((format(printf, 1, 2))) void cli_warn(const char *fmt, ...);
 /**
  * "cairn: <what>: <strerror(err)>[: <detail>]" and exit with
@@ -259,11 +285,15 @@ void cli_hook_fire(cli_ctx *ctx, const char *run, int has_op, uint32_t seq);
 /** The journal directory: -J, $CAIRN_DIR, $XDG_STATE_HOME/cairn,
  *  $HOME/.local/state/cairn.  Exits 2 when none can be found. */
 const char *cli_journal_dir(cli_ctx *ctx);
+/** Exit 1 (CLI_ENOJOURNAL) when @p dir, or the journal in it (data.mdb),
+ *  does not exist: "cairn: DIR: no such journal (...)"; else return. */
+void cli_die_if_no_journal(const char *dir);
 /** Open the journal with CAIRN_OPEN_* @p flags into ctx->journal, or die.
  *  With CAIRN_OPEN_CREATE, missing parent directories are made (0700). */
 void cli_open_journal(cli_ctx *ctx, unsigned flags);
 /** Load the signer (--secret-key, $CAIRN_SECRET_KEY; password from
- *  $CAIRN_PASSWORD or /dev/tty), or warn once that the commit is unsigned.
+ *  $CAIRN_PASSWORD or /dev/tty), or note that the commit will be unsigned
+ *  (warned once the command succeeds, never when it is refused).
  *  Call before cli_open_journal(); that function installs it. */
 void cli_load_signer(cli_ctx *ctx);
 /** For write commands other than create: load the signer, open the
@@ -379,5 +409,46 @@ void cli_text_activity(FILE *out, const cairn_summary *s,
                        const cairn_run_holder *h);
 /** The id of operation @p seq in @p s, or NULL. */
 const char *cli_op_id(const cairn_summary *s, uint32_t seq);
+
+/* ---------------------------------------------------------------- */
+/* Why an operation failed (why.c).                                  */
+
+/** At most this many last lines, and bytes, of a stderr tail are shown. */
+#define CLI_TAIL_LINES 5
+#define CLI_TAIL_BYTES 1024
+
+/**
+ * Print the last lines of a journaled stderr tail (@p tail, NULL or "":
+ * nothing), each as "<indent>| <line>", control bytes as \xNN.
+ * @return the number of lines printed.
+ */
+int cli_text_tail(FILE *out, const char *indent, const char *tail);
+
+/** What the journal says about one operation's latest failure. */
+typedef struct cli_why_op {
+    int wanted;
+    char *reason; /**< latest failure reason, or NULL */
+    uint32_t reason_attempt;
+    char *tail; /**< latest non-empty stderr tail, or NULL */
+    uint32_t tail_attempt;
+} cli_why_op;
+
+typedef struct cli_why {
+    cli_why_op *ops; /**< by sequence */
+    size_t n;
+} cli_why;
+
+/**
+ * Read the receipts and decisions of the failed and in-doubt operations
+ * of @p s (or of operation @p only when it is >= 0) into @p w.  Free with
+ * cli_why_free() whatever it returns.
+ */
+cairn_err cli_why_load(cairn_journal *journal, const cairn_summary *s,
+                       int64_t only, cli_why *w);
+void cli_why_free(cli_why *w);
+/** Print, per wanted operation, a "failed:" or "in doubt:" line (when
+ *  @p head) with the failure reason, then the stderr tail's last lines. */
+void cli_why_text(FILE *out, const cairn_summary *s, const cli_why *w,
+                  int head);
 
 #endif

@@ -104,6 +104,30 @@ static void make_parents(const char *path)
     free(buf);
 }
 
+/* Opening an existing journal failed: say so plainly when the directory,
+ * or the journal in it, does not exist (exit 1, CLI_ENOJOURNAL). */
+void cli_die_if_no_journal(const char *dir)
+{
+    struct stat st;
+    char *data;
+
+    if (stat(dir, &st) != 0 && errno == ENOENT) {
+        cli_die_code(CLI_EXIT_ERROR, "CLI_ENOJOURNAL", dir,
+                     "%s: no such journal (directory does not exist)", dir);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return;
+    }
+    data = join(dir, "data.mdb");
+    if (data != NULL && stat(data, &st) != 0 && errno == ENOENT) {
+        free(data);
+        cli_die_code(CLI_EXIT_ERROR, "CLI_ENOJOURNAL", dir,
+                     "%s: no such journal (the directory holds no data.mdb)",
+                     dir);
+    }
+    free(data);
+}
+
 void cli_open_journal(cli_ctx *ctx, unsigned flags)
 {
     const char *dir = cli_journal_dir(ctx);
@@ -119,6 +143,9 @@ void cli_open_journal(cli_ctx *ctx, unsigned flags)
     err = cairn_journal_open(dir, flags, &ctx->journal, detail, sizeof(detail));
     if (err != CAIRN_OK) {
         ctx->journal = NULL;
+        if (err == CAIRN_EIO && (flags & CAIRN_OPEN_CREATE) == 0) {
+            cli_die_if_no_journal(dir);
+        }
         snprintf(what, sizeof(what), "journal %s", dir);
         cli_die_err(err, what, detail);
     }

@@ -115,16 +115,22 @@ static const cli_command commands[] = {
      "another runner or a live command tree, 7 needs an operator, 130\n"
      "interrupted (outcome journaled).\n"},
     {"resume", cmd_resume, "continue a run after a stop or a crash",
-     "usage: cairn resume RUN [--max-steps N] [--shutdown-timeout D]\n"
-     "                    [--heartbeat D] [--hook CMD] [-q|--quiet]\n"
-     "                    [--secret-key FILE] [--actor NAME]\n"
+     "usage: cairn resume RUN [--if-needed] [--max-steps N]\n"
+     "                    [--shutdown-timeout D] [--heartbeat D] [--hook CMD]\n"
+     "                    [-q|--quiet] [--secret-key FILE] [--actor NAME]\n"
      "\n"
      "Continue RUN with the plan stored in its first record.  An operation\n"
      "left in doubt by a dead runner is settled by its probe, run again if\n"
      "it is idempotent, and otherwise left for `cairn resolve` (exit 7).  A\n"
      "failed (retryable) operation is tried again; a halted run gets the\n"
      "containment and cleanup it still owes.  Options and exit codes as for\n"
-     "`cairn run`; 2 also when the run has already ended.\n"},
+     "`cairn run`; a run that had already ended (completed, cancelled or\n"
+     "timed out; any containment it owed done) exits 3, \"nothing to do\".\n"
+     "\n"
+     "--if-needed           exit 0 with a one-line note when the run had\n"
+     "                      already ended (for cron and timers); 7 still\n"
+     "                      when a target stays stopped or an operation is\n"
+     "                      in doubt\n"},
     {"list", cmd_list, "list the runs of the journal",
      "usage: cairn list\n"
      "\n"
@@ -332,12 +338,30 @@ static int parse_global(cli_ctx *ctx, int argc, char **argv)
             cli_die(CLI_EXIT_USAGE, "option '%s' needs an argument",
                     argv[optind - 1]);
         default:
-            fprintf(stderr, "cairn: unknown option '%s'\n", argv[optind - 1]);
-            print_main_usage(stderr);
+            cli_report(CLI_EXIT_USAGE, "CLI_EUSAGE", NULL, NULL,
+                       "unknown option '%s'", argv[optind - 1]);
+            if (ctx->format != CLI_JSON) {
+                print_main_usage(stderr);
+            }
             cli_exit(CLI_EXIT_USAGE);
         }
     }
     return optind;
+}
+
+/* -o json anywhere on the line makes even the errors found before it
+ * is parsed (an unknown option earlier on the line) JSON. */
+static void json_early(cli_ctx *ctx, int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--json") == 0 || strcmp(a, "-ojson") == 0 ||
+            strcmp(a, "--format=json") == 0 ||
+            ((strcmp(a, "-o") == 0 || strcmp(a, "--format") == 0) &&
+             i + 1 < argc && strcmp(argv[i + 1], "json") == 0)) {
+            ctx->format = CLI_JSON;
+        }
+    }
 }
 
 int main(int argc, char **argv)
@@ -349,10 +373,13 @@ int main(int argc, char **argv)
     memset(&ctx, 0, sizeof(ctx));
     ctx.password_fd = -1;
     cli_init(&ctx);
+    json_early(&ctx, argc, argv);
     first = parse_global(&ctx, argc, argv);
     if (first >= argc) {
-        fputs("cairn: missing command\n", stderr);
-        print_main_usage(stderr);
+        cli_report(CLI_EXIT_USAGE, "CLI_EUSAGE", NULL, NULL, "missing command");
+        if (ctx.format != CLI_JSON) {
+            print_main_usage(stderr);
+        }
         cli_exit(CLI_EXIT_USAGE);
     }
     cmd = find_command(argv[first]);

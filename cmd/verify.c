@@ -659,6 +659,7 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
         key = cli_load_pubkey(key_path);
     }
     dir = cli_journal_dir(ctx);
+    cli_die_if_no_journal(dir);
     memset(&o, 0, sizeof(o));
     run_child(dir, run, key, jobs, snapshot, &o);
     die_on_failure(&o, dir);

@@ -1220,6 +1220,10 @@ typedef struct cairn_run_event {
     uint64_t out_bytes, err_bytes; /**< heartbeat: output so far */
     int has_output;                /**< heartbeat: since_output_ns valid */
     uint64_t since_output_ns;      /**< heartbeat: since the last output */
+    const char *stderr_tail;       /**< op-end: the command's stderr tail as
+                                        journaled (evidence stderr_tail:
+                                        the last 2048 bytes, raw unless it
+                                        held a NUL byte); "" when none */
 } cairn_run_event;
 
 /** Event callback.  It may read the journal (cairn_status ...) but must

@@ -209,7 +209,7 @@ static void test_refused_before_queueing(void **state)
     cairn_journal_info before = info(f);
     req(&q[0], "held", &c0);
     assert_int_equal(cairn__journal_append_batch(f->j, q, 1), CAIRN_ELOCKED);
-    assert_non_null(strstr(q[0].detail, "run lock: held by pid="));
+    assert_non_null(strstr(q[0].detail, "run lock: held by pid "));
     assert_non_null(strstr(cairn_journal_errdetail(f->j), "run lock"));
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);

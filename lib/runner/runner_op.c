@@ -157,6 +157,12 @@ static void end_event(cairn_runner *r, const runner_cmd *cmd,
     ev.timed_out = rr->res.timed_out;
     ev.interrupted = rr->res.interrupted;
     ev.duration_ns = rr->res.duration_ns;
+    ev.stderr_tail = "";
+    for (size_t i = 0; i < rr->evidence.n; i++) {
+        if (strcmp(rr->evidence.v[i].key, "stderr_tail") == 0) {
+            ev.stderr_tail = rr->evidence.v[i].value;
+        }
+    }
     cairn__runner_emit(r, &ev);
 }
 
