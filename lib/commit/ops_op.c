@@ -260,7 +260,7 @@ static cairn_err build_outcome(cairn_journal *j, const cairn_state *st,
         char why[1024];
         err = cairn__state_check_outcome(st, rec, 1, why, sizeof(why));
         if (err != CAIRN_OK) {
-            return cairn__jfail(j, err, "%s", why);
+            return cairn__fail(detail, detail_len, err, "%s", why);
         }
     }
     return err;
