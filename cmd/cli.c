@@ -244,6 +244,16 @@ int cli_common_option(cli_ctx *ctx, int c, const char *arg, char **argv)
     case CLI_OPT_GROUP_READABLE:
         ctx->group_readable = 1;
         return 1;
+    case CLI_OPT_PASSWORD_FILE:
+        ctx->password_file = arg;
+        return 1;
+    case CLI_OPT_PASSWORD_FD:
+        ctx->password_fd = (int)cli_parse_u32(ctx, "--password-fd", arg);
+        if (ctx->password_fd > 1024 * 1024) {
+            cli_usage_error(ctx, "--password-fd: '%s' is not a descriptor",
+                            arg);
+        }
+        return 1;
     case ':':
         cli_usage_error(ctx, "option '%s' needs an argument", bad_option(argv));
     case '?':

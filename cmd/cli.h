@@ -37,11 +37,13 @@ typedef struct cli_ctx {
     const char *secret_key; /**< --secret-key, or NULL */
     const char *actor;      /**< --actor, or NULL */
     const struct cli_command *cmd;
-    char *journal_dir;      /**< resolved directory (malloc'd) */
-    cairn_journal *journal; /**< open journal, or NULL */
-    cairn_signer *signer;   /**< loaded signer, or NULL */
-    int strict;             /**< --strict: refuse loose permissions */
-    int group_readable;     /**< --group-readable (create, run) */
+    char *journal_dir;         /**< resolved directory (malloc'd) */
+    cairn_journal *journal;    /**< open journal, or NULL */
+    cairn_signer *signer;      /**< loaded signer, or NULL */
+    int strict;                /**< --strict: refuse loose permissions */
+    int group_readable;        /**< --group-readable (create, run) */
+    const char *password_file; /**< --password-file (- : stdin), or NULL */
+    int password_fd;           /**< --password-fd N, or -1 */
     /** The RUN argument (cli_one_arg() with "RUN"), resolved in place by
      *  cli_open_journal(): see cli_resolve_run(). */
     char run[CAIRN_MAX_ID + 1];
@@ -75,11 +77,15 @@ int cmd_log(cli_ctx *ctx, int argc, char **argv);
 int cmd_keygen(cli_ctx *ctx, int argc, char **argv);
 int cmd_info(cli_ctx *ctx, int argc, char **argv);
 int cmd_stats(cli_ctx *ctx, int argc, char **argv);
+int cmd_report(cli_ctx *ctx, int argc, char **argv);
 int cmd_run(cli_ctx *ctx, int argc, char **argv);
 int cmd_resume(cli_ctx *ctx, int argc, char **argv);
 int cmd_verify(cli_ctx *ctx, int argc, char **argv);
 int cmd_export(cli_ctx *ctx, int argc, char **argv);
 int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv);
+int cmd_unlock(cli_ctx *ctx, int argc, char **argv);
+int cmd_lock(cli_ctx *ctx, int argc, char **argv);
+int cmd_salvage(cli_ctx *ctx, int argc, char **argv);
 
 /* Verification report printers shared by verify and verify-bundle
  * (verify_bundle.c). */
@@ -133,6 +139,8 @@ enum {
     CLI_OPT_ACTOR,
     CLI_OPT_STRICT,
     CLI_OPT_GROUP_READABLE,
+    CLI_OPT_PASSWORD_FILE,
+    CLI_OPT_PASSWORD_FD,
     CLI_OPT_FIRST_LOCAL /**< first value free for a command's options */
 };
 
@@ -151,6 +159,8 @@ enum {
 /** Long options of every command that writes. */
 #define CLI_LONG_WRITE                                                         \
     {"secret-key", required_argument, NULL, CLI_OPT_SECRET_KEY},               \
+        {"password-file", required_argument, NULL, CLI_OPT_PASSWORD_FILE},     \
+        {"password-fd", required_argument, NULL, CLI_OPT_PASSWORD_FD},         \
     {                                                                          \
         "actor", required_argument, NULL, CLI_OPT_ACTOR                        \
     }
@@ -308,6 +318,39 @@ int cli_tty_password(const char *prompt, char *buf, size_t cap);
 void cli_resolve_run(cli_ctx *ctx);
 /** Wipe a buffer that held a secret. */
 void cli_wipe(void *buf, size_t len);
+/**
+ * The password given by --password-file FILE (FILE must be a regular
+ * file only its owner can read, owned by the caller or root; "-" reads
+ * standard input) or --password-fd N: its first line, into @p buf
+ * (@p cap bytes).  Dies with exit 2 naming the file and the reason.
+ * @return 1 when a password was read; 0 when neither option was given.
+ */
+int cli_option_password(const cli_ctx *ctx, char *buf, size_t cap);
+/** Load the secret key at @p path, decrypting it with the password from
+ *  --password-file/--password-fd, $CAIRN_PASSWORD or /dev/tty, but never
+ *  from the kernel keyring (`cairn unlock` uses it).  Dies on failure. */
+cairn_signer *cli_load_signer_decrypt(const cli_ctx *ctx, const char *path);
+
+/* ---------------------------------------------------------------- */
+/* The kernel keyring (keyring.c).                                   */
+
+#define CLI_KEYRING_DESC_LEN (6 + 2 * CAIRN_KEY_TAG_BYTES + 1)
+/** The key description "cairn:<tag hex>". */
+void cli_keyring_name(const uint8_t tag[CAIRN_KEY_TAG_BYTES],
+                      char out[CLI_KEYRING_DESC_LEN]);
+/** Search the session, then the user keyring for the key of @p tag.
+ *  @return 0 found (*serial); -1 none; -2 keyring unavailable (errno). */
+int cli_keyring_find(const uint8_t tag[CAIRN_KEY_TAG_BYTES], int32_t *serial);
+/** Read a key's 72-byte payload; 0 ok, -1 (errno) otherwise. */
+int cli_keyring_read(int32_t serial, uint8_t out[CAIRN_SIGNER_SECRET_BYTES]);
+/** File @p secret under @p tag in the session (or user) keyring with a
+ *  timeout.  @return 0 ok (*serial); -1 failed (errno); -2 keyring
+ *  unavailable (errno). */
+int cli_keyring_add(const uint8_t tag[CAIRN_KEY_TAG_BYTES],
+                    const uint8_t secret[CAIRN_SIGNER_SECRET_BYTES],
+                    int user_ring, unsigned timeout_s, int32_t *serial);
+/** Invalidate a key; 0 ok, -1 (errno) otherwise. */
+int cli_keyring_remove(int32_t serial);
 
 /* ---------------------------------------------------------------- */
 /* Formatting (format.c).                                            */
@@ -328,6 +371,8 @@ uint64_t cli_now_ns(void);
  * @return 0 and *ns; -1 when it is neither.
  */
 int cli_parse_since(const char *text, uint64_t now_ns, uint64_t *ns);
+/** Parse a duration ("90s", "15m", "1h30m", "500ms"); 0 ok, -1 not one. */
+int cli_parse_duration(const char *text, uint64_t *ns);
 /** Write @p s to @p out, escaping quotes, backslashes and control bytes. */
 void cli_put_escaped(FILE *out, const char *s);
 

@@ -235,6 +235,11 @@ int cli_parse_since(const char *text, uint64_t now_ns, uint64_t *ns)
     return -1;
 }
 
+int cli_parse_duration(const char *text, uint64_t *ns)
+{
+    return parse_duration(text, ns);
+}
+
 void cli_put_escaped(FILE *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;

@@ -210,6 +210,44 @@ static const cli_command commands[] = {
      "size and growth per day.  The filters are those of `cairn list`.\n"
      "--prom FILE writes the Prometheus text format instead (node_exporter\n"
      "textfile collector), replacing FILE atomically; - for stdout.\n"},
+    {"report", cmd_report, "write an HTML page about a run or a plan's runs",
+     "usage: cairn report RUN --html FILE [--key PUBFILE]\n"
+     "       cairn report --plan PLAN_ID [--last N] --html FILE "
+     "[--key PUBFILE]\n"
+     "\n"
+     "Write one self-contained HTML page (no script, nothing loaded from\n"
+     "the network): the signature verdict and key id, each target's\n"
+     "downtime, a timeline of the attempts, retries, in-doubt windows and\n"
+     "why attempts failed.  --plan shows the last N runs of a plan (default\n"
+     "10, newest first).  FILE is replaced atomically; \"-\" is stdout.\n"
+     "Without --key the verdict is at best NOT VERIFIED.  Exit 0 once the\n"
+     "page is written, whatever the verdict (use `cairn verify` to gate).\n"},
+    {"salvage", cmd_salvage, "export the intact runs of a damaged journal",
+     "usage: cairn salvage SRC --bundles DIR --key PUB [--secret-key KEY]\n"
+     "\n"
+     "Read the journal SRC (never written: a private copy of data.mdb is\n"
+     "read, in child processes that may die on a corrupt page) and export\n"
+     "every run that verifies under PUB as DIR/RUN.cairn and\n"
+     "DIR/RUN.cairn.minisig (DIR: new or empty), each checked again from\n"
+     "the file.  Prints what was salvaged and what was lost (run, records,\n"
+     "the first unreadable sequence, why).  Exit 0 when every run was\n"
+     "salvaged, 6 when some were lost or the list of runs is unreadable,\n"
+     "4 when a lost run is TAMPERED.\n"},
+    {"unlock", cmd_unlock, "keep a decrypted secret key in the kernel keyring",
+     "usage: cairn unlock [--secret-key FILE] [--timeout D]\n"
+     "                    [--keyring session|user]\n"
+     "                    [--password-file FILE | --password-fd N]\n"
+     "\n"
+     "Decrypt the secret key (--secret-key or CAIRN_SECRET_KEY) once and\n"
+     "keep it in the Linux kernel keyring (default: the session keyring)\n"
+     "for D (default 15m, at most 7d): later commands that sign with that\n"
+     "key file find it there and do not ask for the password.  The key is\n"
+     "never written to a file.  Exit 1 when the keyring is unavailable.\n"},
+    {"lock", cmd_lock, "forget a key `cairn unlock` kept",
+     "usage: cairn lock [--secret-key FILE]\n"
+     "\n"
+     "Invalidate the kernel keyring copy of the secret key (exit 0 also\n"
+     "when there was none).\n"},
     {"help", cmd_help, "print help for a command", usage_help},
 };
 
@@ -334,6 +372,7 @@ int main(int argc, char **argv)
     int first;
 
     memset(&ctx, 0, sizeof(ctx));
+    ctx.password_fd = -1;
     cli_init(&ctx);
     first = parse_global(&ctx, argc, argv);
     if (first >= argc) {

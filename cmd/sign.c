@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -110,9 +111,113 @@ int cli_tty_password(const char *prompt, char *buf, size_t cap)
     return 0;
 }
 
-/* Load an encrypted key: password from $CAIRN_PASSWORD or the terminal. */
-static cairn_err load_encrypted(const char *path, cairn_signer **out,
-                                char *detail, size_t detail_len)
+/* Die unless the password file behind @p fd may hold a secret: a regular
+ * file of the caller (or root) that its group and others cannot read. */
+static void check_password_file(int fd, const char *path)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) != 0) {
+        cli_die(CLI_EXIT_USAGE, "password file %s: %s", path, strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        cli_die(CLI_EXIT_USAGE,
+                "password file %s: not a regular file (use --password-fd "
+                "for a pipe)",
+                path);
+    }
+    if ((st.st_mode & 0077) != 0) {
+        cli_die(CLI_EXIT_USAGE,
+                "password file %s: readable or writable by %s (mode %04o); "
+                "refused: chmod 600 it",
+                path, (st.st_mode & 0007) != 0 ? "others" : "its group",
+                (unsigned)(st.st_mode & 07777));
+    }
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
+        cli_die(CLI_EXIT_USAGE,
+                "password file %s: owned by uid %u, not by you (uid %u) or "
+                "root; refused",
+                path, (unsigned)st.st_uid, (unsigned)geteuid());
+    }
+}
+
+int cli_option_password(const cli_ctx *ctx, char *buf, size_t cap)
+{
+    const char *what = ctx->password_file;
+    char fdname[32];
+    int fd, rc, opened = 0;
+
+    if (ctx->password_file != NULL && ctx->password_fd >= 0) {
+        cli_die(CLI_EXIT_USAGE,
+                "%s: --password-file and --password-fd exclude each other",
+                ctx->cmd->name);
+    }
+    if (ctx->password_file != NULL && strcmp(ctx->password_file, "-") != 0) {
+        fd = open(ctx->password_file,
+                  O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0) {
+            cli_die(CLI_EXIT_USAGE, "password file %s: %s", ctx->password_file,
+                    strerror(errno));
+        }
+        opened = 1;
+        check_password_file(fd, ctx->password_file);
+    } else if (ctx->password_file != NULL) {
+        fd = STDIN_FILENO;
+        what = "standard input";
+    } else if (ctx->password_fd >= 0) {
+        fd = ctx->password_fd;
+        snprintf(fdname, sizeof(fdname), "descriptor %d", fd);
+        what = fdname;
+    } else {
+        return 0;
+    }
+    prompt_signal = 0;
+    rc = read_line(fd, buf, cap);
+    if (opened) {
+        close(fd);
+    }
+    if (rc == -2) {
+        cli_wipe(buf, cap);
+        cli_die(CLI_EXIT_USAGE, "password from %s: longer than %zu bytes", what,
+                cap - 1);
+    }
+    if (rc != 0) {
+        cli_wipe(buf, cap);
+        cli_die(CLI_EXIT_USAGE, "password from %s: %s", what,
+                errno != 0 ? strerror(errno) : "read failed");
+    }
+    if (buf[0] == '\0') {
+        cli_die(CLI_EXIT_USAGE, "password from %s: empty", what);
+    }
+    return 1;
+}
+
+/* The key `cairn unlock` filed for @p path in the kernel keyring, or NULL
+ * (none, expired, keyring unavailable, or not a usable key). */
+static cairn_signer *from_keyring(const char *path)
+{
+    uint8_t tag[CAIRN_KEY_TAG_BYTES];
+    uint8_t secret[CAIRN_SIGNER_SECRET_BYTES];
+    cairn_signer *signer = NULL;
+    int32_t serial = 0;
+
+    if (cairn_secret_key_tag(path, tag, NULL, 0) != CAIRN_OK ||
+        cli_keyring_find(tag, &serial) != 0) {
+        return NULL;
+    }
+    if (cli_keyring_read(serial, secret) == 0 &&
+        cairn_signer_import_secret(secret, &signer) != CAIRN_OK) {
+        signer = NULL;
+    }
+    cli_wipe(secret, sizeof(secret));
+    return signer;
+}
+
+/* Load an encrypted key: password from --password-file/--password-fd,
+ * $CAIRN_PASSWORD or the terminal. */
+static cairn_err load_encrypted(const cli_ctx *ctx, const char *path,
+                                cairn_signer **out, char *detail,
+                                size_t detail_len)
 {
     const char *env = getenv("CAIRN_PASSWORD");
     char *pw;
@@ -120,12 +225,19 @@ static cairn_err load_encrypted(const char *path, cairn_signer **out,
     cairn_err err;
     int rc;
 
-    if (env != NULL) {
-        return cairn_signer_load(path, env, out, detail, detail_len);
-    }
     pw = malloc(PASSWORD_MAX);
     if (pw == NULL) {
         cli_die_nomem();
+    }
+    if (cli_option_password(ctx, pw, PASSWORD_MAX)) {
+        err = cairn_signer_load(path, pw, out, detail, detail_len);
+        cli_wipe(pw, PASSWORD_MAX);
+        free(pw);
+        return err;
+    }
+    if (env != NULL) {
+        free(pw);
+        return cairn_signer_load(path, env, out, detail, detail_len);
     }
     snprintf(prompt, sizeof(prompt), "Password for %s: ", path);
     rc = cli_tty_password(prompt, pw, PASSWORD_MAX);
@@ -137,7 +249,8 @@ static cairn_err load_encrypted(const char *path, cairn_signer **out,
         }
         cli_die(CLI_EXIT_USAGE,
                 "%s: the secret key is encrypted and there is no terminal to "
-                "ask for its password: set CAIRN_PASSWORD",
+                "ask for its password: use --password-file or "
+                "--password-fd, set CAIRN_PASSWORD, or `cairn unlock` it",
                 path);
     }
     err = cairn_signer_load(path, pw, out, detail, detail_len);
@@ -178,12 +291,37 @@ void cli_load_signer(cli_ctx *ctx)
     }
     check_key_mode(ctx, path);
     err = cairn_signer_load(path, NULL, &ctx->signer, detail, sizeof(detail));
+    if (err == CAIRN_EPASSWORD && ctx->password_file == NULL &&
+        ctx->password_fd < 0) {
+        ctx->signer = from_keyring(path);
+        if (ctx->signer != NULL) {
+            return;
+        }
+    }
     if (err == CAIRN_EPASSWORD) {
         detail[0] = '\0';
-        err = load_encrypted(path, &ctx->signer, detail, sizeof(detail));
+        err = load_encrypted(ctx, path, &ctx->signer, detail, sizeof(detail));
     }
     if (err != CAIRN_OK) {
         ctx->signer = NULL;
         cli_die_err(err, path, detail);
     }
+}
+
+cairn_signer *cli_load_signer_decrypt(const cli_ctx *ctx, const char *path)
+{
+    cairn_signer *signer = NULL;
+    char detail[1024] = "";
+    cairn_err err;
+
+    check_key_mode(ctx, path);
+    err = cairn_signer_load(path, NULL, &signer, detail, sizeof(detail));
+    if (err == CAIRN_EPASSWORD) {
+        detail[0] = '\0';
+        err = load_encrypted(ctx, path, &signer, detail, sizeof(detail));
+    }
+    if (err != CAIRN_OK) {
+        cli_die_err(err, path, detail);
+    }
+    return signer;
 }

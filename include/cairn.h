@@ -310,6 +310,40 @@ CAIRN_API void cairn_signer_key_id(const cairn_signer *signer,
 CAIRN_API void cairn_signer_public_key(const cairn_signer *signer,
                                        uint8_t out[CAIRN_PUBLIC_KEY_BYTES]);
 
+/** Bytes of a signer's secret: key id (8) || Ed25519 secret key (64). */
+#define CAIRN_SIGNER_SECRET_BYTES 72
+/** Bytes of a secret key file tag (cairn_secret_key_tag()). */
+#define CAIRN_KEY_TAG_BYTES 16
+
+/**
+ * A tag naming the contents of secret key file @p path without decrypting
+ * it: the first 16 bytes of SHA-256 over a domain string and the file's
+ * bytes.  Any change of the file (another key, a new password) changes
+ * the tag.  `cairn unlock` files a decrypted key under it.
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL); CAIRN_EIO (cannot read, not a
+ *         regular file); CAIRN_EKEY (larger than a key file can be);
+ *         CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err
+cairn_secret_key_tag(const char *path, uint8_t tag[CAIRN_KEY_TAG_BYTES],
+                     char *detail, size_t detail_len);
+/**
+ * Copy the signer's secret (key id || Ed25519 secret key) into @p out.
+ * The caller owns the copy: keep it in locked memory and wipe it.
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL).
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_signer_export_secret(
+    const cairn_signer *signer, uint8_t out[CAIRN_SIGNER_SECRET_BYTES]);
+/**
+ * Build a signer from bytes cairn_signer_export_secret() wrote (no
+ * scrypt).  @p in is copied into guarded memory; the caller wipes it.
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL); CAIRN_EKEY (the public half of
+ *         the secret key does not match its seed); CAIRN_ECRYPTO;
+ *         CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_signer_import_secret(
+    const uint8_t in[CAIRN_SIGNER_SECRET_BYTES], cairn_signer **out);
+
 /**
  * Load a minisign public key file (two lines, or the single base64 line).
  * @return CAIRN_OK; CAIRN_EIO (cannot read, or not a regular file: never
@@ -957,6 +991,25 @@ CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle(cairn_journal *journal,
                                                   const char *run_id,
                                                   const cairn_signer *signer,
                                                   const char *path);
+
+/** cairn_export_bundle_flags() flags. */
+#define CAIRN_EXPORT_RUN_ONLY                                                  \
+    0x1u /**< verify the run's own records and checkpoints only */
+
+/**
+ * cairn_export_bundle() with @p flags.  With CAIRN_EXPORT_RUN_ONLY the
+ * verification before the export reads the run's records and the
+ * checkpoints that seal them, but not the journal's other checkpoints
+ * (which cairn_export_bundle() scans for one naming the run that seals
+ * none of its records, such as the checkpoint of a tail that was cut):
+ * for `cairn salvage` of a journal whose checkpoints database is partly
+ * unreadable.  The bundle is the same; what it cannot show is said in
+ * the salvage report.
+ * @return as cairn_export_bundle(); CAIRN_EINVAL also for an unknown flag.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle_flags(
+    cairn_journal *journal, const char *run_id, const cairn_signer *signer,
+    const char *path, unsigned flags);
 
 /** cairn_verify_bundle_flags() flags. */
 #define CAIRN_BUNDLE_NO_SIGNATURE                                              \

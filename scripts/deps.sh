@@ -6,12 +6,15 @@ set -u
 PKGS="gcc make clang clang-format libclang-rt-14-dev pkg-config liblmdb-dev lmdb-utils \
 libsodium-dev libjansson-dev libcmocka-dev minisign libsqlite3-dev sqlite3 \
 tar coreutils python3 \
-redis-server redis-tools postgresql restic borgbackup systemd jq man-db"
+redis-server redis-tools postgresql restic borgbackup systemd jq man-db \
+chromium"
 # redis-server, redis-tools, postgresql (15 on Debian 12), restic, borgbackup:
 # the real-tool recipes in examples/ and their tests (tests/cli/recipe_*.sh),
 # which start private instances and never use the system services.
 # systemd, man-db: systemd-analyze verify of examples/systemd (tests/cli/systemd_units.sh).
 # jq: the recipes and cairn-nightly read JSON (restic, cairn list) with it.
+# chromium: renders the `cairn report --html` page headless and reads back
+# its DOM and a screenshot (tests/cli/report_html.sh).
 missing=""
 for p in $PKGS; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)

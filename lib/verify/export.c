@@ -140,6 +140,7 @@ typedef struct export_job {
     const char *run_id;
     uint64_t run_num;
     const cairn_signer *signer;
+    cairn_vrun_mode mode; /* VRUN_DIR_CHECKED for CAIRN_EXPORT_RUN_ONLY */
     cairn_verify_report rep;
 } export_job;
 
@@ -216,8 +217,8 @@ static cairn_err verify_first(export_job *x)
         cairn__pubkey_from_raw(x->signer->key_id, x->signer->pk, &pk);
     if (err == CAIRN_OK) {
         cairn__report_init(&x->rep, x->run_id, pk);
-        err = cairn__verify_run_txn(x->j, x->txn, x->run_id, pk, VRUN_ALONE,
-                                    NULL, &x->rep, NULL);
+        err = cairn__verify_run_txn(x->j, x->txn, x->run_id, pk, x->mode, NULL,
+                                    &x->rep, NULL);
     }
     cairn_pubkey_free(pk);
     if (err != CAIRN_OK) {
@@ -316,8 +317,15 @@ static cairn_err refuse_existing(cairn_journal *j, const char *path)
 cairn_err cairn_export_bundle(cairn_journal *journal, const char *run_id,
                               const cairn_signer *signer, const char *path)
 {
+    return cairn_export_bundle_flags(journal, run_id, signer, path, 0);
+}
+
+cairn_err cairn_export_bundle_flags(cairn_journal *journal, const char *run_id,
+                                    const cairn_signer *signer,
+                                    const char *path, unsigned flags)
+{
     if (journal == NULL || run_id == NULL || signer == NULL || path == NULL ||
-        path[0] == '\0') {
+        path[0] == '\0' || (flags & ~CAIRN_EXPORT_RUN_ONLY) != 0) {
         return CAIRN_EINVAL;
     }
     journal->detail[0] = '\0';
@@ -327,7 +335,12 @@ cairn_err cairn_export_bundle(cairn_journal *journal, const char *run_id,
         return CAIRN_ENOMEM;
     }
     snprintf(sig_path, n, "%s.minisig", path);
-    export_job x = {.j = journal, .run_id = run_id, .signer = signer};
+    export_job x = {.j = journal,
+                    .run_id = run_id,
+                    .signer = signer,
+                    .mode = (flags & CAIRN_EXPORT_RUN_ONLY) != 0
+                                ? VRUN_DIR_CHECKED
+                                : VRUN_ALONE};
     uint8_t hash[64];
     cairn_err err = refuse_existing(journal, path);
     if (err == CAIRN_OK) {
