@@ -43,8 +43,8 @@ SONAME    := libcairn.so.$(SOVERSION)
 CLI       := $(BUILD)/cairn
 
 .PHONY: all check test san fuzz fuzz-build demo crash bench deps deps-check install \
-        uninstall clean format format-check check-layers help check-symbols \
-        check-docs
+        uninstall clean format format-check check-layers check-env help \
+        check-symbols check-docs
 
 all: $(STATIC) $(SHARED) $(CLI) $(BUILD)/cairn.pc
 
@@ -140,7 +140,7 @@ san:
 	    OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
 
-check: deps-check format-check
+check: deps-check format-check check-layers check-env
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory san
 
@@ -179,7 +179,7 @@ crash: deps-check all $(CRASH_BIN) $(CRASH_SHIMS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \
-	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1
+	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/cairn
 	install -m 0644 $(STATIC) $(DESTDIR)$(LIBDIR)/libcairn.a
 	install -m 0755 $(SHARED) $(DESTDIR)$(LIBDIR)/libcairn.so.$(VERSION)
@@ -188,15 +188,21 @@ install: all
 	install -m 0644 include/cairn.h $(DESTDIR)$(INCDIR)/cairn.h
 	install -m 0644 $(BUILD)/cairn.pc $(DESTDIR)$(PCDIR)/cairn.pc
 	install -m 0644 docs/cairn.1 $(DESTDIR)$(MANDIR)/man1/cairn.1
+	install -m 0644 docs/cairn-plan.5 $(DESTDIR)$(MANDIR)/man5/cairn-plan.5
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cairn $(DESTDIR)$(LIBDIR)/libcairn.a \
 	    $(DESTDIR)$(LIBDIR)/libcairn.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	    $(DESTDIR)$(LIBDIR)/libcairn.so $(DESTDIR)$(INCDIR)/cairn.h \
-	    $(DESTDIR)$(PCDIR)/cairn.pc $(DESTDIR)$(MANDIR)/man1/cairn.1
+	    $(DESTDIR)$(PCDIR)/cairn.pc $(DESTDIR)$(MANDIR)/man1/cairn.1 \
+	    $(DESTDIR)$(MANDIR)/man5/cairn-plan.5
 
 format:
 	clang-format -i include/*.h lib/*/*.c lib/*/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c bench/*.c bench/*.h
+
+# lib/ reads no environment variable (options at open; the CLI reads them).
+check-env:
+	@sh scripts/check-env.sh
 
 # A file of lib/ includes only its own layer and the layers below it.
 check-layers:

@@ -67,6 +67,9 @@ void bn_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 cairn_plan *bn_plan(const char *run_id, unsigned tasks);
 /** Open (creating) a journal in @p dir, signing with env's key. */
 cairn_journal *bn_open(const bn_env *env, const char *dir);
+/** bn_open() with cairn_journal_opts.batch_max @p batch_max (0: default). */
+cairn_journal *bn_open_batch(const bn_env *env, const char *dir,
+                             unsigned batch_max);
 /** Create @p run_id, do its preflight and accept it: the tasks are then
  *  claimable one after another. */
 void bn_start_run(cairn_journal *j, const char *run_id, unsigned tasks);

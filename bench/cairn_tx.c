@@ -7,7 +7,7 @@
  */
 #include "bench.h"
 
-#include "journal/journal.h"
+#include "commit/commit.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -313,8 +313,11 @@ typedef struct step_ctx {
 
 /* Claim the head, or record its completion (group_batch's build step). */
 static cairn_err build_step(cairn_journal *j, const cairn_state *st,
-                            cairn_record *rec, void *ctx)
+                            cairn_record *rec, void *ctx, char *detail,
+                            size_t detail_len)
 {
+    (void)detail;
+    (void)detail_len;
     const step_ctx *c = ctx;
     int64_t head = cairn__state_head(st);
     (void)j;

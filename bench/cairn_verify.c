@@ -11,7 +11,7 @@
  */
 #include "bench.h"
 
-#include "journal/journal.h"
+#include "commit/commit.h"
 #include "verify/verify.h"
 
 #include <malloc.h>
@@ -72,8 +72,11 @@ static cairn_err set_evidence(cairn_record *rec, uint32_t op)
 
 /* The next transition a runner would journal for this run. */
 static cairn_err advance(cairn_journal *j, const cairn_state *st,
-                         cairn_record *rec, void *ctx)
+                         cairn_record *rec, void *ctx, char *detail,
+                         size_t detail_len)
 {
+    (void)detail;
+    (void)detail_len;
     (void)j;
     (void)ctx;
     int64_t head = cairn__state_head(st);
@@ -137,9 +140,7 @@ static void build(const bn_env *env, vjournal *v, const char *name,
     v->prefix = name;
     v->runs = (unsigned)((records + per_run) / (per_run + 1));
     v->dir = bn_fresh_dir(env->root, name);
-    setenv("CAIRN_BATCH_MAX", "4096", 1);
-    v->j = bn_open(env, v->dir);
-    unsetenv("CAIRN_BATCH_MAX");
+    v->j = bn_open_batch(env, v->dir, CAIRN_BATCH_MAX_LIMIT);
     cairn_append_req *q = calloc(4096, sizeof(*q));
     char(*names)[32] = calloc(64, sizeof(*names));
     if (q == NULL || names == NULL) {

@@ -5,7 +5,7 @@
  */
 #include "bench.h"
 
-#include "journal/journal.h"
+#include "commit/commit.h"
 
 #include <sodium.h>
 
@@ -42,10 +42,19 @@ cairn_plan *bn_plan(const char *run_id, unsigned tasks)
 
 cairn_journal *bn_open(const bn_env *env, const char *dir)
 {
+    return bn_open_batch(env, dir, 0);
+}
+
+cairn_journal *bn_open_batch(const bn_env *env, const char *dir,
+                             unsigned batch_max)
+{
     cairn_journal *j = NULL;
     char detail[512];
+    cairn_journal_opts o = CAIRN_JOURNAL_OPTS_INIT;
+    o.flags = CAIRN_OPEN_CREATE;
+    o.batch_max = batch_max;
     cairn_err err =
-        cairn_journal_open(dir, CAIRN_OPEN_CREATE, &j, detail, sizeof(detail));
+        cairn_journal_open_opts(dir, &o, &j, detail, sizeof(detail));
     if (err != CAIRN_OK) {
         bn_die("open %s: %s", dir, detail);
     }
@@ -119,8 +128,11 @@ static int size_of(void *ctx, const cairn_record_view *r)
 }
 
 static cairn_err build_nothing(cairn_journal *j, const cairn_state *st,
-                               cairn_record *rec, void *ctx)
+                               cairn_record *rec, void *ctx, char *detail,
+                               size_t detail_len)
 {
+    (void)detail;
+    (void)detail_len;
     (void)j;
     (void)st;
     (void)rec;

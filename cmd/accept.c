@@ -35,7 +35,7 @@ int cmd_accept(cli_ctx *ctx, int argc, char **argv)
     if (id == NULL || id[0] == '\0') {
         cli_usage_error(ctx, "--id ID is required");
     }
-    cli_open_for_write(ctx);
+    cli_open(ctx);
     who.actor = cli_actor(ctx);
     err = cairn_accept_preflight(ctx->journal, run, id, &who);
     if (err != CAIRN_OK) {

@@ -32,7 +32,7 @@ int cmd_cancel(cli_ctx *ctx, int argc, char **argv)
         }
     }
     run = cli_one_arg(ctx, argc, argv, "RUN");
-    cli_open_for_write(ctx);
+    cli_open(ctx);
     who.actor = cli_actor(ctx);
     err = cairn_cancel(ctx->journal, run, timed_out, &who);
     if (err != CAIRN_OK) {

@@ -79,7 +79,7 @@ int cmd_claim(cli_ctx *ctx, int argc, char **argv)
         cli_usage_error(ctx, "--containment and --cleanup exclude each "
                              "other");
     }
-    cli_open_for_write(ctx);
+    cli_open(ctx);
     who.actor = cli_actor(ctx);
     err = cairn_claim(ctx->journal, run, op, kind, &holder, &who, &result);
     if (err != CAIRN_OK) {

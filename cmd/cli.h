@@ -44,18 +44,31 @@ typedef struct cli_ctx {
     int group_readable;        /**< --group-readable (create, run) */
     const char *password_file; /**< --password-file (- : stdin), or NULL */
     int password_fd;           /**< --password-fd N, or -1 */
+    /** No signing key: the "unsigned" warning is owed.  CLI_UNSIGNED_EXIT:
+     *  printed by a successful exit (a refused command wrote nothing);
+     *  CLI_UNSIGNED_WRITE: printed at the runner's first write. */
+    int unsigned_warning;
     /** The RUN argument (cli_one_arg() with "RUN"), resolved in place by
      *  cli_open_journal(): see cli_resolve_run(). */
     char run[CAIRN_MAX_ID + 1];
     int run_pending; /**< run holds an argument not yet resolved */
 } cli_ctx;
 
+enum { CLI_UNSIGNED_NONE = 0, CLI_UNSIGNED_EXIT, CLI_UNSIGNED_WRITE };
+
 typedef int (*cli_handler)(cli_ctx *ctx, int argc, char **argv);
+
+/** What a command does to the journal (the command table's flags). */
+#define CLI_READS 0x1u   /**< opens it read-only */
+#define CLI_WRITES 0x2u  /**< opens it read-write and signs what it writes */
+#define CLI_CREATES 0x4u /**< with CLI_WRITES: makes it when missing */
 
 /** An entry of the command table (main.c). */
 typedef struct cli_command {
     const char *name;
     cli_handler handler;
+    unsigned flags;      /**< CLI_READS, CLI_WRITES, CLI_CREATES; 0: the
+                              command opens no journal */
     const char *summary; /**< one line for `cairn --help` */
     const char *usage;   /**< synopsis and options, ends with a newline */
 } cli_command;
@@ -98,7 +111,7 @@ json_t *cli_verify_key_json(const cairn_pubkey *key, const char *key_path);
 json_t *cli_verify_run_json(const cairn_verify_report *r);
 
 /* ---------------------------------------------------------------- */
-/* Errors and exit (cli.c).                                          */
+/* Errors and exit (cli_common.c).                                   */
 
 /** Remember @p ctx so that cli_exit() can release what it holds. */
 void cli_init(cli_ctx *ctx);
@@ -107,7 +120,27 @@ __attribute__((noreturn)) void cli_exit(int code);
 /** "cairn: <message>" on stderr, then cli_exit(code). */
 __attribute__((noreturn, format(printf, 2, 3))) void
 cli_die(int code, const char *fmt, ...);
-/** "cairn: warning: <message>" on stderr. */
+/** Print the owed "no signing key" warning once (see unsigned_warning). */
+void cli_warn_unsigned(cli_ctx *ctx);
+/**
+ * Report an error without exiting: "cairn: <message>" (and "cairn: <hint>")
+ * on stderr; with -o json one line {"error":{"code":CODE,"exit":EXIT,
+ * "message":...,"where":WHERE|null[,"hint":...]}} instead.  @p code is a
+ * cairn_errname() or a CLI_E* name (cli_code_name()); @p where and
+ * @p hint may be NULL.
+ */
+__attribute__((format(printf, 5, 6))) void
+cli_report(int exit_code, const char *code, const char *where, const char *hint,
+           const char *fmt, ...);
+/** The JSON error code of a CLI exit code without a cairn_err:
+ *  CLI_EUSAGE (2), CLI_EGATE (3), CAIRN_EINTR (130), else CLI_EERROR. */
+const char *cli_code_name(int code);
+/** cli_report() with @p code and @p where, then cli_exit(exit_code). */
+__attribute__((noreturn, format(printf, 4, 5))) void
+cli_die_code(int exit_code, const char *code, const char *where,
+             const char *fmt, ...);
+/** "cairn: warning: <message>" on stderr (-o json: {"warning":{
+ *  "message":...}}). */
 __attribute__((format(printf, 1, 2))) void cli_warn(const char *fmt, ...);
 /**
  * "cairn: <what>: <strerror(err)>[: <detail>]" and exit with
@@ -130,7 +163,7 @@ __attribute__((noreturn)) void cli_die_run(cli_ctx *ctx, cairn_err err,
 __attribute__((noreturn)) void cli_die_nomem(void);
 
 /* ---------------------------------------------------------------- */
-/* Options (cli.c).                                                  */
+/* Options (cli_common.c).                                           */
 
 /** Long option values above any character. */
 enum {
@@ -286,21 +319,41 @@ void cli_filter_free(cli_run_filter *f);
 int cli_run_needs_attention(const cairn_summary *s);
 
 /* ---------------------------------------------------------------- */
-/* Journal and signer (journal.c, sign.c).                           */
+/* Journal and signer (cli_journal.c, cli_sign.c).                   */
 
 /** The journal directory: -J, $CAIRN_DIR, $XDG_STATE_HOME/cairn,
  *  $HOME/.local/state/cairn.  Exits 2 when none can be found. */
 const char *cli_journal_dir(cli_ctx *ctx);
+/**
+ * The journal options for CAIRN_OPEN_* @p flags and the environment:
+ * $CAIRN_SHARED_COMMIT "0" adds CAIRN_OPEN_NO_SHARED_COMMIT;
+ * $CAIRN_BATCH_MAX and $CAIRN_BATCH_WAIT_US set batch_max and
+ * batch_wait_us (a value out of range is ignored); $CAIRN_MAP_SIZE sets
+ * map_size.  The library reads no environment: this is where cairn(1)'s
+ * variables become options.
+ * @return 0; -1 with @p detail ("CAIRN_MAP_SIZE=...: ...") when
+ *         $CAIRN_MAP_SIZE is set but not a size in range.
+ */
+int cli_journal_opts(cairn_journal_opts *opts, unsigned flags, char *detail,
+                     size_t detail_len);
+/** Exit 1 (CLI_ENOJOURNAL) when @p dir, or the journal in it (data.mdb),
+ *  does not exist: "cairn: DIR: no such journal (...)"; else return. */
+void cli_die_if_no_journal(const char *dir);
 /** Open the journal with CAIRN_OPEN_* @p flags into ctx->journal, or die.
  *  With CAIRN_OPEN_CREATE, missing parent directories are made (0700). */
 void cli_open_journal(cli_ctx *ctx, unsigned flags);
 /** Load the signer (--secret-key, $CAIRN_SECRET_KEY; password from
- *  $CAIRN_PASSWORD or /dev/tty), or warn once that the commit is unsigned.
+ *  $CAIRN_PASSWORD or /dev/tty), or note that the commit will be unsigned
+ *  (warned once the command succeeds, never when it is refused).
  *  Call before cli_open_journal(); that function installs it. */
 void cli_load_signer(cli_ctx *ctx);
-/** For write commands other than create: load the signer, open the
- *  existing journal read-write, install the signer. */
-void cli_open_for_write(cli_ctx *ctx);
+/**
+ * Open the journal as the command table says the running command does
+ * (ctx->cmd->flags): CLI_WRITES loads the signer and opens read-write
+ * (CLI_CREATES: creating the journal when missing), CLI_READS opens
+ * read-only.  Dies like cli_open_journal().
+ */
+void cli_open(cli_ctx *ctx);
 /**
  * Read a password from /dev/tty with echo off into @p buf (@p cap bytes,
  * NUL-terminated, newline removed).  SIGINT during the prompt exits 130.
@@ -332,7 +385,7 @@ int cli_option_password(const cli_ctx *ctx, char *buf, size_t cap);
 cairn_signer *cli_load_signer_decrypt(const cli_ctx *ctx, const char *path);
 
 /* ---------------------------------------------------------------- */
-/* The kernel keyring (keyring.c).                                   */
+/* The kernel keyring (cli_keyring.c).                               */
 
 #define CLI_KEYRING_DESC_LEN (6 + 2 * CAIRN_KEY_TAG_BYTES + 1)
 /** The key description "cairn:<tag hex>". */
@@ -353,7 +406,7 @@ int cli_keyring_add(const uint8_t tag[CAIRN_KEY_TAG_BYTES],
 int cli_keyring_remove(int32_t serial);
 
 /* ---------------------------------------------------------------- */
-/* Formatting (format.c).                                            */
+/* Formatting (cli_format.c).                                        */
 
 /** Lowercase hex of @p n bytes into @p out (2n + 1 bytes). */
 void cli_hex(const uint8_t *in, size_t n, char *out);
@@ -371,13 +424,15 @@ uint64_t cli_now_ns(void);
  * @return 0 and *ns; -1 when it is neither.
  */
 int cli_parse_since(const char *text, uint64_t now_ns, uint64_t *ns);
-/** Parse a duration ("90s", "15m", "1h30m", "500ms"); 0 ok, -1 not one. */
+/** Parse a duration ("90s", "15m", "1h30m", "500ms") with
+ *  cairn_duration_parse(), zero allowed (the caller checks its own
+ *  range); 0 ok, -1 not one. */
 int cli_parse_duration(const char *text, uint64_t *ns);
 /** Write @p s to @p out, escaping quotes, backslashes and control bytes. */
 void cli_put_escaped(FILE *out, const char *s);
 
 /* ---------------------------------------------------------------- */
-/* JSON (json.c).                                                    */
+/* JSON (cli_json.c).                                                */
 
 /** Set obj[key] = value (stolen); dies on allocation failure. */
 void cli_jset(json_t *obj, const char *key, json_t *value);
@@ -403,7 +458,7 @@ json_t *cli_json_op(const cairn_op_view *op);
 json_t *cli_json_record(const cairn_record_view *r, const cairn_summary *s);
 
 /* ---------------------------------------------------------------- */
-/* Text (text.c).                                                    */
+/* Text (cli_text.c).                                                */
 
 /** The readable status block of a run, including loud in-doubt lines. */
 void cli_text_summary(FILE *out, const cairn_summary *s);
@@ -414,5 +469,46 @@ void cli_text_record(FILE *out, const cairn_record_view *r,
                      const cairn_summary *s);
 /** The id of operation @p seq in @p s, or NULL. */
 const char *cli_op_id(const cairn_summary *s, uint32_t seq);
+
+/* ---------------------------------------------------------------- */
+/* Why an operation failed (why.c).                                  */
+
+/** At most this many last lines, and bytes, of a stderr tail are shown. */
+#define CLI_TAIL_LINES 5
+#define CLI_TAIL_BYTES 1024
+
+/**
+ * Print the last lines of a journaled stderr tail (@p tail, NULL or "":
+ * nothing), each as "<indent>| <line>", control bytes as \xNN.
+ * @return the number of lines printed.
+ */
+int cli_text_tail(FILE *out, const char *indent, const char *tail);
+
+/** What the journal says about one operation's latest failure. */
+typedef struct cli_why_op {
+    int wanted;
+    char *reason; /**< latest failure reason, or NULL */
+    uint32_t reason_attempt;
+    char *tail; /**< latest non-empty stderr tail, or NULL */
+    uint32_t tail_attempt;
+} cli_why_op;
+
+typedef struct cli_why {
+    cli_why_op *ops; /**< by sequence */
+    size_t n;
+} cli_why;
+
+/**
+ * Read the receipts and decisions of the failed and in-doubt operations
+ * of @p s (or of operation @p only when it is >= 0) into @p w.  Free with
+ * cli_why_free() whatever it returns.
+ */
+cairn_err cli_why_load(cairn_journal *journal, const cairn_summary *s,
+                       int64_t only, cli_why *w);
+void cli_why_free(cli_why *w);
+/** Print, per wanted operation, a "failed:" or "in doubt:" line (when
+ *  @p head) with the failure reason, then the stderr tail's last lines. */
+void cli_why_text(FILE *out, const cairn_summary *s, const cli_why *w,
+                  int head);
 
 #endif

@@ -103,8 +103,7 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
     if (cairn_plan_run_id(plan) != NULL) {
         snprintf(wanted, sizeof(wanted), "%s", cairn_plan_run_id(plan));
     }
-    cli_load_signer(ctx);
-    cli_open_journal(ctx, CAIRN_OPEN_CREATE);
+    cli_open(ctx);
     who.actor = cli_actor(ctx);
     err = cairn_run_create(ctx->journal, plan, &who, run_id, sizeof(run_id));
     cairn_plan_free(plan);

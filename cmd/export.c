@@ -171,7 +171,7 @@ static int export_text(cli_ctx *ctx, const char *run, int ndjson,
     cairn_summary *s = NULL;
     export_out x = {stdout, path, NULL, ndjson, 0};
     cairn_err err;
-    cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+    cli_open(ctx);
     err = cairn_status(ctx->journal, run, &s);
     if (err != CAIRN_OK) {
         cli_die_run(ctx, err, run);

@@ -58,7 +58,7 @@ int cmd_info(cli_ctx *ctx, int argc, char **argv)
         (void)cli_common_option(ctx, c, optarg, argv);
     }
     cli_no_args(ctx, argc, argv);
-    cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+    cli_open(ctx);
     cairn_err err = cairn_journal_info_get(ctx->journal, &in);
     if (err != CAIRN_OK) {
         cli_die_run(ctx, err, NULL);

@@ -75,8 +75,11 @@ static int print_runs(cli_ctx *ctx, const run_ids *ids, const cli_run_filter *f,
         cairn_summary *s = NULL;
         cairn_err err = cairn_status(ctx->journal, ids->v[i], &s);
         if (err != CAIRN_OK) {
-            fprintf(stderr, "cairn: list: run %s: %s: %s\n", ids->v[i],
-                    cairn_strerror(err), cairn_journal_errdetail(ctx->journal));
+            char where[CAIRN_MAX_ID + 16];
+            snprintf(where, sizeof(where), "list: run %s", ids->v[i]);
+            cli_report(cairn_exit_code(err), cairn_errname(err), where, NULL,
+                       "%s: %s: %s", where, cairn_strerror(err),
+                       cairn_journal_errdetail(ctx->journal));
             if (rc == CLI_EXIT_OK) {
                 rc = cairn_exit_code(err);
             }
@@ -117,7 +120,7 @@ int cmd_list(cli_ctx *ctx, int argc, char **argv)
     }
     cli_no_args(ctx, argc, argv);
     cli_filter_check(ctx, &f);
-    cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+    cli_open(ctx);
     err = cairn_run_each(ctx->journal, collect, &ids);
     if (ids.nomem) {
         cli_die_nomem();

@@ -197,7 +197,7 @@ int cmd_log(cli_ctx *ctx, int argc, char **argv)
         }
     }
     run = cli_one_arg(ctx, argc, argv, "RUN");
-    cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+    cli_open(ctx);
     /* The summary names operations (the plan is immutable). */
     err = cairn_status(ctx->journal, run, &s);
     if (err != CAIRN_OK) {

@@ -17,12 +17,13 @@ static const char usage_help[] = "usage: cairn help [COMMAND]\n"
                                  "of COMMAND.\n";
 
 /*
- * The command table, in the order `cairn --help` lists them.
- * Runner, verification and export commands (run, resume, verify, export,
- * verify-bundle, info) are added here by their own files.
+ * The command table, in the order `cairn --help` lists them: name,
+ * handler, what the command does to the journal (CLI_READS, CLI_WRITES,
+ * CLI_CREATES: cli_open() opens it accordingly), summary, usage.
  */
 static const cli_command commands[] = {
-    {"create", cmd_create, "create a run of a plan; print its run id",
+    {"create", cmd_create, CLI_WRITES | CLI_CREATES,
+     "create a run of a plan; print its run id",
      "usage: cairn create [--secret-key FILE] [--actor NAME]\n"
      "                    [--group-readable] PLAN\n"
      "\n"
@@ -30,10 +31,11 @@ static const cli_command commands[] = {
      "run of it.  Prints the run id ({\"run_id\": ...} with -o json).  A\n"
      "journal made now is private (0700/0600); --group-readable lets its\n"
      "group read it (0750/0640).\n"},
-    {"accept-preflight", cmd_accept, "accept the completed preflight of a run",
+    {"accept-preflight", cmd_accept, CLI_WRITES,
+     "accept the completed preflight of a run",
      "usage: cairn accept-preflight RUN --id ID [--reason TEXT]\n"
      "                              [--secret-key FILE] [--actor NAME]\n"},
-    {"claim", cmd_claim, "claim the next (or a given) operation",
+    {"claim", cmd_claim, CLI_WRITES, "claim the next (or a given) operation",
      "usage: cairn claim RUN [--op SEQ] [--holder-pid PID]\n"
      "                   [--containment | --cleanup]\n"
      "                   [--secret-key FILE] [--actor NAME]\n"
@@ -43,23 +45,23 @@ static const cli_command commands[] = {
      "The holder (default: the parent process) is the process that does\n"
      "the work; when it is gone while the operation is pending, the\n"
      "operation is in doubt.\n"},
-    {"complete", cmd_complete, "record that an attempt completed",
+    {"complete", cmd_complete, CLI_WRITES, "record that an attempt completed",
      "usage: cairn complete RUN --op SEQ [--attempt N] [--id OPID]\n"
      "                      [--output KEY=VALUE ...] [--evidence KEY=VALUE "
      "...]\n"
      "                      [--secret-key FILE] [--actor NAME]\n"},
-    {"fail", cmd_fail, "record that an attempt failed",
+    {"fail", cmd_fail, CLI_WRITES, "record that an attempt failed",
      "usage: cairn fail RUN --op SEQ --reason TEXT "
      "[--class retryable|terminal]\n"
      "                  [--attempt N] [--id OPID] [--evidence KEY=VALUE ...]\n"
      "                  [--secret-key FILE] [--actor NAME]\n"
      "\n"
      "The class defaults to terminal.\n"},
-    {"skip", cmd_skip, "record that an attempt was skipped",
+    {"skip", cmd_skip, CLI_WRITES, "record that an attempt was skipped",
      "usage: cairn skip RUN --op SEQ --reason TEXT [--attempt N] [--id OPID]\n"
      "                  [--evidence KEY=VALUE ...]\n"
      "                  [--secret-key FILE] [--actor NAME]\n"},
-    {"retry", cmd_retry, "move a failed operation back to ready",
+    {"retry", cmd_retry, CLI_WRITES, "move a failed operation back to ready",
      "usage: cairn retry RUN --op SEQ --reason TEXT\n"
      "                   [--secret-key FILE] [--actor NAME]\n"
      "       cairn retry --all-failed --plan ID --reason TEXT\n"
@@ -69,17 +71,19 @@ static const cli_command commands[] = {
      "ID that has not ended, one transition per run, one line per run.\n"
      "Exit: 0 when every retry was journaled (or none was needed), else the\n"
      "exit code of the first that failed.\n"},
-    {"resolve", cmd_resolve, "decide the outcome of an in-doubt operation",
+    {"resolve", cmd_resolve, CLI_WRITES,
+     "decide the outcome of an in-doubt operation",
      "usage: cairn resolve RUN --op SEQ --outcome completed|failed|skipped\n"
      "                     --reason TEXT [--class retryable|terminal]\n"
      "                     [--attempt N] [--id OPID]\n"
      "                     [--output KEY=VALUE ...] [--evidence KEY=VALUE "
      "...]\n"
      "                     [--secret-key FILE] [--actor NAME]\n"},
-    {"cancel", cmd_cancel, "end a run (cancelled, or timed out)",
+    {"cancel", cmd_cancel, CLI_WRITES, "end a run (cancelled, or timed out)",
      "usage: cairn cancel RUN [--reason TEXT] [--timed-out]\n"
      "                    [--secret-key FILE] [--actor NAME]\n"},
-    {"run", cmd_run, "create a run of a plan and execute it",
+    {"run", cmd_run, CLI_WRITES | CLI_CREATES,
+     "create a run of a plan and execute it",
      "usage: cairn run PLAN|- [--manual-accept] [--max-steps N]\n"
      "                 [--shutdown-timeout D] [--heartbeat D] [--hook CMD]\n"
      "                 [-q|--quiet]\n"
@@ -114,18 +118,24 @@ static const cli_command commands[] = {
      "cleanup done), 2 invalid plan, run exists, or usage, 5 locked by\n"
      "another runner or a live command tree, 7 needs an operator, 130\n"
      "interrupted (outcome journaled).\n"},
-    {"resume", cmd_resume, "continue a run after a stop or a crash",
-     "usage: cairn resume RUN [--max-steps N] [--shutdown-timeout D]\n"
-     "                    [--heartbeat D] [--hook CMD] [-q|--quiet]\n"
-     "                    [--secret-key FILE] [--actor NAME]\n"
+    {"resume", cmd_resume, CLI_WRITES, "continue a run after a stop or a crash",
+     "usage: cairn resume RUN [--if-needed] [--max-steps N]\n"
+     "                    [--shutdown-timeout D] [--heartbeat D] [--hook CMD]\n"
+     "                    [-q|--quiet] [--secret-key FILE] [--actor NAME]\n"
      "\n"
      "Continue RUN with the plan stored in its first record.  An operation\n"
      "left in doubt by a dead runner is settled by its probe, run again if\n"
      "it is idempotent, and otherwise left for `cairn resolve` (exit 7).  A\n"
      "failed (retryable) operation is tried again; a halted run gets the\n"
      "containment and cleanup it still owes.  Options and exit codes as for\n"
-     "`cairn run`; 2 also when the run has already ended.\n"},
-    {"list", cmd_list, "list the runs of the journal",
+     "`cairn run`; a run that had already ended (completed, cancelled or\n"
+     "timed out; any containment it owed done) exits 3, \"nothing to do\".\n"
+     "\n"
+     "--if-needed           exit 0 with a one-line note when the run had\n"
+     "                      already ended (for cron and timers); 7 still\n"
+     "                      when a target stays stopped or an operation is\n"
+     "                      in doubt\n"},
+    {"list", cmd_list, CLI_READS, "list the runs of the journal",
      "usage: cairn list [--state S[,S...]] [--plan ID] [--target T]\n"
      "                  [--since TIME] [--until TIME] [--attention]\n"
      "\n"
@@ -141,7 +151,7 @@ static const cli_command commands[] = {
      "Repeated options of one kind match any of their values; different\n"
      "options must all match.  RUN arguments of every command also take\n"
      "`latest` (the run created last) or a unique prefix of a run id.\n"},
-    {"status", cmd_status, "print the resume summary of a run",
+    {"status", cmd_status, CLI_READS, "print the resume summary of a run",
      "usage: cairn status RUN [--require-complete] [--require-no-attention]\n"
      "\n"
      "--require-complete      exit 3 unless the run completed and no target\n"
@@ -150,11 +160,11 @@ static const cli_command commands[] = {
      "attention,\n"
      "                        an operation is in doubt, or a target needs a\n"
      "                        restart\n"},
-    {"show", cmd_show, "print a run and its operations",
+    {"show", cmd_show, CLI_READS, "print a run and its operations",
      "usage: cairn show RUN [--op SEQ]\n"
      "\n"
      "With --op, print that operation and every record about it.\n"},
-    {"log", cmd_log, "print the records of a run",
+    {"log", cmd_log, CLI_READS, "print the records of a run",
      "usage: cairn log RUN [-f|--follow] [--since TIME] [--type T[,T...]]\n"
      "                 [--op SEQ|ID] [--actor NAME]\n"
      "\n"
@@ -163,12 +173,12 @@ static const cli_command commands[] = {
      "receipt, retry, resolve, cancel, timeout); --op: records about that\n"
      "operation; --actor: records written by NAME.\n"
      "--follow polls for new records every 200 ms until interrupted.\n"},
-    {"keygen", cmd_keygen, "write a new minisign key pair",
+    {"keygen", cmd_keygen, 0, "write a new minisign key pair",
      "usage: cairn keygen -p PUBFILE -s SECFILE [--no-password]\n"
      "\n"
      "The password comes from CAIRN_PASSWORD, else from two prompts on the\n"
      "terminal.  Existing files are never overwritten.\n"},
-    {"verify", cmd_verify, "verify runs against a pinned public key",
+    {"verify", cmd_verify, CLI_READS, "verify runs against a pinned public key",
      "usage: cairn verify (RUN | --all [--jobs N]) [--key PUBFILE]\n\nCheck "
      "a run, or "
      "every run and the directory's structure (--all):\nrecord encoding, the "
@@ -179,14 +189,15 @@ static const cli_command commands[] = {
      "TAMPERED, 6 ERROR (with --all the\nworst: TAMPERED, ERROR, INCOMPLETE); "
      "2 for a bad key file.\n--jobs N: threads for --all (default 0: one "
      "per CPU).\n"},
-    {"export", cmd_export, "export a run as JSON, NDJSON or a signed bundle",
+    {"export", cmd_export, CLI_READS,
+     "export a run as JSON, NDJSON or a signed bundle",
      "usage: cairn export RUN [-o json|ndjson] [--output-file FILE]\n       "
      "cairn export RUN --bundle FILE [--secret-key KEY]\n\njson (the default): "
      "one object with the run's records and\ncheckpoints; ndjson: one record "
      "per line.  --bundle verifies the run\nwith the key first, then writes "
      "FILE and FILE.minisig, which\n`minisign -V -p PUB -m FILE` checks.  "
      "Files are never overwritten.\n"},
-    {"verify-bundle", cmd_verify_bundle, "verify an exported bundle offline",
+    {"verify-bundle", cmd_verify_bundle, 0, "verify an exported bundle offline",
      "usage: cairn verify-bundle FILE [--key PUBFILE] [--no-signature]\n"
      "\n"
      "Verify a bundle without the journal, and its detached signature\n"
@@ -195,12 +206,12 @@ static const cli_command commands[] = {
      "FILE.minisig makes the verdict at best INCOMPLETE (exit 3) unless\n"
      "--no-signature says not to check it.  FILE must be a regular file of\n"
      "at most 1 GiB.  Exit codes as for verify.\n"},
-    {"info", cmd_info, "print facts about the journal directory",
+    {"info", cmd_info, CLI_READS, "print facts about the journal directory",
      "usage: cairn info\n"
      "\n"
      "Journal id, format, creation time, counts of runs, records and\n"
      "checkpoints, and the LMDB map and page figures.\n"},
-    {"stats", cmd_stats, "print run and journal statistics",
+    {"stats", cmd_stats, CLI_READS, "print run and journal statistics",
      "usage: cairn stats [--prom FILE] [--state S] [--plan ID] [--target T]\n"
      "                   [--since TIME] [--until TIME] [--attention]\n"
      "\n"
@@ -210,7 +221,8 @@ static const cli_command commands[] = {
      "size and growth per day.  The filters are those of `cairn list`.\n"
      "--prom FILE writes the Prometheus text format instead (node_exporter\n"
      "textfile collector), replacing FILE atomically; - for stdout.\n"},
-    {"report", cmd_report, "write an HTML page about a run or a plan's runs",
+    {"report", cmd_report, CLI_READS,
+     "write an HTML page about a run or a plan's runs",
      "usage: cairn report RUN --html FILE [--key PUBFILE]\n"
      "       cairn report --plan PLAN_ID [--last N] --html FILE "
      "[--key PUBFILE]\n"
@@ -222,7 +234,7 @@ static const cli_command commands[] = {
      "10, newest first).  FILE is replaced atomically; \"-\" is stdout.\n"
      "Without --key the verdict is at best NOT VERIFIED.  Exit 0 once the\n"
      "page is written, whatever the verdict (use `cairn verify` to gate).\n"},
-    {"salvage", cmd_salvage, "export the intact runs of a damaged journal",
+    {"salvage", cmd_salvage, 0, "export the intact runs of a damaged journal",
      "usage: cairn salvage SRC --bundles DIR --key PUB [--secret-key KEY]\n"
      "\n"
      "Read the journal SRC (never written: a private copy of data.mdb is\n"
@@ -233,7 +245,8 @@ static const cli_command commands[] = {
      "the first unreadable sequence, why).  Exit 0 when every run was\n"
      "salvaged, 6 when some were lost or the list of runs is unreadable,\n"
      "4 when a lost run is TAMPERED.\n"},
-    {"unlock", cmd_unlock, "keep a decrypted secret key in the kernel keyring",
+    {"unlock", cmd_unlock, 0,
+     "keep a decrypted secret key in the kernel keyring",
      "usage: cairn unlock [--secret-key FILE] [--timeout D]\n"
      "                    [--keyring session|user]\n"
      "                    [--password-file FILE | --password-fd N]\n"
@@ -243,12 +256,12 @@ static const cli_command commands[] = {
      "for D (default 15m, at most 7d): later commands that sign with that\n"
      "key file find it there and do not ask for the password.  The key is\n"
      "never written to a file.  Exit 1 when the keyring is unavailable.\n"},
-    {"lock", cmd_lock, "forget a key `cairn unlock` kept",
+    {"lock", cmd_lock, 0, "forget a key `cairn unlock` kept",
      "usage: cairn lock [--secret-key FILE]\n"
      "\n"
      "Invalidate the kernel keyring copy of the secret key (exit 0 also\n"
      "when there was none).\n"},
-    {"help", cmd_help, "print help for a command", usage_help},
+    {"help", cmd_help, 0, "print help for a command", usage_help},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -357,12 +370,30 @@ static int parse_global(cli_ctx *ctx, int argc, char **argv)
             cli_die(CLI_EXIT_USAGE, "option '%s' needs an argument",
                     argv[optind - 1]);
         default:
-            fprintf(stderr, "cairn: unknown option '%s'\n", argv[optind - 1]);
-            print_main_usage(stderr);
+            cli_report(CLI_EXIT_USAGE, "CLI_EUSAGE", NULL, NULL,
+                       "unknown option '%s'", argv[optind - 1]);
+            if (ctx->format != CLI_JSON) {
+                print_main_usage(stderr);
+            }
             cli_exit(CLI_EXIT_USAGE);
         }
     }
     return optind;
+}
+
+/* -o json anywhere on the line makes even the errors found before it
+ * is parsed (an unknown option earlier on the line) JSON. */
+static void json_early(cli_ctx *ctx, int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--json") == 0 || strcmp(a, "-ojson") == 0 ||
+            strcmp(a, "--format=json") == 0 ||
+            ((strcmp(a, "-o") == 0 || strcmp(a, "--format") == 0) &&
+             i + 1 < argc && strcmp(argv[i + 1], "json") == 0)) {
+            ctx->format = CLI_JSON;
+        }
+    }
 }
 
 int main(int argc, char **argv)
@@ -374,10 +405,13 @@ int main(int argc, char **argv)
     memset(&ctx, 0, sizeof(ctx));
     ctx.password_fd = -1;
     cli_init(&ctx);
+    json_early(&ctx, argc, argv);
     first = parse_global(&ctx, argc, argv);
     if (first >= argc) {
-        fputs("cairn: missing command\n", stderr);
-        print_main_usage(stderr);
+        cli_report(CLI_EXIT_USAGE, "CLI_EUSAGE", NULL, NULL, "missing command");
+        if (ctx.format != CLI_JSON) {
+            print_main_usage(stderr);
+        }
         cli_exit(CLI_EXIT_USAGE);
     }
     cmd = find_command(argv[first]);

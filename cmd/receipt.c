@@ -154,7 +154,7 @@ static int record(cli_ctx *ctx, int argc, char **argv, cairn_outcome outcome,
     if (outcome == CAIRN_OUTCOME_FAILED && !a.have_class) {
         a.r.error_class = CAIRN_CLASS_TERMINAL;
     }
-    cli_open_for_write(ctx);
+    cli_open(ctx);
     who.actor = cli_actor(ctx);
     who.reason = a.r.reason;
     err = cairn_receipt_record(ctx->journal, a.run, &a.r, &who);

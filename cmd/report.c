@@ -250,7 +250,7 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv)
         cairn_pubkey_fingerprint(key, page.fingerprint,
                                  sizeof(page.fingerprint));
     }
-    cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+    cli_open(ctx);
     if (a.plan != NULL) {
         ids = select_runs(ctx, a.plan, a.last, &n);
         page.title_plan = a.plan;

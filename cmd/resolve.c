@@ -68,7 +68,7 @@ int cmd_resolve(cli_ctx *ctx, int argc, char **argv)
     if (a.r.outcome == CAIRN_OUTCOME_FAILED && !a.have_class) {
         a.r.error_class = CAIRN_CLASS_TERMINAL;
     }
-    cli_open_for_write(ctx);
+    cli_open(ctx);
     char *forced = NULL, *forced_ev = NULL;
     check_command(ctx, &a, &forced, &forced_ev);
     who.actor = cli_actor(ctx);

@@ -159,7 +159,7 @@ int cmd_retry(cli_ctx *ctx, int argc, char **argv)
         if (who.reason == NULL || who.reason[0] == '\0') {
             cli_usage_error(ctx, "--reason TEXT is required");
         }
-        cli_open_for_write(ctx);
+        cli_open(ctx);
         who.actor = cli_actor(ctx);
         return retry_all(ctx, plan, &who);
     }
@@ -170,7 +170,7 @@ int cmd_retry(cli_ctx *ctx, int argc, char **argv)
     if (who.reason == NULL || who.reason[0] == '\0') {
         cli_usage_error(ctx, "--reason TEXT is required");
     }
-    cli_open_for_write(ctx);
+    cli_open(ctx);
     who.actor = cli_actor(ctx);
     err = cairn_retry(ctx->journal, run, op, &who);
     if (err != CAIRN_OK) {

@@ -21,7 +21,8 @@ enum {
     OPT_HEARTBEAT,
     OPT_HOOK,
     OPT_QUIET,
-    OPT_DRY_RUN
+    OPT_DRY_RUN,
+    OPT_IF_NEEDED
 };
 
 /* Signals counted for the runner (CLI only). */
@@ -60,51 +61,17 @@ typedef struct run_cli {
     int open_line;  /* an op-start line waits for its end */
     int id_printed; /* the run id went to stdout */
     int is_run;
-    char stopped[1024]; /* reason of the runner's stopped event */
+    int if_needed; /* resume --if-needed: a finished run is not an error */
+    unsigned state_changes; /* state-change events seen */
+    char stopped[1024];     /* reason of the runner's stopped event */
 } run_cli;
 
 /* ---- durations -------------------------------------------------------- */
 
-/* <int><unit> groups, units ms s m h d ("30s", "1m30s"); 0 on success. */
+/* A duration greater than zero (cairn_duration_parse()); 0 on success. */
 static int parse_duration(const char *text, uint64_t *ns)
 {
-    static const struct {
-        const char *unit;
-        uint64_t ns;
-    } units[] = {{"ms", 1000000ull},
-                 {"s", 1000000000ull},
-                 {"m", 60000000000ull},
-                 {"h", 3600000000000ull},
-                 {"d", 86400000000000ull}};
-    uint64_t total = 0;
-    const char *p = text;
-    if (*p == '\0') {
-        return -1;
-    }
-    while (*p != '\0') {
-        char *end;
-        size_t u;
-        if (*p < '0' || *p > '9') {
-            return -1;
-        }
-        errno = 0;
-        unsigned long long v = strtoull(p, &end, 10);
-        for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
-            size_t n = strlen(units[u].unit);
-            if (strncmp(end, units[u].unit, n) == 0 &&
-                (end[n] == '\0' || (end[n] >= '0' && end[n] <= '9'))) {
-                break;
-            }
-        }
-        if (errno != 0 || u == sizeof(units) / sizeof(units[0]) ||
-            v > (UINT64_MAX - total) / units[u].ns) {
-            return -1;
-        }
-        total += v * units[u].ns;
-        p = end + strlen(units[u].unit);
-    }
-    *ns = total;
-    return total > 0 ? 0 : -1;
+    return cairn_duration_parse(text, 0, ns, NULL, 0) == CAIRN_OK ? 0 : -1;
 }
 
 static void fmt_dur(uint64_t ns, char *out, size_t cap)
@@ -132,7 +99,8 @@ static void close_line(run_cli *rc)
 static void op_prefix(const cairn_run_event *ev)
 {
     int width = ev->total >= 1000 ? (ev->total >= 10000 ? 5 : 4) : 3;
-    fprintf(stderr, "[%*u/%u] %s (%s%s%s)", width, ev->seq, ev->total,
+    /* The position from 1, so that the last one reads [N/N]. */
+    fprintf(stderr, "[%*u/%u] %s (%s%s%s)", width, ev->seq + 1, ev->total,
             ev->op_id, cairn_kind_name(ev->kind), ev->target[0] ? " " : "",
             ev->target);
 }
@@ -153,12 +121,14 @@ static void text_op_end(run_cli *rc, const cairn_run_event *ev)
     fprintf(stderr, "%s (%s) %s: %s\n",
             cairn_op_state_name((cairn_op_state)ev->outcome),
             cairn_error_class_name(ev->error_class), took, ev->reason);
+    /* Why: the last lines the command wrote to stderr. */
+    (void)cli_text_tail(stderr, "        ", ev->stderr_tail);
 }
 
 static void text_dry_run(const cairn_run_event *ev)
 {
     char t[32] = "none";
-    printf("[%3u/%u] %s (%s%s%s):", ev->seq, ev->total, ev->op_id,
+    printf("[%3u/%u] %s (%s%s%s):", ev->seq + 1, ev->total, ev->op_id,
            cairn_kind_name(ev->kind), ev->target[0] ? " " : "", ev->target);
     for (size_t i = 0; ev->argv != NULL && ev->argv[i] != NULL; i++) {
         putchar(' ');
@@ -300,6 +270,9 @@ static void json_end_fields(json_t *o, const cairn_run_event *ev)
     cli_jset(o, "timed_out", json_boolean(ev->timed_out));
     cli_jset(o, "interrupted", json_boolean(ev->interrupted));
     cli_jset(o, "duration_ms", jms(ev->duration_ns));
+    if (ev->outcome != CAIRN_OUTCOME_COMPLETED) {
+        cli_jset(o, "stderr_tail", cli_jstr(ev->stderr_tail));
+    }
 }
 
 static void json_event(const cairn_run_event *ev)
@@ -354,6 +327,31 @@ static void json_event(const cairn_run_event *ev)
     fflush(stdout);
 }
 
+/* Does @p ev follow a write to the journal?  The "no signing key"
+ * warning waits for the first one: a refused resume wrote nothing. */
+static int writes(run_cli *rc, const cairn_run_event *ev)
+{
+    switch (ev->type) {
+    case CAIRN_EVENT_OP_START:
+    case CAIRN_EVENT_OP_END:
+    case CAIRN_EVENT_IN_DOUBT:
+    case CAIRN_EVENT_PREFLIGHT_ACCEPTED:
+    case CAIRN_EVENT_CONTAINMENT:
+    case CAIRN_EVENT_CLEANUP:
+        return 1;
+    case CAIRN_EVENT_STATE_CHANGE:
+        /* The first one only reports the state the run was found in. */
+        return rc->is_run || rc->state_changes++ > 0;
+    case CAIRN_EVENT_RETRY_WAIT:
+    case CAIRN_EVENT_HOOK_FAILED:
+    case CAIRN_EVENT_DRY_RUN:
+    case CAIRN_EVENT_HEARTBEAT:
+    case CAIRN_EVENT_STOPPED:
+        return 0;
+    }
+    return 0;
+}
+
 static void on_event(void *vctx, const cairn_run_event *ev)
 {
     run_cli *rc = vctx;
@@ -365,6 +363,9 @@ static void on_event(void *vctx, const cairn_run_event *ev)
     }
     if (ev->type == CAIRN_EVENT_STOPPED) {
         snprintf(rc->stopped, sizeof(rc->stopped), "%s", ev->reason);
+    }
+    if (writes(rc, ev)) {
+        cli_warn_unsigned(rc->ctx);
     }
     if (rc->quiet || (ev->type == CAIRN_EVENT_HEARTBEAT && !rc->heartbeat)) {
         return;
@@ -378,12 +379,10 @@ static void on_event(void *vctx, const cairn_run_event *ev)
 
 /* ---- the end ---------------------------------------------------------- */
 
-static void print_summary(run_cli *rc, const char *run_id, cairn_err result,
-                          const char *message)
+static void print_summary(run_cli *rc, const cairn_summary *s, cairn_err result,
+                          int code, const char *message)
 {
-    cairn_summary *s = NULL;
-    if (run_id[0] == '\0' || rc->ctx->journal == NULL ||
-        cairn_status(rc->ctx->journal, run_id, &s) != CAIRN_OK) {
+    if (s == NULL) {
         return;
     }
     if (rc->ctx->format == CLI_JSON) {
@@ -398,7 +397,7 @@ static void print_summary(run_cli *rc, const char *run_id, cairn_err result,
         }
         json_decref(fields);
         cli_jset(o, "result", cli_jstr(cairn_errname(result)));
-        cli_jset(o, "exit_code", json_integer(cairn_exit_code(result)));
+        cli_jset(o, "exit_code", json_integer(code));
         cli_jset(o, "message", cli_jstr_or_null(message));
         cli_jprint(o);
     } else {
@@ -406,14 +405,30 @@ static void print_summary(run_cli *rc, const char *run_id, cairn_err result,
         fputc('\n', stderr);
         cli_text_summary(stderr, s);
     }
-    cairn_summary_free(s);
 }
+
+/* The exit code of a resume of a run that had already ended
+ * (CAIRN_EFINISHED): 7 when it still needs an operator (a target left
+ * stopped, an operation in doubt), else 0 with --if-needed and 3
+ * ("nothing to do": not a usage error) without. */
+static int finished_code(const run_cli *rc, const cairn_summary *s)
+{
+    if (s != NULL && (s->restart_required || s->n_in_doubt > 0)) {
+        return cairn_exit_code(CAIRN_EATTENTION);
+    }
+    return rc->if_needed ? CLI_EXIT_OK : CLI_EXIT_GATE;
+}
+
+static int last_line(const run_cli *rc, cairn_err err, const char *run_id,
+                     int code, const char *message, const char *state);
 
 /* Report the runner's result and return the exit code (or die). */
 static int finish(run_cli *rc, cairn_err err, const char *run_id)
 {
     cli_ctx *ctx = rc->ctx;
+    cairn_summary *s = NULL;
     char message[1024] = "";
+    int code = err == CAIRN_OK ? CLI_EXIT_OK : cairn_exit_code(err);
     if (err == CAIRN_OK) {
         snprintf(message, sizeof(message), "%s", rc->stopped);
     } else if (ctx->journal != NULL) {
@@ -426,12 +441,57 @@ static int finish(run_cli *rc, cairn_err err, const char *run_id)
         printf("%s\n", run_id);
         rc->id_printed = 1;
     }
-    print_summary(rc, run_id, err, message);
+    if (rc->is_run && run_id[0] != '\0' && err != CAIRN_EEXIST) {
+        cli_warn_unsigned(ctx); /* the run was created */
+    }
+    if (run_id[0] == '\0' || ctx->journal == NULL ||
+        cairn_status(ctx->journal, run_id, &s) != CAIRN_OK) {
+        s = NULL;
+    }
+    if (err == CAIRN_EFINISHED && !rc->is_run) {
+        code = finished_code(rc, s);
+    }
+    /* --if-needed with nothing to do: one line, no summary block. */
+    if (!(err == CAIRN_EFINISHED && code == CLI_EXIT_OK &&
+          ctx->format == CLI_TEXT)) {
+        print_summary(rc, s, err, code, message);
+    }
+    const char *state = s != NULL ? cairn_run_state_name(s->state) : "ended";
+    cairn_summary_free(s);
+    return last_line(rc, err, run_id, code, message, state);
+}
+
+/* The last line: what happened (or die with it); returns the exit code.
+ * @p state names the run's state (a static string). */
+static int last_line(const run_cli *rc, cairn_err err, const char *run_id,
+                     int code, const char *message, const char *state)
+{
+    const cli_ctx *ctx = rc->ctx;
+    const char *what = "run failed";
+    if (err == CAIRN_EFAILED &&
+        strcmp(state, cairn_run_state_name(CAIRN_RUN_TIMED_OUT)) == 0) {
+        what = "run timed out";
+    }
     if (err == CAIRN_OK) {
         if (message[0] != '\0' && ctx->format == CLI_TEXT) {
             fprintf(stderr, "cairn: %s\n", message); /* max steps */
         }
         return CLI_EXIT_OK;
+    }
+    if (err == CAIRN_EFINISHED && code == CLI_EXIT_OK) {
+        if (ctx->format == CLI_TEXT) {
+            fprintf(stderr, "cairn: %s: nothing to do: the run is %s\n", run_id,
+                    state);
+        }
+        return CLI_EXIT_OK;
+    }
+    if (err == CAIRN_EFINISHED && code != cairn_exit_code(err)) {
+        cli_die_code(code, cairn_errname(err), run_id, "%s: %s: %s", run_id,
+                     cairn_strerror(err), message);
+    }
+    if (err == CAIRN_EFAILED) {
+        cli_die_code(code, cairn_errname(err), run_id, "%s: %s: %s", run_id,
+                     what, message[0] ? message : cairn_strerror(err));
     }
     cli_die_err(err, run_id[0] ? run_id : ctx->cmd->name,
                 message[0] ? message : NULL);
@@ -452,6 +512,7 @@ static void parse_opts(cli_ctx *ctx, int argc, char **argv, int is_run,
         {"hook", required_argument, NULL, OPT_HOOK},
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"if-needed", no_argument, NULL, OPT_IF_NEEDED},
         {"group-readable", no_argument, NULL, CLI_OPT_GROUP_READABLE},
         {0}};
     int c;
@@ -464,6 +525,9 @@ static void parse_opts(cli_ctx *ctx, int argc, char **argv, int is_run,
         if ((c == OPT_MANUAL || c == OPT_DRY_RUN) && !is_run) {
             cli_usage_error(ctx, "%s is an option of `cairn run`",
                             c == OPT_MANUAL ? "--manual-accept" : "--dry-run");
+        }
+        if (c == OPT_IF_NEEDED && is_run) {
+            cli_usage_error(ctx, "--if-needed is an option of `cairn resume`");
         }
         switch (c) {
         case OPT_MANUAL:
@@ -502,6 +566,9 @@ static void parse_opts(cli_ctx *ctx, int argc, char **argv, int is_run,
         case OPT_DRY_RUN:
             o->dry_run = 1;
             break;
+        case OPT_IF_NEEDED:
+            rc->if_needed = 1;
+            break;
         default:
             cli_usage_error(ctx, "unexpected option");
         }
@@ -511,6 +578,9 @@ static void parse_opts(cli_ctx *ctx, int argc, char **argv, int is_run,
 static void setup(cli_ctx *ctx, run_cli *rc, cairn_runner_opts *o)
 {
     rc->ctx = ctx;
+    if (ctx->unsigned_warning == CLI_UNSIGNED_EXIT) {
+        ctx->unsigned_warning = CLI_UNSIGNED_WRITE;
+    }
     o->actor = cli_actor(ctx);
     o->interrupts = &interrupts;
     o->on_event = on_event;
@@ -537,13 +607,14 @@ int cmd_run(cli_ctx *ctx, int argc, char **argv)
     }
     if (o.dry_run) {
         /* Write nothing: look into an existing journal only. */
-        if (cairn_journal_open(cli_journal_dir(ctx), CAIRN_OPEN_READONLY,
-                               &ctx->journal, NULL, 0) != CAIRN_OK) {
+        cairn_journal_opts jo;
+        if (cli_journal_opts(&jo, CAIRN_OPEN_READONLY, NULL, 0) != 0 ||
+            cairn_journal_open_opts(cli_journal_dir(ctx), &jo, &ctx->journal,
+                                    NULL, 0) != CAIRN_OK) {
             ctx->journal = NULL;
         }
     } else {
-        cli_load_signer(ctx);
-        cli_open_journal(ctx, CAIRN_OPEN_CREATE);
+        cli_open(ctx);
     }
     setup(ctx, &rc, &o);
     err = cairn_run_plan(ctx->journal, plan, &o, run_id, sizeof(run_id));
@@ -564,7 +635,7 @@ int cmd_resume(cli_ctx *ctx, int argc, char **argv)
         cli_usage_error(ctx, "run id longer than %d bytes", CAIRN_MAX_ID);
     }
     snprintf(run_id, sizeof(run_id), "%s", run);
-    cli_open_for_write(ctx);
+    cli_open(ctx);
     setup(ctx, &rc, &o);
     cairn_err err = cairn_run_resume(ctx->journal, run_id, &o);
     if (err == CAIRN_EKEYMISMATCH) {

@@ -47,6 +47,21 @@ static int each_record(void *arg, const cairn_record_view *r)
     return 0;
 }
 
+/* The text form ends with the last stderr lines of the latest attempt
+ * that journaled any. */
+static void show_why(cli_ctx *ctx, const cairn_summary *s, uint32_t op)
+{
+    cli_why why;
+
+    if (cli_why_load(ctx->journal, s, op, &why) == CAIRN_OK &&
+        why.ops[op].tail != NULL) {
+        printf("\nstderr of attempt %u (last lines):\n",
+               why.ops[op].tail_attempt);
+        (void)cli_text_tail(stdout, "  ", why.ops[op].tail);
+    }
+    cli_why_free(&why);
+}
+
 static void show_op(cli_ctx *ctx, const cairn_summary *s, uint32_t op)
 {
     op_records o = {ctx, s, op, NULL};
@@ -85,7 +100,9 @@ static void show_op(cli_ctx *ctx, const cairn_summary *s, uint32_t op)
     if (doc != NULL) {
         cli_jset(doc, "records", o.arr);
         cli_jprint(doc);
+        return;
     }
+    show_why(ctx, s, op);
 }
 
 static void show_run(const cli_ctx *ctx, const cairn_summary *s)
@@ -132,7 +149,7 @@ int cmd_show(cli_ctx *ctx, int argc, char **argv)
         }
     }
     run = cli_one_arg(ctx, argc, argv, "RUN");
-    cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+    cli_open(ctx);
     err = cairn_status(ctx->journal, run, &s);
     if (err != CAIRN_OK) {
         cli_die_run(ctx, err, run);

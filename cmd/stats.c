@@ -434,7 +434,7 @@ int cmd_stats(cli_ctx *ctx, int argc, char **argv)
     }
     cli_no_args(ctx, argc, argv);
     cli_filter_check(ctx, &f);
-    cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+    cli_open(ctx);
     rc = collect(ctx, &st, &f);
     if (prom != NULL) {
         stats_write_prom(ctx, &st, prom);

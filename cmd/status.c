@@ -3,42 +3,65 @@
  */
 #include "cli.h"
 
+#include <stdarg.h>
+#include <string.h>
+
 enum { OPT_REQ_COMPLETE = CLI_OPT_FIRST_LOCAL, OPT_REQ_NO_ATTENTION };
+
+/* Append to @p buf (a fixed buffer, silently cut when full). */
+__attribute__((format(printf, 3, 4))) static void add(char *buf, size_t cap,
+                                                      const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    va_list ap;
+
+    if (used + 1 >= cap) {
+        return;
+    }
+    va_start(ap, fmt);
+    (void)vsnprintf(buf + used, cap - used, fmt, ap);
+    va_end(ap);
+}
 
 static void warn_in_doubt(const cairn_summary *s)
 {
+    char text[4096] = "";
     size_t i;
 
     if (s->n_in_doubt == 0 || s->next_action == CAIRN_NEXT_WAIT_COMMAND) {
         return;
     }
-    fflush(stdout);
-    fprintf(stderr,
-            "cairn: warning: run %s has %zu operation%s in doubt:", s->run_id,
-            s->n_in_doubt, s->n_in_doubt == 1 ? "" : "s");
+    add(text, sizeof(text), "run %s has %zu operation%s in doubt:", s->run_id,
+        s->n_in_doubt, s->n_in_doubt == 1 ? "" : "s");
     for (i = 0; i < s->n_in_doubt; i++) {
         const char *id = cli_op_id(s, s->in_doubt[i]);
-        fprintf(stderr, " #%u (%s)", s->in_doubt[i], id != NULL ? id : "?");
+        add(text, sizeof(text), " #%u (%s)", s->in_doubt[i],
+            id != NULL ? id : "?");
     }
-    fputs("; decide each with `cairn resolve`\n", stderr);
+    add(text, sizeof(text), "; decide each with `cairn resolve`");
+    cli_warn("%s", text);
 }
 
 static void why_not(const cairn_summary *s, const char *gate)
 {
-    fprintf(stderr, "cairn: status %s: %s not met: state %s, next action %s",
-            s->run_id, gate, cairn_run_state_name(s->state),
-            cairn_next_action_name(s->next_action));
+    char text[4096] = "", where[CAIRN_MAX_ID + 16];
+
+    snprintf(where, sizeof(where), "status %s", s->run_id);
+    add(text, sizeof(text), "%s: %s not met: state %s, next action %s", where,
+        gate, cairn_run_state_name(s->state),
+        cairn_next_action_name(s->next_action));
     if (s->n_in_doubt > 0) {
-        fprintf(stderr, ", %zu in doubt", s->n_in_doubt);
+        add(text, sizeof(text), ", %zu in doubt", s->n_in_doubt);
     }
     if (s->restart_required) {
         size_t i;
-        fputs(", restart required for", stderr);
+        add(text, sizeof(text), ", restart required for");
         for (i = 0; i < s->n_restart_targets; i++) {
-            fprintf(stderr, "%s %s", i > 0 ? "," : "", s->restart_targets[i]);
+            add(text, sizeof(text), "%s %s", i > 0 ? "," : "",
+                s->restart_targets[i]);
         }
     }
-    fputc('\n', stderr);
+    cli_report(CLI_EXIT_GATE, "CLI_EGATE", where, NULL, "%s", text);
 }
 
 /* Apply the gates; returns 0 or CLI_EXIT_GATE. */
@@ -86,7 +109,7 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
         }
     }
     run = cli_one_arg(ctx, argc, argv, "RUN");
-    cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+    cli_open(ctx);
     err = cairn_status(ctx->journal, run, &s);
     if (err != CAIRN_OK) {
         cli_die_run(ctx, err, run);
@@ -107,7 +130,13 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
         cli_jset(o, "command", alive ? cli_jstr(what) : json_null());
         cli_jprint(o);
     } else {
+        cli_why why;
         cli_text_summary(stdout, s);
+        /* Why: the failed and in-doubt operations' last stderr lines. */
+        if (cli_why_load(ctx->journal, s, -1, &why) == CAIRN_OK) {
+            cli_why_text(stdout, s, &why, 1);
+        }
+        cli_why_free(&why);
         if (alive) {
             fputs("command:     still running: ", stdout);
             cli_put_escaped(stdout, what);

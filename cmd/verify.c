@@ -173,8 +173,12 @@ static cairn_err open_journal(const char *dir, int snapshot, vmsg *m,
         tmp = "/tmp";
     }
     if (!snapshot) {
-        err = cairn_journal_open(dir, CAIRN_OPEN_READONLY, j, m->detail,
-                                 sizeof(m->detail));
+        cairn_journal_opts jo;
+        err = cli_journal_opts(&jo, CAIRN_OPEN_READONLY, m->detail,
+                               sizeof(m->detail)) != 0
+                  ? CAIRN_EINVAL
+                  : cairn_journal_open_opts(dir, &jo, j, m->detail,
+                                            sizeof(m->detail));
         int fallback =
             err == CAIRN_EIO || (err == CAIRN_EUNSAFE && not_ours(dir));
         if (!fallback || !journal_exists(dir)) {
@@ -659,6 +663,7 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
         key = cli_load_pubkey(key_path);
     }
     dir = cli_journal_dir(ctx);
+    cli_die_if_no_journal(dir);
     memset(&o, 0, sizeof(o));
     run_child(dir, run, key, jobs, snapshot, &o);
     die_on_failure(&o, dir);

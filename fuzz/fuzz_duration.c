@@ -1,11 +1,13 @@
 /*
- * fuzz_duration.c - Target: cairn__duration_parse() (and
- * cairn__duration_check()) on arbitrary text, compared with a simple
- * reference that sums in 128-bit arithmetic.  Aborts when they disagree on
- * acceptance or value, or when a rejection leaves *ns non-zero or gives no
- * reason.
+ * fuzz_duration.c - Target: the one duration parser (lib/base/duration.c:
+ * cairn__duration_parse(), cairn__duration_check() and the exported
+ * cairn_duration_parse(), with and without CAIRN_DURATION_ZERO) on
+ * arbitrary text, compared with a simple reference that sums in 128-bit
+ * arithmetic.  Invariants: every entry point agrees with the reference on
+ * acceptance and value (zero accepted exactly when the flag allows it); a
+ * rejection leaves *ns zero and gives a reason.
  */
-#include "plan/plan_json.h"
+#include "base/duration.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,7 @@ static u128 cap(u128 v)
 }
 
 /* 0 and the value, or -1. */
-static int reference(const char *s, uint64_t *out)
+static int reference(const char *s, int zero_ok, uint64_t *out)
 {
     u128 total = 0;
     size_t i = 0;
@@ -53,7 +55,7 @@ static int reference(const char *s, uint64_t *out)
         }
         total = cap(total + cap(n * unit));
     }
-    if (total == 0 || total > UINT64_MAX) {
+    if ((total == 0 && !zero_ok) || total > UINT64_MAX) {
         return -1;
     }
     *out = (uint64_t)total;
@@ -71,14 +73,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t ns = 42, want = 0;
     char why[CAIRN_DURATION_WHY_MAX] = "";
     int rc = cairn__duration_parse(text, &ns);
-    int ref = reference(text, &want);
+    int ref = reference(text, 0, &want);
     if (rc != ref || (rc == 0 && ns != want) || (rc != 0 && ns != 0)) {
         abort();
     }
     uint64_t ns2 = 42;
-    if (cairn__duration_check(text, &ns2, why, sizeof(why)) != rc ||
+    if (cairn__duration_check(text, 0, &ns2, why, sizeof(why)) != rc ||
         ns2 != ns || (rc != 0 && why[0] == '\0')) {
         abort();
+    }
+    for (unsigned flags = 0; flags <= CAIRN_DURATION_ZERO; flags++) {
+        uint64_t ns3 = 42;
+        why[0] = '\0';
+        ref = reference(text, flags != 0, &want);
+        cairn_err err =
+            cairn_duration_parse(text, flags, &ns3, why, sizeof(why));
+        if ((err == CAIRN_OK) != (ref == 0) ||
+            (err != CAIRN_OK && err != CAIRN_EINVAL) ||
+            (ref == 0 && ns3 != want) || (ref != 0 && ns3 != 0) ||
+            (ref != 0 && why[0] == '\0') || (ref == 0 && why[0] != '\0')) {
+            abort();
+        }
     }
     free(text);
     return 0;

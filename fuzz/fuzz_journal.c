@@ -8,9 +8,9 @@
  * Input: byte 0 picks one of four plans; then each step is one opcode byte
  * and up to five parameter bytes (missing bytes read as 0), at most
  * MAX_STEPS steps.  The journal lives in /dev/shm when it is writable
- * (fast fsync), with a 1 MiB map (CAIRN_MAP_SIZE).  Known deviations of
- * the library from docs/DESIGN.md (tests/model.h, M_COMPAT_*) are probed once
- * and mirrored by the model, so a fix needs no change here.
+ * (fast fsync), with a 1 MiB map (cairn_journal_opts.map_size).  Known
+ * deviations of the library from docs/DESIGN.md (tests/model.h, M_COMPAT_*)
+ * are probed once and mirrored by the model, so a fix needs no change here.
  * Invariants, after every step (abort() on violation): the call returned
  * exactly the model's cairn_err; a rejected call wrote nothing (record
  * count and head unchanged); cairn_status() equals the model;
@@ -134,6 +134,15 @@ static int rm_entry(const char *path, const struct stat *st, int type,
     return remove(path);
 }
 
+/* Every journal of this target has a 1 MiB map (growth is exercised). */
+static cairn_err open_small(const char *dir, unsigned flags, cairn_journal **j)
+{
+    cairn_journal_opts o = CAIRN_JOURNAL_OPTS_INIT;
+    o.flags = flags;
+    o.map_size = 1u << 20;
+    return cairn_journal_open_opts(dir, &o, j, NULL, 0);
+}
+
 static void make_dir(char *dir, size_t cap)
 {
     const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
@@ -153,8 +162,7 @@ static unsigned compat_bits(void)
         char dir[256];
         cairn_journal *j = NULL;
         make_dir(dir, sizeof(dir));
-        if (cairn_journal_open(dir, CAIRN_OPEN_CREATE, &j, NULL, 0) !=
-            CAIRN_OK) {
+        if (open_small(dir, CAIRN_OPEN_CREATE, &j) != CAIRN_OK) {
             abort();
         }
         bits = m_detect_compat(j);
@@ -265,7 +273,7 @@ static void do_cancel(fz *f)
 
 static void open_journal(fz *f, unsigned flags)
 {
-    if (cairn_journal_open(f->dir, flags, &f->j, NULL, 0) != CAIRN_OK) {
+    if (open_small(f->dir, flags, &f->j) != CAIRN_OK) {
         abort();
     }
 }
@@ -375,7 +383,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     f.data = data;
     f.size = size;
     f.pid = (uint32_t)getpid();
-    setenv("CAIRN_MAP_SIZE", "1048576", 1);
     make_dir(f.dir, sizeof(f.dir));
     open_journal(&f, CAIRN_OPEN_CREATE);
     create_run(&f, byte(&f));

@@ -4,7 +4,9 @@
  * plan.  Aborts when a rejection is not a one-line "$..." detail, when
  * the hash is not SHA-256 of the canonical bytes, when the canonical bytes
  * do not parse back to identical canonical bytes and hash, or when a
- * parsed plan breaks an invariant the rest of libcairn relies on.
+ * parsed plan breaks an invariant the rest of libcairn relies on
+ * (including typed "requires" entries: known types, patterns that
+ * compile).
  */
 #include "base/crypto.h"
 #include "plan/plan.h"
@@ -37,6 +39,25 @@ static void check_argv(const cairn_argv *argv)
     }
 }
 
+/* Every required output has a rule of a known type, and every pattern
+ * kept compiles (it was compiled when the plan was read). */
+static void check_requires(const cairn_plan_op *op)
+{
+    if (op->n_requires > 0 &&
+        (op->requires == NULL || op->require_rules == NULL)) {
+        abort();
+    }
+    for (size_t i = 0; i < op->n_requires; i++) {
+        const cairn_output_rule *r = &op->require_rules[i];
+        if (op->requires[i][0] == '\0' ||
+            (unsigned)r->type > (unsigned)CAIRN_OUTPUT_TYPE_LAST ||
+            (r->pattern != NULL &&
+             cairn__output_pattern_check(r->pattern, NULL, 0) != 0)) {
+            abort();
+        }
+    }
+}
+
 static void check_invariants(const cairn_plan *plan)
 {
     if (plan->n_ops == 0 || plan->n_ops > CAIRN_MAX_OPS ||
@@ -61,6 +82,7 @@ static void check_invariants(const cairn_plan *plan)
         }
         check_argv(&op->run);
         check_argv(&op->probe);
+        check_requires(op);
     }
 }
 

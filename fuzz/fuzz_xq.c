@@ -3,13 +3,13 @@
  * decoders (a payload sits in DIR/commit.shm, which any process that can
  * write the journal directory can scribble on).
  * Target: cairn__xq_payload_parse and cairn__xq_state_tail
- * (lib/commit/xq_commit.c), the first on the whole input, the second on the
+ * (lib/commit/xq_write.c), the first on the whole input, the second on the
  * input and on a parsed payload's state.
  * Invariants: a parsed payload's views lie inside the input, in order,
  * and cover it exactly; last_pos (8 bytes) lies inside its state; a
  * parsed state tail leaves 8 bytes for last_pos inside the input.
  */
-#include "store/xq_int.h"
+#include "commit/xq_write.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -37,12 +37,15 @@
  *   journal share commits too, through DIR/commit.shm (docs/FORMAT.md
  *   section 8, "Shared commits"): each transition is prepared and signed
  *   by its caller, and whichever caller finds no commit in progress writes
- *   everything queued in one transaction; $CAIRN_SHARED_COMMIT=0 keeps a
- *   handle out of it.  Tuning (read at open): $CAIRN_BATCH_MAX, the most
- *   transitions per commit (1..4096, default 256; 256 at most across
- *   processes), and $CAIRN_BATCH_WAIT_US, how long a committing thread
- *   waits for a fuller batch (0..100000, default 0: only the transitions
- *   that queued during the previous commit share the next).  No transaction
+ *   everything queued in one transaction; CAIRN_OPEN_NO_SHARED_COMMIT
+ *   keeps a handle out of it.  Tuning (cairn_journal_opts, at open):
+ *   batch_max, the most transitions per commit (1..4096, default 256; 256
+ *   at most across processes), and batch_wait_us, how long a committing
+ *   thread waits for a fuller batch (0..100000, default 0: only the
+ *   transitions that queued during the previous commit share the next).
+ *   The library reads no environment variable: the cairn CLI maps
+ *   $CAIRN_MAP_SIZE, $CAIRN_BATCH_MAX, $CAIRN_BATCH_WAIT_US and
+ *   $CAIRN_SHARED_COMMIT to these options (cairn(1)).  No transaction
  * stays open across calls.  Do not use a handle after fork(); open it again in
  * the child.  Do not open the same directory twice in one process (LMDB's POSIX
  * locks are per process).
@@ -123,7 +126,7 @@ typedef enum cairn_err {
     CAIRN_ENOTPENDING = 20,     /**< receipt/resolve for an op not pending */
     CAIRN_EATTEMPT = 21,        /**< receipt for another attempt */
     CAIRN_EOPID = 22,           /**< receipt names another operation id */
-    CAIRN_EOUTPUT = 23,         /**< completed without a required output */
+    CAIRN_EOUTPUT = 23,         /**< a required output missing or invalid */
     CAIRN_EREASON = 24,         /**< failed/skipped/operator action without a
                                      reason or error class */
     CAIRN_ENOTFAILED = 25,      /**< retry of an op that is not failed */
@@ -451,6 +454,30 @@ CAIRN_API void cairn_plan_hash(const cairn_plan *plan,
                                uint8_t out[CAIRN_HASH_BYTES]);
 
 /* ------------------------------------------------------------------ */
+/* Durations.                                                          */
+
+/** cairn_duration_parse() flag: a total of zero ("0s") is valid. */
+#define CAIRN_DURATION_ZERO 0x1u
+
+/**
+ * Parse a duration as plans write them (docs/FORMAT.md): one or more
+ * <digits><unit> groups, units ms, s, m, h, d ("500ms", "30s", "1h30m",
+ * "2d"), summed into nanoseconds.  No sign, spaces or fractions; the
+ * total must fit in uint64 and be greater than zero, unless @p flags has
+ * CAIRN_DURATION_ZERO (for a context where zero means something, such as
+ * "since now").  Plans and the CLI parse every duration through this.
+ * @param flags   0 or CAIRN_DURATION_ZERO.
+ * @param ns      receives the value; 0 on failure.
+ * @param why     optional buffer: why @p text is not a duration ("offset
+ *                2: expected a unit (ms, s, m, h or d)"); "" on success.
+ * @return CAIRN_OK; CAIRN_EINVAL (not a duration; @p text or @p ns NULL;
+ *         unknown flags).
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_duration_parse(const char *text,
+                                                   unsigned flags, uint64_t *ns,
+                                                   char *why, size_t why_len);
+
+/* ------------------------------------------------------------------ */
 /* Journal.                                                            */
 
 typedef struct cairn_journal cairn_journal;
@@ -465,11 +492,65 @@ typedef struct cairn_journal cairn_journal;
  *  access (directory 0750, files 0640) instead of 0700/0600. */
 #define CAIRN_OPEN_GROUP_READABLE 0x8u
 /** Read-only audit of a private copy, made without the journal's lock:
- *  see cairn_journal_open_snapshot() (this flag puts the copy in /tmp).
+ *  see cairn_journal_open_snapshot() (this flag puts the copy in
+ *  cairn_journal_opts.tmp_dir, or /tmp).
  *  Implies CAIRN_OPEN_READONLY; not with CAIRN_OPEN_CREATE.  The owner
  *  checks do not apply to it: it is meant for users who do not own the
  *  journal, and it never writes or locks anything in the directory. */
 #define CAIRN_OPEN_SNAPSHOT 0x10u
+/** Keep the handle out of the commit queue shared with the other
+ *  processes writing the journal (DIR/commit.shm, docs/FORMAT.md section
+ *  8): its transitions commit in write transactions of their own (still
+ *  grouped among the handle's threads).  No effect on read-only handles. */
+#define CAIRN_OPEN_NO_SHARED_COMMIT 0x20u
+
+/** Limits and defaults of cairn_journal_opts. */
+#define CAIRN_MAP_SIZE_DEFAULT ((uint64_t)256 << 20) /**< 256 MiB */
+#define CAIRN_MAP_SIZE_MIN ((uint64_t)65536)
+#define CAIRN_MAP_SIZE_MAX ((uint64_t)1 << 40) /**< also the growth limit */
+#define CAIRN_BATCH_MAX_DEFAULT 256u
+#define CAIRN_BATCH_MAX_LIMIT 4096u
+#define CAIRN_BATCH_WAIT_US_MAX 100000u
+
+/**
+ * Options of cairn_journal_open_opts().  Versioned by size: zero the
+ * struct, set @c size to sizeof(cairn_journal_opts) (or start from
+ * CAIRN_JOURNAL_OPTS_INIT), then set what differs from the defaults.  A
+ * zero field means its default.  Fields added in later versions go at the
+ * end; a caller built against an older header passes a smaller size and
+ * gets the defaults for the fields it does not know.
+ */
+typedef struct cairn_journal_opts {
+    /** sizeof(cairn_journal_opts) as the caller was compiled with it. */
+    size_t size;
+    /** CAIRN_OPEN_* bits. */
+    unsigned flags;
+    /** Committed transitions per write transaction, at most: 0 for
+     *  CAIRN_BATCH_MAX_DEFAULT, else 1..CAIRN_BATCH_MAX_LIMIT (through the
+     *  shared queue at most 256).  1 commits every transition alone. */
+    unsigned batch_max;
+    /** How long (microseconds) a committing thread or process waits for a
+     *  fuller batch: 0 (default: only the transitions that queued during
+     *  the previous commit share the next) .. CAIRN_BATCH_WAIT_US_MAX.
+     *  Throughput for latency. */
+    unsigned batch_wait_us;
+    /** Initial LMDB map size in bytes: 0 for CAIRN_MAP_SIZE_DEFAULT, else
+     *  CAIRN_MAP_SIZE_MIN..CAIRN_MAP_SIZE_MAX.  The map grows by doubling
+     *  when full (up to CAIRN_MAP_SIZE_MAX) whatever the start; a small
+     *  start is for tests of that growth.  Also the size a journal made
+     *  with CAIRN_OPEN_CREATE starts with.  Not used by snapshots. */
+    uint64_t map_size;
+    /** With CAIRN_OPEN_SNAPSHOT: the directory of the private copy (see
+     *  cairn_journal_open_snapshot()); NULL: /tmp.  Borrowed for the
+     *  call. */
+    const char *tmp_dir;
+} cairn_journal_opts;
+
+/** Every option at its default (flags 0). */
+#define CAIRN_JOURNAL_OPTS_INIT                                                \
+    {                                                                          \
+        sizeof(cairn_journal_opts), 0, 0, 0, 0, NULL                           \
+    }
 
 /** cairn_journal_warnings() bits. */
 #define CAIRN_LOOSE_DIR 0x1u  /**< the directory is group/world-writable */
@@ -503,6 +584,8 @@ typedef struct cairn_journal cairn_journal;
  * Every write transaction of the handle also checks that lock.mdb is in
  * step with the newest commit in data.mdb, and fails with CAIRN_EFATAL
  * (nothing written) when it is not.
+ * The tuning of cairn_journal_opts (map size, batching) is at its
+ * defaults: cairn_journal_open_opts() sets it.
  * @param dir    journal directory path.  Borrowed.
  * @param flags  CAIRN_OPEN_* bits.
  * @param out    receives the handle; NULL on failure.
@@ -521,6 +604,17 @@ CAIRN_API CAIRN_WUR cairn_err cairn_journal_open(const char *dir,
                                                  cairn_journal **out,
                                                  char *detail,
                                                  size_t detail_len);
+/**
+ * cairn_journal_open() with options: @p opts->flags as @p flags there,
+ * and the tuning of cairn_journal_opts.  @p opts NULL: every default
+ * (flags 0).  Borrowed for the call; the handle keeps a copy.
+ * @return as cairn_journal_open(), and CAIRN_EINVAL naming the field when
+ *         opts->size is smaller than the first version of the struct or
+ *         larger than this library's, or a field is out of its range.
+ */
+CAIRN_API CAIRN_WUR cairn_err
+cairn_journal_open_opts(const char *dir, const cairn_journal_opts *opts,
+                        cairn_journal **out, char *detail, size_t detail_len);
 /**
  * Open a consistent private copy of the journal in @p dir, for a reader
  * who cannot lock it (no write access to lock.mdb, a read-only mount) or
@@ -673,9 +767,11 @@ typedef struct cairn_receipt {
  * Record the outcome of the pending attempt of an operation.
  * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_ENOOP; CAIRN_ENOTPENDING;
  *         CAIRN_EATTEMPT; CAIRN_EOPID; CAIRN_EOUTPUT (completed without a
- *         required output); CAIRN_EREASON; CAIRN_EINVAL (bad outcome, too
- *         many or too long pairs, duplicate keys); CAIRN_ELOCKED; storage
- *         errors.
+ *         required output, or with one whose value breaks its rule: empty
+ *         for "nonempty", not a digest for "sha256", no whole-value match
+ *         of its "pattern"; cairn-plan(5)); CAIRN_EREASON; CAIRN_EINVAL
+ *         (bad outcome, too many or too long pairs, duplicate keys);
+ *         CAIRN_ELOCKED; storage errors.
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_receipt_record(cairn_journal *journal,
                                                    const char *run_id,
@@ -1095,7 +1191,10 @@ CAIRN_API CAIRN_WUR cairn_err cairn_checkpoint_each(
  * descriptor, see below) and, for probes, CAIRN_PROBE=1.
  *
  * Receipts.  Completed: exit status 0, $CAIRN_OUTPUT parses and holds
- * every output the operation requires (the outputs are those pairs).
+ * every output the operation requires, each obeying its rule (non-empty
+ * unless the plan says otherwise; cairn-plan(5)); the outputs are those
+ * pairs.  Otherwise the attempt fails terminally and its reason names the
+ * output and the rule.
  * Failed retryable: an exit status listed in retry.exit_codes, a timeout,
  * death by a signal, or termination because the runner was interrupted.
  * Failed terminal: any other exit status, a command that cannot be run
@@ -1216,6 +1315,10 @@ typedef struct cairn_run_event {
     uint64_t out_bytes, err_bytes; /**< heartbeat: output so far */
     int has_output;                /**< heartbeat: since_output_ns valid */
     uint64_t since_output_ns;      /**< heartbeat: since the last output */
+    const char *stderr_tail;       /**< op-end: the command's stderr tail as
+                                        journaled (evidence stderr_tail:
+                                        the last 2048 bytes, raw unless it
+                                        held a NUL byte); "" when none */
 } cairn_run_event;
 
 /** Event callback.  It may read the journal (cairn_status ...) but must

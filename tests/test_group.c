@@ -151,7 +151,7 @@ static void test_small_batches_with_threads(void **state)
 {
     gfix *f = *state;
     cairn_journal_close(f->j);
-    setenv("CAIRN_BATCH_MAX", "2", 1);
+    f->opts.batch_max = 2;
     open_journal(f);
     assert_int_equal(f->j->sync->batch_max, 2);
     worker w[THREADS];
@@ -253,7 +253,7 @@ static void test_map_full_with_threads(void **state)
     gfix *f = *state;
     cairn_journal_close(f->j);
     tu_rmtree(tu_path(f->root, "j"));
-    setenv("CAIRN_MAP_SIZE", "65536", 1);
+    f->opts.map_size = 65536;
     open_journal(f);
     worker w[THREADS];
     memset(w, 0, sizeof(w));

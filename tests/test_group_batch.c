@@ -5,12 +5,14 @@
  * writes nothing while the others commit in one transaction with one
  * checkpoint per run; a batch where everything fails commits nothing;
  * MAP_FULL during a batch re-runs it with the same outcomes; a run held
- * by another process and a read-only handle refuse before queueing.
+ * by another process and a read-only handle refuse before queueing;
+ * threads failing at once each get their own request's detail.
  */
 #include "testutil.h"
 
 #include "helpers/group_fixture.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -18,17 +20,25 @@
 
 typedef struct tb {
     uint32_t op;
-    int kind; /* 0 claim, 1 receipt completed, 2 receipt failed, 3 refuse */
+    int kind; /* 0 claim, 1 receipt completed, 2 receipt failed, 3 refuse,
+                 4 refuse naming op */
     const char *reason;
 } tb;
 
 static cairn_err build(cairn_journal *j, const cairn_state *st,
-                       cairn_record *rec, void *ctx)
+                       cairn_record *rec, void *ctx, char *detail,
+                       size_t detail_len)
 {
     const tb *c = ctx;
     int known = c->op < st->n_ops;
     if (c->kind == 3) {
-        return cairn__jfail(j, CAIRN_EREASON, "test: refused by build");
+        (void)j;
+        return cairn__fail(detail, detail_len, CAIRN_EREASON,
+                           "test: refused by build");
+    }
+    if (c->kind == 4) {
+        return cairn__fail(detail, detail_len, CAIRN_EREASON,
+                           "test: refused op %u", c->op);
     }
     rec->op = c->op;
     if (c->kind == 0) {
@@ -130,8 +140,8 @@ static void test_map_full_in_one_batch(void **state)
     gfix *f = *state;
     cairn_journal_close(f->j);
     tu_rmtree(tu_path(f->root, "j"));
-    setenv("CAIRN_MAP_SIZE", "65536", 1);
-    setenv("CAIRN_BATCH_MAX", "1024", 1);
+    f->opts.map_size = 65536;
+    f->opts.batch_max = 1024;
     open_journal(f);
     create_run(f, "m1", 1, 1);
     create_run(f, "m2", 1, 1);
@@ -209,7 +219,7 @@ static void test_refused_before_queueing(void **state)
     cairn_journal_info before = info(f);
     req(&q[0], "held", &c0);
     assert_int_equal(cairn__journal_append_batch(f->j, q, 1), CAIRN_ELOCKED);
-    assert_non_null(strstr(q[0].detail, "run lock: held by pid="));
+    assert_non_null(strstr(q[0].detail, "run lock: held by pid "));
     assert_non_null(strstr(cairn_journal_errdetail(f->j), "run lock"));
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
@@ -234,6 +244,95 @@ static void test_refused_before_queueing(void **state)
                         "journal opened read-only");
 }
 
+/* ---- failure details under concurrency ------------------------------------
+ */
+
+#define DT_THREADS 4
+#define DT_ROUNDS 40
+
+typedef struct dt_worker {
+    gfix *f;
+    char run[16];
+    unsigned id;
+    pthread_barrier_t *start;
+    int bad; /* round of the first wrong answer + 1, or 0 */
+    char got[CAIRN__DETAIL_MAX];
+} dt_worker;
+
+/* Each request's detail names its own op, never another thread's. */
+static int dt_check(dt_worker *w, const cairn_append_req *q, const tb *c,
+                    int round)
+{
+    char want[64];
+    snprintf(want, sizeof(want), "test: refused op %u", c->op);
+    if (q->err != CAIRN_EREASON || strcmp(q->detail, want) != 0) {
+        w->bad = round + 1;
+        snprintf(w->got, sizeof(w->got), "%s: %s", cairn_errname(q->err),
+                 q->detail);
+        return 0;
+    }
+    return 1;
+}
+
+/* Lone requests (the shared queue's preparation) and pairs (an
+ * in-process batch), every one refused by its build. */
+static void *dt_run(void *arg)
+{
+    dt_worker *w = arg;
+    pthread_barrier_wait(w->start);
+    for (int k = 0; k < DT_ROUNDS && w->bad == 0; k++) {
+        tb c[2] = {{w->id * 1000u + (unsigned)k, 4, NULL},
+                   {w->id * 1000u + 500u + (unsigned)k, 4, NULL}};
+        cairn_append_req q[2];
+        size_t n = (size_t)(k % 2) + 1;
+        for (size_t i = 0; i < n; i++) {
+            req(&q[i], w->run, &c[i]);
+        }
+        cairn_err err = cairn__journal_append_batch(w->f->j, q, n);
+        if (err != CAIRN_EREASON) {
+            w->bad = k + 1;
+            snprintf(w->got, sizeof(w->got), "batch: %s", cairn_errname(err));
+            break;
+        }
+        for (size_t i = 0; i < n && dt_check(w, &q[i], &c[i], k); i++) {
+        }
+    }
+    return NULL;
+}
+
+static void test_details_of_concurrent_failures(void **state)
+{
+    gfix *f = *state;
+    dt_worker w[DT_THREADS];
+    pthread_t t[DT_THREADS];
+    pthread_barrier_t start;
+    cairn_journal_info before;
+    memset(w, 0, sizeof(w));
+    for (unsigned i = 0; i < DT_THREADS; i++) {
+        w[i].f = f;
+        w[i].id = i + 1;
+        snprintf(w[i].run, sizeof(w[i].run), "dt%u", i);
+        create_run(f, w[i].run, 1, 1);
+    }
+    before = info(f);
+    pthread_barrier_init(&start, NULL, DT_THREADS);
+    for (unsigned i = 0; i < DT_THREADS; i++) {
+        w[i].start = &start;
+        assert_int_equal(pthread_create(&t[i], NULL, dt_run, &w[i]), 0);
+    }
+    for (unsigned i = 0; i < DT_THREADS; i++) {
+        pthread_join(t[i], NULL);
+    }
+    pthread_barrier_destroy(&start);
+    for (unsigned i = 0; i < DT_THREADS; i++) {
+        if (w[i].bad != 0) {
+            fail_msg("thread %u, round %d: %s", i, w[i].bad - 1, w[i].got);
+        }
+    }
+    /* Nothing was written. */
+    assert_int_equal(info(f).records, before.records);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +342,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_refused_before_queueing, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_details_of_concurrent_failures,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

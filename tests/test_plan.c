@@ -2,6 +2,7 @@
  * bytes and hash, durations, kinds. */
 #include "testutil.h"
 
+#include "base/duration.h"
 #include "plan/plan.h"
 
 #include <dirent.h>
@@ -637,6 +638,54 @@ static void test_durations(void **state)
     assert_int_equal(cairn__duration_parse("1s", NULL), -1);
 }
 
+/* The exported parser: the same grammar; zero only when the caller says
+ * it means something (CAIRN_DURATION_ZERO); a reason for every refusal. */
+static void test_duration_public(void **state)
+{
+    (void)state;
+    uint64_t ns = 42;
+    char why[CAIRN_DURATION_WHY_MAX];
+    assert_int_equal(cairn_duration_parse("1h30m", 0, &ns, why, sizeof(why)),
+                     CAIRN_OK);
+    assert_int_equal(ns, 5400000000000ull);
+    assert_string_equal(why, "");
+    assert_int_equal(cairn_duration_parse("0s", 0, &ns, why, sizeof(why)),
+                     CAIRN_EINVAL);
+    assert_int_equal(ns, 0);
+    assert_string_equal(why, "must be greater than zero");
+    ns = 42;
+    assert_int_equal(
+        cairn_duration_parse("0s", CAIRN_DURATION_ZERO, &ns, why, sizeof(why)),
+        CAIRN_OK);
+    assert_int_equal(ns, 0);
+    assert_int_equal(
+        cairn_duration_parse("0ms0s0d", CAIRN_DURATION_ZERO, &ns, NULL, 0),
+        CAIRN_OK);
+    assert_int_equal(
+        cairn_duration_parse("2d", CAIRN_DURATION_ZERO, &ns, NULL, 0),
+        CAIRN_OK);
+    assert_int_equal(ns, 172800000000000ull);
+    /* The flag allows zero, nothing else. */
+    const char *bad[] = {"", "0", "-0s", "0x", "1s ", "18446744073710ms"};
+    for (size_t i = 0; i < CAIRN_ARRAY_LEN(bad); i++) {
+        ns = 42;
+        assert_int_equal(cairn_duration_parse(bad[i], CAIRN_DURATION_ZERO, &ns,
+                                              why, sizeof(why)),
+                         CAIRN_EINVAL);
+        assert_int_equal(ns, 0);
+        assert_true(why[0] != '\0');
+    }
+    assert_int_equal(cairn_duration_parse("1x", 0, &ns, why, sizeof(why)),
+                     CAIRN_EINVAL);
+    assert_string_equal(why, "offset 1: expected a unit (ms, s, m, h or d)");
+    assert_int_equal(cairn_duration_parse("1s", 0x2u, &ns, why, sizeof(why)),
+                     CAIRN_EINVAL);
+    assert_int_equal(cairn_duration_parse(NULL, 0, &ns, why, sizeof(why)),
+                     CAIRN_EINVAL);
+    assert_int_equal(cairn_duration_parse("1s", 0, NULL, why, sizeof(why)),
+                     CAIRN_EINVAL);
+}
+
 static void test_kinds(void **state)
 {
     (void)state;
@@ -849,6 +898,7 @@ int main(void)
         cmocka_unit_test(test_from_canonical_strict),
         cmocka_unit_test(test_canonical_too_large),
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_duration_public),
         cmocka_unit_test(test_kinds),
         cmocka_unit_test(test_load_and_arguments),
         cmocka_unit_test(test_jansson_alloc_failure),

@@ -56,6 +56,7 @@ typedef struct prop {
     unsigned ends[8];   /* how runs ended, by cairn_run_state */
     int may_cancel;     /* this run may be cancelled or time out */
     cairn_err last_rc;  /* what the last call returned */
+    uint64_t map_size;  /* every open's cairn_journal_opts.map_size */
     char log[LOG_N][200];
     unsigned log_n;
 } prop;
@@ -726,8 +727,11 @@ static int count_record(void *vctx, const cairn_record_view *r)
 static void open_journal(prop *p, unsigned flags)
 {
     char detail[256];
+    cairn_journal_opts o = CAIRN_JOURNAL_OPTS_INIT;
+    o.flags = flags;
+    o.map_size = p->map_size;
     cairn_err err =
-        cairn_journal_open(p->dir, flags, &p->j, detail, sizeof(detail));
+        cairn_journal_open_opts(p->dir, &o, &p->j, detail, sizeof(detail));
     EXPECT(p, err == CAIRN_OK, "open: %s (%s)", cairn_errname(err), detail);
 }
 
@@ -821,7 +825,7 @@ static void walk(int profile)
     }
     if (profile == 5) {
         /* a tiny map: commits hit MDB_MAP_FULL and the store grows it */
-        setenv("CAIRN_MAP_SIZE", "131072", 1);
+        p->map_size = 131072;
     }
     open_journal(p, CAIRN_OPEN_CREATE);
     new_run(p);
@@ -836,7 +840,6 @@ static void walk(int profile)
     }
     reopen(p);
     reopen(p);
-    unsetenv("CAIRN_MAP_SIZE");
     print_message(
         "walk %d: seed %" PRIu64 ", %u steps, %zu runs; ended "
         "completed %u failed %u attention %u cancelled %u "

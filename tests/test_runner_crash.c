@@ -302,7 +302,7 @@ static void test_probe_missing_output(void **state)
               dead_pid());
     assert_int_equal(cairn_run_resume(t->j, t->run, &o), CAIRN_EATTENTION);
     assert_non_null(strstr(cairn_journal_errdetail(t->j),
-                           "did not report required output \"artifact\""));
+                           "its required output \"artifact\" is missing"));
     rt_assert_state(t, CAIRN_RUN_NEEDS_ATTENTION, CAIRN_NEXT_RESOLVE_IN_DOUBT);
     assert_int_equal(rt_effects(t, "op"), 0);
 }

@@ -42,7 +42,7 @@ static void test_second_runner_locked(void **state)
     o.max_steps = 0;
     assert_int_equal(cairn_run_resume(t->j, t->run, &o), CAIRN_ELOCKED);
     char want[64];
-    snprintf(want, sizeof(want), "pid=%d ", (int)pid);
+    snprintf(want, sizeof(want), "pid %d on host ", (int)pid);
     assert_non_null(strstr(cairn_journal_errdetail(t->j),
                            "another runner holds run happy-1"));
     assert_non_null(strstr(cairn_journal_errdetail(t->j), want));

@@ -161,11 +161,12 @@ static cairn_err open_with(const char *dir, writer *w, cairn_journal **out,
                            cairn__snapshot_opts *o, char *detail,
                            size_t detail_len)
 {
+    cairn_journal_opts jo = CAIRN_JOURNAL_OPTS_INIT;
+    jo.flags = CAIRN_OPEN_SNAPSHOT;
     memset(o, 0, sizeof(*o));
     o->hook = commit_during_copy;
     o->hook_ctx = w;
-    return cairn__journal_open(dir, CAIRN_OPEN_SNAPSHOT, o, out, detail,
-                               detail_len);
+    return cairn__journal_open(dir, &jo, o, out, detail, detail_len);
 }
 
 static void test_snapshot_concurrent_commits(void **state)

@@ -462,11 +462,11 @@ static void test_group_commit_verifies(void **state)
     gc_arg args[GC_RUNS];
     pthread_t th[GC_RUNS];
     uint64_t records = 0, checkpoints = 0;
-    setenv("CAIRN_BATCH_WAIT_US", "2000", 1);
+    cairn_journal_opts o = CAIRN_JOURNAL_OPTS_INIT;
+    o.flags = CAIRN_OPEN_CREATE;
+    o.batch_wait_us = 2000;
     assert_int_equal(
-        cairn_journal_open(dir, CAIRN_OPEN_CREATE, &j, detail, sizeof(detail)),
-        CAIRN_OK);
-    unsetenv("CAIRN_BATCH_WAIT_US");
+        cairn_journal_open_opts(dir, &o, &j, detail, sizeof(detail)), CAIRN_OK);
     cairn_journal_set_signer(j, sample->a);
     for (int i = 0; i < GC_RUNS; i++) {
         args[i].j = j;

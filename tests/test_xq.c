@@ -4,7 +4,7 @@
  * built again, a leader that dies before or after its commit holding
  * another process's transition, a transition too big for a slot, a
  * garbage or unopenable queue file, a queue in use by another version,
- * and CAIRN_SHARED_COMMIT=0.  Every journal
+ * and CAIRN_OPEN_NO_SHARED_COMMIT.  Every journal
  * is verified afterwards.
  */
 #include "testutil.h"
@@ -43,6 +43,18 @@ static int group_teardown(void **state)
     (void)state;
     vf_sample_free(sample);
     return 0;
+}
+
+/* Open (creating) @p dir with @p o's tuning and extra @p flags. */
+static cairn_err open_with(const char *dir, unsigned flags, unsigned batch_max,
+                           unsigned wait_us, cairn_journal **j, char *detail,
+                           size_t detail_len)
+{
+    cairn_journal_opts o = CAIRN_JOURNAL_OPTS_INIT;
+    o.flags = CAIRN_OPEN_CREATE | flags;
+    o.batch_max = batch_max;
+    o.batch_wait_us = wait_us;
+    return cairn_journal_open_opts(dir, &o, j, detail, detail_len);
 }
 
 static cairn_journal *open_rw(const char *dir)
@@ -147,9 +159,11 @@ static void test_queue_file(void **state)
     assert_int_equal(rmdir(shm), 0);
 
     /* Switched off: the handle commits on its own. */
-    setenv("CAIRN_SHARED_COMMIT", "0", 1);
-    j = open_rw(dir);
-    unsetenv("CAIRN_SHARED_COMMIT");
+    char detail[512];
+    assert_int_equal(open_with(dir, CAIRN_OPEN_NO_SHARED_COMMIT, 0, 0, &j,
+                               detail, sizeof(detail)),
+                     CAIRN_OK);
+    cairn_journal_set_signer(j, sample->a);
     assert_null(j->xq);
     vf_create(j, "q-3");
     assert_int_equal(run_all(j, "q-3"), CAIRN_OK);
@@ -164,12 +178,13 @@ static void test_queue_file(void **state)
 #define RUNS_EACH 3
 
 /* A child: its own handle, its own runs; exit status 0 on success. */
-static void child_writer(const char *dir, int k, int out_fd)
+static void child_writer(const char *dir, int k, unsigned batch_max,
+                         unsigned wait_us, int out_fd)
 {
     cairn_journal *j = NULL;
     char detail[512], run[32];
-    if (cairn_journal_open(dir, CAIRN_OPEN_CREATE, &j, detail,
-                           sizeof(detail)) != CAIRN_OK ||
+    if (open_with(dir, 0, batch_max, wait_us, &j, detail, sizeof(detail)) !=
+            CAIRN_OK ||
         j->xq == NULL) {
         _exit(2);
     }
@@ -194,27 +209,23 @@ static void child_writer(const char *dir, int k, int out_fd)
     _exit(0);
 }
 
-/* PROCS processes with $CAIRN_BATCH_MAX = @p batch_max: records and
- * commits led, summed over them. */
-static void share(const char *batch_max, uint64_t *commits, uint64_t *records)
+/* PROCS processes with batch_max @p batch_max (and a 1 ms wait): records
+ * and commits led, summed over them. */
+static void share(unsigned batch_max, uint64_t *commits, uint64_t *records)
 {
     char *root = tu_mkdtemp(), *dir = tu_path(root, "j");
     int p[2];
     pid_t pid[PROCS];
     cairn_journal_close(open_rw(dir));
     assert_int_equal(pipe(p), 0);
-    setenv("CAIRN_BATCH_WAIT_US", "1000", 1);
-    setenv("CAIRN_BATCH_MAX", batch_max, 1);
     for (int k = 0; k < PROCS; k++) {
         pid[k] = fork();
         assert_true(pid[k] >= 0);
         if (pid[k] == 0) {
             close(p[0]);
-            child_writer(dir, k, p[1]);
+            child_writer(dir, k, batch_max, 1000, p[1]);
         }
     }
-    unsetenv("CAIRN_BATCH_WAIT_US");
-    unsetenv("CAIRN_BATCH_MAX");
     close(p[1]);
     for (int k = 0; k < PROCS; k++) {
         int st = 0;
@@ -238,7 +249,7 @@ static void test_processes_share_commits(void **state)
 {
     (void)state;
     uint64_t commits, records;
-    share("256", &commits, &records);
+    share(256, &commits, &records);
     /* Every transition but the CREATEs went through the queue, led by
      * one process or another. */
     assert_int_equal(records, PROCS * RUNS_EACH * (1 + 2 * 8));
@@ -246,7 +257,7 @@ static void test_processes_share_commits(void **state)
     print_message("%d processes: %llu records in %llu shared commits\n", PROCS,
                   (unsigned long long)records, (unsigned long long)commits);
     /* The handle's batch size reaches the queue: one record a commit. */
-    share("1", &commits, &records);
+    share(1, &commits, &records);
     assert_int_equal(records, PROCS * RUNS_EACH * (1 + 2 * 8));
     assert_int_equal(commits, records);
 }
@@ -311,7 +322,7 @@ static void test_stale_built_again(void **state)
 /* ---- a leader that dies holding another process's transition ------ */
 
 /* The child leads a batch holding both claims, then dies before or after
- * writing it ($CAIRN_TEST_XQ_DIE).  Returns the child's exit status. */
+ * writing it (the queue's test_die hook).  Returns the child's exit status. */
 static int orphan_round(const char *dir, const char *how, int round)
 {
     char mine[32], theirs[32];
@@ -327,12 +338,12 @@ static int orphan_round(const char *dir, const char *how, int round)
         cairn_journal *c = NULL;
         char detail[512], ok = 'r';
         cairn_claim_result cr;
-        setenv("CAIRN_BATCH_WAIT_US", "100000", 1);
-        setenv("CAIRN_TEST_XQ_DIE", how, 1);
-        if (cairn_journal_open(dir, CAIRN_OPEN_CREATE, &c, detail,
-                               sizeof(detail)) != CAIRN_OK) {
+        if (open_with(dir, 0, 0, 100000, &c, detail, sizeof(detail)) !=
+                CAIRN_OK ||
+            c->xq == NULL) {
             _exit(2);
         }
+        c->xq->test_die = strcmp(how, "before") == 0 ? 1 : 2;
         cairn_journal_set_signer(c, sample->a);
         vf_create(c, theirs);
         if (write(p[1], &ok, 1) != 1) {
@@ -452,7 +463,7 @@ static const char *exit_dir;
 static void *exit_worker(void *arg)
 {
     (void)arg;
-    child_writer(exit_dir, 0, -1);
+    child_writer(exit_dir, 0, 0, 0, -1);
     return NULL;
 }
 
@@ -475,7 +486,7 @@ static void test_leader_with_exited_main_thread(void **state)
             pthread_exit(NULL); /* the worker's _exit ends the process */
         }
         if (pid[k] == 0) {
-            child_writer(dir, k, -1);
+            child_writer(dir, k, 0, 0, -1);
         }
     }
     for (int k = 0; k < 3; k++) {

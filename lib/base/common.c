@@ -30,6 +30,16 @@ void cairn__fmt(char *buf, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
+cairn_err cairn__fail(char *detail, size_t detail_len, cairn_err err,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cairn__vfmt(detail, detail_len, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
 cairn_err cairn__strlcpy(char *dst, const char *src, size_t cap)
 {
     size_t n = strlen(src);

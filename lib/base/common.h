@@ -21,6 +21,12 @@
 CAIRN_INTERNAL void cairn__fmt(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/** cairn__fmt() into a detail buffer, returning @p err: the failure
+ *  detail travels in the caller's buffer, as a parameter. */
+CAIRN_INTERNAL cairn_err cairn__fail(char *detail, size_t detail_len,
+                                     cairn_err err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /** Empty a detail buffer (NULL or zero-sized: nothing), without the cost
  *  of a format call on success paths. */
 static inline void cairn__clear(char *buf, size_t len)

@@ -163,6 +163,43 @@ cairn_err cairn__lock_file(int dfd, const char *dir,
     return got == 1 ? CAIRN_OK : err;
 }
 
+/* The value of "key=" in the holder line @p text (up to a space), or "". */
+static void holder_field(const char *text, const char *key, char *out,
+                         size_t cap)
+{
+    const char *p = text;
+    size_t klen = strlen(key);
+    cairn__clear(out, cap);
+    while ((p = strstr(p, key)) != NULL) {
+        if (p == text || p[-1] == ' ') {
+            size_t n = strcspn(p + klen, " ");
+            if (n < cap) {
+                memcpy(out, p + klen, n);
+                out[n] = '\0';
+            }
+            return;
+        }
+        p += klen;
+    }
+}
+
+/* "pid 123 on host h since 2026-...Z (5s ago)" from the holder line
+ * write_holder() wrote; the line itself (escaped) when it is not one. */
+static void describe_holder(const char *text, char *out, size_t cap)
+{
+    char pid[32], host[CAIRN_MAX_HOST * 4 + 1], since[32], when[64];
+    holder_field(text, "pid=", pid, sizeof(pid));
+    holder_field(text, "host=", host, sizeof(host));
+    holder_field(text, "since_ns=", since, sizeof(since));
+    if (pid[0] == '\0' || since[0] == '\0') {
+        cairn__fmt(out, cap, "%s", text);
+        return;
+    }
+    cairn__fmt_since(strtoull(since, NULL, 10), when, sizeof(when));
+    cairn__fmt(out, cap, "pid %s on host %s since %s", pid,
+               host[0] ? host : "?", when);
+}
+
 /* F_OFD_SETLK of run @p run_num's byte of data.mdb: 0, or an errno. */
 static int data_lock(int data_fd, uint64_t run_num, short type)
 {
@@ -204,10 +241,11 @@ cairn_err cairn__run_lock(int dfd, const char *dir, const struct stat *mode_ref,
         }
     }
     if (err == CAIRN_ELOCKED) {
-        char holder[512];
+        char holder[512], readable[600];
         cairn__run_lock_holder(dfd, dir, run_num, holder, sizeof(holder));
+        describe_holder(holder, readable, sizeof(readable));
         cairn__fmt(detail, detail_len, "held by %s",
-                   holder[0] ? holder : "another process");
+                   readable[0] ? readable : "another process");
     } else if (err == CAIRN_OK) {
         write_holder(*fd_out);
     }

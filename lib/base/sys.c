@@ -26,6 +26,31 @@ uint64_t cairn__wall_ns(void)
     return clock_ns(CLOCK_REALTIME);
 }
 
+void cairn__fmt_since(uint64_t wall_ns, char *out, size_t cap)
+{
+    uint64_t now = cairn__wall_ns();
+    time_t secs = (time_t)(wall_ns / 1000000000u);
+    struct tm tm;
+    char when[32], age[32];
+    if (wall_ns == 0 || gmtime_r(&secs, &tm) == NULL ||
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        cairn__fmt(out, cap, "an unknown time");
+        return;
+    }
+    unsigned long long s = now > wall_ns ? (now - wall_ns) / 1000000000u : 0;
+    if (s < 60) {
+        cairn__fmt(age, sizeof(age), "%llus", s);
+    } else if (s < 3600) {
+        cairn__fmt(age, sizeof(age), "%llum%02llus", s / 60, s % 60);
+    } else if (s < 86400) {
+        cairn__fmt(age, sizeof(age), "%lluh%02llum", s / 3600, s % 3600 / 60);
+    } else {
+        cairn__fmt(age, sizeof(age), "%llud%02lluh", s / 86400,
+                   s % 86400 / 3600);
+    }
+    cairn__fmt(out, cap, "%s (%s ago)", when, age);
+}
+
 uint64_t cairn__mono_ns(void)
 {
     return clock_ns(CLOCK_MONOTONIC);

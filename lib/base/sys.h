@@ -12,6 +12,9 @@
 
 /** CLOCK_REALTIME in ns since the epoch. */
 CAIRN_INTERNAL uint64_t cairn__wall_ns(void);
+/** "2026-11-24T10:00:00Z (3m12s ago)": a wall time in UTC and its age
+ *  against now; "an unknown time" for 0. */
+CAIRN_INTERNAL void cairn__fmt_since(uint64_t wall_ns, char *out, size_t cap);
 /** CLOCK_MONOTONIC in ns (meaningful with the boot id). */
 CAIRN_INTERNAL uint64_t cairn__mono_ns(void);
 /** This boot's id (/proc/sys/kernel/random/boot_id), 16 bytes. */

@@ -1,13 +1,14 @@
 /*
- * commit.c - the pieces of the commit path: stamping, the key binding,
- * positions, signed checkpoints, and the single-record commit that run
- * creation uses (a record, its index entry, the run's new state and a
- * signed checkpoint, all in one durable LMDB transaction).  Transitions
- * go through group commit (group.c, group_batch.c), built from the same
- * pieces.  Also the per-run writer locks held by a handle, shared by its
- * threads (reference counted under sync->locks_mu).
+ * commit.c - the pieces of the commit path: the transition builder every
+ * commit path uses (check the key binding, stamp, build, encode,
+ * leaf-hash, apply), positions, signed checkpoints, and the single-record
+ * commit that run creation uses (a record, its index entry, the run's new
+ * state and a signed checkpoint, all in one durable LMDB transaction).
+ * Transitions go through group commit (group.c, group_batch.c) or shared
+ * commits (xq_commit.c), built by the same function.  Failures are
+ * described in the caller's buffer, never on the handle.
  */
-#include "journal/journal.h"
+#include "commit/commit.h"
 
 #include "base/bytes.h"
 #include "base/crypto.h"
@@ -16,114 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- run locks held by the handle ---------------------------------- */
-
-/* Under sync->locks_mu. */
-static cairn_held_lock *find_lock(cairn_journal *j, uint64_t run_num)
-{
-    for (size_t i = 0; i < j->n_locks; i++) {
-        if (j->locks[i].run_num == run_num) {
-            return &j->locks[i];
-        }
-    }
-    return NULL;
-}
-
-/* Open the lock of a run the handle does not hold (under locks_mu). */
-static cairn_err open_lock(cairn_journal *j, uint64_t run_num, int pin,
+/* CAIRN_EKEYMISMATCH unless the handle's signer matches the run's key
+ * binding. */
+static cairn_err check_key(const cairn_journal *j, const cairn_state *st,
                            char *detail, size_t detail_len)
-{
-    cairn_held_lock *n =
-        realloc(j->locks, (j->n_locks + 1) * sizeof(cairn_held_lock));
-    if (n == NULL) {
-        cairn__fmt(detail, detail_len, "run lock: out of memory");
-        return CAIRN_ENOMEM;
-    }
-    j->locks = n;
-    int fd = -1;
-    char why[600];
-    cairn_err err = cairn__run_lock(j->dfd, j->dir, &j->data_st, j->data_fd,
-                                    run_num, &fd, why, sizeof(why));
-    if (err != CAIRN_OK) {
-        cairn__fmt(detail, detail_len, "run lock: %s", why);
-        return err;
-    }
-    n[j->n_locks].run_num = run_num;
-    n[j->n_locks].fd = fd;
-    n[j->n_locks].users = pin ? 0 : 1;
-    n[j->n_locks].pinned = pin;
-    j->n_locks++;
-    return CAIRN_OK;
-}
-
-cairn_err cairn__run_lock_get(cairn_journal *j, uint64_t run_num, int pin,
-                              char *detail, size_t detail_len)
-{
-    cairn_err err = CAIRN_OK;
-    pthread_mutex_lock(&j->sync->locks_mu);
-    cairn_held_lock *l = find_lock(j, run_num);
-    if (l != NULL && pin) {
-        l->pinned = 1;
-    } else if (l != NULL) {
-        l->users++;
-    } else {
-        err = open_lock(j, run_num, pin, detail, detail_len);
-    }
-    pthread_mutex_unlock(&j->sync->locks_mu);
-    return err;
-}
-
-void cairn__run_lock_put(cairn_journal *j, uint64_t run_num, int unpin)
-{
-    pthread_mutex_lock(&j->sync->locks_mu);
-    cairn_held_lock *l = find_lock(j, run_num);
-    if (l != NULL) {
-        if (unpin) {
-            l->pinned = 0;
-        } else if (l->users > 0) {
-            l->users--;
-        }
-        if (!l->pinned && l->users == 0) {
-            cairn__run_unlock(j->data_fd, l->run_num, l->fd);
-            *l = j->locks[j->n_locks - 1];
-            j->n_locks--;
-        }
-    }
-    pthread_mutex_unlock(&j->sync->locks_mu);
-}
-
-cairn_err cairn_run_lock(cairn_journal *journal, const char *run_id)
-{
-    if (journal == NULL || run_id == NULL) {
-        return CAIRN_EINVAL;
-    }
-    uint64_t run_num;
-    char detail[CAIRN__DETAIL_MAX];
-    cairn_err err = cairn__lookup_outside(journal, run_id, &run_num, detail,
-                                          sizeof(detail));
-    if (err == CAIRN_OK) {
-        err = cairn__run_lock_get(journal, run_num, 1, detail, sizeof(detail));
-    }
-    if (err != CAIRN_OK) {
-        cairn__publish_detail(journal, detail);
-    }
-    return err;
-}
-
-void cairn_run_unlock(cairn_journal *journal, const char *run_id)
-{
-    uint64_t run_num;
-    char detail[CAIRN__DETAIL_MAX];
-    if (journal != NULL && run_id != NULL &&
-        cairn__lookup_outside(journal, run_id, &run_num, detail,
-                              sizeof(detail)) == CAIRN_OK) {
-        cairn__run_lock_put(journal, run_num, 1);
-    }
-}
-
-/* ---- the commit path ----------------------------------------------- */
-
-cairn_err cairn__check_key(cairn_journal *j, const cairn_state *st)
 {
     const cairn_signer *s = j->signer;
     if (!st->signed_run && s == NULL) {
@@ -138,15 +35,18 @@ cairn_err cairn__check_key(cairn_journal *j, const cairn_state *st)
     if (s != NULL) {
         cairn__key_id_text(s->key_id, have);
     }
-    return cairn__jfail(
-        j, CAIRN_EKEYMISMATCH, "run %s is %s%s, the writer has %s%s",
-        st->run_id, st->signed_run ? "signed by key " : "unsigned",
-        st->signed_run ? want : "", s ? "key " : "no key", s ? have : "");
+    return cairn__fail(detail, detail_len, CAIRN_EKEYMISMATCH,
+                       "run %s is %s%s, the writer has %s%s", st->run_id,
+                       st->signed_run ? "signed by key " : "unsigned",
+                       st->signed_run ? want : "", s ? "key " : "no key",
+                       s ? have : "");
 }
 
-/* Fill the fields every record shares. */
-static cairn_err stamp(cairn_journal *j, const cairn_state *st,
-                       cairn_record *rec, uint64_t run_num, uint64_t seq)
+/* Fill the fields every record shares: version, run, seq, clocks, boot
+ * id, and prev (from @p st, or left zero when @p st is NULL). */
+static cairn_err stamp(const cairn_journal *j, const cairn_state *st,
+                       cairn_record *rec, uint64_t run_num, uint64_t seq,
+                       char *detail, size_t detail_len)
 {
     rec->version = CAIRN_FORMAT_VERSION;
     rec->run_num = run_num;
@@ -158,8 +58,9 @@ static cairn_err stamp(cairn_journal *j, const cairn_state *st,
     } else {
         cairn_err err = cairn__boot_id(rec->boot_id);
         if (err != CAIRN_OK) {
-            return cairn__jfail(j, err, "cannot read the boot id%s",
-                                err == CAIRN_ENOMEM ? ": out of memory" : "");
+            return cairn__fail(detail, detail_len, err,
+                               "cannot read the boot id%s",
+                               err == CAIRN_ENOMEM ? ": out of memory" : "");
         }
     }
     if (st != NULL) {
@@ -168,18 +69,69 @@ static cairn_err stamp(cairn_journal *j, const cairn_state *st,
     return CAIRN_OK;
 }
 
-cairn_err cairn__next_position(cairn_journal *j, cairn_txn *txn, uint64_t *pos)
+void cairn__transition_free(cairn_transition *t)
+{
+    cairn__record_free(&t->rec);
+    free(t->bytes);
+    t->bytes = NULL;
+    t->len = 0;
+}
+
+cairn_err cairn__transition_build(cairn_journal *j, cairn_state *st,
+                                  cairn_append_req *r, const cairn_plan *plan,
+                                  uint64_t pos, cairn_transition *t)
+{
+    char *detail = r->detail, why[512];
+    size_t detail_len = sizeof(r->detail);
+    memset(t, 0, sizeof(*t));
+    cairn__record_init(&t->rec);
+    cairn_err err =
+        plan != NULL ? CAIRN_OK : check_key(j, st, detail, detail_len);
+    if (err == CAIRN_OK) {
+        err = stamp(j, plan != NULL ? NULL : st, &t->rec, r->run_num,
+                    plan != NULL ? 0 : st->next_seq, detail, detail_len);
+    }
+    if (err == CAIRN_OK) {
+        err = r->build(j, st, &t->rec, r->ctx, detail, detail_len);
+    }
+    if (err == CAIRN_OK && t->rec.type != 0) {
+        why[0] = '\0';
+        err =
+            cairn__record_encode(&t->rec, &t->bytes, &t->len, why, sizeof(why));
+        if (err == CAIRN_OK) {
+            cairn__leaf_hash(t->bytes, t->len, t->hash);
+            why[0] = '\0';
+            /* The machine changes nothing unless the record applies. */
+            err = plan != NULL ? cairn__state_init(st, plan, &t->rec, t->hash,
+                                                   pos, why, sizeof(why))
+                               : cairn__state_apply(st, &t->rec, t->hash, pos,
+                                                    why, sizeof(why));
+        }
+        if (err != CAIRN_OK) {
+            cairn__fmt(detail, detail_len, "%s", why);
+        }
+    }
+    if (err != CAIRN_OK) {
+        cairn__transition_free(t);
+    }
+    return err;
+}
+
+cairn_err cairn__next_position(cairn_store *store, cairn_txn *txn,
+                               uint64_t *pos, char *detail, size_t detail_len)
 {
     const uint8_t *k;
     size_t kl;
-    int found;
+    int found = 0;
     cairn_err err =
         cairn__txn_last_key(txn, CAIRN_DBI_RECORDS, &k, &kl, &found);
     if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
+        return cairn__fail(detail, detail_len, err, "%s",
+                           cairn__store_detail(store));
     }
     if (found && kl != 8) {
-        return cairn__jfail(j, CAIRN_ECORRUPT, "records: key of %zu bytes", kl);
+        return cairn__fail(detail, detail_len, CAIRN_ECORRUPT,
+                           "records: key of %zu bytes", kl);
     }
     *pos = found ? cairn__load64_be(k) + 1 : 1;
     return CAIRN_OK;
@@ -214,24 +166,29 @@ cairn_err cairn__make_checkpoint(const cairn_journal *j, const cairn_state *st,
 }
 
 cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
-                                const cairn_state *st, uint64_t pos)
+                                const cairn_state *st, uint64_t pos,
+                                char *detail, size_t detail_len)
 {
     uint8_t bytes[CAIRN_CHECKPOINT_BYTES], key[8];
     cairn_err err = cairn__make_checkpoint(j, st, bytes);
     if (err == CAIRN_EINVAL) {
-        return cairn__jfail(j, err, "bad run id for signing");
+        return cairn__fail(detail, detail_len, err, "bad run id for signing");
     }
     if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "signing the checkpoint failed");
+        return cairn__fail(detail, detail_len, err,
+                           "signing the checkpoint failed");
     }
     cairn__store64_be(key, pos);
     return cairn__txn_put(txn, CAIRN_DBI_CHECKPOINTS, key, sizeof(key), bytes,
                           sizeof(bytes), CAIRN_PUT_APPEND);
 }
 
-cairn_err cairn__commit_write(cairn_journal *j, cairn_txn *txn,
-                              const uint8_t *bytes, size_t len, uint64_t pos,
-                              const cairn_state *next)
+/* Store record @p t at @p pos with @p next (the state after it) and its
+ * checkpoint. */
+static cairn_err commit_write(cairn_journal *j, cairn_txn *txn,
+                              const cairn_transition *t, uint64_t pos,
+                              const cairn_state *next, char *detail,
+                              size_t detail_len)
 {
     uint8_t key[8], ikey[16];
     uint8_t *blob = NULL;
@@ -240,7 +197,7 @@ cairn_err cairn__commit_write(cairn_journal *j, cairn_txn *txn,
     cairn__store64_be(ikey, next->run_num);
     cairn__store64_be(ikey + 8, next->next_seq - 1);
     cairn_err err = cairn__txn_put(txn, CAIRN_DBI_RECORDS, key, sizeof(key),
-                                   bytes, len, CAIRN_PUT_APPEND);
+                                   t->bytes, t->len, CAIRN_PUT_APPEND);
     if (err == CAIRN_OK) {
         err = cairn__txn_put(txn, CAIRN_DBI_INDEX, ikey, sizeof(ikey), key,
                              sizeof(key), CAIRN_PUT_NOOVERWRITE);
@@ -255,45 +212,35 @@ cairn_err cairn__commit_write(cairn_journal *j, cairn_txn *txn,
     }
     free(blob);
     if (err == CAIRN_OK) {
-        err = cairn__put_checkpoint(j, txn, next, pos);
+        err = cairn__put_checkpoint(j, txn, next, pos, detail, detail_len);
     }
-    if (err != CAIRN_OK && cairn__jdetail(j)[0] == '\0') {
-        cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
+    if (err != CAIRN_OK && detail[0] == '\0') {
+        cairn__fmt(detail, detail_len, "%s", cairn__store_detail(j->store));
     }
     return err;
 }
 
 cairn_err cairn__commit_new_run(cairn_journal *j, cairn_txn *txn,
-                                const cairn_record *create,
-                                const cairn_plan *plan, cairn_state *st)
+                                cairn_append_req *r, const cairn_plan *plan,
+                                cairn_state *st)
 {
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    uint8_t hash[CAIRN_HASH_BYTES];
-    uint64_t pos;
-    char why[512];
+    uint64_t pos = 0;
+    cairn_transition t;
     cairn_err err =
-        cairn__record_encode(create, &bytes, &len, why, sizeof(why));
+        cairn__next_position(j->store, txn, &pos, r->detail, sizeof(r->detail));
     if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "%s", why);
+        return err;
     }
-    cairn__leaf_hash(bytes, len, hash);
-    err = cairn__next_position(j, txn, &pos);
-    if (err == CAIRN_OK) {
-        err = cairn__state_init(st, plan, create, hash, pos, why, sizeof(why));
-        if (err != CAIRN_OK) {
-            cairn__jfail(j, err, "%s", why);
-        }
+    err = cairn__transition_build(j, st, r, plan, pos, &t);
+    if (err != CAIRN_OK) {
+        return err;
     }
-    if (err == CAIRN_OK) {
-        err = cairn__commit_write(j, txn, bytes, len, pos, st);
+    if (t.bytes == NULL) {
+        cairn__transition_free(&t);
+        return cairn__fail(r->detail, sizeof(r->detail), CAIRN_EINVAL,
+                           "run creation built no record");
     }
-    free(bytes);
+    err = commit_write(j, txn, &t, pos, st, r->detail, sizeof(r->detail));
+    cairn__transition_free(&t);
     return err;
-}
-
-cairn_err cairn__stamp(cairn_journal *j, const cairn_state *st,
-                       cairn_record *rec, uint64_t run_num, uint64_t seq)
-{
-    return stamp(j, st, rec, run_num, seq);
 }

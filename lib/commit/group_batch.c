@@ -8,7 +8,7 @@
  * grows the map and runs it again from scratch, so every request's
  * outcome is recomputed.
  */
-#include "journal/journal.h"
+#include "commit/commit.h"
 
 #include "base/bytes.h"
 
@@ -76,41 +76,26 @@ static run_slot *slot_for(batch *b, uint64_t run_num)
     return rs;
 }
 
-/* Encode, validate and apply @p rec, then put record and index entry.
- * *storage is set when a put failed: the batch cannot go on. */
-static cairn_err write_record(batch *b, cairn_txn *txn, run_slot *rs,
-                              const cairn_record *rec, uint64_t pos,
-                              int *storage)
+/* Put record @p t (already applied to the run's state) and its index
+ * entry at @p pos.  A failure is a storage failure: the batch cannot go
+ * on. */
+static cairn_err put_record(batch *b, cairn_txn *txn, run_slot *rs,
+                            const cairn_transition *t, uint64_t pos,
+                            char *detail, size_t detail_len)
 {
-    cairn_journal *j = b->j;
-    uint8_t *bytes = NULL, hash[CAIRN_HASH_BYTES], key[8], ikey[16];
-    size_t len = 0;
-    char why[512];
-    cairn_err err = cairn__record_encode(rec, &bytes, &len, why, sizeof(why));
-    if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "%s", why);
-    }
-    cairn__leaf_hash(bytes, len, hash);
-    why[0] = '\0';
-    /* The machine changes nothing unless the record applies. */
-    err = cairn__state_apply(&rs->st, rec, hash, pos, why, sizeof(why));
-    if (err != CAIRN_OK) {
-        free(bytes);
-        return cairn__jfail(j, err, "%s", why);
-    }
+    uint8_t key[8], ikey[16];
     cairn__store64_be(key, pos);
     cairn__store64_be(ikey, rs->run_num);
-    cairn__store64_be(ikey + 8, rec->seq);
-    err = cairn__txn_put(txn, CAIRN_DBI_RECORDS, key, sizeof(key), bytes, len,
-                         CAIRN_PUT_APPEND);
+    cairn__store64_be(ikey + 8, t->rec.seq);
+    cairn_err err = cairn__txn_put(txn, CAIRN_DBI_RECORDS, key, sizeof(key),
+                                   t->bytes, t->len, CAIRN_PUT_APPEND);
     if (err == CAIRN_OK) {
         err = cairn__txn_put(txn, CAIRN_DBI_INDEX, ikey, sizeof(ikey), key,
                              sizeof(key), CAIRN_PUT_NOOVERWRITE);
     }
-    free(bytes);
     if (err != CAIRN_OK) {
-        *storage = 1;
-        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
+        return cairn__fail(detail, detail_len, err, "%s",
+                           cairn__store_detail(b->j->store));
     }
     rs->touched = 1;
     rs->cp_pos = pos;
@@ -118,38 +103,35 @@ static cairn_err write_record(batch *b, cairn_txn *txn, run_slot *rs,
     return CAIRN_OK;
 }
 
-/* Load (once per batch), check, build and write one request's record.
- * A failure of the request is in r->err; a returned error fails the
- * whole batch. */
+/* Load (once per batch) the run's state, build one request's transition
+ * on it and write its record.  A failure of the request is in r->err; a
+ * returned error fails the whole batch. */
 static cairn_err one_request(batch *b, cairn_txn *txn, cairn_append_req *r,
                              uint64_t *pos)
 {
     cairn_journal *j = b->j;
-    j->sink = r->detail;
     run_slot *rs = slot_for(b, r->run_num);
     cairn_err err = CAIRN_OK;
     if (!rs->loaded) {
-        err = cairn__load_state(j, txn, r->run_num, &rs->st);
+        err = cairn__load_state(j, txn, r->run_num, &rs->st, r->detail,
+                                sizeof(r->detail));
         rs->loaded = err == CAIRN_OK;
     }
-    cairn_record rec;
-    cairn__record_init(&rec);
+    cairn_transition t;
+    int built = 0, storage = 0;
     if (err == CAIRN_OK) {
-        err = cairn__check_key(j, &rs->st);
+        err = cairn__transition_build(j, &rs->st, r, NULL, *pos, &t);
+        built = err == CAIRN_OK;
     }
-    if (err == CAIRN_OK) {
-        err = cairn__stamp(j, &rs->st, &rec, r->run_num, rs->st.next_seq);
-    }
-    if (err == CAIRN_OK) {
-        err = r->build(j, &rs->st, &rec, r->ctx);
-    }
-    int storage = 0;
-    if (err == CAIRN_OK && rec.type != 0) {
-        err = write_record(b, txn, rs, &rec, *pos, &storage);
+    if (built && t.bytes != NULL) {
+        err = put_record(b, txn, rs, &t, *pos, r->detail, sizeof(r->detail));
+        storage = err != CAIRN_OK;
         r->wrote = err == CAIRN_OK;
         *pos += r->wrote ? 1u : 0u;
     }
-    cairn__record_free(&rec);
+    if (built) {
+        cairn__transition_free(&t);
+    }
     if (err != CAIRN_OK && storage) {
         return err;
     }
@@ -194,10 +176,12 @@ static cairn_err seal_runs(batch *b, cairn_txn *txn)
     }
     for (size_t i = 0; i < n && err == CAIRN_OK; i++) {
         err = cairn__put_checkpoint(b->j, txn, &b->order[i]->st,
-                                    b->order[i]->cp_pos);
+                                    b->order[i]->cp_pos, b->detail,
+                                    sizeof(b->detail));
     }
     if (err != CAIRN_OK && b->detail[0] == '\0') {
-        cairn__jfail(b->j, err, "%s", cairn__store_detail(b->j->store));
+        cairn__fmt(b->detail, sizeof(b->detail), "%s",
+                   cairn__store_detail(b->j->store));
     }
     return err;
 }
@@ -208,9 +192,9 @@ static cairn_err batch_fn(cairn_txn *txn, void *vb)
     cairn_journal *j = b->j;
     reset(b);
     b->attempts++;
-    j->sink = b->detail;
     uint64_t pos = 0;
-    cairn_err err = cairn__next_position(j, txn, &pos);
+    cairn_err err =
+        cairn__next_position(j->store, txn, &pos, b->detail, sizeof(b->detail));
     for (cairn_append_req *r = b->first; r != NULL && err == CAIRN_OK;
          r = r->next) {
         err = one_request(b, txn, r, &pos);
@@ -219,7 +203,6 @@ static cairn_err batch_fn(cairn_txn *txn, void *vb)
                        r->detail[0] != '\0' ? r->detail : cairn_strerror(err));
         }
     }
-    j->sink = b->detail;
     if (err == CAIRN_OK && !b->wrote_any) {
         b->empty = 1;
         return CAIRN_ENOTHING; /* abort: there is nothing to commit */
@@ -260,16 +243,11 @@ void cairn__batch_commit(cairn_journal *j, cairn_append_req *first, size_t n)
     b.order = calloc(n, sizeof(run_slot *));
     cairn_err err = CAIRN_ENOMEM;
     if (b.runs != NULL && b.order != NULL) {
-        /* j->sink is the handle's: shared-commit preparation waits. */
-        pthread_mutex_lock(&j->sync->prep_mu);
         err = cairn__store_write(j->store, batch_fn, &b);
-        j->sink = NULL;
-        pthread_mutex_unlock(&j->sync->prep_mu);
     } else {
         b.fn_failed = 1;
         cairn__fmt(b.detail, sizeof(b.detail), "group commit: out of memory");
     }
-    j->sink = NULL;
     if (err == CAIRN_ENOTHING && b.empty) {
         err = CAIRN_OK;
     }

@@ -2,7 +2,7 @@
  * ops.c - the public transitions: each builds one record and hands it to
  * the commit path, which validates it with the state machine first.
  */
-#include "journal/journal.h"
+#include "commit/commit.h"
 
 #include "base/bytes.h"
 #include "base/crypto.h"
@@ -35,31 +35,36 @@ typedef struct create_ctx {
     const cairn_plan *plan;
     const cairn_actor_info *who;
     const char *run_id;
+    cairn_append_req req; /* the CREATE transition; its detail */
 } create_ctx;
 
-static cairn_err last_run_num(cairn_journal *j, cairn_txn *txn, uint64_t *n)
+static cairn_err last_run_num(cairn_journal *j, cairn_txn *txn, uint64_t *n,
+                              char *detail, size_t detail_len)
 {
     const uint8_t *k;
     size_t kl;
     int found;
     cairn_err err = cairn__txn_last_key(txn, CAIRN_DBI_RUNS, &k, &kl, &found);
     if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
+        return cairn__fail(detail, detail_len, err, "%s",
+                           cairn__store_detail(j->store));
     }
     if (found && kl != 8) {
-        return cairn__jfail(j, CAIRN_ECORRUPT, "runs: bad key");
+        return cairn__fail(detail, detail_len, CAIRN_ECORRUPT, "runs: bad key");
     }
     *n = found ? cairn__load64_be(k) : 0;
     return CAIRN_OK;
 }
 
-static cairn_err fill_create(create_ctx *c, cairn_record *rec, uint64_t run_num)
+/* The body of the CREATE record (cairn_build_fn; stamped already). */
+static cairn_err build_create(cairn_journal *j, const cairn_state *st,
+                              cairn_record *rec, void *vctx, char *detail,
+                              size_t detail_len)
 {
-    cairn_journal *j = c->j;
-    cairn_err err = cairn__stamp(j, NULL, rec, run_num, 0);
-    if (err != CAIRN_OK) {
-        return err;
-    }
+    const create_ctx *c = vctx;
+    (void)st;
+    (void)detail;
+    (void)detail_len;
     rec->type = CAIRN_REC_CREATE;
     memcpy(rec->journal_id, j->journal_id, CAIRN_JOURNAL_ID_BYTES);
     memcpy(rec->plan_hash, c->plan->hash, CAIRN_HASH_BYTES);
@@ -68,7 +73,7 @@ static cairn_err fill_create(create_ctx *c, cairn_record *rec, uint64_t run_num)
         memcpy(rec->key_id, j->signer->key_id, CAIRN_KEY_ID_BYTES);
     }
     cairn__genesis_hash(j->journal_id, c->run_id, rec->key_id, rec->prev);
-    err = set_str(&rec->run_id, c->run_id);
+    cairn_err err = set_str(&rec->run_id, c->run_id);
     if (err == CAIRN_OK) {
         err = set_str(&rec->plan_id, c->plan->plan_id);
     }
@@ -92,33 +97,32 @@ static cairn_err create_fn(cairn_txn *txn, void *vctx)
     const uint8_t *v;
     size_t vl;
     int found;
+    char *detail = c->req.detail;
+    size_t detail_len = sizeof(c->req.detail);
+    detail[0] = '\0'; /* re-run from scratch after a map growth */
     cairn_err err = cairn__txn_get(txn, CAIRN_DBI_NAMES, c->run_id,
                                    strlen(c->run_id), &v, &vl, &found);
     if (err == CAIRN_OK && found) {
-        return cairn__jfail(j, CAIRN_EEXIST,
-                            "run \"%s\" already exists: "
-                            "a run id is never reused",
-                            c->run_id);
+        return cairn__fail(detail, detail_len, CAIRN_EEXIST,
+                           "run \"%s\" already exists: "
+                           "a run id is never reused",
+                           c->run_id);
     }
-    if (err != CAIRN_OK || (err = last_run_num(j, txn, &run_num))) {
+    if (err != CAIRN_OK ||
+        (err = last_run_num(j, txn, &run_num, detail, detail_len))) {
         return err;
     }
     run_num++;
     cairn__store64_be(key, run_num);
     err = cairn__txn_put(txn, CAIRN_DBI_NAMES, c->run_id, strlen(c->run_id),
                          key, sizeof(key), CAIRN_PUT_NOOVERWRITE);
-    cairn_record rec;
     cairn_state st;
     memset(&st, 0, sizeof(st));
-    cairn__record_init(&rec);
+    c->req.run_num = run_num;
     if (err == CAIRN_OK) {
-        err = fill_create(c, &rec, run_num);
-    }
-    if (err == CAIRN_OK) {
-        err = cairn__commit_new_run(j, txn, &rec, c->plan, &st);
+        err = cairn__commit_new_run(j, txn, &c->req, c->plan, &st);
     }
     cairn__state_free(&st);
-    cairn__record_free(&rec);
     return err;
 }
 
@@ -158,13 +162,22 @@ cairn_err cairn_run_create(cairn_journal *journal, const cairn_plan *plan,
                             "journal not writable");
     }
     journal->detail[0] = '\0';
-    create_ctx c = {journal, plan, who, run_id};
+    create_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.j = journal;
+    c.plan = plan;
+    c.who = who;
+    c.run_id = run_id;
+    c.req.run_id = run_id;
+    c.req.build = build_create;
+    c.req.ctx = &c;
     cairn_err err = cairn__store_write(journal->store, create_fn, &c);
     if (err != CAIRN_OK) {
-        if (journal->detail[0] == '\0') {
-            cairn__jfail(journal, err, "%s",
-                         cairn__store_detail(journal->store));
+        if (c.req.detail[0] == '\0') {
+            cairn__fmt(c.req.detail, sizeof(c.req.detail), "%s",
+                       cairn__store_detail(journal->store));
         }
+        cairn__publish_detail(journal, c.req.detail);
         return err;
     }
     memcpy(run_id_out, run_id, strlen(run_id) + 1);
@@ -179,10 +192,13 @@ typedef struct accept_ctx {
 } accept_ctx;
 
 static cairn_err build_accept(cairn_journal *j, const cairn_state *st,
-                              cairn_record *rec, void *vctx)
+                              cairn_record *rec, void *vctx, char *detail,
+                              size_t detail_len)
 {
     accept_ctx *c = vctx;
     (void)j;
+    (void)detail;
+    (void)detail_len;
     if (st->accepted && strcmp(st->preflight_id, c->preflight_id) == 0) {
         return CAIRN_OK; /* same id again: a no-op, nothing written */
     }

@@ -2,7 +2,7 @@
  * ops_op.c - the per-operation transitions: claim, receipt, retry,
  * resolve, and the run-ending cancel/timeout.
  */
-#include "journal/journal.h"
+#include "commit/commit.h"
 
 #include "base/sys.h"
 
@@ -54,33 +54,35 @@ static int64_t pick_special(const cairn_state *st, cairn_claim_kind kind)
 }
 
 static cairn_err build_claim(cairn_journal *j, const cairn_state *st,
-                             cairn_record *rec, void *vctx)
+                             cairn_record *rec, void *vctx, char *detail,
+                             size_t detail_len)
 {
     claim_ctx *c = vctx;
+    (void)j;
     int64_t seq = c->op;
     if (seq < 0 && c->kind == CAIRN_CLAIM_NORMAL) {
         seq = cairn__state_head(st);
         if (seq < 0 && !st->cancelled && !st->timed_out) {
-            return cairn__jfail(j, CAIRN_ENOTHING,
-                                cairn__state_all_done(st)
-                                    ? "every operation is done"
-                                    : "no operation is ready, pending or "
-                                      "failed (preflight not accepted?)");
+            return cairn__fail(detail, detail_len, CAIRN_ENOTHING,
+                               cairn__state_all_done(st)
+                                   ? "every operation is done"
+                                   : "no operation is ready, pending or "
+                                     "failed (preflight not accepted?)");
         }
     } else if (seq < 0) {
         seq = pick_special(st, c->kind);
         if (seq < 0) {
-            return cairn__jfail(j, CAIRN_ECONTAIN,
-                                "no %s operation can be "
-                                "claimed",
-                                cairn_claim_kind_name(c->kind));
+            return cairn__fail(detail, detail_len, CAIRN_ECONTAIN,
+                               "no %s operation can be "
+                               "claimed",
+                               cairn_claim_kind_name(c->kind));
         }
     }
     if (seq < 0 || seq >= (int64_t)st->n_ops) {
-        return cairn__jfail(j, seq < 0 ? CAIRN_EFINISHED : CAIRN_ENOOP,
-                            seq < 0 ? "run has ended"
-                                    : "no operation %lld in a plan of %u",
-                            (long long)seq, st->n_ops);
+        return cairn__fail(
+            detail, detail_len, seq < 0 ? CAIRN_EFINISHED : CAIRN_ENOOP,
+            seq < 0 ? "run has ended" : "no operation %lld in a plan of %u",
+            (long long)seq, st->n_ops);
     }
     rec->type = CAIRN_REC_CLAIM;
     rec->op = (uint32_t)seq;
@@ -181,45 +183,48 @@ typedef struct outcome_ctx {
     cairn_record_type type;
 } outcome_ctx;
 
-static cairn_err check_target_op(cairn_journal *j, const cairn_state *st,
-                                 const outcome_ctx *c)
+static cairn_err check_target_op(const cairn_state *st, const outcome_ctx *c,
+                                 char *detail, size_t detail_len)
 {
     const cairn_receipt *r = c->r;
     if (r->seq >= st->n_ops) {
-        return cairn__jfail(j, CAIRN_ENOOP, "no operation %u in a plan of %u",
-                            r->seq, st->n_ops);
+        return cairn__fail(detail, detail_len, CAIRN_ENOOP,
+                           "no operation %u in a plan of %u", r->seq,
+                           st->n_ops);
     }
     const cairn_op_st *op = &st->ops[r->seq];
     if (r->op_id != NULL && strcmp(r->op_id, op->id) != 0) {
-        return cairn__jfail(j, CAIRN_EOPID,
-                            "operation %u is \"%s\", not "
-                            "\"%s\"",
-                            r->seq, op->id, r->op_id);
+        return cairn__fail(detail, detail_len, CAIRN_EOPID,
+                           "operation %u is \"%s\", not "
+                           "\"%s\"",
+                           r->seq, op->id, r->op_id);
     }
     if (c->type == CAIRN_REC_RESOLVE) {
         if (op->state != CAIRN_OP_PENDING) {
-            return cairn__jfail(j, CAIRN_ENOTPENDING,
-                                "operation %u (%s) is "
-                                "%s, not pending",
-                                r->seq, op->id, cairn_op_state_name(op->state));
+            return cairn__fail(detail, detail_len, CAIRN_ENOTPENDING,
+                               "operation %u (%s) is "
+                               "%s, not pending",
+                               r->seq, op->id, cairn_op_state_name(op->state));
         }
         if (cairn__op_claimer_alive(op)) {
-            return cairn__jfail(j, CAIRN_ENOTINDOUBT,
-                                "operation %u (%s): its claimer (pid %u on "
-                                "%s) is still alive",
-                                r->seq, op->id, op->holder_pid,
-                                op->host[0] ? op->host : "this host");
+            return cairn__fail(detail, detail_len, CAIRN_ENOTINDOUBT,
+                               "operation %u (%s): its claimer (pid %u on "
+                               "%s) is still alive",
+                               r->seq, op->id, op->holder_pid,
+                               op->host[0] ? op->host : "this host");
         }
     }
     return CAIRN_OK;
 }
 
 static cairn_err build_outcome(cairn_journal *j, const cairn_state *st,
-                               cairn_record *rec, void *vctx)
+                               cairn_record *rec, void *vctx, char *detail,
+                               size_t detail_len)
 {
     outcome_ctx *c = vctx;
     const cairn_receipt *r = c->r;
-    cairn_err err = check_target_op(j, st, c);
+    (void)j;
+    cairn_err err = check_target_op(st, c, detail, detail_len);
     if (err != CAIRN_OK) {
         return err;
     }
@@ -239,15 +244,24 @@ static cairn_err build_outcome(cairn_journal *j, const cairn_state *st,
         err = copy_kv(&rec->evidence, r->evidence, r->n_evidence);
     }
     if (err == CAIRN_EINVAL) {
-        return cairn__jfail(j, err,
-                            "too many outputs/evidence pairs, or a "
-                            "NULL key or value");
+        return cairn__fail(detail, detail_len, err,
+                           "too many outputs/evidence pairs, or a "
+                           "NULL key or value");
     }
     if (err == CAIRN_OK && rec->attempt == 0) {
-        return cairn__jfail(j, CAIRN_ENOTPENDING,
-                            "operation %u was never "
-                            "claimed",
-                            r->seq);
+        return cairn__fail(detail, detail_len, CAIRN_ENOTPENDING,
+                           "operation %u was never "
+                           "claimed",
+                           r->seq);
+    }
+    if (err == CAIRN_OK && r->outcome == CAIRN_OUTCOME_COMPLETED) {
+        /* The machine's checks plus the writer's rule: a required output
+         * is not empty unless its plan says so (state.h). */
+        char why[1024];
+        err = cairn__state_check_outcome(st, rec, 1, why, sizeof(why));
+        if (err != CAIRN_OK) {
+            return cairn__jfail(j, err, "%s", why);
+        }
     }
     return err;
 }
@@ -293,11 +307,14 @@ typedef struct simple_ctx {
 } simple_ctx;
 
 static cairn_err build_simple(cairn_journal *j, const cairn_state *st,
-                              cairn_record *rec, void *vctx)
+                              cairn_record *rec, void *vctx, char *detail,
+                              size_t detail_len)
 {
     simple_ctx *c = vctx;
     (void)j;
     (void)st;
+    (void)detail;
+    (void)detail_len;
     rec->type = c->type;
     rec->op = c->op;
     return who_fields(rec, c->who);

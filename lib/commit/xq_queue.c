@@ -7,7 +7,9 @@
  * slot.  Everything here runs with the queue's mutex held, except the
  * leader's write transaction and an adopting owner's look into LMDB.
  */
-#include "store/xq_int.h"
+#include "commit/xq_queue.h"
+
+#include "commit/xq_write.h"
 
 #include "base/sys.h"
 
@@ -79,7 +81,8 @@ static size_t count_queued(const cairn_xq *q)
     return n;
 }
 
-/* Leader: the bounded wait for a fuller batch ($CAIRN_BATCH_WAIT_US). */
+/* Leader: the bounded wait for a fuller batch (batch_wait_us,
+ * cairn_journal_opts). */
 static int wait_for_batch(cairn_xq *q)
 {
     uint64_t until = cairn__mono_ns() + (uint64_t)q->wait_us * 1000u;
@@ -125,7 +128,7 @@ static size_t take(cairn_xq *q, xq_slot **taken)
 }
 
 /* Lead one batch.  Called and returns with the mutex held. */
-static int lead(cairn_xq *q, cairn_journal *j, const xq_slot *mine)
+static int lead(cairn_xq *q, cairn_store *store, const xq_slot *mine)
 {
     xq_slot *taken[XQ_SLOTS];
     cairn_xq_item items[XQ_SLOTS];
@@ -159,7 +162,7 @@ static int lead(cairn_xq *q, cairn_journal *j, const xq_slot *mine)
         if (q->test_die == 1 && n > 1) {
             _exit(9);
         }
-        cairn__xq_write_batch(j, items, n);
+        cairn__xq_write_batch(store, items, n);
         if (q->test_die == 2 && n > 1) {
             _exit(9);
         }
@@ -207,15 +210,16 @@ static void collect(xq_slot *s, cairn_xq_item *out)
 /* An orphaned slot: committed by the dead leader (then make it durable
  * here) or queued again.  Called and returns with the mutex held; 1 when
  * the result is in @p out. */
-static int adopt(cairn_xq *q, cairn_journal *j, xq_slot *s, cairn_xq_item *out,
-                 int *rc)
+static int adopt(cairn_xq *q, cairn_store *store, xq_slot *s,
+                 cairn_xq_item *out, int *rc)
 {
     uint64_t pos = 0;
     int found = 0;
     s->state = S_ADOPTING; /* ours while we look: no leader takes it */
     size_t len = s->len <= XQ_SLOT_BYTES ? s->len : 0u;
     pthread_mutex_unlock(&q->sh->mu);
-    cairn_err err = cairn__xq_committed(j, slot_data(q, s), len, &pos, &found);
+    cairn_err err =
+        cairn__xq_committed(store, slot_data(q, s), len, &pos, &found);
     *rc = cairn__xq_lock(q);
     if (*rc != 0) {
         return 1; /* the mutex is lost */
@@ -225,7 +229,7 @@ static int adopt(cairn_xq *q, cairn_journal *j, xq_slot *s, cairn_xq_item *out,
         s->stale = 0;
         s->pos = pos;
         cairn__fmt(s->detail, sizeof(s->detail), "%s",
-                   err == CAIRN_OK ? "" : cairn__store_detail(j->store));
+                   err == CAIRN_OK ? "" : cairn__store_detail(store));
         collect(s, out);
         return 1;
     }
@@ -245,7 +249,8 @@ static int own(xq_slot *s)
 }
 
 /* Wait for @p s to be decided, leading when nobody does.  Mutex held. */
-static int await(cairn_xq *q, cairn_journal *j, xq_slot *s, cairn_xq_item *out)
+static int await(cairn_xq *q, cairn_store *store, xq_slot *s,
+                 cairn_xq_item *out)
 {
     int rc = 0;
     while (rc == 0) {
@@ -254,12 +259,12 @@ static int await(cairn_xq *q, cairn_journal *j, xq_slot *s, cairn_xq_item *out)
             collect(s, out);
             return 0;
         case S_ORPHAN:
-            if (adopt(q, j, s, out, &rc)) {
+            if (adopt(q, store, s, out, &rc)) {
                 return rc;
             }
             break;
         case S_QUEUED:
-            if (q->sh->leader == 0 && cairn__store_fatal(j->store)) {
+            if (q->sh->leader == 0 && cairn__store_fatal(store)) {
                 /* A handle that failed a commit must not lead others'
                  * transitions: this one fails alone. */
                 s->state = S_FREE;
@@ -270,7 +275,7 @@ static int await(cairn_xq *q, cairn_journal *j, xq_slot *s, cairn_xq_item *out)
                            "journal");
                 return 0;
             }
-            rc = q->sh->leader == 0 ? lead(q, j, s)
+            rc = q->sh->leader == 0 ? lead(q, store, s)
                                     : cairn__xq_wait(q, &s->wake);
             break;
         case S_TAKEN:
@@ -287,7 +292,7 @@ static int await(cairn_xq *q, cairn_journal *j, xq_slot *s, cairn_xq_item *out)
     return rc;
 }
 
-cairn_err cairn__xq_submit(cairn_xq *q, cairn_journal *j,
+cairn_err cairn__xq_submit(cairn_xq *q, cairn_store *store,
                            const uint8_t *payload, size_t len,
                            cairn_xq_item *out)
 {
@@ -313,7 +318,7 @@ cairn_err cairn__xq_submit(cairn_xq *q, cairn_journal *j,
     s->len = (uint32_t)len;
     s->owner = q->pid;
     enqueue(q, s);
-    rc = await(q, j, s, out);
+    rc = await(q, store, s, out);
     if (rc != 0) {
         /* The robust mutex cannot be recovered (never expected): the
          * transition's fate is unknown to this process. */

@@ -1,6 +1,8 @@
 /*
- * journal.c - open/close a journal directory, the handle's failure
- * detail, and the lookups the commit path shares.
+ * journal.c - open/close a journal directory, the handle's thread
+ * synchronisation (cairn_jsync: made and freed with the handle, with the
+ * batch settings of group commit, whose protocol is commit/group.c's),
+ * and the handle's failure detail.
  */
 #include "journal/journal.h"
 #include "store/xq.h"
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define META_FORMAT_KEY "format"
@@ -26,14 +29,85 @@ cairn_err cairn__jfail(cairn_journal *j, cairn_err err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    cairn__vfmt(cairn__jdetail(j), CAIRN__DETAIL_MAX, fmt, ap);
+    cairn__vfmt(j->detail, sizeof(j->detail), fmt, ap);
     va_end(ap);
     return err;
 }
 
-char *cairn__jdetail(cairn_journal *j)
+static cairn_err init_conds(cairn_jsync *s)
 {
-    return j->sink != NULL ? j->sink : j->detail;
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0) {
+        return CAIRN_ENOMEM;
+    }
+    int rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (rc == 0) {
+        rc = pthread_cond_init(&s->queue_cv, &attr);
+    }
+    pthread_condattr_destroy(&attr);
+    return rc == 0 ? CAIRN_OK : CAIRN_ENOMEM;
+}
+
+cairn_err cairn__jsync_open(cairn_journal *j)
+{
+    cairn_jsync *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    if (pthread_mutex_init(&s->mu, NULL) != 0) {
+        free(s);
+        return CAIRN_ENOMEM;
+    }
+    if (pthread_mutex_init(&s->locks_mu, NULL) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return CAIRN_ENOMEM;
+    }
+    if (pthread_mutex_init(&s->names_mu, NULL) != 0) {
+        pthread_mutex_destroy(&s->locks_mu);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return CAIRN_ENOMEM;
+    }
+    if (init_conds(s) != CAIRN_OK) {
+        pthread_mutex_destroy(&s->names_mu);
+        pthread_mutex_destroy(&s->locks_mu);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return CAIRN_ENOMEM;
+    }
+    s->batch_max = j->opts.batch_max;   /* checked at open */
+    s->wait_us = j->opts.batch_wait_us; /* checked at open */
+    j->sync = s;
+    return CAIRN_OK;
+}
+
+void cairn__jsync_close(cairn_journal *j)
+{
+    cairn_jsync *s = j->sync;
+    if (s == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < s->n_slots; i++) {
+        free(s->slots[i]);
+    }
+    free(s->slots);
+    for (size_t i = 0; i < CAIRN__NAME_SLOTS; i++) {
+        free(s->names[i].run_id);
+    }
+    pthread_mutex_destroy(&s->names_mu);
+    pthread_cond_destroy(&s->queue_cv);
+    pthread_mutex_destroy(&s->locks_mu);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    j->sync = NULL;
+}
+
+void cairn__publish_detail(cairn_journal *j, const char *text)
+{
+    pthread_mutex_lock(&j->sync->mu);
+    cairn__fmt(j->detail, sizeof(j->detail), "%s", text);
+    pthread_mutex_unlock(&j->sync->mu);
 }
 
 static cairn_err read_meta(cairn_journal *j)
@@ -75,7 +149,8 @@ static cairn_err read_meta(cairn_journal *j)
 
 #define OPEN_FLAGS                                                             \
     (CAIRN_OPEN_READONLY | CAIRN_OPEN_CREATE | CAIRN_OPEN_STRICT |             \
-     CAIRN_OPEN_GROUP_READABLE | CAIRN_OPEN_SNAPSHOT)
+     CAIRN_OPEN_GROUP_READABLE | CAIRN_OPEN_SNAPSHOT |                         \
+     CAIRN_OPEN_NO_SHARED_COMMIT)
 
 /* Note (or, strict, refuse) a file others can write. */
 static cairn_err loose(cairn_journal *j, unsigned flags, const struct stat *st,
@@ -137,7 +212,8 @@ static cairn_err check_files(cairn_journal *j, unsigned flags,
             return CAIRN_EIO;
         }
         mode_t mode = (flags & CAIRN_OPEN_GROUP_READABLE) != 0 ? 0640 : 0600;
-        err = cairn__journal_create(j->dfd, j->dir, mode, detail, detail_len);
+        err = cairn__journal_create(j->dfd, j->dir, mode, j->opts.map_size,
+                                    detail, detail_len);
         if (err == CAIRN_OK) {
             err = cairn__jdir_stat(j->dfd, j->dir, "data.mdb", 0, &cf->data,
                                    &exists, detail, detail_len);
@@ -222,8 +298,8 @@ static cairn_err open_store(cairn_journal *j, unsigned flags, char *detail,
     /* LMDB opens by path: give it the checked directory itself. */
     cairn__fd_path(j->dfd, j->dir, path, sizeof(path));
     err = cairn__store_open(path, j->readonly, 0,
-                            cairn__jdir_file_mode(&j->data_st), &j->store,
-                            detail, detail_len);
+                            cairn__jdir_file_mode(&j->data_st),
+                            j->opts.map_size, &j->store, detail, detail_len);
     if (err != CAIRN_OK) {
         /* The detail names /proc/thread-self/fd/N: name the directory instead.
          */
@@ -260,20 +336,80 @@ cairn_err cairn_journal_open(const char *dir, unsigned flags,
                              cairn_journal **out, char *detail,
                              size_t detail_len)
 {
-    cairn__snapshot_opts snap = {0};
-    return cairn__journal_open(dir, flags, &snap, out, detail, detail_len);
+    cairn_journal_opts opts = CAIRN_JOURNAL_OPTS_INIT;
+    opts.flags = flags;
+    return cairn_journal_open_opts(dir, &opts, out, detail, detail_len);
 }
 
 cairn_err cairn_journal_open_snapshot(const char *dir, const char *tmp_dir,
                                       cairn_journal **out, char *detail,
                                       size_t detail_len)
 {
-    cairn__snapshot_opts snap = {.tmp_dir = tmp_dir};
-    return cairn__journal_open(dir, CAIRN_OPEN_SNAPSHOT, &snap, out, detail,
-                               detail_len);
+    cairn_journal_opts opts = CAIRN_JOURNAL_OPTS_INIT;
+    opts.flags = CAIRN_OPEN_SNAPSHOT;
+    opts.tmp_dir = tmp_dir;
+    return cairn_journal_open_opts(dir, &opts, out, detail, detail_len);
 }
 
-cairn_err cairn__journal_open(const char *dir, unsigned flags,
+cairn_err cairn_journal_open_opts(const char *dir,
+                                  const cairn_journal_opts *opts,
+                                  cairn_journal **out, char *detail,
+                                  size_t detail_len)
+{
+    cairn__snapshot_opts snap = {0};
+    if (opts != NULL && opts->size >= CAIRN__OPTS_V1_SIZE &&
+        opts->size <= sizeof(*opts)) {
+        snap.tmp_dir = opts->tmp_dir;
+    }
+    return cairn__journal_open(dir, opts, &snap, out, detail, detail_len);
+}
+
+/* @p in as this library's struct with every default filled in, or
+ * CAIRN_EINVAL naming what is wrong. */
+static cairn_err resolve_opts(const cairn_journal_opts *in,
+                              cairn_journal_opts *o, char *detail,
+                              size_t detail_len)
+{
+    memset(o, 0, sizeof(*o));
+    if (in != NULL) {
+        if (in->size < CAIRN__OPTS_V1_SIZE || in->size > sizeof(*o)) {
+            cairn__fmt(detail, detail_len,
+                       "cairn_journal_opts: size %zu (this library knows "
+                       "%zu..%zu)",
+                       in->size, (size_t)CAIRN__OPTS_V1_SIZE, sizeof(*o));
+            return CAIRN_EINVAL;
+        }
+        memcpy(o, in, in->size);
+    }
+    o->size = sizeof(*o);
+    o->tmp_dir = NULL; /* the snapshot's, passed on by the caller */
+    if (o->map_size == 0) {
+        o->map_size = CAIRN_MAP_SIZE_DEFAULT;
+    } else if (o->map_size < CAIRN_MAP_SIZE_MIN ||
+               o->map_size > CAIRN_MAP_SIZE_MAX) {
+        cairn__fmt(detail, detail_len,
+                   "map_size %llu: not a size in bytes from %llu to %llu",
+                   (unsigned long long)o->map_size,
+                   (unsigned long long)CAIRN_MAP_SIZE_MIN,
+                   (unsigned long long)CAIRN_MAP_SIZE_MAX);
+        return CAIRN_EINVAL;
+    }
+    if (o->batch_max == 0) {
+        o->batch_max = CAIRN_BATCH_MAX_DEFAULT;
+    } else if (o->batch_max > CAIRN_BATCH_MAX_LIMIT) {
+        cairn__fmt(detail, detail_len, "batch_max %u: not from 1 to %u",
+                   o->batch_max, CAIRN_BATCH_MAX_LIMIT);
+        return CAIRN_EINVAL;
+    }
+    if (o->batch_wait_us > CAIRN_BATCH_WAIT_US_MAX) {
+        cairn__fmt(detail, detail_len, "batch_wait_us %u: not from 0 to %u",
+                   o->batch_wait_us, CAIRN_BATCH_WAIT_US_MAX);
+        return CAIRN_EINVAL;
+    }
+    return CAIRN_OK;
+}
+
+cairn_err cairn__journal_open(const char *dir, const cairn_journal_opts *opts,
                               cairn__snapshot_opts *snap, cairn_journal **out,
                               char *detail, size_t detail_len)
 {
@@ -281,6 +417,12 @@ cairn_err cairn__journal_open(const char *dir, unsigned flags,
         return CAIRN_EINVAL;
     }
     *out = NULL;
+    cairn_journal_opts o;
+    cairn_err err = resolve_opts(opts, &o, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    unsigned flags = o.flags;
     if (dir == NULL || dir[0] == '\0' || (flags & ~OPEN_FLAGS) != 0 ||
         ((flags & CAIRN_OPEN_SNAPSHOT) && (flags & CAIRN_OPEN_CREATE))) {
         cairn__fmt(detail, detail_len, "bad directory or flags");
@@ -303,6 +445,7 @@ cairn_err cairn__journal_open(const char *dir, unsigned flags,
     }
     j->dfd = -1;
     j->data_fd = -1;
+    j->opts = o;
     if ((j->dir = strdup(dir)) == NULL || cairn__jsync_open(j) != CAIRN_OK) {
         free(j->dir);
         free(j);
@@ -317,10 +460,10 @@ cairn_err cairn__journal_open(const char *dir, unsigned flags,
     }
     /* A snapshot is a private copy read without the journal's lock, for
      * readers who are not its owner: the owner checks do not apply. */
-    cairn_err err = (flags & CAIRN_OPEN_SNAPSHOT)
-                        ? cairn__store_open_snapshot(dir, snap, &j->store,
-                                                     detail, detail_len)
-                        : open_store(j, flags, detail, detail_len);
+    err = (flags & CAIRN_OPEN_SNAPSHOT)
+              ? cairn__store_open_snapshot(dir, snap, &j->store, detail,
+                                           detail_len)
+              : open_store(j, flags, detail, detail_len);
     if (err == CAIRN_OK) {
         err = read_meta(j);
         if (err != CAIRN_OK) {
@@ -331,7 +474,7 @@ cairn_err cairn__journal_open(const char *dir, unsigned flags,
         cairn_journal_close(j);
         return err;
     }
-    if (!j->readonly) {
+    if (!j->readonly && (flags & CAIRN_OPEN_NO_SHARED_COMMIT) == 0) {
         /* Without the shared queue the handle commits on its own; but a
          * commit.shm that is a symbolic link or not ours is refused. */
         char why[CAIRN__DETAIL_MAX];
@@ -439,91 +582,6 @@ void cairn_journal_set_signer(cairn_journal *journal,
                               const cairn_signer *signer)
 {
     journal->signer = signer;
-}
-
-cairn_err cairn__lookup_run(cairn_journal *j, cairn_txn *txn,
-                            const char *run_id, uint64_t *run_num)
-{
-    const uint8_t *v;
-    size_t vl;
-    int found;
-    *run_num = 0;
-    size_t n = strlen(run_id);
-    if (n == 0 || n > CAIRN_MAX_ID) {
-        return cairn__jfail(j, CAIRN_ENORUN, "no run \"%.*s\"",
-                            (int)(n > 64 ? 64 : n), run_id);
-    }
-    cairn_err err =
-        cairn__txn_get(txn, CAIRN_DBI_NAMES, run_id, n, &v, &vl, &found);
-    if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
-    }
-    if (!found) {
-        return cairn__jfail(j, CAIRN_ENORUN, "no run \"%s\"", run_id);
-    }
-    if (vl != 8) {
-        return cairn__jfail(j, CAIRN_ECORRUPT, "run \"%s\": bad name entry",
-                            run_id);
-    }
-    *run_num = cairn__load64_be(v);
-    return CAIRN_OK;
-}
-
-cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
-                            cairn_state *st)
-{
-    uint8_t key[8];
-    const uint8_t *v;
-    size_t vl;
-    int found;
-    char why[256];
-    cairn__store64_be(key, run_num);
-    cairn_err err =
-        cairn__txn_get(txn, CAIRN_DBI_RUNS, key, sizeof(key), &v, &vl, &found);
-    if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
-    }
-    if (!found) {
-        return cairn__jfail(j, CAIRN_ECORRUPT, "run %llu: state missing",
-                            (unsigned long long)run_num);
-    }
-    err = cairn__state_decode(v, vl, st, why, sizeof(why));
-    if (err == CAIRN_OK && st->run_num != run_num) {
-        cairn__state_free(st);
-        cairn__fmt(why, sizeof(why), "state names run %llu",
-                   (unsigned long long)st->run_num);
-        err = CAIRN_ECORRUPT;
-    }
-    if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "run %llu: %s", (unsigned long long)run_num,
-                            why);
-    }
-    return CAIRN_OK;
-}
-
-cairn_err cairn__index_get(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
-                           uint64_t seq, uint64_t *position, int *found)
-{
-    uint8_t key[16];
-    const uint8_t *v;
-    size_t vl;
-    cairn__store64_be(key, run_num);
-    cairn__store64_be(key + 8, seq);
-    *position = 0;
-    cairn_err err =
-        cairn__txn_get(txn, CAIRN_DBI_INDEX, key, sizeof(key), &v, &vl, found);
-    if (err != CAIRN_OK) {
-        return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
-    }
-    if (*found) {
-        if (vl != 8) {
-            return cairn__jfail(
-                j, CAIRN_ECORRUPT, "run %llu seq %llu: bad index entry",
-                (unsigned long long)run_num, (unsigned long long)seq);
-        }
-        *position = cairn__load64_be(v);
-    }
-    return CAIRN_OK;
 }
 
 int cairn__op_claimer_alive(const cairn_op_st *op)

@@ -162,7 +162,8 @@ cairn_err cairn_replay_check(cairn_journal *journal, const char *run_id)
     }
     err = cairn__lookup_run(journal, txn, run_id, &run_num);
     if (err == CAIRN_OK) {
-        err = cairn__load_state(journal, txn, run_num, &stored);
+        err = cairn__load_state(journal, txn, run_num, &stored, journal->detail,
+                                sizeof(journal->detail));
     }
     if (err == CAIRN_OK) {
         err = cairn__rebuild(journal, txn, run_num, &replayed, NULL, NULL);

@@ -203,7 +203,8 @@ cairn_err cairn_status(cairn_journal *journal, const char *run_id,
     memset(&st, 0, sizeof(st));
     err = cairn__lookup_run(journal, txn, run_id, &run_num);
     if (err == CAIRN_OK) {
-        err = cairn__load_state(journal, txn, run_num, &st);
+        err = cairn__load_state(journal, txn, run_num, &st, journal->detail,
+                                sizeof(journal->detail));
     }
     cairn__txn_end(txn);
     if (err == CAIRN_OK) {

@@ -31,6 +31,24 @@ typedef struct cairn_plan_settings {
 #define CAIRN_PLAN_READY_INTERVAL_DEFAULT 1000000000ull
 #define CAIRN_PLAN_PROBE_TIMEOUT_DEFAULT 300000000000ull
 
+/** What the value of a required output must look like (a "requires"
+ *  entry of the plan; docs/cairn-plan.5).  Append-only: the numbers are
+ *  stored in the run state (docs/FORMAT.md "Run state"). */
+typedef enum cairn_output_type {
+    CAIRN_OUTPUT_NONEMPTY = 0, /**< at least one byte (the default) */
+    CAIRN_OUTPUT_ANY = 1,      /**< present, may be empty */
+    CAIRN_OUTPUT_SHA256 = 2    /**< "sha256:" + 64 lowercase hex, or 64 */
+} cairn_output_type;
+#define CAIRN_OUTPUT_TYPE_LAST CAIRN_OUTPUT_SHA256
+/** Bytes of a "pattern" (a POSIX extended regular expression). */
+#define CAIRN_PLAN_MAX_PATTERN 256
+
+/** The rule one required output obeys. */
+typedef struct cairn_output_rule {
+    cairn_output_type type;
+    char *pattern; /**< the whole value must match; NULL: no pattern */
+} cairn_output_rule;
+
 typedef struct cairn_plan_op {
     char *id;
     cairn_kind kind;
@@ -44,6 +62,7 @@ typedef struct cairn_plan_op {
     int *retry_exit_codes;   /**< retry.exit_codes */
     size_t n_retry_exit_codes;
     char **requires; /**< output keys a completed receipt needs */
+    cairn_output_rule *require_rules; /**< n_requires rules, same order */
     size_t n_requires;
     int idempotent;
     cairn_plan_settings settings; /**< env, env_file, pass_env, cwd */
@@ -74,17 +93,42 @@ CAIRN_INTERNAL int cairn__kind_mutating(cairn_kind kind);
 /** Parse a kind word ("preflight", ...); 0 when unknown. */
 CAIRN_INTERNAL cairn_kind cairn__kind_parse(const char *word);
 
-/**
- * Parse a duration: one or more <integer><unit> groups, units ms, s, m, h,
- * d (e.g. "2h", "1h30m", "500ms").  Must be > 0 and fit in uint64 ns.
- * @return 0 on success, -1 otherwise.
- */
-CAIRN_INTERNAL int cairn__duration_parse(const char *text, uint64_t *ns);
-
 /** True when @p name is a valid variable name for "env"/"pass_env"/an
  *  env_file: [A-Za-z_][A-Za-z0-9_]*, at most CAIRN_PLAN_MAX_ENV_NAME bytes,
  *  not starting with "CAIRN_" (those are the runner's). */
 CAIRN_INTERNAL int cairn__env_name_ok(const char *name, size_t len);
+
+/** Name of an output type ("nonempty", "any", "sha256"). */
+CAIRN_INTERNAL const char *cairn__output_type_name(cairn_output_type type);
+/** Parse an output type name; 0 on success, -1 when unknown. */
+CAIRN_INTERNAL int cairn__output_type_parse(const char *name,
+                                            cairn_output_type *out);
+/** True when @p rule is the default (nonempty, no pattern). */
+CAIRN_INTERNAL int cairn__output_rule_default(const cairn_output_rule *rule);
+/** Does @p pattern compile as a POSIX extended regular expression of at
+ *  most CAIRN_PLAN_MAX_PATTERN bytes?  0 when it does; otherwise -1 and
+ *  @p why (may be NULL) says why (regerror's text). */
+CAIRN_INTERNAL int cairn__output_pattern_check(const char *pattern, char *why,
+                                               size_t why_len);
+/**
+ * Does @p value satisfy @p rule: its type, then its pattern (which must
+ * match the whole value)?  @return 0 when it does; -1 otherwise with @p why
+ * (may be NULL) naming the rule broken, e.g. "is empty", "is not a sha256
+ * digest (expected sha256:<64 lowercase hex> or 64 lowercase hex)", "does
+ * not match pattern \"...\"".  The value itself is not quoted.
+ */
+CAIRN_INTERNAL int cairn__output_check(const cairn_output_rule *rule,
+                                       const char *value, char *why,
+                                       size_t why_len);
+/** Deep copy of @p n names and rules (NULL rules: all default) into
+ *  *names and *rules (both NULL when n is 0).  On failure both are NULL. */
+CAIRN_INTERNAL cairn_err cairn__requires_copy(char *const *src_names,
+                                              const cairn_output_rule *src,
+                                              size_t n, char ***names,
+                                              cairn_output_rule **rules);
+/** Free what cairn__requires_copy() made (NULL-safe). */
+CAIRN_INTERNAL void cairn__requires_free(char **names, cairn_output_rule *rules,
+                                         size_t n);
 
 /** Parse the canonical plan stored in a CREATE record (the same strict
  *  validation as cairn_plan_parse; run_id stays NULL). */

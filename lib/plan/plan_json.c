@@ -4,6 +4,8 @@
  */
 #include "plan/plan_json.h"
 
+#include "base/duration.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,7 +253,7 @@ cairn_err cairn__plan_duration_field(const cairn_plan_diag *d,
     }
     const char *s = json_string_value(v);
     uint64_t value;
-    if (cairn__duration_check(s, &value, why, sizeof(why)) != 0) {
+    if (cairn__duration_check(s, 0, &value, why, sizeof(why)) != 0) {
         cairn__plan_quote(s, q);
         return cairn__plan_fail(d, sub, "invalid duration \"%s\": %s", q, why);
     }

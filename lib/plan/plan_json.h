@@ -1,7 +1,7 @@
 /*
  * plan_json.h - helpers shared by the plan parser files (plan.c,
- * plan_json.c, plan_op.c, plan_order.c, duration.c).  Only these files
- * include jansson.h.
+ * plan_json.c, plan_op.c, plan_order.c).  Only these files include
+ * jansson.h.
  */
 #ifndef CAIRN_PLAN_JSON_H
 #define CAIRN_PLAN_JSON_H
@@ -15,8 +15,6 @@
 #define CAIRN_PLAN_PATH_MAX 96
 /** Room for a string quoted into a message by cairn__plan_quote(). */
 #define CAIRN_PLAN_QUOTE_MAX 280
-/** Room for the reason cairn__duration_check() gives. */
-#define CAIRN_DURATION_WHY_MAX 96
 
 /** Defaults of an operation's "retry" object. */
 #define CAIRN_PLAN_DEFAULT_ATTEMPTS 1u
@@ -133,10 +131,5 @@ CAIRN_INTERNAL cairn_err cairn__plan_record_cwd(const cairn_plan_diag *d,
  *  last preflight, stop/start alternation per target. */
 CAIRN_INTERNAL cairn_err cairn__plan_check_order(const cairn_plan_diag *d,
                                                  const cairn_plan *plan);
-
-/** cairn__duration_parse() that also says why a text is rejected
- *  (why[CAIRN_DURATION_WHY_MAX], may be NULL). */
-CAIRN_INTERNAL int cairn__duration_check(const char *text, uint64_t *ns,
-                                         char *why, size_t why_len);
 
 #endif

@@ -13,6 +13,7 @@ static const char *const op_keys[] = {
     "env",     "env_file",      "pass_env", "cwd",        "daemon",
     "ready",   "probe_timeout",
 };
+static const char *const require_keys[] = {"name", "type", "pattern"};
 static const char *const retry_keys[] = {
     "attempts",
     "backoff",
@@ -41,12 +42,7 @@ void cairn__plan_op_clear(cairn_plan_op *op)
     argv_clear(&op->ready);
     cairn__plan_settings_clear(&op->settings);
     free(op->retry_exit_codes);
-    if (op->requires != NULL) {
-        for (size_t i = 0; i < op->n_requires; i++) {
-            free(op->requires[i]);
-        }
-        free(op->requires);
-    }
+    cairn__requires_free(op->requires, op->require_rules, op->n_requires);
     memset(op, 0, sizeof(*op));
 }
 
@@ -257,29 +253,109 @@ static cairn_err output_key_check(const cairn_plan_diag *d, const json_t *v,
     return CAIRN_OK;
 }
 
-static cairn_err requires_check(const cairn_plan_diag *d, const json_t *v,
-                                const char *path)
+/* The name of a "requires" entry: the string itself, or the "name" member
+ * of an object (NULL when it has none; the check reports it). */
+static const char *require_name(const json_t *v)
+{
+    if (json_is_object(v)) {
+        v = json_object_get(v, "name");
+    }
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* One typed entry {"name": K, "type": T, "pattern": P}; fills @p rule
+ * (pattern not copied: it points into the JSON value). */
+static cairn_err require_object(const cairn_plan_diag *d, const json_t *v,
+                                const char *path, cairn_output_rule *rule)
+{
+    const json_t *name;
+    const json_t *t;
+    const json_t *p;
+    char sub[CAIRN_PLAN_PATH_MAX];
+    char q[CAIRN_PLAN_QUOTE_MAX];
+    char why[192];
+    cairn_err err = cairn__plan_check_keys(d, v, path, require_keys,
+                                           CAIRN_ARRAY_LEN(require_keys));
+    if (err == CAIRN_OK) {
+        err = cairn__plan_member(d, v, path, "name", 1, &name);
+    }
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    cairn__plan_path_key(sub, path, "name");
+    err = output_key_check(d, name, sub);
+    t = json_object_get(v, "type");
+    cairn__plan_path_key(sub, path, "type");
+    if (err == CAIRN_OK && t != NULL && !json_is_string(t)) {
+        return cairn__plan_type_error(d, sub, "a string", t);
+    }
+    if (err == CAIRN_OK && t != NULL &&
+        cairn__output_type_parse(json_string_value(t), &rule->type) != 0) {
+        cairn__plan_quote(json_string_value(t), q);
+        return cairn__plan_fail(d, sub,
+                                "unknown output type \"%s\" (expected "
+                                "nonempty, any or sha256)",
+                                q);
+    }
+    p = json_object_get(v, "pattern");
+    if (err != CAIRN_OK || p == NULL) {
+        return err;
+    }
+    cairn__plan_path_key(sub, path, "pattern");
+    if (!json_is_string(p)) {
+        return cairn__plan_type_error(d, sub, "a string", p);
+    }
+    if (strlen(json_string_value(p)) != json_string_length(p) ||
+        cairn__output_pattern_check(json_string_value(p), why, sizeof(why)) !=
+            0) {
+        cairn__plan_quote(json_string_value(p), q);
+        return cairn__plan_fail(
+            d, sub, "invalid regular expression \"%s\": %s", q,
+            json_string_length(p) == strlen(json_string_value(p))
+                ? why
+                : "has a NUL byte");
+    }
+    rule->pattern = (char *)(uintptr_t)json_string_value(p);
+    return CAIRN_OK;
+}
+
+/* Entry @p i: a string (an output key, type nonempty) or an object. */
+static cairn_err require_entry(const cairn_plan_diag *d, const json_t *v,
+                               const char *path, cairn_output_rule *rule)
+{
+    rule->type = CAIRN_OUTPUT_NONEMPTY;
+    rule->pattern = NULL;
+    if (json_is_object(v)) {
+        return require_object(d, v, path, rule);
+    }
+    if (!json_is_string(v)) {
+        return cairn__plan_type_error(
+            d, path, "a string or an object {\"name\", \"type\", \"pattern\"}",
+            v);
+    }
+    return output_key_check(d, v, path);
+}
+
+/* Every entry of the "requires" array @p v into names[] (views into the
+ * JSON) and rules[] (patterns too), refusing duplicate names. */
+static cairn_err requires_scan(const cairn_plan_diag *d, const json_t *v,
+                               const char *path, const char **names,
+                               cairn_output_rule *rules)
 {
     char sub[CAIRN_PLAN_PATH_MAX];
     char q[CAIRN_PLAN_QUOTE_MAX];
-    if (!json_is_array(v)) {
-        return cairn__plan_type_error(d, path, "an array of strings", v);
-    }
     size_t n = json_array_size(v);
-    if (n > CAIRN_MAX_KV) {
-        return cairn__plan_fail(d, path, "more than %d keys", CAIRN_MAX_KV);
-    }
     for (size_t i = 0; i < n; i++) {
-        const json_t *s = json_array_get(v, i);
+        const json_t *e = json_array_get(v, i);
         cairn__plan_path_index(sub, path, i);
-        cairn_err err = output_key_check(d, s, sub);
+        cairn_err err = require_entry(d, e, sub, &rules[i]);
         if (err != CAIRN_OK) {
             return err;
         }
+        names[i] = require_name(e);
         for (size_t j = 0; j < i; j++) {
-            if (strcmp(json_string_value(s),
-                       json_string_value(json_array_get(v, j))) == 0) {
-                cairn__plan_quote(json_string_value(s), q);
+            if (strcmp(names[i], names[j]) == 0) {
+                cairn__plan_quote(names[i], q);
                 return cairn__plan_fail(d, sub, "duplicate output key \"%s\"",
                                         q);
             }
@@ -297,26 +373,32 @@ static cairn_err requires_field(const cairn_plan_diag *d, const json_t *obj,
         return CAIRN_OK;
     }
     cairn__plan_path_key(sub, path, "requires");
-    cairn_err err = requires_check(d, v, sub);
-    if (err != CAIRN_OK) {
-        return err;
+    if (!json_is_array(v)) {
+        return cairn__plan_type_error(d, sub, "an array", v);
     }
     size_t n = json_array_size(v);
+    if (n > CAIRN_MAX_KV) {
+        return cairn__plan_fail(d, sub, "more than %d keys", CAIRN_MAX_KV);
+    }
     if (n == 0) {
         return CAIRN_OK;
     }
-    op->requires = calloc(n, sizeof(char *));
-    if (op->requires == NULL) {
-        return cairn__plan_nomem(d);
+    const char **names = calloc(n, sizeof(char *));
+    cairn_output_rule *rules = calloc(n, sizeof(cairn_output_rule));
+    cairn_err err = names == NULL || rules == NULL
+                        ? cairn__plan_nomem(d)
+                        : requires_scan(d, v, sub, names, rules);
+    if (err == CAIRN_OK &&
+        cairn__requires_copy((char *const *)(uintptr_t)names, rules, n,
+                             &op->requires, &op->require_rules) != CAIRN_OK) {
+        err = cairn__plan_nomem(d);
     }
-    for (; op->n_requires < n; op->n_requires++) {
-        const json_t *s = json_array_get(v, op->n_requires);
-        op->requires[op->n_requires] = strdup(json_string_value(s));
-        if (op->requires[op->n_requires] == NULL) {
-            return cairn__plan_nomem(d);
-        }
+    if (err == CAIRN_OK) {
+        op->n_requires = n;
     }
-    return CAIRN_OK;
+    free(names);
+    free(rules);
+    return err;
 }
 
 static cairn_err kind_field(const cairn_plan_diag *d, const json_t *obj,

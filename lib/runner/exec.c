@@ -11,7 +11,6 @@
 #include "runner/exec.h"
 
 #include "base/crypto.h"
-#include "runner/exec_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
  * process group with a clean signal state and exactly the descriptors it
  * should have.
  */
-#include "runner/exec_priv.h"
+#include "runner/exec_spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -111,12 +111,7 @@ cairn_err cairn__runner_take(cairn_runner *r, cairn_summary **out)
     if (err != CAIRN_OK) {
         return err;
     }
-    pthread_mutex_lock(&r->j->sync->locks_mu);
-    for (size_t i = 0; i < r->j->n_locks; i++) {
-        r->had_lock |=
-            r->j->locks[i].run_num == r->run_num && r->j->locks[i].pinned;
-    }
-    pthread_mutex_unlock(&r->j->sync->locks_mu);
+    r->had_lock |= cairn__run_lock_pinned(r->j, r->run_num);
     err = cairn_run_lock(r->j, r->run_id);
     if (err == CAIRN_ELOCKED) {
         char held[CAIRN__DETAIL_MAX];

@@ -152,10 +152,14 @@ CAIRN_INTERNAL void cairn__runner_env_free(runner_env *env);
 CAIRN_INTERNAL cairn_err cairn__env_file_parse(char *buf, size_t len,
                                                runner_env *env, char *why,
                                                size_t why_len);
-/** The first output @p op requires that @p outputs lacks, or NULL. */
+/** The first output @p op requires that @p outputs lacks or that breaks
+ *  its rule (type, pattern), or NULL; @p why then says which and how
+ *  ("required output \"digest\" is missing", "... is empty (type
+ *  nonempty)", ...). */
 CAIRN_INTERNAL const char *
-cairn__runner_missing_output(const cairn_plan_op *op,
-                             const cairn_kvlist *outputs);
+cairn__runner_output_problem(const cairn_plan_op *op,
+                             const cairn_kvlist *outputs, char *why,
+                             size_t why_len);
 /** Add "key=value" (formatted) to @p list. */
 CAIRN_INTERNAL cairn_err cairn__kv_addf(cairn_kvlist *list, const char *key,
                                         const char *fmt, ...)

@@ -80,6 +80,10 @@ cairn_err cairn__runner_env_add(runner_env *env, const char *key,
     return env_put(env, entry);
 }
 
+/* The one place lib/ reads the environment (scripts/check-env.sh): the
+ * runner's own PATH, HOME ... pass on to the commands it spawns, as
+ * cairn.h documents.  This builds a child's environment; it configures
+ * nothing in the library (settings are options: cairn_journal_opts). */
 cairn_err cairn__runner_env_init(runner_env *env)
 {
     env->n = 0;
@@ -130,16 +134,28 @@ cairn_err cairn__kv_addf(cairn_kvlist *list, const char *key, const char *fmt,
     return kv_put(list, key, value);
 }
 
-const char *cairn__runner_missing_output(const cairn_plan_op *op,
-                                         const cairn_kvlist *outputs)
+const char *cairn__runner_output_problem(const cairn_plan_op *op,
+                                         const cairn_kvlist *outputs, char *why,
+                                         size_t why_len)
 {
+    char rule_why[512];
     for (size_t i = 0; i < op->n_requires; i++) {
+        const cairn_output_rule *rule =
+            op->require_rules != NULL ? &op->require_rules[i] : NULL;
         size_t k = 0;
         while (k < outputs->n &&
                strcmp(outputs->v[k].key, op->requires[i]) != 0) {
             k++;
         }
         if (k == outputs->n) {
+            cairn__fmt(why, why_len, "required output \"%s\" is missing",
+                       op->requires[i]);
+            return op->requires[i];
+        }
+        if (cairn__output_check(rule, outputs->v[k].value, rule_why,
+                                sizeof(rule_why)) != 0) {
+            cairn__fmt(why, why_len, "required output \"%s\" %s",
+                       op->requires[i], rule_why);
             return op->requires[i];
         }
     }

@@ -146,13 +146,12 @@ static cairn_err by_probe(cairn_runner *r, const cairn_op_view *v, int *settled,
     memset(&rr, 0, sizeof(rr));
     cairn_err err = probe(r, v, &rr, &answer, why, why_len);
     const cairn_plan_op *op = &r->plan->ops[v->seq];
-    const char *missing = NULL;
+    char problem[640];
     if (err == CAIRN_OK && answer == PROBE_HAPPENED &&
-        (missing = cairn__runner_missing_output(op, &rr.outputs)) != NULL) {
-        cairn__fmt(why, why_len,
-                   "probe says the effect happened but did "
-                   "not report required output \"%s\"",
-                   missing);
+        cairn__runner_output_problem(op, &rr.outputs, problem,
+                                     sizeof(problem)) != NULL) {
+        cairn__fmt(why, why_len, "probe says the effect happened but its %s",
+                   problem);
         answer = PROBE_UNKNOWN;
     }
     if (err == CAIRN_OK && answer != PROBE_UNKNOWN) {

@@ -69,6 +69,9 @@ void cairn__runner_emit(cairn_runner *r, cairn_run_event *ev)
     if (ev->reason == NULL) {
         ev->reason = "";
     }
+    if (ev->stderr_tail == NULL) {
+        ev->stderr_tail = "";
+    }
     r->opts.on_event(r->opts.event_ctx, ev);
 }
 
@@ -208,12 +211,21 @@ cairn_err cairn__runner_observe(cairn_runner *r, cairn_summary **out)
     if (err != CAIRN_OK) {
         return err;
     }
+    /* Every preflight operation completed and the runner accepts the
+     * preflight next: that awaiting-preflight moment is not a state the
+     * run stops in, so events and hooks go running -> running. */
+    int passing = s->state == CAIRN_RUN_AWAITING_PREFLIGHT &&
+                  !r->opts.manual_accept && !cairn__runner_interrupted(r) &&
+                  cairn__runner_deadline_left(r) != 0;
     /* A change of the restart flag (a stop completed: a service is down)
      * or of the in-doubt count is a state change the hook must see. */
-    if (!r->seen || s->state != r->last_state ||
-        s->stopped_reason != r->last_reason || s->next_action != r->last_next ||
-        s->restart_required != r->last_restart ||
-        s->n_in_doubt != r->last_in_doubt) {
+    if (passing) {
+        /* not reported */
+    } else if (!r->seen || s->state != r->last_state ||
+               s->stopped_reason != r->last_reason ||
+               s->next_action != r->last_next ||
+               s->restart_required != r->last_restart ||
+               s->n_in_doubt != r->last_in_doubt) {
         r->seen = 1;
         r->last_state = s->state;
         r->last_reason = s->stopped_reason;
@@ -289,9 +301,16 @@ static void describe(const cairn_plan_op *op, char *out, size_t cap)
         used += strlen(out + used);
     }
     for (size_t i = 0; i < op->n_requires; i++) {
-        cairn__fmt(out + used, cap - used, "%s%s",
-                   i ? "," : (used ? "; requires " : "requires "),
-                   op->requires[i]);
+        const cairn_output_rule *rule =
+            op->require_rules != NULL ? &op->require_rules[i] : NULL;
+        cairn__fmt(
+            out + used, cap - used, "%s%s%s%s%s",
+            i ? "," : (used ? "; requires " : "requires "), op->requires[i],
+            rule != NULL && rule->type != CAIRN_OUTPUT_NONEMPTY ? ":" : "",
+            rule != NULL && rule->type != CAIRN_OUTPUT_NONEMPTY
+                ? cairn__output_type_name(rule->type)
+                : "",
+            rule != NULL && rule->pattern != NULL ? "~pattern" : "");
         used += strlen(out + used);
     }
 }

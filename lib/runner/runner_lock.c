@@ -183,19 +183,24 @@ void cairn__runner_lock_note(const cairn_runner *r, int fd,
     uint64_t last = pr != NULL && pr->has_output && now > pr->since_output_ns
                         ? now - pr->since_output_ns
                         : 0;
-    int n = snprintf(
-        text, sizeof(text),
-        "runner pid %d, operation %u (%s) attempt %u%s, since_ns %llu\n"
-        "since_ns=%llu\nheartbeat_ns=%llu\nlast_output_ns=%llu\n"
-        "stdout_bytes=%llu\nstderr_bytes=%llu\nop=%u\nattempt=%u\n"
-        "stdout_file=%s\nstderr_file=%s\n",
-        (int)getpid(), cmd->seq, cmd->op->id, cmd->attempt,
-        cmd->probe ? " probe" : "", (unsigned long long)cmd->since_ns,
-        (unsigned long long)cmd->since_ns, (unsigned long long)now,
-        (unsigned long long)last,
-        (unsigned long long)(pr != NULL ? pr->out_bytes : 0),
-        (unsigned long long)(pr != NULL ? pr->err_bytes : 0), cmd->seq,
-        cmd->attempt, r->out_name[0], r->out_name[1]);
+    char since[64];
+    cairn__fmt_since(cmd->since_ns, since, sizeof(since));
+    char *paren = strstr(since, " (");
+    if (paren != NULL) {
+        *paren = '\0'; /* the age is computed when the note is read */
+    }
+    int n = snprintf(text, sizeof(text),
+                     "runner pid %d, operation %u (%s) attempt %u%s, since %s\n"
+                     "since_ns=%llu\nheartbeat_ns=%llu\nlast_output_ns=%llu\n"
+                     "stdout_bytes=%llu\nstderr_bytes=%llu\nop=%u\nattempt=%u\n"
+                     "stdout_file=%s\nstderr_file=%s\n",
+                     (int)getpid(), cmd->seq, cmd->op->id, cmd->attempt,
+                     cmd->probe ? " probe" : "", since,
+                     (unsigned long long)cmd->since_ns, (unsigned long long)now,
+                     (unsigned long long)last,
+                     (unsigned long long)(pr != NULL ? pr->out_bytes : 0),
+                     (unsigned long long)(pr != NULL ? pr->err_bytes : 0),
+                     cmd->seq, cmd->attempt, r->out_name[0], r->out_name[1]);
     if (n > 0 && (size_t)n < sizeof(text) && ftruncate(fd, 0) == 0) {
         /* Advisory text for refusals and status; the lock is the flock. */
         ssize_t w = pwrite(fd, text, (size_t)n, 0);

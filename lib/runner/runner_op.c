@@ -110,12 +110,11 @@ static void judge(const cairn_plan_op *op, const runner_result *rr, verdict *v)
     if (rr->output_bad) {
         FAILED(v, CAIRN_CLASS_TERMINAL, "%s", rr->output_detail);
     }
-    const char *missing = cairn__runner_missing_output(op, &rr->outputs);
-    if (missing != NULL) {
-        FAILED(v, CAIRN_CLASS_TERMINAL,
-               "exit status 0 but required output "
-               "\"%s\" is missing from $CAIRN_OUTPUT",
-               missing);
+    char why[640];
+    if (cairn__runner_output_problem(op, &rr->outputs, why, sizeof(why)) !=
+        NULL) {
+        FAILED(v, CAIRN_CLASS_TERMINAL, "exit status 0 but in $CAIRN_OUTPUT %s",
+               why);
     }
     v->outcome = CAIRN_OUTCOME_COMPLETED;
     v->cls = CAIRN_CLASS_NONE;
@@ -157,6 +156,12 @@ static void end_event(cairn_runner *r, const runner_cmd *cmd,
     ev.timed_out = rr->res.timed_out;
     ev.interrupted = rr->res.interrupted;
     ev.duration_ns = rr->res.duration_ns;
+    ev.stderr_tail = "";
+    for (size_t i = 0; i < rr->evidence.n; i++) {
+        if (strcmp(rr->evidence.v[i].key, "stderr_tail") == 0) {
+            ev.stderr_tail = rr->evidence.v[i].value;
+        }
+    }
     cairn__runner_emit(r, &ev);
 }
 

@@ -10,11 +10,9 @@
 
 static void free_requires(cairn_op_st *op)
 {
-    for (size_t i = 0; i < op->n_requires; i++) {
-        free(op->requires[i]);
-    }
-    free(op->requires);
+    cairn__requires_free(op->requires, op->require_rules, op->n_requires);
     op->requires = NULL;
+    op->require_rules = NULL;
     op->n_requires = 0;
 }
 
@@ -30,27 +28,16 @@ void cairn__state_free(cairn_state *st)
     memset(st, 0, sizeof(*st));
 }
 
-static cairn_err copy_requires(cairn_op_st *dst, char *const *src, size_t n)
+static cairn_err copy_requires(cairn_op_st *dst, char *const *src,
+                               const cairn_output_rule *rules, size_t n)
 {
-    dst->requires = NULL;
     dst->n_requires = 0;
-    if (n == 0) {
-        return CAIRN_OK;
+    cairn_err err = cairn__requires_copy(src, rules, n, &dst->requires,
+                                         &dst->require_rules);
+    if (err == CAIRN_OK) {
+        dst->n_requires = n;
     }
-    dst->requires = calloc(n, sizeof(char *));
-    if (dst->requires == NULL) {
-        return CAIRN_ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        dst->requires[i] = strdup(src[i]);
-        if (dst->requires[i] == NULL) {
-            dst->n_requires = i;
-            free_requires(dst);
-            return CAIRN_ENOMEM;
-        }
-    }
-    dst->n_requires = n;
-    return CAIRN_OK;
+    return err;
 }
 
 cairn_err cairn__state_copy(const cairn_state *src, cairn_state *dst)
@@ -67,11 +54,13 @@ cairn_err cairn__state_copy(const cairn_state *src, cairn_state *dst)
     }
     for (uint32_t i = 0; i < src->n_ops; i++) {
         dst->ops[i] = src->ops[i];
-        cairn_err err = copy_requires(&dst->ops[i], src->ops[i].requires,
-                                      src->ops[i].n_requires);
+        cairn_err err =
+            copy_requires(&dst->ops[i], src->ops[i].requires,
+                          src->ops[i].require_rules, src->ops[i].n_requires);
         dst->n_ops = i + 1;
         if (err != CAIRN_OK) {
             dst->ops[i].requires = NULL;
+            dst->ops[i].require_rules = NULL;
             dst->ops[i].n_requires = 0;
             cairn__state_free(dst);
             return err;
@@ -94,7 +83,7 @@ static cairn_err init_op(cairn_op_st *op, const cairn_plan_op *p)
     op->state =
         cairn__kind_mutating(p->kind) ? CAIRN_OP_BLOCKED : CAIRN_OP_READY;
     op->last_class = CAIRN_CLASS_NONE;
-    return copy_requires(op, p->requires, p->n_requires);
+    return copy_requires(op, p->requires, p->require_rules, p->n_requires);
 }
 
 cairn_err cairn__state_init(cairn_state *st, const cairn_plan *plan,

@@ -29,7 +29,8 @@ typedef struct cairn_op_st {
     uint64_t holder_start;
     uint8_t holder_boot[CAIRN_BOOT_ID_BYTES];
     char host[CAIRN_MAX_HOST + 1];
-    char **requires;
+    char **requires;                  /**< output keys a completion needs */
+    cairn_output_rule *require_rules; /**< their rules, same order */
     size_t n_requires;
 } cairn_op_st;
 
@@ -84,6 +85,24 @@ CAIRN_INTERNAL cairn_err
 cairn__state_apply(cairn_state *st, const cairn_record *rec,
                    const uint8_t hash[CAIRN_HASH_BYTES], uint64_t position,
                    char *detail, size_t detail_len);
+
+/**
+ * Validate a RECEIPT or RESOLVE record against @p st without applying it:
+ * the checks of cairn__state_apply() for it, in the same order.  A
+ * completed outcome must carry every output its operation requires, each
+ * obeying its rule.  The machine itself (@p writing 0, which is also what
+ * replay uses) checks only the rules a plan spells out (a type other than
+ * "nonempty", or a pattern); the default rule of a bare name, a non-empty
+ * value, is checked with @p writing 1, by the writer before it appends the
+ * record, so that a journal written before that rule existed still
+ * replays (docs/FORMAT.md "Run state").
+ * @return CAIRN_OK or the error cairn__state_apply() would give;
+ *         CAIRN_EOUTPUT names the operation, the output and the rule.
+ */
+CAIRN_INTERNAL cairn_err cairn__state_check_outcome(const cairn_state *st,
+                                                    const cairn_record *rec,
+                                                    int writing, char *detail,
+                                                    size_t detail_len);
 
 /** The head: lowest sequence among ready, pending, failed; -1 if none. */
 CAIRN_INTERNAL int64_t cairn__state_head(const cairn_state *st);

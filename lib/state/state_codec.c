@@ -17,8 +17,19 @@ enum {
     SF_CANCELLED = 4,
     SF_TIMED_OUT = 8,
     OF_IDEMPOTENT = 1,
-    OF_PROBE = 2
+    OF_PROBE = 2,
+    OF_RULES = 4 /* the requires list is followed by its rules */
 };
+
+static int has_rules(const cairn_op_st *op)
+{
+    for (size_t i = 0; op->require_rules != NULL && i < op->n_requires; i++) {
+        if (!cairn__output_rule_default(&op->require_rules[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
 
 static void put_str(cairn_wr *w, const char *s)
 {
@@ -36,8 +47,10 @@ static void put_op(cairn_wr *w, const cairn_op_st *op)
     put_str(w, op->id);
     cairn__wr_u8(w, (uint8_t)op->kind);
     put_str(w, op->target);
+    int rules = has_rules(op);
     cairn__wr_u8(w, (uint8_t)((op->idempotent ? OF_IDEMPOTENT : 0) |
-                              (op->has_probe ? OF_PROBE : 0)));
+                              (op->has_probe ? OF_PROBE : 0) |
+                              (rules ? OF_RULES : 0)));
     cairn__wr_u8(w, (uint8_t)op->state);
     cairn__wr_u32(w, op->attempt);
     cairn__wr_u8(w, (uint8_t)op->last_class);
@@ -54,6 +67,11 @@ static void put_op(cairn_wr *w, const cairn_op_st *op)
     cairn__wr_u16(w, (uint16_t)op->n_requires);
     for (size_t i = 0; i < op->n_requires; i++) {
         put_str(w, op->requires[i]);
+    }
+    for (size_t i = 0; rules && i < op->n_requires; i++) {
+        const cairn_output_rule *r = &op->require_rules[i];
+        cairn__wr_u8(w, (uint8_t)r->type);
+        put_str(w, r->pattern != NULL ? r->pattern : "");
     }
 }
 
@@ -126,17 +144,46 @@ static cairn_err get_str(dec *d, const char *field, char *dst, size_t cap,
     return CAIRN_OK;
 }
 
-static cairn_err get_requires(dec *d, cairn_op_st *op)
+/* The rules after a requires list (flag OF_RULES): u8 type | str16
+ * pattern ("" when none) each; at least one is not the default. */
+static cairn_err get_rules(dec *d, cairn_op_st *op)
+{
+    int any = 0;
+    for (size_t i = 0; i < op->n_requires; i++) {
+        cairn_output_rule *r = &op->require_rules[i];
+        char pattern[CAIRN_PLAN_MAX_PATTERN + 1];
+        uint8_t type;
+        if (cairn__rd_u8(&d->r, &type) != 0 ||
+            type > (uint8_t)CAIRN_OUTPUT_TYPE_LAST) {
+            return bad(d, "requires rule", "bad type");
+        }
+        cairn_err err =
+            get_str(d, "requires pattern", pattern, sizeof(pattern), 0);
+        if (err != CAIRN_OK) {
+            return err;
+        }
+        r->type = (cairn_output_type)type;
+        if (pattern[0] != '\0' && (r->pattern = strdup(pattern)) == NULL) {
+            cairn__fmt(d->detail, d->detail_len, "run state: out of memory");
+            return CAIRN_ENOMEM;
+        }
+        any |= !cairn__output_rule_default(r);
+    }
+    return any ? CAIRN_OK : bad(d, "requires rule", "all default");
+}
+
+static cairn_err get_requires(dec *d, cairn_op_st *op, int rules)
 {
     uint16_t n;
     if (cairn__rd_u16(&d->r, &n) != 0 || n > CAIRN_MAX_KV) {
         return bad(d, "requires", "bad count");
     }
     if (n == 0) {
-        return CAIRN_OK;
+        return rules ? bad(d, "requires", "rules without keys") : CAIRN_OK;
     }
     op->requires = calloc(n, sizeof(char *));
-    if (op->requires == NULL) {
+    op->require_rules = calloc(n, sizeof(cairn_output_rule));
+    if (op->requires == NULL || op->require_rules == NULL) {
         cairn__fmt(d->detail, d->detail_len, "run state: out of memory");
         return CAIRN_ENOMEM;
     }
@@ -153,7 +200,7 @@ static cairn_err get_requires(dec *d, cairn_op_st *op)
         }
         op->n_requires = (size_t)i + 1;
     }
-    return CAIRN_OK;
+    return rules ? get_rules(d, op) : CAIRN_OK;
 }
 
 static int enum_ok(uint8_t kind, uint8_t state, uint8_t cls)
@@ -185,7 +232,7 @@ static cairn_err get_op(dec *d, cairn_op_st *op)
         cairn__rd_bytes(&d->r, op->holder_boot, CAIRN_BOOT_ID_BYTES)) {
         return bad(d, "op", "truncated");
     }
-    if ((flags & ~(OF_IDEMPOTENT | OF_PROBE)) != 0 ||
+    if ((flags & ~(OF_IDEMPOTENT | OF_PROBE | OF_RULES)) != 0 ||
         !enum_ok(kind, state, cls)) {
         return bad(d, "op", "bad kind, state, class or flags");
     }
@@ -195,7 +242,7 @@ static cairn_err get_op(dec *d, cairn_op_st *op)
     op->idempotent = (flags & OF_IDEMPOTENT) != 0;
     op->has_probe = (flags & OF_PROBE) != 0;
     err = get_str(d, "op host", op->host, sizeof(op->host), 0);
-    return err != CAIRN_OK ? err : get_requires(d, op);
+    return err != CAIRN_OK ? err : get_requires(d, op, (flags & OF_RULES) != 0);
 }
 
 static cairn_err get_header(dec *d, cairn_state *st)

@@ -161,33 +161,51 @@ static cairn_err apply_claim(cairn_state *st, const cairn_record *rec,
     return CAIRN_OK;
 }
 
-static int has_output(const cairn_kvlist *outputs, const char *key)
+/* The value of output @p key, or NULL when absent. */
+static const char *output_value(const cairn_kvlist *outputs, const char *key)
 {
     for (size_t i = 0; i < outputs->n; i++) {
         if (strcmp(outputs->v[i].key, key) == 0) {
-            return 1;
+            return outputs->v[i].value;
         }
     }
-    return 0;
+    return NULL;
+}
+
+/* Every output the operation requires is present and obeys its rule; the
+ * default rule (non-empty) only when @p writing (state.h). */
+static cairn_err check_outputs(const cairn_op_st *op, uint32_t seq,
+                               const cairn_kvlist *outputs, int writing,
+                               char *detail, size_t detail_len)
+{
+    char why[512];
+    for (size_t i = 0; i < op->n_requires; i++) {
+        const cairn_output_rule *rule =
+            op->require_rules != NULL ? &op->require_rules[i] : NULL;
+        const char *value = output_value(outputs, op->requires[i]);
+        if (value == NULL) {
+            FAIL(CAIRN_EOUTPUT, "operation %u (%s) requires output \"%s\"", seq,
+                 op->id, op->requires[i]);
+        }
+        if ((writing || !cairn__output_rule_default(rule)) &&
+            cairn__output_check(rule, value, why, sizeof(why)) != 0) {
+            FAIL(CAIRN_EOUTPUT, "operation %u (%s): required output \"%s\" %s",
+                 seq, op->id, op->requires[i], why);
+        }
+    }
+    return CAIRN_OK;
 }
 
 static cairn_err check_outcome(const cairn_op_st *op, const cairn_record *rec,
-                               char *detail, size_t detail_len)
+                               int writing, char *detail, size_t detail_len)
 {
     switch (rec->outcome) {
     case CAIRN_OUTCOME_COMPLETED:
         if (rec->error_class != CAIRN_CLASS_NONE) {
             FAIL(CAIRN_EINVAL, "a completed outcome has no error class");
         }
-        for (size_t i = 0; i < op->n_requires; i++) {
-            if (!has_output(&rec->outputs, op->requires[i])) {
-                FAIL(CAIRN_EOUTPUT,
-                     "operation %u (%s) requires output "
-                     "\"%s\"",
-                     rec->op, op->id, op->requires[i]);
-            }
-        }
-        return CAIRN_OK;
+        return check_outputs(op, rec->op, &rec->outputs, writing, detail,
+                             detail_len);
     case CAIRN_OUTCOME_FAILED:
         if (rec->reason[0] == '\0' || rec->error_class == CAIRN_CLASS_NONE) {
             FAIL(CAIRN_EREASON, "a failure needs a reason and an error "
@@ -212,14 +230,15 @@ static cairn_err check_outcome(const cairn_op_st *op, const cairn_record *rec,
     FAIL(CAIRN_EINVAL, "unknown outcome %d", (int)rec->outcome);
 }
 
-static cairn_err apply_outcome(cairn_state *st, const cairn_record *rec,
-                               char *detail, size_t detail_len)
+cairn_err cairn__state_check_outcome(const cairn_state *st,
+                                     const cairn_record *rec, int writing,
+                                     char *detail, size_t detail_len)
 {
     cairn_err err = check_op(st, rec, detail, detail_len);
     if (err != CAIRN_OK) {
         return err;
     }
-    cairn_op_st *op = &st->ops[rec->op];
+    const cairn_op_st *op = &st->ops[rec->op];
     if (op->state != CAIRN_OP_PENDING) {
         FAIL(CAIRN_ENOTPENDING, "operation %u (%s) is %s, not pending", rec->op,
              op->id, cairn_op_state_name(op->state));
@@ -233,10 +252,17 @@ static cairn_err apply_outcome(cairn_state *st, const cairn_record *rec,
     if (rec->type == CAIRN_REC_RESOLVE && rec->reason[0] == '\0') {
         FAIL(CAIRN_EREASON, "resolving needs a reason");
     }
-    err = check_outcome(op, rec, detail, detail_len);
+    return check_outcome(op, rec, writing, detail, detail_len);
+}
+
+static cairn_err apply_outcome(cairn_state *st, const cairn_record *rec,
+                               char *detail, size_t detail_len)
+{
+    cairn_err err = cairn__state_check_outcome(st, rec, 0, detail, detail_len);
     if (err != CAIRN_OK) {
         return err;
     }
+    cairn_op_st *op = &st->ops[rec->op];
     op->state = (cairn_op_state)rec->outcome;
     op->last_class = rec->error_class;
     op->updated_ns = rec->wall_ns;

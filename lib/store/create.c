@@ -125,8 +125,8 @@ static cairn_err write_meta(cairn_txn *txn, void *ctx)
 
 /* Build a complete, durable, empty journal in the directory open as
  * @p tfd (@p tmp names it). */
-static cairn_err build(int tfd, const char *tmp, mode_t mode, char *detail,
-                       size_t detail_len)
+static cairn_err build(int tfd, const char *tmp, mode_t mode, uint64_t map_size,
+                       char *detail, size_t detail_len)
 {
     cairn_store *store = NULL;
     struct stat st;
@@ -135,7 +135,8 @@ static cairn_err build(int tfd, const char *tmp, mode_t mode, char *detail,
         cairn__prealloc_lock_file(tfd, tmp, mode, &st, detail, detail_len);
     cairn__fd_path(tfd, tmp, path, sizeof(path));
     if (err == CAIRN_OK) {
-        err = cairn__store_open(path, 0, 1, mode, &store, detail, detail_len);
+        err = cairn__store_open(path, 0, 1, mode, map_size, &store, detail,
+                                detail_len);
     }
     if (err == CAIRN_OK) {
         err = cairn__store_write(store, write_meta, NULL);
@@ -226,7 +227,8 @@ static cairn_err make_tmp(int dfd, const char *dir, char *name, size_t cap,
 }
 
 cairn_err cairn__journal_create(int dfd, const char *dir, mode_t file_mode,
-                                char *detail, size_t detail_len)
+                                uint64_t map_size, char *detail,
+                                size_t detail_len)
 {
     char name[64], tmp[4200];
     int tfd = -1;
@@ -238,7 +240,7 @@ cairn_err cairn__journal_create(int dfd, const char *dir, mode_t file_mode,
         return err;
     }
     cairn__fmt(tmp, sizeof(tmp), "%s/%s", dir, name);
-    err = build(tfd, tmp, file_mode, detail, detail_len);
+    err = build(tfd, tmp, file_mode, map_size, detail, detail_len);
     if (err == CAIRN_OK) {
         err = publish(dfd, dir, tfd, tmp, detail, detail_len);
     }

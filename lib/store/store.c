@@ -36,8 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_MAP_SIZE ((uint64_t)256 << 20)
-#define MAX_MAP_SIZE ((uint64_t)1 << 40)
+#define DEFAULT_MAP_SIZE CAIRN_MAP_SIZE_DEFAULT
+#define MAX_MAP_SIZE CAIRN_MAP_SIZE_MAX
 #define MAX_GROWTHS 40
 
 static const char *const dbi_names[CAIRN_DBI_COUNT_] = {
@@ -106,22 +106,6 @@ static cairn_err map_rc(cairn_store *store, const char *what, int rc)
     default:
         return CAIRN_ESTORE;
     }
-}
-
-static uint64_t env_map_size(void)
-{
-    const char *s = getenv("CAIRN_MAP_SIZE");
-    if (s == NULL || *s == '\0') {
-        return DEFAULT_MAP_SIZE;
-    }
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < 65536 ||
-        v > MAX_MAP_SIZE) {
-        return 0; /* refused: never guess what the operator meant */
-    }
-    return v;
 }
 
 static cairn_err open_dbis(cairn_store *s, int create)
@@ -238,10 +222,21 @@ static cairn_err env_open(cairn_store *s, const char *dir, int create,
 }
 
 cairn_err cairn__store_open(const char *dir, int readonly, int create,
-                            mode_t mode, cairn_store **out, char *detail,
-                            size_t detail_len)
+                            mode_t mode, uint64_t map_size, cairn_store **out,
+                            char *detail, size_t detail_len)
 {
     *out = NULL;
+    if (map_size == 0) {
+        map_size = DEFAULT_MAP_SIZE;
+    }
+    if (map_size < CAIRN_MAP_SIZE_MIN || map_size > MAX_MAP_SIZE) {
+        cairn__fmt(detail, detail_len,
+                   "map size %llu: not a size in bytes from %llu to %llu",
+                   (unsigned long long)map_size,
+                   (unsigned long long)CAIRN_MAP_SIZE_MIN,
+                   (unsigned long long)MAX_MAP_SIZE);
+        return CAIRN_EINVAL;
+    }
     if (cairn__guard_std_fds() != CAIRN_OK) {
         cairn__fmt(detail, detail_len, "cannot guard descriptors 0-2");
         return CAIRN_EIO;
@@ -267,15 +262,7 @@ cairn_err cairn__store_open(const char *dir, int readonly, int create,
     s->maplock_ready = 1;
     atomic_init(&s->fatal, 0);
     s->readonly = readonly;
-    s->map_size = env_map_size();
-    if (s->map_size == 0) {
-        cairn__fmt(detail, detail_len,
-                   "CAIRN_MAP_SIZE=%s: not a size in bytes from 65536 to "
-                   "%llu",
-                   getenv("CAIRN_MAP_SIZE"), (unsigned long long)MAX_MAP_SIZE);
-        cairn__store_close(s);
-        return CAIRN_EINVAL;
-    }
+    s->map_size = map_size;
     cairn_err err = env_open(s, dir, create, mode);
     if (err != CAIRN_OK) {
         cairn__fmt(detail, detail_len, "%s: %s", dir, s->detail);

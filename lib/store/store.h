@@ -48,13 +48,14 @@ typedef struct cairn_cursor cairn_cursor;
  * missing database is CAIRN_ECORRUPT, "not a cairn journal").  @p mode:
  * of data.mdb and lock.mdb when LMDB creates them.
  * Full durability; MDB_NOTLS; max 8 named databases; stale readers cleared.
- * Map size: $CAIRN_MAP_SIZE bytes if set (testing and huge journals), else
- * 256 MiB, growing by doubling up to 1 TiB.
+ * @p map_size: the initial map size in bytes (CAIRN_MAP_SIZE_MIN ..
+ * CAIRN_MAP_SIZE_MAX, else CAIRN_EINVAL; 0: CAIRN_MAP_SIZE_DEFAULT), growing
+ * by doubling up to CAIRN_MAP_SIZE_MAX.
  */
 CAIRN_INTERNAL cairn_err cairn__store_open(const char *dir, int readonly,
                                            int create, mode_t mode,
-                                           cairn_store **out, char *detail,
-                                           size_t detail_len);
+                                           uint64_t map_size, cairn_store **out,
+                                           char *detail, size_t detail_len);
 /** Did LMDB open the environment without lock.mdb (MDB_NOLOCK, which it
  *  falls back to read-only on a read-only file system)? */
 CAIRN_INTERNAL int cairn__store_nolock(cairn_store *store);
@@ -193,9 +194,10 @@ CAIRN_INTERNAL cairn_err cairn__cursor_next(cairn_cursor *cur,
  *  cairn's own files (CAIRN_ECORRUPT), build the journal (its files
  *  @p file_mode) in a private temporary directory inside it, make it
  *  durable, link data.mdb into place (never replacing one), fsync the
- *  directory. */
+ *  directory.  @p map_size: as for cairn__store_open(). */
 CAIRN_INTERNAL cairn_err cairn__journal_create(int dfd, const char *dir,
-                                               mode_t file_mode, char *detail,
+                                               mode_t file_mode,
+                                               uint64_t map_size, char *detail,
                                                size_t detail_len);
 /** mkdir(@p dir, @p mode) and fsync its parent; an existing one is fine. */
 CAIRN_INTERNAL cairn_err cairn__journal_mkdir(const char *dir, mode_t mode,

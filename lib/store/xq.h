@@ -23,7 +23,9 @@
 #ifndef CAIRN_XQ_H
 #define CAIRN_XQ_H
 
-#include "journal/journal.h"
+#include "base/common.h"
+
+#include <sys/stat.h>
 
 typedef struct cairn_xq cairn_xq;
 
@@ -35,11 +37,11 @@ typedef struct cairn_xq cairn_xq;
  * (CAIRN_EUNSAFE otherwise).  A queue no process uses is made new,
  * whatever it holds.  Fails, leaving *out NULL, when the file cannot be
  * created or mapped, when it is in use by another version or namespace
- * or its lock cannot be taken within XQ_LOCK_BOUND_S, or when
- * $CAIRN_SHARED_COMMIT is "0"; the handle then commits on its own
- * (group commit between its threads only).  @p batch_max and @p wait_us
- * are the handle's ($CAIRN_BATCH_MAX, capped at the queue's 256 slots;
- * $CAIRN_BATCH_WAIT_US), as cairn__jsync_open() read them.
+ * or its lock cannot be taken within XQ_LOCK_BOUND_S; the handle then
+ * commits on its own (group commit between its threads only), as it does
+ * when opened with CAIRN_OPEN_NO_SHARED_COMMIT (then this is not called).
+ * @p batch_max and @p wait_us are the handle's (cairn_journal_opts
+ * batch_max, capped at the queue's 256 slots; batch_wait_us).
  */
 CAIRN_INTERNAL cairn_err cairn__xq_open(int dfd, const char *dir,
                                         const struct stat *mode_ref,
@@ -47,15 +49,6 @@ CAIRN_INTERNAL cairn_err cairn__xq_open(int dfd, const char *dir,
                                         cairn_xq **out, char *detail,
                                         size_t detail_len);
 CAIRN_INTERNAL void cairn__xq_close(cairn_xq *q);
-
-/**
- * Prepare and commit request @p r (prepared by group.c: run number and
- * lock reference taken) through the shared queue.  Sets r->err, r->detail,
- * r->wrote and r->after.
- * @return 1 when decided here; 0 when the request does not fit a slot
- *         (the caller commits it on its own, nothing was written).
- */
-CAIRN_INTERNAL int cairn__xq_append(cairn_journal *j, cairn_append_req *r);
 
 /** Commits led, records written and stale preparations turned back by
  *  this process's leaders (tests; read without the queue's mutex). */

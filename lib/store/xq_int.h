@@ -1,7 +1,7 @@
 /*
- * xq_int.h - between the shared file (xq_shm.c), the queue protocol
- * (xq_queue.c) and the journal side of shared commits (xq_commit.c).
- * See xq.h.
+ * xq_int.h - the shared file of the commit queue (xq_shm.c) as the
+ * queue protocol (commit/xq_queue.c) sees it: its layout, liveness,
+ * waking and waiting.  See xq.h.
  */
 #ifndef CAIRN_XQ_INT_H
 #define CAIRN_XQ_INT_H
@@ -72,8 +72,8 @@ struct cairn_xq {
     pid_t pid;
     unsigned batch_max, wait_us;
     uint64_t commits, records, stale; /* led by this process (sh->mu) */
-    int test_die;        /* $CAIRN_TEST_XQ_DIE: 1 before, 2 after the commit */
-    uint64_t last_sweep; /* mono ns (under sh->mu) */
+    int test_die; /* tests set it (test_xq.c): 1 before, 2 after the commit */
+    uint64_t last_sweep;      /* mono ns (under sh->mu) */
     uint32_t ready[XQ_SLOTS]; /* bytes of each slot known to have blocks */
 };
 
@@ -96,66 +96,5 @@ CAIRN_INTERNAL int cairn__xq_wait_change(cairn_xq *q, uint32_t *word,
 /** Wait up to XQ_POLL_MS for @p word to move, sweeping every
  *  XQ_POLL_MS. */
 CAIRN_INTERNAL int cairn__xq_wait(cairn_xq *q, uint32_t *word);
-
-/** One queued transition as the leader sees it: the payload bytes
- *  (xq_commit.c's format, in the shared mapping, writable by the leader
- *  only while it holds the slot) and the result it fills in. */
-typedef struct cairn_xq_item {
-    uint8_t *data;
-    size_t len;
-    cairn_err err;
-    int stale; /**< prepared from a state that is no longer the run's */
-    uint64_t pos;
-    char detail[CAIRN__XQ_DETAIL];
-} cairn_xq_item;
-
-/**
- * Write @p n items in one write transaction of @p j (xq_commit.c): each
- * gets err/stale/pos/detail.  A storage failure fails every item.
- */
-CAIRN_INTERNAL void cairn__xq_write_batch(cairn_journal *j,
-                                          cairn_xq_item *items, size_t n);
-
-/**
- * After a leader died holding the payload: is its record in the journal
- * (*pos, *found)?  Reads in a fresh read transaction (xq_commit.c).
- */
-CAIRN_INTERNAL cairn_err cairn__xq_committed(cairn_journal *j,
-                                             const uint8_t *data, size_t len,
-                                             uint64_t *pos, int *found);
-
-/** A payload, parsed (views into it; xq_commit.c has the layout). */
-typedef struct xpayload {
-    uint64_t run_num, seq;
-    const uint8_t *prev, *cp, *rec, *state;
-    uint32_t rec_len, state_len, last_pos_off;
-} xpayload;
-
-/** Parse a payload strictly (every length inside @p len, nothing left
- *  over, last_pos inside the state).  0 or -1.  Fuzzed: fuzz_xq.c. */
-CAIRN_INTERNAL int cairn__xq_payload_parse(const uint8_t *p, size_t len,
-                                           xpayload *out);
-/** From an encoded run state (FORMAT.md section 9): next_seq, head and
- *  the offset of last_pos (8 bytes are there).  0, or -1 when it does not
- *  parse that far.  Fuzzed: fuzz_xq.c. */
-CAIRN_INTERNAL int cairn__xq_state_tail(const uint8_t *p, size_t len,
-                                        uint64_t *next_seq,
-                                        const uint8_t **head,
-                                        size_t *last_pos_off);
-
-/**
- * Queue @p len bytes of @p payload and wait until the transition is
- * decided, leading commits whenever nobody else does (xq_shm.c).  The
- * result lands in @p out (data and len are not used).
- * @return CAIRN_OK with @p out filled; CAIRN_EINVAL when it was not
- *         queued: too big, or no room on the file system for the slot's
- *         blocks (the caller commits it on its own, where a full disk is
- *         an error LMDB reports);
- *         CAIRN_EIO when the queue is unusable (a robust mutex that can no
- *         longer be recovered): nothing was queued.
- */
-CAIRN_INTERNAL cairn_err cairn__xq_submit(cairn_xq *q, cairn_journal *j,
-                                          const uint8_t *payload, size_t len,
-                                          cairn_xq_item *out);
 
 #endif

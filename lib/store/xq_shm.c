@@ -291,12 +291,7 @@ cairn_err cairn__xq_open(int dfd, const char *dir, const struct stat *mode_ref,
                          char *detail, size_t detail_len)
 {
     char path[4096];
-    const char *share = getenv("CAIRN_SHARED_COMMIT");
     *out = NULL;
-    if (share != NULL && strcmp(share, "0") == 0) {
-        cairn__fmt(detail, detail_len, "CAIRN_SHARED_COMMIT=0");
-        return CAIRN_EINVAL;
-    }
     cairn_xq *q = calloc(1, sizeof(*q));
     if (q == NULL) {
         return CAIRN_ENOMEM;
@@ -320,11 +315,6 @@ cairn_err cairn__xq_open(int dfd, const char *dir, const struct stat *mode_ref,
                    : batch_max > XQ_SLOTS ? XQ_SLOTS
                                           : batch_max;
     q->wait_us = wait_us;
-    const char *die = getenv("CAIRN_TEST_XQ_DIE");
-    q->test_die = die == NULL                  ? 0
-                  : strcmp(die, "before") == 0 ? 1
-                  : strcmp(die, "after") == 0  ? 2
-                                               : 0;
     *out = q;
     return CAIRN_OK;
 }

@@ -191,7 +191,8 @@ static cairn_err check_binding(export_job *x)
     cairn_state st;
     cairn_err err = cairn__lookup_run(x->j, x->txn, x->run_id, &x->run_num);
     if (err != CAIRN_OK ||
-        (err = cairn__load_state(x->j, x->txn, x->run_num, &st)) != CAIRN_OK) {
+        (err = cairn__load_state(x->j, x->txn, x->run_num, &st, x->j->detail,
+                                 sizeof(x->j->detail))) != CAIRN_OK) {
         return err;
     }
     int same = st.signed_run &&

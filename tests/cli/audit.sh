@@ -64,7 +64,7 @@ cmp -s "$T/sums.before" "$T/sums.after" || fail "--snapshot changed a journal fi
 CHECKS=$((CHECKS + 1))
 [ -z "$(ls -A "$T/tmp")" ] || fail "the snapshot left files in TMPDIR"
 expect 1 "$C" -J "$T/nowhere" verify a-1 --key "$T/k.pub" --snapshot
-err_has "no journal here"
+err_has "nowhere: no such journal (directory does not exist)"
 
 # --- a second local user -------------------------------------------------------------
 if [ "$(id -u)" -ne 0 ]; then

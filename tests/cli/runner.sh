@@ -51,7 +51,7 @@ plan "$T/ok.json" ok-1 \
 expect 0 "$C" run "$T/ok.json"
 [ "$(head -n1 "$T/out")" = "ok-1" ] || fail "run id not first on stdout"
 [ "$(wc -l <"$T/out" | tr -d ' ')" = 1 ] || fail "stdout has more than the run id"
-err_has "[  2/5] snap (snapshot db) attempt 1 ... completed"
+err_has "[  3/5] snap (snapshot db) attempt 1 ... completed"
 err_has "preflight accepted (id auto-ok-1)"
 err_has "state:       completed"
 grep -v 'warning' "$T/err" | grep -q '^cairn: ' && fail "completed run printed an error: $(cat "$T/err")"
@@ -64,7 +64,7 @@ json_is "$T/op2.json" 'j["records"][-1]["evidence"]["exit_code"] == "0"'
 # A second run of the same plan is refused and touches nothing.
 expect 2 "$C" run "$T/ok.json"
 err_has "run ok-1 exists: use cairn resume ok-1"
-expect 2 "$C" resume ok-1
+expect 3 "$C" resume ok-1
 err_has "already complete"
 
 # The capture idiom of the documentation.

@@ -96,7 +96,7 @@ pid=$!
 wait_file "$D/pid-s-t4"
 expect 5 "$C" resume t4
 err_has "another runner holds run t4"
-err_has "pid=$pid "
+err_has "pid $pid on host "
 wait "$pid"
 CHECKS=$((CHECKS + 1))
 [ $? = 0 ] || fail "first runner failed"

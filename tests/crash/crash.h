@@ -54,6 +54,8 @@ typedef struct cr_ctx {
     cr_result *cur;   /**< the scenario running now */
     int control;      /**< negative controls: violations are expected
                            (counted, not printed) */
+    uint64_t srv_map_size; /**< map size cr_srv_start()'s servers open
+                                with (0: the default) */
 } cr_ctx;
 
 /** Report a violation of scenario @p c->cur (prints it with the seed). */
@@ -272,6 +274,7 @@ typedef struct cr_work {
     uint64_t rng;
     int reopen_on_error; /**< sweeps: close and reopen after an error */
     int big;             /**< sometimes attach large evidence */
+    uint64_t map_size;   /**< cairn_journal_opts.map_size (0: default) */
 } cr_work;
 
 /** Write one ack-log line (printf format). */

@@ -279,7 +279,7 @@ static unsigned map_single(cr_ctx *c, const char *dir, const char *ack)
     unsigned long long map = 0;
     unsigned n = (unsigned)cr_scaled(c, 300, 3);
     int rc = cr_srv_start(c, &w, dir, ack, "m", c->seed);
-    unsetenv("CAIRN_MAP_SIZE");
+    c->srv_map_size = 0;
     rc = rc == 0 ? steps_map(&w, n, &map) : -1;
     cr_srv_stop(&w, 0);
     c->cur->iterations += n;
@@ -300,11 +300,11 @@ static unsigned map_two(cr_ctx *c, const char *dir, const char *ack)
     cr_srv a, b;
     unsigned long long ma = 0, mb = 0, before = 0;
     unsigned n = (unsigned)cr_scaled(c, 120, 3), fails = 0;
-    setenv("CAIRN_MAP_SIZE", "65536", 1);
+    c->srv_map_size = 65536;
     int rc = cr_srv_start(c, &a, dir, ack, "a", c->seed);
     rc |= steps_map(&a, 1, &ma);
     rc |= cr_srv_start(c, &b, dir, ack, "b", c->seed + 1);
-    unsetenv("CAIRN_MAP_SIZE");
+    c->srv_map_size = 0;
     rc |= steps_map(&b, 1, &before);
     for (unsigned r = 0; rc == 0 && r < 3; r++) {
         fails += steps_map(&a, n, &ma) != 0;
@@ -332,7 +332,7 @@ void cr_scen_map(cr_ctx *c)
     char dir[4096], ack[4200];
     cr_mkdir_fresh(c, "map", dir, sizeof(dir));
     snprintf(ack, sizeof(ack), "%s.ack", dir);
-    setenv("CAIRN_MAP_SIZE", "65536", 1);
+    c->srv_map_size = 65536;
     unsigned v = map_single(c, dir, ack);
     v += cr_audit_log(c, dir, ack, "one writer, small map");
     cr_cleanup_dir(c, dir, v > 0);
@@ -342,6 +342,6 @@ void cr_scen_map(cr_ctx *c)
     v += cr_audit_log(c, dir, ack, "two writers, small maps");
     cr_cleanup_dir(c, dir, v > 0);
     snprintf(c->cur->note, sizeof(c->cur->note),
-             "CAIRN_MAP_SIZE=65536: grow and retry; a second process "
+             "map size 65536: grow and retry; a second process "
              "adopts the grown map");
 }

@@ -126,6 +126,7 @@ int cr_srv_start(cr_ctx *c, cr_srv *srv, const char *dir, const char *ack,
         s.w.dir = dir;
         s.w.rng = seed;
         s.w.big = 1;
+        s.w.map_size = c->srv_map_size;
         s.w.signer = cr_load_signer(c->sec);
         s.w.ack_fd = open(ack, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         snprintf(s.prefix, sizeof(s.prefix), "%s", prefix);

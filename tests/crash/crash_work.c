@@ -136,8 +136,11 @@ cairn_err cr_work_open(cr_work *w)
 {
     char detail[512] = "";
     cr_ack_line(w->ack_fd, "I - 0");
-    cairn_err err = cairn_journal_open(w->dir, CAIRN_OPEN_CREATE, &w->j, detail,
-                                       sizeof(detail));
+    cairn_journal_opts o = CAIRN_JOURNAL_OPTS_INIT;
+    o.flags = CAIRN_OPEN_CREATE;
+    o.map_size = w->map_size;
+    cairn_err err =
+        cairn_journal_open_opts(w->dir, &o, &w->j, detail, sizeof(detail));
     if (err != CAIRN_OK) {
         cr_ack_line(w->ack_fd, "E - %s %s", cairn_errname(err), detail);
         return err;

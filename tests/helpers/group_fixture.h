@@ -6,7 +6,7 @@
 #ifndef CAIRN_TEST_GROUP_FIXTURE_H
 #define CAIRN_TEST_GROUP_FIXTURE_H
 
-#include "journal/journal.h"
+#include "commit/commit.h"
 #include "verify/verify.h"
 
 #include <stdio.h>
@@ -19,14 +19,17 @@ typedef struct gfix {
     cairn_journal *j;
     cairn_signer *signer;
     cairn_pubkey *pub;
+    cairn_journal_opts opts; /**< open_journal()'s (flags: CREATE) */
 } gfix;
 
 static inline void open_journal(gfix *f)
 {
     char detail[256];
-    assert_int_equal(cairn_journal_open(f->dir, CAIRN_OPEN_CREATE, &f->j,
-                                        detail, sizeof(detail)),
-                     CAIRN_OK);
+    f->opts.size = sizeof(f->opts);
+    f->opts.flags = CAIRN_OPEN_CREATE;
+    assert_int_equal(
+        cairn_journal_open_opts(f->dir, &f->opts, &f->j, detail, sizeof(detail)),
+        CAIRN_OK);
     cairn_journal_set_signer(f->j, f->signer);
 }
 
@@ -60,8 +63,6 @@ static inline int teardown(void **state)
     free(f->dir);
     tu_rmtree(f->root);
     free(f);
-    unsetenv("CAIRN_MAP_SIZE");
-    unsetenv("CAIRN_BATCH_MAX");
     return 0;
 }
 

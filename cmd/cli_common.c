@@ -1,5 +1,5 @@
 /*
- * cli.c - error reporting, exit, option parsing helpers and the actor.
+ * cli_common.c - error reporting, exit, option parsing helpers and the actor.
  */
 #include "cli.h"
 
@@ -22,6 +22,10 @@ void cli_init(cli_ctx *ctx)
 
 void cli_exit(int code)
 {
+    if (exit_ctx != NULL && code == CLI_EXIT_OK &&
+        exit_ctx->unsigned_warning == CLI_UNSIGNED_EXIT) {
+        cli_warn_unsigned(exit_ctx);
+    }
     if (exit_ctx != NULL) {
         cairn_journal_close(exit_ctx->journal);
         exit_ctx->journal = NULL;
@@ -42,14 +46,11 @@ void cli_exit(int code)
 /* One message line on stderr.  Messages carry text from files, the
  * journal and other processes (lock holders, paths, details): every
  * control byte is written as \xNN so none reaches the terminal. */
-__attribute__((format(printf, 2, 0))) static void
-put_message(const char *prefix, const char *fmt, va_list ap)
+static void put_text(const char *prefix, const char *text)
 {
-    char text[8192];
     const unsigned char *p = (const unsigned char *)text;
 
     fflush(stdout);
-    (void)vsnprintf(text, sizeof(text), fmt, ap);
     fputs(prefix, stderr);
     for (; *p != '\0'; p++) {
         if (*p < 0x20 || *p == 0x7f) {
@@ -61,33 +62,137 @@ put_message(const char *prefix, const char *fmt, va_list ap)
     fputc('\n', stderr);
 }
 
-void cli_die(int code, const char *fmt, ...)
+/* With -o json, one JSON object per line on stderr instead. */
+static int json_errors(void)
 {
+    return exit_ctx != NULL && exit_ctx->format == CLI_JSON;
+}
+
+static void put_json(json_t *o)
+{
+    char *text =
+        json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    json_decref(o);
+    fflush(stdout);
+    if (text == NULL) {
+        fputs("{\"error\":{\"code\":\"CAIRN_ENOMEM\",\"exit\":1,"
+              "\"message\":\"out of memory\",\"where\":null}}\n",
+              stderr);
+        return;
+    }
+    fputs(text, stderr);
+    fputc('\n', stderr);
+    free(text);
+}
+
+const char *cli_code_name(int code)
+{
+    switch (code) {
+    case CLI_EXIT_USAGE:
+        return "CLI_EUSAGE";
+    case CLI_EXIT_GATE:
+        return "CLI_EGATE";
+    case CLI_EXIT_INTR:
+        return "CAIRN_EINTR";
+    default:
+        return "CLI_EERROR";
+    }
+}
+
+void cli_report(int exit_code, const char *code, const char *where,
+                const char *hint, const char *fmt, ...)
+{
+    char text[8192];
     va_list ap;
 
     va_start(ap, fmt);
-    put_message("cairn: ", fmt, ap);
+    (void)vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    if (!json_errors()) {
+        put_text("cairn: ", text);
+        if (hint != NULL && hint[0] != '\0') {
+            put_text("cairn: ", hint);
+        }
+        return;
+    }
+    json_t *e = json_object(), *o = json_object();
+    if (e == NULL || o == NULL ||
+        json_object_set_new(e, "code", cli_jstr(code)) != 0 ||
+        json_object_set_new(e, "exit", json_integer(exit_code)) != 0 ||
+        json_object_set_new(e, "message", cli_jstr(text)) != 0 ||
+        json_object_set_new(e, "where", cli_jstr(where)) != 0 ||
+        (hint != NULL && hint[0] != '\0' &&
+         json_object_set_new(e, "hint", cli_jstr(hint)) != 0)) {
+        json_decref(e);
+        json_decref(o);
+        put_json(NULL);
+        return;
+    }
+    json_object_set_new(o, "error", e);
+    put_json(o);
+}
+
+void cli_die(int code, const char *fmt, ...)
+{
+    char text[8192];
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    cli_report(code, cli_code_name(code), NULL, NULL, "%s", text);
     cli_exit(code);
+}
+
+void cli_die_code(int exit_code, const char *code, const char *where,
+                  const char *fmt, ...)
+{
+    char text[8192];
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    cli_report(exit_code, code, where, NULL, "%s", text);
+    cli_exit(exit_code);
 }
 
 void cli_warn(const char *fmt, ...)
 {
+    char text[8192];
     va_list ap;
 
     va_start(ap, fmt);
-    put_message("cairn: warning: ", fmt, ap);
+    (void)vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    if (!json_errors()) {
+        put_text("cairn: warning: ", text);
+        return;
+    }
+    json_t *w = json_object(), *o = json_object();
+    if (w == NULL || o == NULL ||
+        json_object_set_new(w, "message", cli_jstr(text)) != 0 ||
+        json_object_set_new(o, "warning", w) != 0) {
+        json_decref(w);
+        json_decref(o);
+        return;
+    }
+    put_json(o);
 }
 
 void cli_die_nomem(void)
 {
-    cli_die(CLI_EXIT_ERROR, "out of memory");
+    cli_die_code(CLI_EXIT_ERROR, "CAIRN_ENOMEM", NULL, "out of memory");
 }
 
-void cli_die_err(cairn_err err, const char *what, const char *detail)
+/* "<what>: <strerror(err)>[: <detail>]" with @p hint, then exit. */
+__attribute__((noreturn)) static void die_err_hint(cairn_err err,
+                                                   const char *what,
+                                                   const char *detail,
+                                                   const char *hint)
 {
     size_t n = strlen(what);
+    int code = cairn_exit_code(err);
 
     /* Do not repeat "what: " when the detail starts with it. */
     if (detail != NULL && strncmp(detail, what, n) == 0 && detail[n] == ':' &&
@@ -95,19 +200,28 @@ void cli_die_err(cairn_err err, const char *what, const char *detail)
         detail += n + 2;
     }
     if (detail != NULL && detail[0] != '\0') {
-        cli_die(cairn_exit_code(err), "%s: %s: %s", what, cairn_strerror(err),
-                detail);
+        cli_report(code, cairn_errname(err), what, hint, "%s: %s: %s", what,
+                   cairn_strerror(err), detail);
+    } else {
+        cli_report(code, cairn_errname(err), what, hint, "%s: %s", what,
+                   cairn_strerror(err));
     }
-    cli_die(cairn_exit_code(err), "%s: %s", what, cairn_strerror(err));
+    cli_exit(code);
+}
+
+void cli_die_err(cairn_err err, const char *what, const char *detail)
+{
+    die_err_hint(err, what, detail, NULL);
 }
 
 /* Explain which key a run is bound to after CAIRN_EKEYMISMATCH. */
-static void key_hint(cli_ctx *ctx, const char *run)
+static void key_hint(cli_ctx *ctx, const char *run, char *out, size_t cap)
 {
     cairn_summary *s = NULL;
     char ours[17] = "";
     char theirs[17];
 
+    out[0] = '\0';
     if (run == NULL || ctx->journal == NULL ||
         cairn_status(ctx->journal, run, &s) != CAIRN_OK) {
         return;
@@ -119,20 +233,20 @@ static void key_hint(cli_ctx *ctx, const char *run)
     }
     cli_key_id_hex(s->key_id, theirs);
     if (!s->signed_run) {
-        fprintf(stderr,
-                "cairn: run %s was created unsigned and stays unsigned: "
-                "write to it without --secret-key and CAIRN_SECRET_KEY\n",
-                run);
+        snprintf(out, cap,
+                 "run %s was created unsigned and stays unsigned: "
+                 "write to it without --secret-key and CAIRN_SECRET_KEY",
+                 run);
     } else if (ctx->signer == NULL) {
-        fprintf(stderr,
-                "cairn: run %s is bound to key id %s: pass its secret key "
-                "with --secret-key or CAIRN_SECRET_KEY\n",
-                run, theirs);
+        snprintf(out, cap,
+                 "run %s is bound to key id %s: pass its secret key "
+                 "with --secret-key or CAIRN_SECRET_KEY",
+                 run, theirs);
     } else {
-        fprintf(stderr,
-                "cairn: run %s is bound to key id %s, but the key given "
-                "has key id %s\n",
-                run, theirs, ours);
+        snprintf(out, cap,
+                 "run %s is bound to key id %s, but the key given "
+                 "has key id %s",
+                 run, theirs, ours);
     }
     cairn_summary_free(s);
 }
@@ -152,15 +266,9 @@ void cli_die_run(cli_ctx *ctx, cairn_err err, const char *run)
         snprintf(what, sizeof(what), "%s", ctx->cmd->name);
     }
     if (err == CAIRN_EKEYMISMATCH) {
-        fflush(stdout);
-        if (detail[0] != '\0') {
-            fprintf(stderr, "cairn: %s: %s: %s\n", what, cairn_strerror(err),
-                    detail);
-        } else {
-            fprintf(stderr, "cairn: %s: %s\n", what, cairn_strerror(err));
-        }
-        key_hint(ctx, run);
-        cli_exit(cairn_exit_code(err));
+        char hint[CAIRN_MAX_ID + 200];
+        key_hint(ctx, run, hint, sizeof(hint));
+        die_err_hint(err, what, detail, hint);
     }
     cli_die_err(err, what, detail);
 }
@@ -175,15 +283,17 @@ void cli_print_usage(const cli_command *cmd, FILE *out)
 
 void cli_usage_error(const cli_ctx *ctx, const char *fmt, ...)
 {
+    char text[8192];
     va_list ap;
 
-    fflush(stdout);
-    fprintf(stderr, "cairn: %s: ", ctx->cmd->name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    (void)vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    cli_print_usage(ctx->cmd, stderr);
+    cli_report(CLI_EXIT_USAGE, "CLI_EUSAGE", ctx->cmd->name, NULL, "%s: %s",
+               ctx->cmd->name, text);
+    if (ctx->format != CLI_JSON) {
+        cli_print_usage(ctx->cmd, stderr);
+    }
     cli_exit(CLI_EXIT_USAGE);
 }
 

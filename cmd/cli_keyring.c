@@ -1,5 +1,5 @@
 /*
- * keyring.c - the Linux kernel keyring as the holder of an unlocked
+ * cli_keyring.c - the Linux kernel keyring as the holder of an unlocked
  * secret key (`cairn unlock`, `cairn lock`, and every command that signs).
  *
  * Direct add_key(2)/keyctl(2) system calls: no library.  A key of type

@@ -1,5 +1,5 @@
 /*
- * sign.c - load the signing key; read passwords from the terminal.
+ * cli_sign.c - load the signing key; read passwords from the terminal.
  */
 #include "cli.h"
 
@@ -275,6 +275,15 @@ static void check_key_mode(const cli_ctx *ctx, const char *path)
     cli_warn("%s (--strict refuses it)", detail);
 }
 
+void cli_warn_unsigned(cli_ctx *ctx)
+{
+    if (ctx->unsigned_warning != CLI_UNSIGNED_NONE) {
+        ctx->unsigned_warning = CLI_UNSIGNED_NONE;
+        cli_warn("no signing key (--secret-key or CAIRN_SECRET_KEY): this "
+                 "commit is unsigned and the run will never verify");
+    }
+}
+
 void cli_load_signer(cli_ctx *ctx)
 {
     const char *path = ctx->secret_key;
@@ -285,8 +294,8 @@ void cli_load_signer(cli_ctx *ctx)
         path = getenv("CAIRN_SECRET_KEY");
     }
     if (path == NULL || path[0] == '\0') {
-        cli_warn("no signing key (--secret-key or CAIRN_SECRET_KEY): this "
-                 "commit is unsigned and the run will never verify");
+        /* Warned once something is written: not when refused. */
+        ctx->unsigned_warning = CLI_UNSIGNED_EXIT;
         return;
     }
     check_key_mode(ctx, path);

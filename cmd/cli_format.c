@@ -1,5 +1,5 @@
 /*
- * format.c - hex, key ids, RFC 3339 times, --since parsing, escaping.
+ * cli_format.c - hex, key ids, RFC 3339 times, --since parsing, escaping.
  */
 #include "cli.h"
 
@@ -180,47 +180,6 @@ static int parse_rfc3339(const char *text, uint64_t *ns)
     return 0;
 }
 
-/* "1h30m", "500ms", "2d": groups of <integer><unit>. */
-static int parse_duration(const char *text, uint64_t *ns)
-{
-    const char *p = text;
-    uint64_t total = 0;
-
-    if (*p == '\0') {
-        return -1;
-    }
-    while (*p != '\0') {
-        uint64_t n = 0, unit;
-        if (*p < '0' || *p > '9') {
-            return -1;
-        }
-        while (*p >= '0' && *p <= '9') {
-            if (n > (UINT64_MAX - 9) / 10) {
-                return -1;
-            }
-            n = n * 10 + (uint64_t)(*p++ - '0');
-        }
-        if (strncmp(p, "ms", 2) == 0) {
-            unit = NS_PER_MS;
-            p += 2;
-        } else if (*p == 's' || *p == 'm' || *p == 'h' || *p == 'd') {
-            unit = *p == 's'   ? NS_PER_S
-                   : *p == 'm' ? 60 * NS_PER_S
-                   : *p == 'h' ? 3600 * NS_PER_S
-                               : 86400 * NS_PER_S;
-            p++;
-        } else {
-            return -1;
-        }
-        if (n > UINT64_MAX / unit || total > UINT64_MAX - n * unit) {
-            return -1;
-        }
-        total += n * unit;
-    }
-    *ns = total;
-    return 0;
-}
-
 int cli_parse_since(const char *text, uint64_t now_ns, uint64_t *ns)
 {
     uint64_t d;
@@ -228,7 +187,9 @@ int cli_parse_since(const char *text, uint64_t now_ns, uint64_t *ns)
     if (parse_rfc3339(text, ns) == 0) {
         return 0;
     }
-    if (parse_duration(text, &d) == 0) {
+    /* "0s" is now. */
+    if (cairn_duration_parse(text, CAIRN_DURATION_ZERO, &d, NULL, 0) ==
+        CAIRN_OK) {
         *ns = d >= now_ns ? 0 : now_ns - d;
         return 0;
     }
@@ -237,7 +198,10 @@ int cli_parse_since(const char *text, uint64_t now_ns, uint64_t *ns)
 
 int cli_parse_duration(const char *text, uint64_t *ns)
 {
-    return parse_duration(text, ns);
+    return cairn_duration_parse(text, CAIRN_DURATION_ZERO, ns, NULL, 0) ==
+                   CAIRN_OK
+               ? 0
+               : -1;
 }
 
 void cli_put_escaped(FILE *out, const char *s)

@@ -1,5 +1,5 @@
 /*
- * json.c - the stable JSON documents of the CLI (documented in cairn(1)).
+ * cli_json.c - the stable JSON documents of the CLI (documented in cairn(1)).
  */
 #include "cli.h"
 

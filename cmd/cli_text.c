@@ -1,5 +1,5 @@
 /*
- * text.c - the human-readable forms of summaries, operations and records.
+ * cli_text.c - the human-readable forms of summaries, operations and records.
  */
 #include "cli.h"
 
@@ -34,11 +34,16 @@ static void line_next(FILE *out, const cairn_summary *s)
         fputs("next:        none\n", out);
         return;
     }
-    fprintf(out, "next:        #%u %s (%s) %s, attempt %u\n", s->next_seq,
+    fprintf(out, "next:        #%u %s (%s) %s", s->next_seq,
             id != NULL ? id : "?",
             s->next_seq < s->n_ops ? cairn_kind_name(s->ops[s->next_seq].kind)
                                    : "?",
-            cairn_op_state_name(s->next_state), s->next_attempt);
+            cairn_op_state_name(s->next_state));
+    /* Attempts count from 1: none before the first claim. */
+    if (s->next_attempt > 0) {
+        fprintf(out, ", attempt %u", s->next_attempt);
+    }
+    fputc('\n', out);
 }
 
 static void line_restart(FILE *out, const cairn_summary *s)
@@ -163,11 +168,15 @@ void cli_text_ops(FILE *out, const cairn_summary *s)
         const cairn_op_view *op = &s->ops[i];
         char updated[40];
         cli_time(op->updated_ns, updated, sizeof(updated));
-        fprintf(out, "%4u  %-*s  %-9s  %-*s  %-9s  %7u  %s\n", op->seq, wid,
+        char attempt[16] = "-"; /* no attempt yet */
+        if (op->attempt > 0) {
+            snprintf(attempt, sizeof(attempt), "%u", op->attempt);
+        }
+        fprintf(out, "%4u  %-*s  %-9s  %-*s  %-9s  %7s  %s\n", op->seq, wid,
                 op->id, cairn_kind_name(op->kind), wtarget,
                 op->target[0] != '\0' ? op->target : "-",
                 op->in_doubt ? "IN-DOUBT" : cairn_op_state_name(op->state),
-                op->attempt, updated);
+                attempt, updated);
     }
 }
 

@@ -1,10 +1,12 @@
 /*
- * duration.c - plan durations: one or more <digits><unit> groups, units
- * ms, s, m, h, d ("500ms", "30s", "1h30m"), summed into uint64 nanoseconds.
- * No sign, no spaces, no fractions; the total must be > 0 and every step is
- * overflow-checked.
+ * duration.c - the one duration parser (duration.h): one or more
+ * <digits><unit> groups, units ms, s, m, h, d ("500ms", "30s", "1h30m"),
+ * summed into uint64 nanoseconds.  No sign, no spaces, no fractions; the
+ * total must be > 0 unless the caller allows 0 (CAIRN_DURATION_ZERO), and
+ * every step is overflow-checked.  Plans, the runner's CLI options and
+ * `log --since` all parse through it.
  */
-#include "plan/plan_json.h"
+#include "base/duration.h"
 
 #include <string.h>
 
@@ -75,8 +77,8 @@ static int group(const char *text, size_t *pos, uint64_t *total, char *why,
     return 0;
 }
 
-int cairn__duration_check(const char *text, uint64_t *ns, char *why,
-                          size_t why_len)
+int cairn__duration_check(const char *text, unsigned flags, uint64_t *ns,
+                          char *why, size_t why_len)
 {
     *ns = 0;
     if (text[0] == '\0') {
@@ -90,7 +92,7 @@ int cairn__duration_check(const char *text, uint64_t *ns, char *why,
             return -1;
         }
     }
-    if (total == 0) {
+    if (total == 0 && (flags & CAIRN_DURATION_ZERO) == 0) {
         cairn__fmt(why, why_len, "must be greater than zero");
         return -1;
     }
@@ -107,5 +109,22 @@ int cairn__duration_parse(const char *text, uint64_t *ns)
         *ns = 0;
         return -1;
     }
-    return cairn__duration_check(text, ns, NULL, 0);
+    return cairn__duration_check(text, 0, ns, NULL, 0);
+}
+
+cairn_err cairn_duration_parse(const char *text, unsigned flags, uint64_t *ns,
+                               char *why, size_t why_len)
+{
+    cairn__clear(why, why_len);
+    if (ns == NULL) {
+        return CAIRN_EINVAL;
+    }
+    *ns = 0;
+    if (text == NULL || (flags & ~(unsigned)CAIRN_DURATION_ZERO) != 0) {
+        cairn__fmt(why, why_len, "bad argument");
+        return CAIRN_EINVAL;
+    }
+    return cairn__duration_check(text, flags, ns, why, why_len) == 0
+               ? CAIRN_OK
+               : CAIRN_EINVAL;
 }

@@ -1,0 +1,150 @@
+/*
+ * commit.h - the commit path (lib/commit/): group commit inside a handle
+ * (group.c, group_batch.c), shared commits across processes (xq_commit.c),
+ * and the pieces every transition is built from (commit.c).
+ */
+#ifndef CAIRN_COMMIT_H
+#define CAIRN_COMMIT_H
+
+#include "journal/journal.h"
+
+/** A thread waiting in group commit for its requests (group.c): the
+ *  leader wakes exactly the threads it has news for. */
+typedef struct cairn_waiter {
+    pthread_cond_t cv;
+} cairn_waiter;
+
+/** Fill a record's body for a transition, given the run's current state
+ *  (empty for a new run); must not write anything.  A failure is
+ *  described in @p detail (left empty, the error's name stands).
+ *  Callers of one handle may build in several threads at once. */
+typedef cairn_err (*cairn_build_fn)(cairn_journal *j, const cairn_state *st,
+                                    cairn_record *rec, void *ctx, char *detail,
+                                    size_t detail_len);
+
+/**
+ * One transition waiting for group commit.  The caller fills the inputs;
+ * the journal fills the rest.  It must stay valid until the call that
+ * submitted it returns.
+ */
+struct cairn_append_req {
+    const char *run_id;   /**< in */
+    cairn_build_fn build; /**< in */
+    void *ctx;            /**< in: for build */
+    cairn_state *after;   /**< in, optional: receives the state after the
+                               request (caller frees) */
+    cairn_err err;        /**< out: this request's result */
+    int wrote;            /**< out: a record was written */
+    char detail[CAIRN__DETAIL_MAX]; /**< out: why, when err != CAIRN_OK */
+    uint64_t run_num;               /**< journal's: from the run's name */
+    int locked;             /**< journal's: holds a run lock reference */
+    int done;               /**< journal's: decided (under sync->mu) */
+    cairn_waiter *waiter;   /**< journal's: the submitting thread's */
+    cairn_append_req *next; /**< journal's: queue link */
+};
+
+/**
+ * Append one record to run @p run_id (group commit, group.c): look the
+ * run up and take its lock (unless the handle holds it) in the calling
+ * thread, then queue the request.  The first waiting thread becomes the
+ * leader: it takes up to sync->batch_max queued requests and runs ONE
+ * write transaction over them in queue order (load the state, from the
+ * batch's cache when an earlier request touched the run; check the key
+ * binding; let @p build fill the record, which may answer CAIRN_OK with
+ * rec->type 0 to mean "nothing to write"; validate and apply it; store
+ * record and index entry), then the new state and one signed checkpoint
+ * per run touched.  A request that fails gets its own error and writes
+ * nothing; the others proceed.  Every caller returns after the commit
+ * that holds its record.  A commit failure fails every request of the
+ * batch (and the handle becomes sticky-fatal).
+ * @param after  optional: receives a copy of the new state (caller frees).
+ */
+CAIRN_INTERNAL cairn_err cairn__journal_append(cairn_journal *j,
+                                               const char *run_id,
+                                               cairn_build_fn build, void *ctx,
+                                               cairn_state *after);
+
+/**
+ * Submit @p n requests from one thread, queued together in this order,
+ * and wait until every one is decided (they may share one commit, or be
+ * spread over several when n exceeds the batch size).  Each request gets
+ * its own err and detail.
+ * @return CAIRN_OK when every request succeeded, else the first failed
+ *         request's error (its detail becomes the handle's).
+ */
+CAIRN_INTERNAL cairn_err cairn__journal_append_batch(cairn_journal *j,
+                                                     cairn_append_req *reqs,
+                                                     size_t n);
+
+/** Run one write transaction over the @p n requests linked from @p first
+ *  (group_batch.c; the leader only).  Sets each request's err, detail,
+ *  wrote and after. */
+CAIRN_INTERNAL void cairn__batch_commit(cairn_journal *j,
+                                        cairn_append_req *first, size_t n);
+/** A transition built on a run's state (cairn__transition_build()). */
+typedef struct cairn_transition {
+    cairn_record rec; /**< stamped, built (prev: the head it was built on) */
+    uint8_t *bytes;   /**< its encoding; NULL: nothing to write */
+    size_t len;
+    uint8_t hash[CAIRN_HASH_BYTES]; /**< its leaf hash */
+} cairn_transition;
+
+/**
+ * Build request @p r's next transition of run r->run_num on @p st, the
+ * one sequence every commit path uses: check the key binding, stamp the
+ * record (seq st->next_seq, prev st->head), let r->build fill it, encode
+ * it, leaf-hash it, and apply it to @p st as the record at position
+ * @p pos.  With @p plan (a new run) @p st is empty: no key check, seq 0,
+ * prev left to r->build, and @p st is started from @p plan instead.
+ * r->build answering CAIRN_OK with rec.type 0 means nothing to write:
+ * t->bytes is NULL and @p st unchanged.  @p st changes only on success.
+ * @return CAIRN_OK (free @p t with cairn__transition_free()); else the
+ *         failure, described in r->detail, and nothing left in @p t.
+ */
+CAIRN_INTERNAL cairn_err cairn__transition_build(
+    cairn_journal *j, cairn_state *st, cairn_append_req *r,
+    const cairn_plan *plan, uint64_t pos, cairn_transition *t);
+CAIRN_INTERNAL void cairn__transition_free(cairn_transition *t);
+
+/** The position the next record of @p txn (of @p store) gets: last key
+ *  + 1.  Failure in @p detail. */
+CAIRN_INTERNAL cairn_err cairn__next_position(cairn_store *store,
+                                              cairn_txn *txn, uint64_t *pos,
+                                              char *detail, size_t detail_len);
+/** The checkpoint of @p st's last record, signed when the handle has a
+ *  signer (it does not depend on the record's position).
+ *  @return CAIRN_OK; CAIRN_EINVAL (run id unusable); a signing error. */
+CAIRN_INTERNAL cairn_err
+cairn__make_checkpoint(const cairn_journal *j, const cairn_state *st,
+                       uint8_t out[CAIRN_CHECKPOINT_BYTES]);
+/** Store the checkpoint of @p st's last record (signed when the handle
+ *  has a signer) at position @p pos, with MDB_APPEND.  A signing failure
+ *  is described in @p detail; a storage failure is not (the store has
+ *  it). */
+CAIRN_INTERNAL cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
+                                               const cairn_state *st,
+                                               uint64_t pos, char *detail,
+                                               size_t detail_len);
+/** Build the CREATE record of request @p r (r->run_num is the new run's
+ *  number, r->build fills the record) with cairn__transition_build(),
+ *  start the run's state @p st from @p plan, and store record, index
+ *  entry, state and checkpoint in @p txn.  Failure in r->detail. */
+CAIRN_INTERNAL cairn_err cairn__commit_new_run(cairn_journal *j, cairn_txn *txn,
+                                               cairn_append_req *r,
+                                               const cairn_plan *plan,
+                                               cairn_state *st);
+
+/**
+ * Prepare and commit request @p r (prepared by group.c: run number and
+ * lock reference taken) through the shared queue (xq_commit.c, store/xq.h).
+ * Sets r->err, r->detail, r->wrote and r->after.
+ * @return 1 when decided here; 0 when the request does not fit a slot
+ *         (the caller commits it on its own, nothing was written).
+ */
+CAIRN_INTERNAL int cairn__xq_append(cairn_journal *j, cairn_append_req *r);
+
+/** The /proc start time of process @p pid (0 when unreadable): the
+ *  handle's copy for its own process, else read from /proc. */
+CAIRN_INTERNAL uint64_t cairn__holder_start(const cairn_journal *j, pid_t pid);
+
+#endif

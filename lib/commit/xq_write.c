@@ -1,0 +1,260 @@
+/*
+ * xq_write.c - the leader's side of shared commits (see store/xq.h): parse
+ * the queued payloads (xq_commit.c lays them out), write them in one
+ * transaction of the store, and, for an owner whose leader died, find
+ * out whether its record is in the journal.  Only the store is used: no
+ * key, no plan, no journal handle.
+ */
+#include "commit/xq_write.h"
+
+#include "commit/commit.h"
+
+#include "base/bytes.h"
+#include "format/record.h"
+#include "keys/key.h"
+
+#include <string.h>
+
+int cairn__xq_payload_parse(const uint8_t *p, size_t len, xpayload *out)
+{
+    cairn_rd r;
+    cairn__rd_init(&r, p, len);
+    if (cairn__rd_u64(&r, &out->run_num) || cairn__rd_u64(&r, &out->seq) ||
+        cairn__rd_view(&r, CAIRN_HASH_BYTES, &out->prev) ||
+        cairn__rd_u32(&r, &out->rec_len) ||
+        cairn__rd_u32(&r, &out->state_len) ||
+        cairn__rd_u32(&r, &out->last_pos_off) ||
+        cairn__rd_view(&r, CAIRN_CHECKPOINT_BYTES, &out->cp) ||
+        cairn__rd_view(&r, out->rec_len, &out->rec) ||
+        cairn__rd_view(&r, out->state_len, &out->state) ||
+        cairn__rd_left(&r) != 0) {
+        return -1;
+    }
+    return out->last_pos_off > out->state_len ||
+                   out->state_len - out->last_pos_off < 8
+               ? -1
+               : 0;
+}
+
+int cairn__xq_state_tail(const uint8_t *p, size_t len, uint64_t *next_seq,
+                         const uint8_t **head, size_t *last_pos_off)
+{
+    cairn_rd r;
+    uint8_t u8;
+    uint16_t n;
+    uint64_t u64;
+    const uint8_t *skip;
+    cairn__rd_init(&r, p, len);
+    if (cairn__rd_u8(&r, &u8) || u8 != 1 || cairn__rd_u8(&r, &u8) ||
+        cairn__rd_u64(&r, &u64)) {
+        return -1;
+    }
+    for (int i = 0; i < 2; i++) { /* run_id, plan_id */
+        if (cairn__rd_u16(&r, &n) || cairn__rd_view(&r, n, &skip)) {
+            return -1;
+        }
+    }
+    if (cairn__rd_view(&r, CAIRN_HASH_BYTES + CAIRN_KEY_ID_BYTES, &skip) ||
+        cairn__rd_u16(&r, &n) || cairn__rd_view(&r, n, &skip) ||
+        cairn__rd_u64(&r, next_seq) ||
+        cairn__rd_view(&r, CAIRN_HASH_BYTES, head) || cairn__rd_left(&r) < 8) {
+        return -1;
+    }
+    *last_pos_off = r.off;
+    return 0;
+}
+
+/* ---- the leader: write ------------------------------------------------ */
+
+typedef struct wbatch {
+    cairn_store *store;
+    cairn_xq_item *items;
+    size_t n;
+    size_t wrote;
+} wbatch;
+
+static void item_fail(cairn_xq_item *it, cairn_err err, const char *what)
+{
+    it->err = err;
+    cairn__fmt(it->detail, sizeof(it->detail), "%s", what);
+}
+
+/* Is the run still where the payload was prepared from?  0 yes, 1 stale,
+ * else an error for the item. */
+static int check_base(cairn_txn *txn, const xpayload *pl, cairn_err *err)
+{
+    uint8_t key[16];
+    const uint8_t *v, *head;
+    size_t vl, off;
+    uint64_t next;
+    int found = 0;
+    cairn__store64_be(key, pl->run_num);
+    *err = cairn__txn_get(txn, CAIRN_DBI_RUNS, key, 8, &v, &vl, &found);
+    if (*err != CAIRN_OK || !found) {
+        *err = *err != CAIRN_OK ? *err : CAIRN_ENORUN;
+        return -1;
+    }
+    if (cairn__xq_state_tail(v, vl, &next, &head, &off) != 0) {
+        *err = CAIRN_ECORRUPT;
+        return -1;
+    }
+    if (next != pl->seq || memcmp(head, pl->prev, CAIRN_HASH_BYTES) != 0) {
+        return 1;
+    }
+    cairn__store64_be(key + 8, pl->seq);
+    *err = cairn__txn_get(txn, CAIRN_DBI_INDEX, key, 16, &v, &vl, &found);
+    if (*err == CAIRN_OK && found) {
+        *err = CAIRN_ECORRUPT; /* the state says next, the index has it */
+    }
+    return *err != CAIRN_OK ? -1 : 0;
+}
+
+/* Record, index entry, state (with its last_pos) and checkpoint. */
+static cairn_err put_item(cairn_txn *txn, const xpayload *pl, uint8_t *state,
+                          uint64_t pos)
+{
+    uint8_t key[8], ikey[16];
+    cairn__store64_be(key, pos);
+    cairn__store64_be(ikey, pl->run_num);
+    cairn__store64_be(ikey + 8, pl->seq);
+    cairn__store64_be(state + pl->last_pos_off, pos);
+    cairn_err err = cairn__txn_put(txn, CAIRN_DBI_RECORDS, key, 8, pl->rec,
+                                   pl->rec_len, CAIRN_PUT_APPEND);
+    if (err == CAIRN_OK) {
+        err = cairn__txn_put(txn, CAIRN_DBI_INDEX, ikey, 16, key, 8,
+                             CAIRN_PUT_NOOVERWRITE);
+    }
+    if (err == CAIRN_OK) {
+        err = cairn__txn_put(txn, CAIRN_DBI_RUNS, ikey, 8, state, pl->state_len,
+                             0);
+    }
+    if (err == CAIRN_OK) {
+        err = cairn__txn_put(txn, CAIRN_DBI_CHECKPOINTS, key, 8, pl->cp,
+                             CAIRN_CHECKPOINT_BYTES, CAIRN_PUT_APPEND);
+    }
+    return err;
+}
+
+/* The write transaction (re-run from scratch after a map growth). */
+static cairn_err write_fn(cairn_txn *txn, void *vb)
+{
+    wbatch *b = vb;
+    uint64_t pos = 0;
+    b->wrote = 0;
+    cairn_err err = cairn__next_position(b->store, txn, &pos, NULL, 0);
+    for (size_t i = 0; i < b->n && err == CAIRN_OK; i++) {
+        cairn_xq_item *it = &b->items[i];
+        xpayload pl;
+        cairn_err bad = CAIRN_OK;
+        memset(&pl, 0, sizeof(pl));
+        it->err = CAIRN_OK;
+        it->stale = 0;
+        it->pos = 0;
+        it->detail[0] = '\0';
+        if (cairn__xq_payload_parse(it->data, it->len, &pl) != 0) {
+            item_fail(it, CAIRN_ECORRUPT, "commit queue: malformed payload");
+            continue;
+        }
+        int base = check_base(txn, &pl, &bad);
+        if (base < 0) {
+            item_fail(it, bad, cairn_strerror(bad));
+            continue;
+        }
+        if (base > 0) {
+            it->stale = 1;
+            continue;
+        }
+        /* The state sits in the payload, which the leader owns now. */
+        err = put_item(txn, &pl, it->data + (pl.state - it->data), pos);
+        it->pos = pos++;
+        b->wrote++;
+    }
+    if (err == CAIRN_OK && b->wrote == 0) {
+        return CAIRN_ENOTHING; /* abort: nothing to commit */
+    }
+    return err;
+}
+
+void cairn__xq_write_batch(cairn_store *store, cairn_xq_item *items, size_t n)
+{
+    wbatch b = {store, items, n, 0};
+    int was_fatal = cairn__store_fatal(store);
+    cairn_err err =
+        was_fatal ? CAIRN_EFATAL : cairn__store_write(store, write_fn, &b);
+    if (err == CAIRN_ENOTHING && b.wrote == 0) {
+        return;
+    }
+    if (err == CAIRN_OK) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        items[i].stale = 0;
+        items[i].pos = 0;
+        item_fail(&items[i], err,
+                  was_fatal ? "the leading process's journal handle failed "
+                              "a commit earlier"
+                            : cairn__store_detail(store));
+    }
+}
+
+/* ---- an owner after its leader died ------------------------------------ */
+
+/* The record @p pl names is in the journal, byte for byte: *pos, *found. */
+static cairn_err look_up(cairn_txn *txn, const xpayload *pl, uint64_t *pos,
+                         int *found)
+{
+    uint8_t key[16];
+    const uint8_t *v;
+    size_t vl;
+    int have = 0;
+    cairn__store64_be(key, pl->run_num);
+    cairn__store64_be(key + 8, pl->seq);
+    cairn_err err =
+        cairn__txn_get(txn, CAIRN_DBI_INDEX, key, 16, &v, &vl, &have);
+    if (err != CAIRN_OK || !have || vl != 8) {
+        return err;
+    }
+    *pos = cairn__load64_be(v);
+    err = cairn__txn_get(txn, CAIRN_DBI_RECORDS, v, 8, &v, &vl, &have);
+    *found = err == CAIRN_OK && have && vl == pl->rec_len &&
+             memcmp(v, pl->rec, vl) == 0;
+    return err;
+}
+
+typedef struct lookup_ctx {
+    const xpayload *pl;
+    uint64_t *pos;
+    int *found;
+} lookup_ctx;
+
+/* Inside a write transaction that is always aborted: taking LMDB's writer
+ * mutex first recovers it from the dead leader, which brings the lock
+ * table up to the leader's last commit.  A plain read transaction could
+ * still start from the commit before it (the leader may have died after
+ * writing its meta page and before publishing it to readers), and the
+ * owner would then queue again a transition that is already in the
+ * journal and report a failure for it. */
+static cairn_err lookup_fn(cairn_txn *txn, void *vctx)
+{
+    lookup_ctx *l = vctx;
+    cairn_err err = look_up(txn, l->pl, l->pos, l->found);
+    return err == CAIRN_OK ? CAIRN_ENOTHING : err;
+}
+
+cairn_err cairn__xq_committed(cairn_store *store, const uint8_t *data,
+                              size_t len, uint64_t *pos, int *found)
+{
+    xpayload pl;
+    *found = 0;
+    if (cairn__xq_payload_parse(data, len, &pl) != 0) {
+        return CAIRN_ECORRUPT;
+    }
+    lookup_ctx l = {&pl, pos, found};
+    cairn_err err = cairn__store_write(store, lookup_fn, &l);
+    err = err == CAIRN_ENOTHING ? CAIRN_OK : err;
+    if (err == CAIRN_OK && *found) {
+        /* Visible, but the dead leader may not have flushed it. */
+        err = cairn__store_sync(store);
+    }
+    return err;
+}
