@@ -44,7 +44,7 @@ CLI       := $(BUILD)/cairn
 
 .PHONY: all check test san fuzz fuzz-build demo crash bench deps deps-check install \
         uninstall clean format format-check check-layers check-env help \
-        check-symbols check-docs
+        check-symbols check-docs check-deps
 
 all: $(STATIC) $(SHARED) $(CLI) $(BUILD)/cairn.pc
 
@@ -131,7 +131,7 @@ check-docs:
 	@sh scripts/check-docs.sh
 
 # The suite once, in $(BUILD).
-test: all check-symbols check-docs $(TEST_BIN) $(REPLAY_BIN) $(CRASH_BIN) $(CRASH_SHIMS)
+test: all check-symbols check-docs check-deps $(TEST_BIN) $(REPLAY_BIN) $(CRASH_BIN) $(CRASH_SHIMS)
 	@BUILD=$(BUILD) sh tests/run.sh
 
 # The suite under AddressSanitizer and UndefinedBehaviorSanitizer.
@@ -207,6 +207,11 @@ check-env:
 # A file of lib/ includes only its own layer and the layers below it.
 check-layers:
 	@sh scripts/check-layers.sh
+
+# No arrow (include or symbol) runs back up, no circle spans folders, and
+# verify/ links no transition code: scripts/layers.py on the built objects.
+check-deps: all
+	@python3 scripts/layers.py --check . $(BUILD)
 
 format-check:
 	@clang-format --dry-run --Werror include/*.h lib/*/*.c lib/*/*.h cmd/*.c cmd/*.h tests/*.c tests/*.h fuzz/*.c bench/*.c bench/*.h

@@ -10,6 +10,7 @@ int cmd_accept(cli_ctx *ctx, int argc, char **argv)
     static const struct option longopts[] = {
         CLI_LONG_COMMON,
         CLI_LONG_WRITE,
+        CLI_LONG_HOOK,
         {"id", required_argument, NULL, OPT_ID},
         {"reason", required_argument, NULL, OPT_REASON},
         {0}};
@@ -41,5 +42,6 @@ int cmd_accept(cli_ctx *ctx, int argc, char **argv)
     if (err != CAIRN_OK) {
         cli_die_run(ctx, err, run);
     }
+    cli_hook_fire(ctx, run, 0, 0);
     return CLI_EXIT_OK;
 }

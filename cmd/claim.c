@@ -30,6 +30,7 @@ int cmd_claim(cli_ctx *ctx, int argc, char **argv)
     static const struct option longopts[] = {
         CLI_LONG_COMMON,
         CLI_LONG_WRITE,
+        CLI_LONG_HOOK,
         {"op", required_argument, NULL, OPT_OP},
         {"holder-pid", required_argument, NULL, OPT_HOLDER},
         {"containment", no_argument, NULL, OPT_CONTAINMENT},
@@ -86,5 +87,6 @@ int cmd_claim(cli_ctx *ctx, int argc, char **argv)
         cli_die_run(ctx, err, run);
     }
     print_claim(ctx, &result);
+    cli_hook_fire(ctx, run, 1, result.seq);
     return CLI_EXIT_OK;
 }

@@ -14,6 +14,7 @@
 
 #include <getopt.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -44,6 +45,8 @@ typedef struct cli_ctx {
     int group_readable;        /**< --group-readable (create, run) */
     const char *password_file; /**< --password-file (- : stdin), or NULL */
     int password_fd;           /**< --password-fd N, or -1 */
+    const char *hook;          /**< --hook CMD (transitions), or NULL */
+    int hook_set;              /**< --hook given (even empty: no hook) */
     /** No signing key: the "unsigned" warning is owed.  CLI_UNSIGNED_EXIT:
      *  printed by a successful exit (a refused command wrote nothing);
      *  CLI_UNSIGNED_WRITE: printed at the runner's first write. */
@@ -172,6 +175,7 @@ enum {
     CLI_OPT_ACTOR,
     CLI_OPT_STRICT,
     CLI_OPT_GROUP_READABLE,
+    CLI_OPT_HOOK,
     CLI_OPT_PASSWORD_FILE,
     CLI_OPT_PASSWORD_FD,
     CLI_OPT_FIRST_LOCAL /**< first value free for a command's options */
@@ -196,6 +200,12 @@ enum {
         {"password-fd", required_argument, NULL, CLI_OPT_PASSWORD_FD},         \
     {                                                                          \
         "actor", required_argument, NULL, CLI_OPT_ACTOR                        \
+    }
+
+/** --hook CMD: an option of every command that makes transitions. */
+#define CLI_LONG_HOOK                                                          \
+    {                                                                          \
+        "hook", required_argument, NULL, CLI_OPT_HOOK                          \
     }
 
 /** Reset getopt before a command parses its own options. */
@@ -317,6 +327,27 @@ void cli_filter_free(cli_run_filter *f);
  *  doubt, or a target to restart (what `status --require-no-attention`
  *  refuses). */
 int cli_run_needs_attention(const cairn_summary *s);
+
+/* ---------------------------------------------------------------- */
+/* Hooks (cli_hook.c).                                                   */
+
+/** The hook command: --hook (empty: none), else $CAIRN_HOOK, or NULL. */
+const char *cli_hook(const cli_ctx *ctx);
+/** The JSON event a hook gets in CAIRN_EVENT_JSON: "event"
+ *  "state-change", run_id, transition, actor, op (null or the operation),
+ *  state, stopped_reason, next_action, summary (as `status -o json`). */
+json_t *cli_hook_event(const cairn_summary *s, const char *transition,
+                       const char *actor, int has_op, uint32_t seq);
+/** Run @p hook for @p s (cairn_hook_run with CAIRN_EVENT_JSON); 0 ok,
+ *  -1 failed (@p detail says why). */
+int cli_hook_run(cli_ctx *ctx, const char *hook, const cairn_summary *s,
+                 const char *transition, int has_op, uint32_t seq,
+                 const volatile sig_atomic_t *interrupts, char *detail,
+                 size_t detail_len);
+/** After a successful transition of command ctx->cmd on @p run (naming
+ *  operation @p seq when @p has_op): run the hook if there is one; a
+ *  failure is a warning. */
+void cli_hook_fire(cli_ctx *ctx, const char *run, int has_op, uint32_t seq);
 
 /* ---------------------------------------------------------------- */
 /* Journal and signer (cli_journal.c, cli_sign.c).                   */
@@ -452,6 +483,9 @@ void cli_jprint(json_t *value);
 
 /** The `status -o json` object (docs/DESIGN.md section 3). */
 json_t *cli_json_summary(const cairn_summary *s);
+/** Add "activity", "holder" (null, or pid, host, since, verified) and
+ *  "activity_detail" of @p h to @p o. */
+void cli_json_activity(json_t *o, const cairn_run_holder *h);
 /** One operation of a summary. */
 json_t *cli_json_op(const cairn_op_view *op);
 /** One record (`log -o json`); @p s (may be NULL) names operations. */
@@ -467,6 +501,9 @@ void cli_text_ops(FILE *out, const cairn_summary *s);
 /** One `log` line for a record; @p s (may be NULL) names operations. */
 void cli_text_record(FILE *out, const cairn_record_view *r,
                      const cairn_summary *s);
+/** The `activity:` line of `status`: who works on the run. */
+void cli_text_activity(FILE *out, const cairn_summary *s,
+                       const cairn_run_holder *h);
 /** The id of operation @p seq in @p s, or NULL. */
 const char *cli_op_id(const cairn_summary *s, uint32_t seq);
 

@@ -273,9 +273,32 @@ void cli_die_run(cli_ctx *ctx, cairn_err err, const char *run)
     cli_die_err(err, what, detail);
 }
 
+/* Commands that make transitions, and so run the hook (cli_hook.c). */
+static int makes_transitions(const cli_command *cmd)
+{
+    static const char *const names[] = {
+        "create", "accept-preflight", "claim", "complete", "fail", "skip",
+        "retry",  "resolve",          "cancel"};
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(cmd->name, names[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void cli_print_usage(const cli_command *cmd, FILE *out)
 {
     fputs(cmd->usage, out);
+    if (makes_transitions(cmd)) {
+        fputs("\n--hook CMD: run `sh -c CMD` after the transition (default:\n"
+              "$CAIRN_HOOK; '' none), with CAIRN_RUN_STATE, "
+              "CAIRN_TRANSITION,\nCAIRN_EVENT_JSON ... set.  See cairn(1) "
+              "HOOKS.\n",
+              out);
+    }
     fputs("\nCommon options: -J/--journal DIR, -o/--format text|json, --json,"
           "\n--strict, -h/--help.  See cairn(1).\n",
           out);
@@ -353,6 +376,10 @@ int cli_common_option(cli_ctx *ctx, int c, const char *arg, char **argv)
         return 1;
     case CLI_OPT_GROUP_READABLE:
         ctx->group_readable = 1;
+        return 1;
+    case CLI_OPT_HOOK:
+        ctx->hook = arg;
+        ctx->hook_set = 1;
         return 1;
     case CLI_OPT_PASSWORD_FILE:
         ctx->password_file = arg;

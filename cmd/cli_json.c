@@ -366,3 +366,21 @@ json_t *cli_json_record(const cairn_record_view *r, const cairn_summary *s)
     record_body(o, r, s);
     return o;
 }
+
+void cli_json_activity(json_t *o, const cairn_run_holder *h)
+{
+    json_t *holder = json_null();
+    cli_jset(o, "activity", cli_jstr(cairn_activity_name(h->activity)));
+    if (h->has_holder) {
+        holder = json_object();
+        if (holder == NULL) {
+            cli_die_nomem();
+        }
+        cli_jset(holder, "pid", cli_ju64(h->pid));
+        cli_jset(holder, "host", cli_jstr_or_null(h->host));
+        cli_jset(holder, "since", cli_jtime(h->since_ns));
+        cli_jset(holder, "verified", json_boolean(h->verified));
+    }
+    cli_jset(o, "holder", holder);
+    cli_jset(o, "activity_detail", cli_jstr_or_null(h->detail));
+}

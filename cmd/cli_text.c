@@ -275,3 +275,46 @@ void cli_text_record(FILE *out, const cairn_record_view *r,
     put_keys(out, "evidence", r->evidence, r->n_evidence);
     fputc('\n', out);
 }
+
+void cli_text_activity(FILE *out, const cairn_summary *s,
+                       const cairn_run_holder *h)
+{
+    char since[40];
+    cli_time(h->since_ns, since, sizeof(since));
+    switch (h->activity) {
+    case CAIRN_ACTIVITY_ACTIVE:
+        if (h->verified) {
+            fprintf(out, "activity:    active: runner pid %u on %s since %s\n",
+                    h->pid, h->host, since);
+            return;
+        }
+        fputs("activity:    active: ", out);
+        cli_put_escaped(out, h->detail);
+        fputc('\n', out);
+        return;
+    case CAIRN_ACTIVITY_ABANDONED:
+        fputs("activity:    ABANDONED: ", out);
+        cli_put_escaped(out, h->detail);
+        if (h->has_holder && h->since_ns != 0) {
+            fprintf(out, " (it took the run at %s)", since);
+        }
+        if (s->next_action == CAIRN_NEXT_WAIT_COMMAND) {
+            fputs("\n             nobody holds it, but its command still "
+                  "runs: wait for it to end (see command:)\n",
+                  out);
+            return;
+        }
+        fprintf(out,
+                "\n             nobody holds it now: take it over with the "
+                "next action above\n             (`cairn resume %s`; "
+                "`cairn resolve` for an operation in doubt)\n",
+                s->run_id);
+        return;
+    case CAIRN_ACTIVITY_IDLE:
+        fputs("activity:    idle: nobody holds the run\n", out);
+        return;
+    case CAIRN_ACTIVITY_ENDED:
+        fputs("activity:    ended: nobody holds the run\n", out);
+        return;
+    }
+}

@@ -79,6 +79,7 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
     static const struct option longopts[] = {
         CLI_LONG_COMMON,
         CLI_LONG_WRITE,
+        CLI_LONG_HOOK,
         {"group-readable", no_argument, NULL, CLI_OPT_GROUP_READABLE},
         {0}};
     char run_id[CAIRN_MAX_ID + 1];
@@ -120,5 +121,6 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
     } else {
         printf("%s\n", run_id);
     }
+    cli_hook_fire(ctx, run_id, 0, 0);
     return CLI_EXIT_OK;
 }

@@ -49,17 +49,31 @@ static void free_ids(run_ids *ids)
     memset(ids, 0, sizeof(*ids));
 }
 
-static void print_line(const cairn_summary *s)
+/* The activity column: "active pid 123", "ABANDONED", "idle", "ended". */
+static void activity_word(const cairn_run_holder *h, char *out, size_t cap)
+{
+    if (h->activity == CAIRN_ACTIVITY_ACTIVE && h->has_holder) {
+        snprintf(out, cap, "active pid %u%s", h->pid, h->verified ? "" : "?");
+    } else if (h->activity == CAIRN_ACTIVITY_ABANDONED) {
+        snprintf(out, cap, "ABANDONED");
+    } else {
+        snprintf(out, cap, "%s", cairn_activity_name(h->activity));
+    }
+}
+
+static void print_line(const cairn_summary *s, const cairn_run_holder *h)
 {
     char updated[40];
     char progress[32];
+    char activity[48];
 
     cli_time(s->updated_ns, updated, sizeof(updated));
     snprintf(progress, sizeof(progress), "%u/%u",
              s->counts[CAIRN_OP_COMPLETED] + s->counts[CAIRN_OP_SKIPPED],
              s->total);
-    printf("%-32s  %-20s  %-18s  %9s  %s%s\n", s->run_id, s->plan_id,
-           cairn_run_state_name(s->state), progress, updated,
+    activity_word(h, activity, sizeof(activity));
+    printf("%-32s  %-20s  %-18s  %-16s  %9s  %s%s\n", s->run_id, s->plan_id,
+           cairn_run_state_name(s->state), activity, progress, updated,
            s->n_in_doubt > 0 ? "  IN-DOUBT" : "");
 }
 
@@ -86,13 +100,23 @@ static int print_runs(cli_ctx *ctx, const run_ids *ids, const cli_run_filter *f,
             continue;
         }
         if (!cli_filter_match(f, s)) {
-            /* not asked for */
-        } else if (arr != NULL) {
-            if (json_array_append_new(arr, cli_json_summary(s)) != 0) {
+            cairn_summary_free(s);
+            continue;
+        }
+        cairn_run_holder h;
+        err = cairn_run_activity(ctx->journal, s, &h);
+        if (err != CAIRN_OK) {
+            memset(&h, 0, sizeof(h));
+            h.activity = CAIRN_ACTIVITY_IDLE;
+        }
+        if (arr != NULL) {
+            json_t *o = cli_json_summary(s);
+            cli_json_activity(o, &h);
+            if (json_array_append_new(arr, o) != 0) {
                 cli_die_nomem();
             }
         } else {
-            print_line(s);
+            print_line(s, &h);
         }
         cairn_summary_free(s);
     }

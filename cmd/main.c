@@ -80,8 +80,14 @@ static const cli_command commands[] = {
      "...]\n"
      "                     [--secret-key FILE] [--actor NAME]\n"},
     {"cancel", cmd_cancel, CLI_WRITES, "end a run (cancelled, or timed out)",
-     "usage: cairn cancel RUN [--reason TEXT] [--timed-out]\n"
-     "                    [--secret-key FILE] [--actor NAME]\n"},
+     "usage: cairn cancel RUN [--reason TEXT] [--timed-out] [--timeout D]\n"
+     "                    [--secret-key FILE] [--actor NAME]\n"
+     "\n"
+     "A run held by a live runner is stopped first: its runner (only once\n"
+     "the kernel confirms it holds the run) gets SIGTERM, stops as on any\n"
+     "SIGTERM (outcome journaled, containment done), and the cancel is\n"
+     "recorded when it has let go.  --timeout D: wait at most D (default\n"
+     "2m), then exit 5 with nothing recorded.\n"},
     {"run", cmd_run, CLI_WRITES | CLI_CREATES,
      "create a run of a plan and execute it",
      "usage: cairn run PLAN|- [--manual-accept] [--max-steps N]\n"
@@ -111,6 +117,7 @@ static const cli_command commands[] = {
      "                      never journaled)\n"
      "--hook CMD            run `sh -c CMD` on every run state change, with\n"
      "                      CAIRN_RUN_STATE, CAIRN_NEXT_ACTION ... set\n"
+     "                      (default: $CAIRN_HOOK; see cairn(1) HOOKS)\n"
      "-q, --quiet           print only the final summary\n"
      "--dry-run             print what would run; write nothing\n"
      "\n"
@@ -139,7 +146,8 @@ static const cli_command commands[] = {
      "usage: cairn list [--state S[,S...]] [--plan ID] [--target T]\n"
      "                  [--since TIME] [--until TIME] [--attention]\n"
      "\n"
-     "One line per run: run id, plan id, state, done/total, last update.\n"
+     "One line per run: run id, plan id, state, activity (active pid N,\n"
+     "ABANDONED, idle, ended), done/total, last update.\n"
      "--state S    runs in state S (awaiting-preflight, running, completed,\n"
      "             failed, needs-attention, timed-out, cancelled)\n"
      "--plan ID    runs of plan ID\n"
@@ -158,8 +166,8 @@ static const cli_command commands[] = {
      "                        needs a restart\n"
      "--require-no-attention  exit 3 if the run is failed or needs "
      "attention,\n"
-     "                        an operation is in doubt, or a target needs a\n"
-     "                        restart\n"},
+     "                        an operation is in doubt, a target needs a\n"
+     "                        restart, or the run is abandoned\n"},
     {"show", cmd_show, CLI_READS, "print a run and its operations",
      "usage: cairn show RUN [--op SEQ]\n"
      "\n"

@@ -107,6 +107,7 @@ void cli_receipt_parse(cli_ctx *ctx, int argc, char **argv, unsigned allow,
     static const struct option longopts[] = {
         CLI_LONG_COMMON,
         CLI_LONG_WRITE,
+        CLI_LONG_HOOK,
         {"op", required_argument, NULL, OPT_OP},
         {"attempt", required_argument, NULL, OPT_ATTEMPT},
         {"id", required_argument, NULL, OPT_ID},
@@ -163,6 +164,7 @@ static int record(cli_ctx *ctx, int argc, char **argv, cairn_outcome outcome,
     if (err != CAIRN_OK) {
         cli_die_run(ctx, err, a.run);
     }
+    cli_hook_fire(ctx, a.run, 1, a.r.seq);
     return CLI_EXIT_OK;
 }
 

@@ -81,5 +81,6 @@ int cmd_resolve(cli_ctx *ctx, int argc, char **argv)
     if (err != CAIRN_OK) {
         cli_die_run(ctx, err, a.run);
     }
+    cli_hook_fire(ctx, a.run, 1, a.r.seq);
     return CLI_EXIT_OK;
 }

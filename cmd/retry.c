@@ -115,6 +115,7 @@ int cmd_retry(cli_ctx *ctx, int argc, char **argv)
     static const struct option longopts[] = {
         CLI_LONG_COMMON,
         CLI_LONG_WRITE,
+        CLI_LONG_HOOK,
         {"op", required_argument, NULL, OPT_OP},
         {"reason", required_argument, NULL, OPT_REASON},
         {"all-failed", no_argument, NULL, OPT_ALL_FAILED},
@@ -176,5 +177,6 @@ int cmd_retry(cli_ctx *ctx, int argc, char **argv)
     if (err != CAIRN_OK) {
         cli_die_run(ctx, err, run);
     }
+    cli_hook_fire(ctx, run, 1, op);
     return CLI_EXIT_OK;
 }

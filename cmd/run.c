@@ -19,7 +19,6 @@ enum {
     OPT_MAX_STEPS,
     OPT_SHUTDOWN,
     OPT_HEARTBEAT,
-    OPT_HOOK,
     OPT_QUIET,
     OPT_DRY_RUN,
     OPT_IF_NEEDED
@@ -61,7 +60,8 @@ typedef struct run_cli {
     int open_line;  /* an op-start line waits for its end */
     int id_printed; /* the run id went to stdout */
     int is_run;
-    int if_needed; /* resume --if-needed: a finished run is not an error */
+    const char *hook; /* --hook / $CAIRN_HOOK, or NULL */
+    int if_needed;    /* resume --if-needed: a finished run is not an error */
     unsigned state_changes; /* state-change events seen */
     char stopped[1024];     /* reason of the runner's stopped event */
 } run_cli;
@@ -327,6 +327,30 @@ static void json_event(const cairn_run_event *ev)
     fflush(stdout);
 }
 
+static void show_event(run_cli *rc, const cairn_run_event *ev);
+
+/* The hook of a run state change: as for every transition (cli_hook.c); its
+ * failure is a hook-failed event, never an error of the run. */
+static void run_hook(run_cli *rc, const cairn_run_event *ev)
+{
+    char detail[1024], reason[1100];
+    cairn_run_event failed;
+    if (rc->hook == NULL || ev->summary == NULL ||
+        cli_hook_run(rc->ctx, rc->hook, ev->summary,
+                     rc->is_run ? "run" : "resume", 0, 0, &interrupts, detail,
+                     sizeof(detail)) == 0) {
+        return;
+    }
+    snprintf(reason, sizeof(reason), "hook: %s", detail);
+    memset(&failed, 0, sizeof(failed));
+    failed.type = CAIRN_EVENT_HOOK_FAILED;
+    failed.run_id = ev->run_id;
+    failed.total = ev->total;
+    failed.elapsed_ns = ev->elapsed_ns;
+    failed.reason = reason;
+    show_event(rc, &failed);
+}
+
 /* Does @p ev follow a write to the journal?  The "no signing key"
  * warning waits for the first one: a refused resume wrote nothing. */
 static int writes(run_cli *rc, const cairn_run_event *ev)
@@ -367,6 +391,14 @@ static void on_event(void *vctx, const cairn_run_event *ev)
     if (writes(rc, ev)) {
         cli_warn_unsigned(rc->ctx);
     }
+    show_event(rc, ev);
+    if (ev->type == CAIRN_EVENT_STATE_CHANGE) {
+        run_hook(rc, ev);
+    }
+}
+
+static void show_event(run_cli *rc, const cairn_run_event *ev)
+{
     if (rc->quiet || (ev->type == CAIRN_EVENT_HEARTBEAT && !rc->heartbeat)) {
         return;
     }
@@ -509,7 +541,7 @@ static void parse_opts(cli_ctx *ctx, int argc, char **argv, int is_run,
         {"max-steps", required_argument, NULL, OPT_MAX_STEPS},
         {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN},
         {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
-        {"hook", required_argument, NULL, OPT_HOOK},
+        CLI_LONG_HOOK,
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"if-needed", no_argument, NULL, OPT_IF_NEEDED},
@@ -556,9 +588,6 @@ static void parse_opts(cli_ctx *ctx, int argc, char **argv, int is_run,
                                 optarg);
             }
             break;
-        case OPT_HOOK:
-            o->hook = optarg;
-            break;
         case 'q':
         case OPT_QUIET:
             rc->quiet = 1;
@@ -578,6 +607,7 @@ static void parse_opts(cli_ctx *ctx, int argc, char **argv, int is_run,
 static void setup(cli_ctx *ctx, run_cli *rc, cairn_runner_opts *o)
 {
     rc->ctx = ctx;
+    rc->hook = cli_hook(ctx);
     if (ctx->unsigned_warning == CLI_UNSIGNED_EXIT) {
         ctx->unsigned_warning = CLI_UNSIGNED_WRITE;
     }

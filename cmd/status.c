@@ -42,7 +42,7 @@ static void warn_in_doubt(const cairn_summary *s)
     cli_warn("%s", text);
 }
 
-static void why_not(const cairn_summary *s, const char *gate)
+static void why_not(const cairn_summary *s, const char *gate, int abandoned)
 {
     char text[4096] = "", where[CAIRN_MAX_ID + 16];
 
@@ -52,6 +52,9 @@ static void why_not(const cairn_summary *s, const char *gate)
         cairn_next_action_name(s->next_action));
     if (s->n_in_doubt > 0) {
         add(text, sizeof(text), ", %zu in doubt", s->n_in_doubt);
+    }
+    if (abandoned) {
+        add(text, sizeof(text), ", abandoned (a writer died working on it)");
     }
     if (s->restart_required) {
         size_t i;
@@ -64,20 +67,23 @@ static void why_not(const cairn_summary *s, const char *gate)
     cli_report(CLI_EXIT_GATE, "CLI_EGATE", where, NULL, "%s", text);
 }
 
-/* Apply the gates; returns 0 or CLI_EXIT_GATE. */
-static int gates(const cairn_summary *s, int complete, int no_attention)
+/* Apply the gates; returns 0 or CLI_EXIT_GATE.  An abandoned run (a
+ * writer died working on it) needs attention whatever its state says. */
+static int gates(const cairn_summary *s, const cairn_run_holder *h,
+                 int complete, int no_attention)
 {
+    int abandoned = h->activity == CAIRN_ACTIVITY_ABANDONED;
     int rc = CLI_EXIT_OK;
 
     if (complete && !(s->state == CAIRN_RUN_COMPLETED && !s->restart_required &&
                       s->n_in_doubt == 0)) {
-        why_not(s, "--require-complete");
+        why_not(s, "--require-complete", abandoned);
         rc = CLI_EXIT_GATE;
     }
     if (no_attention && (s->state == CAIRN_RUN_NEEDS_ATTENTION ||
                          s->state == CAIRN_RUN_FAILED || s->n_in_doubt > 0 ||
-                         s->restart_required)) {
-        why_not(s, "--require-no-attention");
+                         s->restart_required || abandoned)) {
+        why_not(s, "--require-no-attention", abandoned);
         rc = CLI_EXIT_GATE;
     }
     return rc;
@@ -124,10 +130,22 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
     if (alive && s->next_action == CAIRN_NEXT_RESOLVE_IN_DOUBT) {
         s->next_action = CAIRN_NEXT_WAIT_COMMAND;
     }
+    /* Who works on it: while a process holds the run, nothing is to be
+     * resumed or resolved by hand. */
+    cairn_run_holder h;
+    err = cairn_run_activity(ctx->journal, s, &h);
+    if (err != CAIRN_OK) {
+        cli_die_run(ctx, err, run);
+    }
+    if (h.activity == CAIRN_ACTIVITY_ACTIVE &&
+        s->next_action != CAIRN_NEXT_DONE) {
+        s->next_action = CAIRN_NEXT_WAIT_RUNNER;
+    }
     if (ctx->format == CLI_JSON) {
         json_t *o = cli_json_summary(s);
         cli_jset(o, "command_running", json_boolean(alive));
         cli_jset(o, "command", alive ? cli_jstr(what) : json_null());
+        cli_json_activity(o, &h);
         cli_jprint(o);
     } else {
         cli_why why;
@@ -137,6 +155,7 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
             cli_why_text(stdout, s, &why, 1);
         }
         cli_why_free(&why);
+        cli_text_activity(stdout, s, &h);
         if (alive) {
             fputs("command:     still running: ", stdout);
             cli_put_escaped(stdout, what);
@@ -144,7 +163,7 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
         }
     }
     warn_in_doubt(s);
-    rc = gates(s, complete, no_attention);
+    rc = gates(s, &h, complete, no_attention);
     cairn_summary_free(s);
     return rc;
 }

@@ -238,7 +238,11 @@ typedef enum cairn_next_action {
     /** In doubt, but its command (tree) still runs (never computed from
      *  the journal: `cairn status` shows it when
      *  cairn_run_command_alive() says so): wait, do not resolve. */
-    CAIRN_NEXT_WAIT_COMMAND = 7
+    CAIRN_NEXT_WAIT_COMMAND = 7,
+    /** A process holds the run (never computed from the journal: `cairn
+     *  status` shows it when cairn_run_activity() finds the run active):
+     *  wait for it, or `cairn cancel` it; do not resume or resolve. */
+    CAIRN_NEXT_WAIT_RUNNER = 8
 } cairn_next_action;
 
 /** Record types.  Values are part of the on-disk format. */
@@ -1344,7 +1348,9 @@ typedef struct cairn_runner_opts {
                                        CAIRN_NEXT_ACTION, CAIRN_RESTART_REQUIRED
                                        (0/1), CAIRN_RESTART_TARGETS and
                                        CAIRN_IN_DOUBT (comma-separated),
-                                       CAIRN_JOURNAL */
+                                       CAIRN_JOURNAL, CAIRN_TRANSITION
+                                       ("runner"), CAIRN_ACTOR (see
+                                       cairn_hook_run()) */
     uint64_t hook_timeout_ns;     /**< 0: 30 s */
     const char *actor;            /**< recorded on the runner's records; NULL:
                                        "cairn-runner" */
@@ -1379,6 +1385,128 @@ CAIRN_API CAIRN_WUR cairn_err cairn_run_command_alive(cairn_journal *journal,
                                                       const char *run_id,
                                                       int *alive, char *what,
                                                       size_t what_len);
+
+/** Who is working on a run (cairn_run_activity()).  Not journaled: read
+ *  from the run lock, its holder note and the pending operations. */
+typedef enum cairn_activity {
+    /** Nobody holds the run and nothing was left behind: created and not
+     *  started, or stopped cleanly between operations. */
+    CAIRN_ACTIVITY_IDLE = 1,
+    /** A process holds the run lock (a runner, or a primitive in the
+     *  middle of a transition), or a pending operation's claimer lives. */
+    CAIRN_ACTIVITY_ACTIVE = 2,
+    /** A writer died working on it: an operation is in doubt (an intent
+     *  without a receipt whose claimer is gone), or the lock note of a
+     *  writer that never released the run (killed) is still there and
+     *  the run is not done. */
+    CAIRN_ACTIVITY_ABANDONED = 3,
+    /** Nobody holds it and it has ended (completed, cancelled, timed out,
+     *  failed) with nothing left behind. */
+    CAIRN_ACTIVITY_ENDED = 4
+} cairn_activity;
+
+/** The lowercase word of an activity ("idle", "active", "abandoned",
+ *  "ended"); "unknown" for other values. */
+CAIRN_API const char *cairn_activity_name(cairn_activity activity);
+
+/** What cairn_run_activity() found.  Caller-owned, no pointers. */
+typedef struct cairn_run_holder {
+    cairn_activity activity;
+    /** pid, host and since_ns below are set: from the run lock's note
+     *  (active, or the writer an abandoned run was left by) or from a
+     *  pending operation's claim. */
+    int has_holder;
+    /** ACTIVE only: the holder is proven, not just named: the note is
+     *  well-formed, names this host and this boot, the process with that
+     *  pid has the start time the note records, belongs to the lock
+     *  file's owner, has the lock file open and is the one /proc/locks
+     *  shows holding it.  Only a proven holder is ever signalled. */
+    int verified;
+    uint32_t pid;
+    uint64_t since_ns; /**< when it took the run (wall clock), or 0 */
+    char host[256];    /**< "" when unknown */
+    /** ACTIVE and not verified: why; ABANDONED: what was left behind;
+     *  escaped (printable ASCII). */
+    char detail[512];
+} cairn_run_holder;
+
+/**
+ * Is run @p summary->run_id being worked on?  Active (a process holds the
+ * run lock: found with F_OFD_GETLK on data.mdb and /proc/locks, never by
+ * taking the lock), abandoned, ended or idle (cairn_activity).  The note
+ * in locks/run-N.lock is read relative to the journal's directory
+ * descriptor without following links and is never trusted: it only names
+ * a candidate, which is then checked (see verified).
+ * @param summary  from cairn_status() of the same run, borrowed.
+ * @param out      filled (zeroed first).
+ * @return CAIRN_OK; CAIRN_EINVAL; CAIRN_ENORUN; storage errors.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_run_activity(cairn_journal *journal,
+                                                 const cairn_summary *summary,
+                                                 cairn_run_holder *out);
+
+/**
+ * Ask the process holding run @p run_id to stop, as SIGTERM does to a
+ * runner (it finishes or stops its operation, journals the outcome, does
+ * the containment it owes, releases the run).  Only a verified holder
+ * (cairn_run_holder.verified) is signalled, through a pidfd opened before
+ * the checks so that a pid reused meanwhile cannot be hit.
+ * @param out  filled: activity ACTIVE and verified when the signal was
+ *             sent; any other activity when nobody holds the run (nothing
+ *             sent).
+ * @return CAIRN_OK (see @p out); CAIRN_ELOCKED: held by a process that
+ *         cannot be verified (another host, a forged or stale note,
+ *         another user: out->detail says which), nothing sent;
+ *         CAIRN_EIO: the signal could not be sent; CAIRN_EINVAL;
+ *         CAIRN_ENORUN; storage errors.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_run_interrupt(cairn_journal *journal,
+                                                  const char *run_id,
+                                                  cairn_run_holder *out);
+
+/** What a hook is told besides the run's summary (cairn_hook_run()). */
+typedef struct cairn_hook_info {
+    /** CAIRN_TRANSITION: what changed the run ("create", "claim",
+     *  "complete", "fail", "skip", "retry", "resolve", "cancel",
+     *  "accept-preflight", "run", "resume" ...); NULL: "". */
+    const char *transition;
+    const char *actor; /**< CAIRN_ACTOR; NULL: unset */
+    /** The transition names an operation: CAIRN_OP_SEQ, CAIRN_OP_ID
+     *  (from the summary's operations). */
+    int has_op;
+    uint32_t seq;
+    /** CAIRN_EVENT_JSON: the event as one JSON object; NULL, or longer
+     *  than 64 KiB: unset. */
+    const char *event_json;
+    uint64_t timeout_ns; /**< 0: 30 s; then SIGTERM, SIGKILL 5 s later */
+    /** As cairn_runner_opts.interrupts (NULL: never interrupted); after a
+     *  first signal the hook gets shutdown_ns (0: 30 s) more. */
+    const volatile sig_atomic_t *interrupts;
+    uint64_t shutdown_ns;
+} cairn_hook_info;
+
+/**
+ * Run a hook: /bin/sh -c @p hook in its own process group, stdin from
+ * /dev/null, output captured (not shown), with the clean environment of
+ * the runner's commands (PATH HOME USER LOGNAME LANG LC_ALL TZ TMPDIR when
+ * set) plus CAIRN_RUN_ID, CAIRN_RUN_STATE, CAIRN_STOPPED_REASON,
+ * CAIRN_NEXT_ACTION, CAIRN_RESTART_REQUIRED (0/1), CAIRN_RESTART_TARGETS
+ * and CAIRN_IN_DOUBT (comma-separated), CAIRN_JOURNAL (absolute) from
+ * @p summary, and CAIRN_TRANSITION, CAIRN_ACTOR, CAIRN_OP_SEQ, CAIRN_OP_ID,
+ * CAIRN_EVENT_JSON from @p info.  The runner's hook
+ * (cairn_runner_opts.hook) gets the same variables, with CAIRN_TRANSITION
+ * "runner" and no CAIRN_EVENT_JSON.  The hook command comes from the
+ * caller, never from the journal directory.  Waits for it.
+ * @param detail  "" or why the hook failed ("exit status 3: <stderr
+ *                tail>", "timed out", "killed by signal 9", "/bin/sh: ...").
+ * @return CAIRN_OK: it ran and exited 0; CAIRN_ECHILD: it failed or could
+ *         not be run (@p detail); CAIRN_EINVAL; CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_hook_run(cairn_journal *journal,
+                                             const char *hook,
+                                             const cairn_summary *summary,
+                                             const cairn_hook_info *info,
+                                             char *detail, size_t detail_len);
 
 /**
  * Create a run of @p plan and execute it.

@@ -10,7 +10,13 @@ one floor above the highest room it uses.  An arrow runs back up when it
 leaves its folder for a folder that is not below it (scripts/check-layers.sh
 has the order).
 
-Usage: scripts/layers.py [--map FILE] [ROOT [BUILD]]
+It also follows symbols from every object of verify/ to everything they
+link: a verifier-only program must link no transition code (commit/) and
+no runner.
+
+Usage: scripts/layers.py [--check] [--map FILE] [ROOT [BUILD]]
+  --check     exit 1 on an arrow running back up, a circle that spans
+              folders, or verify/ linking commit/ or runner/ (make test).
   --map FILE  for a flat lib/: lines "FOLDER file file ..." assign folders.
 """
 import os, re, subprocess, sys
@@ -27,6 +33,10 @@ BELOW['runner'] = BELOW['commit'] | {'commit'}
 
 def main(argv):
     mapping = None
+    check = False
+    if argv and argv[0] == '--check':
+        check = True
+        argv = argv[1:]
     if argv and argv[0] == '--map':
         mapping = {}
         for line in open(argv[1]):
@@ -142,6 +152,31 @@ def main(argv):
     print(f'circles: {len(circles)}')
     for c in circles:
         print('  ' + ' '.join(os.path.basename(x) for x in c))
+    spanning = [c for c in circles if len({folder(r) for r in c}) > 1]
+    # What a program calling only verify/ links, following symbols.
+    reach = {f for f in uses if folder(f) == 'verify'}
+    todo = list(reach)
+    while todo:
+        f = todo.pop()
+        for sym in uses.get(f, ()):
+            d = defs.get(sym)
+            if d and d not in reach:
+                reach.add(d)
+                todo.append(d)
+    linked = sorted({folder(f) for f in reach})
+    print('verify/ links (by symbol): ' + ', '.join(linked))
+    if not check:
+        return 0
+    bad = []
+    if up:
+        bad.append(f'{len(up)} arrow(s) running back up')
+    if spanning:
+        bad.append(f'{len(spanning)} circle(s) spanning folders')
+    if 'commit' in linked or 'runner' in linked:
+        bad.append('verify/ links transition or runner code')
+    if bad:
+        print('layers: FAILED: ' + '; '.join(bad), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -255,9 +255,73 @@ cairn_err cairn__run_lock(int dfd, const char *dir, const struct stat *mode_ref,
 void cairn__run_unlock(int data_fd, uint64_t run_num, int fd)
 {
     if (fd >= 0) {
+        /* A released run has no holder: an empty note.  A note left
+         * behind is the mark of a writer that died holding the run
+         * (cairn_run_activity: abandoned). */
+        if (ftruncate(fd, 0) != 0) {
+            /* advisory text only */
+        }
         close(fd); /* closing the last descriptor releases the flock */
     }
     if (data_fd >= 0) {
         (void)data_lock(data_fd, run_num, F_UNLCK);
     }
+}
+
+int cairn__run_lock_probe(int dfd, int data_fd, uint64_t run_num)
+{
+    int fd = data_fd;
+    if (fd < 0) {
+        fd = openat(dfd, "data.mdb",
+                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) {
+            return -1;
+        }
+    }
+    struct flock fl;
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start =
+        (off_t)(((uint64_t)1 << 62) + (run_num & (((uint64_t)1 << 61) - 1)));
+    fl.l_len = 1;
+    int rc = fcntl(fd, F_OFD_GETLK, &fl);
+    if (fd != data_fd) {
+        close(fd);
+    }
+    if (rc != 0) {
+        return -1;
+    }
+    return fl.l_type != F_UNLCK;
+}
+
+cairn_err cairn__run_lock_note(int dfd, const char *dir, uint64_t run_num,
+                               char *text, size_t cap, struct stat *st,
+                               int *exists)
+{
+    char sub[4200], name[64], why[64];
+    int ldfd = -1, fd = -1, err_no = 0;
+    cairn__clear(text, cap);
+    *exists = 0;
+    run_lock_name(run_num, name, sizeof(name));
+    cairn__fmt(sub, sizeof(sub), "%s/locks", dir);
+    cairn_err err = cairn__jdir_openat(dfd, dir, "locks", O_RDONLY, 0, 1, &ldfd,
+                                       NULL, &err_no, why, sizeof(why));
+    if (err != CAIRN_OK) {
+        return err_no == ENOENT ? CAIRN_OK : err;
+    }
+    err = cairn__jdir_openat(ldfd, sub, name, O_RDONLY, 0, 0, &fd, st, &err_no,
+                             why, sizeof(why));
+    close(ldfd);
+    if (err != CAIRN_OK) {
+        return err_no == ENOENT ? CAIRN_OK : err;
+    }
+    *exists = 1;
+    ssize_t n = pread(fd, text, cap - 1, 0);
+    close(fd);
+    if (n < 0) {
+        return CAIRN_EIO;
+    }
+    text[n] = '\0';
+    return CAIRN_OK;
 }

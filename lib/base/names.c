@@ -110,6 +110,8 @@ const char *cairn_next_action_name(cairn_next_action action)
         return "restart-targets";
     case CAIRN_NEXT_WAIT_COMMAND:
         return "wait-command";
+    case CAIRN_NEXT_WAIT_RUNNER:
+        return "wait-runner";
     }
     return "unknown";
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -180,4 +181,40 @@ cairn_err cairn__guard_std_fds(void)
         }
     }
     return CAIRN_OK;
+}
+
+int cairn__flock_holder(const struct stat *st, long long *pid)
+{
+    char *text = NULL;
+    size_t len = 0;
+    *pid = -1;
+    if (cairn__read_file("/proc/locks", 1u << 22, &text, &len, NULL, 0) !=
+        CAIRN_OK) {
+        return -1;
+    }
+    int held = 0;
+    for (char *line = text; !held && line != NULL && *line != '\0';) {
+        char *nl = strchr(line, '\n');
+        unsigned maj, min;
+        unsigned long long ino;
+        long long who;
+        char kind[16];
+        const char *p = strstr(line, "FLOCK");
+        if (nl != NULL) {
+            *nl = '\0';
+        }
+        /* "1: FLOCK  ADVISORY  WRITE 123 08:01:456 0 EOF" ("->" lines are
+         * waiters: skipped). */
+        if (p != NULL && strstr(line, "->") == NULL &&
+            sscanf(p, "FLOCK %*s %15s %lld %x:%x:%llu", kind, &who, &maj, &min,
+                   &ino) == 5) {
+            held = makedev(maj, min) == st->st_dev && (ino_t)ino == st->st_ino;
+            if (held) {
+                *pid = who;
+            }
+        }
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+    free(text);
+    return held;
 }

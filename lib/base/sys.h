@@ -34,6 +34,15 @@ CAIRN_INTERNAL int cairn__proc_alive(uint32_t pid, uint64_t start,
                                      const uint8_t boot[CAIRN_BOOT_ID_BYTES],
                                      const char *host);
 
+/**
+ * Is a flock held on the file (st_dev, st_ino) of @p st?  Read from
+ * /proc/locks, without taking the lock (a try-lock would make a starting
+ * writer refuse).  *pid gets the pid /proc/locks names as the holder (the
+ * process that took it), or -1.
+ * @return 1 held; 0 not held; -1 when /proc/locks cannot be read.
+ */
+CAIRN_INTERNAL int cairn__flock_holder(const struct stat *st, long long *pid);
+
 /** Make sure descriptors 0, 1 and 2 are open (on /dev/null if not), so
  *  that no database file can land on them. */
 CAIRN_INTERNAL cairn_err cairn__guard_std_fds(void);
@@ -58,6 +67,28 @@ CAIRN_INTERNAL cairn_err cairn__run_lock(int dfd, const char *dir,
                                          size_t detail_len);
 /** Release what cairn__run_lock() took. */
 CAIRN_INTERNAL void cairn__run_unlock(int data_fd, uint64_t run_num, int fd);
+/**
+ * Does a process hold run @p run_num's lock?  F_OFD_GETLK on the run's
+ * byte of data.mdb, through @p data_fd (-1: data.mdb opened read-only
+ * relative to @p dfd for the query), without taking anything.  A lock of
+ * @p data_fd's own open file description does not count.
+ * @return 1 held; 0 free; -1 when it cannot be asked.
+ */
+CAIRN_INTERNAL int cairn__run_lock_probe(int dfd, int data_fd,
+                                         uint64_t run_num);
+/**
+ * The raw holder note of run @p run_num (locks/run-N.lock, opened
+ * relative to @p dfd without following links and checked as
+ * cairn__jdir_openat does) into @p text (at most @p cap - 1 bytes,
+ * NUL-terminated; unescaped: parse it, never print it), its fstat into
+ * *st.  A released lock has an empty note.
+ * @return CAIRN_OK (*exists 0 when there is no such file); CAIRN_EUNSAFE;
+ *         CAIRN_EIO.
+ */
+CAIRN_INTERNAL cairn_err cairn__run_lock_note(int dfd, const char *dir,
+                                              uint64_t run_num, char *text,
+                                              size_t cap, struct stat *st,
+                                              int *exists);
 /** The holder text of the run's lock file ("" if none) into out, every
  *  byte outside printable ASCII escaped as \xNN. */
 CAIRN_INTERNAL void cairn__run_lock_holder(int dfd, const char *dir,

@@ -1,11 +1,11 @@
 /*
  * key.h - minisign key files and signatures (internal).
  *
- * Formats (docs/FORMAT-keys.md): a public key is "Ed" || keynum(8) || pk(32),
- * a secret key is the 158-byte minisign structure (optionally scrypt
- * encrypted), a signature file is minisign's 4-line ".minisig" text with the
- * prehashed "ED" algorithm.  Text files use LF line ends; CRLF is accepted as
- * a line end, a lone CR or a NUL byte is refused.
+ * Formats (docs/FORMAT.md section 11): a public key is
+ * "Ed" || keynum(8) || pk(32), a secret key is the 158-byte minisign structure
+ * (optionally scrypt encrypted), a signature file is minisign's 4-line
+ * ".minisig" text with the prehashed "ED" algorithm.  Text files use LF line
+ * ends; CRLF is accepted as a line end, a lone CR or a NUL byte is refused.
  *
  * Threads: the objects are immutable after load; a signer or public key may
  * be used from several threads at once.

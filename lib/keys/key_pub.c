@@ -2,7 +2,7 @@
  * key_pub.c - minisign public keys: parse, load, print, fingerprint, verify.
  *
  * File: "untrusted comment: <text>\n" + base64("Ed" || keynum(8) || pk(32))
- * + "\n", or the base64 line alone.  See docs/FORMAT-keys.md.
+ * + "\n", or the base64 line alone.  See docs/FORMAT.md section 11.
  */
 #include "keys/key.h"
 

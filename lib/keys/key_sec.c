@@ -5,7 +5,7 @@
  *   "Ed" | kdf_alg(2: "Sc" or 00 00) | chk_alg "B2" | salt(32) |
  *   opslimit(8 LE) | memlimit(8 LE) | keynum(8) | sk(64) | chk(32)
  * where the last 104 bytes are XORed with scrypt(password, salt, opslimit,
- * memlimit) when kdf_alg is "Sc".  See docs/FORMAT-keys.md.
+ * memlimit) when kdf_alg is "Sc".  See docs/FORMAT.md section 11.
  */
 #include "keys/key.h"
 

@@ -6,7 +6,7 @@
  * Ed25519(BLAKE2b-512(data)) trusted comment: <text>\n base64(global_sig(64))\n
  * over sig || trusted comment
  *
- * See docs/FORMAT-keys.md.
+ * See docs/FORMAT.md section 11.
  */
 #include "keys/key.h"
 

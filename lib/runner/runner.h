@@ -271,6 +271,15 @@ CAIRN_INTERNAL void cairn__runner_op_event(const cairn_runner *r,
                                            cairn_run_event *ev,
                                            cairn_run_event_type type,
                                            uint32_t seq);
+/** Run @p hook with @p s and @p info in its environment (hook.c;
+ *  cairn_hook_run() says which variables); @p jdir the journal directory,
+ *  absolute; @p grace_ns SIGTERM -> SIGKILL (0: 5 s).  CAIRN_ECHILD
+ *  with @p detail when it failed. */
+CAIRN_INTERNAL cairn_err cairn__hook_exec(const char *hook, const char *jdir,
+                                          const cairn_summary *s,
+                                          const cairn_hook_info *info,
+                                          uint64_t grace_ns, char *detail,
+                                          size_t detail_len);
 /** Re-read the summary; emit state-change and run the hook when the
  *  state moved.  *out (optional) receives the summary. */
 CAIRN_INTERNAL cairn_err cairn__runner_observe(cairn_runner *r,

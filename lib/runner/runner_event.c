@@ -90,58 +90,6 @@ void cairn__runner_op_event(const cairn_runner *r, cairn_run_event *ev,
     ev->claim_kind = CAIRN_CLAIM_NORMAL;
 }
 
-/* "a,b,c" of the restart targets, or of the in-doubt sequences. */
-static char *join_summary(const cairn_summary *s, int targets)
-{
-    size_t n = targets ? s->n_restart_targets : s->n_in_doubt;
-    size_t cap = 1, used = 0;
-    for (size_t i = 0; i < n; i++) {
-        cap += (targets ? strlen(s->restart_targets[i]) : 10) + 1;
-    }
-    char *out = malloc(cap);
-    if (out == NULL) {
-        return NULL;
-    }
-    out[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        if (targets) {
-            cairn__fmt(out + used, cap - used, "%s%s", i ? "," : "",
-                       s->restart_targets[i]);
-        } else {
-            cairn__fmt(out + used, cap - used, "%s%u", i ? "," : "",
-                       s->in_doubt[i]);
-        }
-        used += strlen(out + used);
-    }
-    return out;
-}
-
-static cairn_err hook_env(const cairn_runner *r, const cairn_summary *s,
-                          runner_env *env)
-{
-    char *targets = join_summary(s, 1), *doubt = join_summary(s, 0);
-    cairn_err err = targets != NULL && doubt != NULL
-                        ? cairn__runner_env_init(env)
-                        : CAIRN_ENOMEM;
-#define ADD(k, ...)                                                            \
-    if (err == CAIRN_OK) {                                                     \
-        err = cairn__runner_env_add(env, k, __VA_ARGS__);                      \
-    }
-    ADD("CAIRN_RUN_ID", "%s", s->run_id);
-    ADD("CAIRN_RUN_STATE", "%s", cairn_run_state_name(s->state));
-    ADD("CAIRN_STOPPED_REASON", "%s",
-        cairn_stopped_reason_name(s->stopped_reason));
-    ADD("CAIRN_NEXT_ACTION", "%s", cairn_next_action_name(s->next_action));
-    ADD("CAIRN_RESTART_REQUIRED", "%d", s->restart_required ? 1 : 0);
-    ADD("CAIRN_RESTART_TARGETS", "%s", targets);
-    ADD("CAIRN_IN_DOUBT", "%s", doubt);
-    ADD("CAIRN_JOURNAL", "%s", r->jdir);
-#undef ADD
-    free(targets);
-    free(doubt);
-    return err;
-}
-
 static void hook_failed(cairn_runner *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -162,43 +110,18 @@ static void hook_failed(cairn_runner *r, const char *fmt, ...)
 /* Run the hook; its failure is an event, never an error of the run. */
 static void run_hook(cairn_runner *r, const cairn_summary *s)
 {
-    char sh[] = "/bin/sh", dash_c[] = "-c";
-    char *hook = strdup(r->opts.hook);
-    char *argv[] = {sh, dash_c, hook, NULL};
-    runner_env env;
-    env.n = 0;
-    env.v[0] = NULL;
-    if (hook == NULL || hook_env(r, s, &env) != CAIRN_OK) {
-        free(hook);
-        cairn__runner_env_free(&env);
-        hook_failed(r, "hook: out of memory");
-        return;
+    char detail[768];
+    cairn_hook_info info;
+    memset(&info, 0, sizeof(info));
+    info.transition = "runner";
+    info.actor = r->who.actor;
+    info.timeout_ns = r->opts.hook_timeout_ns;
+    info.interrupts = r->opts.interrupts;
+    info.shutdown_ns = r->opts.shutdown_timeout_ns;
+    if (cairn__hook_exec(r->opts.hook, r->jdir, s, &info, r->opts.kill_grace_ns,
+                         detail, sizeof(detail)) != CAIRN_OK) {
+        hook_failed(r, "hook: %s", detail);
     }
-    cairn_exec_spec spec = {.argv = argv,
-                            .envp = env.v,
-                            .timeout_ns = r->opts.hook_timeout_ns,
-                            .grace_ns = r->opts.kill_grace_ns,
-                            .tail_max = 512,
-                            .keep_fd = -1,
-                            .interrupts = r->opts.interrupts,
-                            .shutdown_ns = r->opts.shutdown_timeout_ns};
-    cairn_exec_result res;
-    char detail[512];
-    cairn_err err = cairn__exec_run(&spec, &res, detail, sizeof(detail));
-    if (err != CAIRN_OK) {
-        hook_failed(r, "hook: %s: %s", cairn_strerror(err), detail);
-    } else if (res.timed_out) {
-        hook_failed(r, "hook: timed out");
-    } else if (res.signaled) {
-        hook_failed(r, "hook: killed by signal %d", res.term_signal);
-    } else if (res.exit_code != 0) {
-        const char *tail = res.err.tail != NULL ? res.err.tail : "";
-        hook_failed(r, "hook: exit status %d%s%.200s", res.exit_code,
-                    tail[0] != '\0' ? ": " : "", tail);
-    }
-    cairn__exec_result_free(&res);
-    cairn__runner_env_free(&env);
-    free(hook);
 }
 
 cairn_err cairn__runner_observe(cairn_runner *r, cairn_summary **out)

@@ -27,7 +27,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define HOLDERS_SHOWN 4
@@ -383,38 +382,11 @@ void cairn__runner_sweep_outputs(cairn_runner *r)
     closedir(d);
 }
 
-/* Is a flock held on (dev, ino)?  Read from /proc/locks, without taking
- * the lock (a try-lock would make a starting runner refuse).  -1 when
- * /proc/locks cannot be read. */
+/* Is a flock held on (dev, ino)?  -1 when /proc/locks cannot be read. */
 static int flock_held(const struct stat *st)
 {
-    char *text = NULL;
-    size_t len = 0;
-    if (cairn__read_file("/proc/locks", 1u << 22, &text, &len, NULL, 0) !=
-        CAIRN_OK) {
-        return -1;
-    }
-    int held = 0;
-    for (char *line = text; !held && line != NULL && *line != '\0';) {
-        char *nl = strchr(line, '\n');
-        unsigned maj, min;
-        unsigned long long ino;
-        char kind[16];
-        const char *p = strstr(line, "FLOCK");
-        if (nl != NULL) {
-            *nl = '\0';
-        }
-        /* "1: FLOCK  ADVISORY  WRITE 123 08:01:456 0 EOF" ("->" lines are
-         * waiters: skipped). */
-        if (p != NULL && strstr(line, "->") == NULL &&
-            sscanf(p, "FLOCK %*s %15s %*d %x:%x:%llu", kind, &maj, &min,
-                   &ino) == 4) {
-            held = makedev(maj, min) == st->st_dev && (ino_t)ino == st->st_ino;
-        }
-        line = nl != NULL ? nl + 1 : NULL;
-    }
-    free(text);
-    return held;
+    long long pid;
+    return cairn__flock_holder(st, &pid);
 }
 
 /* "for 1h12m, last output 3s ago (stdout N B, stderr M B)" from the

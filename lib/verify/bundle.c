@@ -3,7 +3,7 @@
  * first, with every count and length checked against the input and the
  * format limits), check that its key is the pinned key, then feed its
  * records and checkpoints to the verifier core in position order.  The
- * byte layout is docs/FORMAT-bundle.md.
+ * byte layout is docs/FORMAT.md section 12.
  *
  * With a pinned key, FILE.minisig next to the bundle is checked too
  * (signature and trusted comment): that detects a bundle cut back to an

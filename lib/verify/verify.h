@@ -21,7 +21,7 @@
 #include "state/state.h"
 #include "store/store.h"
 
-/* ---- Bundle format (docs/FORMAT-bundle.md) ------------------------- */
+/* ---- Bundle format (docs/FORMAT.md section 12) ------------------------- */
 
 #define CAIRN__BUNDLE_MAGIC "CAIRNBDL"
 #define CAIRN__BUNDLE_MAGIC_LEN 8u
