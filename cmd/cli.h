@@ -51,6 +51,10 @@ typedef struct cli_ctx {
      *  printed by a successful exit (a refused command wrote nothing);
      *  CLI_UNSIGNED_WRITE: printed at the runner's first write. */
     int unsigned_warning;
+    /** The RUN argument (cli_one_arg() with "RUN"), resolved in place by
+     *  cli_open_journal(): see cli_resolve_run(). */
+    char run[CAIRN_MAX_ID + 1];
+    int run_pending; /**< run holds an argument not yet resolved */
 } cli_ctx;
 
 enum { CLI_UNSIGNED_NONE = 0, CLI_UNSIGNED_EXIT, CLI_UNSIGNED_WRITE };
@@ -88,6 +92,7 @@ int cmd_show(cli_ctx *ctx, int argc, char **argv);
 int cmd_log(cli_ctx *ctx, int argc, char **argv);
 int cmd_keygen(cli_ctx *ctx, int argc, char **argv);
 int cmd_info(cli_ctx *ctx, int argc, char **argv);
+int cmd_stats(cli_ctx *ctx, int argc, char **argv);
 int cmd_report(cli_ctx *ctx, int argc, char **argv);
 int cmd_run(cli_ctx *ctx, int argc, char **argv);
 int cmd_resume(cli_ctx *ctx, int argc, char **argv);
@@ -220,9 +225,11 @@ void cli_print_usage(const cli_command *cmd, FILE *out);
 /** Set the output format from a -o argument; 0 ok, -1 unknown word. */
 int cli_set_format(cli_ctx *ctx, const char *word);
 /** The single positional argument (RUN, PLAN ...) left after getopt, or
- *  a usage error naming @p what. */
-const char *cli_one_arg(const cli_ctx *ctx, int argc, char **argv,
-                        const char *what);
+ *  a usage error naming @p what.  For @p what "RUN" the argument is copied
+ *  into ctx->run and that buffer is returned: cli_open_journal() resolves
+ *  it in place (cli_resolve_run()), so every command that takes a run id
+ *  accepts `latest` and unique prefixes. */
+const char *cli_one_arg(cli_ctx *ctx, int argc, char **argv, const char *what);
 /** No positional argument allowed. */
 void cli_no_args(const cli_ctx *ctx, int argc, char **argv);
 /** Parse a decimal uint32 option value or exit 2 naming @p opt. */
@@ -264,6 +271,62 @@ typedef struct cli_receipt_args {
  *  Usage errors exit 2.  Free the lists with cli_kvs_free(). */
 void cli_receipt_parse(cli_ctx *ctx, int argc, char **argv, unsigned allow,
                        cli_receipt_args *a);
+
+/* ---------------------------------------------------------------- */
+/* Finding runs (cli_runs.c): run ids, list filters.                 */
+
+/** The run ids of the journal in creation order (cli_run_ids_get()). */
+typedef struct cli_run_ids {
+    char **v;
+    size_t n, cap;
+} cli_run_ids;
+/** Every run id of the open journal, in creation order; dies on error. */
+void cli_run_ids_get(cli_ctx *ctx, cli_run_ids *ids);
+void cli_run_ids_free(cli_run_ids *ids);
+
+/** Options of the run filter (list, stats). */
+enum {
+    CLI_OPT_FILTER_STATE = 0x200,
+    CLI_OPT_FILTER_PLAN,
+    CLI_OPT_FILTER_TARGET,
+    CLI_OPT_FILTER_SINCE,
+    CLI_OPT_FILTER_UNTIL,
+    CLI_OPT_FILTER_ATTENTION
+};
+#define CLI_LONG_FILTER                                                        \
+    {"state", required_argument, NULL, CLI_OPT_FILTER_STATE},                  \
+        {"plan", required_argument, NULL, CLI_OPT_FILTER_PLAN},                \
+        {"target", required_argument, NULL, CLI_OPT_FILTER_TARGET},            \
+        {"since", required_argument, NULL, CLI_OPT_FILTER_SINCE},              \
+        {"until", required_argument, NULL, CLI_OPT_FILTER_UNTIL},              \
+    {                                                                          \
+        "attention", no_argument, NULL, CLI_OPT_FILTER_ATTENTION               \
+    }
+
+/** Which runs a command looks at; every option given must match (AND),
+ *  repeated --state, --plan, --target match any of their values (OR). */
+typedef struct cli_run_filter {
+    unsigned states; /**< bit (1 << cairn_run_state); 0: any */
+    const char **plans;
+    size_t n_plans;
+    const char **targets;
+    size_t n_targets;
+    uint64_t since_ns, until_ns; /**< created in [since, until] */
+    int have_since, have_until;
+    int attention; /**< only runs cli_run_needs_attention() */
+} cli_run_filter;
+/** Handle a filter option @p c; 1 when handled, 0 when not a filter
+ *  option; a bad value is a usage error naming the option (exit 2). */
+int cli_filter_option(cli_ctx *ctx, cli_run_filter *f, int c, const char *arg);
+/** Checks across options (--since after --until: exit 2). */
+void cli_filter_check(cli_ctx *ctx, const cli_run_filter *f);
+/** 1 when the run of @p s passes @p f. */
+int cli_filter_match(const cli_run_filter *f, const cairn_summary *s);
+void cli_filter_free(cli_run_filter *f);
+/** The run needs an operator: failed or needs-attention, an operation in
+ *  doubt, or a target to restart (what `status --require-no-attention`
+ *  refuses). */
+int cli_run_needs_attention(const cairn_summary *s);
 
 /* ---------------------------------------------------------------- */
 /* Hooks (cli_hook.c).                                                   */
@@ -328,6 +391,15 @@ void cli_open(cli_ctx *ctx);
  * @return 0; -1 when there is no terminal; -2 when the line is too long.
  */
 int cli_tty_password(const char *prompt, char *buf, size_t cap);
+/**
+ * Resolve ctx->run once the journal is open (called by cli_open_journal();
+ * cli_runs.c).  An exact run id always wins; `latest` is the run created
+ * last; otherwise a prefix of exactly one run id stands for that id.  An
+ * ambiguous prefix exits 2 naming the candidates; `latest` in a journal
+ * without runs exits 2; a text matching nothing is left for the command to
+ * report (no such run).
+ */
+void cli_resolve_run(cli_ctx *ctx);
 /** Wipe a buffer that held a secret. */
 void cli_wipe(void *buf, size_t len);
 /**

@@ -404,8 +404,7 @@ int cli_common_option(cli_ctx *ctx, int c, const char *arg, char **argv)
     }
 }
 
-const char *cli_one_arg(const cli_ctx *ctx, int argc, char **argv,
-                        const char *what)
+const char *cli_one_arg(cli_ctx *ctx, int argc, char **argv, const char *what)
 {
     if (optind >= argc) {
         cli_usage_error(ctx, "missing %s", what);
@@ -415,6 +414,11 @@ const char *cli_one_arg(const cli_ctx *ctx, int argc, char **argv,
     }
     if (argv[optind][0] == '\0') {
         cli_usage_error(ctx, "empty %s", what);
+    }
+    if (strcmp(what, "RUN") == 0 && strlen(argv[optind]) <= CAIRN_MAX_ID) {
+        snprintf(ctx->run, sizeof(ctx->run), "%s", argv[optind]);
+        ctx->run_pending = 1;
+        return ctx->run;
     }
     return argv[optind];
 }

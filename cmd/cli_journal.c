@@ -219,6 +219,7 @@ void cli_open_journal(cli_ctx *ctx, unsigned flags)
     if (ctx->signer != NULL) {
         cairn_journal_set_signer(ctx->journal, ctx->signer);
     }
+    cli_resolve_run(ctx);
 }
 
 void cli_open(cli_ctx *ctx)

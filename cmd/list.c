@@ -77,8 +77,10 @@ static void print_line(const cairn_summary *s, const cairn_run_holder *h)
            s->n_in_doubt > 0 ? "  IN-DOUBT" : "");
 }
 
-/* Print every run; returns the exit code of the first failure, or 0. */
-static int print_runs(cli_ctx *ctx, const run_ids *ids, json_t *arr)
+/* Print every run that passes @p f; returns the exit code of the first
+ * failure, or 0. */
+static int print_runs(cli_ctx *ctx, const run_ids *ids, const cli_run_filter *f,
+                      json_t *arr)
 {
     int rc = CLI_EXIT_OK;
     size_t i;
@@ -95,6 +97,10 @@ static int print_runs(cli_ctx *ctx, const run_ids *ids, json_t *arr)
             if (rc == CLI_EXIT_OK) {
                 rc = cairn_exit_code(err);
             }
+            continue;
+        }
+        if (!cli_filter_match(f, s)) {
+            cairn_summary_free(s);
             continue;
         }
         cairn_run_holder h;
@@ -119,20 +125,25 @@ static int print_runs(cli_ctx *ctx, const run_ids *ids, json_t *arr)
 
 int cmd_list(cli_ctx *ctx, int argc, char **argv)
 {
-    static const struct option longopts[] = {CLI_LONG_COMMON, {0}};
+    static const struct option longopts[] = {
+        CLI_LONG_COMMON, CLI_LONG_FILTER, {0}};
+    cli_run_filter f;
     run_ids ids = {NULL, 0, 0, 0};
     json_t *arr = NULL;
     cairn_err err;
     int c, rc;
 
+    memset(&f, 0, sizeof(f));
     cli_getopt_reset();
     while ((c = getopt_long(argc, argv, CLI_SHORT_COMMON, longopts, NULL)) !=
            -1) {
-        if (!cli_common_option(ctx, c, optarg, argv)) {
+        if (!cli_common_option(ctx, c, optarg, argv) &&
+            !cli_filter_option(ctx, &f, c, optarg)) {
             cli_usage_error(ctx, "unexpected option");
         }
     }
     cli_no_args(ctx, argc, argv);
+    cli_filter_check(ctx, &f);
     cli_open(ctx);
     err = cairn_run_each(ctx->journal, collect, &ids);
     if (ids.nomem) {
@@ -145,8 +156,9 @@ int cmd_list(cli_ctx *ctx, int argc, char **argv)
     if (ctx->format == CLI_JSON && (arr = json_array()) == NULL) {
         cli_die_nomem();
     }
-    rc = print_runs(ctx, &ids, arr);
+    rc = print_runs(ctx, &ids, &f, arr);
     free_ids(&ids);
+    cli_filter_free(&f);
     if (arr != NULL) {
         cli_jprint(arr);
     }

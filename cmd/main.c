@@ -63,7 +63,14 @@ static const cli_command commands[] = {
      "                  [--secret-key FILE] [--actor NAME]\n"},
     {"retry", cmd_retry, CLI_WRITES, "move a failed operation back to ready",
      "usage: cairn retry RUN --op SEQ --reason TEXT\n"
-     "                   [--secret-key FILE] [--actor NAME]\n"},
+     "                   [--secret-key FILE] [--actor NAME]\n"
+     "       cairn retry --all-failed --plan ID --reason TEXT\n"
+     "                   [--secret-key FILE] [--actor NAME]\n"
+     "\n"
+     "--all-failed: retry the first failed operation of every run of plan\n"
+     "ID that has not ended, one transition per run, one line per run.\n"
+     "Exit: 0 when every retry was journaled (or none was needed), else the\n"
+     "exit code of the first that failed.\n"},
     {"resolve", cmd_resolve, CLI_WRITES,
      "decide the outcome of an in-doubt operation",
      "usage: cairn resolve RUN --op SEQ --outcome completed|failed|skipped\n"
@@ -136,10 +143,22 @@ static const cli_command commands[] = {
      "                      when a target stays stopped or an operation is\n"
      "                      in doubt\n"},
     {"list", cmd_list, CLI_READS, "list the runs of the journal",
-     "usage: cairn list\n"
+     "usage: cairn list [--state S[,S...]] [--plan ID] [--target T]\n"
+     "                  [--since TIME] [--until TIME] [--attention]\n"
      "\n"
      "One line per run: run id, plan id, state, activity (active pid N,\n"
-     "ABANDONED, idle, ended), done/total, last update.\n"},
+     "ABANDONED, idle, ended), done/total, last update.\n"
+     "--state S    runs in state S (awaiting-preflight, running, completed,\n"
+     "             failed, needs-attention, timed-out, cancelled)\n"
+     "--plan ID    runs of plan ID\n"
+     "--target T   runs whose plan has an operation on target T\n"
+     "--since, --until TIME  runs created then or later / earlier: RFC 3339\n"
+     "             UTC (2026-11-24T10:00:00Z) or a duration ago (7d, 2h)\n"
+     "--attention  runs that need an operator (failed, needs-attention, an\n"
+     "             operation in doubt, a target to restart)\n"
+     "Repeated options of one kind match any of their values; different\n"
+     "options must all match.  RUN arguments of every command also take\n"
+     "`latest` (the run created last) or a unique prefix of a run id.\n"},
     {"status", cmd_status, CLI_READS, "print the resume summary of a run",
      "usage: cairn status RUN [--require-complete] [--require-no-attention]\n"
      "\n"
@@ -154,9 +173,13 @@ static const cli_command commands[] = {
      "\n"
      "With --op, print that operation and every record about it.\n"},
     {"log", cmd_log, CLI_READS, "print the records of a run",
-     "usage: cairn log RUN [-f|--follow] [--since TIME]\n"
+     "usage: cairn log RUN [-f|--follow] [--since TIME] [--type T[,T...]]\n"
+     "                 [--op SEQ|ID] [--actor NAME]\n"
      "\n"
      "TIME is RFC 3339 (2026-11-24T10:00:00Z) or a duration ago (10m, 2h).\n"
+     "--type: records of these types (create, accept-preflight, claim,\n"
+     "receipt, retry, resolve, cancel, timeout); --op: records about that\n"
+     "operation; --actor: records written by NAME.\n"
      "--follow polls for new records every 200 ms until interrupted.\n"},
     {"keygen", cmd_keygen, 0, "write a new minisign key pair",
      "usage: cairn keygen -p PUBFILE -s SECFILE [--no-password]\n"
@@ -196,6 +219,16 @@ static const cli_command commands[] = {
      "\n"
      "Journal id, format, creation time, counts of runs, records and\n"
      "checkpoints, and the LMDB map and page figures.\n"},
+    {"stats", cmd_stats, CLI_READS, "print run and journal statistics",
+     "usage: cairn stats [--prom FILE] [--state S] [--plan ID] [--target T]\n"
+     "                   [--since TIME] [--until TIME] [--attention]\n"
+     "\n"
+     "Per plan and for all runs: runs by state, attempts, retries and\n"
+     "failures with their rates, operations in doubt, and attempt durations\n"
+     "(claim to receipt) per operation kind (p50, p95, max); the journal's\n"
+     "size and growth per day.  The filters are those of `cairn list`.\n"
+     "--prom FILE writes the Prometheus text format instead (node_exporter\n"
+     "textfile collector), replacing FILE atomically; - for stdout.\n"},
     {"report", cmd_report, CLI_READS,
      "write an HTML page about a run or a plan's runs",
      "usage: cairn report RUN --html FILE [--key PUBFILE]\n"
