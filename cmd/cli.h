@@ -467,6 +467,9 @@ void cli_put_escaped(FILE *out, const char *s);
 
 /** Set obj[key] = value (stolen); dies on allocation failure. */
 void cli_jset(json_t *obj, const char *key, json_t *value);
+/** Length of the valid UTF-8 sequence at NUL-terminated @p p (1..4), or 0
+ *  when it is not one (overlong, surrogate, past U+10FFFF, truncated). */
+size_t cli_utf8_len(const unsigned char *p);
 /** A JSON string of @p s (invalid UTF-8 bytes become U+FFFD); never
  *  NULL.  @p s NULL gives null. */
 json_t *cli_jstr(const char *s);

@@ -38,8 +38,7 @@ static void jpush(json_t *arr, json_t *value)
     }
 }
 
-/* Length of a valid UTF-8 sequence at p (1..4), or 0 when invalid. */
-static size_t utf8_len(const unsigned char *p)
+size_t cli_utf8_len(const unsigned char *p)
 {
     unsigned c = p[0];
     size_t n, i;
@@ -90,7 +89,7 @@ json_t *cli_jstr(const char *s)
         cli_die_nomem();
     }
     for (p = (const unsigned char *)s, q = clean; *p != '\0';) {
-        size_t n = utf8_len(p);
+        size_t n = cli_utf8_len(p);
         if (n == 0) {
             memcpy(q, "\xef\xbf\xbd", 3);
             q += 3;

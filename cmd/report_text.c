@@ -10,38 +10,6 @@
 
 /* ---- escaping ------------------------------------------------------------ */
 
-/* Length of a valid UTF-8 sequence at p (1..4), or 0. */
-static size_t utf8_len(const unsigned char *p)
-{
-    unsigned c = p[0];
-    size_t n;
-    unsigned long cp;
-
-    if (c < 0x80) {
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2, cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3, cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4, cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (p[i] & 0x3fu);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
-        return 0;
-    }
-    return n;
-}
-
 /* @p s as HTML text or attribute value: & < > " ' as references, other
  * control bytes (but newline and tab) as \xNN, invalid UTF-8 as U+FFFD. */
 void rpt_put_text(FILE *out, const char *s)
@@ -49,7 +17,7 @@ void rpt_put_text(FILE *out, const char *s)
     const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
 
     while (*p != '\0') {
-        size_t n = utf8_len(p);
+        size_t n = cli_utf8_len(p);
         switch (n == 1 ? *p : 0x100u) {
         case '&':
             fputs("&amp;", out);
