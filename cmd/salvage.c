@@ -60,7 +60,7 @@ typedef struct srun {
     int64_t total;
     int has_lost_seq;
     uint64_t lost_seq; /* first record not salvageable (bad or unread) */
-    int todo;          /* the pass that still has to try it; 0: decided */
+    int pending_pass;  /* the pass that still has to try it; 0: decided */
     int run_only;      /* salvaged by the second pass */
     char reason[1200]; /* why it was lost (or, run_only, the first try) */
 } srun;
@@ -210,7 +210,7 @@ __attribute__((noreturn)) static void child_export(int fd, const salvage *s,
     cairn_journal *j = child_open(fd, s->src);
     smsg m;
     for (size_t i = from; i < s->n; i++) {
-        if (s->runs[i].todo == pass) {
+        if (s->runs[i].pending_pass == pass) {
             child_run(fd, j, s, i, pass);
         }
     }
@@ -266,7 +266,7 @@ static void add_run(salvage *s, const char *run_id)
     r->bundle = bundle_path(s->dir, run_id, s->n);
     r->verdict = -1;
     r->total = -1;
-    r->todo = 1;
+    r->pending_pass = 1;
     s->n++;
 }
 
@@ -364,7 +364,7 @@ static void run_failed(srun *r, const smsg *m, int pass)
     int storage = m->have_rep
                       ? m->rep.verdict == CAIRN_VERDICT_ERROR
                       : m->err == CAIRN_ESTORE || m->err == CAIRN_ECORRUPT;
-    r->todo = pass == 1 && storage ? 2 : 0;
+    r->pending_pass = pass == 1 && storage ? 2 : 0;
     if (m->total >= 0) {
         r->total = m->total;
     }
@@ -408,13 +408,13 @@ static void check_bundle(const salvage *s, srun *r, int pass)
     if (err == CAIRN_OK && rep.verdict == CAIRN_VERDICT_VERIFIED) {
         r->salvaged = 1;
         r->run_only = pass == 2;
-        r->todo = 0;
+        r->pending_pass = 0;
         r->verdict = CAIRN_VERDICT_VERIFIED;
         r->records = rep.records;
         r->total = (int64_t)rep.records;
         return;
     }
-    r->todo = 0;
+    r->pending_pass = 0;
     r->verdict = err == CAIRN_OK ? (int)rep.verdict : CAIRN_VERDICT_ERROR;
     textf(r->reason, sizeof(r->reason),
           "the bundle written does not verify: %s",
@@ -466,7 +466,7 @@ static size_t export_from(salvage *s, size_t from, int pass)
         textf(r->reason, sizeof(r->reason),
               "ERROR: reading the run failed: %s (a corrupt page?)", why);
         r->verdict = CAIRN_VERDICT_ERROR;
-        r->todo = pass == 1 ? 2 : 0;
+        r->pending_pass = pass == 1 ? 2 : 0;
         remove_bundle(r);
         return current + 1;
     }
@@ -698,7 +698,7 @@ int cmd_salvage(cli_ctx *ctx, int argc, char **argv)
     list_runs(&s);
     for (int pass = 1; pass <= 2; pass++) {
         for (size_t i = 0; i < s.n;) {
-            while (i < s.n && s.runs[i].todo != pass) {
+            while (i < s.n && s.runs[i].pending_pass != pass) {
                 i++;
             }
             if (i < s.n) {
