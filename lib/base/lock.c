@@ -183,9 +183,7 @@ static void holder_field(const char *text, const char *key, char *out,
     }
 }
 
-/* "pid 123 on host h since 2026-...Z (5s ago)" from the holder line
- * write_holder() wrote; the line itself (escaped) when it is not one. */
-static void describe_holder(const char *text, char *out, size_t cap)
+void cairn__run_lock_describe(const char *text, char *out, size_t cap)
 {
     char pid[32], host[CAIRN_MAX_HOST * 4 + 1], since[32], when[64];
     holder_field(text, "pid=", pid, sizeof(pid));
@@ -243,7 +241,7 @@ cairn_err cairn__run_lock(int dfd, const char *dir, const struct stat *mode_ref,
     if (err == CAIRN_ELOCKED) {
         char holder[512], readable[600];
         cairn__run_lock_holder(dfd, dir, run_num, holder, sizeof(holder));
-        describe_holder(holder, readable, sizeof(readable));
+        cairn__run_lock_describe(holder, readable, sizeof(readable));
         cairn__fmt(detail, detail_len, "held by %s",
                    readable[0] ? readable : "another process");
     } else if (err == CAIRN_OK) {

@@ -94,6 +94,12 @@ CAIRN_INTERNAL cairn_err cairn__run_lock_note(int dfd, const char *dir,
 CAIRN_INTERNAL void cairn__run_lock_holder(int dfd, const char *dir,
                                            uint64_t run_num, char *out,
                                            size_t out_len);
+/** "pid 123 on host h since 2026-...Z (5s ago)" into @p out (NUL-
+ *  terminated, truncated to @p cap) from the escaped holder text @p text
+ *  (cairn__run_lock_holder()); @p text itself when it is not the line
+ *  cairn__run_lock() writes. */
+CAIRN_INTERNAL void cairn__run_lock_describe(const char *text, char *out,
+                                             size_t cap);
 /**
  * Lock DIR/locks/@p name exclusively without waiting.  locks/ and the
  * file are opened relative to @p dfd without following symbolic links

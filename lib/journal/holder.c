@@ -25,13 +25,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* The parsed holder note. */
-typedef struct holder_note {
-    uint32_t pid;
-    uint64_t start, since;
-    uint8_t boot[CAIRN_BOOT_ID_BYTES];
-    char host[CAIRN_MAX_HOST + 1];
-} holder_note;
+typedef cairn__holder_note holder_note;
 
 const char *cairn_activity_name(cairn_activity activity)
 {
@@ -74,8 +68,7 @@ static int take_u64(const char **p, const char *key, uint64_t max,
     return 0;
 }
 
-/* Strict: exactly what lock.c writes, one line.  0 ok, -1 malformed. */
-static int parse_note(const char *text, holder_note *n)
+int cairn__holder_note_parse(const char *text, holder_note *n)
 {
     const char *p = text;
     uint64_t pid;
@@ -87,10 +80,13 @@ static int parse_note(const char *text, holder_note *n)
         return -1;
     }
     p += 6;
+    /* The text may end before the boot id: read no further than its NUL. */
+    if (strnlen(p, sizeof(hex) - 1) != sizeof(hex) - 1) {
+        return -1;
+    }
     memcpy(hex, p, sizeof(hex) - 1);
     hex[sizeof(hex) - 1] = '\0';
-    if (strlen(hex) != sizeof(hex) - 1 ||
-        cairn__unhex(hex, n->boot, CAIRN_BOOT_ID_BYTES) != 0) {
+    if (cairn__unhex(hex, n->boot, CAIRN_BOOT_ID_BYTES) != 0) {
         return -1;
     }
     p += sizeof(hex) - 1;
@@ -203,7 +199,7 @@ static cairn_err look(cairn_journal *j, const char *run_id, uint64_t *num,
                              &exists) != CAIRN_OK) {
         exists = 0; /* unreadable or unsafe: names nobody */
     }
-    *parsed = exists && parse_note(text, n) == 0;
+    *parsed = exists && cairn__holder_note_parse(text, n) == 0;
     int probe = cairn__run_lock_probe(j->dfd, j->data_fd, *num);
     long long pid;
     *held = probe == 1 || (exists && cairn__flock_holder(st, &pid) == 1);

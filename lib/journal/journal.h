@@ -218,6 +218,20 @@ CAIRN_INTERNAL cairn_err cairn__rebuild(cairn_journal *j, cairn_txn *txn,
 CAIRN_INTERNAL cairn_err cairn__compare_state(cairn_journal *j,
                                               const cairn_state *replayed,
                                               const cairn_state *stored);
+/** The holder note of locks/run-N.lock, as lock.c writes it. */
+typedef struct cairn__holder_note {
+    uint32_t pid;
+    uint64_t start, since;
+    uint8_t boot[CAIRN_BOOT_ID_BYTES];
+    char host[CAIRN_MAX_HOST + 1];
+} cairn__holder_note;
+/** Parse the NUL-terminated note @p text (holder.c), strictly: exactly
+ *  the one line lock.c writes ("pid=P start=S boot=<32 hex> host=H
+ *  since_ns=N\n", pid 1..INT32_MAX, H printable ASCII without spaces, at
+ *  most CAIRN_MAX_HOST bytes).  Reads no byte past the NUL.  0 with *n
+ *  filled; -1 malformed (*n zeroed or partly filled: do not use). */
+CAIRN_INTERNAL int cairn__holder_note_parse(const char *text,
+                                            cairn__holder_note *n);
 /** Is the claimer of pending op @p op still alive? */
 CAIRN_INTERNAL int cairn__op_claimer_alive(const cairn_op_st *op);
 
