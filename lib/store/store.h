@@ -89,6 +89,31 @@ typedef struct cairn__snapshot_opts {
  *  up (each waits a little longer for the writer). */
 #define CAIRN__SNAPSHOT_ATTEMPTS 12u
 
+/** What the two meta pages of an LMDB data file say: the newest one. */
+typedef struct cairn__store_meta {
+    uint32_t psize;   /**< page size (both pages agree) */
+    unsigned current; /**< slot of the newest meta page: 0 or 1 */
+    uint64_t txnid;   /**< its transaction id */
+    uint64_t last_pg; /**< its last page number */
+} cairn__store_meta;
+
+/** The page size that meta page 0 at the start of @p head (@p len bytes
+ *  of data.mdb from offset 0) states: a power of two in 512..65536, with
+ *  that page a meta page of LMDB's data format 1; 0 when it is not one
+ *  (store_snapshot.c; reads no more than the first 152 bytes, none
+ *  past @p len). */
+CAIRN_INTERNAL uint32_t cairn__store_meta_psize(const uint8_t *head,
+                                                size_t len);
+/** Decode meta pages 0 and 1 of @p pages (@p len bytes of data.mdb from
+ *  offset 0) for page size @p psize and pick the newest (the higher
+ *  txnid; page 0 on a tie).  Reads nothing past @p len.
+ *  @return 0 with *out filled; -1 (*out zeroed) when @p psize is not a
+ *          valid page size, @p len is shorter than two pages, or either
+ *          page is not an LMDB meta page of that size and slot. */
+CAIRN_INTERNAL int cairn__store_meta_pick(const uint8_t *pages, size_t len,
+                                          uint32_t psize,
+                                          cairn__store_meta *out);
+
 /**
  * Open a consistent private copy of the environment in @p dir without its
  * lock (store_snapshot.c).  data.mdb is read, never written; lock.mdb is

@@ -96,6 +96,36 @@ static int meta_ok(const uint8_t *page, unsigned slot, uint32_t psize)
            load32(page + META_PSIZE_OFF) == psize;
 }
 
+uint32_t cairn__store_meta_psize(const uint8_t *head, size_t len)
+{
+    uint32_t p = len >= META_BYTES ? load32(head + META_PSIZE_OFF) : 0;
+    if (p < 512 || p > 65536 || (p & (p - 1)) != 0 || !meta_ok(head, 0, p)) {
+        return 0;
+    }
+    return p;
+}
+
+int cairn__store_meta_pick(const uint8_t *pages, size_t len, uint32_t psize,
+                           cairn__store_meta *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (psize < 512 || psize > 65536 || (psize & (psize - 1)) != 0 ||
+        len < 2 * (size_t)psize) {
+        return -1;
+    }
+    const uint8_t *p0 = pages, *p1 = pages + psize;
+    if (!meta_ok(p0, 0, psize) || !meta_ok(p1, 1, psize)) {
+        return -1; /* LMDB never rewrites these fields */
+    }
+    uint64_t t0 = load64(p0 + META_TXNID_OFF);
+    uint64_t t1 = load64(p1 + META_TXNID_OFF);
+    out->psize = psize;
+    out->current = t1 > t0 ? 1 : 0;
+    out->txnid = t1 > t0 ? t1 : t0;
+    out->last_pg = load64((t1 > t0 ? p1 : p0) + META_LAST_PG_OFF);
+    return 0;
+}
+
 /* The page size from meta page 0 (a power of two, 512..65536). */
 static cairn_err page_size(int fd, uint32_t *psize, char *detail,
                            size_t detail_len)
@@ -106,8 +136,8 @@ static cairn_err page_size(int fd, uint32_t *psize, char *detail,
         cairn__fmt(detail, detail_len, "data.mdb: %s", strerror(errno));
         return CAIRN_EIO;
     }
-    uint32_t p = got == sizeof(head) ? load32(head + META_PSIZE_OFF) : 0;
-    if (p < 512 || p > 65536 || (p & (p - 1)) != 0 || !meta_ok(head, 0, p)) {
+    uint32_t p = cairn__store_meta_psize(head, got);
+    if (p == 0) {
         cairn__fmt(detail, detail_len,
                    "data.mdb: not an LMDB data file this build reads "
                    "(format 1, 64-bit)");
@@ -137,15 +167,13 @@ static int read_metas(int fd, metas *m, uint8_t *scratch)
             return 2;
         }
         if (memcmp(scratch, m->pages, n) == 0) {
-            const uint8_t *p0 = m->pages, *p1 = m->pages + m->psize;
-            if (!meta_ok(p0, 0, m->psize) || !meta_ok(p1, 1, m->psize)) {
-                return 2; /* LMDB never rewrites these fields */
+            cairn__store_meta meta;
+            if (cairn__store_meta_pick(m->pages, n, m->psize, &meta) != 0) {
+                return 2;
             }
-            uint64_t t0 = load64(p0 + META_TXNID_OFF);
-            uint64_t t1 = load64(p1 + META_TXNID_OFF);
-            m->current = t1 > t0 ? 1 : 0;
-            m->txnid = t1 > t0 ? t1 : t0;
-            m->last_pg = load64((t1 > t0 ? p1 : p0) + META_LAST_PG_OFF);
+            m->current = meta.current;
+            m->txnid = meta.txnid;
+            m->last_pg = meta.last_pg;
             return 1;
         }
         memcpy(m->pages, scratch, n);
