@@ -652,6 +652,31 @@ CAIRN_API CAIRN_WUR cairn_err cairn_journal_open_snapshot(const char *dir,
                                                           cairn_journal **out,
                                                           char *detail,
                                                           size_t detail_len);
+/**
+ * Look for a damaged page in the LMDB data file of the journal in @p dir
+ * without LMDB, which trusts its pages (a zeroed leaf page makes it abort
+ * the process on an assertion).  Reads data.mdb with pread(2) only, takes
+ * no lock and writes nothing: the meta pages, then every page of the free
+ * page tree, the main tree and each database's tree, each checked for its
+ * page number, its type at its depth and the bounds of its nodes, and
+ * the first page of each overflow run.  Free pages are in no tree and are
+ * not checked.  Meant for a diagnosis after LMDB failed on a journal
+ * (`cairn verify` runs it when its verifying child dies); on a journal
+ * being written it may report a page a writer is just rewriting.
+ * Thread-safe; uses no handle.
+ * @param dir     the journal directory.  Borrowed.
+ * @param detail  optional buffer: the first damage found, naming the
+ *                page, its offset and its database ("data.mdb: page 10
+ *                (offset 40960) of database \"records\": its header says
+ *                page 0, flags 0x0 (zeroed or overwritten)"); "" when
+ *                nothing was found.
+ * @return CAIRN_OK (no damaged page found); CAIRN_ECORRUPT (damage, in
+ *         @p detail); CAIRN_EIO (no data.mdb, unreadable, not a regular
+ *         file); CAIRN_EINVAL (@p dir NULL or too long); CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_journal_check_pages(const char *dir,
+                                                        char *detail,
+                                                        size_t detail_len);
 /** Close a handle, releasing its run locks.  NULL is a no-op. */
 CAIRN_API void cairn_journal_close(cairn_journal *journal);
 /**

@@ -114,6 +114,18 @@ CAIRN_INTERNAL int cairn__store_meta_pick(const uint8_t *pages, size_t len,
                                           uint32_t psize,
                                           cairn__store_meta *out);
 
+/** Open DIR/data.mdb for reading only (no links followed, a regular
+ *  file): CAIRN_OK with *fd; CAIRN_EIO (missing, unreadable, not a
+ *  regular file); CAIRN_EINVAL (path too long); detail says which. */
+CAIRN_INTERNAL cairn_err cairn__store_open_data(const char *dir, int *fd,
+                                                char *detail,
+                                                size_t detail_len);
+/** cairn_journal_check_pages() on @p len bytes of a data.mdb in memory
+ *  (store_pages.c; fuzzing); reads nothing past @p len. */
+CAIRN_INTERNAL cairn_err cairn__store_check_pages_mem(const uint8_t *data,
+                                                      size_t len, char *detail,
+                                                      size_t detail_len);
+
 /**
  * Open a consistent private copy of the environment in @p dir without its
  * lock (store_snapshot.c).  data.mdb is read, never written; lock.mdb is

@@ -323,9 +323,8 @@ static cairn_err temp_file(const char *tmp_dir, int *fd, char **name,
     return CAIRN_OK;
 }
 
-/* data.mdb of @p dir, opened for reading only: a regular file. */
-static cairn_err open_source(const char *dir, int *fd, char *detail,
-                             size_t detail_len)
+cairn_err cairn__store_open_data(const char *dir, int *fd, char *detail,
+                                 size_t detail_len)
 {
     char path[4096];
     struct stat st;
@@ -399,7 +398,7 @@ cairn_err cairn__store_open_snapshot(const char *dir,
         cairn__fmt(detail, detail_len, "snapshot: needs a 64-bit build");
         return CAIRN_EINVAL;
     }
-    cairn_err err = open_source(dir, &src, detail, detail_len);
+    cairn_err err = cairn__store_open_data(dir, &src, detail, detail_len);
     if (err == CAIRN_OK) {
         err = temp_file(tmp_dir, &dst, &name, detail, detail_len);
     }
