@@ -6,7 +6,9 @@
  * verified in a forked child.  The child sends fixed-size messages through
  * a pipe (journal id, each run's report, the directory report, a failure,
  * the end); the parent prints.  A child that dies by a signal or stops
- * without its end message gives the verdict ERROR.
+ * without its end message gives the verdict ERROR, and so names the
+ * damaged page cairn_journal_check_pages() finds (and LMDB's last words,
+ * which the child's stderr, a memfd, kept).
  */
 #include "cli.h"
 
@@ -14,6 +16,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -309,6 +312,68 @@ static void take_msg(outcome *o, const vmsg *m)
     }
 }
 
+/* What the child wrote to stderr (@p errfd, a memfd): passed on to ours
+ * when it ended by itself; when it was killed, its last line (LMDB's
+ * assertion) into @p last instead. */
+static void child_stderr(int errfd, int killed, char *last, size_t cap)
+{
+    char buf[4096];
+    ssize_t n;
+    off_t off = 0;
+    last[0] = '\0';
+    while ((n = pread(errfd, buf, sizeof(buf) - 1, off)) > 0) {
+        off += n;
+        if (!killed) {
+            fwrite(buf, 1, (size_t)n, stderr);
+            continue;
+        }
+        buf[n] = '\0';
+        for (char *line = strtok(buf, "\n"); line != NULL;
+             line = strtok(NULL, "\n")) {
+            textf(last, cap, "%s", line);
+        }
+    }
+}
+
+/* Did the directory check or a run end in ERROR? */
+static int any_error(const outcome *o)
+{
+    int found = o->have_dir && o->dir.verdict == CAIRN_VERDICT_ERROR;
+    for (size_t i = 0; i < o->n_runs && !found; i++) {
+        found = o->runs[i].verdict == CAIRN_VERDICT_ERROR;
+    }
+    return found;
+}
+
+/* The damaged page of data.mdb, if the walk finds one, into @p where. */
+static int damaged_page(const char *dir, char *where, size_t cap)
+{
+    return cairn_journal_check_pages(dir, where, cap) == CAIRN_ECORRUPT;
+}
+
+/* Why the child stopped without its end message. */
+static void child_died(const char *dir, int status, const char *lmdb,
+                       outcome *o)
+{
+    char where[700], said[400] = "";
+    int found = damaged_page(dir, where, sizeof(where));
+    if (lmdb[0] != '\0') {
+        textf(said, sizeof(said), ": %s", lmdb);
+    }
+    if (WIFSIGNALED(status)) {
+        textf(o->error, sizeof(o->error),
+              "journal unreadable: %s; the verifier was killed by signal %d%s",
+              found ? where : "no damaged page found in data.mdb",
+              WTERMSIG(status), said);
+    } else {
+        textf(o->error, sizeof(o->error),
+              "journal unreadable: %s%sverifier stopped early (exit status "
+              "%d)",
+              found ? where : "", found ? "; the " : "",
+              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    }
+}
+
 /* Fork, let the child verify, collect what it says. */
 static void run_child(const char *dir, const char *run, const cairn_pubkey *key,
                       unsigned jobs, int snapshot, outcome *o)
@@ -316,9 +381,11 @@ static void run_child(const char *dir, const char *run, const cairn_pubkey *key,
     int p[2], status, rc;
     vmsg m;
     pid_t pid;
+    char lmdb[300] = "";
     if (pipe(p) != 0) {
         cli_die(CLI_EXIT_ERROR, "pipe: %s", strerror(errno));
     }
+    int errfd = memfd_create("cairn-verify-stderr", MFD_CLOEXEC);
     fflush(stdout);
     fflush(stderr);
     pid = fork();
@@ -327,6 +394,9 @@ static void run_child(const char *dir, const char *run, const cairn_pubkey *key,
     }
     if (pid == 0) {
         close(p[0]);
+        if (errfd >= 0) {
+            (void)dup2(errfd, STDERR_FILENO);
+        }
         child_main(p[1], dir, run, key, jobs, snapshot);
     }
     close(p[1]);
@@ -336,15 +406,26 @@ static void run_child(const char *dir, const char *run, const cairn_pubkey *key,
     close(p[0]);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (WIFSIGNALED(status)) {
-        textf(o->error, sizeof(o->error),
-              "journal unreadable: verifier crashed with signal %d",
-              WTERMSIG(status));
-    } else if (!o->ended && o->fail_kind != VMSG_OPEN_FAIL) {
-        textf(o->error, sizeof(o->error),
-              "journal unreadable: verifier stopped early (exit status "
-              "%d)",
-              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    if (errfd >= 0) {
+        child_stderr(errfd, WIFSIGNALED(status), lmdb, sizeof(lmdb));
+        close(errfd);
+    }
+    if (WIFSIGNALED(status) || (!o->ended && o->fail_kind != VMSG_OPEN_FAIL)) {
+        child_died(dir, status, lmdb, o);
+    } else if (o->fail_kind != 0 && o->fail_err == CAIRN_ECORRUPT) {
+        char where[700];
+        if (damaged_page(dir, where, sizeof(where))) {
+            size_t n = strlen(o->fail_detail);
+            int bare =
+                n == 0 || (n >= 2 && strcmp(o->fail_detail + n - 2, ": ") == 0);
+            textf(o->fail_detail + n, sizeof(o->fail_detail) - n, "%s%s",
+                  bare ? "" : "; ", where);
+        }
+    } else if (o->error[0] == '\0' && any_error(o)) {
+        char where[700];
+        if (damaged_page(dir, where, sizeof(where))) {
+            textf(o->error, sizeof(o->error), "journal unreadable: %s", where);
+        }
     }
 }
 
