@@ -4,12 +4,17 @@
  * from a data.mdb that may be damaged or hostile.
  * Target: cairn__store_meta_psize and cairn__store_meta_pick (lib/store/
  * store_snapshot.c) on the input as the first bytes of data.mdb; pick
- * also with a page size taken from the last input byte (512 << 0..7).
+ * also with a page size taken from the last input byte (512 << 0..7);
+ * then cairn__store_check_pages_mem (lib/store/store_pages.c, the walk of
+ * cairn_journal_check_pages) on the input as a whole data.mdb.
  * Invariants: an accepted page size is a power of two in 512..65536 that
  * meta page 0 states at offset 40; an accepted pair has both pages inside
  * the input, current is the slot of the higher txnid (0 on a tie), txnid
  * and last_pg are that page's u64 at offsets 144 and 136, and each page's
- * u64 page number is its slot; a refusal leaves the result zeroed.
+ * u64 page number is its slot; a refusal leaves the result zeroed.  The
+ * page walk returns CAIRN_OK only when the meta pages are accepted, and
+ * otherwise CAIRN_ECORRUPT with a detail that starts "data.mdb: " (or
+ * CAIRN_ENOMEM); it reads no byte past the input.
  */
 #include "store/store.h"
 
@@ -72,5 +77,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_pick(data, size, 512u << (data[size - 1] % 8));
     }
     check_pick(data, size, 0);
+
+    char detail[512];
+    cairn__store_meta m;
+    cairn_err err =
+        cairn__store_check_pages_mem(data, size, detail, sizeof(detail));
+    if (err == CAIRN_OK) {
+        if (detail[0] != '\0' || psize == 0 ||
+            cairn__store_meta_pick(data, size, psize, &m) != 0) {
+            abort();
+        }
+    } else if (err != CAIRN_ENOMEM &&
+               (err != CAIRN_ECORRUPT ||
+                strncmp(detail, "data.mdb: ", 10) != 0)) {
+        abort();
+    }
     return 0;
 }
