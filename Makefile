@@ -109,6 +109,13 @@ $(CRASH_BIN): $(CRASH_SRC) tests/crash/crash.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/crash $(ALL_CFLAGS) -o $@ $(CRASH_SRC) $(STATIC) $(LIBS) -ldl
 
+# LD_PRELOAD shims of the CLI tests (tests/shims/), also without $(SAN).
+TEST_SHIMS := $(BUILD)/tests/shims/nokeyring.so
+
+$(BUILD)/tests/shims/%.so: tests/shims/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) $(OPT) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+
 # Shims are preloaded ahead of any sanitizer runtime: never built with $(SAN).
 $(BUILD)/tests/crash/shim.so: tests/crash/shim.c tests/crash/shim_io.c tests/crash/shim.h
 	@mkdir -p $(dir $@)
@@ -131,7 +138,7 @@ check-docs:
 	@sh scripts/check-docs.sh
 
 # The suite once, in $(BUILD).
-test: all check-symbols check-docs check-deps $(TEST_BIN) $(REPLAY_BIN) $(CRASH_BIN) $(CRASH_SHIMS)
+test: all check-symbols check-docs check-deps $(TEST_BIN) $(REPLAY_BIN) $(CRASH_BIN) $(CRASH_SHIMS) $(TEST_SHIMS)
 	@BUILD=$(BUILD) sh tests/run.sh
 
 # The suite under AddressSanitizer and UndefinedBehaviorSanitizer.
