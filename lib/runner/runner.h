@@ -22,8 +22,9 @@
 #define RUNNER_HEARTBEAT_DEFAULT 10000000000ull
 #define RUNNER_ACTOR_DEFAULT "cairn-runner"
 #define RUNNER_PATH_MAX 4096
-#define RUNNER_DAEMONS_MAX 64 /* processes of daemon ops remembered */
-#define RUNNER_ENV_MAX 700    /* entries of a command's environment */
+#define RUNNER_DAEMONS_MAX 64     /* processes of daemon ops remembered */
+#define CAIRN__ORPHAN_NAME_MAX 64 /* an orphan output file's name, with NUL */
+#define RUNNER_ENV_MAX 700        /* entries of a command's environment */
 
 /** Why the runner stops driving the run (besides journal errors). */
 typedef enum runner_stop {
@@ -62,7 +63,7 @@ typedef struct cairn_runner {
      * the run is taken): its operation, attempt, output files. */
     int orphan;
     uint32_t orphan_seq, orphan_attempt;
-    char orphan_name[2][64];
+    char orphan_name[2][CAIRN__ORPHAN_NAME_MAX];
     pid_t daemons[RUNNER_DAEMONS_MAX]; /* left by daemon operations */
     size_t n_daemons;
     char why[CAIRN_MAX_TEXT]; /* last failure, for the detail */
@@ -243,6 +244,15 @@ CAIRN_INTERNAL cairn_err cairn__runner_orphan_evidence(cairn_runner *r,
 /** Read the lock note a dead runner left (call with the command lock
  *  free, before anything overwrites it). */
 CAIRN_INTERNAL void cairn__runner_orphan_read(cairn_runner *r);
+/** The fields of the command-lifetime lock's note @p text (NUL-
+ *  terminated; runner_lock.c writes it) that name an orphan's output:
+ *  op= into *seq, attempt= into *attempt, stdout_file= and stderr_file=
+ *  into @p names (bare file names: empty when missing, too long or
+ *  holding a '/').  1 when the note names an orphan (op, attempt and a
+ *  stdout file), else 0 (*seq, *attempt 0 unless both were there). */
+CAIRN_INTERNAL int
+cairn__runner_orphan_parse(const char *text, uint32_t *seq, uint32_t *attempt,
+                           char names[2][CAIRN__ORPHAN_NAME_MAX]);
 /** Remove the orphan's output files. */
 CAIRN_INTERNAL void cairn__runner_orphan_done(cairn_runner *r);
 CAIRN_INTERNAL void cairn__runner_unlock_cmd(int fd);

@@ -32,6 +32,24 @@ static void note_field(const char *text, const char *key, char *out, size_t cap)
     out[n] = '\0';
 }
 
+int cairn__runner_orphan_parse(const char *text, uint32_t *seq,
+                               uint32_t *attempt,
+                               char names[2][CAIRN__ORPHAN_NAME_MAX])
+{
+    const char *op = strstr(text, "\nop=");
+    const char *at = strstr(text, "\nattempt=");
+    *seq = *attempt = 0;
+    names[0][0] = names[1][0] = '\0';
+    if (op == NULL || at == NULL) {
+        return 0;
+    }
+    *seq = (uint32_t)strtoul(op + 4, NULL, 10);
+    *attempt = (uint32_t)strtoul(at + 9, NULL, 10);
+    note_field(text, "\nstdout_file=", names[0], CAIRN__ORPHAN_NAME_MAX);
+    note_field(text, "\nstderr_file=", names[1], CAIRN__ORPHAN_NAME_MAX);
+    return names[0][0] != '\0';
+}
+
 void cairn__runner_orphan_read(cairn_runner *r)
 {
     char *text = NULL;
@@ -41,17 +59,8 @@ void cairn__runner_orphan_read(cairn_runner *r)
     if (cairn__read_file(r->cmd_lock, 4096, &text, &len, NULL, 0) != CAIRN_OK) {
         return;
     }
-    const char *op = strstr(text, "\nop=");
-    const char *at = strstr(text, "\nattempt=");
-    if (op != NULL && at != NULL) {
-        r->orphan_seq = (uint32_t)strtoul(op + 4, NULL, 10);
-        r->orphan_attempt = (uint32_t)strtoul(at + 9, NULL, 10);
-        note_field(text, "\nstdout_file=", r->orphan_name[0],
-                   sizeof(r->orphan_name[0]));
-        note_field(text, "\nstderr_file=", r->orphan_name[1],
-                   sizeof(r->orphan_name[1]));
-        r->orphan = r->orphan_name[0][0] != '\0';
-    }
+    r->orphan = cairn__runner_orphan_parse(text, &r->orphan_seq,
+                                           &r->orphan_attempt, r->orphan_name);
     free(text);
 }
 
