@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t seq = 1, attempt = 1;
     char names[2][CAIRN__ORPHAN_NAME_MAX];
     memset(names, 'x', sizeof(names));
-    int orphan = cairn__runner_orphan_parse(text, &seq, &attempt, names);
+    int orphan =
+        cairn__runner_orphan_parse(text, &seq, &attempt, names[0], names[1]);
     check_name(names[0]);
     check_name(names[1]);
     int fields =

@@ -246,13 +246,14 @@ CAIRN_INTERNAL cairn_err cairn__runner_orphan_evidence(cairn_runner *r,
 CAIRN_INTERNAL void cairn__runner_orphan_read(cairn_runner *r);
 /** The fields of the command-lifetime lock's note @p text (NUL-
  *  terminated; runner_lock.c writes it) that name an orphan's output:
- *  op= into *seq, attempt= into *attempt, stdout_file= and stderr_file=
- *  into @p names (bare file names: empty when missing, too long or
- *  holding a '/').  1 when the note names an orphan (op, attempt and a
- *  stdout file), else 0 (*seq, *attempt 0 unless both were there). */
-CAIRN_INTERNAL int
-cairn__runner_orphan_parse(const char *text, uint32_t *seq, uint32_t *attempt,
-                           char names[2][CAIRN__ORPHAN_NAME_MAX]);
+ *  op= into *seq, attempt= into *attempt, stdout_file= into @p out_name
+ *  and stderr_file= into @p err_name (CAIRN__ORPHAN_NAME_MAX bytes each;
+ *  bare file names: empty when missing, too long or holding a '/').
+ *  1 when the note names an orphan (op, attempt and a stdout file), else
+ *  0 (*seq and *attempt are 0 unless both were there). */
+CAIRN_INTERNAL int cairn__runner_orphan_parse(const char *text, uint32_t *seq,
+                                              uint32_t *attempt, char *out_name,
+                                              char *err_name);
 /** Remove the orphan's output files. */
 CAIRN_INTERNAL void cairn__runner_orphan_done(cairn_runner *r);
 CAIRN_INTERNAL void cairn__runner_unlock_cmd(int fd);

@@ -33,21 +33,21 @@ static void note_field(const char *text, const char *key, char *out, size_t cap)
 }
 
 int cairn__runner_orphan_parse(const char *text, uint32_t *seq,
-                               uint32_t *attempt,
-                               char names[2][CAIRN__ORPHAN_NAME_MAX])
+                               uint32_t *attempt, char *out_name,
+                               char *err_name)
 {
     const char *op = strstr(text, "\nop=");
     const char *at = strstr(text, "\nattempt=");
     *seq = *attempt = 0;
-    names[0][0] = names[1][0] = '\0';
+    out_name[0] = err_name[0] = '\0';
     if (op == NULL || at == NULL) {
         return 0;
     }
     *seq = (uint32_t)strtoul(op + 4, NULL, 10);
     *attempt = (uint32_t)strtoul(at + 9, NULL, 10);
-    note_field(text, "\nstdout_file=", names[0], CAIRN__ORPHAN_NAME_MAX);
-    note_field(text, "\nstderr_file=", names[1], CAIRN__ORPHAN_NAME_MAX);
-    return names[0][0] != '\0';
+    note_field(text, "\nstdout_file=", out_name, CAIRN__ORPHAN_NAME_MAX);
+    note_field(text, "\nstderr_file=", err_name, CAIRN__ORPHAN_NAME_MAX);
+    return out_name[0] != '\0';
 }
 
 void cairn__runner_orphan_read(cairn_runner *r)
@@ -59,8 +59,9 @@ void cairn__runner_orphan_read(cairn_runner *r)
     if (cairn__read_file(r->cmd_lock, 4096, &text, &len, NULL, 0) != CAIRN_OK) {
         return;
     }
-    r->orphan = cairn__runner_orphan_parse(text, &r->orphan_seq,
-                                           &r->orphan_attempt, r->orphan_name);
+    r->orphan =
+        cairn__runner_orphan_parse(text, &r->orphan_seq, &r->orphan_attempt,
+                                   r->orphan_name[0], r->orphan_name[1]);
     free(text);
 }
 
