@@ -54,7 +54,8 @@ typedef struct walk {
     int fd;
     uint32_t psize;
     uint64_t last_pg;
-    uint64_t visits; /* pages read so far: at most last_pg + 1 */
+    uint64_t visits;     /* pages read so far */
+    uint64_t max_visits; /* pages in the tree at most: the walk is linear */
     /* 2 * MAX_DEPTH + 1 page buffers: one per level of the main (or free
      * pages) tree, one per level of the database tree being walked from
      * a main leaf (from base MAX_DEPTH), and one for overflow pages. */
@@ -112,8 +113,10 @@ static int read_page(walk *w, uint64_t pgno, uint8_t *buf, const char *db)
         return bad(w, pgno, db, "past the last page (%llu)",
                    (unsigned long long)w->last_pg);
     }
-    if (++w->visits > w->last_pg + 1) {
-        return bad(w, pgno, db, "more page references than pages (a loop)");
+    if (++w->visits > w->max_visits) {
+        return bad(w, pgno, db,
+                   "more page references than pages (a page referenced "
+                   "twice)");
     }
     uint64_t off = pgno * (uint64_t)w->psize;
     if (w->mem != NULL) {
@@ -300,6 +303,7 @@ static cairn_err check_all(walk *w)
         return CAIRN_ENOMEM;
     }
     w->last_pg = 1;
+    w->max_visits = 2;
     uint8_t *two = w->pages; /* meta pages 0 and 1 */
     if (read_page(w, 0, two, "(meta)") != 0 ||
         read_page(w, 1, two + w->psize, "(meta)") != 0) {
@@ -317,8 +321,18 @@ static cairn_err check_all(walk *w)
     uint64_t main_root = u64_at(cur + META_MAIN_DB + DB_ROOT_OFF);
     unsigned free_depth = u16_at(cur + META_FREE_DB + DB_DEPTH_OFF);
     unsigned main_depth = u16_at(cur + META_MAIN_DB + DB_DEPTH_OFF);
+    /* Every page is in at most one tree, once: the walk reads no more
+     * pages than the file has, however the pages point at each other. */
+    uint64_t file_pages = w->mem_len / w->psize;
+    struct stat st;
+    if (w->mem == NULL) {
+        file_pages = fstat(w->fd, &st) == 0 && st.st_size > 0
+                         ? (uint64_t)st.st_size / w->psize
+                         : 0;
+    }
     w->last_pg = meta.last_pg;
-    w->visits = 0;
+    w->max_visits = meta.last_pg < file_pages ? meta.last_pg + 1 : file_pages;
+    w->visits = 2; /* the meta pages */
     if (walk_tree(w, main_root, main_depth, 1, "(main)") != 0 ||
         walk_tree(w, free_root, free_depth, 0, "(free pages)") != 0) {
         return w->err;
