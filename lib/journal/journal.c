@@ -11,6 +11,7 @@
 #include "base/crypto.h"
 #include "base/jdir.h"
 #include "base/sys.h"
+#include "base/wlock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -289,6 +290,13 @@ static cairn_err open_store(cairn_journal *j, unsigned flags, char *detail,
     char path[64];
     memset(&cf, 0, sizeof(cf));
     cairn_err err = open_dir(j, flags, detail, detail_len);
+    if (err == CAIRN_OK && !j->readonly) {
+        /* Before LMDB opens data.mdb: no compaction replaces it under a
+         * writer (base/wlock.h). */
+        mode_t mode = (flags & CAIRN_OPEN_GROUP_READABLE) != 0 ? 0640 : 0600;
+        err = cairn__writers_lock(j->dfd, j->dir, mode, 0, &j->writers_fd,
+                                  detail, detail_len);
+    }
     if (err == CAIRN_OK) {
         err = check_files(j, flags, &cf, detail, detail_len);
     }
@@ -445,6 +453,7 @@ cairn_err cairn__journal_open(const char *dir, const cairn_journal_opts *opts,
     }
     j->dfd = -1;
     j->data_fd = -1;
+    j->writers_fd = -1;
     j->opts = o;
     if ((j->dir = strdup(dir)) == NULL || cairn__jsync_open(j) != CAIRN_OK) {
         free(j->dir);
@@ -520,6 +529,7 @@ void cairn_journal_close(cairn_journal *journal)
     if (journal->data_fd >= 0) {
         close(journal->data_fd);
     }
+    cairn__writers_unlock(journal->writers_fd, 0);
     if (journal->dfd >= 0) {
         close(journal->dfd);
     }
