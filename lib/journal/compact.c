@@ -255,8 +255,9 @@ static cairn_err check_openers(compaction *c, char *detail, size_t detail_len)
 {
     int fd = -1, err_no = 0;
     char why[256];
+    struct stat st;
     cairn_err err = cairn__jdir_openat(c->dfd, c->dir, "lock.mdb", O_RDONLY, 0,
-                                       0, &fd, NULL, &err_no, why, sizeof(why));
+                                       0, &fd, &st, &err_no, why, sizeof(why));
     if (err == CAIRN_EIO && err_no == ENOENT) {
         return CAIRN_OK; /* no lock file: nobody has it open */
     }
@@ -271,6 +272,14 @@ static cairn_err check_openers(compaction *c, char *detail, size_t detail_len)
     fl.l_len = 1;
     int rc = fcntl(fd, F_GETLK, &fl);
     close(fd);
+    /* F_GETLK never reports the calling process's own locks. */
+    if (cairn__jdir_mapped(st.st_dev, st.st_ino) == 1) {
+        cairn__fmt(detail, detail_len,
+                   "%s: journal in use by pid %lld (this process has it "
+                   "open: close every handle first)",
+                   c->dir, (long long)getpid());
+        return CAIRN_ELOCKED;
+    }
     if (rc != 0) {
         return fail_errno(detail, detail_len, "F_GETLK", c->dir, "lock.mdb");
     }
