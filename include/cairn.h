@@ -898,6 +898,49 @@ CAIRN_API void cairn_summary_free(cairn_summary *summary);
 CAIRN_API CAIRN_WUR cairn_err cairn_replay_check(cairn_journal *journal,
                                                  const char *run_id);
 
+/**
+ * Where the previous runs of a plan stopped, for an incremental plan
+ * generator (`cairn watermark`, and the runner's CAIRN_PREV_* variables).
+ * "Previous runs" are the runs of the plan id other than @p exclude_run,
+ * newest (created last) first:
+ * - attempted: the newest one that claimed at least one operation
+ *   (last_attempted_seq >= 0), whatever its state (a run still going, a
+ *   failed or cancelled one count); its last contiguous done position and
+ *   its last attempted position, with the ids of those operations;
+ * - completed: the newest one whose state is completed.
+ * Sequences are -1 and ids "" when there is no such run.
+ */
+typedef struct cairn_watermark {
+    uint64_t runs;     /**< runs of the plan looked at (the search stops
+                            once both runs are found) */
+    int has_attempted; /**< a previous run attempted something */
+    char attempted_run_id[CAIRN_MAX_ID + 1];
+    cairn_run_state attempted_state;
+    int64_t last_contiguous_seq;               /**< of that run; -1 when none */
+    int64_t last_attempted_seq;                /**< of that run; -1 when none */
+    char last_contiguous_id[CAIRN_MAX_ID + 1]; /**< "" when none */
+    char last_attempted_id[CAIRN_MAX_ID + 1];  /**< "" when none */
+    uint64_t attempted_updated_ns;
+    int has_completed; /**< a previous run completed */
+    char completed_run_id[CAIRN_MAX_ID + 1];
+    uint64_t completed_updated_ns; /**< when it completed (last change) */
+} cairn_watermark;
+
+/**
+ * Fill @p out for plan @p plan_id (see cairn_watermark), leaving out the run
+ * named @p exclude_run (NULL: none; the runner passes its own run).  Reads
+ * each looked-at run's materialised state, newest first, in one read
+ * transaction; never replays records.  Cost: one state read per run created
+ * since the older of the two runs found (every run when the plan has none).
+ * @return CAIRN_OK (also when the plan has no runs: has_* 0); CAIRN_EINVAL
+ *         (NULL, empty plan id); CAIRN_ECORRUPT (a run's state does not
+ *         decode: detail names it); CAIRN_ESTORE; CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_watermark_get(cairn_journal *journal,
+                                                  const char *plan_id,
+                                                  const char *exclude_run,
+                                                  cairn_watermark *out);
+
 /** Call @p fn for each run id, in creation order; stop early when @p fn
  *  returns nonzero. */
 CAIRN_API CAIRN_WUR cairn_err cairn_run_each(cairn_journal *journal,
