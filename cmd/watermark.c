@@ -9,9 +9,9 @@
 static void print_pos(const char *what, int64_t seq, const char *id)
 {
     if (seq < 0) {
-        printf("  %-17s none\n", what);
+        printf("  %-16s none\n", what);
     } else {
-        printf("  %-17s #%lld (%s)\n", what, (long long)seq, id);
+        printf("  %-16s #%lld (%s)\n", what, (long long)seq, id);
     }
 }
 
