@@ -1276,7 +1276,12 @@ CAIRN_API CAIRN_WUR cairn_err cairn_checkpoint_each(
  * <journal>/tmp: write "key=value" lines there; it is read and removed
  * after the command ends, or when the run is taken again after a crash),
  * CAIRN_LOCK_FD (the number of the inherited command-lifetime lock
- * descriptor, see below) and, for probes, CAIRN_PROBE=1.
+ * descriptor, see below), for probes, CAIRN_PROBE=1, and where the plan's
+ * previous runs stopped (cairn_watermark_get() with this run left out,
+ * read once per runner call before its first command): CAIRN_PREV_RUN_ID,
+ * CAIRN_PREV_LAST_CONTIGUOUS_SEQ, CAIRN_PREV_LAST_ATTEMPTED_SEQ (-1 when
+ * none), CAIRN_PREV_LAST_CONTIGUOUS_ID, CAIRN_PREV_LAST_ATTEMPTED_ID and
+ * CAIRN_PREV_COMPLETED_RUN_ID ("" when none).
  *
  * Receipts.  Completed: exit status 0, $CAIRN_OUTPUT parses and holds
  * every output the operation requires, each obeying its rule (non-empty
