@@ -283,6 +283,14 @@ static cairn_err check_opened(cairn_journal *j, checked_files *cf, char *detail,
     return CAIRN_OK;
 }
 
+static cairn_err writers_lock(cairn_journal *j, unsigned flags, char *detail,
+                              size_t detail_len)
+{
+    mode_t mode = (flags & CAIRN_OPEN_GROUP_READABLE) != 0 ? 0640 : 0600;
+    return cairn__writers_lock(j->dfd, j->dir, mode, 0, &j->writers_fd, detail,
+                               detail_len);
+}
+
 static cairn_err open_store(cairn_journal *j, unsigned flags, char *detail,
                             size_t detail_len)
 {
@@ -291,14 +299,21 @@ static cairn_err open_store(cairn_journal *j, unsigned flags, char *detail,
     memset(&cf, 0, sizeof(cf));
     cairn_err err = open_dir(j, flags, detail, detail_len);
     if (err == CAIRN_OK && !j->readonly) {
-        /* Before LMDB opens data.mdb: no compaction replaces it under a
-         * writer (base/wlock.h). */
-        mode_t mode = (flags & CAIRN_OPEN_GROUP_READABLE) != 0 ? 0640 : 0600;
-        err = cairn__writers_lock(j->dfd, j->dir, mode, 0, &j->writers_fd,
-                                  detail, detail_len);
+        /* Before data.mdb is checked and LMDB opens it, so that no
+         * compaction replaces it under a writer (base/wlock.h); only in a
+         * journal (data.mdb there), not in a directory being refused. */
+        int exists = 0;
+        err = cairn__jdir_stat(j->dfd, j->dir, "data.mdb", 0, &cf.data, &exists,
+                               detail, detail_len);
+        if (err == CAIRN_OK && exists) {
+            err = writers_lock(j, flags, detail, detail_len);
+        }
     }
     if (err == CAIRN_OK) {
         err = check_files(j, flags, &cf, detail, detail_len);
+    }
+    if (err == CAIRN_OK && !j->readonly && j->writers_fd < 0) {
+        err = writers_lock(j, flags, detail, detail_len); /* just created */
     }
     if (err != CAIRN_OK) {
         return err;
