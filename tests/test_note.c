@@ -343,6 +343,9 @@ static void test_vkey_negative(void **state)
     vkey_fails("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYc"
                "rnKv3U2!",
                "byte 25: key is not canonical base64 of 33 bytes");
+    vkey_fails("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYc"
+               "rnKv3U\xc3\xa9",
+               "byte 25: key is not canonical base64 of 33 bytes");
     /* Type 0x02 (ECDSA) with a 32-byte key: "Ak..." */
     vkey_fails("example.com/foo+530d903a+AkkyeRrm56hApGFkyQR4ZCbV54Id2LKaANYc"
                "rnKv3U2k",
@@ -480,6 +483,11 @@ static void test_note_negative(void **state)
     /* bad base64 character, empty, short, not a multiple of 4 */
     memcpy(buf, good, glen + 1);
     buf[30] = '!';
+    note_fails(buf, glen, CAIRN_ECORRUPT,
+               "byte 21: signature is not canonical base64 of 5 to 8192");
+    memcpy(buf, good, glen + 1);
+    buf[30] = '\xc3';
+    buf[31] = '\xa9';
     note_fails(buf, glen, CAIRN_ECORRUPT,
                "byte 21: signature is not canonical base64 of 5 to 8192");
     note_fails("hello\n\n" DASH "a.example \n", 22, CAIRN_ECORRUPT,
@@ -861,7 +869,12 @@ static void test_checkpoint_negative(void **state)
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",     /* 31 bytes */
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", /* 33 bytes */
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-=",     /* URL alphabet */
-        " AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",     "",
+        " AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "",
+        /* bytes >= 0x80 (here U+0080, valid UTF-8): libsodium 1.0.18's
+         * sodium_base642bin decodes this to 32 bytes */
+        "AAAAAAAAAA\xc2\x80"
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
     };
     for (size_t i = 0; i < CAIRN_ARRAY_LEN(roots); i++) {
         char buf[128];
@@ -1197,6 +1210,11 @@ static void test_proof_negative(void **state)
                 "gxFfiUeVX6/cKifn9MCFS72Nonuxs+NAXbVxya+Nvh=\n"
                 "\n" GO_PROOF_NOTE,
                 "byte 121: proof hash is not canonical base64 of 32 bytes");
+    proof_fails(
+        "c2sp.org/tlog-proof@v1\nindex 5\n" H
+        "+3+GnOi3tR/fcZ/IwhpHNsmMwWCoJWB\x8f\x92" /* found by fuzz_note */
+        "feKf00iYdk=\n" H "\n" GO_PROOF_NOTE,
+        "byte 76: proof hash is not canonical base64 of 32 bytes");
     proof_fails("c2sp.org/tlog-proof@v1\nindex 5\n" H H H,
                 "byte 166: missing blank line before the checkpoint");
     /* Two hashes where index 5 of 7 needs three. */

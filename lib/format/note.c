@@ -127,6 +127,30 @@ size_t cairn__note_b64_len(const char *s, size_t len)
     return len / 4 * 3 - pad;
 }
 
+/* The 64 characters of the standard alphabet (not '='). */
+__attribute__((unused)) static int b64_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+int cairn__note_b64_decode(const char *s, size_t len, uint8_t *out, size_t want)
+{
+    /* cairn__b64_decode() (libsodium 1.0.18's sodium_base642bin) takes
+     * any byte >= 0x80 for a digit: check the alphabet here first. */
+    size_t n = cairn__note_b64_len(s, len);
+    if (n != want) {
+        return -1;
+    }
+    size_t digits = (want * 4 + 2) / 3; /* then '=' up to len */
+    for (size_t i = 0; i < len; i++) {
+        if (i < digits ? !b64_char(s[i]) : s[i] != '=') {
+            return -1;
+        }
+    }
+    return cairn__b64_decode(s, len, out, want);
+}
+
 cairn_err cairn__note_vkey_encode(cairn_wr *w, const char *name,
                                   size_t name_len, uint8_t alg,
                                   const uint8_t pk[32])
@@ -201,7 +225,7 @@ cairn_err cairn__note_vkey_parse(const char *s, size_t len,
     }
     off += 9;
     uint8_t key[33];
-    if (len - off != 44 || cairn__b64_decode(s + off, 44, key, 33) != 0) {
+    if (len - off != 44 || cairn__note_b64_decode(s + off, 44, key, 33) != 0) {
         return cairn__fail(detail, detail_len, CAIRN_EKEY,
                            "byte %zu: key is not canonical base64 of 33 "
                            "bytes",
@@ -312,7 +336,7 @@ static cairn_err parse_sig_line(const char *s, size_t off, size_t eol,
     size_t n = cairn__note_b64_len(s + b64_off, b64_len);
     uint8_t buf[CAIRN_NOTE_MAX_SIG];
     if (n == SIZE_MAX || n < 5 || n > CAIRN_NOTE_MAX_SIG ||
-        cairn__b64_decode(s + b64_off, b64_len, buf, n) != 0) {
+        cairn__note_b64_decode(s + b64_off, b64_len, buf, n) != 0) {
         return cairn__fail(detail, detail_len, CAIRN_ECORRUPT,
                            "byte %zu: signature is not canonical base64 of "
                            "5 to %d bytes",
@@ -507,7 +531,7 @@ int cairn__note_sig_decode(const cairn_note_sig *sig, uint8_t *out, size_t want)
     if (sig->sig_len + 4 != want) {
         return -1;
     }
-    return cairn__b64_decode(sig->b64, sig->b64_len, out, want);
+    return cairn__note_b64_decode(sig->b64, sig->b64_len, out, want);
 }
 
 cairn_err cairn__note_verify(const cairn_note *n, const char *name,
