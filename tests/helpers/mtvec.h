@@ -200,6 +200,18 @@ static int mtvec_emit(FILE *f)
     return rc == 0 && fflush(f) == 0 ? 0 : 1;
 }
 
+/* Exactly 2n hex digits at @p s (more may follow) into out[n]. */
+static int mtvec_unhex(const char *s, uint8_t *out, size_t n)
+{
+    char buf[2 * 512 + 1];
+    if (n > 512 || strnlen(s, 2 * n) != 2 * n) {
+        return -1;
+    }
+    memcpy(buf, s, 2 * n);
+    buf[2 * n] = '\0';
+    return cairn__unhex(buf, out, n);
+}
+
 /* Parse " <64 hex>" words from @p s into out[max]; -1 on a bad word. */
 static int mtvec_hashes(const char *s, uint8_t (*out)[CAIRN_HASH_BYTES],
                         size_t max, size_t *count)
@@ -212,7 +224,7 @@ static int mtvec_hashes(const char *s, uint8_t (*out)[CAIRN_HASH_BYTES],
         if (*s == '\0' || *s == '\n') {
             return 0;
         }
-        if (*count == max || cairn__unhex(s, out[*count], CAIRN_HASH_BYTES) ||
+        if (*count == max || mtvec_unhex(s, out[*count], CAIRN_HASH_BYTES) ||
             (s[64] != ' ' && s[64] != '\n' && s[64] != '\0')) {
             return -1;
         }
@@ -299,7 +311,7 @@ static int mtvec_line(mtvec_state *st, const char *line)
         size_t len = strcspn(hx, "\n");
         uint8_t data[512];
         if (len % 2 != 0 || len / 2 > sizeof(data) ||
-            cairn__unhex(hx, data, len / 2) != 0 || st->leaves >= 1u << 20) {
+            mtvec_unhex(hx, data, len / 2) != 0 || st->leaves >= 1u << 20) {
             return -1;
         }
         if (st->leaves % 1024 == 0) {
