@@ -1120,7 +1120,7 @@ static void test_stream(void **state)
     assert_int_equal(i - 1, (11 + 1) * 16 - 1);
     assert_int_equal(c.mismatch_level, 4);
     assert_int_equal(c.mismatch_index, 11);
-    assert_string_equal(detail, "cannot store node (level 4, index 11)");
+    assert_string_equal(detail, "at node (level 4, index 11)");
     assert_int_equal(st.size, (11 + 1) * 16 - 1); /* unchanged */
     mt_mem_at(&m, 4, 11)[0] ^= 1;
     /* Loading a builder from the stored peaks continues the same tree. */
@@ -1276,7 +1276,7 @@ static void test_errors(void **state)
     assert_int_equal(cairn__mt_append(20, lv[0], root, mt_mem_get, mt_mem_put,
                                       &m, r, detail, sizeof(detail)),
                      CAIRN_EIO);
-    assert_string_equal(detail, "cannot store node (level 0, index 20)");
+    assert_string_equal(detail, "at node (level 0, index 20)");
     m.puts = 0;
     m.fail_put_at = 2;
     assert_int_equal(cairn__mt_update(20, 5, lv[5], lv[6], root, mt_mem_get,

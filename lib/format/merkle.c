@@ -153,8 +153,7 @@ cairn_err cairn__mt_stream_push(cairn_mt_stream *st, const uint8_t leaf[HB],
             cairn_err err = st->on_node(st->ctx, level, n >> level, h);
             if (err != CAIRN_OK) {
                 return cairn__fail(detail, detail_len, err,
-                                   "cannot store node (level %u, index "
-                                   "%" PRIu64 ")",
+                                   "at node (level %u, index %" PRIu64 ")",
                                    level, n >> level);
             }
         }

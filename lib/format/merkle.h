@@ -230,8 +230,9 @@ cairn__mt_stream_load(cairn_mt_stream *st, uint64_t n, cairn_mt_get get,
  * Push leaf hash @p leaf as leaf st->size: on_node is told (0, size)
  * first, then each node it completes, in increasing level.
  * @return CAIRN_OK; CAIRN_EINVAL (already CAIRN_MT_MAX_SIZE leaves); an
- *         error of on_node (the builder is then unchanged, but on_node
- *         may have been told some of the nodes).
+ *         error of on_node, passed back unchanged with the detail "at
+ *         node (level L, index I)" (the builder is then unchanged, but
+ *         on_node may have been told some of the nodes).
  */
 CAIRN_INTERNAL CAIRN_WUR cairn_err
 cairn__mt_stream_push(cairn_mt_stream *st, const uint8_t leaf[CAIRN_HASH_BYTES],
