@@ -170,6 +170,23 @@ cairn__mt_prove_consistency(uint64_t m, uint64_t n, cairn_mt_get get, void *ctx,
                             size_t *count, char *detail, size_t detail_len);
 
 /**
+ * The root that @p proof implies for leaf hash @p leaf at @p index in a
+ * tree of size @p n (RFC 9162 section 2.1.3.2 without the final compare),
+ * into @p out.  The hash after step i, for i < @p nkeep, goes to keep[i]:
+ * while the path climbs through complete nodes, keep[i] is node
+ * (i+1, index>>(i+1)) (cairn__mt_update() stores them).  Constant
+ * memory; reads exactly proof[0..count).
+ * @return 0, or -1 when the sizes or the proof's length do not fit
+ *         (@p out untouched).
+ */
+CAIRN_INTERNAL CAIRN_WUR int
+cairn__mt_inclusion_root(uint64_t index, uint64_t n,
+                         const uint8_t leaf[CAIRN_HASH_BYTES],
+                         const uint8_t (*proof)[CAIRN_HASH_BYTES], size_t count,
+                         uint8_t out[CAIRN_HASH_BYTES],
+                         uint8_t (*keep)[CAIRN_HASH_BYTES], size_t nkeep);
+
+/**
  * Check that @p proof (@p count hashes) proves leaf hash @p leaf at
  * @p index in the tree of size @p n with root @p root (RFC 9162 section
  * 2.1.3.2).  Constant memory; reads exactly proof[0..count) and only
