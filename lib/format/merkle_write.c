@@ -6,8 +6,6 @@
  */
 #include "format/merkle.h"
 
-#include "base/crypto.h"
-
 #include <inttypes.h>
 #include <string.h>
 
