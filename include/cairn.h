@@ -988,6 +988,21 @@ CAIRN_API const char *cairn_verdict_name(cairn_verdict verdict);
 /** CLI exit code of a verdict: 0, 4, 3, 6. */
 CAIRN_API int cairn_verdict_exit_code(cairn_verdict verdict);
 
+/** The journal-wide signed head of a format-2 journal as verify read it
+ *  (meta "head", docs/FORMAT.md "The head"). */
+typedef struct cairn_verify_head {
+    int present;      /**< meta "head" was read and parsed */
+    int is_signed;    /**< it has a signature line (else unsigned, unsafe) */
+    int signature_ok; /**< that line verified under the pinned key */
+    int key_mismatch; /**< signed, but not by the pinned key */
+    uint64_t size;    /**< N: records covered by the log tree */
+    uint64_t runs;    /**< R: runs covered by the state map */
+    uint64_t time_ns; /**< the cairn-time line (wall clock of the commit) */
+    uint8_t root[CAIRN_HASH_BYTES];       /**< log tree root */
+    uint8_t state_root[CAIRN_HASH_BYTES]; /**< state map root */
+    uint8_t key_id[4]; /**< signed-note key id of the signature line */
+} cairn_verify_head;
+
 /** The result of verifying one run. */
 typedef struct cairn_verify_report {
     cairn_verdict verdict;
@@ -1009,6 +1024,14 @@ typedef struct cairn_verify_report {
     char expected[160]; /**< expected value (hex or text), or "" */
     char found[160];    /**< value found, or "" */
     char reason[512];   /**< one sentence for humans */
+    /** Journal format (1 or 2; 0: not read).  Format 2 only below. */
+    unsigned format;
+    cairn_verify_head journal_head; /**< the signed head (.present) */
+    /** The first bad Merkle node (bad_field "tree" or "state-map"):
+     *  level and index of the complete subtree node, docs/FORMAT.md. */
+    int has_node;
+    unsigned bad_level;
+    uint64_t bad_index;
 } cairn_verify_report;
 
 /**

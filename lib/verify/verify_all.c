@@ -215,7 +215,7 @@ static void take_directory(vall *a)
 {
     a->dir_taken = 1;
     pthread_mutex_unlock(&a->mu);
-    cairn_err err = cairn_verify_directory(a->j, a->dir);
+    cairn_err err = cairn__verify_dir(a->j, a->pinned, a->dir);
     pthread_mutex_lock(&a->mu);
     if (err != CAIRN_OK) {
         fail(a, err, "verifying the directory");
