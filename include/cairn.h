@@ -73,8 +73,15 @@ extern "C" {
 #define CAIRN_WUR __attribute__((warn_unused_result))
 
 #define CAIRN_VERSION_STRING "0.1.0"
-/** On-disk record format version written by this library. */
+/** On-disk record format version written by this library (the first byte
+ *  of every record; unchanged by journal format 2). */
 #define CAIRN_FORMAT_VERSION 1
+/** Journal format written by this library (meta "format"): 2 adds one
+ *  signed head for the whole journal (docs/FORMAT.md).  Journals of format
+ *  CAIRN_JOURNAL_FORMAT_MIN up to it are read and verified; only the
+ *  current format is written (`cairn migrate` converts an older one). */
+#define CAIRN_JOURNAL_FORMAT 2
+#define CAIRN_JOURNAL_FORMAT_MIN 1
 
 /** Fixed sizes. */
 #define CAIRN_HASH_BYTES 32 /**< SHA-256 */
