@@ -533,7 +533,8 @@ static json_t *directory_json(const outcome *o)
     } else {
         cli_jset(j, "first_bad", json_null());
     }
-    cli_jset(j, "format", d->format != 0 ? json_integer(d->format) : json_null());
+    cli_jset(j, "format",
+             d->format != 0 ? json_integer(d->format) : json_null());
     cli_jset(j, "journal_head", cli_verify_head_json(d));
     return j;
 }

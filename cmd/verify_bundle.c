@@ -162,8 +162,9 @@ json_t *cli_verify_head_json(const cairn_verify_report *r)
     cli_jset(o, "state_root", cli_jhex(h->state_root, CAIRN_HASH_BYTES));
     cli_jset(o, "time_ns", cli_ju64(h->time_ns));
     cli_jset(o, "signed", json_boolean(h->is_signed));
-    cli_jset(o, "key_id", h->is_signed ? cli_jhex(h->key_id, sizeof(h->key_id))
-                                       : json_null());
+    cli_jset(o, "key_id",
+             h->is_signed ? cli_jhex(h->key_id, sizeof(h->key_id))
+                          : json_null());
     cli_jset(o, "signature", cli_jstr(head_signature(r)));
     return o;
 }
@@ -279,7 +280,8 @@ json_t *cli_verify_run_json(const cairn_verify_report *r)
              r->records > 0 ? cli_jhex(r->head, CAIRN_HASH_BYTES)
                             : json_null());
     cli_jset(o, "first_bad", first_bad_json(r));
-    cli_jset(o, "format", r->format != 0 ? json_integer(r->format) : json_null());
+    cli_jset(o, "format",
+             r->format != 0 ? json_integer(r->format) : json_null());
     cli_jset(o, "journal_head", cli_verify_head_json(r));
     return o;
 }

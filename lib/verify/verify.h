@@ -164,10 +164,10 @@ CAIRN_INTERNAL cairn_err cairn__vtree_finish(cairn__vtree *t,
  *         or malformed: rep names it); CAIRN_EINVAL (leaf >= n); a store
  *         error.
  */
-CAIRN_INTERNAL cairn_err cairn__vtree_prove_leaf(
-    cairn__vtree *t, uint64_t n, uint64_t leaf,
-    const uint8_t leaf_hash[CAIRN_HASH_BYTES],
-    const uint8_t root[CAIRN_HASH_BYTES], int *ok);
+CAIRN_INTERNAL cairn_err
+cairn__vtree_prove_leaf(cairn__vtree *t, uint64_t n, uint64_t leaf,
+                        const uint8_t leaf_hash[CAIRN_HASH_BYTES],
+                        const uint8_t root[CAIRN_HASH_BYTES], int *ok);
 
 /* ---- Format 2: the signed head (verify_head.c) ---------------------- */
 
@@ -200,7 +200,7 @@ CAIRN_INTERNAL cairn_err cairn__verify_dir(cairn_journal *journal,
                                            cairn_verify_report *out);
 /** The sentence a format-1 report carries (no journal-wide head). */
 #define CAIRN__FORMAT1_NOTE                                                    \
-    "format 1: no journal-wide head; deletion of a whole run or a "           \
+    "format 1: no journal-wide head; deletion of a whole run or a "            \
     "rollback is not detectable"
 
 /**

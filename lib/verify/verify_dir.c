@@ -35,9 +35,9 @@ typedef struct dwalk {
     cairn_verify_report *rep;
     uint64_t records; /* N: positions 1..N */
     uint64_t runs;
-    int f2;             /* format 2: the trees below are checked */
-    cairn__vtree log;   /* the log tree, rebuilt from the records */
-    cairn__vtree smap;  /* the state map, rebuilt from the run states */
+    int f2;            /* format 2: the trees below are checked */
+    cairn__vtree log;  /* the log tree, rebuilt from the records */
+    cairn__vtree smap; /* the state map, rebuilt from the run states */
 } dwalk;
 
 static cairn_err fail_store(dwalk *w, cairn_err err, const char *what)
@@ -456,8 +456,7 @@ static cairn_err check_meta(dwalk *w)
         key_text(k, kl, name, sizeof(name));
         if (i == CAIRN_ARRAY_LEN(meta_keys)) {
             cairn__report_tampered(w->rep, 0, 0, "meta",
-                                   "format, journal_id, created_ns, head",
-                                   name,
+                                   "format, journal_id, created_ns, head", name,
                                    "meta holds the key \"%s\", which cairn "
                                    "never writes",
                                    name);
@@ -528,8 +527,8 @@ static cairn_err check_trees(dwalk *w)
 
 static cairn_err read_head(dwalk *w, const cairn_pubkey *pinned)
 {
-    cairn_err err = cairn__verify_head_read(w->txn, w->j->journal_id, pinned,
-                                            w->rep);
+    cairn_err err =
+        cairn__verify_head_read(w->txn, w->j->journal_id, pinned, w->rep);
     if (err == CAIRN_OK && w->rep->journal_head.present) {
         err = cairn__verify_head_counts(w->txn, w->rep);
     }
@@ -587,8 +586,7 @@ static void finish(dwalk *w, const cairn_pubkey *pinned)
                "(the creation time) is not covered by any signature%s%s",
                (unsigned long long)w->records,
                (unsigned long long)out->checkpoints,
-               (unsigned long long)w->runs,
-               out->format == 1 ? "; " : "",
+               (unsigned long long)w->runs, out->format == 1 ? "; " : "",
                out->format == 1 ? CAIRN__FORMAT1_NOTE : "");
     if (out->format != 2) {
         return;
@@ -600,8 +598,8 @@ static void finish(dwalk *w, const cairn_pubkey *pinned)
     if (!h->present) {
         cairn__fmt(tail, cap, "; no head yet (an empty journal)");
     } else if (!h->is_signed) {
-        out->verdict = pinned != NULL ? CAIRN_VERDICT_INCOMPLETE
-                                      : CAIRN_VERDICT_VERIFIED;
+        out->verdict =
+            pinned != NULL ? CAIRN_VERDICT_INCOMPLETE : CAIRN_VERDICT_VERIFIED;
         cairn__fmt(tail, cap,
                    "; the head is unsigned: the journal is unsigned "
                    "(unsafe), hashes were checked but nothing is "

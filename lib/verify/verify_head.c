@@ -72,8 +72,8 @@ static int parse_state_line(const char *s, size_t len, cairn_verify_head *h)
     size_t dl = len - tl - 1 - B64_HASH_LEN;
     const char *b64 = s + tl + dl + 1;
     if (s[tl + dl] != ' ' || parse_dec(s + tl, dl, &h->runs) != 0 ||
-        cairn__b64_decode(b64, B64_HASH_LEN, h->state_root,
-                          CAIRN_HASH_BYTES) != 0) {
+        cairn__b64_decode(b64, B64_HASH_LEN, h->state_root, CAIRN_HASH_BYTES) !=
+            0) {
         return -1;
     }
     return 0;
@@ -199,8 +199,7 @@ static cairn_err parse_head(const uint8_t *v, size_t vl,
         return bad_head(rep, "head", "the head is not a signed note: %s", why);
     }
     cairn_err err = parse_text(note.text, note.text_len, origin, rep);
-    return err != CAIRN_OK ? err
-                           : check_signature(&note, origin, pinned, rep);
+    return err != CAIRN_OK ? err : check_signature(&note, origin, pinned, rep);
 }
 
 static cairn_err meta_get(cairn_txn *txn, const char *key, const uint8_t **v,
@@ -209,9 +208,10 @@ static cairn_err meta_get(cairn_txn *txn, const char *key, const uint8_t **v,
     return cairn__txn_get(txn, CAIRN_DBI_META, key, strlen(key), v, vl, found);
 }
 
-cairn_err cairn__verify_head_read(
-    cairn_txn *txn, const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
-    const cairn_pubkey *pinned, cairn_verify_report *rep)
+cairn_err
+cairn__verify_head_read(cairn_txn *txn,
+                        const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+                        const cairn_pubkey *pinned, cairn_verify_report *rep)
 {
     const uint8_t *v;
     size_t vl;
@@ -223,8 +223,9 @@ cairn_err cairn__verify_head_read(
     }
     if (!found || vl != 4 || cairn__load32_be(v) < 1 ||
         cairn__load32_be(v) > 2) {
-        return bad_head(rep, "meta", "meta \"format\" is missing or not 1 "
-                                     "or 2");
+        return bad_head(rep, "meta",
+                        "meta \"format\" is missing or not 1 "
+                        "or 2");
     }
     rep->format = cairn__load32_be(v);
     err = meta_get(txn, "head", &v, &vl, &found);
@@ -232,8 +233,9 @@ cairn_err cairn__verify_head_read(
         return err;
     }
     if (rep->format == 1) {
-        return bad_head(rep, "meta", "a format-1 journal holds meta "
-                                     "\"head\", which only format 2 writes");
+        return bad_head(rep, "meta",
+                        "a format-1 journal holds meta "
+                        "\"head\", which only format 2 writes");
     }
     if (found) {
         rep->journal_head.present = 1;
@@ -320,10 +322,11 @@ static cairn_err leaf_in(cairn_txn *txn, cairn_dbi dbi, uint64_t num,
     return err;
 }
 
-cairn_err cairn__verify_head_run(
-    cairn_txn *txn, const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
-    const cairn_pubkey *pinned, uint64_t run_num, uint64_t last_pos,
-    cairn_verify_report *rep)
+cairn_err
+cairn__verify_head_run(cairn_txn *txn,
+                       const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+                       const cairn_pubkey *pinned, uint64_t run_num,
+                       uint64_t last_pos, cairn_verify_report *rep)
 {
     cairn_err err = cairn__verify_head_read(txn, journal_id, pinned, rep);
     if (err != CAIRN_OK || rep->format != 2 || !rep->journal_head.present) {
@@ -331,8 +334,9 @@ cairn_err cairn__verify_head_run(
     }
     err = cairn__verify_head_counts(txn, rep);
     if (err == CAIRN_OK) {
-        err = leaf_in(txn, CAIRN_DBI_RUNS, run_num, CAIRN_DBI_SMAP,
-                      "state-map", rep->journal_head.runs, rep->journal_head.state_root, rep);
+        err =
+            leaf_in(txn, CAIRN_DBI_RUNS, run_num, CAIRN_DBI_SMAP, "state-map",
+                    rep->journal_head.runs, rep->journal_head.state_root, rep);
     }
     if (err == CAIRN_OK && last_pos != 0) {
         err = leaf_in(txn, CAIRN_DBI_RECORDS, last_pos, CAIRN_DBI_TREE, "tree",

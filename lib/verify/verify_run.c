@@ -371,9 +371,8 @@ static cairn_err head_checks(jwalk *w, const cairn_pubkey *pinned, char *note,
                              size_t note_len)
 {
     const cairn_verify_head *h = &w->rep->journal_head;
-    cairn_err err =
-        cairn__verify_head_run(w->txn, w->j->journal_id, pinned, w->run_num,
-                               w->v->last_pos, w->rep);
+    cairn_err err = cairn__verify_head_run(w->txn, w->j->journal_id, pinned,
+                                           w->run_num, w->v->last_pos, w->rep);
     if (err == CAIRN_ETAMPERED) {
         w->v->stopped = 1;
         return err;
@@ -389,10 +388,10 @@ static cairn_err head_checks(jwalk *w, const cairn_pubkey *pinned, char *note,
                    "state and last record are proven in it (a rollback of "
                    "the whole journal needs an anchor to be seen)",
                    (unsigned long long)h->size, (unsigned long long)h->runs,
-                   !h->is_signed      ? "unsigned (the journal is unsafe)"
-                   : h->key_mismatch  ? "signed by another key (key mismatch)"
-                   : h->signature_ok  ? "signature verified"
-                                      : "signature not checked (no key)");
+                   !h->is_signed     ? "unsigned (the journal is unsafe)"
+                   : h->key_mismatch ? "signed by another key (key mismatch)"
+                   : h->signature_ok ? "signature verified"
+                                     : "signature not checked (no key)");
     }
     return CAIRN_OK;
 }

@@ -155,9 +155,8 @@ static cairn_err find_extra(cairn__vtree *t)
     while (err == CAIRN_OK && found) {
         if (kl != 9) {
             cairn__cursor_close(cur);
-            cairn__report_tampered(t->rep, 0, 0, t->field, "a 9-byte key",
-                                   "", "%s holds a key of %zu bytes", t->field,
-                                   kl);
+            cairn__report_tampered(t->rep, 0, 0, t->field, "a 9-byte key", "",
+                                   "%s holds a key of %zu bytes", t->field, kl);
             return CAIRN_ETAMPERED;
         }
         uint64_t index = cairn__load64_be(k + 1);
@@ -212,16 +211,15 @@ static cairn_err get_cb(void *ctx, unsigned level, uint64_t index,
 
 cairn_err cairn__vtree_prove_leaf(cairn__vtree *t, uint64_t n, uint64_t leaf,
                                   const uint8_t leaf_hash[CAIRN_HASH_BYTES],
-                                  const uint8_t root[CAIRN_HASH_BYTES],
-                                  int *ok)
+                                  const uint8_t root[CAIRN_HASH_BYTES], int *ok)
 {
     uint8_t proof[CAIRN_MT_MAX_PROOF][CAIRN_HASH_BYTES];
     size_t count = 0;
     char why[128];
     *ok = 0;
-    cairn_err err = cairn__mt_prove_inclusion(
-        leaf, n, get_cb, t, proof, CAIRN_MT_MAX_PROOF, &count, why,
-        sizeof(why));
+    cairn_err err =
+        cairn__mt_prove_inclusion(leaf, n, get_cb, t, proof, CAIRN_MT_MAX_PROOF,
+                                  &count, why, sizeof(why));
     if (err == CAIRN_OK) {
         *ok = cairn__mt_check_inclusion(
                   leaf, n, leaf_hash, (const uint8_t(*)[CAIRN_HASH_BYTES])proof,
