@@ -1046,7 +1046,13 @@ typedef struct cairn_verify_report {
  * genesis hash, every checkpoint (position, sequence, head, key id and the
  * Ed25519 signature under @p pinned), a replay of the state machine
  * compared with the materialised state, and that every record is sealed
- * by a checkpoint.
+ * by a checkpoint.  In a format-2 journal also the journal-wide head
+ * (strict parse, origin, record and run counts, its signature under
+ * @p pinned) and, by inclusion proofs read from the stored trees, the
+ * run's state blob and its last record under that head (out->format,
+ * out->journal_head; field "head", "state-map" or "tree").  A format-1
+ * report says in its reason that deletion of a whole run or a rollback is
+ * not detectable.
  * @param pinned  the trusted public key, or NULL (the verdict is then at
  *                best INCOMPLETE: the journal does not hold the key and
  *                never trusts a key it would supply itself).
@@ -1066,7 +1072,13 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_run(cairn_journal *journal,
  * belongs to a record.  @p out->verdict is TAMPERED (the first bad
  * position in out->bad_seq with has_bad set, the field in out->bad_field,
  * a sentence in out->reason), ERROR (storage failure), or VERIFIED for
- * this structural part only.
+ * this structural part only.  In a format-2 journal also: meta "head"
+ * parses and names this journal, the log tree and the state map rebuilt
+ * from the records and run states equal every stored node (field "tree"
+ * or "state-map", the first bad node in has_node / bad_level /
+ * bad_index), no extra node, and the roots and counts equal the head's
+ * (field "head"); the head's signature is not checked here (no key: see
+ * cairn_verify_all()).
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_directory(cairn_journal *journal,
                                                      cairn_verify_report *out);
@@ -1083,6 +1095,11 @@ typedef int (*cairn_verify_each_fn)(void *ctx, const cairn_verify_report *run);
  * threads (0: one per online CPU; at most CAIRN_VERIFY_MAX_THREADS; the
  * calling thread is one of them).  Each run, and the directory check, is
  * read in a read transaction of its own, as the separate calls would.
+ *
+ * The directory report also checks a format-2 head's signature under
+ * @p pinned: a head signed by another key is INCOMPLETE with
+ * journal_head.key_mismatch set (a key mismatch, not tampering), an
+ * unsigned head with a key is INCOMPLETE.
  *
  * Checkpoints that name a run but seal none of its records are reported
  * by the directory check (field "checkpoint.position") rather than in
