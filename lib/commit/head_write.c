@@ -13,6 +13,7 @@
 
 #include "base/bytes.h"
 #include "base/crypto.h"
+#include "base/sys.h"
 #include "format/merkle.h"
 #include "format/note.h"
 #include "journal/head.h"
@@ -64,8 +65,10 @@ static cairn_err move_map(cairn_txn *txn, const cairn_head *old,
             continue;
         }
         why[0] = '\0';
+        uint8_t trusted[CAIRN_HASH_BYTES];
+        memcpy(trusted, root, CAIRN_HASH_BYTES);
         cairn_err err = cairn__mt_update(
-            *size, r->run_num - 1, r->old_leaf, r->new_leaf, root,
+            *size, r->run_num - 1, r->old_leaf, r->new_leaf, trusted,
             cairn__nodes_get, cairn__nodes_put, &nodes, root, why, sizeof(why));
         if (err != CAIRN_OK) {
             return cairn__fail(detail, detail_len, err, "run %llu: state map: %s",
@@ -85,7 +88,9 @@ static cairn_err move_map(cairn_txn *txn, const cairn_head *old,
                                (unsigned long long)*size);
         }
         why[0] = '\0';
-        cairn_err err = cairn__mt_append(*size, r->new_leaf, root,
+        uint8_t trusted[CAIRN_HASH_BYTES];
+        memcpy(trusted, root, CAIRN_HASH_BYTES);
+        cairn_err err = cairn__mt_append(*size, r->new_leaf, trusted,
                                          cairn__nodes_get, cairn__nodes_put,
                                          &nodes, root, why, sizeof(why));
         if (err != CAIRN_OK) {

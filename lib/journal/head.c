@@ -317,9 +317,9 @@ cairn_err cairn__head_prove_state(cairn_txn *txn, const cairn_head *h,
         run_num - 1, h->runs, cairn__nodes_get, &nodes, proof,
         CAIRN_MT_MAX_PROOF, &count, why, sizeof(why));
     if (err == CAIRN_OK &&
-        !cairn__mt_check_inclusion(run_num - 1, h->runs, leaf,
-                                   (const uint8_t(*)[CAIRN_HASH_BYTES])proof,
-                                   count, h->state_root)) {
+        cairn__mt_check_inclusion(run_num - 1, h->runs, leaf,
+                                  (const uint8_t(*)[CAIRN_HASH_BYTES])proof,
+                                  count, h->state_root) != 0) {
         err = CAIRN_ETAMPERED;
         cairn__fmt(why, sizeof(why), "its state is not the one the head "
                                      "signs");

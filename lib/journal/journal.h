@@ -186,10 +186,6 @@ CAIRN_INTERNAL cairn_err cairn__load_state_at(cairn_journal *j, cairn_txn *txn,
                                               uint64_t run_num, cairn_state *st,
                                               uint8_t *leaf, char *detail,
                                               size_t detail_len);
- *  failure described in @p detail. */
-CAIRN_INTERNAL cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn,
-                                           uint64_t run_num, cairn_state *st,
-                                           char *detail, size_t detail_len);
 /** The position of record @p seq of @p run_num (*found 0 if absent). */
 CAIRN_INTERNAL cairn_err cairn__index_get(cairn_journal *j, cairn_txn *txn,
                                           uint64_t run_num, uint64_t seq,
