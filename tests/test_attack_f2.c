@@ -14,7 +14,9 @@
  *       replace the text OLD by NEW in RUN's stored plan, re-chain the
  *       run's records (the attacker's rewrite) and replay its state;
  *   test_attack_f2 forge-op DIR RUN OP STATE [rebuild]
- *       set operation OP (index) of RUN's state to STATE (1..6).
+ *       set operation OP (index) of RUN's state to STATE (1..6);
+ *   test_attack_f2 forge-node DIR LEVEL INDEX
+ *       flip one bit of the stored log tree node (LEVEL, INDEX).
  */
 #include "testutil.h"
 
@@ -192,8 +194,32 @@ static void forge_op(const char *dir, const char *run, uint32_t op,
     vf_raw_close(&f.raw);
 }
 
+/* Flip one bit of stored node (@p level, @p index) of the log tree. */
+static void forge_node(const char *dir, unsigned level, uint64_t index)
+{
+    forge f;
+    uint8_t key[9], h[CAIRN_HASH_BYTES];
+    MDB_val k = {sizeof(key), key}, v;
+    vf_raw_open(&f.raw, dir);
+    assert_int_equal(mdb_dbi_open(f.raw.txn, "tree", 0, &f.tree), 0);
+    key[0] = (uint8_t)level;
+    cairn__store64_be(key + 1, index);
+    assert_int_equal(mdb_get(f.raw.txn, f.tree, &k, &v), 0);
+    assert_int_equal(v.mv_size, CAIRN_HASH_BYTES);
+    memcpy(h, v.mv_data, CAIRN_HASH_BYTES);
+    h[0] ^= 1;
+    v.mv_data = h;
+    assert_int_equal(mdb_put(f.raw.txn, f.tree, &k, &v, 0), 0);
+    vf_raw_close(&f.raw);
+}
+
 static int tool(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "forge-node") == 0) {
+        forge_node(argv[2], (unsigned)strtoul(argv[3], NULL, 10),
+                   strtoull(argv[4], NULL, 10));
+        return 0;
+    }
     if (argc >= 6 && strcmp(argv[1], "forge-plan") == 0) {
         forge_plan(argv[2], argv[3], argv[4], argv[5],
                    argc > 6 && strcmp(argv[6], "rebuild") == 0);
@@ -206,7 +232,8 @@ static int tool(int argc, char **argv)
         return 0;
     }
     fprintf(stderr, "usage: test_attack_f2 forge-plan DIR RUN OLD NEW "
-                    "[rebuild] | forge-op DIR RUN OP STATE [rebuild]\n");
+                    "[rebuild] | forge-op DIR RUN OP STATE [rebuild] | "
+                    "forge-node DIR LEVEL INDEX\n");
     return 2;
 }
 
