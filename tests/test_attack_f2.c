@@ -331,7 +331,7 @@ static void expect_claim_refused(const char *dir, int64_t op)
     assert_int_equal(cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j, detail,
                                         sizeof(detail)),
                      CAIRN_OK);
-    assert_int_equal(cairn__verify_dir(j, pk, &rep), CAIRN_OK);
+    assert_int_equal(cairn__verify_dir(j, pk, 0, &rep), CAIRN_OK);
     if (rep.verdict != CAIRN_VERDICT_TAMPERED) {
         print_error("verify: %s: %s\n", cairn_verdict_name(rep.verdict),
                     rep.reason);

@@ -171,7 +171,7 @@ static cairn_verify_report vdir(const char *dir, const cairn_pubkey *pinned)
     assert_int_equal(cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j, detail,
                                         sizeof(detail)),
                      CAIRN_OK);
-    assert_int_equal(cairn__verify_dir(j, pinned, &rep), CAIRN_OK);
+    assert_int_equal(cairn__verify_dir(j, pinned, 0, &rep), CAIRN_OK);
     cairn_journal_close(j);
     return rep;
 }
@@ -349,6 +349,76 @@ static void test_smap_nodes(void **state)
     node_edit log = {0, 1, 4, 0};
     r = attack_run(edit_node, &log, RUN_C, S.pk_a);
     expect(&r, CAIRN_VERDICT_TAMPERED, "tree");
+}
+
+/* verify --all (cairn_verify_all()): the run checks compare each
+ * record's leaf hash with the stored leaf, the directory check builds the
+ * tree from the stored leaves.  The worst run report and the directory
+ * report of the attacked copy. */
+typedef struct all_seen {
+    cairn_verify_report worst;
+    int runs;
+} all_seen;
+
+static int collect(void *ctx, const cairn_verify_report *run)
+{
+    all_seen *a = ctx;
+    if (a->runs++ == 0 || (run->verdict == CAIRN_VERDICT_TAMPERED &&
+                           a->worst.verdict != CAIRN_VERDICT_TAMPERED)) {
+        a->worst = *run;
+    }
+    return 0;
+}
+
+static void attack_all(attack_fn fn, void *ctx, all_seen *seen,
+                       cairn_verify_report *dir_rep)
+{
+    char *dir = vf_copy(S.dir);
+    cairn_journal *j = NULL;
+    char detail[512];
+    f2_raw r;
+    if (fn != NULL) {
+        raw_open(&r, dir);
+        fn(&r, ctx);
+        vf_raw_close(&r.raw);
+    }
+    memset(seen, 0, sizeof(*seen));
+    assert_int_equal(cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j, detail,
+                                        sizeof(detail)),
+                     CAIRN_OK);
+    assert_int_equal(cairn_verify_all(j, S.pk_a, 2, collect, seen, dir_rep),
+                     CAIRN_OK);
+    cairn_journal_close(j);
+    tu_rmtree(dir);
+}
+
+static void test_verify_all_nodes(void **state)
+{
+    (void)state;
+    all_seen seen;
+    cairn_verify_report d;
+    attack_all(NULL, NULL, &seen, &d);
+    assert_int_equal(seen.runs, 3);
+    expect(&seen.worst, CAIRN_VERDICT_VERIFIED, NULL);
+    expect(&d, CAIRN_VERDICT_VERIFIED, NULL);
+    /* A changed leaf: the run owning position 5 (run-a seq 2) says so. */
+    node_edit leaf = {0, 0, 4, 0};
+    attack_all(edit_node, &leaf, &seen, &d);
+    expect_node(&seen.worst, "tree", 0, 4);
+    assert_string_equal(seen.worst.run_id, VF_RUN_A);
+    /* A deleted leaf: the run check and the directory both. */
+    node_edit gone = {0, 0, 3, 1};
+    attack_all(edit_node, &gone, &seen, &d);
+    expect_node(&seen.worst, "tree", 0, 3);
+    expect_node(&d, "tree", 0, 3);
+    /* Nodes above the leaves, and extra ones: the directory check. */
+    static const node_edit above[] = {
+        {0, 1, 2, 0}, {0, 3, 0, 0}, {0, 2, 1, 1}, {0, 0, 11, 2}, {0, 1, 5, 2}};
+    for (size_t i = 0; i < CAIRN_ARRAY_LEN(above); i++) {
+        node_edit e = above[i];
+        attack_all(edit_node, &e, &seen, &d);
+        expect_node(&d, "tree", e.level, e.index);
+    }
 }
 
 /* One byte of run-b's state blob (its updated_ns), nodes left alone. */
@@ -705,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_key_mismatch),
         cmocka_unit_test(test_tree_nodes),
         cmocka_unit_test(test_smap_nodes),
+        cmocka_unit_test(test_verify_all_nodes),
         cmocka_unit_test(test_state_blob),
         cmocka_unit_test(test_repoint_names),
         cmocka_unit_test(test_head_edits),

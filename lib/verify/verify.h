@@ -135,6 +135,8 @@ typedef struct cairn__vtree {
     const char *field; /**< "tree" or "state-map": the report's field */
     cairn_verify_report *rep;
     cairn_mt_stream st; /**< the recomputed tree (format/merkle.h) */
+    int stored_leaves;  /**< leaves come from level 0 (push_stored) */
+    cairn_cursor *cur[CAIRN_MT_MAX_LEVEL + 1]; /**< one per level */
 } cairn__vtree;
 
 /** Start checking the tree in @p dbi; @p field and @p rep borrowed. */
@@ -149,6 +151,16 @@ CAIRN_INTERNAL void cairn__vtree_init(cairn__vtree *t, cairn_txn *txn,
  */
 CAIRN_INTERNAL cairn_err cairn__vtree_push(cairn__vtree *t,
                                            const uint8_t *bytes, size_t len);
+/**
+ * Push the next leaf as stored at level 0 (its hash is not recomputed from
+ * the record here: the caller proves it elsewhere, as cairn_verify_all()'s
+ * run checks do) and compare the nodes above it.  Do not mix with
+ * cairn__vtree_push().
+ * @return as cairn__vtree_push(); a missing leaf is TAMPERED.
+ */
+CAIRN_INTERNAL cairn_err cairn__vtree_push_stored(cairn__vtree *t);
+/** Close the tree's cursors (before the transaction ends). */
+CAIRN_INTERNAL void cairn__vtree_free(cairn__vtree *t);
 /**
  * After the last leaf: the database holds no node but the complete nodes
  * of the tree (else CAIRN_ETAMPERED naming the first extra one), and
@@ -194,9 +206,13 @@ CAIRN_INTERNAL cairn_err cairn__verify_head_counts(cairn_txn *txn,
 /**
  * cairn_verify_directory() with the head's signature checked under
  * @p pinned (NULL: not checked) - what cairn_verify_all() reports.
+ * @p leaves_by_runs: take the log tree's leaves as stored (the run checks
+ * of cairn_verify_all(), VRUN_DIR_CHECKED, compare each with its record's
+ * leaf hash) instead of hashing every record here.
  */
 CAIRN_INTERNAL cairn_err cairn__verify_dir(cairn_journal *journal,
                                            const cairn_pubkey *pinned,
+                                           int leaves_by_runs,
                                            cairn_verify_report *out);
 /** The sentence a format-1 report carries (no journal-wide head). */
 #define CAIRN__FORMAT1_NOTE                                                    \

@@ -35,9 +35,10 @@ typedef struct dwalk {
     cairn_verify_report *rep;
     uint64_t records; /* N: positions 1..N */
     uint64_t runs;
-    int f2;            /* format 2: the trees below are checked */
-    cairn__vtree log;  /* the log tree, rebuilt from the records */
-    cairn__vtree smap; /* the state map, rebuilt from the run states */
+    int f2;             /* format 2: the trees below are checked */
+    int leaves_by_runs; /* the log tree's leaves are the run checks' */
+    cairn__vtree log;   /* the log tree, rebuilt from the records */
+    cairn__vtree smap;  /* the state map, rebuilt from the run states */
 } dwalk;
 
 static cairn_err fail_store(dwalk *w, cairn_err err, const char *what)
@@ -169,6 +170,15 @@ static cairn_err tree_push(dwalk *w, cairn__vtree *t, const uint8_t *v,
                : fail_store(w, err, "reading a tree node");
 }
 
+/* The next stored leaf of the log tree (its hash is the run checks'). */
+static cairn_err stored_push(dwalk *w)
+{
+    cairn_err err = cairn__vtree_push_stored(&w->log);
+    return err == CAIRN_OK || err == CAIRN_ETAMPERED
+               ? err
+               : fail_store(w, err, "reading a tree node");
+}
+
 static cairn_err check_records(dwalk *w)
 {
     cairn_cursor *cur = NULL;
@@ -187,7 +197,8 @@ static cairn_err check_records(dwalk *w)
         }
         err = record_indexed(w, want, v, vl);
         if (err == CAIRN_OK && w->f2) {
-            err = tree_push(w, &w->log, v, vl);
+            err = w->leaves_by_runs ? stored_push(w)
+                                    : tree_push(w, &w->log, v, vl);
         }
         if (err == CAIRN_OK) {
             w->records++;
@@ -624,7 +635,7 @@ static void finish(dwalk *w, const cairn_pubkey *pinned)
 }
 
 cairn_err cairn__verify_dir(cairn_journal *journal, const cairn_pubkey *pinned,
-                            cairn_verify_report *out)
+                            int leaves_by_runs, cairn_verify_report *out)
 {
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
@@ -637,12 +648,15 @@ cairn_err cairn__verify_dir(cairn_journal *journal, const cairn_pubkey *pinned,
     memset(&w, 0, sizeof(w));
     w.j = journal;
     w.rep = out;
+    w.leaves_by_runs = leaves_by_runs;
     cairn_err err = cairn__store_read(journal->store, &w.txn);
     if (err != CAIRN_OK) {
         err = fail_store(&w, err, "beginning a read transaction");
         return err == CAIRN_ENOMEM ? err : CAIRN_OK;
     }
     err = walk(&w, pinned);
+    cairn__vtree_free(&w.log);
+    cairn__vtree_free(&w.smap);
     cairn__txn_end(w.txn);
     out->records = w.records;
     if (err == CAIRN_OK) {
@@ -654,5 +668,5 @@ cairn_err cairn__verify_dir(cairn_journal *journal, const cairn_pubkey *pinned,
 cairn_err cairn_verify_directory(cairn_journal *journal,
                                  cairn_verify_report *out)
 {
-    return cairn__verify_dir(journal, NULL, out);
+    return cairn__verify_dir(journal, NULL, 0, out);
 }

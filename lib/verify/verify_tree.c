@@ -7,11 +7,15 @@
  * complete subtree node as it is completed (RFC 6962 hashing: leaf
  * SHA-256(0x00 || bytes), node SHA-256(0x01 || left || right)); each is
  * compared at once with the node stored under (level, index), so the
- * first bad node is the first one completed.  Only the peaks of the
- * complete subtrees not yet merged are kept (at most 64 hashes): memory
- * does not grow with the tree.  cairn__vtree_finish() then proves that no
- * other node is stored (by count, and names the first extra one) and
- * gives the root.  cairn__vtree_prove_leaf() is the cheap check of one
+ * first bad node is the first one completed.  Each level is read by a
+ * cursor of its own, in key order (one B-tree walk per level, not a
+ * lookup per node).  cairn__vtree_push_stored() takes the next leaf from
+ * the stored level 0 instead, for cairn_verify_all(), whose run checks
+ * compare every record's leaf hash with it (the records are hashed once).  Only
+ * the peaks of the complete subtrees not yet merged are kept (at most 64
+ * hashes): memory does not grow with the tree.  cairn__vtree_finish() then
+ * proves that no other node is stored (by count, and names the first extra one)
+ * and gives the root.  cairn__vtree_prove_leaf() is the cheap check of one
  * leaf: an inclusion proof read from the stored nodes, checked against a
  * signed root.  The hashing and the builder are format/merkle.h's.
  */
@@ -71,20 +75,63 @@ static cairn_err get_node(cairn__vtree *t, unsigned level, uint64_t index,
     return CAIRN_OK;
 }
 
+/* The next stored node of @p level, read by that level's cursor (nodes
+ * of one level are completed in index order, so a cursor per level walks
+ * the database once instead of a lookup per node).  *out gets its hash;
+ * anything but (level, index) there is TAMPERED: a missing node or a
+ * malformed key. */
+static cairn_err next_node(cairn__vtree *t, unsigned level, uint64_t index,
+                           const uint8_t *want, const uint8_t **out)
+{
+    uint8_t key[9];
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    int found = 0;
+    cairn_err err;
+    node_key(level, index, key);
+    if (t->cur[level] == NULL) {
+        err = cairn__cursor_open(t->txn, t->dbi, &t->cur[level]);
+        if (err == CAIRN_OK) {
+            err = cairn__cursor_seek(t->cur[level], key, sizeof(key), &k, &kl,
+                                     &v, &vl, &found);
+        }
+    } else {
+        err = cairn__cursor_next(t->cur[level], &k, &kl, &v, &vl, &found);
+    }
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    if (found && kl == sizeof(key) && memcmp(k, key, kl) == 0) {
+        if (vl != CAIRN_HASH_BYTES) {
+            return bad_node(t, level, index, want, NULL,
+                            "is not a 32-byte hash (the stored value is "
+                            "malformed)");
+        }
+        *out = v;
+        return CAIRN_OK;
+    }
+    if (found && kl != sizeof(key) && kl >= 1 && k[0] == level) {
+        cairn__report_tampered(t->rep, 0, 0, t->field, "a 9-byte key", "",
+                               "%s holds a key of %zu bytes at level %u",
+                               t->field, kl, level);
+        return CAIRN_ETAMPERED;
+    }
+    return bad_node(t, level, index, want, NULL,
+                    "is missing (a complete node of the tree is not "
+                    "stored)");
+}
+
 /* The stored node (level, index) equals @p want. */
 static cairn_err check_node(cairn__vtree *t, unsigned level, uint64_t index,
                             const uint8_t want[CAIRN_HASH_BYTES])
 {
-    uint8_t got[CAIRN_HASH_BYTES];
-    int found = 0;
-    cairn_err err = get_node(t, level, index, got, &found);
+    const uint8_t *got = NULL;
+    if (level == 0 && t->stored_leaves) {
+        return CAIRN_OK; /* the leaf was read from there */
+    }
+    cairn_err err = next_node(t, level, index, want, &got);
     if (err != CAIRN_OK) {
         return err;
-    }
-    if (!found) {
-        return bad_node(t, level, index, want, NULL,
-                        "is missing (a complete node of the tree is not "
-                        "stored)");
     }
     if (memcmp(got, want, CAIRN_HASH_BYTES) != 0) {
         return bad_node(t, level, index, want, got,
@@ -121,6 +168,32 @@ cairn_err cairn__vtree_push(cairn__vtree *t, const uint8_t *bytes, size_t len)
     }
     cairn__leaf_hash(bytes, len, h);
     return cairn__mt_stream_push(&t->st, h, why, sizeof(why));
+}
+
+cairn_err cairn__vtree_push_stored(cairn__vtree *t)
+{
+    uint8_t h[CAIRN_HASH_BYTES];
+    const uint8_t *leaf = NULL;
+    char why[128];
+    if (t->st.size >= CAIRN_MT_MAX_SIZE) {
+        return bad_node(t, 0, t->st.size, NULL, NULL,
+                        "is past the largest tree");
+    }
+    t->stored_leaves = 1;
+    cairn_err err = next_node(t, 0, t->st.size, NULL, &leaf);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    memcpy(h, leaf, CAIRN_HASH_BYTES);
+    return cairn__mt_stream_push(&t->st, h, why, sizeof(why));
+}
+
+void cairn__vtree_free(cairn__vtree *t)
+{
+    for (size_t i = 0; i < CAIRN_ARRAY_LEN(t->cur); i++) {
+        cairn__cursor_close(t->cur[i]);
+        t->cur[i] = NULL;
+    }
 }
 
 /* Number of complete nodes of a tree of @p n leaves: n + n/2 + n/4 ...
