@@ -1099,7 +1099,9 @@ typedef int (*cairn_verify_each_fn)(void *ctx, const cairn_verify_report *run);
  * The directory report also checks a format-2 head's signature under
  * @p pinned: a head signed by another key is INCOMPLETE with
  * journal_head.key_mismatch set (a key mismatch, not tampering), an
- * unsigned head with a key is INCOMPLETE.
+ * unsigned head with a key is INCOMPLETE.  In format 2 each run's report
+ * also checks the log tree's leaf of every record of the run (field
+ * "tree"), and the directory report builds the tree from those leaves.
  *
  * Checkpoints that name a run but seal none of its records are reported
  * by the directory check (field "checkpoint.position") rather than in
