@@ -238,8 +238,12 @@ CAIRN_INTERNAL cairn_err cairn__verify_head_run(
 /** How cairn__verify_run_txn() finds checkpoints that name the run but
  *  seal none of its records. */
 typedef enum cairn_vrun_mode {
-    VRUN_ALONE,      /**< scan every checkpoint of the journal */
-    VRUN_DIR_CHECKED /**< cairn_verify_directory() covers them: seek only */
+    VRUN_ALONE,       /**< scan every checkpoint of the journal */
+    VRUN_DIR_CHECKED, /**< cairn_verify_directory() covers them: seek only */
+    /** cairn_verify_all(): as VRUN_DIR_CHECKED, and in format 2 every
+     *  record's leaf hash is compared with the log tree's stored leaf
+     *  (the directory check builds the tree from those leaves). */
+    VRUN_ALL
 } cairn_vrun_mode;
 
 /**

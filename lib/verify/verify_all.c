@@ -183,8 +183,8 @@ static cairn_err verify_one(vall *a, const char *run_id, cairn_plan_memo *memo,
         }
         return err == CAIRN_ENOMEM ? err : CAIRN_OK;
     }
-    err = cairn__verify_run_txn(a->j, txn, run_id, a->pinned, VRUN_DIR_CHECKED,
-                                memo, rep, NULL);
+    err = cairn__verify_run_txn(a->j, txn, run_id, a->pinned, VRUN_ALL, memo,
+                                rep, NULL);
     cairn__txn_end(txn);
     if (err == CAIRN_ENORUN) {
         cairn__report_init(rep, run_id, a->pinned);

@@ -457,8 +457,8 @@ cairn_err cairn__verify_run_txn(cairn_journal *j, cairn_txn *txn,
     cairn_vcore v;
     jwalk w;
     memset(&w, 0, sizeof(w));
-    w.dir_checked = mode == VRUN_DIR_CHECKED;
-    w.leaves = w.dir_checked && j->format == 2;
+    w.dir_checked = mode == VRUN_DIR_CHECKED || mode == VRUN_ALL;
+    w.leaves = mode == VRUN_ALL && j->format == 2;
     w.j = j;
     w.txn = txn;
     w.rep = rep;
