@@ -996,7 +996,7 @@ CAIRN_API const char *cairn_verdict_name(cairn_verdict verdict);
 CAIRN_API int cairn_verdict_exit_code(cairn_verdict verdict);
 
 /** The journal-wide signed head of a format-2 journal as verify read it
- *  (meta "head", docs/FORMAT.md "The head"). */
+ *  (meta "head", docs/FORMAT.md section 13.3). */
 typedef struct cairn_verify_head {
     int present;      /**< meta "head" was read and parsed */
     int is_signed;    /**< it has a signature line (else unsigned, unsafe) */

@@ -1,6 +1,6 @@
 /*
- * test_verify_f2.c - verify of a format-2 journal (docs/FORMAT.md "Format
- * 2", "What verify checks"): the signed head, the log tree and the state
+ * test_verify_f2.c - verify of a format-2 journal (docs/FORMAT.md sections
+ * 13 and 14): the signed head, the log tree and the state
  * map, and the tamper sweep of the journal-wide facts.  Each attack edits
  * a copy of a signed sample with LMDB directly, as someone who can write
  * the journal directory but holds no secret key would, and asserts the
@@ -674,7 +674,13 @@ static void cut_run_a(f2_raw *r, void *ctx)
 static void test_cut_run(void **state)
 {
     (void)state;
+    /* The first moved record is leaf 6 (position 7, was run-b's claim at
+     * 9): the tree says so before the head's count is compared. */
     cairn_verify_report r = attack_dir(cut_run_a, NULL, S.pk_a);
+    expect_node(&r, "tree", 0, 6);
+    /* Only positions 10 and 11 (run-c) dropped, nothing moved: the head's
+     * count. */
+    r = attack_dir(delete_newest_run, NULL, S.pk_a);
     expect(&r, CAIRN_VERDICT_TAMPERED, "head");
     assert_non_null(strstr(r.reason, "covers 11 records"));
 }

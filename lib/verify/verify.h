@@ -188,7 +188,7 @@ cairn__vtree_prove_leaf(cairn__vtree *t, uint64_t n, uint64_t leaf,
 
 /**
  * Read the format of the journal (meta "format") and, in format 2, meta
- * "head": parse it strictly (docs/FORMAT.md "The head"), check its origin
+ * "head": parse it strictly (docs/FORMAT.md section 13.3), check its origin
  * against the journal id and, with @p pinned, its signature.  Fills
  * rep->format and rep->head.  A missing head is accepted only when the
  * journal holds no record.

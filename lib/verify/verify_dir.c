@@ -11,7 +11,7 @@
  * else, and meta its three keys (format, journal_id, created_ns) and
  * nothing else: content that no check reads is reported, not ignored.
  *
- * Format 2 (docs/FORMAT.md "Format 2"): meta also holds "head", the
+ * Format 2 (docs/FORMAT.md sections 13-14): meta also holds "head", the
  * signed head (verify_head.c); the log tree is rebuilt from the records
  * and the state map from the run states in the same passes, every stored
  * node compared as it is completed (verify_tree.c), no extra node, and
@@ -504,7 +504,15 @@ static cairn_err check_trees(dwalk *w)
     cairn_verify_head *h = &w->rep->journal_head;
     uint8_t root[CAIRN_HASH_BYTES], sroot[CAIRN_HASH_BYTES];
     char e[2 * CAIRN_HASH_BYTES + 1], f[2 * CAIRN_HASH_BYTES + 1];
-    cairn_err err = cairn__vtree_finish(&w->log, root);
+    /* The structure is consistent: the counts first (a deleted run or a
+     * cut shows as such), then extra nodes, then the roots. */
+    cairn_err err =
+        h->present ? cairn__verify_head_counts(w->txn, w->rep) : CAIRN_OK;
+    if (err != CAIRN_OK) {
+        return err == CAIRN_ETAMPERED ? err
+                                      : fail_store(w, err, "counting records");
+    }
+    err = cairn__vtree_finish(&w->log, root);
     if (err == CAIRN_OK) {
         err = cairn__vtree_finish(&w->smap, sroot);
     }
@@ -540,9 +548,6 @@ static cairn_err read_head(dwalk *w, const cairn_pubkey *pinned)
 {
     cairn_err err =
         cairn__verify_head_read(w->txn, w->j->journal_id, pinned, w->rep);
-    if (err == CAIRN_OK && w->rep->journal_head.present) {
-        err = cairn__verify_head_counts(w->txn, w->rep);
-    }
     if (err != CAIRN_OK) {
         return err == CAIRN_ETAMPERED ? err
                                       : fail_store(w, err, "reading the head");

@@ -1,6 +1,6 @@
 /*
  * verify_head.c - the journal-wide signed head of format 2 (meta "head",
- * docs/FORMAT.md "The head"): strict parse, origin, signature under the
+ * docs/FORMAT.md section 13.3): strict parse, origin, signature under the
  * pinned key, and the cheap check of one run against it.
  *
  * The head is a C2SP signed note whose text is a tlog checkpoint:

@@ -1,6 +1,6 @@
 /*
  * verify_tree.c - checking a stored format-2 Merkle tree (the log tree in
- * `tree`, the state map in `smap`; docs/FORMAT.md "Format 2") against its
+ * `tree`, the state map in `smap`; docs/FORMAT.md section 13) against its
  * leaves.
  *
  * cairn__vtree_push() takes the leaves in order and recomputes every
