@@ -597,10 +597,26 @@ static json_t *directory_json(const outcome *o)
         cli_jset(bad, "position",
                  d->has_bad ? cli_ju64(d->bad_seq) : json_null());
         cli_jset(bad, "field", cli_jstr(d->bad_field));
+        cli_jset(bad, "expected", cli_jstr(d->expected));
+        cli_jset(bad, "found", cli_jstr(d->found));
+        if (d->has_node) {
+            json_t *node = json_object();
+            if (node == NULL) {
+                cli_die_nomem();
+            }
+            cli_jset(node, "level", json_integer(d->bad_level));
+            cli_jset(node, "index", cli_ju64(d->bad_index));
+            cli_jset(bad, "node", node);
+        } else {
+            cli_jset(bad, "node", json_null());
+        }
         cli_jset(j, "first_bad", bad);
     } else {
         cli_jset(j, "first_bad", json_null());
     }
+    cli_jset(j, "format",
+             d->format != 0 ? json_integer(d->format) : json_null());
+    cli_jset(j, "journal_head", cli_verify_head_json(d));
     return j;
 }
 
@@ -610,10 +626,14 @@ static void directory_text(const outcome *o)
     if (!o->have_dir) {
         return;
     }
+    cli_verify_head_text(stdout, d);
     printf("directory   : %s", cairn_verdict_name(d->verdict));
     if (d->verdict == CAIRN_VERDICT_TAMPERED && d->has_bad) {
         printf(" at position %llu, field %s", (unsigned long long)d->bad_seq,
                d->bad_field);
+    } else if (d->verdict == CAIRN_VERDICT_TAMPERED && d->has_node) {
+        printf(", field %s, node level %u index %llu", d->bad_field,
+               d->bad_level, (unsigned long long)d->bad_index);
     } else if (d->verdict == CAIRN_VERDICT_TAMPERED) {
         printf(", field %s", d->bad_field);
     }

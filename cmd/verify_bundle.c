@@ -78,6 +78,9 @@ static void first_bad_text(FILE *out, const cairn_verify_report *r)
     if (r->has_bad) {
         fprintf(out, "first bad   : seq %llu  field %s\n",
                 (unsigned long long)r->bad_seq, r->bad_field);
+    } else if (r->has_node) {
+        fprintf(out, "first bad   : field %s  node level %u index %llu\n",
+                r->bad_field, r->bad_level, (unsigned long long)r->bad_index);
     } else {
         fprintf(out, "first bad   : field %s\n", r->bad_field);
     }
@@ -91,6 +94,79 @@ static void first_bad_text(FILE *out, const cairn_verify_report *r)
         cli_verify_put_text(out, r->found);
         fputc('\n', out);
     }
+}
+
+/* What the head's signature check came to, in one word. */
+static const char *head_signature(const cairn_verify_report *r)
+{
+    const cairn_verify_head *h = &r->journal_head;
+    if (!h->is_signed) {
+        return "unsigned";
+    }
+    if (h->signature_ok) {
+        return "verified";
+    }
+    if (h->key_mismatch) {
+        return "key-mismatch";
+    }
+    return r->verdict == CAIRN_VERDICT_TAMPERED && r->key_pinned
+               ? "not-verified"
+               : "not-checked";
+}
+
+void cli_verify_head_text(FILE *out, const cairn_verify_report *r)
+{
+    const cairn_verify_head *h = &r->journal_head;
+    char root[2 * CAIRN_HASH_BYTES + 1], sroot[2 * CAIRN_HASH_BYTES + 1];
+    char kid[9];
+    if (r->format == 1) {
+        fputs("format      : 1 (no journal-wide head: deletion of a whole "
+              "run or a rollback is not detectable)\n",
+              out);
+        return;
+    }
+    if (r->format != 2 || !h->present) {
+        return;
+    }
+    cli_hex(h->root, CAIRN_HASH_BYTES, root);
+    cli_hex(h->state_root, CAIRN_HASH_BYTES, sroot);
+    cli_hex(h->key_id, sizeof(h->key_id), kid);
+    fprintf(out,
+            "journal head: format 2, %llu records, %llu runs, time_ns %llu\n"
+            "log root    : %s\nstate root  : %s\n",
+            (unsigned long long)h->size, (unsigned long long)h->runs,
+            (unsigned long long)h->time_ns, root, sroot);
+    if (h->is_signed) {
+        fprintf(out, "head sig    : %s (note key id %s)\n", head_signature(r),
+                kid);
+    } else {
+        fputs("head sig    : unsigned (the journal is unsigned, unsafe)\n",
+              out);
+    }
+}
+
+json_t *cli_verify_head_json(const cairn_verify_report *r)
+{
+    const cairn_verify_head *h = &r->journal_head;
+    json_t *o;
+    if (r->format != 2 || !h->present) {
+        return json_null();
+    }
+    o = json_object();
+    if (o == NULL) {
+        cli_die_nomem();
+    }
+    cli_jset(o, "size", cli_ju64(h->size));
+    cli_jset(o, "root", cli_jhex(h->root, CAIRN_HASH_BYTES));
+    cli_jset(o, "runs", cli_ju64(h->runs));
+    cli_jset(o, "state_root", cli_jhex(h->state_root, CAIRN_HASH_BYTES));
+    cli_jset(o, "time_ns", cli_ju64(h->time_ns));
+    cli_jset(o, "signed", json_boolean(h->is_signed));
+    cli_jset(o, "key_id",
+             h->is_signed ? cli_jhex(h->key_id, sizeof(h->key_id))
+                          : json_null());
+    cli_jset(o, "signature", cli_jstr(head_signature(r)));
+    return o;
 }
 
 void cli_verify_run_text(FILE *out, const cairn_verify_report *r)
@@ -121,6 +197,7 @@ void cli_verify_run_text(FILE *out, const cairn_verify_report *r)
         cli_hex(r->head, CAIRN_HASH_BYTES, head);
         fprintf(out, "head        : %s\n", head);
     }
+    cli_verify_head_text(out, r);
     first_bad_text(out, r);
     fprintf(out, "verdict     : %s (", cairn_verdict_name(r->verdict));
     cli_verify_put_text(out, r->reason);
@@ -163,6 +240,17 @@ static json_t *first_bad_json(const cairn_verify_report *r)
     cli_jset(o, "field", cli_jstr(r->bad_field));
     cli_jset(o, "expected", cli_jstr(r->expected));
     cli_jset(o, "found", cli_jstr(r->found));
+    if (r->has_node) {
+        json_t *node = json_object();
+        if (node == NULL) {
+            cli_die_nomem();
+        }
+        cli_jset(node, "level", json_integer(r->bad_level));
+        cli_jset(node, "index", cli_ju64(r->bad_index));
+        cli_jset(o, "node", node);
+    } else {
+        cli_jset(o, "node", json_null());
+    }
     return o;
 }
 
@@ -192,6 +280,9 @@ json_t *cli_verify_run_json(const cairn_verify_report *r)
              r->records > 0 ? cli_jhex(r->head, CAIRN_HASH_BYTES)
                             : json_null());
     cli_jset(o, "first_bad", first_bad_json(r));
+    cli_jset(o, "format",
+             r->format != 0 ? json_integer(r->format) : json_null());
+    cli_jset(o, "journal_head", cli_verify_head_json(r));
     return o;
 }
 

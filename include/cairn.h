@@ -73,8 +73,15 @@ extern "C" {
 #define CAIRN_WUR __attribute__((warn_unused_result))
 
 #define CAIRN_VERSION_STRING "0.1.0"
-/** On-disk record format version written by this library. */
+/** On-disk record format version written by this library (the first byte
+ *  of every record; unchanged by journal format 2). */
 #define CAIRN_FORMAT_VERSION 1
+/** Journal format written by this library (meta "format"): 2 adds one
+ *  signed head for the whole journal (docs/FORMAT.md).  Journals of format
+ *  CAIRN_JOURNAL_FORMAT_MIN up to it are read and verified; only the
+ *  current format is written (`cairn migrate` converts an older one). */
+#define CAIRN_JOURNAL_FORMAT 2
+#define CAIRN_JOURNAL_FORMAT_MIN 1
 
 /** Fixed sizes. */
 #define CAIRN_HASH_BYTES 32 /**< SHA-256 */
@@ -1097,6 +1104,21 @@ CAIRN_API const char *cairn_verdict_name(cairn_verdict verdict);
 /** CLI exit code of a verdict: 0, 4, 3, 6. */
 CAIRN_API int cairn_verdict_exit_code(cairn_verdict verdict);
 
+/** The journal-wide signed head of a format-2 journal as verify read it
+ *  (meta "head", docs/FORMAT.md section 13.3). */
+typedef struct cairn_verify_head {
+    int present;      /**< meta "head" was read and parsed */
+    int is_signed;    /**< it has a signature line (else unsigned, unsafe) */
+    int signature_ok; /**< that line verified under the pinned key */
+    int key_mismatch; /**< signed, but not by the pinned key */
+    uint64_t size;    /**< N: records covered by the log tree */
+    uint64_t runs;    /**< R: runs covered by the state map */
+    uint64_t time_ns; /**< the cairn-time line (wall clock of the commit) */
+    uint8_t root[CAIRN_HASH_BYTES];       /**< log tree root */
+    uint8_t state_root[CAIRN_HASH_BYTES]; /**< state map root */
+    uint8_t key_id[4]; /**< signed-note key id of the signature line */
+} cairn_verify_head;
+
 /** The result of verifying one run. */
 typedef struct cairn_verify_report {
     cairn_verdict verdict;
@@ -1118,6 +1140,14 @@ typedef struct cairn_verify_report {
     char expected[160]; /**< expected value (hex or text), or "" */
     char found[160];    /**< value found, or "" */
     char reason[512];   /**< one sentence for humans */
+    /** Journal format (1 or 2; 0: not read).  Format 2 only below. */
+    unsigned format;
+    cairn_verify_head journal_head; /**< the signed head (.present) */
+    /** The first bad Merkle node (bad_field "tree" or "state-map"):
+     *  level and index of the complete subtree node, docs/FORMAT.md. */
+    int has_node;
+    unsigned bad_level;
+    uint64_t bad_index;
 } cairn_verify_report;
 
 /**
@@ -1125,7 +1155,13 @@ typedef struct cairn_verify_report {
  * genesis hash, every checkpoint (position, sequence, head, key id and the
  * Ed25519 signature under @p pinned), a replay of the state machine
  * compared with the materialised state, and that every record is sealed
- * by a checkpoint.
+ * by a checkpoint.  In a format-2 journal also the journal-wide head
+ * (strict parse, origin, record and run counts, its signature under
+ * @p pinned) and, by inclusion proofs read from the stored trees, the
+ * run's state blob and its last record under that head (out->format,
+ * out->journal_head; field "head", "state-map" or "tree").  A format-1
+ * report says in its reason that deletion of a whole run or a rollback is
+ * not detectable.
  * @param pinned  the trusted public key, or NULL (the verdict is then at
  *                best INCOMPLETE: the journal does not hold the key and
  *                never trusts a key it would supply itself).
@@ -1145,7 +1181,13 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_run(cairn_journal *journal,
  * belongs to a record.  @p out->verdict is TAMPERED (the first bad
  * position in out->bad_seq with has_bad set, the field in out->bad_field,
  * a sentence in out->reason), ERROR (storage failure), or VERIFIED for
- * this structural part only.
+ * this structural part only.  In a format-2 journal also: meta "head"
+ * parses and names this journal, the log tree and the state map rebuilt
+ * from the records and run states equal every stored node (field "tree"
+ * or "state-map", the first bad node in has_node / bad_level /
+ * bad_index), no extra node, and the roots and counts equal the head's
+ * (field "head"); the head's signature is not checked here (no key: see
+ * cairn_verify_all()).
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_directory(cairn_journal *journal,
                                                      cairn_verify_report *out);
@@ -1162,6 +1204,13 @@ typedef int (*cairn_verify_each_fn)(void *ctx, const cairn_verify_report *run);
  * threads (0: one per online CPU; at most CAIRN_VERIFY_MAX_THREADS; the
  * calling thread is one of them).  Each run, and the directory check, is
  * read in a read transaction of its own, as the separate calls would.
+ *
+ * The directory report also checks a format-2 head's signature under
+ * @p pinned: a head signed by another key is INCOMPLETE with
+ * journal_head.key_mismatch set (a key mismatch, not tampering), an
+ * unsigned head with a key is INCOMPLETE.  In format 2 each run's report
+ * also checks the log tree's leaf of every record of the run (field
+ * "tree"), and the directory report builds the tree from those leaves.
  *
  * Checkpoints that name a run but seal none of its records are reported
  * by the directory check (field "checkpoint.position") rather than in

@@ -17,7 +17,8 @@ chromium golang-go golang-golang-x-mod-dev"
 # its DOM and a screenshot (tests/cli/report_html.sh).
 # golang-go, golang-golang-x-mod-dev: Go's sumdb/note and sumdb/tlog check
 # cairn's C2SP signed notes, cosignatures and tlog proofs both ways, built
-# offline (tests/cli/interop_note.sh, tests/interop/note_check.go).
+# offline (tests/cli/interop_note.sh, tests/interop/note_check.go), and
+# cairn's Merkle trees and proofs (tests/cli/interop_tlog.sh).
 missing=""
 for p in $PKGS; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)

@@ -9,6 +9,7 @@
  * described in the caller's buffer, never on the handle.
  */
 #include "commit/commit.h"
+#include "journal/head.h"
 
 #include "base/bytes.h"
 #include "base/crypto.h"
@@ -187,8 +188,9 @@ cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
  * checkpoint. */
 static cairn_err commit_write(cairn_journal *j, cairn_txn *txn,
                               const cairn_transition *t, uint64_t pos,
-                              const cairn_state *next, char *detail,
-                              size_t detail_len)
+                              const cairn_state *next,
+                              uint8_t state_leaf[CAIRN_HASH_BYTES],
+                              char *detail, size_t detail_len)
 {
     uint8_t key[8], ikey[16];
     uint8_t *blob = NULL;
@@ -206,6 +208,7 @@ static cairn_err commit_write(cairn_journal *j, cairn_txn *txn,
         err = cairn__state_encode(next, &blob, &blob_len);
     }
     if (err == CAIRN_OK) {
+        cairn__state_leaf(blob, blob_len, state_leaf);
         cairn__store64_be(key, next->run_num);
         err = cairn__txn_put(txn, CAIRN_DBI_RUNS, key, sizeof(key), blob,
                              blob_len, 0);
@@ -226,7 +229,13 @@ cairn_err cairn__commit_new_run(cairn_journal *j, cairn_txn *txn,
 {
     uint64_t pos = 0;
     cairn_transition t;
+    cairn_head head;
     cairn_err err =
+        cairn__head_load(j, txn, &head, r->detail, sizeof(r->detail));
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    err =
         cairn__next_position(j->store, txn, &pos, r->detail, sizeof(r->detail));
     if (err != CAIRN_OK) {
         return err;
@@ -240,7 +249,17 @@ cairn_err cairn__commit_new_run(cairn_journal *j, cairn_txn *txn,
         return cairn__fail(r->detail, sizeof(r->detail), CAIRN_EINVAL,
                            "run creation built no record");
     }
-    err = commit_write(j, txn, &t, pos, st, r->detail, sizeof(r->detail));
+    cairn_run_leaf run;
+    memset(&run, 0, sizeof(run));
+    run.run_num = st->run_num;
+    run.is_new = 1;
+    err = commit_write(j, txn, &t, pos, st, run.new_leaf, r->detail,
+                       sizeof(r->detail));
+    if (err == CAIRN_OK) {
+        err = cairn__head_write(j, txn, &head,
+                                (const uint8_t(*)[CAIRN_HASH_BYTES])t.hash, 1,
+                                &run, 1, r->detail, sizeof(r->detail));
+    }
     cairn__transition_free(&t);
     return err;
 }

@@ -9,6 +9,7 @@
  * outcome is recomputed.
  */
 #include "commit/commit.h"
+#include "journal/head.h"
 
 #include "base/bytes.h"
 
@@ -22,6 +23,7 @@ typedef struct run_slot {
     int loaded;
     int touched;     /* a record of the run is in this transaction */
     uint64_t cp_pos; /* position of the run's last record here */
+    uint8_t old_leaf[CAIRN_HASH_BYTES]; /* its state map leaf, proven */
 } run_slot;
 
 typedef struct batch {
@@ -31,6 +33,10 @@ typedef struct batch {
     run_slot *runs; /* at most n */
     size_t n_runs;
     run_slot **order; /* touched runs by cp_pos */
+    cairn_head head;  /* proven at the start of the transaction */
+    uint8_t (*leaves)[CAIRN_HASH_BYTES]; /* the records written, in order */
+    size_t n_leaves;
+    cairn_run_leaf *moved; /* the touched runs' state map leaves */
     int wrote_any;
     int empty;         /* nothing to write: aborted on purpose */
     int fn_failed;     /* the function itself failed (not the commit) */
@@ -54,6 +60,7 @@ static void reset(batch *b)
     }
     memset(b->runs, 0, b->n * sizeof(run_slot));
     b->n_runs = 0;
+    b->n_leaves = 0;
     b->wrote_any = b->empty = b->fn_failed = 0;
     b->detail[0] = '\0';
     for (cairn_append_req *r = b->first; r != NULL; r = r->next) {
@@ -99,6 +106,7 @@ static cairn_err put_record(batch *b, cairn_txn *txn, run_slot *rs,
     }
     rs->touched = 1;
     rs->cp_pos = pos;
+    memcpy(b->leaves[b->n_leaves++], t->hash, CAIRN_HASH_BYTES);
     b->wrote_any = 1;
     return CAIRN_OK;
 }
@@ -113,8 +121,16 @@ static cairn_err one_request(batch *b, cairn_txn *txn, cairn_append_req *r,
     run_slot *rs = slot_for(b, r->run_num);
     cairn_err err = CAIRN_OK;
     if (!rs->loaded) {
-        err = cairn__load_state(j, txn, r->run_num, &rs->st, r->detail,
-                                sizeof(r->detail));
+        err = cairn__load_state_at(j, txn, &b->head, r->run_num, &rs->st,
+                                   rs->old_leaf, r->detail, sizeof(r->detail));
+        if (err == CAIRN_OK && strcmp(rs->st.run_id, r->run_id) != 0) {
+            cairn__state_free(&rs->st);
+            err = cairn__fail(r->detail, sizeof(r->detail), CAIRN_ETAMPERED,
+                              "run \"%s\" is run %llu by its name, but that "
+                              "run's proven state is run \"%s\"",
+                              r->run_id, (unsigned long long)r->run_num,
+                              rs->st.run_id);
+        }
         rs->loaded = err == CAIRN_OK;
     }
     cairn_transition t;
@@ -166,8 +182,13 @@ static cairn_err seal_runs(batch *b, cairn_txn *txn)
     for (size_t i = 0; i < n && err == CAIRN_OK; i++) {
         uint8_t key[8], *blob = NULL;
         size_t blob_len = 0;
+        cairn_run_leaf *m = &b->moved[i];
         err = cairn__state_encode(&b->order[i]->st, &blob, &blob_len);
         if (err == CAIRN_OK) {
+            memset(m, 0, sizeof(*m));
+            m->run_num = b->order[i]->run_num;
+            memcpy(m->old_leaf, b->order[i]->old_leaf, CAIRN_HASH_BYTES);
+            cairn__state_leaf(blob, blob_len, m->new_leaf);
             cairn__store64_be(key, b->order[i]->run_num);
             err = cairn__txn_put(txn, CAIRN_DBI_RUNS, key, sizeof(key), blob,
                                  blob_len, 0);
@@ -178,6 +199,11 @@ static cairn_err seal_runs(batch *b, cairn_txn *txn)
         err = cairn__put_checkpoint(b->j, txn, &b->order[i]->st,
                                     b->order[i]->cp_pos, b->detail,
                                     sizeof(b->detail));
+    }
+    if (err == CAIRN_OK) {
+        err = cairn__head_write(
+            b->j, txn, &b->head, (const uint8_t(*)[CAIRN_HASH_BYTES])b->leaves,
+            b->n_leaves, b->moved, n, b->detail, sizeof(b->detail));
     }
     if (err != CAIRN_OK && b->detail[0] == '\0') {
         cairn__fmt(b->detail, sizeof(b->detail), "%s",
@@ -194,7 +220,11 @@ static cairn_err batch_fn(cairn_txn *txn, void *vb)
     b->attempts++;
     uint64_t pos = 0;
     cairn_err err =
-        cairn__next_position(j->store, txn, &pos, b->detail, sizeof(b->detail));
+        cairn__head_load(j, txn, &b->head, b->detail, sizeof(b->detail));
+    if (err == CAIRN_OK) {
+        err = cairn__next_position(j->store, txn, &pos, b->detail,
+                                   sizeof(b->detail));
+    }
     for (cairn_append_req *r = b->first; r != NULL && err == CAIRN_OK;
          r = r->next) {
         err = one_request(b, txn, r, &pos);
@@ -241,8 +271,11 @@ void cairn__batch_commit(cairn_journal *j, cairn_append_req *first, size_t n)
     b.n = n;
     b.runs = calloc(n, sizeof(run_slot));
     b.order = calloc(n, sizeof(run_slot *));
+    b.leaves = calloc(n, sizeof(*b.leaves));
+    b.moved = calloc(n, sizeof(cairn_run_leaf));
     cairn_err err = CAIRN_ENOMEM;
-    if (b.runs != NULL && b.order != NULL) {
+    if (b.runs != NULL && b.order != NULL && b.leaves != NULL &&
+        b.moved != NULL) {
         err = cairn__store_write(j->store, batch_fn, &b);
     } else {
         b.fn_failed = 1;
@@ -264,4 +297,6 @@ void cairn__batch_commit(cairn_journal *j, cairn_append_req *first, size_t n)
     }
     free(b.runs);
     free(b.order);
+    free(b.leaves);
+    free(b.moved);
 }

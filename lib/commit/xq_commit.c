@@ -82,6 +82,14 @@ static cairn_err prepare(cairn_journal *j, cairn_append_req *r, cairn_state *st,
         err = cairn__load_state(j, txn, r->run_num, st, r->detail,
                                 sizeof(r->detail));
         cairn__txn_end(txn);
+        if (err == CAIRN_OK && strcmp(st->run_id, r->run_id) != 0) {
+            err = cairn__fail(r->detail, sizeof(r->detail), CAIRN_ETAMPERED,
+                              "run \"%s\" is run %llu by its name, but that "
+                              "run's proven state is run \"%s\"",
+                              r->run_id, (unsigned long long)r->run_num,
+                              st->run_id);
+            cairn__state_free(st);
+        }
     } else {
         cairn__fmt(r->detail, sizeof(r->detail), "%s",
                    cairn__store_detail(j->store));
@@ -127,7 +135,7 @@ static int attempt(cairn_journal *j, cairn_append_req *r)
     memset(&it, 0, sizeof(it));
     int writes = p != NULL;
     if (err == CAIRN_OK && writes) {
-        err = cairn__xq_submit(j->xq, j->store, p, len, &it);
+        err = cairn__xq_submit(j->xq, j, p, len, &it);
         if (err == CAIRN_EINVAL) {
             free(p); /* not queued: the handle commits it on its own */
             cairn__state_free(&st);

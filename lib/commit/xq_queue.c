@@ -128,7 +128,7 @@ static size_t take(cairn_xq *q, xq_slot **taken)
 }
 
 /* Lead one batch.  Called and returns with the mutex held. */
-static int lead(cairn_xq *q, cairn_store *store, const xq_slot *mine)
+static int lead(cairn_xq *q, cairn_journal *j, const xq_slot *mine)
 {
     xq_slot *taken[XQ_SLOTS];
     cairn_xq_item items[XQ_SLOTS];
@@ -162,7 +162,7 @@ static int lead(cairn_xq *q, cairn_store *store, const xq_slot *mine)
         if (q->test_die == 1 && n > 1) {
             _exit(9);
         }
-        cairn__xq_write_batch(store, items, n);
+        cairn__xq_write_batch(j, items, n);
         if (q->test_die == 2 && n > 1) {
             _exit(9);
         }
@@ -210,8 +210,8 @@ static void collect(xq_slot *s, cairn_xq_item *out)
 /* An orphaned slot: committed by the dead leader (then make it durable
  * here) or queued again.  Called and returns with the mutex held; 1 when
  * the result is in @p out. */
-static int adopt(cairn_xq *q, cairn_store *store, xq_slot *s,
-                 cairn_xq_item *out, int *rc)
+static int adopt(cairn_xq *q, cairn_journal *j, xq_slot *s, cairn_xq_item *out,
+                 int *rc)
 {
     uint64_t pos = 0;
     int found = 0;
@@ -219,7 +219,7 @@ static int adopt(cairn_xq *q, cairn_store *store, xq_slot *s,
     size_t len = s->len <= XQ_SLOT_BYTES ? s->len : 0u;
     pthread_mutex_unlock(&q->sh->mu);
     cairn_err err =
-        cairn__xq_committed(store, slot_data(q, s), len, &pos, &found);
+        cairn__xq_committed(j->store, slot_data(q, s), len, &pos, &found);
     *rc = cairn__xq_lock(q);
     if (*rc != 0) {
         return 1; /* the mutex is lost */
@@ -229,7 +229,7 @@ static int adopt(cairn_xq *q, cairn_store *store, xq_slot *s,
         s->stale = 0;
         s->pos = pos;
         cairn__fmt(s->detail, sizeof(s->detail), "%s",
-                   err == CAIRN_OK ? "" : cairn__store_detail(store));
+                   err == CAIRN_OK ? "" : cairn__store_detail(j->store));
         collect(s, out);
         return 1;
     }
@@ -249,8 +249,7 @@ static int own(xq_slot *s)
 }
 
 /* Wait for @p s to be decided, leading when nobody does.  Mutex held. */
-static int await(cairn_xq *q, cairn_store *store, xq_slot *s,
-                 cairn_xq_item *out)
+static int await(cairn_xq *q, cairn_journal *j, xq_slot *s, cairn_xq_item *out)
 {
     int rc = 0;
     while (rc == 0) {
@@ -259,12 +258,12 @@ static int await(cairn_xq *q, cairn_store *store, xq_slot *s,
             collect(s, out);
             return 0;
         case S_ORPHAN:
-            if (adopt(q, store, s, out, &rc)) {
+            if (adopt(q, j, s, out, &rc)) {
                 return rc;
             }
             break;
         case S_QUEUED:
-            if (q->sh->leader == 0 && cairn__store_fatal(store)) {
+            if (q->sh->leader == 0 && cairn__store_fatal(j->store)) {
                 /* A handle that failed a commit must not lead others'
                  * transitions: this one fails alone. */
                 s->state = S_FREE;
@@ -275,7 +274,7 @@ static int await(cairn_xq *q, cairn_store *store, xq_slot *s,
                            "journal");
                 return 0;
             }
-            rc = q->sh->leader == 0 ? lead(q, store, s)
+            rc = q->sh->leader == 0 ? lead(q, j, s)
                                     : cairn__xq_wait(q, &s->wake);
             break;
         case S_TAKEN:
@@ -292,7 +291,7 @@ static int await(cairn_xq *q, cairn_store *store, xq_slot *s,
     return rc;
 }
 
-cairn_err cairn__xq_submit(cairn_xq *q, cairn_store *store,
+cairn_err cairn__xq_submit(cairn_xq *q, cairn_journal *j,
                            const uint8_t *payload, size_t len,
                            cairn_xq_item *out)
 {
@@ -318,7 +317,7 @@ cairn_err cairn__xq_submit(cairn_xq *q, cairn_store *store,
     s->len = (uint32_t)len;
     s->owner = q->pid;
     enqueue(q, s);
-    rc = await(q, store, s, out);
+    rc = await(q, j, s, out);
     if (rc != 0) {
         /* The robust mutex cannot be recovered (never expected): the
          * transition's fate is unknown to this process. */

@@ -18,7 +18,7 @@
  *         CAIRN_EIO when the queue is unusable (a robust mutex that can no
  *         longer be recovered): nothing was queued.
  */
-CAIRN_INTERNAL cairn_err cairn__xq_submit(cairn_xq *q, cairn_store *store,
+CAIRN_INTERNAL cairn_err cairn__xq_submit(cairn_xq *q, cairn_journal *j,
                                           const uint8_t *payload, size_t len,
                                           cairn_xq_item *out);
 

@@ -1,18 +1,21 @@
 /*
  * xq_write.c - the leader's side of shared commits (see store/xq.h): parse
  * the queued payloads (xq_commit.c lays them out), write them in one
- * transaction of the store, and, for an owner whose leader died, find
- * out whether its record is in the journal.  Only the store is used: no
- * key, no plan, no journal handle.
+ * transaction of the store, ending with the journal's new head, and, for
+ * an owner whose leader died, find out whether its record is in the
+ * journal.  The leader uses its own handle's key to prove the head it
+ * extends and to sign the new one; no plan is needed.
  */
 #include "commit/xq_write.h"
 
 #include "commit/commit.h"
+#include "journal/head.h"
 
 #include "base/bytes.h"
 #include "format/record.h"
 #include "keys/key.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int cairn__xq_payload_parse(const uint8_t *p, size_t len, xpayload *out)
@@ -67,10 +70,15 @@ int cairn__xq_state_tail(const uint8_t *p, size_t len, uint64_t *next_seq,
 /* ---- the leader: write ------------------------------------------------ */
 
 typedef struct wbatch {
-    cairn_store *store;
+    cairn_journal *j;
     cairn_xq_item *items;
     size_t n;
     size_t wrote;
+    cairn_head head; /* proven at the start of the transaction */
+    uint8_t (*leaves)[CAIRN_HASH_BYTES]; /* records written, in order */
+    cairn_run_leaf *moved; /* runs touched: first leaf proven, last leaf */
+    size_t n_moved;
+    char detail[CAIRN__XQ_DETAIL];
 } wbatch;
 
 static void item_fail(cairn_xq_item *it, cairn_err err, const char *what)
@@ -79,9 +87,24 @@ static void item_fail(cairn_xq_item *it, cairn_err err, const char *what)
     cairn__fmt(it->detail, sizeof(it->detail), "%s", what);
 }
 
+/* The run's entry among the runs this transaction touched (NULL: not
+ * yet). */
+static cairn_run_leaf *moved_run(wbatch *b, uint64_t run_num)
+{
+    for (size_t i = 0; i < b->n_moved; i++) {
+        if (b->moved[i].run_num == run_num) {
+            return &b->moved[i];
+        }
+    }
+    return NULL;
+}
+
 /* Is the run still where the payload was prepared from?  0 yes, 1 stale,
- * else an error for the item. */
-static int check_base(cairn_txn *txn, const xpayload *pl, cairn_err *err)
+ * else an error for the item.  The state is proven against the head the
+ * first time the transaction touches the run (later, it is this
+ * transaction's own). */
+static int check_base(wbatch *b, cairn_txn *txn, const xpayload *pl,
+                      cairn_err *err, char *detail, size_t detail_len)
 {
     uint8_t key[16];
     const uint8_t *v, *head;
@@ -93,6 +116,19 @@ static int check_base(cairn_txn *txn, const xpayload *pl, cairn_err *err)
     if (*err != CAIRN_OK || !found) {
         *err = *err != CAIRN_OK ? *err : CAIRN_ENORUN;
         return -1;
+    }
+    if (moved_run(b, pl->run_num) == NULL) {
+        cairn_run_leaf *m = &b->moved[b->n_moved];
+        memset(m, 0, sizeof(*m));
+        m->run_num = pl->run_num;
+        cairn__state_leaf(v, vl, m->old_leaf);
+        memcpy(m->new_leaf, m->old_leaf, CAIRN_HASH_BYTES); /* until written */
+        *err = cairn__head_prove_state(txn, &b->head, pl->run_num, m->old_leaf,
+                                       detail, detail_len);
+        if (*err != CAIRN_OK) {
+            return -1;
+        }
+        b->n_moved++;
     }
     if (cairn__xq_state_tail(v, vl, &next, &head, &off) != 0) {
         *err = CAIRN_ECORRUPT;
@@ -141,7 +177,13 @@ static cairn_err write_fn(cairn_txn *txn, void *vb)
     wbatch *b = vb;
     uint64_t pos = 0;
     b->wrote = 0;
-    cairn_err err = cairn__next_position(b->store, txn, &pos, NULL, 0);
+    b->n_moved = 0;
+    b->detail[0] = '\0';
+    cairn_err err =
+        cairn__head_load(b->j, txn, &b->head, b->detail, sizeof(b->detail));
+    if (err == CAIRN_OK) {
+        err = cairn__next_position(b->j->store, txn, &pos, NULL, 0);
+    }
     for (size_t i = 0; i < b->n && err == CAIRN_OK; i++) {
         cairn_xq_item *it = &b->items[i];
         xpayload pl;
@@ -155,9 +197,11 @@ static cairn_err write_fn(cairn_txn *txn, void *vb)
             item_fail(it, CAIRN_ECORRUPT, "commit queue: malformed payload");
             continue;
         }
-        int base = check_base(txn, &pl, &bad);
+        char why[CAIRN__XQ_DETAIL];
+        why[0] = '\0';
+        int base = check_base(b, txn, &pl, &bad, why, sizeof(why));
         if (base < 0) {
-            item_fail(it, bad, cairn_strerror(bad));
+            item_fail(it, bad, why[0] != '\0' ? why : cairn_strerror(bad));
             continue;
         }
         if (base > 0) {
@@ -165,22 +209,42 @@ static cairn_err write_fn(cairn_txn *txn, void *vb)
             continue;
         }
         /* The state sits in the payload, which the leader owns now. */
-        err = put_item(txn, &pl, it->data + (pl.state - it->data), pos);
+        uint8_t *state = it->data + (pl.state - it->data);
+        err = put_item(txn, &pl, state, pos);
+        cairn__state_leaf(state, pl.state_len,
+                          moved_run(b, pl.run_num)->new_leaf);
+        cairn__leaf_hash(pl.rec, pl.rec_len, b->leaves[b->wrote]);
         it->pos = pos++;
         b->wrote++;
     }
     if (err == CAIRN_OK && b->wrote == 0) {
         return CAIRN_ENOTHING; /* abort: nothing to commit */
     }
+    if (err == CAIRN_OK) {
+        err = cairn__head_write(
+            b->j, txn, &b->head, (const uint8_t(*)[CAIRN_HASH_BYTES])b->leaves,
+            b->wrote, b->moved, b->n_moved, b->detail, sizeof(b->detail));
+    }
     return err;
 }
 
-void cairn__xq_write_batch(cairn_store *store, cairn_xq_item *items, size_t n)
+void cairn__xq_write_batch(cairn_journal *j, cairn_xq_item *items, size_t n)
 {
-    wbatch b = {store, items, n, 0};
+    cairn_store *store = j->store;
+    wbatch b;
+    memset(&b, 0, sizeof(b));
+    b.j = j;
+    b.items = items;
+    b.n = n;
+    b.leaves = calloc(n, sizeof(*b.leaves));
+    b.moved = calloc(n, sizeof(*b.moved));
     int was_fatal = cairn__store_fatal(store);
-    cairn_err err =
-        was_fatal ? CAIRN_EFATAL : cairn__store_write(store, write_fn, &b);
+    cairn_err err = was_fatal ? CAIRN_EFATAL
+                    : b.leaves == NULL || b.moved == NULL
+                        ? CAIRN_ENOMEM
+                        : cairn__store_write(store, write_fn, &b);
+    free(b.leaves);
+    free(b.moved);
     if (err == CAIRN_ENOTHING && b.wrote == 0) {
         return;
     }
@@ -191,9 +255,10 @@ void cairn__xq_write_batch(cairn_store *store, cairn_xq_item *items, size_t n)
         items[i].stale = 0;
         items[i].pos = 0;
         item_fail(&items[i], err,
-                  was_fatal ? "the leading process's journal handle failed "
-                              "a commit earlier"
-                            : cairn__store_detail(store));
+                  was_fatal             ? "the leading process's journal "
+                                          "handle failed a commit earlier"
+                  : b.detail[0] != '\0' ? b.detail
+                                        : cairn__store_detail(store));
     }
 }
 

@@ -6,6 +6,7 @@
 #ifndef CAIRN_XQ_WRITE_H
 #define CAIRN_XQ_WRITE_H
 
+#include "journal/journal.h"
 #include "store/store.h"
 #include "store/xq_int.h"
 
@@ -22,10 +23,13 @@ typedef struct cairn_xq_item {
 } cairn_xq_item;
 
 /**
- * Write @p n items in one write transaction of @p store: each gets
- * err/stale/pos/detail.  A storage failure fails every item.
+ * Write @p n items in one write transaction of @p j's store, ending with
+ * the journal's new head signed by @p j's signer (commit/head_write.c):
+ * each gets err/stale/pos/detail.  The head and each run's stored state
+ * are proven first (journal/head.h); a storage failure, or a head that
+ * does not prove, fails every item.
  */
-CAIRN_INTERNAL void cairn__xq_write_batch(cairn_store *store,
+CAIRN_INTERNAL void cairn__xq_write_batch(cairn_journal *j,
                                           cairn_xq_item *items, size_t n);
 
 /**

@@ -32,7 +32,7 @@ cairn_err cairn_journal_info_get(cairn_journal *journal,
     }
     memset(out, 0, sizeof(*out));
     memcpy(out->journal_id, journal->journal_id, CAIRN_JOURNAL_ID_BYTES);
-    out->format = CAIRN_FORMAT_VERSION;
+    out->format = journal->format;
     cairn_txn *txn = NULL;
     cairn_err err = cairn__store_read(journal->store, &txn);
     if (err != CAIRN_OK) {

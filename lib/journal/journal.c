@@ -70,7 +70,15 @@ cairn_err cairn__jsync_open(cairn_journal *j)
         free(s);
         return CAIRN_ENOMEM;
     }
+    if (pthread_mutex_init(&s->head_mu, NULL) != 0) {
+        pthread_mutex_destroy(&s->names_mu);
+        pthread_mutex_destroy(&s->locks_mu);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return CAIRN_ENOMEM;
+    }
     if (init_conds(s) != CAIRN_OK) {
+        pthread_mutex_destroy(&s->head_mu);
         pthread_mutex_destroy(&s->names_mu);
         pthread_mutex_destroy(&s->locks_mu);
         pthread_mutex_destroy(&s->mu);
@@ -96,6 +104,7 @@ void cairn__jsync_close(cairn_journal *j)
     for (size_t i = 0; i < CAIRN__NAME_SLOTS; i++) {
         free(s->names[i].run_id);
     }
+    pthread_mutex_destroy(&s->head_mu);
     pthread_mutex_destroy(&s->names_mu);
     pthread_cond_destroy(&s->queue_cv);
     pthread_mutex_destroy(&s->locks_mu);
@@ -127,11 +136,23 @@ static cairn_err read_meta(cairn_journal *j)
         err = cairn__jfail(j, CAIRN_ECORRUPT,
                            "not a cairn journal: meta "
                            "\"format\" missing or bad");
-    } else if (err == CAIRN_OK && cairn__load32_be(v) != CAIRN_FORMAT_VERSION) {
+    } else if (err == CAIRN_OK &&
+               (cairn__load32_be(v) < CAIRN_JOURNAL_FORMAT_MIN ||
+                cairn__load32_be(v) > CAIRN_JOURNAL_FORMAT)) {
         err = cairn__jfail(j, CAIRN_EVERSION,
                            "journal format %u, this "
-                           "cairn reads format %d",
-                           cairn__load32_be(v), CAIRN_FORMAT_VERSION);
+                           "cairn reads formats %d to %d",
+                           cairn__load32_be(v), CAIRN_JOURNAL_FORMAT_MIN,
+                           CAIRN_JOURNAL_FORMAT);
+    } else if (err == CAIRN_OK) {
+        j->format = cairn__load32_be(v);
+        if (j->format >= 2 && (!cairn__store_has(j->store, CAIRN_DBI_TREE) ||
+                               !cairn__store_has(j->store, CAIRN_DBI_SMAP))) {
+            err = cairn__jfail(j, CAIRN_ECORRUPT,
+                               "journal format %u without its \"tree\" and "
+                               "\"smap\" databases",
+                               j->format);
+        }
     }
     if (err == CAIRN_OK) {
         err = cairn__txn_get(txn, CAIRN_DBI_META, META_ID_KEY,
@@ -607,6 +628,9 @@ void cairn_journal_set_signer(cairn_journal *journal,
                               const cairn_signer *signer)
 {
     journal->signer = signer;
+    pthread_mutex_lock(&journal->sync->head_mu);
+    journal->sync->head_seen_ok = 0; /* trust was under the old key */
+    pthread_mutex_unlock(&journal->sync->head_mu);
 }
 
 int cairn__op_claimer_alive(const cairn_op_st *op)

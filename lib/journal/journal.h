@@ -69,6 +69,11 @@ typedef struct cairn_jsync {
     unsigned wait_us;   /**< bounded wait for a fuller batch (0: none) */
     cairn_detail_slot **slots;
     size_t n_slots;
+    /** The last head the handle proved under its signer's key (head.c):
+     *  an unchanged head is not verified again.  Under head_mu. */
+    pthread_mutex_t head_mu;
+    uint8_t head_seen[CAIRN_HASH_BYTES]; /**< SHA-256 of the head's bytes */
+    int head_seen_ok;
     pthread_mutex_t names_mu; /**< guards names */
     cairn_name_entry names[CAIRN__NAME_SLOTS];
     size_t n_names;
@@ -90,7 +95,9 @@ struct cairn_journal {
     char warn_detail[512];
     cairn_store *store;
     uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES];
+    uint32_t format; /**< meta "format": 1 (read-only here) or 2 */
     const cairn_signer *signer;
+
     /** The options it was opened with, every default filled in (flags,
      *  map_size, batch_max, batch_wait_us; tmp_dir NULL). */
     cairn_journal_opts opts;
@@ -168,10 +175,21 @@ CAIRN_INTERNAL cairn_err cairn__lookup_run(cairn_journal *j, cairn_txn *txn,
                                            const char *run_id,
                                            uint64_t *run_num);
 /** Load and decode the materialised state of @p run_num (lookup.c);
- *  failure described in @p detail. */
+ *  failure described in @p detail.  In a format-2 journal the state is
+ *  first proven (cairn__load_state_at() under the head cairn__head_load()
+ *  gives), so a forged state is CAIRN_ETAMPERED. */
 CAIRN_INTERNAL cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn,
                                            uint64_t run_num, cairn_state *st,
                                            char *detail, size_t detail_len);
+struct cairn_head;
+/** cairn__load_state() under the proven head @p h (NULL: a format-1
+ *  journal, nothing to prove): the blob must be the state map's leaf of
+ *  the run (head.h); @p leaf (may be NULL) receives that leaf. */
+CAIRN_INTERNAL cairn_err cairn__load_state_at(cairn_journal *j, cairn_txn *txn,
+                                              const struct cairn_head *h,
+                                              uint64_t run_num, cairn_state *st,
+                                              uint8_t *leaf, char *detail,
+                                              size_t detail_len);
 /** The position of record @p seq of @p run_num (*found 0 if absent). */
 CAIRN_INTERNAL cairn_err cairn__index_get(cairn_journal *j, cairn_txn *txn,
                                           uint64_t run_num, uint64_t seq,

@@ -4,6 +4,7 @@
  * cache from any thread), its stored state, and index entries.
  */
 #include "journal/journal.h"
+#include "journal/head.h"
 
 #include "base/bytes.h"
 
@@ -146,10 +147,12 @@ cairn_err cairn__lookup_run(cairn_journal *j, cairn_txn *txn,
     return CAIRN_OK;
 }
 
-cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
-                            cairn_state *st, char *detail, size_t detail_len)
+cairn_err cairn__load_state_at(cairn_journal *j, cairn_txn *txn,
+                               const cairn_head *h, uint64_t run_num,
+                               cairn_state *st, uint8_t *leaf, char *detail,
+                               size_t detail_len)
 {
-    uint8_t key[8];
+    uint8_t key[8], hash[CAIRN_HASH_BYTES];
     const uint8_t *v;
     size_t vl;
     int found;
@@ -162,9 +165,20 @@ cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
                            cairn__store_detail(j->store));
     }
     if (!found) {
-        return cairn__fail(detail, detail_len, CAIRN_ECORRUPT,
-                           "run %llu: state missing",
-                           (unsigned long long)run_num);
+        return cairn__fail(
+            detail, detail_len, h != NULL ? CAIRN_ETAMPERED : CAIRN_ECORRUPT,
+            "run %llu: state missing", (unsigned long long)run_num);
+    }
+    if (h != NULL) {
+        cairn__state_leaf(v, vl, hash);
+        err =
+            cairn__head_prove_state(txn, h, run_num, hash, detail, detail_len);
+        if (err != CAIRN_OK) {
+            return err;
+        }
+        if (leaf != NULL) {
+            memcpy(leaf, hash, CAIRN_HASH_BYTES);
+        }
     }
     err = cairn__state_decode(v, vl, st, why, sizeof(why));
     if (err == CAIRN_OK && st->run_num != run_num) {
@@ -178,6 +192,22 @@ cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
                            (unsigned long long)run_num, why);
     }
     return CAIRN_OK;
+}
+
+cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
+                            cairn_state *st, char *detail, size_t detail_len)
+{
+    if (j->format < 2) {
+        return cairn__load_state_at(j, txn, NULL, run_num, st, NULL, detail,
+                                    detail_len);
+    }
+    cairn_head h;
+    cairn_err err = cairn__head_load(j, txn, &h, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    return cairn__load_state_at(j, txn, &h, run_num, st, NULL, detail,
+                                detail_len);
 }
 
 cairn_err cairn__index_get(cairn_journal *j, cairn_txn *txn, uint64_t run_num,

@@ -108,7 +108,7 @@ static cairn_err write_meta(cairn_txn *txn, void *ctx)
     (void)ctx;
     uint8_t id[CAIRN_JOURNAL_ID_BYTES], fmt[4], created[8];
     cairn__random(id, sizeof(id));
-    cairn__store32_be(fmt, CAIRN_FORMAT_VERSION);
+    cairn__store32_be(fmt, CAIRN_JOURNAL_FORMAT);
     cairn__store64_be(created, cairn__wall_ns());
     cairn_err err = cairn__txn_put(txn, CAIRN_DBI_META, "journal_id", 10, id,
                                    sizeof(id), CAIRN_PUT_NOOVERWRITE);

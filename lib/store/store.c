@@ -41,12 +41,13 @@
 #define MAX_GROWTHS 40
 
 static const char *const dbi_names[CAIRN_DBI_COUNT_] = {
-    "meta", "names", "runs", "records", "index", "checkpoints",
+    "meta", "names", "runs", "records", "index", "checkpoints", "tree", "smap",
 };
 
 struct cairn_store {
     MDB_env *env;
     MDB_dbi dbi[CAIRN_DBI_COUNT_];
+    int have[CAIRN_DBI_COUNT_]; /* the database exists */
     int readonly;
     int private_copy; /* MDB_NOLOCK on a private copy (no lock file) */
     atomic_int fatal;
@@ -118,6 +119,10 @@ static cairn_err open_dbis(cairn_store *s, int create)
     for (int i = 0; i < CAIRN_DBI_COUNT_; i++) {
         unsigned flags = create && !s->readonly ? MDB_CREATE : 0;
         rc = mdb_dbi_open(txn, dbi_names[i], flags, &s->dbi[i]);
+        if (rc == MDB_NOTFOUND && i >= CAIRN_DBI_FORMAT2_FIRST) {
+            continue; /* a format-1 journal: the reader checks the format */
+        }
+        s->have[i] = rc == MDB_SUCCESS;
         if (rc != MDB_SUCCESS) {
             mdb_txn_abort(txn);
             if (rc == MDB_NOTFOUND) {
@@ -186,7 +191,7 @@ static cairn_err env_open(cairn_store *s, const char *dir, int create,
 {
     int rc = mdb_env_create(&s->env);
     if (rc == MDB_SUCCESS) {
-        rc = mdb_env_set_maxdbs(s->env, 8);
+        rc = mdb_env_set_maxdbs(s->env, 16);
     }
     if (rc == MDB_SUCCESS) {
         rc = mdb_env_set_mapsize(s->env, (size_t)s->map_size);
@@ -550,6 +555,17 @@ static MDB_val val(const void *p, size_t n)
     return v;
 }
 
+/* A format-2 database a format-1 journal does not have. */
+static cairn_err missing(cairn_store *s, cairn_dbi dbi)
+{
+    if (s->have[dbi]) {
+        return CAIRN_OK;
+    }
+    cairn__fmt(s->detail, sizeof(s->detail),
+               "no \"%s\" database (a format-1 journal)", dbi_names[dbi]);
+    return CAIRN_ECORRUPT;
+}
+
 cairn_err cairn__txn_get(cairn_txn *txn, cairn_dbi dbi, const void *key,
                          size_t key_len, const uint8_t **v, size_t *vl,
                          int *found)
@@ -558,6 +574,9 @@ cairn_err cairn__txn_get(cairn_txn *txn, cairn_dbi dbi, const void *key,
     *v = NULL;
     *vl = 0;
     *found = 0;
+    if (missing(txn->store, dbi) != CAIRN_OK) {
+        return CAIRN_ECORRUPT;
+    }
     int rc = mdb_get(txn->txn, txn->store->dbi[dbi], &k, &d);
     if (rc == MDB_NOTFOUND) {
         return CAIRN_OK;
@@ -578,6 +597,9 @@ cairn_err cairn__txn_put(cairn_txn *txn, cairn_dbi dbi, const void *key,
     MDB_val k = val(key, key_len), d = val(value, val_len);
     unsigned mf = ((flags & CAIRN_PUT_APPEND) ? MDB_APPEND : 0) |
                   ((flags & CAIRN_PUT_NOOVERWRITE) ? MDB_NOOVERWRITE : 0);
+    if (missing(txn->store, dbi) != CAIRN_OK) {
+        return CAIRN_ECORRUPT;
+    }
     int rc = mdb_put(txn->txn, txn->store->dbi[dbi], &k, &d, mf);
     if (rc == MDB_MAP_FULL) {
         txn->map_full = 1;
@@ -589,6 +611,9 @@ cairn_err cairn__txn_count(cairn_txn *txn, cairn_dbi dbi, uint64_t *count)
 {
     MDB_stat st;
     *count = 0;
+    if (missing(txn->store, dbi) != CAIRN_OK) {
+        return CAIRN_ECORRUPT;
+    }
     int rc = mdb_stat(txn->txn, txn->store->dbi[dbi], &st);
     if (rc == MDB_SUCCESS) {
         *count = st.ms_entries;
@@ -599,6 +624,9 @@ cairn_err cairn__txn_count(cairn_txn *txn, cairn_dbi dbi, uint64_t *count)
 cairn_err cairn__cursor_open(cairn_txn *txn, cairn_dbi dbi, cairn_cursor **out)
 {
     *out = NULL;
+    if (missing(txn->store, dbi) != CAIRN_OK) {
+        return CAIRN_ECORRUPT;
+    }
     cairn_cursor *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         return CAIRN_ENOMEM;
@@ -633,6 +661,11 @@ cairn_err cairn__cursor_open_main(cairn_txn *txn, cairn_cursor **out)
     }
     *out = c;
     return CAIRN_OK;
+}
+
+int cairn__store_has(const cairn_store *store, cairn_dbi dbi)
+{
+    return (unsigned)dbi < CAIRN_DBI_COUNT_ && store->have[dbi];
 }
 
 const char *cairn__dbi_name(cairn_dbi dbi)

@@ -31,8 +31,14 @@ typedef enum cairn_dbi {
     CAIRN_DBI_RECORDS = 3,
     CAIRN_DBI_INDEX = 4,
     CAIRN_DBI_CHECKPOINTS = 5,
-    CAIRN_DBI_COUNT_ = 6
+    /* Format 2 (absent in a format-1 journal, cairn__store_has()): */
+    CAIRN_DBI_TREE = 6, /**< the log tree's complete nodes */
+    CAIRN_DBI_SMAP = 7, /**< the state map's complete nodes */
+    CAIRN_DBI_COUNT_ = 8
 } cairn_dbi;
+
+/** The first database a format-1 journal does not have. */
+#define CAIRN_DBI_FORMAT2_FIRST CAIRN_DBI_TREE
 
 typedef struct cairn_store cairn_store;
 typedef struct cairn_txn cairn_txn;
@@ -212,6 +218,10 @@ CAIRN_INTERNAL cairn_err cairn__cursor_open_main(cairn_txn *txn,
                                                  cairn_cursor **out);
 /** The name of @p dbi, a key of the main database ("" if out of range). */
 CAIRN_INTERNAL const char *cairn__dbi_name(cairn_dbi dbi);
+/** Does the environment have database @p dbi?  The databases of format 2
+ *  (CAIRN_DBI_FORMAT2_FIRST and later) may be missing: a format-1
+ *  journal has none of them; every other one is always there. */
+CAIRN_INTERNAL int cairn__store_has(const cairn_store *store, cairn_dbi dbi);
 CAIRN_INTERNAL void cairn__cursor_close(cairn_cursor *cur);
 /** Position at the first key >= @p key (NULL: the first key) and return
  *  it; *found = 0 at the end. */

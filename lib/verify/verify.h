@@ -17,6 +17,7 @@
 #include "base/common.h"
 #include "base/crypto.h"
 #include "keys/key.h"
+#include "format/merkle.h"
 #include "format/record.h"
 #include "state/state.h"
 #include "store/store.h"
@@ -124,13 +125,125 @@ CAIRN_INTERNAL cairn_err cairn__vcore_tampered(cairn_vcore *v, int has_seq,
  *  be NULL) is appended to the reason. */
 CAIRN_INTERNAL void cairn__vcore_finish(cairn_vcore *v, const char *note);
 
+/* ---- Format 2: stored Merkle trees (verify_tree.c) ------------------ */
+
+/** A stored tree (database @p dbi: key u8 level || u64 BE index, value a
+ *  32-byte hash) being checked against its leaves, pushed in order. */
+typedef struct cairn__vtree {
+    cairn_txn *txn;
+    cairn_dbi dbi;
+    const char *field; /**< "tree" or "state-map": the report's field */
+    cairn_verify_report *rep;
+    cairn_mt_stream st; /**< the recomputed tree (format/merkle.h) */
+    int stored_leaves;  /**< leaves come from level 0 (push_stored) */
+    cairn_cursor *cur[CAIRN_MT_MAX_LEVEL + 1]; /**< one per level */
+} cairn__vtree;
+
+/** Start checking the tree in @p dbi; @p field and @p rep borrowed. */
+CAIRN_INTERNAL void cairn__vtree_init(cairn__vtree *t, cairn_txn *txn,
+                                      cairn_dbi dbi, const char *field,
+                                      cairn_verify_report *rep);
+/**
+ * Push the next leaf (its bytes: the leaf hash is SHA-256(0x00 || bytes))
+ * and compare every node it completes with the stored one.
+ * @return CAIRN_OK; CAIRN_ETAMPERED (rep names the node: bad_field, has_node,
+ *         bad_level, bad_index); a store error (rep untouched).
+ */
+CAIRN_INTERNAL cairn_err cairn__vtree_push(cairn__vtree *t,
+                                           const uint8_t *bytes, size_t len);
+/**
+ * Push the next leaf as stored at level 0 (its hash is not recomputed from
+ * the record here: the caller proves it elsewhere, as cairn_verify_all()'s
+ * run checks do) and compare the nodes above it.  Do not mix with
+ * cairn__vtree_push().
+ * @return as cairn__vtree_push(); a missing leaf is TAMPERED.
+ */
+CAIRN_INTERNAL cairn_err cairn__vtree_push_stored(cairn__vtree *t);
+/** Close the tree's cursors (before the transaction ends). */
+CAIRN_INTERNAL void cairn__vtree_free(cairn__vtree *t);
+/**
+ * After the last leaf: the database holds no node but the complete nodes
+ * of the tree (else CAIRN_ETAMPERED naming the first extra one), and
+ * @p root gets the RFC 6962 root (SHA-256("") when empty).
+ */
+CAIRN_INTERNAL cairn_err cairn__vtree_finish(cairn__vtree *t,
+                                             uint8_t root[CAIRN_HASH_BYTES]);
+/**
+ * Is leaf hash @p leaf_hash leaf @p leaf of the tree of size @p n whose
+ * root is @p root?  An inclusion proof read from the stored nodes
+ * (O(log n) reads) and checked: *ok 1 when it holds.
+ * @return CAIRN_OK (see *ok); CAIRN_ETAMPERED (a node of the proof missing
+ *         or malformed: rep names it); CAIRN_EINVAL (leaf >= n); a store
+ *         error.
+ */
+CAIRN_INTERNAL cairn_err
+cairn__vtree_prove_leaf(cairn__vtree *t, uint64_t n, uint64_t leaf,
+                        const uint8_t leaf_hash[CAIRN_HASH_BYTES],
+                        const uint8_t root[CAIRN_HASH_BYTES], int *ok);
+
+/* ---- Format 2: the signed head (verify_head.c) ---------------------- */
+
+/** Longest meta "head" value read (a checkpoint note). */
+#define CAIRN__VHEAD_MAX 4096u
+
+/**
+ * Read the format of the journal (meta "format") and, in format 2, meta
+ * "head": parse it strictly (docs/FORMAT.md section 13.3), check its origin
+ * against the journal id and, with @p pinned, its signature.  Fills
+ * rep->format and rep->head.  A missing head is accepted only when the
+ * journal holds no record.
+ * @return CAIRN_OK (also with journal_head.key_mismatch set: not tampering);
+ *         CAIRN_ETAMPERED (report filled, field "head" or "meta"); a store
+ *         error (report untouched).
+ */
+CAIRN_INTERNAL cairn_err cairn__verify_head_read(
+    cairn_txn *txn, const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+    const cairn_pubkey *pinned, cairn_verify_report *rep);
+/** The head's N and R against the records and runs LMDB holds (O(1)).
+ *  @return CAIRN_OK; CAIRN_ETAMPERED (field "head"); a store error. */
+CAIRN_INTERNAL cairn_err cairn__verify_head_counts(cairn_txn *txn,
+                                                   cairn_verify_report *rep);
+/**
+ * cairn_verify_directory() with the head's signature checked under
+ * @p pinned (NULL: not checked) - what cairn_verify_all() reports.
+ * @p leaves_by_runs: take the log tree's leaves as stored (the run checks
+ * of cairn_verify_all(), VRUN_DIR_CHECKED, compare each with its record's
+ * leaf hash) instead of hashing every record here.
+ */
+CAIRN_INTERNAL cairn_err cairn__verify_dir(cairn_journal *journal,
+                                           const cairn_pubkey *pinned,
+                                           int leaves_by_runs,
+                                           cairn_verify_report *out);
+/** The sentence a format-1 report carries (no journal-wide head). */
+#define CAIRN__FORMAT1_NOTE                                                    \
+    "format 1: no journal-wide head; deletion of a whole run or a "            \
+    "rollback is not detectable"
+
+/**
+ * The cheap format-2 check of one run (cairn_verify_run()): the head as
+ * cairn__verify_head_read(), the run's state blob by the state map's
+ * stored nodes against the head's state root, and the run's last record
+ * (position @p last_pos, 0: none) by the log tree's stored nodes against
+ * the head's root.  The hash chain of the run ties its other records to
+ * the last one.
+ * @return as cairn__verify_head_read(); field "state-map" or "tree".
+ */
+CAIRN_INTERNAL cairn_err cairn__verify_head_run(
+    cairn_txn *txn, const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+    const cairn_pubkey *pinned, uint64_t run_num, uint64_t last_pos,
+    cairn_verify_report *rep);
+
 /* ---- Drivers -------------------------------------------------------- */
 
 /** How cairn__verify_run_txn() finds checkpoints that name the run but
  *  seal none of its records. */
 typedef enum cairn_vrun_mode {
-    VRUN_ALONE,      /**< scan every checkpoint of the journal */
-    VRUN_DIR_CHECKED /**< cairn_verify_directory() covers them: seek only */
+    VRUN_ALONE,       /**< scan every checkpoint of the journal */
+    VRUN_DIR_CHECKED, /**< cairn_verify_directory() covers them: seek only */
+    /** cairn_verify_all(): as VRUN_DIR_CHECKED, and in format 2 every
+     *  record's leaf hash is compared with the log tree's stored leaf
+     *  (the directory check builds the tree from those leaves). */
+    VRUN_ALL
 } cairn_vrun_mode;
 
 /**

@@ -10,6 +10,13 @@
  * LMDB's main database holds cairn's six named databases and nothing
  * else, and meta its three keys (format, journal_id, created_ns) and
  * nothing else: content that no check reads is reported, not ignored.
+ *
+ * Format 2 (docs/FORMAT.md sections 13-14): meta also holds "head", the
+ * signed head (verify_head.c); the log tree is rebuilt from the records
+ * and the state map from the run states in the same passes, every stored
+ * node compared as it is completed (verify_tree.c), no extra node, and
+ * both roots and both counts equal the head's.  With a pinned key the
+ * head's signature is checked too (cairn_verify_all()).
  * The first inconsistency is reported with its position in bad_seq.
  * Memory is constant; time is O(N log N).
  */
@@ -28,6 +35,10 @@ typedef struct dwalk {
     cairn_verify_report *rep;
     uint64_t records; /* N: positions 1..N */
     uint64_t runs;
+    int f2;             /* format 2: the trees below are checked */
+    int leaves_by_runs; /* the log tree's leaves are the run checks' */
+    cairn__vtree log;   /* the log tree, rebuilt from the records */
+    cairn__vtree smap;  /* the state map, rebuilt from the run states */
 } dwalk;
 
 static cairn_err fail_store(dwalk *w, cairn_err err, const char *what)
@@ -149,6 +160,25 @@ static cairn_err next(dwalk *w, cairn_cursor *cur, const uint8_t **k,
     return err == CAIRN_OK ? err : fail_store(w, err, "reading a cursor");
 }
 
+/* Push a leaf; a store failure becomes the report's ERROR. */
+static cairn_err tree_push(dwalk *w, cairn__vtree *t, const uint8_t *v,
+                           size_t vl)
+{
+    cairn_err err = cairn__vtree_push(t, v, vl);
+    return err == CAIRN_OK || err == CAIRN_ETAMPERED
+               ? err
+               : fail_store(w, err, "reading a tree node");
+}
+
+/* The next stored leaf of the log tree (its hash is the run checks'). */
+static cairn_err stored_push(dwalk *w)
+{
+    cairn_err err = cairn__vtree_push_stored(&w->log);
+    return err == CAIRN_OK || err == CAIRN_ETAMPERED
+               ? err
+               : fail_store(w, err, "reading a tree node");
+}
+
 static cairn_err check_records(dwalk *w)
 {
     cairn_cursor *cur = NULL;
@@ -166,6 +196,10 @@ static cairn_err check_records(dwalk *w)
             break;
         }
         err = record_indexed(w, want, v, vl);
+        if (err == CAIRN_OK && w->f2) {
+            err = w->leaves_by_runs ? stored_push(w)
+                                    : tree_push(w, &w->log, v, vl);
+        }
         if (err == CAIRN_OK) {
             w->records++;
             err = next(w, cur, &k, &kl, &v, &vl, &found);
@@ -298,6 +332,9 @@ static cairn_err check_runs(dwalk *w)
         } else if (err != CAIRN_ENOMEM) {
             err = bad_run(w, "runs", want, "state does not decode");
         }
+        if (err == CAIRN_OK && w->f2) {
+            err = tree_push(w, &w->smap, v, vl);
+        }
         if (err == CAIRN_OK) {
             w->runs++;
             err = next(w, cur, &k, &kl, &v, &vl, &found);
@@ -377,7 +414,8 @@ static cairn_err check_main(dwalk *w)
     err = cairn__cursor_seek(cur, NULL, 0, &k, &kl, &v, &vl, &found);
     while (err == CAIRN_OK && found) {
         int known = 0;
-        for (int i = 0; i < CAIRN_DBI_COUNT_ && !known; i++) {
+        int dbis = w->f2 ? CAIRN_DBI_COUNT_ : CAIRN_DBI_FORMAT2_FIRST;
+        for (int i = 0; i < dbis && !known; i++) {
             known = key_is(k, kl, cairn__dbi_name((cairn_dbi)i));
         }
         if (!known) {
@@ -397,14 +435,20 @@ static cairn_err check_main(dwalk *w)
     return err == CAIRN_OK ? err : fail_store(w, err, "reading a cursor");
 }
 
-/* The meta keys cairn writes and the size of each value. */
+/* The meta keys cairn writes and the size of each value (0: any size up
+ * to CAIRN__VHEAD_MAX; "head", format 2 only, is checked by
+ * cairn__verify_head_read(), also when it is missing). */
 static const struct {
     const char *key;
     size_t size;
-} meta_keys[] = {
-    {"format", 4}, {"journal_id", CAIRN_JOURNAL_ID_BYTES}, {"created_ns", 8}};
+} meta_keys[] = {{"format", 4},
+                 {"journal_id", CAIRN_JOURNAL_ID_BYTES},
+                 {"created_ns", 8},
+                 {"head", 0}};
+#define META_HEAD 3u
 
-/* meta holds exactly its three keys, each of its size. */
+/* meta holds exactly its keys (three, and "head" in format 2), each of
+ * its size. */
 static cairn_err check_meta(dwalk *w)
 {
     cairn_cursor *cur = NULL;
@@ -423,14 +467,14 @@ static cairn_err check_meta(dwalk *w)
         key_text(k, kl, name, sizeof(name));
         if (i == CAIRN_ARRAY_LEN(meta_keys)) {
             cairn__report_tampered(w->rep, 0, 0, "meta",
-                                   "format, journal_id, created_ns", name,
+                                   "format, journal_id, created_ns, head", name,
                                    "meta holds the key \"%s\", which cairn "
                                    "never writes",
                                    name);
             err = CAIRN_ETAMPERED;
             break;
         }
-        if (vl != meta_keys[i].size) {
+        if (meta_keys[i].size != 0 && vl != meta_keys[i].size) {
             cairn__fmt(size, sizeof(size), "%zu bytes", vl);
             cairn__report_tampered(w->rep, 0, 0, "meta", NULL, size,
                                    "meta \"%s\" is %zu bytes, not %zu", name,
@@ -443,7 +487,7 @@ static cairn_err check_meta(dwalk *w)
     }
     cairn__cursor_close(cur);
     for (size_t i = 0; err == CAIRN_OK && i < CAIRN_ARRAY_LEN(meta_keys); i++) {
-        if ((seen & (1u << i)) == 0) {
+        if ((seen & (1u << i)) == 0 && i != META_HEAD) {
             cairn__report_tampered(w->rep, 0, 0, "meta", meta_keys[i].key,
                                    "nothing", "meta \"%s\" is missing",
                                    meta_keys[i].key);
@@ -453,8 +497,150 @@ static cairn_err check_meta(dwalk *w)
     return err;
 }
 
-cairn_err cairn_verify_directory(cairn_journal *journal,
-                                 cairn_verify_report *out)
+/* Format 2: every stored node was checked while the leaves were pushed;
+ * now no extra node, and the roots are the signed head's. */
+static cairn_err check_trees(dwalk *w)
+{
+    cairn_verify_head *h = &w->rep->journal_head;
+    uint8_t root[CAIRN_HASH_BYTES], sroot[CAIRN_HASH_BYTES];
+    char e[2 * CAIRN_HASH_BYTES + 1], f[2 * CAIRN_HASH_BYTES + 1];
+    /* The structure is consistent: the counts first (a deleted run or a
+     * cut shows as such), then extra nodes, then the roots. */
+    cairn_err err =
+        h->present ? cairn__verify_head_counts(w->txn, w->rep) : CAIRN_OK;
+    if (err != CAIRN_OK) {
+        return err == CAIRN_ETAMPERED ? err
+                                      : fail_store(w, err, "counting records");
+    }
+    err = cairn__vtree_finish(&w->log, root);
+    if (err == CAIRN_OK) {
+        err = cairn__vtree_finish(&w->smap, sroot);
+    }
+    if (err != CAIRN_OK) {
+        return err == CAIRN_ETAMPERED ? err
+                                      : fail_store(w, err, "counting nodes");
+    }
+    if (!h->present) {
+        return CAIRN_OK; /* an empty journal: cairn__verify_head_read() */
+    }
+    if (memcmp(root, h->root, CAIRN_HASH_BYTES) != 0) {
+        cairn__hash_hex(root, e);
+        cairn__hash_hex(h->root, f);
+        cairn__report_tampered(w->rep, 0, 0, "head", e, f,
+                               "the head's log root is not the root of the "
+                               "tree of the %llu records",
+                               (unsigned long long)w->records);
+        return CAIRN_ETAMPERED;
+    }
+    if (memcmp(sroot, h->state_root, CAIRN_HASH_BYTES) != 0) {
+        cairn__hash_hex(sroot, e);
+        cairn__hash_hex(h->state_root, f);
+        cairn__report_tampered(w->rep, 0, 0, "head", e, f,
+                               "the head's state root is not the root of the "
+                               "state map of the %llu run states",
+                               (unsigned long long)w->runs);
+        return CAIRN_ETAMPERED;
+    }
+    return CAIRN_OK;
+}
+
+static cairn_err read_head(dwalk *w, const cairn_pubkey *pinned)
+{
+    cairn_err err =
+        cairn__verify_head_read(w->txn, w->j->journal_id, pinned, w->rep);
+    if (err != CAIRN_OK) {
+        return err == CAIRN_ETAMPERED ? err
+                                      : fail_store(w, err, "reading the head");
+    }
+    w->f2 = w->rep->format == 2;
+    cairn__vtree_init(&w->log, w->txn, CAIRN_DBI_TREE, "tree", w->rep);
+    cairn__vtree_init(&w->smap, w->txn, CAIRN_DBI_SMAP, "state-map", w->rep);
+    return CAIRN_OK;
+}
+
+static cairn_err walk(dwalk *w, const cairn_pubkey *pinned)
+{
+    cairn_err err = check_meta(w);
+    if (err == CAIRN_OK) {
+        err = read_head(w, pinned);
+    }
+    if (err == CAIRN_OK) {
+        err = check_main(w);
+    }
+    if (err == CAIRN_OK) {
+        err = check_runs(w);
+    }
+    if (err == CAIRN_OK) {
+        err = check_names(w);
+    }
+    if (err == CAIRN_OK) {
+        err = check_records(w);
+    }
+    if (err == CAIRN_OK) {
+        err = check_index(w);
+    }
+    if (err == CAIRN_OK) {
+        err = check_checkpoints(w);
+    }
+    if (err == CAIRN_OK && w->f2) {
+        err = check_trees(w);
+    }
+    return err;
+}
+
+/* The verdict when nothing was found wrong: the structure is VERIFIED;
+ * with a pinned key, a format-2 head must also be signed by it. */
+static void finish(dwalk *w, const cairn_pubkey *pinned)
+{
+    cairn_verify_report *out = w->rep;
+    const cairn_verify_head *h = &out->journal_head;
+    char id[2 * CAIRN_KEY_ID_BYTES + 1];
+    out->verdict = CAIRN_VERDICT_VERIFIED;
+    cairn__fmt(out->reason, sizeof(out->reason),
+               "structure consistent: %llu records, %llu checkpoints, "
+               "%llu runs, no unknown database or key; meta created_ns "
+               "(the creation time) is not covered by any signature%s%s",
+               (unsigned long long)w->records,
+               (unsigned long long)out->checkpoints,
+               (unsigned long long)w->runs, out->format == 1 ? "; " : "",
+               out->format == 1 ? CAIRN__FORMAT1_NOTE : "");
+    if (out->format != 2) {
+        return;
+    }
+    size_t n = strlen(out->reason);
+    char *tail = out->reason + n;
+    size_t cap = sizeof(out->reason) - n;
+    cairn__hex(h->key_id, sizeof(h->key_id), id);
+    if (!h->present) {
+        cairn__fmt(tail, cap, "; no head yet (an empty journal)");
+    } else if (!h->is_signed) {
+        out->verdict =
+            pinned != NULL ? CAIRN_VERDICT_INCOMPLETE : CAIRN_VERDICT_VERIFIED;
+        cairn__fmt(tail, cap,
+                   "; the head is unsigned: the journal is unsigned "
+                   "(unsafe), hashes were checked but nothing is "
+                   "authenticated");
+    } else if (pinned == NULL) {
+        cairn__fmt(tail, cap,
+                   "; tree, state map and head consistent; key not pinned: "
+                   "the head's signature (key id %s) was not checked",
+                   id);
+    } else if (h->key_mismatch) {
+        out->verdict = CAIRN_VERDICT_INCOMPLETE;
+        cairn__fmt(tail, cap,
+                   "; key mismatch: the head is signed by key id %s, not "
+                   "by the pinned key (not tampering: verify with the "
+                   "journal's key)",
+                   id);
+    } else {
+        cairn__fmt(tail, cap,
+                   "; tree, state map and the signed head verified under "
+                   "the pinned key");
+    }
+}
+
+cairn_err cairn__verify_dir(cairn_journal *journal, const cairn_pubkey *pinned,
+                            int leaves_by_runs, cairn_verify_report *out)
 {
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
@@ -462,43 +648,30 @@ cairn_err cairn_verify_directory(cairn_journal *journal,
     if (journal == NULL || out == NULL) {
         return CAIRN_EINVAL;
     }
-    cairn__report_init(out, NULL, NULL);
-    dwalk w = {journal, NULL, out, 0, 0};
+    cairn__report_init(out, NULL, pinned);
+    dwalk w;
+    memset(&w, 0, sizeof(w));
+    w.j = journal;
+    w.rep = out;
+    w.leaves_by_runs = leaves_by_runs;
     cairn_err err = cairn__store_read(journal->store, &w.txn);
     if (err != CAIRN_OK) {
         err = fail_store(&w, err, "beginning a read transaction");
         return err == CAIRN_ENOMEM ? err : CAIRN_OK;
     }
-    err = check_main(&w);
-    if (err == CAIRN_OK) {
-        err = check_meta(&w);
-    }
-    if (err == CAIRN_OK) {
-        err = check_runs(&w);
-    }
-    if (err == CAIRN_OK) {
-        err = check_names(&w);
-    }
-    if (err == CAIRN_OK) {
-        err = check_records(&w);
-    }
-    if (err == CAIRN_OK) {
-        err = check_index(&w);
-    }
-    if (err == CAIRN_OK) {
-        err = check_checkpoints(&w);
-    }
+    err = walk(&w, pinned);
+    cairn__vtree_free(&w.log);
+    cairn__vtree_free(&w.smap);
     cairn__txn_end(w.txn);
     out->records = w.records;
     if (err == CAIRN_OK) {
-        out->verdict = CAIRN_VERDICT_VERIFIED;
-        cairn__fmt(out->reason, sizeof(out->reason),
-                   "structure consistent: %llu records, %llu checkpoints, "
-                   "%llu runs, no unknown database or key; meta created_ns "
-                   "(the creation time) is not covered by any signature",
-                   (unsigned long long)w.records,
-                   (unsigned long long)out->checkpoints,
-                   (unsigned long long)w.runs);
+        finish(&w, pinned);
     }
     return err == CAIRN_ENOMEM ? err : CAIRN_OK;
+}
+
+cairn_err cairn_verify_directory(cairn_journal *journal,
+                                 cairn_verify_report *out)
+{
+    return cairn__verify_dir(journal, NULL, 0, out);
 }

@@ -16,6 +16,13 @@
  * proves that every checkpoint sits at the position of a record of the
  * run and sequence it names, so the cursor only seeks to the run's own
  * positions and the walk stays O(records of the run), not O(journal).
+ * Alone, in a format-2 journal, the run is also tied to the journal's
+ * signed head (cairn__verify_head_run()): the head's signature and
+ * counts, the run's state blob by an inclusion proof in the state map
+ * and its last record by one in the log tree (the hash chain ties the
+ * other records to the last).  O(log N) more reads; what it cannot see is
+ * a rollback of the whole journal (an anchor's job) or damage to other
+ * runs (verify --all).
  * The index walk is written here rather than with cairn__walk_run() so
  * that an index gap (TAMPERED) and an LMDB read failure (ERROR) stay
  * apart.
@@ -34,6 +41,7 @@ typedef struct jwalk {
     cairn_verify_report *rep;
     uint64_t run_num;
     int dir_checked;   /* VRUN_DIR_CHECKED: seek, do not scan */
+    int leaves;        /* format 2 under verify --all: check tree leaves */
     int cp_started;    /* the checkpoint cursor has been positioned */
     cairn_cursor *cps; /* over the checkpoints */
     int cp_found;
@@ -149,6 +157,41 @@ static cairn_err seek_cp(jwalk *w, uint64_t pos)
     return CAIRN_OK;
 }
 
+/* Under cairn_verify_all() in format 2: the log tree's stored leaf of
+ * position @p pos is the leaf hash of the record there (the core's
+ * last_hash), so the directory check can build the tree from the stored
+ * leaves without hashing every record a second time. */
+static cairn_err check_leaf(jwalk *w, uint64_t seq, uint64_t pos)
+{
+    uint8_t key[9];
+    const uint8_t *v;
+    size_t vl;
+    int found = 0;
+    char e[2 * CAIRN_HASH_BYTES + 1], f[2 * CAIRN_HASH_BYTES + 1] = "";
+    key[0] = 0;
+    cairn__store64_be(key + 1, pos - 1);
+    cairn_err err = cairn__txn_get(w->txn, CAIRN_DBI_TREE, key, sizeof(key), &v,
+                                   &vl, &found);
+    if (err != CAIRN_OK) {
+        return store_fail(w->rep, err, "reading the log tree");
+    }
+    if (found && vl == CAIRN_HASH_BYTES &&
+        memcmp(v, w->v->last_hash, CAIRN_HASH_BYTES) == 0) {
+        return CAIRN_OK;
+    }
+    cairn__hash_hex(w->v->last_hash, e);
+    if (found && vl == CAIRN_HASH_BYTES) {
+        cairn__hash_hex(v, f);
+    }
+    err = cairn__vcore_tampered(w->v, 1, seq, "tree", e, f,
+                                "the log tree's leaf of this record's "
+                                "position is not its leaf hash");
+    w->rep->has_node = 1;
+    w->rep->bad_level = 0;
+    w->rep->bad_index = pos - 1;
+    return err;
+}
+
 static cairn_err one_record(jwalk *w, uint64_t seq, uint64_t pos)
 {
     uint8_t key[8];
@@ -175,6 +218,9 @@ static cairn_err one_record(jwalk *w, uint64_t seq, uint64_t pos)
                                      "nothing", reason);
     }
     err = cairn__vcore_record(w->v, pos, val, vl);
+    if (err == CAIRN_OK && w->leaves) {
+        err = check_leaf(w, seq, pos);
+    }
     if (err == CAIRN_OK && w->cp_found && w->ckl == 8 &&
         cairn__load64_be(w->ck) == pos) {
         err = cairn__vcore_checkpoint(w->v, pos, w->cv, w->cvl);
@@ -357,6 +403,52 @@ static cairn_err run_checks(jwalk *w)
     return err;
 }
 
+/* A single run (VRUN_ALONE) in format 2: the journal's signed head, the
+ * run's state in its state map and the run's last record in its log tree
+ * (cairn__verify_head_run()); @p note gets what was proven. */
+static cairn_err head_checks(jwalk *w, const cairn_pubkey *pinned, char *note,
+                             size_t note_len)
+{
+    const cairn_verify_head *h = &w->rep->journal_head;
+    cairn_err err = cairn__verify_head_run(w->txn, w->j->journal_id, pinned,
+                                           w->run_num, w->v->last_pos, w->rep);
+    if (err == CAIRN_ETAMPERED) {
+        w->v->stopped = 1;
+        return err;
+    }
+    if (err != CAIRN_OK) {
+        return store_fail(w->rep, err, "reading the journal's head");
+    }
+    if (w->rep->format == 1) {
+        cairn__fmt(note, note_len, "%s", CAIRN__FORMAT1_NOTE);
+    } else if (h->present) {
+        cairn__fmt(note, note_len,
+                   "journal head: %llu records, %llu runs, %s; the run's "
+                   "state and last record are proven in it (a rollback of "
+                   "the whole journal needs an anchor to be seen)",
+                   (unsigned long long)h->size, (unsigned long long)h->runs,
+                   !h->is_signed     ? "unsigned (the journal is unsafe)"
+                   : h->key_mismatch ? "signed by another key (key mismatch)"
+                   : h->signature_ok ? "signature verified"
+                                     : "signature not checked (no key)");
+    }
+    return CAIRN_OK;
+}
+
+/* An unsigned head, or one signed by another key, proves nothing: the
+ * run is at best INCOMPLETE (a key mismatch is not tampering). */
+static void head_verdict(cairn_verify_report *rep, const cairn_pubkey *pinned)
+{
+    const cairn_verify_head *h = &rep->journal_head;
+    if (rep->verdict != CAIRN_VERDICT_VERIFIED || rep->format != 2 ||
+        !h->present || pinned == NULL) {
+        return;
+    }
+    if (!h->is_signed || h->key_mismatch) {
+        rep->verdict = CAIRN_VERDICT_INCOMPLETE;
+    }
+}
+
 cairn_err cairn__verify_run_txn(cairn_journal *j, cairn_txn *txn,
                                 const char *run_id, const cairn_pubkey *pinned,
                                 cairn_vrun_mode mode, cairn_plan_memo *memo,
@@ -365,7 +457,8 @@ cairn_err cairn__verify_run_txn(cairn_journal *j, cairn_txn *txn,
     cairn_vcore v;
     jwalk w;
     memset(&w, 0, sizeof(w));
-    w.dir_checked = mode == VRUN_DIR_CHECKED;
+    w.dir_checked = mode == VRUN_DIR_CHECKED || mode == VRUN_ALL;
+    w.leaves = mode == VRUN_ALL && j->format == 2;
     w.j = j;
     w.txn = txn;
     w.rep = rep;
@@ -383,8 +476,13 @@ cairn_err cairn__verify_run_txn(cairn_journal *j, cairn_txn *txn,
     cairn__vcore_init(&v, j->journal_id, w.run_num, run_id, pinned, rep);
     v.memo = memo;
     err = run_checks(&w);
+    char note[320] = "";
+    if (err == CAIRN_OK && mode == VRUN_ALONE) {
+        err = head_checks(&w, pinned, note, sizeof(note));
+    }
     if (err == CAIRN_OK) {
-        cairn__vcore_finish(&v, NULL);
+        cairn__vcore_finish(&v, note);
+        head_verdict(rep, pinned);
     }
     cairn__cursor_close(w.cps);
     cairn__vcore_free(&v);

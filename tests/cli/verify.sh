@@ -55,21 +55,27 @@ json_is "$T/w.json" '(j["verdict"] == "TAMPERED" and j["exit_code"] == 4 and
     j["first_bad"]["seq"] == 0 and j["first_bad"]["field"] == "key_id")'
 
 # --- an unsigned run, and --all ----------------------------------------------
+# Format 2: a journal is signed by one key or none, so the unsigned run
+# has a journal of its own (its head is unsigned too: never VERIFIED).
 sed 's/"v-1"/"u-1"/' "$T/plan.json" >"$T/u.json"
-expect 0 "$C" create "$T/u.json"
-expect 3 "$C" verify u-1 --key "$T/a.pub"
+U="$T/unsigned"
+expect 0 "$C" -J "$U" create "$T/u.json"
+expect 3 "$C" -J "$U" verify u-1 --key "$T/a.pub"
 grep -q 'unsigned' "$T/out" || fail "unsigned reason"
-expect 3 "$C" verify --all --key "$T/a.pub"
-grep -q '^overall     : INCOMPLETE (2 runs)' "$T/out" || fail "overall line"
-grep -q '^directory   : VERIFIED' "$T/out" || fail "directory line"
-expect 3 "$C" verify --all --key "$T/a.pub" -o json && cp "$T/out" "$T/all.json"
-json_is "$T/all.json" '(j["verdict"] == "INCOMPLETE" and len(j["runs"]) == 2
-    and j["directory"]["verdict"] == "VERIFIED" and j["error"] is None and
-    sorted(r["verdict"] for r in j["runs"]) == ["INCOMPLETE", "VERIFIED"])'
+expect 3 "$C" -J "$U" verify --all --key "$T/a.pub"
+grep -q '^overall     : INCOMPLETE (1 run)' "$T/out" || fail "overall line"
+grep -q '^directory   : INCOMPLETE' "$T/out" || fail "directory line"
+expect 3 "$C" -J "$U" verify --all --key "$T/a.pub" -o json && cp "$T/out" "$T/all.json"
+json_is "$T/all.json" '(j["verdict"] == "INCOMPLETE" and len(j["runs"]) == 1
+    and j["directory"]["verdict"] == "INCOMPLETE" and j["error"] is None and
+    j["directory"]["journal_head"]["signed"] == False and
+    [r["verdict"] for r in j["runs"]] == ["INCOMPLETE"])'
 expect 0 "$C" -J "$T/signed-only" verify --all --key "$T/a.pub"
+grep -q '^overall     : VERIFIED (1 run)' "$T/out" || fail "signed overall line"
+expect 0 "$C" verify --all --key "$T/a.pub" -o json && cp "$T/out" "$T/all.json"
 # --jobs changes how many threads verify, never what is printed.
 for n in 1 2 7; do
-    expect 3 "$C" verify --all --jobs "$n" --key "$T/a.pub" -o json
+    expect 0 "$C" verify --all --jobs "$n" --key "$T/a.pub" -o json
     cmp -s "$T/out" "$T/all.json" || fail "--jobs $n prints another report"
 done
 expect 2 "$C" verify --all --jobs 65 --key "$T/a.pub"
