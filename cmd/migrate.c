@@ -64,13 +64,10 @@ static int check_run(void *vctx, const cairn_verify_report *r)
     c->runs++;
     cli_key_id_hex(r->key_id, have);
     cli_key_id_hex(c->key_id, want);
-    if (c->key != NULL && !r->run_signed) {
-        refuse(c, CAIRN_EKEYMISMATCH,
-               "run %s is unsigned: a journal signed by key %s cannot vouch "
-               "for it",
-               r->run_id, want);
-    } else if (c->key != NULL &&
-               memcmp(r->key_id, c->key_id, CAIRN_KEY_ID_BYTES) != 0) {
+    int broken = r->verdict == CAIRN_VERDICT_TAMPERED ||
+                 r->verdict == CAIRN_VERDICT_ERROR;
+    if (c->key != NULL && r->run_signed &&
+        memcmp(r->key_id, c->key_id, CAIRN_KEY_ID_BYTES) != 0) {
         refuse(c, CAIRN_EKEYMISMATCH,
                "run %s is signed by key %s, not by the --key %s: a "
                "format-2 journal is signed by one key",
@@ -79,11 +76,15 @@ static int check_run(void *vctx, const cairn_verify_report *r)
         refuse(c, CAIRN_EKEYMISMATCH,
                "run %s is signed by key %s: pass --key and its secret key",
                r->run_id, have);
-    } else if (c->key != NULL && r->verdict != CAIRN_VERDICT_VERIFIED) {
+    } else if (broken) {
         refuse(c, verdict_err(r->verdict), "run %s: %s: %s", r->run_id,
                cairn_verdict_name(r->verdict), r->reason);
-    } else if (c->key == NULL && (r->verdict == CAIRN_VERDICT_TAMPERED ||
-                                  r->verdict == CAIRN_VERDICT_ERROR)) {
+    } else if (c->key != NULL && !r->run_signed) {
+        refuse(c, CAIRN_EKEYMISMATCH,
+               "run %s is unsigned: a journal signed by key %s cannot vouch "
+               "for it",
+               r->run_id, want);
+    } else if (c->key != NULL && r->verdict != CAIRN_VERDICT_VERIFIED) {
         refuse(c, verdict_err(r->verdict), "run %s: %s: %s", r->run_id,
                cairn_verdict_name(r->verdict), r->reason);
     } else if (c->key == NULL && r->unsealed != 0) {
