@@ -12,9 +12,12 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 enum { OPT_KEY = CLI_OPT_FIRST_LOCAL };
 
@@ -183,6 +186,81 @@ static void print_json(const char *old, const char *dir,
     cli_jprint(doc);
 }
 
+/* What the migrating child sends back. */
+typedef struct mmsg {
+    int err;
+    char detail[1200];
+    cairn_migrate_result res;
+} mmsg;
+
+/* cairn_journal_migrate() in a forked child: LMDB may abort() or crash
+ * on a corrupt page of the journal being verified (as `cairn verify`
+ * knows).  A child that dies sets *died, with why in @p detail: the old
+ * journal was only read, and NEW was not published. */
+static cairn_err migrate_in_child(const char *old, const char *dir,
+                                  const cairn_migrate_opts *opts,
+                                  cairn_migrate_result *res, int *died,
+                                  char *detail, size_t detail_len)
+{
+    int p[2], status = 0;
+    mmsg m;
+    size_t got = 0;
+    if (pipe(p) != 0) {
+        cli_die(CLI_EXIT_ERROR, "pipe: %s", strerror(errno));
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        cli_die(CLI_EXIT_ERROR, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        close(p[0]);
+        memset(&m, 0, sizeof(m));
+        m.err = (int)cairn_journal_migrate(old, dir, opts, &m.res, m.detail,
+                                           sizeof(m.detail));
+        const char *q = (const char *)&m;
+        for (size_t n = 0; n < sizeof(m);) {
+            ssize_t w = write(p[1], q + n, sizeof(m) - n);
+            if (w < 0 && errno == EINTR) {
+                continue;
+            }
+            if (w <= 0) {
+                _exit(1);
+            }
+            n += (size_t)w;
+        }
+        _exit(0);
+    }
+    close(p[1]);
+    while (got < sizeof(m)) {
+        ssize_t r = read(p[0], (char *)&m + got, sizeof(m) - got);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            break;
+        }
+        got += (size_t)r;
+    }
+    close(p[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (got < sizeof(m)) {
+        if (WIFSIGNALED(status)) {
+            snprintf(detail, detail_len, "the migration died of signal %d",
+                     WTERMSIG(status));
+        } else {
+            snprintf(detail, detail_len, "the migration stopped early");
+        }
+        *died = 1;
+        return CAIRN_ECORRUPT;
+    }
+    snprintf(detail, detail_len, "%s", m.detail);
+    *res = m.res;
+    return (cairn_err)m.err;
+}
+
 int cmd_migrate(cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -234,11 +312,18 @@ int cmd_migrate(cli_ctx *ctx, int argc, char **argv)
     opts.signer = ctx->signer;
     opts.check = check_copy;
     opts.check_ctx = &c;
+    int died = 0;
     cairn_err err =
-        cairn_journal_migrate(old, dir, &opts, &res, detail, sizeof(detail));
+        migrate_in_child(old, dir, &opts, &res, &died, detail, sizeof(detail));
     cairn_pubkey_free(key);
+    snprintf(what, sizeof(what), "migrate %s", old);
+    if (died) {
+        cli_die_code(6, "CAIRN_ECORRUPT", what,
+                     "migrate %s: journal unreadable: %s; %s holds no new "
+                     "journal",
+                     old, detail, dir);
+    }
     if (err != CAIRN_OK) {
-        snprintf(what, sizeof(what), "migrate %s", old);
         cli_die_err(err, what, detail);
     }
     if (ctx->format == CLI_JSON) {
