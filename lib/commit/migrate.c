@@ -178,7 +178,9 @@ static cairn_err convert(cairn_txn *txn, void *ctx)
     return err;
 }
 
-/* Prove the new head as a writer would, and copy it out. */
+/* Prove the new head as a writer would (its signature checked with the
+ * signer's public key, its counts against the databases), and copy it
+ * out. */
 static cairn_err prove(migrate *m, char *detail, size_t detail_len)
 {
     cairn_journal *j = m->copy;
@@ -188,6 +190,10 @@ static cairn_err prove(migrate *m, char *detail, size_t detail_len)
     size_t vl;
     int found = 0;
     j->format = 2;
+    /* head_put() counted the head as proven: check its signature again. */
+    pthread_mutex_lock(&j->sync->head_mu);
+    j->sync->head_seen_ok = 0;
+    pthread_mutex_unlock(&j->sync->head_mu);
     cairn_err err = cairn__store_read(j->store, &txn);
     if (err == CAIRN_OK) {
         err = cairn__head_load(j, txn, &h, detail, detail_len);
