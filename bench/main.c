@@ -6,7 +6,7 @@
  * verify journal, default 1000000), BENCH_QUICK=1 (smaller counts, for a
  * smoke run; the numbers are then not the documented ones),
  * BENCH_ONLY (comma-separated groups: limits,latency,throughput,sqlite,
- * json,verify).
+ * json,verify,compact).
  */
 #include "bench.h"
 
@@ -92,6 +92,10 @@ static void one_rep(const bn_env *env, unsigned rep)
     if (wanted("verify")) {
         bn_section("cairn: the verify journal");
         bn_verify(env);
+    }
+    if (wanted("compact")) {
+        bn_section("cairn: compact (journal idle)");
+        bn_compact(env);
     }
 }
 

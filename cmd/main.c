@@ -229,6 +229,27 @@ static const cli_command commands[] = {
      "size and growth per day.  The filters are those of `cairn list`.\n"
      "--prom FILE writes the Prometheus text format instead (node_exporter\n"
      "textfile collector), replacing FILE atomically; - for stdout.\n"},
+    {"compact", cmd_compact, 0, "return the journal's free space to the disk",
+     "usage: cairn compact [--dry-run]\n"
+     "\n"
+     "Rewrite data.mdb without its free pages (LMDB's compacting copy):\n"
+     "the copy is written next to it, synced and compared with the journal\n"
+     "(every key and value of every database) before it replaces data.mdb\n"
+     "atomically.  The journal must be idle: exit 5 while a writer (run,\n"
+     "resume, a transition) has it open, or when it is replaced, any\n"
+     "process at all; writers that start meanwhile are refused (exit 5).\n"
+     "Prints the size before and after.  --dry-run prints the bytes it\n"
+     "would free and writes nothing.\n"},
+    {"watermark", cmd_watermark, CLI_READS,
+     "where the previous runs of a plan stopped",
+     "usage: cairn watermark PLAN_ID\n"
+     "\n"
+     "For an incremental plan generator: of the runs of PLAN_ID, newest\n"
+     "first, the newest one that claimed an operation (its state, last\n"
+     "contiguous done position and last attempted position, with the\n"
+     "operations' ids) and the newest completed one.  Runs started by\n"
+     "`cairn run`/`resume` get the same as CAIRN_PREV_* (their own run left\n"
+     "out).  Exit 0, also when the plan has no runs.\n"},
     {"report", cmd_report, CLI_READS,
      "write an HTML page about a run or a plan's runs",
      "usage: cairn report RUN --html FILE [--key PUBFILE]\n"

@@ -905,6 +905,49 @@ CAIRN_API void cairn_summary_free(cairn_summary *summary);
 CAIRN_API CAIRN_WUR cairn_err cairn_replay_check(cairn_journal *journal,
                                                  const char *run_id);
 
+/**
+ * Where the previous runs of a plan stopped, for an incremental plan
+ * generator (`cairn watermark`, and the runner's CAIRN_PREV_* variables).
+ * "Previous runs" are the runs of the plan id other than @p exclude_run,
+ * newest (created last) first:
+ * - attempted: the newest one that claimed at least one operation
+ *   (last_attempted_seq >= 0), whatever its state (a run still going, a
+ *   failed or cancelled one count); its last contiguous done position and
+ *   its last attempted position, with the ids of those operations;
+ * - completed: the newest one whose state is completed.
+ * Sequences are -1 and ids "" when there is no such run.
+ */
+typedef struct cairn_watermark {
+    uint64_t runs;     /**< runs of the plan looked at (the search stops
+                            once both runs are found) */
+    int has_attempted; /**< a previous run attempted something */
+    char attempted_run_id[CAIRN_MAX_ID + 1];
+    cairn_run_state attempted_state;
+    int64_t last_contiguous_seq;               /**< of that run; -1 when none */
+    int64_t last_attempted_seq;                /**< of that run; -1 when none */
+    char last_contiguous_id[CAIRN_MAX_ID + 1]; /**< "" when none */
+    char last_attempted_id[CAIRN_MAX_ID + 1];  /**< "" when none */
+    uint64_t attempted_updated_ns;
+    int has_completed; /**< a previous run completed */
+    char completed_run_id[CAIRN_MAX_ID + 1];
+    uint64_t completed_updated_ns; /**< when it completed (last change) */
+} cairn_watermark;
+
+/**
+ * Fill @p out for plan @p plan_id (see cairn_watermark), leaving out the run
+ * named @p exclude_run (NULL: none; the runner passes its own run).  Reads
+ * each looked-at run's materialised state, newest first, in one read
+ * transaction; never replays records.  Cost: one state read per run created
+ * since the older of the two runs found (every run when the plan has none).
+ * @return CAIRN_OK (also when the plan has no runs: has_* 0); CAIRN_EINVAL
+ *         (NULL, empty plan id); CAIRN_ECORRUPT (a run's state does not
+ *         decode: detail names it); CAIRN_ESTORE; CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_watermark_get(cairn_journal *journal,
+                                                  const char *plan_id,
+                                                  const char *exclude_run,
+                                                  cairn_watermark *out);
+
 /** Call @p fn for each run id, in creation order; stop early when @p fn
  *  returns nonzero. */
 CAIRN_API CAIRN_WUR cairn_err cairn_run_each(cairn_journal *journal,
@@ -975,6 +1018,47 @@ typedef struct cairn_journal_info {
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_journal_info_get(cairn_journal *journal,
                                                      cairn_journal_info *out);
+
+/** cairn_journal_compact() flags. */
+#define CAIRN_COMPACT_DRY_RUN 0x1u /**< measure only: nothing is written */
+
+/** What cairn_journal_compact() did (or, dry run, would do). */
+typedef struct cairn_compact_result {
+    uint64_t size_before; /**< bytes of data.mdb before */
+    uint64_t size_after;  /**< bytes after (dry run: the compacted size) */
+    uint64_t page_size;   /**< LMDB page size, bytes */
+    uint64_t txnid;       /**< LMDB transaction the copy holds (0: dry run) */
+} cairn_compact_result;
+
+/**
+ * Return the free pages of the journal in @p dir to the file system: write
+ * a compacting copy of data.mdb (LMDB's MDB_CP_COMPACT) into a private
+ * temporary file in @p dir, fsync it, check that it holds every key and
+ * value of every database of the journal, then rename it over data.mdb
+ * and fsync the directory (docs/DURABILITY.md, "Compaction").  A crash at
+ * any point leaves the old or the new journal, complete.
+ *
+ * The journal must be idle: no writable handle may be open anywhere (each
+ * holds DIR/writers.lock shared; the compaction holds it exclusively, so
+ * no writer opens while it runs), no process may hold run locks on
+ * data.mdb, and when the file is replaced no process may have the
+ * environment open at all (readers included).  Nothing waits: a holder
+ * makes it fail with CAIRN_ELOCKED.  Takes no handle: it opens the
+ * directory itself (not through a symbolic link, checked like an open).
+ * With CAIRN_COMPACT_DRY_RUN it opens the journal read-only, fills @p out
+ * (size_after: the size a compaction would leave) and writes nothing.
+ * @param out  receives the sizes (zeroed on failure).
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL, unknown flags); CAIRN_ELOCKED
+ *         (detail names the holder's pid when /proc tells it);
+ *         CAIRN_EUNSAFE (a file is a symbolic link or not ours); CAIRN_EIO
+ *         (no journal, a file operation failed); CAIRN_ECORRUPT (the copy
+ *         differs: nothing was replaced); CAIRN_ESTORE; CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_journal_compact(const char *dir,
+                                                    unsigned flags,
+                                                    cairn_compact_result *out,
+                                                    char *detail,
+                                                    size_t detail_len);
 
 /* ------------------------------------------------------------------ */
 /* Migration from journal format 1 (docs/FORMAT.md "Migration from     */
@@ -1275,7 +1359,12 @@ CAIRN_API CAIRN_WUR cairn_err cairn_checkpoint_each(
  * <journal>/tmp: write "key=value" lines there; it is read and removed
  * after the command ends, or when the run is taken again after a crash),
  * CAIRN_LOCK_FD (the number of the inherited command-lifetime lock
- * descriptor, see below) and, for probes, CAIRN_PROBE=1.
+ * descriptor, see below), for probes, CAIRN_PROBE=1, and where the plan's
+ * previous runs stopped (cairn_watermark_get() with this run left out,
+ * read once per runner call before its first command): CAIRN_PREV_RUN_ID,
+ * CAIRN_PREV_LAST_CONTIGUOUS_SEQ, CAIRN_PREV_LAST_ATTEMPTED_SEQ (-1 when
+ * none), CAIRN_PREV_LAST_CONTIGUOUS_ID, CAIRN_PREV_LAST_ATTEMPTED_ID and
+ * CAIRN_PREV_COMPLETED_RUN_ID ("" when none).
  *
  * Receipts.  Completed: exit status 0, $CAIRN_OUTPUT parses and holds
  * every output the operation requires, each obeying its rule (non-empty

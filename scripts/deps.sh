@@ -7,7 +7,7 @@ PKGS="gcc make clang clang-format libclang-rt-14-dev pkg-config liblmdb-dev lmdb
 libsodium-dev libjansson-dev libcmocka-dev minisign libsqlite3-dev sqlite3 \
 tar coreutils python3 \
 redis-server redis-tools postgresql restic borgbackup systemd jq man-db \
-chromium"
+chromium golang-go golang-golang-x-mod-dev"
 # redis-server, redis-tools, postgresql (15 on Debian 12), restic, borgbackup:
 # the real-tool recipes in examples/ and their tests (tests/cli/recipe_*.sh),
 # which start private instances and never use the system services.
@@ -15,6 +15,9 @@ chromium"
 # jq: the recipes and cairn-nightly read JSON (restic, cairn list) with it.
 # chromium: renders the `cairn report --html` page headless and reads back
 # its DOM and a screenshot (tests/cli/report_html.sh).
+# golang-go, golang-golang-x-mod-dev: Go's sumdb/note and sumdb/tlog check
+# cairn's C2SP signed notes, cosignatures and tlog proofs both ways, built
+# offline (tests/cli/interop_note.sh, tests/interop/note_check.go).
 missing=""
 for p in $PKGS; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)

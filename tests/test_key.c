@@ -3,6 +3,8 @@
  * key file. */
 #include "keyutil.h"
 
+#include "base/crypto.h"
+
 /* Parse public key text; expect err and a detail containing want. */
 static void pub_case(const char *text, size_t len, cairn_err want_err,
                      const char *want)
@@ -296,9 +298,27 @@ static void test_pubkey_from_raw(void **state)
     assert_int_equal(cairn__pubkey_from_raw(NULL, pk, &k), CAIRN_EINVAL);
 }
 
+/* Base64 is decoded strictly: only the canonical text of the bytes
+ * (libsodium 1.0.18 alone takes bytes from 0x80 up as digits, and
+ * nonzero padding bits). */
+static void test_b64_strict(void **state)
+{
+    (void)state;
+    uint8_t out[3];
+    assert_int_equal(cairn__b64_decode("AAAA", 4, out, 3), 0);
+    assert_int_equal(cairn__b64_decode("AAA\x80", 4, out, 3), -1);
+    assert_int_equal(cairn__b64_decode("\xff" "AAA", 4, out, 3), -1);
+    assert_int_equal(cairn__b64_decode("AAA=", 4, out, 2), 0);
+    assert_int_equal(cairn__b64_decode("AAB=", 4, out, 2), -1);
+    assert_int_equal(cairn__b64_decode("AA==", 4, out, 1), 0);
+    assert_int_equal(cairn__b64_decode("AB==", 4, out, 1), -1);
+    assert_int_equal(cairn__b64_decode("A A=", 4, out, 2), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_b64_strict),
         cmocka_unit_test(test_golden_plain),
         cmocka_unit_test(test_golden_pubkey_text),
         cmocka_unit_test(test_golden_encrypted),

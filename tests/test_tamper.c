@@ -448,7 +448,7 @@ static void drop_last_checkpoint(vf_raw *raw, void *vctx)
 static void test_t15_unsigned_or_unsealed(void **state)
 {
     (void)state;
-    cairn_verify_report r = vf_verify(sample->dir, VF_RUN_U, sample->pk_a);
+    cairn_verify_report r = vf_verify(sample->udir, VF_RUN_U, sample->pk_a);
     expect(&r, CAIRN_VERDICT_INCOMPLETE, 3, -1);
     r = vf_verify(sample->dir, VF_RUN_A, NULL);
     expect(&r, CAIRN_VERDICT_INCOMPLETE, 3, -1);

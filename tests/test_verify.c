@@ -116,13 +116,13 @@ static void test_other_pinned_key_is_tampered(void **state)
 static void test_unsigned_run_never_verified(void **state)
 {
     (void)state;
-    cairn_verify_report r = vf_verify(sample->dir, VF_RUN_U, sample->pk_a);
+    cairn_verify_report r = vf_verify(sample->udir, VF_RUN_U, sample->pk_a);
     assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_false(r.run_signed);
     assert_int_equal(r.unsigned_checkpoints, 2);
     assert_int_equal(r.signatures_ok, 0);
     assert_non_null(strstr(r.reason, "unsigned"));
-    r = vf_verify(sample->dir, VF_RUN_U, NULL);
+    r = vf_verify(sample->udir, VF_RUN_U, NULL);
     assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
 }
 

@@ -133,7 +133,7 @@ static void test_bundle_refusals(void **state)
     unlink(sig);
     assert_int_equal(export_from(sample->dir, VF_RUN_A, sample->b, path),
                      CAIRN_EKEYMISMATCH);
-    assert_int_equal(export_from(sample->dir, VF_RUN_U, sample->a, path),
+    assert_int_equal(export_from(sample->udir, VF_RUN_U, sample->a, path),
                      CAIRN_EKEYMISMATCH);
     assert_int_equal(export_from(sample->dir, "nope", sample->a, path),
                      CAIRN_ENORUN);

@@ -153,6 +153,23 @@ int cairn__b64_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen)
     if (end != in + inlen || got != outlen) {
         return -1;
     }
+    /* libsodium 1.0.18 takes every byte from 0x80 up as a digit, and
+     * need not refuse nonzero padding bits: only the one canonical text
+     * of the decoded bytes is accepted (fuzz_note found the first). */
+    char again[4 * 64 + 1];
+    if (inlen < sizeof(again)) {
+        cairn__b64_encode(out, outlen, again, sizeof(again));
+        return memcmp(again, in, inlen) == 0 ? 0 : -1;
+    }
+    for (size_t i = 0; i < inlen; i++) {
+        unsigned char c = (unsigned char)in[i];
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                 (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+                 (c == '=' && i + 2 >= inlen);
+        if (!ok) {
+            return -1;
+        }
+    }
     return 0;
 }
 

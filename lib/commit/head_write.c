@@ -41,6 +41,11 @@ static cairn_err check_signer(const cairn_journal *j, const cairn_head *old,
                            "its unsigned history; write without a key, or "
                            "start a new journal with the key");
     }
+    if (old->foreign) {
+        return cairn__fail(detail, detail_len, CAIRN_EKEYMISMATCH,
+                           "the journal is signed by another key: %s",
+                           old->foreign_why);
+    }
     if (old->is_signed && !old->proven) {
         return cairn__fail(detail, detail_len, CAIRN_ETAMPERED,
                            "head: its signature was not proven");

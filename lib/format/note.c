@@ -1,6 +1,6 @@
 /*
  * note.c - C2SP signed notes: key names and IDs, verifier keys, the note
- * parser and encoder, Ed25519 signing and verification
+ * parser and encoder, Ed25519 signing (verification: note_cosig.c)
  * (docs/FORMAT.md "Signed notes, checkpoints, cosignatures and proofs").
  */
 #include "format/note.h"
@@ -127,6 +127,30 @@ size_t cairn__note_b64_len(const char *s, size_t len)
     return len / 4 * 3 - pad;
 }
 
+/* The 64 characters of the standard alphabet (not '='). */
+__attribute__((unused)) static int b64_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+int cairn__note_b64_decode(const char *s, size_t len, uint8_t *out, size_t want)
+{
+    /* cairn__b64_decode() (libsodium 1.0.18's sodium_base642bin) takes
+     * any byte >= 0x80 for a digit: check the alphabet here first. */
+    size_t n = cairn__note_b64_len(s, len);
+    if (n != want) {
+        return -1;
+    }
+    size_t digits = (want * 4 + 2) / 3; /* then '=' up to len */
+    for (size_t i = 0; i < len; i++) {
+        if (i < digits ? !b64_char(s[i]) : s[i] != '=') {
+            return -1;
+        }
+    }
+    return cairn__b64_decode(s, len, out, want);
+}
+
 cairn_err cairn__note_vkey_encode(cairn_wr *w, const char *name,
                                   size_t name_len, uint8_t alg,
                                   const uint8_t pk[32])
@@ -201,7 +225,7 @@ cairn_err cairn__note_vkey_parse(const char *s, size_t len,
     }
     off += 9;
     uint8_t key[33];
-    if (len - off != 44 || cairn__b64_decode(s + off, 44, key, 33) != 0) {
+    if (len - off != 44 || cairn__note_b64_decode(s + off, 44, key, 33) != 0) {
         return cairn__fail(detail, detail_len, CAIRN_EKEY,
                            "byte %zu: key is not canonical base64 of 33 "
                            "bytes",
@@ -312,7 +336,7 @@ static cairn_err parse_sig_line(const char *s, size_t off, size_t eol,
     size_t n = cairn__note_b64_len(s + b64_off, b64_len);
     uint8_t buf[CAIRN_NOTE_MAX_SIG];
     if (n == SIZE_MAX || n < 5 || n > CAIRN_NOTE_MAX_SIG ||
-        cairn__b64_decode(s + b64_off, b64_len, buf, n) != 0) {
+        cairn__note_b64_decode(s + b64_off, b64_len, buf, n) != 0) {
         return cairn__fail(detail, detail_len, CAIRN_ECORRUPT,
                            "byte %zu: signature is not canonical base64 of "
                            "5 to %d bytes",
@@ -480,66 +504,4 @@ cairn_err cairn__note_sign(cairn_wr *w, const char *text, size_t text_len,
     cairn__wr_bytes(w, text, text_len);
     cairn__wr_u8(w, '\n');
     return cairn__note_sig_line(w, name, name_len, id, sig, sizeof(sig));
-}
-
-cairn_err cairn__note_no_key(const cairn_note *n, const char *name,
-                             size_t name_len, uint32_t id, char *detail,
-                             size_t detail_len)
-{
-    char list[256] = "";
-    size_t used = 0;
-    for (size_t i = 0; i < n->n_sigs && i < 4; i++) {
-        const cairn_note_sig *sig = &n->sigs[i];
-        cairn__fmt(list + used, sizeof(list) - used, "%s%.*s+%08x",
-                   i > 0 ? ", " : "",
-                   (int)(sig->name_len > 64 ? 64 : sig->name_len), sig->name,
-                   (unsigned)sig->key_id);
-        used += strlen(list + used);
-    }
-    return cairn__fail(detail, detail_len, CAIRN_EKEYMISMATCH,
-                       "no signature by key %.*s+%08x (signed by %s%s)",
-                       (int)name_len, name, (unsigned)id, list,
-                       n->n_sigs > 4 ? ", ..." : "");
-}
-
-int cairn__note_sig_decode(const cairn_note_sig *sig, uint8_t *out, size_t want)
-{
-    if (sig->sig_len + 4 != want) {
-        return -1;
-    }
-    return cairn__b64_decode(sig->b64, sig->b64_len, out, want);
-}
-
-cairn_err cairn__note_verify(const cairn_note *n, const char *name,
-                             size_t name_len, const uint8_t pk[32],
-                             char *detail, size_t detail_len)
-{
-    if (n == NULL || pk == NULL || !cairn__note_name_valid(name, name_len)) {
-        return cairn__fail(detail, detail_len, CAIRN_EINVAL,
-                           "invalid key name");
-    }
-    uint32_t id =
-        cairn__note_key_id(name, name_len, CAIRN_NOTE_ALG_ED25519, pk);
-    size_t found = 0;
-    for (size_t i = 0; i < n->n_sigs; i++) {
-        const cairn_note_sig *sig = &n->sigs[i];
-        if (sig->key_id != id || sig->name_len != name_len ||
-            memcmp(sig->name, name, name_len) != 0) {
-            continue;
-        }
-        found++;
-        uint8_t raw[4 + 64];
-        if (cairn__note_sig_decode(sig, raw, sizeof(raw)) != 0 ||
-            cairn__ed25519_verify(raw + 4, n->text, n->text_len, pk) != 0) {
-            return cairn__fail(detail, detail_len, CAIRN_ETAMPERED,
-                               "signature line %zu by key %.*s+%08x does "
-                               "not verify",
-                               i + 1, (int)name_len, name, (unsigned)id);
-        }
-    }
-    if (found == 0) {
-        return cairn__note_no_key(n, name, name_len, id, detail, detail_len);
-    }
-    cairn__clear(detail, detail_len);
-    return CAIRN_OK;
 }

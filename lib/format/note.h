@@ -342,6 +342,10 @@ CAIRN_INTERNAL void cairn__note_wr_b64(cairn_wr *w, const uint8_t *in,
 /** Decoded length of padded base64 text of @p len bytes, or SIZE_MAX when
  *  len is 0 or not a multiple of 4 (the decode itself checks the rest). */
 CAIRN_INTERNAL size_t cairn__note_b64_len(const char *s, size_t len);
+/** Strict decode of base64 s[0..len) to exactly @p want bytes: the
+ *  standard alphabet only, the right padding, zero unused bits; 0 or -1. */
+CAIRN_INTERNAL int cairn__note_b64_decode(const char *s, size_t len,
+                                          uint8_t *out, size_t want);
 /** Decode a signature line's base64 into out[0..want) (key ID first);
  *  -1 when it does not decode to exactly @p want bytes. */
 CAIRN_INTERNAL int cairn__note_sig_decode(const cairn_note_sig *sig,

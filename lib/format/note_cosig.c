@@ -1,14 +1,77 @@
 /*
- * note_cosig.c - Ed25519 checkpoint cosignatures v1
- * (c2sp.org/tlog-cosignature, signature type 0x04): the cosigned message,
- * the signature line (key ID || u64 big-endian timestamp || signature)
- * and its check.
+ * note_cosig.c - checking signature lines: a note's Ed25519 signature
+ * (type 0x01) under a trusted key, and Ed25519 checkpoint cosignatures v1
+ * (c2sp.org/tlog-cosignature, type 0x04): the cosigned message, the
+ * signature line (key ID || u64 big-endian timestamp || signature) and
+ * its check.
  */
 #include "format/note.h"
 
 #include "base/crypto.h"
 
 #include <string.h>
+
+cairn_err cairn__note_no_key(const cairn_note *n, const char *name,
+                             size_t name_len, uint32_t id, char *detail,
+                             size_t detail_len)
+{
+    char list[256] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n->n_sigs && i < 4; i++) {
+        const cairn_note_sig *sig = &n->sigs[i];
+        cairn__fmt(list + used, sizeof(list) - used, "%s%.*s+%08x",
+                   i > 0 ? ", " : "",
+                   (int)(sig->name_len > 64 ? 64 : sig->name_len), sig->name,
+                   (unsigned)sig->key_id);
+        used += strlen(list + used);
+    }
+    return cairn__fail(detail, detail_len, CAIRN_EKEYMISMATCH,
+                       "no signature by key %.*s+%08x (signed by %s%s)",
+                       (int)name_len, name, (unsigned)id, list,
+                       n->n_sigs > 4 ? ", ..." : "");
+}
+
+int cairn__note_sig_decode(const cairn_note_sig *sig, uint8_t *out, size_t want)
+{
+    if (sig->sig_len + 4 != want) {
+        return -1;
+    }
+    return cairn__note_b64_decode(sig->b64, sig->b64_len, out, want);
+}
+
+cairn_err cairn__note_verify(const cairn_note *n, const char *name,
+                             size_t name_len, const uint8_t pk[32],
+                             char *detail, size_t detail_len)
+{
+    if (n == NULL || pk == NULL || !cairn__note_name_valid(name, name_len)) {
+        return cairn__fail(detail, detail_len, CAIRN_EINVAL,
+                           "invalid key name");
+    }
+    uint32_t id =
+        cairn__note_key_id(name, name_len, CAIRN_NOTE_ALG_ED25519, pk);
+    size_t found = 0;
+    for (size_t i = 0; i < n->n_sigs; i++) {
+        const cairn_note_sig *sig = &n->sigs[i];
+        if (sig->key_id != id || sig->name_len != name_len ||
+            memcmp(sig->name, name, name_len) != 0) {
+            continue;
+        }
+        found++;
+        uint8_t raw[4 + 64];
+        if (cairn__note_sig_decode(sig, raw, sizeof(raw)) != 0 ||
+            cairn__ed25519_verify(raw + 4, n->text, n->text_len, pk) != 0) {
+            return cairn__fail(detail, detail_len, CAIRN_ETAMPERED,
+                               "signature line %zu by key %.*s+%08x does "
+                               "not verify",
+                               i + 1, (int)name_len, name, (unsigned)id);
+        }
+    }
+    if (found == 0) {
+        return cairn__note_no_key(n, name, name_len, id, detail, detail_len);
+    }
+    cairn__clear(detail, detail_len);
+    return CAIRN_OK;
+}
 
 #define COSIG_HEADER "cosignature/v1\ntime "
 #define COSIG_BYTES (4 + 8 + 64)

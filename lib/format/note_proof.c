@@ -119,7 +119,7 @@ static cairn_err checkpoint_lines(const char *t, size_t len,
     if (l == SIZE_MAX) {
         return bad(detail, detail_len, off, "missing root hash line");
     }
-    if (l != 44 || cairn__b64_decode(t + off, 44, out->root, 32) != 0) {
+    if (l != 44 || cairn__note_b64_decode(t + off, 44, out->root, 32) != 0) {
         return bad(detail, detail_len, off,
                    "root hash is not canonical base64 of 32 bytes");
     }
@@ -254,7 +254,7 @@ static cairn_err proof_head(const char *s, size_t len, cairn_tlog_proof *out,
         size_t n = cairn__note_b64_len(s + off + 6, l - 6);
         uint8_t *tmp = n <= CAIRN_NOTE_MAX_TEXT ? malloc(n) : NULL;
         int ok = tmp != NULL && n > 0 &&
-                 cairn__b64_decode(s + off + 6, l - 6, tmp, n) == 0;
+                 cairn__note_b64_decode(s + off + 6, l - 6, tmp, n) == 0;
         free(tmp);
         if (!ok) {
             return bad(detail, detail_len, off + 6,
@@ -286,8 +286,8 @@ static cairn_err proof_head(const char *s, size_t len, cairn_tlog_proof *out,
         if (out->n_hashes == CAIRN_TLOG_PROOF_MAX_HASHES) {
             return bad(detail, detail_len, off, "more than 63 proof hashes");
         }
-        if (l != 44 || cairn__b64_decode(s + off, 44,
-                                         out->hashes[out->n_hashes], 32) != 0) {
+        if (l != 44 || cairn__note_b64_decode(
+                           s + off, 44, out->hashes[out->n_hashes], 32) != 0) {
             return bad(detail, detail_len, off,
                        "proof hash is not canonical base64 of 32 bytes");
         }

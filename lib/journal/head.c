@@ -291,8 +291,16 @@ cairn_err cairn__head_load(cairn_journal *j, cairn_txn *txn, cairn_head *h,
                            (unsigned long long)runs);
     }
     if (h->is_signed && j->signer != NULL) {
-        err = prove_signature(j, v, vl, &note, detail, detail_len);
+        err = prove_signature(j, v, vl, &note, h->foreign_why,
+                              sizeof(h->foreign_why));
         h->proven = err == CAIRN_OK;
+        if (err == CAIRN_EKEYMISMATCH) {
+            h->foreign = 1;
+            err = CAIRN_OK;
+        } else if (err != CAIRN_OK) {
+            cairn__fmt(detail, detail_len, "%s", h->foreign_why);
+            h->foreign_why[0] = '\0';
+        }
     }
     return err;
 }

@@ -35,6 +35,10 @@ typedef struct cairn_head {
     int present;      /**< 0: no head yet (an empty journal) */
     int is_signed;    /**< it carries a signature line */
     int proven;       /**< the signature was checked with the signer's key */
+    /** Signed, but not by the handle's signer (readers go on unproven;
+     *  writers refuse, commit/head_write.c): who signed it. */
+    int foreign;
+    char foreign_why[200];
 } cairn_head;
 
 /** The origin of @p j ("cairn/journal/<hex id>") into @p out. */
@@ -47,9 +51,12 @@ CAIRN_INTERNAL void cairn__head_origin(const cairn_journal *j,
  * then the empty one (present 0).  The signature is checked when the
  * handle has a signer (an unchanged head is checked once per handle);
  * without one, only the hashes can be.
- * @return CAIRN_OK; CAIRN_ETAMPERED (detail says what does not match);
- *         CAIRN_EKEYMISMATCH (signed, but not by the signer's key);
- *         CAIRN_EVERSION (a format-1 journal); storage errors.
+ * A head signed by another key than the signer's is not an error here
+ * (h->foreign): a reader goes on with what it cannot authenticate, as
+ * without a key; a writer refuses to extend it.
+ * @return CAIRN_OK; CAIRN_ETAMPERED (detail says what does not match, or
+ *         the signer's signature is bad); CAIRN_EVERSION (a format-1
+ *         journal); storage errors.
  */
 CAIRN_INTERNAL cairn_err cairn__head_load(cairn_journal *j, cairn_txn *txn,
                                           cairn_head *h, char *detail,

@@ -11,6 +11,7 @@
 #include "base/crypto.h"
 #include "base/jdir.h"
 #include "base/sys.h"
+#include "base/wlock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -303,6 +304,14 @@ static cairn_err check_opened(cairn_journal *j, checked_files *cf, char *detail,
     return CAIRN_OK;
 }
 
+static cairn_err writers_lock(cairn_journal *j, unsigned flags, char *detail,
+                              size_t detail_len)
+{
+    mode_t mode = (flags & CAIRN_OPEN_GROUP_READABLE) != 0 ? 0640 : 0600;
+    return cairn__writers_lock(j->dfd, j->dir, mode, 0, &j->writers_fd, detail,
+                               detail_len);
+}
+
 static cairn_err open_store(cairn_journal *j, unsigned flags, char *detail,
                             size_t detail_len)
 {
@@ -310,8 +319,22 @@ static cairn_err open_store(cairn_journal *j, unsigned flags, char *detail,
     char path[64];
     memset(&cf, 0, sizeof(cf));
     cairn_err err = open_dir(j, flags, detail, detail_len);
+    if (err == CAIRN_OK && !j->readonly) {
+        /* Before data.mdb is checked and LMDB opens it, so that no
+         * compaction replaces it under a writer (base/wlock.h); only in a
+         * journal (data.mdb there), not in a directory being refused. */
+        int exists = 0;
+        err = cairn__jdir_stat(j->dfd, j->dir, "data.mdb", 0, &cf.data, &exists,
+                               detail, detail_len);
+        if (err == CAIRN_OK && exists) {
+            err = writers_lock(j, flags, detail, detail_len);
+        }
+    }
     if (err == CAIRN_OK) {
         err = check_files(j, flags, &cf, detail, detail_len);
+    }
+    if (err == CAIRN_OK && !j->readonly && j->writers_fd < 0) {
+        err = writers_lock(j, flags, detail, detail_len); /* just created */
     }
     if (err != CAIRN_OK) {
         return err;
@@ -466,6 +489,7 @@ cairn_err cairn__journal_open(const char *dir, const cairn_journal_opts *opts,
     }
     j->dfd = -1;
     j->data_fd = -1;
+    j->writers_fd = -1;
     j->opts = o;
     if ((j->dir = strdup(dir)) == NULL || cairn__jsync_open(j) != CAIRN_OK) {
         free(j->dir);
@@ -541,6 +565,7 @@ void cairn_journal_close(cairn_journal *journal)
     if (journal->data_fd >= 0) {
         close(journal->data_fd);
     }
+    cairn__writers_unlock(journal->writers_fd, 0);
     if (journal->dfd >= 0) {
         close(journal->dfd);
     }

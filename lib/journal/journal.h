@@ -85,6 +85,10 @@ struct cairn_journal {
     /** data.mdb, read-write, for the run locks' byte locks (lock.c);
      *  writable handles only, else -1.  Closed after the environment. */
     int data_fd;
+    /** DIR/writers.lock, flocked shared for the handle's life (writable
+     *  handles; else -1): `cairn compact` runs only when nobody holds it
+     *  (base/wlock.h).  Closed after the environment. */
+    int writers_fd;
     struct stat dir_st;  /**< its fstat at open */
     struct stat data_st; /**< data.mdb's (modes of new files, jdir.h) */
     unsigned warnings;   /**< CAIRN_LOOSE_* found at open */

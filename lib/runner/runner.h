@@ -66,6 +66,10 @@ typedef struct cairn_runner {
     pid_t daemons[RUNNER_DAEMONS_MAX]; /* left by daemon operations */
     size_t n_daemons;
     char why[CAIRN_MAX_TEXT]; /* last failure, for the detail */
+    /* The plan's previous runs (CAIRN_PREV_* of commands), read from the
+     * journal once, before this call's first command. */
+    int have_prev;
+    cairn_watermark prev;
 } cairn_runner;
 
 /** What one command did, as the runner records it. */

@@ -299,6 +299,36 @@ static cairn_err read_outputs(int fd, runner_result *out)
     return err;
 }
 
+/* CAIRN_PREV_*: where the plan's previous runs stopped (cairn_watermark;
+ * computed once per runner call, this run left out). */
+static cairn_err add_prev(cairn_runner *r, runner_env *env)
+{
+    if (!r->have_prev) {
+        cairn_err err = cairn_watermark_get(r->j, cairn_plan_id(r->plan),
+                                            r->run_id, &r->prev);
+        if (err != CAIRN_OK) {
+            return err;
+        }
+        r->have_prev = 1;
+    }
+    const cairn_watermark *w = &r->prev;
+    cairn_err err = CAIRN_OK;
+#define ADD(k, ...)                                                            \
+    if (err == CAIRN_OK) {                                                     \
+        err = cairn__runner_env_add(env, k, __VA_ARGS__);                      \
+    }
+    ADD("CAIRN_PREV_RUN_ID", "%s", w->attempted_run_id);
+    ADD("CAIRN_PREV_LAST_CONTIGUOUS_SEQ", "%lld",
+        (long long)w->last_contiguous_seq);
+    ADD("CAIRN_PREV_LAST_ATTEMPTED_SEQ", "%lld",
+        (long long)w->last_attempted_seq);
+    ADD("CAIRN_PREV_LAST_CONTIGUOUS_ID", "%s", w->last_contiguous_id);
+    ADD("CAIRN_PREV_LAST_ATTEMPTED_ID", "%s", w->last_attempted_id);
+    ADD("CAIRN_PREV_COMPLETED_RUN_ID", "%s", w->completed_run_id);
+#undef ADD
+    return err;
+}
+
 /* The command's environment: the clean base, the plan's settings, then
  * the runner's CAIRN_* variables.  A settings failure (env_file) is the
  * command's, not the runner's: out->exec_err CAIRN_ECHILD with the why. */
@@ -337,6 +367,9 @@ static cairn_err command_env(cairn_runner *r, const runner_cmd *cmd,
         ADD("CAIRN_PROBE", "1");
     }
 #undef ADD
+    if (err == CAIRN_OK) {
+        err = add_prev(r, env);
+    }
     return err;
 }
 

@@ -178,8 +178,8 @@ static cairn_err publish(int dfd, const char *dir, int tfd, const char *tmp,
 static cairn_err only_ours(int dfd, const char *dir, char *detail,
                            size_t detail_len)
 {
-    static const char *const ours[] = {".",     "..",         "lock.mdb",
-                                       "locks", "commit.shm", "tmp"};
+    static const char *const ours[] = {
+        ".", "..", "lock.mdb", "locks", "commit.shm", "tmp", "writers.lock"};
     int fd = dup(dfd);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (d == NULL) {
@@ -191,7 +191,9 @@ static cairn_err only_ours(int dfd, const char *dir, char *detail,
     cairn_err err = CAIRN_OK;
     const struct dirent *e;
     while (err == CAIRN_OK && (e = readdir(d)) != NULL) {
-        int known = strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0;
+        int known = strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 ||
+                    strncmp(e->d_name, CAIRN__COMPACT_TMP_PREFIX,
+                            strlen(CAIRN__COMPACT_TMP_PREFIX)) == 0;
         for (size_t i = 0; !known && i < CAIRN_ARRAY_LEN(ours); i++) {
             known = strcmp(e->d_name, ours[i]) == 0;
         }

@@ -768,3 +768,210 @@ cairn_err cairn__txn_create_format2(cairn_txn *txn)
     }
     return CAIRN_OK;
 }
+
+/* Compaction's LMDB side (store.h; the procedure is journal/compact.c's). */
+
+cairn_err cairn__store_copy_compact(cairn_store *store, int fd)
+{
+    int rc = mdb_env_copyfd2(store->env, fd, MDB_CP_COMPACT);
+    return map_rc(store, "mdb_env_copyfd2 (compact)", rc);
+}
+
+/* Open the named database @p name (a key of the main database) in @p txn:
+ * 0, or MDB_INCOMPATIBLE when the key is plain data. */
+static int open_named(MDB_txn *txn, const MDB_val *name, MDB_dbi *dbi)
+{
+    char buf[512];
+    if (name->mv_size == 0 || name->mv_size >= sizeof(buf) ||
+        memchr(name->mv_data, '\0', name->mv_size) != NULL) {
+        return MDB_INCOMPATIBLE;
+    }
+    memcpy(buf, name->mv_data, name->mv_size);
+    buf[name->mv_size] = '\0';
+    return mdb_dbi_open(txn, buf, 0, dbi);
+}
+
+/* Pages of the main database and of every named one, in @p txn. */
+static int count_pages(MDB_txn *txn, uint64_t *pages)
+{
+    MDB_dbi main_dbi;
+    MDB_stat st;
+    MDB_cursor *cur = NULL;
+    MDB_val k, d;
+    *pages = 0;
+    int rc = mdb_dbi_open(txn, NULL, 0, &main_dbi);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_stat(txn, main_dbi, &st);
+    }
+    if (rc == MDB_SUCCESS) {
+        *pages += st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+        rc = mdb_cursor_open(txn, main_dbi, &cur);
+    }
+    for (MDB_cursor_op op = MDB_FIRST; rc == MDB_SUCCESS; op = MDB_NEXT) {
+        MDB_dbi dbi;
+        rc = mdb_cursor_get(cur, &k, &d, op);
+        if (rc == MDB_SUCCESS && (rc = open_named(txn, &k, &dbi)) == 0) {
+            rc = mdb_stat(txn, dbi, &st);
+            *pages +=
+                st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+        } else if (rc == MDB_INCOMPATIBLE) {
+            rc = MDB_SUCCESS; /* plain data: its pages are the main db's */
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
+}
+
+cairn_err cairn__store_space(cairn_store *store, uint64_t *file_bytes,
+                             uint64_t *used_bytes, uint64_t *page_size)
+{
+    MDB_stat st;
+    struct stat fst;
+    MDB_txn *txn = NULL;
+    uint64_t pages = 0;
+    *file_bytes = *used_bytes = *page_size = 0;
+    int rc = mdb_env_stat(store->env, &st);
+    if (rc != MDB_SUCCESS) {
+        return map_rc(store, "mdb_env_stat", rc);
+    }
+    cairn_err err = cairn__store_data_stat(store, &fst);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    rc = begin(store, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS) {
+        return map_rc(store, "mdb_txn_begin (read)", rc);
+    }
+    rc = count_pages(txn, &pages);
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&store->maplock);
+    if (rc != MDB_SUCCESS) {
+        return map_rc(store, "mdb_stat", rc);
+    }
+    *page_size = st.ms_psize;
+    *file_bytes = (uint64_t)fst.st_size;
+    *used_bytes = (pages + 2) * st.ms_psize; /* + the two meta pages */
+    return CAIRN_OK;
+}
+
+/* Compare one database (@p da in @p ta, @p db in @p tb) entry by entry. */
+static int same_db(MDB_txn *ta, MDB_dbi da, MDB_txn *tb, MDB_dbi db,
+                   const char *name, char *detail, size_t detail_len)
+{
+    MDB_cursor *ca = NULL, *cb = NULL;
+    MDB_val ka, va, kb, vb;
+    uint64_t n = 0;
+    int rc = mdb_cursor_open(ta, da, &ca);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_cursor_open(tb, db, &cb);
+    }
+    for (MDB_cursor_op op = MDB_FIRST; rc == MDB_SUCCESS; op = MDB_NEXT, n++) {
+        int ra = mdb_cursor_get(ca, &ka, &va, op);
+        int rb = mdb_cursor_get(cb, &kb, &vb, op);
+        if (ra == MDB_NOTFOUND && rb == MDB_NOTFOUND) {
+            break;
+        }
+        if (ra != MDB_SUCCESS && ra != MDB_NOTFOUND) {
+            rc = ra;
+        } else if (rb != MDB_SUCCESS && rb != MDB_NOTFOUND) {
+            rc = rb;
+        } else if (ra != rb || ka.mv_size != kb.mv_size ||
+                   va.mv_size != vb.mv_size ||
+                   memcmp(ka.mv_data, kb.mv_data, ka.mv_size) != 0 ||
+                   memcmp(va.mv_data, vb.mv_data, va.mv_size) != 0) {
+            cairn__fmt(detail, detail_len,
+                       "database \"%s\": entry %llu differs in the copy", name,
+                       (unsigned long long)n);
+            rc = MDB_CORRUPTED;
+            break;
+        }
+    }
+    mdb_cursor_close(ca);
+    mdb_cursor_close(cb);
+    return rc;
+}
+
+/* Walk the main databases of @p ta and @p tb together. */
+static int same_main(MDB_txn *ta, MDB_txn *tb, char *detail, size_t detail_len)
+{
+    MDB_dbi ma, mb;
+    MDB_cursor *ca = NULL, *cb = NULL;
+    int rc = mdb_dbi_open(ta, NULL, 0, &ma);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_dbi_open(tb, NULL, 0, &mb);
+    }
+    /* A named database's record in the main database differs in the copy
+     * (its root page moved): the names must match, the content of each
+     * database is compared entry by entry. */
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_cursor_open(ta, ma, &ca);
+    }
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_cursor_open(tb, mb, &cb);
+    }
+    for (MDB_cursor_op op = MDB_FIRST; rc == MDB_SUCCESS; op = MDB_NEXT) {
+        MDB_val ka, va, kb, vb;
+        MDB_dbi da, db;
+        int ra = mdb_cursor_get(ca, &ka, &va, op);
+        int rb = mdb_cursor_get(cb, &kb, &vb, op);
+        if (ra == MDB_NOTFOUND && rb == MDB_NOTFOUND) {
+            break;
+        }
+        if (ra != MDB_SUCCESS || rb != MDB_SUCCESS ||
+            ka.mv_size != kb.mv_size ||
+            memcmp(ka.mv_data, kb.mv_data, ka.mv_size) != 0) {
+            cairn__fmt(detail, detail_len,
+                       "the copy's list of databases differs");
+            rc = ra != MDB_SUCCESS && ra != MDB_NOTFOUND ? ra : MDB_CORRUPTED;
+            break;
+        }
+        char name[64];
+        cairn__fmt(name, sizeof(name), "%.*s",
+                   (int)(ka.mv_size < 60 ? ka.mv_size : 60),
+                   (const char *)ka.mv_data);
+        int named = open_named(ta, &ka, &da);
+        if (named == MDB_SUCCESS && (rc = open_named(tb, &kb, &db)) == 0) {
+            rc = same_db(ta, da, tb, db, name, detail, detail_len);
+        } else if (named == MDB_INCOMPATIBLE &&
+                   (va.mv_size != vb.mv_size ||
+                    memcmp(va.mv_data, vb.mv_data, va.mv_size) != 0)) {
+            cairn__fmt(detail, detail_len, "main key \"%s\" differs", name);
+            rc = MDB_CORRUPTED;
+        } else if (named != MDB_SUCCESS && named != MDB_INCOMPATIBLE) {
+            rc = named;
+        }
+    }
+    mdb_cursor_close(ca);
+    mdb_cursor_close(cb);
+    return rc;
+}
+
+cairn_err cairn__store_same_content(cairn_store *a, cairn_store *b,
+                                    char *detail, size_t detail_len)
+{
+    MDB_txn *ta = NULL, *tb = NULL;
+    int rc = begin(a, MDB_RDONLY, &ta);
+    if (rc != MDB_SUCCESS) {
+        return map_rc(a, "mdb_txn_begin (read)", rc);
+    }
+    rc = begin(b, MDB_RDONLY, &tb);
+    if (rc != MDB_SUCCESS) {
+        mdb_txn_abort(ta);
+        pthread_rwlock_unlock(&a->maplock);
+        return map_rc(b, "mdb_txn_begin (read)", rc);
+    }
+    cairn__clear(detail, detail_len);
+    rc = same_main(ta, tb, detail, detail_len);
+    mdb_txn_abort(tb);
+    pthread_rwlock_unlock(&b->maplock);
+    mdb_txn_abort(ta);
+    pthread_rwlock_unlock(&a->maplock);
+    if (rc == MDB_CORRUPTED && detail != NULL && detail[0] != '\0') {
+        return CAIRN_ECORRUPT;
+    }
+    cairn_err err = map_rc(a, "compare", rc);
+    if (err != CAIRN_OK) {
+        cairn__fmt(detail, detail_len, "%s", a->detail);
+    }
+    return err;
+}

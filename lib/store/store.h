@@ -216,6 +216,55 @@ CAIRN_INTERNAL cairn_err cairn__store_copy_fd(cairn_store *store, int fd);
  */
 CAIRN_INTERNAL cairn_err cairn__txn_create_format2(cairn_txn *txn);
 
+/* Compaction (store.c, store_snapshot.c; the procedure is
+ * journal/compact.c's). */
+
+/** Name prefix of the private temporary file a compaction writes in the
+ *  journal directory (a leftover of a killed one is removed by the next). */
+#define CAIRN__COMPACT_TMP_PREFIX ".cairn-compact-"
+
+/**
+ * Space figures of the environment, in one read transaction: the size of
+ * data.mdb now (*file_bytes), and the size a compacting copy of it has
+ * (*used_bytes: two meta pages plus every branch, leaf and overflow page
+ * of the main database and of each named database; free pages are not
+ * copied), and the page size.
+ * @return CAIRN_OK; CAIRN_ESTORE; CAIRN_EIO; CAIRN_ECORRUPT; CAIRN_ENOMEM.
+ */
+CAIRN_INTERNAL cairn_err cairn__store_space(cairn_store *store,
+                                            uint64_t *file_bytes,
+                                            uint64_t *used_bytes,
+                                            uint64_t *page_size);
+/**
+ * Write a compacting copy of the environment's newest transaction to
+ * @p fd (an empty regular file at offset 0; not synced here):
+ * mdb_env_copyfd2(MDB_CP_COMPACT), free pages left out, pages renumbered.
+ * @return CAIRN_OK; CAIRN_EIO; CAIRN_ESTORE.
+ */
+CAIRN_INTERNAL cairn_err cairn__store_copy_compact(cairn_store *store, int fd);
+/**
+ * Do @p a and @p b hold the same content?  The main database's keys (the
+ * names of the named databases) must be the same, and every key and value
+ * of every named database equal, in order.
+ * @return CAIRN_OK; CAIRN_ECORRUPT (they differ: detail names the
+ *         database and the entry); storage errors.
+ */
+CAIRN_INTERNAL cairn_err cairn__store_same_content(cairn_store *a,
+                                                   cairn_store *b, char *detail,
+                                                   size_t detail_len);
+/**
+ * Give both meta pages of the LMDB data file @p fd (a private copy nobody
+ * has open) transaction id @p txnid, with the content of its newest meta
+ * page (store_snapshot.c).  A compacting copy starts again at transaction
+ * 1; after this it continues the journal's numbering, so that a lock.mdb
+ * written for the old file names the copy's newest transaction.
+ * @return CAIRN_OK; CAIRN_ECORRUPT (not an LMDB data file this build
+ *         reads); CAIRN_EIO.
+ */
+CAIRN_INTERNAL cairn_err cairn__store_file_set_txnid(int fd, uint64_t txnid,
+                                                     char *detail,
+                                                     size_t detail_len);
+
 /* create.c: making a journal directory and its files. */
 
 /** Create a new journal in the directory open as @p dfd (named @p dir)

@@ -396,3 +396,33 @@ cairn_err cairn__store_open_snapshot(const char *dir,
     }
     return err;
 }
+
+cairn_err cairn__store_file_set_txnid(int fd, uint64_t txnid, char *detail,
+                                      size_t detail_len)
+{
+    metas m = {0};
+    cairn_err err = page_size(fd, &m.psize, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    uint8_t *buf = malloc(4 * (size_t)m.psize);
+    if (buf == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    m.pages = buf;
+    int got = read_metas(fd, &m, buf + 2 * (size_t)m.psize);
+    if (got == 1) {
+        uint8_t *page = m.pages + (size_t)m.current * m.psize;
+        memcpy(page + META_TXNID_OFF, &txnid, sizeof(txnid));
+        err = pin_meta(fd, &m, detail, detail_len);
+    } else if (got == -1) {
+        cairn__fmt(detail, detail_len, "compacted copy: %s", strerror(errno));
+        err = CAIRN_EIO;
+    } else {
+        cairn__fmt(detail, detail_len,
+                   "compacted copy: not an LMDB data file this build reads");
+        err = CAIRN_ECORRUPT;
+    }
+    free(buf);
+    return err;
+}

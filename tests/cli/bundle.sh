@@ -163,6 +163,9 @@ expect 2 "$C" export b-1 -o ndjson --bundle "$T/y.bundle"
 # --- a key made by minisign -G -W -----------------------------------------------
 if [ "$HAVE_MINISIGN" = 1 ]; then
     expect 0 minisign -G -W -p "$T/m.pub" -s "$T/m.key"
+    # a journal of its own: a journal is signed by one key
+    CAIRN_DIR="$T/mj"
+    export CAIRN_DIR
     journal m-1 "$T/m.key"
     expect 0 "$C" verify m-1 --key "$T/m.pub"
     expect 0 "$C" export m-1 --bundle "$T/m1.bundle" --secret-key "$T/m.key"

@@ -78,13 +78,15 @@ CHECKS=$((CHECKS + 1))
 CAIRN_PASSWORD= expect 0 "$C" keygen -p "$T/k.pub" -s "$T/k.sec" --no-password
 chmod 0644 "$T/k.sec"
 plan h2 "$T/h2.json"
-expect 0 "$C" create "$T/h2.json" --secret-key "$T/k.sec" &&
+# a signed run gets a journal of its own (one key, or none, per journal)
+KJ="$T/kj"
+expect 0 "$C" -J "$KJ" create "$T/h2.json" --secret-key "$T/k.sec" &&
     err_has "is accessible by others (mode 0644"
-expect 0 "$C" accept-preflight h2 --id pf --secret-key "$T/k.sec"
-expect 2 "$C" --strict claim h2 --holder-pid $$ --secret-key "$T/k.sec"
+expect 0 "$C" -J "$KJ" accept-preflight h2 --id pf --secret-key "$T/k.sec"
+expect 2 "$C" -J "$KJ" --strict claim h2 --holder-pid $$ --secret-key "$T/k.sec"
 err_has "refused (--strict)"
 chmod 0600 "$T/k.sec"
-expect 0 "$C" --strict claim h2 --holder-pid $$ --secret-key "$T/k.sec"
+expect 0 "$C" -J "$KJ" --strict claim h2 --holder-pid $$ --secret-key "$T/k.sec"
 
 # --- case 2: symbolic links are refused, never followed ----------------
 echo victim >"$T/victim"

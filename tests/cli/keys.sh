@@ -65,7 +65,17 @@ expect 0 "$C" complete "$R" --op 0 --secret-key "$T/k.sec"
 expect 1 "$C" complete "$R" --op 0 --secret-key "$T/no-such.sec"
 expect 2 "$C" claim "$R" --secret-key "$T/plan.json"          # not a key
 
-# --- an unsigned run does not take a key -------------------------------------
+# --- a journal is signed by one key, or by none -------------------------------
+# (journal format 2: one signed head for all of its runs)
+sed 's/signed-1/other-1/' "$T/plan.json" >"$T/other.json"
+expect 2 "$C" create "$T/other.json" --secret-key "$T/o.sec"
+err_has "signed by another key"
+expect 2 "$C" create "$T/other.json"
+err_has "needs its secret key"
+
+# --- an unsigned run (in an unsigned journal) does not take a key ------------
+CAIRN_DIR="$T/plain-journal"
+export CAIRN_DIR
 sed 's/signed-1/plain-1/' "$T/plan.json" >"$T/plain.json"
 expect 0 "$C" create "$T/plain.json"
 expect 2 "$C" claim plain-1 --holder-pid $$ --secret-key "$T/k.sec"
@@ -75,14 +85,18 @@ err_has "unsigned"
 expect 0 env CAIRN_PASSWORD=hunter2 "$C" keygen -p "$T/e.pub" -s "$T/e.sec"
 EKID=$(sed -n 's/^key id: //p' "$T/out")
 sed 's/signed-1/enc-1/' "$T/plan.json" >"$T/enc.json"
+CAIRN_DIR="$T/enc-journal"
 expect 2 env CAIRN_PASSWORD=wrong "$C" create "$T/enc.json" --secret-key "$T/e.sec"
 if [ "$HAVE_SETSID" = 1 ]; then
     expect 2 notty "$C" create "$T/enc.json" --secret-key "$T/e.sec"
     err_has "encrypted"
     err_has "CAIRN_PASSWORD"
 fi
-expect 0 "$C" list && CHECKS=$((CHECKS + 1)) &&
-    { ! grep -q '^enc-1 ' "$T/out" || fail "rejected key still created enc-1"; }
+# the refused creates made no run (and, here, not even the journal)
+CHECKS=$((CHECKS + 1))
+if [ -e "$T/enc-journal" ]; then
+    "$C" list 2>/dev/null | grep -q '^enc-1 ' && fail "rejected key still created enc-1"
+fi
 expect 0 env CAIRN_PASSWORD=hunter2 "$C" create "$T/enc.json" \
     --secret-key "$T/e.sec"
 status_is enc-1 "s['signed'] is True and s['key_id'] == '$EKID'"
@@ -96,6 +110,7 @@ if command -v minisign >/dev/null 2>&1; then
     MKID=$(head -n 1 "$T/m.pub" | sed 's/.* //' |
         awk '{ printf "%16s\n", $0 }' | tr ' ' 0)
     sed 's/signed-1/mini-1/' "$T/plan.json" >"$T/mini.json"
+    CAIRN_DIR="$T/mini-journal"
     expect 0 "$C" create "$T/mini.json" --secret-key "$T/m.sec"
     status_is mini-1 "s['key_id'] == '$MKID'"
 fi

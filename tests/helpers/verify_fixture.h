@@ -1,7 +1,8 @@
 /*
  * verify_fixture.h - helpers shared by test_verify.c and test_tamper.c:
- * a sample signed journal (keys, two interleaved signed runs, an unsigned
- * run), copies of it, raw LMDB access to tamper with the copies, and an
+ * a sample signed journal (keys, two interleaved signed runs), an unsigned
+ * journal beside it (one run: a format-2 journal is signed by one key or
+ * by none, never a mix), copies of them, raw LMDB access to tamper with the copies, and an
  * attacker's "rechain" that rewrites a run's records, index, checkpoints
  * and state consistently.  Include after testutil.h.
  */
@@ -49,7 +50,8 @@ static const char vf_plan_fmt[] =
  *  run-a's honest head after each of its commits. */
 typedef struct vf_sample {
     char *root;
-    char *dir; /* root/j */
+    char *dir;  /* root/j: signed by key A */
+    char *udir; /* root/u: unsigned, holding run-u */
     char *pub_a, *sec_a, *pub_b, *sec_b;
     cairn_signer *a, *b;
     cairn_pubkey *pk_a, *pk_b;
@@ -157,7 +159,11 @@ static inline void vf_fill(vf_sample *s, cairn_journal *j)
     vf_receipt(j, VF_RUN_A, 3, CAIRN_OUTCOME_COMPLETED, snap, 2);
     vf_mark(s, j, i++);
     assert_int_equal(i, VF_A_RECORDS);
-    cairn_journal_set_signer(j, NULL);
+}
+
+/* The unsigned journal: run-u, created and claimed. */
+static inline void vf_fill_unsigned(cairn_journal *j)
+{
     vf_create(j, VF_RUN_U);
     vf_claim(j, VF_RUN_U, -1);
 }
@@ -188,6 +194,7 @@ static inline vf_sample *vf_sample_new(const vf_sample *keys_from)
     assert_non_null(s);
     s->root = tu_mkdtemp();
     s->dir = tu_path(s->root, "j");
+    s->udir = tu_path(s->root, "u");
     s->pub_a = tu_path(s->root, "a.pub");
     s->sec_a = tu_path(s->root, "a.key");
     s->pub_b = tu_path(s->root, "b.pub");
@@ -214,6 +221,12 @@ static inline vf_sample *vf_sample_new(const vf_sample *keys_from)
     cairn_journal_id(j, s->journal_id);
     vf_fill(s, j);
     cairn_journal_close(j);
+    j = NULL;
+    assert_int_equal(cairn_journal_open(s->udir, CAIRN_OPEN_CREATE, &j,
+                                        detail, sizeof(detail)),
+                     CAIRN_OK);
+    vf_fill_unsigned(j);
+    cairn_journal_close(j);
     return s;
 }
 
@@ -227,6 +240,7 @@ static inline void vf_sample_free(vf_sample *s)
     cairn_pubkey_free(s->pk_a);
     cairn_pubkey_free(s->pk_b);
     free(s->dir);
+    free(s->udir);
     free(s->pub_a);
     free(s->sec_a);
     free(s->pub_b);
