@@ -236,15 +236,18 @@ static cairn_err make_tmp(int dfd, const char *dir, char *name, size_t cap,
 }
 
 /* The files a journal directory may hold while it is being built (a
- * store opened there may have made the lock file, the shared commit
- * queue and the run lock directory), removed after publishing. */
+ * journal opened there for writing may have made the lock file, the
+ * shared commit queue, the writers' lock and the run lock directory),
+ * removed after publishing.  Keep in step with only_ours(). */
 static void remove_tmp(int dfd, const char *name, int tfd)
 {
-    static const char *const files[] = {"data.mdb", "lock.mdb", "commit.shm"};
+    static const char *const files[] = {"data.mdb", "lock.mdb", "commit.shm",
+                                        "writers.lock"};
     for (size_t i = 0; i < CAIRN_ARRAY_LEN(files); i++) {
         (void)unlinkat(tfd, files[i], 0);
     }
     (void)unlinkat(tfd, "locks", AT_REMOVEDIR);
+    (void)unlinkat(tfd, "tmp", AT_REMOVEDIR);
     close(tfd);
     (void)unlinkat(dfd, name, AT_REMOVEDIR);
 }
