@@ -307,7 +307,10 @@ static void test_b64_strict(void **state)
     uint8_t out[3];
     assert_int_equal(cairn__b64_decode("AAAA", 4, out, 3), 0);
     assert_int_equal(cairn__b64_decode("AAA\x80", 4, out, 3), -1);
-    assert_int_equal(cairn__b64_decode("\xff" "AAA", 4, out, 3), -1);
+    assert_int_equal(cairn__b64_decode("\xff"
+                                       "AAA",
+                                       4, out, 3),
+                     -1);
     assert_int_equal(cairn__b64_decode("AAA=", 4, out, 2), 0);
     assert_int_equal(cairn__b64_decode("AAB=", 4, out, 2), -1);
     assert_int_equal(cairn__b64_decode("AA==", 4, out, 1), 0);

@@ -229,7 +229,7 @@ static void test_damaged_names_and_states(void **state)
         assert_string_equal(s.rep[1].run_id, "run number 2");
         assert_int_equal(s.rep[1].verdict, CAIRN_VERDICT_TAMPERED);
         assert_string_equal(s.rep[1].bad_field, "state");
-            assert_int_equal(d.verdict, CAIRN_VERDICT_TAMPERED);
+        assert_int_equal(d.verdict, CAIRN_VERDICT_TAMPERED);
 
         all_after(runs_key_short, threads, &s, &d);
         assert_int_equal(s.n, 3);

@@ -235,7 +235,8 @@ cairn_err cairn__commit_new_run(cairn_journal *j, cairn_txn *txn,
     if (err != CAIRN_OK) {
         return err;
     }
-    err = cairn__next_position(j->store, txn, &pos, r->detail, sizeof(r->detail));
+    err =
+        cairn__next_position(j->store, txn, &pos, r->detail, sizeof(r->detail));
     if (err != CAIRN_OK) {
         return err;
     }

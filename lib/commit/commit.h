@@ -158,8 +158,7 @@ struct cairn_head;
 CAIRN_INTERNAL cairn_err cairn__head_write(
     cairn_journal *j, cairn_txn *txn, const struct cairn_head *old,
     const uint8_t (*leaves)[CAIRN_HASH_BYTES], size_t n_leaves,
-    const cairn_run_leaf *runs, size_t n_runs, char *detail,
-    size_t detail_len);
+    const cairn_run_leaf *runs, size_t n_runs, char *detail, size_t detail_len);
 
 /** The position the next record of @p txn (of @p store) gets: last key
  *  + 1.  Failure in @p detail. */

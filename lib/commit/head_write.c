@@ -76,7 +76,8 @@ static cairn_err move_map(cairn_txn *txn, const cairn_head *old,
             *size, r->run_num - 1, r->old_leaf, r->new_leaf, trusted,
             cairn__nodes_get, cairn__nodes_put, &nodes, root, why, sizeof(why));
         if (err != CAIRN_OK) {
-            return cairn__fail(detail, detail_len, err, "run %llu: state map: %s",
+            return cairn__fail(detail, detail_len, err,
+                               "run %llu: state map: %s",
                                (unsigned long long)r->run_num, why);
         }
     }
@@ -95,9 +96,9 @@ static cairn_err move_map(cairn_txn *txn, const cairn_head *old,
         why[0] = '\0';
         uint8_t trusted[CAIRN_HASH_BYTES];
         memcpy(trusted, root, CAIRN_HASH_BYTES);
-        cairn_err err = cairn__mt_append(*size, r->new_leaf, trusted,
-                                         cairn__nodes_get, cairn__nodes_put,
-                                         &nodes, root, why, sizeof(why));
+        cairn_err err =
+            cairn__mt_append(*size, r->new_leaf, trusted, cairn__nodes_get,
+                             cairn__nodes_put, &nodes, root, why, sizeof(why));
         if (err != CAIRN_OK) {
             return cairn__fail(detail, detail_len, err, "state map: %s", why);
         }
@@ -117,9 +118,9 @@ static cairn_err encode_head(const cairn_journal *j, int sign, uint64_t size,
     char origin[CAIRN__ORIGIN_MAX], b64[48], ext[160];
     cairn__head_origin(j, origin);
     cairn__b64_encode(state_root, CAIRN_HASH_BYTES, b64, sizeof(b64));
-    int n = snprintf(ext, sizeof(ext), "cairn-state %llu %s\ncairn-time %llu\n",
-                     (unsigned long long)runs, b64,
-                     (unsigned long long)time_ns);
+    int n =
+        snprintf(ext, sizeof(ext), "cairn-state %llu %s\ncairn-time %llu\n",
+                 (unsigned long long)runs, b64, (unsigned long long)time_ns);
     if (n < 0 || (size_t)n >= sizeof(ext)) {
         return cairn__fail(detail, detail_len, CAIRN_EINVAL,
                            "head: extension lines too long");
@@ -153,9 +154,9 @@ static cairn_err encode_head(const cairn_journal *j, int sign, uint64_t size,
     if (err == CAIRN_OK && w->failed) {
         err = CAIRN_ENOMEM;
     }
-    return err != CAIRN_OK ? cairn__fail(detail, detail_len, err,
-                                         "head: encoding failed")
-                           : CAIRN_OK;
+    return err != CAIRN_OK
+               ? cairn__fail(detail, detail_len, err, "head: encoding failed")
+               : CAIRN_OK;
 }
 
 cairn_err cairn__head_write(cairn_journal *j, cairn_txn *txn,

@@ -210,8 +210,8 @@ static void collect(xq_slot *s, cairn_xq_item *out)
 /* An orphaned slot: committed by the dead leader (then make it durable
  * here) or queued again.  Called and returns with the mutex held; 1 when
  * the result is in @p out. */
-static int adopt(cairn_xq *q, cairn_journal *j, xq_slot *s,
-                 cairn_xq_item *out, int *rc)
+static int adopt(cairn_xq *q, cairn_journal *j, xq_slot *s, cairn_xq_item *out,
+                 int *rc)
 {
     uint64_t pos = 0;
     int found = 0;
@@ -249,8 +249,7 @@ static int own(xq_slot *s)
 }
 
 /* Wait for @p s to be decided, leading when nobody does.  Mutex held. */
-static int await(cairn_xq *q, cairn_journal *j, xq_slot *s,
-                 cairn_xq_item *out)
+static int await(cairn_xq *q, cairn_journal *j, xq_slot *s, cairn_xq_item *out)
 {
     int rc = 0;
     while (rc == 0) {

@@ -255,10 +255,10 @@ void cairn__xq_write_batch(cairn_journal *j, cairn_xq_item *items, size_t n)
         items[i].stale = 0;
         items[i].pos = 0;
         item_fail(&items[i], err,
-                  was_fatal              ? "the leading process's journal "
-                                           "handle failed a commit earlier"
+                  was_fatal             ? "the leading process's journal "
+                                          "handle failed a commit earlier"
                   : b.detail[0] != '\0' ? b.detail
-                                         : cairn__store_detail(store));
+                                        : cairn__store_detail(store));
     }
 }
 

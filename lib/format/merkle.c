@@ -91,8 +91,7 @@ cairn_err cairn__mt_root(uint64_t n, cairn_mt_get get, void *ctx,
     memset(root, 0, HB);
     if (get == NULL || n > CAIRN_MT_MAX_SIZE) {
         return cairn__fail(detail, detail_len, CAIRN_EINVAL,
-                           "tree size %" PRIu64 " over 2^63 or no reader",
-                           n);
+                           "tree size %" PRIu64 " over 2^63 or no reader", n);
     }
     if (n == 0) {
         cairn__mt_empty_root(root);
@@ -107,8 +106,7 @@ cairn_err cairn__mt_root(uint64_t n, cairn_mt_get get, void *ctx,
 
 /* ---- streaming builder ---- */
 
-void cairn__mt_stream_init(cairn_mt_stream *st, cairn_mt_put on_node,
-                           void *ctx)
+void cairn__mt_stream_init(cairn_mt_stream *st, cairn_mt_put on_node, void *ctx)
 {
     memset(st, 0, sizeof(*st));
     st->on_node = on_node;
@@ -123,8 +121,7 @@ cairn_err cairn__mt_stream_load(cairn_mt_stream *st, uint64_t n,
     st->size = 0;
     if (get == NULL || n > CAIRN_MT_MAX_SIZE) {
         return cairn__fail(detail, detail_len, CAIRN_EINVAL,
-                           "tree size %" PRIu64 " over 2^63 or no reader",
-                           n);
+                           "tree size %" PRIu64 " over 2^63 or no reader", n);
     }
     for (unsigned level = 0; level <= CAIRN_MT_MAX_LEVEL; level++) {
         if (((n >> level) & 1) == 0) {
@@ -201,11 +198,10 @@ static void hex16(const uint8_t h[HB], char out[17])
     out[16] = '\0';
 }
 
-cairn_err cairn__mt_append_batch(uint64_t n,
-                                 const uint8_t (*leaves)[HB], size_t count,
-                                 const uint8_t *trusted_root,
-                                 cairn_mt_get get, cairn_mt_put put,
-                                 void *ctx, uint8_t *new_root, char *detail,
+cairn_err cairn__mt_append_batch(uint64_t n, const uint8_t (*leaves)[HB],
+                                 size_t count, const uint8_t *trusted_root,
+                                 cairn_mt_get get, cairn_mt_put put, void *ctx,
+                                 uint8_t *new_root, char *detail,
                                  size_t detail_len)
 {
     cairn__clear(detail, detail_len);
@@ -263,14 +259,12 @@ cairn_err cairn__mt_append(uint64_t n, const uint8_t leaf[HB],
         if (new_root != NULL) {
             memset(new_root, 0, HB);
         }
-        return cairn__fail(detail, detail_len, CAIRN_EINVAL,
-                           "append: no leaf");
+        return cairn__fail(detail, detail_len, CAIRN_EINVAL, "append: no leaf");
     }
     uint8_t one[1][HB];
     memcpy(one[0], leaf, HB);
-    return cairn__mt_append_batch(n, (const uint8_t (*)[HB])one, 1,
-                                  trusted_root, get, put, ctx, new_root,
-                                  detail, detail_len);
+    return cairn__mt_append_batch(n, (const uint8_t(*)[HB])one, 1, trusted_root,
+                                  get, put, ctx, new_root, detail, detail_len);
 }
 
 /*
@@ -318,8 +312,7 @@ static int inclusion_root(uint64_t index, uint64_t n, const uint8_t leaf[HB],
 static unsigned complete_levels(uint64_t index, uint64_t n)
 {
     unsigned c = 0;
-    while (c < CAIRN_MT_MAX_LEVEL &&
-           ((index >> (c + 1)) + 1) << (c + 1) <= n) {
+    while (c < CAIRN_MT_MAX_LEVEL && ((index >> (c + 1)) + 1) << (c + 1) <= n) {
         c++;
     }
     return c;
@@ -342,14 +335,14 @@ cairn_err cairn__mt_update(uint64_t n, uint64_t index,
     uint8_t proof[CAIRN_MT_MAX_PROOF][HB], path[CAIRN_MT_MAX_PROOF][HB];
     uint8_t got[HB] = {0};
     size_t count = 0;
-    cairn_err err = cairn__mt_prove_inclusion(index, n, get, ctx, proof,
-                                              CAIRN_MT_MAX_PROOF, &count,
-                                              detail, detail_len);
+    cairn_err err =
+        cairn__mt_prove_inclusion(index, n, get, ctx, proof, CAIRN_MT_MAX_PROOF,
+                                  &count, detail, detail_len);
     if (err != CAIRN_OK) {
         return err;
     }
-    if (inclusion_root(index, n, old_leaf, (const uint8_t (*)[HB])proof,
-                       count, got, NULL, 0) != 0 ||
+    if (inclusion_root(index, n, old_leaf, (const uint8_t(*)[HB])proof, count,
+                       got, NULL, 0) != 0 ||
         memcmp(got, trusted_root, HB) != 0) {
         char a[17], b[17];
         hex16(got, a);
@@ -363,8 +356,8 @@ cairn_err cairn__mt_update(uint64_t n, uint64_t index,
     /* The first complete_levels() steps of the path climb one level
        each through complete nodes: those are the nodes to rewrite. */
     unsigned levels = complete_levels(index, n);
-    if (inclusion_root(index, n, new_leaf, (const uint8_t (*)[HB])proof,
-                       count, got, path, levels) != 0) {
+    if (inclusion_root(index, n, new_leaf, (const uint8_t(*)[HB])proof, count,
+                       got, path, levels) != 0) {
         return cairn__fail(detail, detail_len, CAIRN_EINVAL,
                            "update: inconsistent proof length");
     }
@@ -465,10 +458,9 @@ cairn_err cairn__mt_prove_inclusion(uint64_t index, uint64_t n,
     return CAIRN_OK;
 }
 
-cairn_err cairn__mt_prove_consistency(uint64_t m, uint64_t n,
-                                      cairn_mt_get get, void *ctx,
-                                      uint8_t (*proof)[HB], size_t max,
-                                      size_t *count, char *detail,
+cairn_err cairn__mt_prove_consistency(uint64_t m, uint64_t n, cairn_mt_get get,
+                                      void *ctx, uint8_t (*proof)[HB],
+                                      size_t max, size_t *count, char *detail,
                                       size_t detail_len)
 {
     cairn__clear(detail, detail_len);
@@ -477,10 +469,9 @@ cairn_err cairn__mt_prove_consistency(uint64_t m, uint64_t n,
     }
     *count = 0;
     if (get == NULL || n > CAIRN_MT_MAX_SIZE || m > n) {
-        return cairn__fail(detail, detail_len, CAIRN_EINVAL,
-                           "consistency proof from size %" PRIu64
-                           " to size %" PRIu64,
-                           m, n);
+        return cairn__fail(
+            detail, detail_len, CAIRN_EINVAL,
+            "consistency proof from size %" PRIu64 " to size %" PRIu64, m, n);
     }
     size_t len = cairn__mt_consistency_len(m, n);
     if (len > max || (proof == NULL && len > 0)) {
@@ -585,8 +576,7 @@ int cairn__mt_check_consistency(uint64_t m, uint64_t n,
         fn >>= 1;
         sn >>= 1;
     }
-    if (sn != 0 || memcmp(fr, root_m, HB) != 0 ||
-        memcmp(sr, root_n, HB) != 0) {
+    if (sn != 0 || memcmp(fr, root_m, HB) != 0 || memcmp(sr, root_n, HB) != 0) {
         return -1;
     }
     return 0;

@@ -72,9 +72,9 @@ CAIRN_INTERNAL void cairn__mt_empty_root(uint8_t out[CAIRN_HASH_BYTES]);
  *         root); an error of @p get (detail names the node).  On failure
  *         @p root is zeroed.
  */
-CAIRN_INTERNAL CAIRN_WUR cairn_err cairn__mt_root(
-    uint64_t n, cairn_mt_get get, void *ctx, uint8_t root[CAIRN_HASH_BYTES],
-    char *detail, size_t detail_len);
+CAIRN_INTERNAL CAIRN_WUR cairn_err
+cairn__mt_root(uint64_t n, cairn_mt_get get, void *ctx,
+               uint8_t root[CAIRN_HASH_BYTES], char *detail, size_t detail_len);
 
 /**
  * Append leaf hash @p leaf as leaf @p n of the tree of size @p n: put
@@ -95,8 +95,8 @@ CAIRN_INTERNAL CAIRN_WUR cairn_err cairn__mt_root(
  */
 CAIRN_INTERNAL CAIRN_WUR cairn_err cairn__mt_append(
     uint64_t n, const uint8_t leaf[CAIRN_HASH_BYTES],
-    const uint8_t *trusted_root, cairn_mt_get get, cairn_mt_put put,
-    void *ctx, uint8_t *new_root, char *detail, size_t detail_len);
+    const uint8_t *trusted_root, cairn_mt_get get, cairn_mt_put put, void *ctx,
+    uint8_t *new_root, char *detail, size_t detail_len);
 
 /**
  * cairn__mt_append() of @p count leaves (leaf n, n+1, ...) with one read
@@ -106,8 +106,8 @@ CAIRN_INTERNAL CAIRN_WUR cairn_err cairn__mt_append(
  */
 CAIRN_INTERNAL CAIRN_WUR cairn_err cairn__mt_append_batch(
     uint64_t n, const uint8_t (*leaves)[CAIRN_HASH_BYTES], size_t count,
-    const uint8_t *trusted_root, cairn_mt_get get, cairn_mt_put put,
-    void *ctx, uint8_t *new_root, char *detail, size_t detail_len);
+    const uint8_t *trusted_root, cairn_mt_get get, cairn_mt_put put, void *ctx,
+    uint8_t *new_root, char *detail, size_t detail_len);
 
 /**
  * Replace leaf @p index of the tree of size @p n (a mutable dense tree:
@@ -154,8 +154,8 @@ CAIRN_INTERNAL size_t cairn__mt_consistency_len(uint64_t m, uint64_t n);
  */
 CAIRN_INTERNAL CAIRN_WUR cairn_err cairn__mt_prove_inclusion(
     uint64_t index, uint64_t n, cairn_mt_get get, void *ctx,
-    uint8_t (*proof)[CAIRN_HASH_BYTES], size_t max, size_t *count,
-    char *detail, size_t detail_len);
+    uint8_t (*proof)[CAIRN_HASH_BYTES], size_t max, size_t *count, char *detail,
+    size_t detail_len);
 
 /**
  * Consistency proof from size @p m to size @p n (RFC 6962 section 2.1.2
@@ -163,10 +163,10 @@ CAIRN_INTERNAL CAIRN_WUR cairn_err cairn__mt_prove_inclusion(
  * when m = 0 or m = n.  Parameters and errors as
  * cairn__mt_prove_inclusion() (CAIRN_EINVAL when m > n).
  */
-CAIRN_INTERNAL CAIRN_WUR cairn_err cairn__mt_prove_consistency(
-    uint64_t m, uint64_t n, cairn_mt_get get, void *ctx,
-    uint8_t (*proof)[CAIRN_HASH_BYTES], size_t max, size_t *count,
-    char *detail, size_t detail_len);
+CAIRN_INTERNAL CAIRN_WUR cairn_err
+cairn__mt_prove_consistency(uint64_t m, uint64_t n, cairn_mt_get get, void *ctx,
+                            uint8_t (*proof)[CAIRN_HASH_BYTES], size_t max,
+                            size_t *count, char *detail, size_t detail_len);
 
 /**
  * Check that @p proof (@p count hashes) proves leaf hash @p leaf at
@@ -205,9 +205,9 @@ CAIRN_INTERNAL CAIRN_WUR int cairn__mt_check_consistency(
  * Plain data: copy it to fork a builder; no cleanup needed.
  */
 typedef struct cairn_mt_stream {
-    uint64_t size;         /**< leaves pushed */
-    cairn_mt_put on_node;  /**< NULL, or told each completed node */
-    void *ctx;             /**< passed to on_node */
+    uint64_t size;        /**< leaves pushed */
+    cairn_mt_put on_node; /**< NULL, or told each completed node */
+    void *ctx;            /**< passed to on_node */
     /** peaks[L]: node (L, (size>>L)-1) when bit L of size is set */
     uint8_t peaks[CAIRN_MT_MAX_LEVEL + 1][CAIRN_HASH_BYTES];
 } cairn_mt_stream;
@@ -222,9 +222,9 @@ CAIRN_INTERNAL void cairn__mt_stream_init(cairn_mt_stream *st,
  * @return CAIRN_OK; CAIRN_EINVAL (n > CAIRN_MT_MAX_SIZE, NULL get); an
  *         error of @p get (the builder is then empty).
  */
-CAIRN_INTERNAL CAIRN_WUR cairn_err cairn__mt_stream_load(
-    cairn_mt_stream *st, uint64_t n, cairn_mt_get get, void *get_ctx,
-    char *detail, size_t detail_len);
+CAIRN_INTERNAL CAIRN_WUR cairn_err
+cairn__mt_stream_load(cairn_mt_stream *st, uint64_t n, cairn_mt_get get,
+                      void *get_ctx, char *detail, size_t detail_len);
 /**
  * Push leaf hash @p leaf as leaf st->size: on_node is told (0, size)
  * first, then each node it completes, in increasing level.

@@ -44,8 +44,8 @@ cairn_err cairn__nodes_get(void *ctx, unsigned level, uint64_t index,
         return CAIRN_EINVAL;
     }
     node_key(key, level, index);
-    cairn_err err = cairn__txn_get(n->txn, n->dbi, key, sizeof(key), &v, &vl,
-                                   &found);
+    cairn_err err =
+        cairn__txn_get(n->txn, n->dbi, key, sizeof(key), &v, &vl, &found);
     if (err != CAIRN_OK) {
         return err;
     }
@@ -66,8 +66,8 @@ cairn_err cairn__nodes_put(void *ctx, unsigned level, uint64_t index,
         return CAIRN_EINVAL;
     }
     node_key(key, level, index);
-    return cairn__txn_put(n->txn, n->dbi, key, sizeof(key), h,
-                          CAIRN_HASH_BYTES, 0);
+    return cairn__txn_put(n->txn, n->dbi, key, sizeof(key), h, CAIRN_HASH_BYTES,
+                          0);
 }
 
 void cairn__state_leaf(const uint8_t *blob, size_t len,
@@ -119,8 +119,7 @@ static int parse_state_line(const char *s, size_t len, cairn_head *h)
         return -1;
     }
     size_t b64_len = len - (size_t)(sp - s) - 1;
-    return cairn__b64_decode(sp + 1, b64_len, h->state_root,
-                             CAIRN_HASH_BYTES);
+    return cairn__b64_decode(sp + 1, b64_len, h->state_root, CAIRN_HASH_BYTES);
 }
 
 /* The body's fields: exactly the origin, size, root and the two cairn
@@ -282,13 +281,12 @@ cairn_err cairn__head_load(cairn_journal *j, cairn_txn *txn, cairn_head *h,
         return err;
     }
     if (h->size != records || h->runs != runs) {
-        return cairn__fail(detail, detail_len, CAIRN_ETAMPERED,
-                           "head: covers %llu records of %llu runs, the "
-                           "journal holds %llu records of %llu runs",
-                           (unsigned long long)h->size,
-                           (unsigned long long)h->runs,
-                           (unsigned long long)records,
-                           (unsigned long long)runs);
+        return cairn__fail(
+            detail, detail_len, CAIRN_ETAMPERED,
+            "head: covers %llu records of %llu runs, the "
+            "journal holds %llu records of %llu runs",
+            (unsigned long long)h->size, (unsigned long long)h->runs,
+            (unsigned long long)records, (unsigned long long)runs);
     }
     if (h->is_signed && j->signer != NULL) {
         err = prove_signature(j, v, vl, &note, h->foreign_why,
@@ -329,14 +327,16 @@ cairn_err cairn__head_prove_state(cairn_txn *txn, const cairn_head *h,
                                   (const uint8_t(*)[CAIRN_HASH_BYTES])proof,
                                   count, h->state_root) != 0) {
         err = CAIRN_ETAMPERED;
-        cairn__fmt(why, sizeof(why), "its state is not the one the head "
-                                     "signs");
+        cairn__fmt(why, sizeof(why),
+                   "its state is not the one the head "
+                   "signs");
     }
     if (err == CAIRN_ETAMPERED) {
         return cairn__fail(detail, detail_len, err, "run %llu: %s",
                            (unsigned long long)run_num,
-                           why[0] != '\0' ? why : "a state map node is "
-                                                  "missing or resized");
+                           why[0] != '\0' ? why
+                                          : "a state map node is "
+                                            "missing or resized");
     }
     if (err != CAIRN_OK) {
         return cairn__fail(detail, detail_len, err, "run %llu: state map: %s",

@@ -85,11 +85,8 @@ CAIRN_INTERNAL void cairn__state_leaf(const uint8_t *blob, size_t len,
  * (an inclusion proof from the stored nodes, O(log runs)).
  * @return CAIRN_OK; CAIRN_ETAMPERED; storage errors.
  */
-CAIRN_INTERNAL cairn_err cairn__head_prove_state(cairn_txn *txn,
-                                                 const cairn_head *h,
-                                                 uint64_t run_num,
-                                                 const uint8_t *leaf,
-                                                 char *detail,
-                                                 size_t detail_len);
+CAIRN_INTERNAL cairn_err
+cairn__head_prove_state(cairn_txn *txn, const cairn_head *h, uint64_t run_num,
+                        const uint8_t *leaf, char *detail, size_t detail_len);
 
 #endif

@@ -165,15 +165,14 @@ cairn_err cairn__load_state_at(cairn_journal *j, cairn_txn *txn,
                            cairn__store_detail(j->store));
     }
     if (!found) {
-        return cairn__fail(detail, detail_len,
-                           h != NULL ? CAIRN_ETAMPERED : CAIRN_ECORRUPT,
-                           "run %llu: state missing",
-                           (unsigned long long)run_num);
+        return cairn__fail(
+            detail, detail_len, h != NULL ? CAIRN_ETAMPERED : CAIRN_ECORRUPT,
+            "run %llu: state missing", (unsigned long long)run_num);
     }
     if (h != NULL) {
         cairn__state_leaf(v, vl, hash);
-        err = cairn__head_prove_state(txn, h, run_num, hash, detail,
-                                      detail_len);
+        err =
+            cairn__head_prove_state(txn, h, run_num, hash, detail, detail_len);
         if (err != CAIRN_OK) {
             return err;
         }

@@ -71,12 +71,11 @@ static cairn_err load_plan(cairn_runner *r, const cairn_summary *s)
         r->owned_plan->n_ops != s->total) {
         /* In format 2 the plan hash comes from a proven state: a plan
          * that does not match it was rewritten. */
-        return cairn__jfail(r->j,
-                            r->j->format >= 2 ? CAIRN_ETAMPERED
-                                              : CAIRN_EPLAN_MISMATCH,
-                            "run %s: the stored plan does not match the "
-                            "run's %splan hash: nothing runs",
-                            r->run_id, r->j->format >= 2 ? "signed " : "");
+        return cairn__jfail(
+            r->j, r->j->format >= 2 ? CAIRN_ETAMPERED : CAIRN_EPLAN_MISMATCH,
+            "run %s: the stored plan does not match the "
+            "run's %splan hash: nothing runs",
+            r->run_id, r->j->format >= 2 ? "signed " : "");
     }
     return CAIRN_OK;
 }
