@@ -274,6 +274,21 @@ static const cli_command commands[] = {
      "the first unreadable sequence, why).  Exit 0 when every run was\n"
      "salvaged, 6 when some were lost or the list of runs is unreadable,\n"
      "4 when a lost run is TAMPERED.\n"},
+    {"migrate", cmd_migrate, 0,
+     "build a format-2 journal from a format-1 journal",
+     "usage: cairn migrate NEW --key PUB [--secret-key KEY]\n"
+     "       cairn migrate NEW            (a journal of unsigned runs only)\n"
+     "\n"
+     "Read the format-1 journal (-J, CAIRN_DIR ...; never written), verify\n"
+     "a private copy of it as `verify --all` does, and build the format-2\n"
+     "journal NEW (new or empty) from that copy: the same journal id,\n"
+     "records, run states and checkpoints, plus the log tree, the state\n"
+     "map and one head signed with KEY.  Every run must verify under PUB\n"
+     "and be signed by it.  Without --key only a journal whose runs are\n"
+     "all unsigned migrates, to an unsigned (unsafe) journal.  Exit 0\n"
+     "when NEW was made; 4 TAMPERED and 3 INCOMPLETE (nothing made);\n"
+     "2 a run of another key, an unsigned run with --key, NEW holds a\n"
+     "journal, or the journal is format 2 already.\n"},
     {"unlock", cmd_unlock, 0,
      "keep a decrypted secret key in the kernel keyring",
      "usage: cairn unlock [--secret-key FILE] [--timeout D]\n"

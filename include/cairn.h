@@ -1086,6 +1086,82 @@ CAIRN_API CAIRN_WUR cairn_err cairn_journal_compact(const char *dir,
                                                     size_t detail_len);
 
 /* ------------------------------------------------------------------ */
+/* Migration from journal format 1 (docs/FORMAT.md "Migration from     */
+/* format 1").                                                         */
+
+/** Room for a head's text in cairn_migrate_result (with its NUL). */
+#define CAIRN_HEAD_TEXT_MAX 1025
+
+/**
+ * Checks the private copy of the old journal before it is converted
+ * (cairn_journal_migrate()): @p copy is a format-1 handle of exactly the
+ * bytes that will be converted, valid only during the call.  Return
+ * CAIRN_OK to go on; any other value refuses the migration with that
+ * error (describe it in @p detail, @p detail_len bytes): nothing is
+ * published.  The CLI verifies the copy here (cairn_verify_all() under
+ * the pinned key).
+ */
+typedef cairn_err (*cairn_migrate_check_fn)(void *ctx, cairn_journal *copy,
+                                            char *detail, size_t detail_len);
+
+/** cairn_journal_migrate() options; zero them, then set what applies. */
+typedef struct cairn_migrate_opts {
+    /** Signs the new journal's head (borrowed); NULL: the new journal is
+     *  unsigned ("unsafe": nothing in it is authenticated).  Every run of
+     *  the old journal must be signed by this key (with NULL: no run may
+     *  be signed). */
+    const cairn_signer *signer;
+    /** Called once with the private copy before conversion; NULL: the
+     *  caller vouches for the old journal (nothing is verified). */
+    cairn_migrate_check_fn check;
+    void *check_ctx;
+} cairn_migrate_opts;
+
+/** What cairn_journal_migrate() built. */
+typedef struct cairn_migrate_result {
+    uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES]; /**< the old journal's */
+    uint64_t records;                           /**< log tree size */
+    uint64_t runs;                              /**< state map size */
+    uint8_t root[CAIRN_HASH_BYTES];             /**< log tree root */
+    uint8_t state_root[CAIRN_HASH_BYTES];       /**< state map root */
+    int is_signed;                  /**< the head carries a signature */
+    size_t head_len;                /**< bytes of the head */
+    char head[CAIRN_HEAD_TEXT_MAX]; /**< the head's text, NUL-terminated */
+} cairn_migrate_result;
+
+/**
+ * Build a format-2 journal in @p new_dir from the format-1 journal in
+ * @p old_dir, which is only read.  The old environment is copied (one
+ * LMDB read transaction), @p opts->check is called on the copy, then
+ * one write transaction of the copy creates the "tree" and "smap"
+ * databases, appends every record's leaf (position order) to the log
+ * tree and every run's state leaf (runs 1..R) to the state map, writes
+ * the head (signed with @p opts->signer) and sets meta "format" to 2.
+ * The head is then proven as any writer would, and only then is the
+ * journal linked into place as @p new_dir/data.mdb.  Journal id,
+ * records, states and per-run checkpoints are kept as they are.
+ *
+ * The new journal is built in a private ".cairn-new-*" directory inside
+ * @p new_dir (made when missing; it must hold no journal and nothing but
+ * cairn's own files), so a crash at any point leaves @p old_dir as it
+ * was and @p new_dir without a journal, or with the complete one.
+ * Files get the old data.mdb's mode.
+ *
+ * @param out  filled on success; zeroed on failure.
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL argument; @p old_dir is not a
+ *         format-1 journal: "already format 2"); CAIRN_EEXIST (a journal
+ *         is in @p new_dir); CAIRN_EKEYMISMATCH (a run is not signed by
+ *         the signer's key, or is signed while no signer was given:
+ *         detail names it); CAIRN_ECORRUPT (records or runs not dense
+ *         from 1, a "tree" or "smap" database in the old journal);
+ *         what @p opts->check returned; open, storage, signing and I/O
+ *         errors.  Every failure is described in @p detail.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_journal_migrate(
+    const char *old_dir, const char *new_dir, const cairn_migrate_opts *opts,
+    cairn_migrate_result *out, char *detail, size_t detail_len);
+
+/* ------------------------------------------------------------------ */
 /* Verification and export.                                            */
 
 /** Verdicts.  VERIFIED needs a pinned key, a clean structure, an unbroken

@@ -115,6 +115,34 @@ typedef struct cairn_run_leaf {
     int is_new; /**< created by this commit: appended to the map */
 } cairn_run_leaf;
 
+/**
+ * Put the head of a log tree of @p size records with root @p root and a
+ * state map of @p runs runs with root @p state_root in @p txn (meta
+ * "head"), stamped with the wall time and, when @p sign, signed with the
+ * handle's signer (the handle then counts it as proven).  Builds on
+ * nothing stored: the caller computed both roots.
+ * @return CAIRN_OK; CAIRN_EINVAL (@p sign without a signer); storage or
+ *         signing errors; each described in @p detail.
+ */
+CAIRN_INTERNAL cairn_err
+cairn__head_put(cairn_journal *j, cairn_txn *txn, int sign, uint64_t size,
+                const uint8_t root[CAIRN_HASH_BYTES], uint64_t runs,
+                const uint8_t state_root[CAIRN_HASH_BYTES], char *detail,
+                size_t detail_len);
+
+/** Points in cairn__journal_migrate() a test may stop at. */
+enum {
+    CAIRN__MIGRATE_COPIED = 1,   /**< the old journal copied, unchecked */
+    CAIRN__MIGRATE_CONVERTED = 2 /**< converted and proven, not published */
+};
+typedef void (*cairn__migrate_hook)(void *ctx, int stage);
+/** cairn_journal_migrate() (migrate.c) calling @p hook (NULL: none) at
+ *  each CAIRN__MIGRATE_* stage (tests kill the process there). */
+CAIRN_INTERNAL cairn_err cairn__journal_migrate(
+    const char *old_dir, const char *new_dir, const cairn_migrate_opts *opts,
+    cairn__migrate_hook hook, void *hook_ctx, cairn_migrate_result *out,
+    char *detail, size_t detail_len);
+
 struct cairn_head;
 /**
  * End a format-2 commit (head_write.c): append the leaf hashes of the

@@ -189,10 +189,24 @@ cairn_err cairn__head_write(cairn_journal *j, cairn_txn *txn,
     if (err != CAIRN_OK) {
         return err;
     }
+    return cairn__head_put(j, txn, sign, old->size + n_leaves, root, runs_after,
+                           state_root, detail, detail_len);
+}
+
+cairn_err cairn__head_put(cairn_journal *j, cairn_txn *txn, int sign,
+                          uint64_t size, const uint8_t root[CAIRN_HASH_BYTES],
+                          uint64_t runs,
+                          const uint8_t state_root[CAIRN_HASH_BYTES],
+                          char *detail, size_t detail_len)
+{
+    if (sign && j->signer == NULL) {
+        return cairn__fail(detail, detail_len, CAIRN_EINVAL,
+                           "head: no signer to sign it");
+    }
     cairn_wr w;
     cairn__wr_init(&w, CAIRN__HEAD_MAX);
-    err = encode_head(j, sign, old->size + n_leaves, root, runs_after,
-                      state_root, cairn__wall_ns(), &w, detail, detail_len);
+    cairn_err err = encode_head(j, sign, size, root, runs, state_root,
+                                cairn__wall_ns(), &w, detail, detail_len);
     if (err == CAIRN_OK) {
         err = cairn__txn_put(txn, CAIRN_DBI_META, CAIRN__HEAD_KEY,
                              strlen(CAIRN__HEAD_KEY), w.p, w.len, 0);

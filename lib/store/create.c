@@ -149,16 +149,23 @@ static cairn_err build(int tfd, const char *tmp, mode_t mode, uint64_t map_size,
     return err;
 }
 
+/* @p exclusive: an existing DIR/data.mdb is CAIRN_EEXIST (else another
+ * creator won the race, and its empty journal is as good as ours). */
 static cairn_err publish(int dfd, const char *dir, int tfd, const char *tmp,
-                         char *detail, size_t detail_len)
+                         int exclusive, char *detail, size_t detail_len)
 {
     cairn_err err = fsync_at(tfd, "data.mdb", tmp, detail, detail_len);
     if (err == CAIRN_OK) {
         err = fsync_at(tfd, NULL, tmp, detail, detail_len);
     }
-    if (err == CAIRN_OK && linkat(tfd, "data.mdb", dfd, "data.mdb", 0) != 0 &&
-        errno != EEXIST) {
-        err = fail_errno(detail, detail_len, "link data.mdb in", dir);
+    if (err == CAIRN_OK && linkat(tfd, "data.mdb", dfd, "data.mdb", 0) != 0) {
+        if (errno != EEXIST) {
+            err = fail_errno(detail, detail_len, "link data.mdb in", dir);
+        } else if (exclusive) {
+            cairn__fmt(detail, detail_len,
+                       "%s/data.mdb: a journal appeared there meanwhile", dir);
+            err = CAIRN_EEXIST;
+        }
     }
     if (err == CAIRN_OK) {
         err = fsync_at(dfd, NULL, dir, detail, detail_len);
@@ -228,9 +235,26 @@ static cairn_err make_tmp(int dfd, const char *dir, char *name, size_t cap,
     return CAIRN_EIO;
 }
 
-cairn_err cairn__journal_create(int dfd, const char *dir, mode_t file_mode,
-                                uint64_t map_size, char *detail,
-                                size_t detail_len)
+/* The files a journal directory may hold while it is being built (a
+ * journal opened there for writing may have made the lock file, the
+ * shared commit queue, the writers' lock and the run lock directory),
+ * removed after publishing.  Keep in step with only_ours(). */
+static void remove_tmp(int dfd, const char *name, int tfd)
+{
+    static const char *const files[] = {"data.mdb", "lock.mdb", "commit.shm",
+                                        "writers.lock"};
+    for (size_t i = 0; i < CAIRN_ARRAY_LEN(files); i++) {
+        (void)unlinkat(tfd, files[i], 0);
+    }
+    (void)unlinkat(tfd, "locks", AT_REMOVEDIR);
+    (void)unlinkat(tfd, "tmp", AT_REMOVEDIR);
+    close(tfd);
+    (void)unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+cairn_err cairn__journal_build(int dfd, const char *dir, int exclusive,
+                               cairn_fill_fn fill, void *ctx, char *detail,
+                               size_t detail_len)
 {
     char name[64], tmp[4200];
     int tfd = -1;
@@ -242,15 +266,33 @@ cairn_err cairn__journal_create(int dfd, const char *dir, mode_t file_mode,
         return err;
     }
     cairn__fmt(tmp, sizeof(tmp), "%s/%s", dir, name);
-    err = build(tfd, tmp, file_mode, map_size, detail, detail_len);
+    err = fill(ctx, tfd, tmp, detail, detail_len);
     if (err == CAIRN_OK) {
-        err = publish(dfd, dir, tfd, tmp, detail, detail_len);
+        err = publish(dfd, dir, tfd, tmp, exclusive, detail, detail_len);
     }
-    (void)unlinkat(tfd, "data.mdb", 0);
-    (void)unlinkat(tfd, "lock.mdb", 0);
-    close(tfd);
-    (void)unlinkat(dfd, name, AT_REMOVEDIR);
+    remove_tmp(dfd, name, tfd);
     return err;
+}
+
+typedef struct empty_ctx {
+    mode_t mode;
+    uint64_t map_size;
+} empty_ctx;
+
+static cairn_err build_empty(void *ctx, int tfd, const char *tmp, char *detail,
+                             size_t detail_len)
+{
+    const empty_ctx *e = ctx;
+    return build(tfd, tmp, e->mode, e->map_size, detail, detail_len);
+}
+
+cairn_err cairn__journal_create(int dfd, const char *dir, mode_t file_mode,
+                                uint64_t map_size, char *detail,
+                                size_t detail_len)
+{
+    empty_ctx e = {file_mode, map_size};
+    return cairn__journal_build(dfd, dir, 0, build_empty, &e, detail,
+                                detail_len);
 }
 
 /* Make a new DIR's own directory entry durable: fsync its parent. */

@@ -735,6 +735,40 @@ cairn_err cairn__txn_last_key(cairn_txn *txn, cairn_dbi dbi,
     return err;
 }
 
+/* ---- cairn migrate (commit/migrate.c) ---------------------------------- */
+
+cairn_err cairn__store_copy_fd(cairn_store *store, int fd)
+{
+    pthread_rwlock_rdlock(&store->maplock);
+    int rc = mdb_env_copyfd2(store->env, fd, 0);
+    pthread_rwlock_unlock(&store->maplock);
+    return map_rc(store, "mdb_env_copyfd2", rc);
+}
+
+cairn_err cairn__txn_create_format2(cairn_txn *txn)
+{
+    cairn_store *s = txn->store;
+    for (int i = CAIRN_DBI_FORMAT2_FIRST; i < CAIRN_DBI_COUNT_; i++) {
+        MDB_dbi dbi;
+        MDB_stat st;
+        int rc = mdb_dbi_open(txn->txn, dbi_names[i], MDB_CREATE, &dbi);
+        if (rc == MDB_SUCCESS) {
+            rc = mdb_stat(txn->txn, dbi, &st);
+        }
+        if (rc != MDB_SUCCESS) {
+            return map_rc(s, "mdb_dbi_open", rc);
+        }
+        if (st.ms_entries != 0) {
+            cairn__fmt(s->detail, sizeof(s->detail),
+                       "database \"%s\" exists and is not empty", dbi_names[i]);
+            return CAIRN_ECORRUPT;
+        }
+        s->dbi[i] = dbi;
+        s->have[i] = 1;
+    }
+    return CAIRN_OK;
+}
+
 /* Compaction's LMDB side (store.h; the procedure is journal/compact.c's). */
 
 cairn_err cairn__store_copy_compact(cairn_store *store, int fd)

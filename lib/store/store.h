@@ -234,6 +234,25 @@ CAIRN_INTERNAL cairn_err cairn__cursor_next(cairn_cursor *cur,
                                             const uint8_t **v, size_t *vl,
                                             int *found);
 
+/* Migration from format 1 (commit/migrate.c). */
+
+/** Copy the environment, as one read transaction sees it, into the file
+ *  open for writing as @p fd (mdb_env_copyfd2, no compaction); the caller
+ *  fsyncs and closes @p fd.  Works on a read-only store.
+ *  @return CAIRN_OK; CAIRN_EIO; CAIRN_ESTORE (detail says which). */
+CAIRN_INTERNAL cairn_err cairn__store_copy_fd(cairn_store *store, int fd);
+/**
+ * In the write transaction @p txn, create format 2's databases ("tree",
+ * "smap") and make them usable through the store (cairn__store_has()).
+ * A database that exists already must be empty.  Only for a store nobody
+ * else uses (a private migration copy).  When @p txn aborts, LMDB closes
+ * the new handles: call it again in the next transaction (as
+ * cairn__store_write()'s rerun does) or close the store.
+ * @return CAIRN_OK; CAIRN_ECORRUPT (a non-empty "tree" or "smap");
+ *         storage errors.
+ */
+CAIRN_INTERNAL cairn_err cairn__txn_create_format2(cairn_txn *txn);
+
 /* Compaction (store.c, store_snapshot.c; the procedure is
  * journal/compact.c's). */
 
@@ -295,6 +314,22 @@ CAIRN_INTERNAL cairn_err cairn__journal_create(int dfd, const char *dir,
                                                mode_t file_mode,
                                                uint64_t map_size, char *detail,
                                                size_t detail_len);
+/** Fills the private directory open as @p tfd (named @p tmp) with a
+ *  complete journal: data.mdb, durable once the function returns (the
+ *  caller fsyncs it and the directory before publishing). */
+typedef cairn_err (*cairn_fill_fn)(void *ctx, int tfd, const char *tmp,
+                                   char *detail, size_t detail_len);
+/** cairn__journal_create() with what goes into the private directory
+ *  made by @p fill; @p exclusive: an existing DIR/data.mdb when it is
+ *  linked into place is CAIRN_EEXIST (else it is kept, and that is
+ *  success: a racing creator made the same empty journal).  The private
+ *  directory and what it holds is removed whatever happens, except after
+ *  a crash: then a stale TMP_PREFIX directory stays, which every later
+ *  create ignores. */
+CAIRN_INTERNAL cairn_err cairn__journal_build(int dfd, const char *dir,
+                                              int exclusive, cairn_fill_fn fill,
+                                              void *ctx, char *detail,
+                                              size_t detail_len);
 /** mkdir(@p dir, @p mode) and fsync its parent; an existing one is fine. */
 CAIRN_INTERNAL cairn_err cairn__journal_mkdir(const char *dir, mode_t mode,
                                               char *detail, size_t detail_len);
