@@ -132,7 +132,9 @@ static cairn_err read_meta(cairn_journal *j)
     int found;
     err = cairn__txn_get(txn, CAIRN_DBI_META, META_FORMAT_KEY,
                          strlen(META_FORMAT_KEY), &v, &vl, &found);
-    if (err == CAIRN_OK && (!found || vl != 4)) {
+    if (err != CAIRN_OK) {
+        err = cairn__jfail(j, err, "meta: %s", cairn__store_detail(j->store));
+    } else if (!found || vl != 4) {
         err = cairn__jfail(j, CAIRN_ECORRUPT,
                            "not a cairn journal: meta "
                            "\"format\" missing or bad");
@@ -157,7 +159,10 @@ static cairn_err read_meta(cairn_journal *j)
     if (err == CAIRN_OK) {
         err = cairn__txn_get(txn, CAIRN_DBI_META, META_ID_KEY,
                              strlen(META_ID_KEY), &v, &vl, &found);
-        if (err == CAIRN_OK && (!found || vl != CAIRN_JOURNAL_ID_BYTES)) {
+        if (err != CAIRN_OK) {
+            err =
+                cairn__jfail(j, err, "meta: %s", cairn__store_detail(j->store));
+        } else if (!found || vl != CAIRN_JOURNAL_ID_BYTES) {
             err = cairn__jfail(j, CAIRN_ECORRUPT,
                                "meta \"journal_id\" "
                                "missing or bad");
