@@ -15,6 +15,7 @@
  */
 #include "base/crypto.h"
 #include "format/note.h"
+#include "format/merkle.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -168,8 +169,7 @@ static void fuzz_proof(const uint8_t *data, size_t size, cairn_tlog_proof *p)
         return;
     }
     if (p->index >= p->checkpoint.size ||
-        p->n_hashes !=
-            cairn__tlog_inclusion_len(p->index, p->checkpoint.size)) {
+        p->n_hashes != cairn__mt_inclusion_len(p->index, p->checkpoint.size)) {
         abort();
     }
     uint8_t *extra = malloc(p->extra_len + 1);

@@ -14,6 +14,7 @@
 #include "base/bytes.h"
 #include "base/crypto.h"
 #include "format/note.h"
+#include "format/merkle.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1097,15 +1098,14 @@ static void test_inclusion_len(void **state)
     (void)state;
     for (uint64_t n = 1; n <= 70; n++) {
         for (uint64_t m = 0; m < n; m++) {
-            assert_int_equal(cairn__tlog_inclusion_len(m, n),
-                             ref_path_len(m, n));
+            assert_int_equal(cairn__mt_inclusion_len(m, n), ref_path_len(m, n));
         }
     }
-    assert_int_equal(cairn__tlog_inclusion_len(0, CAIRN_TLOG_MAX_SIZE), 63);
+    assert_int_equal(cairn__mt_inclusion_len(0, CAIRN_TLOG_MAX_SIZE), 63);
     assert_int_equal(
-        cairn__tlog_inclusion_len(CAIRN_TLOG_MAX_SIZE - 1, CAIRN_TLOG_MAX_SIZE),
+        cairn__mt_inclusion_len(CAIRN_TLOG_MAX_SIZE - 1, CAIRN_TLOG_MAX_SIZE),
         ref_path_len(CAIRN_TLOG_MAX_SIZE - 1, CAIRN_TLOG_MAX_SIZE));
-    assert_int_equal(cairn__tlog_inclusion_len(5, 5), 0);
+    assert_int_equal(cairn__mt_inclusion_len(5, 5), 0);
 }
 
 static void test_proof_golden(void **state)

@@ -320,10 +320,6 @@ CAIRN_INTERNAL cairn_err cairn__tlog_proof_parse(const char *s, size_t len,
                                                  char *detail,
                                                  size_t detail_len);
 
-/** RFC 6962 inclusion proof length for leaf @p index in a tree of
- *  @p size leaves (index < size). */
-CAIRN_INTERNAL size_t cairn__tlog_inclusion_len(uint64_t index, uint64_t size);
-
 /* ---------------------------------------------------------------- */
 /* Shared by note.c, note_cosig.c and note_proof.c only             */
 

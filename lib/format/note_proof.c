@@ -3,6 +3,7 @@
  * tlog proofs (c2sp.org/tlog-proof): encoders and strict parsers.
  */
 #include "format/note.h"
+#include "format/merkle.h"
 
 #include "base/crypto.h"
 
@@ -173,24 +174,6 @@ int cairn__tlog_checkpoint_next_ext(const cairn_tlog_checkpoint *cp,
     return 1;
 }
 
-size_t cairn__tlog_inclusion_len(uint64_t index, uint64_t size)
-{
-    if (size == 0 || index >= size) {
-        return 0;
-    }
-    uint64_t x = index ^ (size - 1);
-    size_t inner = 0;
-    while (x != 0) {
-        inner++;
-        x >>= 1;
-    }
-    size_t border = 0;
-    for (uint64_t y = inner < 64 ? index >> inner : 0; y != 0; y >>= 1) {
-        border += (size_t)(y & 1);
-    }
-    return inner + border;
-}
-
 cairn_err cairn__tlog_proof_encode(cairn_wr *w, const uint8_t *extra,
                                    size_t extra_len, uint64_t index,
                                    const uint8_t (*hashes)[32], size_t n_hashes,
@@ -322,7 +305,7 @@ static cairn_err proof_body(const char *s, size_t len, cairn_tlog_proof *out,
         return bad(detail, detail_len, off,
                    "index is not below the checkpoint's tree size");
     }
-    size_t want = cairn__tlog_inclusion_len(out->index, out->checkpoint.size);
+    size_t want = cairn__mt_inclusion_len(out->index, out->checkpoint.size);
     if (out->n_hashes != want) {
         return cairn__fail(detail, detail_len, CAIRN_ECORRUPT,
                            "byte %zu: %zu proof hashes where index %llu in "
