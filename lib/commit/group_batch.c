@@ -123,13 +123,10 @@ static cairn_err one_request(batch *b, cairn_txn *txn, cairn_append_req *r,
     if (!rs->loaded) {
         err = cairn__load_state_at(j, txn, &b->head, r->run_num, &rs->st,
                                    rs->old_leaf, r->detail, sizeof(r->detail));
-        if (err == CAIRN_OK && strcmp(rs->st.run_id, r->run_id) != 0) {
+        if (err == CAIRN_OK && (err = cairn__state_is_run(
+                                    &rs->st, r->run_id, r->run_num, r->detail,
+                                    sizeof(r->detail))) != CAIRN_OK) {
             cairn__state_free(&rs->st);
-            err = cairn__fail(r->detail, sizeof(r->detail), CAIRN_ETAMPERED,
-                              "run \"%s\" is run %llu by its name, but that "
-                              "run's proven state is run \"%s\"",
-                              r->run_id, (unsigned long long)r->run_num,
-                              rs->st.run_id);
         }
         rs->loaded = err == CAIRN_OK;
     }

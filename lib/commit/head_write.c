@@ -212,13 +212,7 @@ cairn_err cairn__head_put(cairn_journal *j, cairn_txn *txn, int sign,
                              strlen(CAIRN__HEAD_KEY), w.p, w.len, 0);
     }
     if (err == CAIRN_OK && sign) {
-        /* The handle proved what it signed itself. */
-        uint8_t digest[CAIRN_HASH_BYTES];
-        cairn__sha256(w.p, w.len, digest);
-        pthread_mutex_lock(&j->sync->head_mu);
-        memcpy(j->sync->head_seen, digest, sizeof(digest));
-        j->sync->head_seen_ok = 1;
-        pthread_mutex_unlock(&j->sync->head_mu);
+        cairn__head_remember(j, w.p, w.len); /* its own signature */
     }
     cairn__wr_free(&w);
     return err;

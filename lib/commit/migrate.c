@@ -191,9 +191,7 @@ static cairn_err prove(migrate *m, char *detail, size_t detail_len)
     int found = 0;
     j->format = 2;
     /* head_put() counted the head as proven: check its signature again. */
-    pthread_mutex_lock(&j->sync->head_mu);
-    j->sync->head_seen_ok = 0;
-    pthread_mutex_unlock(&j->sync->head_mu);
+    cairn__head_forget(j);
     cairn_err err = cairn__store_read(j->store, &txn);
     if (err == CAIRN_OK) {
         err = cairn__head_load(j, txn, &h, detail, detail_len);

@@ -82,12 +82,9 @@ static cairn_err prepare(cairn_journal *j, cairn_append_req *r, cairn_state *st,
         err = cairn__load_state(j, txn, r->run_num, st, r->detail,
                                 sizeof(r->detail));
         cairn__txn_end(txn);
-        if (err == CAIRN_OK && strcmp(st->run_id, r->run_id) != 0) {
-            err = cairn__fail(r->detail, sizeof(r->detail), CAIRN_ETAMPERED,
-                              "run \"%s\" is run %llu by its name, but that "
-                              "run's proven state is run \"%s\"",
-                              r->run_id, (unsigned long long)r->run_num,
-                              st->run_id);
+        if (err == CAIRN_OK &&
+            (err = cairn__state_is_run(st, r->run_id, r->run_num, r->detail,
+                                       sizeof(r->detail))) != CAIRN_OK) {
             cairn__state_free(st);
         }
     } else {

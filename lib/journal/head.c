@@ -173,8 +173,7 @@ static cairn_err parse_body(const cairn_journal *j, const char *text,
     return CAIRN_OK;
 }
 
-/* The number of entries of @p dbi and, for records, that the positions
- * are exactly 1..count. */
+/* The number of entries of @p dbi. */
 static cairn_err count_of(cairn_journal *j, cairn_txn *txn, cairn_dbi dbi,
                           uint64_t *count, char *detail, size_t detail_len)
 {
@@ -184,6 +183,23 @@ static cairn_err count_of(cairn_journal *j, cairn_txn *txn, cairn_dbi dbi,
                            cairn__store_detail(j->store));
     }
     return CAIRN_OK;
+}
+
+void cairn__head_remember(cairn_journal *j, const uint8_t *v, size_t vl)
+{
+    uint8_t digest[CAIRN_HASH_BYTES];
+    cairn__sha256(v, vl, digest);
+    pthread_mutex_lock(&j->sync->head_mu);
+    memcpy(j->sync->head_seen, digest, sizeof(digest));
+    j->sync->head_seen_ok = 1;
+    pthread_mutex_unlock(&j->sync->head_mu);
+}
+
+void cairn__head_forget(cairn_journal *j)
+{
+    pthread_mutex_lock(&j->sync->head_mu);
+    j->sync->head_seen_ok = 0;
+    pthread_mutex_unlock(&j->sync->head_mu);
 }
 
 /* Is the signature of @p v (a signed note) the signer's?  An unchanged
@@ -213,10 +229,7 @@ static cairn_err prove_signature(cairn_journal *j, const uint8_t *v, size_t vl,
         return cairn__fail(detail, detail_len, CAIRN_ETAMPERED,
                            "head: bad signature: %s", why);
     }
-    pthread_mutex_lock(&j->sync->head_mu);
-    memcpy(j->sync->head_seen, digest, sizeof(digest));
-    j->sync->head_seen_ok = 1;
-    pthread_mutex_unlock(&j->sync->head_mu);
+    cairn__head_remember(j, v, vl);
     return CAIRN_OK;
 }
 

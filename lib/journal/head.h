@@ -62,6 +62,14 @@ CAIRN_INTERNAL cairn_err cairn__head_load(cairn_journal *j, cairn_txn *txn,
                                           cairn_head *h, char *detail,
                                           size_t detail_len);
 
+/** Remember that the head whose bytes are @p v (@p vl) carries a valid
+ *  signature of the handle's signer (its own, or one it checked), so
+ *  that cairn__head_load() does not check it again; forget() drops that
+ *  (a new signer, or a head that must be checked afresh). */
+CAIRN_INTERNAL void cairn__head_remember(cairn_journal *j, const uint8_t *v,
+                                         size_t vl);
+CAIRN_INTERNAL void cairn__head_forget(cairn_journal *j);
+
 /** Node storage of a tree in a transaction: the cairn_mt_get / cairn_mt_put
  *  of format/merkle.h over database @p dbi (CAIRN_DBI_TREE or
  *  CAIRN_DBI_SMAP; key u8 level || u64 index, value 32 bytes). */

@@ -5,6 +5,7 @@
  * and the handle's failure detail.
  */
 #include "journal/journal.h"
+#include "journal/head.h"
 #include "store/xq.h"
 
 #include "base/bytes.h"
@@ -633,9 +634,7 @@ void cairn_journal_set_signer(cairn_journal *journal,
                               const cairn_signer *signer)
 {
     journal->signer = signer;
-    pthread_mutex_lock(&journal->sync->head_mu);
-    journal->sync->head_seen_ok = 0; /* trust was under the old key */
-    pthread_mutex_unlock(&journal->sync->head_mu);
+    cairn__head_forget(journal); /* trust was under the old key */
 }
 
 int cairn__op_claimer_alive(const cairn_op_st *op)

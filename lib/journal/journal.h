@@ -181,6 +181,13 @@ CAIRN_INTERNAL cairn_err cairn__lookup_run(cairn_journal *j, cairn_txn *txn,
 CAIRN_INTERNAL cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn,
                                            uint64_t run_num, cairn_state *st,
                                            char *detail, size_t detail_len);
+/** Is @p st (loaded as run @p run_num, found by the name @p run_id)
+ *  really that run?  @p names is unsigned, the state proven: a name
+ *  re-pointed to another run is CAIRN_ETAMPERED, described in @p detail. */
+CAIRN_INTERNAL cairn_err cairn__state_is_run(const cairn_state *st,
+                                             const char *run_id,
+                                             uint64_t run_num, char *detail,
+                                             size_t detail_len);
 struct cairn_head;
 /** cairn__load_state() under the proven head @p h (NULL: a format-1
  *  journal, nothing to prove): the blob must be the state map's leaf of

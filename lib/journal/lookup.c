@@ -194,6 +194,18 @@ cairn_err cairn__load_state_at(cairn_journal *j, cairn_txn *txn,
     return CAIRN_OK;
 }
 
+cairn_err cairn__state_is_run(const cairn_state *st, const char *run_id,
+                              uint64_t run_num, char *detail, size_t detail_len)
+{
+    if (strcmp(st->run_id, run_id) == 0) {
+        return CAIRN_OK;
+    }
+    return cairn__fail(detail, detail_len, CAIRN_ETAMPERED,
+                       "run \"%s\" is run %llu by its name, but that run's "
+                       "proven state is run \"%s\"",
+                       run_id, (unsigned long long)run_num, st->run_id);
+}
+
 cairn_err cairn__load_state(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
                             cairn_state *st, char *detail, size_t detail_len)
 {
