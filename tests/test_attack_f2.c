@@ -368,6 +368,33 @@ static void test_forged_plan(void **state)
     }
 }
 
+/* A gap in the positions (record 1 moved after the last one): the count
+ * still matches the head, the keys do not; a writer would append leaves
+ * one place off.  Refused. */
+static void test_positions_with_a_gap(void **state)
+{
+    (void)state;
+    char *dir, *root = sample(&dir);
+    vf_raw raw;
+    uint8_t key[8], last[8];
+    size_t vl;
+    vf_raw_open(&raw, dir);
+    vf_key8(key, 1);
+    vf_key8(last, 5);
+    uint8_t *v = vf_get(&raw, VR_RECORDS, key, sizeof(key), &vl);
+    assert_non_null(v);
+    uint8_t *copy = malloc(vl);
+    assert_non_null(copy);
+    memcpy(copy, v, vl);
+    vf_del(&raw, VR_RECORDS, key, sizeof(key));
+    vf_put(&raw, VR_RECORDS, last, sizeof(last), copy, vl);
+    free(copy);
+    vf_raw_close(&raw);
+    expect_claim_refused(dir, 2);
+    free(dir);
+    tu_rmtree(root);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -376,6 +403,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forged_op_state),
         cmocka_unit_test(test_forged_plan),
+        cmocka_unit_test(test_positions_with_a_gap),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

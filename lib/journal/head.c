@@ -173,14 +173,28 @@ static cairn_err parse_body(const cairn_journal *j, const char *text,
     return CAIRN_OK;
 }
 
-/* The number of entries of @p dbi. */
+/* The number of entries of @p dbi and, for records and runs, that the
+ * keys are exactly 1..count (the last key is count): leaf i of a tree is
+ * key i + 1, which a gap would shift. */
 static cairn_err count_of(cairn_journal *j, cairn_txn *txn, cairn_dbi dbi,
                           uint64_t *count, char *detail, size_t detail_len)
 {
+    const uint8_t *k;
+    size_t kl = 0;
+    int found = 0;
     cairn_err err = cairn__txn_count(txn, dbi, count);
+    if (err == CAIRN_OK && *count > 0) {
+        err = cairn__txn_last_key(txn, dbi, &k, &kl, &found);
+    }
     if (err != CAIRN_OK) {
         return cairn__fail(detail, detail_len, err, "%s",
                            cairn__store_detail(j->store));
+    }
+    if (*count > 0 && (!found || kl != 8 || cairn__load64_be(k) != *count)) {
+        return cairn__fail(detail, detail_len, CAIRN_ETAMPERED,
+                           "%s: %llu entries, but the keys are not 1..%llu",
+                           cairn__dbi_name(dbi), (unsigned long long)*count,
+                           (unsigned long long)*count);
     }
     return CAIRN_OK;
 }
