@@ -249,6 +249,15 @@ static void record_body(FILE *out, const cairn_record_view *r,
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
         break;
+    case CAIRN_REC_PRUNE:
+        if (r->tombstone != NULL) {
+            char hex[2 * CAIRN_HASH_BYTES + 1];
+            cli_hex(r->tombstone->bundle_sha256, CAIRN_HASH_BYTES, hex);
+            fprintf(out, " rule=%s removed=%llu bundle=sha256:%s",
+                    r->tombstone->rule,
+                    (unsigned long long)r->tombstone->n_records, hex);
+        }
+        break;
     }
 }
 

@@ -135,6 +135,8 @@ const char *cairn_record_type_name(cairn_record_type type)
         return "cancel";
     case CAIRN_REC_TIMEOUT:
         return "timeout";
+    case CAIRN_REC_PRUNE:
+        return "prune";
     }
     return "unknown";
 }
