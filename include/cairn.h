@@ -1352,6 +1352,14 @@ typedef struct cairn_verify_report {
     int has_node;
     unsigned bad_level;
     uint64_t bad_index;
+    /** The run is pruned (cairn_prune()): its PRUNE record at
+     *  prune_position stands for pruned_records records, whose positions
+     *  and leaf hashes it lists (cairn_prune_tombstone() tells by whom,
+     *  when, by which rule and where the bundle is).  In the directory
+     *  report: pruned_records is the number of pruned positions. */
+    int pruned;
+    uint64_t prune_position;
+    uint64_t pruned_records;
 } cairn_verify_report;
 
 /**

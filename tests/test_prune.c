@@ -148,6 +148,71 @@ static cairn_summary *status_of(pfix *f, const char *run)
     return s;
 }
 
+/* verify --all: every run's verdict and the directory's. */
+typedef struct all_runs {
+    size_t n, bad;
+    cairn_verdict worst;
+    char first_bad[1024];
+} all_runs;
+
+static int each_run(void *ctx, const cairn_verify_report *r)
+{
+    all_runs *a = ctx;
+    a->n++;
+    if (r->verdict != CAIRN_VERDICT_VERIFIED) {
+        if (a->bad++ == 0) {
+            snprintf(a->first_bad, sizeof(a->first_bad), "%s: %s [%s]",
+                     r->run_id, r->reason, r->bad_field);
+        }
+        if (r->verdict == CAIRN_VERDICT_TAMPERED) {
+            a->worst = CAIRN_VERDICT_TAMPERED;
+        }
+    }
+    return 0;
+}
+
+/* The verdict of verify --all (the directory report's, or the worst run's)
+ * with @p why the first reason found. */
+static cairn_verdict verify_all(pfix *f, char *why, size_t cap, char *field,
+                                size_t field_cap)
+{
+    all_runs a;
+    cairn_verify_report d;
+    memset(&a, 0, sizeof(a));
+    assert_int_equal(cairn_verify_all(f->j, f->pk, 2, each_run, &a, &d),
+                     CAIRN_OK);
+    if (d.verdict != CAIRN_VERDICT_VERIFIED) {
+        snprintf(why, cap, "dir: %s", d.reason);
+        snprintf(field, field_cap, "%s", d.bad_field);
+        return d.verdict;
+    }
+    snprintf(why, cap, "%s", a.first_bad);
+    field[0] = '\0';
+    return a.bad == 0
+               ? CAIRN_VERDICT_VERIFIED
+               : (a.worst == CAIRN_VERDICT_TAMPERED ? CAIRN_VERDICT_TAMPERED
+                                                    : CAIRN_VERDICT_INCOMPLETE);
+}
+
+static void assert_all_verified(pfix *f)
+{
+    char why[1100], field[64];
+    cairn_verdict v = verify_all(f, why, sizeof(why), field, sizeof(field));
+    if (v != CAIRN_VERDICT_VERIFIED) {
+        fail_msg("verify --all: %s: %s", cairn_verdict_name(v), why);
+    }
+}
+
+static void assert_run_verified(pfix *f, const char *run)
+{
+    cairn_verify_report r;
+    assert_int_equal(cairn_verify_run(f->j, run, f->pk, &r), CAIRN_OK);
+    if (r.verdict != CAIRN_VERDICT_VERIFIED) {
+        fail_msg("verify %s: %s: %s [%s]", run, cairn_verdict_name(r.verdict),
+                 r.reason, r.bad_field);
+    }
+}
+
 static void test_prune_completed(void **state)
 {
     pfix *f = *state;
@@ -178,6 +243,13 @@ static void test_prune_completed(void **state)
     cairn_tombstone_free(t);
     cairn_summary_free(before);
     cairn_summary_free(s);
+    assert_run_verified(f, "r1");
+    assert_all_verified(f);
+    cairn_verify_report r;
+    assert_int_equal(cairn_verify_run(f->j, "r1", f->pk, &r), CAIRN_OK);
+    assert_true(r.pruned);
+    assert_int_equal(r.prune_position, 7);
+    assert_int_equal(r.pruned_records, 6);
 }
 
 int main(void)

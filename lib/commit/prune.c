@@ -7,8 +7,9 @@
  * through `index`, checked (its seq, its chain link, its leaf hash against
  * the stored leaf of the log tree) and listed with its position and leaf
  * hash in the PRUNE record, built and signed through the one transition
- * builder every commit uses.  Then each record's value becomes empty (its
- * key stays, so `records` keeps one key per position), its `index` entry
+ * builder every commit uses.  Then each record's value becomes the 8-byte
+ * placeholder naming the run (its key stays, so `records` keeps one key
+ * per position and the head's count holds), its `index` entry
  * and its checkpoint (if any) go, the PRUNE record, its index entry, the
  * stub and its checkpoint are stored, and the head is extended by the
  * PRUNE record's leaf and signed once.  Any failure aborts the whole
@@ -167,21 +168,23 @@ static cairn_err collect(prune_ctx *c, cairn_txn *txn, const cairn_state *st)
     return err;
 }
 
-/* Empty each pruned record's value, drop its index entry and checkpoint. */
+/* Replace each pruned record by its placeholder (the run's number, 8
+ * bytes), drop its index entry and its checkpoint. */
 static cairn_err remove_records(prune_ctx *c, cairn_txn *txn, uint64_t run_num)
 {
     cairn_err err = CAIRN_OK;
+    uint8_t placeholder[8];
+    cairn__store64_be(placeholder, run_num);
     for (uint64_t seq = 0; seq < c->count && err == CAIRN_OK; seq++) {
         uint8_t key[8], ikey[16];
-        int found = 0;
         cairn__store64_be(key, c->positions[seq]);
         cairn__store64_be(ikey, run_num);
         cairn__store64_be(ikey + 8, seq);
-        err =
-            cairn__txn_put(txn, CAIRN_DBI_RECORDS, key, sizeof(key), "", 0, 0);
+        err = cairn__txn_put(txn, CAIRN_DBI_RECORDS, key, sizeof(key),
+                             placeholder, sizeof(placeholder), 0);
         if (err == CAIRN_OK) {
-            err = cairn__txn_del(txn, CAIRN_DBI_INDEX, ikey, sizeof(ikey),
-                                 &found);
+            err =
+                cairn__txn_del(txn, CAIRN_DBI_INDEX, ikey, sizeof(ikey), NULL);
         }
         if (err == CAIRN_OK) {
             err = cairn__txn_del(txn, CAIRN_DBI_CHECKPOINTS, key, sizeof(key),
