@@ -340,6 +340,12 @@ static void record_body(json_t *o, const cairn_record_view *r,
         break;
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
+    case CAIRN_REC_RELEASE:
+        break;
+    case CAIRN_REC_HOLD:
+        cli_jset(o, "until",
+                 r->until_ns != 0 ? cli_jtime(r->until_ns) : json_null());
+        cli_jset(o, "until_ns", cli_ju64(r->until_ns));
         break;
     }
     cli_jset(o, "reason", cli_jstr_or_null(r->reason));

@@ -248,6 +248,14 @@ static void record_body(FILE *out, const cairn_record_view *r,
         break;
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
+    case CAIRN_REC_RELEASE:
+        break;
+    case CAIRN_REC_HOLD:
+        if (r->until_ns != 0) {
+            char until[40];
+            cli_time(r->until_ns, until, sizeof(until));
+            fprintf(out, " until=%s", until);
+        }
         break;
     }
 }
