@@ -19,6 +19,7 @@
 #include "journal/head.h"
 
 #include "base/bytes.h"
+#include "base/sys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -249,7 +250,7 @@ static cairn_err prune_fn(cairn_txn *txn, void *vctx)
         }
     }
     if (err == CAIRN_OK) {
-        err = cairn__state_prunable(&st, detail, dl);
+        err = cairn__state_prunable(&st, cairn__wall_ns(), detail, dl);
     }
     if (err == CAIRN_OK) {
         c->positions = calloc((size_t)st.next_seq, sizeof(uint64_t));
