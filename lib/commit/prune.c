@@ -36,7 +36,16 @@ typedef struct prune_ctx {
     cairn_prune_range *ranges;
     size_t n_ranges;
     uint64_t count;
+    cairn__prune_hook hook; /* tests: called at each CAIRN__PRUNE_* stage */
+    void *hook_ctx;
 } prune_ctx;
+
+static void stage(const prune_ctx *c, int at)
+{
+    if (c->hook != NULL) {
+        c->hook(c->hook_ctx, at);
+    }
+}
 
 static cairn_err set_str(char **dst, const char *src)
 {
@@ -217,8 +226,10 @@ static cairn_err prune_write(prune_ctx *c, cairn_txn *txn, cairn_state *st,
     memset(&run, 0, sizeof(run));
     run.run_num = st->run_num;
     memcpy(run.old_leaf, old_leaf, CAIRN_HASH_BYTES);
+    stage(c, CAIRN__PRUNE_BUILT);
     err = remove_records(c, txn, st->run_num);
     if (err == CAIRN_OK) {
+        stage(c, CAIRN__PRUNE_REMOVED);
         err = cairn__commit_write(c->j, txn, &t, pos, st, run.new_leaf, detail,
                                   dl);
     }
@@ -226,6 +237,9 @@ static cairn_err prune_write(prune_ctx *c, cairn_txn *txn, cairn_state *st,
         err = cairn__head_write(c->j, txn, &c->head,
                                 (const uint8_t(*)[CAIRN_HASH_BYTES])t.hash, 1,
                                 &run, 1, detail, dl);
+    }
+    if (err == CAIRN_OK) {
+        stage(c, CAIRN__PRUNE_HEAD);
     }
     cairn__transition_free(&t);
     return err;
@@ -296,8 +310,10 @@ static cairn_err check_info(cairn_journal *j, const cairn_prune_info *in)
     return CAIRN_OK;
 }
 
-cairn_err cairn_prune(cairn_journal *journal, const char *run_id,
-                      const cairn_prune_info *info, const cairn_actor_info *who)
+cairn_err cairn__prune(cairn_journal *journal, const char *run_id,
+                       const cairn_prune_info *info,
+                       const cairn_actor_info *who, cairn__prune_hook hook,
+                       void *hook_ctx)
 {
     if (journal == NULL || run_id == NULL || info == NULL) {
         return CAIRN_EINVAL;
@@ -321,6 +337,8 @@ cairn_err cairn_prune(cairn_journal *journal, const char *run_id,
     c.req.run_id = run_id;
     c.req.build = build_prune;
     c.req.ctx = &c;
+    c.hook = hook;
+    c.hook_ctx = hook_ctx;
     err = cairn__lookup_outside(journal, run_id, &c.req.run_num, c.req.detail,
                                 sizeof(c.req.detail));
     if (err == CAIRN_OK) {
@@ -329,6 +347,9 @@ cairn_err cairn_prune(cairn_journal *journal, const char *run_id,
         if (err == CAIRN_OK) {
             err = cairn__store_write(journal->store, prune_fn, &c);
             cairn__run_lock_put(journal, c.req.run_num, 0);
+            if (err == CAIRN_OK) {
+                stage(&c, CAIRN__PRUNE_COMMITTED);
+            }
         }
     }
     if (err != CAIRN_OK) {
@@ -339,4 +360,10 @@ cairn_err cairn_prune(cairn_journal *journal, const char *run_id,
         cairn__publish_detail(journal, c.req.detail);
     }
     return err;
+}
+
+cairn_err cairn_prune(cairn_journal *journal, const char *run_id,
+                      const cairn_prune_info *info, const cairn_actor_info *who)
+{
+    return cairn__prune(journal, run_id, info, who, NULL, NULL);
 }
