@@ -1510,7 +1510,8 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_all(
  * checkpoint.  Also writes @p path + ".minisig", a minisign signature made
  * with @p signer that stock `minisign -V -p PUB -m FILE` accepts.  The run
  * must be signed by @p signer's key and must verify with it first.
- * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EKEYMISMATCH; CAIRN_ETAMPERED or
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EKEYMISMATCH; CAIRN_EPRUNED (the
+ *         run was pruned: its records are gone); CAIRN_ETAMPERED or
  *         CAIRN_EINCOMPLETE (the run does not verify: nothing written);
  *         CAIRN_EEXIST (a file exists); CAIRN_EIO; CAIRN_ENOMEM.
  */
@@ -1570,6 +1571,26 @@ CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle_flags(
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle_flags(
     const char *path, const cairn_pubkey *pinned, unsigned flags,
     cairn_verify_report *out, char *detail, size_t detail_len);
+
+/**
+ * cairn_verify_bundle_flags(), then tie the bundle to the tombstone its
+ * run left in @p journal when it was pruned (docs/FORMAT.md section 22):
+ * the file's SHA-256 and size must be the tombstone's, the bundle must
+ * hold exactly the records the PRUNE record lists (count, positions, leaf
+ * hashes, hence the run's head), and the PRUNE record must apply to the
+ * state the bundle's records replay to at its own time (ended, nothing
+ * pending, not held, the same facts).  A mismatch is TAMPERED (fields
+ * "bundle.sha256", "bundle.records", "held", "prune"); on success the
+ * reason ends with "archived copy of pruned run X (tombstone at position
+ * P, ...)" and out->pruned, prune_position, pruned_records are set.
+ * @return as cairn_verify_bundle_flags(); CAIRN_EINVAL (NULL @p journal);
+ *         CAIRN_ENORUN (no such run in @p journal, or a bundle of another
+ *         journal: @p detail says which); CAIRN_ESTATE (the run is not
+ *         pruned); storage errors.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle_pruned(
+    cairn_journal *journal, const char *path, const cairn_pubkey *pinned,
+    unsigned flags, cairn_verify_report *out, char *detail, size_t detail_len);
 
 /** cairn_verify_bundle_flags() with flags 0: the .minisig is required. */
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle(const char *path,
