@@ -1,5 +1,7 @@
 /*
- * verify_bundle.c - cairn verify-bundle FILE [--key PUB] [--no-signature]:
+ * verify_bundle.c - cairn verify-bundle FILE [--key PUB] [--no-signature]
+ * [-J DIR] (then the bundle must be the archive of a pruned run of DIR,
+ * matching its tombstone):
  * verify an exported bundle and its detached signature FILE.minisig
  * without any journal directory; and the report printers it shares with
  * `cairn verify`.
@@ -197,6 +199,14 @@ void cli_verify_run_text(FILE *out, const cairn_verify_report *r)
         cli_hex(r->head, CAIRN_HASH_BYTES, head);
         fprintf(out, "head        : %s\n", head);
     }
+    if (r->pruned) {
+        fprintf(out,
+                "pruned      : PRUNED: %llu record(s) removed, tombstone at "
+                "position %llu (`cairn log` shows what, when, by whom and "
+                "where the bundle is)\n",
+                (unsigned long long)r->pruned_records,
+                (unsigned long long)r->prune_position);
+    }
     cli_verify_head_text(out, r);
     first_bad_text(out, r);
     fprintf(out, "verdict     : %s (", cairn_verdict_name(r->verdict));
@@ -283,6 +293,11 @@ json_t *cli_verify_run_json(const cairn_verify_report *r)
     cli_jset(o, "format",
              r->format != 0 ? json_integer(r->format) : json_null());
     cli_jset(o, "journal_head", cli_verify_head_json(r));
+    cli_jset(o, "pruned", json_boolean(r->pruned));
+    if (r->pruned) {
+        cli_jset(o, "prune_position", cli_ju64(r->prune_position));
+        cli_jset(o, "pruned_records", cli_ju64(r->pruned_records));
+    }
     return o;
 }
 
@@ -349,9 +364,17 @@ int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv)
     if (key_path != NULL) {
         key = cli_load_pubkey(key_path);
     }
-    err = cairn_verify_bundle_flags(
-        path, key, no_signature ? CAIRN_BUNDLE_NO_SIGNATURE : 0u, &r, detail,
-        sizeof(detail));
+    unsigned flags = no_signature ? CAIRN_BUNDLE_NO_SIGNATURE : 0u;
+    if (ctx->journal_opt != NULL) {
+        /* -J DIR: the bundle is the archive of a pruned run of DIR and
+         * must match its tombstone. */
+        cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+        err = cairn_verify_bundle_pruned(ctx->journal, path, key, flags, &r,
+                                         detail, sizeof(detail));
+    } else {
+        err = cairn_verify_bundle_flags(path, key, flags, &r, detail,
+                                        sizeof(detail));
+    }
     if (err != CAIRN_OK && err != CAIRN_EBUNDLE) {
         cairn_pubkey_free(key);
         cli_die_err(err, path, detail);
@@ -370,6 +393,9 @@ int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv)
         cli_jset(doc, "bundle", cli_jstr(path));
         cli_jset(doc, "key", cli_verify_key_json(key, key_path));
         cli_jset(doc, "signature", cli_jstr(state));
+        if (r.pruned) {
+            cli_jset(doc, "tombstone_position", cli_ju64(r.prune_position));
+        }
         cli_jprint(doc);
     } else {
         fputs("bundle      : ", stdout);

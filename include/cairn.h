@@ -2004,7 +2004,7 @@ CAIRN_API CAIRN_WUR cairn_err cairn_run_plan(cairn_journal *journal,
  *         been cancelled or timed out (after any owed containment and
  *         cleanup ran); CAIRN_EPLAN_MISMATCH: the stored plan does not
  *         hash to the run's plan hash; CAIRN_ELOCKED also when a pending
- *         operation's claimer is alive.
+ *         operation's claimer is alive; CAIRN_EPRUNED: the run was pruned.
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_run_resume(cairn_journal *journal,
                                                const char *run_id,
