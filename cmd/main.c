@@ -197,6 +197,25 @@ static const cli_command commands[] = {
      "TAMPERED, 6 ERROR (with --all the\nworst: TAMPERED, ERROR, INCOMPLETE); "
      "2 for a bad key file.\n--jobs N: threads for --all (default 0: one "
      "per CPU).\n"},
+    {"checkpoint", cmd_checkpoint, CLI_READS,
+     "print the journal's signed checkpoint (an anchor to keep off the host)",
+     "usage: cairn checkpoint [--key PUBFILE] [--from OLD]\n"
+     "\n"
+     "Print the journal's current head verbatim: a C2SP tlog-checkpoint\n"
+     "signed note (origin cairn/journal/<id>, records, log root, the\n"
+     "cairn-state and cairn-time lines, the Ed25519 signature), so that\n"
+     "`cairn checkpoint > anchor.note` saves an anchor for\n"
+     "`cairn verify --anchor`.  --key checks the signature under PUBFILE\n"
+     "first (exit 4 when the head is not signed by it); without --key a\n"
+     "warning says it was not checked.  --from OLD prints a C2SP\n"
+     "tlog-witness add-checkpoint request body instead: \"old OLD\", the\n"
+     "consistency proof from size OLD to the head (base64 hashes, one a\n"
+     "line, built from the stored tree nodes and checked against the\n"
+     "head's root), an empty line and the note.  -o json: origin, size,\n"
+     "root, runs, state_root, time, signed, key_id, note (and request).\n"
+     "Exit 0; 1 an empty journal (no head yet); 2 OLD larger than the\n"
+     "journal; 4 not signed by the key, or a bad head; 6 a format-1\n"
+     "journal (`cairn migrate`).\n"},
     {"export", cmd_export, CLI_READS,
      "export a run as JSON, NDJSON or a signed bundle",
      "usage: cairn export RUN [-o json|ndjson] [--output-file FILE]\n       "
