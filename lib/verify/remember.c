@@ -246,10 +246,16 @@ static cairn_err load_map(const store *s,
     if (err != CAIRN_OK || !*found) {
         return err;
     }
-    if (len < h + 2 || buf[h] != '\n' || buf[len - 1] != '\n' ||
-        cairn__unhex(buf, id, CAIRN_JOURNAL_ID_BYTES) != 0 ||
-        (cairn__hex(id, CAIRN_JOURNAL_ID_BYTES, hex), memcmp(hex, buf, h)) !=
-            0) {
+    int bad = len < h + 2 || buf[h] != '\n' || buf[len - 1] != '\n';
+    if (!bad) {
+        buf[h] = '\0';
+        bad = cairn__unhex(buf, id, CAIRN_JOURNAL_ID_BYTES) != 0;
+    }
+    if (!bad) {
+        cairn__hex(id, CAIRN_JOURNAL_ID_BYTES, hex);
+        bad = memcmp(hex, buf, h) != 0; /* lowercase only */
+    }
+    if (bad) {
         return cairn__fail(detail, detail_len, CAIRN_ECORRUPT,
                            "remembered checkpoints %s/%s is malformed: not "
                            "\"<32 hex journal id>\\n<directory>\\n\"",
