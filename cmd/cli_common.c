@@ -305,6 +305,13 @@ void cli_print_usage(const cli_command *cmd, FILE *out)
               "HOOKS.\n",
               out);
     }
+    if ((cmd->flags & CLI_REMEMBERS) != 0 || strcmp(cmd->name, "verify") == 0) {
+        fputs("\n--checkpoints DIR: the remembered checkpoints (default:\n"
+              "$CAIRN_CHECKPOINTS, else $XDG_STATE_HOME/cairn-checkpoints);\n"
+              "a journal rolled back, forked or replaced since is refused\n"
+              "(exit 4).  --no-remember: neither check nor remember.\n",
+              out);
+    }
     fputs("\nCommon options: -J/--journal DIR, -o/--format text|json, --json,"
           "\n--strict, -h/--help.  See cairn(1).\n",
           out);
