@@ -206,6 +206,8 @@ CHECKS=$((CHECKS + 1))
 expect 3 "$C" verify r1 --key "$T/b.pub" --anchor "$T/fine-1.note" --no-remember
 grep -q "^anchor      : $T/fine-1.note: unverified" "$T/out" || fail "fine: other key: not unverified"
 CHECKS=$((CHECKS + 1))
+# Several keys: the one the anchor (and the run) names counts.
+expect 0 "$C" verify r1 --key "$T/b.pub" --key "$T/a.pub" --anchor "$T/fine-1.note" --no-remember
 # A malformed or unreadable anchor: exit 2 naming the file.
 printf 'not a note\n' >"$T/bad.note"
 expect 2 "$C" verify r1 --key "$T/a.pub" --anchor "$T/bad.note"
