@@ -224,6 +224,19 @@ static const cli_command commands[] = {
      "per line.  --bundle verifies the run\nwith the key first, then writes "
      "FILE and FILE.minisig, which\n`minisign -V -p PUB -m FILE` checks.  "
      "Files are never overwritten.\n"},
+    {"import", cmd_import, CLI_WRITES,
+     "make a bundle's run readable in this journal",
+     "usage: cairn import BUNDLE [--key PUBFILE] [--no-signature]\n"
+     "\n"
+     "Verify BUNDLE (and BUNDLE.minisig) with the checks of verify-bundle\n"
+     "under the pinned key, then store it: its run answers list (marked\n"
+     "IMPORTED), status, show, log, export --bundle (the stored bundle,\n"
+     "byte for byte) and verify (which re-verifies the stored bundle under\n"
+     "the key verify pins).  Imported runs are read-only: every transition\n"
+     "on them exits 2 (CAIRN_EIMPORTED).  Anything but VERIFIED imports\n"
+     "nothing.  Exit: 0 imported; 2 a run of that id exists, or usage; 3\n"
+     "INCOMPLETE (no --key, or no .minisig without --no-signature); 4\n"
+     "TAMPERED; 1 the bundle cannot be read.\n"},
     {"verify-bundle", cmd_verify_bundle, 0, "verify an exported bundle offline",
      "usage: cairn verify-bundle FILE [--key PUBFILE] [--no-signature]\n"
      "\n"

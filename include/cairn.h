@@ -1030,6 +1030,16 @@ CAIRN_API CAIRN_WUR cairn_err cairn_watermark_get(cairn_journal *journal,
                                                   const char *exclude_run,
                                                   cairn_watermark *out);
 
+/** Call @p fn for each imported run id (cairn_import()), in byte order
+ *  of the ids; stop early when @p fn returns nonzero.  cairn_run_each()
+ *  does not list them.
+ *  @return CAIRN_OK (also when the journal has no import);
+ *          CAIRN_ECORRUPT (a malformed key); storage errors. */
+CAIRN_API CAIRN_WUR cairn_err cairn_import_each(cairn_journal *journal,
+                                                int (*fn)(void *ctx,
+                                                          const char *run_id),
+                                                void *ctx);
+
 /** Call @p fn for each run id, in creation order; stop early when @p fn
  *  returns nonzero. */
 CAIRN_API CAIRN_WUR cairn_err cairn_run_each(cairn_journal *journal,
@@ -1436,6 +1446,46 @@ CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle_flags(
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle_flags(
     const char *path, const cairn_pubkey *pinned, unsigned flags,
     cairn_verify_report *out, char *detail, size_t detail_len);
+
+/**
+ * Import the bundle at @p path (and @p path.minisig) into this journal,
+ * read-only: verify it first with the checks of cairn_verify_bundle_flags()
+ * under @p pinned (the verifier core, then the .minisig; @p flags
+ * CAIRN_BUNDLE_NO_SIGNATURE skips the .minisig), and only when the
+ * verdict is VERIFIED store, in one durable write of the `imports`
+ * database (docs/FORMAT.md section 21), the bundle bytes, the .minisig,
+ * the run state replayed from the bundle and where each record lies in
+ * it.  The run then answers cairn_status() (summary.imported 1),
+ * cairn_record_each(), cairn_verify_run() (which re-verifies the stored
+ * bundle under the key it pins), cairn_import_export() and
+ * cairn_import_each(); every transition on it is refused with
+ * CAIRN_EIMPORTED and writes nothing.  Its records are not part of this
+ * journal's log tree, state map or signed head (docs/SECURITY.md).
+ * @param pinned  the key the bundle must be signed with; NULL can only
+ *                give INCOMPLETE, so nothing is imported.
+ * @param out     the verification report (always filled).
+ * @return CAIRN_OK (imported); CAIRN_ETAMPERED or CAIRN_EINCOMPLETE (the
+ *         verdict, in @p out; nothing stored); CAIRN_EEXIST (a run of that
+ *         id exists or was imported); CAIRN_EIO (the bundle cannot be read);
+ *         CAIRN_EINVAL (bad argument, a read-only handle, a format-1
+ *         journal); storage errors.  The detail says which.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_import(cairn_journal *journal,
+                                           const char *path,
+                                           const cairn_pubkey *pinned,
+                                           unsigned flags,
+                                           cairn_verify_report *out);
+
+/**
+ * Write the stored bundle of imported run @p run_id to @p path, byte for
+ * byte as imported, and its .minisig (when one was imported) to
+ * @p path.minisig.  Neither file may exist.
+ * @return CAIRN_OK; CAIRN_ENORUN (not an imported run); CAIRN_ECORRUPT;
+ *         CAIRN_EIO (a file exists or cannot be written); CAIRN_EINVAL.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_import_export(cairn_journal *journal,
+                                                  const char *run_id,
+                                                  const char *path);
 
 /** cairn_verify_bundle_flags() with flags 0: the .minisig is required. */
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle(const char *path,
