@@ -223,7 +223,8 @@ static const cli_command commands[] = {
      "one object with the run's records and\ncheckpoints; ndjson: one record "
      "per line.  --bundle verifies the run\nwith the key first, then writes "
      "FILE and FILE.minisig, which\n`minisign -V -p PUB -m FILE` checks.  "
-     "Files are never overwritten.\n"},
+     "Files are never overwritten.\nAn imported run (cairn import) "
+     "writes its stored bundle back, byte\nfor byte, without a key.\n"},
     {"import", cmd_import, CLI_WRITES,
      "make a bundle's run readable in this journal",
      "usage: cairn import BUNDLE [--key PUBFILE] [--no-signature]\n"
