@@ -105,7 +105,8 @@ static const cli_command commands[] = {
      "unchanged.  --reason: 1..1024 bytes, required.\n"
      "Exit: 0 held; 2 already held (release it first), no such run, an\n"
      "imported run, or usage; 5 locked by a live writer.\n"},
-    {"release", cmd_release, CLI_WRITES | CLI_REMEMBERS, "lift the hold of a run",
+    {"release", cmd_release, CLI_WRITES | CLI_REMEMBERS,
+     "lift the hold of a run",
      "usage: cairn release RUN --reason TEXT\n"
      "                     [--secret-key FILE] [--actor NAME]\n"
      "\n"

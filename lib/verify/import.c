@@ -51,6 +51,10 @@ static void check_sig(const uint8_t *buf, size_t len, const char *sig,
         append_reason(out, ".minisig not checked (no pinned key)");
         return;
     }
+    if (out->key_mismatch) {
+        append_reason(out, ".minisig not checked (key mismatch)");
+        return;
+    }
     if (sig == NULL) {
         if (out->verdict == CAIRN_VERDICT_VERIFIED) {
             out->verdict = CAIRN_VERDICT_INCOMPLETE;
