@@ -105,6 +105,7 @@ int cmd_unlock(cli_ctx *ctx, int argc, char **argv);
 int cmd_lock(cli_ctx *ctx, int argc, char **argv);
 int cmd_salvage(cli_ctx *ctx, int argc, char **argv);
 int cmd_migrate(cli_ctx *ctx, int argc, char **argv);
+int cmd_witness(cli_ctx *ctx, int argc, char **argv);
 
 /* Verification report printers shared by verify and verify-bundle
  * (verify_bundle.c). */

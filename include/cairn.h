@@ -1932,6 +1932,25 @@ CAIRN_API CAIRN_WUR cairn_err
 cairn_witness_vkey(const uint8_t pk[CAIRN_PUBLIC_KEY_BYTES], const char *name,
                    char *out, size_t out_len);
 
+/** Verifier key types (C2SP signed-note): a log's Ed25519 note key, and
+ *  an Ed25519 cosigner (witness) key, tlog-cosignature v1. */
+#define CAIRN_VKEY_ED25519 0x01
+#define CAIRN_VKEY_COSIGNATURE 0x04
+
+/**
+ * Strict parse of a C2SP verifier key "<name>+<8 lowercase hex key
+ * ID>+<base64(type || 32-byte Ed25519 key)>" of @p len bytes (no
+ * newline; docs/FORMAT.md section 15): a valid name, type
+ * CAIRN_VKEY_ED25519 or CAIRN_VKEY_COSIGNATURE, the key ID matching.
+ * @param name  receives the key name, NUL-terminated: at least
+ *              CAIRN_WITNESS_NAME_MAX + 1 bytes (@p name_len).
+ * @return CAIRN_OK; CAIRN_EKEY (detail "byte N: ..."); CAIRN_EINVAL (NULL,
+ *         @p name too small).
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_vkey_parse(
+    const char *text, size_t len, char *name, size_t name_len, uint8_t *type,
+    uint8_t pk[CAIRN_PUBLIC_KEY_BYTES], char *detail, size_t detail_len);
+
 /**
  * Check the cosignature of the witness with verifier key @p vkey (type
  * 0x04) on the signed checkpoint note @p note.  Lines of other keys are

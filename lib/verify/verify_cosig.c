@@ -52,3 +52,25 @@ cairn_err cairn_cosignature_verify(const char *note, size_t note_len,
     free(n);
     return err;
 }
+
+cairn_err cairn_vkey_parse(const char *text, size_t len, char *name,
+                           size_t name_len, uint8_t *type,
+                           uint8_t pk[CAIRN_PUBLIC_KEY_BYTES], char *detail,
+                           size_t detail_len)
+{
+    if (text == NULL || name == NULL || type == NULL || pk == NULL ||
+        name_len < CAIRN_WITNESS_NAME_MAX + 1) {
+        return cairn__fail(detail, detail_len, CAIRN_EINVAL,
+                           "missing argument");
+    }
+    name[0] = '\0';
+    cairn_note_vkey k;
+    cairn_err err = cairn__note_vkey_parse(text, len, &k, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    memcpy(name, k.name, k.name_len + 1);
+    *type = k.alg;
+    memcpy(pk, k.pk, CAIRN_PUBLIC_KEY_BYTES);
+    return CAIRN_OK;
+}
