@@ -55,6 +55,12 @@ typedef struct cli_ctx {
      *  cli_open_journal(): see cli_resolve_run(). */
     char run[CAIRN_MAX_ID + 1];
     int run_pending; /**< run holds an argument not yet resolved */
+    /** --checkpoints DIR (remembered checkpoints), or NULL. */
+    const char *checkpoints_opt;
+    int no_remember; /**< --no-remember */
+    /** The remembered checkpoint was checked at open (cli_remember_check):
+     *  cli_exit() remembers the journal's head (writers; verify itself). */
+    int remember_armed;
 } cli_ctx;
 
 enum { CLI_UNSIGNED_NONE = 0, CLI_UNSIGNED_EXIT, CLI_UNSIGNED_WRITE };
@@ -65,6 +71,9 @@ typedef int (*cli_handler)(cli_ctx *ctx, int argc, char **argv);
 #define CLI_READS 0x1u   /**< opens it read-only */
 #define CLI_WRITES 0x2u  /**< opens it read-write and signs what it writes */
 #define CLI_CREATES 0x4u /**< with CLI_WRITES: makes it when missing */
+/** Checks the remembered checkpoint before it trusts the journal and
+ *  remembers the head after (cli_remember_check(), cli_exit()). */
+#define CLI_REMEMBERS 0x8u
 
 /** An entry of the command table (main.c). */
 typedef struct cli_command {
@@ -105,6 +114,7 @@ int cmd_unlock(cli_ctx *ctx, int argc, char **argv);
 int cmd_lock(cli_ctx *ctx, int argc, char **argv);
 int cmd_salvage(cli_ctx *ctx, int argc, char **argv);
 int cmd_migrate(cli_ctx *ctx, int argc, char **argv);
+int cmd_checkpoint(cli_ctx *ctx, int argc, char **argv);
 int cmd_witness(cli_ctx *ctx, int argc, char **argv);
 
 /* Verification report printers shared by verify and verify-bundle
@@ -186,6 +196,8 @@ enum {
     CLI_OPT_HOOK,
     CLI_OPT_PASSWORD_FILE,
     CLI_OPT_PASSWORD_FD,
+    CLI_OPT_CHECKPOINTS,
+    CLI_OPT_NO_REMEMBER,
     CLI_OPT_FIRST_LOCAL /**< first value free for a command's options */
 };
 
@@ -208,6 +220,14 @@ enum {
         {"password-fd", required_argument, NULL, CLI_OPT_PASSWORD_FD},         \
     {                                                                          \
         "actor", required_argument, NULL, CLI_OPT_ACTOR                        \
+    }
+
+/** --checkpoints DIR and --no-remember: every command that remembers
+ *  checkpoints (writers, verify). */
+#define CLI_LONG_REMEMBER                                                      \
+    {"checkpoints", required_argument, NULL, CLI_OPT_CHECKPOINTS},             \
+    {                                                                          \
+        "no-remember", no_argument, NULL, CLI_OPT_NO_REMEMBER                  \
     }
 
 /** --hook CMD: an option of every command that makes transitions. */
@@ -378,6 +398,18 @@ int cli_journal_opts(cairn_journal_opts *opts, unsigned flags, char *detail,
 /** Exit 1 (CLI_ENOJOURNAL) when @p dir, or the journal in it (data.mdb),
  *  does not exist: "cairn: DIR: no such journal (...)"; else return. */
 void cli_die_if_no_journal(const char *dir);
+/** The remembered checkpoint store: --checkpoints, $CAIRN_CHECKPOINTS,
+ *  $XDG_STATE_HOME/cairn-checkpoints, $HOME/.local/state/cairn-checkpoints;
+ *  NULL with --no-remember or when none can be found.  malloc'd. */
+char *cli_checkpoints_dir(const cli_ctx *ctx);
+/** Before trusting the open journal: the head must extend the checkpoint
+ *  remembered for it (cairn_checkpoint_check_remembered()); dies with exit
+ *  4 (rolled back, forked, replaced), 6 (unsafe or malformed store) and
+ *  arms cli_exit()'s remembering.  Nothing with --no-remember. */
+void cli_remember_check(cli_ctx *ctx);
+/** Remember the open journal's head now (forward only); @p key: the
+ *  pinned key (NULL: the signer's).  Failures are warnings. */
+void cli_remember_now(cli_ctx *ctx, const cairn_pubkey *key);
 /** Open the journal with CAIRN_OPEN_* @p flags into ctx->journal, or die.
  *  With CAIRN_OPEN_CREATE, missing parent directories are made (0700). */
 void cli_open_journal(cli_ctx *ctx, unsigned flags);

@@ -26,6 +26,12 @@ void cli_exit(int code)
         exit_ctx->unsigned_warning == CLI_UNSIGNED_EXIT) {
         cli_warn_unsigned(exit_ctx);
     }
+    if (exit_ctx != NULL && exit_ctx->remember_armed &&
+        exit_ctx->journal != NULL &&
+        (code == CLI_EXIT_OK || (exit_ctx->cmd->flags & CLI_WRITES) != 0)) {
+        exit_ctx->remember_armed = 0;
+        cli_remember_now(exit_ctx, NULL);
+    }
     if (exit_ctx != NULL) {
         cairn_journal_close(exit_ctx->journal);
         exit_ctx->journal = NULL;
@@ -370,6 +376,15 @@ int cli_common_option(cli_ctx *ctx, int c, const char *arg, char **argv)
         return 1;
     case CLI_OPT_ACTOR:
         ctx->actor = arg;
+        return 1;
+    case CLI_OPT_CHECKPOINTS:
+        if (arg[0] == '\0') {
+            cli_usage_error(ctx, "--checkpoints: empty directory name");
+        }
+        ctx->checkpoints_opt = arg;
+        return 1;
+    case CLI_OPT_NO_REMEMBER:
+        ctx->no_remember = 1;
         return 1;
     case CLI_OPT_STRICT:
         ctx->strict = 1;
