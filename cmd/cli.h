@@ -131,6 +131,39 @@ json_t *cli_verify_run_json(const cairn_verify_report *r);
 void cli_verify_head_text(FILE *out, const cairn_verify_report *r);
 json_t *cli_verify_head_json(const cairn_verify_report *r);
 
+/* Anchors and the remembered checkpoint of `verify` (verify_anchor.c).
+ * The files are read by the parent, checked by the verifying child,
+ * whose results come back through verify.c's pipe. */
+typedef struct cli_anchors {
+    size_t n;
+    const char **path; /**< --anchor FILE, in order */
+    char **text;       /**< their bytes (read up front) */
+    size_t *len;
+    cairn_anchor_result *res; /**< filled from the child */
+    int *err;                 /**< cairn_err of each check; -1: none */
+    char *checkpoints;        /**< the store, or NULL (--no-remember) */
+    int rem_done;             /**< the remembered check ran */
+    int rem_err;              /**< its cairn_err */
+    cairn_remembered rem;
+    char rem_detail[2048];
+} cli_anchors;
+/** Read FILE (exit 2 naming it when unreadable, not a regular file or
+ *  too large) and append it. */
+void cli_anchors_add(cli_anchors *a, const char *path);
+/** Child side: check every anchor against @p j under @p key. */
+void cli_anchors_check(cli_anchors *a, cairn_journal *j,
+                       const cairn_pubkey *key);
+/** Child side: the remembered checkpoint check (when a store is set). */
+void cli_anchors_remembered(cli_anchors *a, cairn_journal *j);
+/** Parent side: what the anchors and the remembered checkpoint make of
+ *  the verdict (VERIFIED when they add nothing); exits 2 for a malformed
+ *  anchor and like cli_die_err() for an unusable store. */
+cairn_verdict cli_anchors_verdict(const cli_anchors *a, const char *dir);
+void cli_anchors_text(FILE *out, const cli_anchors *a);
+/** Add "anchors", "records_after_anchor" and "remembered" to @p doc. */
+void cli_anchors_json(json_t *doc, const cli_anchors *a);
+void cli_anchors_free(cli_anchors *a);
+
 /* ---------------------------------------------------------------- */
 /* Errors and exit (cli_common.c).                                   */
 
