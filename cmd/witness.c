@@ -19,8 +19,6 @@
 
 /* Longest request read (a request is at most about 134 KB). */
 #define REQUEST_MAX (256u * 1024u)
-/* Longest --log-key or --witness-key file read. */
-#define KEY_FILE_MAX 4096u
 
 enum {
     OPT_STORE = CLI_OPT_FIRST_LOCAL,
@@ -144,32 +142,6 @@ static char *read_path(const char *path, size_t max, size_t *len)
     return buf;
 }
 
-/* A verifier key given as text or as a file holding it (one line). */
-static int vkey_text(const char *arg, char *out, size_t cap)
-{
-    struct stat st;
-    size_t n = strlen(arg);
-    if (stat(arg, &st) == 0 && S_ISREG(st.st_mode)) {
-        char *buf = read_path(arg, KEY_FILE_MAX, &n);
-        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
-            n--;
-        }
-        if (n >= cap || memchr(buf, '\n', n) != NULL) {
-            free(buf);
-            return -1;
-        }
-        memcpy(out, buf, n);
-        out[n] = '\0';
-        free(buf);
-        return 0;
-    }
-    if (n >= cap) {
-        return -1;
-    }
-    memcpy(out, arg, n + 1);
-    return 0;
-}
-
 /* --log-key: a minisign public key file (any origin), or an Ed25519
  * verifier key (text or file) whose name is the origin it signs. */
 static void trust_log_key(cairn_witness *w, const char *arg)
@@ -184,7 +156,7 @@ static void trust_log_key(cairn_witness *w, const char *arg)
         cairn_pubkey_bytes(key, pk);
         cairn_pubkey_free(key);
     } else {
-        if (vkey_text(arg, text, sizeof(text)) != 0 ||
+        if (cli_vkey_text(arg, text, sizeof(text)) != 0 ||
             cairn_vkey_parse(text, strlen(text), name, sizeof(name), &type, pk,
                              detail, sizeof(detail)) != CAIRN_OK ||
             type != CAIRN_VKEY_ED25519) {

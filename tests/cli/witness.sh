@@ -139,6 +139,43 @@ rm -rf "$T/remembered"
 req "$SIZE2"
 expect 0 witness "$T/req"
 
+# verify --witness-key: the cosignature on an anchor the journal extends.
+"$CAIRN" witness --vkey --name w1.example --key "$T/w1.pub" >"$T/w1.vkey"
+"$CAIRN" witness --vkey --name w2.example --key "$T/w2.pub" >"$T/w2.vkey"
+expect 0 "$CAIRN" verify --all --key "$T/log.pub" --anchor "$T/cosigned.note" \
+    --witness-key "$T/w1.vkey" --min-witnesses 1
+CHECKS=$((CHECKS + 1))
+grep -q '^witnesses   : 1 of 1 required found' "$T/out" &&
+    grep -q '^witnessed   : 0 records after the newest witnessed checkpoint' "$T/out" ||
+    fail "verify witnesses: $(cat "$T/out")"
+run_plan
+expect 0 "$CAIRN" verify --all --key "$T/log.pub" --anchor "$T/cosigned.note" \
+    --witness-key "$(cat "$T/w1.vkey")" -o json
+json_is "$T/out" "j['verdict'] == 'VERIFIED' and j['witnesses']['found'] == 1 and j['witnesses']['records_after_witnessed'] == 6 and j['witnesses']['keys'][0]['status'] == 'ok'"
+# Two required, one witness: INCOMPLETE (exit 3), saying how many.
+expect 3 "$CAIRN" verify --all --key "$T/log.pub" --anchor "$T/cosigned.note" \
+    --witness-key "$T/w1.vkey" --witness-key "$T/w2.vkey" --min-witnesses 2
+CHECKS=$((CHECKS + 1))
+grep -q '^witnesses   : 1 of 2 required found' "$T/out" &&
+    grep -q '^witness     : w2.example: no valid cosignature' "$T/out" ||
+    fail "verify 1 of 2: $(cat "$T/out")"
+expect 3 "$CAIRN" verify --all --key "$T/log.pub" --anchor "$T/cosigned.note" \
+    --witness-key "$T/w1.vkey" --min-witnesses 2
+# A cosignature of a pinned witness that does not verify: TAMPERED.
+sed 's/^\(— w1.example .\{20\}\)A/\1B/; t; s/^\(— w1.example .\{20\}\)./\1A/' \
+    "$T/cosigned.note" >"$T/badcosig.note"
+expect 4 "$CAIRN" verify --all --key "$T/log.pub" --anchor "$T/badcosig.note" \
+    --witness-key "$T/w1.vkey"
+grep -q '^witness     : w1.example: TAMPERED' "$T/out" ||
+    fail "verify bad cosignature: $(cat "$T/out")"
+# Usage: a log key is no witness key; --min-witnesses needs a key and
+# the keys need an anchor.
+expect 2 "$CAIRN" verify --all --key "$T/log.pub" --anchor "$T/cosigned.note" \
+    --witness-key "$T/log.pub"
+expect 2 "$CAIRN" verify --all --key "$T/log.pub" --anchor "$T/cosigned.note" \
+    --min-witnesses 1
+expect 2 "$CAIRN" verify --all --key "$T/log.pub" --witness-key "$T/w1.vkey"
+
 # A second witness that does not accept this log: refused (exit 4).
 expect 4 "$CAIRN" witness --secret-key "$T/w2.key" --name w2.example \
     --log-key "$T/w1.pub" --store "$T/ws2" "$T/req"
