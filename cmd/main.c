@@ -203,7 +203,11 @@ static const cli_command commands[] = {
      "verdict is at best INCOMPLETE.\nExit: 0 VERIFIED, 3 INCOMPLETE, 4 "
      "TAMPERED, 6 ERROR (with --all the\nworst: TAMPERED, ERROR, INCOMPLETE); "
      "2 for a bad key file.\n--jobs N: threads for --all (default 0: one "
-     "per CPU).\n"},
+     "per CPU).\n"
+     "--witness-key VKEY (repeatable) [--min-witnesses N]: at least N\n"
+     "(default 1) of these witnesses (`cairn witness --vkey`) must have a\n"
+     "valid cosignature on an --anchor file the journal extends (fewer:\n"
+     "INCOMPLETE; an invalid one: TAMPERED).\n"},
     {"checkpoint", cmd_checkpoint, CLI_READS,
      "print the journal's signed checkpoint (an anchor to keep off the host)",
      "usage: cairn checkpoint [--key PUBFILE] [--from OLD]\n"
