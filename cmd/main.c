@@ -194,7 +194,8 @@ static const cli_command commands[] = {
      "The password comes from CAIRN_PASSWORD, else from two prompts on the\n"
      "terminal.  Existing files are never overwritten.\n"},
     {"verify", cmd_verify, CLI_READS, "verify runs against a pinned public key",
-     "usage: cairn verify (RUN | --all [--jobs N]) [--key PUBFILE]\n\nCheck "
+     "usage: cairn verify (RUN | --all [--jobs N]) [--key PUBFILE]\n"
+     "                    [--anchor FILE]...\n\nCheck "
      "a run, or "
      "every run and the directory's structure (--all):\nrecord encoding, the "
      "hash chain from the genesis hash, every\ncheckpoint and its signature "
@@ -203,7 +204,10 @@ static const cli_command commands[] = {
      "verdict is at best INCOMPLETE.\nExit: 0 VERIFIED, 3 INCOMPLETE, 4 "
      "TAMPERED, 6 ERROR (with --all the\nworst: TAMPERED, ERROR, INCOMPLETE); "
      "2 for a bad key file.\n--jobs N: threads for --all (default 0: one "
-     "per CPU).\n"
+     "per CPU).\n--anchor FILE: a checkpoint saved by `cairn checkpoint`; the\n"
+     "journal must extend it (else TAMPERED: rollback, fork, other-journal;\n"
+     "unverified without --key), and the report says how many records\n"
+     "follow the newest anchor.  A malformed anchor file is exit 2.\n"
      "--witness-key VKEY (repeatable) [--min-witnesses N]: at least N\n"
      "(default 1) of these witnesses (`cairn witness --vkey`) must have a\n"
      "valid cosignature on an --anchor file the journal extends (fewer:\n"

@@ -18,6 +18,9 @@
 #include "format/merkle.h"
 #include "format/note.h"
 
+#include <ctype.h>
+#include <dirent.h>
+
 static struct {
     char *root, *pub_a, *sec_a, *pub_b, *sec_b;
     cairn_signer *a, *b;
@@ -488,6 +491,51 @@ static void test_remembered_hostile(void **state)
     tu_write_file(file, "", 0);
     assert_int_equal(check_rem(dir, store, &rem, detail, sizeof(detail)),
                      CAIRN_ECORRUPT);
+    /* Another journal's checkpoint under this journal's name. */
+    {
+        char *odir = tu_path(root, "o");
+        add_run(odir, K.a, "x1");
+        cairn_journal_checkpoint ocp = head_of(odir, NULL);
+        tu_write_file(file, ocp.note, ocp.note_len);
+        assert_int_equal(check_rem(dir, store, &rem, detail, sizeof(detail)),
+                         CAIRN_ECORRUPT);
+        assert_non_null(strstr(detail, "its origin is"));
+        free(odir);
+    }
+    /* The directory map: malformed, or uppercase hex. */
+    {
+        char name[256] = "";
+        DIR *d = opendir(store);
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strncmp(e->d_name, "dir-", 4) == 0) {
+                snprintf(name, sizeof(name), "%s", e->d_name);
+            }
+        }
+        closedir(d);
+        assert_true(name[0] != '\0');
+        char *map = tu_path(store, name);
+        size_t ml;
+        char *mgood = tu_read_file(map, &ml);
+        tu_write_file(map, "nonsense\n", 9);
+        tu_write_file(file, good, n);
+        assert_int_equal(check_rem(dir, store, &rem, detail, sizeof(detail)),
+                         CAIRN_ECORRUPT);
+        assert_non_null(strstr(detail, name));
+        for (size_t i = 0; i < 32; i++) {
+            mgood[i] = (char)toupper((unsigned char)mgood[i]);
+        }
+        tu_write_file(map, mgood, ml);
+        assert_int_equal(check_rem(dir, store, &rem, detail, sizeof(detail)),
+                         CAIRN_ECORRUPT);
+        for (size_t i = 0; i < 32; i++) {
+            mgood[i] = (char)tolower((unsigned char)mgood[i]);
+        }
+        tu_write_file(map, mgood, ml);
+        assert_int_equal(chmod(map, 0600), 0);
+        free(mgood);
+        free(map);
+    }
     tu_write_file(file, good, n);
     assert_int_equal(chmod(file, 0600), 0);
 

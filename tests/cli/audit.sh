@@ -74,7 +74,12 @@ fi
 AUDITOR="cairn-audit-$$"
 useradd --system --no-create-home --shell /usr/sbin/nologin "$AUDITOR" ||
     { AUDITOR=""; fail "useradd"; finish; }
-as_auditor() { runuser -u "$AUDITOR" -- env TMPDIR="$T/tmp" "$@"; }
+# The auditor keeps its own remembered checkpoints (the store must be
+# the user's own: cairn(1) --checkpoints).
+as_auditor() {
+    runuser -u "$AUDITOR" -- env TMPDIR="$T/tmp" \
+        CAIRN_CHECKPOINTS="$T/tmp/checkpoints" "$@"
+}
 
 # It is not the journal's owner (and cannot open lock.mdb for writing):
 # verify falls back to a snapshot, and says why.
