@@ -121,6 +121,9 @@ int cmd_witness(cli_ctx *ctx, int argc, char **argv);
  * (verify_bundle.c). */
 void cli_verify_put_text(FILE *out, const char *s);
 cairn_pubkey *cli_load_pubkey(const char *path);
+/** `--key PATH` given again: load PATH and add it to the pinned set @p set
+ *  (NULL: the first key); exits 2 on a bad key file. */
+cairn_pubkey *cli_add_pubkey(cairn_pubkey *set, const char *path);
 void cli_verify_key_text(FILE *out, const cairn_pubkey *key,
                          const char *key_path);
 void cli_verify_run_text(FILE *out, const cairn_verify_report *r);

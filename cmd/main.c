@@ -204,7 +204,10 @@ static const cli_command commands[] = {
      "verdict is at best INCOMPLETE.\nExit: 0 VERIFIED, 3 INCOMPLETE, 4 "
      "TAMPERED, 6 ERROR (with --all the\nworst: TAMPERED, ERROR, INCOMPLETE); "
      "2 for a bad key file.\n--jobs N: threads for --all (default 0: one "
-     "per CPU).\n--anchor FILE: a checkpoint saved by `cairn checkpoint`; the\n"
+     "per CPU).\n--key may be given several times: each run and the head "
+     "are checked\nwith the pinned key they name; one signed by none of "
+     "them is a key\nmismatch (INCOMPLETE, exit 3), not tampering.\n"
+     "--anchor FILE: a checkpoint saved by `cairn checkpoint`; the\n"
      "journal must extend it (else TAMPERED: rollback, fork, other-journal;\n"
      "unverified without --key), and the report says how many records\n"
      "follow the newest anchor.  A malformed anchor file is exit 2.\n"
@@ -247,7 +250,9 @@ static const cli_command commands[] = {
      "cut back to an earlier commit is caught).  A missing or unreadable\n"
      "FILE.minisig makes the verdict at best INCOMPLETE (exit 3) unless\n"
      "--no-signature says not to check it.  FILE must be a regular file of\n"
-     "at most 1 GiB.  Exit codes as for verify.\n"},
+     "at most 1 GiB.  Exit codes as for verify.  --key may be repeated:\n"
+     "the key the bundle names counts; a bundle of another key is a key\n"
+     "mismatch (INCOMPLETE, exit 3).\n"},
     {"info", cmd_info, CLI_READS, "print facts about the journal directory",
      "usage: cairn info\n"
      "\n"

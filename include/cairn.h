@@ -376,7 +376,18 @@ CAIRN_API CAIRN_WUR cairn_err cairn_pubkey_parse(const char *b64,
                                                  cairn_pubkey **out,
                                                  char *detail,
                                                  size_t detail_len);
+/** Free @p key and every key added to it. */
 CAIRN_API void cairn_pubkey_free(cairn_pubkey *key);
+/**
+ * Pin several keys (`--key A --key B`): @p more, and every key already
+ * added to it, joins the set @p set and is freed with it.  Verification
+ * checks each run, head, bundle and detached signature with the member
+ * whose key id it names; one signed by none of them is a key mismatch
+ * (INCOMPLETE), never VERIFIED.  cairn_pubkey_key_id(),
+ * cairn_pubkey_bytes() and the fingerprint describe the first key.
+ * NULL-safe; adding a set to itself does nothing.
+ */
+CAIRN_API void cairn_pubkey_add(cairn_pubkey *set, cairn_pubkey *more);
 CAIRN_API void cairn_pubkey_key_id(const cairn_pubkey *key,
                                    uint8_t out[CAIRN_KEY_ID_BYTES]);
 CAIRN_API void cairn_pubkey_bytes(const cairn_pubkey *key,
@@ -1209,6 +1220,10 @@ typedef struct cairn_verify_report {
     uint64_t unsealed; /**< records after the last checkpoint */
     int key_pinned;    /**< a public key was given */
     int run_signed;    /**< the run is bound to a signing key */
+    /** The run is signed by another key than the pinned one: a key
+     *  mismatch (INCOMPLETE, like minisign's "key id mismatch"), not
+     *  proof of tampering; its signatures were not checked. */
+    int key_mismatch;
     uint8_t key_id[CAIRN_KEY_ID_BYTES]; /**< the run's key id */
     char fingerprint[80]; /**< "SHA256:..." of the pinned key, or "" */
     int replay_ok;        /**< replay equals the materialised state */
