@@ -176,6 +176,17 @@ expect 2 "$CAIRN" verify --all --key "$T/log.pub" --anchor "$T/cosigned.note" \
     --min-witnesses 1
 expect 2 "$CAIRN" verify --all --key "$T/log.pub" --witness-key "$T/w1.vkey"
 
+# Two witness processes on one store with the same request: the check
+# and the write are one transaction, so exactly one cosigns, the other
+# gets the new size (409, exit 3).
+req "$SIZE2"
+(witness "$T/req" >"$T/p1" 2>&1; echo $? >"$T/p1.rc") &
+(witness "$T/req" >"$T/p2" 2>&1; echo $? >"$T/p2.rc") &
+wait
+CHECKS=$((CHECKS + 1))
+[ "$(cat "$T/p1.rc" "$T/p2.rc" | sort | tr '\n' ' ')" = "0 3 " ] ||
+    fail "concurrent witnesses: exits $(cat "$T/p1.rc" "$T/p2.rc" | tr '\n' ' '): $(cat "$T/p1" "$T/p2")"
+
 # A second witness that does not accept this log: refused (exit 4).
 expect 4 "$CAIRN" witness --secret-key "$T/w2.key" --name w2.example \
     --log-key "$T/w1.pub" --store "$T/ws2" "$T/req"
