@@ -148,6 +148,9 @@ int cmd_list(cli_ctx *ctx, int argc, char **argv)
     cli_filter_check(ctx, &f);
     cli_open(ctx);
     err = cairn_run_each(ctx->journal, collect, &ids);
+    if (err == CAIRN_OK && !ids.nomem) {
+        err = cairn_import_each(ctx->journal, collect, &ids);
+    }
     if (ids.nomem) {
         cli_die_nomem();
     }

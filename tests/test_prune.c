@@ -876,6 +876,31 @@ static void test_bundle_changed_after_prune(void **state)
     free(path);
 }
 
+/* An imported run (another journal's, read-only here) is never pruned. */
+static void test_imported_run_refused(void **state)
+{
+    pfix *f = *state;
+    cairn_verify_report r;
+    char detail[512];
+    run_completed(f, "r");
+    char *path = tu_path(f->root, "r.cairn"), *dir = tu_path(f->root, "j2");
+    assert_int_equal(cairn_export_bundle(f->j, "r", f->signer, path), CAIRN_OK);
+    cairn_journal *j2 = NULL;
+    assert_int_equal(
+        cairn_journal_open(dir, CAIRN_OPEN_CREATE, &j2, detail, sizeof(detail)),
+        CAIRN_OK);
+    cairn_journal_set_signer(j2, f->signer);
+    assert_int_equal(cairn_import(j2, path, f->pk, 0, &r), CAIRN_OK);
+    cairn_prune_info in = info_for("keep-last=1");
+    assert_int_equal(cairn_prune_check(j2, "r", detail, sizeof(detail)),
+                     CAIRN_EIMPORTED);
+    assert_non_null(strstr(detail, "imported"));
+    assert_int_equal(cairn_prune(j2, "r", &in, NULL), CAIRN_EIMPORTED);
+    cairn_journal_close(j2);
+    free(path);
+    free(dir);
+}
+
 /* ---- crash safety ----------------------------------------------------- */
 
 static void kill_at(void *ctx, int at)
@@ -1003,6 +1028,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bundle_tombstone_mismatch, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bundle_changed_after_prune, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_imported_run_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_crash_inside_prune, setup,
                                         teardown),

@@ -24,8 +24,8 @@ static cairn_err load(cairn_journal *j, const char *run_id, cairn_state *st,
                            cairn__store_detail(j->store));
     }
     err = cairn__lookup_run(j, txn, run_id, &run_num);
-    if (err == CAIRN_ENORUN) {
-        cairn__fmt(detail, detail_len, "no run \"%s\"", run_id);
+    if (err != CAIRN_OK) {
+        cairn__fmt(detail, detail_len, "%s", j->detail); /* EIMPORTED ... */
     }
     if (err == CAIRN_OK) {
         err = cairn__load_state(j, txn, run_num, st, detail, detail_len);

@@ -253,5 +253,9 @@ cairn_err cairn_status(cairn_journal *journal, const char *run_id,
         err = cairn__summary_from_state(&st, out);
     }
     cairn__state_free(&st);
+    if (err == CAIRN_EIMPORTED) {
+        journal->detail[0] = '\0';
+        err = cairn__import_status(journal, run_id, out);
+    }
     return err;
 }

@@ -112,6 +112,13 @@ assert holds[-1]["reason"] == "incident 42" and holds[-1]["until"], holds
 CHECKS=$((CHECKS + 1))
 expect 2 "$C" log failed --type bogus && err_has "hold, release"
 
+# stats counts the runs whose hold counts.
+expect 0 "$C" stats -o json
+json_is "$T/out" "j['all']['held_runs'] == 2 and j['plans']['p']['held_runs'] == 2"
+expect 0 "$C" stats --prom "$T/m.prom"
+grep -q '^cairn_held_runs{plan="p"} 2$' "$T/m.prom" ||
+    fail "no cairn_held_runs 2: $(grep held "$T/m.prom")"
+
 # An expired hold no longer counts: not in list --held, and a new hold
 # replaces it.
 expect 0 "$C" hold running --reason short --until 1s
