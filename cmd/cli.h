@@ -120,6 +120,18 @@ json_t *cli_verify_run_json(const cairn_verify_report *r);
 void cli_verify_head_text(FILE *out, const cairn_verify_report *r);
 json_t *cli_verify_head_json(const cairn_verify_report *r);
 
+/* Anchor checkpoints given with --anchor FILE (cli_anchor.c): each file
+ * is read whole (a regular file of at most 131072 bytes, a C2SP signed
+ * note); a file that cannot be read dies with exit 2. */
+typedef struct cli_anchors {
+    const char *path[CAIRN_BUNDLE_MAX_ANCHORS];
+    char *text[CAIRN_BUNDLE_MAX_ANCHORS];
+    size_t len[CAIRN_BUNDLE_MAX_ANCHORS];
+    size_t n;
+} cli_anchors;
+void cli_anchor_add(const cli_ctx *ctx, cli_anchors *a, const char *path);
+void cli_anchors_free(cli_anchors *a);
+
 /* ---------------------------------------------------------------- */
 /* Errors and exit (cli_common.c).                                   */
 

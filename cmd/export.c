@@ -3,7 +3,7 @@
  * record per line), or as a signed bundle for offline verification.
  *
  *   cairn export RUN [-o json|ndjson] [--output-file FILE]
- *   cairn export RUN --bundle FILE [--secret-key KEY]
+ *   cairn export RUN --bundle FILE [--secret-key KEY] [--anchor A]...
  *
  * -o/--format is the common output option; export also takes "ndjson"
  * (and treats the default "text" as json: records have no text form
@@ -34,7 +34,7 @@ static void textf(char *dst, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-enum { OPT_BUNDLE = CLI_OPT_FIRST_LOCAL, OPT_OUTPUT_FILE };
+enum { OPT_BUNDLE = CLI_OPT_FIRST_LOCAL, OPT_OUTPUT_FILE, OPT_ANCHOR };
 
 typedef struct export_out {
     FILE *f;
@@ -194,9 +194,40 @@ static int export_text(cli_ctx *ctx, const char *run, int ndjson,
     return CLI_EXIT_OK;
 }
 
-static int export_bundle(cli_ctx *ctx, const char *run, const char *path)
+static void bundle_json(const char *run, const char *path,
+                        const cairn_export_result *res)
+{
+    json_t *o = json_object();
+    char sig[4200], tp[4200];
+    if (o == NULL) {
+        cli_die_nomem();
+    }
+    textf(sig, sizeof(sig), "%s.minisig", path);
+    textf(tp, sizeof(tp), "%s.tlog-proof", path);
+    cli_jset(o, "run_id", cli_jstr(run));
+    cli_jset(o, "bundle", cli_jstr(path));
+    cli_jset(o, "signature", cli_jstr(sig));
+    cli_jset(o, "version", json_integer(res->version));
+    cli_jset(o, "tlog_proof", res->tlog_proof ? cli_jstr(tp) : json_null());
+    cli_jset(o, "exported_ns",
+             res->version >= 2 ? cli_ju64(res->exported_ns) : json_null());
+    cli_jset(o, "state",
+             res->version >= 2 ? cli_jstr(cairn_run_state_name(res->state))
+                               : json_null());
+    cli_jset(o, "tree_size",
+             res->version >= 2 ? cli_ju64(res->tree_size) : json_null());
+    cli_jset(o, "bytes", cli_ju64(res->bytes));
+    cli_jprint(o);
+}
+
+static int export_bundle(cli_ctx *ctx, const char *run, const char *path,
+                         cli_anchors *anchors)
 {
     const char *env = getenv("CAIRN_SECRET_KEY");
+    cairn_export_opts opts = {0, (const char *const *)anchors->text,
+                              anchors->len, anchors->n};
+    cairn_export_result res;
+    char when[64];
     cairn_err err;
     if (ctx->secret_key == NULL && (env == NULL || env[0] == '\0')) {
         cli_usage_error(ctx, "--bundle needs the run's secret key "
@@ -204,23 +235,27 @@ static int export_bundle(cli_ctx *ctx, const char *run, const char *path)
     }
     cli_load_signer(ctx);
     cli_open_journal(ctx, CAIRN_OPEN_READONLY);
-    err = cairn_export_bundle(ctx->journal, run, ctx->signer, path);
+    err = cairn_export_bundle_opts(ctx->journal, run, ctx->signer, path, &opts,
+                                   &res);
+    cli_anchors_free(anchors);
     if (err != CAIRN_OK) {
         cli_die_run(ctx, err, run);
     }
     if (ctx->format == CLI_JSON) {
-        json_t *o = json_object();
-        char sig[4200];
-        if (o == NULL) {
-            cli_die_nomem();
-        }
-        textf(sig, sizeof(sig), "%s.minisig", path);
-        cli_jset(o, "run_id", cli_jstr(run));
-        cli_jset(o, "bundle", cli_jstr(path));
-        cli_jset(o, "signature", cli_jstr(sig));
-        cli_jprint(o);
-    } else {
-        printf("bundle      : %s\nsignature   : %s.minisig\n", path, path);
+        bundle_json(run, path, &res);
+        return CLI_EXIT_OK;
+    }
+    printf("bundle      : %s (version %u, %llu bytes)\n", path, res.version,
+           (unsigned long long)res.bytes);
+    printf("signature   : %s.minisig\n", path);
+    if (res.version >= 2) {
+        cli_time(res.exported_ns, when, sizeof(when));
+        printf("tlog-proof  : %s.tlog-proof\n", path);
+        printf("exported    : %s (%llu)\n", when,
+               (unsigned long long)res.exported_ns);
+        printf("run state   : %s\n", cairn_run_state_name(res.state));
+        printf("journal head: %llu records\n",
+               (unsigned long long)res.tree_size);
     }
     return CLI_EXIT_OK;
 }
@@ -232,10 +267,13 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv)
         CLI_LONG_WRITE,
         {"bundle", required_argument, NULL, OPT_BUNDLE},
         {"output-file", required_argument, NULL, OPT_OUTPUT_FILE},
+        {"anchor", required_argument, NULL, OPT_ANCHOR},
         {0}};
     const char *bundle = NULL, *file = NULL, *run;
+    cli_anchors anchors;
     int ndjson = 0, c;
 
+    memset(&anchors, 0, sizeof(anchors));
     cli_getopt_reset();
     while ((c = getopt_long(argc, argv, CLI_SHORT_COMMON, longopts, NULL)) !=
            -1) {
@@ -251,6 +289,8 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv)
             bundle = optarg;
         } else if (c == OPT_OUTPUT_FILE) {
             file = optarg;
+        } else if (c == OPT_ANCHOR) {
+            cli_anchor_add(ctx, &anchors, optarg);
         }
     }
     run = cli_one_arg(ctx, argc, argv, "RUN");
@@ -258,8 +298,11 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv)
         cli_usage_error(ctx, "--bundle writes its own file: no ndjson or "
                              "--output-file with it");
     }
+    if (anchors.n > 0 && bundle == NULL) {
+        cli_usage_error(ctx, "--anchor goes with --bundle");
+    }
     if (bundle != NULL) {
-        return export_bundle(ctx, run, bundle);
+        return export_bundle(ctx, run, bundle, &anchors);
     }
     return export_text(ctx, run, ndjson, file);
 }
