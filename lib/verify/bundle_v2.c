@@ -68,9 +68,9 @@ static cairn_err parse_anchors(cairn_rd *r, cairn__bundle_v2 *t, char *detail,
                                size_t detail_len)
 {
     uint8_t n;
+    size_t at = r->off;
     if (cairn__rd_u8(r, &n) != 0 || n > CAIRN_BUNDLE_MAX_ANCHORS) {
-        return tfail(detail, detail_len, r->off,
-                     "anchor count missing or over %u",
+        return tfail(detail, detail_len, at, "anchor count missing or over %u",
                      CAIRN_BUNDLE_MAX_ANCHORS);
     }
     t->n_anchors = n;
@@ -85,9 +85,10 @@ static cairn_err parse_anchors(cairn_rd *r, cairn__bundle_v2 *t, char *detail,
                          i);
         }
         t->anchors[i].size = size;
+        off = r->off;
         if (rd_hashes(r, CAIRN_MT_MAX_PROOF, &t->anchors[i].proof,
                       &t->anchors[i].n_proof) != 0) {
-            return tfail(detail, detail_len, r->off,
+            return tfail(detail, detail_len, off,
                          "anchor %zu: proof length over %u or beyond the "
                          "input",
                          i, CAIRN_MT_MAX_PROOF);
