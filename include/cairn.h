@@ -1316,8 +1316,11 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_all(
  * "Bundle"): journal id, run id, the signer's public key, every record and
  * checkpoint.  Also writes @p path + ".minisig", a minisign signature made
  * with @p signer that stock `minisign -V -p PUB -m FILE` accepts.  The run
- * must be signed by @p signer's key and must verify with it first.
- * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EKEYMISMATCH; CAIRN_ETAMPERED or
+ * must be signed by @p signer's key and must verify with it first.  From a
+ * format-2 journal the bundle is version 2 and @p path + ".tlog-proof" is
+ * written too (see cairn_export_bundle_opts()).
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EKEYMISMATCH (also: a format-2
+ *         head not signed by @p signer's key); CAIRN_ETAMPERED or
  *         CAIRN_EINCOMPLETE (the run does not verify: nothing written);
  *         CAIRN_EEXIST (a file exists); CAIRN_EIO; CAIRN_ENOMEM.
  */
