@@ -3,7 +3,7 @@
  * record per line), or as a signed bundle for offline verification.
  *
  *   cairn export RUN [-o json|ndjson] [--output-file FILE]
- *   cairn export RUN --bundle FILE [--secret-key KEY] [--anchor A]...
+ *   cairn export RUN --bundle FILE [--secret-key KEY] [--anchor A]... [--zstd]
  *
  * -o/--format is the common output option; export also takes "ndjson"
  * (and treats the default "text" as json: records have no text form
@@ -34,7 +34,12 @@ static void textf(char *dst, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-enum { OPT_BUNDLE = CLI_OPT_FIRST_LOCAL, OPT_OUTPUT_FILE, OPT_ANCHOR };
+enum {
+    OPT_BUNDLE = CLI_OPT_FIRST_LOCAL,
+    OPT_OUTPUT_FILE,
+    OPT_ANCHOR,
+    OPT_ZSTD
+};
 
 typedef struct export_out {
     FILE *f;
@@ -195,7 +200,7 @@ static int export_text(cli_ctx *ctx, const char *run, int ndjson,
 }
 
 static void bundle_json(const char *run, const char *path,
-                        const cairn_export_result *res)
+                        const cairn_export_result *res, int zstd)
 {
     json_t *o = json_object();
     char sig[4200], tp[4200];
@@ -217,15 +222,18 @@ static void bundle_json(const char *run, const char *path,
     cli_jset(o, "tree_size",
              res->version >= 2 ? cli_ju64(res->tree_size) : json_null());
     cli_jset(o, "bytes", cli_ju64(res->bytes));
+    cli_jset(o, "raw_bytes", cli_ju64(res->raw_bytes));
+    cli_jset(o, "zstd", json_boolean(zstd));
     cli_jprint(o);
 }
 
 static int export_bundle(cli_ctx *ctx, const char *run, const char *path,
-                         cli_anchors *anchors)
+                         cli_anchors *anchors, int zstd)
 {
     const char *env = getenv("CAIRN_SECRET_KEY");
-    cairn_export_opts opts = {0, (const char *const *)anchors->text,
-                              anchors->len, anchors->n};
+    cairn_export_opts opts = {zstd ? CAIRN_EXPORT_ZSTD : 0u,
+                              (const char *const *)anchors->text, anchors->len,
+                              anchors->n};
     cairn_export_result res;
     char when[64];
     cairn_err err;
@@ -242,11 +250,15 @@ static int export_bundle(cli_ctx *ctx, const char *run, const char *path,
         cli_die_run(ctx, err, run);
     }
     if (ctx->format == CLI_JSON) {
-        bundle_json(run, path, &res);
+        bundle_json(run, path, &res, zstd);
         return CLI_EXIT_OK;
     }
-    printf("bundle      : %s (version %u, %llu bytes)\n", path, res.version,
+    printf("bundle      : %s (version %u, %llu bytes", path, res.version,
            (unsigned long long)res.bytes);
+    if (zstd) {
+        printf(", zstd of %llu", (unsigned long long)res.raw_bytes);
+    }
+    fputs(")\n", stdout);
     printf("signature   : %s.minisig\n", path);
     if (res.version >= 2) {
         cli_time(res.exported_ns, when, sizeof(when));
@@ -268,10 +280,11 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv)
         {"bundle", required_argument, NULL, OPT_BUNDLE},
         {"output-file", required_argument, NULL, OPT_OUTPUT_FILE},
         {"anchor", required_argument, NULL, OPT_ANCHOR},
+        {"zstd", no_argument, NULL, OPT_ZSTD},
         {0}};
     const char *bundle = NULL, *file = NULL, *run;
     cli_anchors anchors;
-    int ndjson = 0, c;
+    int ndjson = 0, c, zstd = 0;
 
     memset(&anchors, 0, sizeof(anchors));
     cli_getopt_reset();
@@ -291,6 +304,8 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv)
             file = optarg;
         } else if (c == OPT_ANCHOR) {
             cli_anchor_add(ctx, &anchors, optarg);
+        } else if (c == OPT_ZSTD) {
+            zstd = 1;
         }
     }
     run = cli_one_arg(ctx, argc, argv, "RUN");
@@ -298,11 +313,11 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv)
         cli_usage_error(ctx, "--bundle writes its own file: no ndjson or "
                              "--output-file with it");
     }
-    if (anchors.n > 0 && bundle == NULL) {
-        cli_usage_error(ctx, "--anchor goes with --bundle");
+    if ((anchors.n > 0 || zstd) && bundle == NULL) {
+        cli_usage_error(ctx, "--anchor and --zstd go with --bundle");
     }
     if (bundle != NULL) {
-        return export_bundle(ctx, run, bundle, &anchors);
+        return export_bundle(ctx, run, bundle, &anchors, zstd);
     }
     return export_text(ctx, run, ndjson, file);
 }

@@ -201,6 +201,7 @@ static const cli_command commands[] = {
      "export a run as JSON, NDJSON or a signed bundle",
      "usage: cairn export RUN [-o json|ndjson] [--output-file FILE]\n       "
      "cairn export RUN --bundle FILE [--secret-key KEY] [--anchor A]...\n"
+     "                         [--zstd]\n"
      "\njson (the default): "
      "one object with the run's records and\ncheckpoints; ndjson: one record "
      "per line.  --bundle verifies the run\nwith the key first, then writes "
@@ -211,7 +212,8 @@ static const cli_command commands[] = {
      "tlog-proof) is written\ntoo.  --anchor A (repeatable): a checkpoint of "
      "the journal kept\noff the host; the bundle carries the consistency "
      "proof from it\n(exit 2: malformed or another journal's; exit 4: the "
-     "journal is\nnot consistent with it).  Files are never overwritten.\n"},
+     "journal is\nnot consistent with it).  --zstd stores FILE zstd-compressed "
+     "(the\n.minisig signs it as stored).  Files are never overwritten.\n"},
     {"verify-bundle", cmd_verify_bundle, 0, "verify an exported bundle offline",
      "usage: cairn verify-bundle FILE [--key PUBFILE] [--no-signature]\n"
      "                           [--anchor A]...\n"

@@ -333,7 +333,13 @@ static void bundle_text(const cairn_bundle_info *b, const cli_anchors *a)
     if (b->version == 0) {
         return;
     }
-    printf("version     : %u\n", b->version);
+    printf("version     : %u", b->version);
+    if (b->compressed) {
+        printf(" (zstd: %llu bytes stored, %llu decompressed)",
+               (unsigned long long)b->stored_bytes,
+               (unsigned long long)b->bytes);
+    }
+    fputc('\n', stdout);
     if (b->version < 2) {
         return;
     }
@@ -366,6 +372,9 @@ static json_t *bundle_json(const cairn_bundle_info *b, const cli_anchors *a)
         cli_die_nomem();
     }
     cli_jset(o, "version", json_integer(b->version));
+    cli_jset(o, "zstd", json_boolean(b->compressed));
+    cli_jset(o, "stored_bytes", cli_ju64(b->stored_bytes));
+    cli_jset(o, "bytes", cli_ju64(b->bytes));
     cli_jset(o, "exported_ns",
              b->version >= 2 ? cli_ju64(b->exported_ns) : json_null());
     cli_jset(o, "exported",

@@ -10,7 +10,9 @@
  * The seeds (fuzz/corpus/bundle/) come from real runs: version 1 from a
  * three-record run signed with pinned_b64, version 2 from journal
  * c2d59b5d... signed with pinned2_b64, two of them carrying the
- * consistency proof from the anchor below; the secret keys are not kept.
+ * consistency proof from the anchor below, one of them zstd-compressed
+ * (export --zstd: cairn__bundle_unpack decompresses at most 16 MiB here,
+ * 1 GiB in verify-bundle); the secret keys are not kept.
  * Invariants: the result is CAIRN_OK or CAIRN_EBUNDLE (never ENOMEM on
  * these sizes); CAIRN_EBUNDLE comes with verdict TAMPERED and a detail
  * naming a byte offset; the verdict is one of the four; VERIFIED needs the
@@ -124,7 +126,23 @@ static void check_v2(const uint8_t *data, size_t size, const cairn_pubkey *key)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cairn_pubkey *key = NULL, *key2 = NULL;
-    char detail[128];
+    char detail[256];
+    uint8_t *owned = NULL;
+    const uint8_t *bytes;
+    size_t len;
+    cairn_err err = cairn__bundle_unpack(data, size, (size_t)16 << 20, &owned,
+                                         &bytes, &len, detail, sizeof(detail));
+    if (err == CAIRN_EBUNDLE) {
+        if (strncmp(detail, "offset ", 7) != 0 || owned != NULL) {
+            abort();
+        }
+        return 0;
+    }
+    if (err != CAIRN_OK || len > ((size_t)16 << 20)) {
+        abort();
+    }
+    data = bytes;
+    size = len;
     if (cairn_pubkey_parse(pinned_b64, &key, detail, sizeof(detail)) !=
             CAIRN_OK ||
         cairn_pubkey_parse(pinned2_b64, &key2, detail, sizeof(detail)) !=
@@ -138,5 +156,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_v2(data, size, NULL);
     cairn_pubkey_free(key);
     cairn_pubkey_free(key2);
+    free(owned);
     return 0;
 }

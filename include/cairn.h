@@ -1352,9 +1352,14 @@ CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle_flags(
  *  take. */
 #define CAIRN_BUNDLE_MAX_ANCHORS 16
 
+/** cairn_export_bundle_opts() flag: write FILE as one zstd frame (the
+ *  .minisig signs the compressed file as stored; readers detect the zstd
+ *  magic and decompress at most 1 GiB before parsing). */
+#define CAIRN_EXPORT_ZSTD 0x2u
+
 /** Options of cairn_export_bundle_opts().  Zero-initialise. */
 typedef struct cairn_export_opts {
-    unsigned flags; /**< 0 or CAIRN_EXPORT_RUN_ONLY */
+    unsigned flags; /**< CAIRN_EXPORT_RUN_ONLY, CAIRN_EXPORT_ZSTD */
     /** Anchors: @p n_anchors checkpoints of this journal (C2SP signed
      *  notes, as `cairn checkpoint` prints them; borrowed for the call),
      *  at most CAIRN_BUNDLE_MAX_ANCHORS.  For each, a version-2 bundle
@@ -1374,6 +1379,8 @@ typedef struct cairn_export_result {
     cairn_run_state state; /**< the run's state as the bundle proves it
                                 (version 2; 0 otherwise) */
     uint64_t bytes;        /**< size of FILE */
+    uint64_t raw_bytes;    /**< the bundle uncompressed (= bytes without
+                                CAIRN_EXPORT_ZSTD) */
 } cairn_export_result;
 
 /**
@@ -1429,8 +1436,11 @@ typedef struct cairn_bundle_anchor_result {
 
 /** What cairn_verify_bundle_opts() learnt beyond the report. */
 typedef struct cairn_bundle_info {
-    unsigned version;     /**< 1 or 2; 0 when the header did not parse */
-    uint64_t exported_ns; /**< version 2: export time (signed by .minisig) */
+    unsigned version;      /**< 1 or 2; 0 when the header did not parse */
+    int compressed;        /**< FILE is a zstd frame (export --zstd) */
+    uint64_t stored_bytes; /**< size of FILE */
+    uint64_t bytes;        /**< size of the bundle (decompressed) */
+    uint64_t exported_ns;  /**< version 2: export time (signed by .minisig) */
     /** Version 2: the run's state blob is proven under the head's state
      *  root and equals the replay of the bundle's records; the fields
      *  below are from it. */

@@ -12,6 +12,13 @@
 #include "helpers/verify_fixture.h"
 
 #include "base/sys.h"
+#include "base/zstd.h"
+
+static int wr_sink(void *ctx, const uint8_t *p, size_t n)
+{
+    cairn__wr_bytes(ctx, p, n);
+    return cairn__wr_status(ctx) != CAIRN_OK;
+}
 
 static vf_sample *sample;
 
@@ -649,6 +656,95 @@ static void test_v2_anchors(void **state)
     tu_rmtree(dir);
 }
 
+/* --zstd: one zstd frame, signed as stored, decompressed (bounded) before
+ * parsing; a changed or cut frame is malformed, not a crash. */
+static void test_v2_zstd(void **state)
+{
+    (void)state;
+    char *path = path_of("z.bundle"), *sig = suffixed(path, ".minisig");
+    char *tp = suffixed(path, ".tlog-proof"), detail[256];
+    cairn_journal *j = NULL;
+    cairn_export_result res;
+    cairn_verify_report r;
+    cairn_bundle_info info;
+    cairn_export_opts o = {CAIRN_EXPORT_ZSTD, NULL, NULL, 0};
+    assert_int_equal(cairn_journal_open(sample->dir, CAIRN_OPEN_READONLY, &j,
+                                        detail, sizeof(detail)),
+                     CAIRN_OK);
+    assert_int_equal(
+        cairn_export_bundle_opts(j, VF_RUN_A, sample->a, path, &o, &res),
+        CAIRN_OK);
+    cairn_journal_close(j);
+    size_t n;
+    uint8_t *b = (uint8_t *)tu_read_file(path, &n);
+    assert_int_equal(n, res.bytes);
+    assert_true(res.raw_bytes > n);
+    assert_memory_equal(b, "\x28\xb5\x2f\xfd", 4);
+    print_message("zstd: %llu bytes -> %llu\n",
+                  (unsigned long long)res.raw_bytes,
+                  (unsigned long long)res.bytes);
+    assert_int_equal(verify_opts(path, 0, NULL, 0, &r, &info), CAIRN_OK);
+    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    assert_true(info.compressed);
+    assert_int_equal(info.stored_bytes, n);
+    assert_int_equal(info.bytes, res.raw_bytes);
+    assert_int_equal(info.tlog_proof, 1);
+    assert_non_null(strstr(r.reason, ".minisig verified"));
+    /* Cut short, or a byte of the frame changed: malformed (offset),
+     * or caught by the frame's checksum; never VERIFIED. */
+    char *c = path_of("zc.bundle");
+    tu_write_file(c, b, n - 10);
+    assert_int_equal(
+        verify_opts(c, CAIRN_BUNDLE_NO_SIGNATURE, NULL, 0, &r, &info),
+        CAIRN_EBUNDLE);
+    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    assert_non_null(strstr(r.reason, "zstd"));
+    unlink(c);
+    for (size_t i = 4; i < n; i += 97) {
+        b[i] ^= 0x01;
+        tu_write_file(c, b, n);
+        cairn_err err =
+            verify_opts(c, CAIRN_BUNDLE_NO_SIGNATURE, NULL, 0, &r, &info);
+        assert_true(err == CAIRN_OK || err == CAIRN_EBUNDLE);
+        assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+        unlink(c);
+        b[i] ^= 0x01;
+    }
+    free(c);
+    free(b);
+    /* The bound: nothing beyond max is produced, whatever the frame. */
+    cairn__zc *z = NULL;
+    cairn_wr w;
+    static uint8_t zeros[1 << 16];
+    cairn__wr_init(&w, 1 << 20);
+    assert_int_equal(cairn__zc_new(3, &z), CAIRN_OK);
+    for (int i = 0; i < 64; i++) {
+        assert_int_equal(cairn__zc_put(z, zeros, sizeof(zeros), wr_sink, &w),
+                         CAIRN_OK);
+    }
+    assert_int_equal(cairn__zc_end(z, wr_sink, &w), CAIRN_OK);
+    cairn__zc_free(z);
+    uint8_t *out = NULL;
+    size_t ol = 0;
+    assert_int_equal(cairn__zstd_decompress(w.p, w.len, 100000, &out, &ol,
+                                            detail, sizeof(detail)),
+                     CAIRN_EINVAL);
+    assert_null(out);
+    assert_non_null(strstr(detail, "more than 100000 bytes"));
+    assert_int_equal(cairn__zstd_decompress(w.p, w.len, 64u << 16, &out, &ol,
+                                            detail, sizeof(detail)),
+                     CAIRN_OK);
+    assert_int_equal(ol, 64u << 16);
+    free(out);
+    cairn__wr_free(&w);
+    unlink(path);
+    unlink(sig);
+    unlink(tp);
+    free(path);
+    free(sig);
+    free(tp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -657,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_v2_lengths),
         cmocka_unit_test(test_v2_cut_back),
         cmocka_unit_test(test_v2_anchors),
+        cmocka_unit_test(test_v2_zstd),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -12,6 +12,8 @@
  */
 #include "verify/verify.h"
 
+#include "base/zstd.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,9 +52,11 @@ static void signature_missing(cairn_verify_report *out, const char *why,
     cairn__fmt(detail, detail_len, "%s", why);
 }
 
-/* FILE.minisig: signature and trusted comment.  It must be a readable
- * regular file unless the caller asked not to check it. */
+/* FILE.minisig: signature (over @p buf, the file as stored) and trusted
+ * comment (of @p bundle, the parsed, decompressed bytes).  It must be a
+ * readable regular file unless the caller asked not to check it. */
 static cairn_err check_minisig(const char *path, const uint8_t *buf, size_t len,
+                               const uint8_t *bundle,
                                const cairn_pubkey *pinned, unsigned flags,
                                const cairn_bundle_info *info,
                                cairn_verify_report *out, char *detail,
@@ -101,7 +105,7 @@ static cairn_err check_minisig(const char *path, const uint8_t *buf, size_t len,
                                "%s does not verify: %s", sig_path, why);
         return CAIRN_OK;
     }
-    journal_id_of(buf, jid);
+    journal_id_of(bundle, jid);
     cairn__bundle_comment_v2 v2 = {info->exported_ns, info->state,
                                    out->journal_head.size};
     cairn__bundle_comment_ex(out->run_id, out->records, out->head, jid,
@@ -193,17 +197,65 @@ static cairn_err parse_anchors(const cairn_bundle_verify_opts *opts,
     return CAIRN_OK;
 }
 
-static cairn_err verify_bytes(const char *path, const uint8_t *bytes,
-                              size_t len, const cairn_bundle_verify_opts *opts,
+cairn_err cairn__bundle_unpack(const uint8_t *stored, size_t len, size_t max,
+                               uint8_t **owned, const uint8_t **bytes,
+                               size_t *bytes_len, char *detail,
+                               size_t detail_len)
+{
+    *owned = NULL;
+    *bytes = stored;
+    *bytes_len = len;
+    if (!cairn__zstd_is_frame(stored, len)) {
+        return CAIRN_OK;
+    }
+    cairn_err err = cairn__zstd_decompress(stored, len, max, owned, bytes_len,
+                                           detail, detail_len);
+    if (err == CAIRN_ENOMEM) {
+        return err;
+    }
+    if (err != CAIRN_OK) {
+        if (strncmp(detail, "offset ", 7) != 0) {
+            char why[200];
+            cairn__fmt(why, sizeof(why), "%s", detail);
+            cairn__fmt(detail, detail_len, "offset 0: %s", why);
+        }
+        *bytes_len = 0;
+        return CAIRN_EBUNDLE;
+    }
+    *bytes = *owned;
+    return CAIRN_OK;
+}
+
+static cairn_err verify_bytes(const char *path, const uint8_t *stored,
+                              size_t stored_len,
+                              const cairn_bundle_verify_opts *opts,
                               const cairn__anchor *anchors,
                               cairn_verify_report *out, cairn_bundle_info *info,
                               char *detail, size_t detail_len)
 {
     cairn_wr want;
+    uint8_t *owned = NULL;
+    const uint8_t *bytes;
+    size_t len;
+    cairn_err err =
+        cairn__bundle_unpack(stored, stored_len, CAIRN__BUNDLE_MAX_BYTES,
+                             &owned, &bytes, &len, detail, detail_len);
+    if (err == CAIRN_EBUNDLE) {
+        cairn__report_tampered(out, 0, 0, "bundle", NULL, detail,
+                               "bundle malformed: %s", detail);
+        info->compressed = 1;
+        info->stored_bytes = stored_len;
+    }
+    if (err != CAIRN_OK) {
+        return err;
+    }
     cairn__wr_init(&want, CAIRN__BUNDLE_HEAD_MAX * 4u);
     cairn__bundle_check c = {opts->pinned, anchors, opts->n_anchors, &want};
-    cairn_err err = cairn__verify_bundle_mem_ex(bytes, len, &c, out, info,
-                                                detail, detail_len);
+    err = cairn__verify_bundle_mem_ex(bytes, len, &c, out, info, detail,
+                                      detail_len);
+    info->compressed = owned != NULL;
+    info->stored_bytes = stored_len;
+    info->bytes = len;
     if (err == CAIRN_OK && (out->verdict == CAIRN_VERDICT_VERIFIED ||
                             out->verdict == CAIRN_VERDICT_INCOMPLETE)) {
         if (info->version == CAIRN__BUNDLE_VERSION_2) {
@@ -214,9 +266,10 @@ static cairn_err verify_bytes(const char *path, const uint8_t *bytes,
     if (err == CAIRN_OK && (out->verdict == CAIRN_VERDICT_VERIFIED ||
                             out->verdict == CAIRN_VERDICT_INCOMPLETE)) {
         cairn__clear(detail, detail_len);
-        err = check_minisig(path, bytes, len, opts->pinned, opts->flags, info,
-                            out, detail, detail_len);
+        err = check_minisig(path, stored, stored_len, bytes, opts->pinned,
+                            opts->flags, info, out, detail, detail_len);
     }
+    free(owned);
     return err;
 }
 

@@ -142,8 +142,10 @@ typedef struct export_job {
     const cairn_signer *signer;
     cairn_vrun_mode mode; /* VRUN_DIR_CHECKED for CAIRN_EXPORT_RUN_ONLY */
     cairn_verify_report rep;
-    int v2;         /* a format-2 journal: bundle version 2 */
+    int v2; /* a format-2 journal: bundle version 2 */
+    int zstd;
     uint64_t bytes; /* of FILE */
+    uint64_t raw_bytes;
     cairn__export_v2 x2;
 } export_job;
 
@@ -275,9 +277,15 @@ static cairn_err write_bundle(export_job *x, const char *path, uint8_t hash[64])
         return cairn__jfail(x->j, err, "%s", why);
     }
     cairn__bout_init(&out, fd, buf, WRITE_BUF);
-    err = write_sections(x, &out);
+    if (x->zstd) {
+        err = cairn__bout_zstd(&out);
+    }
+    if (err == CAIRN_OK) {
+        err = write_sections(x, &out);
+    }
     cairn_err ferr = cairn__bout_finish(&out, hash, why, sizeof(why));
     x->bytes = out.total;
+    x->raw_bytes = out.raw;
     if (err == CAIRN_OK && ferr != CAIRN_OK) {
         err = cairn__jfail(x->j, ferr, "%s: %s", path, why);
     }
@@ -423,7 +431,8 @@ cairn_err cairn_export_bundle_opts(cairn_journal *journal, const char *run_id,
         opts = &none;
     }
     if (journal == NULL || run_id == NULL || signer == NULL || path == NULL ||
-        path[0] == '\0' || (opts->flags & ~CAIRN_EXPORT_RUN_ONLY) != 0) {
+        path[0] == '\0' ||
+        (opts->flags & ~(CAIRN_EXPORT_RUN_ONLY | CAIRN_EXPORT_ZSTD)) != 0) {
         return CAIRN_EINVAL;
     }
     journal->detail[0] = '\0';
@@ -434,7 +443,8 @@ cairn_err cairn_export_bundle_opts(cairn_journal *journal, const char *run_id,
                     .signer = signer,
                     .mode = (opts->flags & CAIRN_EXPORT_RUN_ONLY) != 0
                                 ? VRUN_DIR_CHECKED
-                                : VRUN_ALONE};
+                                : VRUN_ALONE,
+                    .zstd = (opts->flags & CAIRN_EXPORT_ZSTD) != 0};
     uint8_t hash[64];
     cairn_err err =
         sig_path == NULL || tp_path == NULL ? CAIRN_ENOMEM : CAIRN_OK;
@@ -460,6 +470,7 @@ cairn_err cairn_export_bundle_opts(cairn_journal *journal, const char *run_id,
         out->tree_size = x.x2.tree_size;
         out->state = x.x2.state;
         out->bytes = x.bytes;
+        out->raw_bytes = x.raw_bytes;
     }
     cairn__export_v2_free(&x.x2);
     free(sig_path);

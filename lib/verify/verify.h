@@ -37,7 +37,10 @@
 #define CAIRN__BUNDLE_STATE_MAX (64u << 20)
 /** Most records (and checkpoints) a bundle may hold. */
 #define CAIRN__BUNDLE_MAX_RECORDS (1u << 24)
-/** Largest bundle file written or read (1 GiB). */
+/** zstd level of export --zstd. */
+#define CAIRN__BUNDLE_ZSTD_LEVEL 12
+/** Largest bundle file written or read (1 GiB; for a compressed bundle
+ *  also the bound of its decompressed bytes). */
 #define CAIRN__BUNDLE_MAX_BYTES ((size_t)1 << 30)
 
 /* ---- Reports -------------------------------------------------------- */
@@ -383,6 +386,20 @@ CAIRN_INTERNAL cairn_err cairn__bundle_v2_check(
 CAIRN_INTERNAL cairn_err cairn__bundle_state(const cairn_state *st,
                                              cairn_bundle_info *info);
 
+/**
+ * A bundle file's bytes as the parser wants them: @p stored itself, or,
+ * when it is a zstd frame (export --zstd), its decompression (at most
+ * @p max bytes) in *owned (free it).  *bytes / *bytes_len are what to
+ * parse.
+ * @return CAIRN_OK; CAIRN_EBUNDLE (corrupt, cut short or over @p max:
+ *         detail "offset N: zstd: ..."); CAIRN_ENOMEM.
+ */
+CAIRN_INTERNAL cairn_err cairn__bundle_unpack(const uint8_t *stored, size_t len,
+                                              size_t max, uint8_t **owned,
+                                              const uint8_t **bytes,
+                                              size_t *bytes_len, char *detail,
+                                              size_t detail_len);
+
 /** The version-2 part of the .minisig trusted comment. */
 typedef struct cairn__bundle_comment_v2 {
     uint64_t exported_ns;
@@ -436,14 +453,20 @@ typedef struct cairn__bout {
     int fd;
     uint8_t *buf;
     size_t cap, n;
-    uint64_t total;
+    uint64_t total; /**< bytes written to the file */
+    uint64_t raw;   /**< bytes given to cairn__bout_put() */
     cairn_blake2b hash;
     int err; /**< errno of the first failure; -1: over the size limit */
+    struct cairn__zc *zc; /**< NULL, or compress what is put (zstd) */
 } cairn__bout;
 
 /** @p buf (@p cap bytes, borrowed) is the write buffer. */
 CAIRN_INTERNAL void cairn__bout_init(cairn__bout *o, int fd, uint8_t *buf,
                                      size_t cap);
+/** Compress everything put from now on into one zstd frame (the hash and
+ *  the file get the compressed bytes; the 1 GiB limit applies to the
+ *  bytes put).  @return CAIRN_OK; CAIRN_ENOMEM. */
+CAIRN_INTERNAL cairn_err cairn__bout_zstd(cairn__bout *o);
 CAIRN_INTERNAL void cairn__bout_put(cairn__bout *o, const void *p, size_t n);
 /** Flush, fsync and close; the hash of every byte into @p hash.
  *  @return CAIRN_OK; CAIRN_EIO; CAIRN_EINVAL (over the size limit). */
