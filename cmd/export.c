@@ -303,7 +303,7 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv)
         } else if (c == OPT_OUTPUT_FILE) {
             file = optarg;
         } else if (c == OPT_ANCHOR) {
-            cli_anchor_add(ctx, &anchors, optarg);
+            cli_anchors_add(&anchors, optarg);
         } else if (c == OPT_ZSTD) {
             zstd = 1;
         }

@@ -94,12 +94,13 @@ static void check(const uint8_t *data, size_t size, const cairn_pubkey *key)
 /* Version 2 with the anchor. */
 static void check_v2(const uint8_t *data, size_t size, const cairn_pubkey *key)
 {
-    cairn__anchor anchor;
+    cairn__bundle_anchor anchor;
     cairn_verify_report r;
     cairn_bundle_info info;
     char detail[256];
-    if (cairn__anchor_parse(anchor_text, sizeof(anchor_text) - 1, &anchor,
-                            detail, sizeof(detail)) != CAIRN_OK) {
+    if (cairn__bundle_anchor_parse(anchor_text, sizeof(anchor_text) - 1,
+                                   &anchor, detail,
+                                   sizeof(detail)) != CAIRN_OK) {
         abort();
     }
     cairn__bundle_check c = {key, &anchor, 1, NULL};

@@ -225,6 +225,13 @@ static cairn_err check_key(const bundle_hdr *h, const cairn_pubkey *pinned,
     if (pinned == NULL) {
         return CAIRN_OK;
     }
+    if (cairn__pubkey_find(pinned, h->key_id) == NULL) {
+        /* Another key: a key mismatch (INCOMPLETE, the run's check says
+         * so), not proof of tampering. */
+        out->key_mismatch = 1;
+        return CAIRN_OK;
+    }
+    pinned = cairn__pubkey_find(pinned, h->key_id);
     cairn_pubkey_key_id(pinned, pid);
     cairn_pubkey_bytes(pinned, ppk);
     if (memcmp(pid, h->key_id, CAIRN_KEY_ID_BYTES) == 0 &&
@@ -290,9 +297,14 @@ static cairn_err run_core(const uint8_t *buf, size_t len, const bundle_hdr *h,
         cairn__vcore_finish(&v, NULL);
     }
     if (err == CAIRN_OK && out->verdict != CAIRN_VERDICT_TAMPERED) {
+        /* Of a pinned key set, the bundle's own key signs head and
+         * anchors (none on a key mismatch). */
+        cairn__bundle_check one = *c;
+        one.pinned =
+            pinned != NULL ? cairn__pubkey_find(pinned, h->key_id) : NULL;
         err = h->version == CAIRN__BUNDLE_VERSION_2
                   ? cairn__bundle_v2_check(&h->v2, h->journal_id, &v.st,
-                                           v.last_pos, c, out, info)
+                                           v.last_pos, &one, out, info)
                   : CAIRN_OK;
         if (h->version != CAIRN__BUNDLE_VERSION_2) {
             anchors_v1(c, out, info);

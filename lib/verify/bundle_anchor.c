@@ -13,8 +13,9 @@
 #define ORIGIN_PREFIX "cairn/journal/"
 #define ORIGIN_LEN (sizeof(ORIGIN_PREFIX) - 1 + 2 * CAIRN_JOURNAL_ID_BYTES)
 
-cairn_err cairn__anchor_parse(const char *text, size_t len, cairn__anchor *out,
-                              char *detail, size_t detail_len)
+cairn_err cairn__bundle_anchor_parse(const char *text, size_t len,
+                                     cairn__bundle_anchor *out, char *detail,
+                                     size_t detail_len)
 {
     char why[200];
     memset(out, 0, sizeof(*out));
@@ -35,10 +36,10 @@ cairn_err cairn__anchor_parse(const char *text, size_t len, cairn__anchor *out,
     return CAIRN_OK;
 }
 
-cairn_err cairn__anchor_check(const cairn__anchor *a,
-                              const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
-                              const uint8_t *pk, char *detail,
-                              size_t detail_len)
+cairn_err
+cairn__bundle_anchor_check(const cairn__bundle_anchor *a,
+                           const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+                           const uint8_t *pk, char *detail, size_t detail_len)
 {
     char origin[ORIGIN_LEN + 1], why[300];
     memcpy(origin, ORIGIN_PREFIX, sizeof(ORIGIN_PREFIX) - 1);

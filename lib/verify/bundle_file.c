@@ -83,6 +83,10 @@ static cairn_err check_minisig(const char *path, const uint8_t *buf, size_t len,
         append_reason(out, ".minisig not checked (no pinned key)");
         return CAIRN_OK;
     }
+    if (out->key_mismatch) {
+        append_reason(out, ".minisig not checked (key mismatch)");
+        return CAIRN_OK;
+    }
     cairn_err err = cairn__read_file(sig_path, CAIRN__MINISIG_TEXT_MAX, &text,
                                      &tl, why, sizeof(why));
     if (err == CAIRN_EIO) {
@@ -167,7 +171,7 @@ static void check_tlog_proof(const char *path, const cairn_wr *want,
 
 /* Parse the anchors of @p opts (syntax only). */
 static cairn_err parse_anchors(const cairn_bundle_verify_opts *opts,
-                               cairn__anchor **out, char *detail,
+                               cairn__bundle_anchor **out, char *detail,
                                size_t detail_len)
 {
     char why[300];
@@ -181,13 +185,13 @@ static cairn_err parse_anchors(const cairn_bundle_verify_opts *opts,
                    CAIRN_BUNDLE_MAX_ANCHORS);
         return CAIRN_EINVAL;
     }
-    cairn__anchor *a = calloc(opts->n_anchors, sizeof(*a));
+    cairn__bundle_anchor *a = calloc(opts->n_anchors, sizeof(*a));
     if (a == NULL) {
         return CAIRN_ENOMEM;
     }
     for (size_t i = 0; i < opts->n_anchors; i++) {
-        if (cairn__anchor_parse(opts->anchors[i], opts->anchor_lens[i], &a[i],
-                                why, sizeof(why)) != CAIRN_OK) {
+        if (cairn__bundle_anchor_parse(opts->anchors[i], opts->anchor_lens[i],
+                                       &a[i], why, sizeof(why)) != CAIRN_OK) {
             cairn__fmt(detail, detail_len, "anchor %zu: %s", i + 1, why);
             free(a);
             return CAIRN_EINVAL;
@@ -229,7 +233,7 @@ cairn_err cairn__bundle_unpack(const uint8_t *stored, size_t len, size_t max,
 static cairn_err verify_bytes(const char *path, const uint8_t *stored,
                               size_t stored_len,
                               const cairn_bundle_verify_opts *opts,
-                              const cairn__anchor *anchors,
+                              const cairn__bundle_anchor *anchors,
                               cairn_verify_report *out, cairn_bundle_info *info,
                               char *detail, size_t detail_len)
 {
@@ -282,7 +286,7 @@ cairn_err cairn_verify_bundle_opts(const char *path,
     char *buf = NULL;
     size_t len = 0;
     cairn_bundle_info scratch;
-    cairn__anchor *anchors = NULL;
+    cairn__bundle_anchor *anchors = NULL;
     cairn__clear(detail, detail_len);
     if (out != NULL) {
         memset(out, 0, sizeof(*out));

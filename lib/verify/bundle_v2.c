@@ -302,7 +302,8 @@ static cairn_err check_state(const cairn__bundle_v2 *t, const cairn_state *st,
 }
 
 /* One anchor against the head: its verdict and reason into @p res. */
-static void check_anchor(const cairn__bundle_v2 *t, const cairn__anchor *a,
+static void check_anchor(const cairn__bundle_v2 *t,
+                         const cairn__bundle_anchor *a,
                          const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
                          const cairn_pubkey *pinned, const cairn_verify_head *h,
                          cairn_bundle_anchor_result *res)
@@ -310,7 +311,7 @@ static void check_anchor(const cairn__bundle_v2 *t, const cairn__anchor *a,
     char why[300];
     uint64_t m = a->cp.size;
     res->size = m;
-    cairn_err err = cairn__anchor_check(
+    cairn_err err = cairn__bundle_anchor_check(
         a, journal_id, pinned != NULL ? pinned->pk : NULL, why, sizeof(why));
     res->verdict = CAIRN_VERDICT_VERIFIED;
     if (err == CAIRN_EINVAL || err == CAIRN_ETAMPERED) {

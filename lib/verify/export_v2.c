@@ -78,14 +78,14 @@ static cairn_err put_inclusion(cairn_journal *j, cairn_txn *txn, cairn_dbi dbi,
 
 static int by_size(const void *a, const void *b)
 {
-    uint64_t x = ((const cairn__anchor *)a)->cp.size;
-    uint64_t y = ((const cairn__anchor *)b)->cp.size;
+    uint64_t x = ((const cairn__bundle_anchor *)a)->cp.size;
+    uint64_t y = ((const cairn__bundle_anchor *)b)->cp.size;
     return x < y ? -1 : x > y;
 }
 
 /* Parse, check and sort the anchors. */
 static cairn_err load_anchors(cairn_journal *j, const cairn_export_opts *o,
-                              const uint8_t pk[32], cairn__anchor **out)
+                              const uint8_t pk[32], cairn__bundle_anchor **out)
 {
     char why[400];
     *out = NULL;
@@ -97,17 +97,17 @@ static cairn_err load_anchors(cairn_journal *j, const cairn_export_opts *o,
         return cairn__jfail(j, CAIRN_EINVAL, "at most %u anchors",
                             CAIRN_BUNDLE_MAX_ANCHORS);
     }
-    cairn__anchor *a = calloc(o->n_anchors, sizeof(*a));
+    cairn__bundle_anchor *a = calloc(o->n_anchors, sizeof(*a));
     if (a == NULL) {
         return CAIRN_ENOMEM;
     }
     cairn_err err = CAIRN_OK;
     for (size_t i = 0; i < o->n_anchors && err == CAIRN_OK; i++) {
-        err = cairn__anchor_parse(o->anchors[i], o->anchor_lens[i], &a[i], why,
-                                  sizeof(why));
+        err = cairn__bundle_anchor_parse(o->anchors[i], o->anchor_lens[i],
+                                         &a[i], why, sizeof(why));
         if (err == CAIRN_OK) {
-            err =
-                cairn__anchor_check(&a[i], j->journal_id, pk, why, sizeof(why));
+            err = cairn__bundle_anchor_check(&a[i], j->journal_id, pk, why,
+                                             sizeof(why));
             err = err == CAIRN_EKEYMISMATCH ? CAIRN_EINVAL : err;
         }
         if (err != CAIRN_OK) {
@@ -127,7 +127,7 @@ static cairn_err load_anchors(cairn_journal *j, const cairn_export_opts *o,
  * the consistency proof (checked against both roots).  An anchor the
  * journal is not consistent with stops the export. */
 static cairn_err put_anchors(cairn_journal *j, cairn_txn *txn,
-                             const cairn__anchor *a, size_t n,
+                             const cairn__bundle_anchor *a, size_t n,
                              const cairn_verify_head *h, cairn_wr *w)
 {
     uint8_t proof[CAIRN_MT_MAX_PROOF][HASH];
@@ -166,7 +166,8 @@ static cairn_err put_anchors(cairn_journal *j, cairn_txn *txn,
 }
 
 /* How many entries put_anchors() writes (the count goes first). */
-static size_t count_entries(const cairn__anchor *a, size_t n, uint64_t size)
+static size_t count_entries(const cairn__bundle_anchor *a, size_t n,
+                            uint64_t size)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -201,8 +202,9 @@ static cairn_err run_state(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
 }
 
 static cairn_err build(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
-                       const cairn_verify_report *rep, const cairn__anchor *a,
-                       size_t n_anchors, cairn__export_v2 *x)
+                       const cairn_verify_report *rep,
+                       const cairn__bundle_anchor *a, size_t n_anchors,
+                       cairn__export_v2 *x)
 {
     const cairn_verify_head *h = &rep->journal_head;
     uint8_t proof[CAIRN_MT_MAX_PROOF][HASH], leaf[HASH];
@@ -262,7 +264,7 @@ cairn_err cairn__export_v2_build(cairn_journal *j, cairn_txn *txn,
                                  const cairn_export_opts *opts,
                                  cairn__export_v2 *x)
 {
-    cairn__anchor *a = NULL;
+    cairn__bundle_anchor *a = NULL;
     cairn__wr_init(&x->trailer, CAIRN__BUNDLE_STATE_MAX + 64u * 1024u);
     cairn__wr_init(&x->tlog_proof, 4u * CAIRN__BUNDLE_HEAD_MAX);
     if (!rep->journal_head.present || !rep->journal_head.signature_ok) {

@@ -81,9 +81,10 @@ CAIRN_INTERNAL void cairn__plan_memo_free(cairn_plan_memo *m);
 
 typedef struct cairn_vcore {
     uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES];
-    uint64_t run_num;   /**< expected run number; 0: adopt seq 0's */
-    const char *run_id; /**< expected run id (borrowed), or NULL */
-    const cairn_pubkey *pinned;
+    uint64_t run_num;           /**< expected run number; 0: adopt seq 0's */
+    const char *run_id;         /**< expected run id (borrowed), or NULL */
+    const cairn_pubkey *pinned; /**< NULL after a key mismatch */
+    char mismatch[200];         /**< the key mismatch, for the reason */
     cairn_verify_report *rep;
     cairn_state st; /**< the replayed state */
     int stopped;    /**< the verdict is decided (TAMPERED) */
@@ -331,19 +332,21 @@ CAIRN_INTERNAL cairn_err cairn__bundle_v2_parse(cairn_rd *r,
                                                 size_t detail_len);
 
 /** A parsed anchor checkpoint (views into its text). */
-typedef struct cairn__anchor {
+typedef struct cairn__bundle_anchor {
     cairn_note note;
     cairn_tlog_checkpoint cp;
-} cairn__anchor;
+} cairn__bundle_anchor;
 
 /**
  * Parse an anchor: a signed note (C2SP signed-note) whose text is a
  * checkpoint.  Nothing is checked against a journal here.
  * @return CAIRN_OK; CAIRN_EINVAL (malformed: detail says where).
  */
-CAIRN_INTERNAL cairn_err cairn__anchor_parse(const char *text, size_t len,
-                                             cairn__anchor *out, char *detail,
-                                             size_t detail_len);
+CAIRN_INTERNAL cairn_err cairn__bundle_anchor_parse(const char *text,
+                                                    size_t len,
+                                                    cairn__bundle_anchor *out,
+                                                    char *detail,
+                                                    size_t detail_len);
 /**
  * Is @p a a checkpoint of journal @p journal_id signed by Ed25519 key
  * @p pk (NULL: no key) under the name cairn/journal/<hex id>?
@@ -351,14 +354,15 @@ CAIRN_INTERNAL cairn_err cairn__anchor_parse(const char *text, size_t len,
  *         (no signature line of @p pk, or no key); CAIRN_ETAMPERED (a line
  *         of @p pk does not verify).  The detail says which.
  */
-CAIRN_INTERNAL cairn_err cairn__anchor_check(
-    const cairn__anchor *a, const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
-    const uint8_t *pk, char *detail, size_t detail_len);
+CAIRN_INTERNAL cairn_err
+cairn__bundle_anchor_check(const cairn__bundle_anchor *a,
+                           const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+                           const uint8_t *pk, char *detail, size_t detail_len);
 
 /** What a version-2 bundle's verification needs besides the file. */
 typedef struct cairn__bundle_check {
     const cairn_pubkey *pinned;
-    const cairn__anchor *anchors; /**< parsed anchors */
+    const cairn__bundle_anchor *anchors; /**< parsed anchors */
     size_t n_anchors;
     /** NULL, or receives the tlog-proof text FILE.tlog-proof must hold
      *  (version 2 with records only; the caller frees it). */
