@@ -156,13 +156,17 @@ expect 2 "$C" export p-1 --zstd
 
 # --- anchors --------------------------------------------------------------
 # The checkpoint of a .tlog-proof is the journal head, as `cairn checkpoint`
-# prints it.
+# prints it (checked below).
 anchor_of() { awk 'f { print } /^$/ { f = 1 }' "$1" >"$2"; }
 anchor_of "$T/b1.tlog-proof" "$T/a5"
 cp -r "$CAIRN_DIR" "$T/old-journal"
 expect 0 "$C" accept-preflight p-1 --id pf $K
 expect 0 "$C" export p-2 --bundle "$T/x" $K
-anchor_of "$T/x.tlog-proof" "$T/a6"
+# ... and the anchor as `cairn checkpoint` prints it: the same bytes.
+expect 0 "$C" checkpoint --key "$T/k.pub" && cp "$T/out" "$T/a6"
+anchor_of "$T/x.tlog-proof" "$T/a6x"
+CHECKS=$((CHECKS + 1))
+cmp -s "$T/a6" "$T/a6x" || fail "cairn checkpoint differs from the bundle's head"
 # The old bundle alone still verifies; with the newer anchor it is not
 # VERIFIED: it predates it.
 expect 0 "$C" verify-bundle "$T/b1" --key "$T/k.pub"
