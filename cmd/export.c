@@ -255,9 +255,10 @@ static int export_bundle(cli_ctx *ctx, const char *run, const char *path,
     if (is_imported(ctx, run)) {
         /* Its stored bundle and .minisig, byte for byte: nothing to add. */
         if (anchors->n > 0 || zstd) {
-            cli_usage_error(ctx, "%s is an imported run: its stored bundle "
-                                 "is written back as it is (no --anchor, "
-                                 "no --zstd)",
+            cli_usage_error(ctx,
+                            "%s is an imported run: its stored bundle "
+                            "is written back as it is (no --anchor, "
+                            "no --zstd)",
                             run);
         }
         cli_anchors_free(anchors);

@@ -270,7 +270,8 @@ static const cli_command commands[] = {
      "the journal kept\noff the host; the bundle carries the consistency "
      "proof from it\n(exit 2: malformed or another journal's; exit 4: the "
      "journal is\nnot consistent with it).  --zstd stores FILE zstd-compressed "
-     "(the\n.minisig signs it as stored).  Files are never overwritten.\nAn imported run (cairn import) "
+     "(the\n.minisig signs it as stored).  Files are never overwritten.\nAn "
+     "imported run (cairn import) "
      "writes its stored bundle back, byte\nfor byte, without a key.\n"},
     {"import", cmd_import, CLI_WRITES,
      "make a bundle's run readable in this journal",
