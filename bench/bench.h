@@ -134,20 +134,22 @@ void bn_cairn_plan_size(const bn_env *env); /* cairn_tx.c */
 void bn_sqlite(const bn_env *env);          /* peer_sqlite.c */
 const char *bn_sqlite_version(void);
 void bn_json(const bn_env *env); /* peer_json.c */
-/** Build the big journal once (cairn_verify.c); then per repetition: */
+/** Build the big journal and the runner-shaped one once (cairn_verify.c);
+ *  then per repetition: */
 void bn_verify_build(const bn_env *env);
 void bn_verify(const bn_env *env);
+/** Build the runner-shaped journal once (if not built yet). */
+void bn_runner_build(const bn_env *env);
+/** Remove what bn_verify_build() and bn_runner_build() built. */
 void bn_verify_done(const bn_env *env);
 /** A writer's pre-action verification and inclusion / consistency
  *  proofs in the verify journal @p j (cairn_proof.c); @p probe is a run
  *  of the workload's plan in it, @p big_run one of its 500-task runs. */
 void bn_proofs(const bn_env *env, cairn_journal *j, const char *probe,
                const char *big_run);
-/** cairn compact of a runner-shaped journal with free pages, built once
- *  (bn_compact_build) and copied for every repetition. */
-void bn_compact_build(const bn_env *env);
+/** cairn compact of a copy of the runner-shaped journal (free pages):
+ *  bn_runner_build() first. */
 void bn_compact(const bn_env *env);
-void bn_compact_done(const bn_env *env);
 /** Library versions line (main.c prints it). */
 void bn_versions(char *out, size_t len);
 

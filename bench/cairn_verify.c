@@ -42,7 +42,10 @@ typedef struct vjournal {
  * accepted, tasks pending, as a runner finds its run before acting. */
 #define PROBE_RUN "probe-run"
 
-static vjournal big, runner, compact_src;
+/* big: the verify journal; runner: a runner-shaped journal (one
+ * checkpoint per record, free pages), kept closed between uses: verify
+ * opens it, compact copies it. */
+static vjournal big, runner;
 
 /* ---- building: every request advances its run by one transition ------- */
 
@@ -200,9 +203,19 @@ void bn_verify_build(const bn_env *env)
     bn_sample(key, "s", secs);
     bn_sample("  build rate (batches of 64 runs x 64 transitions)", "records/s",
               (double)info.records / secs);
-    secs = build(env, &runner, "runner-shaped", env->quick ? 5000 : 20000,
-                 RUNNER_TASKS, 1, 0);
+    bn_runner_build(env);
+}
+
+void bn_runner_build(const bn_env *env)
+{
+    if (runner.dir != NULL) {
+        return;
+    }
+    double secs = build(env, &runner, "runner-shaped",
+                        env->quick ? 5000 : 20000, RUNNER_TASKS, 1, 0);
     bn_sample("build the runner-shaped journal", "s", secs);
+    cairn_journal_close(runner.j);
+    runner.j = NULL;
 }
 
 void bn_verify_done(const bn_env *env)
@@ -210,9 +223,11 @@ void bn_verify_done(const bn_env *env)
     vjournal *all[] = {&big, &runner};
     (void)env;
     for (size_t i = 0; i < 2; i++) {
-        cairn_journal_close(all[i]->j);
-        bn_rmtree(all[i]->dir);
-        free(all[i]->dir);
+        if (all[i]->dir != NULL) {
+            cairn_journal_close(all[i]->j);
+            bn_rmtree(all[i]->dir);
+            free(all[i]->dir);
+        }
     }
 }
 
@@ -394,6 +409,7 @@ static void verify_big(const bn_env *env)
 static void verify_runner(const bn_env *env)
 {
     cairn_journal_info info;
+    runner.j = bn_open(env, runner.dir);
     bn_ok(cairn_journal_info_get(runner.j, &info), runner.j, "info");
     double secs = verify_all(&runner, env->pub, 0);
     char key[96];
@@ -404,6 +420,8 @@ static void verify_runner(const bn_env *env)
     bn_sample(key, "records/s", (double)info.records / secs);
     bn_sample("  journal bytes per record, runner-shaped", "bytes",
               bytes_per_record(&runner));
+    cairn_journal_close(runner.j);
+    runner.j = NULL;
 }
 
 void bn_verify(const bn_env *env)
@@ -472,34 +490,16 @@ static double write_fsync(const char *dir, uint64_t bytes)
     return secs;
 }
 
-/* A runner-shaped journal (every transition rewrites its run's state, so
- * it has free pages), built once and closed; every repetition compacts a
- * copy of it. */
-void bn_compact_build(const bn_env *env)
-{
-    double secs = build(env, &compact_src, "compact-source",
-                        env->quick ? 5000 : 20000, RUNNER_TASKS, 1, 0);
-    bn_sample("build the journal to compact (runner-shaped)", "s", secs);
-    cairn_journal_close(compact_src.j);
-    compact_src.j = NULL;
-}
-
-void bn_compact_done(const bn_env *env)
-{
-    (void)env;
-    bn_rmtree(compact_src.dir);
-    free(compact_src.dir);
-}
-
-/* cairn compact (cairn_journal_compact) of a fresh copy of the source
- * journal, against writing and fsyncing the bytes it writes. */
+/* cairn compact (cairn_journal_compact) of a fresh copy of the
+ * runner-shaped journal (every transition rewrote its run's state, so it
+ * has free pages), against writing and fsyncing the bytes it writes. */
 void bn_compact(const bn_env *env)
 {
     char detail[1024];
     cairn_compact_result dry, r;
     char *dir = bn_fresh_dir(env->root, "compact");
     bn_rmtree(dir);
-    copy_tree(compact_src.dir, dir);
+    copy_tree(runner.dir, dir);
     if (cairn_journal_compact(dir, CAIRN_COMPACT_DRY_RUN, &dry, detail,
                               sizeof(detail)) != CAIRN_OK) {
         bn_die("compact --dry-run: %s", detail);
@@ -518,8 +518,8 @@ void bn_compact(const bn_env *env)
     const double mib = 1024.0 * 1024.0;
     char key[96];
     snprintf(key, sizeof(key), "compact, runner-shaped journal (%llu records)",
-             (unsigned long long)compact_src.records);
-    bn_sample(key, "records/s", (double)compact_src.records / secs);
+             (unsigned long long)runner.records);
+    bn_sample(key, "records/s", (double)runner.records / secs);
     bn_sample("  compact time (copy, fsync, compare, rename)", "s", secs);
     bn_sample("  compact throughput (bytes of data.mdb before)", "MiB/s",
               (double)r.size_before / mib / secs);

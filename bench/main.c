@@ -148,16 +148,13 @@ int main(int argc, char **argv)
         bn_verify_build(&env);
     }
     if (wanted("compact")) {
-        bn_compact_build(&env);
+        bn_runner_build(&env);
     }
     for (unsigned r = 0; r < env.reps; r++) {
         one_rep(&env, r);
     }
-    if (wanted("verify")) {
+    if (wanted("verify") || wanted("compact")) {
         bn_verify_done(&env);
-    }
-    if (wanted("compact")) {
-        bn_compact_done(&env);
     }
     double secs = (double)(bn_now_ns() - t0) / 1e9;
     bn_versions(versions, sizeof(versions));
