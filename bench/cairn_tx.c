@@ -425,6 +425,27 @@ static cairn_err plan_takes(unsigned ops, char *detail, size_t detail_len)
     return err;
 }
 
+/* Bytes of run @p run_id's state blob (what each of its commits
+ * rewrites and hashes). */
+static double state_bytes(cairn_journal *j, const char *run_id)
+{
+    cairn_txn *txn = NULL;
+    uint64_t num = 0;
+    uint8_t key[8];
+    const uint8_t *v;
+    size_t vl = 0;
+    int found = 0;
+    bn_ok(cairn__store_read(j->store, &txn), j, "read");
+    bn_ok(cairn__lookup_run(j, txn, run_id, &num), j, run_id);
+    for (int b = 0; b < 8; b++) {
+        key[b] = (uint8_t)(num >> (56 - 8 * b));
+    }
+    bn_ok(cairn__txn_get(txn, CAIRN_DBI_RUNS, key, 8, &v, &vl, &found), j,
+          "state");
+    cairn__txn_end(txn);
+    return (double)vl;
+}
+
 /* claim+receipt pairs of one runner at plans of 10, 1,000 and the largest
  * number of operations the journal takes (100,000, the target's size,
  * unless the plan cap refuses it), one pair of each size in turn so that
@@ -447,13 +468,14 @@ void bn_cairn_plan_size(const bn_env *env)
         }
     }
     const size_t pairs = env->quick ? 8 : 30;
-    double *lat[3];
+    double *lat[3], *cpu[3];
     char run[3][32], key[96];
     unsigned left[3], runs = 0;
     char *dir = bn_fresh_dir(env->root, "plan-size");
     cairn_journal *j = bn_open(env, dir);
     for (size_t s = 0; s < 3; s++) {
         lat[s] = alloc_lat(pairs);
+        cpu[s] = alloc_lat(pairs);
         left[s] = 0;
     }
     for (size_t i = 0; i < pairs; i++) {
@@ -469,10 +491,12 @@ void bn_cairn_plan_size(const bn_env *env)
                 left[s] = sizes[s] - 1;
             }
             uint32_t seq;
+            double c0 = thread_cpu_us();
             uint64_t t0 = bn_now_ns();
             bn_ok(bn_claim(j, run[s], &seq), j, "claim");
             bn_ok(bn_receipt(j, run[s], seq), j, "receipt");
             lat[s][i] = (double)(bn_now_ns() - t0) / 1000.0;
+            cpu[s][i] = thread_cpu_us() - c0;
             left[s]--;
         }
     }
@@ -494,6 +518,18 @@ void bn_cairn_plan_size(const bn_env *env)
         }
     }
     for (size_t s = 0; s < 3; s++) {
+        snprintf(key, sizeof(key), "  CPU per claim+receipt, plan of %u ops",
+                 sizes[s]);
+        bn_sample(key, "us", bn_median(cpu[s], pairs));
+    }
+    snprintf(key, sizeof(key), "  CPU, %u ops / 10 ops (p50)", sizes[2]);
+    bn_sample(key, "x", bn_median(cpu[2], pairs) / bn_median(cpu[0], pairs));
+    for (size_t s = 0; s < 3; s++) {
+        snprintf(key, sizeof(key), "  run state blob, plan of %u operations",
+                 sizes[s]);
+        bn_sample(key, "bytes", state_bytes(j, run[s]));
+    }
+    for (size_t s = 0; s < 3; s++) {
         cairn_run_unlock(j, run[s]);
     }
     cairn_journal_close(j);
@@ -501,5 +537,6 @@ void bn_cairn_plan_size(const bn_env *env)
     free(dir);
     for (size_t s = 0; s < 3; s++) {
         free(lat[s]);
+        free(cpu[s]);
     }
 }
