@@ -39,6 +39,8 @@ typedef struct bn_env {
 /* ---- util.c ---------------------------------------------------------- */
 
 uint64_t bn_now_ns(void);
+/** CPU time of the whole process (every thread), user + system, s. */
+double bn_cpu_s(void);
 /** Median / percentile (0..100) of @p n values (sorts a copy). */
 double bn_median(const double *v, size_t n);
 double bn_pct(const double *v, size_t n, double p);

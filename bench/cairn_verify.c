@@ -34,6 +34,7 @@ typedef struct vjournal {
     unsigned runs;  /* built runs, named <prefix>-<i> */
     unsigned extra; /* other runs in it (the probe) */
     uint64_t records;
+    double build_cpu; /* CPU seconds the build took */
     const char *prefix;
 } vjournal;
 
@@ -163,6 +164,7 @@ static double build(const bn_env *env, vjournal *v, const char *name,
         bn_die("out of memory");
     }
     uint64_t t0 = bn_now_ns();
+    double cpu0 = bn_cpu_s();
     if (probe) {
         bn_start_run(v->j, PROBE_RUN, BN_TASKS);
         v->extra = 1;
@@ -180,6 +182,7 @@ static double build(const bn_env *env, vjournal *v, const char *name,
         fill_group(v, first, n, depth, per_run, q, names);
     }
     double secs = (double)(bn_now_ns() - t0) / 1e9;
+    v->build_cpu = bn_cpu_s() - cpu0;
     cairn_journal_info info;
     bn_ok(cairn_journal_info_get(v->j, &info), v->j, "info");
     v->records = info.records;
@@ -203,6 +206,7 @@ void bn_verify_build(const bn_env *env)
     bn_sample(key, "s", secs);
     bn_sample("  build rate (batches of 64 runs x 64 transitions)", "records/s",
               (double)info.records / secs);
+    bn_sample("  build CPU time (process, user+sys)", "s", big.build_cpu);
     bn_runner_build(env);
 }
 
@@ -370,11 +374,15 @@ static void verify_big(const bn_env *env)
     malloc_trim(0); /* what the build left in the heap is not verify's */
     double before = (double)bn_rss_anon() / (1024.0 * 1024.0);
     pthread_create(&s.thread, NULL, sample_rss, &s);
+    double cpu0 = bn_cpu_s();
     double secs = verify_all(&big, env->pub, 0);
+    double cpu = bn_cpu_s() - cpu0;
     s.stop = 1;
     pthread_join(s.thread, NULL);
     double one = verify_all(&big, env->pub, 1);
+    cpu0 = bn_cpu_s();
     double sha = records_pass(&big, 0, &bytes);
+    double sha_cpu = bn_cpu_s() - cpu0;
     double dec = records_pass(&big, 1, &bytes);
     bn_sample("verify --all (directory + every run), pinned key", "records/s",
               (double)info.records / secs);
@@ -387,6 +395,8 @@ static void verify_big(const bn_env *env)
     bn_target("  verify / SHA-256 of the same bytes [<=1.5]", 1, 1.5, what);
     bn_sample("  verify time, one thread (--jobs 1)", "s", one);
     bn_sample("  verify / SHA-256, one thread", "x", one / sha);
+    bn_sample("  verify CPU time (process, every thread)", "s", cpu);
+    bn_sample("  verify CPU / SHA-256 pass CPU", "x", cpu / sha_cpu);
     bn_sample("  speed-up with one thread per CPU", "x", one / secs);
     bn_sample("  strict decode of every record (no checks)", "s", dec);
     if (bn_last("Ed25519 verify") > 0) { /* the limits ran */
