@@ -22,7 +22,7 @@ static const char usage_help[] = "usage: cairn help [COMMAND]\n"
  * CLI_CREATES: cli_open() opens it accordingly), summary, usage.
  */
 static const cli_command commands[] = {
-    {"create", cmd_create, CLI_WRITES | CLI_CREATES,
+    {"create", cmd_create, CLI_WRITES | CLI_REMEMBERS | CLI_CREATES,
      "create a run of a plan; print its run id",
      "usage: cairn create [--secret-key FILE] [--actor NAME]\n"
      "                    [--group-readable] PLAN\n"
@@ -31,11 +31,12 @@ static const cli_command commands[] = {
      "run of it.  Prints the run id ({\"run_id\": ...} with -o json).  A\n"
      "journal made now is private (0700/0600); --group-readable lets its\n"
      "group read it (0750/0640).\n"},
-    {"accept-preflight", cmd_accept, CLI_WRITES,
+    {"accept-preflight", cmd_accept, CLI_WRITES | CLI_REMEMBERS,
      "accept the completed preflight of a run",
      "usage: cairn accept-preflight RUN --id ID [--reason TEXT]\n"
      "                              [--secret-key FILE] [--actor NAME]\n"},
-    {"claim", cmd_claim, CLI_WRITES, "claim the next (or a given) operation",
+    {"claim", cmd_claim, CLI_WRITES | CLI_REMEMBERS,
+     "claim the next (or a given) operation",
      "usage: cairn claim RUN [--op SEQ] [--holder-pid PID]\n"
      "                   [--containment | --cleanup]\n"
      "                   [--secret-key FILE] [--actor NAME]\n"
@@ -45,23 +46,27 @@ static const cli_command commands[] = {
      "The holder (default: the parent process) is the process that does\n"
      "the work; when it is gone while the operation is pending, the\n"
      "operation is in doubt.\n"},
-    {"complete", cmd_complete, CLI_WRITES, "record that an attempt completed",
+    {"complete", cmd_complete, CLI_WRITES | CLI_REMEMBERS,
+     "record that an attempt completed",
      "usage: cairn complete RUN --op SEQ [--attempt N] [--id OPID]\n"
      "                      [--output KEY=VALUE ...] [--evidence KEY=VALUE "
      "...]\n"
      "                      [--secret-key FILE] [--actor NAME]\n"},
-    {"fail", cmd_fail, CLI_WRITES, "record that an attempt failed",
+    {"fail", cmd_fail, CLI_WRITES | CLI_REMEMBERS,
+     "record that an attempt failed",
      "usage: cairn fail RUN --op SEQ --reason TEXT "
      "[--class retryable|terminal]\n"
      "                  [--attempt N] [--id OPID] [--evidence KEY=VALUE ...]\n"
      "                  [--secret-key FILE] [--actor NAME]\n"
      "\n"
      "The class defaults to terminal.\n"},
-    {"skip", cmd_skip, CLI_WRITES, "record that an attempt was skipped",
+    {"skip", cmd_skip, CLI_WRITES | CLI_REMEMBERS,
+     "record that an attempt was skipped",
      "usage: cairn skip RUN --op SEQ --reason TEXT [--attempt N] [--id OPID]\n"
      "                  [--evidence KEY=VALUE ...]\n"
      "                  [--secret-key FILE] [--actor NAME]\n"},
-    {"retry", cmd_retry, CLI_WRITES, "move a failed operation back to ready",
+    {"retry", cmd_retry, CLI_WRITES | CLI_REMEMBERS,
+     "move a failed operation back to ready",
      "usage: cairn retry RUN --op SEQ --reason TEXT\n"
      "                   [--secret-key FILE] [--actor NAME]\n"
      "       cairn retry --all-failed --plan ID --reason TEXT\n"
@@ -71,7 +76,7 @@ static const cli_command commands[] = {
      "ID that has not ended, one transition per run, one line per run.\n"
      "Exit: 0 when every retry was journaled (or none was needed), else the\n"
      "exit code of the first that failed.\n"},
-    {"resolve", cmd_resolve, CLI_WRITES,
+    {"resolve", cmd_resolve, CLI_WRITES | CLI_REMEMBERS,
      "decide the outcome of an in-doubt operation",
      "usage: cairn resolve RUN --op SEQ --outcome completed|failed|skipped\n"
      "                     --reason TEXT [--class retryable|terminal]\n"
@@ -79,7 +84,8 @@ static const cli_command commands[] = {
      "                     [--output KEY=VALUE ...] [--evidence KEY=VALUE "
      "...]\n"
      "                     [--secret-key FILE] [--actor NAME]\n"},
-    {"cancel", cmd_cancel, CLI_WRITES, "end a run (cancelled, or timed out)",
+    {"cancel", cmd_cancel, CLI_WRITES | CLI_REMEMBERS,
+     "end a run (cancelled, or timed out)",
      "usage: cairn cancel RUN [--reason TEXT] [--timed-out] [--timeout D]\n"
      "                    [--secret-key FILE] [--actor NAME]\n"
      "\n"
@@ -88,7 +94,26 @@ static const cli_command commands[] = {
      "SIGTERM (outcome journaled, containment done), and the cancel is\n"
      "recorded when it has let go.  --timeout D: wait at most D (default\n"
      "2m), then exit 5 with nothing recorded.\n"},
-    {"run", cmd_run, CLI_WRITES | CLI_CREATES,
+    {"hold", cmd_hold, CLI_WRITES | CLI_REMEMBERS, "keep a run from retention",
+     "usage: cairn hold RUN --reason TEXT [--until TIME|DUR]\n"
+     "                  [--secret-key FILE] [--actor NAME]\n"
+     "\n"
+     "Append a signed HOLD record to RUN: `cairn prune` refuses a held run\n"
+     "(CAIRN_EHELD) until `cairn release`, or until TIME passes (RFC 3339\n"
+     "UTC, or a duration from now: 30d, 12h); an expired hold no longer\n"
+     "counts.  Any run state, ended runs included; the run itself is\n"
+     "unchanged.  --reason: 1..1024 bytes, required.\n"
+     "Exit: 0 held; 2 already held (release it first), no such run, an\n"
+     "imported run, or usage; 5 locked by a live writer.\n"},
+    {"release", cmd_release, CLI_WRITES | CLI_REMEMBERS,
+     "lift the hold of a run",
+     "usage: cairn release RUN --reason TEXT\n"
+     "                     [--secret-key FILE] [--actor NAME]\n"
+     "\n"
+     "Append a signed RELEASE record to RUN, held or held until a time that\n"
+     "passed.  Exit: 0 released; 2 not held, no such run, an imported run,\n"
+     "or usage; 5 locked by a live writer.\n"},
+    {"run", cmd_run, CLI_WRITES | CLI_REMEMBERS | CLI_CREATES,
      "create a run of a plan and execute it",
      "usage: cairn run PLAN|- [--manual-accept] [--max-steps N]\n"
      "                 [--shutdown-timeout D] [--heartbeat D] [--hook CMD]\n"
@@ -125,7 +150,8 @@ static const cli_command commands[] = {
      "cleanup done), 2 invalid plan, run exists, or usage, 5 locked by\n"
      "another runner or a live command tree, 7 needs an operator, 130\n"
      "interrupted (outcome journaled).\n"},
-    {"resume", cmd_resume, CLI_WRITES, "continue a run after a stop or a crash",
+    {"resume", cmd_resume, CLI_WRITES | CLI_REMEMBERS,
+     "continue a run after a stop or a crash",
      "usage: cairn resume RUN [--if-needed] [--max-steps N]\n"
      "                    [--shutdown-timeout D] [--heartbeat D] [--hook CMD]\n"
      "                    [-q|--quiet] [--secret-key FILE] [--actor NAME]\n"
@@ -144,7 +170,7 @@ static const cli_command commands[] = {
      "                      in doubt\n"},
     {"list", cmd_list, CLI_READS, "list the runs of the journal",
      "usage: cairn list [--state S[,S...]] [--plan ID] [--target T]\n"
-     "                  [--since TIME] [--until TIME] [--attention]\n"
+     "                  [--since TIME] [--until TIME] [--attention] [--held]\n"
      "\n"
      "One line per run: run id, plan id, state, activity (active pid N,\n"
      "ABANDONED, idle, ended), done/total, last update.\n"
@@ -156,6 +182,7 @@ static const cli_command commands[] = {
      "             UTC (2026-11-24T10:00:00Z) or a duration ago (7d, 2h)\n"
      "--attention  runs that need an operator (failed, needs-attention, an\n"
      "             operation in doubt, a target to restart)\n"
+     "--held       runs held by `cairn hold` (a hold that still counts)\n"
      "Repeated options of one kind match any of their values; different\n"
      "options must all match.  RUN arguments of every command also take\n"
      "`latest` (the run created last) or a unique prefix of a run id.\n"},
@@ -178,8 +205,8 @@ static const cli_command commands[] = {
      "\n"
      "TIME is RFC 3339 (2026-11-24T10:00:00Z) or a duration ago (10m, 2h).\n"
      "--type: records of these types (create, accept-preflight, claim,\n"
-     "receipt, retry, resolve, cancel, timeout); --op: records about that\n"
-     "operation; --actor: records written by NAME.\n"
+     "receipt, retry, resolve, cancel, timeout, hold, release); --op:\n"
+     "records about that operation; --actor: records written by NAME.\n"
      "--follow polls for new records every 200 ms until interrupted.\n"},
     {"keygen", cmd_keygen, 0, "write a new minisign key pair",
      "usage: cairn keygen -p PUBFILE -s SECFILE [--no-password]\n"
@@ -187,7 +214,8 @@ static const cli_command commands[] = {
      "The password comes from CAIRN_PASSWORD, else from two prompts on the\n"
      "terminal.  Existing files are never overwritten.\n"},
     {"verify", cmd_verify, CLI_READS, "verify runs against a pinned public key",
-     "usage: cairn verify (RUN | --all [--jobs N]) [--key PUBFILE]\n\nCheck "
+     "usage: cairn verify (RUN | --all [--jobs N]) [--key PUBFILE]\n"
+     "                    [--anchor FILE]...\n\nCheck "
      "a run, or "
      "every run and the directory's structure (--all):\nrecord encoding, the "
      "hash chain from the genesis hash, every\ncheckpoint and its signature "
@@ -196,24 +224,84 @@ static const cli_command commands[] = {
      "verdict is at best INCOMPLETE.\nExit: 0 VERIFIED, 3 INCOMPLETE, 4 "
      "TAMPERED, 6 ERROR (with --all the\nworst: TAMPERED, ERROR, INCOMPLETE); "
      "2 for a bad key file.\n--jobs N: threads for --all (default 0: one "
-     "per CPU).\n"},
+     "per CPU).\n--key may be given several times: each run and the head "
+     "are checked\nwith the pinned key they name; one signed by none of "
+     "them is a key\nmismatch (INCOMPLETE, exit 3), not tampering.\n"
+     "--anchor FILE: a checkpoint saved by `cairn checkpoint`; the\n"
+     "journal must extend it (else TAMPERED: rollback, fork, other-journal;\n"
+     "unverified without --key), and the report says how many records\n"
+     "follow the newest anchor.  A malformed anchor file is exit 2.\n"
+     "--witness-key VKEY (repeatable) [--min-witnesses N]: at least N\n"
+     "(default 1) of these witnesses (`cairn witness --vkey`) must have a\n"
+     "valid cosignature on an --anchor file the journal extends (fewer:\n"
+     "INCOMPLETE; an invalid one: TAMPERED).\n"},
+    {"checkpoint", cmd_checkpoint, CLI_READS,
+     "print the journal's signed checkpoint (an anchor to keep off the host)",
+     "usage: cairn checkpoint [--key PUBFILE] [--from OLD]\n"
+     "\n"
+     "Print the journal's current head verbatim: a C2SP tlog-checkpoint\n"
+     "signed note (origin cairn/journal/<id>, records, log root, the\n"
+     "cairn-state and cairn-time lines, the Ed25519 signature), so that\n"
+     "`cairn checkpoint > anchor.note` saves an anchor for\n"
+     "`cairn verify --anchor`.  --key checks the signature under PUBFILE\n"
+     "first (exit 4 when the head is not signed by it); without --key a\n"
+     "warning says it was not checked.  --from OLD prints a C2SP\n"
+     "tlog-witness add-checkpoint request body instead: \"old OLD\", the\n"
+     "consistency proof from size OLD to the head (base64 hashes, one a\n"
+     "line, built from the stored tree nodes and checked against the\n"
+     "head's root), an empty line and the note.  -o json: origin, size,\n"
+     "root, runs, state_root, time, signed, key_id, note (and request).\n"
+     "Exit 0; 1 an empty journal (no head yet); 2 OLD larger than the\n"
+     "journal; 4 not signed by the key, or a bad head; 6 a format-1\n"
+     "journal (`cairn migrate`).\n"},
     {"export", cmd_export, CLI_READS,
      "export a run as JSON, NDJSON or a signed bundle",
      "usage: cairn export RUN [-o json|ndjson] [--output-file FILE]\n       "
-     "cairn export RUN --bundle FILE [--secret-key KEY]\n\njson (the default): "
+     "cairn export RUN --bundle FILE [--secret-key KEY] [--anchor A]...\n"
+     "                         [--zstd]\n"
+     "\njson (the default): "
      "one object with the run's records and\ncheckpoints; ndjson: one record "
      "per line.  --bundle verifies the run\nwith the key first, then writes "
      "FILE and FILE.minisig, which\n`minisign -V -p PUB -m FILE` checks.  "
-     "Files are never overwritten.\n"},
+     "From a format-2 journal the\nbundle (version 2) also carries the export "
+     "time, the signed journal\nhead, the inclusion proof of the run's last "
+     "record and the run's\nproven state, and FILE.tlog-proof (a C2SP "
+     "tlog-proof) is written\ntoo.  --anchor A (repeatable): a checkpoint of "
+     "the journal kept\noff the host; the bundle carries the consistency "
+     "proof from it\n(exit 2: malformed or another journal's; exit 4: the "
+     "journal is\nnot consistent with it).  --zstd stores FILE zstd-compressed "
+     "(the\n.minisig signs it as stored).  Files are never overwritten.\nAn imported run (cairn import) "
+     "writes its stored bundle back, byte\nfor byte, without a key.\n"},
+    {"import", cmd_import, CLI_WRITES,
+     "make a bundle's run readable in this journal",
+     "usage: cairn import BUNDLE [--key PUBFILE] [--no-signature]\n"
+     "\n"
+     "Verify BUNDLE (and BUNDLE.minisig) with the checks of verify-bundle\n"
+     "under the pinned key, then store it: its run answers list (marked\n"
+     "IMPORTED), status, show, log, export --bundle (the stored bundle,\n"
+     "byte for byte) and verify (which re-verifies the stored bundle under\n"
+     "the key verify pins).  Imported runs are read-only: every transition\n"
+     "on them exits 2 (CAIRN_EIMPORTED).  Anything but VERIFIED imports\n"
+     "nothing.  Exit: 0 imported; 2 a run of that id exists, or usage; 3\n"
+     "INCOMPLETE (no --key, or no .minisig without --no-signature); 4\n"
+     "TAMPERED; 1 the bundle cannot be read.\n"},
     {"verify-bundle", cmd_verify_bundle, 0, "verify an exported bundle offline",
      "usage: cairn verify-bundle FILE [--key PUBFILE] [--no-signature]\n"
+     "                           [--anchor A]...\n"
      "\n"
      "Verify a bundle without the journal, and its detached signature\n"
      "FILE.minisig (which names the record count and head, so that a bundle\n"
      "cut back to an earlier commit is caught).  A missing or unreadable\n"
      "FILE.minisig makes the verdict at best INCOMPLETE (exit 3) unless\n"
      "--no-signature says not to check it.  FILE must be a regular file of\n"
-     "at most 1 GiB.  Exit codes as for verify.\n"},
+     "at most 1 GiB.  A version-2 bundle also proves its run's last record\n"
+     "and state under the journal's signed head, and prints the export\n"
+     "time and the run state; FILE.tlog-proof, when present, must match.\n"
+     "--anchor A (repeatable): a newer checkpoint of the journal; a bundle\n"
+     "that predates it is at best INCOMPLETE (re-export), one that is not\n"
+     "consistent with it TAMPERED.  Exit codes as for verify.  --key may\n"
+     "be repeated: the key the bundle names counts; a bundle of another\n"
+     "key is a key mismatch (INCOMPLETE, exit 3).\n"},
     {"info", cmd_info, CLI_READS, "print facts about the journal directory",
      "usage: cairn info\n"
      "\n"
@@ -289,6 +377,42 @@ static const cli_command commands[] = {
      "when NEW was made; 4 TAMPERED and 3 INCOMPLETE (nothing made);\n"
      "2 a run of another key, an unsigned run with --key, NEW holds a\n"
      "journal, or the journal is format 2 already.\n"},
+    {"witness", cmd_witness, 0,
+     "cosign a log checkpoint that extends the last one cosigned",
+     "usage: cairn witness --secret-key KEY --name NAME --log-key PUB ...\n"
+     "                     [--store DIR] [--output FILE] [--note] REQUEST|-\n"
+     "       cairn witness --vkey --name NAME (--secret-key KEY | --key PUB)\n"
+     "\n"
+     "Read a C2SP tlog-witness add-checkpoint request (`old N`, the\n"
+     "consistency proof lines, a blank line, the signed checkpoint; what\n"
+     "`cairn checkpoint --from N` prints) from REQUEST or standard input\n"
+     "(-), and cosign the checkpoint (C2SP tlog-cosignature v1) when it is\n"
+     "signed by a --log-key (key name = its origin; the first key seen for\n"
+     "an origin is pinned) and extends the checkpoint this witness cosigned\n"
+     "last for its origin.  Prints the cosignature line (--note: the whole\n"
+     "checkpoint with the line added) on standard output or into FILE,\n"
+     "only after the new checkpoint is stored durably in the witness store\n"
+     "(--store DIR, default $XDG_STATE_HOME/cairn-witness or\n"
+     "~/.local/state/cairn-witness: an LMDB store of the user, writable by\n"
+     "nobody else).\n"
+     "\n"
+     "--secret-key KEY  the witness's own minisign secret key (never a log\n"
+     "                  key; --password-file/--password-fd, CAIRN_PASSWORD,\n"
+     "                  `cairn unlock` as for any key)\n"
+     "--name NAME       the witness's key name (no space or '+')\n"
+     "--log-key PUB     a log it accepts: a minisign public key file, or a\n"
+     "                  verifier key NAME+ID+KEY (type 0x01) whose name is\n"
+     "                  the origin (repeatable)\n"
+     "--vkey            print the witness's verifier key (type 0x04) for\n"
+     "                  `cairn verify --witness-key`\n"
+     "\n"
+     "Exit: 0 cosigned; 2 bad request (malformed, old size above the\n"
+     "checkpoint's, a proof of the wrong length); 3 the old size is not the\n"
+     "size the witness cosigned last (that size is printed on standard\n"
+     "output, -o json {\"size\":N}: ask again with it); 4 refused: no valid\n"
+     "signature of an accepted log key (or of the key the origin is pinned\n"
+     "to), a checkpoint smaller than the last cosigned (rollback), the same\n"
+     "size with another root or a proof that does not hold (fork).\n"},
     {"unlock", cmd_unlock, 0,
      "keep a decrypted secret key in the kernel keyring",
      "usage: cairn unlock [--secret-key FILE] [--timeout D]\n"

@@ -100,6 +100,7 @@ extern "C" {
 #define CAIRN_MAX_KV_VALUE 65536
 #define CAIRN_MAX_PLAN_BYTES (1u << 20) /**< plan file / canonical plan */
 #define CAIRN_MAX_RECORD_BYTES (4u << 20)
+#define CAIRN_MAX_HOLD_REASON 1024 /**< a hold's or release's reason */
 
 /**
  * Error codes.  Append-only: values are never renumbered or reused.
@@ -154,7 +155,14 @@ typedef enum cairn_err {
     CAIRN_EUNSAFE = 40,         /**< a journal file is a symbolic link, not
                                      the caller's own, of the wrong type, or
                                      (CAIRN_OPEN_STRICT) writable by others */
-    CAIRN_ERR_COUNT_ = 41       /**< number of codes; not an error */
+    CAIRN_EHELD = 41,           /**< the run is held (cairn_hold()): what
+                                     would remove it is refused */
+    CAIRN_EIMPORTED = 42,       /**< the run was imported from a bundle
+                                     (cairn_import()): read-only */
+    CAIRN_ESTALE = 43,          /**< a witness request's old size is not the
+                                     size the witness cosigned last
+                                     (tlog-witness 409: retry with it) */
+    CAIRN_ERR_COUNT_ = 44       /**< number of codes; not an error */
 } cairn_err;
 
 /** Static English description of @p err ("unknown error" if out of range). */
@@ -261,7 +269,9 @@ typedef enum cairn_record_type {
     CAIRN_REC_RETRY = 5,   /**< operator: failed -> ready */
     CAIRN_REC_RESOLVE = 6, /**< operator/probe: in-doubt -> outcome */
     CAIRN_REC_CANCEL = 7,  /**< run cancelled */
-    CAIRN_REC_TIMEOUT = 8  /**< run deadline passed */
+    CAIRN_REC_TIMEOUT = 8, /**< run deadline passed */
+    CAIRN_REC_HOLD = 9,    /**< run held: kept from retention (any state) */
+    CAIRN_REC_RELEASE = 10 /**< a hold lifted */
 } cairn_record_type;
 
 /** Lowercase words used by the CLI and JSON ("preflight", "pending" ...).
@@ -373,7 +383,18 @@ CAIRN_API CAIRN_WUR cairn_err cairn_pubkey_parse(const char *b64,
                                                  cairn_pubkey **out,
                                                  char *detail,
                                                  size_t detail_len);
+/** Free @p key and every key added to it. */
 CAIRN_API void cairn_pubkey_free(cairn_pubkey *key);
+/**
+ * Pin several keys (`--key A --key B`): @p more, and every key already
+ * added to it, joins the set @p set and is freed with it.  Verification
+ * checks each run, head, bundle and detached signature with the member
+ * whose key id it names; one signed by none of them is a key mismatch
+ * (INCOMPLETE), never VERIFIED.  cairn_pubkey_key_id(),
+ * cairn_pubkey_bytes() and the fingerprint describe the first key.
+ * NULL-safe; adding a set to itself does nothing.
+ */
+CAIRN_API void cairn_pubkey_add(cairn_pubkey *set, cairn_pubkey *more);
 CAIRN_API void cairn_pubkey_key_id(const cairn_pubkey *key,
                                    uint8_t out[CAIRN_KEY_ID_BYTES]);
 CAIRN_API void cairn_pubkey_bytes(const cairn_pubkey *key,
@@ -844,6 +865,41 @@ CAIRN_API CAIRN_WUR cairn_err cairn_cancel(cairn_journal *journal,
                                            const char *run_id, int timed_out,
                                            const cairn_actor_info *who);
 
+/**
+ * Hold a run: keep it from retention (`cairn prune` and cairn_prune()
+ * refuse a held run with CAIRN_EHELD) until cairn_release(), or until
+ * @p until_ns passes.  Appends a signed HOLD record to the run's own
+ * chain, committed like every transition.  Allowed in every run state,
+ * including completed, failed, cancelled and timed out; the run's
+ * operations are unchanged (a held run can still be resumed).
+ * @param until_ns  wall time (ns since the epoch) after which the hold no
+ *                  longer counts, or 0 for none; must be later than the
+ *                  record's own time.
+ * @param who       actor, and the reason (required, 1..
+ *                  CAIRN_MAX_HOLD_REASON bytes).  Borrowed.
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EREASON (no reason); CAIRN_EINVAL
+ *         (reason too long or holding a NUL, @p until_ns not in the
+ *         future); CAIRN_ESTATE (already held by a hold that still counts:
+ *         release it first); CAIRN_EIMPORTED (an imported run);
+ *         CAIRN_ELOCKED; storage errors.  A refused hold writes nothing.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_hold(cairn_journal *journal,
+                                         const char *run_id, uint64_t until_ns,
+                                         const cairn_actor_info *who);
+
+/**
+ * Lift the hold of a run (a RELEASE record, signed and committed like
+ * every transition), whether or not its until time has passed.
+ * @param who  actor, and the reason (required, 1..CAIRN_MAX_HOLD_REASON
+ *             bytes).  Borrowed.
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EREASON; CAIRN_EINVAL;
+ *         CAIRN_ESTATE (the run is not held); CAIRN_EIMPORTED;
+ *         CAIRN_ELOCKED; storage errors.  A refused release writes nothing.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_release(cairn_journal *journal,
+                                            const char *run_id,
+                                            const cairn_actor_info *who);
+
 /* ------------------------------------------------------------------ */
 /* Run locks.                                                          */
 
@@ -907,7 +963,22 @@ typedef struct cairn_summary {
     uint64_t created_ns, updated_ns;
     size_t n_ops;
     cairn_op_view *ops; /**< every operation, by sequence */
+    /** Held (cairn_hold()): the last HOLD record of the run was not
+     *  followed by a RELEASE.  A hold whose @c hold_until_ns has passed
+     *  no longer counts (cairn_hold_active()), but stays shown until
+     *  released or replaced. */
+    int held;
+    char hold_reason[CAIRN_MAX_HOLD_REASON + 1]; /**< "" when not held */
+    uint64_t hold_until_ns;                      /**< 0: until released */
+    uint64_t hold_ns;                    /**< wall time of the HOLD record */
+    char hold_actor[CAIRN_MAX_TEXT + 1]; /**< its actor ("" when none) */
+    /** Imported from a bundle (cairn_import()): read-only. */
+    int imported;
 } cairn_summary;
+
+/** Does the hold of @p summary count at wall time @p now_ns (ns since the
+ *  epoch): held, and no @c hold_until_ns or one still in the future? */
+CAIRN_API int cairn_hold_active(const cairn_summary *summary, uint64_t now_ns);
 
 /**
  * The resume summary of @p run_id, from the materialised state (O(1) in the
@@ -973,6 +1044,16 @@ CAIRN_API CAIRN_WUR cairn_err cairn_watermark_get(cairn_journal *journal,
                                                   const char *exclude_run,
                                                   cairn_watermark *out);
 
+/** Call @p fn for each imported run id (cairn_import()), in byte order
+ *  of the ids; stop early when @p fn returns nonzero.  cairn_run_each()
+ *  does not list them.
+ *  @return CAIRN_OK (also when the journal has no import);
+ *          CAIRN_ECORRUPT (a malformed key); storage errors. */
+CAIRN_API CAIRN_WUR cairn_err cairn_import_each(cairn_journal *journal,
+                                                int (*fn)(void *ctx,
+                                                          const char *run_id),
+                                                void *ctx);
+
 /** Call @p fn for each run id, in creation order; stop early when @p fn
  *  returns nonzero. */
 CAIRN_API CAIRN_WUR cairn_err cairn_run_each(cairn_journal *journal,
@@ -1004,12 +1085,14 @@ typedef struct cairn_record_view {
     const char *host;              /**< CLAIM */
     cairn_outcome outcome;         /**< RECEIPT RESOLVE */
     cairn_error_class error_class; /**< RECEIPT RESOLVE */
-    const char *reason;            /**< all but CREATE/CLAIM ("" none) */
+    const char *reason;            /**< all but CREATE/CLAIM ("" none);
+                                        required by HOLD and RELEASE */
     const cairn_kv *outputs;
     size_t n_outputs;
     const cairn_kv *evidence;
     size_t n_evidence;
     size_t encoded_len; /**< bytes of the record */
+    uint64_t until_ns;  /**< HOLD: when the hold stops counting (0: none) */
 } cairn_record_view;
 
 /**
@@ -1206,6 +1289,10 @@ typedef struct cairn_verify_report {
     uint64_t unsealed; /**< records after the last checkpoint */
     int key_pinned;    /**< a public key was given */
     int run_signed;    /**< the run is bound to a signing key */
+    /** The run is signed by another key than the pinned one: a key
+     *  mismatch (INCOMPLETE, like minisign's "key id mismatch"), not
+     *  proof of tampering; its signatures were not checked. */
+    int key_mismatch;
     uint8_t key_id[CAIRN_KEY_ID_BYTES]; /**< the run's key id */
     char fingerprint[80]; /**< "SHA256:..." of the pinned key, or "" */
     int replay_ok;        /**< replay equals the materialised state */
@@ -1316,8 +1403,11 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_all(
  * "Bundle"): journal id, run id, the signer's public key, every record and
  * checkpoint.  Also writes @p path + ".minisig", a minisign signature made
  * with @p signer that stock `minisign -V -p PUB -m FILE` accepts.  The run
- * must be signed by @p signer's key and must verify with it first.
- * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EKEYMISMATCH; CAIRN_ETAMPERED or
+ * must be signed by @p signer's key and must verify with it first.  From a
+ * format-2 journal the bundle is version 2 and @p path + ".tlog-proof" is
+ * written too (see cairn_export_bundle_opts()).
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EKEYMISMATCH (also: a format-2
+ *         head not signed by @p signer's key); CAIRN_ETAMPERED or
  *         CAIRN_EINCOMPLETE (the run does not verify: nothing written);
  *         CAIRN_EEXIST (a file exists); CAIRN_EIO; CAIRN_ENOMEM.
  */
@@ -1345,9 +1435,140 @@ CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle_flags(
     cairn_journal *journal, const char *run_id, const cairn_signer *signer,
     const char *path, unsigned flags);
 
+/** Most anchors cairn_export_bundle_opts() and cairn_verify_bundle_opts()
+ *  take. */
+#define CAIRN_BUNDLE_MAX_ANCHORS 16
+
+/** cairn_export_bundle_opts() flag: write FILE as one zstd frame (the
+ *  .minisig signs the compressed file as stored; readers detect the zstd
+ *  magic and decompress at most 1 GiB before parsing). */
+#define CAIRN_EXPORT_ZSTD 0x2u
+
+/** Options of cairn_export_bundle_opts().  Zero-initialise. */
+typedef struct cairn_export_opts {
+    unsigned flags; /**< CAIRN_EXPORT_RUN_ONLY, CAIRN_EXPORT_ZSTD */
+    /** Anchors: @p n_anchors checkpoints of this journal (C2SP signed
+     *  notes, as `cairn checkpoint` prints them; borrowed for the call),
+     *  at most CAIRN_BUNDLE_MAX_ANCHORS.  For each, a version-2 bundle
+     *  carries the consistency proof from its size to the bundle's head
+     *  (docs/FORMAT.md section 19). */
+    const char *const *anchors;
+    const size_t *anchor_lens; /**< byte length of each anchor */
+    size_t n_anchors;
+} cairn_export_opts;
+
+/** What cairn_export_bundle_opts() wrote. */
+typedef struct cairn_export_result {
+    unsigned version;      /**< bundle version: 2 (format-2 journal) or 1 */
+    int tlog_proof;        /**< FILE.tlog-proof was written (version 2) */
+    uint64_t exported_ns;  /**< the export time in the bundle (version 2) */
+    uint64_t tree_size;    /**< records under the embedded head (version 2) */
+    cairn_run_state state; /**< the run's state as the bundle proves it
+                                (version 2; 0 otherwise) */
+    uint64_t bytes;        /**< size of FILE */
+    uint64_t raw_bytes;    /**< the bundle uncompressed (= bytes without
+                                CAIRN_EXPORT_ZSTD) */
+} cairn_export_result;
+
+/**
+ * cairn_export_bundle_flags() with options and a result.  From a format-2
+ * journal it writes bundle version 2 (docs/FORMAT.md section 19): besides
+ * version 1's contents, the export time, the journal's signed head
+ * (verbatim), the inclusion proof of the run's last record under it, the
+ * run's state blob and its state-map inclusion proof, and one consistency
+ * proof per anchor; and next to FILE also FILE.tlog-proof, a C2SP
+ * tlog-proof@v1 of the run's last record (index = position - 1) that
+ * stock tools check against the checkpoint.  The head must be signed by
+ * @p signer's key.  A format-1 journal gets version 1 (no anchors).
+ * Nothing is ever overwritten: FILE, FILE.tlog-proof and FILE.minisig must
+ * not exist; on any failure the files this call created are removed.
+ * @param opts  may be NULL (no flags, no anchors).
+ * @param out   may be NULL; zeroed, then filled on success.
+ * @return as cairn_export_bundle_flags(); CAIRN_EINVAL also for a malformed
+ *         anchor, an anchor of another journal or not signed by @p signer,
+ *         more than CAIRN_BUNDLE_MAX_ANCHORS, or anchors with a format-1
+ *         journal; CAIRN_ETAMPERED for an anchor the journal is not
+ *         consistent with (larger than the journal's head, or another root
+ *         at its size); the detail names the anchor.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle_opts(
+    cairn_journal *journal, const char *run_id, const cairn_signer *signer,
+    const char *path, const cairn_export_opts *opts, cairn_export_result *out);
+
 /** cairn_verify_bundle_flags() flags. */
 #define CAIRN_BUNDLE_NO_SIGNATURE                                              \
     0x1u /**< do not read or require FILE.minisig */
+
+/** Options of cairn_verify_bundle_opts().  Zero-initialise. */
+typedef struct cairn_bundle_verify_opts {
+    const cairn_pubkey *pinned; /**< the trusted key, or NULL */
+    unsigned flags;             /**< 0 or CAIRN_BUNDLE_NO_SIGNATURE */
+    /** Anchors, as in cairn_export_opts (borrowed for the call). */
+    const char *const *anchors;
+    const size_t *anchor_lens;
+    size_t n_anchors;
+} cairn_bundle_verify_opts;
+
+/** The outcome of one anchor of cairn_verify_bundle_opts(). */
+typedef struct cairn_bundle_anchor_result {
+    uint64_t size; /**< the anchor's tree size */
+    /** VERIFIED: the bundle's head is proven consistent with it;
+     *  TAMPERED: it is not (another journal, a bad proof, another root at
+     *  the same size, a bad signature of the pinned key); INCOMPLETE:
+     *  not proven (not signed by the pinned key, no proof in the bundle,
+     *  the bundle predates it). */
+    cairn_verdict verdict;
+    char reason[256];
+} cairn_bundle_anchor_result;
+
+/** What cairn_verify_bundle_opts() learnt beyond the report. */
+typedef struct cairn_bundle_info {
+    unsigned version;      /**< 1 or 2; 0 when the header did not parse */
+    int compressed;        /**< FILE is a zstd frame (export --zstd) */
+    uint64_t stored_bytes; /**< size of FILE */
+    uint64_t bytes;        /**< size of the bundle (decompressed) */
+    uint64_t exported_ns;  /**< version 2: export time (signed by .minisig) */
+    /** Version 2: the run's state blob is proven under the head's state
+     *  root and equals the replay of the bundle's records; the fields
+     *  below are from it. */
+    int state_proven;
+    cairn_run_state state; /**< derived as `cairn status` would, except
+                                that a pending operation counts as in
+                                doubt (a bundle cannot show its claimer) */
+    uint32_t total;        /**< operations */
+    uint32_t done;         /**< completed or skipped */
+    uint32_t in_doubt;     /**< pending operations */
+    uint32_t failed;       /**< failed operations */
+    /** FILE.tlog-proof: 0 absent, 1 present and equal to the embedded
+     *  proof and head, -1 present but different or unreadable. */
+    int tlog_proof;
+    size_t n_anchors;
+    cairn_bundle_anchor_result anchors[CAIRN_BUNDLE_MAX_ANCHORS];
+} cairn_bundle_info;
+
+/**
+ * cairn_verify_bundle_flags() with anchors and the bundle's details.  For
+ * a version-2 bundle also (docs/FORMAT.md section 19): the embedded head
+ * parses strictly as the journal's signed checkpoint (origin
+ * cairn/journal/<the bundle's journal id>), signed by the pinned key
+ * (field "bundle.head"); the run's last record is in its log tree (the
+ * inclusion proof, field "bundle.tree_proof"); the state blob is in its
+ * state map (field "bundle.state_proof") and equals the state the
+ * records replay to (field "bundle.state"); FILE.tlog-proof, when present,
+ * holds exactly the embedded proof and head (field "tlog-proof").  The head
+ * goes to out->journal_head (out->format is 2).  Each anchor is checked
+ * against the head (see cairn_bundle_anchor_result): a TAMPERED anchor
+ * makes the verdict TAMPERED (field "anchor"), an INCOMPLETE one makes
+ * VERIFIED INCOMPLETE.
+ * @param info  may be NULL; zeroed, then filled.
+ * @return as cairn_verify_bundle_flags(); CAIRN_EINVAL also for a
+ *         malformed anchor (not a signed note whose text is a checkpoint:
+ *         @p detail names it) or more than CAIRN_BUNDLE_MAX_ANCHORS.
+ */
+CAIRN_API CAIRN_WUR cairn_err
+cairn_verify_bundle_opts(const char *path, const cairn_bundle_verify_opts *opts,
+                         cairn_verify_report *out, cairn_bundle_info *info,
+                         char *detail, size_t detail_len);
 
 /**
  * Verify a bundle file without any journal directory: parse it strictly,
@@ -1378,6 +1599,46 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle_flags(
     const char *path, const cairn_pubkey *pinned, unsigned flags,
     cairn_verify_report *out, char *detail, size_t detail_len);
 
+/**
+ * Import the bundle at @p path (and @p path.minisig) into this journal,
+ * read-only: verify it first with the checks of cairn_verify_bundle_flags()
+ * under @p pinned (the verifier core, then the .minisig; @p flags
+ * CAIRN_BUNDLE_NO_SIGNATURE skips the .minisig), and only when the
+ * verdict is VERIFIED store, in one durable write of the `imports`
+ * database (docs/FORMAT.md section 21), the bundle bytes, the .minisig,
+ * the run state replayed from the bundle and where each record lies in
+ * it.  The run then answers cairn_status() (summary.imported 1),
+ * cairn_record_each(), cairn_verify_run() (which re-verifies the stored
+ * bundle under the key it pins), cairn_import_export() and
+ * cairn_import_each(); every transition on it is refused with
+ * CAIRN_EIMPORTED and writes nothing.  Its records are not part of this
+ * journal's log tree, state map or signed head (docs/SECURITY.md).
+ * @param pinned  the key the bundle must be signed with; NULL can only
+ *                give INCOMPLETE, so nothing is imported.
+ * @param out     the verification report (always filled).
+ * @return CAIRN_OK (imported); CAIRN_ETAMPERED or CAIRN_EINCOMPLETE (the
+ *         verdict, in @p out; nothing stored); CAIRN_EEXIST (a run of that
+ *         id exists or was imported); CAIRN_EIO (the bundle cannot be read);
+ *         CAIRN_EINVAL (bad argument, a read-only handle, a format-1
+ *         journal); storage errors.  The detail says which.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_import(cairn_journal *journal,
+                                           const char *path,
+                                           const cairn_pubkey *pinned,
+                                           unsigned flags,
+                                           cairn_verify_report *out);
+
+/**
+ * Write the stored bundle of imported run @p run_id to @p path, byte for
+ * byte as imported, and its .minisig (when one was imported) to
+ * @p path.minisig.  Neither file may exist.
+ * @return CAIRN_OK; CAIRN_ENORUN (not an imported run); CAIRN_ECORRUPT;
+ *         CAIRN_EIO (a file exists or cannot be written); CAIRN_EINVAL.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_import_export(cairn_journal *journal,
+                                                  const char *run_id,
+                                                  const char *path);
+
 /** cairn_verify_bundle_flags() with flags 0: the .minisig is required. */
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle(const char *path,
                                                   const cairn_pubkey *pinned,
@@ -1407,6 +1668,196 @@ typedef struct cairn_checkpoint_view {
 CAIRN_API CAIRN_WUR cairn_err cairn_checkpoint_each(
     cairn_journal *journal, const char *run_id,
     int (*fn)(void *ctx, const cairn_checkpoint_view *cp), void *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Anchors: the journal's signed checkpoint, consistency proofs and    */
+/* remembered checkpoints (docs/FORMAT.md section 18).                 */
+
+/** Longest checkpoint note (meta "head") handed out, without its NUL. */
+#define CAIRN_CHECKPOINT_NOTE_MAX 1024
+/** Room for an origin "cairn/journal/<32 hex>" with its NUL. */
+#define CAIRN_ORIGIN_MAX 64
+/** Longest add-checkpoint request body cairn_checkpoint_request()
+ *  writes: "old N", 64 proof lines, a blank line and the note. */
+#define CAIRN_CHECKPOINT_REQUEST_MAX                                           \
+    (32 + 64 * 45 + 1 + CAIRN_CHECKPOINT_NOTE_MAX + 1)
+
+/** The journal's current head as a checkpoint (format 2, meta "head"). */
+typedef struct cairn_journal_checkpoint {
+    char origin[CAIRN_ORIGIN_MAX];        /**< "cairn/journal/<hex id>" */
+    uint64_t size;                        /**< N: records (log tree leaves) */
+    uint8_t root[CAIRN_HASH_BYTES];       /**< log tree root */
+    uint64_t runs;                        /**< R: runs (state map leaves) */
+    uint8_t state_root[CAIRN_HASH_BYTES]; /**< state map root */
+    uint64_t time_ns;  /**< the cairn-time line: wall clock of the commit */
+    int is_signed;     /**< the note carries a signature line */
+    int signature_ok;  /**< that line verified under the pinned key */
+    int key_mismatch;  /**< signed, but not by the pinned key */
+    uint8_t key_id[4]; /**< signed-note key id of the signature line */
+    size_t note_len;   /**< bytes of note */
+    /** The head verbatim (a C2SP signed note; the text alone in an
+     *  unsigned journal), NUL-terminated. */
+    char note[CAIRN_CHECKPOINT_NOTE_MAX + 1];
+} cairn_journal_checkpoint;
+
+/**
+ * Read the journal's current head (one read transaction): strict parse
+ * (docs/FORMAT.md section 14, rules 1-5), origin, N and R against the
+ * records and runs held, and, with @p pinned, its signature.
+ * @param pinned  the trusted public key, or NULL (the signature is then
+ *                not checked: out->signature_ok stays 0).
+ * @param out     filled on success (zeroed on failure).
+ * @return CAIRN_OK (also when signed by another key: out->key_mismatch;
+ *         or unsigned: !out->is_signed); CAIRN_EINVAL (NULL argument);
+ *         CAIRN_EVERSION (a format-1 journal: detail names `cairn
+ *         migrate`); CAIRN_ENOTHING (an empty journal: no head yet);
+ *         CAIRN_ETAMPERED (the head does not parse, names another journal,
+ *         miscounts, or a signature line of @p pinned does not verify);
+ *         storage errors.  Each failure is described in @p detail.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_journal_checkpoint_get(
+    cairn_journal *journal, const cairn_pubkey *pinned,
+    cairn_journal_checkpoint *out, char *detail, size_t detail_len);
+
+/**
+ * A C2SP tlog-witness add-checkpoint request body for the current head:
+ * "old <old_size>\n", the consistency proof from @p old_size to the
+ * head's size (one base64 hash a line; none when old_size is 0 or the
+ * head's size), "\n", then the head note verbatim.  The proof and the
+ * root of size @p old_size come from the stored `tree` nodes and the
+ * proof is checked against the head's root before anything is written
+ * (a proof from forged nodes is never handed out).
+ * @param cp    NULL, or receives the head the request carries (as
+ *              cairn_journal_checkpoint_get() with @p pinned).
+ * @param buf   receives the body, NUL-terminated; @p cap bytes
+ *              (CAIRN_CHECKPOINT_REQUEST_MAX always suffice); *len its
+ *              length without the NUL.
+ * @return as cairn_journal_checkpoint_get(); CAIRN_EINVAL also when
+ *         @p old_size is larger than the head's size or @p cap is too
+ *         small; CAIRN_ETAMPERED when the stored nodes give no valid
+ *         proof.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_checkpoint_request(
+    cairn_journal *journal, const cairn_pubkey *pinned, uint64_t old_size,
+    cairn_journal_checkpoint *cp, char *buf, size_t cap, size_t *len,
+    char *detail, size_t detail_len);
+
+/** What an anchor says about the current journal (cairn_anchor_check()). */
+typedef enum cairn_anchor_status {
+    /** The head extends the anchor, signed by the pinned key. */
+    CAIRN_ANCHOR_OK = 0,
+    /** The head extends the anchor, but the anchor's signature was not
+     *  checked: no pinned key, no line of it, or an unsigned anchor (a
+     *  verdict is then at best INCOMPLETE). */
+    CAIRN_ANCHOR_UNVERIFIED = 1,
+    /** The anchor is another journal's (origin): substitution. */
+    CAIRN_ANCHOR_OTHER_JOURNAL = 2,
+    /** A signature line of the pinned key does not verify. */
+    CAIRN_ANCHOR_BAD_SIGNATURE = 3,
+    /** The anchor has more records than the journal: rollback or
+     *  truncation. */
+    CAIRN_ANCHOR_ROLLBACK = 4,
+    /** No consistency proof from the anchor to the head (another root at
+     *  the same size, or the stored nodes prove nothing): a fork. */
+    CAIRN_ANCHOR_FORK = 5
+} cairn_anchor_status;
+
+/** "ok", "unverified", "other-journal", "bad-signature", "rollback",
+ *  "fork" (NULL for other values). */
+CAIRN_API const char *cairn_anchor_status_name(cairn_anchor_status status);
+
+/** The result of one anchor check. */
+typedef struct cairn_anchor_result {
+    cairn_anchor_status status;
+    uint64_t size;                  /**< the anchor's tree size */
+    uint8_t root[CAIRN_HASH_BYTES]; /**< its root */
+    uint64_t time_ns;               /**< its cairn-time line */
+    int is_signed;                  /**< it has signature lines */
+    int signature_ok;               /**< a line of the pinned key verified */
+    size_t cosignatures; /**< signature lines of other keys (ignored) */
+    uint64_t head_size;  /**< the journal's current size */
+    uint8_t head_root[CAIRN_HASH_BYTES];
+    /** head_size - size when the head extends the anchor, else 0. */
+    uint64_t records_after;
+    char reason[512]; /**< one sentence for humans */
+} cairn_anchor_result;
+
+/**
+ * Check a saved checkpoint note @p note (@p note_len bytes, as
+ * cairn_journal_checkpoint_get() gives it; signature lines of other keys,
+ * such as witness cosignatures, are ignored) against the journal's
+ * current head: strict parse (a C2SP signed note, or the text alone, whose
+ * text is a cairn head: origin, size, root, cairn-state, cairn-time);
+ * origin; the pinned key's signature; size at most the head's; and a
+ * consistency proof from the anchor to the head, built from the stored
+ * `tree` nodes (equal roots at equal size).  The journal's head itself is
+ * read as cairn_journal_checkpoint_get() does, without a key (verify
+ * checks its signature).
+ * @param pinned  the trusted key, or NULL (status at best UNVERIFIED).
+ * @param out     the result (filled when CAIRN_OK is returned).
+ * @return CAIRN_OK (see out->status); CAIRN_ECORRUPT (the note is
+ *         malformed: out->reason names the byte and the rule);
+ *         CAIRN_EINVAL; CAIRN_EVERSION; CAIRN_ETAMPERED (the journal's own
+ *         head is bad: out->reason); storage errors.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_anchor_check(cairn_journal *journal,
+                                                 const cairn_pubkey *pinned,
+                                                 const char *note,
+                                                 size_t note_len,
+                                                 cairn_anchor_result *out);
+
+/** What a remembered checkpoint store knew about this journal. */
+typedef struct cairn_remembered {
+    int found;       /**< a remembered checkpoint exists */
+    char path[4096]; /**< its file (dir/<hex id>.note), or "" */
+    uint64_t size;   /**< its records */
+    uint8_t root[CAIRN_HASH_BYTES];
+    uint64_t time_ns;   /**< its cairn-time */
+    uint64_t head_size; /**< the journal's current size */
+} cairn_remembered;
+
+/**
+ * Check the journal against the checkpoint remembered for it in the store
+ * @p dir (docs/FORMAT.md section 18.2; a directory outside the journal
+ * directory, which the caller chooses: the library reads no environment).
+ * No store, or nothing remembered for this journal or its directory:
+ * CAIRN_OK with out->found 0.  Else the current head must extend it: same
+ * journal in the same directory, size at least the remembered one, equal
+ * roots at equal size, else a consistency proof from the stored nodes.
+ * Nothing is written.
+ * @param out  filled (may be NULL).
+ * @return CAIRN_OK; CAIRN_ETAMPERED (rolled back, forked, or another
+ *         journal in a directory that held this one: @p detail says what
+ *         was remembered, from which file, and what is there now);
+ *         CAIRN_EUNSAFE (the store or a file of it is a symbolic link,
+ *         not a regular file or directory, not owned by the caller or
+ *         writable by others); CAIRN_ECORRUPT (a remembered file is
+ *         malformed: @p detail names it); CAIRN_EVERSION; CAIRN_EIO;
+ *         CAIRN_EINVAL.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_checkpoint_check_remembered(
+    cairn_journal *journal, const char *dir, cairn_remembered *out,
+    char *detail, size_t detail_len);
+
+/**
+ * Remember the journal's current head in the store @p dir (made, mode
+ * 0700, when missing), forward only: under the store's lock file the
+ * remembered checkpoint is read again and the head must extend it
+ * (as cairn_checkpoint_check_remembered()); a head of the same size
+ * changes nothing, a larger one replaces the file (write a temporary
+ * file, fsync, rename, fsync the directory).  The head is remembered
+ * only when it is authenticated: its signature verifies under @p pinned
+ * (or, with @p pinned NULL, under the handle's signing key), or the
+ * journal is unsigned and neither key exists.  An empty journal (no head)
+ * is not remembered.
+ * @param written  NULL, or set to 1 when a file was written, else 0.
+ * @return CAIRN_OK (also when nothing was written); the errors of
+ *         cairn_checkpoint_check_remembered(); CAIRN_EINCOMPLETE (the head
+ *         is not authenticated: nothing written).
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_checkpoint_remember(
+    cairn_journal *journal, const char *dir, const cairn_pubkey *pinned,
+    int *written, char *detail, size_t detail_len);
 
 /* ------------------------------------------------------------------ */
 /* Runner (declared by lib/runner/runner.c's section below).                  */
@@ -1795,6 +2246,173 @@ CAIRN_API CAIRN_WUR cairn_err cairn_run_plan(cairn_journal *journal,
 CAIRN_API CAIRN_WUR cairn_err cairn_run_resume(cairn_journal *journal,
                                                const char *run_id,
                                                const cairn_runner_opts *opts);
+
+/* ------------------------------------------------------------------ */
+/* Witness: cosigning checkpoints (docs/FORMAT.md section 20).         */
+
+/**
+ * A witness: it cosigns a log's checkpoint (C2SP tlog-cosignature v1,
+ * Ed25519) only when a consistency proof shows the checkpoint extends the
+ * last one it cosigned for that log, and it remembers that last one per
+ * log origin in its own LMDB store.  The requests and the rules are C2SP
+ * tlog-witness's add-checkpoint without HTTP: the CLI (`cairn witness`)
+ * reads a request from a file or standard input and prints the
+ * cosignature, so a witness runs over ssh or from a timer.
+ * One thread per handle at a time; processes may share a store (the check
+ * and the write are one LMDB write transaction).
+ */
+typedef struct cairn_witness cairn_witness;
+
+/** Longest cosignature line cairn_witness_add_checkpoint() writes
+ *  ("— " name " " 104 base64 characters "\n", NUL included). */
+#define CAIRN_WITNESS_LINE_MAX 400
+/** Longest key name of a witness or a log origin (bytes). */
+#define CAIRN_WITNESS_NAME_MAX 255
+/** Longest verifier key text (name "+" 8 hex "+" 44 base64), NUL
+ *  included. */
+#define CAIRN_VKEY_MAX (CAIRN_WITNESS_NAME_MAX + 1 + 8 + 1 + 44 + 1)
+
+/**
+ * Open (creating when missing) the witness store in directory @p dir and
+ * make a witness cosigning with @p key under key name @p name.
+ * @param dir    the store directory: made (mode 0700) when missing, its
+ *               parent must exist; it and its files must belong to the
+ *               effective user and be writable by nobody else, and are
+ *               never followed through a symbolic link (CAIRN_EUNSAFE).
+ * @param key    the witness's own secret key; borrowed: it must outlive
+ *               the handle.
+ * @param name   the witness's key name (C2SP: 1..255 bytes of UTF-8, no
+ *               space, no '+', no control character); copied.
+ * @param out    receives the handle (NULL on failure); free it with
+ *               cairn_witness_close().
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL, invalid name); CAIRN_EUNSAFE;
+ *         CAIRN_EIO; CAIRN_ESTORE; CAIRN_ECORRUPT; CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err
+cairn_witness_open(const char *dir, const cairn_signer *key, const char *name,
+                   cairn_witness **out, char *detail, size_t detail_len);
+/** Close the store and free the handle.  NULL is a no-op. */
+CAIRN_API void cairn_witness_close(cairn_witness *witness);
+
+/**
+ * Accept checkpoints signed by the Ed25519 log key @p pk (note signature
+ * type 0x01, key name = the checkpoint's origin, as cairn's journal heads
+ * are signed).  @p origin: only checkpoints of this origin, or NULL for
+ * any origin.  The first checkpoint cosigned for an origin pins it to
+ * the key that signed it; a later checkpoint of that origin must carry a
+ * valid signature of the pinned key.
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL, invalid origin); CAIRN_EKEY (@p pk
+ *         is the witness's own key: a witness must not share a key with a
+ *         log); CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_witness_trust_log(
+    cairn_witness *witness, const char *origin,
+    const uint8_t pk[CAIRN_PUBLIC_KEY_BYTES], char *detail, size_t detail_len);
+
+/** What cairn_witness_add_checkpoint() saw, filled as far as it got. */
+typedef struct cairn_witness_result {
+    char origin[CAIRN_WITNESS_NAME_MAX + 1]; /**< the checkpoint's origin
+                                                  ("" when not parsed) */
+    uint64_t old_size;                       /**< the request's old size */
+    uint64_t size;                           /**< the checkpoint's size */
+    int known;             /**< the witness had cosigned this origin before */
+    uint64_t witness_size; /**< the size it had cosigned last (0 when
+                                unknown): on CAIRN_ESTALE, the old size to
+                                retry with */
+    uint8_t witness_root[CAIRN_HASH_BYTES]; /**< and its root */
+    uint64_t time; /**< on success, the cosignature's time (POSIX s) */
+} cairn_witness_result;
+
+/** cairn_witness_add_checkpoint() flag: return the checkpoint note with
+ *  the cosignature line appended (any earlier line of this witness
+ *  removed) instead of the line alone. */
+#define CAIRN_WITNESS_NOTE 0x1u
+
+/**
+ * Handle one C2SP tlog-witness add-checkpoint request body: "old <N>\n",
+ * up to 63 base64 consistency proof hashes (one a line), an empty line,
+ * the signed checkpoint note.  In this order:
+ * - a malformed request is CAIRN_EINVAL (detail "byte N: ...");
+ * - the note must carry a signature of a trusted log key (key name = the
+ *   origin) that verifies, and of the pinned key when the origin is
+ *   known: a signature line of such a key that does not verify is
+ *   CAIRN_ETAMPERED; none at all (unknown origin or key, or a known
+ *   origin signed by another key than the pinned one) CAIRN_EKEYMISMATCH;
+ * - a checkpoint smaller than the one cosigned last (the log rolled back,
+ *   or an older checkpoint was replayed) or of the same size with another
+ *   root (a fork) is CAIRN_ETAMPERED, detail naming both sizes and roots;
+ * - old > the checkpoint's size is CAIRN_EINVAL;
+ * - old not equal to the size cosigned last (0 for an unknown origin) is
+ *   CAIRN_ESTALE, with that size in @p res->witness_size;
+ * - a proof of the wrong length for (old, size) is CAIRN_EINVAL, one that
+ *   does not prove the cosigned checkpoint a prefix of this one
+ *   CAIRN_ETAMPERED (a fork), detail naming both sizes and roots;
+ * - else the checkpoint is cosigned at @p now (never earlier than the
+ *   origin's previous cosignature) and stored, in the same durable LMDB
+ *   write transaction as the checks: only after its commit is the
+ *   cosignature returned.
+ * @param request  @p len bytes (no NUL needed); borrowed for the call.
+ * @param now      POSIX seconds of the cosignature; 0: the current time.
+ * @param flags    0 or CAIRN_WITNESS_NOTE.
+ * @param out      receives a malloc'd, NUL-terminated text (the
+ *                 cosignature line "— <name> <base64>\n", or with
+ *                 CAIRN_WITNESS_NOTE the cosigned note) that the caller
+ *                 frees with free(); NULL on failure.
+ * @param out_len  receives its length (0 on failure).
+ * @param res      optional: what was seen (see cairn_witness_result).
+ * @return as above; CAIRN_ESTORE; CAIRN_EFATAL; CAIRN_EIO; CAIRN_ECORRUPT
+ *         (a store record that does not decode); CAIRN_ECRYPTO;
+ *         CAIRN_ENOMEM.  Nothing is stored unless CAIRN_OK.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_witness_add_checkpoint(
+    cairn_witness *witness, const char *request, size_t len, uint64_t now,
+    unsigned flags, char **out, size_t *out_len, cairn_witness_result *res,
+    char *detail, size_t detail_len);
+
+/**
+ * The C2SP verifier key of a cosigner (type 0x04, tlog-cosignature v1):
+ * "<name>+<8 hex key ID>+<base64(0x04 || pk)>", without newline, into
+ * @p out (at least CAIRN_VKEY_MAX bytes).  Verifiers pin it
+ * (`cairn verify --witness-key`).
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL, invalid name, @p out too small).
+ */
+CAIRN_API CAIRN_WUR cairn_err
+cairn_witness_vkey(const uint8_t pk[CAIRN_PUBLIC_KEY_BYTES], const char *name,
+                   char *out, size_t out_len);
+
+/** Verifier key types (C2SP signed-note): a log's Ed25519 note key, and
+ *  an Ed25519 cosigner (witness) key, tlog-cosignature v1. */
+#define CAIRN_VKEY_ED25519 0x01
+#define CAIRN_VKEY_COSIGNATURE 0x04
+
+/**
+ * Strict parse of a C2SP verifier key "<name>+<8 lowercase hex key
+ * ID>+<base64(type || 32-byte Ed25519 key)>" of @p len bytes (no
+ * newline; docs/FORMAT.md section 15): a valid name, type
+ * CAIRN_VKEY_ED25519 or CAIRN_VKEY_COSIGNATURE, the key ID matching.
+ * @param name  receives the key name, NUL-terminated: at least
+ *              CAIRN_WITNESS_NAME_MAX + 1 bytes (@p name_len).
+ * @return CAIRN_OK; CAIRN_EKEY (detail "byte N: ..."); CAIRN_EINVAL (NULL,
+ *         @p name too small).
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_vkey_parse(
+    const char *text, size_t len, char *name, size_t name_len, uint8_t *type,
+    uint8_t pk[CAIRN_PUBLIC_KEY_BYTES], char *detail, size_t detail_len);
+
+/**
+ * Check the cosignature of the witness with verifier key @p vkey (type
+ * 0x04) on the signed checkpoint note @p note.  Lines of other keys are
+ * ignored.
+ * @param time  optional: receives the cosignature's time (POSIX s).
+ * @return CAIRN_OK (a line of the witness, every such line valid);
+ *         CAIRN_EKEYMISMATCH (no line of this witness); CAIRN_ETAMPERED (a
+ *         line of this witness does not verify); CAIRN_EKEY (@p vkey is
+ *         not a cosignature verifier key); CAIRN_ECORRUPT (@p note is not
+ *         a signed checkpoint); CAIRN_EINVAL; CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_cosignature_verify(
+    const char *note, size_t note_len, const char *vkey, size_t vkey_len,
+    uint64_t *time, char *detail, size_t detail_len);
 
 #ifdef __cplusplus
 }

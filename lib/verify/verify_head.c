@@ -150,8 +150,14 @@ static cairn_err check_signature(const cairn_note *note, const char *origin,
     if (pinned == NULL) {
         return CAIRN_OK;
     }
-    cairn_err err = cairn__note_verify(note, origin, ORIGIN_LEN, pinned->pk,
-                                       why, sizeof(why));
+    /* The member of the pinned set the line names decides; a line no
+     * pinned key names is a key mismatch. */
+    cairn_err err = CAIRN_EKEYMISMATCH;
+    for (const cairn_pubkey *k = pinned; k != NULL && err == CAIRN_EKEYMISMATCH;
+         k = k->next) {
+        err = cairn__note_verify(note, origin, ORIGIN_LEN, k->pk, why,
+                                 sizeof(why));
+    }
     if (err == CAIRN_OK) {
         rep->journal_head.signature_ok = 1;
     } else if (err == CAIRN_EKEYMISMATCH) {
@@ -200,6 +206,15 @@ static cairn_err parse_head(const uint8_t *v, size_t vl,
     }
     cairn_err err = parse_text(note.text, note.text_len, origin, rep);
     return err != CAIRN_OK ? err : check_signature(&note, origin, pinned, rep);
+}
+
+cairn_err
+cairn__verify_head_note(const uint8_t *v, size_t vl,
+                        const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+                        const cairn_pubkey *pinned, cairn_verify_report *rep)
+{
+    rep->journal_head.present = 1;
+    return parse_head(v, vl, journal_id, pinned, rep);
 }
 
 static cairn_err meta_get(cairn_txn *txn, const char *key, const uint8_t **v,
