@@ -614,6 +614,13 @@ void cli_json_activity(json_t *o, const cairn_run_holder *h);
 json_t *cli_json_op(const cairn_op_view *op);
 /** One record (`log -o json`); @p s (may be NULL) names operations. */
 json_t *cli_json_record(const cairn_record_view *r, const cairn_summary *s);
+/** A pruned run's tombstone as text lines ("pruned:", "removed:",
+ *  "bundle:"). */
+void cli_text_tombstone(FILE *out, const cairn_tombstone *t);
+/** A pruned run's tombstone as JSON (what was removed, when, by whom, by
+ *  which rule, the bundle's hash, size and location; positions as
+ *  ranges). */
+json_t *cli_json_tombstone(const cairn_tombstone *t);
 
 /* ---------------------------------------------------------------- */
 /* Text (cli_text.c).                                                */

@@ -247,6 +247,7 @@ json_t *cli_json_summary(const cairn_summary *s)
     cli_jset(o, "preflight_id", cli_jstr_or_null(s->preflight_id));
     cli_jset(o, "preflight_accepted", json_boolean(s->preflight_accepted));
     cli_jset(o, "state", cli_jstr(cairn_run_state_name(s->state)));
+    cli_jset(o, "pruned", json_boolean(s->pruned));
     cli_jset(o, "total", cli_ju64(s->total));
     cli_jset(o, "counts", summary_counts(s));
     cli_jset(o, "next", summary_next(s));
@@ -313,6 +314,43 @@ static json_t *kv_object(const cairn_kv *kv, size_t n)
     return o;
 }
 
+json_t *cli_json_tombstone(const cairn_tombstone *t)
+{
+    json_t *o = jobj(), *ranges = json_array();
+    if (ranges == NULL) {
+        cli_die_nomem();
+    }
+    for (size_t i = 0; i < t->n_records;) {
+        size_t k = i + 1;
+        while (k < t->n_records && t->positions[k] == t->positions[k - 1] + 1) {
+            k++;
+        }
+        json_t *r = json_array();
+        if (r == NULL || json_array_append_new(r, cli_ju64(t->positions[i])) ||
+            json_array_append_new(r, cli_ju64(k - i)) ||
+            json_array_append_new(ranges, r)) {
+            cli_die_nomem();
+        }
+        i = k;
+    }
+    cli_jset(o, "run_id", cli_jstr(t->run_id));
+    cli_jset(o, "plan_id", cli_jstr(t->plan_id));
+    cli_jset(o, "position", cli_ju64(t->position));
+    cli_jset(o, "pruned_ns", cli_ju64(t->wall_ns));
+    cli_jset(o, "actor", cli_jstr_or_null(t->actor));
+    cli_jset(o, "rule", cli_jstr(t->rule));
+    cli_jset(o, "reason", cli_jstr(t->reason));
+    cli_jset(o, "policy", cli_jstr_or_null(t->policy));
+    cli_jset(o, "final_state", cli_jstr(cairn_run_state_name(t->final_state)));
+    cli_jset(o, "records_removed", cli_ju64(t->n_records));
+    cli_jset(o, "positions", ranges);
+    cli_jset(o, "bundle_sha256", cli_jhex(t->bundle_sha256, CAIRN_HASH_BYTES));
+    cli_jset(o, "bundle_bytes", cli_ju64(t->bundle_bytes));
+    cli_jset(o, "location", cli_jstr_or_null(t->location));
+    cli_jset(o, "plan_sha256", cli_jhex(t->plan_sha256, CAIRN_HASH_BYTES));
+    return o;
+}
+
 /* Body fields of a record, by type. */
 static void record_body(json_t *o, const cairn_record_view *r,
                         const cairn_summary *s)
@@ -368,6 +406,11 @@ static void record_body(json_t *o, const cairn_record_view *r,
         cli_jset(o, "until",
                  r->until_ns != 0 ? cli_jtime(r->until_ns) : json_null());
         cli_jset(o, "until_ns", cli_ju64(r->until_ns));
+        break;
+    case CAIRN_REC_PRUNE:
+        if (r->tombstone != NULL) {
+            cli_jset(o, "tombstone", cli_json_tombstone(r->tombstone));
+        }
         break;
     }
     cli_jset(o, "reason", cli_jstr_or_null(r->reason));

@@ -177,6 +177,7 @@ static void record_op(rpt_run *run, const cairn_record_view *r)
     case CAIRN_REC_ACCEPT:
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
+    case CAIRN_REC_PRUNE:
     case CAIRN_REC_HOLD:
     case CAIRN_REC_RELEASE:
         return;
@@ -214,6 +215,7 @@ static int each_record(void *ctx, const cairn_record_view *r)
         break;
     case CAIRN_REC_CREATE:
     case CAIRN_REC_ACCEPT:
+    case CAIRN_REC_PRUNE:
     case CAIRN_REC_HOLD:
     case CAIRN_REC_RELEASE:
         break;

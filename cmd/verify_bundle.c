@@ -1,8 +1,10 @@
 /*
  * verify_bundle.c - cairn verify-bundle FILE [--key PUB] [--no-signature]
- * [--anchor A]...: verify an exported bundle, its detached signature
- * FILE.minisig and (version 2) FILE.tlog-proof without any journal
- * directory; and the report printers it shares with `cairn verify`.
+ * [--anchor A]... [-J DIR]: verify an exported bundle, its detached
+ * signature FILE.minisig and (version 2) FILE.tlog-proof without any
+ * journal directory (with -J DIR the bundle must also be the archive of a
+ * pruned run of DIR, matching its tombstone); and the report printers it
+ * shares with `cairn verify`.
  */
 #include "cli.h"
 
@@ -209,6 +211,14 @@ void cli_verify_run_text(FILE *out, const cairn_verify_report *r)
         cli_hex(r->head, CAIRN_HASH_BYTES, head);
         fprintf(out, "head        : %s\n", head);
     }
+    if (r->pruned) {
+        fprintf(out,
+                "pruned      : PRUNED: %llu record(s) removed, tombstone at "
+                "position %llu (`cairn log` shows what, when, by whom and "
+                "where the bundle is)\n",
+                (unsigned long long)r->pruned_records,
+                (unsigned long long)r->prune_position);
+    }
     cli_verify_head_text(out, r);
     first_bad_text(out, r);
     fprintf(out, "verdict     : %s (", cairn_verdict_name(r->verdict));
@@ -296,6 +306,11 @@ json_t *cli_verify_run_json(const cairn_verify_report *r)
     cli_jset(o, "format",
              r->format != 0 ? json_integer(r->format) : json_null());
     cli_jset(o, "journal_head", cli_verify_head_json(r));
+    cli_jset(o, "pruned", json_boolean(r->pruned));
+    if (r->pruned) {
+        cli_jset(o, "prune_position", cli_ju64(r->prune_position));
+        cli_jset(o, "pruned_records", cli_ju64(r->pruned_records));
+    }
     return o;
 }
 
@@ -458,11 +473,25 @@ int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv)
         }
     }
     path = cli_one_arg(ctx, argc, argv, "FILE");
-    cairn_bundle_verify_opts opts = {
-        key, no_signature ? CAIRN_BUNDLE_NO_SIGNATURE : 0u,
-        (const char *const *)anchors.text, anchors.len, anchors.n};
+    unsigned flags = no_signature ? CAIRN_BUNDLE_NO_SIGNATURE : 0u;
+    cairn_bundle_verify_opts opts = {key, flags,
+                                     (const char *const *)anchors.text,
+                                     anchors.len, anchors.n};
+    if (ctx->journal_opt != NULL && anchors.n > 0) {
+        cli_usage_error(ctx, "-J (the tombstone of a pruned run) and "
+                             "--anchor are checked one at a time: run "
+                             "verify-bundle twice");
+    }
     err = cairn_verify_bundle_opts(path, &opts, &r, &info, detail,
                                    sizeof(detail));
+    if (ctx->journal_opt != NULL && (err == CAIRN_OK || err == CAIRN_EBUNDLE)) {
+        /* -J DIR: the bundle is the archive of a pruned run of DIR and
+         * must match its tombstone (this checks the bundle again). */
+        cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+        detail[0] = '\0';
+        err = cairn_verify_bundle_pruned(ctx->journal, path, key, flags, &r,
+                                         detail, sizeof(detail));
+    }
     if (err != CAIRN_OK && err != CAIRN_EBUNDLE) {
         cairn_pubkey_free(key);
         cli_anchors_free(&anchors);
@@ -483,6 +512,9 @@ int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv)
         cli_jset(doc, "key", cli_verify_key_json(key, key_path));
         cli_jset(doc, "signature", cli_jstr(state));
         cli_jset(doc, "bundle_info", bundle_json(&info, &anchors));
+        if (r.pruned) {
+            cli_jset(doc, "tombstone_position", cli_ju64(r.prune_position));
+        }
         cli_jprint(doc);
     } else {
         fputs("bundle      : ", stdout);

@@ -162,7 +162,9 @@ typedef enum cairn_err {
     CAIRN_ESTALE = 43,          /**< a witness request's old size is not the
                                      size the witness cosigned last
                                      (tlog-witness 409: retry with it) */
-    CAIRN_ERR_COUNT_ = 44       /**< number of codes; not an error */
+    CAIRN_EPRUNED = 44,         /**< the run was pruned: only its tombstone
+                                     (PRUNE record) and stub remain */
+    CAIRN_ERR_COUNT_ = 45       /**< number of codes; not an error */
 } cairn_err;
 
 /** Static English description of @p err ("unknown error" if out of range). */
@@ -262,16 +264,18 @@ typedef enum cairn_next_action {
 
 /** Record types.  Values are part of the on-disk format. */
 typedef enum cairn_record_type {
-    CAIRN_REC_CREATE = 1,  /**< run created; carries the canonical plan */
-    CAIRN_REC_ACCEPT = 2,  /**< preflight accepted */
-    CAIRN_REC_CLAIM = 3,   /**< operation claimed (intent, before effect) */
-    CAIRN_REC_RECEIPT = 4, /**< outcome of one attempt */
-    CAIRN_REC_RETRY = 5,   /**< operator: failed -> ready */
-    CAIRN_REC_RESOLVE = 6, /**< operator/probe: in-doubt -> outcome */
-    CAIRN_REC_CANCEL = 7,  /**< run cancelled */
-    CAIRN_REC_TIMEOUT = 8, /**< run deadline passed */
-    CAIRN_REC_HOLD = 9,    /**< run held: kept from retention (any state) */
-    CAIRN_REC_RELEASE = 10 /**< a hold lifted */
+    CAIRN_REC_CREATE = 1,   /**< run created; carries the canonical plan */
+    CAIRN_REC_ACCEPT = 2,   /**< preflight accepted */
+    CAIRN_REC_CLAIM = 3,    /**< operation claimed (intent, before effect) */
+    CAIRN_REC_RECEIPT = 4,  /**< outcome of one attempt */
+    CAIRN_REC_RETRY = 5,    /**< operator: failed -> ready */
+    CAIRN_REC_RESOLVE = 6,  /**< operator/probe: in-doubt -> outcome */
+    CAIRN_REC_CANCEL = 7,   /**< run cancelled */
+    CAIRN_REC_TIMEOUT = 8,  /**< run deadline passed */
+    CAIRN_REC_HOLD = 9,     /**< run held: kept from retention (any state) */
+    CAIRN_REC_RELEASE = 10, /**< a hold lifted */
+    CAIRN_REC_PRUNE = 11    /**< tombstone: the run's other records were
+                                 removed (archived); its last record */
 } cairn_record_type;
 
 /** Lowercase words used by the CLI and JSON ("preflight", "pending" ...).
@@ -901,6 +905,124 @@ CAIRN_API CAIRN_WUR cairn_err cairn_release(cairn_journal *journal,
                                             const cairn_actor_info *who);
 
 /* ------------------------------------------------------------------ */
+/* Retention: pruning a run (docs/FORMAT.md section 22).               */
+
+/** Most records a run may have to be pruned (its PRUNE record lists the
+ *  position and leaf hash of each; 65536 x 44 bytes fit a record). */
+#define CAIRN_MAX_PRUNE_RECORDS 65536u
+/** Limits of the PRUNE record's text fields (bytes). */
+#define CAIRN_MAX_PRUNE_RULE 256u
+#define CAIRN_MAX_PRUNE_REASON 1024u
+#define CAIRN_MAX_PRUNE_POLICY 1024u
+#define CAIRN_MAX_PRUNE_LOCATION 1024u
+
+/** What a PRUNE tombstone records besides the run's own facts.  Every
+ *  pointer is borrowed for the call. */
+typedef struct cairn_prune_info {
+    const char *rule;   /**< the retention rule that selected the run, e.g.
+                             "keep-last=5": 1..256 bytes, no NUL */
+    const char *reason; /**< the operator's reason: 1..1024 bytes */
+    const char *policy; /**< the whole policy as given, e.g. "--keep-last 5
+                             --keep-within 30d": 0..1024 bytes (NULL: "") */
+    uint8_t bundle_sha256[CAIRN_HASH_BYTES]; /**< SHA-256 of the archived
+                                                  bundle file */
+    uint64_t bundle_bytes;                   /**< its size in bytes */
+    const char *location; /**< where the bundle is stored (path or URL):
+                               0..1024 bytes (NULL: "") */
+    uint8_t plan_sha256[CAIRN_HASH_BYTES]; /**< SHA-256 of the confirmed
+                                                prune plan (zero: none) */
+} cairn_prune_info;
+
+/**
+ * Check whether @p run_id may be pruned now: the run is terminal
+ * (completed, failed, cancelled or timed out), no operation is pending
+ * (claimed, or in doubt), no hold counts now (cairn_hold_active()), it is
+ * not already pruned, and has at most CAIRN_MAX_PRUNE_RECORDS records.
+ * Read-only; the state is proven under the journal's head like every
+ * reader's.  An imported run (cairn_import()) is CAIRN_EIMPORTED.
+ * @param detail  optional: why not (the run's state, the pending op ...);
+ *                also the handle's detail.
+ * @return CAIRN_OK (prunable); CAIRN_ENORUN; CAIRN_EPRUNED (pruned
+ *         already); CAIRN_EHELD; CAIRN_EIMPORTED; CAIRN_ESTATE (running,
+ * awaiting preflight, needs attention, an op pending or in doubt, or too many
+ * records); CAIRN_ETAMPERED (the state does not prove); CAIRN_ECORRUPT;
+ * CAIRN_ESTORE; CAIRN_EINVAL (NULL).
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_prune_check(cairn_journal *journal,
+                                                const char *run_id,
+                                                char *detail,
+                                                size_t detail_len);
+
+/**
+ * Prune run @p run_id in ONE durable LMDB write transaction
+ * (docs/FORMAT.md section 22): append a signed PRUNE record (the
+ * tombstone: @p info, the run's final state and facts, and the position
+ * and leaf hash of every record removed) as the last record of the run's
+ * chain, replace each of the run's other records by an 8-byte placeholder
+ * naming the run (its position stays), delete their `index` entries and
+ * the run's other checkpoints, replace its state by a pruned stub
+ * (section 9), keep the log tree (every root and proof stays valid) and
+ * extend the signed head.  Each record is checked first (chain, leaf hash
+ * against the log tree: CAIRN_ETAMPERED otherwise).  The eligibility of
+ * cairn_prune_check() is checked again inside the transaction, under the
+ * run's lock, and by the state machine at the PRUNE record's own time.
+ * The caller archives the run first (cairn_export_bundle) and passes the
+ * bundle's hash, size and location in @p info.  Needs the handle to
+ * itself (like cairn_run_create()).
+ * @param who  the actor (who->actor; who->reason is not used: the reason
+ *             is info->reason).  May be NULL (no actor).
+ * @return CAIRN_OK; CAIRN_EPRUNED (already pruned: nothing written);
+ *         the errors of cairn_prune_check(); CAIRN_EINVAL (NULL, a field of
+ *         @p info empty or too long, a NUL byte); CAIRN_ELOCKED (a live
+ *         writer holds the run); CAIRN_EKEYMISMATCH; storage errors.  On
+ *         any failure nothing is written.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_prune(cairn_journal *journal,
+                                          const char *run_id,
+                                          const cairn_prune_info *info,
+                                          const cairn_actor_info *who);
+
+/** A pruned run's tombstone, decoded from its PRUNE record. */
+typedef struct cairn_tombstone {
+    char run_id[CAIRN_MAX_ID + 1];
+    char plan_id[CAIRN_MAX_ID + 1];
+    uint8_t plan_hash[CAIRN_HASH_BYTES];
+    uint64_t run_num;
+    uint64_t position; /**< position of the PRUNE record */
+    uint64_t seq;      /**< its seq: the number of records removed */
+    uint64_t wall_ns;  /**< when the run was pruned */
+    char actor[CAIRN_MAX_TEXT + 1];
+    char rule[CAIRN_MAX_PRUNE_RULE + 1];
+    char reason[CAIRN_MAX_PRUNE_REASON + 1];
+    char policy[CAIRN_MAX_PRUNE_POLICY + 1];
+    char location[CAIRN_MAX_PRUNE_LOCATION + 1];
+    uint8_t bundle_sha256[CAIRN_HASH_BYTES];
+    uint64_t bundle_bytes;
+    uint8_t plan_sha256[CAIRN_HASH_BYTES];
+    cairn_run_state final_state;        /**< the run's state when pruned */
+    uint8_t run_head[CAIRN_HASH_BYTES]; /**< the run's head before the
+                                             PRUNE record (its prev) */
+    uint8_t leaf[CAIRN_HASH_BYTES];     /**< the PRUNE record's leaf hash */
+    size_t n_records;                   /**< = seq: records removed */
+    uint64_t *positions; /**< their positions, ascending (seq order) */
+    uint8_t (*leaves)[CAIRN_HASH_BYTES]; /**< their leaf hashes, same order */
+} cairn_tombstone;
+
+/**
+ * Read the tombstone of pruned run @p run_id (its PRUNE record, found
+ * through the stub's last position; the stub is proven under the head).
+ * @param out  receives the tombstone; free with cairn_tombstone_free().
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_ESTATE (the run is not pruned);
+ *         CAIRN_ETAMPERED / CAIRN_ECORRUPT (the record is missing, does not
+ *         decode, or is not the stub's); CAIRN_ESTORE; CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_prune_tombstone(cairn_journal *journal,
+                                                    const char *run_id,
+                                                    cairn_tombstone **out);
+/** Free a tombstone.  NULL is a no-op. */
+CAIRN_API void cairn_tombstone_free(cairn_tombstone *tombstone);
+
+/* ------------------------------------------------------------------ */
 /* Run locks.                                                          */
 
 /**
@@ -963,6 +1085,12 @@ typedef struct cairn_summary {
     uint64_t created_ns, updated_ns;
     size_t n_ops;
     cairn_op_view *ops; /**< every operation, by sequence */
+    /** Nonzero when the run was pruned (cairn_prune()): @c state is its
+     *  final state, @c counts and @c total its op counts when pruned,
+     *  @c records includes the PRUNE record; @c ops is empty and nothing
+     *  is next (cairn_prune_tombstone() tells what was removed). */
+    int pruned;
+    uint64_t prune_position; /**< position of the PRUNE record, or 0 */
     /** Held (cairn_hold()): the last HOLD record of the run was not
      *  followed by a RELEASE.  A hold whose @c hold_until_ns has passed
      *  no longer counts (cairn_hold_active()), but stays shown until
@@ -1092,7 +1220,10 @@ typedef struct cairn_record_view {
     const cairn_kv *evidence;
     size_t n_evidence;
     size_t encoded_len; /**< bytes of the record */
-    uint64_t until_ns;  /**< HOLD: when the hold stops counting (0: none) */
+    /** PRUNE: the tombstone (what was removed, by which rule, the bundle;
+     *  docs/FORMAT.md section 22); NULL for other types. */
+    const struct cairn_tombstone *tombstone;
+    uint64_t until_ns; /**< HOLD: when the hold stops counting (0: none) */
 } cairn_record_view;
 
 /**
@@ -1311,6 +1442,14 @@ typedef struct cairn_verify_report {
     int has_node;
     unsigned bad_level;
     uint64_t bad_index;
+    /** The run is pruned (cairn_prune()): its PRUNE record at
+     *  prune_position stands for pruned_records records, whose positions
+     *  and leaf hashes it lists (cairn_prune_tombstone() tells by whom,
+     *  when, by which rule and where the bundle is).  In the directory
+     *  report: pruned_records is the number of pruned positions. */
+    int pruned;
+    uint64_t prune_position;
+    uint64_t pruned_records;
 } cairn_verify_report;
 
 /**
@@ -1407,7 +1546,8 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_all(
  * format-2 journal the bundle is version 2 and @p path + ".tlog-proof" is
  * written too (see cairn_export_bundle_opts()).
  * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EKEYMISMATCH (also: a format-2
- *         head not signed by @p signer's key); CAIRN_ETAMPERED or
+ *         head not signed by @p signer's key); CAIRN_EPRUNED (the run was
+ *         pruned: its records are gone); CAIRN_ETAMPERED or
  *         CAIRN_EINCOMPLETE (the run does not verify: nothing written);
  *         CAIRN_EEXIST (a file exists); CAIRN_EIO; CAIRN_ENOMEM.
  */
@@ -1598,6 +1738,26 @@ cairn_verify_bundle_opts(const char *path, const cairn_bundle_verify_opts *opts,
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle_flags(
     const char *path, const cairn_pubkey *pinned, unsigned flags,
     cairn_verify_report *out, char *detail, size_t detail_len);
+
+/**
+ * cairn_verify_bundle_flags(), then tie the bundle to the tombstone its
+ * run left in @p journal when it was pruned (docs/FORMAT.md section 22):
+ * the file's SHA-256 and size must be the tombstone's, the bundle must
+ * hold exactly the records the PRUNE record lists (count, positions, leaf
+ * hashes, hence the run's head), and the PRUNE record must apply to the
+ * state the bundle's records replay to at its own time (ended, nothing
+ * pending, not held, the same facts).  A mismatch is TAMPERED (fields
+ * "bundle.sha256", "bundle.records", "held", "prune"); on success the
+ * reason ends with "archived copy of pruned run X (tombstone at position
+ * P, ...)" and out->pruned, prune_position, pruned_records are set.
+ * @return as cairn_verify_bundle_flags(); CAIRN_EINVAL (NULL @p journal);
+ *         CAIRN_ENORUN (no such run in @p journal, or a bundle of another
+ *         journal: @p detail says which); CAIRN_ESTATE (the run is not
+ *         pruned); storage errors.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle_pruned(
+    cairn_journal *journal, const char *path, const cairn_pubkey *pinned,
+    unsigned flags, cairn_verify_report *out, char *detail, size_t detail_len);
 
 /**
  * Import the bundle at @p path (and @p path.minisig) into this journal,
@@ -2241,7 +2401,7 @@ CAIRN_API CAIRN_WUR cairn_err cairn_run_plan(cairn_journal *journal,
  *         been cancelled or timed out (after any owed containment and
  *         cleanup ran); CAIRN_EPLAN_MISMATCH: the stored plan does not
  *         hash to the run's plan hash; CAIRN_ELOCKED also when a pending
- *         operation's claimer is alive.
+ *         operation's claimer is alive; CAIRN_EPRUNED: the run was pruned.
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_run_resume(cairn_journal *journal,
                                                const char *run_id,

@@ -28,11 +28,12 @@ static const struct {
     const char *name;
     cairn_record_type type;
 } vectors[] = {
-    {"create", CAIRN_REC_CREATE}, {"accept", CAIRN_REC_ACCEPT},
-    {"claim", CAIRN_REC_CLAIM},   {"receipt", CAIRN_REC_RECEIPT},
-    {"retry", CAIRN_REC_RETRY},   {"resolve", CAIRN_REC_RESOLVE},
-    {"cancel", CAIRN_REC_CANCEL}, {"timeout", CAIRN_REC_TIMEOUT},
-    {"hold", CAIRN_REC_HOLD},     {"release", CAIRN_REC_RELEASE},
+    {"create", CAIRN_REC_CREATE},   {"accept", CAIRN_REC_ACCEPT},
+    {"claim", CAIRN_REC_CLAIM},     {"receipt", CAIRN_REC_RECEIPT},
+    {"retry", CAIRN_REC_RETRY},     {"resolve", CAIRN_REC_RESOLVE},
+    {"cancel", CAIRN_REC_CANCEL},   {"timeout", CAIRN_REC_TIMEOUT},
+    {"prune", CAIRN_REC_PRUNE},     {"hold", CAIRN_REC_HOLD},
+    {"release", CAIRN_REC_RELEASE},
 };
 #define N_VECTORS (sizeof(vectors) / sizeof(vectors[0]))
 
@@ -91,6 +92,39 @@ static void fill_seq(uint8_t *p, size_t n, uint8_t first)
     }
 }
 
+/* PRUNE of run 7 (seq 10: ten records at positions 3-4 and 7-14). */
+static void fixture_prune(cairn_record *rec)
+{
+    own_str(&rec->run_id, dup_n(RUN_ID, strlen(RUN_ID)));
+    own_str(&rec->plan_id, dup_n("pg-nightly", 10));
+    cairn__sha256(PLAN_JSON, strlen(PLAN_JSON), rec->plan_hash);
+    own_str(&rec->preflight_id, dup_n("pf-1", 4));
+    rec->state_flags = 0x03; /* accepted, signed */
+    fill_seq(rec->key_id, CAIRN_KEY_ID_BYTES, 0x01);
+    rec->created_ns = WALL_NS;
+    rec->final_state = CAIRN_RUN_COMPLETED;
+    rec->op_counts[0] = 1;
+    rec->op_counts[CAIRN_OP_COMPLETED] = 1;
+    own_str(&rec->rule, dup_n("keep-last=5", 11));
+    own_str(&rec->reason, dup_n("nightly retention", 17));
+    own_str(&rec->policy, dup_n("--keep-last 5", 13));
+    fill_seq(rec->bundle_sha256, CAIRN_HASH_BYTES, 0x40);
+    rec->bundle_bytes = 6277;
+    own_str(&rec->location, dup_n("/archive/pg.cairn", 17));
+    fill_seq(rec->prune_plan_sha256, CAIRN_HASH_BYTES, 0x60);
+    rec->pruned_count = 10;
+    rec->n_ranges = 2;
+    rec->ranges = calloc(2, sizeof(*rec->ranges));
+    rec->pruned_leaves = calloc(10, CAIRN_HASH_BYTES);
+    assert_non_null(rec->ranges);
+    assert_non_null(rec->pruned_leaves);
+    rec->ranges[0].start = 3;
+    rec->ranges[0].count = 2;
+    rec->ranges[1].start = 7;
+    rec->ranges[1].count = 8;
+    fill_seq(&rec->pruned_leaves[0][0], 10 * CAIRN_HASH_BYTES, 0x00);
+}
+
 static void fixture_body(cairn_record_type type, cairn_record *rec)
 {
     static const char *const out[] = {"digest", "sha256:9f86d081", "artifact",
@@ -145,6 +179,9 @@ static void fixture_body(cairn_record_type type, cairn_record *rec)
         return;
     case CAIRN_REC_TIMEOUT:
         own_str(&rec->reason, dup_n("deadline 2h passed", 18));
+        return;
+    case CAIRN_REC_PRUNE:
+        fixture_prune(rec);
         return;
     case CAIRN_REC_HOLD:
         own_str(&rec->reason, dup_n("legal hold 17", 13));

@@ -67,6 +67,7 @@ static const err_entry err_table[CAIRN_ERR_COUNT_] = {
     [CAIRN_EIMPORTED] = {"CAIRN_EIMPORTED", "run is imported (read-only)", 2},
     [CAIRN_ESTALE] = {"CAIRN_ESTALE",
                       "the old size is not the size the witness cosigned", 3},
+    [CAIRN_EPRUNED] = {"CAIRN_EPRUNED", "run was pruned", 2},
 };
 
 static const err_entry *entry(cairn_err err)

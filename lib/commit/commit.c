@@ -88,6 +88,11 @@ cairn_err cairn__transition_build(cairn_journal *j, cairn_state *st,
     cairn__record_init(&t->rec);
     cairn_err err =
         plan != NULL ? CAIRN_OK : check_key(j, st, detail, detail_len);
+    if (plan == NULL && st->pruned) {
+        err = cairn__fail(detail, detail_len, CAIRN_EPRUNED,
+                          "run %s was pruned: only its tombstone remains",
+                          st->run_id);
+    }
     if (err == CAIRN_OK) {
         err = stamp(j, plan != NULL ? NULL : st, &t->rec, r->run_num,
                     plan != NULL ? 0 : st->next_seq, detail, detail_len);
@@ -184,9 +189,7 @@ cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
                           sizeof(bytes), CAIRN_PUT_APPEND);
 }
 
-/* Store record @p t at @p pos with @p next (the state after it) and its
- * checkpoint. */
-static cairn_err commit_write(cairn_journal *j, cairn_txn *txn,
+cairn_err cairn__commit_write(cairn_journal *j, cairn_txn *txn,
                               const cairn_transition *t, uint64_t pos,
                               const cairn_state *next,
                               uint8_t state_leaf[CAIRN_HASH_BYTES],
@@ -253,8 +256,8 @@ cairn_err cairn__commit_new_run(cairn_journal *j, cairn_txn *txn,
     memset(&run, 0, sizeof(run));
     run.run_num = st->run_num;
     run.is_new = 1;
-    err = commit_write(j, txn, &t, pos, st, run.new_leaf, r->detail,
-                       sizeof(r->detail));
+    err = cairn__commit_write(j, txn, &t, pos, st, run.new_leaf, r->detail,
+                              sizeof(r->detail));
     if (err == CAIRN_OK) {
         err = cairn__head_write(j, txn, &head,
                                 (const uint8_t(*)[CAIRN_HASH_BYTES])t.hash, 1,

@@ -177,6 +177,69 @@ static cairn_err check_outcome(const enc *e, const cairn_record *rec,
     return sort_kv(e, "evidence", &rec->evidence, evidence);
 }
 
+static cairn_err check_ranges(const enc *e, const cairn_record *rec)
+{
+    if (rec->pruned_count == 0 || rec->pruned_count > CAIRN_MAX_PRUNE_RECORDS ||
+        rec->pruned_count != rec->seq) {
+        return inval(e, "pruned_count", "%llu (1..%u, and the seq %llu)",
+                     (unsigned long long)rec->pruned_count,
+                     CAIRN_MAX_PRUNE_RECORDS, (unsigned long long)rec->seq);
+    }
+    if (rec->n_ranges == 0 || rec->n_ranges > rec->pruned_count ||
+        rec->ranges == NULL || rec->pruned_leaves == NULL) {
+        return inval(e, "n_ranges", "%zu", rec->n_ranges);
+    }
+    uint64_t total = 0, end = 0;
+    for (size_t i = 0; i < rec->n_ranges; i++) {
+        const cairn_prune_range *r = &rec->ranges[i];
+        if (r->start == 0 || r->count == 0 || r->start <= end ||
+            r->start > UINT64_MAX / 2 - r->count) {
+            return inval(e, "ranges",
+                         "range %zu is empty, overlaps or "
+                         "touches the one before",
+                         i);
+        }
+        end = r->start + r->count;
+        total += r->count;
+    }
+    return total == rec->pruned_count
+               ? CAIRN_OK
+               : inval(e, "ranges", "%llu positions, pruned_count %llu",
+                       (unsigned long long)total,
+                       (unsigned long long)rec->pruned_count);
+}
+
+static cairn_err check_prune(const enc *e, const cairn_record *rec)
+{
+    TRY(check_str(e, "run_id", rec->run_id, 1, CAIRN_MAX_ID));
+    TRY(check_str(e, "plan_id", rec->plan_id, 1, CAIRN_MAX_ID));
+    TRY(check_str(e, "preflight_id", rec->preflight_id, 0, CAIRN_MAX_ID));
+    if ((rec->state_flags & ~0x0fu) != 0) {
+        return inval(e, "state_flags", "bits 4-7 must be 0");
+    }
+    if ((rec->state_flags & 0x02u) == 0 &&
+        !all_zero(rec->key_id, CAIRN_KEY_ID_BYTES)) {
+        return inval(e, "key_id", "not zero in an unsigned run");
+    }
+    if (!cairn__prune_final_state_ok(rec->final_state)) {
+        return inval(e, "final_state", "%u is not a terminal run state",
+                     (unsigned)rec->final_state);
+    }
+    uint64_t sum = 0;
+    for (int i = 1; i < 7; i++) {
+        sum += rec->op_counts[i];
+    }
+    if (rec->op_counts[0] == 0 || rec->op_counts[0] > CAIRN_MAX_OPS ||
+        sum != rec->op_counts[0]) {
+        return inval(e, "op_counts", "do not add up");
+    }
+    TRY(check_str(e, "rule", rec->rule, 1, CAIRN_MAX_PRUNE_RULE));
+    TRY(check_str(e, "reason", rec->reason, 1, CAIRN_MAX_PRUNE_REASON));
+    TRY(check_str(e, "policy", rec->policy, 0, CAIRN_MAX_PRUNE_POLICY));
+    TRY(check_str(e, "location", rec->location, 0, CAIRN_MAX_PRUNE_LOCATION));
+    return check_ranges(e, rec);
+}
+
 static cairn_err check_body(const enc *e, const cairn_record *rec,
                             kv_sorted *outputs, kv_sorted *evidence)
 {
@@ -202,6 +265,8 @@ static cairn_err check_body(const enc *e, const cairn_record *rec,
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
         return check_str(e, "reason", rec->reason, 0, CAIRN_MAX_TEXT);
+    case CAIRN_REC_PRUNE:
+        return check_prune(e, rec);
     case CAIRN_REC_HOLD:
     case CAIRN_REC_RELEASE:
         return check_str(e, "reason", rec->reason, 1, CAIRN_MAX_HOLD_REASON);
@@ -225,6 +290,36 @@ static void put_kv(cairn_wr *w, const kv_sorted *kv)
         cairn__wr_u32(w, (uint32_t)n);
         cairn__wr_bytes(w, kv->p[i]->value, n);
     }
+}
+
+static void put_prune(cairn_wr *w, const cairn_record *rec)
+{
+    put_str(w, rec->run_id);
+    put_str(w, rec->plan_id);
+    cairn__wr_bytes(w, rec->plan_hash, CAIRN_HASH_BYTES);
+    put_str(w, rec->preflight_id);
+    cairn__wr_u8(w, rec->state_flags);
+    cairn__wr_bytes(w, rec->key_id, CAIRN_KEY_ID_BYTES);
+    cairn__wr_u64(w, rec->created_ns);
+    cairn__wr_u8(w, rec->final_state);
+    for (int i = 0; i < 7; i++) {
+        cairn__wr_u32(w, rec->op_counts[i]);
+    }
+    put_str(w, rec->rule);
+    put_str(w, rec->reason);
+    put_str(w, rec->policy);
+    cairn__wr_bytes(w, rec->bundle_sha256, CAIRN_HASH_BYTES);
+    cairn__wr_u64(w, rec->bundle_bytes);
+    put_str(w, rec->location);
+    cairn__wr_bytes(w, rec->prune_plan_sha256, CAIRN_HASH_BYTES);
+    cairn__wr_u64(w, rec->pruned_count);
+    cairn__wr_u32(w, (uint32_t)rec->n_ranges);
+    for (size_t i = 0; i < rec->n_ranges; i++) {
+        cairn__wr_u64(w, rec->ranges[i].start);
+        cairn__wr_u32(w, rec->ranges[i].count);
+    }
+    cairn__wr_bytes(w, rec->pruned_leaves,
+                    (size_t)rec->pruned_count * CAIRN_HASH_BYTES);
 }
 
 static void put_body(cairn_wr *w, const cairn_record *rec,
@@ -271,6 +366,9 @@ static void put_body(cairn_wr *w, const cairn_record *rec,
     case CAIRN_REC_TIMEOUT:
     case CAIRN_REC_RELEASE:
         put_str(w, rec->reason);
+        return;
+    case CAIRN_REC_PRUNE:
+        put_prune(w, rec);
         return;
     case CAIRN_REC_HOLD:
         put_str(w, rec->reason);

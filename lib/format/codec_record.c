@@ -74,6 +74,9 @@ void cairn__record_init(cairn_record *rec)
     rec->preflight_id = empty();
     rec->host = empty();
     rec->reason = empty();
+    rec->rule = empty();
+    rec->policy = empty();
+    rec->location = empty();
 }
 
 void cairn__record_free(cairn_record *rec)
@@ -88,6 +91,11 @@ void cairn__record_free(cairn_record *rec)
     free_str(&rec->preflight_id);
     free_str(&rec->host);
     free_str(&rec->reason);
+    free_str(&rec->rule);
+    free_str(&rec->policy);
+    free_str(&rec->location);
+    free(rec->ranges);
+    free(rec->pruned_leaves);
     cairn__kvlist_free(&rec->outputs);
     cairn__kvlist_free(&rec->evidence);
     cairn__record_init(rec);
@@ -413,6 +421,132 @@ static cairn_err body_outcome(dec *d, cairn_record *rec)
     return get_kvlist(d, "evidence", &rec->evidence);
 }
 
+/* PRUNE: the run's facts for its stub (docs/FORMAT.md section 22). */
+static cairn_err prune_facts(dec *d, cairn_record *rec)
+{
+    TRY(get_str(d, "run_id", 1, CAIRN_MAX_ID, &rec->run_id));
+    TRY(get_str(d, "plan_id", 1, CAIRN_MAX_ID, &rec->plan_id));
+    TRY(get_bytes(d, "plan_hash", rec->plan_hash, CAIRN_HASH_BYTES));
+    TRY(get_str(d, "preflight_id", 0, CAIRN_MAX_ID, &rec->preflight_id));
+    size_t off = d->r.off;
+    TRY(get_u8(d, "state_flags", &rec->state_flags));
+    if ((rec->state_flags & ~0x0fu) != 0) {
+        return bad(d, off, "state_flags", "0x%02x, bits 4-7 must be 0",
+                   (unsigned)rec->state_flags);
+    }
+    off = d->r.off;
+    TRY(get_bytes(d, "key_id", rec->key_id, CAIRN_KEY_ID_BYTES));
+    if ((rec->state_flags & 0x02u) == 0 &&
+        !all_zero(rec->key_id, CAIRN_KEY_ID_BYTES)) {
+        return bad(d, off, "key_id", "not zero in an unsigned run");
+    }
+    TRY(get_u64(d, "created_ns", &rec->created_ns));
+    off = d->r.off;
+    TRY(get_u8(d, "final_state", &rec->final_state));
+    if (!cairn__prune_final_state_ok(rec->final_state)) {
+        return bad(d, off, "final_state", "%u is not a terminal run state",
+                   (unsigned)rec->final_state);
+    }
+    off = d->r.off;
+    uint64_t sum = 0;
+    for (int i = 0; i < 7; i++) {
+        TRY(get_u32(d, "op_counts", &rec->op_counts[i]));
+        sum += i > 0 ? rec->op_counts[i] : 0;
+    }
+    if (rec->op_counts[0] == 0 || rec->op_counts[0] > CAIRN_MAX_OPS ||
+        sum != rec->op_counts[0]) {
+        return bad(d, off, "op_counts", "%lu ops, the states sum to %llu",
+                   (unsigned long)rec->op_counts[0], (unsigned long long)sum);
+    }
+    return CAIRN_OK;
+}
+
+/* PRUNE: the ranges of pruned positions, then their leaf hashes. */
+static cairn_err prune_positions(dec *d, cairn_record *rec)
+{
+    size_t off = d->r.off;
+    TRY(get_u64(d, "pruned_count", &rec->pruned_count));
+    if (rec->pruned_count == 0 || rec->pruned_count > CAIRN_MAX_PRUNE_RECORDS ||
+        rec->pruned_count != rec->seq) {
+        return bad(d, off, "pruned_count", "%llu (1..%u, and the seq %llu)",
+                   (unsigned long long)rec->pruned_count,
+                   CAIRN_MAX_PRUNE_RECORDS, (unsigned long long)rec->seq);
+    }
+    off = d->r.off;
+    uint32_t n;
+    TRY(get_u32(d, "n_ranges", &n));
+    if (n == 0 || n > rec->pruned_count) {
+        return bad(d, off, "n_ranges", "%lu (1..%llu)", (unsigned long)n,
+                   (unsigned long long)rec->pruned_count);
+    }
+    size_t need = (size_t)n * 12 + (size_t)rec->pruned_count * 32;
+    if (need != cairn__rd_left(&d->r)) {
+        return bad(d, off, "n_ranges",
+                   "%lu ranges and %llu leaves need %zu bytes, %zu left",
+                   (unsigned long)n, (unsigned long long)rec->pruned_count,
+                   need, cairn__rd_left(&d->r));
+    }
+    rec->ranges = calloc(n, sizeof(*rec->ranges));
+    rec->pruned_leaves = calloc((size_t)rec->pruned_count, CAIRN_HASH_BYTES);
+    if (rec->ranges == NULL || rec->pruned_leaves == NULL) {
+        return no_memory(d, off, "n_ranges");
+    }
+    uint64_t total = 0, end = 0; /* one past the previous range */
+    for (uint32_t i = 0; i < n; i++) {
+        cairn_prune_range *r = &rec->ranges[i];
+        off = d->r.off;
+        TRY(get_u64(d, "ranges", &r->start));
+        TRY(get_u32(d, "ranges", &r->count));
+        if (r->start == 0 || r->count == 0 || r->start <= end ||
+            r->start > UINT64_MAX / 2 - r->count) {
+            return bad(d, off, "ranges",
+                       "range %lu (%llu, %lu) is empty, "
+                       "overlaps or touches the one before",
+                       (unsigned long)i, (unsigned long long)r->start,
+                       (unsigned long)r->count);
+        }
+        end = r->start + r->count;
+        total += r->count;
+        rec->n_ranges = (size_t)i + 1;
+    }
+    if (total != rec->pruned_count) {
+        return bad(d, off, "ranges", "%llu positions, pruned_count %llu",
+                   (unsigned long long)total,
+                   (unsigned long long)rec->pruned_count);
+    }
+    return get_bytes(d, "leaves", &rec->pruned_leaves[0][0],
+                     (size_t)rec->pruned_count * CAIRN_HASH_BYTES);
+}
+
+static cairn_err body_prune(dec *d, cairn_record *rec)
+{
+    TRY(prune_facts(d, rec));
+    TRY(get_str(d, "rule", 1, CAIRN_MAX_PRUNE_RULE, &rec->rule));
+    TRY(get_str(d, "reason", 1, CAIRN_MAX_PRUNE_REASON, &rec->reason));
+    TRY(get_str(d, "policy", 0, CAIRN_MAX_PRUNE_POLICY, &rec->policy));
+    TRY(get_bytes(d, "bundle_sha256", rec->bundle_sha256, CAIRN_HASH_BYTES));
+    TRY(get_u64(d, "bundle_bytes", &rec->bundle_bytes));
+    TRY(get_str(d, "location", 0, CAIRN_MAX_PRUNE_LOCATION, &rec->location));
+    TRY(get_bytes(d, "plan_sha256", rec->prune_plan_sha256, CAIRN_HASH_BYTES));
+    return prune_positions(d, rec);
+}
+
+void cairn__prune_positions(const cairn_record *rec, uint64_t *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < rec->n_ranges; i++) {
+        for (uint32_t c = 0; c < rec->ranges[i].count; c++) {
+            out[k++] = rec->ranges[i].start + c;
+        }
+    }
+}
+
+int cairn__prune_final_state_ok(unsigned state)
+{
+    return state == CAIRN_RUN_COMPLETED || state == CAIRN_RUN_FAILED ||
+           state == CAIRN_RUN_TIMED_OUT || state == CAIRN_RUN_CANCELLED;
+}
+
 static cairn_err decode_body(dec *d, cairn_record *rec)
 {
     switch (rec->type) {
@@ -432,6 +566,8 @@ static cairn_err decode_body(dec *d, cairn_record *rec)
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
         return get_str(d, "reason", 0, CAIRN_MAX_TEXT, &rec->reason);
+    case CAIRN_REC_PRUNE:
+        return body_prune(d, rec);
     case CAIRN_REC_HOLD:
         TRY(get_str(d, "reason", 1, CAIRN_MAX_HOLD_REASON, &rec->reason));
         return get_u64(d, "until_ns", &rec->until_ns);
@@ -444,7 +580,7 @@ static cairn_err decode_body(dec *d, cairn_record *rec)
 static cairn_err decode_header(dec *d, cairn_record *rec)
 {
     unsigned v = 0;
-    TRY(get_enum(d, "type", CAIRN_REC_CREATE, CAIRN_REC_RELEASE, &v));
+    TRY(get_enum(d, "type", CAIRN_REC_CREATE, CAIRN_REC_PRUNE, &v));
     rec->type = (cairn_record_type)v;
     size_t off = d->r.off;
     uint16_t flags;

@@ -19,6 +19,12 @@
 #define CAIRN_GENESIS_TAG "cairn/v1/genesis"       /* 17 bytes with NUL */
 #define CAIRN_CHECKPOINT_TAG "cairn/v1/checkpoint" /* 20 bytes with NUL */
 
+/** A run of consecutive pruned positions. */
+typedef struct cairn_prune_range {
+    uint64_t start; /* first position, >= 1 */
+    uint32_t count; /* >= 1 */
+} cairn_prune_range;
+
 /**
  * A decoded record; every pointer is owned by the record and freed by
  * cairn__record_free().  Unused string fields are "" (never NULL after a
@@ -40,6 +46,14 @@
  *            str16 reason | kvlist outputs | kvlist evidence
  *   RETRY  : u32 op | str16 reason
  *   CANCEL, TIMEOUT: str16 reason
+ *   PRUNE  : str16 run_id | str16 plan_id | 32 plan_hash |
+ *            str16 preflight_id | u8 state_flags | 8 key_id |
+ *            u64 created_ns | u8 final_state | 7 x u32 op_counts |
+ *            str16 rule | str16 reason | str16 policy | 32 bundle_sha256 |
+ *            u64 bundle_bytes | str16 location | 32 plan_sha256 |
+ *            u64 pruned_count | u32 n_ranges |
+ *            n_ranges x (u64 start | u32 count) | pruned_count x 32 leaf
+ *            (docs/FORMAT.md section 3.2 and 22)
  *   HOLD   : str16 reason (1..CAIRN_MAX_HOLD_REASON) | u64 until_ns
  *   RELEASE: str16 reason (1..CAIRN_MAX_HOLD_REASON)
  *   kvlist : u16 count | count x (u16 klen | key | u32 vlen | value),
@@ -85,7 +99,31 @@ typedef struct cairn_record {
     char *reason;
     cairn_kvlist outputs;
     cairn_kvlist evidence;
+    /* PRUNE (run_id, plan_id, plan_hash, preflight_id, key_id and reason
+     * above are used too) */
+    uint8_t state_flags; /* the run's state flags bits 0..3 */
+    uint64_t created_ns;
+    uint8_t final_state;   /* cairn_run_state: 3, 4, 6 or 7 */
+    uint32_t op_counts[7]; /* [0] all ops, [s] in cairn_op_state s */
+    char *rule;
+    char *policy;
+    char *location;
+    uint8_t bundle_sha256[CAIRN_HASH_BYTES];
+    uint64_t bundle_bytes;
+    uint8_t prune_plan_sha256[CAIRN_HASH_BYTES];
+    uint64_t pruned_count; /* records removed: the PRUNE record's seq */
+    size_t n_ranges;
+    cairn_prune_range *ranges;                  /* ascending, never adjacent */
+    uint8_t (*pruned_leaves)[CAIRN_HASH_BYTES]; /* pruned_count, in order */
 } cairn_record;
+
+/** Nonzero for the run states a pruned run may end in (completed,
+ *  failed, timed out, cancelled). */
+CAIRN_INTERNAL int cairn__prune_final_state_ok(unsigned state);
+/** Expand a PRUNE record's ranges into @p out (pruned_count positions,
+ *  ascending). */
+CAIRN_INTERNAL void cairn__prune_positions(const cairn_record *rec,
+                                           uint64_t *out);
 
 /** Zero a record so that every string is "" and it can be freed. */
 CAIRN_INTERNAL void cairn__record_init(cairn_record *rec);

@@ -202,6 +202,12 @@ CAIRN_INTERNAL cairn_err cairn__index_get(cairn_journal *j, cairn_txn *txn,
                                           uint64_t run_num, uint64_t seq,
                                           uint64_t *position, int *found);
 
+/** The public tombstone of PRUNE record @p rec (leaf hash @p leaf, at
+ *  @p position) (prune_read.c).  @return CAIRN_OK; CAIRN_ENOMEM. */
+CAIRN_INTERNAL cairn_err cairn__tombstone_from_record(
+    const cairn_record *rec, const uint8_t leaf[CAIRN_HASH_BYTES],
+    uint64_t position, cairn_tombstone **out);
+
 /* ---- Imported runs (imports.c, docs/FORMAT.md section 21) ---------- */
 
 struct cairn_import_value;

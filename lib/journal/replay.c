@@ -10,6 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Is the record at position @p pos a PRUNE record (its type byte)? */
+static int is_prune_at(cairn_txn *txn, uint64_t pos)
+{
+    uint8_t key[8];
+    const uint8_t *v;
+    size_t vl;
+    int found = 0;
+    cairn__store64_be(key, pos);
+    return cairn__txn_get(txn, CAIRN_DBI_RECORDS, key, sizeof(key), &v, &vl,
+                          &found) == CAIRN_OK &&
+           found && vl > 1 && v[1] == CAIRN_REC_PRUNE;
+}
+
 cairn_err cairn__walk_run(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
                           uint64_t from_seq, cairn_walk_fn fn, void *ctx)
 {
@@ -29,6 +42,12 @@ cairn_err cairn__walk_run(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
     while (err == CAIRN_OK && found && kl == 16 &&
            cairn__load64_be(k) == run_num) {
         uint64_t seq = cairn__load64_be(k + 8), pos;
+        /* A pruned run's index holds its PRUNE record alone: the walk
+         * starts there (docs/FORMAT.md section 22). */
+        if (vl == 8 && seq > expect && expect == from_seq &&
+            is_prune_at(txn, cairn__load64_be(v))) {
+            expect = seq;
+        }
         if (vl != 8 || seq != expect) {
             err = cairn__jfail(j, CAIRN_ECORRUPT,
                                "run %llu: index jumps "
@@ -148,7 +167,15 @@ static cairn_err each_step(void *vctx, cairn_journal *j, cairn_txn *txn,
     cairn__record_view_fill(&view, &rec, pos);
     memcpy(view.hash, hash, CAIRN_HASH_BYTES);
     view.encoded_len = len;
+    cairn_tombstone *t = NULL;
+    if (rec.type == CAIRN_REC_PRUNE &&
+        (err = cairn__tombstone_from_record(&rec, hash, pos, &t)) != CAIRN_OK) {
+        cairn__record_free(&rec);
+        return err;
+    }
+    view.tombstone = t;
     int stop = c->fn(c->ctx, &view);
+    cairn_tombstone_free(t);
     cairn__record_free(&rec);
     return stop ? CAIRN_EINTR : CAIRN_OK;
 }

@@ -157,6 +157,24 @@ static void derive(const cairn_state *st, cairn_summary *s)
     }
 }
 
+static cairn_stopped_reason pruned_reason(cairn_run_state state)
+{
+    switch (state) {
+    case CAIRN_RUN_CANCELLED:
+        return CAIRN_STOPPED_CANCELLED;
+    case CAIRN_RUN_TIMED_OUT:
+        return CAIRN_STOPPED_TIMED_OUT;
+    case CAIRN_RUN_FAILED:
+        return CAIRN_STOPPED_FAILED;
+    case CAIRN_RUN_COMPLETED:
+    case CAIRN_RUN_AWAITING_PREFLIGHT:
+    case CAIRN_RUN_RUNNING:
+    case CAIRN_RUN_NEEDS_ATTENTION:
+        break;
+    }
+    return CAIRN_STOPPED_COMPLETE;
+}
+
 cairn_err cairn__summary_from_state(const cairn_state *st, cairn_summary **out)
 {
     *out = NULL;
@@ -176,6 +194,19 @@ cairn_err cairn__summary_from_state(const cairn_state *st, cairn_summary **out)
     memcpy(s->key_id, st->key_id, CAIRN_KEY_ID_BYTES);
     s->created_ns = st->created_ns;
     s->updated_ns = st->updated_ns;
+    if (st->pruned) { /* the stub: counts only, nothing is next */
+        s->pruned = 1;
+        s->prune_position = st->last_pos;
+        s->state = (cairn_run_state)st->final_state;
+        s->total = st->op_counts[0];
+        memcpy(s->counts, st->op_counts, sizeof(s->counts));
+        s->counts[0] = 0;
+        s->last_contiguous_seq = s->last_attempted_seq = -1;
+        s->stopped_reason = pruned_reason(s->state);
+        s->next_action = CAIRN_NEXT_DONE;
+        *out = s;
+        return CAIRN_OK;
+    }
     s->held = st->held;
     memcpy(s->hold_reason, st->hold_reason, sizeof(s->hold_reason));
     memcpy(s->hold_actor, st->hold_actor, sizeof(s->hold_actor));

@@ -52,6 +52,14 @@ typedef struct cairn_state {
     uint64_t updated_ns;
     uint32_t n_ops;
     cairn_op_st *ops;
+    /** The run was pruned (state flag bit 5): this is its stub.  n_ops is
+     *  0 and ops NULL; what status needs is below (docs/FORMAT.md
+     *  section 9, "Pruned stub"). */
+    uint8_t pruned;
+    uint8_t final_state; /**< pruned: cairn_run_state when pruned */
+    /** pruned: the run's operations when pruned, [0] all of them, [s] those
+     *  in cairn_op_state s (1..6). */
+    uint32_t op_counts[7];
     /* Hold (HOLD/RELEASE records; docs/FORMAT.md "Run state"): set by a
      * HOLD, cleared by a RELEASE; the rest is "" / 0 when not held. */
     uint8_t held;
@@ -130,6 +138,47 @@ CAIRN_INTERNAL int cairn__state_halted(const cairn_state *st);
 /** All operations completed or skipped. */
 CAIRN_INTERNAL int cairn__state_all_done(const cairn_state *st);
 
+/**
+ * The stub of a pruned run, derived from its PRUNE record @p rec alone
+ * (leaf hash @p hash, stored at @p position): run number, seq + 1
+ * records, head @p hash, last position @p position, updated at the
+ * record's wall time, the rest from the record's body.  Replay and the
+ * writer use it, so the stored stub must equal it.
+ */
+CAIRN_INTERNAL void cairn__state_stub(const cairn_record *rec,
+                                      const uint8_t hash[CAIRN_HASH_BYTES],
+                                      uint64_t position, cairn_state *st);
+/** The derived state of a run (docs/DESIGN.md section 3) as the summary
+ *  computes it, for a run with no pending operation (a pending op makes
+ *  it RUNNING here; liveness is the summary's business).  A pruned stub
+ *  gives its final state. */
+CAIRN_INTERNAL cairn_run_state cairn__state_run_state(const cairn_state *st);
+/** The state flags bits 0..3 (docs/FORMAT.md section 9) of @p st. */
+CAIRN_INTERNAL uint8_t cairn__state_flags(const cairn_state *st);
+/**
+ * May the run be pruned at wall time @p now_ns?  Not pruned already
+ * (CAIRN_EPRUNED), no hold that counts at @p now_ns (CAIRN_EHELD), no
+ * operation pending (CAIRN_ESTATE), ended: completed, failed, cancelled
+ * or timed out (CAIRN_ESTATE), at most CAIRN_MAX_PRUNE_RECORDS records
+ * (CAIRN_ESTATE).  A PRUNE record is checked at its own wall time.
+ */
+CAIRN_INTERNAL cairn_err cairn__state_prunable(const cairn_state *st,
+                                               uint64_t now_ns, char *detail,
+                                               size_t detail_len);
+/** Fill the run facts of a PRUNE record (plan hash, key id, state flags,
+ *  created_ns, final state, op counts) from @p st; the strings (run_id,
+ *  plan_id, preflight_id) are the caller's to set. */
+CAIRN_INTERNAL void cairn__state_prune_facts(const cairn_state *st,
+                                             cairn_record *rec);
+/**
+ * Apply PRUNE record @p rec (seq and prev already checked): the run must
+ * be prunable and the record's facts must be the run's; then @p st
+ * becomes the stub (cairn__state_stub()).  Unchanged on failure.
+ */
+CAIRN_INTERNAL cairn_err
+cairn__state_apply_prune(cairn_state *st, const cairn_record *rec,
+                         const uint8_t hash[CAIRN_HASH_BYTES],
+                         uint64_t position, char *detail, size_t detail_len);
 /** Canonical encoding of the state (docs/FORMAT.md "Run state"). */
 CAIRN_INTERNAL cairn_err cairn__state_encode(const cairn_state *st,
                                              uint8_t **out, size_t *out_len);

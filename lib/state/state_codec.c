@@ -16,7 +16,8 @@ enum {
     SF_SIGNED = 2,
     SF_CANCELLED = 4,
     SF_TIMED_OUT = 8,
-    SF_HELD = 16, /* the hold block follows the ops */
+    SF_HELD = 16,   /* the hold block follows the ops */
+    SF_PRUNED = 32, /* a pruned run's stub: counts instead of ops */
     OF_IDEMPOTENT = 1,
     OF_PROBE = 2,
     OF_RULES = 4 /* the requires list is followed by its rules */
@@ -90,7 +91,8 @@ cairn_err cairn__state_encode(const cairn_state *st, uint8_t **out,
                                (st->signed_run ? SF_SIGNED : 0) |
                                (st->cancelled ? SF_CANCELLED : 0) |
                                (st->timed_out ? SF_TIMED_OUT : 0) |
-                               (st->held ? SF_HELD : 0)));
+                               (st->held ? SF_HELD : 0) |
+                               (st->pruned ? SF_PRUNED : 0)));
     cairn__wr_u64(&w, st->run_num);
     put_str(&w, st->run_id);
     put_str(&w, st->plan_id);
@@ -102,8 +104,15 @@ cairn_err cairn__state_encode(const cairn_state *st, uint8_t **out,
     cairn__wr_u64(&w, st->last_pos);
     cairn__wr_u64(&w, st->created_ns);
     cairn__wr_u64(&w, st->updated_ns);
-    cairn__wr_u32(&w, st->n_ops);
-    for (uint32_t i = 0; i < st->n_ops; i++) {
+    if (st->pruned) { /* the stub: no ops, their counts */
+        cairn__wr_u8(&w, st->final_state);
+        for (int i = 0; i < 7; i++) {
+            cairn__wr_u32(&w, st->op_counts[i]);
+        }
+    } else {
+        cairn__wr_u32(&w, st->n_ops);
+    }
+    for (uint32_t i = 0; !st->pruned && i < st->n_ops; i++) {
         put_op(&w, &st->ops[i]);
     }
     if (st->held) {
@@ -253,13 +262,39 @@ static cairn_err get_op(dec *d, cairn_op_st *op)
     return err != CAIRN_OK ? err : get_requires(d, op, (flags & OF_RULES) != 0);
 }
 
+/* A pruned run's stub ends with u8 final_state | 7 x u32 op counts. */
+static cairn_err get_stub(dec *d, cairn_state *st)
+{
+    uint64_t sum = 0;
+    if (cairn__rd_u8(&d->r, &st->final_state) != 0) {
+        return bad(d, "final_state", "truncated");
+    }
+    if (!cairn__prune_final_state_ok(st->final_state)) {
+        return bad(d, "final_state", "not a terminal run state");
+    }
+    for (int i = 0; i < 7; i++) {
+        if (cairn__rd_u32(&d->r, &st->op_counts[i]) != 0) {
+            return bad(d, "op_counts", "truncated");
+        }
+        sum += i > 0 ? st->op_counts[i] : 0;
+    }
+    if (st->op_counts[0] == 0 || st->op_counts[0] > CAIRN_MAX_OPS ||
+        sum != st->op_counts[0]) {
+        return bad(d, "op_counts", "do not add up");
+    }
+    return CAIRN_OK;
+}
+
 static cairn_err get_header(dec *d, cairn_state *st)
 {
     uint8_t version, flags;
     if (cairn__rd_u8(&d->r, &version) != 0 || version != STATE_VERSION) {
         return bad(d, "version", "unsupported");
     }
-    if (cairn__rd_u8(&d->r, &flags) != 0 || (flags & ~0x1fu) != 0 ||
+    /* A pruned run's stub is never held: it was refused while held. */
+    if (cairn__rd_u8(&d->r, &flags) != 0 ||
+        (flags & ~(0x1fu | SF_PRUNED)) != 0 ||
+        (flags & (SF_HELD | SF_PRUNED)) == (SF_HELD | SF_PRUNED) ||
         cairn__rd_u64(&d->r, &st->run_num) != 0) {
         return bad(d, "flags", "bad");
     }
@@ -267,6 +302,7 @@ static cairn_err get_header(dec *d, cairn_state *st)
     st->signed_run = (flags & SF_SIGNED) != 0;
     st->cancelled = (flags & SF_CANCELLED) != 0;
     st->timed_out = (flags & SF_TIMED_OUT) != 0;
+    st->pruned = (flags & SF_PRUNED) != 0;
     st->held = (flags & SF_HELD) != 0;
     cairn_err err = get_str(d, "run_id", st->run_id, sizeof(st->run_id), 1);
     if (err == CAIRN_OK) {
@@ -288,8 +324,13 @@ static cairn_err get_header(dec *d, cairn_state *st)
         cairn__rd_bytes(&d->r, st->head, CAIRN_HASH_BYTES) != 0 ||
         cairn__rd_u64(&d->r, &st->last_pos) != 0 ||
         cairn__rd_u64(&d->r, &st->created_ns) != 0 ||
-        cairn__rd_u64(&d->r, &st->updated_ns) != 0 ||
-        cairn__rd_u32(&d->r, &st->n_ops) != 0) {
+        cairn__rd_u64(&d->r, &st->updated_ns) != 0) {
+        return bad(d, "header", "truncated");
+    }
+    if (st->pruned) {
+        return get_stub(d, st);
+    }
+    if (cairn__rd_u32(&d->r, &st->n_ops) != 0) {
         return bad(d, "header", "truncated");
     }
     if (st->n_ops == 0 || st->n_ops > CAIRN_MAX_OPS) {
@@ -321,6 +362,10 @@ cairn_err cairn__state_decode(const uint8_t *buf, size_t len, cairn_state *st,
     memset(st, 0, sizeof(*st));
     cairn__rd_init(&d.r, buf, len);
     cairn_err err = get_header(&d, st);
+    if (err == CAIRN_OK && st->pruned) {
+        return cairn__rd_left(&d.r) == 0 ? CAIRN_OK
+                                         : bad(&d, "end", "trailing bytes");
+    }
     uint32_t n_ops = st->n_ops;
     st->n_ops = 0;
     if (err == CAIRN_OK && (size_t)n_ops * 61 > cairn__rd_left(&d.r)) {

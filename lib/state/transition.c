@@ -379,6 +379,8 @@ static cairn_err dispatch(cairn_state *st, const cairn_record *rec,
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
         return apply_end(st, rec, detail, detail_len);
+    case CAIRN_REC_PRUNE:
+        break; /* cairn__state_apply() hands it over whole */
     case CAIRN_REC_HOLD:
     case CAIRN_REC_RELEASE:
         return apply_hold(st, rec, detail, detail_len);
@@ -391,6 +393,11 @@ cairn_err cairn__state_apply(cairn_state *st, const cairn_record *rec,
                              const uint8_t hash[CAIRN_HASH_BYTES],
                              uint64_t position, char *detail, size_t detail_len)
 {
+    if (st->pruned) {
+        FAIL(CAIRN_EPRUNED,
+             "run %s was pruned: only its tombstone remains (seq %llu)",
+             st->run_id, (unsigned long long)(st->next_seq - 1));
+    }
     if (rec->run_num != st->run_num || rec->seq != st->next_seq) {
         FAIL(CAIRN_ECORRUPT,
              "record run %llu seq %llu where run %llu seq "
@@ -404,6 +411,10 @@ cairn_err cairn__state_apply(cairn_state *st, const cairn_record *rec,
              "seq %llu",
              (unsigned long long)rec->seq,
              (unsigned long long)(st->next_seq - 1));
+    }
+    if (rec->type == CAIRN_REC_PRUNE) {
+        return cairn__state_apply_prune(st, rec, hash, position, detail,
+                                        detail_len);
     }
     /* Every rule is checked before the one field it changes, and the
      * dispatch functions change nothing before their last check, so a

@@ -670,6 +670,26 @@ cairn_err cairn__txn_put(cairn_txn *txn, cairn_dbi dbi, const void *key,
     return map_rc(txn->store, "mdb_put", rc);
 }
 
+cairn_err cairn__txn_del(cairn_txn *txn, cairn_dbi dbi, const void *key,
+                         size_t key_len, int *found)
+{
+    MDB_val k = val(key, key_len);
+    if (found != NULL) {
+        *found = 0;
+    }
+    if (missing(txn->store, dbi) != CAIRN_OK) {
+        return CAIRN_ECORRUPT;
+    }
+    int rc = mdb_del(txn->txn, txn->store->dbi[dbi], &k, NULL);
+    if (rc == MDB_NOTFOUND) {
+        return CAIRN_OK;
+    }
+    if (rc == MDB_SUCCESS && found != NULL) {
+        *found = 1;
+    }
+    return map_rc(txn->store, "mdb_del", rc);
+}
+
 cairn_err cairn__txn_count(cairn_txn *txn, cairn_dbi dbi, uint64_t *count)
 {
     MDB_stat st;

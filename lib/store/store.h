@@ -223,6 +223,11 @@ CAIRN_INTERNAL cairn_err cairn__txn_put(cairn_txn *txn, cairn_dbi dbi,
                                         const void *key, size_t key_len,
                                         const void *val, size_t val_len,
                                         unsigned flags);
+/** Delete a key; *found (may be NULL) = 0 when it was absent (not an
+ *  error). */
+CAIRN_INTERNAL cairn_err cairn__txn_del(cairn_txn *txn, cairn_dbi dbi,
+                                        const void *key, size_t key_len,
+                                        int *found);
 /** The last key of a database (*found = 0 when empty). */
 CAIRN_INTERNAL cairn_err cairn__txn_last_key(cairn_txn *txn, cairn_dbi dbi,
                                              const uint8_t **key,
