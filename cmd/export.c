@@ -194,17 +194,33 @@ static int export_text(cli_ctx *ctx, const char *run, int ndjson,
     return CLI_EXIT_OK;
 }
 
+/* An imported run: its stored bundle, byte for byte (no key needed). */
+static int is_imported(cli_ctx *ctx, const char *run)
+{
+    cairn_summary *s = NULL;
+    int imported =
+        cairn_status(ctx->journal, run, &s) == CAIRN_OK && s->imported;
+    cairn_summary_free(s);
+    return imported;
+}
+
 static int export_bundle(cli_ctx *ctx, const char *run, const char *path)
 {
     const char *env = getenv("CAIRN_SECRET_KEY");
     cairn_err err;
-    if (ctx->secret_key == NULL && (env == NULL || env[0] == '\0')) {
+    int have_key = ctx->secret_key != NULL || (env != NULL && env[0] != '\0');
+    if (have_key) {
+        cli_load_signer(ctx);
+    }
+    cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+    if (is_imported(ctx, run)) {
+        err = cairn_import_export(ctx->journal, run, path);
+    } else if (!have_key) {
         cli_usage_error(ctx, "--bundle needs the run's secret key "
                              "(--secret-key or CAIRN_SECRET_KEY)");
+    } else {
+        err = cairn_export_bundle(ctx->journal, run, ctx->signer, path);
     }
-    cli_load_signer(ctx);
-    cli_open_journal(ctx, CAIRN_OPEN_READONLY);
-    err = cairn_export_bundle(ctx->journal, run, ctx->signer, path);
     if (err != CAIRN_OK) {
         cli_die_run(ctx, err, run);
     }

@@ -94,6 +94,25 @@ static const cli_command commands[] = {
      "SIGTERM (outcome journaled, containment done), and the cancel is\n"
      "recorded when it has let go.  --timeout D: wait at most D (default\n"
      "2m), then exit 5 with nothing recorded.\n"},
+    {"hold", cmd_hold, CLI_WRITES | CLI_REMEMBERS, "keep a run from retention",
+     "usage: cairn hold RUN --reason TEXT [--until TIME|DUR]\n"
+     "                  [--secret-key FILE] [--actor NAME]\n"
+     "\n"
+     "Append a signed HOLD record to RUN: `cairn prune` refuses a held run\n"
+     "(CAIRN_EHELD) until `cairn release`, or until TIME passes (RFC 3339\n"
+     "UTC, or a duration from now: 30d, 12h); an expired hold no longer\n"
+     "counts.  Any run state, ended runs included; the run itself is\n"
+     "unchanged.  --reason: 1..1024 bytes, required.\n"
+     "Exit: 0 held; 2 already held (release it first), no such run, an\n"
+     "imported run, or usage; 5 locked by a live writer.\n"},
+    {"release", cmd_release, CLI_WRITES | CLI_REMEMBERS,
+     "lift the hold of a run",
+     "usage: cairn release RUN --reason TEXT\n"
+     "                     [--secret-key FILE] [--actor NAME]\n"
+     "\n"
+     "Append a signed RELEASE record to RUN, held or held until a time that\n"
+     "passed.  Exit: 0 released; 2 not held, no such run, an imported run,\n"
+     "or usage; 5 locked by a live writer.\n"},
     {"run", cmd_run, CLI_WRITES | CLI_REMEMBERS | CLI_CREATES,
      "create a run of a plan and execute it",
      "usage: cairn run PLAN|- [--manual-accept] [--max-steps N]\n"
@@ -151,7 +170,7 @@ static const cli_command commands[] = {
      "                      in doubt\n"},
     {"list", cmd_list, CLI_READS, "list the runs of the journal",
      "usage: cairn list [--state S[,S...]] [--plan ID] [--target T]\n"
-     "                  [--since TIME] [--until TIME] [--attention]\n"
+     "                  [--since TIME] [--until TIME] [--attention] [--held]\n"
      "\n"
      "One line per run: run id, plan id, state, activity (active pid N,\n"
      "ABANDONED, idle, ended), done/total, last update.\n"
@@ -163,6 +182,7 @@ static const cli_command commands[] = {
      "             UTC (2026-11-24T10:00:00Z) or a duration ago (7d, 2h)\n"
      "--attention  runs that need an operator (failed, needs-attention, an\n"
      "             operation in doubt, a target to restart)\n"
+     "--held       runs held by `cairn hold` (a hold that still counts)\n"
      "Repeated options of one kind match any of their values; different\n"
      "options must all match.  RUN arguments of every command also take\n"
      "`latest` (the run created last) or a unique prefix of a run id.\n"},
@@ -185,8 +205,8 @@ static const cli_command commands[] = {
      "\n"
      "TIME is RFC 3339 (2026-11-24T10:00:00Z) or a duration ago (10m, 2h).\n"
      "--type: records of these types (create, accept-preflight, claim,\n"
-     "receipt, retry, resolve, cancel, timeout); --op: records about that\n"
-     "operation; --actor: records written by NAME.\n"
+     "receipt, retry, resolve, cancel, timeout, hold, release); --op:\n"
+     "records about that operation; --actor: records written by NAME.\n"
      "--follow polls for new records every 200 ms until interrupted.\n"},
     {"keygen", cmd_keygen, 0, "write a new minisign key pair",
      "usage: cairn keygen -p PUBFILE -s SECFILE [--no-password]\n"
@@ -204,7 +224,10 @@ static const cli_command commands[] = {
      "verdict is at best INCOMPLETE.\nExit: 0 VERIFIED, 3 INCOMPLETE, 4 "
      "TAMPERED, 6 ERROR (with --all the\nworst: TAMPERED, ERROR, INCOMPLETE); "
      "2 for a bad key file.\n--jobs N: threads for --all (default 0: one "
-     "per CPU).\n--anchor FILE: a checkpoint saved by `cairn checkpoint`; the\n"
+     "per CPU).\n--key may be given several times: each run and the head "
+     "are checked\nwith the pinned key they name; one signed by none of "
+     "them is a key\nmismatch (INCOMPLETE, exit 3), not tampering.\n"
+     "--anchor FILE: a checkpoint saved by `cairn checkpoint`; the\n"
      "journal must extend it (else TAMPERED: rollback, fork, other-journal;\n"
      "unverified without --key), and the report says how many records\n"
      "follow the newest anchor.  A malformed anchor file is exit 2.\n"},
@@ -234,7 +257,21 @@ static const cli_command commands[] = {
      "one object with the run's records and\ncheckpoints; ndjson: one record "
      "per line.  --bundle verifies the run\nwith the key first, then writes "
      "FILE and FILE.minisig, which\n`minisign -V -p PUB -m FILE` checks.  "
-     "Files are never overwritten.\n"},
+     "Files are never overwritten.\nAn imported run (cairn import) "
+     "writes its stored bundle back, byte\nfor byte, without a key.\n"},
+    {"import", cmd_import, CLI_WRITES,
+     "make a bundle's run readable in this journal",
+     "usage: cairn import BUNDLE [--key PUBFILE] [--no-signature]\n"
+     "\n"
+     "Verify BUNDLE (and BUNDLE.minisig) with the checks of verify-bundle\n"
+     "under the pinned key, then store it: its run answers list (marked\n"
+     "IMPORTED), status, show, log, export --bundle (the stored bundle,\n"
+     "byte for byte) and verify (which re-verifies the stored bundle under\n"
+     "the key verify pins).  Imported runs are read-only: every transition\n"
+     "on them exits 2 (CAIRN_EIMPORTED).  Anything but VERIFIED imports\n"
+     "nothing.  Exit: 0 imported; 2 a run of that id exists, or usage; 3\n"
+     "INCOMPLETE (no --key, or no .minisig without --no-signature); 4\n"
+     "TAMPERED; 1 the bundle cannot be read.\n"},
     {"verify-bundle", cmd_verify_bundle, 0, "verify an exported bundle offline",
      "usage: cairn verify-bundle FILE [--key PUBFILE] [--no-signature]\n"
      "\n"
@@ -243,7 +280,9 @@ static const cli_command commands[] = {
      "cut back to an earlier commit is caught).  A missing or unreadable\n"
      "FILE.minisig makes the verdict at best INCOMPLETE (exit 3) unless\n"
      "--no-signature says not to check it.  FILE must be a regular file of\n"
-     "at most 1 GiB.  Exit codes as for verify.\n"},
+     "at most 1 GiB.  Exit codes as for verify.  --key may be repeated:\n"
+     "the key the bundle names counts; a bundle of another key is a key\n"
+     "mismatch (INCOMPLETE, exit 3).\n"},
     {"info", cmd_info, CLI_READS, "print facts about the journal directory",
      "usage: cairn info\n"
      "\n"

@@ -844,8 +844,9 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
         if (cli_common_option(ctx, c, optarg, argv)) {
             continue;
         }
-        if (c == OPT_KEY) {
-            key_path = optarg;
+        if (c == OPT_KEY) { /* several: each run by its own key */
+            key = cli_add_pubkey(key, optarg);
+            key_path = key_path != NULL ? key_path : optarg;
         } else if (c == OPT_ANCHOR) {
             cli_anchors_add(&anchors, optarg);
         } else if (c == OPT_ALL) {
@@ -864,9 +865,6 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
         cli_no_args(ctx, argc, argv);
     } else {
         run = cli_one_arg(ctx, argc, argv, "RUN (or --all)");
-    }
-    if (key_path != NULL) {
-        key = cli_load_pubkey(key_path);
     }
     dir = cli_journal_dir(ctx);
     cli_die_if_no_journal(dir);

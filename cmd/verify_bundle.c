@@ -50,6 +50,16 @@ cairn_pubkey *cli_load_pubkey(const char *path)
     return key;
 }
 
+cairn_pubkey *cli_add_pubkey(cairn_pubkey *set, const char *path)
+{
+    cairn_pubkey *key = cli_load_pubkey(path);
+    if (set == NULL) {
+        return key;
+    }
+    cairn_pubkey_add(set, key);
+    return set;
+}
+
 void cli_verify_key_text(FILE *out, const cairn_pubkey *key,
                          const char *key_path)
 {
@@ -181,7 +191,9 @@ void cli_verify_run_text(FILE *out, const cairn_verify_report *r)
     fprintf(out, "records     : %llu\n", (unsigned long long)r->records);
     fprintf(out, "checkpoints : %llu  signatures: ",
             (unsigned long long)r->checkpoints);
-    if (r->key_pinned) {
+    if (r->key_mismatch) {
+        fputs("not checked (key mismatch: signed by another key)", out);
+    } else if (r->key_pinned) {
         fprintf(out, "%llu valid under the pinned key",
                 (unsigned long long)r->signatures_ok);
     } else {
@@ -275,6 +287,7 @@ json_t *cli_verify_run_json(const cairn_verify_report *r)
     cli_jset(o, "fingerprint", cli_jstr_or_null(r->fingerprint));
     cli_jset(o, "run_signed", json_boolean(r->run_signed));
     cli_jset(o, "run_key_id", r->run_signed ? cli_jstr(kid) : json_null());
+    cli_jset(o, "key_mismatch", json_boolean(r->key_mismatch));
     cli_jset(o, "replay_ok", json_boolean(r->replay_ok));
     cli_jset(o, "head",
              r->records > 0 ? cli_jhex(r->head, CAIRN_HASH_BYTES)
@@ -339,16 +352,14 @@ int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv)
         if (cli_common_option(ctx, c, optarg, argv)) {
             continue;
         }
-        if (c == OPT_KEY) {
-            key_path = optarg;
+        if (c == OPT_KEY) { /* several: the bundle's own key counts */
+            key = cli_add_pubkey(key, optarg);
+            key_path = key_path != NULL ? key_path : optarg;
         } else if (c == OPT_NO_SIGNATURE) {
             no_signature = 1;
         }
     }
     path = cli_one_arg(ctx, argc, argv, "FILE");
-    if (key_path != NULL) {
-        key = cli_load_pubkey(key_path);
-    }
     err = cairn_verify_bundle_flags(
         path, key, no_signature ? CAIRN_BUNDLE_NO_SIGNATURE : 0u, &r, detail,
         sizeof(detail));

@@ -100,6 +100,7 @@ extern "C" {
 #define CAIRN_MAX_KV_VALUE 65536
 #define CAIRN_MAX_PLAN_BYTES (1u << 20) /**< plan file / canonical plan */
 #define CAIRN_MAX_RECORD_BYTES (4u << 20)
+#define CAIRN_MAX_HOLD_REASON 1024 /**< a hold's or release's reason */
 
 /**
  * Error codes.  Append-only: values are never renumbered or reused.
@@ -154,7 +155,11 @@ typedef enum cairn_err {
     CAIRN_EUNSAFE = 40,         /**< a journal file is a symbolic link, not
                                      the caller's own, of the wrong type, or
                                      (CAIRN_OPEN_STRICT) writable by others */
-    CAIRN_ERR_COUNT_ = 41       /**< number of codes; not an error */
+    CAIRN_EHELD = 41,           /**< the run is held (cairn_hold()): what
+                                     would remove it is refused */
+    CAIRN_EIMPORTED = 42,       /**< the run was imported from a bundle
+                                     (cairn_import()): read-only */
+    CAIRN_ERR_COUNT_ = 43       /**< number of codes; not an error */
 } cairn_err;
 
 /** Static English description of @p err ("unknown error" if out of range). */
@@ -261,7 +266,9 @@ typedef enum cairn_record_type {
     CAIRN_REC_RETRY = 5,   /**< operator: failed -> ready */
     CAIRN_REC_RESOLVE = 6, /**< operator/probe: in-doubt -> outcome */
     CAIRN_REC_CANCEL = 7,  /**< run cancelled */
-    CAIRN_REC_TIMEOUT = 8  /**< run deadline passed */
+    CAIRN_REC_TIMEOUT = 8, /**< run deadline passed */
+    CAIRN_REC_HOLD = 9,    /**< run held: kept from retention (any state) */
+    CAIRN_REC_RELEASE = 10 /**< a hold lifted */
 } cairn_record_type;
 
 /** Lowercase words used by the CLI and JSON ("preflight", "pending" ...).
@@ -373,7 +380,18 @@ CAIRN_API CAIRN_WUR cairn_err cairn_pubkey_parse(const char *b64,
                                                  cairn_pubkey **out,
                                                  char *detail,
                                                  size_t detail_len);
+/** Free @p key and every key added to it. */
 CAIRN_API void cairn_pubkey_free(cairn_pubkey *key);
+/**
+ * Pin several keys (`--key A --key B`): @p more, and every key already
+ * added to it, joins the set @p set and is freed with it.  Verification
+ * checks each run, head, bundle and detached signature with the member
+ * whose key id it names; one signed by none of them is a key mismatch
+ * (INCOMPLETE), never VERIFIED.  cairn_pubkey_key_id(),
+ * cairn_pubkey_bytes() and the fingerprint describe the first key.
+ * NULL-safe; adding a set to itself does nothing.
+ */
+CAIRN_API void cairn_pubkey_add(cairn_pubkey *set, cairn_pubkey *more);
 CAIRN_API void cairn_pubkey_key_id(const cairn_pubkey *key,
                                    uint8_t out[CAIRN_KEY_ID_BYTES]);
 CAIRN_API void cairn_pubkey_bytes(const cairn_pubkey *key,
@@ -844,6 +862,41 @@ CAIRN_API CAIRN_WUR cairn_err cairn_cancel(cairn_journal *journal,
                                            const char *run_id, int timed_out,
                                            const cairn_actor_info *who);
 
+/**
+ * Hold a run: keep it from retention (`cairn prune` and cairn_prune()
+ * refuse a held run with CAIRN_EHELD) until cairn_release(), or until
+ * @p until_ns passes.  Appends a signed HOLD record to the run's own
+ * chain, committed like every transition.  Allowed in every run state,
+ * including completed, failed, cancelled and timed out; the run's
+ * operations are unchanged (a held run can still be resumed).
+ * @param until_ns  wall time (ns since the epoch) after which the hold no
+ *                  longer counts, or 0 for none; must be later than the
+ *                  record's own time.
+ * @param who       actor, and the reason (required, 1..
+ *                  CAIRN_MAX_HOLD_REASON bytes).  Borrowed.
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EREASON (no reason); CAIRN_EINVAL
+ *         (reason too long or holding a NUL, @p until_ns not in the
+ *         future); CAIRN_ESTATE (already held by a hold that still counts:
+ *         release it first); CAIRN_EIMPORTED (an imported run);
+ *         CAIRN_ELOCKED; storage errors.  A refused hold writes nothing.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_hold(cairn_journal *journal,
+                                         const char *run_id, uint64_t until_ns,
+                                         const cairn_actor_info *who);
+
+/**
+ * Lift the hold of a run (a RELEASE record, signed and committed like
+ * every transition), whether or not its until time has passed.
+ * @param who  actor, and the reason (required, 1..CAIRN_MAX_HOLD_REASON
+ *             bytes).  Borrowed.
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EREASON; CAIRN_EINVAL;
+ *         CAIRN_ESTATE (the run is not held); CAIRN_EIMPORTED;
+ *         CAIRN_ELOCKED; storage errors.  A refused release writes nothing.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_release(cairn_journal *journal,
+                                            const char *run_id,
+                                            const cairn_actor_info *who);
+
 /* ------------------------------------------------------------------ */
 /* Run locks.                                                          */
 
@@ -907,7 +960,22 @@ typedef struct cairn_summary {
     uint64_t created_ns, updated_ns;
     size_t n_ops;
     cairn_op_view *ops; /**< every operation, by sequence */
+    /** Held (cairn_hold()): the last HOLD record of the run was not
+     *  followed by a RELEASE.  A hold whose @c hold_until_ns has passed
+     *  no longer counts (cairn_hold_active()), but stays shown until
+     *  released or replaced. */
+    int held;
+    char hold_reason[CAIRN_MAX_HOLD_REASON + 1]; /**< "" when not held */
+    uint64_t hold_until_ns;                      /**< 0: until released */
+    uint64_t hold_ns;                    /**< wall time of the HOLD record */
+    char hold_actor[CAIRN_MAX_TEXT + 1]; /**< its actor ("" when none) */
+    /** Imported from a bundle (cairn_import()): read-only. */
+    int imported;
 } cairn_summary;
+
+/** Does the hold of @p summary count at wall time @p now_ns (ns since the
+ *  epoch): held, and no @c hold_until_ns or one still in the future? */
+CAIRN_API int cairn_hold_active(const cairn_summary *summary, uint64_t now_ns);
 
 /**
  * The resume summary of @p run_id, from the materialised state (O(1) in the
@@ -973,6 +1041,16 @@ CAIRN_API CAIRN_WUR cairn_err cairn_watermark_get(cairn_journal *journal,
                                                   const char *exclude_run,
                                                   cairn_watermark *out);
 
+/** Call @p fn for each imported run id (cairn_import()), in byte order
+ *  of the ids; stop early when @p fn returns nonzero.  cairn_run_each()
+ *  does not list them.
+ *  @return CAIRN_OK (also when the journal has no import);
+ *          CAIRN_ECORRUPT (a malformed key); storage errors. */
+CAIRN_API CAIRN_WUR cairn_err cairn_import_each(cairn_journal *journal,
+                                                int (*fn)(void *ctx,
+                                                          const char *run_id),
+                                                void *ctx);
+
 /** Call @p fn for each run id, in creation order; stop early when @p fn
  *  returns nonzero. */
 CAIRN_API CAIRN_WUR cairn_err cairn_run_each(cairn_journal *journal,
@@ -1004,12 +1082,14 @@ typedef struct cairn_record_view {
     const char *host;              /**< CLAIM */
     cairn_outcome outcome;         /**< RECEIPT RESOLVE */
     cairn_error_class error_class; /**< RECEIPT RESOLVE */
-    const char *reason;            /**< all but CREATE/CLAIM ("" none) */
+    const char *reason;            /**< all but CREATE/CLAIM ("" none);
+                                        required by HOLD and RELEASE */
     const cairn_kv *outputs;
     size_t n_outputs;
     const cairn_kv *evidence;
     size_t n_evidence;
     size_t encoded_len; /**< bytes of the record */
+    uint64_t until_ns;  /**< HOLD: when the hold stops counting (0: none) */
 } cairn_record_view;
 
 /**
@@ -1206,6 +1286,10 @@ typedef struct cairn_verify_report {
     uint64_t unsealed; /**< records after the last checkpoint */
     int key_pinned;    /**< a public key was given */
     int run_signed;    /**< the run is bound to a signing key */
+    /** The run is signed by another key than the pinned one: a key
+     *  mismatch (INCOMPLETE, like minisign's "key id mismatch"), not
+     *  proof of tampering; its signatures were not checked. */
+    int key_mismatch;
     uint8_t key_id[CAIRN_KEY_ID_BYTES]; /**< the run's key id */
     char fingerprint[80]; /**< "SHA256:..." of the pinned key, or "" */
     int replay_ok;        /**< replay equals the materialised state */
@@ -1377,6 +1461,46 @@ CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle_flags(
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle_flags(
     const char *path, const cairn_pubkey *pinned, unsigned flags,
     cairn_verify_report *out, char *detail, size_t detail_len);
+
+/**
+ * Import the bundle at @p path (and @p path.minisig) into this journal,
+ * read-only: verify it first with the checks of cairn_verify_bundle_flags()
+ * under @p pinned (the verifier core, then the .minisig; @p flags
+ * CAIRN_BUNDLE_NO_SIGNATURE skips the .minisig), and only when the
+ * verdict is VERIFIED store, in one durable write of the `imports`
+ * database (docs/FORMAT.md section 21), the bundle bytes, the .minisig,
+ * the run state replayed from the bundle and where each record lies in
+ * it.  The run then answers cairn_status() (summary.imported 1),
+ * cairn_record_each(), cairn_verify_run() (which re-verifies the stored
+ * bundle under the key it pins), cairn_import_export() and
+ * cairn_import_each(); every transition on it is refused with
+ * CAIRN_EIMPORTED and writes nothing.  Its records are not part of this
+ * journal's log tree, state map or signed head (docs/SECURITY.md).
+ * @param pinned  the key the bundle must be signed with; NULL can only
+ *                give INCOMPLETE, so nothing is imported.
+ * @param out     the verification report (always filled).
+ * @return CAIRN_OK (imported); CAIRN_ETAMPERED or CAIRN_EINCOMPLETE (the
+ *         verdict, in @p out; nothing stored); CAIRN_EEXIST (a run of that
+ *         id exists or was imported); CAIRN_EIO (the bundle cannot be read);
+ *         CAIRN_EINVAL (bad argument, a read-only handle, a format-1
+ *         journal); storage errors.  The detail says which.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_import(cairn_journal *journal,
+                                           const char *path,
+                                           const cairn_pubkey *pinned,
+                                           unsigned flags,
+                                           cairn_verify_report *out);
+
+/**
+ * Write the stored bundle of imported run @p run_id to @p path, byte for
+ * byte as imported, and its .minisig (when one was imported) to
+ * @p path.minisig.  Neither file may exist.
+ * @return CAIRN_OK; CAIRN_ENORUN (not an imported run); CAIRN_ECORRUPT;
+ *         CAIRN_EIO (a file exists or cannot be written); CAIRN_EINVAL.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_import_export(cairn_journal *journal,
+                                                  const char *run_id,
+                                                  const char *path);
 
 /** cairn_verify_bundle_flags() with flags 0: the .minisig is required. */
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle(const char *path,

@@ -41,7 +41,8 @@
 #define MAX_GROWTHS 40
 
 static const char *const dbi_names[CAIRN_DBI_COUNT_] = {
-    "meta", "names", "runs", "records", "index", "checkpoints", "tree", "smap",
+    "meta",        "names", "runs", "records", "index",
+    "checkpoints", "tree",  "smap", "imports",
 };
 
 struct cairn_store {
@@ -117,7 +118,8 @@ static cairn_err open_dbis(cairn_store *s, int create)
         return map_rc(s, "mdb_txn_begin", rc);
     }
     for (int i = 0; i < CAIRN_DBI_COUNT_; i++) {
-        unsigned flags = create && !s->readonly ? MDB_CREATE : 0;
+        unsigned flags =
+            create && !s->readonly && i != CAIRN_DBI_IMPORTS ? MDB_CREATE : 0;
         rc = mdb_dbi_open(txn, dbi_names[i], flags, &s->dbi[i]);
         if (rc == MDB_NOTFOUND && i >= CAIRN_DBI_FORMAT2_FIRST) {
             continue; /* a format-1 journal: the reader checks the format */
@@ -748,7 +750,7 @@ cairn_err cairn__store_copy_fd(cairn_store *store, int fd)
 cairn_err cairn__txn_create_format2(cairn_txn *txn)
 {
     cairn_store *s = txn->store;
-    for (int i = CAIRN_DBI_FORMAT2_FIRST; i < CAIRN_DBI_COUNT_; i++) {
+    for (int i = CAIRN_DBI_FORMAT2_FIRST; i < CAIRN_DBI_IMPORTS; i++) {
         MDB_dbi dbi;
         MDB_stat st;
         int rc = mdb_dbi_open(txn->txn, dbi_names[i], MDB_CREATE, &dbi);
@@ -767,6 +769,29 @@ cairn_err cairn__txn_create_format2(cairn_txn *txn)
         s->have[i] = 1;
     }
     return CAIRN_OK;
+}
+
+cairn_err cairn__txn_create_imports(cairn_txn *txn)
+{
+    cairn_store *s = txn->store;
+    MDB_dbi dbi;
+    /* Opened again each time: after an aborted attempt (a map growth
+     * re-runs the write) a handle made in it is gone. */
+    int rc =
+        mdb_dbi_open(txn->txn, dbi_names[CAIRN_DBI_IMPORTS], MDB_CREATE, &dbi);
+    if (rc != MDB_SUCCESS) {
+        return map_rc(s, "mdb_dbi_open", rc);
+    }
+    s->dbi[CAIRN_DBI_IMPORTS] = dbi;
+    s->have[CAIRN_DBI_IMPORTS] = 1;
+    return CAIRN_OK;
+}
+
+void cairn__store_forget_imports(cairn_store *store, int had_before)
+{
+    if (!had_before) {
+        store->have[CAIRN_DBI_IMPORTS] = 0;
+    }
 }
 
 /* Compaction's LMDB side (store.h; the procedure is journal/compact.c's). */

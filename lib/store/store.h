@@ -34,7 +34,10 @@ typedef enum cairn_dbi {
     /* Format 2 (absent in a format-1 journal, cairn__store_has()): */
     CAIRN_DBI_TREE = 6, /**< the log tree's complete nodes */
     CAIRN_DBI_SMAP = 7, /**< the state map's complete nodes */
-    CAIRN_DBI_COUNT_ = 8
+    /* Made by the first import (cairn__txn_create_imports()); absent until
+     * then, and never in a format-1 journal: */
+    CAIRN_DBI_IMPORTS = 8, /**< run id -> imported bundle (FORMAT.md 21) */
+    CAIRN_DBI_COUNT_ = 9
 } cairn_dbi;
 
 /** The first database a format-1 journal does not have. */
@@ -218,6 +221,14 @@ CAIRN_INTERNAL cairn_err cairn__cursor_open_main(cairn_txn *txn,
                                                  cairn_cursor **out);
 /** The name of @p dbi, a key of the main database ("" if out of range). */
 CAIRN_INTERNAL const char *cairn__dbi_name(cairn_dbi dbi);
+/** Create database CAIRN_DBI_IMPORTS in write transaction @p txn (if
+ *  missing) and remember it; a failed commit forgets it again
+ *  (cairn__store_forget_imports()).  @return CAIRN_OK; a store error. */
+CAIRN_INTERNAL cairn_err cairn__txn_create_imports(cairn_txn *txn);
+/** After the write transaction of cairn__txn_create_imports() failed:
+ *  the handle of a database it created is gone with it. */
+CAIRN_INTERNAL void cairn__store_forget_imports(cairn_store *store,
+                                                int had_before);
 /** Does the environment have database @p dbi?  The databases of format 2
  *  (CAIRN_DBI_FORMAT2_FIRST and later) may be missing: a format-1
  *  journal has none of them; every other one is always there. */

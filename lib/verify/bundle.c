@@ -221,6 +221,13 @@ static cairn_err check_key(const bundle_hdr *h, const cairn_pubkey *pinned,
     if (pinned == NULL) {
         return CAIRN_OK;
     }
+    if (cairn__pubkey_find(pinned, h->key_id) == NULL) {
+        /* Another key: a key mismatch (INCOMPLETE, the run's check says
+         * so), not proof of tampering. */
+        out->key_mismatch = 1;
+        return CAIRN_OK;
+    }
+    pinned = cairn__pubkey_find(pinned, h->key_id);
     cairn_pubkey_key_id(pinned, pid);
     cairn_pubkey_bytes(pinned, ppk);
     if (memcmp(pid, h->key_id, CAIRN_KEY_ID_BYTES) == 0 &&
@@ -371,6 +378,10 @@ static cairn_err check_minisig(const char *path, const uint8_t *buf, size_t len,
         append_reason(out, ".minisig not checked (no pinned key)");
         return CAIRN_OK;
     }
+    if (out->key_mismatch) {
+        append_reason(out, ".minisig not checked (key mismatch)");
+        return CAIRN_OK;
+    }
     cairn_err err = cairn__read_file(sig_path, CAIRN__MINISIG_TEXT_MAX, &text,
                                      &tl, why, sizeof(why));
     if (err == CAIRN_EIO) {
@@ -453,4 +464,31 @@ cairn_err cairn_verify_bundle(const char *path, const cairn_pubkey *pinned,
                               size_t detail_len)
 {
     return cairn_verify_bundle_flags(path, pinned, 0, out, detail, detail_len);
+}
+
+cairn_err cairn__bundle_records(const uint8_t *buf, size_t len,
+                                cairn__bundle_record_fn fn, void *ctx,
+                                char *detail, size_t detail_len)
+{
+    bundle_hdr h;
+    cairn_rd r;
+    memset(&h, 0, sizeof(h));
+    cairn__rd_init(&r, buf, len);
+    cairn_err err = parse_header(&r, &h, detail, detail_len);
+    if (err == CAIRN_OK) {
+        err = parse_frames(&r, &h, detail, detail_len);
+    }
+    cairn__rd_init(&r, buf, len);
+    r.off = h.rec_off;
+    for (uint32_t i = 0; err == CAIRN_OK && i < h.n_records; i++) {
+        uint64_t pos;
+        uint32_t n;
+        const uint8_t *p;
+        if (cairn__rd_u64(&r, &pos) != 0 || cairn__rd_u32(&r, &n) != 0 ||
+            cairn__rd_view(&r, n, &p) != 0) {
+            return CAIRN_EBUNDLE; /* unreachable: framing was checked */
+        }
+        err = fn(ctx, pos, r.off - n, n);
+    }
+    return err;
 }

@@ -57,7 +57,7 @@ expect 0 env TMPDIR="$T/tmp" "$C" -J "$J" verify --all --key "$T/k.pub" --snapsh
 json_is "$T/snap.json" '(j["verdict"] == "VERIFIED" and
     j["journal"]["snapshot"]["txn"] > 0 and
     j["journal"]["snapshot"]["reason"] is None)'
-expect 4 "$C" -J "$J" verify a-1 --key "$T/o.pub" --snapshot
+expect 3 "$C" -J "$J" verify a-1 --key "$T/o.pub" --snapshot  # key mismatch
 sums >"$T/sums.after"
 CHECKS=$((CHECKS + 1))
 cmp -s "$T/sums.before" "$T/sums.after" || fail "--snapshot changed a journal file"
@@ -74,11 +74,12 @@ fi
 AUDITOR="cairn-audit-$$"
 useradd --system --no-create-home --shell /usr/sbin/nologin "$AUDITOR" ||
     { AUDITOR=""; fail "useradd"; finish; }
-# The auditor keeps its own remembered checkpoints (the store must be
-# the user's own: cairn(1) --checkpoints).
+# The auditor keeps its own remembered checkpoints (as it would under its
+# own $XDG_STATE_HOME), not the journal owner's.
+mkdir -p "$T/aud-cp" && chown "$AUDITOR" "$T/aud-cp" && chmod 700 "$T/aud-cp"
 as_auditor() {
     runuser -u "$AUDITOR" -- env TMPDIR="$T/tmp" \
-        CAIRN_CHECKPOINTS="$T/tmp/checkpoints" "$@"
+        CAIRN_CHECKPOINTS="$T/aud-cp" "$@"
 }
 
 # It is not the journal's owner (and cannot open lock.mdb for writing):
@@ -89,7 +90,7 @@ grep -q '^snapshot    : .*the journal.s lock was not used (cannot open in place:
 grep -q '^verdict     : VERIFIED' "$T/out" || fail "second user: not VERIFIED"
 expect 0 as_auditor "$C" -J "$J" verify --all --key "$T/k.pub"
 grep -q '^overall     : VERIFIED (1 run)' "$T/out" || fail "second user: --all"
-expect 4 as_auditor "$C" -J "$J" verify a-1 --key "$T/o.pub"
+expect 3 as_auditor "$C" -J "$J" verify a-1 --key "$T/o.pub"  # key mismatch
 expect 3 as_auditor "$C" -J "$J" verify a-1
 expect 0 as_auditor "$C" -J "$J" verify a-1 --key "$T/k.pub" --snapshot
 sums >"$T/sums.after"
