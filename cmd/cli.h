@@ -118,6 +118,7 @@ int cmd_lock(cli_ctx *ctx, int argc, char **argv);
 int cmd_salvage(cli_ctx *ctx, int argc, char **argv);
 int cmd_migrate(cli_ctx *ctx, int argc, char **argv);
 int cmd_checkpoint(cli_ctx *ctx, int argc, char **argv);
+int cmd_witness(cli_ctx *ctx, int argc, char **argv);
 
 /* Verification report printers shared by verify and verify-bundle
  * (verify_bundle.c). */
@@ -168,6 +169,41 @@ void cli_anchors_text(FILE *out, const cli_anchors *a);
 /** Add "anchors", "records_after_anchor" and "remembered" to @p doc. */
 void cli_anchors_json(json_t *doc, const cli_anchors *a);
 void cli_anchors_free(cli_anchors *a);
+
+/* Witness cosignatures on the anchors: `verify --witness-key VKEY
+ * --min-witnesses N` (verify_witness.c). */
+typedef struct cli_witness_key {
+    char vkey[CAIRN_VKEY_MAX];
+    char name[CAIRN_WITNESS_NAME_MAX + 1];
+    long anchor;   /**< the largest consistent anchor it cosigned, or -1 */
+    uint64_t time; /**< that cosignature's time */
+    int tampered;  /**< a cosignature of this key does not verify */
+    char why[700];
+} cli_witness_key;
+typedef struct cli_witnesses {
+    cli_witness_key *key; /**< distinct pinned witnesses */
+    size_t n;
+    unsigned min; /**< --min-witnesses */
+    size_t found; /**< witnesses with a valid cosignature that counts */
+    long newest;  /**< the largest anchor with one, or -1 */
+} cli_witnesses;
+/** A verifier key given as text or as a file holding it (one line) into
+ *  @p out; -1 when too long or unreadable. */
+int cli_vkey_text(const char *arg, char *out, size_t cap);
+/** Parse --witness-key (a type 0x04 vkey, text or file; exit 2 if not). */
+void cli_witnesses_add(cli_witnesses *w, const char *arg);
+/** Count, for each pinned witness, its cosignatures on the anchors the
+ *  journal's head extends (the anchors' results are filled). */
+void cli_witnesses_check(cli_witnesses *w, const cli_anchors *a);
+/** VERIFIED, INCOMPLETE (fewer than min found) or TAMPERED (an invalid
+ *  cosignature of a pinned witness); VERIFIED without --witness-key. */
+cairn_verdict cli_witnesses_verdict(const cli_witnesses *w);
+void cli_witnesses_text(FILE *out, const cli_witnesses *w,
+                        const cli_anchors *a);
+/** Add "witnesses" (required, found, keys, records_after_witnessed). */
+void cli_witnesses_json(json_t *doc, const cli_witnesses *w,
+                        const cli_anchors *a);
+void cli_witnesses_free(cli_witnesses *w);
 
 /* ---------------------------------------------------------------- */
 /* Errors and exit (cli_common.c).                                   */

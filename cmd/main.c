@@ -230,7 +230,11 @@ static const cli_command commands[] = {
      "--anchor FILE: a checkpoint saved by `cairn checkpoint`; the\n"
      "journal must extend it (else TAMPERED: rollback, fork, other-journal;\n"
      "unverified without --key), and the report says how many records\n"
-     "follow the newest anchor.  A malformed anchor file is exit 2.\n"},
+     "follow the newest anchor.  A malformed anchor file is exit 2.\n"
+     "--witness-key VKEY (repeatable) [--min-witnesses N]: at least N\n"
+     "(default 1) of these witnesses (`cairn witness --vkey`) must have a\n"
+     "valid cosignature on an --anchor file the journal extends (fewer:\n"
+     "INCOMPLETE; an invalid one: TAMPERED).\n"},
     {"checkpoint", cmd_checkpoint, CLI_READS,
      "print the journal's signed checkpoint (an anchor to keep off the host)",
      "usage: cairn checkpoint [--key PUBFILE] [--from OLD]\n"
@@ -358,6 +362,42 @@ static const cli_command commands[] = {
      "when NEW was made; 4 TAMPERED and 3 INCOMPLETE (nothing made);\n"
      "2 a run of another key, an unsigned run with --key, NEW holds a\n"
      "journal, or the journal is format 2 already.\n"},
+    {"witness", cmd_witness, 0,
+     "cosign a log checkpoint that extends the last one cosigned",
+     "usage: cairn witness --secret-key KEY --name NAME --log-key PUB ...\n"
+     "                     [--store DIR] [--output FILE] [--note] REQUEST|-\n"
+     "       cairn witness --vkey --name NAME (--secret-key KEY | --key PUB)\n"
+     "\n"
+     "Read a C2SP tlog-witness add-checkpoint request (`old N`, the\n"
+     "consistency proof lines, a blank line, the signed checkpoint; what\n"
+     "`cairn checkpoint --from N` prints) from REQUEST or standard input\n"
+     "(-), and cosign the checkpoint (C2SP tlog-cosignature v1) when it is\n"
+     "signed by a --log-key (key name = its origin; the first key seen for\n"
+     "an origin is pinned) and extends the checkpoint this witness cosigned\n"
+     "last for its origin.  Prints the cosignature line (--note: the whole\n"
+     "checkpoint with the line added) on standard output or into FILE,\n"
+     "only after the new checkpoint is stored durably in the witness store\n"
+     "(--store DIR, default $XDG_STATE_HOME/cairn-witness or\n"
+     "~/.local/state/cairn-witness: an LMDB store of the user, writable by\n"
+     "nobody else).\n"
+     "\n"
+     "--secret-key KEY  the witness's own minisign secret key (never a log\n"
+     "                  key; --password-file/--password-fd, CAIRN_PASSWORD,\n"
+     "                  `cairn unlock` as for any key)\n"
+     "--name NAME       the witness's key name (no space or '+')\n"
+     "--log-key PUB     a log it accepts: a minisign public key file, or a\n"
+     "                  verifier key NAME+ID+KEY (type 0x01) whose name is\n"
+     "                  the origin (repeatable)\n"
+     "--vkey            print the witness's verifier key (type 0x04) for\n"
+     "                  `cairn verify --witness-key`\n"
+     "\n"
+     "Exit: 0 cosigned; 2 bad request (malformed, old size above the\n"
+     "checkpoint's, a proof of the wrong length); 3 the old size is not the\n"
+     "size the witness cosigned last (that size is printed on standard\n"
+     "output, -o json {\"size\":N}: ask again with it); 4 refused: no valid\n"
+     "signature of an accepted log key (or of the key the origin is pinned\n"
+     "to), a checkpoint smaller than the last cosigned (rollback), the same\n"
+     "size with another root or a proof that does not hold (fork).\n"},
     {"unlock", cmd_unlock, 0,
      "keep a decrypted secret key in the kernel keyring",
      "usage: cairn unlock [--secret-key FILE] [--timeout D]\n"

@@ -159,7 +159,10 @@ typedef enum cairn_err {
                                      would remove it is refused */
     CAIRN_EIMPORTED = 42,       /**< the run was imported from a bundle
                                      (cairn_import()): read-only */
-    CAIRN_ERR_COUNT_ = 43       /**< number of codes; not an error */
+    CAIRN_ESTALE = 43,          /**< a witness request's old size is not the
+                                     size the witness cosigned last
+                                     (tlog-witness 409: retry with it) */
+    CAIRN_ERR_COUNT_ = 44       /**< number of codes; not an error */
 } cairn_err;
 
 /** Static English description of @p err ("unknown error" if out of range). */
@@ -2109,6 +2112,173 @@ CAIRN_API CAIRN_WUR cairn_err cairn_run_plan(cairn_journal *journal,
 CAIRN_API CAIRN_WUR cairn_err cairn_run_resume(cairn_journal *journal,
                                                const char *run_id,
                                                const cairn_runner_opts *opts);
+
+/* ------------------------------------------------------------------ */
+/* Witness: cosigning checkpoints (docs/FORMAT.md section 20).         */
+
+/**
+ * A witness: it cosigns a log's checkpoint (C2SP tlog-cosignature v1,
+ * Ed25519) only when a consistency proof shows the checkpoint extends the
+ * last one it cosigned for that log, and it remembers that last one per
+ * log origin in its own LMDB store.  The requests and the rules are C2SP
+ * tlog-witness's add-checkpoint without HTTP: the CLI (`cairn witness`)
+ * reads a request from a file or standard input and prints the
+ * cosignature, so a witness runs over ssh or from a timer.
+ * One thread per handle at a time; processes may share a store (the check
+ * and the write are one LMDB write transaction).
+ */
+typedef struct cairn_witness cairn_witness;
+
+/** Longest cosignature line cairn_witness_add_checkpoint() writes
+ *  ("— " name " " 104 base64 characters "\n", NUL included). */
+#define CAIRN_WITNESS_LINE_MAX 400
+/** Longest key name of a witness or a log origin (bytes). */
+#define CAIRN_WITNESS_NAME_MAX 255
+/** Longest verifier key text (name "+" 8 hex "+" 44 base64), NUL
+ *  included. */
+#define CAIRN_VKEY_MAX (CAIRN_WITNESS_NAME_MAX + 1 + 8 + 1 + 44 + 1)
+
+/**
+ * Open (creating when missing) the witness store in directory @p dir and
+ * make a witness cosigning with @p key under key name @p name.
+ * @param dir    the store directory: made (mode 0700) when missing, its
+ *               parent must exist; it and its files must belong to the
+ *               effective user and be writable by nobody else, and are
+ *               never followed through a symbolic link (CAIRN_EUNSAFE).
+ * @param key    the witness's own secret key; borrowed: it must outlive
+ *               the handle.
+ * @param name   the witness's key name (C2SP: 1..255 bytes of UTF-8, no
+ *               space, no '+', no control character); copied.
+ * @param out    receives the handle (NULL on failure); free it with
+ *               cairn_witness_close().
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL, invalid name); CAIRN_EUNSAFE;
+ *         CAIRN_EIO; CAIRN_ESTORE; CAIRN_ECORRUPT; CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err
+cairn_witness_open(const char *dir, const cairn_signer *key, const char *name,
+                   cairn_witness **out, char *detail, size_t detail_len);
+/** Close the store and free the handle.  NULL is a no-op. */
+CAIRN_API void cairn_witness_close(cairn_witness *witness);
+
+/**
+ * Accept checkpoints signed by the Ed25519 log key @p pk (note signature
+ * type 0x01, key name = the checkpoint's origin, as cairn's journal heads
+ * are signed).  @p origin: only checkpoints of this origin, or NULL for
+ * any origin.  The first checkpoint cosigned for an origin pins it to
+ * the key that signed it; a later checkpoint of that origin must carry a
+ * valid signature of the pinned key.
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL, invalid origin); CAIRN_EKEY (@p pk
+ *         is the witness's own key: a witness must not share a key with a
+ *         log); CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_witness_trust_log(
+    cairn_witness *witness, const char *origin,
+    const uint8_t pk[CAIRN_PUBLIC_KEY_BYTES], char *detail, size_t detail_len);
+
+/** What cairn_witness_add_checkpoint() saw, filled as far as it got. */
+typedef struct cairn_witness_result {
+    char origin[CAIRN_WITNESS_NAME_MAX + 1]; /**< the checkpoint's origin
+                                                  ("" when not parsed) */
+    uint64_t old_size;                       /**< the request's old size */
+    uint64_t size;                           /**< the checkpoint's size */
+    int known;             /**< the witness had cosigned this origin before */
+    uint64_t witness_size; /**< the size it had cosigned last (0 when
+                                unknown): on CAIRN_ESTALE, the old size to
+                                retry with */
+    uint8_t witness_root[CAIRN_HASH_BYTES]; /**< and its root */
+    uint64_t time; /**< on success, the cosignature's time (POSIX s) */
+} cairn_witness_result;
+
+/** cairn_witness_add_checkpoint() flag: return the checkpoint note with
+ *  the cosignature line appended (any earlier line of this witness
+ *  removed) instead of the line alone. */
+#define CAIRN_WITNESS_NOTE 0x1u
+
+/**
+ * Handle one C2SP tlog-witness add-checkpoint request body: "old <N>\n",
+ * up to 63 base64 consistency proof hashes (one a line), an empty line,
+ * the signed checkpoint note.  In this order:
+ * - a malformed request is CAIRN_EINVAL (detail "byte N: ...");
+ * - the note must carry a signature of a trusted log key (key name = the
+ *   origin) that verifies, and of the pinned key when the origin is
+ *   known: a signature line of such a key that does not verify is
+ *   CAIRN_ETAMPERED; none at all (unknown origin or key, or a known
+ *   origin signed by another key than the pinned one) CAIRN_EKEYMISMATCH;
+ * - a checkpoint smaller than the one cosigned last (the log rolled back,
+ *   or an older checkpoint was replayed) or of the same size with another
+ *   root (a fork) is CAIRN_ETAMPERED, detail naming both sizes and roots;
+ * - old > the checkpoint's size is CAIRN_EINVAL;
+ * - old not equal to the size cosigned last (0 for an unknown origin) is
+ *   CAIRN_ESTALE, with that size in @p res->witness_size;
+ * - a proof of the wrong length for (old, size) is CAIRN_EINVAL, one that
+ *   does not prove the cosigned checkpoint a prefix of this one
+ *   CAIRN_ETAMPERED (a fork), detail naming both sizes and roots;
+ * - else the checkpoint is cosigned at @p now (never earlier than the
+ *   origin's previous cosignature) and stored, in the same durable LMDB
+ *   write transaction as the checks: only after its commit is the
+ *   cosignature returned.
+ * @param request  @p len bytes (no NUL needed); borrowed for the call.
+ * @param now      POSIX seconds of the cosignature; 0: the current time.
+ * @param flags    0 or CAIRN_WITNESS_NOTE.
+ * @param out      receives a malloc'd, NUL-terminated text (the
+ *                 cosignature line "— <name> <base64>\n", or with
+ *                 CAIRN_WITNESS_NOTE the cosigned note) that the caller
+ *                 frees with free(); NULL on failure.
+ * @param out_len  receives its length (0 on failure).
+ * @param res      optional: what was seen (see cairn_witness_result).
+ * @return as above; CAIRN_ESTORE; CAIRN_EFATAL; CAIRN_EIO; CAIRN_ECORRUPT
+ *         (a store record that does not decode); CAIRN_ECRYPTO;
+ *         CAIRN_ENOMEM.  Nothing is stored unless CAIRN_OK.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_witness_add_checkpoint(
+    cairn_witness *witness, const char *request, size_t len, uint64_t now,
+    unsigned flags, char **out, size_t *out_len, cairn_witness_result *res,
+    char *detail, size_t detail_len);
+
+/**
+ * The C2SP verifier key of a cosigner (type 0x04, tlog-cosignature v1):
+ * "<name>+<8 hex key ID>+<base64(0x04 || pk)>", without newline, into
+ * @p out (at least CAIRN_VKEY_MAX bytes).  Verifiers pin it
+ * (`cairn verify --witness-key`).
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL, invalid name, @p out too small).
+ */
+CAIRN_API CAIRN_WUR cairn_err
+cairn_witness_vkey(const uint8_t pk[CAIRN_PUBLIC_KEY_BYTES], const char *name,
+                   char *out, size_t out_len);
+
+/** Verifier key types (C2SP signed-note): a log's Ed25519 note key, and
+ *  an Ed25519 cosigner (witness) key, tlog-cosignature v1. */
+#define CAIRN_VKEY_ED25519 0x01
+#define CAIRN_VKEY_COSIGNATURE 0x04
+
+/**
+ * Strict parse of a C2SP verifier key "<name>+<8 lowercase hex key
+ * ID>+<base64(type || 32-byte Ed25519 key)>" of @p len bytes (no
+ * newline; docs/FORMAT.md section 15): a valid name, type
+ * CAIRN_VKEY_ED25519 or CAIRN_VKEY_COSIGNATURE, the key ID matching.
+ * @param name  receives the key name, NUL-terminated: at least
+ *              CAIRN_WITNESS_NAME_MAX + 1 bytes (@p name_len).
+ * @return CAIRN_OK; CAIRN_EKEY (detail "byte N: ..."); CAIRN_EINVAL (NULL,
+ *         @p name too small).
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_vkey_parse(
+    const char *text, size_t len, char *name, size_t name_len, uint8_t *type,
+    uint8_t pk[CAIRN_PUBLIC_KEY_BYTES], char *detail, size_t detail_len);
+
+/**
+ * Check the cosignature of the witness with verifier key @p vkey (type
+ * 0x04) on the signed checkpoint note @p note.  Lines of other keys are
+ * ignored.
+ * @param time  optional: receives the cosignature's time (POSIX s).
+ * @return CAIRN_OK (a line of the witness, every such line valid);
+ *         CAIRN_EKEYMISMATCH (no line of this witness); CAIRN_ETAMPERED (a
+ *         line of this witness does not verify); CAIRN_EKEY (@p vkey is
+ *         not a cosignature verifier key); CAIRN_ECORRUPT (@p note is not
+ *         a signed checkpoint); CAIRN_EINVAL; CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_cosignature_verify(
+    const char *note, size_t note_len, const char *vkey, size_t vkey_len,
+    uint64_t *time, char *detail, size_t detail_len);
 
 #ifdef __cplusplus
 }

@@ -51,6 +51,7 @@ struct cairn_store {
     int have[CAIRN_DBI_COUNT_]; /* the database exists */
     int readonly;
     int private_copy; /* MDB_NOLOCK on a private copy (no lock file) */
+    char kv_name[32]; /* cairn__store_open_kv(): its one database, or "" */
     atomic_int fatal;
     /* Threads of one process share the map: every transaction holds
      * maplock shared; changing the map size (grow, adopting another
@@ -110,12 +111,34 @@ static cairn_err map_rc(cairn_store *store, const char *what, int rc)
     }
 }
 
+/* The one database of a store opened by cairn__store_open_kv(). */
+static int open_kv_dbi(cairn_store *s, MDB_txn *txn, int create)
+{
+    unsigned flags = create && !s->readonly ? MDB_CREATE : 0;
+    int rc = mdb_dbi_open(txn, s->kv_name, flags, &s->dbi[CAIRN_DBI_KV]);
+    s->have[CAIRN_DBI_KV] = rc == MDB_SUCCESS;
+    return rc;
+}
+
 static cairn_err open_dbis(cairn_store *s, int create)
 {
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(s->env, NULL, s->readonly ? MDB_RDONLY : 0, &txn);
     if (rc != MDB_SUCCESS) {
         return map_rc(s, "mdb_txn_begin", rc);
+    }
+    if (s->kv_name[0] != '\0') {
+        rc = open_kv_dbi(s, txn, create);
+        if (rc != MDB_SUCCESS) {
+            mdb_txn_abort(txn);
+            if (rc == MDB_NOTFOUND) {
+                cairn__fmt(s->detail, sizeof(s->detail), "no \"%s\" database",
+                           s->kv_name);
+                return CAIRN_ECORRUPT;
+            }
+            return map_rc(s, "mdb_dbi_open", rc);
+        }
+        return map_rc(s, "mdb_txn_commit", mdb_txn_commit(txn));
     }
     for (int i = 0; i < CAIRN_DBI_COUNT_; i++) {
         unsigned flags =
@@ -300,6 +323,44 @@ cairn_err cairn__store_open_private(const char *path, cairn_store **out,
     cairn_err err = env_open(s, path, 0, 0600);
     if (err != CAIRN_OK) {
         cairn__fmt(detail, detail_len, "private copy: %s", s->detail);
+        cairn__store_close(s);
+        return err;
+    }
+    *out = s;
+    return CAIRN_OK;
+}
+
+cairn_err cairn__store_open_kv(const char *dir, const char *db_name,
+                               mode_t mode, cairn_store **out, char *detail,
+                               size_t detail_len)
+{
+    *out = NULL;
+    if (db_name == NULL || db_name[0] == '\0') {
+        return cairn__fail(detail, detail_len, CAIRN_EINVAL, "no database");
+    }
+    if (cairn__guard_std_fds() != CAIRN_OK) {
+        cairn__fmt(detail, detail_len, "cannot guard descriptors 0-2");
+        return CAIRN_EIO;
+    }
+    cairn_store *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    if (pthread_rwlock_init(&s->maplock, NULL) != 0) {
+        free(s);
+        return CAIRN_ENOMEM;
+    }
+    s->maplock_ready = 1;
+    atomic_init(&s->fatal, 0);
+    s->map_size = CAIRN_MAP_SIZE_MIN * 16; /* 1 MiB; grows when full */
+    if (cairn__strlcpy(s->kv_name, db_name, sizeof(s->kv_name)) != CAIRN_OK) {
+        cairn__store_close(s);
+        return cairn__fail(detail, detail_len, CAIRN_EINVAL,
+                           "database name too long");
+    }
+    cairn_err err = env_open(s, dir, 1, mode);
+    if (err != CAIRN_OK) {
+        cairn__fmt(detail, detail_len, "%s: %s", dir, s->detail);
         cairn__store_close(s);
         return err;
     }

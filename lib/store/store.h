@@ -40,6 +40,10 @@ typedef enum cairn_dbi {
     CAIRN_DBI_COUNT_ = 9
 } cairn_dbi;
 
+/** The one database of a store opened by cairn__store_open_kv() (it
+ *  takes the slot of "meta", which such a store does not have). */
+#define CAIRN_DBI_KV CAIRN_DBI_META
+
 /** The first database a format-1 journal does not have. */
 #define CAIRN_DBI_FORMAT2_FIRST CAIRN_DBI_TREE
 
@@ -65,6 +69,21 @@ CAIRN_INTERNAL cairn_err cairn__store_open(const char *dir, int readonly,
                                            int create, mode_t mode,
                                            uint64_t map_size, cairn_store **out,
                                            char *detail, size_t detail_len);
+/**
+ * Open (creating when missing) an LMDB environment in the existing
+ * directory @p dir that holds exactly one named database, @p db_name
+ * (created when missing), addressed as CAIRN_DBI_KV: a small store that
+ * is not a journal (the witness's, lib/witness).  Full durability,
+ * MDB_NOTLS, stale readers cleared, the map grows as for a journal.
+ * @p mode: of data.mdb and lock.mdb when LMDB creates them.  The caller
+ * checks the directory and its files (hostile directories) first.
+ * @return CAIRN_OK; CAIRN_EINVAL; CAIRN_EIO; CAIRN_ESTORE; CAIRN_ECORRUPT;
+ *         CAIRN_ENOMEM (detail says which).
+ */
+CAIRN_INTERNAL cairn_err cairn__store_open_kv(const char *dir,
+                                              const char *db_name, mode_t mode,
+                                              cairn_store **out, char *detail,
+                                              size_t detail_len);
 /** Did LMDB open the environment without lock.mdb (MDB_NOLOCK, which it
  *  falls back to read-only on a read-only file system)? */
 CAIRN_INTERNAL int cairn__store_nolock(cairn_store *store);
