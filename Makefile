@@ -22,7 +22,7 @@ WARN      := -std=c11 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion \
 CPPFLAGS  += -D_GNU_SOURCE -Iinclude -Ilib
 DEPFLAGS  := -MMD -MP
 ALL_CFLAGS = $(WARN) $(OPT) $(SAN) $(CFLAGS)
-LIBS      := -llmdb -lsodium -ljansson -lpthread
+LIBS      := -llmdb -lsodium -ljansson -lzstd -lpthread
 TEST_LIBS := -lcmocka
 
 LIB_SRC   := $(sort $(wildcard lib/*/*.c))

@@ -32,11 +32,15 @@ typedef struct bn_env {
     unsigned reps;
     uint64_t verify_records; /**< size of the verify journal */
     int quick;               /**< BENCH_QUICK: smaller counts */
+    /** verify_records in row labels: "1M", "100k (quick)", ... */
+    char scale[24];
 } bn_env;
 
 /* ---- util.c ---------------------------------------------------------- */
 
 uint64_t bn_now_ns(void);
+/** CPU time of the whole process (every thread), user + system, s. */
+double bn_cpu_s(void);
 /** Median / percentile (0..100) of @p n values (sorts a copy). */
 double bn_median(const double *v, size_t n);
 double bn_pct(const double *v, size_t n, double p);
@@ -58,6 +62,12 @@ double bn_last(const char *key);
 void bn_section(const char *title);
 /** Print the table (median, min, max of each row) to stdout. */
 void bn_print_table(void);
+/** Row @p key has a target: its median must be at most (@p at_most) or
+ *  at least @p limit; @p what names it in the list of targets
+ *  (bn_print_targets(), after the table).  Registered once. */
+void bn_target(const char *key, int at_most, double limit, const char *what);
+/** Print every target with the row's median and whether it is met. */
+void bn_print_targets(void);
 /** Progress line on stderr. */
 void bn_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -121,14 +131,26 @@ void bn_lmdb_close(bn_lmdb *l);
 void bn_limits(const bn_env *env);           /* limits.c */
 void bn_cairn_latency(const bn_env *env);    /* cairn_tx.c */
 void bn_cairn_throughput(const bn_env *env); /* cairn_tx.c */
-void bn_sqlite(const bn_env *env);           /* peer_sqlite.c */
+/** claim+receipt at plans of 10 operations up to the plan cap. */
+void bn_cairn_plan_size(const bn_env *env); /* cairn_tx.c */
+void bn_sqlite(const bn_env *env);          /* peer_sqlite.c */
 const char *bn_sqlite_version(void);
 void bn_json(const bn_env *env); /* peer_json.c */
-/** Build the big journal once (cairn_verify.c); then per repetition: */
+/** Build the big journal and the runner-shaped one once (cairn_verify.c);
+ *  then per repetition: */
 void bn_verify_build(const bn_env *env);
 void bn_verify(const bn_env *env);
+/** Build the runner-shaped journal once (if not built yet). */
+void bn_runner_build(const bn_env *env);
+/** Remove what bn_verify_build() and bn_runner_build() built. */
 void bn_verify_done(const bn_env *env);
-/** cairn compact of a runner-shaped journal built for it. */
+/** A writer's pre-action verification and inclusion / consistency
+ *  proofs in the verify journal @p j (cairn_proof.c); @p probe is a run
+ *  of the workload's plan in it, @p big_run one of its 500-task runs. */
+void bn_proofs(const bn_env *env, cairn_journal *j, const char *probe,
+               const char *big_run);
+/** cairn compact of a copy of the runner-shaped journal (free pages):
+ *  bn_runner_build() first. */
 void bn_compact(const bn_env *env);
 /** Library versions line (main.c prints it). */
 void bn_versions(char *out, size_t len);

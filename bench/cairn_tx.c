@@ -65,6 +65,8 @@ static void report_latency(const lat_set *s)
               bn_median(s->shaped, s->n));
     bn_sample("signed transition / bare LMDB commit (p50) [<=1.2]", "x",
               tr / bare);
+    bn_target("signed transition / bare LMDB commit (p50) [<=1.2]", 1, 1.2,
+              "signed transition / bare LMDB commit (p50)");
     bn_sample("signed transition / bare LMDB commit (p99)", "x",
               bn_pct(s->tr, s->n, 99) / bn_pct(s->bare, s->n, 99));
     bn_sample("signed transition / LMDB commit shaped like it (p50)", "x",
@@ -216,6 +218,9 @@ static void threads(const bn_env *env, unsigned n)
     snprintf(key, sizeof(key), "cairn, %u run%s as threads, one handle", n,
              n > 1 ? "s" : "");
     bn_sample(key, "records/s", recs / secs);
+    if (n == 64) {
+        bn_target(key, 0, 100000, "64 runs as threads, signed durable");
+    }
     snprintf(key, sizeof(key), "  records per commit (%u threads)", n);
     bn_sample(key, "records", recs / (double)(b.last_txnid - a.last_txnid));
     snprintf(key, sizeof(key), "  CPU per record (%u threads, all of them)", n);
@@ -290,6 +295,9 @@ static void processes(const bn_env *env, unsigned n)
     snprintf(key, sizeof(key), "cairn, %u run%s as processes", n,
              n > 1 ? "s" : "");
     bn_sample(key, "records/s", (double)n * ops * 2 / secs);
+    if (n == 64) {
+        bn_target(key, 0, 100000, "64 runs as processes, signed durable");
+    }
     journal_info(env, dir, &b);
     snprintf(key, sizeof(key), "  records per commit (%u processes)", n);
     bn_sample(key, "records",
@@ -385,5 +393,150 @@ void bn_cairn_throughput(const bn_env *env)
     }
     for (size_t i = 0; i < 3; i++) {
         processes(env, counts[i]);
+    }
+}
+
+/* ---- plan size ------------------------------------------------------------
+ */
+
+/* Does the journal take a plan of @p ops operations (one preflight and
+ * ops - 1 tasks)?  CAIRN_OK, or the refusal's error and detail. */
+static cairn_err plan_takes(unsigned ops, char *detail, size_t detail_len)
+{
+    size_t cap = 256 + (size_t)ops * 48, n;
+    char *json = malloc(cap);
+    if (json == NULL) {
+        bn_die("out of memory");
+    }
+    n = (size_t)snprintf(json, cap,
+                         "{\"cairn_plan\":1,\"plan_id\":\"bench\","
+                         "\"run_id\":\"cap\",\"operations\":["
+                         "{\"id\":\"preflight\",\"kind\":\"preflight\"}");
+    for (unsigned i = 1; i < ops; i++) {
+        n += (size_t)snprintf(json + n, cap - n,
+                              ",{\"id\":\"task-%u\",\"kind\":\"task\"}", i);
+    }
+    snprintf(json + n, cap - n, "]}");
+    cairn_plan *plan = NULL;
+    cairn_err err =
+        cairn_plan_parse(json, strlen(json), &plan, detail, detail_len);
+    cairn_plan_free(plan);
+    free(json);
+    return err;
+}
+
+/* Bytes of run @p run_id's state blob (what each of its commits
+ * rewrites and hashes). */
+static double state_bytes(cairn_journal *j, const char *run_id)
+{
+    cairn_txn *txn = NULL;
+    uint64_t num = 0;
+    uint8_t key[8];
+    const uint8_t *v;
+    size_t vl = 0;
+    int found = 0;
+    bn_ok(cairn__store_read(j->store, &txn), j, "read");
+    bn_ok(cairn__lookup_run(j, txn, run_id, &num), j, run_id);
+    for (int b = 0; b < 8; b++) {
+        key[b] = (uint8_t)(num >> (56 - 8 * b));
+    }
+    bn_ok(cairn__txn_get(txn, CAIRN_DBI_RUNS, key, 8, &v, &vl, &found), j,
+          "state");
+    cairn__txn_end(txn);
+    return (double)vl;
+}
+
+/* claim+receipt pairs of one runner at plans of 10, 1,000 and the largest
+ * number of operations the journal takes (100,000, the target's size,
+ * unless the plan cap refuses it), one pair of each size in turn so that
+ * all see the disk at the same moment. */
+void bn_cairn_plan_size(const bn_env *env)
+{
+    static unsigned sizes[3] = {10, 1000, 100000};
+    static int checked;
+    static char refused[40];
+    char detail[256];
+    if (!checked) {
+        checked = 1;
+        if (plan_takes(sizes[2], detail, sizeof(detail)) != CAIRN_OK) {
+            bn_note("a plan of %u operations is refused: %s", sizes[2], detail);
+            snprintf(refused, sizeof(refused), ", %u refused", sizes[2]);
+            sizes[2] = CAIRN_MAX_OPS;
+            if (plan_takes(sizes[2], detail, sizeof(detail)) != CAIRN_OK) {
+                bn_die("a plan of %u operations: %s", sizes[2], detail);
+            }
+        }
+    }
+    const size_t pairs = env->quick ? 8 : 30;
+    double *lat[3], *cpu[3];
+    char run[3][32], key[96];
+    unsigned left[3], runs = 0;
+    char *dir = bn_fresh_dir(env->root, "plan-size");
+    cairn_journal *j = bn_open(env, dir);
+    for (size_t s = 0; s < 3; s++) {
+        lat[s] = alloc_lat(pairs);
+        cpu[s] = alloc_lat(pairs);
+        left[s] = 0;
+    }
+    for (size_t i = 0; i < pairs; i++) {
+        for (size_t s = 0; s < 3; s++) {
+            if (left[s] == 0) { /* a new run of this size (not timed) */
+                if (i > 0) {
+                    cairn_run_unlock(j, run[s]);
+                }
+                snprintf(run[s], sizeof(run[s]), "plan-%u-%u", sizes[s],
+                         runs++);
+                bn_start_run(j, run[s], sizes[s] - 1);
+                bn_ok(cairn_run_lock(j, run[s]), j, "lock");
+                left[s] = sizes[s] - 1;
+            }
+            uint32_t seq;
+            double c0 = thread_cpu_us();
+            uint64_t t0 = bn_now_ns();
+            bn_ok(bn_claim(j, run[s], &seq), j, "claim");
+            bn_ok(bn_receipt(j, run[s], seq), j, "receipt");
+            lat[s][i] = (double)(bn_now_ns() - t0) / 1000.0;
+            cpu[s][i] = thread_cpu_us() - c0;
+            left[s]--;
+        }
+    }
+    double base = bn_median(lat[0], pairs);
+    for (size_t s = 0; s < 3; s++) {
+        snprintf(key, sizeof(key), "claim+receipt p50, plan of %u operations",
+                 sizes[s]);
+        bn_sample(key, "us", bn_median(lat[s], pairs));
+    }
+    for (size_t s = 1; s < 3; s++) {
+        snprintf(key, sizeof(key), "  %u ops / 10 ops p50%s%s", sizes[s],
+                 s == 2 ? refused : "", s == 2 ? " [<=1.2]" : "");
+        bn_sample(key, "x", bn_median(lat[s], pairs) / base);
+        if (s == 2) {
+            char what[96];
+            snprintf(what, sizeof(what), "claim+receipt, %u ops / 10 ops%s",
+                     sizes[s], refused[0] ? " (cap)" : "");
+            bn_target(key, 1, 1.2, what);
+        }
+    }
+    for (size_t s = 0; s < 3; s++) {
+        snprintf(key, sizeof(key), "  CPU per claim+receipt, plan of %u ops",
+                 sizes[s]);
+        bn_sample(key, "us", bn_median(cpu[s], pairs));
+    }
+    snprintf(key, sizeof(key), "  CPU, %u ops / 10 ops (p50)", sizes[2]);
+    bn_sample(key, "x", bn_median(cpu[2], pairs) / bn_median(cpu[0], pairs));
+    for (size_t s = 0; s < 3; s++) {
+        snprintf(key, sizeof(key), "  run state blob, plan of %u operations",
+                 sizes[s]);
+        bn_sample(key, "bytes", state_bytes(j, run[s]));
+    }
+    for (size_t s = 0; s < 3; s++) {
+        cairn_run_unlock(j, run[s]);
+    }
+    cairn_journal_close(j);
+    bn_rmtree(dir);
+    free(dir);
+    for (size_t s = 0; s < 3; s++) {
+        free(lat[s]);
+        free(cpu[s]);
     }
 }

@@ -3,10 +3,10 @@
  * least 5) in DIR and print one table of medians.
  *
  * Environment: BENCH_REPS (5..32, default 5), BENCH_RECORDS (size of the
- * verify journal, default 1000000), BENCH_QUICK=1 (smaller counts, for a
- * smoke run; the numbers are then not the documented ones),
- * BENCH_ONLY (comma-separated groups: limits,latency,throughput,sqlite,
- * json,verify,compact).
+ * verify journal, default 1000000, 100000 with BENCH_QUICK), BENCH_QUICK=1
+ * (smaller counts, for a smoke run; the numbers are then not the
+ * documented ones), BENCH_ONLY (comma-separated groups: limits,latency,
+ * plan,throughput,sqlite,json,verify,compact).
  */
 #include "bench.h"
 
@@ -66,6 +66,23 @@ static void keys(bn_env *env)
     free(dir);
 }
 
+/* "1M", "100k (quick)", "250000": the verify journal's size in labels. */
+static void scale(bn_env *env)
+{
+    uint64_t n = env->verify_records;
+    const char *q = env->quick ? " (quick)" : "";
+    if (n % 1000000 == 0) {
+        snprintf(env->scale, sizeof(env->scale), "%lluM%s",
+                 (unsigned long long)(n / 1000000), q);
+    } else if (n % 1000 == 0) {
+        snprintf(env->scale, sizeof(env->scale), "%lluk%s",
+                 (unsigned long long)(n / 1000), q);
+    } else {
+        snprintf(env->scale, sizeof(env->scale), "%llu%s",
+                 (unsigned long long)n, q);
+    }
+}
+
 static void one_rep(const bn_env *env, unsigned rep)
 {
     bn_note("repetition %u of %u", rep + 1, env->reps);
@@ -76,6 +93,10 @@ static void one_rep(const bn_env *env, unsigned rep)
     if (wanted("latency")) {
         bn_section("cairn: one runner (run lock held), signed, durable");
         bn_cairn_latency(env);
+    }
+    if (wanted("plan")) {
+        bn_section("cairn: claim+receipt by plan size (one runner, signed)");
+        bn_cairn_plan_size(env);
     }
     if (wanted("throughput")) {
         bn_section("cairn: concurrent runs, claim+receipt each, signed");
@@ -110,29 +131,41 @@ int main(int argc, char **argv)
     env.root = argv[1];
     mkdir(env.root, 0755);
     env.reps = env_num("BENCH_REPS", 5, BN_MAX_REPS, 5);
-    env.verify_records = env_num("BENCH_RECORDS", 10000, 100000000, 1000000);
     env.quick = getenv("BENCH_QUICK") != NULL && getenv("BENCH_QUICK")[0];
+    env.verify_records = env_num("BENCH_RECORDS", 10000, 100000000,
+                                 env.quick ? 100000 : 1000000);
+    scale(&env);
     keys(&env);
     bn_calibrate(&env);
     bn_note("workload: claim %zu bytes, receipt %zu bytes, run state %zu "
             "bytes",
             env.claim_len, env.receipt_len, env.state_len);
+    uint64_t t0 = bn_now_ns();
+    if (wanted("verify") || wanted("compact")) {
+        bn_section("setup, once per bench run (not repeated)");
+    }
     if (wanted("verify")) {
         bn_verify_build(&env);
+    }
+    if (wanted("compact")) {
+        bn_runner_build(&env);
     }
     for (unsigned r = 0; r < env.reps; r++) {
         one_rep(&env, r);
     }
-    if (wanted("verify")) {
+    if (wanted("verify") || wanted("compact")) {
         bn_verify_done(&env);
     }
+    double secs = (double)(bn_now_ns() - t0) / 1e9;
     bn_versions(versions, sizeof(versions));
     printf("cairn-bench: %u repetitions; median, min and max over them. "
            "Workload: claim %zu B, receipt %zu B, run state %zu B "
            "(%d-task plan).\n",
            env.reps, env.claim_len, env.receipt_len, env.state_len, BN_TASKS);
     bn_print_table();
+    bn_print_targets();
     printf("versions: %s\n", versions);
+    printf("cairn-bench took %.0f s (setup and every repetition)\n", secs);
     cairn_signer_free(env.signer);
     cairn_pubkey_free(env.pub);
     free(env.pub_path);

@@ -36,4 +36,6 @@ fs=$(df -PT "$dir" | awk 'NR == 2 { print $2 " on " $1 }')
 echo "machine: $(nproc) CPUs ($cpu), Linux $(uname -r), bench dir $dir ($fs)"
 echo "note: other work on the machine shows up as noise; the table gives" \
      "medians and the spread over repetitions."
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$bin" "$dir"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

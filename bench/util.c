@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -18,6 +19,14 @@ uint64_t bn_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+double bn_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -127,7 +136,8 @@ uint64_t bn_rss_anon(void)
 
 /* ---- the table ----------------------------------------------------------- */
 
-#define MAX_ROWS 96
+#define MAX_ROWS 192
+#define MAX_TARGETS 32
 
 typedef struct row {
     char key[96];
@@ -136,9 +146,18 @@ typedef struct row {
     size_t n;
 } row;
 
+typedef struct target {
+    char key[96];
+    int at_most; /* 1: the median must be <= limit, 0: >= limit */
+    double limit;
+    char what[64];
+} target;
+
 typedef struct table {
     row rows[MAX_ROWS];
     size_t n;
+    target targets[MAX_TARGETS];
+    size_t nt;
 } table;
 
 static table *the_table(void)
@@ -185,6 +204,35 @@ double bn_last(const char *key)
     return 0;
 }
 
+void bn_target(const char *key, int at_most, double limit, const char *what)
+{
+    table *t = the_table();
+    for (size_t i = 0; i < t->nt; i++) {
+        if (strcmp(t->targets[i].key, key) == 0) {
+            return;
+        }
+    }
+    if (t->nt == MAX_TARGETS) {
+        bn_die("too many targets");
+    }
+    target *g = &t->targets[t->nt++];
+    snprintf(g->key, sizeof(g->key), "%s", key);
+    snprintf(g->what, sizeof(g->what), "%s", what);
+    g->at_most = at_most;
+    g->limit = limit;
+}
+
+static const row *find_row(const char *key)
+{
+    table *t = the_table();
+    for (size_t i = 0; i < t->n; i++) {
+        if (strcmp(t->rows[i].key, key) == 0 && t->rows[i].n > 0) {
+            return &t->rows[i];
+        }
+    }
+    return NULL;
+}
+
 static void print_value(double v)
 {
     if (v >= 100000) {
@@ -217,5 +265,33 @@ void bn_print_table(void)
         print_value(lo);
         print_value(hi);
         printf("  %-10s %zu\n", r->unit, r->n);
+    }
+}
+
+void bn_print_targets(void)
+{
+    table *t = the_table();
+    if (t->nt == 0) {
+        return;
+    }
+    printf("targets (docs/DESIGN.md section 9, issue 15): the median of the "
+           "rows above\n");
+    for (size_t i = 0; i < t->nt; i++) {
+        const target *g = &t->targets[i];
+        const row *r = find_row(g->key);
+        if (r == NULL) {
+            continue;
+        }
+        double m = bn_median(r->v, r->n);
+        int met = g->at_most ? m <= g->limit : m >= g->limit;
+        printf("  %-56s", g->what);
+        print_value(m);
+        printf("  %s %-8g %-6s", g->at_most ? "<=" : ">=", g->limit, r->unit);
+        if (met) {
+            printf(" met\n");
+        } else {
+            printf(" MISSED by %.2fx\n",
+                   g->at_most ? m / g->limit : g->limit / m);
+        }
     }
 }

@@ -3,7 +3,7 @@
  * record per line), or as a signed bundle for offline verification.
  *
  *   cairn export RUN [-o json|ndjson] [--output-file FILE]
- *   cairn export RUN --bundle FILE [--secret-key KEY]
+ *   cairn export RUN --bundle FILE [--secret-key KEY] [--anchor A]... [--zstd]
  *
  * -o/--format is the common output option; export also takes "ndjson"
  * (and treats the default "text" as json: records have no text form
@@ -34,7 +34,12 @@ static void textf(char *dst, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-enum { OPT_BUNDLE = CLI_OPT_FIRST_LOCAL, OPT_OUTPUT_FILE };
+enum {
+    OPT_BUNDLE = CLI_OPT_FIRST_LOCAL,
+    OPT_OUTPUT_FILE,
+    OPT_ANCHOR,
+    OPT_ZSTD
+};
 
 typedef struct export_out {
     FILE *f;
@@ -204,9 +209,43 @@ static int is_imported(cli_ctx *ctx, const char *run)
     return imported;
 }
 
-static int export_bundle(cli_ctx *ctx, const char *run, const char *path)
+static void bundle_json(const char *run, const char *path,
+                        const cairn_export_result *res, int zstd)
+{
+    json_t *o = json_object();
+    char sig[4200], tp[4200];
+    if (o == NULL) {
+        cli_die_nomem();
+    }
+    textf(sig, sizeof(sig), "%s.minisig", path);
+    textf(tp, sizeof(tp), "%s.tlog-proof", path);
+    cli_jset(o, "run_id", cli_jstr(run));
+    cli_jset(o, "bundle", cli_jstr(path));
+    cli_jset(o, "signature", cli_jstr(sig));
+    cli_jset(o, "version", json_integer(res->version));
+    cli_jset(o, "tlog_proof", res->tlog_proof ? cli_jstr(tp) : json_null());
+    cli_jset(o, "exported_ns",
+             res->version >= 2 ? cli_ju64(res->exported_ns) : json_null());
+    cli_jset(o, "state",
+             res->version >= 2 ? cli_jstr(cairn_run_state_name(res->state))
+                               : json_null());
+    cli_jset(o, "tree_size",
+             res->version >= 2 ? cli_ju64(res->tree_size) : json_null());
+    cli_jset(o, "bytes", cli_ju64(res->bytes));
+    cli_jset(o, "raw_bytes", cli_ju64(res->raw_bytes));
+    cli_jset(o, "zstd", json_boolean(zstd));
+    cli_jprint(o);
+}
+
+static int export_bundle(cli_ctx *ctx, const char *run, const char *path,
+                         cli_anchors *anchors, int zstd)
 {
     const char *env = getenv("CAIRN_SECRET_KEY");
+    cairn_export_opts opts = {zstd ? CAIRN_EXPORT_ZSTD : 0u,
+                              (const char *const *)anchors->text, anchors->len,
+                              anchors->n};
+    cairn_export_result res;
+    char when[64];
     cairn_err err;
     int have_key = ctx->secret_key != NULL || (env != NULL && env[0] != '\0');
     if (have_key) {
@@ -214,29 +253,67 @@ static int export_bundle(cli_ctx *ctx, const char *run, const char *path)
     }
     cli_open_journal(ctx, CAIRN_OPEN_READONLY);
     if (is_imported(ctx, run)) {
+        /* Its stored bundle and .minisig, byte for byte: nothing to add. */
+        if (anchors->n > 0 || zstd) {
+            cli_usage_error(ctx,
+                            "%s is an imported run: its stored bundle "
+                            "is written back as it is (no --anchor, "
+                            "no --zstd)",
+                            run);
+        }
+        cli_anchors_free(anchors);
         err = cairn_import_export(ctx->journal, run, path);
-    } else if (!have_key) {
+        if (err != CAIRN_OK) {
+            cli_die_run(ctx, err, run);
+        }
+        if (ctx->format == CLI_JSON) {
+            json_t *o = json_object();
+            char sig[4200];
+            if (o == NULL) {
+                cli_die_nomem();
+            }
+            textf(sig, sizeof(sig), "%s.minisig", path);
+            cli_jset(o, "run_id", cli_jstr(run));
+            cli_jset(o, "bundle", cli_jstr(path));
+            cli_jset(o, "signature", cli_jstr(sig));
+            cli_jset(o, "imported", json_true());
+            cli_jprint(o);
+        } else {
+            printf("bundle      : %s (the imported run's stored bundle)\n"
+                   "signature   : %s.minisig\n",
+                   path, path);
+        }
+        return CLI_EXIT_OK;
+    }
+    if (!have_key) {
         cli_usage_error(ctx, "--bundle needs the run's secret key "
                              "(--secret-key or CAIRN_SECRET_KEY)");
-    } else {
-        err = cairn_export_bundle(ctx->journal, run, ctx->signer, path);
     }
+    err = cairn_export_bundle_opts(ctx->journal, run, ctx->signer, path, &opts,
+                                   &res);
+    cli_anchors_free(anchors);
     if (err != CAIRN_OK) {
         cli_die_run(ctx, err, run);
     }
     if (ctx->format == CLI_JSON) {
-        json_t *o = json_object();
-        char sig[4200];
-        if (o == NULL) {
-            cli_die_nomem();
-        }
-        textf(sig, sizeof(sig), "%s.minisig", path);
-        cli_jset(o, "run_id", cli_jstr(run));
-        cli_jset(o, "bundle", cli_jstr(path));
-        cli_jset(o, "signature", cli_jstr(sig));
-        cli_jprint(o);
-    } else {
-        printf("bundle      : %s\nsignature   : %s.minisig\n", path, path);
+        bundle_json(run, path, &res, zstd);
+        return CLI_EXIT_OK;
+    }
+    printf("bundle      : %s (version %u, %llu bytes", path, res.version,
+           (unsigned long long)res.bytes);
+    if (zstd) {
+        printf(", zstd of %llu", (unsigned long long)res.raw_bytes);
+    }
+    fputs(")\n", stdout);
+    printf("signature   : %s.minisig\n", path);
+    if (res.version >= 2) {
+        cli_time(res.exported_ns, when, sizeof(when));
+        printf("tlog-proof  : %s.tlog-proof\n", path);
+        printf("exported    : %s (%llu)\n", when,
+               (unsigned long long)res.exported_ns);
+        printf("run state   : %s\n", cairn_run_state_name(res.state));
+        printf("journal head: %llu records\n",
+               (unsigned long long)res.tree_size);
     }
     return CLI_EXIT_OK;
 }
@@ -248,10 +325,14 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv)
         CLI_LONG_WRITE,
         {"bundle", required_argument, NULL, OPT_BUNDLE},
         {"output-file", required_argument, NULL, OPT_OUTPUT_FILE},
+        {"anchor", required_argument, NULL, OPT_ANCHOR},
+        {"zstd", no_argument, NULL, OPT_ZSTD},
         {0}};
     const char *bundle = NULL, *file = NULL, *run;
-    int ndjson = 0, c;
+    cli_anchors anchors;
+    int ndjson = 0, c, zstd = 0;
 
+    memset(&anchors, 0, sizeof(anchors));
     cli_getopt_reset();
     while ((c = getopt_long(argc, argv, CLI_SHORT_COMMON, longopts, NULL)) !=
            -1) {
@@ -267,6 +348,10 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv)
             bundle = optarg;
         } else if (c == OPT_OUTPUT_FILE) {
             file = optarg;
+        } else if (c == OPT_ANCHOR) {
+            cli_anchors_add(&anchors, optarg);
+        } else if (c == OPT_ZSTD) {
+            zstd = 1;
         }
     }
     run = cli_one_arg(ctx, argc, argv, "RUN");
@@ -274,8 +359,11 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv)
         cli_usage_error(ctx, "--bundle writes its own file: no ndjson or "
                              "--output-file with it");
     }
+    if ((anchors.n > 0 || zstd) && bundle == NULL) {
+        cli_usage_error(ctx, "--anchor and --zstd go with --bundle");
+    }
     if (bundle != NULL) {
-        return export_bundle(ctx, run, bundle);
+        return export_bundle(ctx, run, bundle, &anchors, zstd);
     }
     return export_text(ctx, run, ndjson, file);
 }

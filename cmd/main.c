@@ -257,11 +257,21 @@ static const cli_command commands[] = {
     {"export", cmd_export, CLI_READS,
      "export a run as JSON, NDJSON or a signed bundle",
      "usage: cairn export RUN [-o json|ndjson] [--output-file FILE]\n       "
-     "cairn export RUN --bundle FILE [--secret-key KEY]\n\njson (the default): "
+     "cairn export RUN --bundle FILE [--secret-key KEY] [--anchor A]...\n"
+     "                         [--zstd]\n"
+     "\njson (the default): "
      "one object with the run's records and\ncheckpoints; ndjson: one record "
      "per line.  --bundle verifies the run\nwith the key first, then writes "
      "FILE and FILE.minisig, which\n`minisign -V -p PUB -m FILE` checks.  "
-     "Files are never overwritten.\nAn imported run (cairn import) "
+     "From a format-2 journal the\nbundle (version 2) also carries the export "
+     "time, the signed journal\nhead, the inclusion proof of the run's last "
+     "record and the run's\nproven state, and FILE.tlog-proof (a C2SP "
+     "tlog-proof) is written\ntoo.  --anchor A (repeatable): a checkpoint of "
+     "the journal kept\noff the host; the bundle carries the consistency "
+     "proof from it\n(exit 2: malformed or another journal's; exit 4: the "
+     "journal is\nnot consistent with it).  --zstd stores FILE zstd-compressed "
+     "(the\n.minisig signs it as stored).  Files are never overwritten.\nAn "
+     "imported run (cairn import) "
      "writes its stored bundle back, byte\nfor byte, without a key.\n"},
     {"import", cmd_import, CLI_WRITES,
      "make a bundle's run readable in this journal",
@@ -278,15 +288,21 @@ static const cli_command commands[] = {
      "TAMPERED; 1 the bundle cannot be read.\n"},
     {"verify-bundle", cmd_verify_bundle, 0, "verify an exported bundle offline",
      "usage: cairn verify-bundle FILE [--key PUBFILE] [--no-signature]\n"
+     "                           [--anchor A]...\n"
      "\n"
      "Verify a bundle without the journal, and its detached signature\n"
      "FILE.minisig (which names the record count and head, so that a bundle\n"
      "cut back to an earlier commit is caught).  A missing or unreadable\n"
      "FILE.minisig makes the verdict at best INCOMPLETE (exit 3) unless\n"
      "--no-signature says not to check it.  FILE must be a regular file of\n"
-     "at most 1 GiB.  Exit codes as for verify.  --key may be repeated:\n"
-     "the key the bundle names counts; a bundle of another key is a key\n"
-     "mismatch (INCOMPLETE, exit 3).\n"},
+     "at most 1 GiB.  A version-2 bundle also proves its run's last record\n"
+     "and state under the journal's signed head, and prints the export\n"
+     "time and the run state; FILE.tlog-proof, when present, must match.\n"
+     "--anchor A (repeatable): a newer checkpoint of the journal; a bundle\n"
+     "that predates it is at best INCOMPLETE (re-export), one that is not\n"
+     "consistent with it TAMPERED.  Exit codes as for verify.  --key may\n"
+     "be repeated: the key the bundle names counts; a bundle of another\n"
+     "key is a key mismatch (INCOMPLETE, exit 3).\n"},
     {"info", cmd_info, CLI_READS, "print facts about the journal directory",
      "usage: cairn info\n"
      "\n"

@@ -392,10 +392,12 @@ static void run_failed(srun *r, const smsg *m, int pass)
  * when salvage began: every file in it is salvage's). */
 static void remove_bundle(const srun *r)
 {
-    char sig[4200];
+    char sig[4200], tp[4200];
     textf(sig, sizeof(sig), "%s.minisig", r->bundle);
+    textf(tp, sizeof(tp), "%s.tlog-proof", r->bundle);
     (void)unlink(r->bundle);
     (void)unlink(sig);
+    (void)unlink(tp);
 }
 
 /* Check a bundle from the file alone; remove it unless VERIFIED. */

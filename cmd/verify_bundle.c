@@ -1,8 +1,8 @@
 /*
- * verify_bundle.c - cairn verify-bundle FILE [--key PUB] [--no-signature]:
- * verify an exported bundle and its detached signature FILE.minisig
- * without any journal directory; and the report printers it shares with
- * `cairn verify`.
+ * verify_bundle.c - cairn verify-bundle FILE [--key PUB] [--no-signature]
+ * [--anchor A]...: verify an exported bundle, its detached signature
+ * FILE.minisig and (version 2) FILE.tlog-proof without any journal
+ * directory; and the report printers it shares with `cairn verify`.
  */
 #include "cli.h"
 
@@ -22,7 +22,7 @@ static void textf(char *dst, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-enum { OPT_KEY = CLI_OPT_FIRST_LOCAL, OPT_NO_SIGNATURE };
+enum { OPT_KEY = CLI_OPT_FIRST_LOCAL, OPT_NO_SIGNATURE, OPT_ANCHOR };
 
 /* ---- printers ----------------------------------------------------------- */
 
@@ -332,20 +332,116 @@ static const char *signature_state(const cairn_verify_report *r,
     return "verified";
 }
 
+static const char *tlog_proof_word(const cairn_bundle_info *b)
+{
+    return b->tlog_proof > 0 ? "matches"
+                             : (b->tlog_proof < 0 ? "differs" : "absent");
+}
+
+/* What a version-2 bundle adds: export time, the proven run state,
+ * FILE.tlog-proof, anchors. */
+static void bundle_text(const cairn_bundle_info *b, const cli_anchors *a)
+{
+    char when[64];
+    if (b->version == 0) {
+        return;
+    }
+    printf("version     : %u", b->version);
+    if (b->compressed) {
+        printf(" (zstd: %llu bytes stored, %llu decompressed)",
+               (unsigned long long)b->stored_bytes,
+               (unsigned long long)b->bytes);
+    }
+    fputc('\n', stdout);
+    if (b->version < 2) {
+        return;
+    }
+    cli_time(b->exported_ns, when, sizeof(when));
+    printf("exported    : %s (%llu)\n", when,
+           (unsigned long long)b->exported_ns);
+    if (b->state_proven) {
+        printf("run state   : %s  done %u/%u  failed %u  in doubt %u "
+               "(proven under the journal head)\n",
+               cairn_run_state_name(b->state), b->done, b->total, b->failed,
+               b->in_doubt);
+    } else {
+        fputs("run state   : not proven (see verdict)\n", stdout);
+    }
+    printf("tlog-proof  : %s\n", tlog_proof_word(b));
+    for (size_t i = 0; i < b->n_anchors; i++) {
+        printf("anchor      : %s (%llu records): %s: ",
+               i < a->n ? a->path[i] : "?",
+               (unsigned long long)b->anchors[i].size,
+               cairn_verdict_name(b->anchors[i].verdict));
+        cli_verify_put_text(stdout, b->anchors[i].reason);
+        fputc('\n', stdout);
+    }
+}
+
+static json_t *bundle_json(const cairn_bundle_info *b, const cli_anchors *a)
+{
+    json_t *o = json_object(), *st = NULL, *arr = json_array();
+    if (o == NULL || arr == NULL) {
+        cli_die_nomem();
+    }
+    cli_jset(o, "version", json_integer(b->version));
+    cli_jset(o, "zstd", json_boolean(b->compressed));
+    cli_jset(o, "stored_bytes", cli_ju64(b->stored_bytes));
+    cli_jset(o, "bytes", cli_ju64(b->bytes));
+    cli_jset(o, "exported_ns",
+             b->version >= 2 ? cli_ju64(b->exported_ns) : json_null());
+    cli_jset(o, "exported",
+             b->version >= 2 ? cli_jtime(b->exported_ns) : json_null());
+    if (b->state_proven) {
+        st = json_object();
+        if (st == NULL) {
+            cli_die_nomem();
+        }
+        cli_jset(st, "state", cli_jstr(cairn_run_state_name(b->state)));
+        cli_jset(st, "done", json_integer(b->done));
+        cli_jset(st, "total", json_integer(b->total));
+        cli_jset(st, "failed", json_integer(b->failed));
+        cli_jset(st, "in_doubt", json_integer(b->in_doubt));
+    }
+    cli_jset(o, "run_state", st != NULL ? st : json_null());
+    cli_jset(o, "tlog_proof",
+             b->version >= 2 ? cli_jstr(tlog_proof_word(b)) : json_null());
+    for (size_t i = 0; i < b->n_anchors; i++) {
+        json_t *x = json_object();
+        if (x == NULL) {
+            cli_die_nomem();
+        }
+        cli_jset(x, "file", cli_jstr(i < a->n ? a->path[i] : ""));
+        cli_jset(x, "size", cli_ju64(b->anchors[i].size));
+        cli_jset(x, "verdict",
+                 cli_jstr(cairn_verdict_name(b->anchors[i].verdict)));
+        cli_jset(x, "reason", cli_jstr(b->anchors[i].reason));
+        if (json_array_append_new(arr, x) != 0) {
+            cli_die_nomem();
+        }
+    }
+    cli_jset(o, "anchors", arr);
+    return o;
+}
+
 int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option longopts[] = {
         CLI_LONG_COMMON,
         {"key", required_argument, NULL, OPT_KEY},
         {"no-signature", no_argument, NULL, OPT_NO_SIGNATURE},
+        {"anchor", required_argument, NULL, OPT_ANCHOR},
         {0}};
     const char *key_path = NULL, *path, *state, *state_text;
     cairn_pubkey *key = NULL;
     cairn_verify_report r;
+    cairn_bundle_info info;
+    cli_anchors anchors;
     char detail[1024] = "";
     cairn_err err;
     int c, no_signature = 0;
 
+    memset(&anchors, 0, sizeof(anchors));
     cli_getopt_reset();
     while ((c = getopt_long(argc, argv, CLI_SHORT_COMMON, longopts, NULL)) !=
            -1) {
@@ -357,14 +453,19 @@ int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv)
             key_path = key_path != NULL ? key_path : optarg;
         } else if (c == OPT_NO_SIGNATURE) {
             no_signature = 1;
+        } else if (c == OPT_ANCHOR) {
+            cli_anchors_add(&anchors, optarg);
         }
     }
     path = cli_one_arg(ctx, argc, argv, "FILE");
-    err = cairn_verify_bundle_flags(
-        path, key, no_signature ? CAIRN_BUNDLE_NO_SIGNATURE : 0u, &r, detail,
-        sizeof(detail));
+    cairn_bundle_verify_opts opts = {
+        key, no_signature ? CAIRN_BUNDLE_NO_SIGNATURE : 0u,
+        (const char *const *)anchors.text, anchors.len, anchors.n};
+    err = cairn_verify_bundle_opts(path, &opts, &r, &info, detail,
+                                   sizeof(detail));
     if (err != CAIRN_OK && err != CAIRN_EBUNDLE) {
         cairn_pubkey_free(key);
+        cli_anchors_free(&anchors);
         cli_die_err(err, path, detail);
     }
     if (err != CAIRN_OK) {
@@ -381,6 +482,7 @@ int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv)
         cli_jset(doc, "bundle", cli_jstr(path));
         cli_jset(doc, "key", cli_verify_key_json(key, key_path));
         cli_jset(doc, "signature", cli_jstr(state));
+        cli_jset(doc, "bundle_info", bundle_json(&info, &anchors));
         cli_jprint(doc);
     } else {
         fputs("bundle      : ", stdout);
@@ -390,8 +492,10 @@ int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv)
         fputs("signature   : ", stdout);
         fputs(state_text, stdout);
         fputc('\n', stdout);
+        bundle_text(&info, &anchors);
         cli_verify_run_text(stdout, &r);
     }
     cairn_pubkey_free(key);
+    cli_anchors_free(&anchors);
     return cairn_verdict_exit_code(r.verdict);
 }

@@ -4,14 +4,23 @@
  * Target: cairn__verify_bundle_mem (lib/verify/bundle.c), which drives
  * cairn__vcore_record / cairn__vcore_checkpoint (lib/verify/verify_core.c):
  * record and checkpoint decoding, chain, state machine, signatures.
- * The seeds (fuzz/corpus/bundle/) come from a real three-record run
- * signed with the key pinned below; its secret key is not kept.
+ * Version 2 (cairn__verify_bundle_mem_ex, lib/verify/bundle_v2.c): the
+ * trailer parser, the head note, the inclusion and state proofs, the
+ * state blob against the replay, and one anchor's consistency proof.
+ * The seeds (fuzz/corpus/bundle/) come from real runs: version 1 from a
+ * three-record run signed with pinned_b64, version 2 from journal
+ * c2d59b5d... signed with pinned2_b64, two of them carrying the
+ * consistency proof from the anchor below, one of them zstd-compressed
+ * (export --zstd: cairn__bundle_unpack decompresses at most 16 MiB here,
+ * 1 GiB in verify-bundle); the secret keys are not kept.
  * Invariants: the result is CAIRN_OK or CAIRN_EBUNDLE (never ENOMEM on
  * these sizes); CAIRN_EBUNDLE comes with verdict TAMPERED and a detail
  * naming a byte offset; the verdict is one of the four; VERIFIED needs the
  * pinned key, at least one record, every record sealed, every checkpoint
  * signed, and a head; every report string is NUL-terminated.  The same
- * input without a pinned key is never VERIFIED.
+ * input without a pinned key is never VERIFIED.  A VERIFIED version-2
+ * bundle has a signed head and a proven state, and VERIFIED with the
+ * anchor means the anchor verified.
  */
 #include "verify/verify.h"
 
@@ -23,6 +32,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char pinned_b64[] =
     "RWTRpof/q2ZRNbVL7rTPxplfN+yDqu3YE/pEv65GEB9fiIlLMmrae6Ys";
+static const char pinned2_b64[] =
+    "RWRIzoEbF4pPpA0grt6FowPNI89nqSxW210r/EphvXdC0lqqPzEqIUAP";
+/* The seed journal's head at 4 records. */
+static const char anchor_text[] =
+    "cairn/journal/c2d59b5d0bbb1d3a0fca40379a62715e\n"
+    "4\n"
+    "uYYpB8KFj8E7nlPC+J7wEjfm9J36HxgKtJ0IM/YgWnQ=\n"
+    "cairn-state 2 S/pmoLB+BXrlUXDFx+0B8NJUhRg5P6/zaUWIAXcuL6s=\n"
+    "cairn-time 1796659206586194576\n"
+    "\n"
+    "— cairn/journal/c2d59b5d0bbb1d3a0fca40379a62715e "
+    "7XUrrEYTjPlU6SR2tOG+Vqu6deqRNPV/"
+    "OGP69rSQLXNLckA4LbQmtdjc1rwufzOmKriTzxMaoijxhDPeNWgg3Z2I6AY=\n";
 
 static void check_strings(const cairn_verify_report *r)
 {
@@ -69,16 +91,72 @@ static void check(const uint8_t *data, size_t size, const cairn_pubkey *key)
     }
 }
 
+/* Version 2 with the anchor. */
+static void check_v2(const uint8_t *data, size_t size, const cairn_pubkey *key)
+{
+    cairn__bundle_anchor anchor;
+    cairn_verify_report r;
+    cairn_bundle_info info;
+    char detail[256];
+    if (cairn__bundle_anchor_parse(anchor_text, sizeof(anchor_text) - 1,
+                                   &anchor, detail,
+                                   sizeof(detail)) != CAIRN_OK) {
+        abort();
+    }
+    cairn__bundle_check c = {key, &anchor, 1, NULL};
+    cairn_err err = cairn__verify_bundle_mem_ex(data, size, &c, &r, &info,
+                                                detail, sizeof(detail));
+    check_strings(&r);
+    if (err != CAIRN_OK && err != CAIRN_EBUNDLE) {
+        abort();
+    }
+    if (r.verdict == CAIRN_VERDICT_VERIFIED &&
+        (key == NULL || info.version != 2 || !info.state_proven ||
+         r.format != 2 || !r.journal_head.signature_ok || info.n_anchors != 1 ||
+         info.anchors[0].verdict != CAIRN_VERDICT_VERIFIED)) {
+        abort();
+    }
+    for (size_t i = 0; i < info.n_anchors; i++) {
+        if (memchr(info.anchors[i].reason, 0, sizeof(info.anchors[i].reason)) ==
+            NULL) {
+            abort();
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    cairn_pubkey *key = NULL;
-    char detail[128];
+    cairn_pubkey *key = NULL, *key2 = NULL;
+    char detail[256];
+    uint8_t *owned = NULL;
+    const uint8_t *bytes;
+    size_t len;
+    cairn_err err = cairn__bundle_unpack(data, size, (size_t)16 << 20, &owned,
+                                         &bytes, &len, detail, sizeof(detail));
+    if (err == CAIRN_EBUNDLE) {
+        if (strncmp(detail, "offset ", 7) != 0 || owned != NULL) {
+            abort();
+        }
+        return 0;
+    }
+    if (err != CAIRN_OK || len > ((size_t)16 << 20)) {
+        abort();
+    }
+    data = bytes;
+    size = len;
     if (cairn_pubkey_parse(pinned_b64, &key, detail, sizeof(detail)) !=
-        CAIRN_OK) {
+            CAIRN_OK ||
+        cairn_pubkey_parse(pinned2_b64, &key2, detail, sizeof(detail)) !=
+            CAIRN_OK) {
         abort();
     }
     check(data, size, key);
+    check(data, size, key2);
     check(data, size, NULL);
+    check_v2(data, size, key2);
+    check_v2(data, size, NULL);
     cairn_pubkey_free(key);
+    cairn_pubkey_free(key2);
+    free(owned);
     return 0;
 }

@@ -1403,8 +1403,11 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_all(
  * "Bundle"): journal id, run id, the signer's public key, every record and
  * checkpoint.  Also writes @p path + ".minisig", a minisign signature made
  * with @p signer that stock `minisign -V -p PUB -m FILE` accepts.  The run
- * must be signed by @p signer's key and must verify with it first.
- * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EKEYMISMATCH; CAIRN_ETAMPERED or
+ * must be signed by @p signer's key and must verify with it first.  From a
+ * format-2 journal the bundle is version 2 and @p path + ".tlog-proof" is
+ * written too (see cairn_export_bundle_opts()).
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EKEYMISMATCH (also: a format-2
+ *         head not signed by @p signer's key); CAIRN_ETAMPERED or
  *         CAIRN_EINCOMPLETE (the run does not verify: nothing written);
  *         CAIRN_EEXIST (a file exists); CAIRN_EIO; CAIRN_ENOMEM.
  */
@@ -1432,9 +1435,140 @@ CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle_flags(
     cairn_journal *journal, const char *run_id, const cairn_signer *signer,
     const char *path, unsigned flags);
 
+/** Most anchors cairn_export_bundle_opts() and cairn_verify_bundle_opts()
+ *  take. */
+#define CAIRN_BUNDLE_MAX_ANCHORS 16
+
+/** cairn_export_bundle_opts() flag: write FILE as one zstd frame (the
+ *  .minisig signs the compressed file as stored; readers detect the zstd
+ *  magic and decompress at most 1 GiB before parsing). */
+#define CAIRN_EXPORT_ZSTD 0x2u
+
+/** Options of cairn_export_bundle_opts().  Zero-initialise. */
+typedef struct cairn_export_opts {
+    unsigned flags; /**< CAIRN_EXPORT_RUN_ONLY, CAIRN_EXPORT_ZSTD */
+    /** Anchors: @p n_anchors checkpoints of this journal (C2SP signed
+     *  notes, as `cairn checkpoint` prints them; borrowed for the call),
+     *  at most CAIRN_BUNDLE_MAX_ANCHORS.  For each, a version-2 bundle
+     *  carries the consistency proof from its size to the bundle's head
+     *  (docs/FORMAT.md section 19). */
+    const char *const *anchors;
+    const size_t *anchor_lens; /**< byte length of each anchor */
+    size_t n_anchors;
+} cairn_export_opts;
+
+/** What cairn_export_bundle_opts() wrote. */
+typedef struct cairn_export_result {
+    unsigned version;      /**< bundle version: 2 (format-2 journal) or 1 */
+    int tlog_proof;        /**< FILE.tlog-proof was written (version 2) */
+    uint64_t exported_ns;  /**< the export time in the bundle (version 2) */
+    uint64_t tree_size;    /**< records under the embedded head (version 2) */
+    cairn_run_state state; /**< the run's state as the bundle proves it
+                                (version 2; 0 otherwise) */
+    uint64_t bytes;        /**< size of FILE */
+    uint64_t raw_bytes;    /**< the bundle uncompressed (= bytes without
+                                CAIRN_EXPORT_ZSTD) */
+} cairn_export_result;
+
+/**
+ * cairn_export_bundle_flags() with options and a result.  From a format-2
+ * journal it writes bundle version 2 (docs/FORMAT.md section 19): besides
+ * version 1's contents, the export time, the journal's signed head
+ * (verbatim), the inclusion proof of the run's last record under it, the
+ * run's state blob and its state-map inclusion proof, and one consistency
+ * proof per anchor; and next to FILE also FILE.tlog-proof, a C2SP
+ * tlog-proof@v1 of the run's last record (index = position - 1) that
+ * stock tools check against the checkpoint.  The head must be signed by
+ * @p signer's key.  A format-1 journal gets version 1 (no anchors).
+ * Nothing is ever overwritten: FILE, FILE.tlog-proof and FILE.minisig must
+ * not exist; on any failure the files this call created are removed.
+ * @param opts  may be NULL (no flags, no anchors).
+ * @param out   may be NULL; zeroed, then filled on success.
+ * @return as cairn_export_bundle_flags(); CAIRN_EINVAL also for a malformed
+ *         anchor, an anchor of another journal or not signed by @p signer,
+ *         more than CAIRN_BUNDLE_MAX_ANCHORS, or anchors with a format-1
+ *         journal; CAIRN_ETAMPERED for an anchor the journal is not
+ *         consistent with (larger than the journal's head, or another root
+ *         at its size); the detail names the anchor.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle_opts(
+    cairn_journal *journal, const char *run_id, const cairn_signer *signer,
+    const char *path, const cairn_export_opts *opts, cairn_export_result *out);
+
 /** cairn_verify_bundle_flags() flags. */
 #define CAIRN_BUNDLE_NO_SIGNATURE                                              \
     0x1u /**< do not read or require FILE.minisig */
+
+/** Options of cairn_verify_bundle_opts().  Zero-initialise. */
+typedef struct cairn_bundle_verify_opts {
+    const cairn_pubkey *pinned; /**< the trusted key, or NULL */
+    unsigned flags;             /**< 0 or CAIRN_BUNDLE_NO_SIGNATURE */
+    /** Anchors, as in cairn_export_opts (borrowed for the call). */
+    const char *const *anchors;
+    const size_t *anchor_lens;
+    size_t n_anchors;
+} cairn_bundle_verify_opts;
+
+/** The outcome of one anchor of cairn_verify_bundle_opts(). */
+typedef struct cairn_bundle_anchor_result {
+    uint64_t size; /**< the anchor's tree size */
+    /** VERIFIED: the bundle's head is proven consistent with it;
+     *  TAMPERED: it is not (another journal, a bad proof, another root at
+     *  the same size, a bad signature of the pinned key); INCOMPLETE:
+     *  not proven (not signed by the pinned key, no proof in the bundle,
+     *  the bundle predates it). */
+    cairn_verdict verdict;
+    char reason[256];
+} cairn_bundle_anchor_result;
+
+/** What cairn_verify_bundle_opts() learnt beyond the report. */
+typedef struct cairn_bundle_info {
+    unsigned version;      /**< 1 or 2; 0 when the header did not parse */
+    int compressed;        /**< FILE is a zstd frame (export --zstd) */
+    uint64_t stored_bytes; /**< size of FILE */
+    uint64_t bytes;        /**< size of the bundle (decompressed) */
+    uint64_t exported_ns;  /**< version 2: export time (signed by .minisig) */
+    /** Version 2: the run's state blob is proven under the head's state
+     *  root and equals the replay of the bundle's records; the fields
+     *  below are from it. */
+    int state_proven;
+    cairn_run_state state; /**< derived as `cairn status` would, except
+                                that a pending operation counts as in
+                                doubt (a bundle cannot show its claimer) */
+    uint32_t total;        /**< operations */
+    uint32_t done;         /**< completed or skipped */
+    uint32_t in_doubt;     /**< pending operations */
+    uint32_t failed;       /**< failed operations */
+    /** FILE.tlog-proof: 0 absent, 1 present and equal to the embedded
+     *  proof and head, -1 present but different or unreadable. */
+    int tlog_proof;
+    size_t n_anchors;
+    cairn_bundle_anchor_result anchors[CAIRN_BUNDLE_MAX_ANCHORS];
+} cairn_bundle_info;
+
+/**
+ * cairn_verify_bundle_flags() with anchors and the bundle's details.  For
+ * a version-2 bundle also (docs/FORMAT.md section 19): the embedded head
+ * parses strictly as the journal's signed checkpoint (origin
+ * cairn/journal/<the bundle's journal id>), signed by the pinned key
+ * (field "bundle.head"); the run's last record is in its log tree (the
+ * inclusion proof, field "bundle.tree_proof"); the state blob is in its
+ * state map (field "bundle.state_proof") and equals the state the
+ * records replay to (field "bundle.state"); FILE.tlog-proof, when present,
+ * holds exactly the embedded proof and head (field "tlog-proof").  The head
+ * goes to out->journal_head (out->format is 2).  Each anchor is checked
+ * against the head (see cairn_bundle_anchor_result): a TAMPERED anchor
+ * makes the verdict TAMPERED (field "anchor"), an INCOMPLETE one makes
+ * VERIFIED INCOMPLETE.
+ * @param info  may be NULL; zeroed, then filled.
+ * @return as cairn_verify_bundle_flags(); CAIRN_EINVAL also for a
+ *         malformed anchor (not a signed note whose text is a checkpoint:
+ *         @p detail names it) or more than CAIRN_BUNDLE_MAX_ANCHORS.
+ */
+CAIRN_API CAIRN_WUR cairn_err
+cairn_verify_bundle_opts(const char *path, const cairn_bundle_verify_opts *opts,
+                         cairn_verify_report *out, cairn_bundle_info *info,
+                         char *detail, size_t detail_len);
 
 /**
  * Verify a bundle file without any journal directory: parse it strictly,

@@ -7,7 +7,7 @@ PKGS="gcc make clang clang-format libclang-rt-14-dev pkg-config liblmdb-dev lmdb
 libsodium-dev libjansson-dev libcmocka-dev minisign libsqlite3-dev sqlite3 \
 tar coreutils python3 \
 redis-server redis-tools postgresql restic borgbackup systemd jq man-db \
-chromium golang-go golang-golang-x-mod-dev"
+chromium golang-go golang-golang-x-mod-dev libzstd-dev zstd"
 # redis-server, redis-tools, postgresql (15 on Debian 12), restic, borgbackup:
 # the real-tool recipes in examples/ and their tests (tests/cli/recipe_*.sh),
 # which start private instances and never use the system services.
@@ -19,6 +19,8 @@ chromium golang-go golang-golang-x-mod-dev"
 # cairn's C2SP signed notes, cosignatures and tlog proofs both ways, built
 # offline (tests/cli/interop_note.sh, tests/interop/note_check.go), and
 # cairn's Merkle trees and proofs (tests/cli/interop_tlog.sh).
+# libzstd-dev: `export --bundle --zstd` and reading compressed bundles
+# (lib/base/zstd.c); zstd: the CLI tests decompress one with stock zstd.
 missing=""
 for p in $PKGS; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)

@@ -2,24 +2,49 @@
  * test_verify_bundle.c - bundles: export (verified first, never
  * overwriting, refusing other keys and runs that do not verify), offline
  * verification with and without a pinned key, the .minisig, malformed
- * files, and a bundle cut back to an earlier commit.
+ * files, and a bundle cut back to an earlier commit.  The round trip,
+ * malformed files and the cut-back run on a format-1 copy of the sample
+ * (bundle version 1, which must keep verifying); version 2 is
+ * test_bundle_v2.c's.
  */
 #include "testutil.h"
 
 #include "helpers/verify_fixture.h"
 
 static vf_sample *sample;
+static char *v1dir; /* the sample as a format-1 journal */
+
+/* meta format 1, no head, no tree or state map: what format 1 wrote. */
+static char *format1_copy(const char *dir)
+{
+    char *copy = vf_copy(dir);
+    vf_raw raw;
+    MDB_dbi tree, smap;
+    uint8_t one[4];
+    vf_raw_open(&raw, copy);
+    cairn__store32_be(one, 1);
+    vf_put(&raw, VR_META, "format", 6, one, sizeof(one));
+    vf_del(&raw, VR_META, "head", 4);
+    assert_int_equal(mdb_dbi_open(raw.txn, "tree", 0, &tree), 0);
+    assert_int_equal(mdb_dbi_open(raw.txn, "smap", 0, &smap), 0);
+    assert_int_equal(mdb_drop(raw.txn, tree, 1), 0);
+    assert_int_equal(mdb_drop(raw.txn, smap, 1), 0);
+    vf_raw_close(&raw);
+    return copy;
+}
 
 static int group_setup(void **state)
 {
     (void)state;
     sample = vf_sample_new(NULL);
+    v1dir = format1_copy(sample->dir);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
+    tu_rmtree(v1dir);
     vf_sample_free(sample);
     return 0;
 }
@@ -76,8 +101,7 @@ static void test_bundle_roundtrip(void **state)
     char *path = bundle_path("a.bundle"), *sig = sig_of(path);
     char detail[256], tc[CAIRN__TRUSTED_COMMENT_MAX + 1], want[400];
     cairn_verify_report r;
-    assert_int_equal(export_from(sample->dir, VF_RUN_A, sample->a, path),
-                     CAIRN_OK);
+    assert_int_equal(export_from(v1dir, VF_RUN_A, sample->a, path), CAIRN_OK);
     assert_true(exists(path) && exists(sig));
     assert_int_equal(
         cairn_verify_bundle(path, sample->pk_a, &r, detail, sizeof(detail)),
@@ -95,6 +119,9 @@ static void test_bundle_roundtrip(void **state)
     size_t bl, sl;
     char *b = tu_read_file(path, &bl), *s = tu_read_file(sig, &sl);
     assert_memory_equal(b, CAIRN__BUNDLE_MAGIC, 8);
+    assert_int_equal(b[8], CAIRN__BUNDLE_VERSION); /* format 1: version 1 */
+    assert_int_equal(r.format, 0);
+    assert_false(r.journal_head.present);
     assert_int_equal(cairn__minisig_verify(sample->pk_a, b, bl, s, sl, tc,
                                            sizeof(tc), detail, sizeof(detail)),
                      CAIRN_OK);
@@ -137,8 +164,11 @@ static void test_bundle_roundtrip(void **state)
         assert_non_null(strstr(r.reason, ".minisig verified"));
         cairn_pubkey_free(set);
     }
-    /* Never overwritten. */
-    assert_int_equal(export_from(sample->dir, VF_RUN_A, sample->a, path),
+    /* Never overwritten; no .tlog-proof for version 1. */
+    char *tp = tu_path(sample->root, "a.bundle.tlog-proof");
+    assert_false(exists(tp));
+    free(tp);
+    assert_int_equal(export_from(v1dir, VF_RUN_A, sample->a, path),
                      CAIRN_EEXIST);
     free(path);
     free(sig);
@@ -207,8 +237,7 @@ static void test_bundle_malformed(void **state)
     (void)state;
     char *path = bundle_path("m.bundle"), detail[256];
     cairn_verify_report r;
-    assert_int_equal(export_from(sample->dir, VF_RUN_B, sample->a, path),
-                     CAIRN_OK);
+    assert_int_equal(export_from(v1dir, VF_RUN_B, sample->a, path), CAIRN_OK);
     size_t n;
     char *b = tu_read_file(path, &n);
     /* No .minisig next to it: fail closed (the bytes are fine). */
@@ -225,7 +254,7 @@ static void test_bundle_malformed(void **state)
     longer[n] = 0;
     assert_int_equal(verify_bytes("m4", longer, n + 1, &r), CAIRN_EBUNDLE);
     assert_int_equal(verify_bytes("m5", b, 0, &r), CAIRN_EBUNDLE);
-    longer[8] = 2; /* version */
+    longer[8] = 3; /* version */
     assert_int_equal(verify_bytes("m6", longer, n, &r), CAIRN_EBUNDLE);
     free(longer);
     free(b);
@@ -278,8 +307,7 @@ static void test_bundle_cut_back(void **state)
     char detail[256];
     cairn_verify_report r;
     size_t n, sl, cl;
-    assert_int_equal(export_from(sample->dir, VF_RUN_A, sample->a, path),
-                     CAIRN_OK);
+    assert_int_equal(export_from(v1dir, VF_RUN_A, sample->a, path), CAIRN_OK);
     uint8_t *b = (uint8_t *)tu_read_file(path, &n);
     char *s = tu_read_file(sig, &sl);
     uint8_t *c = cut_bundle(b, n, 9, &cl);

@@ -1,15 +1,11 @@
 /*
- * bundle.c - cairn_verify_bundle(): parse a bundle strictly (framing
- * first, with every count and length checked against the input and the
- * format limits), check that its key is the pinned key, then feed its
- * records and checkpoints to the verifier core in position order.  The
- * byte layout is docs/FORMAT.md section 12.
- *
- * With a pinned key, FILE.minisig next to the bundle is checked too
- * (signature and trusted comment): that detects a bundle cut back to an
- * earlier commit, which the records alone cannot show.  A missing or
- * unreadable .minisig therefore fails closed (INCOMPLETE, never VERIFIED)
- * unless the caller passes CAIRN_BUNDLE_NO_SIGNATURE.
+ * bundle.c - a bundle in memory: parse it strictly (framing first, with
+ * every count and length checked against the input and the format
+ * limits), check that its key is the pinned key, then feed its records
+ * and checkpoints to the verifier core in position order; a version-2
+ * trailer is parsed and checked by bundle_v2.c.  The byte layout is
+ * docs/FORMAT.md sections 12 and 19.  The files (FILE.minisig,
+ * FILE.tlog-proof) are bundle_file.c's.
  */
 #include "verify/verify.h"
 
@@ -31,6 +27,8 @@ typedef struct bundle_hdr {
     size_t rec_off; /* first record entry */
     uint32_t n_cps;
     size_t cp_off; /* first checkpoint entry */
+    uint8_t version;
+    cairn__bundle_v2 v2; /* version 2 only */
 } bundle_hdr;
 
 static cairn_err bfail(char *detail, size_t detail_len, size_t off,
@@ -59,9 +57,12 @@ static cairn_err parse_header(cairn_rd *r, bundle_hdr *h, char *detail,
         memcmp(p, CAIRN__BUNDLE_MAGIC, CAIRN__BUNDLE_MAGIC_LEN) != 0) {
         return bfail(detail, detail_len, 0, "not a cairn bundle (magic)");
     }
-    if (cairn__rd_u8(r, &version) != 0 || version != CAIRN__BUNDLE_VERSION) {
+    if (cairn__rd_u8(r, &version) != 0 ||
+        (version != CAIRN__BUNDLE_VERSION &&
+         version != CAIRN__BUNDLE_VERSION_2)) {
         return bfail(detail, detail_len, 8, "unsupported bundle version");
     }
+    h->version = version;
     if (cairn__rd_bytes(r, h->journal_id, CAIRN_JOURNAL_ID_BYTES) != 0 ||
         cairn__rd_u16(r, &n) != 0) {
         return bfail(detail, detail_len, r->off, "header truncated");
@@ -132,6 +133,9 @@ static cairn_err parse_frames(cairn_rd *r, bundle_hdr *h, char *detail,
                          (unsigned long)i);
         }
         prev = pos;
+    }
+    if (h->version == CAIRN__BUNDLE_VERSION_2) {
+        return cairn__bundle_v2_parse(r, &h->v2, detail, detail_len);
     }
     if (cairn__rd_left(r) != 0) {
         return bfail(detail, detail_len, r->off,
@@ -243,11 +247,41 @@ static cairn_err check_key(const bundle_hdr *h, const cairn_pubkey *pinned,
     return CAIRN_ETAMPERED;
 }
 
+static void append_reason(cairn_verify_report *rep, const char *text)
+{
+    size_t n = strlen(rep->reason);
+    cairn__fmt(rep->reason + n, sizeof(rep->reason) - n, "%s%s",
+               n > 0 ? "; " : "", text);
+}
+
+/* A version-1 bundle has no head: no anchor can be checked. */
+static void anchors_v1(const cairn__bundle_check *c, cairn_verify_report *out,
+                       cairn_bundle_info *info)
+{
+    for (size_t i = 0; i < c->n_anchors; i++) {
+        info->anchors[i].size = c->anchors[i].cp.size;
+        info->anchors[i].verdict = CAIRN_VERDICT_INCOMPLETE;
+        cairn__fmt(info->anchors[i].reason, sizeof(info->anchors[i].reason),
+                   "a version-1 bundle carries no journal head: re-export "
+                   "from a format-2 journal");
+    }
+    info->n_anchors = c->n_anchors;
+    if (c->n_anchors > 0 && out->verdict == CAIRN_VERDICT_VERIFIED) {
+        out->verdict = CAIRN_VERDICT_INCOMPLETE;
+    }
+    if (c->n_anchors > 0) {
+        append_reason(out, "anchors not checked: a version-1 bundle carries "
+                           "no journal head");
+    }
+}
+
 static cairn_err run_core(const uint8_t *buf, size_t len, const bundle_hdr *h,
-                          const cairn_pubkey *pinned, cairn_verify_report *out)
+                          const cairn__bundle_check *c,
+                          cairn_verify_report *out, cairn_bundle_info *info)
 {
     cairn_vcore v;
     char e[17], f[17];
+    const cairn_pubkey *pinned = c->pinned;
     cairn__vcore_init(&v, h->journal_id, 0, out->run_id, pinned, out);
     cairn_err err = feed(buf, len, h, &v);
     if (err == CAIRN_OK && out->run_signed &&
@@ -262,6 +296,30 @@ static cairn_err run_core(const uint8_t *buf, size_t len, const bundle_hdr *h,
         out->replay_ok = 1;
         cairn__vcore_finish(&v, NULL);
     }
+    if (err == CAIRN_OK && out->verdict != CAIRN_VERDICT_TAMPERED) {
+        /* Of a pinned key set, the bundle's own key signs head and
+         * anchors (none on a key mismatch). */
+        cairn__bundle_check one = *c;
+        one.pinned =
+            pinned != NULL ? cairn__pubkey_find(pinned, h->key_id) : NULL;
+        err = h->version == CAIRN__BUNDLE_VERSION_2
+                  ? cairn__bundle_v2_check(&h->v2, h->journal_id, &v.st,
+                                           v.last_pos, &one, out, info)
+                  : CAIRN_OK;
+        if (h->version != CAIRN__BUNDLE_VERSION_2) {
+            anchors_v1(c, out, info);
+        }
+    }
+    if (err == CAIRN_OK && h->version == CAIRN__BUNDLE_VERSION_2 &&
+        c->tlog_proof != NULL && v.n > 0) {
+        uint8_t proof[CAIRN_MT_MAX_PROOF][CAIRN_HASH_BYTES];
+        memcpy(proof, h->v2.tree_proof, h->v2.n_tree_proof * CAIRN_HASH_BYTES);
+        err = cairn__tlog_proof_encode(
+            c->tlog_proof, NULL, 0, v.last_pos - 1,
+            (const uint8_t(*)[CAIRN_HASH_BYTES])proof, h->v2.n_tree_proof,
+            (const char *)h->v2.head, h->v2.head_len);
+        err = err == CAIRN_ENOMEM ? err : CAIRN_OK;
+    }
     cairn__vcore_free(&v);
     return err == CAIRN_ETAMPERED ? CAIRN_OK : err;
 }
@@ -271,13 +329,30 @@ cairn_err cairn__verify_bundle_mem(const uint8_t *buf, size_t len,
                                    cairn_verify_report *out, char *detail,
                                    size_t detail_len)
 {
+    cairn__bundle_check c = {pinned, NULL, 0, NULL};
+    return cairn__verify_bundle_mem_ex(buf, len, &c, out, NULL, detail,
+                                       detail_len);
+}
+
+cairn_err cairn__verify_bundle_mem_ex(const uint8_t *buf, size_t len,
+                                      const cairn__bundle_check *c,
+                                      cairn_verify_report *out,
+                                      cairn_bundle_info *info, char *detail,
+                                      size_t detail_len)
+{
     bundle_hdr h;
     cairn_rd r;
+    cairn_bundle_info scratch;
+    const cairn_pubkey *pinned = c != NULL ? c->pinned : NULL;
     cairn__clear(detail, detail_len);
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
     }
-    if (out == NULL || (buf == NULL && len > 0)) {
+    if (info == NULL) {
+        info = &scratch;
+    }
+    memset(info, 0, sizeof(*info));
+    if (out == NULL || c == NULL || (buf == NULL && len > 0)) {
         return CAIRN_EINVAL;
     }
     cairn__report_init(out, NULL, pinned);
@@ -290,6 +365,7 @@ cairn_err cairn__verify_bundle_mem(const uint8_t *buf, size_t len,
         err = parse_frames(&r, &h, detail, detail_len);
     }
     if (err == CAIRN_OK) {
+        info->version = h.version;
         cairn__fmt(out->run_id, sizeof(out->run_id), "%s", h.run_id);
         err = check_key(&h, pinned, out, detail, detail_len);
     }
@@ -301,7 +377,7 @@ cairn_err cairn__verify_bundle_mem(const uint8_t *buf, size_t len,
     if (err != CAIRN_OK) {
         return err == CAIRN_ETAMPERED ? CAIRN_OK : err;
     }
-    return run_core(buf, len, &h, pinned, out);
+    return run_core(buf, len, &h, c, out, info);
 }
 
 void cairn__bundle_comment(const char *run_id, uint64_t records,
@@ -309,161 +385,30 @@ void cairn__bundle_comment(const char *run_id, uint64_t records,
                            const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
                            char *out, size_t out_len)
 {
+    cairn__bundle_comment_ex(run_id, records, head, journal_id, NULL, out,
+                             out_len);
+}
+
+void cairn__bundle_comment_ex(const char *run_id, uint64_t records,
+                              const uint8_t head[CAIRN_HASH_BYTES],
+                              const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+                              const cairn__bundle_comment_v2 *v2, char *out,
+                              size_t out_len)
+{
     char hh[2 * CAIRN_HASH_BYTES + 1], jh[2 * CAIRN_JOURNAL_ID_BYTES + 1];
+    char more[120] = "";
     cairn__hex(head, CAIRN_HASH_BYTES, hh);
     cairn__hex(journal_id, CAIRN_JOURNAL_ID_BYTES, jh);
+    if (v2 != NULL) {
+        cairn__fmt(more, sizeof(more), " exported=%llu state=%s tree=%llu",
+                   (unsigned long long)v2->exported_ns,
+                   cairn_run_state_name(v2->state),
+                   (unsigned long long)v2->tree_size);
+    }
     cairn__fmt(out, out_len,
                "cairn bundle run=%s records=%llu head=%s "
-               "journal=%s",
-               run_id, (unsigned long long)records, hh, jh);
-}
-
-static void append_reason(cairn_verify_report *rep, const char *text)
-{
-    size_t n = strlen(rep->reason);
-    cairn__fmt(rep->reason + n, sizeof(rep->reason) - n, "%s%s",
-               n > 0 ? "; " : "", text);
-}
-
-/* The journal id is not in the report: take it from the header again. */
-static void journal_id_of(const uint8_t *buf, uint8_t out[16])
-{
-    memcpy(out, buf + CAIRN__BUNDLE_MAGIC_LEN + 1, CAIRN_JOURNAL_ID_BYTES);
-}
-
-/* The detached signature could not be checked: the bundle's records may
- * still be an earlier commit cut back, so VERIFIED becomes INCOMPLETE
- * (fail closed).  @p why goes first in the reason and into @p detail. */
-static void signature_missing(cairn_verify_report *out, const char *why,
-                              char *detail, size_t detail_len)
-{
-    char rest[sizeof(out->reason)];
-    if (out->verdict == CAIRN_VERDICT_VERIFIED) {
-        out->verdict = CAIRN_VERDICT_INCOMPLETE;
-    }
-    cairn__fmt(rest, sizeof(rest), "%s", out->reason);
-    cairn__fmt(out->reason, sizeof(out->reason),
-               "detached signature not checked (%s): the bundle may be cut "
-               "back to an earlier commit",
-               why);
-    append_reason(out, rest);
-    cairn__fmt(detail, detail_len, "%s", why);
-}
-
-/* FILE.minisig: signature and trusted comment.  It must be a readable
- * regular file unless the caller asked not to check it. */
-static cairn_err check_minisig(const char *path, const uint8_t *buf, size_t len,
-                               const cairn_pubkey *pinned, unsigned flags,
-                               cairn_verify_report *out, char *detail,
-                               size_t detail_len)
-{
-    char sig_path[4096], want[400], got[CAIRN__TRUSTED_COMMENT_MAX + 1];
-    char why[4400];
-    char *text = NULL;
-    size_t tl = 0;
-    uint8_t jid[CAIRN_JOURNAL_ID_BYTES];
-    if ((flags & CAIRN_BUNDLE_NO_SIGNATURE) != 0) {
-        append_reason(out, "detached signature (.minisig) not checked "
-                           "(--no-signature): a bundle cut back to an "
-                           "earlier commit would look the same");
-        return CAIRN_OK;
-    }
-    int n = snprintf(sig_path, sizeof(sig_path), "%s.minisig", path);
-    if (n < 0 || (size_t)n >= sizeof(sig_path)) {
-        signature_missing(out, "the .minisig path is too long", detail,
-                          detail_len);
-        return CAIRN_OK;
-    }
-    if (pinned == NULL) {
-        append_reason(out, ".minisig not checked (no pinned key)");
-        return CAIRN_OK;
-    }
-    if (out->key_mismatch) {
-        append_reason(out, ".minisig not checked (key mismatch)");
-        return CAIRN_OK;
-    }
-    cairn_err err = cairn__read_file(sig_path, CAIRN__MINISIG_TEXT_MAX, &text,
-                                     &tl, why, sizeof(why));
-    if (err == CAIRN_EIO) {
-        signature_missing(out, why, detail, detail_len);
-        return CAIRN_OK;
-    }
-    if (err == CAIRN_OK) {
-        err = cairn__minisig_verify(pinned, buf, len, text, tl, got,
-                                    sizeof(got), why, sizeof(why));
-    } else if (err == CAIRN_EINVAL) {
-        cairn__fmt(why, sizeof(why), "larger than %u bytes",
-                   CAIRN__MINISIG_TEXT_MAX);
-    }
-    free(text);
-    if (err == CAIRN_ENOMEM) {
-        return err;
-    }
-    if (err != CAIRN_OK) {
-        cairn__report_tampered(out, 0, 0, "minisig", "valid", why,
-                               "%s does not verify: %s", sig_path, why);
-        return CAIRN_OK;
-    }
-    journal_id_of(buf, jid);
-    cairn__bundle_comment(out->run_id, out->records, out->head, jid, want,
-                          sizeof(want));
-    if (strcmp(want, got) != 0) {
-        cairn__report_tampered(out, 0, 0, "minisig.comment", want, got,
-                               "the trusted comment of %s does not "
-                               "describe this bundle",
-                               sig_path);
-        return CAIRN_OK;
-    }
-    append_reason(out, ".minisig verified (trusted comment matches)");
-    return CAIRN_OK;
-}
-
-cairn_err cairn_verify_bundle_flags(const char *path,
-                                    const cairn_pubkey *pinned, unsigned flags,
-                                    cairn_verify_report *out, char *detail,
-                                    size_t detail_len)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    cairn__clear(detail, detail_len);
-    if (out != NULL) {
-        memset(out, 0, sizeof(*out));
-    }
-    if (path == NULL || out == NULL ||
-        (flags & ~(unsigned)CAIRN_BUNDLE_NO_SIGNATURE) != 0) {
-        return CAIRN_EINVAL;
-    }
-    cairn_err err = cairn__read_file(path, CAIRN__BUNDLE_MAX_BYTES, &buf, &len,
-                                     detail, detail_len);
-    if (err == CAIRN_EINVAL) {
-        cairn__report_init(out, NULL, pinned);
-        cairn__report_tampered(out, 0, 0, "bundle", NULL, NULL,
-                               "bundle malformed: larger than 1 GiB");
-        cairn__fmt(detail, detail_len, "%s: larger than 1 GiB", path);
-        return CAIRN_EBUNDLE;
-    }
-    if (err != CAIRN_OK) {
-        cairn__report_init(out, NULL, pinned);
-        cairn__report_error(out, "%s", detail);
-        return err;
-    }
-    const uint8_t *bytes = (const uint8_t *)buf;
-    err = cairn__verify_bundle_mem(bytes, len, pinned, out, detail, detail_len);
-    if (err == CAIRN_OK && (out->verdict == CAIRN_VERDICT_VERIFIED ||
-                            out->verdict == CAIRN_VERDICT_INCOMPLETE)) {
-        cairn__clear(detail, detail_len);
-        err = check_minisig(path, bytes, len, pinned, flags, out, detail,
-                            detail_len);
-    }
-    free(buf);
-    return err;
-}
-
-cairn_err cairn_verify_bundle(const char *path, const cairn_pubkey *pinned,
-                              cairn_verify_report *out, char *detail,
-                              size_t detail_len)
-{
-    return cairn_verify_bundle_flags(path, pinned, 0, out, detail, detail_len);
+               "journal=%s%s",
+               run_id, (unsigned long long)records, hh, jh, more);
 }
 
 cairn_err cairn__bundle_records(const uint8_t *buf, size_t len,

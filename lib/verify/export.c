@@ -142,6 +142,11 @@ typedef struct export_job {
     const cairn_signer *signer;
     cairn_vrun_mode mode; /* VRUN_DIR_CHECKED for CAIRN_EXPORT_RUN_ONLY */
     cairn_verify_report rep;
+    int v2; /* a format-2 journal: bundle version 2 */
+    int zstd;
+    uint64_t bytes; /* of FILE */
+    uint64_t raw_bytes;
+    cairn__export_v2 x2;
 } export_job;
 
 static void put_header(const export_job *x, cairn__bout *out)
@@ -149,7 +154,7 @@ static void put_header(const export_job *x, cairn__bout *out)
     uint8_t b[8];
     size_t n = strlen(x->run_id);
     cairn__bout_put(out, CAIRN__BUNDLE_MAGIC, CAIRN__BUNDLE_MAGIC_LEN);
-    b[0] = CAIRN__BUNDLE_VERSION;
+    b[0] = x->v2 ? CAIRN__BUNDLE_VERSION_2 : CAIRN__BUNDLE_VERSION;
     cairn__bout_put(out, b, 1);
     cairn__bout_put(out, x->j->journal_id, CAIRN_JOURNAL_ID_BYTES);
     cairn__store16_be(b, (uint16_t)n);
@@ -179,6 +184,9 @@ static cairn_err write_sections(export_job *x, cairn__bout *out)
         err = cairn__jfail(x->j, CAIRN_ECORRUPT,
                            "the run changed under "
                            "the export");
+    }
+    if (err == CAIRN_OK && x->v2) {
+        cairn__bout_put(out, x->x2.trailer.p, x->x2.trailer.len);
     }
     return err;
 }
@@ -269,8 +277,15 @@ static cairn_err write_bundle(export_job *x, const char *path, uint8_t hash[64])
         return cairn__jfail(x->j, err, "%s", why);
     }
     cairn__bout_init(&out, fd, buf, WRITE_BUF);
-    err = write_sections(x, &out);
+    if (x->zstd) {
+        err = cairn__bout_zstd(&out);
+    }
+    if (err == CAIRN_OK) {
+        err = write_sections(x, &out);
+    }
     cairn_err ferr = cairn__bout_finish(&out, hash, why, sizeof(why));
+    x->bytes = out.total;
+    x->raw_bytes = out.raw;
     if (err == CAIRN_OK && ferr != CAIRN_OK) {
         err = cairn__jfail(x->j, ferr, "%s: %s", path, why);
     }
@@ -290,11 +305,14 @@ static cairn_err write_bundle(export_job *x, const char *path, uint8_t hash[64])
 static cairn_err write_minisig(export_job *x, const char *sig_path,
                                const uint8_t hash[64])
 {
-    char comment[400], why[600];
+    char comment[600], why[600];
     char *text = NULL;
     size_t len = 0;
-    cairn__bundle_comment(x->run_id, x->rep.records, x->rep.head,
-                          x->j->journal_id, comment, sizeof(comment));
+    cairn__bundle_comment_v2 v2 = {x->x2.exported_ns, x->x2.state,
+                                   x->x2.tree_size};
+    cairn__bundle_comment_ex(x->run_id, x->rep.records, x->rep.head,
+                             x->j->journal_id, x->v2 ? &v2 : NULL, comment,
+                             sizeof(comment));
     cairn_err err = cairn__minisig_create_hashed(x->signer, hash, NULL, comment,
                                                  &text, &len);
     if (err != CAIRN_OK) {
@@ -325,51 +343,137 @@ cairn_err cairn_export_bundle_flags(cairn_journal *journal, const char *run_id,
                                     const cairn_signer *signer,
                                     const char *path, unsigned flags)
 {
+    cairn_export_opts opts = {flags, NULL, NULL, 0};
+    return cairn_export_bundle_opts(journal, run_id, signer, path, &opts, NULL);
+}
+
+/* "<path><suffix>" (malloc'd), or NULL. */
+static char *with_suffix(const char *path, const char *suffix)
+{
+    size_t n = strlen(path) + strlen(suffix) + 1;
+    char *s = malloc(n);
+    if (s != NULL) {
+        snprintf(s, n, "%s%s", path, suffix);
+    }
+    return s;
+}
+
+/* Verify, then build (version 2) and write FILE, all in one read
+ * transaction. */
+static cairn_err export_in_txn(export_job *x, const cairn_export_opts *opts,
+                               const char *path, uint8_t hash[64])
+{
+    cairn_err err = cairn__store_read(x->j->store, &x->txn);
+    if (err != CAIRN_OK) {
+        return cairn__jfail(x->j, err, "%s", cairn__store_detail(x->j->store));
+    }
+    err = check_binding(x);
+    if (err == CAIRN_OK) {
+        err = verify_first(x);
+    }
+    if (err == CAIRN_OK) {
+        x->v2 = x->rep.format == 2;
+        if (x->v2) {
+            err = cairn__export_v2_build(x->j, x->txn, x->run_num, x->signer,
+                                         &x->rep, opts, &x->x2);
+        } else if (opts->n_anchors > 0) {
+            err = cairn__jfail(x->j, CAIRN_EINVAL,
+                               "a format-1 journal has no signed head: "
+                               "anchors need a format-2 journal (cairn "
+                               "migrate)");
+        }
+    }
+    if (err == CAIRN_OK) {
+        err = write_bundle(x, path, hash);
+    }
+    cairn__txn_end(x->txn);
+    x->txn = NULL;
+    return err;
+}
+
+/* FILE.tlog-proof (version 2) and FILE.minisig; on failure what was
+ * written is removed again, FILE included. */
+static cairn_err write_companions(export_job *x, const char *path,
+                                  const char *tp_path, const char *sig_path,
+                                  const uint8_t hash[64])
+{
+    char why[600];
+    cairn_err err = CAIRN_OK;
+    if (x->v2) {
+        err = cairn__file_write_new(tp_path, x->x2.tlog_proof.p,
+                                    x->x2.tlog_proof.len, why, sizeof(why));
+        if (err != CAIRN_OK) {
+            err = cairn__jfail(x->j, err, "%s", why);
+        }
+    }
+    if (err == CAIRN_OK) {
+        err = write_minisig(x, sig_path, hash);
+        if (err != CAIRN_OK && x->v2) {
+            (void)unlink(tp_path);
+        }
+    }
+    if (err != CAIRN_OK) {
+        (void)unlink(path);
+    }
+    return err;
+}
+
+cairn_err cairn_export_bundle_opts(cairn_journal *journal, const char *run_id,
+                                   const cairn_signer *signer, const char *path,
+                                   const cairn_export_opts *opts,
+                                   cairn_export_result *out)
+{
+    cairn_export_opts none = {0, NULL, NULL, 0};
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    if (opts == NULL) {
+        opts = &none;
+    }
     if (journal == NULL || run_id == NULL || signer == NULL || path == NULL ||
-        path[0] == '\0' || (flags & ~CAIRN_EXPORT_RUN_ONLY) != 0) {
+        path[0] == '\0' ||
+        (opts->flags & ~(CAIRN_EXPORT_RUN_ONLY | CAIRN_EXPORT_ZSTD)) != 0) {
         return CAIRN_EINVAL;
     }
     journal->detail[0] = '\0';
-    size_t n = strlen(path) + sizeof(".minisig");
-    char *sig_path = malloc(n);
-    if (sig_path == NULL) {
-        return CAIRN_ENOMEM;
-    }
-    snprintf(sig_path, n, "%s.minisig", path);
+    char *sig_path = with_suffix(path, ".minisig");
+    char *tp_path = with_suffix(path, ".tlog-proof");
     export_job x = {.j = journal,
                     .run_id = run_id,
                     .signer = signer,
-                    .mode = (flags & CAIRN_EXPORT_RUN_ONLY) != 0
+                    .mode = (opts->flags & CAIRN_EXPORT_RUN_ONLY) != 0
                                 ? VRUN_DIR_CHECKED
-                                : VRUN_ALONE};
+                                : VRUN_ALONE,
+                    .zstd = (opts->flags & CAIRN_EXPORT_ZSTD) != 0};
     uint8_t hash[64];
-    cairn_err err = refuse_existing(journal, path);
+    cairn_err err =
+        sig_path == NULL || tp_path == NULL ? CAIRN_ENOMEM : CAIRN_OK;
+    if (err == CAIRN_OK) {
+        err = refuse_existing(journal, path);
+    }
+    if (err == CAIRN_OK) {
+        err = refuse_existing(journal, tp_path);
+    }
     if (err == CAIRN_OK) {
         err = refuse_existing(journal, sig_path);
     }
     if (err == CAIRN_OK) {
-        err = cairn__store_read(journal->store, &x.txn);
-        if (err != CAIRN_OK) {
-            cairn__jfail(journal, err, "%s",
-                         cairn__store_detail(journal->store));
-        }
+        err = export_in_txn(&x, opts, path, hash);
     }
     if (err == CAIRN_OK) {
-        err = check_binding(&x);
+        err = write_companions(&x, path, tp_path, sig_path, hash);
     }
-    if (err == CAIRN_OK) {
-        err = verify_first(&x);
+    if (err == CAIRN_OK && out != NULL) {
+        out->version = x.v2 ? CAIRN__BUNDLE_VERSION_2 : CAIRN__BUNDLE_VERSION;
+        out->tlog_proof = x.v2;
+        out->exported_ns = x.x2.exported_ns;
+        out->tree_size = x.x2.tree_size;
+        out->state = x.x2.state;
+        out->bytes = x.bytes;
+        out->raw_bytes = x.raw_bytes;
     }
-    if (err == CAIRN_OK) {
-        err = write_bundle(&x, path, hash);
-    }
-    cairn__txn_end(x.txn);
-    if (err == CAIRN_OK) {
-        err = write_minisig(&x, sig_path, hash);
-        if (err != CAIRN_OK) {
-            (void)unlink(path);
-        }
-    }
+    cairn__export_v2_free(&x.x2);
     free(sig_path);
+    free(tp_path);
     return err;
 }

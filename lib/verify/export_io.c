@@ -5,6 +5,8 @@
  */
 #include "verify/verify.h"
 
+#include "base/zstd.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -45,7 +47,8 @@ static void flush(cairn__bout *o)
     o->n = 0;
 }
 
-void cairn__bout_put(cairn__bout *o, const void *p, size_t n)
+/* Bytes for the file: hashed, buffered, written. */
+static void file_put(cairn__bout *o, const void *p, size_t n)
 {
     const uint8_t *b = p;
     if (o->err != 0) {
@@ -69,9 +72,47 @@ void cairn__bout_put(cairn__bout *o, const void *p, size_t n)
     }
 }
 
+static int zc_sink(void *ctx, const uint8_t *p, size_t n)
+{
+    cairn__bout *o = ctx;
+    file_put(o, p, n);
+    return o->err != 0;
+}
+
+cairn_err cairn__bout_zstd(cairn__bout *o)
+{
+    return cairn__zc_new(CAIRN__BUNDLE_ZSTD_LEVEL, &o->zc);
+}
+
+void cairn__bout_put(cairn__bout *o, const void *p, size_t n)
+{
+    if (o->err != 0) {
+        return;
+    }
+    if (n > CAIRN__BUNDLE_MAX_BYTES - o->raw) {
+        o->err = -1;
+        return;
+    }
+    o->raw += n;
+    if (o->zc == NULL) {
+        file_put(o, p, n);
+    } else if (cairn__zc_put(o->zc, p, n, zc_sink, o) != CAIRN_OK &&
+               o->err == 0) {
+        o->err = EIO;
+    }
+}
+
 cairn_err cairn__bout_finish(cairn__bout *o, uint8_t hash[64], char *detail,
                              size_t detail_len)
 {
+    if (o->zc != NULL) {
+        if (o->err == 0 && cairn__zc_end(o->zc, zc_sink, o) != CAIRN_OK &&
+            o->err == 0) {
+            o->err = EIO;
+        }
+        cairn__zc_free(o->zc);
+        o->zc = NULL;
+    }
     flush(o);
     if (o->err == 0 && fsync(o->fd) != 0) {
         o->err = errno;

@@ -18,6 +18,7 @@
 #include "base/crypto.h"
 #include "keys/key.h"
 #include "format/merkle.h"
+#include "format/note.h"
 #include "format/record.h"
 #include "state/state.h"
 #include "store/store.h"
@@ -27,9 +28,19 @@
 #define CAIRN__BUNDLE_MAGIC "CAIRNBDL"
 #define CAIRN__BUNDLE_MAGIC_LEN 8u
 #define CAIRN__BUNDLE_VERSION 1u
+/** Version 2 (docs/FORMAT.md section 19): version 1 and a trailer. */
+#define CAIRN__BUNDLE_VERSION_2 2u
+/** Longest journal head a version-2 bundle carries. */
+#define CAIRN__BUNDLE_HEAD_MAX 4096u
+/** Longest state blob a version-2 bundle carries (the state codec's
+ *  limit). */
+#define CAIRN__BUNDLE_STATE_MAX (64u << 20)
 /** Most records (and checkpoints) a bundle may hold. */
 #define CAIRN__BUNDLE_MAX_RECORDS (1u << 24)
-/** Largest bundle file written or read (1 GiB). */
+/** zstd level of export --zstd. */
+#define CAIRN__BUNDLE_ZSTD_LEVEL 12
+/** Largest bundle file written or read (1 GiB; for a compressed bundle
+ *  also the bound of its decompressed bytes). */
 #define CAIRN__BUNDLE_MAX_BYTES ((size_t)1 << 30)
 
 /* ---- Reports -------------------------------------------------------- */
@@ -200,6 +211,18 @@ cairn__vtree_prove_leaf(cairn__vtree *t, uint64_t n, uint64_t leaf,
 CAIRN_INTERNAL cairn_err cairn__verify_head_read(
     cairn_txn *txn, const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
     const cairn_pubkey *pinned, cairn_verify_report *rep);
+/**
+ * Parse and check head bytes @p v (@p vl) as cairn__verify_head_read()
+ * does with meta "head" (strict parse, origin of @p journal_id, the
+ * signature under @p pinned): what a version-2 bundle carries.  Sets
+ * rep->journal_head (present 1).
+ * @return CAIRN_OK (also with journal_head.key_mismatch set);
+ *         CAIRN_ETAMPERED (report filled, field "head").
+ */
+CAIRN_INTERNAL cairn_err
+cairn__verify_head_note(const uint8_t *v, size_t vl,
+                        const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+                        const cairn_pubkey *pinned, cairn_verify_report *rep);
 /** The head's N and R against the records and runs LMDB holds (O(1)).
  *  @return CAIRN_OK; CAIRN_ETAMPERED (field "head"); a store error. */
 CAIRN_INTERNAL cairn_err cairn__verify_head_counts(cairn_txn *txn,
@@ -306,6 +329,154 @@ cairn__bundle_comment(const char *run_id, uint64_t records,
                       const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
                       char *out, size_t out_len);
 
+/* ---- Bundle version 2 (bundle_v2.c, bundle_anchor.c, export_v2.c) --- */
+
+/** The trailer of a version-2 bundle, as views into the file. */
+typedef struct cairn__bundle_v2 {
+    uint64_t exported_ns;
+    const uint8_t *head; /**< the journal head note, verbatim */
+    size_t head_len;
+    const uint8_t *tree_proof; /**< n_tree_proof hashes of 32 bytes */
+    size_t n_tree_proof;
+    const uint8_t *state; /**< the run's state blob */
+    size_t state_len;
+    const uint8_t *state_proof;
+    size_t n_state_proof;
+    size_t n_anchors;
+    struct {
+        uint64_t size;
+        const uint8_t *proof;
+        size_t n_proof;
+    } anchors[CAIRN_BUNDLE_MAX_ANCHORS];
+} cairn__bundle_v2;
+
+/**
+ * Parse the trailer at @p r (after the checkpoints) strictly: every
+ * length against the input and its limit before it is used; nothing may
+ * follow.  @return CAIRN_OK; CAIRN_EBUNDLE (detail "offset N: what").
+ */
+CAIRN_INTERNAL cairn_err cairn__bundle_v2_parse(cairn_rd *r,
+                                                cairn__bundle_v2 *t,
+                                                char *detail,
+                                                size_t detail_len);
+
+/** A parsed anchor checkpoint (views into its text). */
+typedef struct cairn__bundle_anchor {
+    cairn_note note;
+    cairn_tlog_checkpoint cp;
+} cairn__bundle_anchor;
+
+/**
+ * Parse an anchor: a signed note (C2SP signed-note) whose text is a
+ * checkpoint.  Nothing is checked against a journal here.
+ * @return CAIRN_OK; CAIRN_EINVAL (malformed: detail says where).
+ */
+CAIRN_INTERNAL cairn_err cairn__bundle_anchor_parse(const char *text,
+                                                    size_t len,
+                                                    cairn__bundle_anchor *out,
+                                                    char *detail,
+                                                    size_t detail_len);
+/**
+ * Is @p a a checkpoint of journal @p journal_id signed by Ed25519 key
+ * @p pk (NULL: no key) under the name cairn/journal/<hex id>?
+ * @return CAIRN_OK; CAIRN_EINVAL (another origin); CAIRN_EKEYMISMATCH
+ *         (no signature line of @p pk, or no key); CAIRN_ETAMPERED (a line
+ *         of @p pk does not verify).  The detail says which.
+ */
+CAIRN_INTERNAL cairn_err
+cairn__bundle_anchor_check(const cairn__bundle_anchor *a,
+                           const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+                           const uint8_t *pk, char *detail, size_t detail_len);
+
+/** What a version-2 bundle's verification needs besides the file. */
+typedef struct cairn__bundle_check {
+    const cairn_pubkey *pinned;
+    const cairn__bundle_anchor *anchors; /**< parsed anchors */
+    size_t n_anchors;
+    /** NULL, or receives the tlog-proof text FILE.tlog-proof must hold
+     *  (version 2 with records only; the caller frees it). */
+    cairn_wr *tlog_proof;
+} cairn__bundle_check;
+
+/**
+ * The version-2 checks (docs/FORMAT.md section 19.3) after the core
+ * accepted the records: head, proofs, state blob against the replayed
+ * state @p st (the run's last record at @p last_pos with leaf hash
+ * out->head), anchors.  Fills out->format / journal_head and @p info
+ * (may be NULL).  A finding sets verdict TAMPERED or INCOMPLETE in @p out.
+ * @return CAIRN_OK; CAIRN_ENOMEM.
+ */
+CAIRN_INTERNAL cairn_err cairn__bundle_v2_check(
+    const cairn__bundle_v2 *t, const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+    const cairn_state *st, uint64_t last_pos, const cairn__bundle_check *c,
+    cairn_verify_report *out, cairn_bundle_info *info);
+
+/**
+ * The run's state as a bundle shows it (cairn_bundle_info's state, total,
+ * done, in_doubt, failed) from state @p st: a pending operation counts
+ * as in doubt.  @return CAIRN_OK; CAIRN_ENOMEM.
+ */
+CAIRN_INTERNAL cairn_err cairn__bundle_state(const cairn_state *st,
+                                             cairn_bundle_info *info);
+
+/**
+ * A bundle file's bytes as the parser wants them: @p stored itself, or,
+ * when it is a zstd frame (export --zstd), its decompression (at most
+ * @p max bytes) in *owned (free it).  *bytes / *bytes_len are what to
+ * parse.
+ * @return CAIRN_OK; CAIRN_EBUNDLE (corrupt, cut short or over @p max:
+ *         detail "offset N: zstd: ..."); CAIRN_ENOMEM.
+ */
+CAIRN_INTERNAL cairn_err cairn__bundle_unpack(const uint8_t *stored, size_t len,
+                                              size_t max, uint8_t **owned,
+                                              const uint8_t **bytes,
+                                              size_t *bytes_len, char *detail,
+                                              size_t detail_len);
+
+/** The version-2 part of the .minisig trusted comment. */
+typedef struct cairn__bundle_comment_v2 {
+    uint64_t exported_ns;
+    cairn_run_state state;
+    uint64_t tree_size;
+} cairn__bundle_comment_v2;
+
+/** cairn__bundle_comment() with " exported=<ns> state=<name> tree=<N>"
+ *  appended when @p v2 is not NULL. */
+CAIRN_INTERNAL void cairn__bundle_comment_ex(
+    const char *run_id, uint64_t records, const uint8_t head[CAIRN_HASH_BYTES],
+    const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+    const cairn__bundle_comment_v2 *v2, char *out, size_t out_len);
+
+/**
+ * Verify a bundle in memory with anchors (cairn__verify_bundle_mem() is
+ * this with no anchors and no info).  @p info may be NULL.
+ */
+CAIRN_INTERNAL cairn_err cairn__verify_bundle_mem_ex(
+    const uint8_t *buf, size_t len, const cairn__bundle_check *c,
+    cairn_verify_report *out, cairn_bundle_info *info, char *detail,
+    size_t detail_len);
+
+/** What export_v2.c builds for a version-2 bundle. */
+typedef struct cairn__export_v2 {
+    cairn_wr trailer;    /**< the bytes after the checkpoints */
+    cairn_wr tlog_proof; /**< the text of FILE.tlog-proof */
+    uint64_t exported_ns;
+    uint64_t tree_size;
+    cairn_run_state state;
+} cairn__export_v2;
+
+/**
+ * Build the trailer and the tlog proof of run @p run_num in @p txn, after
+ * the run verified (@p rep: its head must be signed by @p signer) and
+ * check the anchors of @p opts (errors as cairn_export_bundle_opts()).
+ * Free @p x with cairn__export_v2_free() also on failure.
+ */
+CAIRN_INTERNAL cairn_err cairn__export_v2_build(
+    cairn_journal *j, cairn_txn *txn, uint64_t run_num,
+    const cairn_signer *signer, const cairn_verify_report *rep,
+    const cairn_export_opts *opts, cairn__export_v2 *x);
+CAIRN_INTERNAL void cairn__export_v2_free(cairn__export_v2 *x);
+
 /* ---- Bundle files (export_io.c) ------------------------------------ */
 
 /** A buffered writer to a file descriptor that hashes what it writes
@@ -315,14 +486,20 @@ typedef struct cairn__bout {
     int fd;
     uint8_t *buf;
     size_t cap, n;
-    uint64_t total;
+    uint64_t total; /**< bytes written to the file */
+    uint64_t raw;   /**< bytes given to cairn__bout_put() */
     cairn_blake2b hash;
     int err; /**< errno of the first failure; -1: over the size limit */
+    struct cairn__zc *zc; /**< NULL, or compress what is put (zstd) */
 } cairn__bout;
 
 /** @p buf (@p cap bytes, borrowed) is the write buffer. */
 CAIRN_INTERNAL void cairn__bout_init(cairn__bout *o, int fd, uint8_t *buf,
                                      size_t cap);
+/** Compress everything put from now on into one zstd frame (the hash and
+ *  the file get the compressed bytes; the 1 GiB limit applies to the
+ *  bytes put).  @return CAIRN_OK; CAIRN_ENOMEM. */
+CAIRN_INTERNAL cairn_err cairn__bout_zstd(cairn__bout *o);
 CAIRN_INTERNAL void cairn__bout_put(cairn__bout *o, const void *p, size_t n);
 /** Flush, fsync and close; the hash of every byte into @p hash.
  *  @return CAIRN_OK; CAIRN_EIO; CAIRN_EINVAL (over the size limit). */

@@ -208,6 +208,15 @@ static cairn_err parse_head(const uint8_t *v, size_t vl,
     return err != CAIRN_OK ? err : check_signature(&note, origin, pinned, rep);
 }
 
+cairn_err
+cairn__verify_head_note(const uint8_t *v, size_t vl,
+                        const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+                        const cairn_pubkey *pinned, cairn_verify_report *rep)
+{
+    rep->journal_head.present = 1;
+    return parse_head(v, vl, journal_id, pinned, rep);
+}
+
 static cairn_err meta_get(cairn_txn *txn, const char *key, const uint8_t **v,
                           size_t *vl, int *found)
 {

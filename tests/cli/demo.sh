@@ -1,6 +1,6 @@
 #!/bin/sh
 # demo.sh - the main-job demo (examples/demo.sh) as a CI check: it must
-# exit 0 within 120 s, say VERIFIED and pass its restore check, and leave
+# exit 0 within 300 s (generous: CI shares a loaded 2-core machine), say VERIFIED and pass its restore check, and leave
 # no process and no directory behind.  Also: the committed example plans
 # are the templates rendered for /tmp/cairn-demo, and cairn accepts them.
 set -u
@@ -28,7 +28,7 @@ done
 # Its mktemp directory goes below $T, so that leftovers can be found.
 mkdir "$T/tmp"
 CHECKS=$((CHECKS + 1))
-TMPDIR=$T/tmp timeout -k 10 120 sh "$EX/demo.sh" "$C" >"$T/demo.out" 2>&1
+TMPDIR=$T/tmp timeout -k 10 300 sh "$EX/demo.sh" "$C" >"$T/demo.out" 2>&1
 rc=$?
 if [ "$rc" -ne 0 ]; then
     fail "examples/demo.sh exited $rc (124: timed out)"

@@ -129,7 +129,7 @@ grep -q "^salvaged  run-1  44 records, VERIFIED: $T/b/run-1.cairn\$" "$T/out" &&
 expect 0 "$C" verify-bundle "$T/b/run-1.cairn" --key "$T/k.pub"
 expect 0 "$C" verify-bundle "$T/b/run-3.cairn" --key "$T/k.pub"
 CHECKS=$((CHECKS + 1))
-[ "$(ls "$T/b")" = "$(printf 'run-1.cairn\nrun-1.cairn.minisig\nrun-3.cairn\nrun-3.cairn.minisig')" ] ||
+[ "$(ls "$T/b")" = "$(printf 'run-1.cairn\nrun-1.cairn.minisig\nrun-1.cairn.tlog-proof\nrun-3.cairn\nrun-3.cairn.minisig\nrun-3.cairn.tlog-proof')" ] ||
     fail "bundle directory holds: $(ls "$T/b")"
 # The same as JSON.
 expect 6 "$C" salvage "$T/bad" --bundles "$T/j" --key "$T/k.pub" -o json
