@@ -2,8 +2,8 @@
  * verify_bundle.c - cairn verify-bundle FILE [--key PUB] [--no-signature]
  * [--anchor A]... [-J DIR]: verify an exported bundle, its detached
  * signature FILE.minisig and (version 2) FILE.tlog-proof without any
- * journal directory (with -J DIR, also that it is the archive of a run
- * pruned from DIR, matching its tombstone); and the report printers it
+ * journal directory (with -J DIR the bundle must also be the archive of a
+ * pruned run of DIR, matching its tombstone); and the report printers it
  * shares with `cairn verify`.
  */
 #include "cli.h"
@@ -473,21 +473,24 @@ int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv)
         }
     }
     path = cli_one_arg(ctx, argc, argv, "FILE");
-    cairn_bundle_verify_opts opts = {
-        key, no_signature ? CAIRN_BUNDLE_NO_SIGNATURE : 0u,
-        (const char *const *)anchors.text, anchors.len, anchors.n};
+    unsigned flags = no_signature ? CAIRN_BUNDLE_NO_SIGNATURE : 0u;
+    cairn_bundle_verify_opts opts = {key, flags,
+                                     (const char *const *)anchors.text,
+                                     anchors.len, anchors.n};
+    if (ctx->journal_opt != NULL && anchors.n > 0) {
+        cli_usage_error(ctx, "-J (the tombstone of a pruned run) and "
+                             "--anchor are checked one at a time: run "
+                             "verify-bundle twice");
+    }
     err = cairn_verify_bundle_opts(path, &opts, &r, &info, detail,
                                    sizeof(detail));
-    if (err == CAIRN_OK && ctx->journal_opt != NULL &&
-        r.verdict != CAIRN_VERDICT_TAMPERED &&
-        r.verdict != CAIRN_VERDICT_ERROR) {
+    if (ctx->journal_opt != NULL && (err == CAIRN_OK || err == CAIRN_EBUNDLE)) {
         /* -J DIR: the bundle is the archive of a pruned run of DIR and
-         * must match its tombstone. */
+         * must match its tombstone (this checks the bundle again). */
         cli_open_journal(ctx, CAIRN_OPEN_READONLY);
-        err = cairn_verify_bundle_pruned(
-            ctx->journal, path, key,
-            no_signature ? CAIRN_BUNDLE_NO_SIGNATURE : 0u, &r, detail,
-            sizeof(detail));
+        detail[0] = '\0';
+        err = cairn_verify_bundle_pruned(ctx->journal, path, key, flags, &r,
+                                         detail, sizeof(detail));
     }
     if (err != CAIRN_OK && err != CAIRN_EBUNDLE) {
         cairn_pubkey_free(key);

@@ -1546,8 +1546,8 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_all(
  * format-2 journal the bundle is version 2 and @p path + ".tlog-proof" is
  * written too (see cairn_export_bundle_opts()).
  * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EKEYMISMATCH (also: a format-2
- *         head not signed by @p signer's key); CAIRN_EPRUNED (the run
- *         was pruned: its records are gone); CAIRN_ETAMPERED or
+ *         head not signed by @p signer's key); CAIRN_EPRUNED (the run was
+ *         pruned: its records are gone); CAIRN_ETAMPERED or
  *         CAIRN_EINCOMPLETE (the run does not verify: nothing written);
  *         CAIRN_EEXIST (a file exists); CAIRN_EIO; CAIRN_ENOMEM.
  */

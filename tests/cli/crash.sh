@@ -22,7 +22,13 @@ if [ ! -x "$CRASH" ]; then
     echo "crash.sh: $CRASH is not built" >&2
     exit 1
 fi
+# The remembered checkpoints of the suite's CLI runs: its own, never the
+# user's or another test's.
+CPS=$(mktemp -d "${TMPDIR:-/tmp}/cairn-crash-cps.XXXXXX") || exit 1
+trap 'rm -rf "$CPS"' EXIT
+export CAIRN_CHECKPOINTS="$CPS/checkpoints"
 if [ "${CAIRN_CRASH_PERTURB:-1}" = 0 ]; then
-    exec "$CRASH" --cli "$CAIRN"
+    "$CRASH" --cli "$CAIRN"
+else
+    "$CRASH" --perturb --cli "$CAIRN"
 fi
-exec "$CRASH" --perturb --cli "$CAIRN"
