@@ -130,6 +130,8 @@ void bn_verify(const bn_env *env);
 void bn_verify_done(const bn_env *env);
 /** cairn compact of a runner-shaped journal built for it. */
 void bn_compact(const bn_env *env);
+/** Archive, re-verify and prune runner-shaped runs (prune.c). */
+void bn_prune(const bn_env *env);
 /** Library versions line (main.c prints it). */
 void bn_versions(char *out, size_t len);
 
