@@ -86,6 +86,8 @@ int cmd_skip(cli_ctx *ctx, int argc, char **argv);
 int cmd_retry(cli_ctx *ctx, int argc, char **argv);
 int cmd_resolve(cli_ctx *ctx, int argc, char **argv);
 int cmd_cancel(cli_ctx *ctx, int argc, char **argv);
+int cmd_hold(cli_ctx *ctx, int argc, char **argv);
+int cmd_release(cli_ctx *ctx, int argc, char **argv);
 int cmd_list(cli_ctx *ctx, int argc, char **argv);
 int cmd_status(cli_ctx *ctx, int argc, char **argv);
 int cmd_show(cli_ctx *ctx, int argc, char **argv);
@@ -299,7 +301,8 @@ enum {
     CLI_OPT_FILTER_TARGET,
     CLI_OPT_FILTER_SINCE,
     CLI_OPT_FILTER_UNTIL,
-    CLI_OPT_FILTER_ATTENTION
+    CLI_OPT_FILTER_ATTENTION,
+    CLI_OPT_FILTER_HELD
 };
 #define CLI_LONG_FILTER                                                        \
     {"state", required_argument, NULL, CLI_OPT_FILTER_STATE},                  \
@@ -307,8 +310,9 @@ enum {
         {"target", required_argument, NULL, CLI_OPT_FILTER_TARGET},            \
         {"since", required_argument, NULL, CLI_OPT_FILTER_SINCE},              \
         {"until", required_argument, NULL, CLI_OPT_FILTER_UNTIL},              \
+        {"attention", no_argument, NULL, CLI_OPT_FILTER_ATTENTION},            \
     {                                                                          \
-        "attention", no_argument, NULL, CLI_OPT_FILTER_ATTENTION               \
+        "held", no_argument, NULL, CLI_OPT_FILTER_HELD                         \
     }
 
 /** Which runs a command looks at; every option given must match (AND),
@@ -322,6 +326,7 @@ typedef struct cli_run_filter {
     uint64_t since_ns, until_ns; /**< created in [since, until] */
     int have_since, have_until;
     int attention; /**< only runs cli_run_needs_attention() */
+    int held;      /**< only runs whose hold counts now (cairn_hold_active) */
 } cli_run_filter;
 /** Handle a filter option @p c; 1 when handled, 0 when not a filter
  *  option; a bad value is a usage error naming the option (exit 2). */
@@ -463,6 +468,10 @@ uint64_t cli_now_ns(void);
  * @return 0 and *ns; -1 when it is neither.
  */
 int cli_parse_since(const char *text, uint64_t now_ns, uint64_t *ns);
+/** Parse a point in time for --until of `hold`: RFC 3339 UTC, or a
+ *  duration after now ("30d", "12h").  0 and *ns; -1 when neither (or
+ *  the sum overflows). */
+int cli_parse_until(const char *text, uint64_t now_ns, uint64_t *ns);
 /** Parse a duration ("90s", "15m", "1h30m", "500ms") with
  *  cairn_duration_parse(), zero allowed (the caller checks its own
  *  range); 0 ok, -1 not one. */

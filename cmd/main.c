@@ -88,6 +88,24 @@ static const cli_command commands[] = {
      "SIGTERM (outcome journaled, containment done), and the cancel is\n"
      "recorded when it has let go.  --timeout D: wait at most D (default\n"
      "2m), then exit 5 with nothing recorded.\n"},
+    {"hold", cmd_hold, CLI_WRITES, "keep a run from retention",
+     "usage: cairn hold RUN --reason TEXT [--until TIME|DUR]\n"
+     "                  [--secret-key FILE] [--actor NAME]\n"
+     "\n"
+     "Append a signed HOLD record to RUN: `cairn prune` refuses a held run\n"
+     "(CAIRN_EHELD) until `cairn release`, or until TIME passes (RFC 3339\n"
+     "UTC, or a duration from now: 30d, 12h); an expired hold no longer\n"
+     "counts.  Any run state, ended runs included; the run itself is\n"
+     "unchanged.  --reason: 1..1024 bytes, required.\n"
+     "Exit: 0 held; 2 already held (release it first), no such run, an\n"
+     "imported run, or usage; 5 locked by a live writer.\n"},
+    {"release", cmd_release, CLI_WRITES, "lift the hold of a run",
+     "usage: cairn release RUN --reason TEXT\n"
+     "                     [--secret-key FILE] [--actor NAME]\n"
+     "\n"
+     "Append a signed RELEASE record to RUN, held or held until a time that\n"
+     "passed.  Exit: 0 released; 2 not held, no such run, an imported run,\n"
+     "or usage; 5 locked by a live writer.\n"},
     {"run", cmd_run, CLI_WRITES | CLI_CREATES,
      "create a run of a plan and execute it",
      "usage: cairn run PLAN|- [--manual-accept] [--max-steps N]\n"
@@ -144,7 +162,7 @@ static const cli_command commands[] = {
      "                      in doubt\n"},
     {"list", cmd_list, CLI_READS, "list the runs of the journal",
      "usage: cairn list [--state S[,S...]] [--plan ID] [--target T]\n"
-     "                  [--since TIME] [--until TIME] [--attention]\n"
+     "                  [--since TIME] [--until TIME] [--attention] [--held]\n"
      "\n"
      "One line per run: run id, plan id, state, activity (active pid N,\n"
      "ABANDONED, idle, ended), done/total, last update.\n"
@@ -156,6 +174,7 @@ static const cli_command commands[] = {
      "             UTC (2026-11-24T10:00:00Z) or a duration ago (7d, 2h)\n"
      "--attention  runs that need an operator (failed, needs-attention, an\n"
      "             operation in doubt, a target to restart)\n"
+     "--held       runs held by `cairn hold` (a hold that still counts)\n"
      "Repeated options of one kind match any of their values; different\n"
      "options must all match.  RUN arguments of every command also take\n"
      "`latest` (the run created last) or a unique prefix of a run id.\n"},
@@ -178,8 +197,8 @@ static const cli_command commands[] = {
      "\n"
      "TIME is RFC 3339 (2026-11-24T10:00:00Z) or a duration ago (10m, 2h).\n"
      "--type: records of these types (create, accept-preflight, claim,\n"
-     "receipt, retry, resolve, cancel, timeout); --op: records about that\n"
-     "operation; --actor: records written by NAME.\n"
+     "receipt, retry, resolve, cancel, timeout, hold, release); --op:\n"
+     "records about that operation; --actor: records written by NAME.\n"
      "--follow polls for new records every 200 ms until interrupted.\n"},
     {"keygen", cmd_keygen, 0, "write a new minisign key pair",
      "usage: cairn keygen -p PUBFILE -s SECFILE [--no-password]\n"

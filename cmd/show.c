@@ -26,6 +26,8 @@ static int about_op(const cairn_record_view *r, uint32_t op)
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
     case CAIRN_REC_PRUNE:
+    case CAIRN_REC_HOLD:
+    case CAIRN_REC_RELEASE:
         return 0;
     }
     return 0;

@@ -166,6 +166,8 @@ static int each_record(void *arg, const cairn_record_view *r)
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
     case CAIRN_REC_PRUNE:
+    case CAIRN_REC_HOLD:
+    case CAIRN_REC_RELEASE:
         break;
     }
     return 0;

@@ -100,6 +100,7 @@ extern "C" {
 #define CAIRN_MAX_KV_VALUE 65536
 #define CAIRN_MAX_PLAN_BYTES (1u << 20) /**< plan file / canonical plan */
 #define CAIRN_MAX_RECORD_BYTES (4u << 20)
+#define CAIRN_MAX_HOLD_REASON 1024 /**< a hold's or release's reason */
 
 /**
  * Error codes.  Append-only: values are never renumbered or reused.
@@ -154,8 +155,10 @@ typedef enum cairn_err {
     CAIRN_EUNSAFE = 40,         /**< a journal file is a symbolic link, not
                                      the caller's own, of the wrong type, or
                                      (CAIRN_OPEN_STRICT) writable by others */
-    CAIRN_EHELD = 41,           /**< the run is held (cairn hold) */
-    CAIRN_EIMPORTED = 42,       /**< the run was imported: read-only */
+    CAIRN_EHELD = 41,           /**< the run is held (cairn_hold()): what
+                                     would remove it is refused */
+    CAIRN_EIMPORTED = 42,       /**< the run was imported from a bundle
+                                     (cairn_import()): read-only */
     CAIRN_ESTALE = 43,          /**< a witness's tree size is not the
                                      request's old size */
     CAIRN_EPRUNED = 44,         /**< the run was pruned: only its tombstone
@@ -260,16 +263,18 @@ typedef enum cairn_next_action {
 
 /** Record types.  Values are part of the on-disk format. */
 typedef enum cairn_record_type {
-    CAIRN_REC_CREATE = 1,  /**< run created; carries the canonical plan */
-    CAIRN_REC_ACCEPT = 2,  /**< preflight accepted */
-    CAIRN_REC_CLAIM = 3,   /**< operation claimed (intent, before effect) */
-    CAIRN_REC_RECEIPT = 4, /**< outcome of one attempt */
-    CAIRN_REC_RETRY = 5,   /**< operator: failed -> ready */
-    CAIRN_REC_RESOLVE = 6, /**< operator/probe: in-doubt -> outcome */
-    CAIRN_REC_CANCEL = 7,  /**< run cancelled */
-    CAIRN_REC_TIMEOUT = 8, /**< run deadline passed */
-    CAIRN_REC_PRUNE = 11   /**< tombstone: the run's other records were
-                                removed (archived); its last record */
+    CAIRN_REC_CREATE = 1,   /**< run created; carries the canonical plan */
+    CAIRN_REC_ACCEPT = 2,   /**< preflight accepted */
+    CAIRN_REC_CLAIM = 3,    /**< operation claimed (intent, before effect) */
+    CAIRN_REC_RECEIPT = 4,  /**< outcome of one attempt */
+    CAIRN_REC_RETRY = 5,    /**< operator: failed -> ready */
+    CAIRN_REC_RESOLVE = 6,  /**< operator/probe: in-doubt -> outcome */
+    CAIRN_REC_CANCEL = 7,   /**< run cancelled */
+    CAIRN_REC_TIMEOUT = 8,  /**< run deadline passed */
+    CAIRN_REC_HOLD = 9,     /**< run held: kept from retention (any state) */
+    CAIRN_REC_RELEASE = 10, /**< a hold lifted */
+    CAIRN_REC_PRUNE = 11    /**< tombstone: the run's other records were
+                                 removed (archived); its last record */
 } cairn_record_type;
 
 /** Lowercase words used by the CLI and JSON ("preflight", "pending" ...).
@@ -852,6 +857,41 @@ CAIRN_API CAIRN_WUR cairn_err cairn_cancel(cairn_journal *journal,
                                            const char *run_id, int timed_out,
                                            const cairn_actor_info *who);
 
+/**
+ * Hold a run: keep it from retention (`cairn prune` and cairn_prune()
+ * refuse a held run with CAIRN_EHELD) until cairn_release(), or until
+ * @p until_ns passes.  Appends a signed HOLD record to the run's own
+ * chain, committed like every transition.  Allowed in every run state,
+ * including completed, failed, cancelled and timed out; the run's
+ * operations are unchanged (a held run can still be resumed).
+ * @param until_ns  wall time (ns since the epoch) after which the hold no
+ *                  longer counts, or 0 for none; must be later than the
+ *                  record's own time.
+ * @param who       actor, and the reason (required, 1..
+ *                  CAIRN_MAX_HOLD_REASON bytes).  Borrowed.
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EREASON (no reason); CAIRN_EINVAL
+ *         (reason too long or holding a NUL, @p until_ns not in the
+ *         future); CAIRN_ESTATE (already held by a hold that still counts:
+ *         release it first); CAIRN_EIMPORTED (an imported run);
+ *         CAIRN_ELOCKED; storage errors.  A refused hold writes nothing.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_hold(cairn_journal *journal,
+                                         const char *run_id, uint64_t until_ns,
+                                         const cairn_actor_info *who);
+
+/**
+ * Lift the hold of a run (a RELEASE record, signed and committed like
+ * every transition), whether or not its until time has passed.
+ * @param who  actor, and the reason (required, 1..CAIRN_MAX_HOLD_REASON
+ *             bytes).  Borrowed.
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EREASON; CAIRN_EINVAL;
+ *         CAIRN_ESTATE (the run is not held); CAIRN_EIMPORTED;
+ *         CAIRN_ELOCKED; storage errors.  A refused release writes nothing.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_release(cairn_journal *journal,
+                                            const char *run_id,
+                                            const cairn_actor_info *who);
+
 /* ------------------------------------------------------------------ */
 /* Retention: pruning a run (docs/FORMAT.md section 22).               */
 
@@ -1032,7 +1072,22 @@ typedef struct cairn_summary {
      *  is next (cairn_prune_tombstone() tells what was removed). */
     int pruned;
     uint64_t prune_position; /**< position of the PRUNE record, or 0 */
+    /** Held (cairn_hold()): the last HOLD record of the run was not
+     *  followed by a RELEASE.  A hold whose @c hold_until_ns has passed
+     *  no longer counts (cairn_hold_active()), but stays shown until
+     *  released or replaced. */
+    int held;
+    char hold_reason[CAIRN_MAX_HOLD_REASON + 1]; /**< "" when not held */
+    uint64_t hold_until_ns;                      /**< 0: until released */
+    uint64_t hold_ns;                    /**< wall time of the HOLD record */
+    char hold_actor[CAIRN_MAX_TEXT + 1]; /**< its actor ("" when none) */
+    /** Imported from a bundle (cairn_import()): read-only. */
+    int imported;
 } cairn_summary;
+
+/** Does the hold of @p summary count at wall time @p now_ns (ns since the
+ *  epoch): held, and no @c hold_until_ns or one still in the future? */
+CAIRN_API int cairn_hold_active(const cairn_summary *summary, uint64_t now_ns);
 
 /**
  * The resume summary of @p run_id, from the materialised state (O(1) in the
@@ -1129,7 +1184,8 @@ typedef struct cairn_record_view {
     const char *host;              /**< CLAIM */
     cairn_outcome outcome;         /**< RECEIPT RESOLVE */
     cairn_error_class error_class; /**< RECEIPT RESOLVE */
-    const char *reason;            /**< all but CREATE/CLAIM ("" none) */
+    const char *reason;            /**< all but CREATE/CLAIM ("" none);
+                                        required by HOLD and RELEASE */
     const cairn_kv *outputs;
     size_t n_outputs;
     const cairn_kv *evidence;
@@ -1138,6 +1194,7 @@ typedef struct cairn_record_view {
     /** PRUNE: the tombstone (what was removed, by which rule, the bundle;
      *  docs/FORMAT.md section 22); NULL for other types. */
     const struct cairn_tombstone *tombstone;
+    uint64_t until_ns; /**< HOLD: when the hold stops counting (0: none) */
 } cairn_record_view;
 
 /**
@@ -1352,6 +1409,14 @@ typedef struct cairn_verify_report {
     int has_node;
     unsigned bad_level;
     uint64_t bad_index;
+    /** The run is pruned (cairn_prune()): its PRUNE record at
+     *  prune_position stands for pruned_records records, whose positions
+     *  and leaf hashes it lists (cairn_prune_tombstone() tells by whom,
+     *  when, by which rule and where the bundle is).  In the directory
+     *  report: pruned_records is the number of pruned positions. */
+    int pruned;
+    uint64_t prune_position;
+    uint64_t pruned_records;
 } cairn_verify_report;
 
 /**

@@ -137,6 +137,10 @@ const char *cairn_record_type_name(cairn_record_type type)
         return "timeout";
     case CAIRN_REC_PRUNE:
         return "prune";
+    case CAIRN_REC_HOLD:
+        return "hold";
+    case CAIRN_REC_RELEASE:
+        return "release";
     }
     return "unknown";
 }

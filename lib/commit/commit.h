@@ -143,6 +143,24 @@ CAIRN_INTERNAL cairn_err cairn__journal_migrate(
     cairn__migrate_hook hook, void *hook_ctx, cairn_migrate_result *out,
     char *detail, size_t detail_len);
 
+/** Points in cairn__prune() a test may stop at (the first three inside
+ *  the write transaction, before it commits). */
+enum {
+    CAIRN__PRUNE_BUILT = 1,    /**< records checked, PRUNE record built */
+    CAIRN__PRUNE_REMOVED = 2,  /**< the run's records replaced, index and
+                                    checkpoints deleted */
+    CAIRN__PRUNE_HEAD = 3,     /**< PRUNE record, stub, head written */
+    CAIRN__PRUNE_COMMITTED = 4 /**< the transaction committed */
+};
+typedef void (*cairn__prune_hook)(void *ctx, int stage);
+/** cairn_prune() (prune.c) calling @p hook (NULL: none) at each
+ *  CAIRN__PRUNE_* stage (tests kill the process there). */
+CAIRN_INTERNAL cairn_err cairn__prune(cairn_journal *journal,
+                                      const char *run_id,
+                                      const cairn_prune_info *info,
+                                      const cairn_actor_info *who,
+                                      cairn__prune_hook hook, void *hook_ctx);
+
 struct cairn_head;
 /**
  * End a format-2 commit (head_write.c): append the leaf hashes of the

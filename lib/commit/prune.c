@@ -7,8 +7,9 @@
  * through `index`, checked (its seq, its chain link, its leaf hash against
  * the stored leaf of the log tree) and listed with its position and leaf
  * hash in the PRUNE record, built and signed through the one transition
- * builder every commit uses.  Then each record's value becomes empty (its
- * key stays, so `records` keeps one key per position), its `index` entry
+ * builder every commit uses.  Then each record's value becomes the 8-byte
+ * placeholder naming the run (its key stays, so `records` keeps one key
+ * per position and the head's count holds), its `index` entry
  * and its checkpoint (if any) go, the PRUNE record, its index entry, the
  * stub and its checkpoint are stored, and the head is extended by the
  * PRUNE record's leaf and signed once.  Any failure aborts the whole
@@ -18,6 +19,7 @@
 #include "journal/head.h"
 
 #include "base/bytes.h"
+#include "base/sys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,16 @@ typedef struct prune_ctx {
     cairn_prune_range *ranges;
     size_t n_ranges;
     uint64_t count;
+    cairn__prune_hook hook; /* tests: called at each CAIRN__PRUNE_* stage */
+    void *hook_ctx;
 } prune_ctx;
+
+static void stage(const prune_ctx *c, int at)
+{
+    if (c->hook != NULL) {
+        c->hook(c->hook_ctx, at);
+    }
+}
 
 static cairn_err set_str(char **dst, const char *src)
 {
@@ -167,21 +178,23 @@ static cairn_err collect(prune_ctx *c, cairn_txn *txn, const cairn_state *st)
     return err;
 }
 
-/* Empty each pruned record's value, drop its index entry and checkpoint. */
+/* Replace each pruned record by its placeholder (the run's number, 8
+ * bytes), drop its index entry and its checkpoint. */
 static cairn_err remove_records(prune_ctx *c, cairn_txn *txn, uint64_t run_num)
 {
     cairn_err err = CAIRN_OK;
+    uint8_t placeholder[8];
+    cairn__store64_be(placeholder, run_num);
     for (uint64_t seq = 0; seq < c->count && err == CAIRN_OK; seq++) {
         uint8_t key[8], ikey[16];
-        int found = 0;
         cairn__store64_be(key, c->positions[seq]);
         cairn__store64_be(ikey, run_num);
         cairn__store64_be(ikey + 8, seq);
-        err =
-            cairn__txn_put(txn, CAIRN_DBI_RECORDS, key, sizeof(key), "", 0, 0);
+        err = cairn__txn_put(txn, CAIRN_DBI_RECORDS, key, sizeof(key),
+                             placeholder, sizeof(placeholder), 0);
         if (err == CAIRN_OK) {
-            err = cairn__txn_del(txn, CAIRN_DBI_INDEX, ikey, sizeof(ikey),
-                                 &found);
+            err =
+                cairn__txn_del(txn, CAIRN_DBI_INDEX, ikey, sizeof(ikey), NULL);
         }
         if (err == CAIRN_OK) {
             err = cairn__txn_del(txn, CAIRN_DBI_CHECKPOINTS, key, sizeof(key),
@@ -213,8 +226,10 @@ static cairn_err prune_write(prune_ctx *c, cairn_txn *txn, cairn_state *st,
     memset(&run, 0, sizeof(run));
     run.run_num = st->run_num;
     memcpy(run.old_leaf, old_leaf, CAIRN_HASH_BYTES);
+    stage(c, CAIRN__PRUNE_BUILT);
     err = remove_records(c, txn, st->run_num);
     if (err == CAIRN_OK) {
+        stage(c, CAIRN__PRUNE_REMOVED);
         err = cairn__commit_write(c->j, txn, &t, pos, st, run.new_leaf, detail,
                                   dl);
     }
@@ -222,6 +237,9 @@ static cairn_err prune_write(prune_ctx *c, cairn_txn *txn, cairn_state *st,
         err = cairn__head_write(c->j, txn, &c->head,
                                 (const uint8_t(*)[CAIRN_HASH_BYTES])t.hash, 1,
                                 &run, 1, detail, dl);
+    }
+    if (err == CAIRN_OK) {
+        stage(c, CAIRN__PRUNE_HEAD);
     }
     cairn__transition_free(&t);
     return err;
@@ -246,7 +264,7 @@ static cairn_err prune_fn(cairn_txn *txn, void *vctx)
         }
     }
     if (err == CAIRN_OK) {
-        err = cairn__state_prunable(&st, detail, dl);
+        err = cairn__state_prunable(&st, cairn__wall_ns(), detail, dl);
     }
     if (err == CAIRN_OK) {
         c->positions = calloc((size_t)st.next_seq, sizeof(uint64_t));
@@ -292,8 +310,10 @@ static cairn_err check_info(cairn_journal *j, const cairn_prune_info *in)
     return CAIRN_OK;
 }
 
-cairn_err cairn_prune(cairn_journal *journal, const char *run_id,
-                      const cairn_prune_info *info, const cairn_actor_info *who)
+cairn_err cairn__prune(cairn_journal *journal, const char *run_id,
+                       const cairn_prune_info *info,
+                       const cairn_actor_info *who, cairn__prune_hook hook,
+                       void *hook_ctx)
 {
     if (journal == NULL || run_id == NULL || info == NULL) {
         return CAIRN_EINVAL;
@@ -317,6 +337,8 @@ cairn_err cairn_prune(cairn_journal *journal, const char *run_id,
     c.req.run_id = run_id;
     c.req.build = build_prune;
     c.req.ctx = &c;
+    c.hook = hook;
+    c.hook_ctx = hook_ctx;
     err = cairn__lookup_outside(journal, run_id, &c.req.run_num, c.req.detail,
                                 sizeof(c.req.detail));
     if (err == CAIRN_OK) {
@@ -325,6 +347,9 @@ cairn_err cairn_prune(cairn_journal *journal, const char *run_id,
         if (err == CAIRN_OK) {
             err = cairn__store_write(journal->store, prune_fn, &c);
             cairn__run_lock_put(journal, c.req.run_num, 0);
+            if (err == CAIRN_OK) {
+                stage(&c, CAIRN__PRUNE_COMMITTED);
+            }
         }
     }
     if (err != CAIRN_OK) {
@@ -335,4 +360,10 @@ cairn_err cairn_prune(cairn_journal *journal, const char *run_id,
         cairn__publish_detail(journal, c.req.detail);
     }
     return err;
+}
+
+cairn_err cairn_prune(cairn_journal *journal, const char *run_id,
+                      const cairn_prune_info *info, const cairn_actor_info *who)
+{
+    return cairn__prune(journal, run_id, info, who, NULL, NULL);
 }

@@ -54,6 +54,8 @@ typedef struct cairn_prune_range {
  *            u64 pruned_count | u32 n_ranges |
  *            n_ranges x (u64 start | u32 count) | pruned_count x 32 leaf
  *            (docs/FORMAT.md section 3.2 and 22)
+ *   HOLD   : str16 reason (1..CAIRN_MAX_HOLD_REASON) | u64 until_ns
+ *   RELEASE: str16 reason (1..CAIRN_MAX_HOLD_REASON)
  *   kvlist : u16 count | count x (u16 klen | key | u32 vlen | value),
  *            keys strictly ascending by bytes (sorted, unique)
  * Limits: actor, reason, host <= CAIRN_MAX_TEXT / CAIRN_MAX_HOST; ids
@@ -91,7 +93,9 @@ typedef struct cairn_record {
     /* RECEIPT, RESOLVE */
     cairn_outcome outcome;
     cairn_error_class error_class;
-    /* ACCEPT RECEIPT RETRY RESOLVE CANCEL TIMEOUT */
+    /* HOLD: wall time after which the hold no longer counts (0: none) */
+    uint64_t until_ns;
+    /* ACCEPT RECEIPT RETRY RESOLVE CANCEL TIMEOUT HOLD RELEASE */
     char *reason;
     cairn_kvlist outputs;
     cairn_kvlist evidence;

@@ -6,6 +6,7 @@
 #include "journal/journal.h"
 
 #include "base/bytes.h"
+#include "base/sys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,7 @@ cairn_err cairn_prune_check(cairn_journal *journal, const char *run_id,
     cairn_state st;
     cairn_err err = load(journal, run_id, &st, why, sizeof(why));
     if (err == CAIRN_OK) {
-        err = cairn__state_prunable(&st, why, sizeof(why));
+        err = cairn__state_prunable(&st, cairn__wall_ns(), why, sizeof(why));
         cairn__state_free(&st);
     }
     if (err != CAIRN_OK) {

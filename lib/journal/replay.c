@@ -148,6 +148,7 @@ static void fill_view(cairn_record_view *w, const cairn_record *r, uint64_t pos)
     w->n_outputs = r->outputs.n;
     w->evidence = r->evidence.v;
     w->n_evidence = r->evidence.n;
+    w->until_ns = r->until_ns;
 }
 
 static cairn_err each_step(void *vctx, cairn_journal *j, cairn_txn *txn,

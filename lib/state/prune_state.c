@@ -56,11 +56,15 @@ uint8_t cairn__state_flags(const cairn_state *st)
                      (st->cancelled ? 4 : 0) | (st->timed_out ? 8 : 0));
 }
 
-cairn_err cairn__state_prunable(const cairn_state *st, char *detail,
-                                size_t detail_len)
+cairn_err cairn__state_prunable(const cairn_state *st, uint64_t now_ns,
+                                char *detail, size_t detail_len)
 {
     if (st->pruned) {
         FAIL(CAIRN_EPRUNED, "run %s was pruned already", st->run_id);
+    }
+    if (cairn__state_hold_active(st, now_ns)) {
+        FAIL(CAIRN_EHELD, "run %s is held (%s): release it first", st->run_id,
+             st->hold_reason);
     }
     for (uint32_t i = 0; i < st->n_ops; i++) {
         if (st->ops[i].state == CAIRN_OP_PENDING) {
@@ -167,7 +171,7 @@ cairn_err cairn__state_apply_prune(cairn_state *st, const cairn_record *rec,
                                    uint64_t position, char *detail,
                                    size_t detail_len)
 {
-    cairn_err err = cairn__state_prunable(st, detail, detail_len);
+    cairn_err err = cairn__state_prunable(st, rec->wall_ns, detail, detail_len);
     if (err == CAIRN_OK) {
         err = facts_match(st, rec, detail, detail_len);
     }

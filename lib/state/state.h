@@ -60,7 +60,20 @@ typedef struct cairn_state {
     /** pruned: the run's operations when pruned, [0] all of them, [s] those
      *  in cairn_op_state s (1..6). */
     uint32_t op_counts[7];
+    /* Hold (HOLD/RELEASE records; docs/FORMAT.md "Run state"): set by a
+     * HOLD, cleared by a RELEASE; the rest is "" / 0 when not held. */
+    uint8_t held;
+    char hold_reason[CAIRN_MAX_HOLD_REASON + 1];
+    uint64_t hold_until_ns; /**< 0: until released */
+    uint64_t hold_ns;       /**< wall time of the HOLD record */
+    char hold_actor[CAIRN_MAX_TEXT + 1];
 } cairn_state;
+
+/** Does @p st's hold count at wall time @p now_ns: held, and no until
+ *  time or one later than @p now_ns?  (Retention refuses a run whose hold
+ *  counts, CAIRN_EHELD.) */
+CAIRN_INTERNAL int cairn__state_hold_active(const cairn_state *st,
+                                            uint64_t now_ns);
 
 /** Free what a state owns (NULL-safe); the struct stays usable as empty. */
 CAIRN_INTERNAL void cairn__state_free(cairn_state *st);
@@ -143,13 +156,15 @@ CAIRN_INTERNAL cairn_run_state cairn__state_run_state(const cairn_state *st);
 /** The state flags bits 0..3 (docs/FORMAT.md section 9) of @p st. */
 CAIRN_INTERNAL uint8_t cairn__state_flags(const cairn_state *st);
 /**
- * May the run be pruned now?  Not pruned already (CAIRN_EPRUNED), no
+ * May the run be pruned at wall time @p now_ns?  Not pruned already
+ * (CAIRN_EPRUNED), no hold that counts at @p now_ns (CAIRN_EHELD), no
  * operation pending (CAIRN_ESTATE), ended: completed, failed, cancelled
  * or timed out (CAIRN_ESTATE), at most CAIRN_MAX_PRUNE_RECORDS records
- * (CAIRN_ESTATE).  Holds and imports are the journal's business.
+ * (CAIRN_ESTATE).  A PRUNE record is checked at its own wall time.
  */
 CAIRN_INTERNAL cairn_err cairn__state_prunable(const cairn_state *st,
-                                               char *detail, size_t detail_len);
+                                               uint64_t now_ns, char *detail,
+                                               size_t detail_len);
 /** Fill the run facts of a PRUNE record (plan hash, key id, state flags,
  *  created_ns, final state, op counts) from @p st; the strings (run_id,
  *  plan_id, preflight_id) are the caller's to set. */

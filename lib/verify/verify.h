@@ -87,6 +87,10 @@ typedef struct cairn_vcore {
     uint64_t time_back; /**< checkpoints older than their predecessor */
     uint64_t time_back_seq;
     cairn_plan_memo *memo; /**< optional, borrowed (set after init) */
+    /** The run is pruned: its first (and only) record fed was its PRUNE
+     *  record, which stands for records 0..seq-1 (docs/FORMAT.md
+     *  section 22); the state is the stub it implies. */
+    int pruned_start;
 } cairn_vcore;
 
 /** Start a run.  @p run_id and @p pinned are borrowed for the core's
@@ -159,6 +163,13 @@ CAIRN_INTERNAL cairn_err cairn__vtree_push(cairn__vtree *t,
  * @return as cairn__vtree_push(); a missing leaf is TAMPERED.
  */
 CAIRN_INTERNAL cairn_err cairn__vtree_push_stored(cairn__vtree *t);
+/**
+ * With cairn__vtree_push(): the next leaf is a pruned record's, whose
+ * bytes are gone; its stored leaf is taken as is (the root, compared with
+ * the signed head's, and the PRUNE record that lists it prove it).
+ * @return as cairn__vtree_push(); a missing leaf is TAMPERED.
+ */
+CAIRN_INTERNAL cairn_err cairn__vtree_push_pruned(cairn__vtree *t);
 /** Close the tree's cursors (before the transaction ends). */
 CAIRN_INTERNAL void cairn__vtree_free(cairn__vtree *t);
 /**

@@ -221,6 +221,37 @@ static cairn_err next_record(cairn_vcore *v, const cairn_record *rec,
                why, cairn_errname(err));
 }
 
+/* A pruned run starts with its PRUNE record (seq N: records 0..N-1 are
+ * gone, listed by it): its prev is the last listed leaf, and the state is
+ * the stub it implies (cairn__state_stub()). */
+static cairn_err start_pruned(cairn_vcore *v, const cairn_record *rec,
+                              const uint8_t hash[CAIRN_HASH_BYTES],
+                              uint64_t pos)
+{
+    if (v->run_id != NULL && strcmp(rec->run_id, v->run_id) != 0) {
+        return bad(v, rec->seq, "run_id", v->run_id, rec->run_id,
+                   "the prune record names another run");
+    }
+    cairn_err err = check_hash(
+        v, rec->seq, "prev", rec->pruned_leaves[rec->seq - 1], rec->prev,
+        "the prune record's prev is not the leaf hash of the "
+        "last record it lists");
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    cairn_record key = *rec;
+    key.signed_run = (rec->state_flags & 0x02u) != 0;
+    cairn__state_free(&v->st);
+    cairn__state_stub(rec, hash, pos, &v->st);
+    v->pruned_start = 1;
+    v->rep->pruned = 1;
+    v->rep->prune_position = pos;
+    v->rep->pruned_records = rec->pruned_count;
+    v->rep->run_signed = key.signed_run;
+    memcpy(v->rep->key_id, rec->key_id, CAIRN_KEY_ID_BYTES);
+    return check_pinned(v, &key);
+}
+
 static cairn_err check_binding(cairn_vcore *v, const cairn_record *rec,
                                uint64_t seq, uint64_t pos)
 {
@@ -233,7 +264,7 @@ static cairn_err check_binding(cairn_vcore *v, const cairn_record *rec,
                    "record's",
                    (unsigned long long)seq, (unsigned long long)pos);
     }
-    if (seq == 0 && v->run_num == 0) {
+    if ((seq == 0 || v->n == 0) && v->run_num == 0) {
         v->run_num = rec->run_num;
     }
     cairn_err err = check_u64(v, seq, "run_num", v->run_num, rec->run_num,
@@ -265,13 +296,25 @@ cairn_err cairn__vcore_record(cairn_vcore *v, uint64_t position,
                    (unsigned long long)seq, (unsigned long long)position, why);
     }
     cairn__leaf_hash(bytes, len, hash);
+    int pruned = seq == 0 && rec.type == CAIRN_REC_PRUNE;
+    if (pruned) {
+        seq = rec.seq; /* records 0..seq-1 were pruned */
+    }
     err = check_binding(v, &rec, seq, position);
-    if (err == CAIRN_OK) {
+    if (err == CAIRN_OK && pruned) {
+        err = start_pruned(v, &rec, hash, position);
+    } else if (err == CAIRN_OK) {
         err = seq == 0 ? start_run(v, &rec, hash, position)
                        : next_record(v, &rec, hash, position);
     }
+    if (err == CAIRN_OK && rec.type == CAIRN_REC_PRUNE && !pruned) {
+        err = bad(v, seq, "records", "removed", "still stored",
+                  "seq %llu: the run's prune record lists records that are "
+                  "still stored (a pruned run keeps its prune record alone)",
+                  (unsigned long long)seq);
+    }
     if (err == CAIRN_OK) {
-        v->n++;
+        v->n = seq + 1;
         v->last_pos = position;
         v->last_wall = rec.wall_ns;
         v->last_sealed = 0;

@@ -35,6 +35,8 @@ typedef struct dwalk {
     cairn_verify_report *rep;
     uint64_t records; /* N: positions 1..N */
     uint64_t runs;
+    uint64_t pruned;    /* E: positions holding a pruned record's placeholder */
+    uint64_t listed;    /* L: positions the PRUNE records say they removed */
     int f2;             /* format 2: the trees below are checked */
     int leaves_by_runs; /* the log tree's leaves are the run checks' */
     cairn__vtree log;   /* the log tree, rebuilt from the records */
@@ -99,7 +101,9 @@ static cairn_err record_at(dwalk *w, uint64_t pos, uint64_t *run, uint64_t *seq)
     if (!found || peek_header(v, vl, run, seq) != 0) {
         return bad_at(w, pos, "records", "position %llu: %s",
                       (unsigned long long)pos,
-                      found ? "record header truncated" : "no record");
+                      !found    ? "no record"
+                      : vl == 8 ? "a pruned position (its record was removed)"
+                                : "record header truncated");
     }
     return CAIRN_OK;
 }
@@ -141,6 +145,45 @@ static cairn_err record_indexed(dwalk *w, uint64_t pos, const uint8_t *v,
     return CAIRN_OK;
 }
 
+/* A pruned position: its value is the 8-byte number of the run whose
+ * PRUNE record lists it (docs/FORMAT.md section 22); that run's check
+ * proves the listing, the count proves nothing else is pruned. */
+static cairn_err pruned_position(dwalk *w, uint64_t pos, const uint8_t *v)
+{
+    uint64_t run = cairn__load64_be(v);
+    if (run == 0 || run > w->runs) {
+        return bad_at(w, pos, "records",
+                      "position %llu is pruned for run %llu, which does "
+                      "not exist",
+                      (unsigned long long)pos, (unsigned long long)run);
+    }
+    w->pruned++;
+    return CAIRN_OK;
+}
+
+/* A PRUNE record (type byte 11): count the positions it lists. */
+static cairn_err count_listed(dwalk *w, uint64_t pos, const uint8_t *v,
+                              size_t vl)
+{
+    cairn_record rec;
+    char why[256];
+    if (vl < 2 || v[1] != CAIRN_REC_PRUNE) {
+        return CAIRN_OK;
+    }
+    cairn_err err = cairn__record_decode(v, vl, &rec, why, sizeof(why));
+    if (err == CAIRN_ENOMEM) {
+        return err;
+    }
+    if (err != CAIRN_OK) {
+        return bad_at(w, pos, "records",
+                      "position %llu: prune record does not decode: %s",
+                      (unsigned long long)pos, why);
+    }
+    w->listed += rec.pruned_count;
+    cairn__record_free(&rec);
+    return CAIRN_OK;
+}
+
 /* Open a cursor on @p dbi at its first key. */
 static cairn_err first(dwalk *w, cairn_dbi dbi, cairn_cursor **cur,
                        const uint8_t **k, size_t *kl, const uint8_t **v,
@@ -179,6 +222,15 @@ static cairn_err stored_push(dwalk *w)
                : fail_store(w, err, "reading a tree node");
 }
 
+/* The stored leaf of a pruned position. */
+static cairn_err pruned_push(dwalk *w)
+{
+    cairn_err err = cairn__vtree_push_pruned(&w->log);
+    return err == CAIRN_OK || err == CAIRN_ETAMPERED
+               ? err
+               : fail_store(w, err, "reading a tree node");
+}
+
 static cairn_err check_records(dwalk *w)
 {
     cairn_cursor *cur = NULL;
@@ -195,9 +247,15 @@ static cairn_err check_records(dwalk *w)
                          kl == 8 ? "a gap" : "a malformed key");
             break;
         }
-        err = record_indexed(w, want, v, vl);
+        int pruned = vl == 8;
+        err = pruned ? pruned_position(w, want, v)
+                     : record_indexed(w, want, v, vl);
+        if (err == CAIRN_OK && !pruned) {
+            err = count_listed(w, want, v, vl);
+        }
         if (err == CAIRN_OK && w->f2) {
             err = w->leaves_by_runs ? stored_push(w)
+                  : pruned          ? pruned_push(w)
                                     : tree_push(w, &w->log, v, vl);
         }
         if (err == CAIRN_OK) {
@@ -206,6 +264,13 @@ static cairn_err check_records(dwalk *w)
         }
     }
     cairn__cursor_close(cur);
+    if (err == CAIRN_OK && w->pruned != w->listed) {
+        err = bad_at(w, 0, "pruned",
+                     "%llu positions are pruned, but the prune records list "
+                     "%llu",
+                     (unsigned long long)w->pruned,
+                     (unsigned long long)w->listed);
+    }
     return err;
 }
 
@@ -231,9 +296,11 @@ static cairn_err check_index(dwalk *w)
         err = next(w, cur, &k, &kl, &v, &vl, &found);
     }
     cairn__cursor_close(cur);
-    if (err == CAIRN_OK && n != w->records) {
-        err = bad_at(w, 0, "index", "%llu records but %llu index entries",
-                     (unsigned long long)w->records, (unsigned long long)n);
+    if (err == CAIRN_OK && n != w->records - w->pruned) {
+        err = bad_at(w, 0, "index",
+                     "%llu records (%llu pruned) but %llu index entries",
+                     (unsigned long long)w->records,
+                     (unsigned long long)w->pruned, (unsigned long long)n);
     }
     return err;
 }
@@ -664,6 +731,7 @@ cairn_err cairn__verify_dir(cairn_journal *journal, const cairn_pubkey *pinned,
     cairn__vtree_free(&w.smap);
     cairn__txn_end(w.txn);
     out->records = w.records;
+    out->pruned_records = w.pruned;
     if (err == CAIRN_OK) {
         finish(&w, pinned);
     }

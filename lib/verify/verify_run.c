@@ -256,6 +256,21 @@ static cairn_err index_gap(jwalk *w, uint64_t expect, uint64_t seq)
     return cairn__vcore_tampered(w->v, 1, expect, "index", e, f, reason);
 }
 
+/* Is the record at @p pos a PRUNE record (its type byte)?  Then a run's
+ * index may start there: the records before it were pruned. */
+static int prune_at(jwalk *w, uint64_t pos)
+{
+    uint8_t key[8];
+    const uint8_t *v;
+    size_t vl;
+    int found = 0;
+    cairn__store64_be(key, pos);
+    return cairn__txn_get(w->txn, CAIRN_DBI_RECORDS, key, sizeof(key), &v, &vl,
+                          &found) == CAIRN_OK &&
+           found && vl > 1 && v[0] == CAIRN_FORMAT_VERSION &&
+           v[1] == CAIRN_REC_PRUNE;
+}
+
 static cairn_err walk_index(jwalk *w)
 {
     uint8_t key[16];
@@ -279,9 +294,11 @@ static cairn_err walk_index(jwalk *w)
         if (kl != 16 || vl != 8) {
             err = index_bad(w, expect, kl != 16 ? "key" : "value",
                             kl != 16 ? kl : vl);
-        } else if (cairn__load64_be(k + 8) != expect) {
+        } else if (cairn__load64_be(k + 8) != expect &&
+                   (expect != 0 || !prune_at(w, cairn__load64_be(v)))) {
             err = index_gap(w, expect, cairn__load64_be(k + 8));
         } else {
+            expect = cairn__load64_be(k + 8);
             err = one_record(w, expect, cairn__load64_be(v));
         }
         if (err == CAIRN_OK) {
@@ -296,6 +313,86 @@ static cairn_err walk_index(jwalk *w)
         }
     }
     cairn__cursor_close(cur);
+    return err;
+}
+
+/* A pruned run: each position its PRUNE record lists holds the 8-byte
+ * placeholder naming this run (its record is gone, its key stays), and
+ * the log tree's leaf there is the leaf hash the PRUNE record lists (so
+ * every root and proof stays valid; under verify --all the directory
+ * check builds the tree from these leaves). */
+static cairn_err check_pruned(jwalk *w)
+{
+    uint8_t key[8];
+    const uint8_t *val;
+    size_t vl;
+    int found = 0;
+    char why[256], e[2 * CAIRN_HASH_BYTES + 1], f[2 * CAIRN_HASH_BYTES + 1];
+    cairn__store64_be(key, w->v->last_pos);
+    cairn_err err = cairn__txn_get(w->txn, CAIRN_DBI_RECORDS, key, sizeof(key),
+                                   &val, &vl, &found);
+    cairn_record rec;
+    if (err != CAIRN_OK || !found ||
+        (err = cairn__record_decode(val, vl, &rec, why, sizeof(why))) !=
+            CAIRN_OK) {
+        return err == CAIRN_ENOMEM ? err
+                                   : store_fail(w->rep, CAIRN_ESTORE,
+                                                "re-reading the prune record");
+    }
+    uint64_t seq = 0;
+    for (size_t i = 0; i < rec.n_ranges && err == CAIRN_OK; i++) {
+        for (uint32_t c = 0; c < rec.ranges[i].count && err == CAIRN_OK;
+             c++, seq++) {
+            uint64_t pos = rec.ranges[i].start + c;
+            const uint8_t *leaf = rec.pruned_leaves[seq];
+            cairn__store64_be(key, pos);
+            err = cairn__txn_get(w->txn, CAIRN_DBI_RECORDS, key, sizeof(key),
+                                 &val, &vl, &found);
+            if (err != CAIRN_OK) {
+                err = store_fail(w->rep, err, "reading a pruned position");
+                break;
+            }
+            if (!found || vl != 8 || cairn__load64_be(val) != w->run_num) {
+                cairn__fmt(why, sizeof(why),
+                           "position %llu (seq %llu), listed by the prune "
+                           "record, %s",
+                           (unsigned long long)pos, (unsigned long long)seq,
+                           !found    ? "is missing"
+                           : vl != 8 ? "still holds a record"
+                                     : "names another run");
+                err = cairn__vcore_tampered(w->v, 1, seq, "pruned", "removed",
+                                            found ? "present" : "missing", why);
+                break;
+            }
+            uint8_t tkey[9];
+            tkey[0] = 0;
+            cairn__store64_be(tkey + 1, pos - 1);
+            err = cairn__txn_get(w->txn, CAIRN_DBI_TREE, tkey, sizeof(tkey),
+                                 &val, &vl, &found);
+            if (err != CAIRN_OK) {
+                err = store_fail(w->rep, err, "reading the log tree");
+                break;
+            }
+            if (w->j->format == 2 &&
+                (!found || vl != CAIRN_HASH_BYTES ||
+                 memcmp(val, leaf, CAIRN_HASH_BYTES) != 0)) {
+                cairn__hash_hex(leaf, e);
+                f[0] = '\0';
+                if (found && vl == CAIRN_HASH_BYTES) {
+                    cairn__hash_hex(val, f);
+                }
+                cairn__fmt(why, sizeof(why),
+                           "position %llu (seq %llu): the log tree's leaf is "
+                           "not the leaf hash the prune record lists",
+                           (unsigned long long)pos, (unsigned long long)seq);
+                err = cairn__vcore_tampered(w->v, 1, seq, "tree", e, f, why);
+                w->rep->has_node = 1;
+                w->rep->bad_level = 0;
+                w->rep->bad_index = pos - 1;
+            }
+        }
+    }
+    cairn__record_free(&rec);
     return err;
 }
 
@@ -396,6 +493,9 @@ static cairn_err run_checks(jwalk *w)
     }
     if (err == CAIRN_OK && !w->dir_checked) {
         err = drain(w, 0, 0);
+    }
+    if (err == CAIRN_OK && w->v->pruned_start) {
+        err = check_pruned(w);
     }
     if (err == CAIRN_OK) {
         err = check_state(w);

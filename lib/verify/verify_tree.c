@@ -188,6 +188,24 @@ cairn_err cairn__vtree_push_stored(cairn__vtree *t)
     return cairn__mt_stream_push(&t->st, h, why, sizeof(why));
 }
 
+cairn_err cairn__vtree_push_pruned(cairn__vtree *t)
+{
+    uint8_t h[CAIRN_HASH_BYTES];
+    char why[128];
+    int found = 0;
+    if (t->st.size >= CAIRN_MT_MAX_SIZE) {
+        return bad_node(t, 0, t->st.size, NULL, NULL,
+                        "is past the largest tree");
+    }
+    cairn_err err = get_node(t, 0, t->st.size, h, &found);
+    if (err == CAIRN_OK && !found) {
+        err = bad_node(t, 0, t->st.size, NULL, NULL,
+                       "is missing (the leaf of a pruned record stays)");
+    }
+    return err != CAIRN_OK ? err
+                           : cairn__mt_stream_push(&t->st, h, why, sizeof(why));
+}
+
 void cairn__vtree_free(cairn__vtree *t)
 {
     for (size_t i = 0; i < CAIRN_ARRAY_LEN(t->cur); i++) {
