@@ -174,6 +174,28 @@ json_is "$T/out" 'j["pruned"] == 1'
 unset CAIRN_TEST_PRUNE_NOW
 expect 0 "$C" verify --all --key "$T/pub"
 
+# ---- held runs are never pruned; a hold after the dry run changes the plan
+export CAIRN_DIR="$T/j4"
+mk h1 H ok
+mk h2 H ok
+expect 0 "$C" hold h1 --reason "legal hold"
+expect 0 P --state completed --dry-run -o json
+runs_is "h2"
+json_is "$T/out" '{r["run_id"]: r["action"] for r in j["runs"]}["h1"] == "not-prunable"'
+json_is "$T/out" '{r["run_id"]: r["why"] for r in j["runs"]}["h1"].startswith("held")'
+expect 0 P --state completed --dry-run
+grep -q "^not-prunable  h1 .*held" "$T/out" || fail "text: h1 not said held"
+expect 0 "$C" release h1 --reason "case closed"
+expect 0 P --state completed --dry-run -o json
+runs_is "h1 h2"
+H=$(hash_of "$T/out")
+expect 0 "$C" hold h2 --reason "new case"
+expect 3 P --state completed --confirm "$H" && err_has "the prune plan changed since the dry run"
+status_is h1 's["state"] == "completed"'
+expect 0 P --state completed -o json
+json_is "$T/out" '[r["run_id"] for r in j["runs"] if r["action"] == "pruned"] == ["h1"]'
+expect 0 "$C" verify --all --key "$T/pub"
+
 # ---- max-journal-size: oldest first until the record bytes are under it -
 export CAIRN_DIR="$T/j3"
 for i in 1 2 3 4; do mk s$i S ok; done
