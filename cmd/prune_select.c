@@ -126,11 +126,14 @@ static void check_library(cli_ctx *ctx, prune_run *r)
         return;
     }
     r->verdict = PRUNE_NOT_PRUNABLE;
-    snprintf(r->why, sizeof(r->why), "%s%s%s",
-             err == CAIRN_EHELD       ? "held"
-             : err == CAIRN_EIMPORTED ? "imported (read-only)"
-                                      : cairn_strerror(err),
-             detail[0] != '\0' ? ": " : "", detail);
+    /* Truncated to the rule's size on purpose: the return value says. */
+    if (snprintf(r->why, sizeof(r->why), "%s%s%s",
+                 err == CAIRN_EHELD       ? "held"
+                 : err == CAIRN_EIMPORTED ? "imported (read-only)"
+                                          : cairn_strerror(err),
+                 detail[0] != '\0' ? ": " : "", detail) < 0) {
+        r->why[0] = '\0';
+    }
 }
 
 /* Eligibility from the summary, the run's activity and the library. */
