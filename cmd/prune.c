@@ -228,7 +228,8 @@ static void check_options(cli_ctx *ctx, prune_policy *p)
         cli_die(CLI_EXIT_USAGE, "prune: --archive %s: %s", p->archive,
                 strerror(errno));
     }
-    p->archive = abs; /* freed at exit */
+    p->archive = abs;
+    p->archive_owned = abs;
 }
 
 /* ---- the public key the copies are verified with -------------------- */
@@ -451,5 +452,6 @@ int cmd_prune(cli_ctx *ctx, int argc, char **argv)
     }
     prune_set_free(&set);
     cli_filter_free(&p.filter);
+    free(p.archive_owned);
     return skipped > 0 ? CLI_EXIT_ERROR : CLI_EXIT_OK;
 }

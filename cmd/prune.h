@@ -46,7 +46,8 @@ typedef struct prune_policy {
     const char *max_size_text;
     int have_max_size;
     cli_run_filter filter; /**< states (terminal only) and plans */
-    const char *archive;   /**< --archive DIR */
+    const char *archive;   /**< --archive DIR, made absolute */
+    char *archive_owned;   /**< that absolute path (malloc'd) */
     const char *reason;    /**< --reason TEXT */
     const char *key_path;  /**< --key PUB, or NULL: the signer's key */
     const char *confirm;   /**< --confirm HASH, or NULL */

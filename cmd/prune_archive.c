@@ -9,11 +9,12 @@
  * Re-runnable: a bundle with its .minisig left by an interrupted prune
  * is verified and reused, never overwritten; a bundle without its
  * .minisig is an export cut short (the library writes the .minisig last)
- * and is removed and written again; temporary files of an export cut
- * short (FILE.tmp-*) are removed.  A run whose copy does not verify is
- * kept and reported.  An exclusive lock on DIR/<journal id>/.prune.lock
- * keeps two prunes of one journal apart; the library's transaction
- * refuses to prune a run twice (CAIRN_EPRUNED: "already done").
+ * and is removed with its .tlog-proof (bundle version 2) and written
+ * again; temporary files of an export cut short (FILE.tmp-*,
+ * FILE.minisig.tmp-*, FILE.tlog-proof.tmp-*) are removed.  A run whose copy
+ * does not verify is kept and reported.  An exclusive lock on DIR/<journal
+ * id>/.prune.lock keeps two prunes of one journal apart; the library's
+ * transaction refuses to prune a run twice (CAIRN_EPRUNED: "already done").
  *
  * CAIRN_TEST_PRUNE_KILL_AT=export|verify|prune (tests only) SIGKILLs the
  * process right after that phase of the first run it reaches.
@@ -86,23 +87,36 @@ int prune_archive_lock(const prune_policy *p, const char *journal_id)
     return fd;
 }
 
-/* Remove FILE.tmp-* and FILE.minisig.tmp-* an interrupted export left. */
-static void remove_temps(const char *sub, const char *bundle)
+/* The files an export writes next to the bundle: FILE.minisig (last),
+ * and FILE.tlog-proof (bundle version 2, before the .minisig). */
+static const char *const companions[] = {"", ".minisig", ".tlog-proof"};
+
+/* Remove what an export cut short left of @p bundle: FILE, FILE.minisig,
+ * FILE.tlog-proof when @p finished_too, and always their temporary files
+ * (NAME.tmp-*). */
+static void remove_partial(const char *sub, const char *bundle,
+                           int finished_too)
 {
     const char *name = strrchr(bundle, '/') + 1;
-    char pre1[CAIRN_MAX_ID + 64], pre2[CAIRN_MAX_ID + 64];
-    snprintf(pre1, sizeof(pre1), "%s.tmp-", name);
-    snprintf(pre2, sizeof(pre2), "%s.minisig.tmp-", name);
+    char pre[CAIRN_MAX_ID + 64];
+    int removed = 0;
     DIR *d = opendir(sub);
     struct dirent *e;
-    int removed = 0;
     if (d == NULL) {
-        return;
+        cli_die(CLI_EXIT_ERROR, "prune: %s: %s", sub, strerror(errno));
     }
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, pre1, strlen(pre1)) == 0 ||
-            strncmp(e->d_name, pre2, strlen(pre2)) == 0) {
-            removed += unlinkat(dirfd(d), e->d_name, 0) == 0;
+        for (size_t i = 0; i < sizeof(companions) / sizeof(companions[0]);
+             i++) {
+            snprintf(pre, sizeof(pre), "%s%s", name, companions[i]);
+            size_t n = strlen(pre);
+            int tmp = strncmp(e->d_name, pre, n) == 0 &&
+                      strncmp(e->d_name + n, ".tmp-", 5) == 0;
+            int whole = finished_too && strcmp(e->d_name, pre) == 0;
+            if (tmp || whole) {
+                removed += unlinkat(dirfd(d), e->d_name, 0) == 0;
+                break;
+            }
         }
     }
     closedir(d);
@@ -160,16 +174,13 @@ static int archive_run(cli_ctx *ctx, const char *sub, prune_run *r)
     int have_bundle = access(r->bundle, F_OK) == 0;
     int have_sig = access(sig, F_OK) == 0;
     if (have_bundle && have_sig) {
+        remove_partial(sub, r->bundle, 0); /* older attempts' temporaries */
         snprintf(r->note, sizeof(r->note), "bundle reused");
         return 0;
     }
-    if (have_bundle || have_sig) {
-        /* The library writes the bundle, then its .minisig: one without
-         * the other is an export cut short.  Never a finished archive. */
-        (void)unlink(have_bundle ? r->bundle : sig);
-        fsync_dir(sub);
-    }
-    remove_temps(sub, r->bundle);
+    /* The library writes the .minisig last: without both, what is there
+     * is an export cut short, never a finished archive. */
+    remove_partial(sub, r->bundle, 1);
     cairn_err err =
         cairn_export_bundle(ctx->journal, r->run_id, ctx->signer, r->bundle);
     if (err != CAIRN_OK) {
