@@ -10,6 +10,7 @@ int cmd_accept(cli_ctx *ctx, int argc, char **argv)
     static const struct option longopts[] = {
         CLI_LONG_COMMON,
         CLI_LONG_WRITE,
+        CLI_LONG_REMEMBER,
         CLI_LONG_HOOK,
         {"id", required_argument, NULL, OPT_ID},
         {"reason", required_argument, NULL, OPT_REASON},

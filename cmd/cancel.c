@@ -119,6 +119,7 @@ int cmd_cancel(cli_ctx *ctx, int argc, char **argv)
     static const struct option longopts[] = {
         CLI_LONG_COMMON,
         CLI_LONG_WRITE,
+        CLI_LONG_REMEMBER,
         CLI_LONG_HOOK,
         {"reason", required_argument, NULL, OPT_REASON},
         {"timed-out", no_argument, NULL, OPT_TIMED_OUT},

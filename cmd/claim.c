@@ -30,6 +30,7 @@ int cmd_claim(cli_ctx *ctx, int argc, char **argv)
     static const struct option longopts[] = {
         CLI_LONG_COMMON,
         CLI_LONG_WRITE,
+        CLI_LONG_REMEMBER,
         CLI_LONG_HOOK,
         {"op", required_argument, NULL, OPT_OP},
         {"holder-pid", required_argument, NULL, OPT_HOLDER},

@@ -55,6 +55,12 @@ typedef struct cli_ctx {
      *  cli_open_journal(): see cli_resolve_run(). */
     char run[CAIRN_MAX_ID + 1];
     int run_pending; /**< run holds an argument not yet resolved */
+    /** --checkpoints DIR (remembered checkpoints), or NULL. */
+    const char *checkpoints_opt;
+    int no_remember; /**< --no-remember */
+    /** The remembered checkpoint was checked at open (cli_remember_check):
+     *  cli_exit() remembers the journal's head (writers; verify itself). */
+    int remember_armed;
 } cli_ctx;
 
 enum { CLI_UNSIGNED_NONE = 0, CLI_UNSIGNED_EXIT, CLI_UNSIGNED_WRITE };
@@ -65,6 +71,9 @@ typedef int (*cli_handler)(cli_ctx *ctx, int argc, char **argv);
 #define CLI_READS 0x1u   /**< opens it read-only */
 #define CLI_WRITES 0x2u  /**< opens it read-write and signs what it writes */
 #define CLI_CREATES 0x4u /**< with CLI_WRITES: makes it when missing */
+/** Checks the remembered checkpoint before it trusts the journal and
+ *  remembers the head after (cli_remember_check(), cli_exit()). */
+#define CLI_REMEMBERS 0x8u
 
 /** An entry of the command table (main.c). */
 typedef struct cli_command {
@@ -108,11 +117,15 @@ int cmd_unlock(cli_ctx *ctx, int argc, char **argv);
 int cmd_lock(cli_ctx *ctx, int argc, char **argv);
 int cmd_salvage(cli_ctx *ctx, int argc, char **argv);
 int cmd_migrate(cli_ctx *ctx, int argc, char **argv);
+int cmd_checkpoint(cli_ctx *ctx, int argc, char **argv);
 
 /* Verification report printers shared by verify and verify-bundle
  * (verify_bundle.c). */
 void cli_verify_put_text(FILE *out, const char *s);
 cairn_pubkey *cli_load_pubkey(const char *path);
+/** `--key PATH` given again: load PATH and add it to the pinned set @p set
+ *  (NULL: the first key); exits 2 on a bad key file. */
+cairn_pubkey *cli_add_pubkey(cairn_pubkey *set, const char *path);
 void cli_verify_key_text(FILE *out, const cairn_pubkey *key,
                          const char *key_path);
 void cli_verify_run_text(FILE *out, const cairn_verify_report *r);
@@ -122,6 +135,39 @@ json_t *cli_verify_run_json(const cairn_verify_report *r);
  * has none: format 1 prints its note in text). */
 void cli_verify_head_text(FILE *out, const cairn_verify_report *r);
 json_t *cli_verify_head_json(const cairn_verify_report *r);
+
+/* Anchors and the remembered checkpoint of `verify` (verify_anchor.c).
+ * The files are read by the parent, checked by the verifying child,
+ * whose results come back through verify.c's pipe. */
+typedef struct cli_anchors {
+    size_t n;
+    const char **path; /**< --anchor FILE, in order */
+    char **text;       /**< their bytes (read up front) */
+    size_t *len;
+    cairn_anchor_result *res; /**< filled from the child */
+    int *err;                 /**< cairn_err of each check; -1: none */
+    char *checkpoints;        /**< the store, or NULL (--no-remember) */
+    int rem_done;             /**< the remembered check ran */
+    int rem_err;              /**< its cairn_err */
+    cairn_remembered rem;
+    char rem_detail[2048];
+} cli_anchors;
+/** Read FILE (exit 2 naming it when unreadable, not a regular file or
+ *  too large) and append it. */
+void cli_anchors_add(cli_anchors *a, const char *path);
+/** Child side: check every anchor against @p j under @p key. */
+void cli_anchors_check(cli_anchors *a, cairn_journal *j,
+                       const cairn_pubkey *key);
+/** Child side: the remembered checkpoint check (when a store is set). */
+void cli_anchors_remembered(cli_anchors *a, cairn_journal *j);
+/** Parent side: what the anchors and the remembered checkpoint make of
+ *  the verdict (VERIFIED when they add nothing); exits 2 for a malformed
+ *  anchor and like cli_die_err() for an unusable store. */
+cairn_verdict cli_anchors_verdict(const cli_anchors *a, const char *dir);
+void cli_anchors_text(FILE *out, const cli_anchors *a);
+/** Add "anchors", "records_after_anchor" and "remembered" to @p doc. */
+void cli_anchors_json(json_t *doc, const cli_anchors *a);
+void cli_anchors_free(cli_anchors *a);
 
 /* ---------------------------------------------------------------- */
 /* Errors and exit (cli_common.c).                                   */
@@ -188,6 +234,8 @@ enum {
     CLI_OPT_HOOK,
     CLI_OPT_PASSWORD_FILE,
     CLI_OPT_PASSWORD_FD,
+    CLI_OPT_CHECKPOINTS,
+    CLI_OPT_NO_REMEMBER,
     CLI_OPT_FIRST_LOCAL /**< first value free for a command's options */
 };
 
@@ -210,6 +258,14 @@ enum {
         {"password-fd", required_argument, NULL, CLI_OPT_PASSWORD_FD},         \
     {                                                                          \
         "actor", required_argument, NULL, CLI_OPT_ACTOR                        \
+    }
+
+/** --checkpoints DIR and --no-remember: every command that remembers
+ *  checkpoints (writers, verify). */
+#define CLI_LONG_REMEMBER                                                      \
+    {"checkpoints", required_argument, NULL, CLI_OPT_CHECKPOINTS},             \
+    {                                                                          \
+        "no-remember", no_argument, NULL, CLI_OPT_NO_REMEMBER                  \
     }
 
 /** --hook CMD: an option of every command that makes transitions. */
@@ -383,6 +439,18 @@ int cli_journal_opts(cairn_journal_opts *opts, unsigned flags, char *detail,
 /** Exit 1 (CLI_ENOJOURNAL) when @p dir, or the journal in it (data.mdb),
  *  does not exist: "cairn: DIR: no such journal (...)"; else return. */
 void cli_die_if_no_journal(const char *dir);
+/** The remembered checkpoint store: --checkpoints, $CAIRN_CHECKPOINTS,
+ *  $XDG_STATE_HOME/cairn-checkpoints, $HOME/.local/state/cairn-checkpoints;
+ *  NULL with --no-remember or when none can be found.  malloc'd. */
+char *cli_checkpoints_dir(const cli_ctx *ctx);
+/** Before trusting the open journal: the head must extend the checkpoint
+ *  remembered for it (cairn_checkpoint_check_remembered()); dies with exit
+ *  4 (rolled back, forked, replaced), 6 (unsafe or malformed store) and
+ *  arms cli_exit()'s remembering.  Nothing with --no-remember. */
+void cli_remember_check(cli_ctx *ctx);
+/** Remember the open journal's head now (forward only); @p key: the
+ *  pinned key (NULL: the signer's).  Failures are warnings. */
+void cli_remember_now(cli_ctx *ctx, const cairn_pubkey *key);
 /** Open the journal with CAIRN_OPEN_* @p flags into ctx->journal, or die.
  *  With CAIRN_OPEN_CREATE, missing parent directories are made (0700). */
 void cli_open_journal(cli_ctx *ctx, unsigned flags);
@@ -510,6 +578,9 @@ void cli_json_activity(json_t *o, const cairn_run_holder *h);
 json_t *cli_json_op(const cairn_op_view *op);
 /** One record (`log -o json`); @p s (may be NULL) names operations. */
 json_t *cli_json_record(const cairn_record_view *r, const cairn_summary *s);
+/** A pruned run's tombstone as text lines ("pruned:", "removed:",
+ *  "bundle:"). */
+void cli_text_tombstone(FILE *out, const cairn_tombstone *t);
 /** A pruned run's tombstone as JSON (what was removed, when, by whom, by
  *  which rule, the bundle's hash, size and location; positions as
  *  ranges). */

@@ -26,6 +26,12 @@ void cli_exit(int code)
         exit_ctx->unsigned_warning == CLI_UNSIGNED_EXIT) {
         cli_warn_unsigned(exit_ctx);
     }
+    if (exit_ctx != NULL && exit_ctx->remember_armed &&
+        exit_ctx->journal != NULL &&
+        (code == CLI_EXIT_OK || (exit_ctx->cmd->flags & CLI_WRITES) != 0)) {
+        exit_ctx->remember_armed = 0;
+        cli_remember_now(exit_ctx, NULL);
+    }
     if (exit_ctx != NULL) {
         cairn_journal_close(exit_ctx->journal);
         exit_ctx->journal = NULL;
@@ -299,6 +305,13 @@ void cli_print_usage(const cli_command *cmd, FILE *out)
               "HOOKS.\n",
               out);
     }
+    if ((cmd->flags & CLI_REMEMBERS) != 0 || strcmp(cmd->name, "verify") == 0) {
+        fputs("\n--checkpoints DIR: the remembered checkpoints (default:\n"
+              "$CAIRN_CHECKPOINTS, else $XDG_STATE_HOME/cairn-checkpoints);\n"
+              "a journal rolled back, forked or replaced since is refused\n"
+              "(exit 4).  --no-remember: neither check nor remember.\n",
+              out);
+    }
     fputs("\nCommon options: -J/--journal DIR, -o/--format text|json, --json,"
           "\n--strict, -h/--help.  See cairn(1).\n",
           out);
@@ -370,6 +383,15 @@ int cli_common_option(cli_ctx *ctx, int c, const char *arg, char **argv)
         return 1;
     case CLI_OPT_ACTOR:
         ctx->actor = arg;
+        return 1;
+    case CLI_OPT_CHECKPOINTS:
+        if (arg[0] == '\0') {
+            cli_usage_error(ctx, "--checkpoints: empty directory name");
+        }
+        ctx->checkpoints_opt = arg;
+        return 1;
+    case CLI_OPT_NO_REMEMBER:
+        ctx->no_remember = 1;
         return 1;
     case CLI_OPT_STRICT:
         ctx->strict = 1;

@@ -219,6 +219,9 @@ void cli_open_journal(cli_ctx *ctx, unsigned flags)
     if (ctx->signer != NULL) {
         cairn_journal_set_signer(ctx->journal, ctx->signer);
     }
+    if ((ctx->cmd->flags & CLI_REMEMBERS) != 0) {
+        cli_remember_check(ctx);
+    }
     cli_resolve_run(ctx);
 }
 
@@ -234,5 +237,71 @@ void cli_open(cli_ctx *ctx)
     } else {
         cli_die(CLI_EXIT_ERROR, "%s: opens no journal (command table)",
                 ctx->cmd->name);
+    }
+}
+
+/* ---- remembered checkpoints ---------------------------------------------- */
+
+char *cli_checkpoints_dir(const cli_ctx *ctx)
+{
+    const char *env;
+
+    if (ctx->no_remember) {
+        return NULL;
+    }
+    if (ctx->checkpoints_opt != NULL) {
+        return strdup(ctx->checkpoints_opt);
+    }
+    if ((env = getenv("CAIRN_CHECKPOINTS")) != NULL && env[0] != '\0') {
+        return strdup(env);
+    }
+    if ((env = getenv("XDG_STATE_HOME")) != NULL && env[0] == '/') {
+        return join(env, "cairn-checkpoints");
+    }
+    if ((env = home_dir()) != NULL) {
+        return join(env, ".local/state/cairn-checkpoints");
+    }
+    return NULL;
+}
+
+void cli_remember_check(cli_ctx *ctx)
+{
+    char detail[2048] = "", what[4200];
+    char *dir = cli_checkpoints_dir(ctx);
+    cairn_err err;
+
+    if (dir == NULL) {
+        return;
+    }
+    err = cairn_checkpoint_check_remembered(ctx->journal, dir, NULL, detail,
+                                            sizeof(detail));
+    free(dir);
+    if (err == CAIRN_EVERSION) {
+        return; /* format 1: no head to remember (writers refuse it) */
+    }
+    if (err != CAIRN_OK) {
+        snprintf(what, sizeof(what), "journal %s", ctx->journal_dir);
+        cli_die_err(err, what,
+                    detail[0] != '\0' ? detail : "remembered checkpoint");
+    }
+    ctx->remember_armed = 1;
+}
+
+void cli_remember_now(cli_ctx *ctx, const cairn_pubkey *key)
+{
+    char detail[2048] = "";
+    char *dir = cli_checkpoints_dir(ctx);
+    cairn_err err;
+
+    if (dir == NULL || ctx->journal == NULL) {
+        free(dir);
+        return;
+    }
+    err = cairn_checkpoint_remember(ctx->journal, dir, key, NULL, detail,
+                                    sizeof(detail));
+    free(dir);
+    if (err != CAIRN_OK && err != CAIRN_EINCOMPLETE && err != CAIRN_EVERSION) {
+        cli_warn("journal %s: the checkpoint was not remembered: %s: %s",
+                 ctx->journal_dir, cairn_strerror(err), detail);
     }
 }

@@ -247,6 +247,7 @@ json_t *cli_json_summary(const cairn_summary *s)
     cli_jset(o, "preflight_id", cli_jstr_or_null(s->preflight_id));
     cli_jset(o, "preflight_accepted", json_boolean(s->preflight_accepted));
     cli_jset(o, "state", cli_jstr(cairn_run_state_name(s->state)));
+    cli_jset(o, "pruned", json_boolean(s->pruned));
     cli_jset(o, "total", cli_ju64(s->total));
     cli_jset(o, "counts", summary_counts(s));
     cli_jset(o, "next", summary_next(s));

@@ -134,6 +134,25 @@ static void line_hold(FILE *out, const cairn_summary *s)
     fputs("\"\n", out);
 }
 
+void cli_text_tombstone(FILE *out, const cairn_tombstone *t)
+{
+    char when[40], hash[2 * CAIRN_HASH_BYTES + 1];
+    cli_time(t->wall_ns, when, sizeof(when));
+    fprintf(out, "pruned:      %s by %s, rule %s: ", when,
+            t->actor[0] != '\0' ? t->actor : "(no actor)", t->rule);
+    cli_put_escaped(out, t->reason);
+    fprintf(out, "\nremoved:     %zu record(s); tombstone at position %llu\n",
+            t->n_records, (unsigned long long)t->position);
+    cli_hex(t->bundle_sha256, CAIRN_HASH_BYTES, hash);
+    fprintf(out, "bundle:      sha256 %s, %llu bytes", hash,
+            (unsigned long long)t->bundle_bytes);
+    if (t->location[0] != '\0') {
+        fputs(" at ", out);
+        cli_put_escaped(out, t->location);
+    }
+    fputc('\n', out);
+}
+
 void cli_text_summary(FILE *out, const cairn_summary *s)
 {
     char hash[2 * CAIRN_HASH_BYTES + 1];
@@ -142,7 +161,8 @@ void cli_text_summary(FILE *out, const cairn_summary *s)
     cli_hex(s->plan_hash, CAIRN_HASH_BYTES, hash);
     fprintf(out, "run:         %s\n", s->run_id);
     fprintf(out, "plan:        %s (sha256 %s)\n", s->plan_id, hash);
-    fprintf(out, "state:       %s\n", cairn_run_state_name(s->state));
+    fprintf(out, "state:       %s%s\n", s->pruned ? "pruned, was " : "",
+            cairn_run_state_name(s->state));
     line_hold(out, s);
     fprintf(out, "stopped:     %s; next action: %s\n",
             cairn_stopped_reason_name(s->stopped_reason),

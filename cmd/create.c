@@ -79,6 +79,7 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
     static const struct option longopts[] = {
         CLI_LONG_COMMON,
         CLI_LONG_WRITE,
+        CLI_LONG_REMEMBER,
         CLI_LONG_HOOK,
         {"group-readable", no_argument, NULL, CLI_OPT_GROUP_READABLE},
         {0}};

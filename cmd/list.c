@@ -72,11 +72,11 @@ static void print_line(const cairn_summary *s, const cairn_run_holder *h)
              s->counts[CAIRN_OP_COMPLETED] + s->counts[CAIRN_OP_SKIPPED],
              s->total);
     activity_word(h, activity, sizeof(activity));
-    printf("%-32s  %-20s  %-18s  %-16s  %9s  %s%s%s%s\n", s->run_id, s->plan_id,
-           cairn_run_state_name(s->state), activity, progress, updated,
-           s->n_in_doubt > 0 ? "  IN-DOUBT" : "",
+    printf("%-32s  %-20s  %-18s  %-16s  %9s  %s%s%s%s%s\n", s->run_id,
+           s->plan_id, cairn_run_state_name(s->state), activity, progress,
+           updated, s->n_in_doubt > 0 ? "  IN-DOUBT" : "",
            cairn_hold_active(s, cli_now_ns()) ? "  HELD" : "",
-           s->imported ? "  IMPORTED" : "");
+           s->imported ? "  IMPORTED" : "", s->pruned ? "  PRUNED" : "");
 }
 
 /* Print every run that passes @p f; returns the exit code of the first

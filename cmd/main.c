@@ -22,7 +22,7 @@ static const char usage_help[] = "usage: cairn help [COMMAND]\n"
  * CLI_CREATES: cli_open() opens it accordingly), summary, usage.
  */
 static const cli_command commands[] = {
-    {"create", cmd_create, CLI_WRITES | CLI_CREATES,
+    {"create", cmd_create, CLI_WRITES | CLI_REMEMBERS | CLI_CREATES,
      "create a run of a plan; print its run id",
      "usage: cairn create [--secret-key FILE] [--actor NAME]\n"
      "                    [--group-readable] PLAN\n"
@@ -31,11 +31,12 @@ static const cli_command commands[] = {
      "run of it.  Prints the run id ({\"run_id\": ...} with -o json).  A\n"
      "journal made now is private (0700/0600); --group-readable lets its\n"
      "group read it (0750/0640).\n"},
-    {"accept-preflight", cmd_accept, CLI_WRITES,
+    {"accept-preflight", cmd_accept, CLI_WRITES | CLI_REMEMBERS,
      "accept the completed preflight of a run",
      "usage: cairn accept-preflight RUN --id ID [--reason TEXT]\n"
      "                              [--secret-key FILE] [--actor NAME]\n"},
-    {"claim", cmd_claim, CLI_WRITES, "claim the next (or a given) operation",
+    {"claim", cmd_claim, CLI_WRITES | CLI_REMEMBERS,
+     "claim the next (or a given) operation",
      "usage: cairn claim RUN [--op SEQ] [--holder-pid PID]\n"
      "                   [--containment | --cleanup]\n"
      "                   [--secret-key FILE] [--actor NAME]\n"
@@ -45,23 +46,27 @@ static const cli_command commands[] = {
      "The holder (default: the parent process) is the process that does\n"
      "the work; when it is gone while the operation is pending, the\n"
      "operation is in doubt.\n"},
-    {"complete", cmd_complete, CLI_WRITES, "record that an attempt completed",
+    {"complete", cmd_complete, CLI_WRITES | CLI_REMEMBERS,
+     "record that an attempt completed",
      "usage: cairn complete RUN --op SEQ [--attempt N] [--id OPID]\n"
      "                      [--output KEY=VALUE ...] [--evidence KEY=VALUE "
      "...]\n"
      "                      [--secret-key FILE] [--actor NAME]\n"},
-    {"fail", cmd_fail, CLI_WRITES, "record that an attempt failed",
+    {"fail", cmd_fail, CLI_WRITES | CLI_REMEMBERS,
+     "record that an attempt failed",
      "usage: cairn fail RUN --op SEQ --reason TEXT "
      "[--class retryable|terminal]\n"
      "                  [--attempt N] [--id OPID] [--evidence KEY=VALUE ...]\n"
      "                  [--secret-key FILE] [--actor NAME]\n"
      "\n"
      "The class defaults to terminal.\n"},
-    {"skip", cmd_skip, CLI_WRITES, "record that an attempt was skipped",
+    {"skip", cmd_skip, CLI_WRITES | CLI_REMEMBERS,
+     "record that an attempt was skipped",
      "usage: cairn skip RUN --op SEQ --reason TEXT [--attempt N] [--id OPID]\n"
      "                  [--evidence KEY=VALUE ...]\n"
      "                  [--secret-key FILE] [--actor NAME]\n"},
-    {"retry", cmd_retry, CLI_WRITES, "move a failed operation back to ready",
+    {"retry", cmd_retry, CLI_WRITES | CLI_REMEMBERS,
+     "move a failed operation back to ready",
      "usage: cairn retry RUN --op SEQ --reason TEXT\n"
      "                   [--secret-key FILE] [--actor NAME]\n"
      "       cairn retry --all-failed --plan ID --reason TEXT\n"
@@ -71,7 +76,7 @@ static const cli_command commands[] = {
      "ID that has not ended, one transition per run, one line per run.\n"
      "Exit: 0 when every retry was journaled (or none was needed), else the\n"
      "exit code of the first that failed.\n"},
-    {"resolve", cmd_resolve, CLI_WRITES,
+    {"resolve", cmd_resolve, CLI_WRITES | CLI_REMEMBERS,
      "decide the outcome of an in-doubt operation",
      "usage: cairn resolve RUN --op SEQ --outcome completed|failed|skipped\n"
      "                     --reason TEXT [--class retryable|terminal]\n"
@@ -79,7 +84,8 @@ static const cli_command commands[] = {
      "                     [--output KEY=VALUE ...] [--evidence KEY=VALUE "
      "...]\n"
      "                     [--secret-key FILE] [--actor NAME]\n"},
-    {"cancel", cmd_cancel, CLI_WRITES, "end a run (cancelled, or timed out)",
+    {"cancel", cmd_cancel, CLI_WRITES | CLI_REMEMBERS,
+     "end a run (cancelled, or timed out)",
      "usage: cairn cancel RUN [--reason TEXT] [--timed-out] [--timeout D]\n"
      "                    [--secret-key FILE] [--actor NAME]\n"
      "\n"
@@ -106,7 +112,7 @@ static const cli_command commands[] = {
      "Append a signed RELEASE record to RUN, held or held until a time that\n"
      "passed.  Exit: 0 released; 2 not held, no such run, an imported run,\n"
      "or usage; 5 locked by a live writer.\n"},
-    {"run", cmd_run, CLI_WRITES | CLI_CREATES,
+    {"run", cmd_run, CLI_WRITES | CLI_REMEMBERS | CLI_CREATES,
      "create a run of a plan and execute it",
      "usage: cairn run PLAN|- [--manual-accept] [--max-steps N]\n"
      "                 [--shutdown-timeout D] [--heartbeat D] [--hook CMD]\n"
@@ -143,7 +149,8 @@ static const cli_command commands[] = {
      "cleanup done), 2 invalid plan, run exists, or usage, 5 locked by\n"
      "another runner or a live command tree, 7 needs an operator, 130\n"
      "interrupted (outcome journaled).\n"},
-    {"resume", cmd_resume, CLI_WRITES, "continue a run after a stop or a crash",
+    {"resume", cmd_resume, CLI_WRITES | CLI_REMEMBERS,
+     "continue a run after a stop or a crash",
      "usage: cairn resume RUN [--if-needed] [--max-steps N]\n"
      "                    [--shutdown-timeout D] [--heartbeat D] [--hook CMD]\n"
      "                    [-q|--quiet] [--secret-key FILE] [--actor NAME]\n"
@@ -206,7 +213,8 @@ static const cli_command commands[] = {
      "The password comes from CAIRN_PASSWORD, else from two prompts on the\n"
      "terminal.  Existing files are never overwritten.\n"},
     {"verify", cmd_verify, CLI_READS, "verify runs against a pinned public key",
-     "usage: cairn verify (RUN | --all [--jobs N]) [--key PUBFILE]\n\nCheck "
+     "usage: cairn verify (RUN | --all [--jobs N]) [--key PUBFILE]\n"
+     "                    [--anchor FILE]...\n\nCheck "
      "a run, or "
      "every run and the directory's structure (--all):\nrecord encoding, the "
      "hash chain from the genesis hash, every\ncheckpoint and its signature "
@@ -215,7 +223,32 @@ static const cli_command commands[] = {
      "verdict is at best INCOMPLETE.\nExit: 0 VERIFIED, 3 INCOMPLETE, 4 "
      "TAMPERED, 6 ERROR (with --all the\nworst: TAMPERED, ERROR, INCOMPLETE); "
      "2 for a bad key file.\n--jobs N: threads for --all (default 0: one "
-     "per CPU).\n"},
+     "per CPU).\n--key may be given several times: each run and the head "
+     "are checked\nwith the pinned key they name; one signed by none of "
+     "them is a key\nmismatch (INCOMPLETE, exit 3), not tampering.\n"
+     "--anchor FILE: a checkpoint saved by `cairn checkpoint`; the\n"
+     "journal must extend it (else TAMPERED: rollback, fork, other-journal;\n"
+     "unverified without --key), and the report says how many records\n"
+     "follow the newest anchor.  A malformed anchor file is exit 2.\n"},
+    {"checkpoint", cmd_checkpoint, CLI_READS,
+     "print the journal's signed checkpoint (an anchor to keep off the host)",
+     "usage: cairn checkpoint [--key PUBFILE] [--from OLD]\n"
+     "\n"
+     "Print the journal's current head verbatim: a C2SP tlog-checkpoint\n"
+     "signed note (origin cairn/journal/<id>, records, log root, the\n"
+     "cairn-state and cairn-time lines, the Ed25519 signature), so that\n"
+     "`cairn checkpoint > anchor.note` saves an anchor for\n"
+     "`cairn verify --anchor`.  --key checks the signature under PUBFILE\n"
+     "first (exit 4 when the head is not signed by it); without --key a\n"
+     "warning says it was not checked.  --from OLD prints a C2SP\n"
+     "tlog-witness add-checkpoint request body instead: \"old OLD\", the\n"
+     "consistency proof from size OLD to the head (base64 hashes, one a\n"
+     "line, built from the stored tree nodes and checked against the\n"
+     "head's root), an empty line and the note.  -o json: origin, size,\n"
+     "root, runs, state_root, time, signed, key_id, note (and request).\n"
+     "Exit 0; 1 an empty journal (no head yet); 2 OLD larger than the\n"
+     "journal; 4 not signed by the key, or a bad head; 6 a format-1\n"
+     "journal (`cairn migrate`).\n"},
     {"export", cmd_export, CLI_READS,
      "export a run as JSON, NDJSON or a signed bundle",
      "usage: cairn export RUN [-o json|ndjson] [--output-file FILE]\n       "
@@ -232,7 +265,9 @@ static const cli_command commands[] = {
      "cut back to an earlier commit is caught).  A missing or unreadable\n"
      "FILE.minisig makes the verdict at best INCOMPLETE (exit 3) unless\n"
      "--no-signature says not to check it.  FILE must be a regular file of\n"
-     "at most 1 GiB.  Exit codes as for verify.\n"},
+     "at most 1 GiB.  Exit codes as for verify.  --key may be repeated:\n"
+     "the key the bundle names counts; a bundle of another key is a key\n"
+     "mismatch (INCOMPLETE, exit 3).\n"},
     {"info", cmd_info, CLI_READS, "print facts about the journal directory",
      "usage: cairn info\n"
      "\n"
@@ -259,7 +294,7 @@ static const cli_command commands[] = {
      "process at all; writers that start meanwhile are refused (exit 5).\n"
      "Prints the size before and after.  --dry-run prints the bytes it\n"
      "would free and writes nothing.\n"},
-    {"prune", cmd_prune, CLI_WRITES,
+    {"prune", cmd_prune, CLI_WRITES | CLI_REMEMBERS,
      "archive, then remove ended runs by retention rules (signed)",
      "usage: cairn prune --archive DIR --reason TEXT\n"
      "                   [--keep-last N] [--keep-within DUR]\n"

@@ -107,6 +107,7 @@ void cli_receipt_parse(cli_ctx *ctx, int argc, char **argv, unsigned allow,
     static const struct option longopts[] = {
         CLI_LONG_COMMON,
         CLI_LONG_WRITE,
+        CLI_LONG_REMEMBER,
         CLI_LONG_HOOK,
         {"op", required_argument, NULL, OPT_OP},
         {"attempt", required_argument, NULL, OPT_ATTEMPT},

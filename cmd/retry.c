@@ -115,6 +115,7 @@ int cmd_retry(cli_ctx *ctx, int argc, char **argv)
     static const struct option longopts[] = {
         CLI_LONG_COMMON,
         CLI_LONG_WRITE,
+        CLI_LONG_REMEMBER,
         CLI_LONG_HOOK,
         {"op", required_argument, NULL, OPT_OP},
         {"reason", required_argument, NULL, OPT_REASON},

@@ -537,6 +537,7 @@ static void parse_opts(cli_ctx *ctx, int argc, char **argv, int is_run,
     static const struct option longopts[] = {
         CLI_LONG_COMMON,
         CLI_LONG_WRITE,
+        CLI_LONG_REMEMBER,
         {"manual-accept", no_argument, NULL, OPT_MANUAL},
         {"max-steps", required_argument, NULL, OPT_MAX_STEPS},
         {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN},

@@ -141,8 +141,17 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
         s->next_action != CAIRN_NEXT_DONE) {
         s->next_action = CAIRN_NEXT_WAIT_RUNNER;
     }
+    /* A pruned run: what was removed, when, by whom, where the bundle is
+     * (its tombstone; status itself reads the stub alone). */
+    cairn_tombstone *tomb = NULL;
+    if (s->pruned &&
+        (err = cairn_prune_tombstone(ctx->journal, run, &tomb)) != CAIRN_OK) {
+        cli_die_run(ctx, err, run);
+    }
     if (ctx->format == CLI_JSON) {
         json_t *o = cli_json_summary(s);
+        cli_jset(o, "tombstone",
+                 tomb != NULL ? cli_json_tombstone(tomb) : json_null());
         cli_jset(o, "command_running", json_boolean(alive));
         cli_jset(o, "command", alive ? cli_jstr(what) : json_null());
         cli_json_activity(o, &h);
@@ -150,6 +159,9 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
     } else {
         cli_why why;
         cli_text_summary(stdout, s);
+        if (tomb != NULL) {
+            cli_text_tombstone(stdout, tomb);
+        }
         /* Why: the failed and in-doubt operations' last stderr lines. */
         if (cli_why_load(ctx->journal, s, -1, &why) == CAIRN_OK) {
             cli_why_text(stdout, s, &why, 1);
@@ -164,6 +176,7 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
     }
     warn_in_doubt(s);
     rc = gates(s, &h, complete, no_attention);
+    cairn_tombstone_free(tomb);
     cairn_summary_free(s);
     return rc;
 }

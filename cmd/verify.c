@@ -33,7 +33,13 @@ static void textf(char *dst, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-enum { OPT_KEY = CLI_OPT_FIRST_LOCAL, OPT_ALL, OPT_JOBS, OPT_SNAPSHOT };
+enum {
+    OPT_KEY = CLI_OPT_FIRST_LOCAL,
+    OPT_ALL,
+    OPT_JOBS,
+    OPT_SNAPSHOT,
+    OPT_ANCHOR
+};
 
 /* How the journal was read: in place, or a private copy (--snapshot, or
  * because the journal could not be opened in place). */
@@ -48,6 +54,8 @@ typedef enum vmsg_kind {
     VMSG_DIRECTORY,   /* rep */
     VMSG_FAIL,        /* err, detail (rep.run_id names the run) */
     VMSG_OPEN_FAIL,   /* err, detail */
+    VMSG_ANCHOR,      /* index, err, anchor */
+    VMSG_REMEMBERED,  /* err, detail, remembered */
     VMSG_END
 } vmsg_kind;
 
@@ -58,7 +66,10 @@ typedef struct vmsg {
     uint64_t snapshot_txn; /* VMSG_JOURNAL: the LMDB txn copied */
     uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES];
     cairn_verify_report rep;
-    char detail[1024];
+    char detail[2048];
+    size_t index;                /* VMSG_ANCHOR: which --anchor */
+    cairn_anchor_result anchor;  /* VMSG_ANCHOR */
+    cairn_remembered remembered; /* VMSG_REMEMBERED */
 } vmsg;
 
 static int write_full(int fd, const void *buf, size_t n)
@@ -198,8 +209,41 @@ static cairn_err open_journal(const char *dir, int snapshot, vmsg *m,
     return err;
 }
 
+/* The remembered checkpoint (before the verification) and the anchors
+ * (after it), sent to the parent. */
+static void send_remembered(int fd, cli_anchors *a, cairn_journal *j)
+{
+    vmsg m;
+    cli_anchors_remembered(a, j);
+    if (!a->rem_done) {
+        return;
+    }
+    memset(&m, 0, sizeof(m));
+    m.kind = VMSG_REMEMBERED;
+    m.err = a->rem_err;
+    m.remembered = a->rem;
+    textf(m.detail, sizeof(m.detail), "%s", a->rem_detail);
+    send_msg(fd, &m);
+}
+
+static void send_anchors(int fd, cli_anchors *a, cairn_journal *j,
+                         const cairn_pubkey *key)
+{
+    vmsg m;
+    cli_anchors_check(a, j, key);
+    for (size_t i = 0; i < a->n; i++) {
+        memset(&m, 0, sizeof(m));
+        m.kind = VMSG_ANCHOR;
+        m.index = i;
+        m.err = a->err[i];
+        m.anchor = a->res[i];
+        send_msg(fd, &m);
+    }
+}
+
 static void child_main(int fd, const char *dir, const char *run,
-                       const cairn_pubkey *key, unsigned jobs, int snapshot)
+                       const cairn_pubkey *key, unsigned jobs, int snapshot,
+                       cli_anchors *anchors)
 {
     cairn_journal *j = NULL;
     cairn_journal_info info;
@@ -219,11 +263,13 @@ static void child_main(int fd, const char *dir, const char *run,
     }
     cairn_journal_id(j, m.journal_id);
     send_msg(fd, &m);
+    send_remembered(fd, anchors, j);
     if (run != NULL) {
         verify_one(fd, j, run, key, 0);
     } else {
         verify_all(fd, j, key, jobs);
     }
+    send_anchors(fd, anchors, j, key);
     memset(&m, 0, sizeof(m));
     m.kind = VMSG_END;
     send_msg(fd, &m);
@@ -249,7 +295,8 @@ typedef struct outcome {
     char fail_run[CAIRN_MAX_ID + 1];
     char fail_detail[1024];
     int ended;
-    char error[1200]; /* "" or why the verdict is ERROR */
+    char error[1200];     /* "" or why the verdict is ERROR */
+    cli_anchors *anchors; /* --anchor files and the remembered check */
 } outcome;
 
 /* 1: a whole message; 0: end of input; -1: a torn message or error. */
@@ -301,6 +348,19 @@ static void take_msg(outcome *o, const vmsg *m)
             textf(o->fail_run, sizeof(o->fail_run), "%s", m->rep.run_id);
             textf(o->fail_detail, sizeof(o->fail_detail), "%s", m->detail);
         }
+        break;
+    case VMSG_ANCHOR:
+        if (m->index < o->anchors->n) {
+            o->anchors->err[m->index] = m->err;
+            o->anchors->res[m->index] = m->anchor;
+        }
+        break;
+    case VMSG_REMEMBERED:
+        o->anchors->rem_done = 1;
+        o->anchors->rem_err = m->err;
+        o->anchors->rem = m->remembered;
+        textf(o->anchors->rem_detail, sizeof(o->anchors->rem_detail), "%s",
+              m->detail);
         break;
     case VMSG_END:
         o->ended = 1;
@@ -397,7 +457,7 @@ static void run_child(const char *dir, const char *run, const cairn_pubkey *key,
         if (errfd >= 0) {
             (void)dup2(errfd, STDERR_FILENO);
         }
-        child_main(p[1], dir, run, key, jobs, snapshot);
+        child_main(p[1], dir, run, key, jobs, snapshot, o->anchors);
     }
     close(p[1]);
     while ((rc = read_msg(p[0], &m)) == 1) {
@@ -542,17 +602,31 @@ static int print_one(const cli_ctx *ctx, const char *dir, const outcome *o,
                      const cairn_verify_report *r, const cairn_pubkey *key,
                      const char *key_path)
 {
+    cairn_verdict all = worse(r->verdict, cli_anchors_verdict(o->anchors, dir));
     if (ctx->format == CLI_JSON) {
         json_t *doc = cli_verify_run_json(r);
         cli_jset(doc, "journal", journal_json(dir, o));
         cli_jset(doc, "key", cli_verify_key_json(key, key_path));
+        cli_anchors_json(doc, o->anchors);
+        if (all != r->verdict) {
+            cli_jset(doc, "run_verdict",
+                     cli_jstr(cairn_verdict_name(r->verdict)));
+            cli_jset(doc, "verdict", cli_jstr(cairn_verdict_name(all)));
+            cli_jset(doc, "exit_code",
+                     json_integer(cairn_verdict_exit_code(all)));
+        }
         cli_jprint(doc);
     } else {
         journal_text(dir, o);
         cli_verify_key_text(stdout, key, key_path);
         cli_verify_run_text(stdout, r);
+        cli_anchors_text(stdout, o->anchors);
+        if (all != r->verdict) {
+            printf("overall     : %s   exit %d\n", cairn_verdict_name(all),
+                   cairn_verdict_exit_code(all));
+        }
     }
-    return cairn_verdict_exit_code(r->verdict);
+    return cairn_verdict_exit_code(all);
 }
 
 static int verify_single(const cli_ctx *ctx, const char *dir, const char *run,
@@ -680,6 +754,7 @@ static void every_json(const char *dir, const outcome *o,
     cli_jset(doc, "key", cli_verify_key_json(key, key_path));
     cli_jset(doc, "runs", runs);
     cli_jset(doc, "directory", directory_json(o));
+    cli_anchors_json(doc, o->anchors);
     cli_jset(doc, "error", cli_jstr_or_null(error));
     cli_jset(doc, "verdict", cli_jstr(cairn_verdict_name(all)));
     cli_jset(doc, "exit_code", json_integer(cairn_verdict_exit_code(all)));
@@ -698,6 +773,7 @@ static void every_text(const char *dir, const outcome *o,
     }
     fputc('\n', stdout);
     directory_text(o);
+    cli_anchors_text(stdout, o->anchors);
     if (error[0] != '\0') {
         fputs("error       : ", stdout);
         cli_verify_put_text(stdout, error);
@@ -712,12 +788,35 @@ static int verify_every(const cli_ctx *ctx, const char *dir, const outcome *o,
 {
     char error[1200];
     cairn_verdict all = overall(o, key, error, sizeof(error));
+    all = worse(all, cli_anchors_verdict(o->anchors, dir));
     if (ctx->format == CLI_JSON) {
         every_json(dir, o, key, key_path, all, error);
     } else {
         every_text(dir, o, key, key_path, all, error);
     }
     return cairn_verdict_exit_code(all);
+}
+
+/* VERIFIED under @p key: remember the journal's head (forward only). */
+static void remember_verified(const char *dir, int snapshot,
+                              const cairn_pubkey *key, const char *store)
+{
+    cairn_journal *j = NULL;
+    char detail[2048] = "";
+    vmsg m;
+    memset(&m, 0, sizeof(m));
+    cairn_err err = open_journal(dir, snapshot, &m, &j);
+    if (err == CAIRN_OK) {
+        err = cairn_checkpoint_remember(j, store, key, NULL, detail,
+                                        sizeof(detail));
+        cairn_journal_close(j);
+    } else {
+        textf(detail, sizeof(detail), "%s", m.detail);
+    }
+    if (err != CAIRN_OK && err != CAIRN_EINCOMPLETE && err != CAIRN_EVERSION) {
+        cli_warn("journal %s: the checkpoint was not remembered: %s: %s", dir,
+                 cairn_strerror(err), detail);
+    }
 }
 
 int cmd_verify(cli_ctx *ctx, int argc, char **argv)
@@ -728,21 +827,28 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
         {"all", no_argument, NULL, OPT_ALL},
         {"jobs", required_argument, NULL, OPT_JOBS},
         {"snapshot", no_argument, NULL, OPT_SNAPSHOT},
+        {"anchor", required_argument, NULL, OPT_ANCHOR},
+        CLI_LONG_REMEMBER,
         {0}};
     const char *key_path = NULL, *run = NULL, *dir;
     cairn_pubkey *key = NULL;
     outcome o;
+    cli_anchors anchors;
     int all = 0, c, rc, snapshot = 0;
     unsigned jobs = 0;
 
+    memset(&anchors, 0, sizeof(anchors));
     cli_getopt_reset();
     while ((c = getopt_long(argc, argv, CLI_SHORT_COMMON, longopts, NULL)) !=
            -1) {
         if (cli_common_option(ctx, c, optarg, argv)) {
             continue;
         }
-        if (c == OPT_KEY) {
-            key_path = optarg;
+        if (c == OPT_KEY) { /* several: each run by its own key */
+            key = cli_add_pubkey(key, optarg);
+            key_path = key_path != NULL ? key_path : optarg;
+        } else if (c == OPT_ANCHOR) {
+            cli_anchors_add(&anchors, optarg);
         } else if (c == OPT_ALL) {
             all = 1;
         } else if (c == OPT_SNAPSHOT) {
@@ -760,16 +866,19 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
     } else {
         run = cli_one_arg(ctx, argc, argv, "RUN (or --all)");
     }
-    if (key_path != NULL) {
-        key = cli_load_pubkey(key_path);
-    }
     dir = cli_journal_dir(ctx);
     cli_die_if_no_journal(dir);
+    anchors.checkpoints = cli_checkpoints_dir(ctx);
     memset(&o, 0, sizeof(o));
+    o.anchors = &anchors;
     run_child(dir, run, key, jobs, snapshot, &o);
     die_on_failure(&o, dir);
     rc = all ? verify_every(ctx, dir, &o, key, key_path)
              : verify_single(ctx, dir, run, &o, key, key_path);
+    if (rc == CLI_EXIT_OK && key != NULL && anchors.checkpoints != NULL) {
+        remember_verified(dir, snapshot, key, anchors.checkpoints);
+    }
+    cli_anchors_free(&anchors);
     free(o.runs);
     cairn_pubkey_free(key);
     return rc;

@@ -1,5 +1,7 @@
 /*
- * verify_bundle.c - cairn verify-bundle FILE [--key PUB] [--no-signature]:
+ * verify_bundle.c - cairn verify-bundle FILE [--key PUB] [--no-signature]
+ * [-J DIR] (then the bundle must be the archive of a pruned run of DIR,
+ * matching its tombstone):
  * verify an exported bundle and its detached signature FILE.minisig
  * without any journal directory; and the report printers it shares with
  * `cairn verify`.
@@ -48,6 +50,16 @@ cairn_pubkey *cli_load_pubkey(const char *path)
                 detail[0] != '\0' ? ": " : "", detail);
     }
     return key;
+}
+
+cairn_pubkey *cli_add_pubkey(cairn_pubkey *set, const char *path)
+{
+    cairn_pubkey *key = cli_load_pubkey(path);
+    if (set == NULL) {
+        return key;
+    }
+    cairn_pubkey_add(set, key);
+    return set;
 }
 
 void cli_verify_key_text(FILE *out, const cairn_pubkey *key,
@@ -181,7 +193,9 @@ void cli_verify_run_text(FILE *out, const cairn_verify_report *r)
     fprintf(out, "records     : %llu\n", (unsigned long long)r->records);
     fprintf(out, "checkpoints : %llu  signatures: ",
             (unsigned long long)r->checkpoints);
-    if (r->key_pinned) {
+    if (r->key_mismatch) {
+        fputs("not checked (key mismatch: signed by another key)", out);
+    } else if (r->key_pinned) {
         fprintf(out, "%llu valid under the pinned key",
                 (unsigned long long)r->signatures_ok);
     } else {
@@ -196,6 +210,14 @@ void cli_verify_run_text(FILE *out, const cairn_verify_report *r)
     if (r->records > 0) {
         cli_hex(r->head, CAIRN_HASH_BYTES, head);
         fprintf(out, "head        : %s\n", head);
+    }
+    if (r->pruned) {
+        fprintf(out,
+                "pruned      : PRUNED: %llu record(s) removed, tombstone at "
+                "position %llu (`cairn log` shows what, when, by whom and "
+                "where the bundle is)\n",
+                (unsigned long long)r->pruned_records,
+                (unsigned long long)r->prune_position);
     }
     cli_verify_head_text(out, r);
     first_bad_text(out, r);
@@ -275,6 +297,7 @@ json_t *cli_verify_run_json(const cairn_verify_report *r)
     cli_jset(o, "fingerprint", cli_jstr_or_null(r->fingerprint));
     cli_jset(o, "run_signed", json_boolean(r->run_signed));
     cli_jset(o, "run_key_id", r->run_signed ? cli_jstr(kid) : json_null());
+    cli_jset(o, "key_mismatch", json_boolean(r->key_mismatch));
     cli_jset(o, "replay_ok", json_boolean(r->replay_ok));
     cli_jset(o, "head",
              r->records > 0 ? cli_jhex(r->head, CAIRN_HASH_BYTES)
@@ -283,6 +306,11 @@ json_t *cli_verify_run_json(const cairn_verify_report *r)
     cli_jset(o, "format",
              r->format != 0 ? json_integer(r->format) : json_null());
     cli_jset(o, "journal_head", cli_verify_head_json(r));
+    cli_jset(o, "pruned", json_boolean(r->pruned));
+    if (r->pruned) {
+        cli_jset(o, "prune_position", cli_ju64(r->prune_position));
+        cli_jset(o, "pruned_records", cli_ju64(r->pruned_records));
+    }
     return o;
 }
 
@@ -339,19 +367,25 @@ int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv)
         if (cli_common_option(ctx, c, optarg, argv)) {
             continue;
         }
-        if (c == OPT_KEY) {
-            key_path = optarg;
+        if (c == OPT_KEY) { /* several: the bundle's own key counts */
+            key = cli_add_pubkey(key, optarg);
+            key_path = key_path != NULL ? key_path : optarg;
         } else if (c == OPT_NO_SIGNATURE) {
             no_signature = 1;
         }
     }
     path = cli_one_arg(ctx, argc, argv, "FILE");
-    if (key_path != NULL) {
-        key = cli_load_pubkey(key_path);
+    unsigned flags = no_signature ? CAIRN_BUNDLE_NO_SIGNATURE : 0u;
+    if (ctx->journal_opt != NULL) {
+        /* -J DIR: the bundle is the archive of a pruned run of DIR and
+         * must match its tombstone. */
+        cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+        err = cairn_verify_bundle_pruned(ctx->journal, path, key, flags, &r,
+                                         detail, sizeof(detail));
+    } else {
+        err = cairn_verify_bundle_flags(path, key, flags, &r, detail,
+                                        sizeof(detail));
     }
-    err = cairn_verify_bundle_flags(
-        path, key, no_signature ? CAIRN_BUNDLE_NO_SIGNATURE : 0u, &r, detail,
-        sizeof(detail));
     if (err != CAIRN_OK && err != CAIRN_EBUNDLE) {
         cairn_pubkey_free(key);
         cli_die_err(err, path, detail);
@@ -370,6 +404,9 @@ int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv)
         cli_jset(doc, "bundle", cli_jstr(path));
         cli_jset(doc, "key", cli_verify_key_json(key, key_path));
         cli_jset(doc, "signature", cli_jstr(state));
+        if (r.pruned) {
+            cli_jset(doc, "tombstone_position", cli_ju64(r.prune_position));
+        }
         cli_jprint(doc);
     } else {
         fputs("bundle      : ", stdout);

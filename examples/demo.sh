@@ -262,6 +262,9 @@ say "it appends a heartbeat to data/wal.log 5 times a second:" \
     "$(wc -l <"$DEMO/db/data/wal.log" | tr -d ' ') lines so far"
 
 export CAIRN_DIR="$DEMO/journal"
+# The writers' remembered checkpoints (cairn(1) CAIRN_CHECKPOINTS) stay in
+# the demo directory too.
+export CAIRN_CHECKPOINTS="$DEMO/checkpoints"
 export CAIRN_ACTOR=demo
 # The runner's $CAIRN_OUTPUT files (and the scripts' temporary files) go
 # to $TMPDIR: keep them in the demo directory, where the one the crash

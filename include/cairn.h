@@ -386,7 +386,18 @@ CAIRN_API CAIRN_WUR cairn_err cairn_pubkey_parse(const char *b64,
                                                  cairn_pubkey **out,
                                                  char *detail,
                                                  size_t detail_len);
+/** Free @p key and every key added to it. */
 CAIRN_API void cairn_pubkey_free(cairn_pubkey *key);
+/**
+ * Pin several keys (`--key A --key B`): @p more, and every key already
+ * added to it, joins the set @p set and is freed with it.  Verification
+ * checks each run, head, bundle and detached signature with the member
+ * whose key id it names; one signed by none of them is a key mismatch
+ * (INCOMPLETE), never VERIFIED.  cairn_pubkey_key_id(),
+ * cairn_pubkey_bytes() and the fingerprint describe the first key.
+ * NULL-safe; adding a set to itself does nothing.
+ */
+CAIRN_API void cairn_pubkey_add(cairn_pubkey *set, cairn_pubkey *more);
 CAIRN_API void cairn_pubkey_key_id(const cairn_pubkey *key,
                                    uint8_t out[CAIRN_KEY_ID_BYTES]);
 CAIRN_API void cairn_pubkey_bytes(const cairn_pubkey *key,
@@ -1391,6 +1402,10 @@ typedef struct cairn_verify_report {
     uint64_t unsealed; /**< records after the last checkpoint */
     int key_pinned;    /**< a public key was given */
     int run_signed;    /**< the run is bound to a signing key */
+    /** The run is signed by another key than the pinned one: a key
+     *  mismatch (INCOMPLETE, like minisign's "key id mismatch"), not
+     *  proof of tampering; its signatures were not checked. */
+    int key_mismatch;
     uint8_t key_id[CAIRN_KEY_ID_BYTES]; /**< the run's key id */
     char fingerprint[80]; /**< "SHA256:..." of the pinned key, or "" */
     int replay_ok;        /**< replay equals the materialised state */
@@ -1510,7 +1525,8 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_all(
  * checkpoint.  Also writes @p path + ".minisig", a minisign signature made
  * with @p signer that stock `minisign -V -p PUB -m FILE` accepts.  The run
  * must be signed by @p signer's key and must verify with it first.
- * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EKEYMISMATCH; CAIRN_ETAMPERED or
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EKEYMISMATCH; CAIRN_EPRUNED (the
+ *         run was pruned: its records are gone); CAIRN_ETAMPERED or
  *         CAIRN_EINCOMPLETE (the run does not verify: nothing written);
  *         CAIRN_EEXIST (a file exists); CAIRN_EIO; CAIRN_ENOMEM.
  */
@@ -1571,6 +1587,26 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle_flags(
     const char *path, const cairn_pubkey *pinned, unsigned flags,
     cairn_verify_report *out, char *detail, size_t detail_len);
 
+/**
+ * cairn_verify_bundle_flags(), then tie the bundle to the tombstone its
+ * run left in @p journal when it was pruned (docs/FORMAT.md section 22):
+ * the file's SHA-256 and size must be the tombstone's, the bundle must
+ * hold exactly the records the PRUNE record lists (count, positions, leaf
+ * hashes, hence the run's head), and the PRUNE record must apply to the
+ * state the bundle's records replay to at its own time (ended, nothing
+ * pending, not held, the same facts).  A mismatch is TAMPERED (fields
+ * "bundle.sha256", "bundle.records", "held", "prune"); on success the
+ * reason ends with "archived copy of pruned run X (tombstone at position
+ * P, ...)" and out->pruned, prune_position, pruned_records are set.
+ * @return as cairn_verify_bundle_flags(); CAIRN_EINVAL (NULL @p journal);
+ *         CAIRN_ENORUN (no such run in @p journal, or a bundle of another
+ *         journal: @p detail says which); CAIRN_ESTATE (the run is not
+ *         pruned); storage errors.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle_pruned(
+    cairn_journal *journal, const char *path, const cairn_pubkey *pinned,
+    unsigned flags, cairn_verify_report *out, char *detail, size_t detail_len);
+
 /** cairn_verify_bundle_flags() with flags 0: the .minisig is required. */
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle(const char *path,
                                                   const cairn_pubkey *pinned,
@@ -1600,6 +1636,196 @@ typedef struct cairn_checkpoint_view {
 CAIRN_API CAIRN_WUR cairn_err cairn_checkpoint_each(
     cairn_journal *journal, const char *run_id,
     int (*fn)(void *ctx, const cairn_checkpoint_view *cp), void *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Anchors: the journal's signed checkpoint, consistency proofs and    */
+/* remembered checkpoints (docs/FORMAT.md section 18).                 */
+
+/** Longest checkpoint note (meta "head") handed out, without its NUL. */
+#define CAIRN_CHECKPOINT_NOTE_MAX 1024
+/** Room for an origin "cairn/journal/<32 hex>" with its NUL. */
+#define CAIRN_ORIGIN_MAX 64
+/** Longest add-checkpoint request body cairn_checkpoint_request()
+ *  writes: "old N", 64 proof lines, a blank line and the note. */
+#define CAIRN_CHECKPOINT_REQUEST_MAX                                           \
+    (32 + 64 * 45 + 1 + CAIRN_CHECKPOINT_NOTE_MAX + 1)
+
+/** The journal's current head as a checkpoint (format 2, meta "head"). */
+typedef struct cairn_journal_checkpoint {
+    char origin[CAIRN_ORIGIN_MAX];        /**< "cairn/journal/<hex id>" */
+    uint64_t size;                        /**< N: records (log tree leaves) */
+    uint8_t root[CAIRN_HASH_BYTES];       /**< log tree root */
+    uint64_t runs;                        /**< R: runs (state map leaves) */
+    uint8_t state_root[CAIRN_HASH_BYTES]; /**< state map root */
+    uint64_t time_ns;  /**< the cairn-time line: wall clock of the commit */
+    int is_signed;     /**< the note carries a signature line */
+    int signature_ok;  /**< that line verified under the pinned key */
+    int key_mismatch;  /**< signed, but not by the pinned key */
+    uint8_t key_id[4]; /**< signed-note key id of the signature line */
+    size_t note_len;   /**< bytes of note */
+    /** The head verbatim (a C2SP signed note; the text alone in an
+     *  unsigned journal), NUL-terminated. */
+    char note[CAIRN_CHECKPOINT_NOTE_MAX + 1];
+} cairn_journal_checkpoint;
+
+/**
+ * Read the journal's current head (one read transaction): strict parse
+ * (docs/FORMAT.md section 14, rules 1-5), origin, N and R against the
+ * records and runs held, and, with @p pinned, its signature.
+ * @param pinned  the trusted public key, or NULL (the signature is then
+ *                not checked: out->signature_ok stays 0).
+ * @param out     filled on success (zeroed on failure).
+ * @return CAIRN_OK (also when signed by another key: out->key_mismatch;
+ *         or unsigned: !out->is_signed); CAIRN_EINVAL (NULL argument);
+ *         CAIRN_EVERSION (a format-1 journal: detail names `cairn
+ *         migrate`); CAIRN_ENOTHING (an empty journal: no head yet);
+ *         CAIRN_ETAMPERED (the head does not parse, names another journal,
+ *         miscounts, or a signature line of @p pinned does not verify);
+ *         storage errors.  Each failure is described in @p detail.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_journal_checkpoint_get(
+    cairn_journal *journal, const cairn_pubkey *pinned,
+    cairn_journal_checkpoint *out, char *detail, size_t detail_len);
+
+/**
+ * A C2SP tlog-witness add-checkpoint request body for the current head:
+ * "old <old_size>\n", the consistency proof from @p old_size to the
+ * head's size (one base64 hash a line; none when old_size is 0 or the
+ * head's size), "\n", then the head note verbatim.  The proof and the
+ * root of size @p old_size come from the stored `tree` nodes and the
+ * proof is checked against the head's root before anything is written
+ * (a proof from forged nodes is never handed out).
+ * @param cp    NULL, or receives the head the request carries (as
+ *              cairn_journal_checkpoint_get() with @p pinned).
+ * @param buf   receives the body, NUL-terminated; @p cap bytes
+ *              (CAIRN_CHECKPOINT_REQUEST_MAX always suffice); *len its
+ *              length without the NUL.
+ * @return as cairn_journal_checkpoint_get(); CAIRN_EINVAL also when
+ *         @p old_size is larger than the head's size or @p cap is too
+ *         small; CAIRN_ETAMPERED when the stored nodes give no valid
+ *         proof.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_checkpoint_request(
+    cairn_journal *journal, const cairn_pubkey *pinned, uint64_t old_size,
+    cairn_journal_checkpoint *cp, char *buf, size_t cap, size_t *len,
+    char *detail, size_t detail_len);
+
+/** What an anchor says about the current journal (cairn_anchor_check()). */
+typedef enum cairn_anchor_status {
+    /** The head extends the anchor, signed by the pinned key. */
+    CAIRN_ANCHOR_OK = 0,
+    /** The head extends the anchor, but the anchor's signature was not
+     *  checked: no pinned key, no line of it, or an unsigned anchor (a
+     *  verdict is then at best INCOMPLETE). */
+    CAIRN_ANCHOR_UNVERIFIED = 1,
+    /** The anchor is another journal's (origin): substitution. */
+    CAIRN_ANCHOR_OTHER_JOURNAL = 2,
+    /** A signature line of the pinned key does not verify. */
+    CAIRN_ANCHOR_BAD_SIGNATURE = 3,
+    /** The anchor has more records than the journal: rollback or
+     *  truncation. */
+    CAIRN_ANCHOR_ROLLBACK = 4,
+    /** No consistency proof from the anchor to the head (another root at
+     *  the same size, or the stored nodes prove nothing): a fork. */
+    CAIRN_ANCHOR_FORK = 5
+} cairn_anchor_status;
+
+/** "ok", "unverified", "other-journal", "bad-signature", "rollback",
+ *  "fork" (NULL for other values). */
+CAIRN_API const char *cairn_anchor_status_name(cairn_anchor_status status);
+
+/** The result of one anchor check. */
+typedef struct cairn_anchor_result {
+    cairn_anchor_status status;
+    uint64_t size;                  /**< the anchor's tree size */
+    uint8_t root[CAIRN_HASH_BYTES]; /**< its root */
+    uint64_t time_ns;               /**< its cairn-time line */
+    int is_signed;                  /**< it has signature lines */
+    int signature_ok;               /**< a line of the pinned key verified */
+    size_t cosignatures; /**< signature lines of other keys (ignored) */
+    uint64_t head_size;  /**< the journal's current size */
+    uint8_t head_root[CAIRN_HASH_BYTES];
+    /** head_size - size when the head extends the anchor, else 0. */
+    uint64_t records_after;
+    char reason[512]; /**< one sentence for humans */
+} cairn_anchor_result;
+
+/**
+ * Check a saved checkpoint note @p note (@p note_len bytes, as
+ * cairn_journal_checkpoint_get() gives it; signature lines of other keys,
+ * such as witness cosignatures, are ignored) against the journal's
+ * current head: strict parse (a C2SP signed note, or the text alone, whose
+ * text is a cairn head: origin, size, root, cairn-state, cairn-time);
+ * origin; the pinned key's signature; size at most the head's; and a
+ * consistency proof from the anchor to the head, built from the stored
+ * `tree` nodes (equal roots at equal size).  The journal's head itself is
+ * read as cairn_journal_checkpoint_get() does, without a key (verify
+ * checks its signature).
+ * @param pinned  the trusted key, or NULL (status at best UNVERIFIED).
+ * @param out     the result (filled when CAIRN_OK is returned).
+ * @return CAIRN_OK (see out->status); CAIRN_ECORRUPT (the note is
+ *         malformed: out->reason names the byte and the rule);
+ *         CAIRN_EINVAL; CAIRN_EVERSION; CAIRN_ETAMPERED (the journal's own
+ *         head is bad: out->reason); storage errors.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_anchor_check(cairn_journal *journal,
+                                                 const cairn_pubkey *pinned,
+                                                 const char *note,
+                                                 size_t note_len,
+                                                 cairn_anchor_result *out);
+
+/** What a remembered checkpoint store knew about this journal. */
+typedef struct cairn_remembered {
+    int found;       /**< a remembered checkpoint exists */
+    char path[4096]; /**< its file (dir/<hex id>.note), or "" */
+    uint64_t size;   /**< its records */
+    uint8_t root[CAIRN_HASH_BYTES];
+    uint64_t time_ns;   /**< its cairn-time */
+    uint64_t head_size; /**< the journal's current size */
+} cairn_remembered;
+
+/**
+ * Check the journal against the checkpoint remembered for it in the store
+ * @p dir (docs/FORMAT.md section 18.2; a directory outside the journal
+ * directory, which the caller chooses: the library reads no environment).
+ * No store, or nothing remembered for this journal or its directory:
+ * CAIRN_OK with out->found 0.  Else the current head must extend it: same
+ * journal in the same directory, size at least the remembered one, equal
+ * roots at equal size, else a consistency proof from the stored nodes.
+ * Nothing is written.
+ * @param out  filled (may be NULL).
+ * @return CAIRN_OK; CAIRN_ETAMPERED (rolled back, forked, or another
+ *         journal in a directory that held this one: @p detail says what
+ *         was remembered, from which file, and what is there now);
+ *         CAIRN_EUNSAFE (the store or a file of it is a symbolic link,
+ *         not a regular file or directory, not owned by the caller or
+ *         writable by others); CAIRN_ECORRUPT (a remembered file is
+ *         malformed: @p detail names it); CAIRN_EVERSION; CAIRN_EIO;
+ *         CAIRN_EINVAL.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_checkpoint_check_remembered(
+    cairn_journal *journal, const char *dir, cairn_remembered *out,
+    char *detail, size_t detail_len);
+
+/**
+ * Remember the journal's current head in the store @p dir (made, mode
+ * 0700, when missing), forward only: under the store's lock file the
+ * remembered checkpoint is read again and the head must extend it
+ * (as cairn_checkpoint_check_remembered()); a head of the same size
+ * changes nothing, a larger one replaces the file (write a temporary
+ * file, fsync, rename, fsync the directory).  The head is remembered
+ * only when it is authenticated: its signature verifies under @p pinned
+ * (or, with @p pinned NULL, under the handle's signing key), or the
+ * journal is unsigned and neither key exists.  An empty journal (no head)
+ * is not remembered.
+ * @param written  NULL, or set to 1 when a file was written, else 0.
+ * @return CAIRN_OK (also when nothing was written); the errors of
+ *         cairn_checkpoint_check_remembered(); CAIRN_EINCOMPLETE (the head
+ *         is not authenticated: nothing written).
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_checkpoint_remember(
+    cairn_journal *journal, const char *dir, const cairn_pubkey *pinned,
+    int *written, char *detail, size_t detail_len);
 
 /* ------------------------------------------------------------------ */
 /* Runner (declared by lib/runner/runner.c's section below).                  */
@@ -1983,7 +2209,7 @@ CAIRN_API CAIRN_WUR cairn_err cairn_run_plan(cairn_journal *journal,
  *         been cancelled or timed out (after any owed containment and
  *         cleanup ran); CAIRN_EPLAN_MISMATCH: the stored plan does not
  *         hash to the run's plan hash; CAIRN_ELOCKED also when a pending
- *         operation's claimer is alive.
+ *         operation's claimer is alive; CAIRN_EPRUNED: the run was pruned.
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_run_resume(cairn_journal *journal,
                                                const char *run_id,

@@ -15,7 +15,12 @@ passed=0
 failed=0
 failures=""
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# Remembered checkpoints of the programs that run cairn outside a CLI
+# script (tests/cli/common.inc gives each script its own): never the
+# user's store under $HOME.
+cps=$(mktemp -d)
+export CAIRN_CHECKPOINTS="$cps/checkpoints"
+trap 'rm -f "$log"; rm -rf "$cps"' EXIT
 
 for t in "$OUT"/tests/test_*; do
     [ -x "$t" ] || continue

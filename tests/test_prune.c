@@ -7,6 +7,7 @@
 
 #include "helpers/verify_fixture.h"
 
+#include "base/crypto.h"
 #include "commit/commit.h"
 #include "format/merkle.h"
 #include "journal/head.h"
@@ -774,6 +775,98 @@ static void test_prune_of_held_run_refused_by_replay(void **state)
     cairn__record_free(&rec);
 }
 
+/* ---- verify-bundle ties the archive to its tombstone ------------------- */
+
+/* Export "r" to root/NAME, prune it with that bundle's hash and size (or,
+ * with @p lie, another hash) and return the bundle's path. */
+static char *export_and_prune(pfix *f, const char *name, int lie)
+{
+    char *path = tu_path(f->root, name);
+    size_t n = 0;
+    assert_int_equal(cairn_export_bundle(f->j, "r", f->signer, path), CAIRN_OK);
+    char *bytes = tu_read_file(path, &n);
+    cairn_prune_info in = info_for("keep-within=30d");
+    cairn__sha256(bytes, n, in.bundle_sha256);
+    in.bundle_sha256[0] ^= (uint8_t)(lie ? 1 : 0);
+    in.bundle_bytes = n;
+    in.location = path;
+    free(bytes);
+    assert_int_equal(cairn_prune(f->j, "r", &in, NULL), CAIRN_OK);
+    return path;
+}
+
+static void test_bundle_tied_to_tombstone(void **state)
+{
+    pfix *f = *state;
+    cairn_verify_report r;
+    char detail[512];
+    run_completed(f, "other");
+    run_completed(f, "r");
+    char *path = export_and_prune(f, "r.cairn", 0);
+    assert_int_equal(cairn_verify_bundle_pruned(f->j, path, f->pk, 0, &r,
+                                                detail, sizeof(detail)),
+                     CAIRN_OK);
+    if (r.verdict != CAIRN_VERDICT_VERIFIED) {
+        fail_msg("%s: %s [%s]", cairn_verdict_name(r.verdict), r.reason,
+                 r.bad_field);
+    }
+    assert_true(r.pruned);
+    assert_int_equal(r.prune_position, 13);
+    assert_non_null(strstr(r.reason, "archived copy of pruned run r "
+                                     "(tombstone at position 13"));
+    /* A bundle of a run that is not pruned: CAIRN_ESTATE. */
+    char *other = tu_path(f->root, "other.cairn");
+    assert_int_equal(cairn_export_bundle(f->j, "other", f->signer, other),
+                     CAIRN_OK);
+    assert_int_equal(cairn_verify_bundle_pruned(f->j, other, f->pk, 0, &r,
+                                                detail, sizeof(detail)),
+                     CAIRN_ESTATE);
+    /* Export refuses a pruned run: its records are gone. */
+    char *again = tu_path(f->root, "again.cairn");
+    assert_int_equal(cairn_export_bundle(f->j, "r", f->signer, again),
+                     CAIRN_EPRUNED);
+    free(again);
+    free(other);
+    free(path);
+}
+
+static void test_bundle_tombstone_mismatch(void **state)
+{
+    pfix *f = *state;
+    cairn_verify_report r;
+    char detail[512];
+    run_completed(f, "r");
+    char *path = export_and_prune(f, "r.cairn", 1);
+    assert_int_equal(cairn_verify_bundle_pruned(f->j, path, f->pk, 0, &r,
+                                                detail, sizeof(detail)),
+                     CAIRN_OK);
+    assert_int_equal(r.verdict, CAIRN_VERDICT_TAMPERED);
+    assert_string_equal(r.bad_field, "bundle.sha256");
+    free(path);
+}
+
+/* The archive changed after the prune (a record's position byte): the
+ * tombstone's hash no longer matches, whatever else still verifies. */
+static void test_bundle_changed_after_prune(void **state)
+{
+    pfix *f = *state;
+    cairn_verify_report r;
+    char detail[512];
+    run_completed(f, "r");
+    char *path = export_and_prune(f, "r.cairn", 0);
+    size_t n = 0;
+    char *bytes = tu_read_file(path, &n);
+    bytes[72 + 7] ^= 0x01; /* record 0's position (run id "r": offset 72) */
+    tu_write_file(path, bytes, n);
+    free(bytes);
+    assert_int_equal(cairn_verify_bundle_pruned(f->j, path, f->pk,
+                                                CAIRN_BUNDLE_NO_SIGNATURE, &r,
+                                                detail, sizeof(detail)),
+                     CAIRN_OK);
+    assert_int_equal(r.verdict, CAIRN_VERDICT_TAMPERED);
+    free(path);
+}
+
 /* ---- crash safety ----------------------------------------------------- */
 
 static void kill_at(void *ctx, int at)
@@ -896,6 +989,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_prune_of_held_run_refused_by_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bundle_tied_to_tombstone, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bundle_tombstone_mismatch, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bundle_changed_after_prune, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_crash_inside_prune, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_crash_random_moment, setup,

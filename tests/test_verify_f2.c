@@ -708,9 +708,10 @@ static void test_renumber(void **state)
 /* Substitution: another journal (another journal id) signed by the same
  * key, put in place of the sample.  Its head is valid, its origin is its
  * own id, every tree checks: locally this is VERIFIED, exactly as
- * docs/SECURITY.md says.  Detecting it needs a checkpoint remembered from
- * before (issue 16: anchors, witnesses); when that lands this test
- * becomes TAMPERED with an anchor. */
+ * docs/SECURITY.md says.  Detecting it needs a checkpoint kept from
+ * before: the sample's head as an anchor (cairn_anchor_check(), `verify
+ * --anchor`) names another journal; a remembered checkpoint does the
+ * same for writers and verify (test_anchor.c, tests/cli/anchor.sh). */
 static void test_substitution_not_detected(void **state)
 {
     (void)state;
@@ -723,6 +724,25 @@ static void test_substitution_not_detected(void **state)
     expect(&r, CAIRN_VERDICT_VERIFIED, NULL);
     r = vf_verify(copy, VF_RUN_A, S.pk_a);
     expect(&r, CAIRN_VERDICT_VERIFIED, NULL);
+    /* The sample's own checkpoint, kept as an anchor, tells. */
+    cairn_journal *j = NULL;
+    cairn_journal_checkpoint cp;
+    cairn_anchor_result a;
+    char detail[512];
+    assert_int_equal(cairn_journal_open(S.dir, CAIRN_OPEN_READONLY, &j, detail,
+                                        sizeof(detail)),
+                     CAIRN_OK);
+    assert_int_equal(
+        cairn_journal_checkpoint_get(j, S.pk_a, &cp, detail, sizeof(detail)),
+        CAIRN_OK);
+    cairn_journal_close(j);
+    assert_int_equal(cairn_journal_open(copy, CAIRN_OPEN_READONLY, &j, detail,
+                                        sizeof(detail)),
+                     CAIRN_OK);
+    assert_int_equal(cairn_anchor_check(j, S.pk_a, cp.note, cp.note_len, &a),
+                     CAIRN_OK);
+    assert_int_equal(a.status, CAIRN_ANCHOR_OTHER_JOURNAL);
+    cairn_journal_close(j);
     tu_rmtree(copy);
     free(other);
     tu_rmtree(root);

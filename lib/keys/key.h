@@ -44,7 +44,15 @@
 struct cairn_pubkey {
     uint8_t key_id[CAIRN_KEY_ID_BYTES]; /**< keynum, as stored in the file */
     uint8_t pk[CAIRN_PUBLIC_KEY_BYTES];
+    /** The next key of a pinned set (cairn_pubkey_add()), or NULL. */
+    struct cairn_pubkey *next;
 };
+
+/** The member of the pinned set @p set whose key id is @p key_id, or
+ *  NULL (also when @p set is NULL). */
+CAIRN_INTERNAL const cairn_pubkey *
+cairn__pubkey_find(const cairn_pubkey *set,
+                   const uint8_t key_id[CAIRN_KEY_ID_BYTES]);
 
 struct cairn_signer {
     uint8_t key_id[CAIRN_KEY_ID_BYTES];

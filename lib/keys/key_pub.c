@@ -42,6 +42,7 @@ cairn_err cairn__pubkey_from_raw(const uint8_t key_id[CAIRN_KEY_ID_BYTES],
     }
     memcpy(key->key_id, key_id, CAIRN_KEY_ID_BYTES);
     memcpy(key->pk, pk, CAIRN_PUBLIC_KEY_BYTES);
+    key->next = NULL;
     *out = key;
     return CAIRN_OK;
 }
@@ -162,7 +163,33 @@ cairn_err cairn_pubkey_load(const char *path, cairn_pubkey **out, char *detail,
 
 void cairn_pubkey_free(cairn_pubkey *key)
 {
-    free(key);
+    while (key != NULL) {
+        cairn_pubkey *next = key->next;
+        free(key);
+        key = next;
+    }
+}
+
+void cairn_pubkey_add(cairn_pubkey *set, cairn_pubkey *more)
+{
+    if (set == NULL || more == NULL || set == more) {
+        return;
+    }
+    while (set->next != NULL) {
+        set = set->next;
+    }
+    set->next = more;
+}
+
+const cairn_pubkey *cairn__pubkey_find(const cairn_pubkey *set,
+                                       const uint8_t key_id[CAIRN_KEY_ID_BYTES])
+{
+    for (; set != NULL; set = set->next) {
+        if (memcmp(set->key_id, key_id, CAIRN_KEY_ID_BYTES) == 0) {
+            return set;
+        }
+    }
+    return NULL;
 }
 
 void cairn_pubkey_key_id(const cairn_pubkey *key,

@@ -277,6 +277,10 @@ static cairn_err check_minisig(const cairn_pubkey *key, const uint8_t *hash,
                                int want_trusted, char *detail,
                                size_t detail_len)
 {
+    /* Of a pinned set, the key the signature names. */
+    if (cairn__pubkey_find(key, m->key_id) != NULL) {
+        key = cairn__pubkey_find(key, m->key_id);
+    }
     if (memcmp(m->key_id, key->key_id, CAIRN_KEY_ID_BYTES) != 0) {
         char got[17], want[17];
         cairn__key_id_text(m->key_id, got);

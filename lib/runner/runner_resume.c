@@ -124,6 +124,11 @@ cairn_err cairn_run_resume(cairn_journal *journal, const char *run_id,
     }
     cairn_summary *s = NULL;
     cairn_err err = cairn_status(journal, run_id, &s);
+    if (err == CAIRN_OK && s->pruned) {
+        err = cairn__jfail(journal, CAIRN_EPRUNED,
+                           "run %s was pruned: only its tombstone remains",
+                           run_id);
+    }
     if (err == CAIRN_OK) {
         err = load_plan(&r, s);
     }

@@ -221,6 +221,13 @@ static cairn_err check_key(const bundle_hdr *h, const cairn_pubkey *pinned,
     if (pinned == NULL) {
         return CAIRN_OK;
     }
+    if (cairn__pubkey_find(pinned, h->key_id) == NULL) {
+        /* Another key: a key mismatch (INCOMPLETE, the run's check says
+         * so), not proof of tampering. */
+        out->key_mismatch = 1;
+        return CAIRN_OK;
+    }
+    pinned = cairn__pubkey_find(pinned, h->key_id);
     cairn_pubkey_key_id(pinned, pid);
     cairn_pubkey_bytes(pinned, ppk);
     if (memcmp(pid, h->key_id, CAIRN_KEY_ID_BYTES) == 0 &&
@@ -369,6 +376,10 @@ static cairn_err check_minisig(const char *path, const uint8_t *buf, size_t len,
     }
     if (pinned == NULL) {
         append_reason(out, ".minisig not checked (no pinned key)");
+        return CAIRN_OK;
+    }
+    if (out->key_mismatch) {
+        append_reason(out, ".minisig not checked (key mismatch)");
         return CAIRN_OK;
     }
     cairn_err err = cairn__read_file(sig_path, CAIRN__MINISIG_TEXT_MAX, &text,

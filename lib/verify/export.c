@@ -200,7 +200,12 @@ static cairn_err check_binding(export_job *x)
     char want[17], have[17];
     cairn__key_id_text(st.key_id, want);
     cairn__key_id_text(x->signer->key_id, have);
-    if (!same) {
+    if (st.pruned) {
+        err = cairn__jfail(x->j, CAIRN_EPRUNED,
+                           "run %s was pruned: its records are in the bundle "
+                           "archived before (cairn prune)",
+                           x->run_id);
+    } else if (!same) {
         err = cairn__jfail(x->j, CAIRN_EKEYMISMATCH,
                            "run %s is %s%s; the key given is %s", x->run_id,
                            st.signed_run ? "signed by key " : "unsigned",

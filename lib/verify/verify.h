@@ -70,9 +70,10 @@ CAIRN_INTERNAL void cairn__plan_memo_free(cairn_plan_memo *m);
 
 typedef struct cairn_vcore {
     uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES];
-    uint64_t run_num;   /**< expected run number; 0: adopt seq 0's */
-    const char *run_id; /**< expected run id (borrowed), or NULL */
-    const cairn_pubkey *pinned;
+    uint64_t run_num;           /**< expected run number; 0: adopt seq 0's */
+    const char *run_id;         /**< expected run id (borrowed), or NULL */
+    const cairn_pubkey *pinned; /**< NULL after a key mismatch */
+    char mismatch[200];         /**< the key mismatch, for the reason */
     cairn_verify_report *rep;
     cairn_state st; /**< the replayed state */
     int stopped;    /**< the verdict is decided (TAMPERED) */

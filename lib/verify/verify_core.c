@@ -91,22 +91,32 @@ static cairn_err check_u64(cairn_vcore *v, uint64_t seq, const char *field,
                what);
 }
 
-/* The key id check of seq 0 against the pinned key. */
-static cairn_err check_pinned(cairn_vcore *v, const cairn_record *rec)
+/* The key id check of seq 0 against the pinned key.  A run signed by
+ * another key is a key mismatch, not tampering (minisign says "key id
+ * mismatch" too): its signatures cannot be checked, so the verdict is at
+ * best INCOMPLETE, and every structural check still runs. */
+static void check_pinned(cairn_vcore *v, const cairn_record *rec)
 {
     uint8_t pid[CAIRN_KEY_ID_BYTES];
     char run_key[17], pin_key[17];
     if (!rec->signed_run || v->pinned == NULL) {
-        return CAIRN_OK;
+        return;
+    }
+    const cairn_pubkey *member = cairn__pubkey_find(v->pinned, rec->key_id);
+    if (member != NULL) {
+        v->pinned = member; /* the run's own key, of the pinned set */
+        return;
     }
     cairn_pubkey_key_id(v->pinned, pid);
-    if (memcmp(pid, rec->key_id, CAIRN_KEY_ID_BYTES) == 0) {
-        return CAIRN_OK;
-    }
     cairn__key_id_text(rec->key_id, run_key);
     cairn__key_id_text(pid, pin_key);
-    return bad(v, 0, "key_id", pin_key, run_key,
-               "run signed by key %s, pinned key is %s", run_key, pin_key);
+    v->rep->key_mismatch = 1;
+    cairn__fmt(v->mismatch, sizeof(v->mismatch),
+               "key mismatch: the run is signed by key %s, the pinned key "
+               "is %s%s (its signatures were not checked)",
+               run_key, pin_key,
+               v->pinned->next != NULL ? " (and others)" : "");
+    v->pinned = NULL;
 }
 
 void cairn__plan_memo_free(cairn_plan_memo *m)
@@ -197,7 +207,8 @@ static cairn_err start_run(cairn_vcore *v, const cairn_record *rec,
     }
     v->rep->run_signed = rec->signed_run != 0;
     memcpy(v->rep->key_id, rec->key_id, CAIRN_KEY_ID_BYTES);
-    return check_pinned(v, rec);
+    check_pinned(v, rec);
+    return CAIRN_OK;
 }
 
 static cairn_err next_record(cairn_vcore *v, const cairn_record *rec,
@@ -249,7 +260,8 @@ static cairn_err start_pruned(cairn_vcore *v, const cairn_record *rec,
     v->rep->pruned_records = rec->pruned_count;
     v->rep->run_signed = key.signed_run;
     memcpy(v->rep->key_id, rec->key_id, CAIRN_KEY_ID_BYTES);
-    return check_pinned(v, &key);
+    check_pinned(v, &key);
+    return CAIRN_OK;
 }
 
 static cairn_err check_binding(cairn_vcore *v, const cairn_record *rec,
@@ -457,6 +469,9 @@ void cairn__vcore_finish(cairn_vcore *v, const char *note)
         rep->verdict = CAIRN_VERDICT_INCOMPLETE;
         add_reason(rep, "the run is unsigned: no signature proves its "
                         "records");
+    } else if (rep->key_mismatch) {
+        rep->verdict = CAIRN_VERDICT_INCOMPLETE;
+        add_reason(rep, v->mismatch);
     } else if (v->pinned == NULL) {
         rep->verdict = CAIRN_VERDICT_INCOMPLETE;
         add_reason(rep, "key not pinned: signatures were not checked "

@@ -664,10 +664,11 @@ static void finish(dwalk *w, const cairn_pubkey *pinned)
     char id[2 * CAIRN_KEY_ID_BYTES + 1];
     out->verdict = CAIRN_VERDICT_VERIFIED;
     cairn__fmt(out->reason, sizeof(out->reason),
-               "structure consistent: %llu records, %llu checkpoints, "
+               "structure consistent: %llu records (%llu pruned, each "
+               "listed by one prune record), %llu checkpoints, "
                "%llu runs, no unknown database or key; meta created_ns "
                "(the creation time) is not covered by any signature%s%s",
-               (unsigned long long)w->records,
+               (unsigned long long)w->records, (unsigned long long)w->pruned,
                (unsigned long long)out->checkpoints,
                (unsigned long long)w->runs, out->format == 1 ? "; " : "",
                out->format == 1 ? CAIRN__FORMAT1_NOTE : "");

@@ -150,8 +150,14 @@ static cairn_err check_signature(const cairn_note *note, const char *origin,
     if (pinned == NULL) {
         return CAIRN_OK;
     }
-    cairn_err err = cairn__note_verify(note, origin, ORIGIN_LEN, pinned->pk,
-                                       why, sizeof(why));
+    /* The member of the pinned set the line names decides; a line no
+     * pinned key names is a key mismatch. */
+    cairn_err err = CAIRN_EKEYMISMATCH;
+    for (const cairn_pubkey *k = pinned; k != NULL && err == CAIRN_EKEYMISMATCH;
+         k = k->next) {
+        err = cairn__note_verify(note, origin, ORIGIN_LEN, k->pk, why,
+                                 sizeof(why));
+    }
     if (err == CAIRN_OK) {
         rep->journal_head.signature_ok = 1;
     } else if (err == CAIRN_EKEYMISMATCH) {

@@ -33,6 +33,7 @@
 #include "journal/journal.h"
 
 #include <string.h>
+#include <time.h>
 
 typedef struct jwalk {
     cairn_journal *j;
@@ -47,6 +48,7 @@ typedef struct jwalk {
     int cp_found;
     const uint8_t *ck, *cv;
     size_t ckl, cvl;
+    char prune_note[480]; /* a pruned run: what was removed, by whom */
 } jwalk;
 
 /* Internal sentinel: LMDB failed and the report says ERROR. */
@@ -316,6 +318,25 @@ static cairn_err walk_index(jwalk *w)
     return err;
 }
 
+/* What the tombstone says, for the report's reason. */
+static void prune_note(jwalk *w, const cairn_record *rec)
+{
+    char when[32] = "?", hex[2 * CAIRN_HASH_BYTES + 1];
+    time_t secs = (time_t)(rec->wall_ns / 1000000000u);
+    struct tm tm;
+    if (gmtime_r(&secs, &tm) != NULL) {
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    cairn__hash_hex(rec->bundle_sha256, hex);
+    cairn__fmt(w->prune_note, sizeof(w->prune_note),
+               "PRUNED: %llu record(s) removed %s by %s under rule %s; the "
+               "archived bundle is sha256:%s (%llu bytes)%s%.120s",
+               (unsigned long long)rec->pruned_count, when,
+               rec->actor[0] != '\0' ? rec->actor : "(no actor)", rec->rule,
+               hex, (unsigned long long)rec->bundle_bytes,
+               rec->location[0] != '\0' ? " at " : "", rec->location);
+}
+
 /* A pruned run: each position its PRUNE record lists holds the 8-byte
  * placeholder naming this run (its record is gone, its key stays), and
  * the log tree's leaf there is the leaf hash the PRUNE record lists (so
@@ -339,6 +360,7 @@ static cairn_err check_pruned(jwalk *w)
                                    : store_fail(w->rep, CAIRN_ESTORE,
                                                 "re-reading the prune record");
     }
+    prune_note(w, &rec);
     uint64_t seq = 0;
     for (size_t i = 0; i < rec.n_ranges && err == CAIRN_OK; i++) {
         for (uint32_t c = 0; c < rec.ranges[i].count && err == CAIRN_OK;
@@ -576,12 +598,15 @@ cairn_err cairn__verify_run_txn(cairn_journal *j, cairn_txn *txn,
     cairn__vcore_init(&v, j->journal_id, w.run_num, run_id, pinned, rep);
     v.memo = memo;
     err = run_checks(&w);
-    char note[320] = "";
+    char note[320] = "", all[sizeof(note) + sizeof(w.prune_note) + 2];
     if (err == CAIRN_OK && mode == VRUN_ALONE) {
         err = head_checks(&w, pinned, note, sizeof(note));
     }
     if (err == CAIRN_OK) {
-        cairn__vcore_finish(&v, note);
+        cairn__fmt(all, sizeof(all), "%s%s%s", w.prune_note,
+                   w.prune_note[0] != '\0' && note[0] != '\0' ? "; " : "",
+                   note);
+        cairn__vcore_finish(&v, all);
         head_verdict(rep, pinned);
     }
     cairn__cursor_close(w.cps);

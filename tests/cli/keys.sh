@@ -73,6 +73,17 @@ err_has "signed by another key"
 expect 2 "$C" create "$T/other.json"
 err_has "needs its secret key"
 
+# --- verify: another key is a key mismatch; several --key all count ---------
+expect 3 "$C" verify "$R" --key "$T/o.pub"
+grep -q 'key mismatch: the run is signed by key' "$T/out" ||
+    fail "verify with another key: no key mismatch: $(cat "$T/out")"
+expect 3 "$C" verify --all --key "$T/o.pub"
+grep -q 'key mismatch' "$T/out" || fail "verify --all: no key mismatch"
+expect 0 "$C" verify "$R" --key "$T/o.pub" --key "$T/k.pub"
+expect 0 "$C" verify --all --key "$T/k.pub" --key "$T/o.pub" -o json
+json_is "$T/out" 'j["verdict"] == "VERIFIED"'
+expect 2 "$C" verify "$R" --key "$T/k.pub" --key "$T/no-such.pub"
+
 # --- an unsigned run (in an unsigned journal) does not take a key ------------
 CAIRN_DIR="$T/plain-journal"
 export CAIRN_DIR

@@ -42,17 +42,20 @@ grep -q '^records     : 8$' "$T/out" || fail "records line"
 grep -q 'source=pinned: --key' "$T/out" || fail "key source line"
 expect 3 "$C" verify v-1
 grep -q 'key not pinned' "$T/out" || fail "no 'key not pinned'"
-expect 4 "$C" verify v-1 --key "$T/b.pub"
-grep -q 'pinned key is' "$T/out" || fail "wrong key reason"
-grep -q '^first bad   : seq 0  field key_id' "$T/out" || fail "first bad line"
+# Another key: a key mismatch (exit 3, as minisign), not tampering.
+expect 3 "$C" verify v-1 --key "$T/b.pub"
+grep -q 'key mismatch: the run is signed by key' "$T/out" ||
+    fail "wrong key reason"
+grep -q 'signatures: not checked (key mismatch' "$T/out" ||
+    fail "signatures line"
 expect 0 "$C" verify v-1 --key "$T/a.pub" -o json && cp "$T/out" "$T/v.json"
 json_is "$T/v.json" '(j["verdict"] == "VERIFIED" and j["exit_code"] == 0 and
     j["records"] == 8 and j["signatures_ok"] == 8 and j["replay_ok"] and
     j["first_bad"] is None and j["key"]["source"].startswith("pinned") and
     len(j["journal"]["id"]) == 32)'
-expect 4 "$C" verify v-1 --key "$T/b.pub" --json && cp "$T/out" "$T/w.json"
-json_is "$T/w.json" '(j["verdict"] == "TAMPERED" and j["exit_code"] == 4 and
-    j["first_bad"]["seq"] == 0 and j["first_bad"]["field"] == "key_id")'
+expect 3 "$C" verify v-1 --key "$T/b.pub" --json && cp "$T/out" "$T/w.json"
+json_is "$T/w.json" '(j["verdict"] == "INCOMPLETE" and j["exit_code"] == 3 and
+    j["first_bad"] is None and j["key_mismatch"] is True)'
 
 # --- an unsigned run, and --all ----------------------------------------------
 # Format 2: a journal is signed by one key or none, so the unsigned run
