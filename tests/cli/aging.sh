@@ -157,6 +157,7 @@ done
 # One archived run, imported into another journal, reads and verifies.
 if [ "$HAVE_IMPORT" = 1 ]; then
     first=$(cut -d' ' -f1 "$T/pruned.txt")
+    expect 0 "$C" -J "$T/other" run "$T/weekly.json" -q # makes the journal
     expect 0 "$C" -J "$T/other" import "$A/$JID/$first.cairn" --key "$T/pub"
     expect 0 "$C" -J "$T/other" status "$first"
     expect 0 "$C" -J "$T/other" verify --all --key "$T/pub"
