@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum {
     OPT_KEEP_LAST = CLI_OPT_FIRST_LOCAL,
@@ -427,7 +428,7 @@ int cmd_prune(cli_ctx *ctx, int argc, char **argv)
     }
     prune_select(ctx, &p, &set);
     prune_plan_build(&p, &set);
-    if (p.confirm != NULL && strcmp(p.confirm, set.plan_sha256) != 0) {
+    if (p.confirm != NULL && strcasecmp(p.confirm, set.plan_sha256) != 0) {
         cli_die_code(CLI_EXIT_GATE, "CLI_EGATE", NULL,
                      "prune: the prune plan changed since the dry run (plan "
                      "sha256 now %s, --confirm %s): nothing done",
