@@ -9,13 +9,13 @@
 # its tombstone (verify-bundle -J), and the runs never prunable (held,
 # in doubt) are still there.
 #
-# $CAIRN_AGING_RUNS runs (default 240) are made with `cairn run` (one
+# $CAIRN_AGING_RUNS runs (default 200) are made with `cairn run` (one
 # process per run); the ages come from a test clock
 # (CAIRN_TEST_PRUNE_NOW), so nothing waits for days.
 set -u
 . "$CAIRN_ROOT/tests/cli/common.inc"
 C=$CAIRN
-N=${CAIRN_AGING_RUNS:-240}
+N=${CAIRN_AGING_RUNS:-200}
 KEEP=$((N / 15))
 
 expect 0 "$C" keygen -p "$T/pub" -s "$T/sec" --no-password
