@@ -935,14 +935,16 @@ typedef struct cairn_prune_info {
 /**
  * Check whether @p run_id may be pruned now: the run is terminal
  * (completed, failed, cancelled or timed out), no operation is pending
- * (claimed, or in doubt), it is not held, not imported, not already
- * pruned, and has at most CAIRN_MAX_PRUNE_RECORDS records.  Read-only; the
- * state is proven under the journal's head like every reader's.
- * @param detail  optional: why not (the run's state, the pending op ...).
+ * (claimed, or in doubt), no hold counts now (cairn_hold_active()), it is
+ * not already pruned, and has at most CAIRN_MAX_PRUNE_RECORDS records.
+ * Read-only; the state is proven under the journal's head like every
+ * reader's.  (Imported runs, when imports exist, will be CAIRN_EIMPORTED.)
+ * @param detail  optional: why not (the run's state, the pending op ...);
+ *                also the handle's detail.
  * @return CAIRN_OK (prunable); CAIRN_ENORUN; CAIRN_EPRUNED (pruned
- *         already); CAIRN_EHELD; CAIRN_EIMPORTED; CAIRN_ESTATE (running,
- *         awaiting preflight, needs attention, an op pending, or too many
- *         records); CAIRN_ETAMPERED (the state does not prove);
+ *         already); CAIRN_EHELD; CAIRN_ESTATE (running, awaiting
+ *         preflight, needs attention, an op pending or in doubt, or too
+ *         many records); CAIRN_ETAMPERED (the state does not prove);
  *         CAIRN_ECORRUPT; CAIRN_ESTORE; CAIRN_EINVAL (NULL).
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_prune_check(cairn_journal *journal,
@@ -951,16 +953,21 @@ CAIRN_API CAIRN_WUR cairn_err cairn_prune_check(cairn_journal *journal,
                                                 size_t detail_len);
 
 /**
- * Prune run @p run_id in ONE durable LMDB write transaction: append a
- * signed PRUNE record (the tombstone: @p info, the run's final state, its
- * record count and the position and leaf hash of every record removed) as
- * the last record of the run's chain, delete the run's other records,
- * their `index` entries and the run's other checkpoints, replace its state
- * by a pruned stub (docs/FORMAT.md section 9), keep the log tree (every
- * root and proof stays valid) and extend the signed head.  The eligibility
- * of cairn_prune_check() is checked again inside the transaction, under
- * the run's lock.  The caller archives the run first (cairn_export_bundle)
- * and passes the bundle's hash, size and location in @p info.
+ * Prune run @p run_id in ONE durable LMDB write transaction
+ * (docs/FORMAT.md section 22): append a signed PRUNE record (the
+ * tombstone: @p info, the run's final state and facts, and the position
+ * and leaf hash of every record removed) as the last record of the run's
+ * chain, replace each of the run's other records by an 8-byte placeholder
+ * naming the run (its position stays), delete their `index` entries and
+ * the run's other checkpoints, replace its state by a pruned stub
+ * (section 9), keep the log tree (every root and proof stays valid) and
+ * extend the signed head.  Each record is checked first (chain, leaf hash
+ * against the log tree: CAIRN_ETAMPERED otherwise).  The eligibility of
+ * cairn_prune_check() is checked again inside the transaction, under the
+ * run's lock, and by the state machine at the PRUNE record's own time.
+ * The caller archives the run first (cairn_export_bundle) and passes the
+ * bundle's hash, size and location in @p info.  Needs the handle to
+ * itself (like cairn_run_create()).
  * @param who  the actor (who->actor; who->reason is not used: the reason
  *             is info->reason).  May be NULL (no actor).
  * @return CAIRN_OK; CAIRN_EPRUNED (already pruned: nothing written);
