@@ -261,6 +261,10 @@ crash() {
     shift
     rm -rf "$T/cj" "$T/ca"
     cp -a "$T/base" "$T/cj"
+    # Each copy of base is a journal of its own history: remember its
+    # checkpoints apart (a shared store would call the next copy a
+    # rollback of the last one's prunes, rightly).
+    export CAIRN_CHECKPOINTS="$T/cp-$name"
     mkdir "$T/ca"
     CHECKS=$((CHECKS + 1))
     env CAIRN_DIR="$T/cj" ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" "$@" \
