@@ -95,6 +95,9 @@ int cmd_skip(cli_ctx *ctx, int argc, char **argv);
 int cmd_retry(cli_ctx *ctx, int argc, char **argv);
 int cmd_resolve(cli_ctx *ctx, int argc, char **argv);
 int cmd_cancel(cli_ctx *ctx, int argc, char **argv);
+int cmd_hold(cli_ctx *ctx, int argc, char **argv);
+int cmd_import(cli_ctx *ctx, int argc, char **argv);
+int cmd_release(cli_ctx *ctx, int argc, char **argv);
 int cmd_list(cli_ctx *ctx, int argc, char **argv);
 int cmd_status(cli_ctx *ctx, int argc, char **argv);
 int cmd_show(cli_ctx *ctx, int argc, char **argv);
@@ -115,6 +118,7 @@ int cmd_lock(cli_ctx *ctx, int argc, char **argv);
 int cmd_salvage(cli_ctx *ctx, int argc, char **argv);
 int cmd_migrate(cli_ctx *ctx, int argc, char **argv);
 int cmd_checkpoint(cli_ctx *ctx, int argc, char **argv);
+int cmd_witness(cli_ctx *ctx, int argc, char **argv);
 
 /* Verification report printers shared by verify and verify-bundle
  * (verify_bundle.c). */
@@ -165,6 +169,41 @@ void cli_anchors_text(FILE *out, const cli_anchors *a);
 /** Add "anchors", "records_after_anchor" and "remembered" to @p doc. */
 void cli_anchors_json(json_t *doc, const cli_anchors *a);
 void cli_anchors_free(cli_anchors *a);
+
+/* Witness cosignatures on the anchors: `verify --witness-key VKEY
+ * --min-witnesses N` (verify_witness.c). */
+typedef struct cli_witness_key {
+    char vkey[CAIRN_VKEY_MAX];
+    char name[CAIRN_WITNESS_NAME_MAX + 1];
+    long anchor;   /**< the largest consistent anchor it cosigned, or -1 */
+    uint64_t time; /**< that cosignature's time */
+    int tampered;  /**< a cosignature of this key does not verify */
+    char why[700];
+} cli_witness_key;
+typedef struct cli_witnesses {
+    cli_witness_key *key; /**< distinct pinned witnesses */
+    size_t n;
+    unsigned min; /**< --min-witnesses */
+    size_t found; /**< witnesses with a valid cosignature that counts */
+    long newest;  /**< the largest anchor with one, or -1 */
+} cli_witnesses;
+/** A verifier key given as text or as a file holding it (one line) into
+ *  @p out; -1 when too long or unreadable. */
+int cli_vkey_text(const char *arg, char *out, size_t cap);
+/** Parse --witness-key (a type 0x04 vkey, text or file; exit 2 if not). */
+void cli_witnesses_add(cli_witnesses *w, const char *arg);
+/** Count, for each pinned witness, its cosignatures on the anchors the
+ *  journal's head extends (the anchors' results are filled). */
+void cli_witnesses_check(cli_witnesses *w, const cli_anchors *a);
+/** VERIFIED, INCOMPLETE (fewer than min found) or TAMPERED (an invalid
+ *  cosignature of a pinned witness); VERIFIED without --witness-key. */
+cairn_verdict cli_witnesses_verdict(const cli_witnesses *w);
+void cli_witnesses_text(FILE *out, const cli_witnesses *w,
+                        const cli_anchors *a);
+/** Add "witnesses" (required, found, keys, records_after_witnessed). */
+void cli_witnesses_json(json_t *doc, const cli_witnesses *w,
+                        const cli_anchors *a);
+void cli_witnesses_free(cli_witnesses *w);
 
 /* ---------------------------------------------------------------- */
 /* Errors and exit (cli_common.c).                                   */
@@ -354,7 +393,8 @@ enum {
     CLI_OPT_FILTER_TARGET,
     CLI_OPT_FILTER_SINCE,
     CLI_OPT_FILTER_UNTIL,
-    CLI_OPT_FILTER_ATTENTION
+    CLI_OPT_FILTER_ATTENTION,
+    CLI_OPT_FILTER_HELD
 };
 #define CLI_LONG_FILTER                                                        \
     {"state", required_argument, NULL, CLI_OPT_FILTER_STATE},                  \
@@ -362,8 +402,9 @@ enum {
         {"target", required_argument, NULL, CLI_OPT_FILTER_TARGET},            \
         {"since", required_argument, NULL, CLI_OPT_FILTER_SINCE},              \
         {"until", required_argument, NULL, CLI_OPT_FILTER_UNTIL},              \
+        {"attention", no_argument, NULL, CLI_OPT_FILTER_ATTENTION},            \
     {                                                                          \
-        "attention", no_argument, NULL, CLI_OPT_FILTER_ATTENTION               \
+        "held", no_argument, NULL, CLI_OPT_FILTER_HELD                         \
     }
 
 /** Which runs a command looks at; every option given must match (AND),
@@ -377,6 +418,7 @@ typedef struct cli_run_filter {
     uint64_t since_ns, until_ns; /**< created in [since, until] */
     int have_since, have_until;
     int attention; /**< only runs cli_run_needs_attention() */
+    int held;      /**< only runs whose hold counts now (cairn_hold_active) */
 } cli_run_filter;
 /** Handle a filter option @p c; 1 when handled, 0 when not a filter
  *  option; a bad value is a usage error naming the option (exit 2). */
@@ -530,6 +572,10 @@ uint64_t cli_now_ns(void);
  * @return 0 and *ns; -1 when it is neither.
  */
 int cli_parse_since(const char *text, uint64_t now_ns, uint64_t *ns);
+/** Parse a point in time for --until of `hold`: RFC 3339 UTC, or a
+ *  duration after now ("30d", "12h").  0 and *ns; -1 when neither (or
+ *  the sum overflows). */
+int cli_parse_until(const char *text, uint64_t now_ns, uint64_t *ns);
 /** Parse a duration ("90s", "15m", "1h30m", "500ms") with
  *  cairn_duration_parse(), zero allowed (the caller checks its own
  *  range); 0 ok, -1 not one. */

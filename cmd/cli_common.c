@@ -26,9 +26,13 @@ void cli_exit(int code)
         exit_ctx->unsigned_warning == CLI_UNSIGNED_EXIT) {
         cli_warn_unsigned(exit_ctx);
     }
+    /* A writer may have committed before it failed (a run that stopped
+     * on a failed operation): remember forward; not after a refusal for
+     * tampering, whose message says it all. */
     if (exit_ctx != NULL && exit_ctx->remember_armed &&
         exit_ctx->journal != NULL &&
-        (code == CLI_EXIT_OK || (exit_ctx->cmd->flags & CLI_WRITES) != 0)) {
+        (code == CLI_EXIT_OK || ((exit_ctx->cmd->flags & CLI_WRITES) != 0 &&
+                                 code != cairn_exit_code(CAIRN_ETAMPERED)))) {
         exit_ctx->remember_armed = 0;
         cli_remember_now(exit_ctx, NULL);
     }

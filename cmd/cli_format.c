@@ -196,6 +196,22 @@ int cli_parse_since(const char *text, uint64_t now_ns, uint64_t *ns)
     return -1;
 }
 
+int cli_parse_until(const char *text, uint64_t now_ns, uint64_t *ns)
+{
+    uint64_t d;
+
+    if (parse_rfc3339(text, ns) == 0) {
+        return 0;
+    }
+    if (cairn_duration_parse(text, CAIRN_DURATION_ZERO, &d, NULL, 0) ==
+            CAIRN_OK &&
+        d <= UINT64_MAX - now_ns) {
+        *ns = now_ns + d;
+        return 0;
+    }
+    return -1;
+}
+
 int cli_parse_duration(const char *text, uint64_t *ns)
 {
     return cairn_duration_parse(text, CAIRN_DURATION_ZERO, ns, NULL, 0) ==

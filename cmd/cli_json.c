@@ -218,6 +218,25 @@ static void summary_lists(json_t *o, const cairn_summary *s)
     cli_jset(o, "in_doubt", doubt);
 }
 
+/* null, or the standing hold: reason, actor, since, until (null: none),
+ * active (it still counts now). */
+static json_t *summary_hold(const cairn_summary *s)
+{
+    json_t *h;
+
+    if (!s->held) {
+        return json_null();
+    }
+    h = jobj();
+    cli_jset(h, "reason", cli_jstr(s->hold_reason));
+    cli_jset(h, "actor", cli_jstr_or_null(s->hold_actor));
+    cli_jset(h, "since", cli_jtime(s->hold_ns));
+    cli_jset(h, "until",
+             s->hold_until_ns != 0 ? cli_jtime(s->hold_until_ns) : json_null());
+    cli_jset(h, "active", json_boolean(cairn_hold_active(s, cli_now_ns())));
+    return h;
+}
+
 json_t *cli_json_summary(const cairn_summary *s)
 {
     json_t *o = jobj();
@@ -250,6 +269,9 @@ json_t *cli_json_summary(const cairn_summary *s)
     }
     cli_jset(o, "created", cli_jtime(s->created_ns));
     cli_jset(o, "updated", cli_jtime(s->updated_ns));
+    cli_jset(o, "held", json_boolean(s->held));
+    cli_jset(o, "hold", summary_hold(s));
+    cli_jset(o, "imported", json_boolean(s->imported));
     return o;
 }
 
@@ -340,6 +362,12 @@ static void record_body(json_t *o, const cairn_record_view *r,
         break;
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
+    case CAIRN_REC_RELEASE:
+        break;
+    case CAIRN_REC_HOLD:
+        cli_jset(o, "until",
+                 r->until_ns != 0 ? cli_jtime(r->until_ns) : json_null());
+        cli_jset(o, "until_ns", cli_ju64(r->until_ns));
         break;
     }
     cli_jset(o, "reason", cli_jstr_or_null(r->reason));

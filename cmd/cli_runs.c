@@ -233,6 +233,9 @@ int cli_filter_option(cli_ctx *ctx, cli_run_filter *f, int c, const char *arg)
     case CLI_OPT_FILTER_ATTENTION:
         f->attention = 1;
         return 1;
+    case CLI_OPT_FILTER_HELD:
+        f->held = 1;
+        return 1;
     default:
         return 0;
     }
@@ -295,6 +298,9 @@ int cli_filter_match(const cli_run_filter *f, const cairn_summary *s)
         return 0;
     }
     if (f->attention && !cli_run_needs_attention(s)) {
+        return 0;
+    }
+    if (f->held && !cairn_hold_active(s, cli_now_ns())) {
         return 0;
     }
     return 1;

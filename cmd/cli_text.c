@@ -105,6 +105,35 @@ static void line_signature(FILE *out, const cairn_summary *s)
     fprintf(out, "signature:   signed, key id %s\n", kid);
 }
 
+/* "held:" when a HOLD stands (with its until time, and whether it still
+ * counts), "imported:" for a run imported from a bundle. */
+static void line_hold(FILE *out, const cairn_summary *s)
+{
+    char when[40];
+
+    if (s->imported) {
+        fputs("imported:    yes (from a bundle; read-only)\n", out);
+    }
+    if (!s->held) {
+        return;
+    }
+    cli_time(s->hold_ns, when, sizeof(when));
+    fprintf(out, "held:        since %s", when);
+    if (s->hold_actor[0] != '\0') {
+        fputs(" by \"", out);
+        cli_put_escaped(out, s->hold_actor);
+        fputc('"', out);
+    }
+    if (s->hold_until_ns != 0) {
+        cli_time(s->hold_until_ns, when, sizeof(when));
+        fprintf(out, ", until %s%s", when,
+                cairn_hold_active(s, cli_now_ns()) ? "" : " (expired)");
+    }
+    fputs("; reason \"", out);
+    cli_put_escaped(out, s->hold_reason);
+    fputs("\"\n", out);
+}
+
 void cli_text_summary(FILE *out, const cairn_summary *s)
 {
     char hash[2 * CAIRN_HASH_BYTES + 1];
@@ -114,6 +143,7 @@ void cli_text_summary(FILE *out, const cairn_summary *s)
     fprintf(out, "run:         %s\n", s->run_id);
     fprintf(out, "plan:        %s (sha256 %s)\n", s->plan_id, hash);
     fprintf(out, "state:       %s\n", cairn_run_state_name(s->state));
+    line_hold(out, s);
     fprintf(out, "stopped:     %s; next action: %s\n",
             cairn_stopped_reason_name(s->stopped_reason),
             cairn_next_action_name(s->next_action));
@@ -248,6 +278,14 @@ static void record_body(FILE *out, const cairn_record_view *r,
         break;
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
+    case CAIRN_REC_RELEASE:
+        break;
+    case CAIRN_REC_HOLD:
+        if (r->until_ns != 0) {
+            char until[40];
+            cli_time(r->until_ns, until, sizeof(until));
+            fprintf(out, " until=%s", until);
+        }
         break;
     }
 }

@@ -199,6 +199,16 @@ static int export_text(cli_ctx *ctx, const char *run, int ndjson,
     return CLI_EXIT_OK;
 }
 
+/* An imported run: its stored bundle, byte for byte (no key needed). */
+static int is_imported(cli_ctx *ctx, const char *run)
+{
+    cairn_summary *s = NULL;
+    int imported =
+        cairn_status(ctx->journal, run, &s) == CAIRN_OK && s->imported;
+    cairn_summary_free(s);
+    return imported;
+}
+
 static void bundle_json(const char *run, const char *path,
                         const cairn_export_result *res, int zstd)
 {
@@ -237,12 +247,48 @@ static int export_bundle(cli_ctx *ctx, const char *run, const char *path,
     cairn_export_result res;
     char when[64];
     cairn_err err;
-    if (ctx->secret_key == NULL && (env == NULL || env[0] == '\0')) {
+    int have_key = ctx->secret_key != NULL || (env != NULL && env[0] != '\0');
+    if (have_key) {
+        cli_load_signer(ctx);
+    }
+    cli_open_journal(ctx, CAIRN_OPEN_READONLY);
+    if (is_imported(ctx, run)) {
+        /* Its stored bundle and .minisig, byte for byte: nothing to add. */
+        if (anchors->n > 0 || zstd) {
+            cli_usage_error(ctx,
+                            "%s is an imported run: its stored bundle "
+                            "is written back as it is (no --anchor, "
+                            "no --zstd)",
+                            run);
+        }
+        cli_anchors_free(anchors);
+        err = cairn_import_export(ctx->journal, run, path);
+        if (err != CAIRN_OK) {
+            cli_die_run(ctx, err, run);
+        }
+        if (ctx->format == CLI_JSON) {
+            json_t *o = json_object();
+            char sig[4200];
+            if (o == NULL) {
+                cli_die_nomem();
+            }
+            textf(sig, sizeof(sig), "%s.minisig", path);
+            cli_jset(o, "run_id", cli_jstr(run));
+            cli_jset(o, "bundle", cli_jstr(path));
+            cli_jset(o, "signature", cli_jstr(sig));
+            cli_jset(o, "imported", json_true());
+            cli_jprint(o);
+        } else {
+            printf("bundle      : %s (the imported run's stored bundle)\n"
+                   "signature   : %s.minisig\n",
+                   path, path);
+        }
+        return CLI_EXIT_OK;
+    }
+    if (!have_key) {
         cli_usage_error(ctx, "--bundle needs the run's secret key "
                              "(--secret-key or CAIRN_SECRET_KEY)");
     }
-    cli_load_signer(ctx);
-    cli_open_journal(ctx, CAIRN_OPEN_READONLY);
     err = cairn_export_bundle_opts(ctx->journal, run, ctx->signer, path, &opts,
                                    &res);
     cli_anchors_free(anchors);

@@ -72,9 +72,11 @@ static void print_line(const cairn_summary *s, const cairn_run_holder *h)
              s->counts[CAIRN_OP_COMPLETED] + s->counts[CAIRN_OP_SKIPPED],
              s->total);
     activity_word(h, activity, sizeof(activity));
-    printf("%-32s  %-20s  %-18s  %-16s  %9s  %s%s\n", s->run_id, s->plan_id,
+    printf("%-32s  %-20s  %-18s  %-16s  %9s  %s%s%s%s\n", s->run_id, s->plan_id,
            cairn_run_state_name(s->state), activity, progress, updated,
-           s->n_in_doubt > 0 ? "  IN-DOUBT" : "");
+           s->n_in_doubt > 0 ? "  IN-DOUBT" : "",
+           cairn_hold_active(s, cli_now_ns()) ? "  HELD" : "",
+           s->imported ? "  IMPORTED" : "");
 }
 
 /* Print every run that passes @p f; returns the exit code of the first
@@ -146,6 +148,9 @@ int cmd_list(cli_ctx *ctx, int argc, char **argv)
     cli_filter_check(ctx, &f);
     cli_open(ctx);
     err = cairn_run_each(ctx->journal, collect, &ids);
+    if (err == CAIRN_OK && !ids.nomem) {
+        err = cairn_import_each(ctx->journal, collect, &ids);
+    }
     if (ids.nomem) {
         cli_die_nomem();
     }

@@ -41,7 +41,7 @@ static unsigned parse_types(cli_ctx *ctx, const char *arg)
     for (;;) {
         size_t len = strcspn(p, ",");
         unsigned t, found = 0;
-        for (t = CAIRN_REC_CREATE; t <= CAIRN_REC_TIMEOUT; t++) {
+        for (t = CAIRN_REC_CREATE; t <= CAIRN_REC_RELEASE; t++) {
             const char *name = cairn_record_type_name((cairn_record_type)t);
             if (strlen(name) == len && strncmp(name, p, len) == 0) {
                 found = t;
@@ -51,7 +51,7 @@ static unsigned parse_types(cli_ctx *ctx, const char *arg)
             cli_usage_error(ctx,
                             "--type: unknown record type '%.*s' (one of "
                             "create, accept-preflight, claim, receipt, retry, "
-                            "resolve, cancel, timeout)",
+                            "resolve, cancel, timeout, hold, release)",
                             (int)len, p);
         }
         bits |= 1u << found;

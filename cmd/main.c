@@ -94,6 +94,25 @@ static const cli_command commands[] = {
      "SIGTERM (outcome journaled, containment done), and the cancel is\n"
      "recorded when it has let go.  --timeout D: wait at most D (default\n"
      "2m), then exit 5 with nothing recorded.\n"},
+    {"hold", cmd_hold, CLI_WRITES | CLI_REMEMBERS, "keep a run from retention",
+     "usage: cairn hold RUN --reason TEXT [--until TIME|DUR]\n"
+     "                  [--secret-key FILE] [--actor NAME]\n"
+     "\n"
+     "Append a signed HOLD record to RUN: `cairn prune` refuses a held run\n"
+     "(CAIRN_EHELD) until `cairn release`, or until TIME passes (RFC 3339\n"
+     "UTC, or a duration from now: 30d, 12h); an expired hold no longer\n"
+     "counts.  Any run state, ended runs included; the run itself is\n"
+     "unchanged.  --reason: 1..1024 bytes, required.\n"
+     "Exit: 0 held; 2 already held (release it first), no such run, an\n"
+     "imported run, or usage; 5 locked by a live writer.\n"},
+    {"release", cmd_release, CLI_WRITES | CLI_REMEMBERS,
+     "lift the hold of a run",
+     "usage: cairn release RUN --reason TEXT\n"
+     "                     [--secret-key FILE] [--actor NAME]\n"
+     "\n"
+     "Append a signed RELEASE record to RUN, held or held until a time that\n"
+     "passed.  Exit: 0 released; 2 not held, no such run, an imported run,\n"
+     "or usage; 5 locked by a live writer.\n"},
     {"run", cmd_run, CLI_WRITES | CLI_REMEMBERS | CLI_CREATES,
      "create a run of a plan and execute it",
      "usage: cairn run PLAN|- [--manual-accept] [--max-steps N]\n"
@@ -151,7 +170,7 @@ static const cli_command commands[] = {
      "                      in doubt\n"},
     {"list", cmd_list, CLI_READS, "list the runs of the journal",
      "usage: cairn list [--state S[,S...]] [--plan ID] [--target T]\n"
-     "                  [--since TIME] [--until TIME] [--attention]\n"
+     "                  [--since TIME] [--until TIME] [--attention] [--held]\n"
      "\n"
      "One line per run: run id, plan id, state, activity (active pid N,\n"
      "ABANDONED, idle, ended), done/total, last update.\n"
@@ -163,6 +182,7 @@ static const cli_command commands[] = {
      "             UTC (2026-11-24T10:00:00Z) or a duration ago (7d, 2h)\n"
      "--attention  runs that need an operator (failed, needs-attention, an\n"
      "             operation in doubt, a target to restart)\n"
+     "--held       runs held by `cairn hold` (a hold that still counts)\n"
      "Repeated options of one kind match any of their values; different\n"
      "options must all match.  RUN arguments of every command also take\n"
      "`latest` (the run created last) or a unique prefix of a run id.\n"},
@@ -185,8 +205,8 @@ static const cli_command commands[] = {
      "\n"
      "TIME is RFC 3339 (2026-11-24T10:00:00Z) or a duration ago (10m, 2h).\n"
      "--type: records of these types (create, accept-preflight, claim,\n"
-     "receipt, retry, resolve, cancel, timeout); --op: records about that\n"
-     "operation; --actor: records written by NAME.\n"
+     "receipt, retry, resolve, cancel, timeout, hold, release); --op:\n"
+     "records about that operation; --actor: records written by NAME.\n"
      "--follow polls for new records every 200 ms until interrupted.\n"},
     {"keygen", cmd_keygen, 0, "write a new minisign key pair",
      "usage: cairn keygen -p PUBFILE -s SECFILE [--no-password]\n"
@@ -210,7 +230,11 @@ static const cli_command commands[] = {
      "--anchor FILE: a checkpoint saved by `cairn checkpoint`; the\n"
      "journal must extend it (else TAMPERED: rollback, fork, other-journal;\n"
      "unverified without --key), and the report says how many records\n"
-     "follow the newest anchor.  A malformed anchor file is exit 2.\n"},
+     "follow the newest anchor.  A malformed anchor file is exit 2.\n"
+     "--witness-key VKEY (repeatable) [--min-witnesses N]: at least N\n"
+     "(default 1) of these witnesses (`cairn witness --vkey`) must have a\n"
+     "valid cosignature on an --anchor file the journal extends (fewer:\n"
+     "INCOMPLETE; an invalid one: TAMPERED).\n"},
     {"checkpoint", cmd_checkpoint, CLI_READS,
      "print the journal's signed checkpoint (an anchor to keep off the host)",
      "usage: cairn checkpoint [--key PUBFILE] [--from OLD]\n"
@@ -246,7 +270,22 @@ static const cli_command commands[] = {
      "the journal kept\noff the host; the bundle carries the consistency "
      "proof from it\n(exit 2: malformed or another journal's; exit 4: the "
      "journal is\nnot consistent with it).  --zstd stores FILE zstd-compressed "
-     "(the\n.minisig signs it as stored).  Files are never overwritten.\n"},
+     "(the\n.minisig signs it as stored).  Files are never overwritten.\nAn "
+     "imported run (cairn import) "
+     "writes its stored bundle back, byte\nfor byte, without a key.\n"},
+    {"import", cmd_import, CLI_WRITES,
+     "make a bundle's run readable in this journal",
+     "usage: cairn import BUNDLE [--key PUBFILE] [--no-signature]\n"
+     "\n"
+     "Verify BUNDLE (and BUNDLE.minisig) with the checks of verify-bundle\n"
+     "under the pinned key, then store it: its run answers list (marked\n"
+     "IMPORTED), status, show, log, export --bundle (the stored bundle,\n"
+     "byte for byte) and verify (which re-verifies the stored bundle under\n"
+     "the key verify pins).  Imported runs are read-only: every transition\n"
+     "on them exits 2 (CAIRN_EIMPORTED).  Anything but VERIFIED imports\n"
+     "nothing.  Exit: 0 imported; 2 a run of that id exists, or usage; 3\n"
+     "INCOMPLETE (no --key, or no .minisig without --no-signature); 4\n"
+     "TAMPERED; 1 the bundle cannot be read.\n"},
     {"verify-bundle", cmd_verify_bundle, 0, "verify an exported bundle offline",
      "usage: cairn verify-bundle FILE [--key PUBFILE] [--no-signature]\n"
      "                           [--anchor A]...\n"
@@ -339,6 +378,42 @@ static const cli_command commands[] = {
      "when NEW was made; 4 TAMPERED and 3 INCOMPLETE (nothing made);\n"
      "2 a run of another key, an unsigned run with --key, NEW holds a\n"
      "journal, or the journal is format 2 already.\n"},
+    {"witness", cmd_witness, 0,
+     "cosign a log checkpoint that extends the last one cosigned",
+     "usage: cairn witness --secret-key KEY --name NAME --log-key PUB ...\n"
+     "                     [--store DIR] [--output FILE] [--note] REQUEST|-\n"
+     "       cairn witness --vkey --name NAME (--secret-key KEY | --key PUB)\n"
+     "\n"
+     "Read a C2SP tlog-witness add-checkpoint request (`old N`, the\n"
+     "consistency proof lines, a blank line, the signed checkpoint; what\n"
+     "`cairn checkpoint --from N` prints) from REQUEST or standard input\n"
+     "(-), and cosign the checkpoint (C2SP tlog-cosignature v1) when it is\n"
+     "signed by a --log-key (key name = its origin; the first key seen for\n"
+     "an origin is pinned) and extends the checkpoint this witness cosigned\n"
+     "last for its origin.  Prints the cosignature line (--note: the whole\n"
+     "checkpoint with the line added) on standard output or into FILE,\n"
+     "only after the new checkpoint is stored durably in the witness store\n"
+     "(--store DIR, default $XDG_STATE_HOME/cairn-witness or\n"
+     "~/.local/state/cairn-witness: an LMDB store of the user, writable by\n"
+     "nobody else).\n"
+     "\n"
+     "--secret-key KEY  the witness's own minisign secret key (never a log\n"
+     "                  key; --password-file/--password-fd, CAIRN_PASSWORD,\n"
+     "                  `cairn unlock` as for any key)\n"
+     "--name NAME       the witness's key name (no space or '+')\n"
+     "--log-key PUB     a log it accepts: a minisign public key file, or a\n"
+     "                  verifier key NAME+ID+KEY (type 0x01) whose name is\n"
+     "                  the origin (repeatable)\n"
+     "--vkey            print the witness's verifier key (type 0x04) for\n"
+     "                  `cairn verify --witness-key`\n"
+     "\n"
+     "Exit: 0 cosigned; 2 bad request (malformed, old size above the\n"
+     "checkpoint's, a proof of the wrong length); 3 the old size is not the\n"
+     "size the witness cosigned last (that size is printed on standard\n"
+     "output, -o json {\"size\":N}: ask again with it); 4 refused: no valid\n"
+     "signature of an accepted log key (or of the key the origin is pinned\n"
+     "to), a checkpoint smaller than the last cosigned (rollback), the same\n"
+     "size with another root or a proof that does not hold (fork).\n"},
     {"unlock", cmd_unlock, 0,
      "keep a decrypted secret key in the kernel keyring",
      "usage: cairn unlock [--secret-key FILE] [--timeout D]\n"

@@ -177,6 +177,8 @@ static void record_op(rpt_run *run, const cairn_record_view *r)
     case CAIRN_REC_ACCEPT:
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
+    case CAIRN_REC_HOLD:
+    case CAIRN_REC_RELEASE:
         return;
     }
 }
@@ -188,7 +190,11 @@ static int each_record(void *ctx, const cairn_record_view *r)
     if (run->records == 0) {
         point_of(r, &run->first);
     }
-    point_of(r, &run->last);
+    /* A hold or release is about retention, often long after the run
+     * ended: it does not stretch the run's span. */
+    if (r->type != CAIRN_REC_HOLD && r->type != CAIRN_REC_RELEASE) {
+        point_of(r, &run->last);
+    }
     run->records++;
     switch (r->type) {
     case CAIRN_REC_CLAIM:
@@ -208,6 +214,8 @@ static int each_record(void *ctx, const cairn_record_view *r)
         break;
     case CAIRN_REC_CREATE:
     case CAIRN_REC_ACCEPT:
+    case CAIRN_REC_HOLD:
+    case CAIRN_REC_RELEASE:
         break;
     }
     return 0;

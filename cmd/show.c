@@ -25,6 +25,8 @@ static int about_op(const cairn_record_view *r, uint32_t op)
     case CAIRN_REC_ACCEPT:
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
+    case CAIRN_REC_HOLD:
+    case CAIRN_REC_RELEASE:
         return 0;
     }
     return 0;

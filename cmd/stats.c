@@ -165,6 +165,8 @@ static int each_record(void *arg, const cairn_record_view *r)
     case CAIRN_REC_RETRY:
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
+    case CAIRN_REC_HOLD:
+    case CAIRN_REC_RELEASE:
         break;
     }
     return 0;
@@ -178,6 +180,7 @@ static void count_run(stats_agg *a, const cairn_summary *s)
     }
     a->in_doubt_ops += s->n_in_doubt;
     a->in_doubt_runs += s->n_in_doubt > 0;
+    a->held_runs += cairn_hold_active(s, cli_now_ns()) != 0;
     if (s->state == CAIRN_RUN_COMPLETED &&
         s->updated_ns > a->last_completed_ns) {
         a->last_completed_ns = s->updated_ns;
@@ -247,6 +250,8 @@ static void text_agg(stats_agg *a)
            (unsigned long long)a->in_doubt_ops, a->in_doubt_ops == 1 ? "" : "s",
            (unsigned long long)a->in_doubt_runs,
            a->in_doubt_runs == 1 ? "" : "s");
+    printf("  held        %llu run%s\n", (unsigned long long)a->held_runs,
+           a->held_runs == 1 ? "" : "s");
     printf("  records     %llu (%llu bytes)\n", (unsigned long long)a->records,
            (unsigned long long)a->record_bytes);
     printf("  %-10s  %8s  %11s  %11s  %11s\n", "kind", "attempts", "p50", "p95",
@@ -314,6 +319,7 @@ static json_t *json_agg(stats_agg *a)
              json_real(stats_ratio(a->failures, a->outcomes)));
     cli_jset(o, "in_doubt_ops", cli_ju64(a->in_doubt_ops));
     cli_jset(o, "in_doubt_runs", cli_ju64(a->in_doubt_runs));
+    cli_jset(o, "held_runs", cli_ju64(a->held_runs));
     cli_jset(o, "records", cli_ju64(a->records));
     cli_jset(o, "record_bytes", cli_ju64(a->record_bytes));
     cli_jset(o, "last_completed", cli_jtime(a->last_completed_ns));

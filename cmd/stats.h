@@ -30,6 +30,7 @@ typedef struct stats_agg {
     uint64_t outcomes;             /**< RECEIPT and RESOLVE records */
     uint64_t failures;             /**< ... with outcome failed */
     uint64_t in_doubt_ops, in_doubt_runs;
+    uint64_t held_runs; /**< runs whose hold counts now (cairn hold) */
     uint64_t records, record_bytes;
     uint64_t last_completed_ns; /**< update time of the newest completed run */
     stats_durations kinds[STATS_KINDS];

@@ -151,6 +151,10 @@ static double f_in_doubt_runs(const stats_agg *a)
 {
     return (double)a->in_doubt_runs;
 }
+static double f_held_runs(const stats_agg *a)
+{
+    return (double)a->held_runs;
+}
 static double f_records(const stats_agg *a)
 {
     return (double)a->records;
@@ -177,6 +181,8 @@ static const struct {
     {"cairn_in_doubt_operations", "Operations in doubt now.", f_in_doubt_ops},
     {"cairn_in_doubt_runs", "Runs with an operation in doubt now.",
      f_in_doubt_runs},
+    {"cairn_held_runs", "Runs held from retention now (cairn hold).",
+     f_held_runs},
     {"cairn_plan_records", "Records of the plan's runs.", f_records},
 };
 

@@ -38,7 +38,9 @@ enum {
     OPT_ALL,
     OPT_JOBS,
     OPT_SNAPSHOT,
-    OPT_ANCHOR
+    OPT_ANCHOR,
+    OPT_WITNESS_KEY,
+    OPT_MIN_WITNESSES
 };
 
 /* How the journal was read: in place, or a private copy (--snapshot, or
@@ -295,8 +297,9 @@ typedef struct outcome {
     char fail_run[CAIRN_MAX_ID + 1];
     char fail_detail[1024];
     int ended;
-    char error[1200];     /* "" or why the verdict is ERROR */
-    cli_anchors *anchors; /* --anchor files and the remembered check */
+    char error[1200];         /* "" or why the verdict is ERROR */
+    cli_anchors *anchors;     /* --anchor files and the remembered check */
+    cli_witnesses *witnesses; /* --witness-key, --min-witnesses */
 } outcome;
 
 /* 1: a whole message; 0: end of input; -1: a torn message or error. */
@@ -603,11 +606,13 @@ static int print_one(const cli_ctx *ctx, const char *dir, const outcome *o,
                      const char *key_path)
 {
     cairn_verdict all = worse(r->verdict, cli_anchors_verdict(o->anchors, dir));
+    all = worse(all, cli_witnesses_verdict(o->witnesses));
     if (ctx->format == CLI_JSON) {
         json_t *doc = cli_verify_run_json(r);
         cli_jset(doc, "journal", journal_json(dir, o));
         cli_jset(doc, "key", cli_verify_key_json(key, key_path));
         cli_anchors_json(doc, o->anchors);
+        cli_witnesses_json(doc, o->witnesses, o->anchors);
         if (all != r->verdict) {
             cli_jset(doc, "run_verdict",
                      cli_jstr(cairn_verdict_name(r->verdict)));
@@ -621,6 +626,7 @@ static int print_one(const cli_ctx *ctx, const char *dir, const outcome *o,
         cli_verify_key_text(stdout, key, key_path);
         cli_verify_run_text(stdout, r);
         cli_anchors_text(stdout, o->anchors);
+        cli_witnesses_text(stdout, o->witnesses, o->anchors);
         if (all != r->verdict) {
             printf("overall     : %s   exit %d\n", cairn_verdict_name(all),
                    cairn_verdict_exit_code(all));
@@ -755,6 +761,7 @@ static void every_json(const char *dir, const outcome *o,
     cli_jset(doc, "runs", runs);
     cli_jset(doc, "directory", directory_json(o));
     cli_anchors_json(doc, o->anchors);
+    cli_witnesses_json(doc, o->witnesses, o->anchors);
     cli_jset(doc, "error", cli_jstr_or_null(error));
     cli_jset(doc, "verdict", cli_jstr(cairn_verdict_name(all)));
     cli_jset(doc, "exit_code", json_integer(cairn_verdict_exit_code(all)));
@@ -774,6 +781,7 @@ static void every_text(const char *dir, const outcome *o,
     fputc('\n', stdout);
     directory_text(o);
     cli_anchors_text(stdout, o->anchors);
+    cli_witnesses_text(stdout, o->witnesses, o->anchors);
     if (error[0] != '\0') {
         fputs("error       : ", stdout);
         cli_verify_put_text(stdout, error);
@@ -789,6 +797,7 @@ static int verify_every(const cli_ctx *ctx, const char *dir, const outcome *o,
     char error[1200];
     cairn_verdict all = overall(o, key, error, sizeof(error));
     all = worse(all, cli_anchors_verdict(o->anchors, dir));
+    all = worse(all, cli_witnesses_verdict(o->witnesses));
     if (ctx->format == CLI_JSON) {
         every_json(dir, o, key, key_path, all, error);
     } else {
@@ -819,6 +828,30 @@ static void remember_verified(const char *dir, int snapshot,
     }
 }
 
+/* --witness-key K (repeatable) --min-witnesses N: N of the pinned
+ * witnesses (default 1) on the --anchor files.  N above the number of
+ * keys is allowed: the verdict is then INCOMPLETE, saying so. */
+static void check_witness_options(const cli_ctx *ctx, cli_witnesses *w,
+                                  const cli_anchors *a, int have_min)
+{
+    if (w->n == 0 && have_min) {
+        cli_usage_error(ctx, "--min-witnesses needs --witness-key VKEY");
+    }
+    if (w->n == 0) {
+        return;
+    }
+    if (a->n == 0) {
+        cli_usage_error(ctx, "--witness-key: the cosignatures are read from "
+                             "the --anchor files: give at least one");
+    }
+    if (!have_min) {
+        w->min = 1;
+    }
+    if (w->min == 0) {
+        cli_usage_error(ctx, "--min-witnesses: at least 1");
+    }
+}
+
 int cmd_verify(cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -828,16 +861,20 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
         {"jobs", required_argument, NULL, OPT_JOBS},
         {"snapshot", no_argument, NULL, OPT_SNAPSHOT},
         {"anchor", required_argument, NULL, OPT_ANCHOR},
+        {"witness-key", required_argument, NULL, OPT_WITNESS_KEY},
+        {"min-witnesses", required_argument, NULL, OPT_MIN_WITNESSES},
         CLI_LONG_REMEMBER,
         {0}};
     const char *key_path = NULL, *run = NULL, *dir;
     cairn_pubkey *key = NULL;
     outcome o;
     cli_anchors anchors;
-    int all = 0, c, rc, snapshot = 0;
+    cli_witnesses witnesses;
+    int all = 0, c, rc, snapshot = 0, have_min = 0;
     unsigned jobs = 0;
 
     memset(&anchors, 0, sizeof(anchors));
+    memset(&witnesses, 0, sizeof(witnesses));
     cli_getopt_reset();
     while ((c = getopt_long(argc, argv, CLI_SHORT_COMMON, longopts, NULL)) !=
            -1) {
@@ -849,6 +886,11 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
             key_path = key_path != NULL ? key_path : optarg;
         } else if (c == OPT_ANCHOR) {
             cli_anchors_add(&anchors, optarg);
+        } else if (c == OPT_WITNESS_KEY) {
+            cli_witnesses_add(&witnesses, optarg);
+        } else if (c == OPT_MIN_WITNESSES) {
+            witnesses.min = cli_parse_u32(ctx, "--min-witnesses", optarg);
+            have_min = 1;
         } else if (c == OPT_ALL) {
             all = 1;
         } else if (c == OPT_SNAPSHOT) {
@@ -866,19 +908,23 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
     } else {
         run = cli_one_arg(ctx, argc, argv, "RUN (or --all)");
     }
+    check_witness_options(ctx, &witnesses, &anchors, have_min);
     dir = cli_journal_dir(ctx);
     cli_die_if_no_journal(dir);
     anchors.checkpoints = cli_checkpoints_dir(ctx);
     memset(&o, 0, sizeof(o));
     o.anchors = &anchors;
+    o.witnesses = &witnesses;
     run_child(dir, run, key, jobs, snapshot, &o);
     die_on_failure(&o, dir);
+    cli_witnesses_check(&witnesses, &anchors);
     rc = all ? verify_every(ctx, dir, &o, key, key_path)
              : verify_single(ctx, dir, run, &o, key, key_path);
     if (rc == CLI_EXIT_OK && key != NULL && anchors.checkpoints != NULL) {
         remember_verified(dir, snapshot, key, anchors.checkpoints);
     }
     cli_anchors_free(&anchors);
+    cli_witnesses_free(&witnesses);
     free(o.runs);
     cairn_pubkey_free(key);
     return rc;

@@ -100,6 +100,7 @@ extern "C" {
 #define CAIRN_MAX_KV_VALUE 65536
 #define CAIRN_MAX_PLAN_BYTES (1u << 20) /**< plan file / canonical plan */
 #define CAIRN_MAX_RECORD_BYTES (4u << 20)
+#define CAIRN_MAX_HOLD_REASON 1024 /**< a hold's or release's reason */
 
 /**
  * Error codes.  Append-only: values are never renumbered or reused.
@@ -154,7 +155,14 @@ typedef enum cairn_err {
     CAIRN_EUNSAFE = 40,         /**< a journal file is a symbolic link, not
                                      the caller's own, of the wrong type, or
                                      (CAIRN_OPEN_STRICT) writable by others */
-    CAIRN_ERR_COUNT_ = 41       /**< number of codes; not an error */
+    CAIRN_EHELD = 41,           /**< the run is held (cairn_hold()): what
+                                     would remove it is refused */
+    CAIRN_EIMPORTED = 42,       /**< the run was imported from a bundle
+                                     (cairn_import()): read-only */
+    CAIRN_ESTALE = 43,          /**< a witness request's old size is not the
+                                     size the witness cosigned last
+                                     (tlog-witness 409: retry with it) */
+    CAIRN_ERR_COUNT_ = 44       /**< number of codes; not an error */
 } cairn_err;
 
 /** Static English description of @p err ("unknown error" if out of range). */
@@ -261,7 +269,9 @@ typedef enum cairn_record_type {
     CAIRN_REC_RETRY = 5,   /**< operator: failed -> ready */
     CAIRN_REC_RESOLVE = 6, /**< operator/probe: in-doubt -> outcome */
     CAIRN_REC_CANCEL = 7,  /**< run cancelled */
-    CAIRN_REC_TIMEOUT = 8  /**< run deadline passed */
+    CAIRN_REC_TIMEOUT = 8, /**< run deadline passed */
+    CAIRN_REC_HOLD = 9,    /**< run held: kept from retention (any state) */
+    CAIRN_REC_RELEASE = 10 /**< a hold lifted */
 } cairn_record_type;
 
 /** Lowercase words used by the CLI and JSON ("preflight", "pending" ...).
@@ -855,6 +865,41 @@ CAIRN_API CAIRN_WUR cairn_err cairn_cancel(cairn_journal *journal,
                                            const char *run_id, int timed_out,
                                            const cairn_actor_info *who);
 
+/**
+ * Hold a run: keep it from retention (`cairn prune` and cairn_prune()
+ * refuse a held run with CAIRN_EHELD) until cairn_release(), or until
+ * @p until_ns passes.  Appends a signed HOLD record to the run's own
+ * chain, committed like every transition.  Allowed in every run state,
+ * including completed, failed, cancelled and timed out; the run's
+ * operations are unchanged (a held run can still be resumed).
+ * @param until_ns  wall time (ns since the epoch) after which the hold no
+ *                  longer counts, or 0 for none; must be later than the
+ *                  record's own time.
+ * @param who       actor, and the reason (required, 1..
+ *                  CAIRN_MAX_HOLD_REASON bytes).  Borrowed.
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EREASON (no reason); CAIRN_EINVAL
+ *         (reason too long or holding a NUL, @p until_ns not in the
+ *         future); CAIRN_ESTATE (already held by a hold that still counts:
+ *         release it first); CAIRN_EIMPORTED (an imported run);
+ *         CAIRN_ELOCKED; storage errors.  A refused hold writes nothing.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_hold(cairn_journal *journal,
+                                         const char *run_id, uint64_t until_ns,
+                                         const cairn_actor_info *who);
+
+/**
+ * Lift the hold of a run (a RELEASE record, signed and committed like
+ * every transition), whether or not its until time has passed.
+ * @param who  actor, and the reason (required, 1..CAIRN_MAX_HOLD_REASON
+ *             bytes).  Borrowed.
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EREASON; CAIRN_EINVAL;
+ *         CAIRN_ESTATE (the run is not held); CAIRN_EIMPORTED;
+ *         CAIRN_ELOCKED; storage errors.  A refused release writes nothing.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_release(cairn_journal *journal,
+                                            const char *run_id,
+                                            const cairn_actor_info *who);
+
 /* ------------------------------------------------------------------ */
 /* Run locks.                                                          */
 
@@ -918,7 +963,22 @@ typedef struct cairn_summary {
     uint64_t created_ns, updated_ns;
     size_t n_ops;
     cairn_op_view *ops; /**< every operation, by sequence */
+    /** Held (cairn_hold()): the last HOLD record of the run was not
+     *  followed by a RELEASE.  A hold whose @c hold_until_ns has passed
+     *  no longer counts (cairn_hold_active()), but stays shown until
+     *  released or replaced. */
+    int held;
+    char hold_reason[CAIRN_MAX_HOLD_REASON + 1]; /**< "" when not held */
+    uint64_t hold_until_ns;                      /**< 0: until released */
+    uint64_t hold_ns;                    /**< wall time of the HOLD record */
+    char hold_actor[CAIRN_MAX_TEXT + 1]; /**< its actor ("" when none) */
+    /** Imported from a bundle (cairn_import()): read-only. */
+    int imported;
 } cairn_summary;
+
+/** Does the hold of @p summary count at wall time @p now_ns (ns since the
+ *  epoch): held, and no @c hold_until_ns or one still in the future? */
+CAIRN_API int cairn_hold_active(const cairn_summary *summary, uint64_t now_ns);
 
 /**
  * The resume summary of @p run_id, from the materialised state (O(1) in the
@@ -984,6 +1044,16 @@ CAIRN_API CAIRN_WUR cairn_err cairn_watermark_get(cairn_journal *journal,
                                                   const char *exclude_run,
                                                   cairn_watermark *out);
 
+/** Call @p fn for each imported run id (cairn_import()), in byte order
+ *  of the ids; stop early when @p fn returns nonzero.  cairn_run_each()
+ *  does not list them.
+ *  @return CAIRN_OK (also when the journal has no import);
+ *          CAIRN_ECORRUPT (a malformed key); storage errors. */
+CAIRN_API CAIRN_WUR cairn_err cairn_import_each(cairn_journal *journal,
+                                                int (*fn)(void *ctx,
+                                                          const char *run_id),
+                                                void *ctx);
+
 /** Call @p fn for each run id, in creation order; stop early when @p fn
  *  returns nonzero. */
 CAIRN_API CAIRN_WUR cairn_err cairn_run_each(cairn_journal *journal,
@@ -1015,12 +1085,14 @@ typedef struct cairn_record_view {
     const char *host;              /**< CLAIM */
     cairn_outcome outcome;         /**< RECEIPT RESOLVE */
     cairn_error_class error_class; /**< RECEIPT RESOLVE */
-    const char *reason;            /**< all but CREATE/CLAIM ("" none) */
+    const char *reason;            /**< all but CREATE/CLAIM ("" none);
+                                        required by HOLD and RELEASE */
     const cairn_kv *outputs;
     size_t n_outputs;
     const cairn_kv *evidence;
     size_t n_evidence;
     size_t encoded_len; /**< bytes of the record */
+    uint64_t until_ns;  /**< HOLD: when the hold stops counting (0: none) */
 } cairn_record_view;
 
 /**
@@ -1527,6 +1599,46 @@ cairn_verify_bundle_opts(const char *path, const cairn_bundle_verify_opts *opts,
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle_flags(
     const char *path, const cairn_pubkey *pinned, unsigned flags,
     cairn_verify_report *out, char *detail, size_t detail_len);
+
+/**
+ * Import the bundle at @p path (and @p path.minisig) into this journal,
+ * read-only: verify it first with the checks of cairn_verify_bundle_flags()
+ * under @p pinned (the verifier core, then the .minisig; @p flags
+ * CAIRN_BUNDLE_NO_SIGNATURE skips the .minisig), and only when the
+ * verdict is VERIFIED store, in one durable write of the `imports`
+ * database (docs/FORMAT.md section 21), the bundle bytes, the .minisig,
+ * the run state replayed from the bundle and where each record lies in
+ * it.  The run then answers cairn_status() (summary.imported 1),
+ * cairn_record_each(), cairn_verify_run() (which re-verifies the stored
+ * bundle under the key it pins), cairn_import_export() and
+ * cairn_import_each(); every transition on it is refused with
+ * CAIRN_EIMPORTED and writes nothing.  Its records are not part of this
+ * journal's log tree, state map or signed head (docs/SECURITY.md).
+ * @param pinned  the key the bundle must be signed with; NULL can only
+ *                give INCOMPLETE, so nothing is imported.
+ * @param out     the verification report (always filled).
+ * @return CAIRN_OK (imported); CAIRN_ETAMPERED or CAIRN_EINCOMPLETE (the
+ *         verdict, in @p out; nothing stored); CAIRN_EEXIST (a run of that
+ *         id exists or was imported); CAIRN_EIO (the bundle cannot be read);
+ *         CAIRN_EINVAL (bad argument, a read-only handle, a format-1
+ *         journal); storage errors.  The detail says which.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_import(cairn_journal *journal,
+                                           const char *path,
+                                           const cairn_pubkey *pinned,
+                                           unsigned flags,
+                                           cairn_verify_report *out);
+
+/**
+ * Write the stored bundle of imported run @p run_id to @p path, byte for
+ * byte as imported, and its .minisig (when one was imported) to
+ * @p path.minisig.  Neither file may exist.
+ * @return CAIRN_OK; CAIRN_ENORUN (not an imported run); CAIRN_ECORRUPT;
+ *         CAIRN_EIO (a file exists or cannot be written); CAIRN_EINVAL.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_import_export(cairn_journal *journal,
+                                                  const char *run_id,
+                                                  const char *path);
 
 /** cairn_verify_bundle_flags() with flags 0: the .minisig is required. */
 CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle(const char *path,
@@ -2135,6 +2247,173 @@ CAIRN_API CAIRN_WUR cairn_err cairn_run_plan(cairn_journal *journal,
 CAIRN_API CAIRN_WUR cairn_err cairn_run_resume(cairn_journal *journal,
                                                const char *run_id,
                                                const cairn_runner_opts *opts);
+
+/* ------------------------------------------------------------------ */
+/* Witness: cosigning checkpoints (docs/FORMAT.md section 20).         */
+
+/**
+ * A witness: it cosigns a log's checkpoint (C2SP tlog-cosignature v1,
+ * Ed25519) only when a consistency proof shows the checkpoint extends the
+ * last one it cosigned for that log, and it remembers that last one per
+ * log origin in its own LMDB store.  The requests and the rules are C2SP
+ * tlog-witness's add-checkpoint without HTTP: the CLI (`cairn witness`)
+ * reads a request from a file or standard input and prints the
+ * cosignature, so a witness runs over ssh or from a timer.
+ * One thread per handle at a time; processes may share a store (the check
+ * and the write are one LMDB write transaction).
+ */
+typedef struct cairn_witness cairn_witness;
+
+/** Longest cosignature line cairn_witness_add_checkpoint() writes
+ *  ("— " name " " 104 base64 characters "\n", NUL included). */
+#define CAIRN_WITNESS_LINE_MAX 400
+/** Longest key name of a witness or a log origin (bytes). */
+#define CAIRN_WITNESS_NAME_MAX 255
+/** Longest verifier key text (name "+" 8 hex "+" 44 base64), NUL
+ *  included. */
+#define CAIRN_VKEY_MAX (CAIRN_WITNESS_NAME_MAX + 1 + 8 + 1 + 44 + 1)
+
+/**
+ * Open (creating when missing) the witness store in directory @p dir and
+ * make a witness cosigning with @p key under key name @p name.
+ * @param dir    the store directory: made (mode 0700) when missing, its
+ *               parent must exist; it and its files must belong to the
+ *               effective user and be writable by nobody else, and are
+ *               never followed through a symbolic link (CAIRN_EUNSAFE).
+ * @param key    the witness's own secret key; borrowed: it must outlive
+ *               the handle.
+ * @param name   the witness's key name (C2SP: 1..255 bytes of UTF-8, no
+ *               space, no '+', no control character); copied.
+ * @param out    receives the handle (NULL on failure); free it with
+ *               cairn_witness_close().
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL, invalid name); CAIRN_EUNSAFE;
+ *         CAIRN_EIO; CAIRN_ESTORE; CAIRN_ECORRUPT; CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err
+cairn_witness_open(const char *dir, const cairn_signer *key, const char *name,
+                   cairn_witness **out, char *detail, size_t detail_len);
+/** Close the store and free the handle.  NULL is a no-op. */
+CAIRN_API void cairn_witness_close(cairn_witness *witness);
+
+/**
+ * Accept checkpoints signed by the Ed25519 log key @p pk (note signature
+ * type 0x01, key name = the checkpoint's origin, as cairn's journal heads
+ * are signed).  @p origin: only checkpoints of this origin, or NULL for
+ * any origin.  The first checkpoint cosigned for an origin pins it to
+ * the key that signed it; a later checkpoint of that origin must carry a
+ * valid signature of the pinned key.
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL, invalid origin); CAIRN_EKEY (@p pk
+ *         is the witness's own key: a witness must not share a key with a
+ *         log); CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_witness_trust_log(
+    cairn_witness *witness, const char *origin,
+    const uint8_t pk[CAIRN_PUBLIC_KEY_BYTES], char *detail, size_t detail_len);
+
+/** What cairn_witness_add_checkpoint() saw, filled as far as it got. */
+typedef struct cairn_witness_result {
+    char origin[CAIRN_WITNESS_NAME_MAX + 1]; /**< the checkpoint's origin
+                                                  ("" when not parsed) */
+    uint64_t old_size;                       /**< the request's old size */
+    uint64_t size;                           /**< the checkpoint's size */
+    int known;             /**< the witness had cosigned this origin before */
+    uint64_t witness_size; /**< the size it had cosigned last (0 when
+                                unknown): on CAIRN_ESTALE, the old size to
+                                retry with */
+    uint8_t witness_root[CAIRN_HASH_BYTES]; /**< and its root */
+    uint64_t time; /**< on success, the cosignature's time (POSIX s) */
+} cairn_witness_result;
+
+/** cairn_witness_add_checkpoint() flag: return the checkpoint note with
+ *  the cosignature line appended (any earlier line of this witness
+ *  removed) instead of the line alone. */
+#define CAIRN_WITNESS_NOTE 0x1u
+
+/**
+ * Handle one C2SP tlog-witness add-checkpoint request body: "old <N>\n",
+ * up to 63 base64 consistency proof hashes (one a line), an empty line,
+ * the signed checkpoint note.  In this order:
+ * - a malformed request is CAIRN_EINVAL (detail "byte N: ...");
+ * - the note must carry a signature of a trusted log key (key name = the
+ *   origin) that verifies, and of the pinned key when the origin is
+ *   known: a signature line of such a key that does not verify is
+ *   CAIRN_ETAMPERED; none at all (unknown origin or key, or a known
+ *   origin signed by another key than the pinned one) CAIRN_EKEYMISMATCH;
+ * - a checkpoint smaller than the one cosigned last (the log rolled back,
+ *   or an older checkpoint was replayed) or of the same size with another
+ *   root (a fork) is CAIRN_ETAMPERED, detail naming both sizes and roots;
+ * - old > the checkpoint's size is CAIRN_EINVAL;
+ * - old not equal to the size cosigned last (0 for an unknown origin) is
+ *   CAIRN_ESTALE, with that size in @p res->witness_size;
+ * - a proof of the wrong length for (old, size) is CAIRN_EINVAL, one that
+ *   does not prove the cosigned checkpoint a prefix of this one
+ *   CAIRN_ETAMPERED (a fork), detail naming both sizes and roots;
+ * - else the checkpoint is cosigned at @p now (never earlier than the
+ *   origin's previous cosignature) and stored, in the same durable LMDB
+ *   write transaction as the checks: only after its commit is the
+ *   cosignature returned.
+ * @param request  @p len bytes (no NUL needed); borrowed for the call.
+ * @param now      POSIX seconds of the cosignature; 0: the current time.
+ * @param flags    0 or CAIRN_WITNESS_NOTE.
+ * @param out      receives a malloc'd, NUL-terminated text (the
+ *                 cosignature line "— <name> <base64>\n", or with
+ *                 CAIRN_WITNESS_NOTE the cosigned note) that the caller
+ *                 frees with free(); NULL on failure.
+ * @param out_len  receives its length (0 on failure).
+ * @param res      optional: what was seen (see cairn_witness_result).
+ * @return as above; CAIRN_ESTORE; CAIRN_EFATAL; CAIRN_EIO; CAIRN_ECORRUPT
+ *         (a store record that does not decode); CAIRN_ECRYPTO;
+ *         CAIRN_ENOMEM.  Nothing is stored unless CAIRN_OK.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_witness_add_checkpoint(
+    cairn_witness *witness, const char *request, size_t len, uint64_t now,
+    unsigned flags, char **out, size_t *out_len, cairn_witness_result *res,
+    char *detail, size_t detail_len);
+
+/**
+ * The C2SP verifier key of a cosigner (type 0x04, tlog-cosignature v1):
+ * "<name>+<8 hex key ID>+<base64(0x04 || pk)>", without newline, into
+ * @p out (at least CAIRN_VKEY_MAX bytes).  Verifiers pin it
+ * (`cairn verify --witness-key`).
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL, invalid name, @p out too small).
+ */
+CAIRN_API CAIRN_WUR cairn_err
+cairn_witness_vkey(const uint8_t pk[CAIRN_PUBLIC_KEY_BYTES], const char *name,
+                   char *out, size_t out_len);
+
+/** Verifier key types (C2SP signed-note): a log's Ed25519 note key, and
+ *  an Ed25519 cosigner (witness) key, tlog-cosignature v1. */
+#define CAIRN_VKEY_ED25519 0x01
+#define CAIRN_VKEY_COSIGNATURE 0x04
+
+/**
+ * Strict parse of a C2SP verifier key "<name>+<8 lowercase hex key
+ * ID>+<base64(type || 32-byte Ed25519 key)>" of @p len bytes (no
+ * newline; docs/FORMAT.md section 15): a valid name, type
+ * CAIRN_VKEY_ED25519 or CAIRN_VKEY_COSIGNATURE, the key ID matching.
+ * @param name  receives the key name, NUL-terminated: at least
+ *              CAIRN_WITNESS_NAME_MAX + 1 bytes (@p name_len).
+ * @return CAIRN_OK; CAIRN_EKEY (detail "byte N: ..."); CAIRN_EINVAL (NULL,
+ *         @p name too small).
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_vkey_parse(
+    const char *text, size_t len, char *name, size_t name_len, uint8_t *type,
+    uint8_t pk[CAIRN_PUBLIC_KEY_BYTES], char *detail, size_t detail_len);
+
+/**
+ * Check the cosignature of the witness with verifier key @p vkey (type
+ * 0x04) on the signed checkpoint note @p note.  Lines of other keys are
+ * ignored.
+ * @param time  optional: receives the cosignature's time (POSIX s).
+ * @return CAIRN_OK (a line of the witness, every such line valid);
+ *         CAIRN_EKEYMISMATCH (no line of this witness); CAIRN_ETAMPERED (a
+ *         line of this witness does not verify); CAIRN_EKEY (@p vkey is
+ *         not a cosignature verifier key); CAIRN_ECORRUPT (@p note is not
+ *         a signed checkpoint); CAIRN_EINVAL; CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_cosignature_verify(
+    const char *note, size_t note_len, const char *vkey, size_t vkey_len,
+    uint64_t *time, char *detail, size_t detail_len);
 
 #ifdef __cplusplus
 }

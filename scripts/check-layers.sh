@@ -20,6 +20,7 @@ below() {
     journal) echo "base format keys plan state store" ;;
     commit | verify) echo "base format keys plan state store journal" ;;
     runner) echo "base format keys plan state store journal commit" ;;
+    witness) echo "base format keys store" ;;
     *) echo "?" ;;
     esac
 }

@@ -29,6 +29,7 @@ BELOW = {
 BELOW['commit'] = BELOW['journal'] | {'journal'}
 BELOW['verify'] = BELOW['journal'] | {'journal'}
 BELOW['runner'] = BELOW['commit'] | {'commit'}
+BELOW['witness'] = {'base', 'format', 'keys', 'store'}
 
 
 def main(argv):

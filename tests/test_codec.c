@@ -32,6 +32,7 @@ static const struct {
     {"claim", CAIRN_REC_CLAIM},   {"receipt", CAIRN_REC_RECEIPT},
     {"retry", CAIRN_REC_RETRY},   {"resolve", CAIRN_REC_RESOLVE},
     {"cancel", CAIRN_REC_CANCEL}, {"timeout", CAIRN_REC_TIMEOUT},
+    {"hold", CAIRN_REC_HOLD},     {"release", CAIRN_REC_RELEASE},
 };
 #define N_VECTORS (sizeof(vectors) / sizeof(vectors[0]))
 
@@ -145,6 +146,13 @@ static void fixture_body(cairn_record_type type, cairn_record *rec)
     case CAIRN_REC_TIMEOUT:
         own_str(&rec->reason, dup_n("deadline 2h passed", 18));
         return;
+    case CAIRN_REC_HOLD:
+        own_str(&rec->reason, dup_n("legal hold 17", 13));
+        rec->until_ns = 1767225600000000000ull; /* 2026-01-01 00:00 UTC */
+        return;
+    case CAIRN_REC_RELEASE:
+        own_str(&rec->reason, dup_n("case closed", 11));
+        return;
     }
     fail_msg("unknown type %d", (int)type);
 }
@@ -221,6 +229,7 @@ static void assert_record_equal(const cairn_record *a, const cairn_record *b)
     assert_int_equal(a->outcome, b->outcome);
     assert_int_equal(a->error_class, b->error_class);
     assert_string_equal(a->reason, b->reason);
+    assert_int_equal(a->until_ns, b->until_ns);
     assert_kv_equal(&a->outputs, &b->outputs);
     assert_kv_equal(&a->evidence, &b->evidence);
 }
@@ -511,6 +520,10 @@ static const struct {
      CAIRN_MAX_TEXT},
     {CAIRN_REC_TIMEOUT, offsetof(cairn_record, reason), "reason", 0,
      CAIRN_MAX_TEXT},
+    {CAIRN_REC_HOLD, offsetof(cairn_record, reason), "reason", 1,
+     CAIRN_MAX_HOLD_REASON},
+    {CAIRN_REC_RELEASE, offsetof(cairn_record, reason), "reason", 1,
+     CAIRN_MAX_HOLD_REASON},
 };
 
 static char **str_field(cairn_record *rec, size_t off)
@@ -866,8 +879,9 @@ static void test_version_type_flags(void **state)
     buf[0] = 1;
     buf[1] = 0;
     expect_decode(buf, len, CAIRN_ECORRUPT, "offset 1: type: unknown value 0");
-    buf[1] = 9;
-    expect_decode(buf, len, CAIRN_ECORRUPT, "offset 1: type: unknown value 9");
+    buf[1] = 200;
+    expect_decode(buf, len, CAIRN_ECORRUPT,
+                  "offset 1: type: unknown value 200");
     buf[1] = CAIRN_REC_CANCEL;
     buf[3] = 1;
     expect_decode(buf, len, CAIRN_ECORRUPT,
@@ -882,8 +896,8 @@ static void test_version_type_flags(void **state)
 
     cairn_record rec;
     fixture(CAIRN_REC_CANCEL, &rec);
-    rec.type = (cairn_record_type)9;
-    expect_encode(&rec, CAIRN_EINVAL, "type: unknown value 9");
+    rec.type = (cairn_record_type)200;
+    expect_encode(&rec, CAIRN_EINVAL, "type: unknown value 200");
     rec.type = (cairn_record_type)0;
     expect_encode(&rec, CAIRN_EINVAL, "type: unknown value 0");
     rec.type = CAIRN_REC_CANCEL;

@@ -63,6 +63,10 @@ static const err_entry err_table[CAIRN_ERR_COUNT_] = {
     [CAIRN_EFAILED] = {"CAIRN_EFAILED", "run failed", 1},
     [CAIRN_EBUNDLE] = {"CAIRN_EBUNDLE", "bundle malformed", 6},
     [CAIRN_EUNSAFE] = {"CAIRN_EUNSAFE", "unsafe journal file", 6},
+    [CAIRN_EHELD] = {"CAIRN_EHELD", "run is held", 2},
+    [CAIRN_EIMPORTED] = {"CAIRN_EIMPORTED", "run is imported (read-only)", 2},
+    [CAIRN_ESTALE] = {"CAIRN_ESTALE",
+                      "the old size is not the size the witness cosigned", 3},
 };
 
 static const err_entry *entry(cairn_err err)

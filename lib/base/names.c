@@ -135,6 +135,10 @@ const char *cairn_record_type_name(cairn_record_type type)
         return "cancel";
     case CAIRN_REC_TIMEOUT:
         return "timeout";
+    case CAIRN_REC_HOLD:
+        return "hold";
+    case CAIRN_REC_RELEASE:
+        return "release";
     }
     return "unknown";
 }

@@ -108,6 +108,13 @@ static cairn_err create_fn(cairn_txn *txn, void *vctx)
                            "a run id is never reused",
                            c->run_id);
     }
+    if (err == CAIRN_OK &&
+        cairn__import_has(j, txn, c->run_id, strlen(c->run_id))) {
+        return cairn__fail(detail, detail_len, CAIRN_EEXIST,
+                           "run \"%s\" already exists (imported from a "
+                           "bundle): a run id is never reused",
+                           c->run_id);
+    }
     if (err != CAIRN_OK ||
         (err = last_run_num(j, txn, &run_num, detail, detail_len))) {
         return err;

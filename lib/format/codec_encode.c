@@ -202,6 +202,9 @@ static cairn_err check_body(const enc *e, const cairn_record *rec,
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
         return check_str(e, "reason", rec->reason, 0, CAIRN_MAX_TEXT);
+    case CAIRN_REC_HOLD:
+    case CAIRN_REC_RELEASE:
+        return check_str(e, "reason", rec->reason, 1, CAIRN_MAX_HOLD_REASON);
     }
     return inval(e, "type", "unknown value %d", (int)rec->type);
 }
@@ -266,7 +269,12 @@ static void put_body(cairn_wr *w, const cairn_record *rec,
         return;
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
+    case CAIRN_REC_RELEASE:
         put_str(w, rec->reason);
+        return;
+    case CAIRN_REC_HOLD:
+        put_str(w, rec->reason);
+        cairn__wr_u64(w, rec->until_ns);
         return;
     }
 }

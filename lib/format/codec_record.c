@@ -432,6 +432,11 @@ static cairn_err decode_body(dec *d, cairn_record *rec)
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
         return get_str(d, "reason", 0, CAIRN_MAX_TEXT, &rec->reason);
+    case CAIRN_REC_HOLD:
+        TRY(get_str(d, "reason", 1, CAIRN_MAX_HOLD_REASON, &rec->reason));
+        return get_u64(d, "until_ns", &rec->until_ns);
+    case CAIRN_REC_RELEASE:
+        return get_str(d, "reason", 1, CAIRN_MAX_HOLD_REASON, &rec->reason);
     }
     return bad(d, 1, "type", "unknown value %d", (int)rec->type);
 }
@@ -439,7 +444,7 @@ static cairn_err decode_body(dec *d, cairn_record *rec)
 static cairn_err decode_header(dec *d, cairn_record *rec)
 {
     unsigned v = 0;
-    TRY(get_enum(d, "type", CAIRN_REC_CREATE, CAIRN_REC_TIMEOUT, &v));
+    TRY(get_enum(d, "type", CAIRN_REC_CREATE, CAIRN_REC_RELEASE, &v));
     rec->type = (cairn_record_type)v;
     size_t off = d->r.off;
     uint16_t flags;

@@ -40,6 +40,8 @@
  *            str16 reason | kvlist outputs | kvlist evidence
  *   RETRY  : u32 op | str16 reason
  *   CANCEL, TIMEOUT: str16 reason
+ *   HOLD   : str16 reason (1..CAIRN_MAX_HOLD_REASON) | u64 until_ns
+ *   RELEASE: str16 reason (1..CAIRN_MAX_HOLD_REASON)
  *   kvlist : u16 count | count x (u16 klen | key | u32 vlen | value),
  *            keys strictly ascending by bytes (sorted, unique)
  * Limits: actor, reason, host <= CAIRN_MAX_TEXT / CAIRN_MAX_HOST; ids
@@ -77,7 +79,9 @@ typedef struct cairn_record {
     /* RECEIPT, RESOLVE */
     cairn_outcome outcome;
     cairn_error_class error_class;
-    /* ACCEPT RECEIPT RETRY RESOLVE CANCEL TIMEOUT */
+    /* HOLD: wall time after which the hold no longer counts (0: none) */
+    uint64_t until_ns;
+    /* ACCEPT RECEIPT RETRY RESOLVE CANCEL TIMEOUT HOLD RELEASE */
     char *reason;
     cairn_kvlist outputs;
     cairn_kvlist evidence;

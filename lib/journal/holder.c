@@ -288,6 +288,14 @@ cairn_err cairn_run_activity(cairn_journal *journal,
     holder_note n;
     int parsed, held;
     struct stat st;
+    if (summary->imported) {
+        /* Read-only: nothing in this journal works on it. */
+        out->activity =
+            ended(summary) ? CAIRN_ACTIVITY_ENDED : CAIRN_ACTIVITY_IDLE;
+        cairn__fmt(out->detail, sizeof(out->detail),
+                   "imported from a bundle: read-only");
+        return CAIRN_OK;
+    }
     cairn_err err =
         look(journal, summary->run_id, &num, &n, &parsed, &st, &held);
     if (err != CAIRN_OK) {

@@ -202,6 +202,38 @@ CAIRN_INTERNAL cairn_err cairn__index_get(cairn_journal *j, cairn_txn *txn,
                                           uint64_t run_num, uint64_t seq,
                                           uint64_t *position, int *found);
 
+/* ---- Imported runs (imports.c, docs/FORMAT.md section 21) ---------- */
+
+struct cairn_import_value;
+/** Is @p run_id (@p n bytes) an imported run of @p txn?  0 also when the
+ *  journal has no `imports` database or on a read error. */
+CAIRN_INTERNAL int cairn__import_has(cairn_journal *j, cairn_txn *txn,
+                                     const char *run_id, size_t n);
+/** Load and decode the import of @p run_id: its value (views into LMDB
+ *  memory, valid until @p txn ends; free with cairn__import_value_free())
+ *  and, when @p st is not NULL, its stored run state.
+ *  @return CAIRN_OK; CAIRN_ENORUN (not imported); CAIRN_ECORRUPT (the
+ *  value or the state does not decode, described in @p detail); a store
+ *  error. */
+CAIRN_INTERNAL cairn_err cairn__import_load(cairn_journal *j, cairn_txn *txn,
+                                            const char *run_id,
+                                            struct cairn_import_value *v,
+                                            cairn_state *st, char *detail,
+                                            size_t detail_len);
+/** Fill a record view from a decoded record at position @p pos (views
+ *  into @p r; replay.c). */
+CAIRN_INTERNAL void cairn__record_view_fill(cairn_record_view *w,
+                                            const cairn_record *r,
+                                            uint64_t pos);
+/** cairn_record_each() for an imported run (imports.c). */
+CAIRN_INTERNAL cairn_err cairn__import_record_each(
+    cairn_journal *j, const char *run_id, uint64_t from_seq,
+    int (*fn)(void *ctx, const cairn_record_view *record), void *ctx);
+/** cairn_status() for an imported run (imports.c). */
+CAIRN_INTERNAL cairn_err cairn__import_status(cairn_journal *j,
+                                              const char *run_id,
+                                              cairn_summary **out);
+
 /** Summary of a state (summary.c). */
 CAIRN_INTERNAL cairn_err cairn__summary_from_state(const cairn_state *st,
                                                    cairn_summary **out);

@@ -85,9 +85,16 @@ static cairn_err lookup_store(cairn_journal *j, const char *run_id, size_t n,
     if (err == CAIRN_OK && found && vl == 8) {
         *run_num = cairn__load64_be(v);
     }
+    int imported =
+        err == CAIRN_OK && !found && cairn__import_has(j, txn, run_id, n);
     cairn__txn_end(txn);
     if (err != CAIRN_OK) {
         cairn__fmt(detail, detail_len, "%s", cairn__store_detail(j->store));
+    } else if (imported) {
+        cairn__fmt(detail, detail_len,
+                   "run \"%s\" was imported from a bundle: it is read-only",
+                   run_id);
+        err = CAIRN_EIMPORTED;
     } else if (!found) {
         cairn__fmt(detail, detail_len, "no run \"%s\"", run_id);
         err = CAIRN_ENORUN;
@@ -135,6 +142,12 @@ cairn_err cairn__lookup_run(cairn_journal *j, cairn_txn *txn,
         cairn__txn_get(txn, CAIRN_DBI_NAMES, run_id, n, &v, &vl, &found);
     if (err != CAIRN_OK) {
         return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
+    }
+    if (!found && cairn__import_has(j, txn, run_id, n)) {
+        return cairn__jfail(j, CAIRN_EIMPORTED,
+                            "run \"%s\" was imported from a bundle: it is "
+                            "read-only",
+                            run_id);
     }
     if (!found) {
         return cairn__jfail(j, CAIRN_ENORUN, "no run \"%s\"", run_id);

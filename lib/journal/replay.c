@@ -99,7 +99,8 @@ typedef struct each_ctx {
     void *ctx;
 } each_ctx;
 
-static void fill_view(cairn_record_view *w, const cairn_record *r, uint64_t pos)
+void cairn__record_view_fill(cairn_record_view *w, const cairn_record *r,
+                             uint64_t pos)
 {
     memset(w, 0, sizeof(*w));
     w->type = r->type;
@@ -129,6 +130,7 @@ static void fill_view(cairn_record_view *w, const cairn_record *r, uint64_t pos)
     w->n_outputs = r->outputs.n;
     w->evidence = r->evidence.v;
     w->n_evidence = r->evidence.n;
+    w->until_ns = r->until_ns;
 }
 
 static cairn_err each_step(void *vctx, cairn_journal *j, cairn_txn *txn,
@@ -143,7 +145,7 @@ static cairn_err each_step(void *vctx, cairn_journal *j, cairn_txn *txn,
     if (err != CAIRN_OK) {
         return err;
     }
-    fill_view(&view, &rec, pos);
+    cairn__record_view_fill(&view, &rec, pos);
     memcpy(view.hash, hash, CAIRN_HASH_BYTES);
     view.encoded_len = len;
     int stop = c->fn(c->ctx, &view);
@@ -160,7 +162,13 @@ cairn_record_each(cairn_journal *journal, const char *run_id, uint64_t from_seq,
         return CAIRN_EINVAL;
     }
     each_ctx c = {fn, ctx};
-    return cairn__walk_run_id(journal, run_id, from_seq, each_step, &c);
+    cairn_err err =
+        cairn__walk_run_id(journal, run_id, from_seq, each_step, &c);
+    if (err == CAIRN_EIMPORTED) {
+        journal->detail[0] = '\0';
+        err = cairn__import_record_each(journal, run_id, from_seq, fn, ctx);
+    }
+    return err;
 }
 
 cairn_err cairn__walk_run_id(cairn_journal *j, const char *run_id,

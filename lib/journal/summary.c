@@ -8,6 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+int cairn_hold_active(const cairn_summary *summary, uint64_t now_ns)
+{
+    return summary != NULL && summary->held &&
+           (summary->hold_until_ns == 0 || summary->hold_until_ns > now_ns);
+}
+
 void cairn_summary_free(cairn_summary *summary)
 {
     if (summary == NULL) {
@@ -170,6 +176,11 @@ cairn_err cairn__summary_from_state(const cairn_state *st, cairn_summary **out)
     memcpy(s->key_id, st->key_id, CAIRN_KEY_ID_BYTES);
     s->created_ns = st->created_ns;
     s->updated_ns = st->updated_ns;
+    s->held = st->held;
+    memcpy(s->hold_reason, st->hold_reason, sizeof(s->hold_reason));
+    memcpy(s->hold_actor, st->hold_actor, sizeof(s->hold_actor));
+    s->hold_until_ns = st->hold_until_ns;
+    s->hold_ns = st->hold_ns;
     cairn_err err = fill_ops(st, s);
     if (err == CAIRN_OK) {
         err = restart_targets(st, s);
@@ -211,5 +222,9 @@ cairn_err cairn_status(cairn_journal *journal, const char *run_id,
         err = cairn__summary_from_state(&st, out);
     }
     cairn__state_free(&st);
+    if (err == CAIRN_EIMPORTED) {
+        journal->detail[0] = '\0';
+        err = cairn__import_status(journal, run_id, out);
+    }
     return err;
 }

@@ -275,7 +275,7 @@ static cairn_err make_texts(const char *password,
                             size_t detail_len)
 {
     uint8_t pk[CAIRN_PUBLIC_KEY_BYTES];
-    cairn_pubkey pub;
+    cairn_pubkey pub = {0};
     uint8_t *bin = cairn__secure_alloc(SECKEY_BIN);
     if (bin == NULL) {
         return CAIRN_ENOMEM;

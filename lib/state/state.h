@@ -52,7 +52,20 @@ typedef struct cairn_state {
     uint64_t updated_ns;
     uint32_t n_ops;
     cairn_op_st *ops;
+    /* Hold (HOLD/RELEASE records; docs/FORMAT.md "Run state"): set by a
+     * HOLD, cleared by a RELEASE; the rest is "" / 0 when not held. */
+    uint8_t held;
+    char hold_reason[CAIRN_MAX_HOLD_REASON + 1];
+    uint64_t hold_until_ns; /**< 0: until released */
+    uint64_t hold_ns;       /**< wall time of the HOLD record */
+    char hold_actor[CAIRN_MAX_TEXT + 1];
 } cairn_state;
+
+/** Does @p st's hold count at wall time @p now_ns: held, and no until
+ *  time or one later than @p now_ns?  (Retention refuses a run whose hold
+ *  counts, CAIRN_EHELD.) */
+CAIRN_INTERNAL int cairn__state_hold_active(const cairn_state *st,
+                                            uint64_t now_ns);
 
 /** Free what a state owns (NULL-safe); the struct stays usable as empty. */
 CAIRN_INTERNAL void cairn__state_free(cairn_state *st);

@@ -16,6 +16,7 @@ enum {
     SF_SIGNED = 2,
     SF_CANCELLED = 4,
     SF_TIMED_OUT = 8,
+    SF_HELD = 16, /* the hold block follows the ops */
     OF_IDEMPOTENT = 1,
     OF_PROBE = 2,
     OF_RULES = 4 /* the requires list is followed by its rules */
@@ -88,7 +89,8 @@ cairn_err cairn__state_encode(const cairn_state *st, uint8_t **out,
     cairn__wr_u8(&w, (uint8_t)((st->accepted ? SF_ACCEPTED : 0) |
                                (st->signed_run ? SF_SIGNED : 0) |
                                (st->cancelled ? SF_CANCELLED : 0) |
-                               (st->timed_out ? SF_TIMED_OUT : 0)));
+                               (st->timed_out ? SF_TIMED_OUT : 0) |
+                               (st->held ? SF_HELD : 0)));
     cairn__wr_u64(&w, st->run_num);
     put_str(&w, st->run_id);
     put_str(&w, st->plan_id);
@@ -103,6 +105,12 @@ cairn_err cairn__state_encode(const cairn_state *st, uint8_t **out,
     cairn__wr_u32(&w, st->n_ops);
     for (uint32_t i = 0; i < st->n_ops; i++) {
         put_op(&w, &st->ops[i]);
+    }
+    if (st->held) {
+        put_str(&w, st->hold_reason);
+        cairn__wr_u64(&w, st->hold_until_ns);
+        cairn__wr_u64(&w, st->hold_ns);
+        put_str(&w, st->hold_actor);
     }
     cairn_err err = cairn__wr_status(&w);
     if (err != CAIRN_OK) {
@@ -251,7 +259,7 @@ static cairn_err get_header(dec *d, cairn_state *st)
     if (cairn__rd_u8(&d->r, &version) != 0 || version != STATE_VERSION) {
         return bad(d, "version", "unsupported");
     }
-    if (cairn__rd_u8(&d->r, &flags) != 0 || (flags & ~0x0fu) != 0 ||
+    if (cairn__rd_u8(&d->r, &flags) != 0 || (flags & ~0x1fu) != 0 ||
         cairn__rd_u64(&d->r, &st->run_num) != 0) {
         return bad(d, "flags", "bad");
     }
@@ -259,6 +267,7 @@ static cairn_err get_header(dec *d, cairn_state *st)
     st->signed_run = (flags & SF_SIGNED) != 0;
     st->cancelled = (flags & SF_CANCELLED) != 0;
     st->timed_out = (flags & SF_TIMED_OUT) != 0;
+    st->held = (flags & SF_HELD) != 0;
     cairn_err err = get_str(d, "run_id", st->run_id, sizeof(st->run_id), 1);
     if (err == CAIRN_OK) {
         err = get_str(d, "plan_id", st->plan_id, sizeof(st->plan_id), 1);
@@ -289,6 +298,22 @@ static cairn_err get_header(dec *d, cairn_state *st)
     return CAIRN_OK;
 }
 
+/* The hold block (flag SF_HELD): str16 reason (1..1024) | u64 until_ns |
+ * u64 hold_ns | str16 actor (0..4096). */
+static cairn_err get_hold(dec *d, cairn_state *st)
+{
+    cairn_err err =
+        get_str(d, "hold reason", st->hold_reason, sizeof(st->hold_reason), 1);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    if (cairn__rd_u64(&d->r, &st->hold_until_ns) != 0 ||
+        cairn__rd_u64(&d->r, &st->hold_ns) != 0) {
+        return bad(d, "hold", "truncated");
+    }
+    return get_str(d, "hold actor", st->hold_actor, sizeof(st->hold_actor), 0);
+}
+
 cairn_err cairn__state_decode(const uint8_t *buf, size_t len, cairn_state *st,
                               char *detail, size_t detail_len)
 {
@@ -311,6 +336,9 @@ cairn_err cairn__state_decode(const uint8_t *buf, size_t len, cairn_state *st,
     for (uint32_t i = 0; err == CAIRN_OK && i < n_ops; i++) {
         st->n_ops = i + 1;
         err = get_op(&d, &st->ops[i]);
+    }
+    if (err == CAIRN_OK && st->held) {
+        err = get_hold(&d, st);
     }
     if (err == CAIRN_OK && cairn__rd_left(&d.r) != 0) {
         err = bad(&d, "end", "trailing bytes");

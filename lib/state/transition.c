@@ -311,6 +311,55 @@ static cairn_err apply_end(cairn_state *st, const cairn_record *rec,
     return CAIRN_OK;
 }
 
+int cairn__state_hold_active(const cairn_state *st, uint64_t now_ns)
+{
+    return st->held && (st->hold_until_ns == 0 || st->hold_until_ns > now_ns);
+}
+
+/* HOLD and RELEASE: allowed in every run state (retention, not
+ * progress); a HOLD needs no hold that still counts at the record's own
+ * time, a RELEASE a hold (expired or not). */
+static cairn_err apply_hold(cairn_state *st, const cairn_record *rec,
+                            char *detail, size_t detail_len)
+{
+    if (rec->reason[0] == '\0') {
+        FAIL(CAIRN_EREASON, "a %s needs a reason",
+             cairn_record_type_name(rec->type));
+    }
+    if (rec->type == CAIRN_REC_RELEASE) {
+        if (!st->held) {
+            FAIL(CAIRN_ESTATE, "run %s is not held", st->run_id);
+        }
+        st->held = 0;
+        st->hold_reason[0] = '\0';
+        st->hold_actor[0] = '\0';
+        st->hold_until_ns = 0;
+        st->hold_ns = 0;
+        return CAIRN_OK;
+    }
+    if (cairn__state_hold_active(st, rec->wall_ns)) {
+        FAIL(CAIRN_ESTATE, "run %s is already held: %s", st->run_id,
+             st->hold_reason);
+    }
+    if (rec->until_ns != 0 && rec->until_ns <= rec->wall_ns) {
+        FAIL(CAIRN_EINVAL,
+             "hold until %llu is not after the record's time "
+             "%llu",
+             (unsigned long long)rec->until_ns,
+             (unsigned long long)rec->wall_ns);
+    }
+    if (strlen(rec->reason) > CAIRN_MAX_HOLD_REASON ||
+        strlen(rec->actor) > CAIRN_MAX_TEXT) {
+        FAIL(CAIRN_EINVAL, "hold reason or actor too long");
+    }
+    memcpy(st->hold_reason, rec->reason, strlen(rec->reason) + 1);
+    memcpy(st->hold_actor, rec->actor, strlen(rec->actor) + 1);
+    st->held = 1;
+    st->hold_until_ns = rec->until_ns;
+    st->hold_ns = rec->wall_ns;
+    return CAIRN_OK;
+}
+
 static cairn_err dispatch(cairn_state *st, const cairn_record *rec,
                           char *detail, size_t detail_len)
 {
@@ -330,6 +379,9 @@ static cairn_err dispatch(cairn_state *st, const cairn_record *rec,
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
         return apply_end(st, rec, detail, detail_len);
+    case CAIRN_REC_HOLD:
+    case CAIRN_REC_RELEASE:
+        return apply_hold(st, rec, detail, detail_len);
     }
     FAIL(CAIRN_ECORRUPT, "seq %llu: unknown record type %d",
          (unsigned long long)rec->seq, (int)rec->type);

@@ -41,7 +41,8 @@
 #define MAX_GROWTHS 40
 
 static const char *const dbi_names[CAIRN_DBI_COUNT_] = {
-    "meta", "names", "runs", "records", "index", "checkpoints", "tree", "smap",
+    "meta",        "names", "runs", "records", "index",
+    "checkpoints", "tree",  "smap", "imports",
 };
 
 struct cairn_store {
@@ -50,6 +51,7 @@ struct cairn_store {
     int have[CAIRN_DBI_COUNT_]; /* the database exists */
     int readonly;
     int private_copy; /* MDB_NOLOCK on a private copy (no lock file) */
+    char kv_name[32]; /* cairn__store_open_kv(): its one database, or "" */
     atomic_int fatal;
     /* Threads of one process share the map: every transaction holds
      * maplock shared; changing the map size (grow, adopting another
@@ -109,6 +111,15 @@ static cairn_err map_rc(cairn_store *store, const char *what, int rc)
     }
 }
 
+/* The one database of a store opened by cairn__store_open_kv(). */
+static int open_kv_dbi(cairn_store *s, MDB_txn *txn, int create)
+{
+    unsigned flags = create && !s->readonly ? MDB_CREATE : 0;
+    int rc = mdb_dbi_open(txn, s->kv_name, flags, &s->dbi[CAIRN_DBI_KV]);
+    s->have[CAIRN_DBI_KV] = rc == MDB_SUCCESS;
+    return rc;
+}
+
 static cairn_err open_dbis(cairn_store *s, int create)
 {
     MDB_txn *txn = NULL;
@@ -116,8 +127,22 @@ static cairn_err open_dbis(cairn_store *s, int create)
     if (rc != MDB_SUCCESS) {
         return map_rc(s, "mdb_txn_begin", rc);
     }
+    if (s->kv_name[0] != '\0') {
+        rc = open_kv_dbi(s, txn, create);
+        if (rc != MDB_SUCCESS) {
+            mdb_txn_abort(txn);
+            if (rc == MDB_NOTFOUND) {
+                cairn__fmt(s->detail, sizeof(s->detail), "no \"%s\" database",
+                           s->kv_name);
+                return CAIRN_ECORRUPT;
+            }
+            return map_rc(s, "mdb_dbi_open", rc);
+        }
+        return map_rc(s, "mdb_txn_commit", mdb_txn_commit(txn));
+    }
     for (int i = 0; i < CAIRN_DBI_COUNT_; i++) {
-        unsigned flags = create && !s->readonly ? MDB_CREATE : 0;
+        unsigned flags =
+            create && !s->readonly && i != CAIRN_DBI_IMPORTS ? MDB_CREATE : 0;
         rc = mdb_dbi_open(txn, dbi_names[i], flags, &s->dbi[i]);
         if (rc == MDB_NOTFOUND && i >= CAIRN_DBI_FORMAT2_FIRST) {
             continue; /* a format-1 journal: the reader checks the format */
@@ -298,6 +323,44 @@ cairn_err cairn__store_open_private(const char *path, cairn_store **out,
     cairn_err err = env_open(s, path, 0, 0600);
     if (err != CAIRN_OK) {
         cairn__fmt(detail, detail_len, "private copy: %s", s->detail);
+        cairn__store_close(s);
+        return err;
+    }
+    *out = s;
+    return CAIRN_OK;
+}
+
+cairn_err cairn__store_open_kv(const char *dir, const char *db_name,
+                               mode_t mode, cairn_store **out, char *detail,
+                               size_t detail_len)
+{
+    *out = NULL;
+    if (db_name == NULL || db_name[0] == '\0') {
+        return cairn__fail(detail, detail_len, CAIRN_EINVAL, "no database");
+    }
+    if (cairn__guard_std_fds() != CAIRN_OK) {
+        cairn__fmt(detail, detail_len, "cannot guard descriptors 0-2");
+        return CAIRN_EIO;
+    }
+    cairn_store *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    if (pthread_rwlock_init(&s->maplock, NULL) != 0) {
+        free(s);
+        return CAIRN_ENOMEM;
+    }
+    s->maplock_ready = 1;
+    atomic_init(&s->fatal, 0);
+    s->map_size = CAIRN_MAP_SIZE_MIN * 16; /* 1 MiB; grows when full */
+    if (cairn__strlcpy(s->kv_name, db_name, sizeof(s->kv_name)) != CAIRN_OK) {
+        cairn__store_close(s);
+        return cairn__fail(detail, detail_len, CAIRN_EINVAL,
+                           "database name too long");
+    }
+    cairn_err err = env_open(s, dir, 1, mode);
+    if (err != CAIRN_OK) {
+        cairn__fmt(detail, detail_len, "%s: %s", dir, s->detail);
         cairn__store_close(s);
         return err;
     }
@@ -748,7 +811,7 @@ cairn_err cairn__store_copy_fd(cairn_store *store, int fd)
 cairn_err cairn__txn_create_format2(cairn_txn *txn)
 {
     cairn_store *s = txn->store;
-    for (int i = CAIRN_DBI_FORMAT2_FIRST; i < CAIRN_DBI_COUNT_; i++) {
+    for (int i = CAIRN_DBI_FORMAT2_FIRST; i < CAIRN_DBI_IMPORTS; i++) {
         MDB_dbi dbi;
         MDB_stat st;
         int rc = mdb_dbi_open(txn->txn, dbi_names[i], MDB_CREATE, &dbi);
@@ -767,6 +830,29 @@ cairn_err cairn__txn_create_format2(cairn_txn *txn)
         s->have[i] = 1;
     }
     return CAIRN_OK;
+}
+
+cairn_err cairn__txn_create_imports(cairn_txn *txn)
+{
+    cairn_store *s = txn->store;
+    MDB_dbi dbi;
+    /* Opened again each time: after an aborted attempt (a map growth
+     * re-runs the write) a handle made in it is gone. */
+    int rc =
+        mdb_dbi_open(txn->txn, dbi_names[CAIRN_DBI_IMPORTS], MDB_CREATE, &dbi);
+    if (rc != MDB_SUCCESS) {
+        return map_rc(s, "mdb_dbi_open", rc);
+    }
+    s->dbi[CAIRN_DBI_IMPORTS] = dbi;
+    s->have[CAIRN_DBI_IMPORTS] = 1;
+    return CAIRN_OK;
+}
+
+void cairn__store_forget_imports(cairn_store *store, int had_before)
+{
+    if (!had_before) {
+        store->have[CAIRN_DBI_IMPORTS] = 0;
+    }
 }
 
 /* Compaction's LMDB side (store.h; the procedure is journal/compact.c's). */

@@ -34,8 +34,15 @@ typedef enum cairn_dbi {
     /* Format 2 (absent in a format-1 journal, cairn__store_has()): */
     CAIRN_DBI_TREE = 6, /**< the log tree's complete nodes */
     CAIRN_DBI_SMAP = 7, /**< the state map's complete nodes */
-    CAIRN_DBI_COUNT_ = 8
+    /* Made by the first import (cairn__txn_create_imports()); absent until
+     * then, and never in a format-1 journal: */
+    CAIRN_DBI_IMPORTS = 8, /**< run id -> imported bundle (FORMAT.md 21) */
+    CAIRN_DBI_COUNT_ = 9
 } cairn_dbi;
+
+/** The one database of a store opened by cairn__store_open_kv() (it
+ *  takes the slot of "meta", which such a store does not have). */
+#define CAIRN_DBI_KV CAIRN_DBI_META
 
 /** The first database a format-1 journal does not have. */
 #define CAIRN_DBI_FORMAT2_FIRST CAIRN_DBI_TREE
@@ -62,6 +69,21 @@ CAIRN_INTERNAL cairn_err cairn__store_open(const char *dir, int readonly,
                                            int create, mode_t mode,
                                            uint64_t map_size, cairn_store **out,
                                            char *detail, size_t detail_len);
+/**
+ * Open (creating when missing) an LMDB environment in the existing
+ * directory @p dir that holds exactly one named database, @p db_name
+ * (created when missing), addressed as CAIRN_DBI_KV: a small store that
+ * is not a journal (the witness's, lib/witness).  Full durability,
+ * MDB_NOTLS, stale readers cleared, the map grows as for a journal.
+ * @p mode: of data.mdb and lock.mdb when LMDB creates them.  The caller
+ * checks the directory and its files (hostile directories) first.
+ * @return CAIRN_OK; CAIRN_EINVAL; CAIRN_EIO; CAIRN_ESTORE; CAIRN_ECORRUPT;
+ *         CAIRN_ENOMEM (detail says which).
+ */
+CAIRN_INTERNAL cairn_err cairn__store_open_kv(const char *dir,
+                                              const char *db_name, mode_t mode,
+                                              cairn_store **out, char *detail,
+                                              size_t detail_len);
 /** Did LMDB open the environment without lock.mdb (MDB_NOLOCK, which it
  *  falls back to read-only on a read-only file system)? */
 CAIRN_INTERNAL int cairn__store_nolock(cairn_store *store);
@@ -218,6 +240,14 @@ CAIRN_INTERNAL cairn_err cairn__cursor_open_main(cairn_txn *txn,
                                                  cairn_cursor **out);
 /** The name of @p dbi, a key of the main database ("" if out of range). */
 CAIRN_INTERNAL const char *cairn__dbi_name(cairn_dbi dbi);
+/** Create database CAIRN_DBI_IMPORTS in write transaction @p txn (if
+ *  missing) and remember it; a failed commit forgets it again
+ *  (cairn__store_forget_imports()).  @return CAIRN_OK; a store error. */
+CAIRN_INTERNAL cairn_err cairn__txn_create_imports(cairn_txn *txn);
+/** After the write transaction of cairn__txn_create_imports() failed:
+ *  the handle of a database it created is gone with it. */
+CAIRN_INTERNAL void cairn__store_forget_imports(cairn_store *store,
+                                                int had_before);
 /** Does the environment have database @p dbi?  The databases of format 2
  *  (CAIRN_DBI_FORMAT2_FIRST and later) may be missing: a format-1
  *  journal has none of them; every other one is always there. */

@@ -384,11 +384,30 @@ cairn_err cairn_checkpoint_request(cairn_journal *journal,
 
 /* ---- checking an anchor ------------------------------------------------ */
 
+/* Of a pinned set (several --key), the member a signature line names;
+ * the first key when none does. */
+static const cairn_pubkey *named_member(const cairn__anchor_note *a,
+                                        const char *origin, size_t ol,
+                                        const cairn_pubkey *pinned)
+{
+    for (const cairn_pubkey *k = pinned; k != NULL; k = k->next) {
+        uint32_t kid =
+            cairn__note_key_id(origin, ol, CAIRN_NOTE_ALG_ED25519, k->pk);
+        for (size_t i = 0; a->is_signed && i < a->note.n_sigs; i++) {
+            if (a->note.sigs[i].key_id == kid) {
+                return k;
+            }
+        }
+    }
+    return pinned;
+}
+
 static void anchor_sig(const cairn__anchor_note *a, const char *origin,
                        const cairn_pubkey *pinned, cairn_anchor_result *out,
                        char *why, size_t why_len)
 {
     size_t ol = strlen(origin);
+    pinned = named_member(a, origin, ol, pinned);
     uint32_t id =
         pinned != NULL
             ? cairn__note_key_id(origin, ol, CAIRN_NOTE_ALG_ED25519, pinned->pk)

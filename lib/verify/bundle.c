@@ -410,3 +410,30 @@ void cairn__bundle_comment_ex(const char *run_id, uint64_t records,
                "journal=%s%s",
                run_id, (unsigned long long)records, hh, jh, more);
 }
+
+cairn_err cairn__bundle_records(const uint8_t *buf, size_t len,
+                                cairn__bundle_record_fn fn, void *ctx,
+                                char *detail, size_t detail_len)
+{
+    bundle_hdr h;
+    cairn_rd r;
+    memset(&h, 0, sizeof(h));
+    cairn__rd_init(&r, buf, len);
+    cairn_err err = parse_header(&r, &h, detail, detail_len);
+    if (err == CAIRN_OK) {
+        err = parse_frames(&r, &h, detail, detail_len);
+    }
+    cairn__rd_init(&r, buf, len);
+    r.off = h.rec_off;
+    for (uint32_t i = 0; err == CAIRN_OK && i < h.n_records; i++) {
+        uint64_t pos;
+        uint32_t n;
+        const uint8_t *p;
+        if (cairn__rd_u64(&r, &pos) != 0 || cairn__rd_u32(&r, &n) != 0 ||
+            cairn__rd_view(&r, n, &p) != 0) {
+            return CAIRN_EBUNDLE; /* unreachable: framing was checked */
+        }
+        err = fn(ctx, pos, r.off - n, n);
+    }
+    return err;
+}

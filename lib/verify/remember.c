@@ -511,7 +511,7 @@ cairn_err cairn_checkpoint_remember(cairn_journal *journal, const char *dir,
 {
     store s;
     int exists = 0, lock_fd = -1, w = 0;
-    cairn_pubkey signer_key;
+    cairn_pubkey signer_key = {0}; /* one key: .next NULL */
     cairn_txn *txn = NULL;
     cairn__clear(detail, detail_len);
     if (written != NULL) {

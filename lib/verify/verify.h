@@ -293,6 +293,35 @@ CAIRN_INTERNAL cairn_err cairn__verify_bundle_mem(
     const uint8_t *buf, size_t len, const cairn_pubkey *pinned,
     cairn_verify_report *out, char *detail, size_t detail_len);
 
+/** Called by cairn__bundle_records() for each record entry: its position
+ *  and where its bytes lie in the bundle. */
+typedef cairn_err (*cairn__bundle_record_fn)(void *ctx, uint64_t position,
+                                             size_t offset, size_t len);
+/**
+ * Parse a bundle's framing strictly (as cairn__verify_bundle_mem() does)
+ * and call @p fn for each record, in order; nothing is decoded or
+ * verified here.  @return CAIRN_OK; CAIRN_EBUNDLE (detail "offset N:
+ * what"); what @p fn returned.
+ */
+CAIRN_INTERNAL cairn_err cairn__bundle_records(const uint8_t *buf, size_t len,
+                                               cairn__bundle_record_fn fn,
+                                               void *ctx, char *detail,
+                                               size_t detail_len);
+
+struct cairn_journal;
+/**
+ * Verify the import of @p run_id stored in @p txn (import.c): its bundle
+ * and .minisig under @p pinned as verify-bundle checks them, and the
+ * stored state and record index against the bundle's replay.  A bundle
+ * signed by another key than @p pinned is INCOMPLETE, naming the key it
+ * needs.  @return CAIRN_OK (see out->verdict); CAIRN_ENOMEM.
+ */
+CAIRN_INTERNAL cairn_err cairn__verify_import(struct cairn_journal *j,
+                                              cairn_txn *txn,
+                                              const char *run_id,
+                                              const cairn_pubkey *pinned,
+                                              cairn_verify_report *out);
+
 /** The trusted comment of a bundle's .minisig into @p out. */
 CAIRN_INTERNAL void
 cairn__bundle_comment(const char *run_id, uint64_t records,

@@ -316,6 +316,55 @@ static cairn_err start(vall *a, unsigned n)
     return CAIRN_OK;
 }
 
+/* After the runs: every imported run (docs/FORMAT.md section 21), in the
+ * order of their ids, each re-verified from its stored bundle. */
+static cairn_err verify_imports(vall *a)
+{
+    cairn_store *store = a->j->store;
+    if (!cairn__store_has(store, CAIRN_DBI_IMPORTS)) {
+        return CAIRN_OK;
+    }
+    cairn_txn *txn = NULL;
+    cairn_cursor *cur = NULL;
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    int found = 0;
+    cairn_err err = cairn__store_read(store, &txn);
+    if (err == CAIRN_OK) {
+        err = cairn__cursor_open(txn, CAIRN_DBI_IMPORTS, &cur);
+    }
+    if (err == CAIRN_OK) {
+        err = cairn__cursor_seek(cur, NULL, 0, &k, &kl, &v, &vl, &found);
+    }
+    while (err == CAIRN_OK && found) {
+        char id[CAIRN_MAX_ID + 1];
+        cairn_verify_report rep;
+        if (kl == 0 || kl > CAIRN_MAX_ID || memchr(k, 0, kl) != NULL) {
+            cairn__report_init(&rep, "(malformed import key)", a->pinned);
+            cairn__report_tampered(&rep, 0, 0, "imports", NULL, NULL,
+                                   "the imports database holds a key that "
+                                   "is no run id");
+        } else {
+            memcpy(id, k, kl);
+            id[kl] = '\0';
+            err = cairn__verify_import(a->j, txn, id, a->pinned, &rep);
+        }
+        if (err == CAIRN_OK && a->each(a->ctx, &rep)) {
+            break;
+        }
+        if (err == CAIRN_OK) {
+            err = cairn__cursor_next(cur, &k, &kl, &v, &vl, &found);
+        }
+    }
+    if (err != CAIRN_OK) {
+        cairn__fmt(a->err_detail, sizeof(a->err_detail), "imports: %s",
+                   cairn__store_detail(store));
+    }
+    cairn__cursor_close(cur);
+    cairn__txn_end(txn);
+    return err;
+}
+
 cairn_err cairn_verify_all(cairn_journal *journal, const cairn_pubkey *pinned,
                            unsigned threads, cairn_verify_each_fn each,
                            void *ctx, cairn_verify_report *dir)
@@ -339,6 +388,9 @@ cairn_err cairn_verify_all(cairn_journal *journal, const cairn_pubkey *pinned,
         return err;
     }
     run_workers(&a, n);
+    if (a.err == CAIRN_OK && !a.stop) {
+        a.err = verify_imports(&a);
+    }
     err = a.err;
     pthread_cond_destroy(&a.room);
     pthread_mutex_destroy(&a.mu);

@@ -507,8 +507,18 @@ cairn_err cairn_verify_run(cairn_journal *journal, const char *run_id,
                    ? CAIRN_ENOMEM
                    : CAIRN_OK;
     }
-    err = cairn__verify_run_txn(journal, txn, run_id, pinned, VRUN_ALONE, NULL,
-                                out, NULL);
+    const uint8_t *v;
+    size_t vl, n = strlen(run_id);
+    int named = 0;
+    if (n > 0 && n <= CAIRN_MAX_ID &&
+        cairn__txn_get(txn, CAIRN_DBI_NAMES, run_id, n, &v, &vl, &named) ==
+            CAIRN_OK &&
+        !named && cairn__import_has(journal, txn, run_id, n)) {
+        err = cairn__verify_import(journal, txn, run_id, pinned, out);
+    } else {
+        err = cairn__verify_run_txn(journal, txn, run_id, pinned, VRUN_ALONE,
+                                    NULL, out, NULL);
+    }
     cairn__txn_end(txn);
     return err;
 }

@@ -202,10 +202,12 @@ CHECKS=$((CHECKS + 2))
 expect 3 "$C" verify r1 --anchor "$T/fine-1.note"
 grep -q "^anchor      : $T/fine-1.note: unverified" "$T/out" || fail "fine: no key: not unverified"
 CHECKS=$((CHECKS + 1))
-# Another key: the anchor is unverified (and the run is another key's).
-expect 4 "$C" verify r1 --key "$T/b.pub" --anchor "$T/fine-1.note" --no-remember
+# Another key: the anchor is unverified, the run a key mismatch (exit 3).
+expect 3 "$C" verify r1 --key "$T/b.pub" --anchor "$T/fine-1.note" --no-remember
 grep -q "^anchor      : $T/fine-1.note: unverified" "$T/out" || fail "fine: other key: not unverified"
 CHECKS=$((CHECKS + 1))
+# Several keys: the one the anchor (and the run) names counts.
+expect 0 "$C" verify r1 --key "$T/b.pub" --key "$T/a.pub" --anchor "$T/fine-1.note" --no-remember
 # A malformed or unreadable anchor: exit 2 naming the file.
 printf 'not a note\n' >"$T/bad.note"
 expect 2 "$C" verify r1 --key "$T/a.pub" --anchor "$T/bad.note"

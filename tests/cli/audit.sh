@@ -74,7 +74,13 @@ fi
 AUDITOR="cairn-audit-$$"
 useradd --system --no-create-home --shell /usr/sbin/nologin "$AUDITOR" ||
     { AUDITOR=""; fail "useradd"; finish; }
-as_auditor() { runuser -u "$AUDITOR" -- env TMPDIR="$T/tmp" "$@"; }
+# The auditor keeps its own remembered checkpoints (as it would under its
+# own $XDG_STATE_HOME), not the journal owner's.
+mkdir -p "$T/aud-cp" && chown "$AUDITOR" "$T/aud-cp" && chmod 700 "$T/aud-cp"
+as_auditor() {
+    runuser -u "$AUDITOR" -- env TMPDIR="$T/tmp" \
+        CAIRN_CHECKPOINTS="$T/aud-cp" "$@"
+}
 
 # It is not the journal's owner (and cannot open lock.mdb for writing):
 # verify falls back to a snapshot, and says why.

@@ -117,7 +117,8 @@ expect 2 "$C" list --until 2026-13-01T00:00:00Z &&
 expect 2 "$C" list --plan "" && err_has "--plan: empty"
 expect 2 "$C" list --target "" && err_has "--target: empty"
 expect 2 "$C" list --since 1h --until 2h && err_has "--since is later than --until"
-expect 2 "$C" list --held
+expect 0 "$C" list --held && out_is "" # no holds here (tests/cli/holds.sh)
+expect 2 "$C" list --held=yes
 
 # --- latest and prefixes ---------------------------------------------------
 status_is latest 's["run_id"] == "delta-2"'

@@ -13,6 +13,7 @@
 // Usage (SEED is 64 hex digits, FILE "-" is stdin):
 //
 //	note_check vkey NAME SEED              print the Ed25519 verifier key
+//	note_check pubvkey NAME PUBHEX         the same from a public key
 //	note_check sign NAME SEED FILE         sign FILE's text, print the note
 //	note_check open VKEY FILE              note.Open; print the text
 //	note_check cosign NAME SEED TIME FILE  add a cosignature to the note
@@ -215,6 +216,16 @@ func main() {
 	case a[0] == "vkey" && len(a) == 3:
 		priv := seedKey(a[2])
 		vk, err := note.NewEd25519VerifierKey(a[1], priv.Public().(ed25519.PublicKey))
+		if err != nil {
+			die(1, "%v", err)
+		}
+		fmt.Println(vk)
+	case a[0] == "pubvkey" && len(a) == 3:
+		pub, err := hex.DecodeString(a[2])
+		if err != nil || len(pub) != ed25519.PublicKeySize {
+			die(1, "public key must be 64 hex digits")
+		}
+		vk, err := note.NewEd25519VerifierKey(a[1], ed25519.PublicKey(pub))
 		if err != nil {
 			die(1, "%v", err)
 		}

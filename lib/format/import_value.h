@@ -1,0 +1,63 @@
+/*
+ * import_value.h - the value of the `imports` database (docs/FORMAT.md
+ * section 21): a bundle imported by cairn_import(), its .minisig, the run
+ * state replayed from it, and where each record lies in the bundle, so
+ * that status and log read an imported run without parsing the bundle.
+ *
+ * Layout (big-endian):
+ *   u8 version (1) | u64 imported_ns |
+ *   u32 bundle_len (1..2^30) | bundle bytes |
+ *   u32 minisig_len (0..16384) | .minisig text (no NUL; 0: none stored) |
+ *   u32 state_len (1..2^26) | run state blob (section 9) |
+ *   u32 n_records (1..2^24) | n x (u64 position | u32 offset | u32 len)
+ * Records: len 1..CAIRN_MAX_RECORD_BYTES, offset + len <= bundle_len,
+ * each record after the previous one in the bundle (offset >= previous
+ * offset + len) and positions strictly ascending.  Nothing may follow.
+ */
+#ifndef CAIRN_IMPORT_VALUE_H
+#define CAIRN_IMPORT_VALUE_H
+
+#include "base/common.h"
+
+#define CAIRN__IMPORT_VERSION 1u
+#define CAIRN__IMPORT_BUNDLE_MAX ((size_t)1 << 30)
+#define CAIRN__IMPORT_MINISIG_MAX 16384u
+#define CAIRN__IMPORT_STATE_MAX ((size_t)64 << 20)
+#define CAIRN__IMPORT_RECORDS_MAX (1u << 24)
+
+/** One record of the bundle: its journal position and its bytes. */
+typedef struct cairn_import_rec {
+    uint64_t position;
+    uint32_t offset; /**< into the bundle bytes */
+    uint32_t len;
+} cairn_import_rec;
+
+/** A decoded value: views into the decoded buffer (which must outlive
+ *  it), except @c recs, allocated (cairn__import_value_free()). */
+typedef struct cairn_import_value {
+    uint64_t imported_ns;
+    const uint8_t *bundle;
+    size_t bundle_len;
+    const uint8_t *minisig; /**< NULL when none is stored */
+    size_t minisig_len;
+    const uint8_t *state;
+    size_t state_len;
+    cairn_import_rec *recs;
+    size_t n_recs;
+} cairn_import_value;
+
+/** Decode @p len bytes strictly.  @return CAIRN_OK; CAIRN_ECORRUPT (detail
+ *  "import offset N: what"); CAIRN_ENOMEM.  On failure nothing to free. */
+CAIRN_INTERNAL cairn_err cairn__import_value_decode(const uint8_t *buf,
+                                                    size_t len,
+                                                    cairn_import_value *out,
+                                                    char *detail,
+                                                    size_t detail_len);
+/** Encode @p v (every field checked as the decoder does) into @p w.
+ *  @return CAIRN_OK; CAIRN_EINVAL (a field out of range); CAIRN_ENOMEM. */
+CAIRN_INTERNAL cairn_err cairn__import_value_encode(const cairn_import_value *v,
+                                                    uint8_t **out,
+                                                    size_t *out_len);
+CAIRN_INTERNAL void cairn__import_value_free(cairn_import_value *v);
+
+#endif
