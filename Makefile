@@ -110,7 +110,7 @@ $(CRASH_BIN): $(CRASH_SRC) tests/crash/crash.h $(STATIC)
 	$(CC) $(CPPFLAGS) -Itests/crash $(ALL_CFLAGS) -o $@ $(CRASH_SRC) $(STATIC) $(LIBS) -ldl
 
 # LD_PRELOAD shims of the CLI tests (tests/shims/), also without $(SAN).
-TEST_SHIMS := $(BUILD)/tests/shims/nokeyring.so
+TEST_SHIMS := $(BUILD)/tests/shims/nokeyring.so $(BUILD)/tests/shims/killrename.so
 
 $(BUILD)/tests/shims/%.so: tests/shims/%.c
 	@mkdir -p $(dir $@)

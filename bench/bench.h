@@ -152,6 +152,8 @@ void bn_proofs(const bn_env *env, cairn_journal *j, const char *probe,
 /** cairn compact of a copy of the runner-shaped journal (free pages):
  *  bn_runner_build() first. */
 void bn_compact(const bn_env *env);
+/** Archive, re-verify and prune runner-shaped runs (prune.c). */
+void bn_prune(const bn_env *env);
 /** Library versions line (main.c prints it). */
 void bn_versions(char *out, size_t len);
 

@@ -6,7 +6,7 @@
  * verify journal, default 1000000, 100000 with BENCH_QUICK), BENCH_QUICK=1
  * (smaller counts, for a smoke run; the numbers are then not the
  * documented ones), BENCH_ONLY (comma-separated groups: limits,latency,
- * plan,throughput,sqlite,json,verify,compact).
+ * plan,throughput,sqlite,json,verify,compact,prune).
  */
 #include "bench.h"
 
@@ -117,6 +117,10 @@ static void one_rep(const bn_env *env, unsigned rep)
     if (wanted("compact")) {
         bn_section("cairn: compact (journal idle)");
         bn_compact(env);
+    }
+    if (wanted("prune")) {
+        bn_section("cairn: prune (archive, re-verify, tombstone)");
+        bn_prune(env);
     }
 }
 

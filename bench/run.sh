@@ -7,7 +7,7 @@
 #                      you care about, not a tmpfs)
 #   BENCH_REPS=N       repetitions, 5..32 (default 5)
 #   BENCH_RECORDS=N    records in the verify journal (default 1000000)
-#   BENCH_ONLY=LIST    limits,latency,throughput,sqlite,json,verify,compact
+#   BENCH_ONLY=LIST    limits,latency,throughput,sqlite,json,verify,compact,prune
 #   BENCH_QUICK=1      small counts: a smoke run, not the documented numbers
 set -eu
 BUILD=${1:-build}

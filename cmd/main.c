@@ -329,6 +329,31 @@ static const cli_command commands[] = {
      "process at all; writers that start meanwhile are refused (exit 5).\n"
      "Prints the size before and after.  --dry-run prints the bytes it\n"
      "would free and writes nothing.\n"},
+    {"prune", cmd_prune, CLI_WRITES | CLI_REMEMBERS,
+     "archive, then remove ended runs by retention rules (signed)",
+     "usage: cairn prune --archive DIR --reason TEXT\n"
+     "                   [--keep-last N] [--keep-within DUR]\n"
+     "                   [--keep-failed-within DUR] [--state S[,S...]]\n"
+     "                   [--plan ID ...] [--max-journal-size SIZE]\n"
+     "                   [--dry-run | --confirm HASH] [--key PUB]\n"
+     "                   [--secret-key FILE] [--actor NAME]\n"
+     "\n"
+     "Prune only ended runs (completed, failed, timed-out, cancelled) with\n"
+     "nothing pending or in doubt, not held, not imported, not active.\n"
+     "--keep-last N keeps the N newest ended runs of each plan;\n"
+     "--keep-within DUR keeps runs that ended less than DUR ago (failed\n"
+     "runs: --keep-failed-within DUR when given); --state selects only\n"
+     "runs in these states; --plan limits prune to these plans;\n"
+     "--max-journal-size prunes the oldest selected runs only until the\n"
+     "journal's record bytes are under SIZE (K, M, G: binary units).  At\n"
+     "least one rule is required.  Each run is exported to\n"
+     "DIR/<journal id>/<run>.cairn (+ .minisig), the stored copy is\n"
+     "verified with the journal's key (--key PUB, default the signer's),\n"
+     "then one signed prune record replaces the run.  A run whose copy\n"
+     "fails is kept (exit 1).  --dry-run prints the plan and its SHA-256;\n"
+     "--confirm HASH executes only that plan (exit 3 if it changed).\n"
+     "Without either the plan is executed as computed.  Every line names\n"
+     "the rule that selected or kept the run, or why it is not prunable.\n"},
     {"watermark", cmd_watermark, CLI_READS,
      "where the previous runs of a plan stopped",
      "usage: cairn watermark PLAN_ID\n"

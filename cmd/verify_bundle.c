@@ -474,9 +474,8 @@ int cmd_verify_bundle(cli_ctx *ctx, int argc, char **argv)
     }
     path = cli_one_arg(ctx, argc, argv, "FILE");
     unsigned flags = no_signature ? CAIRN_BUNDLE_NO_SIGNATURE : 0u;
-    cairn_bundle_verify_opts opts = {key, flags,
-                                     (const char *const *)anchors.text,
-                                     anchors.len, anchors.n};
+    cairn_bundle_verify_opts opts = {
+        key, flags, (const char *const *)anchors.text, anchors.len, anchors.n};
     if (ctx->journal_opt != NULL && anchors.n > 0) {
         cli_usage_error(ctx, "-J (the tombstone of a pruned run) and "
                              "--anchor are checked one at a time: run "

@@ -1569,6 +1569,7 @@ CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle(cairn_journal *journal,
  * for `cairn salvage` of a journal whose checkpoints database is partly
  * unreadable.  The bundle is the same; what it cannot show is said in
  * the salvage report.
+ * CAIRN_EXPORT_ZSTD (below) is accepted too.
  * @return as cairn_export_bundle(); CAIRN_EINVAL also for an unknown flag.
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_export_bundle_flags(
