@@ -151,9 +151,9 @@ static cairn_err tombstone_applies(cairn_journal *j, const cairn_tombstone *t,
     return CAIRN_OK;
 }
 
-static cairn_err tie(cairn_journal *j, const uint8_t *buf, size_t len,
-                     const cairn_pubkey *pinned, cairn_verify_report *out,
-                     char *detail, size_t detail_len)
+static cairn_err tie(cairn_journal *j, const uint8_t *file, size_t file_len,
+                     const uint8_t *buf, size_t len, const cairn_pubkey *pinned,
+                     cairn_verify_report *out, char *detail, size_t detail_len)
 {
     brecs b;
     uint8_t digest[CAIRN_HASH_BYTES];
@@ -172,13 +172,13 @@ static cairn_err tie(cairn_journal *j, const uint8_t *buf, size_t len,
         cairn__fmt(detail, detail_len, "%s", cairn_journal_errdetail(j));
         return err;
     }
-    cairn__sha256(buf, len, digest);
-    if (len != t->bundle_bytes ||
+    cairn__sha256(file, file_len, digest);
+    if (file_len != t->bundle_bytes ||
         memcmp(digest, t->bundle_sha256, CAIRN_HASH_BYTES) != 0) {
         cairn__hash_hex(t->bundle_sha256, e);
         cairn__hash_hex(digest, f);
         err = mismatch(out, 0, 0, "bundle.sha256", e, f,
-                       len != t->bundle_bytes
+                       file_len != t->bundle_bytes
                            ? "the file's size is not the one the tombstone "
                              "records"
                            : "the file's SHA-256 is not the one the "
@@ -235,8 +235,19 @@ cairn_err cairn_verify_bundle_pruned(cairn_journal *journal, const char *path,
         cairn__report_error(out, "%s", detail);
         return err;
     }
-    err = tie(journal, (const uint8_t *)buf, len, pinned, out, detail,
-              detail_len);
+    /* The tombstone hashes the stored file; the records are parsed from
+     * its bytes, decompressed when it is a zstd frame. */
+    uint8_t *owned = NULL;
+    const uint8_t *bytes = NULL;
+    size_t n = 0;
+    err =
+        cairn__bundle_unpack((const uint8_t *)buf, len, CAIRN__BUNDLE_MAX_BYTES,
+                             &owned, &bytes, &n, detail, detail_len);
+    if (err == CAIRN_OK) {
+        err = tie(journal, (const uint8_t *)buf, len, bytes, n, pinned, out,
+                  detail, detail_len);
+    }
+    free(owned);
     free(buf);
     return err == CAIRN_ETAMPERED ? CAIRN_OK : err;
 }
