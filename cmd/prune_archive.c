@@ -75,9 +75,22 @@ int prune_archive_lock(const prune_policy *p, const char *journal_id)
     make_dir(sub);
     fsync_dir(p->archive);
     snprintf(lock, sizeof(lock), "%s/.prune.lock", sub);
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    /* The archive may be shared: never follow a planted link, and lock
+     * only a regular file of our own. */
+    int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        cli_die(CLI_EXIT_ERROR, "prune: %s: %s", lock, strerror(errno));
+        cli_die(CLI_EXIT_ERROR, "prune: %s: %s", lock,
+                errno == ELOOP ? "a symbolic link, not the lock file"
+                               : strerror(errno));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_uid != geteuid()) {
+        close(fd);
+        cli_die(CLI_EXIT_ERROR,
+                "prune: %s: not a regular file of this user: refusing to "
+                "use it as the lock",
+                lock);
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         cli_die_code(5, "CLI_EBUSY", lock,

@@ -245,6 +245,15 @@ expect 5 P --keep-last 3 && err_has "another prune of this journal is running"
 kill $LOCKER
 wait $LOCKER 2>/dev/null
 status_is s1 's["state"] == "completed"'
+# A lock planted as a symbolic link is refused, and its target untouched.
+mv "$A/$JID3/.prune.lock" "$T/lock.saved"
+: >"$T/elsewhere"
+ln -s "$T/elsewhere" "$A/$JID3/.prune.lock"
+expect 1 P --keep-last 3 && err_has "a symbolic link, not the lock file"
+[ ! -s "$T/elsewhere" ] || fail "the lock's link target was written"
+status_is s1 's["state"] == "completed"'
+rm -f "$A/$JID3/.prune.lock"
+mv "$T/lock.saved" "$A/$JID3/.prune.lock"
 expect 0 P --keep-last 3
 expect 0 "$C" verify --all --key "$T/pub"
 
