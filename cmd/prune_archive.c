@@ -84,8 +84,7 @@ int prune_archive_lock(const prune_policy *p, const char *journal_id)
                                : strerror(errno));
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-        st.st_uid != geteuid()) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
         close(fd);
         cli_die(CLI_EXIT_ERROR,
                 "prune: %s: not a regular file of this user: refusing to "
