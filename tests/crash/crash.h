@@ -287,6 +287,12 @@ unsigned cr_audit_log(cr_ctx *c, const char *dir, const char *ack,
  *  one): a violation unless it exits 0 (VERIFIED).  Returns the
  *  violations found (0 or 1). */
 unsigned cr_cli_verify(cr_ctx *c, const char *dir, const char *where);
+/** The argument vector of that command, with `--checkpoints DIR.ckpt`:
+ *  the heads it remembers are kept per directory (a later call on the
+ *  same directory refuses a rollback), never shared between copies of
+ *  one journal, which have the same journal id (the recover scenario
+ *  starts every run from a copy of one template). */
+void cr_cli_verify_argv(const cr_ctx *c, const char *dir, cr_argv *argv);
 
 /* ---- the signed head and the log tree (crash_tree.c) ----------------- */
 

@@ -140,20 +140,27 @@ unsigned cr_check_acks(cr_ctx *c, const cr_snap *snap, const cr_log *log,
     return v;
 }
 
+void cr_cli_verify_argv(const cr_ctx *c, const char *dir, cr_argv *argv)
+{
+    cr_argv_init(argv);
+    cr_argv_add(argv, "%s", c->cli);
+    cr_argv_add(argv, "-J");
+    cr_argv_add(argv, "%s", dir);
+    cr_argv_add(argv, "verify");
+    cr_argv_add(argv, "--all");
+    cr_argv_add(argv, "--key");
+    cr_argv_add(argv, "%s", c->pub);
+    cr_argv_add(argv, "--checkpoints");
+    cr_argv_add(argv, "%s.ckpt", dir);
+}
+
 unsigned cr_cli_verify(cr_ctx *c, const char *dir, const char *where)
 {
     if (!c->cli_verify) {
         return 0;
     }
     cr_argv argv;
-    cr_argv_init(&argv);
-    cr_argv_add(&argv, "%s", c->cli);
-    cr_argv_add(&argv, "-J");
-    cr_argv_add(&argv, "%s", dir);
-    cr_argv_add(&argv, "verify");
-    cr_argv_add(&argv, "--all");
-    cr_argv_add(&argv, "--key");
-    cr_argv_add(&argv, "%s", c->pub);
+    cr_cli_verify_argv(c, dir, &argv);
     int st = cr_spawn(argv.v, NULL, 120.0, CR_STD_NULL);
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
         return 0;
