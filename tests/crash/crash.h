@@ -269,7 +269,8 @@ const cr_snap_run *cr_snap_find(const cr_snap *snap, const char *id);
 /**
  * Check a snapshot against an ack log: I1 (every acked record present,
  * same hash), I3 (no run holds more records than were attempted, every
- * run present was attempted).  A journal that does not open is a
+ * run present was attempted), and when those hold I9 (cr_check_tree():
+ * the acknowledgements' order, the acknowledged heads).  A journal that does not open is a
  * violation unless nothing was acknowledged and no data.mdb is in place
  * (a creation cut short leaves none: a new journal is linked into place
  * only once complete and durable).  Each failure is reported with
