@@ -4,9 +4,12 @@
  *
  * The run's index is walked in sequence order (a gap is TAMPERED); each
  * record is read by position and fed to the core, followed by the
- * checkpoint stored at its position, if any.  Finally the replayed state
- * is compared with the materialised one.  Memory is constant in the
- * number of records.
+ * checkpoint stored at its position, if any.  Records and log tree leaves
+ * are read through cursors kept between lookups (cairn__vread): a run's
+ * records mostly sit at consecutive positions, so a lookup is mostly one
+ * cursor step.  Finally the replayed state is compared with the
+ * materialised one (byte for byte with its encoding first, decoded only
+ * when they differ).  Memory is constant in the number of records.
  *
  * Checkpoints that name this run but sit at no position of its records
  * are looked for in one of two ways (VRUN_ALONE or VRUN_DIR_CHECKED):
