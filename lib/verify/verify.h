@@ -141,6 +141,30 @@ CAIRN_INTERNAL cairn_err cairn__vcore_tampered(cairn_vcore *v, int has_seq,
  *  be NULL) is appended to the reason. */
 CAIRN_INTERNAL void cairn__vcore_finish(cairn_vcore *v, const char *note);
 
+/* ---- Walking lookups (verify_read.c) -------------------------------- */
+
+/** cairn__txn_get() through a cursor kept open between calls: a key that
+ *  follows the one asked before is reached by one step, not a descent. */
+typedef struct cairn__vread {
+    cairn_txn *txn;
+    cairn_dbi dbi;
+    cairn_cursor *cur;
+    int positioned; /**< the cursor sits on an entry */
+} cairn__vread;
+
+CAIRN_INTERNAL void cairn__vread_init(cairn__vread *r, cairn_txn *txn,
+                                      cairn_dbi dbi);
+/**
+ * The value under @p key, as cairn__txn_get() gives it (*found 0 when
+ * absent); the view lives as long as the transaction.
+ * @return CAIRN_OK; a store error.
+ */
+CAIRN_INTERNAL cairn_err cairn__vread_get(cairn__vread *r, const uint8_t *key,
+                                          size_t key_len, const uint8_t **val,
+                                          size_t *val_len, int *found);
+/** Close the cursor (before the transaction ends); NULL-safe state. */
+CAIRN_INTERNAL void cairn__vread_close(cairn__vread *r);
+
 /* ---- Format 2: stored Merkle trees (verify_tree.c) ------------------ */
 
 /** A stored tree (database @p dbi: key u8 level || u64 BE index, value a

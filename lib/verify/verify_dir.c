@@ -41,6 +41,7 @@ typedef struct dwalk {
     int leaves_by_runs; /* the log tree's leaves are the run checks' */
     cairn__vtree log;   /* the log tree, rebuilt from the records */
     cairn__vtree smap;  /* the state map, rebuilt from the run states */
+    cairn__vread index; /* index entries of the records, in position order */
 } dwalk;
 
 static cairn_err fail_store(dwalk *w, cairn_err err, const char *what)
@@ -130,8 +131,8 @@ static cairn_err record_indexed(dwalk *w, uint64_t pos, const uint8_t *v,
     }
     cairn__store64_be(key, run);
     cairn__store64_be(key + 8, seq);
-    cairn_err err = cairn__txn_get(w->txn, CAIRN_DBI_INDEX, key, sizeof(key),
-                                   &iv, &ivl, &found);
+    cairn_err err =
+        cairn__vread_get(&w->index, key, sizeof(key), &iv, &ivl, &found);
     if (err != CAIRN_OK) {
         return fail_store(w, err, "reading the index");
     }
@@ -727,7 +728,9 @@ cairn_err cairn__verify_dir(cairn_journal *journal, const cairn_pubkey *pinned,
         err = fail_store(&w, err, "beginning a read transaction");
         return err == CAIRN_ENOMEM ? err : CAIRN_OK;
     }
+    cairn__vread_init(&w.index, w.txn, CAIRN_DBI_INDEX);
     err = walk(&w, pinned);
+    cairn__vread_close(&w.index);
     cairn__vtree_free(&w.log);
     cairn__vtree_free(&w.smap);
     cairn__txn_end(w.txn);
