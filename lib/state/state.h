@@ -32,7 +32,14 @@ typedef struct cairn_op_st {
     char **requires;                  /**< output keys a completion needs */
     cairn_output_rule *require_rules; /**< their rules, same order */
     size_t n_requires;
+    /** A stop or start op: the lowest op index of a stop or start op
+     *  with the same target (docs/FORMAT.md 23.3); CAIRN_NO_ANCHOR for
+     *  every other kind.  From the plan; never changes. */
+    uint32_t anchor;
 } cairn_op_st;
+
+/** cairn_op_st.anchor of an op that is neither a stop nor a start. */
+#define CAIRN_NO_ANCHOR UINT32_C(0xFFFFFFFF)
 
 typedef struct cairn_state {
     uint64_t run_num;
@@ -52,13 +59,25 @@ typedef struct cairn_state {
     uint64_t updated_ns;
     uint32_t n_ops;
     cairn_op_st *ops;
+    /* The run's incremental facts (docs/FORMAT.md 23.2), kept by the
+     * machine as each record applies, so that its rules need no scan of
+     * the operations; cairn__state_derive() computes them from the ops. */
+    uint32_t preflight_open; /**< preflight ops not completed */
+    uint32_t head_op;        /**< lowest ready/pending/failed op; n_ops: none */
+    uint32_t done_prefix;    /**< leading ops completed or skipped */
+    uint32_t attempted_end;  /**< 1 + highest op with an attempt; 0: none */
+    uint32_t n_stopped;      /**< targets that need a restart ... */
+    uint32_t *stopped;       /**< ... by anchor op, ascending */
+    uint32_t *pending;       /**< the pending ops, ascending: op_counts[3] */
+    uint32_t stopped_cap, pending_cap; /**< allocated entries */
     /** The run was pruned (state flag bit 5): this is its stub.  n_ops is
      *  0 and ops NULL; what status needs is below (docs/FORMAT.md
      *  section 9, "Pruned stub"). */
     uint8_t pruned;
     uint8_t final_state; /**< pruned: cairn_run_state when pruned */
-    /** pruned: the run's operations when pruned, [0] all of them, [s] those
-     *  in cairn_op_state s (1..6). */
+    /** The run's operations, [0] all of them, [s] those in cairn_op_state
+     *  s (1..6): kept by the machine for a live run; a pruned stub's are
+     *  those when it was pruned. */
     uint32_t op_counts[7];
     /* Hold (HOLD/RELEASE records; docs/FORMAT.md "Run state"): set by a
      * HOLD, cleared by a RELEASE; the rest is "" / 0 when not held. */
@@ -125,13 +144,23 @@ CAIRN_INTERNAL cairn_err cairn__state_check_outcome(const cairn_state *st,
                                                     int writing, char *detail,
                                                     size_t detail_len);
 
+/**
+ * Compute the incremental facts (op_counts, preflight_open, head_op,
+ * done_prefix, attempted_end, stopped, pending) and every op's anchor
+ * from the operations alone: what the machine keeps incrementally, from
+ * scratch (a decoded section 9 blob; tests compare the two).
+ * @return CAIRN_OK; CAIRN_ENOMEM (the facts are then unchanged).
+ */
+CAIRN_INTERNAL cairn_err cairn__state_derive(cairn_state *st);
+
 /** The head: lowest sequence among ready, pending, failed; -1 if none. */
 CAIRN_INTERNAL int64_t cairn__state_head(const cairn_state *st);
-/** Does target @p target need a restart: a stop of it completed and no
- *  start of it completed after that stop (in completion order, by the
- *  sequence of the completing records; a skipped start does not count)? */
-CAIRN_INTERNAL int cairn__state_target_stopped(const cairn_state *st,
-                                               const char *target);
+/** Does the target of stop-or-start op @p op need a restart: a stop of
+ *  it completed and no start of it completed after that stop (in
+ *  completion order, by the sequence of the completing records; a
+ *  skipped start does not count)?  0 for an op of another kind.  O(log
+ *  stopped targets). */
+CAIRN_INTERNAL int cairn__state_op_stopped(const cairn_state *st, uint32_t op);
 /** A terminal failure stops the run: the head failed with class terminal,
  *  or the run was cancelled or timed out. */
 CAIRN_INTERNAL int cairn__state_halted(const cairn_state *st);

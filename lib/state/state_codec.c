@@ -388,6 +388,10 @@ cairn_err cairn__state_decode(const uint8_t *buf, size_t len, cairn_state *st,
     if (err == CAIRN_OK && cairn__rd_left(&d.r) != 0) {
         err = bad(&d, "end", "trailing bytes");
     }
+    if (err == CAIRN_OK && cairn__state_derive(st) != CAIRN_OK) {
+        cairn__fmt(detail, detail_len, "run state: out of memory");
+        err = CAIRN_ENOMEM;
+    }
     if (err != CAIRN_OK) {
         cairn__state_free(st);
     }
