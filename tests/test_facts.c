@@ -3,7 +3,9 @@
  * section 23.2: op counts, head, done prefix, attempted end, preflight
  * count, restart targets, pending list) against the same facts computed
  * from scratch (cairn__state_derive()) and against the definitions by
- * scan, over random walks of records applied directly to the machine.
+ * scan, over random walks of records applied directly to the machine;
+ * and the format-2 codecs of the summary and the operation rows (section
+ * 23.2, 23.3) and the op tree root (23.4) on the states those walks reach.
  */
 #include "testutil.h"
 
@@ -178,6 +180,102 @@ static void step(walk *w)
     check_facts(w);
 }
 
+/* With $CAIRN_OPROW_SEEDS set to a directory, the walks write seeds for
+ * fuzz/fuzz_oprow.c there (a selector byte, then a summary or a row):
+ *   CAIRN_OPROW_SEEDS=fuzz/corpus/oprow build/tests/test_facts */
+static void write_seed(uint8_t selector, const uint8_t *buf, size_t len)
+{
+    static unsigned n_seeds;
+    const char *dir = getenv("CAIRN_OPROW_SEEDS");
+    if (dir == NULL || n_seeds >= 48) {
+        return;
+    }
+    char path[512];
+    snprintf(path, sizeof(path), "%s/seed-%02u", dir, n_seeds++);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(&selector, 1, 1, f), 1);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Every strict prefix of @p buf fails to decode as @p what says. */
+static void check_prefixes(const uint8_t *buf, size_t len, int row)
+{
+    for (size_t n = 0; n < len; n++) {
+        char detail[256] = "";
+        cairn_err err;
+        if (row) {
+            cairn_op_st op;
+            err = cairn__oprow_decode(buf, n, &op, detail, sizeof(detail));
+            assert_null(op.requires);
+        } else {
+            cairn_state st;
+            err = cairn__summary_decode(buf, n, &st, detail, sizeof(detail));
+            assert_null(st.stopped);
+        }
+        assert_int_equal(err, CAIRN_ECORRUPT);
+        assert_non_null(strstr(detail, row ? "op row" : "run summary"));
+    }
+}
+
+/* The summary and every row decode to what was encoded and encode to
+ * the same bytes again; a byte more is refused. */
+static void check_codecs(walk *w)
+{
+    uint8_t *buf = NULL, *again = NULL;
+    size_t len = 0, again_len = 0;
+    char detail[256];
+    assert_int_equal(cairn__state_ops_root(&w->st, NULL, NULL), CAIRN_OK);
+    assert_int_equal(cairn__summary_encode(&w->st, &buf, &len), CAIRN_OK);
+    cairn_state dec;
+    assert_int_equal(
+        cairn__summary_decode(buf, len, &dec, detail, sizeof(detail)),
+        CAIRN_OK);
+    assert_true(cairn__facts_equal(&w->st, &dec));
+    assert_memory_equal(dec.ops_root, w->st.ops_root, CAIRN_HASH_BYTES);
+    assert_null(dec.ops);
+    assert_int_equal(cairn__summary_encode(&dec, &again, &again_len), CAIRN_OK);
+    assert_int_equal(again_len, len);
+    assert_memory_equal(again, buf, len);
+    free(again);
+    cairn__state_free(&dec);
+    if ((w->rng & 7) == 0) {
+        check_prefixes(buf, len, 0);
+        write_seed(0, buf, len);
+    }
+    uint8_t *longer = malloc(len + 1);
+    assert_non_null(longer);
+    memcpy(longer, buf, len);
+    longer[len] = 0;
+    assert_int_equal(
+        cairn__summary_decode(longer, len + 1, &dec, detail, sizeof(detail)),
+        CAIRN_ECORRUPT);
+    free(longer);
+    free(buf);
+    for (uint32_t i = 0; i < w->st.n_ops; i++) {
+        assert_int_equal(cairn__oprow_encode(&w->st.ops[i], &buf, &len),
+                         CAIRN_OK);
+        cairn_op_st op;
+        assert_int_equal(
+            cairn__oprow_decode(buf, len, &op, detail, sizeof(detail)),
+            CAIRN_OK);
+        assert_int_equal(cairn__oprow_encode(&op, &again, &again_len),
+                         CAIRN_OK);
+        assert_int_equal(again_len, len);
+        assert_memory_equal(again, buf, len);
+        assert_int_equal(op.anchor, w->st.ops[i].anchor);
+        assert_int_equal(op.state, w->st.ops[i].state);
+        free(again);
+        cairn__oprow_free(&op);
+        if (i == 0 && (w->rng & 7) == 0) {
+            check_prefixes(buf, len, 1);
+            write_seed(1, buf, len);
+        }
+        free(buf);
+    }
+}
+
 typedef struct tally {
     unsigned applied, stopped, head_moves, done;
 } tally;
@@ -208,6 +306,7 @@ static void one_walk(uint64_t seed, uint32_t n_ops, unsigned steps, tally *t)
     for (unsigned i = 0; i < steps && !cairn__state_all_done(&w.st); i++) {
         step(&w);
     }
+    check_codecs(&w);
     t->applied += w.applied;
     t->stopped += w.saw_stopped > 0;
     t->head_moves += w.saw_head_move > 0;
@@ -275,11 +374,128 @@ static void test_facts_anchors(void **state)
     free_plan(&w.plan);
 }
 
+static void op_tree_node(const uint8_t *l, const uint8_t *r, uint8_t *out)
+{
+    cairn__mt_node_hash(l, r, out);
+}
+
+/* The op tree root is RFC 6962's over the rows' leaf hashes, and a row
+ * whose anchor does not fit its kind is refused. */
+static void test_facts_op_tree_and_anchor(void **state)
+{
+    (void)state;
+    walk w;
+    memset(&w, 0, sizeof(w));
+    w.rng = 5;
+    make_plan(&w, 3);
+    w.plan.ops[0].kind = CAIRN_KIND_PREFLIGHT;
+    w.plan.ops[1].kind = CAIRN_KIND_STOP;
+    if (w.plan.ops[1].target == NULL) {
+        w.plan.ops[1].target = strdup("db");
+    }
+    w.plan.ops[2].kind = CAIRN_KIND_TASK;
+    free(w.plan.ops[2].target);
+    w.plan.ops[2].target = NULL;
+    cairn_record create;
+    cairn__record_init(&create);
+    create.type = CAIRN_REC_CREATE;
+    create.run_num = 1;
+    create.plan_id = w.plan.plan_id;
+    memcpy(w.pfid, "r", 2);
+    create.run_id = w.pfid;
+    memcpy(create.plan_hash, w.plan.hash, CAIRN_HASH_BYTES);
+    uint8_t hash[CAIRN_HASH_BYTES] = {1}, l[3][CAIRN_HASH_BYTES], want[32];
+    char detail[256];
+    assert_int_equal(cairn__state_init(&w.st, &w.plan, &create, hash, 1, detail,
+                                       sizeof(detail)),
+                     CAIRN_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cairn__oprow_leaf(&w.st.ops[i], l[i]), CAIRN_OK);
+    }
+    op_tree_node(l[0], l[1], want);
+    op_tree_node(want, l[2], want);
+    assert_int_equal(cairn__state_ops_root(&w.st, NULL, NULL), CAIRN_OK);
+    assert_memory_equal(w.st.ops_root, want, CAIRN_HASH_BYTES);
+    /* A task row with an anchor, a stop row without one. */
+    for (int i = 1; i < 3; i++) {
+        cairn_op_st op = w.st.ops[i];
+        op.anchor = i == 1 ? CAIRN_NO_ANCHOR : 0;
+        uint8_t *buf;
+        size_t len;
+        assert_int_equal(cairn__oprow_encode(&op, &buf, &len), CAIRN_OK);
+        cairn_op_st dec;
+        assert_int_equal(
+            cairn__oprow_decode(buf, len, &dec, detail, sizeof(detail)),
+            CAIRN_ECORRUPT);
+        assert_non_null(strstr(detail, "anchor"));
+        free(buf);
+    }
+    cairn__state_free(&w.st);
+    free_plan(&w.plan);
+}
+
+/* Summaries whose lists are out of order or out of range are refused. */
+static void test_facts_summary_refused(void **state)
+{
+    (void)state;
+    walk w;
+    memset(&w, 0, sizeof(w));
+    w.rng = 11;
+    make_plan(&w, 6);
+    cairn_record create;
+    cairn__record_init(&create);
+    create.type = CAIRN_REC_CREATE;
+    create.run_num = 1;
+    create.plan_id = w.plan.plan_id;
+    memcpy(w.pfid, "r", 2);
+    create.run_id = w.pfid;
+    memcpy(create.plan_hash, w.plan.hash, CAIRN_HASH_BYTES);
+    uint8_t hash[CAIRN_HASH_BYTES] = {1};
+    char detail[256];
+    assert_int_equal(cairn__state_init(&w.st, &w.plan, &create, hash, 1, detail,
+                                       sizeof(detail)),
+                     CAIRN_OK);
+    struct {
+        uint32_t n_stopped, s0, s1, head_op;
+        const char *field;
+    } bad[] = {
+        {2, 3, 3, 0, "stopped"}, /* not strictly ascending */
+        {2, 4, 2, 0, "stopped"},
+        {1, 6, 0, 0, "stopped"}, /* past n_ops */
+        {0, 0, 0, 7, "summary"}, /* head past n_ops */
+    };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        cairn_state st;
+        assert_int_equal(cairn__state_copy(&w.st, &st), CAIRN_OK);
+        uint32_t set[2] = {bad[k].s0, bad[k].s1};
+        free(st.stopped);
+        st.stopped = set;
+        st.n_stopped = bad[k].n_stopped;
+        st.head_op = bad[k].head_op;
+        st.done_prefix = 0;
+        uint8_t *buf;
+        size_t len;
+        assert_int_equal(cairn__summary_encode(&st, &buf, &len), CAIRN_OK);
+        st.stopped = NULL;
+        cairn__state_free(&st);
+        cairn_state dec;
+        assert_int_equal(
+            cairn__summary_decode(buf, len, &dec, detail, sizeof(detail)),
+            CAIRN_ECORRUPT);
+        assert_non_null(strstr(detail, bad[k].field));
+        free(buf);
+    }
+    cairn__state_free(&w.st);
+    free_plan(&w.plan);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_facts_random_walks),
         cmocka_unit_test(test_facts_anchors),
+        cmocka_unit_test(test_facts_op_tree_and_anchor),
+        cmocka_unit_test(test_facts_summary_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

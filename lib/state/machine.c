@@ -66,7 +66,8 @@ cairn_err cairn__state_copy(const cairn_state *src, cairn_state *dst)
         cairn__state_free(dst);
         return CAIRN_ENOMEM;
     }
-    if (src->n_ops == 0) {
+    if (src->n_ops == 0 || src->ops == NULL) { /* a stub or a summary */
+        dst->n_ops = src->n_ops;
         return CAIRN_OK;
     }
     dst->ops = calloc(src->n_ops, sizeof(cairn_op_st));

@@ -10,6 +10,7 @@
 #include "base/common.h"
 #include "plan/plan.h"
 #include "format/record.h"
+#include "format/merkle.h"
 
 typedef struct cairn_op_st {
     char id[CAIRN_MAX_ID + 1];
@@ -70,6 +71,9 @@ typedef struct cairn_state {
     uint32_t *stopped;       /**< ... by anchor op, ascending */
     uint32_t *pending;       /**< the pending ops, ascending: op_counts[3] */
     uint32_t stopped_cap, pending_cap; /**< allocated entries */
+    /** Root of the run's op tree (docs/FORMAT.md 23.4): set by
+     *  cairn__state_ops_root() or a decoded summary. */
+    uint8_t ops_root[CAIRN_HASH_BYTES];
     /** The run was pruned (state flag bit 5): this is its stub.  n_ops is
      *  0 and ops NULL; what status needs is below (docs/FORMAT.md
      *  section 9, "Pruned stub"). */
@@ -214,5 +218,43 @@ CAIRN_INTERNAL cairn_err cairn__state_encode(const cairn_state *st,
 CAIRN_INTERNAL cairn_err cairn__state_decode(const uint8_t *buf, size_t len,
                                              cairn_state *st, char *detail,
                                              size_t detail_len);
+
+/* Format 2: the run summary and the operation rows (docs/FORMAT.md
+ * section 23; summary_codec.c). */
+
+/** Canonical encoding of @p st's summary (`runs` value, state version 2):
+ *  section 9's fields up to updated_ns, then the incremental facts and
+ *  st->ops_root (set it first: cairn__state_ops_root()); a pruned stub as
+ *  in section 9.  @return CAIRN_OK; CAIRN_EINVAL; CAIRN_ENOMEM. */
+CAIRN_INTERNAL cairn_err cairn__summary_encode(const cairn_state *st,
+                                               uint8_t **out, size_t *out_len);
+/** Decode a summary: @p st gets every field but the ops (n_ops set, ops
+ *  NULL), its facts and ops_root.  @return CAIRN_OK; CAIRN_ECORRUPT
+ *  (detail "run summary offset N: field: why"); CAIRN_ENOMEM.  On
+ *  failure @p st is empty. */
+CAIRN_INTERNAL cairn_err cairn__summary_decode(const uint8_t *buf, size_t len,
+                                               cairn_state *st, char *detail,
+                                               size_t detail_len);
+/** Canonical encoding of one operation row (`oprows` value, 23.3). */
+CAIRN_INTERNAL cairn_err cairn__oprow_encode(const cairn_op_st *op,
+                                             uint8_t **out, size_t *out_len);
+/** Decode one row into @p op (free with cairn__oprow_free()).
+ *  @return CAIRN_OK; CAIRN_ECORRUPT (detail "op row offset N: ...");
+ *  CAIRN_ENOMEM.  On failure @p op is zeroed and owns nothing. */
+CAIRN_INTERNAL cairn_err cairn__oprow_decode(const uint8_t *buf, size_t len,
+                                             cairn_op_st *op, char *detail,
+                                             size_t detail_len);
+/** Free what a decoded row owns (its requires); NULL-safe. */
+CAIRN_INTERNAL void cairn__oprow_free(cairn_op_st *op);
+/** The op tree leaf of @p op: SHA-256(0x00 || its row).
+ *  @return CAIRN_OK; CAIRN_EINVAL; CAIRN_ENOMEM. */
+CAIRN_INTERNAL cairn_err cairn__oprow_leaf(const cairn_op_st *op,
+                                           uint8_t leaf[CAIRN_HASH_BYTES]);
+/** Compute st->ops_root from the ops (O(n_ops)); @p on_node (may be
+ *  NULL) is told each complete node of the op tree, as
+ *  cairn__mt_stream_push() tells them.  @return CAIRN_OK; an error of
+ *  the encoder or of @p on_node. */
+CAIRN_INTERNAL cairn_err cairn__state_ops_root(cairn_state *st,
+                                               cairn_mt_put on_node, void *ctx);
 
 #endif
