@@ -41,8 +41,8 @@
 #define MAX_GROWTHS 40
 
 static const char *const dbi_names[CAIRN_DBI_COUNT_] = {
-    "meta",        "names", "runs", "records", "index",
-    "checkpoints", "tree",  "smap", "imports",
+    "meta", "names", "runs",    "records", "index", "checkpoints",
+    "tree", "smap",  "imports", "oprows",  "otree",
 };
 
 struct cairn_store {
@@ -831,8 +831,11 @@ cairn_err cairn__store_copy_fd(cairn_store *store, int fd)
 cairn_err cairn__txn_create_format2(cairn_txn *txn)
 {
     cairn_store *s = txn->store;
-    for (int i = CAIRN_DBI_FORMAT2_FIRST; i < CAIRN_DBI_IMPORTS; i++) {
+    for (int i = CAIRN_DBI_FORMAT2_FIRST; i < CAIRN_DBI_COUNT_; i++) {
         MDB_dbi dbi;
+        if (i == CAIRN_DBI_IMPORTS) {
+            continue; /* made by the first import */
+        }
         MDB_stat st;
         int rc = mdb_dbi_open(txn->txn, dbi_names[i], MDB_CREATE, &dbi);
         if (rc == MDB_SUCCESS) {

@@ -37,7 +37,12 @@ typedef enum cairn_dbi {
     /* Made by the first import (cairn__txn_create_imports()); absent until
      * then, and never in a format-1 journal: */
     CAIRN_DBI_IMPORTS = 8, /**< run id -> imported bundle (FORMAT.md 21) */
-    CAIRN_DBI_COUNT_ = 9
+    /* Format 2, per-operation state rows (FORMAT.md 23): made with the
+     * journal (or by cairn migrate); absent in a format-1 journal and in
+     * format-2 journals of earlier builds. */
+    CAIRN_DBI_OPROWS = 9, /**< run_num || op -> operation row */
+    CAIRN_DBI_OTREE = 10, /**< run_num || level || index -> op tree node */
+    CAIRN_DBI_COUNT_ = 11
 } cairn_dbi;
 
 /** The one database of a store opened by cairn__store_open_kv() (it
@@ -278,12 +283,12 @@ CAIRN_INTERNAL cairn_err cairn__cursor_next(cairn_cursor *cur,
 CAIRN_INTERNAL cairn_err cairn__store_copy_fd(cairn_store *store, int fd);
 /**
  * In the write transaction @p txn, create format 2's databases ("tree",
- * "smap") and make them usable through the store (cairn__store_has()).
- * A database that exists already must be empty.  Only for a store nobody
- * else uses (a private migration copy).  When @p txn aborts, LMDB closes
- * the new handles: call it again in the next transaction (as
+ * "smap", "oprows", "otree") and make them usable through the store
+ * (cairn__store_has()). A database that exists already must be empty.  Only for
+ * a store nobody else uses (a private migration copy).  When @p txn aborts,
+ * LMDB closes the new handles: call it again in the next transaction (as
  * cairn__store_write()'s rerun does) or close the store.
- * @return CAIRN_OK; CAIRN_ECORRUPT (a non-empty "tree" or "smap");
+ * @return CAIRN_OK; CAIRN_ECORRUPT (one of them exists and is not empty);
  *         storage errors.
  */
 CAIRN_INTERNAL cairn_err cairn__txn_create_format2(cairn_txn *txn);
