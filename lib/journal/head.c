@@ -8,6 +8,8 @@
 #include "base/crypto.h"
 #include "format/merkle.h"
 #include "format/note.h"
+#include "journal/keyhist.h"
+#include "keys/key.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -247,6 +249,37 @@ static cairn_err prove_signature(cairn_journal *j, const uint8_t *v, size_t vl,
     return CAIRN_OK;
 }
 
+/* A signer whose key does not sign the head: when the journal's key
+ * history retired that key, say so in @p out (the rotation records are
+ * not authenticated here; the refusal does not depend on them). */
+static void rotated_why(const cairn_journal *j, cairn_txn *txn, char *out,
+                        size_t out_len)
+{
+    cairn_keyhist kh;
+    uint64_t bad = 0;
+    if (cairn__keyhist_load(txn, j->journal_id, &kh, &bad, NULL, 0) !=
+        CAIRN_OK) {
+        return;
+    }
+    for (size_t i = 0; i + 1 < kh.n; i++) {
+        const cairn_key_entry *k = &kh.keys[i], *next = &kh.keys[i + 1];
+        if (memcmp(k->key_id, j->signer->key_id, CAIRN_KEY_ID_BYTES) == 0 &&
+            memcmp(k->pk, j->signer->pk, CAIRN_PUBLIC_KEY_BYTES) == 0) {
+            char was[17], now[17];
+            cairn__key_id_text(k->key_id, was);
+            cairn__key_id_text(kh.keys[kh.n - 1].key_id, now);
+            cairn__fmt(out, out_len,
+                       "key %s was rotated out by the journal's rotation "
+                       "%zu at position %llu (cairn rotate-key); the "
+                       "journal is signed by key %s now: write with that "
+                       "key",
+                       was, i, (unsigned long long)next->from, now);
+            break;
+        }
+    }
+    cairn__keyhist_free(&kh);
+}
+
 cairn_err cairn__head_load(cairn_journal *j, cairn_txn *txn, cairn_head *h,
                            char *detail, size_t detail_len)
 {
@@ -321,6 +354,7 @@ cairn_err cairn__head_load(cairn_journal *j, cairn_txn *txn, cairn_head *h,
         h->proven = err == CAIRN_OK;
         if (err == CAIRN_EKEYMISMATCH) {
             h->foreign = 1;
+            rotated_why(j, txn, h->foreign_why, sizeof(h->foreign_why));
             err = CAIRN_OK;
         } else if (err != CAIRN_OK) {
             cairn__fmt(detail, detail_len, "%s", h->foreign_why);
