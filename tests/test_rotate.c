@@ -466,6 +466,13 @@ static void test_tamper(void **state)
         assert_int_equal(verify_all(c, f->pk[pin], field, sizeof(field)),
                          CAIRN_VERDICT_TAMPERED);
         assert_string_equal(field, "head");
+        /* A writer holding the retired key does not build on it. */
+        cairn_journal *j = open_w(c, f->s[0]);
+        cairn_receipt rc = {.seq = 0, .outcome = CAIRN_OUTCOME_COMPLETED};
+        assert_int_equal(cairn_receipt_record(j, "r2", &rc, NULL),
+                         CAIRN_ETAMPERED);
+        assert_non_null(strstr(cairn_journal_errdetail(j), "retired key"));
+        cairn_journal_close(j);
         tu_rmtree(c);
     }
     fix_free(f);
