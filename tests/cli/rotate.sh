@@ -73,6 +73,9 @@ expect 2 "$C" rotate-key --secret-key "$T/old.sec"              # usage
 CHECKS=$((CHECKS + 1))
 [ "$(records)" = "$N" ] || fail "a refused rotation wrote something"
 
+expect 0 "$C" checkpoint --key "$T/old.pub"
+cp "$T/out" "$T/anchor-old.note"
+
 # ---- the rotation ------------------------------------------------------------
 expect 0 "$C" rotate-key --secret-key "$T/old.sec" --new-secret-key "$T/new.sec" \
     --reason "yearly rotation" -o json && cp "$T/out" "$T/rot.json"
@@ -104,6 +107,21 @@ expect 0 "$C" verify open-1 --key "$T/old.pub"
 expect 0 "$C" verify open-1 --key "$T/new.pub"
 expect 0 "$C" verify before-1 --key "$T/new.pub"
 expect 0 "$C" verify after-1 --key "$T/old.pub"
+expect 0 "$C" checkpoint --key "$T/new.pub"
+cp "$T/out" "$T/anchor-new.note"
+for k in old new; do
+    expect 0 "$C" verify --all --key "$T/$k.pub" --anchor "$T/anchor-old.note" \
+        --anchor "$T/anchor-new.note"
+    CHECKS=$((CHECKS + 1))
+    [ "$(grep -c '^anchor      : .*: ok,' "$T/out")" = 2 ] ||
+        fail "anchors with --key $k.pub: $(grep anchor "$T/out")"
+done
+# Bundles: a run created under the new key exports and verifies with the
+# new key; one created under the retired key is not exported (yet).
+expect 0 "$C" export after-1 --bundle "$T/after-1.bundle" --secret-key "$T/new.sec"
+expect 0 "$C" verify-bundle "$T/after-1.bundle" --key "$T/new.pub"
+expect 2 "$C" export open-1 --bundle "$T/open-1.bundle" --secret-key "$T/new.sec"
+err_has "rotated away from"
 expect 3 "$C" verify --all --key "$T/other.pub"                 # not in the chain
 expect 0 "$C" verify --all --key "$T/other.pub" --key "$T/old.pub"
 expect 0 "$C" log open-1
