@@ -732,7 +732,10 @@ CAIRN_API void cairn_journal_id(const cairn_journal *journal,
  * Sign every later commit with @p signer (borrowed: it must outlive its use
  * by the handle; pass NULL to write unsigned).  A run is bound at creation
  * to the key it was created with (or to "unsigned"); writing to it with
- * another key, or without its key, fails with CAIRN_EKEYMISMATCH.
+ * another key, or without its key, fails with CAIRN_EKEYMISMATCH.  After
+ * cairn_rotate_key() the journal's current key writes every signed run,
+ * those created under a retired key included, and a retired key is
+ * refused.
  */
 CAIRN_API void cairn_journal_set_signer(cairn_journal *journal,
                                         const cairn_signer *signer);
