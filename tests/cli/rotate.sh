@@ -90,6 +90,9 @@ err_has "was rotated out"
 expect 2 "$C" resume open-1 -q --secret-key "$T/old.sec"
 err_has "was rotated out"
 CHECKS=$((CHECKS + 1))
+! grep -q "but the key given has key id $OLD_ID" "$T/err" ||
+    fail "a hint that contradicts itself: $(cat "$T/err")"
+CHECKS=$((CHECKS + 1))
 [ "$(records)" = "$N" ] || fail "the retired key wrote something"
 
 # ---- after: the open run finishes, a new run, under the new key -------------
