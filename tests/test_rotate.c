@@ -237,7 +237,7 @@ static rot_fix *fix_new(void)
     f->root = tu_mkdtemp();
     f->dir = tu_path(f->root, "j");
     for (int i = 0; i < 3; i++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof(name), "k%d.pub", i);
         f->pub[i] = tu_path(f->root, name);
         snprintf(name, sizeof(name), "k%d.sec", i);
