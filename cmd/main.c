@@ -318,6 +318,24 @@ static const cli_command commands[] = {
      "size and growth per day.  The filters are those of `cairn list`.\n"
      "--prom FILE writes the Prometheus text format instead (node_exporter\n"
      "textfile collector), replacing FILE atomically; - for stdout.\n"},
+    {"rotate-key", cmd_rotate_key, CLI_WRITES | CLI_REMEMBERS,
+     "hand the journal over to a new signing key (signed by the old)",
+     "usage: cairn rotate-key --new-secret-key FILE [--reason TEXT]\n"
+     "                        [--secret-key FILE] [--actor NAME]\n"
+     "\n"
+     "Append a ROTATE record to the journal's signed history: it names the\n"
+     "new key (key id and public key) and the position from which it signs,\n"
+     "and is signed by the current key (--secret-key or CAIRN_SECRET_KEY)\n"
+     "and by the new one (--new-secret-key, alias --new-key); that commit's\n"
+     "head and everything after are signed by the new key.  Writers must\n"
+     "then hold the new key (the old one is refused, exit 2, nothing\n"
+     "written); runs still open continue under it; `verify --key` with the\n"
+     "old or the new public key verifies through the rotation.  No other\n"
+     "writer may have the journal open (exit 5).  Prints the key ids and\n"
+     "the position.\n"
+     "Exit: 0 rotated; 2 usage, bad key file, the key given is not the\n"
+     "journal's, or the new key is the current one; 4 the journal does not\n"
+     "verify under the current key; 5 another writer has it open.\n"},
     {"compact", cmd_compact, 0, "return the journal's free space to the disk",
      "usage: cairn compact [--dry-run]\n"
      "\n"

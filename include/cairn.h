@@ -274,8 +274,11 @@ typedef enum cairn_record_type {
     CAIRN_REC_TIMEOUT = 8,  /**< run deadline passed */
     CAIRN_REC_HOLD = 9,     /**< run held: kept from retention (any state) */
     CAIRN_REC_RELEASE = 10, /**< a hold lifted */
-    CAIRN_REC_PRUNE = 11    /**< tombstone: the run's other records were
+    CAIRN_REC_PRUNE = 11,   /**< tombstone: the run's other records were
                                  removed (archived); its last record */
+    CAIRN_REC_ROTATE = 12   /**< the journal's signing key was rotated
+                                 (cairn_rotate_key()): a journal record,
+                                 run number 0, not of any run */
 } cairn_record_type;
 
 /** Lowercase words used by the CLI and JSON ("preflight", "pending" ...).
@@ -729,7 +732,10 @@ CAIRN_API void cairn_journal_id(const cairn_journal *journal,
  * Sign every later commit with @p signer (borrowed: it must outlive its use
  * by the handle; pass NULL to write unsigned).  A run is bound at creation
  * to the key it was created with (or to "unsigned"); writing to it with
- * another key, or without its key, fails with CAIRN_EKEYMISMATCH.
+ * another key, or without its key, fails with CAIRN_EKEYMISMATCH.  After
+ * cairn_rotate_key() the journal's current key writes every signed run,
+ * those created under a retired key included, and a retired key is
+ * refused.
  */
 CAIRN_API void cairn_journal_set_signer(cairn_journal *journal,
                                         const cairn_signer *signer);
@@ -739,6 +745,43 @@ typedef struct cairn_actor_info {
     const char *actor;  /**< e.g. "alice" or "cairn-runner"; may be NULL */
     const char *reason; /**< required where the call says so */
 } cairn_actor_info;
+
+/**
+ * Rotate the signing key of a format-2 journal (docs/FORMAT.md section 24,
+ * docs/SECURITY.md "Key rotation"): one durable commit appends a ROTATE
+ * record (run number 0, in the journal's signed history like every
+ * record) that names @p new_key (key id and Ed25519 public key) and its
+ * own position, signed by the journal's current key (the handle's signer,
+ * cairn_journal_set_signer()) and by @p new_key; the head of that commit
+ * and every later head and checkpoint are signed by @p new_key.  The
+ * handle signs with @p new_key from then on (borrowed, as
+ * cairn_journal_set_signer()).  Afterwards a writer holding only the old
+ * key is refused with CAIRN_EKEYMISMATCH (the detail names the rotation)
+ * and writes nothing; runs that were open stay open and continue under
+ * the new key.  cairn_verify_run() / cairn_verify_all() with any key of
+ * the chain pinned verify through the rotation.
+ *
+ * No other writer may have the journal open (a runner included): the
+ * handle's shared hold on DIR/writers.lock is made exclusive for the
+ * commit, and any other writable handle makes the call fail at once with
+ * CAIRN_ELOCKED, nothing written.  No other thread may use @p journal
+ * during the call.
+ * @param who       actor and reason written into the record (may be NULL;
+ *                  each at most CAIRN_MAX_TEXT bytes).
+ * @param position  optional: receives the ROTATE record's position (the
+ *                  first head size signed by @p new_key).
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL, read-only handle, the new key is
+ *         the current one, an empty journal, texts too long);
+ *         CAIRN_EVERSION (format 1); CAIRN_EKEYMISMATCH (no signer, an
+ *         unsigned journal, or the head is signed by another key);
+ *         CAIRN_ELOCKED (another writer has the journal open);
+ *         CAIRN_ETAMPERED (the head, a tree node or the key history does
+ *         not prove); storage errors.  Details: cairn_journal_errdetail().
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_rotate_key(cairn_journal *journal,
+                                               const cairn_signer *new_key,
+                                               const cairn_actor_info *who,
+                                               uint64_t *position);
 
 /**
  * Create a run of @p plan.  Preflight operations become ready, mutating

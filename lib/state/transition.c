@@ -384,6 +384,8 @@ static cairn_err dispatch(cairn_state *st, const cairn_record *rec,
         return apply_end(st, rec, detail, detail_len);
     case CAIRN_REC_PRUNE:
         break; /* cairn__state_apply() hands it over whole */
+    case CAIRN_REC_ROTATE:
+        break; /* a journal record, never a run's: corrupt here */
     case CAIRN_REC_HOLD:
     case CAIRN_REC_RELEASE:
         return apply_hold(st, rec, detail, detail_len);

@@ -626,24 +626,50 @@ cairn_err cairn__verify_run_txn(cairn_journal *j, cairn_txn *txn,
     if (run_num != NULL) {
         *run_num = w.run_num;
     }
-    cairn__vcore_init(&v, j->journal_id, w.run_num, run_id, pinned, rep);
+    /* The key history (docs/FORMAT.md section 24): which key signs what. */
+    cairn__vkeys vk;
+    memset(&vk, 0, sizeof(vk));
+    if (j->format >= 2) {
+        err = cairn__vkeys_load(txn, j->journal_id, pinned, &vk, rep);
+        if (err != CAIRN_OK) {
+            cairn__vkeys_free(&vk);
+            if (err == CAIRN_ETAMPERED || err == CAIRN_ENOMEM) {
+                return err == CAIRN_ENOMEM ? err : CAIRN_OK;
+            }
+            err = store_fail(rep, err, "reading the key history");
+            return err == STORE_FAILED ? CAIRN_OK : err;
+        }
+    }
+    const cairn_pubkey *use = cairn__vkeys_pinned(&vk, pinned);
+    cairn__vcore_init(&v, j->journal_id, w.run_num, run_id, use, rep);
     v.memo = memo;
+    v.keys = &vk.kh;
+    v.keys_trusted = vk.trusted;
     err = run_checks(&w);
     char note[320] = "", all[sizeof(note) + sizeof(w.prune_note) + 2];
     if (err == CAIRN_OK && mode == VRUN_ALONE) {
-        err = head_checks(&w, pinned, note, sizeof(note));
+        err = head_checks(&w, use, note, sizeof(note));
+    }
+    if (err == CAIRN_OK && mode == VRUN_ALONE) {
+        err = cairn__vkeys_check_head(txn, &vk, j->journal_id, rep);
+        if (err == CAIRN_ETAMPERED) {
+            v.stopped = 1;
+        } else if (err != CAIRN_OK) {
+            err = store_fail(rep, err, "proving the key history");
+        }
     }
     if (err == CAIRN_OK) {
         cairn__fmt(all, sizeof(all), "%s%s%s", w.prune_note,
                    w.prune_note[0] != '\0' && note[0] != '\0' ? "; " : "",
                    note);
         cairn__vcore_finish(&v, all);
-        head_verdict(rep, pinned);
+        head_verdict(rep, use);
     }
     cairn__cursor_close(w.cps);
     cairn__vread_close(&w.rec_rd);
     cairn__vread_close(&w.leaf_rd);
     cairn__vcore_free(&v);
+    cairn__vkeys_free(&vk);
     return err == CAIRN_ETAMPERED || err == STORE_FAILED ? CAIRN_OK : err;
 }
 
