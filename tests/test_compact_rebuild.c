@@ -288,10 +288,170 @@ static void test_pruned_journal_shrinks_to_its_entries(void **state)
     tu_rmtree(dir);
 }
 
+/* An empty private file in @p dir for a rebuild. */
+static int scratch(const char *dir)
+{
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    return fd;
+}
+
+static char *fd_bytes(int fd, size_t *n)
+{
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    *n = (size_t)st.st_size;
+    char *b = malloc(*n + 1);
+    assert_non_null(b);
+    assert_int_equal(pread(fd, b, *n, 0), (ssize_t)*n);
+    return b;
+}
+
+static cairn_store *open_fd(int fd)
+{
+    char path[64], detail[512];
+    cairn_store *s = NULL;
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    assert_int_equal(
+        cairn__store_open_private(path, &s, detail, sizeof(detail)), CAIRN_OK);
+    return s;
+}
+
+/* The same content gives the same file (what makes the dry run's figure
+ * exact); committing every few entries keeps the content, and the free
+ * list those commits leave stays small. */
+static void test_rebuild_is_deterministic_in_any_txn_size(void **state)
+{
+    (void)state;
+    char *dir = vf_copy(pruned), detail[1024];
+    char *data = tu_path(dir, "data.mdb");
+    cairn_store *src = NULL;
+    assert_int_equal(
+        cairn__store_open_private(data, &src, detail, sizeof(detail)),
+        CAIRN_OK);
+    int a = scratch(dir), b = scratch(dir), c = scratch(dir);
+    uint64_t na = 0, nb = 0, nc = 0, need = 0;
+    assert_int_equal(
+        cairn__store_rebuild(src, a, NULL, &na, detail, sizeof(detail)),
+        CAIRN_OK);
+    assert_int_equal(
+        cairn__store_rebuild(src, b, NULL, &nb, detail, sizeof(detail)),
+        CAIRN_OK);
+    size_t la, lb;
+    char *ba = fd_bytes(a, &la), *bb = fd_bytes(b, &lb);
+    assert_int_equal(la, na);
+    assert_int_equal(lb, nb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(ba, bb, la);
+    /* The rebuilt file holds the same content; so does one written in
+     * write transactions of 2 KiB of entries each. */
+    cairn_store *copy = open_fd(a);
+    assert_int_equal(
+        cairn__store_same_content(src, copy, detail, sizeof(detail)), CAIRN_OK);
+    cairn__store_close(copy);
+    cairn__rebuild_opts small = {.txn_bytes = 2048};
+    assert_int_equal(
+        cairn__store_rebuild(src, c, &small, &nc, detail, sizeof(detail)),
+        CAIRN_OK);
+    copy = open_fd(c);
+    assert_int_equal(
+        cairn__store_same_content(src, copy, detail, sizeof(detail)), CAIRN_OK);
+    cairn__store_close(copy);
+    print_message("rebuilt: %llu bytes in one transaction, %llu in 2 KiB "
+                  "ones\n",
+                  (unsigned long long)na, (unsigned long long)nc);
+    assert_true(nc >= na);
+    assert_true(nc <= packed_bound(dir, &need));
+    /* A file that is not empty is refused. */
+    assert_int_equal(
+        cairn__store_rebuild(src, a, NULL, &nb, detail, sizeof(detail)),
+        CAIRN_EINVAL);
+    assert_int_equal(nb, 0);
+    cairn__store_close(src);
+    close(a);
+    close(b);
+    close(c);
+    free(ba);
+    free(bb);
+    free(data);
+    tu_rmtree(dir);
+}
+
+/* Databases cairn does not make are copied as they are: sorted
+ * duplicates, reversed keys, plain entries of the main database. */
+static void test_foreign_databases_copied(void **state)
+{
+    (void)state;
+    char *dir = vf_copy(pruned), detail[1024];
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi dups, rev, main_dbi;
+    static const char *const vals[] = {"a", "bb", "ccc"};
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, (size_t)1 << 28), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(
+        mdb_dbi_open(txn, "x-dups", MDB_CREATE | MDB_DUPSORT, &dups), 0);
+    assert_int_equal(
+        mdb_dbi_open(txn, "x-rev", MDB_CREATE | MDB_REVERSEKEY, &rev), 0);
+    assert_int_equal(mdb_dbi_open(txn, NULL, 0, &main_dbi), 0);
+    for (int k = 0; k < 300; k++) {
+        char key[16];
+        snprintf(key, sizeof(key), "key-%03d", k);
+        MDB_val mk = {strlen(key), key};
+        for (int i = 0; i < 3; i++) {
+            MDB_val mv = {strlen(vals[i]), (void *)(uintptr_t)vals[i]};
+            assert_int_equal(mdb_put(txn, dups, &mk, &mv, 0), 0);
+        }
+        MDB_val rv = {sizeof(k), &k};
+        assert_int_equal(mdb_put(txn, rev, &mk, &rv, 0), 0);
+    }
+    char plain_key[] = "z-plain", plain_val[] = "value";
+    MDB_val pk = {7, plain_key}, pv = {5, plain_val};
+    assert_int_equal(mdb_put(txn, main_dbi, &pk, &pv, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    /* compact compares every entry of every database before it replaces
+     * data.mdb: success means the copy holds them all. */
+    cairn_compact_result dry, r;
+    assert_int_equal(cairn_journal_compact(dir, CAIRN_COMPACT_DRY_RUN, &dry,
+                                           detail, sizeof(detail)),
+                     CAIRN_OK);
+    assert_int_equal(cairn_journal_compact(dir, 0, &r, detail, sizeof(detail)),
+                     CAIRN_OK);
+    assert_int_equal(r.size_after, dry.size_after);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "x-dups", 0, &dups), 0);
+    unsigned flags = 0;
+    assert_int_equal(mdb_dbi_flags(txn, dups, &flags), 0);
+    assert_true(flags & MDB_DUPSORT);
+    MDB_stat st;
+    assert_int_equal(mdb_stat(txn, dups, &st), 0);
+    assert_int_equal(st.ms_entries, 900);
+    assert_int_equal(mdb_dbi_open(txn, "x-rev", 0, &rev), 0);
+    assert_int_equal(mdb_dbi_flags(txn, rev, &flags), 0);
+    assert_true(flags & MDB_REVERSEKEY);
+    assert_int_equal(mdb_dbi_open(txn, NULL, 0, &main_dbi), 0);
+    MDB_val got;
+    assert_int_equal(mdb_get(txn, main_dbi, &pk, &got), 0);
+    assert_int_equal(got.mv_size, 5);
+    assert_memory_equal(got.mv_data, "value", 5);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pruned_journal_shrinks_to_its_entries),
+        cmocka_unit_test(test_rebuild_is_deterministic_in_any_txn_size),
+        cmocka_unit_test(test_foreign_databases_copied),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
