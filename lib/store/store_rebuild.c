@@ -13,12 +13,12 @@
  *
  * The copy is written with MDB_NOLOCK (nobody else has the file) and
  * MDB_NOSYNC (the caller fsyncs it once at the end); it commits every
- * REBUILD_TXN_BYTES of entries so that the pages of one write transaction,
- * which LMDB keeps in memory, stay bounded (each commit after the first
- * leaves a few pages, the copied path to the last entry, on the copy's
- * free list).  It is deterministic: the same
- * content gives the same file, byte for byte, which is what lets a dry run
- * announce the exact size.
+ * CAIRN__REBUILD_TXN_BYTES of entries so that the pages of one write
+ * transaction, which LMDB keeps in memory, stay bounded (each commit after
+ * the first leaves a few pages, the copied path to the last entry, on the
+ * copy's free list).  It is deterministic: the same content gives the same
+ * file, byte for byte, which is what lets a dry run announce the exact
+ * size.
  */
 #include "store/store_int.h"
 
