@@ -1302,23 +1302,28 @@ CAIRN_API CAIRN_WUR cairn_err cairn_journal_info_get(cairn_journal *journal,
                                                      cairn_journal_info *out);
 
 /** cairn_journal_compact() flags. */
-#define CAIRN_COMPACT_DRY_RUN 0x1u /**< measure only: nothing is written */
+#define CAIRN_COMPACT_DRY_RUN                                                  \
+    0x1u /**< measure only: the journal is not                                 \
+              changed */
 
 /** What cairn_journal_compact() did (or, dry run, would do). */
 typedef struct cairn_compact_result {
     uint64_t size_before; /**< bytes of data.mdb before */
-    uint64_t size_after;  /**< bytes after (dry run: the compacted size) */
+    uint64_t size_after;  /**< bytes after (dry run: the exact size) */
     uint64_t page_size;   /**< LMDB page size, bytes */
     uint64_t txnid;       /**< LMDB transaction the copy holds (0: dry run) */
 } cairn_compact_result;
 
 /**
- * Return the free pages of the journal in @p dir to the file system: write
- * a compacting copy of data.mdb (LMDB's MDB_CP_COMPACT) into a private
- * temporary file in @p dir, fsync it, check that it holds every key and
- * value of every database of the journal, then rename it over data.mdb
- * and fsync the directory (docs/DURABILITY.md, "Compaction").  A crash at
- * any point leaves the old or the new journal, complete.
+ * Return the unused space of the journal in @p dir to the file system:
+ * rebuild data.mdb into a private temporary file in @p dir (a fresh LMDB
+ * environment, every database copied entry by entry in key order, so that
+ * neither free pages nor the half-empty pages deletions such as
+ * cairn_prune() left are carried over), fsync it, check that it holds
+ * every key and value of every database of the journal, then rename it
+ * over data.mdb and fsync the directory (docs/DURABILITY.md,
+ * "Compaction").  A crash at any point leaves the old or the new journal,
+ * complete.
  *
  * The journal must be idle: no writable handle may be open anywhere (each
  * holds DIR/writers.lock shared; the compaction holds it exclusively, so
@@ -1327,8 +1332,11 @@ typedef struct cairn_compact_result {
  * environment open at all (readers included).  Nothing waits: a holder
  * makes it fail with CAIRN_ELOCKED.  Takes no handle: it opens the
  * directory itself (not through a symbolic link, checked like an open).
- * With CAIRN_COMPACT_DRY_RUN it opens the journal read-only, fills @p out
- * (size_after: the size a compaction would leave) and writes nothing.
+ * With CAIRN_COMPACT_DRY_RUN it opens the journal read-only, rebuilds it
+ * into an unnamed scratch file in @p dir (in /tmp when @p dir may not be
+ * written), fills @p out (size_after: that file's size, exactly what a
+ * compaction of the same content leaves), discards the file and changes
+ * nothing in the journal; writers may run meanwhile.
  * @param out  receives the sizes (zeroed on failure).
  * @return CAIRN_OK; CAIRN_EINVAL (NULL, unknown flags); CAIRN_ELOCKED
  *         (detail names the holder's pid when /proc tells it);
