@@ -1082,6 +1082,8 @@ typedef struct cairn_summary {
     uint8_t head[CAIRN_HASH_BYTES];
     int signed_run; /**< nonzero when the run is bound to a key */
     uint8_t key_id[CAIRN_KEY_ID_BYTES];
+    /** Wall times of the CREATE record and of the last record other than
+     *  a HOLD or RELEASE (a hold is no progress). */
     uint64_t created_ns, updated_ns;
     size_t n_ops;
     cairn_op_view *ops; /**< every operation, by sequence */
@@ -1151,10 +1153,12 @@ typedef struct cairn_watermark {
     int64_t last_attempted_seq;                /**< of that run; -1 when none */
     char last_contiguous_id[CAIRN_MAX_ID + 1]; /**< "" when none */
     char last_attempted_id[CAIRN_MAX_ID + 1];  /**< "" when none */
-    uint64_t attempted_updated_ns;
-    int has_completed; /**< a previous run completed */
+    uint64_t attempted_updated_ns; /**< that run's last change (holds and
+                                        releases do not count) */
+    int has_completed;             /**< a previous run completed */
     char completed_run_id[CAIRN_MAX_ID + 1];
-    uint64_t completed_updated_ns; /**< when it completed (last change) */
+    uint64_t completed_updated_ns; /**< when it completed (last change;
+                                        holds and releases do not count) */
 } cairn_watermark;
 
 /**

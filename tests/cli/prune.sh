@@ -148,6 +148,13 @@ T1=$(python3 -c 'import time; print(time.time_ns())')
 sleep 1
 mk n-ok X ok
 mk n-fail X fail
+# A hold put on an old run and released after T1 is no progress: the run
+# keeps its age (its `updated` stays the time of its last other record).
+expect 0 "$C" status o-ok -o json && cp "$T/out" "$T/o-ok.before"
+expect 0 "$C" hold o-ok --reason "audit"
+expect 0 "$C" release o-ok --reason "audit done"
+expect 0 "$C" status o-ok -o json
+json_is "$T/out" 'j["updated"] == json.load(open("'"$T/o-ok.before"'"))["updated"] and not j["held"]'
 DAY=86400000000000
 export CAIRN_TEST_PRUNE_NOW=$((T1 + 10 * DAY))
 expect 0 P --keep-within 10d --dry-run -o json
