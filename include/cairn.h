@@ -1772,7 +1772,10 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle_pruned(
  * verdict is VERIFIED store, in one durable write of the `imports`
  * database (docs/FORMAT.md section 21), the bundle bytes, the .minisig,
  * the run state replayed from the bundle and where each record lies in
- * it.  The run then answers cairn_status() (summary.imported 1),
+ * it.  A zstd bundle (CAIRN_EXPORT_ZSTD) is decompressed for the checks
+ * and the replay, as cairn_verify_bundle_flags() does, and stored as
+ * given, compressed (the .minisig signs those bytes); a corrupt or cut
+ * frame is TAMPERED.  The run then answers cairn_status() (summary.imported 1),
  * cairn_record_each(), cairn_verify_run() (which re-verifies the stored
  * bundle under the key it pins), cairn_import_export() and
  * cairn_import_each(); every transition on it is refused with
@@ -1795,7 +1798,8 @@ CAIRN_API CAIRN_WUR cairn_err cairn_import(cairn_journal *journal,
 
 /**
  * Write the stored bundle of imported run @p run_id to @p path, byte for
- * byte as imported, and its .minisig (when one was imported) to
+ * byte as imported (a zstd bundle stays compressed), and its .minisig
+ * (when one was imported) to
  * @p path.minisig.  Neither file may exist.
  * @return CAIRN_OK; CAIRN_ENORUN (not an imported run); CAIRN_ECORRUPT;
  *         CAIRN_EIO (a file exists or cannot be written); CAIRN_EINVAL.
