@@ -1125,6 +1125,8 @@ typedef struct cairn_summary {
     uint8_t head[CAIRN_HASH_BYTES];
     int signed_run; /**< nonzero when the run is bound to a key */
     uint8_t key_id[CAIRN_KEY_ID_BYTES];
+    /** Wall times of the CREATE record and of the last record other than
+     *  a HOLD or RELEASE (a hold is no progress). */
     uint64_t created_ns, updated_ns;
     size_t n_ops;
     cairn_op_view *ops; /**< every operation, by sequence */
@@ -1194,10 +1196,12 @@ typedef struct cairn_watermark {
     int64_t last_attempted_seq;                /**< of that run; -1 when none */
     char last_contiguous_id[CAIRN_MAX_ID + 1]; /**< "" when none */
     char last_attempted_id[CAIRN_MAX_ID + 1];  /**< "" when none */
-    uint64_t attempted_updated_ns;
-    int has_completed; /**< a previous run completed */
+    uint64_t attempted_updated_ns; /**< that run's last change (holds and
+                                        releases do not count) */
+    int has_completed;             /**< a previous run completed */
     char completed_run_id[CAIRN_MAX_ID + 1];
-    uint64_t completed_updated_ns; /**< when it completed (last change) */
+    uint64_t completed_updated_ns; /**< when it completed (last change;
+                                        holds and releases do not count) */
 } cairn_watermark;
 
 /**
@@ -1819,7 +1823,10 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle_pruned(
  * verdict is VERIFIED store, in one durable write of the `imports`
  * database (docs/FORMAT.md section 21), the bundle bytes, the .minisig,
  * the run state replayed from the bundle and where each record lies in
- * it.  The run then answers cairn_status() (summary.imported 1),
+ * it.  A zstd bundle (CAIRN_EXPORT_ZSTD) is decompressed for the checks
+ * and the replay, as cairn_verify_bundle_flags() does, and stored as
+ * given, compressed (the .minisig signs those bytes); a corrupt or cut
+ * frame is TAMPERED.  The run then answers cairn_status() (summary.imported 1),
  * cairn_record_each(), cairn_verify_run() (which re-verifies the stored
  * bundle under the key it pins), cairn_import_export() and
  * cairn_import_each(); every transition on it is refused with
@@ -1842,7 +1849,8 @@ CAIRN_API CAIRN_WUR cairn_err cairn_import(cairn_journal *journal,
 
 /**
  * Write the stored bundle of imported run @p run_id to @p path, byte for
- * byte as imported, and its .minisig (when one was imported) to
+ * byte as imported (a zstd bundle stays compressed), and its .minisig
+ * (when one was imported) to
  * @p path.minisig.  Neither file may exist.
  * @return CAIRN_OK; CAIRN_ENORUN (not an imported run); CAIRN_ECORRUPT;
  *         CAIRN_EIO (a file exists or cannot be written); CAIRN_EINVAL.

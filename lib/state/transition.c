@@ -436,6 +436,9 @@ cairn_err cairn__state_apply(cairn_state *st, const cairn_record *rec,
     st->next_seq = rec->seq + 1;
     memcpy(st->head, hash, CAIRN_HASH_BYTES);
     st->last_pos = position;
-    st->updated_ns = rec->wall_ns;
+    /* A hold is no progress: age rules and watermarks read updated_ns. */
+    if (rec->type != CAIRN_REC_HOLD && rec->type != CAIRN_REC_RELEASE) {
+        st->updated_ns = rec->wall_ns;
+    }
     return CAIRN_OK;
 }
