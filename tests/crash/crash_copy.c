@@ -188,7 +188,16 @@ static void batch(cr_ctx *c, uint64_t *rng, unsigned detected[3], unsigned *raw)
     if (w == 0) {
         cr_writer_loop(c, dir, ack, cr_rand(rng), 0);
     }
-    usleep(100000);
+    /* Copy only once the writer has acknowledged a record, so the journal
+     * exists: a fixed head start (it was 100 ms) is not enough on a loaded
+     * machine, where mdb_copy then found no data.mdb.  Bounded at 120 s. */
+    for (unsigned t = 0; cr_file_size(ack) <= 0 && t < 12000; t++) {
+        usleep(10000);
+    }
+    if (cr_file_size(ack) <= 0) {
+        cr_violation(c, "the writer acknowledged nothing within 120 s");
+        bad++;
+    }
     for (unsigned i = 0; recs != NULL && i < PER_BATCH; i++) {
         copy_rec *r = &recs[i];
         r->kind = i % 4 == 0 ? K_MDB : i % 4 == 1 ? K_MDBC : K_RAW;
