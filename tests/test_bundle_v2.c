@@ -487,17 +487,23 @@ static void test_v2_cut_back(void **state)
 }
 
 /* A signed checkpoint of the sample's journal with another root, size
- * @p size, signed by @p signer. */
-static char *forged_anchor(const cairn_signer *signer, uint64_t size)
+ * @p size, signed by @p signer; its extension lines @p ext (cairn's two
+ * when NULL). */
+static char *forged_anchor_ext(const cairn_signer *signer, uint64_t size,
+                               const char *ext)
 {
     char origin[64], text[512], detail[256];
     char jh[33];
     cairn_wr w;
     cairn__hex(sample->journal_id, CAIRN_JOURNAL_ID_BYTES, jh);
     snprintf(origin, sizeof(origin), "cairn/journal/%s", jh);
+    if (ext == NULL) {
+        ext = "cairn-state 1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+              "cairn-time 1796659206586194576\n";
+    }
     snprintf(text, sizeof(text),
-             "%s\n%llu\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", origin,
-             (unsigned long long)size);
+             "%s\n%llu\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n%s",
+             origin, (unsigned long long)size, ext);
     cairn__wr_init(&w, 4096);
     assert_int_equal(cairn__note_sign(&w, text, strlen(text), origin,
                                       strlen(origin), signer->sk, detail,
@@ -509,6 +515,11 @@ static char *forged_anchor(const cairn_signer *signer, uint64_t size)
     out[w.len] = '\0';
     cairn__wr_free(&w);
     return out;
+}
+
+static char *forged_anchor(const cairn_signer *signer, uint64_t size)
+{
+    return forged_anchor_ext(signer, size, NULL);
 }
 
 /* The text of note @p note signed again by @p signer alone. */
@@ -656,6 +667,86 @@ static void test_v2_anchors(void **state)
     tu_rmtree(dir);
 }
 
+/* The first three lines of note @p note (origin, size, root) with the
+ * extension lines @p ext, signed by @p signer. */
+static char *reshaped(const char *note, const char *ext,
+                      const cairn_signer *signer)
+{
+    const char *end = note;
+    char origin[64], text[512], detail[256];
+    cairn_wr w;
+    for (int i = 0; i < 3; i++) {
+        end = strchr(end, '\n');
+        assert_non_null(end);
+        end++;
+    }
+    const char *nl = strchr(note, '\n');
+    snprintf(origin, sizeof(origin), "%.*s", (int)(nl - note), note);
+    snprintf(text, sizeof(text), "%.*s%s", (int)(end - note), note, ext);
+    cairn__wr_init(&w, 4096);
+    assert_int_equal(cairn__note_sign(&w, text, strlen(text), origin,
+                                      strlen(origin), signer->sk, detail,
+                                      sizeof(detail)),
+                     CAIRN_OK);
+    char *out = malloc(w.len + 1);
+    assert_non_null(out);
+    memcpy(out, w.p, w.len);
+    out[w.len] = '\0';
+    cairn__wr_free(&w);
+    return out;
+}
+
+/* An anchor is a cairn checkpoint (anchor.c's parser): the journal's real
+ * head signed by its key, but without cairn's two extension lines, with a
+ * third one, or unsigned, is refused by export and verification alike. */
+static void test_v2_anchor_shape(void **state)
+{
+    (void)state;
+    char *path = path_of("shape.bundle"), *x = path_of("shape-x.bundle");
+    char *head = head_of(sample->dir);
+    const char *blank = strstr(head, "\n\n");
+    assert_non_null(blank);
+    const char *lines = strstr(head, "cairn-state ");
+    assert_non_null(lines);
+    char ext2[256], ext3[sizeof(ext2) + 16];
+    snprintf(ext2, sizeof(ext2), "%.*s", (int)(blank + 1 - lines), lines);
+    snprintf(ext3, sizeof(ext3), "%sextra line\n", ext2);
+    char *none = reshaped(head, "", sample->a);
+    char *third = reshaped(head, ext3, sample->a);
+    char *same = reshaped(head, ext2, sample->a); /* = the head's text */
+    char *text_alone = strdup(head);
+    assert_non_null(text_alone);
+    text_alone[blank + 1 - head] = '\0';
+    const char *good[] = {same}, *bad[][1] = {{none}, {third}, {text_alone}};
+    cairn_verify_report r;
+    cairn_bundle_info info;
+    assert_int_equal(export_opts(sample->dir, VF_RUN_A, path, good, 1, NULL),
+                     CAIRN_OK);
+    assert_int_equal(verify_opts(path, 0, good, 1, &r, &info), CAIRN_OK);
+    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    assert_int_equal(info.anchors[0].verdict, CAIRN_VERDICT_VERIFIED);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(verify_opts(path, 0, bad[i], 1, &r, &info),
+                         CAIRN_EINVAL);
+        assert_int_equal(export_opts(sample->dir, VF_RUN_A, x, bad[i], 1, NULL),
+                         CAIRN_EINVAL);
+        assert_false(exists(x));
+    }
+    char *s1 = suffixed(path, ".minisig"), *s2 = suffixed(path, ".tlog-proof");
+    unlink(path);
+    unlink(s1);
+    unlink(s2);
+    free(s1);
+    free(s2);
+    free(none);
+    free(third);
+    free(same);
+    free(text_alone);
+    free(head);
+    free(x);
+    free(path);
+}
+
 /* --zstd: one zstd frame, signed as stored, decompressed (bounded) before
  * parsing; a changed or cut frame is malformed, not a crash. */
 static void test_v2_zstd(void **state)
@@ -753,6 +844,7 @@ int main(void)
         cmocka_unit_test(test_v2_lengths),
         cmocka_unit_test(test_v2_cut_back),
         cmocka_unit_test(test_v2_anchors),
+        cmocka_unit_test(test_v2_anchor_shape),
         cmocka_unit_test(test_v2_zstd),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -143,6 +143,18 @@ cairn_err cairn__anchor_parse(const char *s, size_t len, cairn__anchor_note *a,
     return CAIRN_OK;
 }
 
+cairn_err cairn__anchor_signature(const cairn__anchor_note *a,
+                                  const char *origin, const uint8_t pk[32],
+                                  char *why, size_t why_len)
+{
+    if (!a->is_signed) {
+        return cairn__fail(why, why_len, CAIRN_EKEYMISMATCH, "unsigned");
+    }
+    cairn_err err =
+        cairn__note_verify(&a->note, origin, strlen(origin), pk, why, why_len);
+    return err == CAIRN_OK || err == CAIRN_EKEYMISMATCH ? err : CAIRN_ETAMPERED;
+}
+
 /* ---- the current head --------------------------------------------------- */
 
 cairn_err cairn__anchor_head(cairn_journal *j, cairn_txn *txn,
@@ -419,14 +431,14 @@ static void anchor_sig(const cairn__anchor_note *a, const char *origin,
         out->cosignatures += log_line ? 0u : 1u;
     }
     why[0] = '\0';
-    if (!a->is_signed || pinned == NULL) {
+    if (pinned == NULL) {
         return;
     }
     cairn_err err =
-        cairn__note_verify(&a->note, origin, ol, pinned->pk, why, why_len);
+        cairn__anchor_signature(a, origin, pinned->pk, why, why_len);
     if (err == CAIRN_OK) {
         out->signature_ok = 1;
-    } else if (err != CAIRN_EKEYMISMATCH) {
+    } else if (err == CAIRN_ETAMPERED) {
         out->status = CAIRN_ANCHOR_BAD_SIGNATURE;
     }
 }

@@ -1,6 +1,7 @@
 /*
  * anchor.h - anchors and remembered checkpoints (internal; docs/FORMAT.md
- * section 18): the pieces anchor.c and remember.c share.
+ * sections 18 and 19.6): the pieces anchor.c, remember.c and the
+ * version-2 bundle share.
  */
 #ifndef CAIRN_ANCHOR_H
 #define CAIRN_ANCHOR_H
@@ -36,6 +37,43 @@ cairn__anchor_origin(const uint8_t id[CAIRN_JOURNAL_ID_BYTES],
 CAIRN_INTERNAL cairn_err cairn__anchor_parse(const char *s, size_t len,
                                              cairn__anchor_note *a,
                                              char *detail, size_t detail_len);
+
+/**
+ * The signature of @p a under Ed25519 key @p pk named @p origin (the
+ * anchor's own origin): cairn__note_verify() on a signed anchor.
+ * @return CAIRN_OK (lines of the key, all valid); CAIRN_EKEYMISMATCH
+ *         (unsigned, or no line of the key); CAIRN_ETAMPERED (a line of
+ *         the key does not verify).  @p why says which (note.h's words).
+ */
+CAIRN_INTERNAL cairn_err cairn__anchor_signature(const cairn__anchor_note *a,
+                                                 const char *origin,
+                                                 const uint8_t pk[32],
+                                                 char *why, size_t why_len);
+
+/**
+ * An anchor given to a version-2 bundle's export or verification
+ * (docs/FORMAT.md section 19.6): cairn__anchor_parse(), and it must be
+ * signed.  Nothing is checked against a journal here.
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL, malformed or unsigned: detail
+ *         says which).
+ */
+CAIRN_INTERNAL cairn_err cairn__bundle_anchor_parse(const char *text,
+                                                    size_t len,
+                                                    cairn__anchor_note *out,
+                                                    char *detail,
+                                                    size_t detail_len);
+
+/**
+ * Is @p a a checkpoint of journal @p journal_id signed by Ed25519 key
+ * @p pk (NULL: no key) under the name cairn/journal/<hex id>?
+ * @return CAIRN_OK; CAIRN_EINVAL (another origin); CAIRN_EKEYMISMATCH
+ *         (no signature line of @p pk, or no key); CAIRN_ETAMPERED (a line
+ *         of @p pk does not verify).  The detail says which.
+ */
+CAIRN_INTERNAL cairn_err
+cairn__bundle_anchor_check(const cairn__anchor_note *a,
+                           const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+                           const uint8_t *pk, char *detail, size_t detail_len);
 
 /** cairn_journal_checkpoint_get() in @p txn.  An empty journal is
  *  CAIRN_ENOTHING with cp->size 0 and cp->root the empty root. */
