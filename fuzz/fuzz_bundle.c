@@ -22,7 +22,7 @@
  * bundle has a signed head and a proven state, and VERIFIED with the
  * anchor means the anchor verified.
  */
-#include "verify/anchor.h"
+#include "verify/bundle_anchor.h"
 
 #include <stdint.h>
 #include <stdlib.h>

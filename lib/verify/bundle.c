@@ -7,7 +7,7 @@
  * docs/FORMAT.md sections 12 and 19.  The files (FILE.minisig,
  * FILE.tlog-proof) are bundle_file.c's.
  */
-#include "verify/anchor.h"
+#include "verify/bundle_anchor.h"
 
 #include "base/bytes.h"
 

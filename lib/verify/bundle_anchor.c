@@ -5,7 +5,7 @@
  * signed, checked against a journal id and one key without a journal at
  * hand (cairn__anchor_origin(), cairn__anchor_signature()).
  */
-#include "verify/anchor.h"
+#include "verify/bundle_anchor.h"
 
 #include <string.h>
 

@@ -10,7 +10,7 @@
  * therefore fails closed (INCOMPLETE, never VERIFIED) unless the caller
  * passes CAIRN_BUNDLE_NO_SIGNATURE.
  */
-#include "verify/anchor.h"
+#include "verify/bundle_anchor.h"
 
 #include "base/zstd.h"
 

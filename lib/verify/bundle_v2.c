@@ -10,7 +10,7 @@
  * the pinned key; the proofs only when they lead to that head's roots;
  * the state blob only when it is the encoding of the replayed state.
  */
-#include "verify/anchor.h"
+#include "verify/bundle_anchor.h"
 
 #include "base/bytes.h"
 #include "journal/journal.h"

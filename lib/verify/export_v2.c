@@ -10,7 +10,7 @@
  * the nodes come from the journal file, which is not trusted; the head
  * was verified under the signer's key by the export's verification.
  */
-#include "verify/anchor.h"
+#include "verify/bundle_anchor.h"
 
 #include "base/bytes.h"
 #include "base/sys.h"

@@ -340,7 +340,8 @@ cairn__bundle_comment(const char *run_id, uint64_t records,
                       const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
                       char *out, size_t out_len);
 
-/* ---- Bundle version 2 (bundle_v2.c, export_v2.c; anchors: anchor.h) --- */
+/* ---- Bundle version 2 (bundle_v2.c, export_v2.c; anchors: bundle_anchor.h)
+ * --- */
 
 /** The trailer of a version-2 bundle, as views into the file. */
 typedef struct cairn__bundle_v2 {
@@ -371,7 +372,7 @@ CAIRN_INTERNAL cairn_err cairn__bundle_v2_parse(cairn_rd *r,
                                                 char *detail,
                                                 size_t detail_len);
 
-struct cairn__anchor_note; /* verify/anchor.h */
+struct cairn__anchor_note; /* verify/anchor_note.h */
 
 /** What a version-2 bundle's verification needs besides the file. */
 typedef struct cairn__bundle_check {
