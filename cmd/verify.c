@@ -11,8 +11,8 @@
  * which the child's stderr, a memfd, kept).
  */
 #include "cli.h"
+#include "cli_child.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,28 +74,9 @@ typedef struct vmsg {
     cairn_remembered remembered; /* VMSG_REMEMBERED */
 } vmsg;
 
-static int write_full(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static void send_msg(int fd, const vmsg *m)
 {
-    if (write_full(fd, m, sizeof(*m)) != 0) {
-        _exit(5);
-    }
+    cli_child_send(fd, m, sizeof(*m));
 }
 
 /* With --all, @p listed: the run id comes from a run's state, so a
@@ -303,22 +284,6 @@ typedef struct outcome {
 } outcome;
 
 /* 1: a whole message; 0: end of input; -1: a torn message or error. */
-static int read_msg(int fd, vmsg *m)
-{
-    size_t got = 0;
-    while (got < sizeof(*m)) {
-        ssize_t r = read(fd, (char *)m + got, sizeof(*m) - got);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            return got == 0 && r == 0 ? 0 : -1;
-        }
-        got += (size_t)r;
-    }
-    return 1;
-}
-
 static void take_msg(outcome *o, const vmsg *m)
 {
     switch (m->kind) {
@@ -441,34 +406,19 @@ static void child_died(const char *dir, int status, const char *lmdb,
 static void run_child(const char *dir, const char *run, const cairn_pubkey *key,
                       unsigned jobs, int snapshot, outcome *o)
 {
-    int p[2], status, rc;
+    int fd;
     vmsg m;
-    pid_t pid;
     char lmdb[300] = "";
-    if (pipe(p) != 0) {
-        cli_die(CLI_EXIT_ERROR, "pipe: %s", strerror(errno));
-    }
     int errfd = memfd_create("cairn-verify-stderr", MFD_CLOEXEC);
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid < 0) {
-        cli_die(CLI_EXIT_ERROR, "fork: %s", strerror(errno));
-    }
+    pid_t pid = cli_child_fork(&fd, errfd);
     if (pid == 0) {
-        close(p[0]);
-        if (errfd >= 0) {
-            (void)dup2(errfd, STDERR_FILENO);
-        }
-        child_main(p[1], dir, run, key, jobs, snapshot, o->anchors);
+        child_main(fd, dir, run, key, jobs, snapshot, o->anchors);
     }
-    close(p[1]);
-    while ((rc = read_msg(p[0], &m)) == 1) {
+    while (cli_child_recv(fd, &m, sizeof(m)) == 1) {
         take_msg(o, &m);
     }
-    close(p[0]);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    close(fd);
+    int status = cli_child_wait(pid);
     if (errfd >= 0) {
         child_stderr(errfd, WIFSIGNALED(status), lmdb, sizeof(lmdb));
         close(errfd);
