@@ -9,6 +9,7 @@
  */
 #include "testutil.h"
 
+#define VF_SHARED_SAMPLE
 #include "helpers/verify_fixture.h"
 
 #include "base/sys.h"
@@ -18,32 +19,6 @@ static int wr_sink(void *ctx, const uint8_t *p, size_t n)
 {
     cairn__wr_bytes(ctx, p, n);
     return cairn__wr_status(ctx) != CAIRN_OK;
-}
-
-static vf_sample *sample;
-
-static int group_setup(void **state)
-{
-    (void)state;
-    sample = vf_sample_new(NULL);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    vf_sample_free(sample);
-    return 0;
-}
-
-static void assert_verdict(const cairn_verify_report *r, cairn_verdict v)
-{
-    if (r->verdict != v) {
-        print_error("verdict %s, want %s: %s (field %s)\n",
-                    cairn_verdict_name(r->verdict), cairn_verdict_name(v),
-                    r->reason, r->bad_field);
-    }
-    assert_int_equal(r->verdict, v);
 }
 
 static char *path_of(const char *name)
@@ -172,7 +147,7 @@ static void test_v2_roundtrip(void **state)
     assert_int_equal(res.tree_size, 16); /* 13 + 3 records */
     assert_int_equal(res.state, CAIRN_RUN_RUNNING);
     assert_int_equal(verify_opts(path, 0, NULL, 0, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(r.format, 2);
     assert_true(r.journal_head.present && r.journal_head.signature_ok);
     assert_int_equal(r.journal_head.size, 16);
@@ -258,7 +233,7 @@ static cairn_verify_report flip_verify(const uint8_t *b, size_t n, size_t off,
 
 static void expect_field(cairn_verify_report r, const char *field)
 {
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, field);
 }
 
@@ -275,7 +250,7 @@ static void test_v2_tampered_fields(void **state)
     assert_int_equal(o.anchors, n - 1); /* no anchors: one count byte */
     /* Untouched it verifies without the .minisig too. */
     cairn_verify_report r = flip_verify(b, n, SIZE_MAX, 0);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     /* The head: a digit of its size line, and its signature. */
     const char *h = (const char *)b + o.head;
     size_t hl = cairn__load16_be(b + o.head_len);
@@ -318,7 +293,7 @@ static void test_v2_tampered_fields(void **state)
     unlink(csig);
     /* FILE.tlog-proof must be the bundle's own proof and head. */
     assert_int_equal(verify_opts(path, 0, NULL, 0, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     size_t pl;
     char *p = tu_read_file(tp, &pl);
     p[40] ^= 0x01;
@@ -330,7 +305,7 @@ static void test_v2_tampered_fields(void **state)
     /* Absent is fine. */
     unlink(tp);
     assert_int_equal(verify_opts(path, 0, NULL, 0, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(info.tlog_proof, 0);
     free(p);
     free(s);
@@ -369,7 +344,7 @@ static void expect_ebundle(const uint8_t *b, size_t n, size_t len, size_t field,
     assert_int_equal(
         cairn_verify_bundle_opts(path, &o, &r, NULL, detail, sizeof(detail)),
         CAIRN_EBUNDLE);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, "bundle");
     snprintf(want, sizeof(want), "offset %zu: ", want_off);
     if (strncmp(detail, want, strlen(want)) != 0 ||
@@ -568,30 +543,30 @@ static void test_v2_anchors(void **state)
     /* Alone, the old bundle still verifies: it is genuine, and says when
      * it was exported and in which state the run was. */
     assert_int_equal(verify_opts(old, 0, NULL, 0, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(r.journal_head.size, 16);
     /* With the newer anchor it is never VERIFIED: re-export. */
     assert_int_equal(verify_opts(old, 0, a_new, 1, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_int_equal(info.n_anchors, 1);
     assert_int_equal(info.anchors[0].size, 18);
     assert_int_equal(info.anchors[0].verdict, CAIRN_VERDICT_INCOMPLETE);
     assert_non_null(strstr(r.reason, "the bundle predates the anchor"));
     /* The old anchor at the old bundle's own size: equal roots. */
     assert_int_equal(verify_opts(old, 0, a_old, 1, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     /* A new bundle exported with the old anchor proves consistency;
      * without that proof the old anchor is INCOMPLETE. */
     assert_int_equal(export_opts(dir, VF_RUN_A, fresh, a_old, 1, NULL),
                      CAIRN_OK);
     assert_int_equal(verify_opts(fresh, 0, both, 2, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(info.anchors[0].verdict, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(info.anchors[1].verdict, CAIRN_VERDICT_VERIFIED);
     assert_non_null(strstr(r.reason, "consistent with 2 anchor(s)"));
     assert_int_equal(export_opts(dir, VF_RUN_A, bad, NULL, 0, NULL), CAIRN_OK);
     assert_int_equal(verify_opts(bad, 0, a_old, 1, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_non_null(strstr(r.reason, "export with --anchor"));
     /* Forks: another root at the same size, or at a smaller one. */
     char *fork_eq = forged_anchor(sample->a, 18);
@@ -608,7 +583,7 @@ static void test_v2_anchors(void **state)
     char *other_key = resigned(anchor_new, sample->b);
     const char *f_key[] = {other_key};
     assert_int_equal(verify_opts(fresh, 0, f_key, 1, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_non_null(strstr(r.reason, "not signed by the pinned key"));
     /* The same key's signature broken: TAMPERED. */
     char *broken = strdup(anchor_new);
@@ -723,7 +698,7 @@ static void test_v2_anchor_shape(void **state)
     assert_int_equal(export_opts(sample->dir, VF_RUN_A, path, good, 1, NULL),
                      CAIRN_OK);
     assert_int_equal(verify_opts(path, 0, good, 1, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(info.anchors[0].verdict, CAIRN_VERDICT_VERIFIED);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(verify_opts(path, 0, bad[i], 1, &r, &info),
@@ -775,7 +750,7 @@ static void test_v2_zstd(void **state)
                   (unsigned long long)res.raw_bytes,
                   (unsigned long long)res.bytes);
     assert_int_equal(verify_opts(path, 0, NULL, 0, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_true(info.compressed);
     assert_int_equal(info.stored_bytes, n);
     assert_int_equal(info.bytes, res.raw_bytes);
@@ -788,7 +763,7 @@ static void test_v2_zstd(void **state)
     assert_int_equal(
         verify_opts(c, CAIRN_BUNDLE_NO_SIGNATURE, NULL, 0, &r, &info),
         CAIRN_EBUNDLE);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_non_null(strstr(r.reason, "zstd"));
     unlink(c);
     for (size_t i = 4; i < n; i += 97) {
@@ -797,7 +772,7 @@ static void test_v2_zstd(void **state)
         cairn_err err =
             verify_opts(c, CAIRN_BUNDLE_NO_SIGNATURE, NULL, 0, &r, &info);
         assert_true(err == CAIRN_OK || err == CAIRN_EBUNDLE);
-        assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+        vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
         unlink(c);
         b[i] ^= 0x01;
     }
@@ -847,5 +822,5 @@ int main(void)
         cmocka_unit_test(test_v2_anchor_shape),
         cmocka_unit_test(test_v2_zstd),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, vf_group_setup, vf_group_teardown);
 }
