@@ -10,8 +10,6 @@
 
 #include <string.h>
 
-#define B64_HASH_LEN 44u
-
 void cairn__anchor_origin(const uint8_t id[CAIRN_JOURNAL_ID_BYTES],
                           char out[CAIRN_ORIGIN_MAX])
 {
@@ -22,59 +20,12 @@ void cairn__anchor_origin(const uint8_t id[CAIRN_JOURNAL_ID_BYTES],
 
 /* ---- parsing a saved checkpoint ---------------------------------------- */
 
-/* Strict decimal: 1..19 digits, no leading zero but "0", < 2^63. */
-static int parse_dec(const char *s, size_t len, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (len == 0 || len > 19 || (len > 1 && s[0] == '0')) {
-        return -1;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return -1;
-        }
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (v > (CAIRN_TLOG_MAX_SIZE - d) / 10) {
-            return -1;
-        }
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_state(const char *s, size_t len, cairn__anchor_note *a)
-{
-    static const char tag[] = "cairn-state ";
-    size_t tl = sizeof(tag) - 1;
-    if (len < tl + 2 + B64_HASH_LEN || memcmp(s, tag, tl) != 0) {
-        return -1;
-    }
-    size_t dl = len - tl - 1 - B64_HASH_LEN;
-    if (s[tl + dl] != ' ' || parse_dec(s + tl, dl, &a->runs) != 0 ||
-        cairn__b64_decode(s + tl + dl + 1, B64_HASH_LEN, a->state_root,
-                          CAIRN_HASH_BYTES) != 0) {
-        return -1;
-    }
-    return 0;
-}
-
-static int parse_time(const char *s, size_t len, cairn__anchor_note *a)
-{
-    static const char tag[] = "cairn-time ";
-    size_t tl = sizeof(tag) - 1;
-    if (len <= tl || memcmp(s, tag, tl) != 0) {
-        return -1;
-    }
-    return parse_dec(s + tl, len - tl, &a->time_ns);
-}
-
 cairn_err cairn__anchor_parse(const char *s, size_t len, cairn__anchor_note *a,
                               char *detail, size_t detail_len)
 {
     cairn_tlog_checkpoint cp;
-    const char *text = s, *line;
-    size_t text_len = len, ll, pos = 0;
+    const char *text = s;
+    size_t text_len = len;
     char why[256];
     memset(a, 0, sizeof(*a));
     if (s == NULL || len == 0) {
@@ -103,11 +54,8 @@ cairn_err cairn__anchor_parse(const char *s, size_t len, cairn__anchor_note *a,
     a->origin[cp.origin_len] = '\0';
     a->size = cp.size;
     memcpy(a->root, cp.root, CAIRN_HASH_BYTES);
-    if (cp.n_ext != 2 ||
-        !cairn__tlog_checkpoint_next_ext(&cp, &pos, &line, &ll) ||
-        parse_state(line, ll, a) != 0 ||
-        !cairn__tlog_checkpoint_next_ext(&cp, &pos, &line, &ll) ||
-        parse_time(line, ll, a) != 0) {
+    if (cairn__tlog_cairn_ext_parse(&cp, &a->runs, a->state_root,
+                                    &a->time_ns) != 0) {
         return cairn__fail(detail, detail_len, CAIRN_ECORRUPT,
                            "the extension lines are not exactly "
                            "\"cairn-state <R> <root>\" and \"cairn-time "
