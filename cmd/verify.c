@@ -606,7 +606,7 @@ static int verify_single(const cli_ctx *ctx, const char *dir, const char *run,
 static json_t *directory_json(const outcome *o)
 {
     const cairn_verify_report *d = &o->dir;
-    json_t *j, *bad;
+    json_t *j;
     if (!o->have_dir) {
         return json_null();
     }
@@ -619,31 +619,7 @@ static json_t *directory_json(const outcome *o)
     cli_jset(j, "reason", cli_jstr(d->reason));
     cli_jset(j, "records", cli_ju64(d->records));
     cli_jset(j, "checkpoints", cli_ju64(d->checkpoints));
-    if (d->verdict == CAIRN_VERDICT_TAMPERED) {
-        bad = json_object();
-        if (bad == NULL) {
-            cli_die_nomem();
-        }
-        cli_jset(bad, "position",
-                 d->has_bad ? cli_ju64(d->bad_seq) : json_null());
-        cli_jset(bad, "field", cli_jstr(d->bad_field));
-        cli_jset(bad, "expected", cli_jstr(d->expected));
-        cli_jset(bad, "found", cli_jstr(d->found));
-        if (d->has_node) {
-            json_t *node = json_object();
-            if (node == NULL) {
-                cli_die_nomem();
-            }
-            cli_jset(node, "level", json_integer(d->bad_level));
-            cli_jset(node, "index", cli_ju64(d->bad_index));
-            cli_jset(bad, "node", node);
-        } else {
-            cli_jset(bad, "node", json_null());
-        }
-        cli_jset(j, "first_bad", bad);
-    } else {
-        cli_jset(j, "first_bad", json_null());
-    }
+    cli_jset(j, "first_bad", cli_verify_first_bad_json(d, "position"));
     cli_jset(j, "format",
              d->format != 0 ? json_integer(d->format) : json_null());
     cli_jset(j, "journal_head", cli_verify_head_json(d));
