@@ -20,7 +20,7 @@ WARN="-Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow \
 # shellcheck disable=SC2086
 $CC -std=c11 -D_GNU_SOURCE -Iinclude -Ilib -Ibench $WARN -O2 -g \
     -o "$bin" bench/*.c "$BUILD/libcairn.a" \
-    -llmdb -lsodium -ljansson -lsqlite3 -lpthread
+    -llmdb -lsodium -ljansson -lzstd -lsqlite3 -lpthread
 
 cleanup=0
 dir=${BENCH_DIR:-}

@@ -106,6 +106,7 @@ int cmd_keygen(cli_ctx *ctx, int argc, char **argv);
 int cmd_info(cli_ctx *ctx, int argc, char **argv);
 int cmd_stats(cli_ctx *ctx, int argc, char **argv);
 int cmd_compact(cli_ctx *ctx, int argc, char **argv);
+int cmd_rotate_key(cli_ctx *ctx, int argc, char **argv);
 int cmd_prune(cli_ctx *ctx, int argc, char **argv);
 int cmd_watermark(cli_ctx *ctx, int argc, char **argv);
 int cmd_report(cli_ctx *ctx, int argc, char **argv);

@@ -252,12 +252,13 @@ static void key_hint(cli_ctx *ctx, const char *run, char *out, size_t cap)
                  "run %s is bound to key id %s: pass its secret key "
                  "with --secret-key or CAIRN_SECRET_KEY",
                  run, theirs);
-    } else {
+    } else if (strcmp(ours, theirs) != 0) {
         snprintf(out, cap,
                  "run %s is bound to key id %s, but the key given "
                  "has key id %s",
                  run, theirs, ours);
-    }
+    } /* else: the run's own key, retired by a key rotation: the detail
+         names the rotation */
     cairn_summary_free(s);
 }
 

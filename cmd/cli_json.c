@@ -401,6 +401,7 @@ static void record_body(json_t *o, const cairn_record_view *r,
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
     case CAIRN_REC_RELEASE:
+    case CAIRN_REC_ROTATE:
         break;
     case CAIRN_REC_HOLD:
         cli_jset(o, "until",

@@ -299,6 +299,7 @@ static void record_body(FILE *out, const cairn_record_view *r,
     case CAIRN_REC_CANCEL:
     case CAIRN_REC_TIMEOUT:
     case CAIRN_REC_RELEASE:
+    case CAIRN_REC_ROTATE:
         break;
     case CAIRN_REC_HOLD:
         if (r->until_ns != 0) {

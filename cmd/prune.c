@@ -3,7 +3,7 @@
  * archived to a verified bundle first and replaced by a signed prune
  * record (the tombstone) that `verify` accounts for.
  *
- *   cairn prune --archive DIR --reason TEXT [RULES] [--dry-run]
+ *   cairn prune --archive DIR --reason TEXT [RULES] [--zstd] [--dry-run]
  *               [--confirm HASH] [--key PUB] [--secret-key KEY]
  *
  * Options and output here; the selection and the plan in prune_select.c;
@@ -30,7 +30,8 @@ enum {
     OPT_REASON,
     OPT_KEY,
     OPT_DRY_RUN,
-    OPT_CONFIRM
+    OPT_CONFIRM,
+    OPT_ZSTD
 };
 
 #define TERMINAL_STATES                                                        \
@@ -139,6 +140,7 @@ static void parse_options(cli_ctx *ctx, int argc, char **argv, prune_policy *p)
         {"key", required_argument, NULL, OPT_KEY},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"confirm", required_argument, NULL, OPT_CONFIRM},
+        {"zstd", no_argument, NULL, OPT_ZSTD},
         {0}};
     int c;
     cli_getopt_reset();
@@ -182,6 +184,9 @@ static void parse_options(cli_ctx *ctx, int argc, char **argv, prune_policy *p)
             break;
         case OPT_CONFIRM:
             p->confirm = optarg;
+            break;
+        case OPT_ZSTD:
+            p->zstd = 1;
             break;
         default:
             if (!cli_filter_option(ctx, &p->filter, c, optarg)) {
@@ -322,7 +327,8 @@ static void print_text(const prune_policy *p, const prune_set *set, int done)
     }
     prune_bytes_text(bytes, size, sizeof(size));
     printf("policy        : %s\n", set->policy_text);
-    printf("archive       : %s/%s\n", p->archive, set->journal_id);
+    printf("archive       : %s/%s%s\n", p->archive, set->journal_id,
+           p->zstd ? " (zstd bundles)" : "");
     printf("prune plan    : %llu runs, %llu records, %s of records\n",
            (unsigned long long)n, (unsigned long long)records, size);
     printf("plan sha256   : %s\n", set->plan_sha256);

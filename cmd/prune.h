@@ -51,6 +51,7 @@ typedef struct prune_policy {
     const char *reason;    /**< --reason TEXT */
     const char *key_path;  /**< --key PUB, or NULL: the signer's key */
     const char *confirm;   /**< --confirm HASH, or NULL */
+    int zstd;              /**< --zstd: archives are zstd bundles */
     int dry_run;
     uint64_t now_ns;
 } prune_policy;

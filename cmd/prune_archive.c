@@ -1,10 +1,12 @@
 /*
  * prune_archive.c - cairn prune's execution: for each run of the plan,
- * archive (cairn_export_bundle(): temporary file, fsync, rename without
- * replacing, directory fsync, then FILE.minisig the same way), re-read
- * and verify the stored copy with the journal's public key, then one
- * durable prune transaction (cairn_prune()) naming the bundle's SHA-256,
- * size and location.
+ * archive (cairn_export_bundle_opts(), one zstd frame with --zstd:
+ * temporary file, fsync, rename without replacing, directory fsync, then
+ * FILE.minisig the same way), re-read and verify the stored copy with the
+ * journal's public key (a zstd copy is decompressed to be verified, and
+ * must be zstd exactly when --zstd asks), then one durable prune
+ * transaction (cairn_prune()) naming the stored file's SHA-256, size and
+ * location.
  *
  * Re-runnable: a bundle with its .minisig left by an interrupted prune
  * is verified and reused, never overwritten; a bundle without its
@@ -179,7 +181,8 @@ static void skip(prune_run *r, const char *fmt, ...)
 }
 
 /* Export the run unless a finished bundle is there; 0 ok, -1 skipped. */
-static int archive_run(cli_ctx *ctx, const char *sub, prune_run *r)
+static int archive_run(cli_ctx *ctx, const prune_policy *p, const char *sub,
+                       prune_run *r)
 {
     char sig[4300];
     snprintf(sig, sizeof(sig), "%s.minisig", r->bundle);
@@ -193,8 +196,9 @@ static int archive_run(cli_ctx *ctx, const char *sub, prune_run *r)
     /* The library writes the .minisig last: without both, what is there
      * is an export cut short, never a finished archive. */
     remove_partial(sub, r->bundle, 1);
-    cairn_err err =
-        cairn_export_bundle(ctx->journal, r->run_id, ctx->signer, r->bundle);
+    cairn_export_opts opts = {p->zstd ? CAIRN_EXPORT_ZSTD : 0u, NULL, NULL, 0};
+    cairn_err err = cairn_export_bundle_opts(
+        ctx->journal, r->run_id, ctx->signer, r->bundle, &opts, NULL);
     if (err != CAIRN_OK) {
         skip(r, "archive failed: %s: %s", cairn_strerror(err),
              cairn_journal_errdetail(ctx->journal));
@@ -205,13 +209,16 @@ static int archive_run(cli_ctx *ctx, const char *sub, prune_run *r)
 }
 
 /* Re-read the stored copy and verify it; 0 ok, -1 skipped. */
-static int verify_copy(prune_run *r, const cairn_pubkey *key)
+static int verify_copy(const prune_policy *p, prune_run *r,
+                       const cairn_pubkey *key)
 {
     cairn_verify_report rep;
+    cairn_bundle_info info;
     char detail[1024] = "";
     char head[2 * CAIRN_HASH_BYTES + 1];
-    cairn_err err = cairn_verify_bundle_flags(r->bundle, key, 0, &rep, detail,
-                                              sizeof(detail));
+    cairn_bundle_verify_opts opts = {key, 0, NULL, NULL, 0};
+    cairn_err err = cairn_verify_bundle_opts(r->bundle, &opts, &rep, &info,
+                                             detail, sizeof(detail));
     if (err != CAIRN_OK) {
         skip(r, "the archived copy does not verify: %s: %s",
              cairn_strerror(err), detail);
@@ -231,6 +238,14 @@ static int verify_copy(prune_run *r, const cairn_pubkey *key)
              rep.run_id, head);
         return -1;
     }
+    if ((info.compressed != 0) != (p->zstd != 0)) {
+        skip(r,
+             "the archived copy is %s, --zstd asks for %s: kept, the file is "
+             "left as it is",
+             info.compressed ? "zstd-compressed" : "not compressed",
+             p->zstd ? "a zstd bundle" : "a plain bundle");
+        return -1;
+    }
     return 0;
 }
 
@@ -238,11 +253,11 @@ static void prune_one(cli_ctx *ctx, const prune_policy *p, prune_set *set,
                       const char *sub, prune_run *r, const cairn_pubkey *key)
 {
     cairn_prune_info info;
-    if (archive_run(ctx, sub, r) != 0) {
+    if (archive_run(ctx, p, sub, r) != 0) {
         return;
     }
     kill_at("export");
-    if (verify_copy(r, key) != 0) {
+    if (verify_copy(p, r, key) != 0) {
         return;
     }
     memset(&info, 0, sizeof(info));

@@ -347,7 +347,8 @@ static void rule_size(cli_ctx *ctx, const prune_policy *p, prune_set *set)
 }
 
 /* A file name for a run id: the id when it is a plain name, else
- * run-<first 16 bytes of SHA-256(id) in hex>. */
+ * run-<first 16 bytes of SHA-256(id) in hex>; then .cairn, or .cairn.zst
+ * with --zstd. */
 static char *bundle_path(const prune_policy *p, const prune_set *set,
                          const char *run_id)
 {
@@ -357,14 +358,15 @@ static char *bundle_path(const prune_policy *p, const prune_set *set,
         plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
                 (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.';
     }
+    const char *ext = p->zstd ? ".cairn.zst" : ".cairn";
     if (plain) {
-        snprintf(name, sizeof(name), "%s.cairn", run_id);
+        snprintf(name, sizeof(name), "%s%s", run_id, ext);
     } else {
         uint8_t h[CAIRN_HASH_BYTES];
         char hex[33];
         prune_sha256(run_id, strlen(run_id), h);
         cli_hex(h, 16, hex);
-        snprintf(name, sizeof(name), "run-%s.cairn", hex);
+        snprintf(name, sizeof(name), "run-%s%s", hex, ext);
     }
     size_t len =
         strlen(p->archive) + strlen(set->journal_id) + strlen(name) + 3;
@@ -463,6 +465,7 @@ void prune_plan_build(const prune_policy *p, prune_set *set)
     cli_jset(plan, "policy", cli_jstr(set->policy_text));
     cli_jset(plan, "reason", cli_jstr(p->reason));
     cli_jset(plan, "archive", cli_jstr(p->archive));
+    cli_jset(plan, "zstd", json_boolean(p->zstd));
     cli_jset(plan, "runs", runs);
     cli_jset(plan, "total_runs", cli_ju64(n));
     cli_jset(plan, "total_records", cli_ju64(records));

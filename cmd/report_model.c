@@ -180,6 +180,7 @@ static void record_op(rpt_run *run, const cairn_record_view *r)
     case CAIRN_REC_PRUNE:
     case CAIRN_REC_HOLD:
     case CAIRN_REC_RELEASE:
+    case CAIRN_REC_ROTATE:
         return;
     }
 }
@@ -218,6 +219,7 @@ static int each_record(void *ctx, const cairn_record_view *r)
     case CAIRN_REC_PRUNE:
     case CAIRN_REC_HOLD:
     case CAIRN_REC_RELEASE:
+    case CAIRN_REC_ROTATE:
         break;
     }
     return 0;

@@ -28,6 +28,7 @@ static int about_op(const cairn_record_view *r, uint32_t op)
     case CAIRN_REC_PRUNE:
     case CAIRN_REC_HOLD:
     case CAIRN_REC_RELEASE:
+    case CAIRN_REC_ROTATE:
         return 0;
     }
     return 0;

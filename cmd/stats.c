@@ -168,6 +168,7 @@ static int each_record(void *arg, const cairn_record_view *r)
     case CAIRN_REC_PRUNE:
     case CAIRN_REC_HOLD:
     case CAIRN_REC_RELEASE:
+    case CAIRN_REC_ROTATE:
         break;
     }
     return 0;

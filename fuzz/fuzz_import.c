@@ -7,9 +7,12 @@
  * cairn__import_value_encode and cairn__import_value_free.
  * Invariants: a failed decode returns CAIRN_ECORRUPT (or CAIRN_ENOMEM)
  * with a detail naming "import" and leaves nothing to free; a successful
- * decode has every record inside the bundle, in order and apart, and
- * re-encodes to exactly the input bytes (the encoding is canonical).
+ * decode has every record inside the plain bundle (the bundle, or for
+ * version 2 its decompressed length), in order and apart, a version
+ * matching the bundle's bytes (zstd or not), and re-encodes to exactly
+ * the input bytes (the encoding is canonical).
  */
+#include "base/zstd.h"
 #include "format/import_value.h"
 
 #include <stdint.h>
@@ -37,11 +40,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < v.n_recs; i++) {
         const cairn_import_rec *r = &v.recs[i];
         if (r->len == 0 || r->offset < end ||
-            (uint64_t)r->offset + r->len > v.bundle_len ||
+            (uint64_t)r->offset + r->len > v.unpacked_len ||
             (i > 0 && r->position <= v.recs[i - 1].position)) {
             abort();
         }
         end = (uint64_t)r->offset + r->len;
+    }
+    if (cairn__zstd_is_frame(v.bundle, v.bundle_len) != v.compressed ||
+        (!v.compressed && v.unpacked_len != v.bundle_len)) {
+        abort();
     }
     uint8_t *out = NULL;
     size_t out_len = 0;

@@ -1,7 +1,10 @@
 /*
  * fuzz_record.c - libFuzzer target for the journal record decoder.
  * Target: cairn__record_decode (lib/format/codec_record.c), with
- * cairn__record_encode (lib/format/codec_encode.c) and cairn__leaf_hash.
+ * cairn__record_encode (lib/format/codec_encode.c) and cairn__leaf_hash;
+ * every record type, the journal's ROTATE record (type 12, run 0: key
+ * rotation, docs/FORMAT.md section 24) included, and for a ROTATE record
+ * cairn__rotate_message (the bytes its two signatures cover).
  * Invariants: a failed decode returns CAIRN_ECORRUPT or CAIRN_EVERSION
  * (CAIRN_ENOMEM aside), names an offset in its detail and leaves an empty
  * record; a successful decode re-encodes to exactly the input bytes
@@ -55,6 +58,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (err != CAIRN_OK || out_len != size || memcmp(out, data, size) != 0) {
         abort(); /* not canonical: decode accepted what encode would not
                     write byte for byte */
+    }
+    if (rec.type == CAIRN_REC_ROTATE) {
+        /* The signed part: the tag, then every byte but the signatures. */
+        uint8_t *msg = NULL;
+        size_t n = 0;
+        err = cairn__rotate_message(data, size, &msg, &n);
+        if (err == CAIRN_OK &&
+            (n != sizeof(CAIRN_ROTATE_TAG) + size - CAIRN_ROTATE_SIGS_BYTES ||
+             memcmp(msg + sizeof(CAIRN_ROTATE_TAG), data,
+                    size - CAIRN_ROTATE_SIGS_BYTES) != 0 ||
+             rec.run_num != 0 || rec.from_size == 0)) {
+            abort();
+        }
+        if (err != CAIRN_OK && err != CAIRN_ENOMEM) {
+            abort();
+        }
+        free(msg);
     }
     uint8_t h1[CAIRN_HASH_BYTES], h2[CAIRN_HASH_BYTES];
     cairn__leaf_hash(data, size, h1);

@@ -274,8 +274,11 @@ typedef enum cairn_record_type {
     CAIRN_REC_TIMEOUT = 8,  /**< run deadline passed */
     CAIRN_REC_HOLD = 9,     /**< run held: kept from retention (any state) */
     CAIRN_REC_RELEASE = 10, /**< a hold lifted */
-    CAIRN_REC_PRUNE = 11    /**< tombstone: the run's other records were
+    CAIRN_REC_PRUNE = 11,   /**< tombstone: the run's other records were
                                  removed (archived); its last record */
+    CAIRN_REC_ROTATE = 12   /**< the journal's signing key was rotated
+                                 (cairn_rotate_key()): a journal record,
+                                 run number 0, not of any run */
 } cairn_record_type;
 
 /** Lowercase words used by the CLI and JSON ("preflight", "pending" ...).
@@ -729,7 +732,10 @@ CAIRN_API void cairn_journal_id(const cairn_journal *journal,
  * Sign every later commit with @p signer (borrowed: it must outlive its use
  * by the handle; pass NULL to write unsigned).  A run is bound at creation
  * to the key it was created with (or to "unsigned"); writing to it with
- * another key, or without its key, fails with CAIRN_EKEYMISMATCH.
+ * another key, or without its key, fails with CAIRN_EKEYMISMATCH.  After
+ * cairn_rotate_key() the journal's current key writes every signed run,
+ * those created under a retired key included, and a retired key is
+ * refused.
  */
 CAIRN_API void cairn_journal_set_signer(cairn_journal *journal,
                                         const cairn_signer *signer);
@@ -739,6 +745,43 @@ typedef struct cairn_actor_info {
     const char *actor;  /**< e.g. "alice" or "cairn-runner"; may be NULL */
     const char *reason; /**< required where the call says so */
 } cairn_actor_info;
+
+/**
+ * Rotate the signing key of a format-2 journal (docs/FORMAT.md section 24,
+ * docs/SECURITY.md "Key rotation"): one durable commit appends a ROTATE
+ * record (run number 0, in the journal's signed history like every
+ * record) that names @p new_key (key id and Ed25519 public key) and its
+ * own position, signed by the journal's current key (the handle's signer,
+ * cairn_journal_set_signer()) and by @p new_key; the head of that commit
+ * and every later head and checkpoint are signed by @p new_key.  The
+ * handle signs with @p new_key from then on (borrowed, as
+ * cairn_journal_set_signer()).  Afterwards a writer holding only the old
+ * key is refused with CAIRN_EKEYMISMATCH (the detail names the rotation)
+ * and writes nothing; runs that were open stay open and continue under
+ * the new key.  cairn_verify_run() / cairn_verify_all() with any key of
+ * the chain pinned verify through the rotation.
+ *
+ * No other writer may have the journal open (a runner included): the
+ * handle's shared hold on DIR/writers.lock is made exclusive for the
+ * commit, and any other writable handle makes the call fail at once with
+ * CAIRN_ELOCKED, nothing written.  No other thread may use @p journal
+ * during the call.
+ * @param who       actor and reason written into the record (may be NULL;
+ *                  each at most CAIRN_MAX_TEXT bytes).
+ * @param position  optional: receives the ROTATE record's position (the
+ *                  first head size signed by @p new_key).
+ * @return CAIRN_OK; CAIRN_EINVAL (NULL, read-only handle, the new key is
+ *         the current one, an empty journal, texts too long);
+ *         CAIRN_EVERSION (format 1); CAIRN_EKEYMISMATCH (no signer, an
+ *         unsigned journal, or the head is signed by another key);
+ *         CAIRN_ELOCKED (another writer has the journal open);
+ *         CAIRN_ETAMPERED (the head, a tree node or the key history does
+ *         not prove); storage errors.  Details: cairn_journal_errdetail().
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_rotate_key(cairn_journal *journal,
+                                               const cairn_signer *new_key,
+                                               const cairn_actor_info *who,
+                                               uint64_t *position);
 
 /**
  * Create a run of @p plan.  Preflight operations become ready, mutating
@@ -1082,6 +1125,8 @@ typedef struct cairn_summary {
     uint8_t head[CAIRN_HASH_BYTES];
     int signed_run; /**< nonzero when the run is bound to a key */
     uint8_t key_id[CAIRN_KEY_ID_BYTES];
+    /** Wall times of the CREATE record and of the last record other than
+     *  a HOLD or RELEASE (a hold is no progress). */
     uint64_t created_ns, updated_ns;
     size_t n_ops;
     cairn_op_view *ops; /**< every operation, by sequence */
@@ -1151,10 +1196,12 @@ typedef struct cairn_watermark {
     int64_t last_attempted_seq;                /**< of that run; -1 when none */
     char last_contiguous_id[CAIRN_MAX_ID + 1]; /**< "" when none */
     char last_attempted_id[CAIRN_MAX_ID + 1];  /**< "" when none */
-    uint64_t attempted_updated_ns;
-    int has_completed; /**< a previous run completed */
+    uint64_t attempted_updated_ns; /**< that run's last change (holds and
+                                        releases do not count) */
+    int has_completed;             /**< a previous run completed */
     char completed_run_id[CAIRN_MAX_ID + 1];
-    uint64_t completed_updated_ns; /**< when it completed (last change) */
+    uint64_t completed_updated_ns; /**< when it completed (last change;
+                                        holds and releases do not count) */
 } cairn_watermark;
 
 /**
@@ -1259,23 +1306,28 @@ CAIRN_API CAIRN_WUR cairn_err cairn_journal_info_get(cairn_journal *journal,
                                                      cairn_journal_info *out);
 
 /** cairn_journal_compact() flags. */
-#define CAIRN_COMPACT_DRY_RUN 0x1u /**< measure only: nothing is written */
+#define CAIRN_COMPACT_DRY_RUN                                                  \
+    0x1u /**< measure only: the journal is not                                 \
+              changed */
 
 /** What cairn_journal_compact() did (or, dry run, would do). */
 typedef struct cairn_compact_result {
     uint64_t size_before; /**< bytes of data.mdb before */
-    uint64_t size_after;  /**< bytes after (dry run: the compacted size) */
+    uint64_t size_after;  /**< bytes after (dry run: the exact size) */
     uint64_t page_size;   /**< LMDB page size, bytes */
     uint64_t txnid;       /**< LMDB transaction the copy holds (0: dry run) */
 } cairn_compact_result;
 
 /**
- * Return the free pages of the journal in @p dir to the file system: write
- * a compacting copy of data.mdb (LMDB's MDB_CP_COMPACT) into a private
- * temporary file in @p dir, fsync it, check that it holds every key and
- * value of every database of the journal, then rename it over data.mdb
- * and fsync the directory (docs/DURABILITY.md, "Compaction").  A crash at
- * any point leaves the old or the new journal, complete.
+ * Return the unused space of the journal in @p dir to the file system:
+ * rebuild data.mdb into a private temporary file in @p dir (a fresh LMDB
+ * environment, every database copied entry by entry in key order, so that
+ * neither free pages nor the half-empty pages deletions such as
+ * cairn_prune() left are carried over), fsync it, check that it holds
+ * every key and value of every database of the journal, then rename it
+ * over data.mdb and fsync the directory (docs/DURABILITY.md,
+ * "Compaction").  A crash at any point leaves the old or the new journal,
+ * complete.
  *
  * The journal must be idle: no writable handle may be open anywhere (each
  * holds DIR/writers.lock shared; the compaction holds it exclusively, so
@@ -1284,8 +1336,11 @@ typedef struct cairn_compact_result {
  * environment open at all (readers included).  Nothing waits: a holder
  * makes it fail with CAIRN_ELOCKED.  Takes no handle: it opens the
  * directory itself (not through a symbolic link, checked like an open).
- * With CAIRN_COMPACT_DRY_RUN it opens the journal read-only, fills @p out
- * (size_after: the size a compaction would leave) and writes nothing.
+ * With CAIRN_COMPACT_DRY_RUN it opens the journal read-only, rebuilds it
+ * into an unnamed scratch file in @p dir (in /tmp when @p dir may not be
+ * written), fills @p out (size_after: that file's size, exactly what a
+ * compaction of the same content leaves), discards the file and changes
+ * nothing in the journal; writers may run meanwhile.
  * @param out  receives the sizes (zeroed on failure).
  * @return CAIRN_OK; CAIRN_EINVAL (NULL, unknown flags); CAIRN_ELOCKED
  *         (detail names the holder's pid when /proc tells it);
@@ -1768,7 +1823,10 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_bundle_pruned(
  * verdict is VERIFIED store, in one durable write of the `imports`
  * database (docs/FORMAT.md section 21), the bundle bytes, the .minisig,
  * the run state replayed from the bundle and where each record lies in
- * it.  The run then answers cairn_status() (summary.imported 1),
+ * it.  A zstd bundle (CAIRN_EXPORT_ZSTD) is decompressed for the checks
+ * and the replay, as cairn_verify_bundle_flags() does, and stored as
+ * given, compressed (the .minisig signs those bytes); a corrupt or cut
+ * frame is TAMPERED.  The run then answers cairn_status() (summary.imported 1),
  * cairn_record_each(), cairn_verify_run() (which re-verifies the stored
  * bundle under the key it pins), cairn_import_export() and
  * cairn_import_each(); every transition on it is refused with
@@ -1791,7 +1849,8 @@ CAIRN_API CAIRN_WUR cairn_err cairn_import(cairn_journal *journal,
 
 /**
  * Write the stored bundle of imported run @p run_id to @p path, byte for
- * byte as imported, and its .minisig (when one was imported) to
+ * byte as imported (a zstd bundle stays compressed), and its .minisig
+ * (when one was imported) to
  * @p path.minisig.  Neither file may exist.
  * @return CAIRN_OK; CAIRN_ENORUN (not an imported run); CAIRN_ECORRUPT;
  *         CAIRN_EIO (a file exists or cannot be written); CAIRN_EINVAL.

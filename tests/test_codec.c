@@ -33,7 +33,7 @@ static const struct {
     {"retry", CAIRN_REC_RETRY},     {"resolve", CAIRN_REC_RESOLVE},
     {"cancel", CAIRN_REC_CANCEL},   {"timeout", CAIRN_REC_TIMEOUT},
     {"prune", CAIRN_REC_PRUNE},     {"hold", CAIRN_REC_HOLD},
-    {"release", CAIRN_REC_RELEASE},
+    {"release", CAIRN_REC_RELEASE}, {"rotate", CAIRN_REC_ROTATE},
 };
 #define N_VECTORS (sizeof(vectors) / sizeof(vectors[0]))
 
@@ -190,6 +190,18 @@ static void fixture_body(cairn_record_type type, cairn_record *rec)
     case CAIRN_REC_RELEASE:
         own_str(&rec->reason, dup_n("case closed", 11));
         return;
+    case CAIRN_REC_ROTATE:
+        rec->run_num = 0; /* the journal's own record */
+        fill_seq(rec->journal_id, CAIRN_JOURNAL_ID_BYTES, 0x00);
+        rec->from_size = 42;
+        fill_seq(rec->key_id, CAIRN_KEY_ID_BYTES, 0x01);
+        fill_seq(rec->old_pk, CAIRN_PUBLIC_KEY_BYTES, 0x20);
+        fill_seq(rec->new_key_id, CAIRN_KEY_ID_BYTES, 0x41);
+        fill_seq(rec->new_pk, CAIRN_PUBLIC_KEY_BYTES, 0x60);
+        own_str(&rec->reason, dup_n("yearly rotation", 15));
+        fill_seq(rec->old_sig, CAIRN_SIGNATURE_BYTES, 0x80);
+        fill_seq(rec->new_sig, CAIRN_SIGNATURE_BYTES, 0xc0);
+        return;
     }
     fail_msg("unknown type %d", (int)type);
 }
@@ -267,6 +279,12 @@ static void assert_record_equal(const cairn_record *a, const cairn_record *b)
     assert_int_equal(a->error_class, b->error_class);
     assert_string_equal(a->reason, b->reason);
     assert_int_equal(a->until_ns, b->until_ns);
+    assert_int_equal(a->from_size, b->from_size);
+    assert_memory_equal(a->old_pk, b->old_pk, CAIRN_PUBLIC_KEY_BYTES);
+    assert_memory_equal(a->new_key_id, b->new_key_id, CAIRN_KEY_ID_BYTES);
+    assert_memory_equal(a->new_pk, b->new_pk, CAIRN_PUBLIC_KEY_BYTES);
+    assert_memory_equal(a->old_sig, b->old_sig, CAIRN_SIGNATURE_BYTES);
+    assert_memory_equal(a->new_sig, b->new_sig, CAIRN_SIGNATURE_BYTES);
     assert_kv_equal(&a->outputs, &b->outputs);
     assert_kv_equal(&a->evidence, &b->evidence);
 }

@@ -1,9 +1,11 @@
 /*
  * test_hold.c - HOLD and RELEASE (cairn_hold(), cairn_release()): allowed
  * in every run state, refused double holds and releases write nothing,
- * the state and summary carry the hold, replay and verify accept the
- * records, the codec is strict about them, and an edited HOLD record is
- * TAMPERED.
+ * the state and summary carry the hold, a hold or release leaves the
+ * run's updated_ns alone (no progress: retention ages and watermarks read
+ * it) while its checkpoint carries the record's own time, replay and
+ * verify accept the records, the codec is strict about them, and an
+ * edited HOLD record is TAMPERED.
  */
 #include "testutil.h"
 
@@ -185,9 +187,19 @@ static void test_hold_release_every_state(void **state)
         snprintf(run, sizeof(run), "run-%zu", i);
         reach(f, run, states[i]);
         uint64_t n = records(f, run);
+        cairn_summary *s = status(f, run);
+        uint64_t updated = s->updated_ns;
+        cairn_summary_free(s);
+        /* The hold comes later than the run's last record. */
+        while (now_ns() <= updated + 1000000) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
         cairn_actor_info who = {"carol", "legal hold 2026-17"};
         assert_int_equal(cairn_hold(f->j, run, 0, &who), CAIRN_OK);
-        cairn_summary *s = status(f, run);
+        s = status(f, run);
+        assert_int_equal(s->updated_ns, updated); /* no progress */
+        assert_true(s->hold_ns > updated);
         assert_int_equal(s->state, states[i]); /* a hold changes no state */
         assert_true(s->held);
         assert_string_equal(s->hold_reason, "legal hold 2026-17");
@@ -205,6 +217,7 @@ static void test_hold_release_every_state(void **state)
         cairn_actor_info rel = {"carol", "case closed"};
         assert_int_equal(cairn_release(f->j, run, &rel), CAIRN_OK);
         s = status(f, run);
+        assert_int_equal(s->updated_ns, updated);
         assert_int_equal(s->state, states[i]);
         assert_false(s->held);
         assert_string_equal(s->hold_reason, "");

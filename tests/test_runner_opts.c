@@ -136,14 +136,17 @@ static void test_deadline_between_ops(void **state)
     assert_int_equal(
         rt_run(t,
                "{\"cairn_plan\":1,\"plan_id\":\"db\",\"run_id\":\"db-1\","
-               "\"deadline\":\"150ms\",\"operations\":["
+               "\"deadline\":\"3s\",\"operations\":["
                "{\"id\":\"a\",\"kind\":\"task\","
                "\"run\":[\"@S\",\"@D\",\"a\",\"ok\"]},"
                "{\"id\":\"b\",\"kind\":\"task\","
                "\"run\":[\"@S\",\"@D\",\"b\",\"ok\"]}]}",
                &o),
         CAIRN_OK);
-    struct timespec ts = {0, 200000000};
+    /* The deadline counts from the run's creation, so it has passed once
+     * this much has passed since the first step returned.  3 s leaves
+     * room for that step on a loaded machine (150 ms did not). */
+    struct timespec ts = {3, 200000000};
     nanosleep(&ts, NULL);
     o.max_steps = 0;
     assert_int_equal(cairn_run_resume(t->j, t->run, &o), CAIRN_EFAILED);

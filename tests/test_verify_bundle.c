@@ -29,6 +29,11 @@ static char *format1_copy(const char *dir)
     assert_int_equal(mdb_dbi_open(raw.txn, "smap", 0, &smap), 0);
     assert_int_equal(mdb_drop(raw.txn, tree, 1), 0);
     assert_int_equal(mdb_drop(raw.txn, smap, 1), 0);
+    /* and the per-operation rows' databases (docs/FORMAT.md section 23) */
+    assert_int_equal(mdb_dbi_open(raw.txn, "oprows", 0, &tree), 0);
+    assert_int_equal(mdb_drop(raw.txn, tree, 1), 0);
+    assert_int_equal(mdb_dbi_open(raw.txn, "otree", 0, &smap), 0);
+    assert_int_equal(mdb_drop(raw.txn, smap, 1), 0);
     vf_raw_close(&raw);
     return copy;
 }

@@ -779,6 +779,13 @@ static void make_format1(f2_raw *r, void *ctx)
     vf_del(&r->raw, VR_META, "head", 4);
     assert_int_equal(mdb_drop(r->raw.txn, r->tree, 1), 0);
     assert_int_equal(mdb_drop(r->raw.txn, r->smap, 1), 0);
+    /* and the per-operation rows' databases (docs/FORMAT.md section 23) */
+    static const char *const rows[] = {"oprows", "otree"};
+    for (size_t i = 0; i < 2; i++) {
+        MDB_dbi dbi;
+        assert_int_equal(mdb_dbi_open(r->raw.txn, rows[i], 0, &dbi), 0);
+        assert_int_equal(mdb_drop(r->raw.txn, dbi, 1), 0);
+    }
 }
 
 static void test_format1(void **state)

@@ -141,6 +141,8 @@ const char *cairn_record_type_name(cairn_record_type type)
         return "hold";
     case CAIRN_REC_RELEASE:
         return "release";
+    case CAIRN_REC_ROTATE:
+        return "rotate-key";
     }
     return "unknown";
 }

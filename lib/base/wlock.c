@@ -99,6 +99,32 @@ cairn_err cairn__writers_lock(int dfd, const char *dir, mode_t mode,
     return CAIRN_OK;
 }
 
+cairn_err cairn__writers_relock(int fd, const char *dir, int exclusive,
+                                char *detail, size_t detail_len)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        return cairn__fail(detail, detail_len, CAIRN_EIO, "%s/%s: no lock", dir,
+                           CAIRN__WRITERS_LOCK);
+    }
+    int op = (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB;
+    while (flock(fd, op) != 0) {
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EWOULDBLOCK) {
+            (void)refused(fd, &st, dir, exclusive, detail, detail_len);
+            /* The conversion may have dropped ours: take it back. */
+            while (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EINTR) {
+            }
+            return CAIRN_ELOCKED;
+        }
+        return cairn__fail(detail, detail_len, CAIRN_EIO, "%s/%s: flock: %s",
+                           dir, CAIRN__WRITERS_LOCK, strerror(errno));
+    }
+    return CAIRN_OK;
+}
+
 void cairn__writers_unlock(int fd, int exclusive)
 {
     if (fd < 0) {

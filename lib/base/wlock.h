@@ -34,6 +34,18 @@ CAIRN_INTERNAL cairn_err cairn__writers_lock(int dfd, const char *dir,
                                              int *fd, char *detail,
                                              size_t detail_len);
 
+/**
+ * Convert the shared lock a writable handle holds on @p fd (named @p dir
+ * in messages) to an exclusive one without waiting (@p exclusive), or
+ * back to shared: what a key rotation does for its commit, so that no
+ * other writer is open while the key changes.
+ * @return CAIRN_OK; CAIRN_ELOCKED (another process holds it: detail names
+ *         it when /proc tells); CAIRN_EIO.
+ */
+CAIRN_INTERNAL cairn_err cairn__writers_relock(int fd, const char *dir,
+                                               int exclusive, char *detail,
+                                               size_t detail_len);
+
 /** Release a lock cairn__writers_lock() took (@p fd < 0: nothing); an
  *  exclusive one first empties its note. */
 CAIRN_INTERNAL void cairn__writers_unlock(int fd, int exclusive);

@@ -19,7 +19,10 @@
 #include <string.h>
 
 /* CAIRN_EKEYMISMATCH unless the handle's signer matches the run's key
- * binding. */
+ * binding.  In format 2 a signed run created under a key the journal has
+ * rotated away from (docs/FORMAT.md section 24) is written with the
+ * journal's current key: there the head decides, and the commit refuses
+ * any signer whose key does not sign it (head_write.c, xq_write.c). */
 static cairn_err check_key(const cairn_journal *j, const cairn_state *st,
                            char *detail, size_t detail_len)
 {
@@ -28,7 +31,8 @@ static cairn_err check_key(const cairn_journal *j, const cairn_state *st,
         return CAIRN_OK;
     }
     if (st->signed_run && s != NULL &&
-        memcmp(st->key_id, s->key_id, CAIRN_KEY_ID_BYTES) == 0) {
+        (j->format >= 2 ||
+         memcmp(st->key_id, s->key_id, CAIRN_KEY_ID_BYTES) == 0)) {
         return CAIRN_OK;
     }
     char want[17], have[17];
@@ -144,6 +148,7 @@ cairn_err cairn__next_position(cairn_store *store, cairn_txn *txn,
 }
 
 cairn_err cairn__make_checkpoint(const cairn_journal *j, const cairn_state *st,
+                                 uint64_t wall_ns,
                                  uint8_t out[CAIRN_CHECKPOINT_BYTES])
 {
     cairn_checkpoint cp;
@@ -153,7 +158,7 @@ cairn_err cairn__make_checkpoint(const cairn_journal *j, const cairn_state *st,
     cp.run_num = st->run_num;
     cp.seq = st->next_seq - 1;
     memcpy(cp.head, st->head, CAIRN_HASH_BYTES);
-    cp.wall_ns = st->updated_ns;
+    cp.wall_ns = wall_ns;
     if (j->signer != NULL) {
         cp.is_signed = 1;
         memcpy(cp.key_id, j->signer->key_id, CAIRN_KEY_ID_BYTES);
@@ -172,11 +177,11 @@ cairn_err cairn__make_checkpoint(const cairn_journal *j, const cairn_state *st,
 }
 
 cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
-                                const cairn_state *st, uint64_t pos,
-                                char *detail, size_t detail_len)
+                                const cairn_state *st, uint64_t wall_ns,
+                                uint64_t pos, char *detail, size_t detail_len)
 {
     uint8_t bytes[CAIRN_CHECKPOINT_BYTES], key[8];
-    cairn_err err = cairn__make_checkpoint(j, st, bytes);
+    cairn_err err = cairn__make_checkpoint(j, st, wall_ns, bytes);
     if (err == CAIRN_EINVAL) {
         return cairn__fail(detail, detail_len, err, "bad run id for signing");
     }
@@ -218,7 +223,8 @@ cairn_err cairn__commit_write(cairn_journal *j, cairn_txn *txn,
     }
     free(blob);
     if (err == CAIRN_OK) {
-        err = cairn__put_checkpoint(j, txn, next, pos, detail, detail_len);
+        err = cairn__put_checkpoint(j, txn, next, t->rec.wall_ns, pos, detail,
+                                    detail_len);
     }
     if (err != CAIRN_OK && detail[0] == '\0') {
         cairn__fmt(detail, detail_len, "%s", cairn__store_detail(j->store));

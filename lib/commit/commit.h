@@ -143,20 +143,22 @@ CAIRN_INTERNAL cairn_err cairn__prune(cairn_journal *journal,
 CAIRN_INTERNAL cairn_err cairn__next_position(cairn_store *store,
                                               cairn_txn *txn, uint64_t *pos,
                                               char *detail, size_t detail_len);
-/** The checkpoint of @p st's last record, signed when the handle has a
- *  signer (it does not depend on the record's position).
+/** The checkpoint of @p st's last record, whose wall time is @p wall_ns
+ *  (the record's, not st->updated_ns, which a HOLD or RELEASE leaves
+ *  alone), signed when the handle has a signer (it does not depend on
+ *  the record's position).
  *  @return CAIRN_OK; CAIRN_EINVAL (run id unusable); a signing error. */
 CAIRN_INTERNAL cairn_err
 cairn__make_checkpoint(const cairn_journal *j, const cairn_state *st,
-                       uint8_t out[CAIRN_CHECKPOINT_BYTES]);
-/** Store the checkpoint of @p st's last record (signed when the handle
- *  has a signer) at position @p pos, with MDB_APPEND.  A signing failure
- *  is described in @p detail; a storage failure is not (the store has
- *  it). */
+                       uint64_t wall_ns, uint8_t out[CAIRN_CHECKPOINT_BYTES]);
+/** Store the checkpoint of @p st's last record (wall time @p wall_ns;
+ *  signed when the handle has a signer) at position @p pos, with
+ *  MDB_APPEND.  A signing failure is described in @p detail; a storage
+ *  failure is not (the store has it). */
 CAIRN_INTERNAL cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
                                                const cairn_state *st,
-                                               uint64_t pos, char *detail,
-                                               size_t detail_len);
+                                               uint64_t wall_ns, uint64_t pos,
+                                               char *detail, size_t detail_len);
 /** Store transition @p t at position @p pos (record, index entry) with
  *  @p next, the run's state after it (its blob's state map leaf into
  *  @p state_leaf), and its checkpoint.  Failure in @p detail. */

@@ -21,8 +21,9 @@ typedef struct run_slot {
     uint64_t run_num;
     cairn_state st;
     int loaded;
-    int touched;     /* a record of the run is in this transaction */
-    uint64_t cp_pos; /* position of the run's last record here */
+    int touched;      /* a record of the run is in this transaction */
+    uint64_t cp_pos;  /* position of the run's last record here */
+    uint64_t cp_wall; /* and its wall time */
     uint8_t old_leaf[CAIRN_HASH_BYTES]; /* its state map leaf, proven */
 } run_slot;
 
@@ -106,6 +107,7 @@ static cairn_err put_record(batch *b, cairn_txn *txn, run_slot *rs,
     }
     rs->touched = 1;
     rs->cp_pos = pos;
+    rs->cp_wall = t->rec.wall_ns;
     memcpy(b->leaves[b->n_leaves++], t->hash, CAIRN_HASH_BYTES);
     b->wrote_any = 1;
     return CAIRN_OK;
@@ -194,8 +196,8 @@ static cairn_err seal_runs(batch *b, cairn_txn *txn)
     }
     for (size_t i = 0; i < n && err == CAIRN_OK; i++) {
         err = cairn__put_checkpoint(b->j, txn, &b->order[i]->st,
-                                    b->order[i]->cp_pos, b->detail,
-                                    sizeof(b->detail));
+                                    b->order[i]->cp_wall, b->order[i]->cp_pos,
+                                    b->detail, sizeof(b->detail));
     }
     if (err == CAIRN_OK) {
         err = cairn__head_write(

@@ -46,7 +46,7 @@ static int64_t pick_special(const cairn_state *st, cairn_claim_kind kind)
             return i;
         }
         if (kind == CAIRN_CLAIM_CONTAINMENT && op->kind == CAIRN_KIND_START &&
-            cairn__state_target_stopped(st, op->target)) {
+            cairn__state_op_stopped(st, i)) {
             return i;
         }
     }

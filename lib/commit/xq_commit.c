@@ -73,7 +73,7 @@ static cairn_err lay_out(const cairn_state *st, const uint8_t prev[],
  * *payload is NULL when the request writes nothing.  Failures are
  * described in r->detail. */
 static cairn_err prepare(cairn_journal *j, cairn_append_req *r, cairn_state *st,
-                         uint8_t **payload, size_t *len)
+                         uint8_t **payload, size_t *len, uint64_t *wall_ns)
 {
     cairn_txn *txn = NULL;
     cairn_transition t;
@@ -100,6 +100,7 @@ static cairn_err prepare(cairn_journal *j, cairn_append_req *r, cairn_state *st,
         return err;
     }
     if (t.bytes != NULL) {
+        *wall_ns = t.rec.wall_ns;
         err = lay_out(st, t.rec.prev, t.bytes, t.len, payload, len);
     }
     cairn__transition_free(&t);
@@ -116,14 +117,15 @@ static int attempt(cairn_journal *j, cairn_append_req *r)
     cairn_xq_item it;
     memset(&st, 0, sizeof(st));
     r->detail[0] = '\0';
-    cairn_err err = prepare(j, r, &st, &p, &len);
+    uint64_t wall_ns = 0;
+    cairn_err err = prepare(j, r, &st, &p, &len, &wall_ns);
     if (err == CAIRN_OK && p != NULL && len > XQ_SLOT_BYTES) {
         free(p);
         cairn__state_free(&st);
         return -1;
     }
     if (err == CAIRN_OK && p != NULL) {
-        err = cairn__make_checkpoint(j, &st, p + CP_AT);
+        err = cairn__make_checkpoint(j, &st, wall_ns, p + CP_AT);
         if (err != CAIRN_OK) {
             cairn__fmt(r->detail, sizeof(r->detail),
                        "signing the checkpoint failed");

@@ -145,6 +145,21 @@ static int check_base(wbatch *b, cairn_txn *txn, const xpayload *pl,
     return *err != CAIRN_OK ? -1 : 0;
 }
 
+/* Is the payload's checkpoint sealed by the key this leader signs the
+ * head with (or, in an unsigned journal, by none)?  A process holding a
+ * key the journal rotated away from (docs/FORMAT.md section 24) must not
+ * get its checkpoint under the new key's head. */
+static int same_signer(const cairn_journal *j, const xpayload *pl)
+{
+    const uint8_t *cp = pl->cp;
+    int is_signed = (cp[1] & 1u) != 0;
+    if (j->signer == NULL) {
+        return !is_signed;
+    }
+    return is_signed &&
+           memcmp(cp + 58, j->signer->key_id, CAIRN_KEY_ID_BYTES) == 0;
+}
+
 /* Record, index entry, state (with its last_pos) and checkpoint. */
 static cairn_err put_item(cairn_txn *txn, const xpayload *pl, uint8_t *state,
                           uint64_t pos)
@@ -195,6 +210,13 @@ static cairn_err write_fn(cairn_txn *txn, void *vb)
         it->detail[0] = '\0';
         if (cairn__xq_payload_parse(it->data, it->len, &pl) != 0) {
             item_fail(it, CAIRN_ECORRUPT, "commit queue: malformed payload");
+            continue;
+        }
+        if (!same_signer(b->j, &pl)) {
+            item_fail(it, CAIRN_EKEYMISMATCH,
+                      "the checkpoint is not sealed by the key that signs "
+                      "the journal's head (rotated away from, or another "
+                      "key): nothing written");
             continue;
         }
         char why[CAIRN__XQ_DETAIL];

@@ -7,6 +7,7 @@
 #include "base/crypto.h"
 #include "format/record.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define CP_VERSION 1
@@ -26,6 +27,8 @@ enum {
 _Static_assert(CP_OFF_SIG + CAIRN_SIGNATURE_BYTES == CAIRN_CHECKPOINT_BYTES,
                "checkpoint layout");
 _Static_assert(sizeof(CAIRN_GENESIS_TAG) == 17, "genesis tag with its NUL");
+_Static_assert(sizeof(CAIRN_ROTATE_TAG) == 16, "rotate tag with its NUL");
+_Static_assert(sizeof(CAIRN_KEYS_GENESIS_TAG) == 14, "keys tag with its NUL");
 _Static_assert(sizeof(CAIRN_CHECKPOINT_TAG) == 20,
                "checkpoint tag with its NUL");
 
@@ -70,6 +73,37 @@ void cairn__genesis_hash(const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
     cairn__sha256_update(&st, run_id, n);
     cairn__sha256_update(&st, key_id, CAIRN_KEY_ID_BYTES);
     cairn__sha256_final(&st, out);
+}
+
+void cairn__keys_genesis(const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+                         uint8_t out[CAIRN_HASH_BYTES])
+{
+    cairn_sha256 st;
+    cairn__sha256_init(&st);
+    cairn__sha256_update(&st, CAIRN_KEYS_GENESIS_TAG,
+                         sizeof(CAIRN_KEYS_GENESIS_TAG));
+    cairn__sha256_update(&st, journal_id, CAIRN_JOURNAL_ID_BYTES);
+    cairn__sha256_final(&st, out);
+}
+
+cairn_err cairn__rotate_message(const uint8_t *rec, size_t len, uint8_t **msg,
+                                size_t *msg_len)
+{
+    *msg = NULL;
+    *msg_len = 0;
+    if (len <= CAIRN_ROTATE_SIGS_BYTES) {
+        return CAIRN_EINVAL;
+    }
+    size_t n = len - CAIRN_ROTATE_SIGS_BYTES, tag = sizeof(CAIRN_ROTATE_TAG);
+    uint8_t *p = malloc(tag + n);
+    if (p == NULL) {
+        return CAIRN_ENOMEM;
+    }
+    memcpy(p, CAIRN_ROTATE_TAG, tag);
+    memcpy(p + tag, rec, n);
+    *msg = p;
+    *msg_len = tag + n;
+    return CAIRN_OK;
 }
 
 void cairn__checkpoint_encode(const cairn_checkpoint *cp,

@@ -240,6 +240,24 @@ static cairn_err check_prune(const enc *e, const cairn_record *rec)
     return check_ranges(e, rec);
 }
 
+static cairn_err check_rotate(const enc *e, const cairn_record *rec)
+{
+    if (rec->run_num != 0) {
+        return inval(e, "run_num", "%llu, a rotate record's is 0",
+                     (unsigned long long)rec->run_num);
+    }
+    if (rec->from_size == 0) {
+        return inval(e, "from_size", "0 (positions start at 1)");
+    }
+    if (memcmp(rec->new_key_id, rec->key_id, CAIRN_KEY_ID_BYTES) == 0) {
+        return inval(e, "new_key_id", "the old key's id");
+    }
+    if (memcmp(rec->new_pk, rec->old_pk, CAIRN_PUBLIC_KEY_BYTES) == 0) {
+        return inval(e, "new_pk", "the old public key");
+    }
+    return check_str(e, "reason", rec->reason, 0, CAIRN_MAX_TEXT);
+}
+
 static cairn_err check_body(const enc *e, const cairn_record *rec,
                             kv_sorted *outputs, kv_sorted *evidence)
 {
@@ -270,6 +288,8 @@ static cairn_err check_body(const enc *e, const cairn_record *rec,
     case CAIRN_REC_HOLD:
     case CAIRN_REC_RELEASE:
         return check_str(e, "reason", rec->reason, 1, CAIRN_MAX_HOLD_REASON);
+    case CAIRN_REC_ROTATE:
+        return check_rotate(e, rec);
     }
     return inval(e, "type", "unknown value %d", (int)rec->type);
 }
@@ -373,6 +393,17 @@ static void put_body(cairn_wr *w, const cairn_record *rec,
     case CAIRN_REC_HOLD:
         put_str(w, rec->reason);
         cairn__wr_u64(w, rec->until_ns);
+        return;
+    case CAIRN_REC_ROTATE:
+        cairn__wr_bytes(w, rec->journal_id, CAIRN_JOURNAL_ID_BYTES);
+        cairn__wr_u64(w, rec->from_size);
+        cairn__wr_bytes(w, rec->key_id, CAIRN_KEY_ID_BYTES);
+        cairn__wr_bytes(w, rec->old_pk, CAIRN_PUBLIC_KEY_BYTES);
+        cairn__wr_bytes(w, rec->new_key_id, CAIRN_KEY_ID_BYTES);
+        cairn__wr_bytes(w, rec->new_pk, CAIRN_PUBLIC_KEY_BYTES);
+        put_str(w, rec->reason);
+        cairn__wr_bytes(w, rec->old_sig, CAIRN_SIGNATURE_BYTES);
+        cairn__wr_bytes(w, rec->new_sig, CAIRN_SIGNATURE_BYTES);
         return;
     }
 }

@@ -394,6 +394,36 @@ static cairn_err body_create(dec *d, cairn_record *rec)
     return get_plan(d, rec);
 }
 
+/* ROTATE: a journal record (run 0), the old key naming the new one. */
+static cairn_err body_rotate(dec *d, cairn_record *rec)
+{
+    if (rec->run_num != 0) {
+        return bad(d, 4, "run_num", "%llu, a rotate record's is 0",
+                   (unsigned long long)rec->run_num);
+    }
+    TRY(get_bytes(d, "journal_id", rec->journal_id, CAIRN_JOURNAL_ID_BYTES));
+    size_t off = d->r.off;
+    TRY(get_u64(d, "from_size", &rec->from_size));
+    if (rec->from_size == 0) {
+        return bad(d, off, "from_size", "0 (positions start at 1)");
+    }
+    TRY(get_bytes(d, "old_key_id", rec->key_id, CAIRN_KEY_ID_BYTES));
+    TRY(get_bytes(d, "old_pk", rec->old_pk, CAIRN_PUBLIC_KEY_BYTES));
+    off = d->r.off;
+    TRY(get_bytes(d, "new_key_id", rec->new_key_id, CAIRN_KEY_ID_BYTES));
+    if (memcmp(rec->new_key_id, rec->key_id, CAIRN_KEY_ID_BYTES) == 0) {
+        return bad(d, off, "new_key_id", "the old key's id");
+    }
+    off = d->r.off;
+    TRY(get_bytes(d, "new_pk", rec->new_pk, CAIRN_PUBLIC_KEY_BYTES));
+    if (memcmp(rec->new_pk, rec->old_pk, CAIRN_PUBLIC_KEY_BYTES) == 0) {
+        return bad(d, off, "new_pk", "the old public key");
+    }
+    TRY(get_str(d, "reason", 0, CAIRN_MAX_TEXT, &rec->reason));
+    TRY(get_bytes(d, "old_sig", rec->old_sig, CAIRN_SIGNATURE_BYTES));
+    return get_bytes(d, "new_sig", rec->new_sig, CAIRN_SIGNATURE_BYTES);
+}
+
 static cairn_err body_claim(dec *d, cairn_record *rec)
 {
     TRY(get_op(d, &rec->op));
@@ -573,6 +603,8 @@ static cairn_err decode_body(dec *d, cairn_record *rec)
         return get_u64(d, "until_ns", &rec->until_ns);
     case CAIRN_REC_RELEASE:
         return get_str(d, "reason", 1, CAIRN_MAX_HOLD_REASON, &rec->reason);
+    case CAIRN_REC_ROTATE:
+        return body_rotate(d, rec);
     }
     return bad(d, 1, "type", "unknown value %d", (int)rec->type);
 }
@@ -580,7 +612,7 @@ static cairn_err decode_body(dec *d, cairn_record *rec)
 static cairn_err decode_header(dec *d, cairn_record *rec)
 {
     unsigned v = 0;
-    TRY(get_enum(d, "type", CAIRN_REC_CREATE, CAIRN_REC_PRUNE, &v));
+    TRY(get_enum(d, "type", CAIRN_REC_CREATE, CAIRN_REC_ROTATE, &v));
     rec->type = (cairn_record_type)v;
     size_t off = d->r.off;
     uint16_t flags;

@@ -5,6 +5,7 @@
 #include "format/import_value.h"
 
 #include "base/bytes.h"
+#include "base/zstd.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,18 @@ static int get_blob(cairn_rd *r, size_t min, size_t max, const uint8_t **p,
     uint32_t len;
     if (cairn__rd_u32(r, &len) != 0 || len < min || len > max ||
         cairn__rd_view(r, len, p) != 0) {
+        return -1;
+    }
+    *n = len;
+    return 0;
+}
+
+/* Version 2's unpacked_len: 1..2^30. */
+static int get_blob_len(cairn_rd *r, size_t *n)
+{
+    uint32_t len;
+    if (cairn__rd_u32(r, &len) != 0 || len == 0 ||
+        len > CAIRN__IMPORT_BUNDLE_MAX) {
         return -1;
     }
     *n = len;
@@ -55,7 +68,7 @@ static cairn_err get_recs(cairn_rd *r, cairn_import_value *v, char *detail,
             return bad(detail, detail_len, off, "record: truncated");
         }
         if (e->len == 0 || e->len > CAIRN_MAX_RECORD_BYTES ||
-            (uint64_t)e->offset + e->len > v->bundle_len ||
+            (uint64_t)e->offset + e->len > v->unpacked_len ||
             (i > 0 &&
              (e->offset < end || e->position <= v->recs[i - 1].position))) {
             return bad(detail, detail_len, off,
@@ -77,9 +90,12 @@ cairn_err cairn__import_value_decode(const uint8_t *buf, size_t len,
     memset(out, 0, sizeof(*out));
     cairn__clear(detail, detail_len);
     cairn__rd_init(&r, buf, len);
-    if (cairn__rd_u8(&r, &version) != 0 || version != CAIRN__IMPORT_VERSION) {
-        return bad(detail, detail_len, 0, "version: not 1");
+    if (cairn__rd_u8(&r, &version) != 0 ||
+        (version != CAIRN__IMPORT_VERSION &&
+         version != CAIRN__IMPORT_VERSION_ZSTD)) {
+        return bad(detail, detail_len, 0, "version: not 1 or 2");
     }
+    out->compressed = version == CAIRN__IMPORT_VERSION_ZSTD;
     if (cairn__rd_u64(&r, &out->imported_ns) != 0) {
         return bad(detail, detail_len, 1, "imported_ns: truncated");
     }
@@ -87,6 +103,16 @@ cairn_err cairn__import_value_decode(const uint8_t *buf, size_t len,
     if (get_blob(&r, 1, CAIRN__IMPORT_BUNDLE_MAX, &out->bundle,
                  &out->bundle_len) != 0) {
         return bad(detail, detail_len, off, "bundle: bad length");
+    }
+    if (cairn__zstd_is_frame(out->bundle, out->bundle_len) != out->compressed) {
+        return bad(detail, detail_len, off + 4,
+                   out->compressed ? "bundle: version 2 but not zstd"
+                                   : "bundle: zstd, but version 1");
+    }
+    out->unpacked_len = out->bundle_len;
+    off = r.off;
+    if (out->compressed && get_blob_len(&r, &out->unpacked_len) != 0) {
+        return bad(detail, detail_len, off, "unpacked_len: out of range");
     }
     off = r.off;
     if (get_blob(&r, 0, CAIRN__IMPORT_MINISIG_MAX, &out->minisig,
@@ -121,15 +147,22 @@ cairn_err cairn__import_value_encode(const cairn_import_value *v, uint8_t **out,
     if (v->bundle_len == 0 || v->bundle_len > CAIRN__IMPORT_BUNDLE_MAX ||
         v->minisig_len > CAIRN__IMPORT_MINISIG_MAX || v->state_len == 0 ||
         v->state_len > CAIRN__IMPORT_STATE_MAX || v->n_recs == 0 ||
-        v->n_recs > CAIRN__IMPORT_RECORDS_MAX) {
+        v->n_recs > CAIRN__IMPORT_RECORDS_MAX ||
+        cairn__zstd_is_frame(v->bundle, v->bundle_len) != v->compressed ||
+        (v->compressed && (v->unpacked_len == 0 ||
+                           v->unpacked_len > CAIRN__IMPORT_BUNDLE_MAX))) {
         return CAIRN_EINVAL;
     }
     cairn_wr w;
     cairn__wr_init(&w, (size_t)1 << 31);
-    cairn__wr_u8(&w, CAIRN__IMPORT_VERSION);
+    cairn__wr_u8(&w, v->compressed ? CAIRN__IMPORT_VERSION_ZSTD
+                                   : CAIRN__IMPORT_VERSION);
     cairn__wr_u64(&w, v->imported_ns);
     cairn__wr_u32(&w, (uint32_t)v->bundle_len);
     cairn__wr_bytes(&w, v->bundle, v->bundle_len);
+    if (v->compressed) {
+        cairn__wr_u32(&w, (uint32_t)v->unpacked_len);
+    }
     cairn__wr_u32(&w, (uint32_t)v->minisig_len);
     if (v->minisig_len > 0) {
         cairn__wr_bytes(&w, v->minisig, v->minisig_len);
@@ -159,4 +192,37 @@ void cairn__import_value_free(cairn_import_value *v)
     }
     free(v->recs);
     memset(v, 0, sizeof(*v));
+}
+
+cairn_err cairn__import_value_unpack(const cairn_import_value *v,
+                                     uint8_t **owned, const uint8_t **bytes,
+                                     char *detail, size_t detail_len)
+{
+    char why[200];
+    size_t n = 0;
+    *owned = NULL;
+    *bytes = v->bundle;
+    if (!v->compressed) {
+        return CAIRN_OK;
+    }
+    *bytes = NULL;
+    cairn_err err = cairn__zstd_decompress(
+        v->bundle, v->bundle_len, v->unpacked_len, owned, &n, why, sizeof(why));
+    if (err == CAIRN_ENOMEM) {
+        return err;
+    }
+    if (err == CAIRN_OK && n != v->unpacked_len) {
+        free(*owned);
+        *owned = NULL;
+        cairn__fmt(why, sizeof(why), "decompresses to %zu bytes, not %zu", n,
+                   v->unpacked_len);
+        err = CAIRN_ECORRUPT;
+    }
+    if (err != CAIRN_OK) {
+        cairn__fmt(detail, detail_len, "import: the stored zstd bundle: %s",
+                   why);
+        return CAIRN_ECORRUPT;
+    }
+    *bytes = *owned;
+    return CAIRN_OK;
 }

@@ -18,6 +18,12 @@
 /* Domain-separation prefixes (including their final NUL byte). */
 #define CAIRN_GENESIS_TAG "cairn/v1/genesis"       /* 17 bytes with NUL */
 #define CAIRN_CHECKPOINT_TAG "cairn/v1/checkpoint" /* 20 bytes with NUL */
+#define CAIRN_ROTATE_TAG "cairn/v1/rotate"         /* 16 bytes with NUL */
+#define CAIRN_KEYS_GENESIS_TAG "cairn/v1/keys"     /* 14 bytes with NUL */
+
+/** Bytes at the end of a ROTATE record that its signatures do not cover:
+ *  the old key's and the new key's Ed25519 signatures. */
+#define CAIRN_ROTATE_SIGS_BYTES (2u * CAIRN_SIGNATURE_BYTES)
 
 /** A run of consecutive pruned positions. */
 typedef struct cairn_prune_range {
@@ -56,6 +62,10 @@ typedef struct cairn_prune_range {
  *            (docs/FORMAT.md section 3.2 and 22)
  *   HOLD   : str16 reason (1..CAIRN_MAX_HOLD_REASON) | u64 until_ns
  *   RELEASE: str16 reason (1..CAIRN_MAX_HOLD_REASON)
+ *   ROTATE : 16 journal_id | u64 from_size (>= 1) | 8 key_id (old) |
+ *            32 old_pk | 8 new_key_id | 32 new_pk | str16 reason |
+ *            64 old_sig | 64 new_sig; run_num 0; the new key differs
+ *            from the old (docs/FORMAT.md section 24)
  *   kvlist : u16 count | count x (u16 klen | key | u32 vlen | value),
  *            keys strictly ascending by bytes (sorted, unique)
  * Limits: actor, reason, host <= CAIRN_MAX_TEXT / CAIRN_MAX_HOST; ids
@@ -115,6 +125,15 @@ typedef struct cairn_record {
     size_t n_ranges;
     cairn_prune_range *ranges;                  /* ascending, never adjacent */
     uint8_t (*pruned_leaves)[CAIRN_HASH_BYTES]; /* pruned_count, in order */
+    /* ROTATE (journal_id, key_id = the old key's id and reason above are
+     * used too) */
+    uint64_t from_size; /* the record's own position: heads of this size
+                           and later are the new key's */
+    uint8_t old_pk[CAIRN_PUBLIC_KEY_BYTES];
+    uint8_t new_key_id[CAIRN_KEY_ID_BYTES];
+    uint8_t new_pk[CAIRN_PUBLIC_KEY_BYTES];
+    uint8_t old_sig[CAIRN_SIGNATURE_BYTES];
+    uint8_t new_sig[CAIRN_SIGNATURE_BYTES];
 } cairn_record;
 
 /** Nonzero for the run states a pruned run may end in (completed,
@@ -161,6 +180,22 @@ CAIRN_INTERNAL void cairn__leaf_hash(const uint8_t *buf, size_t len,
 CAIRN_INTERNAL void cairn__genesis_hash(
     const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES], const char *run_id,
     const uint8_t key_id[CAIRN_KEY_ID_BYTES], uint8_t out[CAIRN_HASH_BYTES]);
+
+/** The prev of a journal's first ROTATE record:
+ *  SHA-256("cairn/v1/keys\0" || journal_id). */
+CAIRN_INTERNAL void
+cairn__keys_genesis(const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+                    uint8_t out[CAIRN_HASH_BYTES]);
+
+/**
+ * The message both signatures of an encoded ROTATE record (@p rec,
+ * @p len bytes) cover: "cairn/v1/rotate\0" followed by every byte of the
+ * record before its two signatures.
+ * @param msg  receives malloc'd bytes (free them); *msg_len their count.
+ * @return CAIRN_OK; CAIRN_EINVAL (@p len too short); CAIRN_ENOMEM.
+ */
+CAIRN_INTERNAL cairn_err cairn__rotate_message(const uint8_t *rec, size_t len,
+                                               uint8_t **msg, size_t *msg_len);
 
 /**
  * A checkpoint: the signed seal of one commit of one run.  Stored in the

@@ -1,16 +1,18 @@
 /*
- * compact.c - cairn_journal_compact(): return a journal's free pages to
- * the file system with LMDB's compacting copy, replacing data.mdb only by
- * a copy that was synced and compared with it.  Why each step is safe is
- * in docs/DURABILITY.md, "Compaction"; in short:
+ * compact.c - cairn_journal_compact(): return a journal's free and
+ * half-empty pages to the file system by rebuilding its databases into a
+ * fresh file (store/store_rebuild.c), replacing data.mdb only by a copy
+ * that was synced and compared with it.  Why each step is safe is in
+ * docs/DURABILITY.md, "Compaction"; in short:
  *
  * 1. writers.lock exclusively (base/wlock.h): no writable handle is open
  *    and none opens until the end, so data.mdb does not change; no run
  *    lock (a byte lock of data.mdb a runner's command may have inherited)
  *    is held on it either.
  * 2. data.mdb is read through a private environment without lock.mdb
- *    (nobody writes it), and copied with MDB_CP_COMPACT into
- *    DIR/.cairn-compact-<random>, a regular file of ours.
+ *    (nobody writes it), and rebuilt, entry by entry in key order, into
+ *    a fresh environment in DIR/.cairn-compact-<random>, a regular file
+ *    of ours.
  * 3. The copy's meta pages get the journal's transaction id, so that
  *    lock.mdb's newest id names the copy's newest transaction; then fsync.
  * 4. The copy is opened and compared, every key and value of every
@@ -178,16 +180,24 @@ static cairn_err make_tmp(compaction *c, char *detail, size_t detail_len)
     return CAIRN_EIO;
 }
 
-/* Copy, renumber, sync, reopen and compare. */
+static void rebuilt_one(void *ctx)
+{
+    phase(ctx, CAIRN__COMPACT_REBUILDING);
+}
+
+/* Rebuild, renumber, sync, reopen and compare. */
 static cairn_err copy_and_check(compaction *c, uint64_t txnid, char *detail,
                                 size_t detail_len)
 {
+    uint64_t bytes = 0;
+    char why[512];
     cairn_err err = make_tmp(c, detail, detail_len);
     if (err == CAIRN_OK) {
-        err = cairn__store_copy_compact(c->src, c->tmp_fd);
+        cairn__rebuild_opts opts = {.hook = rebuilt_one, .hook_ctx = c};
+        err = cairn__store_rebuild(c->src, c->tmp_fd, &opts, &bytes, why,
+                                   sizeof(why));
         if (err != CAIRN_OK) {
-            cairn__fmt(detail, detail_len, "%s/%s: %s", c->dir, c->tmp,
-                       cairn__store_detail(c->src));
+            cairn__fmt(detail, detail_len, "%s/%s: %s", c->dir, c->tmp, why);
         }
     }
     if (err != CAIRN_OK) {
@@ -338,22 +348,66 @@ static void finish(compaction *c)
     }
 }
 
-static cairn_err dry_run(const char *dir, cairn_compact_result *out,
-                         char *detail, size_t detail_len)
+/* The dry run's scratch file: unnamed, in the journal directory (on the
+ * file system a compaction writes to), else a private name unlinked at
+ * once; in /tmp when the directory may not be written (a read-only
+ * journal).  The rebuilt size does not depend on where it is written. */
+static cairn_err scratch_file(compaction *c, char *detail, size_t detail_len)
+{
+    c->tmp_fd = openat(c->dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (c->tmp_fd >= 0) {
+        return CAIRN_OK;
+    }
+    int no_write = errno == EACCES || errno == EROFS || errno == EPERM;
+    if (!no_write) {
+        c->data_st.st_mode = S_IFREG | 0600;
+        cairn_err err = make_tmp(c, detail, detail_len);
+        if (c->tmp[0] != '\0') {
+            (void)unlinkat(c->dfd, c->tmp, 0);
+            c->tmp[0] = '\0';
+        }
+        return err;
+    }
+    c->tmp_fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (c->tmp_fd < 0) {
+        return fail_errno(detail, detail_len,
+                          "scratch file (the directory is not writable, and "
+                          "neither is /tmp)",
+                          c->dir, ".");
+    }
+    return CAIRN_OK;
+}
+
+/* Rebuild into a scratch file and measure it: the exact size a
+ * compaction of the same content writes. */
+static cairn_err dry_run(compaction *c, cairn_compact_result *out, char *detail,
+                         size_t detail_len)
 {
     cairn_journal *j = NULL;
+    char why[512];
+    uint64_t used = 0;
     cairn_err err =
-        cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j, detail, detail_len);
+        cairn_journal_open(c->dir, CAIRN_OPEN_READONLY, &j, detail, detail_len);
     if (err != CAIRN_OK) {
         return err;
     }
-    err = cairn__store_space(j->store, &out->size_before, &out->size_after,
-                             &out->page_size);
+    err = cairn__store_space(j->store, &out->size_before, &out->page_size);
     if (err != CAIRN_OK) {
-        cairn__fmt(detail, detail_len, "%s: %s", dir,
+        cairn__fmt(detail, detail_len, "%s: %s", c->dir,
                    cairn__store_detail(j->store));
     }
+    if (err == CAIRN_OK) {
+        err = scratch_file(c, detail, detail_len);
+    }
+    if (err == CAIRN_OK) {
+        err = cairn__store_rebuild(j->store, c->tmp_fd, NULL, &used, why,
+                                   sizeof(why));
+        if (err != CAIRN_OK) {
+            cairn__fmt(detail, detail_len, "%s: dry run: %s", c->dir, why);
+        }
+    }
     cairn_journal_close(j);
+    out->size_after = used;
     return err;
 }
 
@@ -361,13 +415,12 @@ static cairn_err run(compaction *c, cairn_compact_result *out, char *detail,
                      size_t detail_len)
 {
     cairn_err err = lock_and_open(c, detail, detail_len);
-    uint64_t used = 0, psize = 0, txnid = 0, last_page = 0;
+    uint64_t psize = 0, txnid = 0, last_page = 0;
     unsigned readers = 0;
     if (err == CAIRN_OK) {
         remove_leftovers(c);
         cairn__store_env_info(c->src, &psize, &txnid, &last_page, &readers);
-        err = cairn__store_space(c->src, &out->size_before, &used,
-                                 &out->page_size);
+        err = cairn__store_space(c->src, &out->size_before, &out->page_size);
         if (err != CAIRN_OK) {
             cairn__fmt(detail, detail_len, "%s: %s", c->dir,
                        cairn__store_detail(c->src));
@@ -415,9 +468,6 @@ cairn_err cairn__journal_compact(const char *dir, unsigned flags,
         cairn__fmt(detail, detail_len, "cannot open /dev/null on fd 0-2");
         return CAIRN_EIO;
     }
-    if (flags & CAIRN_COMPACT_DRY_RUN) {
-        return dry_run(dir, out, detail, detail_len);
-    }
     compaction c = {.dir = dir,
                     .dfd = -1,
                     .wfd = -1,
@@ -428,7 +478,9 @@ cairn_err cairn__journal_compact(const char *dir, unsigned flags,
                     .hook_ctx = hook_ctx};
     struct stat dst;
     cairn_err err = cairn__jdir_open(dir, &c.dfd, &dst, detail, detail_len);
-    if (err == CAIRN_OK) {
+    if (err == CAIRN_OK && (flags & CAIRN_COMPACT_DRY_RUN)) {
+        err = dry_run(&c, out, detail, detail_len);
+    } else if (err == CAIRN_OK) {
         err = run(&c, out, detail, detail_len);
     }
     finish(&c);

@@ -8,15 +8,18 @@
 
 /** The phases a compaction reports to its hook, in order. */
 typedef enum cairn__compact_phase {
-    CAIRN__COMPACT_LOCKED = 0,   /**< writers excluded, nothing written */
-    CAIRN__COMPACT_COPIED = 1,   /**< temporary copy written, not synced */
-    CAIRN__COMPACT_SYNCED = 2,   /**< copy renumbered and fsynced */
-    CAIRN__COMPACT_VERIFIED = 3, /**< copy compared with the journal */
-    CAIRN__COMPACT_RENAMED = 4,  /**< renamed over data.mdb, dir not synced */
-    CAIRN__COMPACT_DONE = 5      /**< directory fsynced, locks still held */
+    CAIRN__COMPACT_LOCKED = 0, /**< writers excluded, nothing written */
+    /** a database copied into the temporary file, the rebuild not done
+     *  (reported after each named database) */
+    CAIRN__COMPACT_REBUILDING = 1,
+    CAIRN__COMPACT_COPIED = 2,   /**< temporary copy written, not synced */
+    CAIRN__COMPACT_SYNCED = 3,   /**< copy renumbered and fsynced */
+    CAIRN__COMPACT_VERIFIED = 4, /**< copy compared with the journal */
+    CAIRN__COMPACT_RENAMED = 5,  /**< renamed over data.mdb, dir not synced */
+    CAIRN__COMPACT_DONE = 6      /**< directory fsynced, locks still held */
 } cairn__compact_phase;
 
-#define CAIRN__COMPACT_PHASES 6
+#define CAIRN__COMPACT_PHASES 7
 
 /** Tests only: called at each phase (a crash test kills itself there). */
 typedef void (*cairn__compact_hook)(void *ctx, cairn__compact_phase phase);

@@ -8,6 +8,8 @@
 #include "base/crypto.h"
 #include "format/merkle.h"
 #include "format/note.h"
+#include "journal/keyhist.h"
+#include "keys/key.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -162,9 +164,47 @@ void cairn__head_forget(cairn_journal *j)
     pthread_mutex_unlock(&j->sync->head_mu);
 }
 
+/* A head the signer's key signed, in a journal whose key history retired
+ * that key (docs/FORMAT.md section 24), was signed by a key no longer in
+ * force: someone holding the retired key forged it.  Checked when a head
+ * is proven afresh (one seek when the journal never rotated). */
+static cairn_err check_in_force(const cairn_journal *j, cairn_txn *txn,
+                                char *detail, size_t detail_len)
+{
+    cairn_keyhist kh;
+    uint64_t bad = 0;
+    char why[256];
+    cairn_err err =
+        cairn__keyhist_load(txn, j->journal_id, &kh, &bad, why, sizeof(why));
+    if (err == CAIRN_ETAMPERED) {
+        return cairn__fail(detail, detail_len, err, "key history: %s", why);
+    }
+    if (err != CAIRN_OK) {
+        return cairn__fail(detail, detail_len, err, "key history: %s",
+                           why[0] != '\0' ? why
+                                          : cairn__store_detail(j->store));
+    }
+    const cairn_key_entry *last = kh.n > 0 ? &kh.keys[kh.n - 1] : NULL;
+    if (last != NULL &&
+        (memcmp(last->key_id, j->signer->key_id, CAIRN_KEY_ID_BYTES) != 0 ||
+         memcmp(last->pk, j->signer->pk, CAIRN_PUBLIC_KEY_BYTES) != 0)) {
+        char was[17], now[17];
+        cairn__key_id_text(j->signer->key_id, was);
+        cairn__key_id_text(last->key_id, now);
+        err = cairn__fail(detail, detail_len, CAIRN_ETAMPERED,
+                          "head: signed by key %s, which the journal's key "
+                          "history retired (key %s signs from position "
+                          "%llu): a retired key signed the head",
+                          was, now, (unsigned long long)last->from);
+    }
+    cairn__keyhist_free(&kh);
+    return err;
+}
+
 /* Is the signature of @p v (a signed note) the signer's?  An unchanged
  * head is proven once per handle. */
-static cairn_err prove_signature(cairn_journal *j, const uint8_t *v, size_t vl,
+static cairn_err prove_signature(cairn_journal *j, cairn_txn *txn,
+                                 const uint8_t *v, size_t vl,
                                  const cairn_note *note, char *detail,
                                  size_t detail_len)
 {
@@ -189,8 +229,42 @@ static cairn_err prove_signature(cairn_journal *j, const uint8_t *v, size_t vl,
         return cairn__fail(detail, detail_len, CAIRN_ETAMPERED,
                            "head: bad signature: %s", why);
     }
-    cairn__head_remember(j, v, vl);
-    return CAIRN_OK;
+    err = check_in_force(j, txn, detail, detail_len);
+    if (err == CAIRN_OK) {
+        cairn__head_remember(j, v, vl);
+    }
+    return err;
+}
+
+/* A signer whose key does not sign the head: when the journal's key
+ * history retired that key, say so in @p out (the rotation records are
+ * not authenticated here; the refusal does not depend on them). */
+static void rotated_why(const cairn_journal *j, cairn_txn *txn, char *out,
+                        size_t out_len)
+{
+    cairn_keyhist kh;
+    uint64_t bad = 0;
+    if (cairn__keyhist_load(txn, j->journal_id, &kh, &bad, NULL, 0) !=
+        CAIRN_OK) {
+        return;
+    }
+    for (size_t i = 0; i + 1 < kh.n; i++) {
+        const cairn_key_entry *k = &kh.keys[i], *next = &kh.keys[i + 1];
+        if (memcmp(k->key_id, j->signer->key_id, CAIRN_KEY_ID_BYTES) == 0 &&
+            memcmp(k->pk, j->signer->pk, CAIRN_PUBLIC_KEY_BYTES) == 0) {
+            char was[17], now[17];
+            cairn__key_id_text(k->key_id, was);
+            cairn__key_id_text(kh.keys[kh.n - 1].key_id, now);
+            cairn__fmt(out, out_len,
+                       "key %s was rotated out by the journal's rotation "
+                       "%zu at position %llu (cairn rotate-key); the "
+                       "journal is signed by key %s now: write with that "
+                       "key",
+                       was, i, (unsigned long long)next->from, now);
+            break;
+        }
+    }
+    cairn__keyhist_free(&kh);
 }
 
 cairn_err cairn__head_load(cairn_journal *j, cairn_txn *txn, cairn_head *h,
@@ -262,11 +336,12 @@ cairn_err cairn__head_load(cairn_journal *j, cairn_txn *txn, cairn_head *h,
             (unsigned long long)records, (unsigned long long)runs);
     }
     if (h->is_signed && j->signer != NULL) {
-        err = prove_signature(j, v, vl, &note, h->foreign_why,
+        err = prove_signature(j, txn, v, vl, &note, h->foreign_why,
                               sizeof(h->foreign_why));
         h->proven = err == CAIRN_OK;
         if (err == CAIRN_EKEYMISMATCH) {
             h->foreign = 1;
+            rotated_why(j, txn, h->foreign_why, sizeof(h->foreign_why));
             err = CAIRN_OK;
         } else if (err != CAIRN_OK) {
             cairn__fmt(detail, detail_len, "%s", h->foreign_why);

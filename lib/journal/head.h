@@ -38,7 +38,7 @@ typedef struct cairn_head {
     /** Signed, but not by the handle's signer (readers go on unproven;
      *  writers refuse, commit/head_write.c): who signed it. */
     int foreign;
-    char foreign_why[200];
+    char foreign_why[320];
 } cairn_head;
 
 /** The origin of @p j ("cairn/journal/<hex id>") into @p out. */

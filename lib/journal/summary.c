@@ -28,34 +28,22 @@ void cairn_summary_free(cairn_summary *summary)
     free(summary);
 }
 
-static int has_target(const cairn_summary *s, const char *target)
-{
-    for (size_t i = 0; i < s->n_restart_targets; i++) {
-        if (strcmp(s->restart_targets[i], target) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
+/* The targets that need a restart, by their anchor ops (ascending),
+ * from the state's incremental facts: O(stopped targets). */
 static cairn_err restart_targets(const cairn_state *st, cairn_summary *s)
 {
-    for (uint32_t i = 0; i < st->n_ops; i++) {
-        const char *t = st->ops[i].target;
-        if (st->ops[i].kind != CAIRN_KIND_STOP || t[0] == '\0' ||
-            has_target(s, t) || !cairn__state_target_stopped(st, t)) {
-            continue;
-        }
-        char **n = realloc(s->restart_targets,
-                           (s->n_restart_targets + 1) * sizeof(char *));
-        if (n == NULL) {
+    if (st->n_stopped > 0) {
+        s->restart_targets = calloc(st->n_stopped, sizeof(char *));
+        if (s->restart_targets == NULL) {
             return CAIRN_ENOMEM;
         }
-        s->restart_targets = n;
-        if ((n[s->n_restart_targets] = strdup(t)) == NULL) {
+    }
+    for (uint32_t k = 0; k < st->n_stopped; k++) {
+        const char *t = st->ops[st->stopped[k]].target;
+        if ((s->restart_targets[k] = strdup(t)) == NULL) {
             return CAIRN_ENOMEM;
         }
-        s->n_restart_targets++;
+        s->n_restart_targets = (size_t)k + 1;
     }
     s->restart_required = s->n_restart_targets > 0;
     return CAIRN_OK;
@@ -104,17 +92,6 @@ static cairn_err fill_ops(const cairn_state *st, cairn_summary *s)
     return CAIRN_OK;
 }
 
-static int preflight_all_completed(const cairn_state *st)
-{
-    for (uint32_t i = 0; i < st->n_ops; i++) {
-        if (st->ops[i].kind == CAIRN_KIND_PREFLIGHT &&
-            st->ops[i].state != CAIRN_OP_COMPLETED) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static void derive(const cairn_state *st, cairn_summary *s)
 {
     cairn_next_action finish =
@@ -140,7 +117,7 @@ static void derive(const cairn_state *st, cairn_summary *s)
         s->next_action = terminal && s->restart_required
                              ? CAIRN_NEXT_RESTART_TARGETS
                              : CAIRN_NEXT_RETRY_FAILED;
-    } else if (!st->accepted && head < 0 && preflight_all_completed(st)) {
+    } else if (!st->accepted && head < 0 && st->preflight_open == 0) {
         s->state = CAIRN_RUN_AWAITING_PREFLIGHT;
         s->stopped_reason = CAIRN_STOPPED_AWAITING_PREFLIGHT;
         s->next_action = CAIRN_NEXT_ACCEPT_PREFLIGHT;

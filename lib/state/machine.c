@@ -3,7 +3,7 @@
  * rule is checked before anything changes, so a rejected record leaves the
  * state untouched.
  */
-#include "state/state.h"
+#include "state/facts.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,8 @@ void cairn__state_free(cairn_state *st)
         free_requires(&st->ops[i]);
     }
     free(st->ops);
+    free(st->stopped);
+    free(st->pending);
     memset(st, 0, sizeof(*st));
 }
 
@@ -45,7 +47,27 @@ cairn_err cairn__state_copy(const cairn_state *src, cairn_state *dst)
     *dst = *src;
     dst->ops = NULL;
     dst->n_ops = 0;
-    if (src->n_ops == 0) {
+    dst->stopped = dst->pending = NULL;
+    dst->stopped_cap = dst->pending_cap = 0;
+    if (cairn__facts_reserve(dst) != CAIRN_OK) {
+        cairn__state_free(dst);
+        return CAIRN_ENOMEM;
+    }
+    if (src->n_stopped > 0) {
+        if (cairn__facts_copy_set(&dst->stopped, &dst->stopped_cap,
+                                  src->stopped, src->n_stopped) != CAIRN_OK) {
+            cairn__state_free(dst);
+            return CAIRN_ENOMEM;
+        }
+    }
+    uint32_t np = src->pruned ? 0 : src->op_counts[CAIRN_OP_PENDING];
+    if (np > 0 && cairn__facts_copy_set(&dst->pending, &dst->pending_cap,
+                                        src->pending, np) != CAIRN_OK) {
+        cairn__state_free(dst);
+        return CAIRN_ENOMEM;
+    }
+    if (src->n_ops == 0 || src->ops == NULL) { /* a stub or a summary */
+        dst->n_ops = src->n_ops;
         return CAIRN_OK;
     }
     dst->ops = calloc(src->n_ops, sizeof(cairn_op_st));
@@ -129,36 +151,24 @@ cairn_err cairn__state_init(cairn_state *st, const cairn_plan *plan,
     memcpy(st->head, hash, CAIRN_HASH_BYTES);
     st->last_pos = position;
     st->created_ns = st->updated_ns = create->wall_ns;
+    if (cairn__state_derive(st) != CAIRN_OK) {
+        cairn__state_free(st);
+        return CAIRN_ENOMEM;
+    }
     return CAIRN_OK;
 }
 
 int64_t cairn__state_head(const cairn_state *st)
 {
-    for (uint32_t i = 0; i < st->n_ops; i++) {
-        cairn_op_state s = st->ops[i].state;
-        if (s == CAIRN_OP_READY || s == CAIRN_OP_PENDING ||
-            s == CAIRN_OP_FAILED) {
-            return (int64_t)i;
-        }
-    }
-    return -1;
+    return st->head_op < st->n_ops ? (int64_t)st->head_op : -1;
 }
 
-int cairn__state_target_stopped(const cairn_state *st, const char *target)
+int cairn__state_op_stopped(const cairn_state *st, uint32_t op)
 {
-    uint64_t last_stop = 0, last_start = 0;
-    for (uint32_t i = 0; i < st->n_ops; i++) {
-        const cairn_op_st *op = &st->ops[i];
-        if (op->state != CAIRN_OP_COMPLETED || strcmp(op->target, target)) {
-            continue;
-        }
-        if (op->kind == CAIRN_KIND_STOP && op->done_seq > last_stop) {
-            last_stop = op->done_seq;
-        } else if (op->kind == CAIRN_KIND_START && op->done_seq > last_start) {
-            last_start = op->done_seq;
-        }
+    if (op >= st->n_ops || st->ops[op].anchor == CAIRN_NO_ANCHOR) {
+        return 0;
     }
-    return last_stop > last_start;
+    return cairn__facts_has(st->stopped, st->n_stopped, st->ops[op].anchor);
 }
 
 int cairn__state_halted(const cairn_state *st)
@@ -173,11 +183,7 @@ int cairn__state_halted(const cairn_state *st)
 
 int cairn__state_all_done(const cairn_state *st)
 {
-    for (uint32_t i = 0; i < st->n_ops; i++) {
-        if (st->ops[i].state != CAIRN_OP_COMPLETED &&
-            st->ops[i].state != CAIRN_OP_SKIPPED) {
-            return 0;
-        }
-    }
-    return 1;
+    return (uint64_t)st->op_counts[CAIRN_OP_COMPLETED] +
+               st->op_counts[CAIRN_OP_SKIPPED] ==
+           st->n_ops;
 }

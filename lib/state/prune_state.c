@@ -16,17 +16,6 @@
         return (code);                                                         \
     } while (0)
 
-static int preflight_all_completed(const cairn_state *st)
-{
-    for (uint32_t i = 0; i < st->n_ops; i++) {
-        if (st->ops[i].kind == CAIRN_KIND_PREFLIGHT &&
-            st->ops[i].state != CAIRN_OP_COMPLETED) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 cairn_run_state cairn__state_run_state(const cairn_state *st)
 {
     if (st->pruned) {
@@ -44,7 +33,7 @@ cairn_run_state cairn__state_run_state(const cairn_state *st)
                    ? CAIRN_RUN_FAILED
                    : CAIRN_RUN_NEEDS_ATTENTION;
     }
-    if (!st->accepted && head < 0 && preflight_all_completed(st)) {
+    if (!st->accepted && head < 0 && st->preflight_open == 0) {
         return CAIRN_RUN_AWAITING_PREFLIGHT;
     }
     return CAIRN_RUN_RUNNING;
@@ -66,13 +55,12 @@ cairn_err cairn__state_prunable(const cairn_state *st, uint64_t now_ns,
         FAIL(CAIRN_EHELD, "run %s is held (%s): release it first", st->run_id,
              st->hold_reason);
     }
-    for (uint32_t i = 0; i < st->n_ops; i++) {
-        if (st->ops[i].state == CAIRN_OP_PENDING) {
-            FAIL(CAIRN_ESTATE,
-                 "run %s: operation %lu (%s) is pending or in doubt: "
-                 "resolve it first",
-                 st->run_id, (unsigned long)i, st->ops[i].id);
-        }
+    if (st->op_counts[CAIRN_OP_PENDING] > 0) {
+        uint32_t i = st->pending[0];
+        FAIL(CAIRN_ESTATE,
+             "run %s: operation %lu (%s) is pending or in doubt: "
+             "resolve it first",
+             st->run_id, (unsigned long)i, st->ops[i].id);
     }
     cairn_run_state rs = cairn__state_run_state(st);
     if (!cairn__prune_final_state_ok((unsigned)rs)) {
@@ -98,11 +86,7 @@ void cairn__state_prune_facts(const cairn_state *st, cairn_record *rec)
     rec->state_flags = cairn__state_flags(st);
     rec->created_ns = st->created_ns;
     rec->final_state = (uint8_t)cairn__state_run_state(st);
-    memset(rec->op_counts, 0, sizeof(rec->op_counts));
-    rec->op_counts[0] = st->n_ops;
-    for (uint32_t i = 0; i < st->n_ops; i++) {
-        rec->op_counts[st->ops[i].state]++;
-    }
+    memcpy(rec->op_counts, st->op_counts, sizeof(rec->op_counts));
 }
 
 void cairn__state_stub(const cairn_record *rec,

@@ -10,6 +10,7 @@
 #include "base/common.h"
 #include "plan/plan.h"
 #include "format/record.h"
+#include "format/merkle.h"
 
 typedef struct cairn_op_st {
     char id[CAIRN_MAX_ID + 1];
@@ -32,7 +33,14 @@ typedef struct cairn_op_st {
     char **requires;                  /**< output keys a completion needs */
     cairn_output_rule *require_rules; /**< their rules, same order */
     size_t n_requires;
+    /** A stop or start op: the lowest op index of a stop or start op
+     *  with the same target (docs/FORMAT.md 23.3); CAIRN_NO_ANCHOR for
+     *  every other kind.  From the plan; never changes. */
+    uint32_t anchor;
 } cairn_op_st;
+
+/** cairn_op_st.anchor of an op that is neither a stop nor a start. */
+#define CAIRN_NO_ANCHOR UINT32_C(0xFFFFFFFF)
 
 typedef struct cairn_state {
     uint64_t run_num;
@@ -52,13 +60,28 @@ typedef struct cairn_state {
     uint64_t updated_ns;
     uint32_t n_ops;
     cairn_op_st *ops;
+    /* The run's incremental facts (docs/FORMAT.md 23.2), kept by the
+     * machine as each record applies, so that its rules need no scan of
+     * the operations; cairn__state_derive() computes them from the ops. */
+    uint32_t preflight_open; /**< preflight ops not completed */
+    uint32_t head_op;        /**< lowest ready/pending/failed op; n_ops: none */
+    uint32_t done_prefix;    /**< leading ops completed or skipped */
+    uint32_t attempted_end;  /**< 1 + highest op with an attempt; 0: none */
+    uint32_t n_stopped;      /**< targets that need a restart ... */
+    uint32_t *stopped;       /**< ... by anchor op, ascending */
+    uint32_t *pending;       /**< the pending ops, ascending: op_counts[3] */
+    uint32_t stopped_cap, pending_cap; /**< allocated entries */
+    /** Root of the run's op tree (docs/FORMAT.md 23.4): set by
+     *  cairn__state_ops_root() or a decoded summary. */
+    uint8_t ops_root[CAIRN_HASH_BYTES];
     /** The run was pruned (state flag bit 5): this is its stub.  n_ops is
      *  0 and ops NULL; what status needs is below (docs/FORMAT.md
      *  section 9, "Pruned stub"). */
     uint8_t pruned;
     uint8_t final_state; /**< pruned: cairn_run_state when pruned */
-    /** pruned: the run's operations when pruned, [0] all of them, [s] those
-     *  in cairn_op_state s (1..6). */
+    /** The run's operations, [0] all of them, [s] those in cairn_op_state
+     *  s (1..6): kept by the machine for a live run; a pruned stub's are
+     *  those when it was pruned. */
     uint32_t op_counts[7];
     /* Hold (HOLD/RELEASE records; docs/FORMAT.md "Run state"): set by a
      * HOLD, cleared by a RELEASE; the rest is "" / 0 when not held. */
@@ -125,13 +148,23 @@ CAIRN_INTERNAL cairn_err cairn__state_check_outcome(const cairn_state *st,
                                                     int writing, char *detail,
                                                     size_t detail_len);
 
+/**
+ * Compute the incremental facts (op_counts, preflight_open, head_op,
+ * done_prefix, attempted_end, stopped, pending) and every op's anchor
+ * from the operations alone: what the machine keeps incrementally, from
+ * scratch (a decoded section 9 blob; tests compare the two).
+ * @return CAIRN_OK; CAIRN_ENOMEM (the facts are then unchanged).
+ */
+CAIRN_INTERNAL cairn_err cairn__state_derive(cairn_state *st);
+
 /** The head: lowest sequence among ready, pending, failed; -1 if none. */
 CAIRN_INTERNAL int64_t cairn__state_head(const cairn_state *st);
-/** Does target @p target need a restart: a stop of it completed and no
- *  start of it completed after that stop (in completion order, by the
- *  sequence of the completing records; a skipped start does not count)? */
-CAIRN_INTERNAL int cairn__state_target_stopped(const cairn_state *st,
-                                               const char *target);
+/** Does the target of stop-or-start op @p op need a restart: a stop of
+ *  it completed and no start of it completed after that stop (in
+ *  completion order, by the sequence of the completing records; a
+ *  skipped start does not count)?  0 for an op of another kind.  O(log
+ *  stopped targets). */
+CAIRN_INTERNAL int cairn__state_op_stopped(const cairn_state *st, uint32_t op);
 /** A terminal failure stops the run: the head failed with class terminal,
  *  or the run was cancelled or timed out. */
 CAIRN_INTERNAL int cairn__state_halted(const cairn_state *st);
@@ -185,5 +218,43 @@ CAIRN_INTERNAL cairn_err cairn__state_encode(const cairn_state *st,
 CAIRN_INTERNAL cairn_err cairn__state_decode(const uint8_t *buf, size_t len,
                                              cairn_state *st, char *detail,
                                              size_t detail_len);
+
+/* Format 2: the run summary and the operation rows (docs/FORMAT.md
+ * section 23; summary_codec.c). */
+
+/** Canonical encoding of @p st's summary (`runs` value, state version 2):
+ *  section 9's fields up to updated_ns, then the incremental facts and
+ *  st->ops_root (set it first: cairn__state_ops_root()); a pruned stub as
+ *  in section 9.  @return CAIRN_OK; CAIRN_EINVAL; CAIRN_ENOMEM. */
+CAIRN_INTERNAL cairn_err cairn__summary_encode(const cairn_state *st,
+                                               uint8_t **out, size_t *out_len);
+/** Decode a summary: @p st gets every field but the ops (n_ops set, ops
+ *  NULL), its facts and ops_root.  @return CAIRN_OK; CAIRN_ECORRUPT
+ *  (detail "run summary offset N: field: why"); CAIRN_ENOMEM.  On
+ *  failure @p st is empty. */
+CAIRN_INTERNAL cairn_err cairn__summary_decode(const uint8_t *buf, size_t len,
+                                               cairn_state *st, char *detail,
+                                               size_t detail_len);
+/** Canonical encoding of one operation row (`oprows` value, 23.3). */
+CAIRN_INTERNAL cairn_err cairn__oprow_encode(const cairn_op_st *op,
+                                             uint8_t **out, size_t *out_len);
+/** Decode one row into @p op (free with cairn__oprow_free()).
+ *  @return CAIRN_OK; CAIRN_ECORRUPT (detail "op row offset N: ...");
+ *  CAIRN_ENOMEM.  On failure @p op is zeroed and owns nothing. */
+CAIRN_INTERNAL cairn_err cairn__oprow_decode(const uint8_t *buf, size_t len,
+                                             cairn_op_st *op, char *detail,
+                                             size_t detail_len);
+/** Free what a decoded row owns (its requires); NULL-safe. */
+CAIRN_INTERNAL void cairn__oprow_free(cairn_op_st *op);
+/** The op tree leaf of @p op: SHA-256(0x00 || its row).
+ *  @return CAIRN_OK; CAIRN_EINVAL; CAIRN_ENOMEM. */
+CAIRN_INTERNAL cairn_err cairn__oprow_leaf(const cairn_op_st *op,
+                                           uint8_t leaf[CAIRN_HASH_BYTES]);
+/** Compute st->ops_root from the ops (O(n_ops)); @p on_node (may be
+ *  NULL) is told each complete node of the op tree, as
+ *  cairn__mt_stream_push() tells them.  @return CAIRN_OK; an error of
+ *  the encoder or of @p on_node. */
+CAIRN_INTERNAL cairn_err cairn__state_ops_root(cairn_state *st,
+                                               cairn_mt_put on_node, void *ctx);
 
 #endif

@@ -2,7 +2,7 @@
  * transition.c - cairn__state_apply(): validate one record against a run's
  * state and apply it.  Every check happens before the first change.
  */
-#include "state/state.h"
+#include "state/facts.h"
 
 #include <string.h>
 
@@ -37,7 +37,7 @@ static cairn_err apply_accept(cairn_state *st, const cairn_record *rec,
         FAIL(CAIRN_EPREFLIGHT_ID, "preflight already accepted as \"%s\"",
              st->preflight_id);
     }
-    for (uint32_t i = 0; i < st->n_ops; i++) {
+    for (uint32_t i = 0; st->preflight_open > 0 && i < st->n_ops; i++) {
         if (st->ops[i].kind == CAIRN_KIND_PREFLIGHT &&
             st->ops[i].state != CAIRN_OP_COMPLETED) {
             FAIL(CAIRN_EPREFLIGHT_OPEN, "operation %u (%s) is %s", i,
@@ -51,7 +51,7 @@ static cairn_err apply_accept(cairn_state *st, const cairn_record *rec,
     st->accepted = 1;
     for (uint32_t i = 0; i < st->n_ops; i++) {
         if (st->ops[i].state == CAIRN_OP_BLOCKED) {
-            st->ops[i].state = CAIRN_OP_READY;
+            cairn__facts_move(st, i, CAIRN_OP_READY);
             st->ops[i].updated_ns = rec->wall_ns;
         }
     }
@@ -118,7 +118,7 @@ static cairn_err check_special_claim(const cairn_state *st,
              "or a timeout",
              cleanup ? "cleanup" : "containment");
     }
-    if (!cleanup && !cairn__state_target_stopped(st, op->target)) {
+    if (!cleanup && !cairn__state_op_stopped(st, rec->op)) {
         FAIL(CAIRN_ECONTAIN, "target %s has no completed stop to contain",
              op->target);
     }
@@ -152,7 +152,10 @@ static cairn_err apply_claim(cairn_state *st, const cairn_record *rec,
     if (cairn__strlcpy(op->host, rec->host, sizeof(op->host)) != CAIRN_OK) {
         FAIL(CAIRN_EINVAL, "host name too long");
     }
-    op->state = CAIRN_OP_PENDING;
+    cairn__facts_move(st, rec->op, CAIRN_OP_PENDING);
+    if (rec->op >= st->attempted_end) {
+        st->attempted_end = rec->op + 1;
+    }
     op->attempt = rec->attempt;
     op->holder_pid = rec->holder_pid;
     op->holder_start = rec->holder_start;
@@ -263,10 +266,10 @@ static cairn_err apply_outcome(cairn_state *st, const cairn_record *rec,
         return err;
     }
     cairn_op_st *op = &st->ops[rec->op];
-    op->state = (cairn_op_state)rec->outcome;
     op->last_class = rec->error_class;
     op->updated_ns = rec->wall_ns;
     op->done_seq = rec->outcome == CAIRN_OUTCOME_COMPLETED ? rec->seq : 0;
+    cairn__facts_move(st, rec->op, (cairn_op_state)rec->outcome);
     return CAIRN_OK;
 }
 
@@ -288,7 +291,7 @@ static cairn_err apply_retry(cairn_state *st, const cairn_record *rec,
     if (rec->reason[0] == '\0') {
         FAIL(CAIRN_EREASON, "a retry needs a reason");
     }
-    op->state = CAIRN_OP_READY;
+    cairn__facts_move(st, rec->op, CAIRN_OP_READY);
     op->updated_ns = rec->wall_ns;
     return CAIRN_OK;
 }
@@ -381,6 +384,8 @@ static cairn_err dispatch(cairn_state *st, const cairn_record *rec,
         return apply_end(st, rec, detail, detail_len);
     case CAIRN_REC_PRUNE:
         break; /* cairn__state_apply() hands it over whole */
+    case CAIRN_REC_ROTATE:
+        break; /* a journal record, never a run's: corrupt here */
     case CAIRN_REC_HOLD:
     case CAIRN_REC_RELEASE:
         return apply_hold(st, rec, detail, detail_len);
@@ -418,14 +423,22 @@ cairn_err cairn__state_apply(cairn_state *st, const cairn_record *rec,
     }
     /* Every rule is checked before the one field it changes, and the
      * dispatch functions change nothing before their last check, so a
-     * failure leaves the state as it was. */
-    cairn_err err = dispatch(st, rec, detail, detail_len);
+     * failure leaves the state as it was.  The facts' room is made first,
+     * so that no change can fail. */
+    cairn_err err = cairn__facts_reserve(st);
+    if (err != CAIRN_OK) {
+        FAIL(err, "run %s: out of memory", st->run_id);
+    }
+    err = dispatch(st, rec, detail, detail_len);
     if (err != CAIRN_OK) {
         return err;
     }
     st->next_seq = rec->seq + 1;
     memcpy(st->head, hash, CAIRN_HASH_BYTES);
     st->last_pos = position;
-    st->updated_ns = rec->wall_ns;
+    /* A hold is no progress: age rules and watermarks read updated_ns. */
+    if (rec->type != CAIRN_REC_HOLD && rec->type != CAIRN_REC_RELEASE) {
+        st->updated_ns = rec->wall_ns;
+    }
     return CAIRN_OK;
 }

@@ -23,6 +23,7 @@
  */
 #include "store/store.h"
 #include "base/sys.h"
+#include "store/store_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,8 +42,8 @@
 #define MAX_GROWTHS 40
 
 static const char *const dbi_names[CAIRN_DBI_COUNT_] = {
-    "meta",        "names", "runs", "records", "index",
-    "checkpoints", "tree",  "smap", "imports",
+    "meta", "names", "runs",    "records", "index", "checkpoints",
+    "tree", "smap",  "imports", "oprows",  "otree",
 };
 
 struct cairn_store {
@@ -831,8 +832,11 @@ cairn_err cairn__store_copy_fd(cairn_store *store, int fd)
 cairn_err cairn__txn_create_format2(cairn_txn *txn)
 {
     cairn_store *s = txn->store;
-    for (int i = CAIRN_DBI_FORMAT2_FIRST; i < CAIRN_DBI_IMPORTS; i++) {
+    for (int i = CAIRN_DBI_FORMAT2_FIRST; i < CAIRN_DBI_COUNT_; i++) {
         MDB_dbi dbi;
+        if (i == CAIRN_DBI_IMPORTS) {
+            continue; /* made by the first import */
+        }
         MDB_stat st;
         int rc = mdb_dbi_open(txn->txn, dbi_names[i], MDB_CREATE, &dbi);
         if (rc == MDB_SUCCESS) {
@@ -875,17 +879,31 @@ void cairn__store_forget_imports(cairn_store *store, int had_before)
     }
 }
 
-/* Compaction's LMDB side (store.h; the procedure is journal/compact.c's). */
+/* Compaction's LMDB side (store.h; the procedure is journal/compact.c's,
+ * the rebuilding copy store_rebuild.c's). */
 
-cairn_err cairn__store_copy_compact(cairn_store *store, int fd)
+MDB_env *cairn__store_env(cairn_store *store)
 {
-    int rc = mdb_env_copyfd2(store->env, fd, MDB_CP_COMPACT);
-    return map_rc(store, "mdb_env_copyfd2 (compact)", rc);
+    return store->env;
 }
 
-/* Open the named database @p name (a key of the main database) in @p txn:
- * 0, or MDB_INCOMPATIBLE when the key is plain data. */
-static int open_named(MDB_txn *txn, const MDB_val *name, MDB_dbi *dbi)
+int cairn__store_begin_read_raw(cairn_store *store, MDB_txn **txn)
+{
+    return begin(store, MDB_RDONLY, txn);
+}
+
+void cairn__store_end_read_raw(cairn_store *store, MDB_txn *txn)
+{
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&store->maplock);
+}
+
+cairn_err cairn__store_map_rc(cairn_store *store, const char *what, int rc)
+{
+    return map_rc(store, what, rc);
+}
+
+int cairn__store_open_named(MDB_txn *txn, const MDB_val *name, MDB_dbi *dbi)
 {
     char buf[512];
     if (name->mv_size == 0 || name->mv_size >= sizeof(buf) ||
@@ -897,45 +915,12 @@ static int open_named(MDB_txn *txn, const MDB_val *name, MDB_dbi *dbi)
     return mdb_dbi_open(txn, buf, 0, dbi);
 }
 
-/* Pages of the main database and of every named one, in @p txn. */
-static int count_pages(MDB_txn *txn, uint64_t *pages)
-{
-    MDB_dbi main_dbi;
-    MDB_stat st;
-    MDB_cursor *cur = NULL;
-    MDB_val k, d;
-    *pages = 0;
-    int rc = mdb_dbi_open(txn, NULL, 0, &main_dbi);
-    if (rc == MDB_SUCCESS) {
-        rc = mdb_stat(txn, main_dbi, &st);
-    }
-    if (rc == MDB_SUCCESS) {
-        *pages += st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
-        rc = mdb_cursor_open(txn, main_dbi, &cur);
-    }
-    for (MDB_cursor_op op = MDB_FIRST; rc == MDB_SUCCESS; op = MDB_NEXT) {
-        MDB_dbi dbi;
-        rc = mdb_cursor_get(cur, &k, &d, op);
-        if (rc == MDB_SUCCESS && (rc = open_named(txn, &k, &dbi)) == 0) {
-            rc = mdb_stat(txn, dbi, &st);
-            *pages +=
-                st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
-        } else if (rc == MDB_INCOMPATIBLE) {
-            rc = MDB_SUCCESS; /* plain data: its pages are the main db's */
-        }
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
-}
-
 cairn_err cairn__store_space(cairn_store *store, uint64_t *file_bytes,
-                             uint64_t *used_bytes, uint64_t *page_size)
+                             uint64_t *page_size)
 {
     MDB_stat st;
     struct stat fst;
-    MDB_txn *txn = NULL;
-    uint64_t pages = 0;
-    *file_bytes = *used_bytes = *page_size = 0;
+    *file_bytes = *page_size = 0;
     int rc = mdb_env_stat(store->env, &st);
     if (rc != MDB_SUCCESS) {
         return map_rc(store, "mdb_env_stat", rc);
@@ -944,19 +929,8 @@ cairn_err cairn__store_space(cairn_store *store, uint64_t *file_bytes,
     if (err != CAIRN_OK) {
         return err;
     }
-    rc = begin(store, MDB_RDONLY, &txn);
-    if (rc != MDB_SUCCESS) {
-        return map_rc(store, "mdb_txn_begin (read)", rc);
-    }
-    rc = count_pages(txn, &pages);
-    mdb_txn_abort(txn);
-    pthread_rwlock_unlock(&store->maplock);
-    if (rc != MDB_SUCCESS) {
-        return map_rc(store, "mdb_stat", rc);
-    }
     *page_size = st.ms_psize;
     *file_bytes = (uint64_t)fst.st_size;
-    *used_bytes = (pages + 2) * st.ms_psize; /* + the two meta pages */
     return CAIRN_OK;
 }
 
@@ -1035,8 +1009,9 @@ static int same_main(MDB_txn *ta, MDB_txn *tb, char *detail, size_t detail_len)
         cairn__fmt(name, sizeof(name), "%.*s",
                    (int)(ka.mv_size < 60 ? ka.mv_size : 60),
                    (const char *)ka.mv_data);
-        int named = open_named(ta, &ka, &da);
-        if (named == MDB_SUCCESS && (rc = open_named(tb, &kb, &db)) == 0) {
+        int named = cairn__store_open_named(ta, &ka, &da);
+        if (named == MDB_SUCCESS &&
+            (rc = cairn__store_open_named(tb, &kb, &db)) == 0) {
             rc = same_db(ta, da, tb, db, name, detail, detail_len);
         } else if (named == MDB_INCOMPATIBLE &&
                    (va.mv_size != vb.mv_size ||

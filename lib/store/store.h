@@ -37,7 +37,12 @@ typedef enum cairn_dbi {
     /* Made by the first import (cairn__txn_create_imports()); absent until
      * then, and never in a format-1 journal: */
     CAIRN_DBI_IMPORTS = 8, /**< run id -> imported bundle (FORMAT.md 21) */
-    CAIRN_DBI_COUNT_ = 9
+    /* Format 2, per-operation state rows (FORMAT.md 23): made with the
+     * journal (or by cairn migrate); absent in a format-1 journal and in
+     * format-2 journals of earlier builds. */
+    CAIRN_DBI_OPROWS = 9, /**< run_num || op -> operation row */
+    CAIRN_DBI_OTREE = 10, /**< run_num || level || index -> op tree node */
+    CAIRN_DBI_COUNT_ = 11
 } cairn_dbi;
 
 /** The one database of a store opened by cairn__store_open_kv() (it
@@ -278,42 +283,65 @@ CAIRN_INTERNAL cairn_err cairn__cursor_next(cairn_cursor *cur,
 CAIRN_INTERNAL cairn_err cairn__store_copy_fd(cairn_store *store, int fd);
 /**
  * In the write transaction @p txn, create format 2's databases ("tree",
- * "smap") and make them usable through the store (cairn__store_has()).
- * A database that exists already must be empty.  Only for a store nobody
- * else uses (a private migration copy).  When @p txn aborts, LMDB closes
- * the new handles: call it again in the next transaction (as
+ * "smap", "oprows", "otree") and make them usable through the store
+ * (cairn__store_has()). A database that exists already must be empty.  Only for
+ * a store nobody else uses (a private migration copy).  When @p txn aborts,
+ * LMDB closes the new handles: call it again in the next transaction (as
  * cairn__store_write()'s rerun does) or close the store.
- * @return CAIRN_OK; CAIRN_ECORRUPT (a non-empty "tree" or "smap");
+ * @return CAIRN_OK; CAIRN_ECORRUPT (one of them exists and is not empty);
  *         storage errors.
  */
 CAIRN_INTERNAL cairn_err cairn__txn_create_format2(cairn_txn *txn);
 
-/* Compaction (store.c, store_snapshot.c; the procedure is
- * journal/compact.c's). */
+/* Compaction (store.c, store_rebuild.c, store_snapshot.c; the procedure
+ * is journal/compact.c's). */
 
 /** Name prefix of the private temporary file a compaction writes in the
  *  journal directory (a leftover of a killed one is removed by the next). */
 #define CAIRN__COMPACT_TMP_PREFIX ".cairn-compact-"
 
-/**
- * Space figures of the environment, in one read transaction: the size of
- * data.mdb now (*file_bytes), and the size a compacting copy of it has
- * (*used_bytes: two meta pages plus every branch, leaf and overflow page
- * of the main database and of each named database; free pages are not
- * copied), and the page size.
- * @return CAIRN_OK; CAIRN_ESTORE; CAIRN_EIO; CAIRN_ECORRUPT; CAIRN_ENOMEM.
- */
+/** The size of data.mdb now (*file_bytes) and the page size.
+ *  @return CAIRN_OK; CAIRN_ESTORE; CAIRN_EIO. */
 CAIRN_INTERNAL cairn_err cairn__store_space(cairn_store *store,
                                             uint64_t *file_bytes,
-                                            uint64_t *used_bytes,
                                             uint64_t *page_size);
+/** Bytes of keys and values a rebuild puts into one write transaction of
+ *  its copy: LMDB holds a transaction's pages in memory until it
+ *  commits, so this bounds the memory a rebuild takes. */
+#define CAIRN__REBUILD_TXN_BYTES ((uint64_t)32 << 20)
+
+/** cairn__store_rebuild() options. */
+typedef struct cairn__rebuild_opts {
+    uint64_t txn_bytes; /**< 0: CAIRN__REBUILD_TXN_BYTES (tests: less) */
+    /** Tests only (NULL otherwise): called after each named database is
+     *  copied, before the last commit (a crash test kills there). */
+    void (*hook)(void *ctx);
+    void *hook_ctx;
+} cairn__rebuild_opts;
+
 /**
- * Write a compacting copy of the environment's newest transaction to
- * @p fd (an empty regular file at offset 0; not synced here):
- * mdb_env_copyfd2(MDB_CP_COMPACT), free pages left out, pages renumbered.
- * @return CAIRN_OK; CAIRN_EIO; CAIRN_ESTORE.
+ * Rebuild the environment's newest transaction into @p fd, an empty
+ * regular file open for reading and writing (store_rebuild.c): a fresh
+ * LMDB environment (MDB_NOLOCK, opened through /proc/thread-self/fd/N, so
+ * the file is never looked up by name) holding every database of @p store
+ * with its flags, each filled entry by entry in key order with MDB_APPEND
+ * (sorted duplicates with MDB_APPENDDUP), so that its leaf pages are full;
+ * plain entries of the main database are copied as well.  The pages of
+ * the source's free list and the half-empty pages deletions left are not
+ * carried over.  Not synced (the caller fsyncs @p fd); its meta pages
+ * hold the copy's own transaction ids (one per CAIRN__REBUILD_TXN_BYTES
+ * or part of it: see cairn__store_file_set_txnid()).  Deterministic: the same
+ * content gives the same file.  @p opts may be NULL (the defaults).
+ * @param bytes  out: the size of the file written.
+ * @return CAIRN_OK; CAIRN_EINVAL (@p fd not an empty regular file);
+ *         CAIRN_EIO (a write failed, the file system is full);
+ *         CAIRN_ECORRUPT (the source cannot be read); CAIRN_ESTORE;
+ *         CAIRN_ENOMEM (detail says which, naming the database).
  */
-CAIRN_INTERNAL cairn_err cairn__store_copy_compact(cairn_store *store, int fd);
+CAIRN_INTERNAL cairn_err cairn__store_rebuild(cairn_store *store, int fd,
+                                              const cairn__rebuild_opts *opts,
+                                              uint64_t *bytes, char *detail,
+                                              size_t detail_len);
 /**
  * Do @p a and @p b hold the same content?  The main database's keys (the
  * names of the named databases) must be the same, and every key and value
@@ -327,7 +355,7 @@ CAIRN_INTERNAL cairn_err cairn__store_same_content(cairn_store *a,
 /**
  * Give both meta pages of the LMDB data file @p fd (a private copy nobody
  * has open) transaction id @p txnid, with the content of its newest meta
- * page (store_snapshot.c).  A compacting copy starts again at transaction
+ * page (store_snapshot.c).  A rebuilt copy starts again at transaction
  * 1; after this it continues the journal's numbering, so that a lock.mdb
  * written for the old file names the copy's newest transaction.
  * @return CAIRN_OK; CAIRN_ECORRUPT (not an LMDB data file this build

@@ -158,11 +158,37 @@ cairn_err cairn_anchor_check(cairn_journal *journal, const cairn_pubkey *pinned,
                    a.origin, origin);
         return CAIRN_OK;
     }
-    anchor_sig(&a, origin, pinned, out, why, sizeof(why));
     if ((err = cairn__anchor_read(journal, &txn, out->reason,
                                   sizeof(out->reason))) != CAIRN_OK) {
         return err;
     }
+    /* After a key rotation (docs/FORMAT.md section 24) an anchor of size
+     * S is signed by the key in force at S: with a pinned key of the
+     * chain, that key is the one to check. */
+    cairn__vkeys vk;
+    cairn_verify_report vrep;
+    cairn_pubkey in_force;
+    cairn__report_init(&vrep, "", pinned);
+    err = cairn__vkeys_load(txn, journal->journal_id, pinned, &vk, &vrep);
+    if (err == CAIRN_ETAMPERED) {
+        cairn__txn_end(txn);
+        cairn__vkeys_free(&vk);
+        cairn__fmt(out->reason, sizeof(out->reason), "%s", vrep.reason);
+        return err;
+    }
+    if (err == CAIRN_OK && vk.trusted) {
+        const cairn_key_entry *k = cairn__keyhist_at(&vk.kh, a.size);
+        memset(&in_force, 0, sizeof(in_force));
+        memcpy(in_force.key_id, k->key_id, CAIRN_KEY_ID_BYTES);
+        memcpy(in_force.pk, k->pk, CAIRN_PUBLIC_KEY_BYTES);
+        pinned = &in_force;
+    }
+    cairn__vkeys_free(&vk);
+    if (err != CAIRN_OK) {
+        cairn__txn_end(txn);
+        return err;
+    }
+    anchor_sig(&a, origin, pinned, out, why, sizeof(why));
     err = cairn__anchor_head(journal, txn, NULL, &head, out->reason,
                              sizeof(out->reason));
     if (err == CAIRN_ENOTHING) {

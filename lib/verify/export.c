@@ -215,9 +215,14 @@ static cairn_err check_binding(export_job *x)
                            x->run_id);
     } else if (!same) {
         err = cairn__jfail(x->j, CAIRN_EKEYMISMATCH,
-                           "run %s is %s%s; the key given is %s", x->run_id,
+                           "run %s is %s%s; the key given is %s%s", x->run_id,
                            st.signed_run ? "signed by key " : "unsigned",
-                           st.signed_run ? want : "", have);
+                           st.signed_run ? want : "", have,
+                           st.signed_run ? " (a run created under a key "
+                                           "the journal rotated away from "
+                                           "is not exported: verify it in "
+                                           "the journal)"
+                                         : "");
     }
     cairn__state_free(&st);
     return err;

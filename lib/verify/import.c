@@ -4,8 +4,14 @@
  * key), replay it into the run's state and a record index, and store the
  * bundle bytes, its .minisig and both in the `imports` database in one
  * durable write (docs/FORMAT.md section 21).  Also the verification of a
- * stored import (cairn_verify_run() of an imported run) and the export of
- * its bundle, byte for byte.
+ * stored import (cairn_verify_run() of an imported run); the export of
+ * its bundle, byte for byte, is import_export.c.
+ *
+ * A zstd bundle (export --zstd) is stored as given, compressed, so that
+ * its .minisig still checks the stored bytes and export gives back the
+ * very file; it is decompressed (cairn__bundle_unpack()) for every check
+ * and for the replay, and the record index points into the decompressed
+ * bytes.
  *
  * Nothing of an import is covered by the journal's signed head: what
  * authenticates an imported run is its own bundle, re-verified under the
@@ -18,7 +24,6 @@
 #include "format/import_value.h"
 #include "journal/journal.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +37,23 @@ static void append_reason(cairn_verify_report *rep, const char *text)
                n > 0 ? "; " : "", text);
 }
 
-/* The .minisig of the bundle (@p sig, NULL: none): its signature under
- * @p pinned and a trusted comment that describes the bundle (version 1's
- * comment, which a later version extends after a space). */
-static void check_sig(const uint8_t *buf, size_t len, const char *sig,
-                      size_t sl, const cairn_pubkey *pinned, unsigned flags,
+/* A bundle file as given (@c stored, @c stored_len: what its .minisig
+ * signs and what an import keeps) and its plain bytes (@c bytes, @c len:
+ * the stored bytes, or their zstd decompression in @c owned). */
+typedef struct ibundle {
+    const uint8_t *stored;
+    size_t stored_len;
+    uint8_t *owned;
+    const uint8_t *bytes;
+    size_t len;
+} ibundle;
+
+/* The .minisig of the bundle (@p sig, NULL: none): its signature over the
+ * stored bytes under @p pinned and a trusted comment that describes the
+ * bundle (version 1's comment, which a later version extends after a
+ * space). */
+static void check_sig(const ibundle *b, const char *sig, size_t sl,
+                      const cairn_pubkey *pinned, unsigned flags,
                       cairn_verify_report *out)
 {
     char want[400], got[CAIRN__TRUSTED_COMMENT_MAX + 1], why[512];
@@ -63,13 +80,13 @@ static void check_sig(const uint8_t *buf, size_t len, const char *sig,
                            "earlier commit");
         return;
     }
-    if (cairn__minisig_verify(pinned, buf, len, sig, sl, got, sizeof(got), why,
-                              sizeof(why)) != CAIRN_OK) {
+    if (cairn__minisig_verify(pinned, b->stored, b->stored_len, sig, sl, got,
+                              sizeof(got), why, sizeof(why)) != CAIRN_OK) {
         cairn__report_tampered(out, 0, 0, "minisig", "valid", why,
                                "the .minisig does not verify: %s", why);
         return;
     }
-    memcpy(jid, buf + CAIRN__BUNDLE_MAGIC_LEN + 1, sizeof(jid));
+    memcpy(jid, b->bytes + CAIRN__BUNDLE_MAGIC_LEN + 1, sizeof(jid));
     cairn__bundle_comment(out->run_id, out->records, out->head, jid, want,
                           sizeof(want));
     size_t wl = strlen(want);
@@ -82,15 +99,28 @@ static void check_sig(const uint8_t *buf, size_t len, const char *sig,
     append_reason(out, ".minisig verified (trusted comment matches)");
 }
 
-/* Verify the bundle in memory as verify-bundle does.  CAIRN_OK with the
- * verdict in @p out; an error only when verification could not run. */
-static cairn_err check_bundle(const uint8_t *buf, size_t len, const char *sig,
-                              size_t sl, const cairn_pubkey *pinned,
-                              unsigned flags, cairn_verify_report *out)
+/* Verify the bundle @p b->stored in memory as verify-bundle does: a zstd
+ * frame is decompressed into @p b first (the caller frees b->owned).
+ * CAIRN_OK with the verdict in @p out; an error only when verification
+ * could not run. */
+static cairn_err check_bundle(ibundle *b, const char *sig, size_t sl,
+                              const cairn_pubkey *pinned, unsigned flags,
+                              cairn_verify_report *out)
 {
     char detail[256];
-    cairn_err err =
-        cairn__verify_bundle_mem(buf, len, pinned, out, detail, sizeof(detail));
+    cairn_err err = cairn__bundle_unpack(
+        b->stored, b->stored_len, CAIRN__BUNDLE_MAX_BYTES, &b->owned, &b->bytes,
+        &b->len, detail, sizeof(detail));
+    if (err == CAIRN_EBUNDLE) {
+        cairn__report_tampered(out, 0, 0, "bundle", NULL, detail,
+                               "bundle malformed: %s", detail);
+        return CAIRN_OK;
+    }
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    err = cairn__verify_bundle_mem(b->bytes, b->len, pinned, out, detail,
+                                   sizeof(detail));
     if (err == CAIRN_EBUNDLE) {
         return CAIRN_OK; /* the report says TAMPERED, field "bundle" */
     }
@@ -99,7 +129,7 @@ static cairn_err check_bundle(const uint8_t *buf, size_t len, const char *sig,
     }
     if (out->verdict == CAIRN_VERDICT_VERIFIED ||
         out->verdict == CAIRN_VERDICT_INCOMPLETE) {
-        check_sig(buf, len, sig, sl, pinned, flags, out);
+        check_sig(b, sig, sl, pinned, flags, out);
     }
     return CAIRN_OK;
 }
@@ -163,19 +193,20 @@ static cairn_err derive_step(void *vctx, uint64_t position, size_t offset,
     return err;
 }
 
-/* The value to store for a verified bundle: its bytes, @p sig, the state
- * replayed from it and where each record lies. */
-static cairn_err build_value(const uint8_t *buf, size_t len, const char *sig,
-                             size_t sl, uint64_t imported_ns, uint8_t **out,
+/* The value to store for a verified bundle: its stored bytes, @p sig,
+ * the state replayed from its plain bytes and where each record lies in
+ * those. */
+static cairn_err build_value(const ibundle *b, const char *sig, size_t sl,
+                             uint64_t imported_ns, uint8_t **out,
                              size_t *out_len, char *detail, size_t detail_len)
 {
     derive d;
     uint8_t *state = NULL;
     size_t state_len = 0;
     memset(&d, 0, sizeof(d));
-    d.buf = buf;
-    cairn_err err = cairn__bundle_records(buf, len, derive_step, &d, d.detail,
-                                          sizeof(d.detail));
+    d.buf = b->bytes;
+    cairn_err err = cairn__bundle_records(b->bytes, b->len, derive_step, &d,
+                                          d.detail, sizeof(d.detail));
     if (err == CAIRN_OK && d.n == 0) {
         cairn__fmt(d.detail, sizeof(d.detail), "the bundle holds no record");
         err = CAIRN_EBUNDLE;
@@ -184,9 +215,17 @@ static cairn_err build_value(const uint8_t *buf, size_t len, const char *sig,
         err = cairn__state_encode(&d.st, &state, &state_len);
     }
     if (err == CAIRN_OK) {
-        cairn_import_value v = {
-            imported_ns, buf,    len, (const uint8_t *)sig, sl, state,
-            state_len,   d.recs, d.n};
+        cairn_import_value v = {imported_ns,
+                                b->stored,
+                                b->stored_len,
+                                (const uint8_t *)sig,
+                                sl,
+                                state,
+                                state_len,
+                                d.recs,
+                                d.n,
+                                b->owned != NULL,
+                                b->len};
         err = cairn__import_value_encode(&v, out, out_len);
     }
     if (err != CAIRN_OK) {
@@ -315,16 +354,16 @@ cairn_err cairn_import(cairn_journal *journal, const char *path,
         err =
             read_sig(path, &sig, &sl, journal->detail, sizeof(journal->detail));
     }
-    const uint8_t *bytes = (const uint8_t *)buf;
+    ibundle b = {(const uint8_t *)buf, len, NULL, NULL, 0};
     if (err == CAIRN_OK) {
-        err = check_bundle(bytes, len, sig, sl, pinned, flags, out);
+        err = check_bundle(&b, sig, sl, pinned, flags, out);
     }
     if (err == CAIRN_OK && (err = verdict_err(out)) != CAIRN_OK) {
         cairn__jfail(journal, err, "%s: %s: %s", path,
                      cairn_verdict_name(out->verdict), out->reason);
     }
     if (err == CAIRN_OK) {
-        err = build_value(bytes, len, sig, sl, wall_now(), &value, &value_len,
+        err = build_value(&b, sig, sl, wall_now(), &value, &value_len,
                           journal->detail, sizeof(journal->detail));
     }
     if (err == CAIRN_OK) {
@@ -339,6 +378,7 @@ cairn_err cairn_import(cairn_journal *journal, const char *path,
         }
     }
     free(value);
+    free(b.owned);
     free(sig);
     free(buf);
     return err;
@@ -381,8 +421,9 @@ cairn_err cairn__verify_import(cairn_journal *j, cairn_txn *txn,
         return err == CAIRN_ENOMEM ? err : CAIRN_OK;
     }
     unsigned flags = v.minisig == NULL ? CAIRN_BUNDLE_NO_SIGNATURE : 0;
-    err = check_bundle(v.bundle, v.bundle_len, (const char *)v.minisig,
-                       v.minisig_len, pinned, flags, out);
+    ibundle b = {v.bundle, v.bundle_len, NULL, NULL, 0};
+    err = check_bundle(&b, (const char *)v.minisig, v.minisig_len, pinned,
+                       flags, out);
     if (err == CAIRN_OK && out->verdict == CAIRN_VERDICT_TAMPERED &&
         strcmp(out->bad_field, "bundle.key") == 0) {
         other_key(out);
@@ -396,9 +437,9 @@ cairn_err cairn__verify_import(cairn_journal *j, cairn_txn *txn,
     }
     /* The stored state and record index must be what the bundle gives. */
     if (err == CAIRN_OK && out->verdict != CAIRN_VERDICT_TAMPERED) {
-        err = build_value(v.bundle, v.bundle_len, (const char *)v.minisig,
-                          v.minisig_len, v.imported_ns, &again, &again_len,
-                          detail, sizeof(detail));
+        err = build_value(&b, (const char *)v.minisig, v.minisig_len,
+                          v.imported_ns, &again, &again_len, detail,
+                          sizeof(detail));
         if (err == CAIRN_OK) {
             uint8_t *stored = NULL;
             size_t stored_len = 0;
@@ -424,71 +465,7 @@ cairn_err cairn__verify_import(cairn_journal *j, cairn_txn *txn,
         out->replay_ok = out->verdict != CAIRN_VERDICT_TAMPERED;
     }
     free(again);
+    free(b.owned);
     cairn__import_value_free(&v);
-    return err;
-}
-
-/* ---- export of the stored bundle ---------------------------------------- */
-
-static cairn_err write_new(const char *path, const uint8_t *p, size_t n,
-                           char *detail, size_t detail_len)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        return cairn__fail(detail, detail_len, CAIRN_EIO, "%s: cannot create",
-                           path);
-    }
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, p + done, n - done);
-        if (w <= 0) {
-            close(fd);
-            unlink(path);
-            return cairn__fail(detail, detail_len, CAIRN_EIO,
-                               "%s: write failed", path);
-        }
-        done += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        unlink(path);
-        return cairn__fail(detail, detail_len, CAIRN_EIO, "%s: fsync failed",
-                           path);
-    }
-    return CAIRN_OK;
-}
-
-cairn_err cairn_import_export(cairn_journal *journal, const char *run_id,
-                              const char *path)
-{
-    if (journal == NULL || run_id == NULL || path == NULL) {
-        return CAIRN_EINVAL;
-    }
-    char sig_path[4096];
-    int n = snprintf(sig_path, sizeof(sig_path), "%s.minisig", path);
-    if (n < 0 || (size_t)n >= sizeof(sig_path)) {
-        return cairn__jfail(journal, CAIRN_EINVAL, "%s: path too long", path);
-    }
-    cairn_txn *txn = NULL;
-    cairn_import_value v;
-    cairn_err err = cairn__store_read(journal->store, &txn);
-    if (err != CAIRN_OK) {
-        return cairn__jfail(journal, err, "%s",
-                            cairn__store_detail(journal->store));
-    }
-    err = cairn__import_load(journal, txn, run_id, &v, NULL, journal->detail,
-                             sizeof(journal->detail));
-    if (err == CAIRN_OK) {
-        err = write_new(path, v.bundle, v.bundle_len, journal->detail,
-                        sizeof(journal->detail));
-        if (err == CAIRN_OK && v.minisig != NULL) {
-            err = write_new(sig_path, v.minisig, v.minisig_len, journal->detail,
-                            sizeof(journal->detail));
-            if (err != CAIRN_OK) {
-                unlink(path);
-            }
-        }
-        cairn__import_value_free(&v);
-    }
-    cairn__txn_end(txn);
     return err;
 }

@@ -20,6 +20,7 @@
 #include "format/merkle.h"
 #include "format/note.h"
 #include "format/record.h"
+#include "journal/keyhist.h"
 #include "state/state.h"
 #include "store/store.h"
 
@@ -103,6 +104,12 @@ typedef struct cairn_vcore {
      *  record, which stands for records 0..seq-1 (docs/FORMAT.md
      *  section 22); the state is the stub it implies. */
     int pruned_start;
+    /** The journal's key history (verify_keys.c; NULL or empty: none):
+     *  each checkpoint's key id must be the key in force at its position
+     *  and the run's CREATE that at its own, and, when @c keys_trusted, the
+     *  signature is checked under that key. */
+    const cairn_keyhist *keys;
+    int keys_trusted;
 } cairn_vcore;
 
 /** Start a run.  @p run_id and @p pinned are borrowed for the core's
@@ -140,6 +147,64 @@ CAIRN_INTERNAL cairn_err cairn__vcore_tampered(cairn_vcore *v, int has_seq,
  *  key not pinned, unsealed tail, no records) or VERIFIED.  @p note (may
  *  be NULL) is appended to the reason. */
 CAIRN_INTERNAL void cairn__vcore_finish(cairn_vcore *v, const char *note);
+
+/* ---- Walking lookups (verify_read.c) -------------------------------- */
+
+/** cairn__txn_get() through a cursor kept open between calls: a key that
+ *  follows the one asked before is reached by one step, not a descent. */
+typedef struct cairn__vread {
+    cairn_txn *txn;
+    cairn_dbi dbi;
+    cairn_cursor *cur;
+    int positioned; /**< the cursor sits on an entry */
+} cairn__vread;
+
+CAIRN_INTERNAL void cairn__vread_init(cairn__vread *r, cairn_txn *txn,
+                                      cairn_dbi dbi);
+/**
+ * The value under @p key, as cairn__txn_get() gives it (*found 0 when
+ * absent); the view lives as long as the transaction.
+ * @return CAIRN_OK; a store error.
+ */
+CAIRN_INTERNAL cairn_err cairn__vread_get(cairn__vread *r, const uint8_t *key,
+                                          size_t key_len, const uint8_t **val,
+                                          size_t *val_len, int *found);
+/** Close the cursor (before the transaction ends); NULL-safe state. */
+CAIRN_INTERNAL void cairn__vread_close(cairn__vread *r);
+
+/* ---- Key rotation (verify_keys.c, docs/FORMAT.md section 24) ------- */
+
+/** The key history as a verifier sees it. */
+typedef struct cairn__vkeys {
+    cairn_keyhist kh;
+    int trusted;       /**< a pinned key is in the chain: all of it counts */
+    cairn_pubkey *set; /**< the chain's keys as a pinned set (trusted) */
+} cairn__vkeys;
+
+/**
+ * Load and check the journal's key history in @p txn and decide whether
+ * @p pinned trusts it (see verify_keys.c).
+ * @return CAIRN_OK; CAIRN_ETAMPERED (@p rep filled, field "rotation");
+ *         CAIRN_ENOMEM; a store error.  Free @p vk with
+ *         cairn__vkeys_free() in every case.
+ */
+CAIRN_INTERNAL cairn_err cairn__vkeys_load(
+    cairn_txn *txn, const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+    const cairn_pubkey *pinned, cairn__vkeys *vk, cairn_verify_report *rep);
+CAIRN_INTERNAL void cairn__vkeys_free(cairn__vkeys *vk);
+/** The pinned set to check signatures with: the chain's keys when
+ *  trusted (the current key first), else @p pinned. */
+CAIRN_INTERNAL const cairn_pubkey *
+cairn__vkeys_pinned(const cairn__vkeys *vk, const cairn_pubkey *pinned);
+/**
+ * After the head was read (rep->journal_head): a trusted history needs
+ * the head signed by the key in force at its size, and every ROTATE record
+ * proven in the log tree under the head's root.
+ * @return CAIRN_OK; CAIRN_ETAMPERED (@p rep filled); a store error.
+ */
+CAIRN_INTERNAL cairn_err cairn__vkeys_check_head(
+    cairn_txn *txn, const cairn__vkeys *vk,
+    const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES], cairn_verify_report *rep);
 
 /* ---- Format 2: stored Merkle trees (verify_tree.c) ------------------ */
 

@@ -99,8 +99,8 @@ static void check_pinned(cairn_vcore *v, const cairn_record *rec)
 {
     uint8_t pid[CAIRN_KEY_ID_BYTES];
     char run_key[17], pin_key[17];
-    if (!rec->signed_run || v->pinned == NULL) {
-        return;
+    if (!rec->signed_run || v->pinned == NULL || v->keys_trusted) {
+        return; /* a trusted key history decides at each position */
     }
     const cairn_pubkey *member = cairn__pubkey_find(v->pinned, rec->key_id);
     if (member != NULL) {
@@ -157,6 +157,27 @@ static cairn_err parse_plan(cairn_vcore *v, const cairn_record *rec,
 
 /* Seq 0: a CREATE record of this journal and run, chained to the genesis
  * hash, whose stored plan is canonical and hashes to plan_hash. */
+/* In a journal that rotated its key (docs/FORMAT.md section 24), a signed
+ * run is created under the key in force at its CREATE's position. */
+static cairn_err check_created_key(cairn_vcore *v, const cairn_record *rec,
+                                   uint64_t pos)
+{
+    if (!rec->signed_run || v->keys == NULL || v->keys->n == 0) {
+        return CAIRN_OK;
+    }
+    const cairn_key_entry *k = cairn__keyhist_at(v->keys, pos);
+    if (memcmp(k->key_id, rec->key_id, CAIRN_KEY_ID_BYTES) == 0) {
+        return CAIRN_OK;
+    }
+    char e[17], f[17];
+    cairn__key_id_text(k->key_id, e);
+    cairn__key_id_text(rec->key_id, f);
+    return bad(v, 0, "key_id", e, f,
+               "seq 0: the run was created at position %llu under key %s, "
+               "but the key in force there is %s",
+               (unsigned long long)pos, f, e);
+}
+
 static cairn_err start_run(cairn_vcore *v, const cairn_record *rec,
                            const uint8_t hash[CAIRN_HASH_BYTES], uint64_t pos)
 {
@@ -207,8 +228,11 @@ static cairn_err start_run(cairn_vcore *v, const cairn_record *rec,
     }
     v->rep->run_signed = rec->signed_run != 0;
     memcpy(v->rep->key_id, rec->key_id, CAIRN_KEY_ID_BYTES);
-    check_pinned(v, rec);
-    return CAIRN_OK;
+    err = check_created_key(v, rec, pos);
+    if (err == CAIRN_OK) {
+        check_pinned(v, rec);
+    }
+    return err;
 }
 
 static cairn_err next_record(cairn_vcore *v, const cairn_record *rec,
@@ -338,9 +362,11 @@ cairn_err cairn__vcore_record(cairn_vcore *v, uint64_t position,
     return err;
 }
 
-/* The signature of a checkpoint of a signed run. */
+/* The signature of a checkpoint of a signed run, stored at @p position:
+ * by the run's key, or, in a journal that rotated its key, by the key in
+ * force at @p position (docs/FORMAT.md section 24). */
 static cairn_err check_signature(cairn_vcore *v, const cairn_checkpoint *cp,
-                                 uint64_t seq)
+                                 uint64_t seq, uint64_t position)
 {
     char e[17], f[17];
     if (!cp->is_signed) {
@@ -348,12 +374,21 @@ static cairn_err check_signature(cairn_vcore *v, const cairn_checkpoint *cp,
                    "seq %llu: unsigned checkpoint in a signed run",
                    (unsigned long long)seq);
     }
-    if (memcmp(cp->key_id, v->rep->key_id, CAIRN_KEY_ID_BYTES) != 0) {
-        cairn__key_id_text(v->rep->key_id, e);
+    const uint8_t *want = v->rep->key_id, *pk = NULL;
+    if (v->keys != NULL && v->keys->n > 0) {
+        const cairn_key_entry *k = cairn__keyhist_at(v->keys, position);
+        want = k->key_id;
+        pk = v->keys_trusted ? k->pk : NULL;
+    }
+    if (memcmp(cp->key_id, want, CAIRN_KEY_ID_BYTES) != 0) {
+        cairn__key_id_text(want, e);
         cairn__key_id_text(cp->key_id, f);
         return bad(v, seq, "checkpoint.key_id", e, f,
-                   "seq %llu: checkpoint signed by key %s, the run's key is "
-                   "%s",
+                   want == v->rep->key_id
+                       ? "seq %llu: checkpoint signed by key %s, the run's "
+                         "key is %s"
+                       : "seq %llu: checkpoint signed by key %s, the key in "
+                         "force at its position is %s",
                    (unsigned long long)seq, f, e);
     }
     if (v->pinned == NULL) {
@@ -361,7 +396,9 @@ static cairn_err check_signature(cairn_vcore *v, const cairn_checkpoint *cp,
     }
     uint8_t msg[CAIRN_CHECKPOINT_MSG_MAX];
     size_t n = cairn__checkpoint_message(cp, v->journal_id, v->st.run_id, msg);
-    if (n == 0 || cairn__pubkey_verify(v->pinned, cp->sig, msg, n) != 0) {
+    if (n == 0 ||
+        (pk != NULL ? cairn__ed25519_verify(cp->sig, msg, n, pk)
+                    : cairn__pubkey_verify(v->pinned, cp->sig, msg, n)) != 0) {
         return bad(v, seq, "signature", "valid under the pinned key", "invalid",
                    "seq %llu: checkpoint signature does not verify under "
                    "the pinned key",
@@ -420,7 +457,7 @@ cairn_err cairn__vcore_checkpoint(cairn_vcore *v, uint64_t position,
     }
     cairn_err err = check_seal(v, &cp, seq);
     if (err == CAIRN_OK && v->rep->run_signed) {
-        err = check_signature(v, &cp, seq);
+        err = check_signature(v, &cp, seq, position);
     } else if (err == CAIRN_OK && cp.is_signed) {
         err = bad(v, seq, "checkpoint.flags", "unsigned", "signed",
                   "seq %llu: signed checkpoint in an unsigned run",

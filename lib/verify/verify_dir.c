@@ -41,6 +41,8 @@ typedef struct dwalk {
     int leaves_by_runs; /* the log tree's leaves are the run checks' */
     cairn__vtree log;   /* the log tree, rebuilt from the records */
     cairn__vtree smap;  /* the state map, rebuilt from the run states */
+    cairn__vread index; /* index entries of the records, in position order */
+    cairn__vkeys vk;    /* the key history (docs/FORMAT.md section 24) */
 } dwalk;
 
 static cairn_err fail_store(dwalk *w, cairn_err err, const char *what)
@@ -122,16 +124,29 @@ static cairn_err record_indexed(dwalk *w, uint64_t pos, const uint8_t *v,
                       "truncated",
                       (unsigned long long)pos);
     }
-    if (run == 0 || run > w->runs) {
+    /* Run 0 is the journal's own: its ROTATE records (section 24),
+     * checked one by one by the key history. */
+    int rotation = run == 0 && vl > 1 && v[1] == CAIRN_REC_ROTATE;
+    if ((run == 0 && !rotation) || run > w->runs ||
+        (run != 0 && vl > 1 && v[1] == CAIRN_REC_ROTATE)) {
         return bad_at(w, pos, "records",
                       "position %llu names run %llu, "
-                      "which does not exist",
-                      (unsigned long long)pos, (unsigned long long)run);
+                      "which does not exist%s",
+                      (unsigned long long)pos, (unsigned long long)run,
+                      run == 0 || v[1] == CAIRN_REC_ROTATE
+                          ? " (only a rotate record is the journal's, run 0)"
+                          : "");
+    }
+    if (rotation && !cairn__keyhist_is_rotation(&w->vk.kh, pos)) {
+        return bad_at(w, pos, "rotation",
+                      "position %llu holds a rotate record that is not "
+                      "in the journal's key history",
+                      (unsigned long long)pos);
     }
     cairn__store64_be(key, run);
     cairn__store64_be(key + 8, seq);
-    cairn_err err = cairn__txn_get(w->txn, CAIRN_DBI_INDEX, key, sizeof(key),
-                                   &iv, &ivl, &found);
+    cairn_err err =
+        cairn__vread_get(&w->index, key, sizeof(key), &iv, &ivl, &found);
     if (err != CAIRN_OK) {
         return fail_store(w, err, "reading the index");
     }
@@ -231,6 +246,32 @@ static cairn_err pruned_push(dwalk *w)
                : fail_store(w, err, "reading a tree node");
 }
 
+/* A rotate record's leaf hash against the stored leaf of its position
+ * (what a run check does for the run's own records). */
+static cairn_err own_leaf(dwalk *w, uint64_t pos, const uint8_t *v, size_t vl)
+{
+    uint8_t key[9], leaf[CAIRN_HASH_BYTES];
+    const uint8_t *nv;
+    size_t nl;
+    int found = 0;
+    key[0] = 0;
+    cairn__store64_be(key + 1, pos - 1);
+    cairn_err err = cairn__txn_get(w->txn, CAIRN_DBI_TREE, key, sizeof(key),
+                                   &nv, &nl, &found);
+    if (err != CAIRN_OK) {
+        return fail_store(w, err, "reading a tree node");
+    }
+    cairn__leaf_hash(v, vl, leaf);
+    if (!found || nl != CAIRN_HASH_BYTES ||
+        memcmp(nv, leaf, CAIRN_HASH_BYTES) != 0) {
+        return bad_at(w, pos, "tree",
+                      "position %llu: the log tree's leaf is not the hash "
+                      "of the rotate record there",
+                      (unsigned long long)pos);
+    }
+    return CAIRN_OK;
+}
+
 static cairn_err check_records(dwalk *w)
 {
     cairn_cursor *cur = NULL;
@@ -252,6 +293,11 @@ static cairn_err check_records(dwalk *w)
                      : record_indexed(w, want, v, vl);
         if (err == CAIRN_OK && !pruned) {
             err = count_listed(w, want, v, vl);
+        }
+        /* No run check hashes a rotate record: this walk does. */
+        if (err == CAIRN_OK && w->f2 && w->leaves_by_runs && !pruned &&
+            vl > 1 && v[1] == CAIRN_REC_ROTATE) {
+            err = own_leaf(w, want, v, vl);
         }
         if (err == CAIRN_OK && w->f2) {
             err = w->leaves_by_runs ? stored_push(w)
@@ -330,6 +376,11 @@ static cairn_err check_checkpoints(dwalk *w)
             err = bad_at(w, pos, "checkpoints",
                          "checkpoint at position %llu does not decode: %s",
                          (unsigned long long)pos, why);
+        } else if (err == CAIRN_OK && run == 0) {
+            err = bad_at(w, pos, "checkpoints",
+                         "checkpoint at position %llu: the record there is "
+                         "a rotate record, which no checkpoint seals",
+                         (unsigned long long)pos);
         } else if (err == CAIRN_OK && (cp.run_num != run || cp.seq != seq)) {
             err =
                 bad_at(w, pos, "checkpoints",
@@ -613,8 +664,21 @@ static cairn_err check_trees(dwalk *w)
 
 static cairn_err read_head(dwalk *w, const cairn_pubkey *pinned)
 {
-    cairn_err err =
-        cairn__verify_head_read(w->txn, w->j->journal_id, pinned, w->rep);
+    cairn_err err = CAIRN_OK;
+    if (w->j->format >= 2) {
+        err =
+            cairn__vkeys_load(w->txn, w->j->journal_id, pinned, &w->vk, w->rep);
+        if (err != CAIRN_OK) {
+            return err == CAIRN_ETAMPERED || err == CAIRN_ENOMEM
+                       ? err
+                       : fail_store(w, err, "reading the key history");
+        }
+    }
+    err = cairn__verify_head_read(w->txn, w->j->journal_id,
+                                  cairn__vkeys_pinned(&w->vk, pinned), w->rep);
+    if (err == CAIRN_OK) {
+        err = cairn__vkeys_check_head(w->txn, &w->vk, w->j->journal_id, w->rep);
+    }
     if (err != CAIRN_OK) {
         return err == CAIRN_ETAMPERED ? err
                                       : fail_store(w, err, "reading the head");
@@ -622,6 +686,33 @@ static cairn_err read_head(dwalk *w, const cairn_pubkey *pinned)
     w->f2 = w->rep->format == 2;
     cairn__vtree_init(&w->log, w->txn, CAIRN_DBI_TREE, "tree", w->rep);
     cairn__vtree_init(&w->smap, w->txn, CAIRN_DBI_SMAP, "state-map", w->rep);
+    return CAIRN_OK;
+}
+
+/* The per-operation rows (docs/FORMAT.md section 23) are not written
+ * yet by this build: "oprows" and "otree" must be empty, so that nothing
+ * planted in them goes unchecked. */
+static cairn_err check_oprows_empty(dwalk *w)
+{
+    static const cairn_dbi dbis[] = {CAIRN_DBI_OPROWS, CAIRN_DBI_OTREE};
+    for (size_t i = 0; i < sizeof(dbis) / sizeof(dbis[0]); i++) {
+        uint64_t n = 0;
+        if (!cairn__store_has(w->j->store, dbis[i])) {
+            continue;
+        }
+        cairn_err err = cairn__txn_count(w->txn, dbis[i], &n);
+        if (err != CAIRN_OK) {
+            return fail_store(w, err, "counting the operation rows");
+        }
+        if (n != 0) {
+            const char *name = cairn__dbi_name(dbis[i]);
+            cairn__report_tampered(w->rep, 0, 0, name, "no entry", NULL,
+                                   "database \"%s\" holds %llu entries, "
+                                   "which this cairn never writes",
+                                   name, (unsigned long long)n);
+            return CAIRN_ETAMPERED;
+        }
+    }
     return CAIRN_OK;
 }
 
@@ -651,6 +742,9 @@ static cairn_err walk(dwalk *w, const cairn_pubkey *pinned)
     }
     if (err == CAIRN_OK && w->f2) {
         err = check_trees(w);
+    }
+    if (err == CAIRN_OK && w->f2) {
+        err = check_oprows_empty(w);
     }
     return err;
 }
@@ -727,15 +821,18 @@ cairn_err cairn__verify_dir(cairn_journal *journal, const cairn_pubkey *pinned,
         err = fail_store(&w, err, "beginning a read transaction");
         return err == CAIRN_ENOMEM ? err : CAIRN_OK;
     }
+    cairn__vread_init(&w.index, w.txn, CAIRN_DBI_INDEX);
     err = walk(&w, pinned);
+    cairn__vread_close(&w.index);
     cairn__vtree_free(&w.log);
     cairn__vtree_free(&w.smap);
     cairn__txn_end(w.txn);
     out->records = w.records;
     out->pruned_records = w.pruned;
     if (err == CAIRN_OK) {
-        finish(&w, pinned);
+        finish(&w, cairn__vkeys_pinned(&w.vk, pinned));
     }
+    cairn__vkeys_free(&w.vk);
     return err == CAIRN_ENOMEM ? err : CAIRN_OK;
 }
 

@@ -4,9 +4,12 @@
  *
  * The run's index is walked in sequence order (a gap is TAMPERED); each
  * record is read by position and fed to the core, followed by the
- * checkpoint stored at its position, if any.  Finally the replayed state
- * is compared with the materialised one.  Memory is constant in the
- * number of records.
+ * checkpoint stored at its position, if any.  Records and log tree leaves
+ * are read through cursors kept between lookups (cairn__vread): a run's
+ * records mostly sit at consecutive positions, so a lookup is mostly one
+ * cursor step.  Finally the replayed state is compared with the
+ * materialised one (byte for byte with its encoding first, decoded only
+ * when they differ).  Memory is constant in the number of records.
  *
  * Checkpoints that name this run but sit at no position of its records
  * are looked for in one of two ways (VRUN_ALONE or VRUN_DIR_CHECKED):
@@ -32,6 +35,7 @@
 #include "base/bytes.h"
 #include "journal/journal.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -49,6 +53,8 @@ typedef struct jwalk {
     const uint8_t *ck, *cv;
     size_t ckl, cvl;
     char prune_note[480]; /* a pruned run: what was removed, by whom */
+    cairn__vread rec_rd;  /* the run's records, by position */
+    cairn__vread leaf_rd; /* their log tree leaves (w->leaves) */
 } jwalk;
 
 /* Internal sentinel: LMDB failed and the report says ERROR. */
@@ -172,8 +178,8 @@ static cairn_err check_leaf(jwalk *w, uint64_t seq, uint64_t pos)
     char e[2 * CAIRN_HASH_BYTES + 1], f[2 * CAIRN_HASH_BYTES + 1] = "";
     key[0] = 0;
     cairn__store64_be(key + 1, pos - 1);
-    cairn_err err = cairn__txn_get(w->txn, CAIRN_DBI_TREE, key, sizeof(key), &v,
-                                   &vl, &found);
+    cairn_err err =
+        cairn__vread_get(&w->leaf_rd, key, sizeof(key), &v, &vl, &found);
     if (err != CAIRN_OK) {
         return store_fail(w->rep, err, "reading the log tree");
     }
@@ -206,8 +212,7 @@ static cairn_err one_record(jwalk *w, uint64_t seq, uint64_t pos)
         return err;
     }
     cairn__store64_be(key, pos);
-    err = cairn__txn_get(w->txn, CAIRN_DBI_RECORDS, key, sizeof(key), &val, &vl,
-                         &found);
+    err = cairn__vread_get(&w->rec_rd, key, sizeof(key), &val, &vl, &found);
     if (err != CAIRN_OK) {
         return store_fail(w->rep, err, "reading a record");
     }
@@ -418,6 +423,24 @@ static cairn_err check_pruned(jwalk *w)
     return err;
 }
 
+/* The common case first: the stored blob is byte for byte the canonical
+ * encoding of the replayed state (what the writer stored), so it decodes
+ * to the same state and compares equal; nothing else to do.  *same 0:
+ * the full comparison decides (and names what differs). */
+static cairn_err state_bytes_equal(const cairn_state *re, const uint8_t *val,
+                                   size_t vl, int *same)
+{
+    uint8_t *blob = NULL;
+    size_t n = 0;
+    *same = 0;
+    cairn_err err = cairn__state_encode(re, &blob, &n);
+    if (err == CAIRN_OK) {
+        *same = n == vl && memcmp(blob, val, n) == 0;
+    }
+    free(blob);
+    return err;
+}
+
 /* The replayed state against the materialised one. */
 static cairn_err check_state(jwalk *w)
 {
@@ -436,6 +459,12 @@ static cairn_err check_state(jwalk *w)
         return cairn__vcore_tampered(w->v, 0, 0, "state", "the run's state",
                                      "nothing",
                                      "the materialised run state is missing");
+    }
+    int same = 0;
+    err = state_bytes_equal(&w->v->st, val, vl, &same);
+    if (err != CAIRN_OK || same) {
+        w->rep->replay_ok = err == CAIRN_OK;
+        return err;
     }
     cairn_state stored;
     err = cairn__state_decode(val, vl, &stored, why, sizeof(why));
@@ -585,6 +614,8 @@ cairn_err cairn__verify_run_txn(cairn_journal *j, cairn_txn *txn,
     w.txn = txn;
     w.rep = rep;
     w.v = &v;
+    cairn__vread_init(&w.rec_rd, txn, CAIRN_DBI_RECORDS);
+    cairn__vread_init(&w.leaf_rd, txn, CAIRN_DBI_TREE);
     if (run_num != NULL) {
         *run_num = 0;
     }
@@ -595,22 +626,50 @@ cairn_err cairn__verify_run_txn(cairn_journal *j, cairn_txn *txn,
     if (run_num != NULL) {
         *run_num = w.run_num;
     }
-    cairn__vcore_init(&v, j->journal_id, w.run_num, run_id, pinned, rep);
+    /* The key history (docs/FORMAT.md section 24): which key signs what. */
+    cairn__vkeys vk;
+    memset(&vk, 0, sizeof(vk));
+    if (j->format >= 2) {
+        err = cairn__vkeys_load(txn, j->journal_id, pinned, &vk, rep);
+        if (err != CAIRN_OK) {
+            cairn__vkeys_free(&vk);
+            if (err == CAIRN_ETAMPERED || err == CAIRN_ENOMEM) {
+                return err == CAIRN_ENOMEM ? err : CAIRN_OK;
+            }
+            err = store_fail(rep, err, "reading the key history");
+            return err == STORE_FAILED ? CAIRN_OK : err;
+        }
+    }
+    const cairn_pubkey *use = cairn__vkeys_pinned(&vk, pinned);
+    cairn__vcore_init(&v, j->journal_id, w.run_num, run_id, use, rep);
     v.memo = memo;
+    v.keys = &vk.kh;
+    v.keys_trusted = vk.trusted;
     err = run_checks(&w);
     char note[320] = "", all[sizeof(note) + sizeof(w.prune_note) + 2];
     if (err == CAIRN_OK && mode == VRUN_ALONE) {
-        err = head_checks(&w, pinned, note, sizeof(note));
+        err = head_checks(&w, use, note, sizeof(note));
+    }
+    if (err == CAIRN_OK && mode == VRUN_ALONE) {
+        err = cairn__vkeys_check_head(txn, &vk, j->journal_id, rep);
+        if (err == CAIRN_ETAMPERED) {
+            v.stopped = 1;
+        } else if (err != CAIRN_OK) {
+            err = store_fail(rep, err, "proving the key history");
+        }
     }
     if (err == CAIRN_OK) {
         cairn__fmt(all, sizeof(all), "%s%s%s", w.prune_note,
                    w.prune_note[0] != '\0' && note[0] != '\0' ? "; " : "",
                    note);
         cairn__vcore_finish(&v, all);
-        head_verdict(rep, pinned);
+        head_verdict(rep, use);
     }
     cairn__cursor_close(w.cps);
+    cairn__vread_close(&w.rec_rd);
+    cairn__vread_close(&w.leaf_rd);
     cairn__vcore_free(&v);
+    cairn__vkeys_free(&vk);
     return err == CAIRN_ETAMPERED || err == STORE_FAILED ? CAIRN_OK : err;
 }
 

@@ -4,7 +4,8 @@
 # never pruned (running, in doubt, held) with their reasons, an empty
 # policy refused, the dry run equal to what is executed, --confirm with a
 # wrong or stale hash refused (exit 3, nothing done), the archived bundles
-# verified and tied to their tombstones, `verify --all` VERIFIED after a
+# verified and tied to their tombstones (zstd bundles with --zstd, whose
+# setting is part of the plan's hash), `verify --all` VERIFIED after a
 # prune, a rerun a no-op, a copy that fails kept, two prunes excluded, and
 # the crash tests: a SIGKILL after each phase (the bundle's temporary
 # file written, the bundle renamed, its .minisig renamed, the copy
@@ -148,6 +149,13 @@ T1=$(python3 -c 'import time; print(time.time_ns())')
 sleep 1
 mk n-ok X ok
 mk n-fail X fail
+# A hold put on an old run and released after T1 is no progress: the run
+# keeps its age (its `updated` stays the time of its last other record).
+expect 0 "$C" status o-ok -o json && cp "$T/out" "$T/o-ok.before"
+expect 0 "$C" hold o-ok --reason "audit"
+expect 0 "$C" release o-ok --reason "audit done"
+expect 0 "$C" status o-ok -o json
+json_is "$T/out" 'j["updated"] == json.load(open("'"$T/o-ok.before"'"))["updated"] and not j["held"]'
 DAY=86400000000000
 export CAIRN_TEST_PRUNE_NOW=$((T1 + 10 * DAY))
 expect 0 P --keep-within 10d --dry-run -o json
@@ -255,6 +263,78 @@ status_is s1 's["state"] == "completed"'
 rm -f "$A/$JID3/.prune.lock"
 mv "$T/lock.saved" "$A/$JID3/.prune.lock"
 expect 0 P --keep-last 3
+expect 0 "$C" verify --all --key "$T/pub"
+
+# ---- --zstd: archives are zstd bundles, tied to their tombstones --------
+export CAIRN_DIR="$T/j5"
+mk z1 Z ok
+mk z2 Z fail
+expect 0 P --state completed,failed --dry-run -o json
+HPLAIN=$(hash_of "$T/out")
+json_is "$T/out" 'j["plan"]["zstd"] is False and j["plan"]["runs"][0]["bundle"].endswith("/z1.cairn")'
+expect 0 P --state completed,failed --zstd --dry-run -o json
+HZ=$(hash_of "$T/out")
+JID5=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["plan"]["journal_id"])' "$T/out")
+json_is "$T/out" 'j["plan"]["zstd"] is True and [r["bundle"].rsplit("/", 1)[1] for r in j["plan"]["runs"]] == ["z1.cairn.zst", "z2.cairn.zst"]'
+CHECKS=$((CHECKS + 1))
+[ "$HZ" != "$HPLAIN" ] || fail "--zstd does not change the plan's hash"
+expect 0 P --state completed,failed --zstd --dry-run
+grep -q "^archive       : $A/$JID5 (zstd bundles)\$" "$T/out" || fail "text: no zstd on the archive line"
+# A confirm with another --zstd setting than its dry run: exit 3, nothing.
+expect 3 P --state completed,failed --confirm "$HZ" &&
+    err_has "the prune plan changed since the dry run"
+expect 3 P --state completed,failed --zstd --confirm "$HPLAIN" &&
+    err_has "the prune plan changed since the dry run"
+status_is z1 's["state"] == "completed"'
+[ -z "$(ls "$A/$JID5" 2>/dev/null)" ] || fail "a refused confirm archived something"
+# Killed after the export: the rerun reuses the zstd copy.
+CHECKS=$((CHECKS + 1))
+CAIRN_TEST_PRUNE_KILL_AT=export P --state completed,failed --zstd --confirm "$HZ" \
+    >"$T/out" 2>"$T/err"
+[ $? -eq 137 ] || fail "prune --zstd killed after the export: not SIGKILLed"
+status_is z1 's["state"] == "completed"'
+expect 0 P --state completed,failed --zstd --confirm "$HZ" -o json
+json_is "$T/out" 'j["pruned"] == 2 and j["skipped"] == 0'
+json_is "$T/out" '{r["run_id"]: r["note"] for r in j["runs"]}["z1"] == "bundle reused"'
+for r in z1 z2; do
+    f="$A/$JID5/$r.cairn.zst"
+    CHECKS=$((CHECKS + 1))
+    python3 -c 'import sys; sys.exit(open(sys.argv[1], "rb").read(4) != b"\x28\xb5\x2f\xfd")' "$f" ||
+        fail "$r: the archive is not a zstd frame"
+    expect 0 "$C" verify-bundle "$f" --key "$T/pub"
+    grep -q '^version     : 2 (zstd: [0-9]* bytes stored, [0-9]* decompressed)$' "$T/out" ||
+        fail "$r: verify-bundle does not see zstd"
+    expect 0 "$C" verify-bundle "$f" --key "$T/pub" -J "$CAIRN_DIR"
+    grep -q "archived copy of pruned run $r" "$T/out" || fail "$r: not tied to its tombstone"
+    # The tombstone records the stored (compressed) file.
+    sum=$(sha256sum "$f" | cut -d' ' -f1)
+    size=$(wc -c <"$f")
+    expect 0 "$C" status "$r" -o json
+    json_is "$T/out" 'j["tombstone"]["bundle_sha256"] == "'"$sum"'" and j["tombstone"]["bundle_bytes"] == '"$size"' and j["tombstone"]["location"].endswith("/'"$r"'.cairn.zst")'
+done
+expect 0 "$C" verify --all --key "$T/pub"
+# The same bundle decompressed is not the archived file: its hash is not
+# the tombstone's (TAMPERED, exit 4), though its records are the run's.
+if command -v zstd >/dev/null 2>&1; then
+    expect 0 zstd -q -d "$A/$JID5/z1.cairn.zst" -o "$T/z1.plain"
+    expect 0 "$C" verify-bundle "$T/z1.plain" --key "$T/pub" --no-signature
+    expect 4 "$C" verify-bundle "$T/z1.plain" --key "$T/pub" --no-signature -J "$CAIRN_DIR"
+    grep -q "bundle.sha256" "$T/out" || fail "a decompressed archive: not bundle.sha256: $(cat "$T/out")"
+else
+    fail "zstd is missing: install zstd ('make deps')"
+fi
+# A copy left in the archive must be what --zstd asks for: a plain bundle
+# where a zstd one is expected is kept and reported, never pruned.
+mk z3 Z ok
+expect 0 "$C" export z3 --bundle "$A/$JID5/z3.cairn.zst"
+expect 1 P --state completed --zstd
+grep -q "^SKIPPED  *z3 " "$T/out" || fail "z3 not SKIPPED: $(cat "$T/out")"
+grep -q "the archived copy is not compressed, --zstd asks for a zstd bundle" "$T/out" ||
+    fail "no reason for z3: $(cat "$T/out")"
+status_is z3 's["state"] == "completed"'
+rm -f "$A/$JID5/z3.cairn.zst"*
+expect 0 P --state completed --zstd -o json
+json_is "$T/out" '[r["run_id"] for r in j["runs"] if r["action"] == "pruned"] == ["z3"]'
 expect 0 "$C" verify --all --key "$T/pub"
 
 # ---- crash tests -------------------------------------------------------

@@ -77,6 +77,18 @@ expect 0 "$C" -J "$J" fail "$R3" --op 0 --reason "try again" --class retryable
 expect 0 "$C" -J "$J" resume "$R3" -q
 env_is "$R3" "CAIRN_PREV_COMPLETED_RUN_ID=$R2 CAIRN_PREV_LAST_ATTEMPTED_ID=c CAIRN_PREV_LAST_ATTEMPTED_SEQ=2 CAIRN_PREV_LAST_CONTIGUOUS_ID=c CAIRN_PREV_LAST_CONTIGUOUS_SEQ=2 CAIRN_PREV_RUN_ID=$R2 "
 
+# A hold and its release are no progress: the watermark, its times
+# included, stays as it was.
+expect 0 "$C" -J "$J" watermark inc -o json && cp "$T/out" "$T/wm.before"
+sleep 1 # the hold's time differs from the run's last record in any case
+expect 0 "$C" -J "$J" hold "$R3" --reason "audit"
+expect 0 "$C" -J "$J" watermark inc -o json
+cmp -s "$T/out" "$T/wm.before" || fail "a hold moved the watermark: $(cat "$T/out")"
+expect 0 "$C" -J "$J" release "$R3" --reason "audit done"
+expect 0 "$C" -J "$J" watermark inc -o json
+cmp -s "$T/out" "$T/wm.before" || fail "a release moved the watermark: $(cat "$T/out")"
+CHECKS=$((CHECKS + 2))
+
 # Usage; the man page and --help list it.
 expect 2 "$C" -J "$J" watermark
 expect 2 "$C" -J "$J" watermark a b

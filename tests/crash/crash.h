@@ -149,24 +149,40 @@ char *cr_slurp(const char *path, size_t *len);
  *   E <run> <errname> <detail>  the call failed
  *   F <kind> <n> <prev>   (shim) fault injected at counted call n
  *   K <kind> <n> <prev>   (shim) killed after counted call n
+ *   H <size> <root>       after an A line: the journal's signed head
+ *                         (format 2, meta "head") as the writer read it
+ *                         then: tree size N and root (64 hex)
  *   X <text>              the workload saw something impossible
  * <run> is "-" for the journal open itself.
  */
 typedef struct cr_ack {
     uint64_t seq;
     uint8_t hash[CAIRN_HASH_BYTES];
+    uint64_t order; /**< index among all A lines of the log (0, 1, ...) */
+    uint64_t floor; /**< A lines before this transition's I line: those
+                         records were committed before it was asked, so
+                         their positions must all be smaller */
 } cr_ack;
 
 typedef struct cr_run_log {
     char id[CAIRN_MAX_ID + 1];
     uint64_t max_intent; /**< largest n of an I line */
+    uint64_t floor;      /**< acks of the log before its latest I line */
     cr_ack *acks;
     size_t n_acks, cap;
 } cr_run_log;
 
+/** A signed head an acknowledged writer saw (H line). */
+typedef struct cr_head {
+    uint64_t size;
+    uint8_t root[CAIRN_HASH_BYTES];
+} cr_head;
+
 typedef struct cr_log {
     cr_run_log *runs;
     size_t n_runs, cap;
+    cr_head *heads; /**< H lines, in log order */
+    size_t n_heads, heads_cap;
     uint64_t n_acks, n_intents, n_errors;
     uint64_t fired;     /**< F lines */
     uint64_t killed;    /**< K lines */
@@ -207,6 +223,7 @@ typedef struct cr_snap_run {
     char id[CAIRN_MAX_ID + 1];
     uint64_t n;                        /**< records */
     uint8_t (*hash)[CAIRN_HASH_BYTES]; /**< leaf hash of each record */
+    uint64_t *pos;                     /**< position of each record */
 } cr_snap_run;
 
 /** What an audit of a directory found. */
@@ -220,6 +237,8 @@ typedef struct cr_snap {
     cr_snap_run *runs;
     size_t n_runs;
     double open_s; /**< time to open (read-only) */
+    uint64_t head_size; /**< the signed head's N (0: no head, no record) */
+    uint8_t head_root[CAIRN_HASH_BYTES]; /**< and its log tree root */
 } cr_snap;
 
 /** Audit flags. */
@@ -230,9 +249,17 @@ typedef struct cr_snap {
  * cairn_verify_run() with the pinned key (VERIFIED), cairn_replay_check(),
  * cairn_status() against an own walk of the chain (seqs 0..N-1, each prev
  * the previous hash, head and count equal to the summary), and
- * cairn_verify_directory().  With CR_AUDIT_QUICK only runs named in
- * @p verify (NULL-terminated) get cairn_verify_run(); the others get the
- * rest.  Fills @p out; returns 0 (even when checks fail: see out->ok).
+ * cairn_verify_directory() (format 2: the stored log tree and state map
+ * rebuilt from the records and run states, roots and counts equal to the
+ * head's).  Then the format-2 head on its own (crash_tree.c): it parses,
+ * is signed by the pinned key, N is the number of records, R the number
+ * of runs, the positions are dense 1..N, and the RFC 6962 root the suite
+ * computes itself from the records' leaf hashes in position order equals
+ * the head's root.  Without CR_AUDIT_QUICK also cairn_verify_all() with
+ * the pinned key (what `cairn verify --all --key` runs): VERIFIED.  With
+ * CR_AUDIT_QUICK only runs named in @p verify (NULL-terminated) get
+ * cairn_verify_run(); the others get the rest.  Fills @p out; returns 0
+ * (even when checks fail: see out->ok).
  */
 int cr_audit(cr_ctx *c, const char *dir, unsigned flags, char *const *verify,
              cr_snap *out);
@@ -242,7 +269,8 @@ const cr_snap_run *cr_snap_find(const cr_snap *snap, const char *id);
 /**
  * Check a snapshot against an ack log: I1 (every acked record present,
  * same hash), I3 (no run holds more records than were attempted, every
- * run present was attempted).  A journal that does not open is a
+ * run present was attempted), and when those hold I9 (cr_check_tree():
+ * the acknowledgements' order, the acknowledged heads).  A journal that does not open is a
  * violation unless nothing was acknowledged and no data.mdb is in place
  * (a creation cut short leaves none: a new journal is linked into place
  * only once complete and durable).  Each failure is reported with
@@ -252,9 +280,63 @@ unsigned cr_check_acks(cr_ctx *c, const cr_snap *snap, const cr_log *log,
                        const char *where);
 
 /** cr_audit() of @p dir (full) and cr_check_acks() against the log
- *  @p ack; returns the violations found. */
+ *  @p ack, then cr_cli_verify(); returns the violations found. */
 unsigned cr_audit_log(cr_ctx *c, const char *dir, const char *ack,
                       const char *where);
+
+/** `cairn -J DIR verify --all --key PUB` (the CLI, when the suite has
+ *  one): a violation unless it exits 0 (VERIFIED).  Returns the
+ *  violations found (0 or 1). */
+unsigned cr_cli_verify(cr_ctx *c, const char *dir, const char *where);
+/** The argument vector of that command, with `--checkpoints DIR.ckpt`:
+ *  the heads it remembers are kept per directory (a later call on the
+ *  same directory refuses a rollback), never shared between copies of
+ *  one journal, which have the same journal id (the recover scenario
+ *  starts every run from a copy of one template). */
+void cr_cli_verify_argv(const cr_ctx *c, const char *dir, cr_argv *argv);
+
+/* ---- the signed head and the log tree (crash_tree.c) ----------------- */
+
+/** RFC 6962 tree hashing, built leaf by leaf (the right edge: one node
+ *  per set bit of the size). */
+typedef struct cr_mth {
+    uint8_t node[64][CAIRN_HASH_BYTES];
+    unsigned height[64];
+    unsigned top;
+    uint64_t size;
+} cr_mth;
+void cr_mth_init(cr_mth *t);
+/** Append the leaf hash @p leaf (SHA-256(0x00 || record)). */
+void cr_mth_push(cr_mth *t, const uint8_t leaf[CAIRN_HASH_BYTES]);
+/** The root of the leaves pushed so far (SHA-256("") when none). */
+void cr_mth_root(const cr_mth *t, uint8_t out[CAIRN_HASH_BYTES]);
+
+/**
+ * Check the order and the heads of an ack log against a snapshot:
+ * every acknowledged record sits at a position above that of every
+ * record acknowledged before it was asked for (acknowledged means
+ * committed: the journal's order is the order of the acknowledgements),
+ * and every signed head an acknowledged writer saw (H lines) is a prefix
+ * of the recovered log tree: its size at most N, and the root of the
+ * first `size` leaves equal to its root (no acknowledged head is rolled
+ * back or rewritten).  Returns the violations found (reported).
+ */
+unsigned cr_check_tree(cr_ctx *c, const cr_snap *snap, const cr_log *log,
+                       const char *where);
+
+/**
+ * In the audit child: the journal's signed head (format 2, meta "head")
+ * read with cairn_journal_checkpoint_get() under @p pk must be signed by
+ * it, count @p n records and @p runs runs, and its root must equal the
+ * RFC 6962 root computed here from the @p n records' leaf hashes
+ * @p hash, placed by their positions @p pos (exactly 1..n).  A journal
+ * without records may have no head.  Returns 0 and the head's size and
+ * root, or -1 with the reason in @p why.
+ */
+int cr_head_audit(cairn_journal *j, const cairn_pubkey *pk,
+                  const uint64_t *pos, const uint8_t (*hash)[CAIRN_HASH_BYTES],
+                  uint64_t n, uint64_t runs, uint64_t *size,
+                  uint8_t root[CAIRN_HASH_BYTES], char *why, size_t len);
 
 /**
  * I6: in a forked child open @p dir read-write (within 1 s), make one

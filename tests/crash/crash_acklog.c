@@ -44,7 +44,7 @@ static int unhex32(const char *s, uint8_t out[CAIRN_HASH_BYTES])
     return s[2 * CAIRN_HASH_BYTES] == '\0' ? 0 : -1;
 }
 
-static int add_ack(cr_run_log *r, uint64_t seq, const char *hex)
+static int add_ack(cr_log *log, cr_run_log *r, uint64_t seq, const char *hex)
 {
     if (r->n_acks == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 32;
@@ -57,6 +57,8 @@ static int add_ack(cr_run_log *r, uint64_t seq, const char *hex)
     }
     cr_ack *a = &r->acks[r->n_acks];
     a->seq = seq;
+    a->order = log->n_acks;
+    a->floor = r->floor;
     if (unhex32(hex, a->hash) != 0) {
         return -1;
     }
@@ -89,7 +91,7 @@ static void line_ack(cr_log *log, const char *run, const char *rest,
         return;
     }
     cr_run_log *r = cr_log_run(log, run, 1);
-    if (r != NULL && add_ack(r, seq, hex) == 0) {
+    if (r != NULL && add_ack(log, r, seq, hex) == 0) {
         log->n_acks++;
     }
 }
@@ -107,7 +109,34 @@ static void line_intent(cr_log *log, const char *run, const char *rest)
         if (r != NULL && n > r->max_intent) {
             r->max_intent = n;
         }
+        if (r != NULL) {
+            r->floor = log->n_acks;
+        }
     }
+}
+
+/* "H SIZE ROOT" exactly (a torn line is no head). */
+static void line_head(cr_log *log, const char *line)
+{
+    unsigned long long size;
+    char hex[80];
+    int end = 0;
+    cr_head h;
+    if (sscanf(line, "H %llu %79s%n", &size, hex, &end) != 2 ||
+        line[end] != '\0' || unhex32(hex, h.root) != 0) {
+        return;
+    }
+    h.size = size;
+    if (log->n_heads == log->heads_cap) {
+        size_t cap = log->heads_cap ? log->heads_cap * 2 : 64;
+        cr_head *n = realloc(log->heads, cap * sizeof(*n));
+        if (n == NULL) {
+            return;
+        }
+        log->heads = n;
+        log->heads_cap = cap;
+    }
+    log->heads[log->n_heads++] = h;
 }
 
 static void line_shim(cr_log *log, char tag, const char *run, const char *rest)
@@ -151,6 +180,10 @@ static void parse_line(cr_log *log, char *line)
             snprintf(log->first_tagged, sizeof(log->first_tagged), "%s",
                      line + 2);
         }
+        return;
+    }
+    if (tag == 'H') {
+        line_head(log, line);
         return;
     }
     if (tag == 'X') {
@@ -221,5 +254,6 @@ void cr_log_free(cr_log *log)
         free(log->runs[i].acks);
     }
     free(log->runs);
+    free(log->heads);
     memset(log, 0, sizeof(*log));
 }

@@ -6,7 +6,9 @@
  * The child writes its findings to a pipe as text:
  *   S <ok> <opened> <open seconds>
  *   W <why>
- *   R <run id> <n>      followed by n lines of 64 hex (leaf hashes)
+ *   H <size> <root>     the signed head (format 2; size 0: none)
+ *   R <run id> <n>      followed by n lines "<64 hex> <position>" (leaf
+ *                       hash and position of each record)
  */
 #include "crash.h"
 
@@ -28,6 +30,10 @@ typedef struct audit {
     int ok;
     char why[768];
     FILE *out; /* memory stream of R blocks */
+    uint64_t runs;            /* runs listed */
+    uint64_t n, cap;          /* every record: position and leaf hash */
+    uint64_t *pos;
+    uint8_t (*hash)[CAIRN_HASH_BYTES];
 } audit;
 
 static void fail(audit *a, const char *fmt, ...)
@@ -49,6 +55,7 @@ typedef struct walk {
     const char *run;
     uint64_t n;
     uint8_t (*hash)[CAIRN_HASH_BYTES];
+    uint64_t *pos;
     size_t cap;
     int bad;
 } walk;
@@ -71,15 +78,47 @@ static int walk_fn(void *ctx, const cairn_record_view *v)
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 64;
         void *nh = realloc(w->hash, cap * CAIRN_HASH_BYTES);
-        if (nh == NULL) {
+        if (nh != NULL) {
+            w->hash = nh;
+        }
+        void *np = realloc(w->pos, cap * sizeof(*w->pos));
+        if (np != NULL) {
+            w->pos = np;
+        }
+        if (nh == NULL || np == NULL) {
             w->bad = 1;
             return 1;
         }
-        w->hash = nh;
         w->cap = cap;
     }
+    w->pos[w->n] = v->position;
     memcpy(w->hash[w->n++], v->hash, CAIRN_HASH_BYTES);
     return 0;
+}
+
+/* Keep the run's records for the head check (every record of the
+ * journal, by position). */
+static void keep_leaves(audit *a, const walk *w)
+{
+    if (a->n + w->n > a->cap) {
+        uint64_t cap = (a->n + w->n) * 2;
+        void *np = realloc(a->pos, cap * sizeof(*a->pos));
+        if (np != NULL) {
+            a->pos = np;
+        }
+        void *nh = realloc(a->hash, cap * CAIRN_HASH_BYTES);
+        if (nh != NULL) {
+            a->hash = nh;
+        }
+        if (np == NULL || nh == NULL) {
+            fail(a, "out of memory keeping the leaves");
+            return;
+        }
+        a->cap = cap;
+    }
+    memcpy(a->pos + a->n, w->pos, w->n * sizeof(*a->pos));
+    memcpy(a->hash[a->n], w->hash, w->n * CAIRN_HASH_BYTES);
+    a->n += w->n;
 }
 
 static int wants_verify(const audit *a, const char *run)
@@ -131,7 +170,8 @@ static void check_summary(audit *a, const char *run, const walk *w)
 static int run_fn(void *ctx, const char *run)
 {
     audit *a = ctx;
-    walk w = {a, run, 0, NULL, 0, 0};
+    walk w = {a, run, 0, NULL, NULL, 0, 0};
+    a->runs++;
     cairn_err err = cairn_record_each(a->j, run, 0, walk_fn, &w);
     if (err != CAIRN_OK) {
         fail(a, "run %s: cairn_record_each: %s: %s", run, cairn_errname(err),
@@ -147,19 +187,58 @@ static int run_fn(void *ctx, const char *run)
         if (wants_verify(a, run)) {
             check_signed(a, run);
         }
+        keep_leaves(a, &w);
     }
     fprintf(a->out, "R %s %llu\n", run, (unsigned long long)w.n);
     for (uint64_t i = 0; i < w.n; i++) {
         for (size_t k = 0; k < CAIRN_HASH_BYTES; k++) {
             fprintf(a->out, "%02x", w.hash[i][k]);
         }
-        fputc('\n', a->out);
+        fprintf(a->out, " %llu\n", (unsigned long long)w.pos[i]);
     }
     free(w.hash);
+    free(w.pos);
     return 0;
 }
 
-static void audit_body(audit *a, const char *dir, double *open_s, int *opened)
+typedef struct all_ctx {
+    audit *a;
+    uint64_t runs;
+} all_ctx;
+
+static int all_fn(void *ctx, const cairn_verify_report *rep)
+{
+    all_ctx *x = ctx;
+    x->runs++;
+    if (rep->verdict != CAIRN_VERDICT_VERIFIED) {
+        fail(x->a, "cairn_verify_all: run %s: %s at seq %llu (%s): %s",
+             rep->run_id, cairn_verdict_name(rep->verdict),
+             (unsigned long long)rep->bad_seq, rep->bad_field, rep->reason);
+    }
+    return 0;
+}
+
+/* What `cairn verify --all --key` runs: every run and the directory
+ * (the head's signature under the pinned key included). */
+static void check_all(audit *a)
+{
+    cairn_verify_report dir;
+    all_ctx x = {a, 0};
+    cairn_err err = cairn_verify_all(a->j, a->c->pk, 1, all_fn, &x, &dir);
+    if (err != CAIRN_OK) {
+        fail(a, "cairn_verify_all: %s: %s", cairn_errname(err),
+             cairn_journal_errdetail(a->j));
+    } else if (dir.verdict != CAIRN_VERDICT_VERIFIED) {
+        fail(a, "cairn_verify_all: directory: %s (%s): %s",
+             cairn_verdict_name(dir.verdict), dir.bad_field, dir.reason);
+    } else if (x.runs != a->runs) {
+        fail(a, "cairn_verify_all: %llu runs reported, %llu listed",
+             (unsigned long long)x.runs, (unsigned long long)a->runs);
+    }
+}
+
+static void audit_body(audit *a, const char *dir, double *open_s, int *opened,
+                       uint64_t *head_size, uint8_t *head_root)
 {
     char detail[512] = "";
     double t0 = cr_now();
@@ -184,23 +263,37 @@ static void audit_body(audit *a, const char *dir, double *open_s, int *opened)
         fail(a, "cairn_verify_directory: %s: %s",
              cairn_verdict_name(rep.verdict), rep.reason);
     }
+    char why[768] = "";
+    if (a->ok && cr_head_audit(a->j, a->c->pk, a->pos,
+                               (const uint8_t(*)[CAIRN_HASH_BYTES])a->hash,
+                               a->n, a->runs, head_size, head_root, why,
+                               sizeof(why)) != 0) {
+        fail(a, "%s", why);
+    }
+    if (a->ok && (a->flags & CR_AUDIT_QUICK) == 0) {
+        check_all(a);
+    }
     cairn_journal_close(a->j);
 }
 
 static void audit_child(cr_ctx *c, const char *dir, unsigned flags,
                         char *const *verify, int fd)
 {
-    audit a = {c, NULL, flags, verify, 1, "", NULL};
+    audit a = {c, NULL, flags, verify, 1, "", NULL, 0, 0, 0, NULL, NULL};
     char *runs = NULL;
     size_t runs_len = 0;
     double open_s = 0;
     int opened = 0;
+    uint64_t head_size = 0;
+    uint8_t head_root[CAIRN_HASH_BYTES] = {0};
     a.out = open_memstream(&runs, &runs_len);
     if (a.out == NULL) {
         _exit(3);
     }
-    audit_body(&a, dir, &open_s, &opened);
+    audit_body(&a, dir, &open_s, &opened, &head_size, head_root);
     fclose(a.out);
+    free(a.pos);
+    free(a.hash);
     FILE *f = fdopen(fd, "w");
     if (f == NULL) {
         _exit(3);
@@ -208,7 +301,12 @@ static void audit_child(cr_ctx *c, const char *dir, unsigned flags,
     for (char *p = a.why; *p != '\0'; p++) {
         *p = *p == '\n' ? ' ' : *p;
     }
-    fprintf(f, "S %d %d %.6f\nW %s\n", a.ok, opened, open_s, a.why);
+    fprintf(f, "S %d %d %.6f\nW %s\nH %llu ", a.ok, opened, open_s, a.why,
+            (unsigned long long)head_size);
+    for (size_t k = 0; k < CAIRN_HASH_BYTES; k++) {
+        fprintf(f, "%02x", head_root[k]);
+    }
+    fputc('\n', f);
     fwrite(runs, 1, runs_len, f);
     free(runs);
     _exit(fclose(f) == 0 ? 0 : 3);
@@ -273,14 +371,18 @@ static int parse_run(cr_snap *s, char **save, const char *line)
     memset(r, 0, sizeof(*r));
     snprintf(r->id, sizeof(r->id), "%s", id);
     r->hash = calloc(n > 0 ? n : 1, CAIRN_HASH_BYTES);
-    if (r->hash == NULL) {
+    r->pos = calloc(n > 0 ? n : 1, sizeof(*r->pos));
+    if (r->hash == NULL || r->pos == NULL) {
         return -1;
     }
     for (uint64_t i = 0; i < n; i++) {
         char *h = strtok_r(NULL, "\n", save);
-        if (h == NULL || unhex(h, r->hash[i]) != 0) {
+        unsigned long long p;
+        if (h == NULL || unhex(h, r->hash[i]) != 0 ||
+            sscanf(h + 2 * CAIRN_HASH_BYTES, " %llu", &p) != 1) {
             return -1;
         }
+        r->pos[i] = p;
     }
     r->n = n;
     return 0;
@@ -300,6 +402,13 @@ static void parse_snap(char *text, cr_snap *s)
     line = strtok_r(NULL, "\n", &save);
     if (line != NULL && strncmp(line, "W ", 2) == 0) {
         snprintf(s->why, sizeof(s->why), "%s", line + 2);
+        line = strtok_r(NULL, "\n", &save);
+    }
+    unsigned long long hs = 0;
+    char root[80];
+    if (line != NULL && sscanf(line, "H %llu %79s", &hs, root) == 2 &&
+        unhex(root, s->head_root) == 0) {
+        s->head_size = hs;
         line = strtok_r(NULL, "\n", &save);
     }
     for (; line != NULL; line = strtok_r(NULL, "\n", &save)) {
@@ -362,6 +471,7 @@ void cr_snap_free(cr_snap *snap)
 {
     for (size_t i = 0; i < snap->n_runs; i++) {
         free(snap->runs[i].hash);
+        free(snap->runs[i].pos);
     }
     free(snap->runs);
     memset(snap, 0, sizeof(*snap));

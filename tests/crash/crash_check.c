@@ -136,7 +136,41 @@ unsigned cr_check_acks(cr_ctx *c, const cr_snap *snap, const cr_log *log,
     }
     v += log->skip_i3 ? 0 : check_prefix(c, snap, log, where);
     v += check_log_flags(c, snap, log, where);
+    v += v == 0 ? cr_check_tree(c, snap, log, where) : 0;
     return v;
+}
+
+void cr_cli_verify_argv(const cr_ctx *c, const char *dir, cr_argv *argv)
+{
+    cr_argv_init(argv);
+    cr_argv_add(argv, "%s", c->cli);
+    cr_argv_add(argv, "-J");
+    cr_argv_add(argv, "%s", dir);
+    cr_argv_add(argv, "verify");
+    cr_argv_add(argv, "--all");
+    cr_argv_add(argv, "--key");
+    cr_argv_add(argv, "%s", c->pub);
+    cr_argv_add(argv, "--checkpoints");
+    cr_argv_add(argv, "%s.ckpt", dir);
+}
+
+unsigned cr_cli_verify(cr_ctx *c, const char *dir, const char *where)
+{
+    if (!c->cli_verify) {
+        return 0;
+    }
+    cr_argv argv;
+    cr_cli_verify_argv(c, dir, &argv);
+    int st = cr_spawn(argv.v, NULL, 120.0, CR_STD_NULL);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        return 0;
+    }
+    char text[64];
+    cr_status_text(st, text, sizeof(text));
+    cr_violation(c, "%s: cairn verify --all --key on %s: %s (want exit 0, "
+                    "VERIFIED)",
+                 where, dir, text);
+    return 1;
 }
 
 unsigned cr_audit_log(cr_ctx *c, const char *dir, const char *ack,
@@ -147,6 +181,9 @@ unsigned cr_audit_log(cr_ctx *c, const char *dir, const char *ack,
     cr_audit(c, dir, 0, NULL, &snap);
     cr_log_load(ack, &log);
     unsigned v = cr_check_acks(c, &snap, &log, where);
+    if (v == 0 && snap.ok) {
+        v += cr_cli_verify(c, dir, where);
+    }
     cr_snap_free(&snap);
     cr_log_free(&log);
     return v;

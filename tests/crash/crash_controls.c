@@ -17,7 +17,28 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { T_FLIP_FIRST, T_FLIP_LAST, T_DELETE };
+enum { T_FLIP_FIRST, T_FLIP_LAST, T_DELETE, T_HEAD_FLIP, T_HEAD_DELETE };
+
+/* In a child: change meta "head" (the signed head of format 2): flip a
+ * byte of its signature line, or delete it. */
+static void tamper_head(MDB_env *env, int how)
+{
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    MDB_val k = {4, (void *)(uintptr_t) "head"}, v;
+    if (mdb_txn_begin(env, NULL, 0, &txn) ||
+        mdb_dbi_open(txn, "meta", 0, &dbi) || mdb_get(txn, dbi, &k, &v)) {
+        _exit(3);
+    }
+    if (how == T_HEAD_DELETE) {
+        _exit(mdb_del(txn, dbi, &k, NULL) || mdb_txn_commit(txn) ? 3 : 0);
+    }
+    uint8_t *copy = malloc(v.mv_size);
+    memcpy(copy, v.mv_data, v.mv_size);
+    copy[v.mv_size - 10] ^= 0x01; /* inside the signature's base64 */
+    MDB_val nv = {v.mv_size, copy};
+    _exit(mdb_put(txn, dbi, &k, &nv, 0) || mdb_txn_commit(txn) ? 3 : 0);
+}
 
 /* In a child: change the records database of @p dir. */
 static int tamper(const char *dir, int how)
@@ -30,9 +51,14 @@ static int tamper(const char *dir, int how)
         MDB_dbi dbi;
         MDB_cursor *cur = NULL;
         MDB_val k, v;
-        if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 8) ||
-            mdb_env_open(env, dir, 0, 0644) ||
-            mdb_txn_begin(env, NULL, 0, &txn) ||
+        if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 16) ||
+            mdb_env_open(env, dir, 0, 0644)) {
+            _exit(3);
+        }
+        if (how == T_HEAD_FLIP || how == T_HEAD_DELETE) {
+            tamper_head(env, how);
+        }
+        if (mdb_txn_begin(env, NULL, 0, &txn) ||
             mdb_dbi_open(txn, "records", 0, &dbi) ||
             mdb_cursor_open(txn, dbi, &cur) ||
             mdb_cursor_get(cur, &k, &v,
@@ -100,10 +126,25 @@ static unsigned ctl_log(cr_ctx *c, const cr_snap *snap, const char *ack,
     case 4:
         log.ack_after_fault = 1; /* OK despite an injected fault */
         break;
-    default:
+    case 5:
         log.kill_prev_meta = 1; /* killed after the meta write */
         snprintf(log.kill_run, sizeof(log.kill_run), "%s", r->id);
         log.kill_intent = 1000000;
+        break;
+    case 6:
+        /* the first acknowledgement asked for after all the others: its
+         * record should then sit above them all */
+        r->acks[0].floor = log.n_acks;
+        break;
+    case 7:
+        if (log.n_heads > 0) { /* a head beyond the journal: rolled back */
+            log.heads[log.n_heads - 1].size += 1;
+        }
+        break;
+    default:
+        if (log.n_heads > 0) { /* an acknowledged head rewritten */
+            log.heads[log.n_heads / 2].root[5] ^= 0x10;
+        }
         break;
     }
     uint64_t v0 = c->cur->violations;
@@ -123,6 +164,11 @@ void cr_scen_controls(cr_ctx *c)
                                         "impossible answer logged",
                                         "OK after an injected fault",
                                         "commit lost after meta write",
+                                        "acknowledgements out of order",
+                                        "acknowledged head rolled back",
+                                        "acknowledged head rewritten",
+                                        "signed head's signature flipped",
+                                        "signed head deleted",
                                         "power loss, meta not durable",
                                         "power loss, journal in place "
                                         "before its fsync",
@@ -131,7 +177,7 @@ void cr_scen_controls(cr_ctx *c)
     static const int power[] = {CR_PL_META_VOLATILE, CR_PL_LINK_BEFORE_SYNC,
                                 CR_PL_DIR_UNSYNCED};
     char dir[4096], ack[4200];
-    unsigned caught[12] = {0}, n = 12, ok = 0;
+    unsigned caught[17] = {0}, n = 17, ok = 0;
     cr_mkdir_fresh(c, "good", dir, sizeof(dir));
     snprintf(ack, sizeof(ack), "%s.ack", dir);
     int st = cr_run_workload(c, "sweep", dir, ack, c->seed, 20, NULL, NULL);
@@ -147,10 +193,12 @@ void cr_scen_controls(cr_ctx *c)
     for (int t = 0; t < 3; t++) {
         caught[t] = ctl_tamper(c, dir, t);
     }
-    for (int t = 0; t < 6; t++) {
+    for (int t = 0; t < 9; t++) {
         caught[3 + t] = ctl_log(c, &snap, ack, t);
     }
-    cr_power_control(c, cr_scaled(c, 400, 2), power, 3, caught + 9);
+    caught[12] = ctl_tamper(c, dir, T_HEAD_FLIP);
+    caught[13] = ctl_tamper(c, dir, T_HEAD_DELETE);
+    cr_power_control(c, cr_scaled(c, 400, 2), power, 3, caught + 14);
     c->cur->violations = v0;
     c->control = 0;
     for (unsigned i = 0; i < n; i++) {

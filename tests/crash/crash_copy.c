@@ -120,14 +120,7 @@ static unsigned cli_verdict(cr_ctx *c, const copy_rec *r)
         return 0;
     }
     cr_argv argv;
-    cr_argv_init(&argv);
-    cr_argv_add(&argv, "%s", c->cli);
-    cr_argv_add(&argv, "-J");
-    cr_argv_add(&argv, "%s", r->dir);
-    cr_argv_add(&argv, "verify");
-    cr_argv_add(&argv, "--all");
-    cr_argv_add(&argv, "--key");
-    cr_argv_add(&argv, "%s", c->pub);
+    cr_cli_verify_argv(c, r->dir, &argv);
     int st = cr_spawn(argv.v, NULL, 60.0, CR_STD_NULL);
     int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     if (code == 3 || code == 4 || code == 6) {

@@ -167,6 +167,9 @@ static unsigned judge(cr_ctx *c, const char *dir, const char *ack, off_t from,
     cr_audit(c, dir, full ? 0 : CR_AUDIT_QUICK, verify, &snap);
     cr_log_load(ack, &log);
     unsigned v = cr_check_acks(c, &snap, &log, where);
+    if (full && v == 0) {
+        v += cr_cli_verify(c, dir, where);
+    }
     cr_snap_free(&snap);
     cr_log_free(&log);
     free_list(verify);

@@ -159,6 +159,11 @@ static int setup(cr_ctx *c, const char *cli)
     if (mkdtemp(c->root) == NULL) {
         return -1;
     }
+    /* The CLI remembers every verified head by journal id (`verify`,
+     * transitions): in the suite's own store, never the user's. */
+    char store[2200];
+    snprintf(store, sizeof(store), "%s/checkpoints", c->root);
+    setenv("CAIRN_CHECKPOINTS", store, 1);
     if (c->cli[0] != '\0') {
         cr_argv argv;
         cr_argv_init(&argv);

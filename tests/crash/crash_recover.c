@@ -68,14 +68,7 @@ static unsigned kill_verify(cr_ctx *c, const char *dir, const char *ack,
     if (!c->cli_verify) {
         return 0;
     }
-    cr_argv_init(&argv);
-    cr_argv_add(&argv, "%s", c->cli);
-    cr_argv_add(&argv, "-J");
-    cr_argv_add(&argv, "%s", dir);
-    cr_argv_add(&argv, "verify");
-    cr_argv_add(&argv, "--all");
-    cr_argv_add(&argv, "--key");
-    cr_argv_add(&argv, "%s", c->pub);
+    cr_cli_verify_argv(c, dir, &argv);
     pid_t pid = cr_start(argv.v, NULL, CR_STD_NULL);
     if (pid < 0) {
         return 0;

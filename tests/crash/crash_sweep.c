@@ -166,10 +166,14 @@ static int one(cr_ctx *c, const cr_sweep *s, long n, unsigned *bad)
     v += judge_fault(c, s, &log, where);
     cr_audit(c, dir, 0, NULL, &snap);
     v += cr_check_acks(c, &snap, &log, where);
+    int opened = snap.ok;
     cr_snap_free(&snap);
     cr_log_free(&log);
     if (v == 0 && acted) {
         v += cr_check_live(c, dir, "sweep", ack) != 0;
+    }
+    if (v == 0 && opened && acted) {
+        v += cr_cli_verify(c, dir, where); /* after the reopen and append */
     }
     *bad += v;
     cr_cleanup_dir(c, dir, v > 0);

@@ -91,11 +91,14 @@ void cr_rmtree(const char *path)
 
 void cr_cleanup_dir(cr_ctx *c, const char *dir, int failed)
 {
+    char store[4200];
     if (failed || c->keep) {
         printf("    kept %s\n", dir);
         return;
     }
     cr_rmtree(dir);
+    snprintf(store, sizeof(store), "%s.ckpt", dir);
+    cr_rmtree(store);
 }
 
 int cr_write_all(int fd, const void *buf, size_t len)

@@ -209,6 +209,23 @@ static int readback_fn(void *ctx, const cairn_record_view *v)
     return 1;
 }
 
+/* The journal's signed head as this writer sees it after an
+ * acknowledgement (H line): whatever the journal becomes after a crash,
+ * its tree must extend this one.  Not read (no line) when it cannot be. */
+static void log_head(cr_work *w)
+{
+    cairn_journal_checkpoint cp;
+    char detail[256], hex[2 * CAIRN_HASH_BYTES + 1];
+    if (cairn_journal_checkpoint_get(w->j, NULL, &cp, detail,
+                                     sizeof(detail)) != CAIRN_OK) {
+        return;
+    }
+    for (size_t i = 0; i < CAIRN_HASH_BYTES; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", cp.root[i]);
+    }
+    cr_ack_line(w->ack_fd, "H %llu %s", (unsigned long long)cp.size, hex);
+}
+
 /* After an OK call: the run must hold exactly one more record, the one
  * asked for; log its hash as acknowledged. */
 static void acknowledge(cr_work *w, const char *run, uint64_t before,
@@ -246,6 +263,7 @@ static void acknowledge(cr_work *w, const char *run, uint64_t before,
     }
     cr_ack_line(w->ack_fd, "A %s %llu %s", run, (unsigned long long)before,
                 hex);
+    log_head(w);
 }
 
 cairn_err cr_work_create(cr_work *w, const char *run_id)
