@@ -134,6 +134,10 @@ void cli_verify_key_text(FILE *out, const cairn_pubkey *key,
 void cli_verify_run_text(FILE *out, const cairn_verify_report *r);
 json_t *cli_verify_key_json(const cairn_pubkey *key, const char *key_path);
 json_t *cli_verify_run_json(const cairn_verify_report *r);
+/* "first_bad" of a report: null unless TAMPERED; its position (bad_seq)
+ * under @p position_key ("seq" for a run, "position" for the directory). */
+json_t *cli_verify_first_bad_json(const cairn_verify_report *r,
+                                  const char *position_key);
 /* The format-2 journal head of a report (nothing / null when the report
  * has none: format 1 prints its note in text). */
 void cli_verify_head_text(FILE *out, const cairn_verify_report *r);

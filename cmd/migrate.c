@@ -11,8 +11,8 @@
  * an unsigned ("unsafe") format-2 journal.
  */
 #include "cli.h"
+#include "cli_child.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,51 +202,20 @@ static cairn_err migrate_in_child(const char *old, const char *dir,
                                   cairn_migrate_result *res, int *died,
                                   char *detail, size_t detail_len)
 {
-    int p[2], status = 0;
+    int fd;
     mmsg m;
-    size_t got = 0;
-    if (pipe(p) != 0) {
-        cli_die(CLI_EXIT_ERROR, "pipe: %s", strerror(errno));
-    }
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) {
-        cli_die(CLI_EXIT_ERROR, "fork: %s", strerror(errno));
-    }
+    pid_t pid = cli_child_fork(&fd, -1);
     if (pid == 0) {
-        close(p[0]);
         memset(&m, 0, sizeof(m));
         m.err = (int)cairn_journal_migrate(old, dir, opts, &m.res, m.detail,
                                            sizeof(m.detail));
-        const char *q = (const char *)&m;
-        for (size_t n = 0; n < sizeof(m);) {
-            ssize_t w = write(p[1], q + n, sizeof(m) - n);
-            if (w < 0 && errno == EINTR) {
-                continue;
-            }
-            if (w <= 0) {
-                _exit(1);
-            }
-            n += (size_t)w;
-        }
+        cli_child_send(fd, &m, sizeof(m));
         _exit(0);
     }
-    close(p[1]);
-    while (got < sizeof(m)) {
-        ssize_t r = read(p[0], (char *)&m + got, sizeof(m) - got);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            break;
-        }
-        got += (size_t)r;
-    }
-    close(p[0]);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (got < sizeof(m)) {
+    int got = cli_child_recv(fd, &m, sizeof(m));
+    close(fd);
+    int status = cli_child_wait(pid);
+    if (got != 1) {
         if (WIFSIGNALED(status)) {
             snprintf(detail, detail_len, "the migration died of signal %d",
                      WTERMSIG(status));

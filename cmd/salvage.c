@@ -13,6 +13,7 @@
  * the file alone, before it counts as salvaged.
  */
 #include "cli.h"
+#include "cli_child.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -86,44 +87,14 @@ static void textf(char *dst, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-/* ---- pipe ------------------------------------------------------------- */
-
 static void send_msg(int fd, const smsg *m)
 {
-    const char *p = (const char *)m;
-    size_t n = sizeof(*m);
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            _exit(5);
-        }
-        p += w;
-        n -= (size_t)w;
-    }
+    cli_child_send(fd, m, sizeof(*m));
 }
 
-/* 1 a message, 0 end of pipe (or a torn message), -1 error. */
 static int recv_msg(int fd, smsg *m)
 {
-    char *p = (char *)m;
-    size_t got = 0;
-    while (got < sizeof(*m)) {
-        ssize_t r = read(fd, p + got, sizeof(*m) - got);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r < 0) {
-            return -1;
-        }
-        if (r == 0) {
-            return 0;
-        }
-        got += (size_t)r;
-    }
-    return 1;
+    return cli_child_recv(fd, m, sizeof(*m));
 }
 
 /* ---- children --------------------------------------------------------- */
@@ -284,34 +255,16 @@ static void describe_exit(int status, char *out, size_t cap)
 
 static pid_t spawn(int *rfd, const salvage *s, size_t from, int pass)
 {
-    int p[2];
-    if (pipe(p) != 0) {
-        cli_die(CLI_EXIT_ERROR, "salvage: pipe: %s", strerror(errno));
-    }
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) {
-        cli_die(CLI_EXIT_ERROR, "salvage: fork: %s", strerror(errno));
-    }
+    int fd;
+    pid_t pid = cli_child_fork(&fd, -1);
     if (pid == 0) {
-        close(p[0]);
         if (pass == 0) {
-            child_list(p[1], s->src);
+            child_list(fd, s->src);
         }
-        child_export(p[1], s, from, pass);
+        child_export(fd, s, from, pass);
     }
-    close(p[1]);
-    *rfd = p[0];
+    *rfd = fd;
     return pid;
-}
-
-static int reap(pid_t pid)
-{
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return status;
 }
 
 __attribute__((noreturn)) static void open_failed(const smsg *m,
@@ -330,7 +283,7 @@ static void list_runs(salvage *s)
     while (recv_msg(fd, &m) == 1) {
         if (m.kind == SMSG_OPEN_FAIL) {
             close(fd);
-            reap(pid);
+            cli_child_wait(pid);
             open_failed(&m, s->src);
         } else if (m.kind == SMSG_NAME && s->n < MAX_RUNS) {
             m.run_id[sizeof(m.run_id) - 1] = '\0';
@@ -347,7 +300,7 @@ static void list_runs(salvage *s)
         }
     }
     close(fd);
-    int status = reap(pid);
+    int status = cli_child_wait(pid);
     if (!ended && s->list_problem[0] == '\0') {
         char why[200];
         describe_exit(status, why, sizeof(why));
@@ -436,7 +389,7 @@ static size_t export_from(salvage *s, size_t from, int pass)
     while (recv_msg(fd, &m) == 1) {
         if (m.kind == SMSG_OPEN_FAIL) {
             close(fd);
-            reap(pid);
+            cli_child_wait(pid);
             open_failed(&m, s->src);
         } else if (m.kind == SMSG_RUN_START && m.index < s->n) {
             current = m.index;
@@ -456,7 +409,7 @@ static size_t export_from(salvage *s, size_t from, int pass)
         }
     }
     close(fd);
-    int status = reap(pid);
+    int status = cli_child_wait(pid);
     if (ended) {
         return s->n;
     }

@@ -11,8 +11,8 @@
  * which the child's stderr, a memfd, kept).
  */
 #include "cli.h"
+#include "cli_child.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,28 +74,9 @@ typedef struct vmsg {
     cairn_remembered remembered; /* VMSG_REMEMBERED */
 } vmsg;
 
-static int write_full(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static void send_msg(int fd, const vmsg *m)
 {
-    if (write_full(fd, m, sizeof(*m)) != 0) {
-        _exit(5);
-    }
+    cli_child_send(fd, m, sizeof(*m));
 }
 
 /* With --all, @p listed: the run id comes from a run's state, so a
@@ -303,22 +284,6 @@ typedef struct outcome {
 } outcome;
 
 /* 1: a whole message; 0: end of input; -1: a torn message or error. */
-static int read_msg(int fd, vmsg *m)
-{
-    size_t got = 0;
-    while (got < sizeof(*m)) {
-        ssize_t r = read(fd, (char *)m + got, sizeof(*m) - got);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            return got == 0 && r == 0 ? 0 : -1;
-        }
-        got += (size_t)r;
-    }
-    return 1;
-}
-
 static void take_msg(outcome *o, const vmsg *m)
 {
     switch (m->kind) {
@@ -441,34 +406,19 @@ static void child_died(const char *dir, int status, const char *lmdb,
 static void run_child(const char *dir, const char *run, const cairn_pubkey *key,
                       unsigned jobs, int snapshot, outcome *o)
 {
-    int p[2], status, rc;
+    int fd;
     vmsg m;
-    pid_t pid;
     char lmdb[300] = "";
-    if (pipe(p) != 0) {
-        cli_die(CLI_EXIT_ERROR, "pipe: %s", strerror(errno));
-    }
     int errfd = memfd_create("cairn-verify-stderr", MFD_CLOEXEC);
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid < 0) {
-        cli_die(CLI_EXIT_ERROR, "fork: %s", strerror(errno));
-    }
+    pid_t pid = cli_child_fork(&fd, errfd);
     if (pid == 0) {
-        close(p[0]);
-        if (errfd >= 0) {
-            (void)dup2(errfd, STDERR_FILENO);
-        }
-        child_main(p[1], dir, run, key, jobs, snapshot, o->anchors);
+        child_main(fd, dir, run, key, jobs, snapshot, o->anchors);
     }
-    close(p[1]);
-    while ((rc = read_msg(p[0], &m)) == 1) {
+    while (cli_child_recv(fd, &m, sizeof(m)) == 1) {
         take_msg(o, &m);
     }
-    close(p[0]);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    close(fd);
+    int status = cli_child_wait(pid);
     if (errfd >= 0) {
         child_stderr(errfd, WIFSIGNALED(status), lmdb, sizeof(lmdb));
         close(errfd);
@@ -656,7 +606,7 @@ static int verify_single(const cli_ctx *ctx, const char *dir, const char *run,
 static json_t *directory_json(const outcome *o)
 {
     const cairn_verify_report *d = &o->dir;
-    json_t *j, *bad;
+    json_t *j;
     if (!o->have_dir) {
         return json_null();
     }
@@ -669,31 +619,7 @@ static json_t *directory_json(const outcome *o)
     cli_jset(j, "reason", cli_jstr(d->reason));
     cli_jset(j, "records", cli_ju64(d->records));
     cli_jset(j, "checkpoints", cli_ju64(d->checkpoints));
-    if (d->verdict == CAIRN_VERDICT_TAMPERED) {
-        bad = json_object();
-        if (bad == NULL) {
-            cli_die_nomem();
-        }
-        cli_jset(bad, "position",
-                 d->has_bad ? cli_ju64(d->bad_seq) : json_null());
-        cli_jset(bad, "field", cli_jstr(d->bad_field));
-        cli_jset(bad, "expected", cli_jstr(d->expected));
-        cli_jset(bad, "found", cli_jstr(d->found));
-        if (d->has_node) {
-            json_t *node = json_object();
-            if (node == NULL) {
-                cli_die_nomem();
-            }
-            cli_jset(node, "level", json_integer(d->bad_level));
-            cli_jset(node, "index", cli_ju64(d->bad_index));
-            cli_jset(bad, "node", node);
-        } else {
-            cli_jset(bad, "node", json_null());
-        }
-        cli_jset(j, "first_bad", bad);
-    } else {
-        cli_jset(j, "first_bad", json_null());
-    }
+    cli_jset(j, "first_bad", cli_verify_first_bad_json(d, "position"));
     cli_jset(j, "format",
              d->format != 0 ? json_integer(d->format) : json_null());
     cli_jset(j, "journal_head", cli_verify_head_json(d));

@@ -248,7 +248,8 @@ json_t *cli_verify_key_json(const cairn_pubkey *key, const char *key_path)
     return o;
 }
 
-static json_t *first_bad_json(const cairn_verify_report *r)
+json_t *cli_verify_first_bad_json(const cairn_verify_report *r,
+                                  const char *position_key)
 {
     json_t *o;
     if (r->verdict != CAIRN_VERDICT_TAMPERED) {
@@ -258,7 +259,7 @@ static json_t *first_bad_json(const cairn_verify_report *r)
     if (o == NULL) {
         cli_die_nomem();
     }
-    cli_jset(o, "seq", r->has_bad ? cli_ju64(r->bad_seq) : json_null());
+    cli_jset(o, position_key, r->has_bad ? cli_ju64(r->bad_seq) : json_null());
     cli_jset(o, "field", cli_jstr(r->bad_field));
     cli_jset(o, "expected", cli_jstr(r->expected));
     cli_jset(o, "found", cli_jstr(r->found));
@@ -302,7 +303,7 @@ json_t *cli_verify_run_json(const cairn_verify_report *r)
     cli_jset(o, "head",
              r->records > 0 ? cli_jhex(r->head, CAIRN_HASH_BYTES)
                             : json_null());
-    cli_jset(o, "first_bad", first_bad_json(r));
+    cli_jset(o, "first_bad", cli_verify_first_bad_json(r, "seq"));
     cli_jset(o, "format",
              r->format != 0 ? json_integer(r->format) : json_null());
     cli_jset(o, "journal_head", cli_verify_head_json(r));

@@ -22,7 +22,7 @@
  * bundle has a signed head and a proven state, and VERIFIED with the
  * anchor means the anchor verified.
  */
-#include "verify/verify.h"
+#include "verify/bundle_anchor.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -94,7 +94,7 @@ static void check(const uint8_t *data, size_t size, const cairn_pubkey *key)
 /* Version 2 with the anchor. */
 static void check_v2(const uint8_t *data, size_t size, const cairn_pubkey *key)
 {
-    cairn__bundle_anchor anchor;
+    cairn__anchor_note anchor;
     cairn_verify_report r;
     cairn_bundle_info info;
     char detail[256];

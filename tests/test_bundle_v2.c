@@ -9,6 +9,7 @@
  */
 #include "testutil.h"
 
+#define VF_SHARED_SAMPLE
 #include "helpers/verify_fixture.h"
 
 #include "base/sys.h"
@@ -18,32 +19,6 @@ static int wr_sink(void *ctx, const uint8_t *p, size_t n)
 {
     cairn__wr_bytes(ctx, p, n);
     return cairn__wr_status(ctx) != CAIRN_OK;
-}
-
-static vf_sample *sample;
-
-static int group_setup(void **state)
-{
-    (void)state;
-    sample = vf_sample_new(NULL);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    vf_sample_free(sample);
-    return 0;
-}
-
-static void assert_verdict(const cairn_verify_report *r, cairn_verdict v)
-{
-    if (r->verdict != v) {
-        print_error("verdict %s, want %s: %s (field %s)\n",
-                    cairn_verdict_name(r->verdict), cairn_verdict_name(v),
-                    r->reason, r->bad_field);
-    }
-    assert_int_equal(r->verdict, v);
 }
 
 static char *path_of(const char *name)
@@ -172,7 +147,7 @@ static void test_v2_roundtrip(void **state)
     assert_int_equal(res.tree_size, 16); /* 13 + 3 records */
     assert_int_equal(res.state, CAIRN_RUN_RUNNING);
     assert_int_equal(verify_opts(path, 0, NULL, 0, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(r.format, 2);
     assert_true(r.journal_head.present && r.journal_head.signature_ok);
     assert_int_equal(r.journal_head.size, 16);
@@ -258,7 +233,7 @@ static cairn_verify_report flip_verify(const uint8_t *b, size_t n, size_t off,
 
 static void expect_field(cairn_verify_report r, const char *field)
 {
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, field);
 }
 
@@ -275,7 +250,7 @@ static void test_v2_tampered_fields(void **state)
     assert_int_equal(o.anchors, n - 1); /* no anchors: one count byte */
     /* Untouched it verifies without the .minisig too. */
     cairn_verify_report r = flip_verify(b, n, SIZE_MAX, 0);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     /* The head: a digit of its size line, and its signature. */
     const char *h = (const char *)b + o.head;
     size_t hl = cairn__load16_be(b + o.head_len);
@@ -318,7 +293,7 @@ static void test_v2_tampered_fields(void **state)
     unlink(csig);
     /* FILE.tlog-proof must be the bundle's own proof and head. */
     assert_int_equal(verify_opts(path, 0, NULL, 0, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     size_t pl;
     char *p = tu_read_file(tp, &pl);
     p[40] ^= 0x01;
@@ -330,7 +305,7 @@ static void test_v2_tampered_fields(void **state)
     /* Absent is fine. */
     unlink(tp);
     assert_int_equal(verify_opts(path, 0, NULL, 0, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(info.tlog_proof, 0);
     free(p);
     free(s);
@@ -369,7 +344,7 @@ static void expect_ebundle(const uint8_t *b, size_t n, size_t len, size_t field,
     assert_int_equal(
         cairn_verify_bundle_opts(path, &o, &r, NULL, detail, sizeof(detail)),
         CAIRN_EBUNDLE);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, "bundle");
     snprintf(want, sizeof(want), "offset %zu: ", want_off);
     if (strncmp(detail, want, strlen(want)) != 0 ||
@@ -487,17 +462,23 @@ static void test_v2_cut_back(void **state)
 }
 
 /* A signed checkpoint of the sample's journal with another root, size
- * @p size, signed by @p signer. */
-static char *forged_anchor(const cairn_signer *signer, uint64_t size)
+ * @p size, signed by @p signer; its extension lines @p ext (cairn's two
+ * when NULL). */
+static char *forged_anchor_ext(const cairn_signer *signer, uint64_t size,
+                               const char *ext)
 {
     char origin[64], text[512], detail[256];
     char jh[33];
     cairn_wr w;
     cairn__hex(sample->journal_id, CAIRN_JOURNAL_ID_BYTES, jh);
     snprintf(origin, sizeof(origin), "cairn/journal/%s", jh);
+    if (ext == NULL) {
+        ext = "cairn-state 1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+              "cairn-time 1796659206586194576\n";
+    }
     snprintf(text, sizeof(text),
-             "%s\n%llu\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", origin,
-             (unsigned long long)size);
+             "%s\n%llu\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n%s",
+             origin, (unsigned long long)size, ext);
     cairn__wr_init(&w, 4096);
     assert_int_equal(cairn__note_sign(&w, text, strlen(text), origin,
                                       strlen(origin), signer->sk, detail,
@@ -509,6 +490,11 @@ static char *forged_anchor(const cairn_signer *signer, uint64_t size)
     out[w.len] = '\0';
     cairn__wr_free(&w);
     return out;
+}
+
+static char *forged_anchor(const cairn_signer *signer, uint64_t size)
+{
+    return forged_anchor_ext(signer, size, NULL);
 }
 
 /* The text of note @p note signed again by @p signer alone. */
@@ -557,30 +543,30 @@ static void test_v2_anchors(void **state)
     /* Alone, the old bundle still verifies: it is genuine, and says when
      * it was exported and in which state the run was. */
     assert_int_equal(verify_opts(old, 0, NULL, 0, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(r.journal_head.size, 16);
     /* With the newer anchor it is never VERIFIED: re-export. */
     assert_int_equal(verify_opts(old, 0, a_new, 1, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_int_equal(info.n_anchors, 1);
     assert_int_equal(info.anchors[0].size, 18);
     assert_int_equal(info.anchors[0].verdict, CAIRN_VERDICT_INCOMPLETE);
     assert_non_null(strstr(r.reason, "the bundle predates the anchor"));
     /* The old anchor at the old bundle's own size: equal roots. */
     assert_int_equal(verify_opts(old, 0, a_old, 1, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     /* A new bundle exported with the old anchor proves consistency;
      * without that proof the old anchor is INCOMPLETE. */
     assert_int_equal(export_opts(dir, VF_RUN_A, fresh, a_old, 1, NULL),
                      CAIRN_OK);
     assert_int_equal(verify_opts(fresh, 0, both, 2, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(info.anchors[0].verdict, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(info.anchors[1].verdict, CAIRN_VERDICT_VERIFIED);
     assert_non_null(strstr(r.reason, "consistent with 2 anchor(s)"));
     assert_int_equal(export_opts(dir, VF_RUN_A, bad, NULL, 0, NULL), CAIRN_OK);
     assert_int_equal(verify_opts(bad, 0, a_old, 1, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_non_null(strstr(r.reason, "export with --anchor"));
     /* Forks: another root at the same size, or at a smaller one. */
     char *fork_eq = forged_anchor(sample->a, 18);
@@ -597,7 +583,7 @@ static void test_v2_anchors(void **state)
     char *other_key = resigned(anchor_new, sample->b);
     const char *f_key[] = {other_key};
     assert_int_equal(verify_opts(fresh, 0, f_key, 1, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_non_null(strstr(r.reason, "not signed by the pinned key"));
     /* The same key's signature broken: TAMPERED. */
     char *broken = strdup(anchor_new);
@@ -656,6 +642,86 @@ static void test_v2_anchors(void **state)
     tu_rmtree(dir);
 }
 
+/* The first three lines of note @p note (origin, size, root) with the
+ * extension lines @p ext, signed by @p signer. */
+static char *reshaped(const char *note, const char *ext,
+                      const cairn_signer *signer)
+{
+    const char *end = note;
+    char origin[64], text[512], detail[256];
+    cairn_wr w;
+    for (int i = 0; i < 3; i++) {
+        end = strchr(end, '\n');
+        assert_non_null(end);
+        end++;
+    }
+    const char *nl = strchr(note, '\n');
+    snprintf(origin, sizeof(origin), "%.*s", (int)(nl - note), note);
+    snprintf(text, sizeof(text), "%.*s%s", (int)(end - note), note, ext);
+    cairn__wr_init(&w, 4096);
+    assert_int_equal(cairn__note_sign(&w, text, strlen(text), origin,
+                                      strlen(origin), signer->sk, detail,
+                                      sizeof(detail)),
+                     CAIRN_OK);
+    char *out = malloc(w.len + 1);
+    assert_non_null(out);
+    memcpy(out, w.p, w.len);
+    out[w.len] = '\0';
+    cairn__wr_free(&w);
+    return out;
+}
+
+/* An anchor is a cairn checkpoint (anchor.c's parser): the journal's real
+ * head signed by its key, but without cairn's two extension lines, with a
+ * third one, or unsigned, is refused by export and verification alike. */
+static void test_v2_anchor_shape(void **state)
+{
+    (void)state;
+    char *path = path_of("shape.bundle"), *x = path_of("shape-x.bundle");
+    char *head = head_of(sample->dir);
+    const char *blank = strstr(head, "\n\n");
+    assert_non_null(blank);
+    const char *lines = strstr(head, "cairn-state ");
+    assert_non_null(lines);
+    char ext2[256], ext3[sizeof(ext2) + 16];
+    snprintf(ext2, sizeof(ext2), "%.*s", (int)(blank + 1 - lines), lines);
+    snprintf(ext3, sizeof(ext3), "%sextra line\n", ext2);
+    char *none = reshaped(head, "", sample->a);
+    char *third = reshaped(head, ext3, sample->a);
+    char *same = reshaped(head, ext2, sample->a); /* = the head's text */
+    char *text_alone = strdup(head);
+    assert_non_null(text_alone);
+    text_alone[blank + 1 - head] = '\0';
+    const char *good[] = {same}, *bad[][1] = {{none}, {third}, {text_alone}};
+    cairn_verify_report r;
+    cairn_bundle_info info;
+    assert_int_equal(export_opts(sample->dir, VF_RUN_A, path, good, 1, NULL),
+                     CAIRN_OK);
+    assert_int_equal(verify_opts(path, 0, good, 1, &r, &info), CAIRN_OK);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    assert_int_equal(info.anchors[0].verdict, CAIRN_VERDICT_VERIFIED);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(verify_opts(path, 0, bad[i], 1, &r, &info),
+                         CAIRN_EINVAL);
+        assert_int_equal(export_opts(sample->dir, VF_RUN_A, x, bad[i], 1, NULL),
+                         CAIRN_EINVAL);
+        assert_false(exists(x));
+    }
+    char *s1 = suffixed(path, ".minisig"), *s2 = suffixed(path, ".tlog-proof");
+    unlink(path);
+    unlink(s1);
+    unlink(s2);
+    free(s1);
+    free(s2);
+    free(none);
+    free(third);
+    free(same);
+    free(text_alone);
+    free(head);
+    free(x);
+    free(path);
+}
+
 /* --zstd: one zstd frame, signed as stored, decompressed (bounded) before
  * parsing; a changed or cut frame is malformed, not a crash. */
 static void test_v2_zstd(void **state)
@@ -684,7 +750,7 @@ static void test_v2_zstd(void **state)
                   (unsigned long long)res.raw_bytes,
                   (unsigned long long)res.bytes);
     assert_int_equal(verify_opts(path, 0, NULL, 0, &r, &info), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_true(info.compressed);
     assert_int_equal(info.stored_bytes, n);
     assert_int_equal(info.bytes, res.raw_bytes);
@@ -697,7 +763,7 @@ static void test_v2_zstd(void **state)
     assert_int_equal(
         verify_opts(c, CAIRN_BUNDLE_NO_SIGNATURE, NULL, 0, &r, &info),
         CAIRN_EBUNDLE);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_non_null(strstr(r.reason, "zstd"));
     unlink(c);
     for (size_t i = 4; i < n; i += 97) {
@@ -706,7 +772,7 @@ static void test_v2_zstd(void **state)
         cairn_err err =
             verify_opts(c, CAIRN_BUNDLE_NO_SIGNATURE, NULL, 0, &r, &info);
         assert_true(err == CAIRN_OK || err == CAIRN_EBUNDLE);
-        assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+        vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
         unlink(c);
         b[i] ^= 0x01;
     }
@@ -753,7 +819,8 @@ int main(void)
         cmocka_unit_test(test_v2_lengths),
         cmocka_unit_test(test_v2_cut_back),
         cmocka_unit_test(test_v2_anchors),
+        cmocka_unit_test(test_v2_anchor_shape),
         cmocka_unit_test(test_v2_zstd),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, vf_group_setup, vf_group_teardown);
 }

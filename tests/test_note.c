@@ -933,6 +933,60 @@ static void test_checkpoint_negative(void **state)
 /* ---------------------------------------------------------------- */
 /* Cosignatures                                                     */
 
+#define EXT_ROOT "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+/* cairn's two extension lines of a journal head: the number of the first
+ * wrong line, n_ext + 1 when they are missing. */
+static size_t cairn_ext(const char *ext, uint64_t *runs, uint64_t *t)
+{
+    char text[512];
+    uint8_t root[32];
+    cairn_tlog_checkpoint cp;
+    char why[200];
+    snprintf(text, sizeof(text), "o\n1\n" EXT_ROOT "\n%s", ext);
+    assert_int_equal(
+        cairn__tlog_checkpoint_parse(text, strlen(text), &cp, why, sizeof(why)),
+        CAIRN_OK);
+    return cairn__tlog_cairn_ext_parse(&cp, runs, root, t);
+}
+
+static void test_cairn_ext(void **state)
+{
+    (void)state;
+    uint64_t runs = 0, t = 0;
+    assert_int_equal(
+        cairn_ext("cairn-state 7 " EXT_ROOT "\ncairn-time 0\n", &runs, &t), 0);
+    assert_int_equal(runs, 7);
+    assert_int_equal(t, 0);
+    assert_int_equal(cairn_ext("cairn-state 0 " EXT_ROOT
+                               "\ncairn-time 9223372036854775807\n",
+                               &runs, &t),
+                     0);
+    assert_true(t == UINT64_C(9223372036854775807));
+    assert_int_equal(cairn_ext("", &runs, &t), 1);
+    assert_int_equal(cairn_ext("cairn-state 7 " EXT_ROOT "\n", &runs, &t), 2);
+    assert_int_equal(
+        cairn_ext("cairn-state 7 " EXT_ROOT "\ncairn-time 1\nx\n", &runs, &t),
+        3);
+    assert_int_equal(
+        cairn_ext("cairn-time 1\ncairn-state 7 " EXT_ROOT "\n", &runs, &t), 1);
+    assert_int_equal(
+        cairn_ext("cairn-state 07 " EXT_ROOT "\ncairn-time 1\n", &runs, &t), 1);
+    assert_int_equal(
+        cairn_ext("cairn-state 7  " EXT_ROOT "\ncairn-time 1\n", &runs, &t), 1);
+    assert_int_equal(cairn_ext("cairn-state 7 AAAA\ncairn-time 1\n", &runs, &t),
+                     1);
+    assert_int_equal(cairn_ext("cairn-state 7 " EXT_ROOT
+                               "\ncairn-time 9223372036854775808\n",
+                               &runs, &t),
+                     2);
+    assert_int_equal(
+        cairn_ext("cairn-state 7 " EXT_ROOT "\ncairn-time -1\n", &runs, &t), 2);
+    assert_int_equal(
+        cairn_ext("cairn-state 7 " EXT_ROOT "\ncairn-time \n", &runs, &t), 2);
+}
+#undef EXT_ROOT
+
 static void test_cosig_golden(void **state)
 {
     (void)state;
@@ -1444,6 +1498,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_every_byte_change),
         cmocka_unit_test(test_checkpoint_golden),
         cmocka_unit_test(test_checkpoint_negative),
+        cmocka_unit_test(test_cairn_ext),
         cmocka_unit_test(test_cosig_golden),
         cmocka_unit_test(test_cosig_negative),
         cmocka_unit_test(test_inclusion_len),

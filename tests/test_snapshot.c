@@ -8,36 +8,11 @@
  */
 #include "testutil.h"
 
+#define VF_SHARED_SAMPLE
 #include "helpers/verify_fixture.h"
 
 #include <dirent.h>
 #include <limits.h>
-
-static vf_sample *sample;
-
-static int group_setup(void **state)
-{
-    (void)state;
-    sample = vf_sample_new(NULL);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    vf_sample_free(sample);
-    return 0;
-}
-
-static void assert_verdict(const cairn_verify_report *r, cairn_verdict v)
-{
-    if (r->verdict != v) {
-        print_error("verdict %s, want %s: %s (field %s)\n",
-                    cairn_verdict_name(r->verdict), cairn_verdict_name(v),
-                    r->reason, r->bad_field);
-    }
-    assert_int_equal(r->verdict, v);
-}
 
 static int entries(const char *dir)
 {
@@ -97,10 +72,10 @@ static void test_snapshot_honest(void **state)
     cairn_journal_id(j, id);
     assert_memory_equal(id, sample->journal_id, sizeof(id));
     assert_int_equal(cairn_verify_run(j, VF_RUN_A, sample->pk_a, &r), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(r.records, VF_A_RECORDS);
     r = verify_all(j, &runs);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(runs, 2);
     cairn_plan *plan = vf_plan("never");
     char out[CAIRN_MAX_ID + 1];
@@ -118,7 +93,7 @@ static void test_snapshot_honest(void **state)
                                         sizeof(detail)),
                      CAIRN_OK);
     assert_int_equal(cairn_verify_run(j, VF_RUN_A, sample->pk_a, &r), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     cairn_journal_close(j);
     assert_int_equal(cairn_journal_open(dir,
                                         CAIRN_OPEN_SNAPSHOT | CAIRN_OPEN_CREATE,
@@ -192,7 +167,7 @@ static void test_snapshot_concurrent_commits(void **state)
     assert_int_equal(last_txn(snap), t0);
     assert_int_equal(cairn_verify_run(snap, "late-0", NULL, &r), CAIRN_ENORUN);
     r = verify_all(snap, &runs);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(runs, 2);
     cairn_journal_close(snap);
     /* Two commits during the first copy: a page of the copied
@@ -203,11 +178,11 @@ static void test_snapshot_concurrent_commits(void **state)
     assert_int_equal(o.attempts, 2);
     assert_int_equal(o.txnid, t0 + 3);
     r = verify_all(snap, &runs);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(runs, 5);
     assert_int_equal(cairn_verify_run(snap, "late-2", sample->pk_a, &r),
                      CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     cairn_journal_close(snap);
     /* Two commits during every copy: an error, never a torn copy. */
     w.on_attempts = UINT_MAX;
@@ -294,5 +269,5 @@ int main(void)
         cmocka_unit_test(test_snapshot_concurrent_commits),
         cmocka_unit_test(test_snapshot_refusals),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, vf_group_setup, vf_group_teardown);
 }

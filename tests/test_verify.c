@@ -5,35 +5,10 @@
  */
 #include "testutil.h"
 
+#define VF_SHARED_SAMPLE
 #include "helpers/verify_fixture.h"
 
 #include <pthread.h>
-
-static vf_sample *sample;
-
-static int group_setup(void **state)
-{
-    (void)state;
-    sample = vf_sample_new(NULL);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    vf_sample_free(sample);
-    return 0;
-}
-
-static void assert_verdict(const cairn_verify_report *r, cairn_verdict v)
-{
-    if (r->verdict != v) {
-        print_error("verdict %s, want %s: %s (field %s)\n",
-                    cairn_verdict_name(r->verdict), cairn_verdict_name(v),
-                    r->reason, r->bad_field);
-    }
-    assert_int_equal(r->verdict, v);
-}
 
 static void test_verdict_names_and_exit_codes(void **state)
 {
@@ -56,7 +31,7 @@ static void test_honest_run_verifies(void **state)
     (void)state;
     cairn_verify_report r = vf_verify(sample->dir, VF_RUN_A, sample->pk_a);
     char fp[80];
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_string_equal(r.run_id, VF_RUN_A);
     assert_int_equal(r.records, VF_A_RECORDS);
     assert_int_equal(r.checkpoints, VF_A_RECORDS);
@@ -75,7 +50,7 @@ static void test_honest_run_verifies(void **state)
     cairn_pubkey_fingerprint(sample->pk_a, fp, sizeof(fp));
     assert_string_equal(r.fingerprint, fp);
     r = vf_verify(sample->dir, VF_RUN_B, sample->pk_a);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(r.records, 3);
 }
 
@@ -83,7 +58,7 @@ static void test_no_key_is_incomplete(void **state)
 {
     (void)state;
     cairn_verify_report r = vf_verify(sample->dir, VF_RUN_A, NULL);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_false(r.key_pinned);
     assert_int_equal(r.signatures_ok, 0);
     assert_int_equal(r.checkpoints, VF_A_RECORDS);
@@ -101,7 +76,7 @@ static void test_other_pinned_key_is_key_mismatch(void **state)
     char a[17], b[17], want[200];
     uint8_t id[CAIRN_KEY_ID_BYTES];
     cairn_verify_report r = vf_verify(sample->dir, VF_RUN_A, sample->pk_b);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_false(r.has_bad);
     assert_true(r.key_mismatch);
     assert_true(r.key_pinned);
@@ -119,7 +94,7 @@ static void test_other_pinned_key_is_key_mismatch(void **state)
     assert_non_null(strstr(r.reason, want));
     /* The right key still verifies it, and says nothing of a mismatch. */
     r = vf_verify(sample->dir, VF_RUN_A, sample->pk_a);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_false(r.key_mismatch);
     /* A pinned set {b, a}: the run's own key counts, for the run and for
      * the journal's head. */
@@ -133,7 +108,7 @@ static void test_other_pinned_key_is_key_mismatch(void **state)
     assert_int_equal(cairn__pubkey_from_raw(id, pk, &ka), CAIRN_OK);
     cairn_pubkey_add(set, ka);
     r = vf_verify(sample->dir, VF_RUN_A, set);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_false(r.key_mismatch);
     assert_int_equal(r.signatures_ok, VF_A_RECORDS);
     assert_true(r.journal_head.signature_ok);
@@ -145,13 +120,13 @@ static void test_unsigned_run_never_verified(void **state)
 {
     (void)state;
     cairn_verify_report r = vf_verify(sample->udir, VF_RUN_U, sample->pk_a);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_false(r.run_signed);
     assert_int_equal(r.unsigned_checkpoints, 2);
     assert_int_equal(r.signatures_ok, 0);
     assert_non_null(strstr(r.reason, "unsigned"));
     r = vf_verify(sample->udir, VF_RUN_U, NULL);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
 }
 
 static void test_unsealed_tail_is_incomplete(void **state)
@@ -165,7 +140,7 @@ static void test_unsealed_tail_is_incomplete(void **state)
     vf_del(&raw, VR_CPS, key, sizeof(key));
     vf_raw_close(&raw);
     cairn_verify_report r = vf_verify(dir, VF_RUN_A, sample->pk_a);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_int_equal(r.unsealed, 1);
     assert_int_equal(r.checkpoints, VF_A_RECORDS - 1);
     assert_non_null(strstr(r.reason, "unsealed"));
@@ -185,10 +160,10 @@ static void test_middle_checkpoint_loss_still_sealed(void **state)
     vf_del(&raw, VR_CPS, key, sizeof(key));
     vf_raw_close(&raw);
     cairn_verify_report r = vf_verify(dir, VF_RUN_A, sample->pk_a);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(r.checkpoints, VF_A_RECORDS - 1);
     r = vf_verify(dir, NULL, NULL);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     tu_rmtree(dir);
 }
 
@@ -225,7 +200,7 @@ static void test_directory_honest(void **state)
 {
     (void)state;
     cairn_verify_report r = vf_verify(sample->dir, NULL, NULL);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_int_equal(r.records, VF_A_RECORDS + 3);
     assert_int_equal(r.checkpoints, VF_A_RECORDS + 3);
     assert_non_null(strstr(r.reason, "2 runs"));
@@ -292,21 +267,21 @@ static void test_directory_tampered(void **state)
 {
     (void)state;
     cairn_verify_report r = dir_after(extra_index);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, "index");
     r = dir_after(stray_checkpoint);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, "checkpoints.position");
     assert_int_equal(r.bad_seq, 1000);
     r = dir_after(record_gap);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, "records.position");
     assert_int_equal(r.bad_seq, 5);
     r = dir_after(name_swapped);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, "names");
     r = dir_after(checkpoint_moved);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, "checkpoints");
 }
 
@@ -364,28 +339,28 @@ static void test_directory_unknown_content(void **state)
 {
     (void)state;
     cairn_verify_report r = dir_after(extra_named_db);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, "main");
     assert_string_equal(r.found, "attacker");
     assert_non_null(strstr(r.reason, "cairn never writes"));
     r = dir_after(extra_main_key);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, "main");
     assert_string_equal(r.found, "n\\x01te");
     r = dir_after(extra_meta_key);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, "meta");
     assert_string_equal(r.found, "owner");
     r = dir_after(created_resized);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, "meta");
     assert_non_null(strstr(r.reason, "\"created_ns\" is 4 bytes, not 8"));
     r = dir_after(created_missing);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, "meta");
     assert_non_null(strstr(r.reason, "\"created_ns\" is missing"));
     r = dir_after(created_changed);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_non_null(strstr(r.reason, "created_ns"));
     assert_non_null(strstr(r.reason, "not covered by any signature"));
     /* cairn_verify_all (verify --all): every run still verifies, and the
@@ -403,7 +378,7 @@ static void test_directory_unknown_content(void **state)
     assert_int_equal(
         cairn_verify_all(j, sample->pk_a, 2, count_runs, &runs, &r), CAIRN_OK);
     assert_int_equal(runs, 2);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, "meta");
     cairn_journal_close(j);
     tu_rmtree(dir);
@@ -513,7 +488,7 @@ static void test_group_commit_verifies(void **state)
         cairn_verify_report r;
         assert_int_equal(cairn_verify_run(j, args[i].run, sample->pk_a, &r),
                          CAIRN_OK);
-        assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+        vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
         assert_int_equal(r.records, 1 + 1 + 2 * 8);
         assert_int_equal(r.unsealed, 0);
         assert_true(r.checkpoints >= 1 && r.checkpoints <= r.records);
@@ -522,7 +497,7 @@ static void test_group_commit_verifies(void **state)
     }
     cairn_verify_report d;
     assert_int_equal(cairn_verify_directory(j, &d), CAIRN_OK);
-    assert_verdict(&d, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&d, CAIRN_VERDICT_VERIFIED);
     print_message(
         "group commit: %llu records, %llu checkpoints, all VERIFIED\n",
         (unsigned long long)records, (unsigned long long)checkpoints);
@@ -548,5 +523,5 @@ int main(void)
         cmocka_unit_test(test_checkpoint_each),
         cmocka_unit_test(test_group_commit_verifies),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, vf_group_setup, vf_group_teardown);
 }

@@ -54,16 +54,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static void assert_verdict(const cairn_verify_report *r, cairn_verdict v)
-{
-    if (r->verdict != v) {
-        print_error("verdict %s, want %s: %s (field %s)\n",
-                    cairn_verdict_name(r->verdict), cairn_verdict_name(v),
-                    r->reason, r->bad_field);
-    }
-    assert_int_equal(r->verdict, v);
-}
-
 static char *bundle_path(const char *name)
 {
     return tu_path(sample->root, name);
@@ -111,7 +101,7 @@ static void test_bundle_roundtrip(void **state)
     assert_int_equal(
         cairn_verify_bundle(path, sample->pk_a, &r, detail, sizeof(detail)),
         CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_string_equal(r.run_id, VF_RUN_A);
     assert_int_equal(r.records, VF_A_RECORDS);
     assert_int_equal(r.checkpoints, VF_A_RECORDS);
@@ -139,12 +129,12 @@ static void test_bundle_roundtrip(void **state)
     /* No key: incomplete; another key: a key mismatch, incomplete. */
     assert_int_equal(
         cairn_verify_bundle(path, NULL, &r, detail, sizeof(detail)), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_non_null(strstr(r.reason, "key not pinned"));
     assert_int_equal(
         cairn_verify_bundle(path, sample->pk_b, &r, detail, sizeof(detail)),
         CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_true(r.key_mismatch);
     assert_false(r.has_bad);
     assert_non_null(strstr(r.reason, "key mismatch"));
@@ -164,7 +154,7 @@ static void test_bundle_roundtrip(void **state)
         assert_int_equal(
             cairn_verify_bundle(path, set, &r, detail, sizeof(detail)),
             CAIRN_OK);
-        assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+        vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
         assert_false(r.key_mismatch);
         assert_non_null(strstr(r.reason, ".minisig verified"));
         cairn_pubkey_free(set);
@@ -247,13 +237,13 @@ static void test_bundle_malformed(void **state)
     char *b = tu_read_file(path, &n);
     /* No .minisig next to it: fail closed (the bytes are fine). */
     assert_int_equal(verify_bytes("m1", b, n, &r), CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_non_null(strstr(r.reason, "detached signature not checked"));
     assert_int_equal(verify_bytes("m2", "hello", 5, &r), CAIRN_EBUNDLE);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, "bundle");
     assert_int_equal(verify_bytes("m3", b, n - 1, &r), CAIRN_EBUNDLE);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     char *longer = malloc(n + 1);
     memcpy(longer, b, n);
     longer[n] = 0;
@@ -267,7 +257,7 @@ static void test_bundle_malformed(void **state)
     assert_int_equal(
         cairn_verify_bundle(missing, sample->pk_a, &r, detail, sizeof(detail)),
         CAIRN_EIO);
-    assert_verdict(&r, CAIRN_VERDICT_ERROR);
+    vf_assert_verdict(&r, CAIRN_VERDICT_ERROR);
     free(missing);
     free(path);
 }
@@ -323,7 +313,7 @@ static void test_bundle_cut_back(void **state)
                                                CAIRN_BUNDLE_NO_SIGNATURE, &r,
                                                detail, sizeof(detail)),
                      CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_non_null(strstr(r.reason, "not checked (--no-signature)"));
     assert_int_equal(r.records, 9);
     assert_memory_equal(r.head, sample->heads[8], CAIRN_HASH_BYTES);
@@ -331,14 +321,14 @@ static void test_bundle_cut_back(void **state)
     assert_int_equal(
         cairn_verify_bundle(cut, sample->pk_a, &r, detail, sizeof(detail)),
         CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_non_null(strstr(detail, "No such file"));
     /* ... and with the original .minisig next to it, it is caught. */
     tu_write_file(cut_sig, s, sl);
     assert_int_equal(
         cairn_verify_bundle(cut, sample->pk_a, &r, detail, sizeof(detail)),
         CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(r.bad_field, "minisig");
     free(b);
     free(s);
@@ -366,19 +356,19 @@ static void test_bundle_signature_fail_closed(void **state)
     assert_int_equal(
         cairn_verify_bundle(path, sample->pk_a, &r, detail, sizeof(detail)),
         CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_string_equal(detail, "");
     assert_int_equal(unlink(sig), 0);
     assert_int_equal(
         cairn_verify_bundle(path, sample->pk_a, &r, detail, sizeof(detail)),
         CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_non_null(strstr(detail, "No such file"));
     assert_int_equal(mkdir(sig, 0700), 0);
     assert_int_equal(
         cairn_verify_bundle(path, sample->pk_a, &r, detail, sizeof(detail)),
         CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_non_null(strstr(detail, "a directory, not a regular file"));
     assert_non_null(strstr(r.reason, "a directory, not a regular file"));
     assert_int_equal(rmdir(sig), 0);
@@ -386,14 +376,14 @@ static void test_bundle_signature_fail_closed(void **state)
     assert_int_equal(
         cairn_verify_bundle(path, sample->pk_a, &r, detail, sizeof(detail)),
         CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
     assert_non_null(strstr(detail, "a FIFO, not a regular file"));
     /* --no-signature: not read at all, and the reason says so. */
     assert_int_equal(cairn_verify_bundle_flags(path, sample->pk_a,
                                                CAIRN_BUNDLE_NO_SIGNATURE, &r,
                                                detail, sizeof(detail)),
                      CAIRN_OK);
-    assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_string_equal(detail, "");
     assert_non_null(strstr(r.reason, ".minisig) not checked"));
     assert_int_equal(cairn_verify_bundle_flags(path, sample->pk_a, 2, &r,
@@ -403,7 +393,7 @@ static void test_bundle_signature_fail_closed(void **state)
     assert_int_equal(
         cairn_verify_bundle(sig, sample->pk_a, &r, detail, sizeof(detail)),
         CAIRN_EIO);
-    assert_verdict(&r, CAIRN_VERDICT_ERROR);
+    vf_assert_verdict(&r, CAIRN_VERDICT_ERROR);
     assert_non_null(strstr(detail, "a FIFO, not a regular file"));
     assert_int_equal(cairn_pubkey_load(sig, &pk, detail, sizeof(detail)),
                      CAIRN_EIO);
@@ -429,7 +419,7 @@ static void test_bundle_signature_fail_closed(void **state)
         assert_int_equal(
             cairn_verify_bundle(path, sample->pk_a, &r, detail, sizeof(detail)),
             CAIRN_OK);
-        assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+        vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
         assert_non_null(strstr(detail, "Permission denied"));
         assert_int_equal(unlink(sig), 0);
     }
@@ -452,13 +442,13 @@ static void test_bundle_size_bound(void **state)
     assert_int_equal(
         cairn_verify_bundle(path, sample->pk_a, &r, detail, sizeof(detail)),
         CAIRN_EBUNDLE);
-    assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
+    vf_assert_verdict(&r, CAIRN_VERDICT_TAMPERED);
     assert_non_null(strstr(detail, "larger than 1 GiB"));
     assert_int_equal(unlink(path), 0);
     assert_int_equal(cairn_verify_bundle("/dev/zero", sample->pk_a, &r, detail,
                                          sizeof(detail)),
                      CAIRN_EIO);
-    assert_verdict(&r, CAIRN_VERDICT_ERROR);
+    vf_assert_verdict(&r, CAIRN_VERDICT_ERROR);
     assert_non_null(strstr(detail, "a character device, not a regular file"));
     free(path);
 }

@@ -9,7 +9,7 @@
  * every state map path against the current root before its leaf moves
  * (format/merkle.h does both).  So a forged node is refused, never signed.
  */
-#include "commit/commit.h"
+#include "commit/head_write.h"
 
 #include "base/bytes.h"
 #include "base/crypto.h"

@@ -275,6 +275,27 @@ CAIRN_INTERNAL int
 cairn__tlog_checkpoint_next_ext(const cairn_tlog_checkpoint *cp, size_t *pos,
                                 const char **line, size_t *line_len);
 
+/**
+ * A decimal of a checkpoint or proof: 1..19 digits, no sign, no leading
+ * zero but "0", at most CAIRN_TLOG_MAX_SIZE, exactly s[0..len).
+ * @return 0 (*v set); -1.
+ */
+CAIRN_INTERNAL int cairn__tlog_decimal_parse(const char *s, size_t len,
+                                             uint64_t *v);
+
+/**
+ * cairn's two extension lines of a checkpoint (a journal head,
+ * docs/FORMAT.md section 13.3), exactly: "cairn-state <runs> <base64 of
+ * the 32-byte state map root>" then "cairn-time <wall ns>" (decimals of
+ * cairn__tlog_decimal_parse()), and no other.
+ * @return 0 (the three fields set); else the 1-based number of the first
+ *         extension line that is wrong (cp->n_ext + 1 when lines are
+ *         missing; 3 when a third follows).
+ */
+CAIRN_INTERNAL size_t
+cairn__tlog_cairn_ext_parse(const cairn_tlog_checkpoint *cp, uint64_t *runs,
+                            uint8_t state_root[32], uint64_t *time_ns);
+
 /* ---------------------------------------------------------------- */
 /* Proofs (tlog-proof)                                              */
 

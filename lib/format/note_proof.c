@@ -13,7 +13,7 @@
 
 /* Parse s[0..len) as a decimal of at most 2^63 - 1 without a leading
  * zero (but "0"): 0, or -1. */
-static int parse_u63(const char *s, size_t len, uint64_t *v)
+int cairn__tlog_decimal_parse(const char *s, size_t len, uint64_t *v)
 {
     if (len == 0 || len > 19 || (s[0] == '0' && len > 1)) {
         return -1;
@@ -110,7 +110,7 @@ static cairn_err checkpoint_lines(const char *t, size_t len,
     if (l == SIZE_MAX) {
         return bad(detail, detail_len, off, "missing tree size line");
     }
-    if (parse_u63(t + off, l, &out->size) != 0) {
+    if (cairn__tlog_decimal_parse(t + off, l, &out->size) != 0) {
         return bad(detail, detail_len, off,
                    "tree size is not a decimal of at most 2^63 - 1 without "
                    "leading zeros");
@@ -172,6 +172,51 @@ int cairn__tlog_checkpoint_next_ext(const cairn_tlog_checkpoint *cp,
     *line_len_out = l;
     *pos += l + 1;
     return 1;
+}
+
+/* "cairn-state <runs> <base64 root>" */
+static int cairn_state_line(const char *s, size_t len, uint64_t *runs,
+                            uint8_t root[32])
+{
+    static const char tag[] = "cairn-state ";
+    const size_t tl = sizeof(tag) - 1, b64 = 44;
+    if (len < tl + 2 + b64 || memcmp(s, tag, tl) != 0) {
+        return -1;
+    }
+    size_t dl = len - tl - 1 - b64;
+    if (s[tl + dl] != ' ' || cairn__tlog_decimal_parse(s + tl, dl, runs) != 0 ||
+        cairn__b64_decode(s + tl + dl + 1, b64, root, 32) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* "cairn-time <wall ns>" */
+static int cairn_time_line(const char *s, size_t len, uint64_t *time_ns)
+{
+    static const char tag[] = "cairn-time ";
+    const size_t tl = sizeof(tag) - 1;
+    if (len <= tl || memcmp(s, tag, tl) != 0) {
+        return -1;
+    }
+    return cairn__tlog_decimal_parse(s + tl, len - tl, time_ns);
+}
+
+size_t cairn__tlog_cairn_ext_parse(const cairn_tlog_checkpoint *cp,
+                                   uint64_t *runs, uint8_t state_root[32],
+                                   uint64_t *time_ns)
+{
+    const char *line;
+    size_t ll, pos = 0;
+    if (!cairn__tlog_checkpoint_next_ext(cp, &pos, &line, &ll) ||
+        cairn_state_line(line, ll, runs, state_root) != 0) {
+        return 1;
+    }
+    if (!cairn__tlog_checkpoint_next_ext(cp, &pos, &line, &ll) ||
+        cairn_time_line(line, ll, time_ns) != 0) {
+        return 2;
+    }
+    return cp->n_ext > 2 ? 3 : 0;
 }
 
 cairn_err cairn__tlog_proof_encode(cairn_wr *w, const uint8_t *extra,
@@ -251,7 +296,7 @@ static cairn_err proof_head(const char *s, size_t len, cairn_tlog_proof *out,
         l = line_len(s, off, len);
     }
     if (l == SIZE_MAX || l < 6 || memcmp(s + off, "index ", 6) != 0 ||
-        parse_u63(s + off + 6, l - 6, &out->index) != 0) {
+        cairn__tlog_decimal_parse(s + off + 6, l - 6, &out->index) != 0) {
         return bad(detail, detail_len, off,
                    "expected \"index N\" (decimal, no leading zeros, at "
                    "most 2^63 - 1)");

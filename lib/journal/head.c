@@ -80,50 +80,6 @@ void cairn__state_leaf(const uint8_t *blob, size_t len,
 
 /* ---- the head ------------------------------------------------------------ */
 
-/* A decimal without a leading zero (but "0"), below 2^63. */
-static int parse_u63(const char *s, size_t len, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (len == 0 || len > 19 || (len > 1 && s[0] == '0')) {
-        return -1;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return -1;
-        }
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (v > (UINT64_C(0x7fffffffffffffff) - d) / 10) {
-            return -1;
-        }
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
-static int starts(const char *line, size_t len, const char *prefix,
-                  const char **rest, size_t *rest_len)
-{
-    size_t n = strlen(prefix);
-    if (len < n || memcmp(line, prefix, n) != 0) {
-        return 0;
-    }
-    *rest = line + n;
-    *rest_len = len - n;
-    return 1;
-}
-
-/* "cairn-state <R> <base64 root>" */
-static int parse_state_line(const char *s, size_t len, cairn_head *h)
-{
-    const char *sp = memchr(s, ' ', len);
-    if (sp == NULL || parse_u63(s, (size_t)(sp - s), &h->runs) != 0) {
-        return -1;
-    }
-    size_t b64_len = len - (size_t)(sp - s) - 1;
-    return cairn__b64_decode(sp + 1, b64_len, h->state_root, CAIRN_HASH_BYTES);
-}
-
 /* The body's fields: exactly the origin, size, root and the two cairn
  * extension lines, in this order. */
 static cairn_err parse_body(const cairn_journal *j, const char *text,
@@ -148,29 +104,19 @@ static cairn_err parse_body(const cairn_journal *j, const char *text,
     }
     h->size = cp.size;
     memcpy(h->root, cp.root, CAIRN_HASH_BYTES);
-    size_t pos = 0, n = 0, rl;
-    const char *line, *rest;
-    int have_state = 0, have_time = 0;
-    while (cairn__tlog_checkpoint_next_ext(&cp, &pos, &line, &rl)) {
-        n++;
-        size_t ll = rl;
-        if (n == 1 && starts(line, ll, "cairn-state ", &rest, &rl)) {
-            have_state = parse_state_line(rest, rl, h) == 0;
-        } else if (n == 2 && starts(line, ll, "cairn-time ", &rest, &rl)) {
-            have_time = parse_u63(rest, rl, &h->time_ns) == 0;
-        }
-        if ((n == 1 && !have_state) || (n == 2 && !have_time) || n > 2) {
-            return cairn__fail(detail, detail_len, CAIRN_ETAMPERED,
-                               "head: extension line %zu is not %s", n,
-                               n == 1   ? "\"cairn-state <runs> <root>\""
-                               : n == 2 ? "\"cairn-time <ns>\""
-                                        : "expected (only two exist)");
-        }
-    }
-    if (!have_state || !have_time) {
+    size_t bad =
+        cairn__tlog_cairn_ext_parse(&cp, &h->runs, h->state_root, &h->time_ns);
+    if (bad > cp.n_ext) {
         return cairn__fail(detail, detail_len, CAIRN_ETAMPERED,
                            "head: the cairn-state and cairn-time lines are "
                            "missing");
+    }
+    if (bad != 0) {
+        return cairn__fail(detail, detail_len, CAIRN_ETAMPERED,
+                           "head: extension line %zu is not %s", bad,
+                           bad == 1   ? "\"cairn-state <runs> <root>\""
+                           : bad == 2 ? "\"cairn-time <ns>\""
+                                      : "expected (only two exist)");
     }
     return CAIRN_OK;
 }

@@ -6,7 +6,7 @@
  * bounded tail of each stream, enforce the timeout and the caller's
  * interrupts on the whole process group, and make sure no member of the
  * group survives (unless the command may leave daemons).  Spawning is
- * exec_spawn.c.
+ * exec_spawn.c, the streams' capture exec_stream.c.
  */
 #include "runner/exec.h"
 
@@ -29,21 +29,6 @@
 #define EXEC_TICK_NS 100000000ull    /* interrupts read at least this often */
 #define EXEC_FAST_TICK_NS 5000000ull /* no pidfd, or waiting for the group */
 #define EXEC_REAP_LIMIT_NS 1000000000ull /* group wait after the leader */
-#define EXEC_READ_CHUNK 16384
-#define EXEC_READS_PER_WAKE 64
-#define EXEC_PUNCH_BYTES (1u << 20) /* free consumed blocks in this step */
-
-typedef struct exec_stream {
-    int fd;         /* the output file (the child's stdout or stderr) */
-    uint64_t bytes; /* read so far = the next offset to read */
-    uint64_t punched;
-    int no_punch;
-    uint64_t last_growth; /* CLOCK_MONOTONIC of the last new byte */
-    cairn_sha256 sha;
-    char *ring; /* cap + 1 bytes */
-    size_t cap, pos, len;
-} exec_stream;
-
 typedef enum exec_reason {
     EXEC_RUNNING,   /* not terminating */
     EXEC_TIMEOUT,   /* spec->timeout_ns elapsed */
@@ -54,7 +39,7 @@ typedef struct exec_state {
     const cairn_exec_spec *spec;
     pid_t pid;
     int pidfd;
-    exec_stream s[2];
+    cairn_exec_stream s[2];
     uint64_t start, end, grace;
     uint64_t deadline;   /* UINT64_MAX: none */
     int deadline_is_int; /* the deadline came from an interrupt */
@@ -79,103 +64,6 @@ static uint64_t now_ns(void)
 static uint64_t sat_add(uint64_t a, uint64_t b)
 {
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
-static void stream_feed(exec_stream *s, const char *buf, size_t n)
-{
-    s->bytes += n; /* the caller's read offset too */
-    cairn__sha256_update(&s->sha, buf, n);
-    if (n >= s->cap) {
-        memcpy(s->ring, buf + (n - s->cap), s->cap);
-        s->pos = 0;
-        s->len = s->cap;
-        return;
-    }
-    size_t first = s->cap - s->pos < n ? s->cap - s->pos : n;
-    memcpy(s->ring + s->pos, buf, first);
-    memcpy(s->ring, buf + first, n - first);
-    s->pos = (s->pos + n) % s->cap;
-    s->len = s->len + n < s->cap ? s->len + n : s->cap;
-}
-
-/* Free the file blocks already consumed (the offsets stay valid). */
-static void stream_punch(exec_stream *s)
-{
-    uint64_t done = s->bytes & ~(uint64_t)4095;
-    if (s->no_punch || done - s->punched < EXEC_PUNCH_BYTES) {
-        return;
-    }
-    if (fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                  (off_t)s->punched, (off_t)(done - s->punched)) != 0) {
-        s->no_punch = 1;
-        return;
-    }
-    s->punched = done;
-}
-
-/* Reads what the file gained since the last call, at most @p max_chunks
- * chunks and never past @p limit.  0 when done for now; -1 on a read
- * error. */
-static int stream_read_upto(exec_stream *s, int max_chunks, uint64_t limit,
-                            uint64_t now)
-{
-    char buf[EXEC_READ_CHUNK];
-    for (int i = 0; i < max_chunks && s->bytes < limit; i++) {
-        uint64_t want = limit - s->bytes;
-        ssize_t n =
-            pread(s->fd, buf, want < sizeof buf ? (size_t)want : sizeof buf,
-                  (off_t)s->bytes);
-        if (n > 0) {
-            stream_feed(s, buf, (size_t)n);
-            s->last_growth = now;
-        } else if (n == 0) {
-            break;
-        } else if (errno != EINTR) {
-            return -1;
-        }
-    }
-    stream_punch(s);
-    return 0;
-}
-
-static int stream_read(exec_stream *s, uint64_t now)
-{
-    return stream_read_upto(s, EXEC_READS_PER_WAKE, UINT64_MAX, now);
-}
-
-static void reverse(char *p, size_t n)
-{
-    for (size_t i = 0; i < n / 2; i++) {
-        char t = p[i];
-        p[i] = p[n - 1 - i];
-        p[n - 1 - i] = t;
-    }
-}
-
-/* Moves the ring, oldest byte first, into the capture. */
-static void stream_finish(exec_stream *s, cairn_stream_capture *c)
-{
-    if (s->len == s->cap && s->pos > 0) {
-        reverse(s->ring, s->pos);
-        reverse(s->ring + s->pos, s->cap - s->pos);
-        reverse(s->ring, s->cap);
-    }
-    s->ring[s->len] = '\0';
-    c->bytes = s->bytes;
-    cairn__sha256_final(&s->sha, c->sha256);
-    c->tail = s->ring;
-    c->tail_len = s->len;
-    s->ring = NULL;
-}
-
-static void stream_close(exec_stream *s)
-{
-    if (s->fd >= 0) {
-        close(s->fd);
-        s->fd = -1;
-    }
-    free(s->ring);
-    s->ring = NULL;
 }
 
 static void signal_group(exec_state *st, int sig)
@@ -306,7 +194,7 @@ static int wait_once(exec_state *st, uint64_t now, const char **what)
     }
     now = now_ns();
     for (int i = 0; i < 2; i++) {
-        if (stream_read(&st->s[i], now) != 0) {
+        if (cairn__exec_stream_read(&st->s[i], now) != 0) {
             *what = i == 0 ? "read stdout" : "read stderr";
             return -1;
         }
@@ -321,9 +209,10 @@ static int drain_rest(exec_state *st)
 {
     uint64_t now = now_ns();
     for (int i = 0; i < 2; i++) {
-        exec_stream *s = &st->s[i];
+        cairn_exec_stream *s = &st->s[i];
         off_t end = lseek(s->fd, 0, SEEK_END);
-        if (end < 0 || stream_read_upto(s, INT32_MAX, (uint64_t)end, now)) {
+        if (end < 0 ||
+            cairn__exec_stream_read_upto(s, INT32_MAX, (uint64_t)end, now)) {
             return -1;
         }
     }
@@ -462,11 +351,8 @@ static cairn_err prepare(exec_state *st, int w[2], char *detail,
     static const char *const names[2] = {"cairn-stdout", "cairn-stderr"};
     size_t cap = st->spec->tail_max ? st->spec->tail_max : EXEC_TAIL_DEFAULT;
     for (int i = 0; i < 2; i++) {
-        exec_stream *s = &st->s[i];
-        cairn__sha256_init(&s->sha);
-        s->cap = cap;
-        s->ring = malloc(cap + 1);
-        if (s->ring == NULL) {
+        cairn_exec_stream *s = &st->s[i];
+        if (cairn__exec_stream_init(s, cap) != 0) {
             cairn__fmt(detail, detail_len, "out of memory");
             return CAIRN_ENOMEM;
         }
@@ -492,8 +378,8 @@ static void fill_result(exec_state *st, cairn_exec_result *res)
     res->timed_out = st->reason == EXEC_TIMEOUT;
     res->interrupted = st->reason == EXEC_INTERRUPT;
     res->duration_ns = st->end - st->start;
-    stream_finish(&st->s[0], &res->out);
-    stream_finish(&st->s[1], &res->err);
+    cairn__exec_stream_finish(&st->s[0], &res->out);
+    cairn__exec_stream_finish(&st->s[1], &res->err);
 }
 
 cairn_err cairn__exec_run(const cairn_exec_spec *spec, cairn_exec_result *res,
@@ -534,8 +420,8 @@ cairn_err cairn__exec_run(const cairn_exec_spec *spec, cairn_exec_result *res,
     if (st.pidfd >= 0) {
         close(st.pidfd);
     }
-    stream_close(&st.s[0]);
-    stream_close(&st.s[1]);
+    cairn__exec_stream_close(&st.s[0]);
+    cairn__exec_stream_close(&st.s[1]);
     return e;
 }
 

@@ -24,14 +24,7 @@
 #define CAIRN_EXEC_H
 
 #include "runner/exec_spawn.h"
-
-typedef struct cairn_stream_capture {
-    uint64_t bytes;                   /**< total bytes the command wrote */
-    uint8_t sha256[CAIRN_HASH_BYTES]; /**< digest of all of them */
-    char *tail; /**< last <= tail_max bytes (malloc'd, NUL-terminated
-                     after tail_len, never NULL after CAIRN_OK) */
-    size_t tail_len;
-} cairn_stream_capture;
+#include "runner/exec_stream.h"
 
 typedef struct cairn_exec_result {
     pid_t pid;  /**< child pid = its process group id */

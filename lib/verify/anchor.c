@@ -1,24 +1,16 @@
 /*
- * anchor.c - the journal's signed checkpoint as an anchor (docs/FORMAT.md
- * section 18): reading the current head for `cairn checkpoint`, the
- * tlog-witness add-checkpoint request body with its consistency proof,
- * and checking a saved checkpoint (an anchor) against the current head.
- *
- * Every proof handed out or accepted is built from the stored `tree`
- * nodes and then checked against the head's root (RFC 9162 section
- * 2.1.4.2): a forged node gives no proof, never a wrong one.
+ * anchor.c - checking a saved checkpoint (an anchor, docs/FORMAT.md
+ * section 18.1) against the journal's current head: the origin, the
+ * signature under the pinned key (or set of keys), and a consistency
+ * proof from the anchor to the head; one status and reason per anchor.
  */
-#include "verify/anchor.h"
+#include "verify/anchor_note.h"
+#include "verify/checkpoint.h"
 
-#include "base/bytes.h"
-#include "base/crypto.h"
 #include "format/note.h"
-#include "journal/head.h"
 #include "journal/journal.h"
 
 #include <string.h>
-
-#define B64_HASH_LEN 44u
 
 const char *cairn_anchor_status_name(cairn_anchor_status status)
 {
@@ -37,349 +29,6 @@ const char *cairn_anchor_status_name(cairn_anchor_status status)
         return "fork";
     }
     return NULL;
-}
-
-void cairn__anchor_origin(const uint8_t id[CAIRN_JOURNAL_ID_BYTES],
-                          char out[CAIRN_ORIGIN_MAX])
-{
-    size_t n = sizeof(CAIRN__ORIGIN_PREFIX) - 1;
-    memcpy(out, CAIRN__ORIGIN_PREFIX, n);
-    cairn__hex(id, CAIRN_JOURNAL_ID_BYTES, out + n);
-}
-
-/* ---- parsing a saved checkpoint ---------------------------------------- */
-
-/* Strict decimal: 1..19 digits, no leading zero but "0", < 2^63. */
-static int parse_dec(const char *s, size_t len, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (len == 0 || len > 19 || (len > 1 && s[0] == '0')) {
-        return -1;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return -1;
-        }
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (v > (CAIRN_TLOG_MAX_SIZE - d) / 10) {
-            return -1;
-        }
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_state(const char *s, size_t len, cairn__anchor_note *a)
-{
-    static const char tag[] = "cairn-state ";
-    size_t tl = sizeof(tag) - 1;
-    if (len < tl + 2 + B64_HASH_LEN || memcmp(s, tag, tl) != 0) {
-        return -1;
-    }
-    size_t dl = len - tl - 1 - B64_HASH_LEN;
-    if (s[tl + dl] != ' ' || parse_dec(s + tl, dl, &a->runs) != 0 ||
-        cairn__b64_decode(s + tl + dl + 1, B64_HASH_LEN, a->state_root,
-                          CAIRN_HASH_BYTES) != 0) {
-        return -1;
-    }
-    return 0;
-}
-
-static int parse_time(const char *s, size_t len, cairn__anchor_note *a)
-{
-    static const char tag[] = "cairn-time ";
-    size_t tl = sizeof(tag) - 1;
-    if (len <= tl || memcmp(s, tag, tl) != 0) {
-        return -1;
-    }
-    return parse_dec(s + tl, len - tl, &a->time_ns);
-}
-
-cairn_err cairn__anchor_parse(const char *s, size_t len, cairn__anchor_note *a,
-                              char *detail, size_t detail_len)
-{
-    cairn_tlog_checkpoint cp;
-    const char *text = s, *line;
-    size_t text_len = len, ll, pos = 0;
-    char why[256];
-    memset(a, 0, sizeof(*a));
-    if (s == NULL || len == 0) {
-        return cairn__fail(detail, detail_len, CAIRN_ECORRUPT, "empty");
-    }
-    if (memmem(s, len, "\n\n", 2) != NULL) {
-        if (cairn__note_parse(s, len, &a->note, why, sizeof(why)) != CAIRN_OK) {
-            return cairn__fail(detail, detail_len, CAIRN_ECORRUPT,
-                               "not a signed note: %s", why);
-        }
-        a->is_signed = 1;
-        text = a->note.text;
-        text_len = a->note.text_len;
-    }
-    if (cairn__tlog_checkpoint_parse(text, text_len, &cp, why, sizeof(why)) !=
-        CAIRN_OK) {
-        return cairn__fail(detail, detail_len, CAIRN_ECORRUPT,
-                           "not a checkpoint: %s", why);
-    }
-    if (cp.origin_len >= CAIRN_ORIGIN_MAX) {
-        return cairn__fail(detail, detail_len, CAIRN_ECORRUPT,
-                           "origin of %zu bytes is no cairn journal's",
-                           cp.origin_len);
-    }
-    memcpy(a->origin, cp.origin, cp.origin_len);
-    a->origin[cp.origin_len] = '\0';
-    a->size = cp.size;
-    memcpy(a->root, cp.root, CAIRN_HASH_BYTES);
-    if (cp.n_ext != 2 ||
-        !cairn__tlog_checkpoint_next_ext(&cp, &pos, &line, &ll) ||
-        parse_state(line, ll, a) != 0 ||
-        !cairn__tlog_checkpoint_next_ext(&cp, &pos, &line, &ll) ||
-        parse_time(line, ll, a) != 0) {
-        return cairn__fail(detail, detail_len, CAIRN_ECORRUPT,
-                           "the extension lines are not exactly "
-                           "\"cairn-state <R> <root>\" and \"cairn-time "
-                           "<ns>\": not a cairn journal's checkpoint");
-    }
-    return CAIRN_OK;
-}
-
-/* ---- the current head --------------------------------------------------- */
-
-cairn_err cairn__anchor_head(cairn_journal *j, cairn_txn *txn,
-                             const cairn_pubkey *pinned,
-                             cairn_journal_checkpoint *cp, char *detail,
-                             size_t detail_len)
-{
-    cairn_verify_report rep;
-    const uint8_t *v;
-    size_t vl;
-    int found = 0;
-    memset(cp, 0, sizeof(*cp));
-    cairn__anchor_origin(j->journal_id, cp->origin);
-    if (j->format < 2) {
-        return cairn__fail(detail, detail_len, CAIRN_EVERSION,
-                           "journal format %u has no signed head: run "
-                           "`cairn migrate` to make it format 2",
-                           (unsigned)j->format);
-    }
-    cairn__report_init(&rep, "", pinned);
-    cairn_err err = cairn__verify_head_read(txn, j->journal_id, pinned, &rep);
-    if (err == CAIRN_OK && rep.journal_head.present) {
-        err = cairn__verify_head_counts(txn, &rep);
-    }
-    if (err == CAIRN_ETAMPERED) {
-        return cairn__fail(detail, detail_len, err, "%s", rep.reason);
-    }
-    if (err == CAIRN_OK) {
-        err = cairn__txn_get(txn, CAIRN_DBI_META, CAIRN__HEAD_KEY,
-                             strlen(CAIRN__HEAD_KEY), &v, &vl, &found);
-    }
-    if (err != CAIRN_OK) {
-        return cairn__fail(detail, detail_len, err, "reading the head: %s",
-                           cairn__store_detail(j->store));
-    }
-    if (!found || !rep.journal_head.present) {
-        cairn__mt_empty_root(cp->root);
-        cairn__mt_empty_root(cp->state_root);
-        return cairn__fail(detail, detail_len, CAIRN_ENOTHING,
-                           "the journal is empty: no signed head yet (it "
-                           "is written with the first run)");
-    }
-    if (vl > CAIRN_CHECKPOINT_NOTE_MAX) {
-        return cairn__fail(detail, detail_len, CAIRN_ETAMPERED,
-                           "head: %zu bytes (at most %d)", vl,
-                           CAIRN_CHECKPOINT_NOTE_MAX);
-    }
-    const cairn_verify_head *h = &rep.journal_head;
-    cp->size = h->size;
-    memcpy(cp->root, h->root, CAIRN_HASH_BYTES);
-    cp->runs = h->runs;
-    memcpy(cp->state_root, h->state_root, CAIRN_HASH_BYTES);
-    cp->time_ns = h->time_ns;
-    cp->is_signed = h->is_signed;
-    cp->signature_ok = h->signature_ok;
-    cp->key_mismatch = h->key_mismatch;
-    memcpy(cp->key_id, h->key_id, sizeof(cp->key_id));
-    memcpy(cp->note, v, vl);
-    cp->note[vl] = '\0';
-    cp->note_len = vl;
-    return CAIRN_OK;
-}
-
-static cairn_err with_txn(cairn_journal *j, cairn_txn **txn, char *detail,
-                          size_t detail_len)
-{
-    cairn_err err = cairn__store_read(j->store, txn);
-    if (err != CAIRN_OK) {
-        *txn = NULL;
-        return cairn__fail(detail, detail_len, err,
-                           "beginning a read transaction: %s",
-                           cairn__store_detail(j->store));
-    }
-    return CAIRN_OK;
-}
-
-cairn_err cairn_journal_checkpoint_get(cairn_journal *journal,
-                                       const cairn_pubkey *pinned,
-                                       cairn_journal_checkpoint *out,
-                                       char *detail, size_t detail_len)
-{
-    cairn_txn *txn;
-    cairn__clear(detail, detail_len);
-    if (out != NULL) {
-        memset(out, 0, sizeof(*out));
-    }
-    if (journal == NULL || out == NULL) {
-        return CAIRN_EINVAL;
-    }
-    cairn_err err = with_txn(journal, &txn, detail, detail_len);
-    if (err == CAIRN_OK) {
-        err = cairn__anchor_head(journal, txn, pinned, out, detail, detail_len);
-        cairn__txn_end(txn);
-    }
-    if (err != CAIRN_OK) {
-        memset(out, 0, sizeof(*out));
-    }
-    return err;
-}
-
-/* ---- consistency ----------------------------------------------------------
- */
-
-cairn_err cairn__anchor_consistent(cairn_txn *txn, uint64_t m,
-                                   const uint8_t root_m[CAIRN_HASH_BYTES],
-                                   uint64_t n,
-                                   const uint8_t root_n[CAIRN_HASH_BYTES],
-                                   int *ok)
-{
-    uint8_t proof[CAIRN_MT_MAX_PROOF][CAIRN_HASH_BYTES];
-    size_t count = 0;
-    cairn_nodes nodes = {txn, CAIRN_DBI_TREE};
-    char why[200];
-    *ok = 0;
-    if (m > n) {
-        return CAIRN_OK;
-    }
-    if (m < n && m > 0) {
-        cairn_err err = cairn__mt_prove_consistency(
-            m, n, cairn__nodes_get, &nodes, proof, CAIRN_MT_MAX_PROOF, &count,
-            why, sizeof(why));
-        if (err == CAIRN_ETAMPERED) {
-            return CAIRN_OK; /* a node is missing or resized: no proof */
-        }
-        if (err != CAIRN_OK) {
-            return err;
-        }
-    }
-    *ok = cairn__mt_check_consistency(m, n, root_m, root_n,
-                                      (const uint8_t(*)[CAIRN_HASH_BYTES])proof,
-                                      count) == 0;
-    return CAIRN_OK;
-}
-
-/* ---- the add-checkpoint request --------------------------------------- */
-
-static cairn_err request_body(cairn_txn *txn,
-                              const cairn_journal_checkpoint *cp, uint64_t old,
-                              cairn_wr *w, char *detail, size_t detail_len)
-{
-    uint8_t proof[CAIRN_MT_MAX_PROOF][CAIRN_HASH_BYTES];
-    uint8_t old_root[CAIRN_HASH_BYTES];
-    size_t count = 0;
-    cairn_nodes nodes = {txn, CAIRN_DBI_TREE};
-    char why[200] = "";
-    cairn_err err = CAIRN_OK;
-    if (old > 0 && old < cp->size) {
-        err = cairn__mt_root(old, cairn__nodes_get, &nodes, old_root, why,
-                             sizeof(why));
-        if (err == CAIRN_OK) {
-            err = cairn__mt_prove_consistency(old, cp->size, cairn__nodes_get,
-                                              &nodes, proof, CAIRN_MT_MAX_PROOF,
-                                              &count, why, sizeof(why));
-        }
-        if (err == CAIRN_OK &&
-            cairn__mt_check_consistency(
-                old, cp->size, old_root, cp->root,
-                (const uint8_t(*)[CAIRN_HASH_BYTES])proof, count) != 0) {
-            err = CAIRN_ETAMPERED;
-            cairn__fmt(why, sizeof(why),
-                       "the proof does not lead to the "
-                       "head's root");
-        }
-        if (err != CAIRN_OK) {
-            return cairn__fail(
-                detail, detail_len, err,
-                "no consistency proof from size %llu to the head (%llu "
-                "records) from the stored tree nodes: %s",
-                (unsigned long long)old, (unsigned long long)cp->size,
-                why[0] != '\0' ? why : "a node is missing or resized");
-        }
-    }
-    char line[64];
-    cairn__fmt(line, sizeof(line), "old %llu\n", (unsigned long long)old);
-    cairn__wr_bytes(w, line, strlen(line));
-    for (size_t i = 0; i < count; i++) {
-        cairn__note_wr_b64(w, proof[i], CAIRN_HASH_BYTES);
-        cairn__wr_bytes(w, "\n", 1);
-    }
-    cairn__wr_bytes(w, "\n", 1);
-    cairn__wr_bytes(w, cp->note, cp->note_len);
-    return CAIRN_OK;
-}
-
-cairn_err cairn_checkpoint_request(cairn_journal *journal,
-                                   const cairn_pubkey *pinned,
-                                   uint64_t old_size,
-                                   cairn_journal_checkpoint *cp, char *buf,
-                                   size_t cap, size_t *len, char *detail,
-                                   size_t detail_len)
-{
-    cairn_journal_checkpoint head;
-    cairn_txn *txn;
-    cairn__clear(detail, detail_len);
-    if (len != NULL) {
-        *len = 0;
-    }
-    if (cp != NULL) {
-        memset(cp, 0, sizeof(*cp));
-    }
-    if (journal == NULL || buf == NULL || len == NULL || cap == 0) {
-        return CAIRN_EINVAL;
-    }
-    buf[0] = '\0';
-    cairn_err err = with_txn(journal, &txn, detail, detail_len);
-    if (err != CAIRN_OK) {
-        return err;
-    }
-    err = cairn__anchor_head(journal, txn, pinned, &head, detail, detail_len);
-    if (err == CAIRN_OK && old_size > head.size) {
-        err = cairn__fail(detail, detail_len, CAIRN_EINVAL,
-                          "old size %llu is larger than the journal's "
-                          "head (%llu records)",
-                          (unsigned long long)old_size,
-                          (unsigned long long)head.size);
-    }
-    cairn_wr w;
-    cairn__wr_init(&w, cap - 1);
-    if (err == CAIRN_OK) {
-        err = request_body(txn, &head, old_size, &w, detail, detail_len);
-    }
-    cairn__txn_end(txn);
-    cairn_err werr = cairn__wr_status(&w);
-    if (err == CAIRN_OK && werr != CAIRN_OK) {
-        err = cairn__fail(detail, detail_len, werr,
-                          "the request does not fit in %zu bytes", cap);
-    }
-    if (err == CAIRN_OK) {
-        memcpy(buf, w.p, w.len);
-        buf[w.len] = '\0';
-        *len = w.len;
-        if (cp != NULL) {
-            *cp = head;
-        }
-    }
-    cairn__wr_free(&w);
-    return err;
 }
 
 /* ---- checking an anchor ------------------------------------------------ */
@@ -419,14 +68,14 @@ static void anchor_sig(const cairn__anchor_note *a, const char *origin,
         out->cosignatures += log_line ? 0u : 1u;
     }
     why[0] = '\0';
-    if (!a->is_signed || pinned == NULL) {
+    if (pinned == NULL) {
         return;
     }
     cairn_err err =
-        cairn__note_verify(&a->note, origin, ol, pinned->pk, why, why_len);
+        cairn__anchor_signature(a, origin, pinned->pk, why, why_len);
     if (err == CAIRN_OK) {
         out->signature_ok = 1;
-    } else if (err != CAIRN_EKEYMISMATCH) {
+    } else if (err == CAIRN_ETAMPERED) {
         out->status = CAIRN_ANCHOR_BAD_SIGNATURE;
     }
 }
@@ -509,8 +158,8 @@ cairn_err cairn_anchor_check(cairn_journal *journal, const cairn_pubkey *pinned,
                    a.origin, origin);
         return CAIRN_OK;
     }
-    if ((err = with_txn(journal, &txn, out->reason, sizeof(out->reason))) !=
-        CAIRN_OK) {
+    if ((err = cairn__anchor_read(journal, &txn, out->reason,
+                                  sizeof(out->reason))) != CAIRN_OK) {
         return err;
     }
     /* After a key rotation (docs/FORMAT.md section 24) an anchor of size

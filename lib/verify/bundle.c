@@ -7,7 +7,7 @@
  * docs/FORMAT.md sections 12 and 19.  The files (FILE.minisig,
  * FILE.tlog-proof) are bundle_file.c's.
  */
-#include "verify/verify.h"
+#include "verify/bundle_anchor.h"
 
 #include "base/bytes.h"
 
@@ -259,7 +259,7 @@ static void anchors_v1(const cairn__bundle_check *c, cairn_verify_report *out,
                        cairn_bundle_info *info)
 {
     for (size_t i = 0; i < c->n_anchors; i++) {
-        info->anchors[i].size = c->anchors[i].cp.size;
+        info->anchors[i].size = c->anchors[i].size;
         info->anchors[i].verdict = CAIRN_VERDICT_INCOMPLETE;
         cairn__fmt(info->anchors[i].reason, sizeof(info->anchors[i].reason),
                    "a version-1 bundle carries no journal head: re-export "

@@ -10,7 +10,7 @@
  * therefore fails closed (INCOMPLETE, never VERIFIED) unless the caller
  * passes CAIRN_BUNDLE_NO_SIGNATURE.
  */
-#include "verify/verify.h"
+#include "verify/bundle_anchor.h"
 
 #include "base/zstd.h"
 
@@ -171,7 +171,7 @@ static void check_tlog_proof(const char *path, const cairn_wr *want,
 
 /* Parse the anchors of @p opts (syntax only). */
 static cairn_err parse_anchors(const cairn_bundle_verify_opts *opts,
-                               cairn__bundle_anchor **out, char *detail,
+                               cairn__anchor_note **out, char *detail,
                                size_t detail_len)
 {
     char why[300];
@@ -185,7 +185,7 @@ static cairn_err parse_anchors(const cairn_bundle_verify_opts *opts,
                    CAIRN_BUNDLE_MAX_ANCHORS);
         return CAIRN_EINVAL;
     }
-    cairn__bundle_anchor *a = calloc(opts->n_anchors, sizeof(*a));
+    cairn__anchor_note *a = calloc(opts->n_anchors, sizeof(*a));
     if (a == NULL) {
         return CAIRN_ENOMEM;
     }
@@ -233,7 +233,7 @@ cairn_err cairn__bundle_unpack(const uint8_t *stored, size_t len, size_t max,
 static cairn_err verify_bytes(const char *path, const uint8_t *stored,
                               size_t stored_len,
                               const cairn_bundle_verify_opts *opts,
-                              const cairn__bundle_anchor *anchors,
+                              const cairn__anchor_note *anchors,
                               cairn_verify_report *out, cairn_bundle_info *info,
                               char *detail, size_t detail_len)
 {
@@ -286,7 +286,7 @@ cairn_err cairn_verify_bundle_opts(const char *path,
     char *buf = NULL;
     size_t len = 0;
     cairn_bundle_info scratch;
-    cairn__bundle_anchor *anchors = NULL;
+    cairn__anchor_note *anchors = NULL;
     cairn__clear(detail, detail_len);
     if (out != NULL) {
         memset(out, 0, sizeof(*out));

@@ -10,7 +10,7 @@
  * the pinned key; the proofs only when they lead to that head's roots;
  * the state blob only when it is the encoding of the replayed state.
  */
-#include "verify/verify.h"
+#include "verify/bundle_anchor.h"
 
 #include "base/bytes.h"
 #include "journal/journal.h"
@@ -302,14 +302,13 @@ static cairn_err check_state(const cairn__bundle_v2 *t, const cairn_state *st,
 }
 
 /* One anchor against the head: its verdict and reason into @p res. */
-static void check_anchor(const cairn__bundle_v2 *t,
-                         const cairn__bundle_anchor *a,
+static void check_anchor(const cairn__bundle_v2 *t, const cairn__anchor_note *a,
                          const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
                          const cairn_pubkey *pinned, const cairn_verify_head *h,
                          cairn_bundle_anchor_result *res)
 {
     char why[300];
-    uint64_t m = a->cp.size;
+    uint64_t m = a->size;
     res->size = m;
     cairn_err err = cairn__bundle_anchor_check(
         a, journal_id, pinned != NULL ? pinned->pk : NULL, why, sizeof(why));
@@ -335,7 +334,7 @@ static void check_anchor(const cairn__bundle_v2 *t,
     const uint8_t *proof = i < t->n_anchors ? t->anchors[i].proof : NULL;
     size_t n = i < t->n_anchors ? t->anchors[i].n_proof : 0;
     proof_buf b;
-    if (have && cairn__mt_check_consistency(m, h->size, a->cp.root, h->root,
+    if (have && cairn__mt_check_consistency(m, h->size, a->root, h->root,
                                             proof_of(&b, proof, n), n) != 0) {
         res->verdict = CAIRN_VERDICT_TAMPERED;
         cairn__fmt(res->reason, sizeof(res->reason),

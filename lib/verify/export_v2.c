@@ -10,7 +10,7 @@
  * the nodes come from the journal file, which is not trusted; the head
  * was verified under the signer's key by the export's verification.
  */
-#include "verify/verify.h"
+#include "verify/bundle_anchor.h"
 
 #include "base/bytes.h"
 #include "base/sys.h"
@@ -78,14 +78,14 @@ static cairn_err put_inclusion(cairn_journal *j, cairn_txn *txn, cairn_dbi dbi,
 
 static int by_size(const void *a, const void *b)
 {
-    uint64_t x = ((const cairn__bundle_anchor *)a)->cp.size;
-    uint64_t y = ((const cairn__bundle_anchor *)b)->cp.size;
+    uint64_t x = ((const cairn__anchor_note *)a)->size;
+    uint64_t y = ((const cairn__anchor_note *)b)->size;
     return x < y ? -1 : x > y;
 }
 
 /* Parse, check and sort the anchors. */
 static cairn_err load_anchors(cairn_journal *j, const cairn_export_opts *o,
-                              const uint8_t pk[32], cairn__bundle_anchor **out)
+                              const uint8_t pk[32], cairn__anchor_note **out)
 {
     char why[400];
     *out = NULL;
@@ -97,7 +97,7 @@ static cairn_err load_anchors(cairn_journal *j, const cairn_export_opts *o,
         return cairn__jfail(j, CAIRN_EINVAL, "at most %u anchors",
                             CAIRN_BUNDLE_MAX_ANCHORS);
     }
-    cairn__bundle_anchor *a = calloc(o->n_anchors, sizeof(*a));
+    cairn__anchor_note *a = calloc(o->n_anchors, sizeof(*a));
     if (a == NULL) {
         return CAIRN_ENOMEM;
     }
@@ -127,7 +127,7 @@ static cairn_err load_anchors(cairn_journal *j, const cairn_export_opts *o,
  * the consistency proof (checked against both roots).  An anchor the
  * journal is not consistent with stops the export. */
 static cairn_err put_anchors(cairn_journal *j, cairn_txn *txn,
-                             const cairn__bundle_anchor *a, size_t n,
+                             const cairn__anchor_note *a, size_t n,
                              const cairn_verify_head *h, cairn_wr *w)
 {
     uint8_t proof[CAIRN_MT_MAX_PROOF][HASH];
@@ -135,7 +135,7 @@ static cairn_err put_anchors(cairn_journal *j, cairn_txn *txn,
     char why[200];
     size_t count = 0;
     for (size_t i = 0; i < n; i++) {
-        uint64_t m = a[i].cp.size;
+        uint64_t m = a[i].size;
         cairn_err err = m > h->size ? CAIRN_ETAMPERED : CAIRN_OK;
         if (err == CAIRN_OK) {
             err = cairn__mt_prove_consistency(m, h->size, cairn__nodes_get,
@@ -143,7 +143,7 @@ static cairn_err put_anchors(cairn_journal *j, cairn_txn *txn,
                                               &count, why, sizeof(why));
         }
         if (err == CAIRN_OK && cairn__mt_check_consistency(
-                                   m, h->size, a[i].cp.root, h->root,
+                                   m, h->size, a[i].root, h->root,
                                    (const uint8_t(*)[HASH])proof, count) != 0) {
             err = CAIRN_ETAMPERED;
         }
@@ -155,7 +155,7 @@ static cairn_err put_anchors(cairn_journal *j, cairn_txn *txn,
                 (unsigned long long)m, (unsigned long long)h->size,
                 m > h->size ? " (the journal is shorter: rolled back?)" : "");
         }
-        if (m == h->size || (i > 0 && a[i - 1].cp.size == m)) {
+        if (m == h->size || (i > 0 && a[i - 1].size == m)) {
             continue; /* equal roots need no proof; one entry per size */
         }
         cairn__wr_u64(w, m);
@@ -166,13 +166,12 @@ static cairn_err put_anchors(cairn_journal *j, cairn_txn *txn,
 }
 
 /* How many entries put_anchors() writes (the count goes first). */
-static size_t count_entries(const cairn__bundle_anchor *a, size_t n,
+static size_t count_entries(const cairn__anchor_note *a, size_t n,
                             uint64_t size)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (a[i].cp.size < size &&
-            (i == 0 || a[i - 1].cp.size != a[i].cp.size)) {
+        if (a[i].size < size && (i == 0 || a[i - 1].size != a[i].size)) {
             k++;
         }
     }
@@ -203,7 +202,7 @@ static cairn_err run_state(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
 
 static cairn_err build(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
                        const cairn_verify_report *rep,
-                       const cairn__bundle_anchor *a, size_t n_anchors,
+                       const cairn__anchor_note *a, size_t n_anchors,
                        cairn__export_v2 *x)
 {
     const cairn_verify_head *h = &rep->journal_head;
@@ -264,7 +263,7 @@ cairn_err cairn__export_v2_build(cairn_journal *j, cairn_txn *txn,
                                  const cairn_export_opts *opts,
                                  cairn__export_v2 *x)
 {
-    cairn__bundle_anchor *a = NULL;
+    cairn__anchor_note *a = NULL;
     cairn__wr_init(&x->trailer, CAIRN__BUNDLE_STATE_MAX + 64u * 1024u);
     cairn__wr_init(&x->tlog_proof, 4u * CAIRN__BUNDLE_HEAD_MAX);
     if (!rep->journal_head.present || !rep->journal_head.signature_ok) {

@@ -7,195 +7,20 @@
  * journal rolled back to an older copy, forked, or replaced by another
  * journal is refused.
  *
- * Files:  <hex id>.note    the checkpoint note, verbatim (the head)
- *         dir-<32 hex>     "<hex id>\n<journal directory>\n", named by
- *                          the first 16 bytes of SHA-256 of that path
- *         lock             flock()ed exclusively while a file is replaced
- * The store is hostile-aware like a journal directory: opened with
- * O_NOFOLLOW, every file regular, owned by the caller and not writable
- * by group or others.  The caller names the directory: the library reads
- * no environment.
+ * The files and how they are read and written: remember_dir.h.  The
+ * caller names the directory: the library reads no environment.
  */
-#include "verify/anchor.h"
+#include "verify/anchor_note.h"
+#include "verify/checkpoint.h"
+#include "verify/remember_dir.h"
 
-#include "base/crypto.h"
 #include "journal/head.h"
 #include "journal/journal.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#define NOTE_SUFFIX ".note"
-#define MAP_PREFIX "dir-"
-#define FILE_MAX 4096u
-
-typedef struct store {
-    const char *dir;
-    int dfd;
-    char id_hex[2 * CAIRN_JOURNAL_ID_BYTES + 1];
-    char note_name[2 * CAIRN_JOURNAL_ID_BYTES + sizeof(NOTE_SUFFIX)];
-    char map_name[sizeof(MAP_PREFIX) + 32];
-    char jdir[PATH_MAX];
-} store;
-
-static cairn_err unsafe(const char *dir, const char *name, const char *why,
-                        char *detail, size_t detail_len)
-{
-    return cairn__fail(detail, detail_len, CAIRN_EUNSAFE,
-                       "remembered checkpoints %s%s%s: %s", dir,
-                       name[0] != '\0' ? "/" : "", name, why);
-}
-
-/* Owned by the caller, not writable by group or others, of @p type. */
-static cairn_err check_st(const struct stat *st, mode_t type, const char *dir,
-                          const char *name, char *detail, size_t detail_len)
-{
-    if ((st->st_mode & S_IFMT) != type) {
-        return unsafe(dir, name,
-                      type == S_IFDIR ? "not a directory"
-                                      : "not a regular "
-                                        "file",
-                      detail, detail_len);
-    }
-    if (st->st_uid != geteuid()) {
-        return unsafe(dir, name, "not owned by the user running cairn", detail,
-                      detail_len);
-    }
-    if ((st->st_mode & 022) != 0) {
-        return unsafe(dir, name, "writable by group or others", detail,
-                      detail_len);
-    }
-    return CAIRN_OK;
-}
-
-static cairn_err io_fail(const char *dir, const char *name, const char *what,
-                         int e, char *detail, size_t detail_len)
-{
-    return cairn__fail(detail, detail_len, CAIRN_EIO,
-                       "remembered checkpoints %s%s%s: %s: %s", dir,
-                       name[0] != '\0' ? "/" : "", name, what, strerror(e));
-}
-
-/* Make @p dir and its missing parents (0700). */
-static void make_dirs(const char *dir)
-{
-    char buf[PATH_MAX];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof(buf)) {
-        return;
-    }
-    memcpy(buf, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-            buf[i] = '\0';
-            (void)mkdir(buf, 0700);
-            buf[i] = c;
-        }
-    }
-}
-
-static cairn_err store_open(cairn_journal *j, const char *dir, int create,
-                            store *s, int *exists, char *detail,
-                            size_t detail_len)
-{
-    struct stat st;
-    uint8_t digest[CAIRN_HASH_BYTES];
-    memset(s, 0, sizeof(*s));
-    s->dir = dir;
-    s->dfd = -1;
-    *exists = 0;
-    cairn__hex(j->journal_id, CAIRN_JOURNAL_ID_BYTES, s->id_hex);
-    cairn__fmt(s->note_name, sizeof(s->note_name), "%s" NOTE_SUFFIX, s->id_hex);
-    if (realpath(j->dir, s->jdir) == NULL) {
-        cairn__fmt(s->jdir, sizeof(s->jdir), "%s", j->dir);
-    }
-    cairn__sha256(s->jdir, strlen(s->jdir), digest);
-    memcpy(s->map_name, MAP_PREFIX, sizeof(MAP_PREFIX) - 1);
-    cairn__hex(digest, 16, s->map_name + sizeof(MAP_PREFIX) - 1);
-    if (create) {
-        make_dirs(dir);
-    }
-    s->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (s->dfd < 0) {
-        int e = errno;
-        if (e == ENOENT && !create) {
-            return CAIRN_OK;
-        }
-        if (e == ELOOP || e == ENOTDIR) {
-            return unsafe(dir, "", "a symbolic link or not a directory", detail,
-                          detail_len);
-        }
-        return io_fail(dir, "", "open", e, detail, detail_len);
-    }
-    *exists = 1;
-    if (fstat(s->dfd, &st) != 0) {
-        return io_fail(dir, "", "fstat", errno, detail, detail_len);
-    }
-    return check_st(&st, S_IFDIR, dir, "", detail, detail_len);
-}
-
-static void store_close(store *s)
-{
-    if (s->dfd >= 0) {
-        close(s->dfd);
-    }
-    s->dfd = -1;
-}
-
-/* Read file @p name of the store whole (at most FILE_MAX bytes) into
- * @p buf; *found 0 when it does not exist. */
-static cairn_err read_file(const store *s, const char *name, char *buf,
-                           size_t *len, int *found, char *detail,
-                           size_t detail_len)
-{
-    struct stat st;
-    *found = 0;
-    *len = 0;
-    int fd =
-        openat(s->dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        if (e == ENOENT) {
-            return CAIRN_OK;
-        }
-        return e == ELOOP
-                   ? unsafe(s->dir, name, "a symbolic link", detail, detail_len)
-                   : io_fail(s->dir, name, "open", e, detail, detail_len);
-    }
-    cairn_err err =
-        fstat(fd, &st) != 0
-            ? io_fail(s->dir, name, "fstat", errno, detail, detail_len)
-            : check_st(&st, S_IFREG, s->dir, name, detail, detail_len);
-    if (err == CAIRN_OK && (st.st_size <= 0 || st.st_size > FILE_MAX)) {
-        err = cairn__fail(detail, detail_len, CAIRN_ECORRUPT,
-                          "remembered checkpoint %s/%s: %lld bytes (1..%u)",
-                          s->dir, name, (long long)st.st_size, FILE_MAX);
-    }
-    while (err == CAIRN_OK && *len < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + *len, (size_t)st.st_size - *len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            err = io_fail(s->dir, name, "read", n < 0 ? errno : EIO, detail,
-                          detail_len);
-        } else {
-            *len += (size_t)n;
-        }
-    }
-    close(fd);
-    *found = err == CAIRN_OK;
-    return err;
-}
 
 static void fmt_time(uint64_t ns, char *out, size_t cap)
 {
@@ -208,13 +33,14 @@ static void fmt_time(uint64_t ns, char *out, size_t cap)
 }
 
 /* The remembered checkpoint of journal @p hex (file <hex>.note). */
-static cairn_err load_note(const store *s, const char *name, const char *origin,
-                           cairn__anchor_note *a, int *found, char *detail,
-                           size_t detail_len)
+static cairn_err load_note(const cairn__remember_dir *s, const char *name,
+                           const char *origin, cairn__anchor_note *a,
+                           int *found, char *detail, size_t detail_len)
 {
-    char buf[FILE_MAX + 1], why[300];
+    char buf[CAIRN__REMEMBER_FILE_MAX + 1], why[300];
     size_t len;
-    cairn_err err = read_file(s, name, buf, &len, found, detail, detail_len);
+    cairn_err err =
+        cairn__remember_dir_read(s, name, buf, &len, found, detail, detail_len);
     if (err != CAIRN_OK || !*found) {
         return err;
     }
@@ -234,15 +60,15 @@ static cairn_err load_note(const store *s, const char *name, const char *origin,
 }
 
 /* The journal last remembered in this directory: *found, and its hex id. */
-static cairn_err load_map(const store *s,
+static cairn_err load_map(const cairn__remember_dir *s,
                           char hex[2 * CAIRN_JOURNAL_ID_BYTES + 1], int *found,
                           char *detail, size_t detail_len)
 {
-    char buf[FILE_MAX + 1];
+    char buf[CAIRN__REMEMBER_FILE_MAX + 1];
     size_t len, h = 2 * CAIRN_JOURNAL_ID_BYTES;
     uint8_t id[CAIRN_JOURNAL_ID_BYTES];
-    cairn_err err =
-        read_file(s, s->map_name, buf, &len, found, detail, detail_len);
+    cairn_err err = cairn__remember_dir_read(s, s->map_name, buf, &len, found,
+                                             detail, detail_len);
     if (err != CAIRN_OK || !*found) {
         return err;
     }
@@ -268,7 +94,7 @@ static cairn_err load_map(const store *s,
  */
 
 /* Another journal was remembered in this directory. */
-static cairn_err replaced(const store *s, const char *hex,
+static cairn_err replaced(const cairn__remember_dir *s, const char *hex,
                           const cairn_journal_checkpoint *head, char *detail,
                           size_t detail_len)
 {
@@ -277,7 +103,7 @@ static cairn_err replaced(const store *s, const char *hex,
     cairn__anchor_note a;
     int found = 0;
     cairn__fmt(origin, sizeof(origin), CAIRN__ORIGIN_PREFIX "%s", hex);
-    cairn__fmt(name, sizeof(name), "%s" NOTE_SUFFIX, hex);
+    cairn__fmt(name, sizeof(name), "%s" CAIRN__REMEMBER_NOTE_SUFFIX, hex);
     cairn_err err = load_note(s, name, origin, &a, &found, detail, detail_len);
     if (err != CAIRN_OK) {
         return err;
@@ -300,10 +126,10 @@ static cairn_err replaced(const store *s, const char *hex,
 }
 
 /* The head (read with @p key) against what @p s remembers. */
-static cairn_err check_in(cairn_journal *j, cairn_txn *txn, const store *s,
-                          const cairn_pubkey *key, cairn_remembered *out,
-                          cairn_journal_checkpoint *head, char *detail,
-                          size_t detail_len)
+static cairn_err check_in(cairn_journal *j, cairn_txn *txn,
+                          const cairn__remember_dir *s, const cairn_pubkey *key,
+                          cairn_remembered *out, cairn_journal_checkpoint *head,
+                          char *detail, size_t detail_len)
 {
     char origin[CAIRN_ORIGIN_MAX], hex[2 * CAIRN_JOURNAL_ID_BYTES + 1];
     char when[40], e[2 * CAIRN_HASH_BYTES + 1], f[2 * CAIRN_HASH_BYTES + 1];
@@ -363,7 +189,7 @@ cairn_err cairn_checkpoint_check_remembered(cairn_journal *journal,
 {
     cairn_remembered tmp;
     cairn_journal_checkpoint head;
-    store s;
+    cairn__remember_dir s;
     int exists = 0;
     cairn_txn *txn = NULL;
     cairn__clear(detail, detail_len);
@@ -380,88 +206,22 @@ cairn_err cairn_checkpoint_check_remembered(cairn_journal *journal,
                            "`cairn migrate` to make it format 2",
                            (unsigned)journal->format);
     }
-    cairn_err err =
-        store_open(journal, dir, 0, &s, &exists, detail, detail_len);
+    cairn_err err = cairn__remember_dir_open(journal, dir, 0, &s, &exists,
+                                             detail, detail_len);
     if (err == CAIRN_OK && exists) {
-        err = cairn__store_read(journal->store, &txn);
-        if (err != CAIRN_OK) {
-            cairn__fail(detail, detail_len, err, "%s",
-                        cairn__store_detail(journal->store));
-        } else {
+        err = cairn__anchor_read(journal, &txn, detail, detail_len);
+        if (err == CAIRN_OK) {
             err = check_in(journal, txn, &s, NULL, out, &head, detail,
                            detail_len);
             cairn__txn_end(txn);
         }
     }
-    store_close(&s);
+    cairn__remember_dir_close(&s);
     return err;
 }
 
 /* ---- remembering -----------------------------------------------------------
  */
-
-/* Replace file @p name by @p data: a temporary file, fsync, rename. */
-static cairn_err write_file(const store *s, const char *name, const char *data,
-                            size_t len, char *detail, size_t detail_len)
-{
-    char tmp[128];
-    size_t done = 0;
-    cairn__fmt(tmp, sizeof(tmp), "%s.tmp", name);
-    (void)unlinkat(s->dfd, tmp, 0);
-    int fd = openat(s->dfd, tmp,
-                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        return io_fail(s->dir, tmp, "create", errno, detail, detail_len);
-    }
-    while (done < len) {
-        ssize_t n = write(fd, data + done, len - done);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            int e = n < 0 ? errno : EIO;
-            close(fd);
-            (void)unlinkat(s->dfd, tmp, 0);
-            return io_fail(s->dir, tmp, "write", e, detail, detail_len);
-        }
-        done += (size_t)n;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        int e = errno;
-        (void)unlinkat(s->dfd, tmp, 0);
-        return io_fail(s->dir, tmp, "fsync", e, detail, detail_len);
-    }
-    if (renameat(s->dfd, tmp, s->dfd, name) != 0) {
-        int e = errno;
-        (void)unlinkat(s->dfd, tmp, 0);
-        return io_fail(s->dir, name, "rename", e, detail, detail_len);
-    }
-    return CAIRN_OK;
-}
-
-static cairn_err lock_store(const store *s, int *fd, char *detail,
-                            size_t detail_len)
-{
-    struct stat st;
-    *fd =
-        openat(s->dfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (*fd < 0) {
-        return errno == ELOOP
-                   ? unsafe(s->dir, "lock", "a symbolic link", detail,
-                            detail_len)
-                   : io_fail(s->dir, "lock", "open", errno, detail, detail_len);
-    }
-    cairn_err err =
-        fstat(*fd, &st) != 0
-            ? io_fail(s->dir, "lock", "fstat", errno, detail, detail_len)
-            : check_st(&st, S_IFREG, s->dir, "lock", detail, detail_len);
-    while (err == CAIRN_OK && flock(*fd, LOCK_EX) != 0) {
-        if (errno != EINTR) {
-            err = io_fail(s->dir, "lock", "flock", errno, detail, detail_len);
-        }
-    }
-    return err;
-}
 
 /* Is @p head authenticated (see cairn_checkpoint_remember())? */
 static int authenticated(const cairn_journal *j, const cairn_pubkey *pinned,
@@ -473,7 +233,8 @@ static int authenticated(const cairn_journal *j, const cairn_pubkey *pinned,
     return !head->is_signed;
 }
 
-static cairn_err remember_in(cairn_journal *j, cairn_txn *txn, const store *s,
+static cairn_err remember_in(cairn_journal *j, cairn_txn *txn,
+                             const cairn__remember_dir *s,
                              const cairn_pubkey *key, int *written,
                              char *detail, size_t detail_len)
 {
@@ -491,16 +252,17 @@ static cairn_err remember_in(cairn_journal *j, cairn_txn *txn, const store *s,
                            "key: not remembered");
     }
     if (!r.found || r.size < head.size) {
-        err = write_file(s, s->note_name, head.note, head.note_len, detail,
-                         detail_len);
+        err = cairn__remember_dir_write(s, s->note_name, head.note,
+                                        head.note_len, detail, detail_len);
         *written = err == CAIRN_OK;
     }
     cairn__fmt(map, sizeof(map), "%s\n%s\n", s->id_hex, s->jdir);
     if (err == CAIRN_OK) {
-        err = write_file(s, s->map_name, map, strlen(map), detail, detail_len);
+        err = cairn__remember_dir_write(s, s->map_name, map, strlen(map),
+                                        detail, detail_len);
     }
-    if (err == CAIRN_OK && fsync(s->dfd) != 0) {
-        err = io_fail(s->dir, "", "fsync", errno, detail, detail_len);
+    if (err == CAIRN_OK) {
+        err = cairn__remember_dir_sync(s, detail, detail_len);
     }
     return err;
 }
@@ -509,7 +271,7 @@ cairn_err cairn_checkpoint_remember(cairn_journal *journal, const char *dir,
                                     const cairn_pubkey *pinned, int *written,
                                     char *detail, size_t detail_len)
 {
-    store s;
+    cairn__remember_dir s;
     int exists = 0, lock_fd = -1, w = 0;
     cairn_pubkey signer_key = {0}; /* one key: .next NULL */
     cairn_txn *txn = NULL;
@@ -526,17 +288,13 @@ cairn_err cairn_checkpoint_remember(cairn_journal *journal, const char *dir,
         memcpy(signer_key.pk, journal->signer->pk, sizeof(signer_key.pk));
         pinned = &signer_key;
     }
-    cairn_err err =
-        store_open(journal, dir, 1, &s, &exists, detail, detail_len);
+    cairn_err err = cairn__remember_dir_open(journal, dir, 1, &s, &exists,
+                                             detail, detail_len);
     if (err == CAIRN_OK) {
-        err = lock_store(&s, &lock_fd, detail, detail_len);
+        err = cairn__remember_dir_lock(&s, &lock_fd, detail, detail_len);
     }
     if (err == CAIRN_OK) {
-        err = cairn__store_read(journal->store, &txn);
-        if (err != CAIRN_OK) {
-            cairn__fail(detail, detail_len, err, "%s",
-                        cairn__store_detail(journal->store));
-        }
+        err = cairn__anchor_read(journal, &txn, detail, detail_len);
     }
     if (err == CAIRN_OK) {
         err = remember_in(journal, txn, &s, pinned, &w, detail, detail_len);
@@ -545,7 +303,7 @@ cairn_err cairn_checkpoint_remember(cairn_journal *journal, const char *dir,
     if (lock_fd >= 0) {
         close(lock_fd);
     }
-    store_close(&s);
+    cairn__remember_dir_close(&s);
     if (written != NULL) {
         *written = w;
     }

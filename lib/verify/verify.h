@@ -405,7 +405,8 @@ cairn__bundle_comment(const char *run_id, uint64_t records,
                       const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
                       char *out, size_t out_len);
 
-/* ---- Bundle version 2 (bundle_v2.c, bundle_anchor.c, export_v2.c) --- */
+/* ---- Bundle version 2 (bundle_v2.c, export_v2.c; anchors: bundle_anchor.h)
+ * --- */
 
 /** The trailer of a version-2 bundle, as views into the file. */
 typedef struct cairn__bundle_v2 {
@@ -436,38 +437,12 @@ CAIRN_INTERNAL cairn_err cairn__bundle_v2_parse(cairn_rd *r,
                                                 char *detail,
                                                 size_t detail_len);
 
-/** A parsed anchor checkpoint (views into its text). */
-typedef struct cairn__bundle_anchor {
-    cairn_note note;
-    cairn_tlog_checkpoint cp;
-} cairn__bundle_anchor;
-
-/**
- * Parse an anchor: a signed note (C2SP signed-note) whose text is a
- * checkpoint.  Nothing is checked against a journal here.
- * @return CAIRN_OK; CAIRN_EINVAL (malformed: detail says where).
- */
-CAIRN_INTERNAL cairn_err cairn__bundle_anchor_parse(const char *text,
-                                                    size_t len,
-                                                    cairn__bundle_anchor *out,
-                                                    char *detail,
-                                                    size_t detail_len);
-/**
- * Is @p a a checkpoint of journal @p journal_id signed by Ed25519 key
- * @p pk (NULL: no key) under the name cairn/journal/<hex id>?
- * @return CAIRN_OK; CAIRN_EINVAL (another origin); CAIRN_EKEYMISMATCH
- *         (no signature line of @p pk, or no key); CAIRN_ETAMPERED (a line
- *         of @p pk does not verify).  The detail says which.
- */
-CAIRN_INTERNAL cairn_err
-cairn__bundle_anchor_check(const cairn__bundle_anchor *a,
-                           const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
-                           const uint8_t *pk, char *detail, size_t detail_len);
+struct cairn__anchor_note; /* verify/anchor_note.h */
 
 /** What a version-2 bundle's verification needs besides the file. */
 typedef struct cairn__bundle_check {
     const cairn_pubkey *pinned;
-    const cairn__bundle_anchor *anchors; /**< parsed anchors */
+    const struct cairn__anchor_note *anchors; /**< parsed anchors */
     size_t n_anchors;
     /** NULL, or receives the tlog-proof text FILE.tlog-proof must hold
      *  (version 2 with records only; the caller frees it). */

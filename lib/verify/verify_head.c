@@ -23,7 +23,6 @@
 
 #define ORIGIN_PREFIX "cairn/journal/"
 #define ORIGIN_LEN (sizeof(ORIGIN_PREFIX) - 1 + 2 * CAIRN_JOURNAL_ID_BYTES)
-#define B64_HASH_LEN 44u
 
 static cairn_err bad_head(cairn_verify_report *rep, const char *field,
                           const char *fmt, ...)
@@ -41,63 +40,12 @@ static cairn_err bad_head(cairn_verify_report *rep, const char *field,
     return CAIRN_ETAMPERED;
 }
 
-/* Strict decimal: 1..19 digits, no leading zero but "0", <= 2^63 - 1. */
-static int parse_dec(const char *s, size_t len, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (len == 0 || len > 19 || (len > 1 && s[0] == '0')) {
-        return -1;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return -1;
-        }
-        v = v * 10u + (uint64_t)(s[i] - '0');
-    }
-    if (v >= CAIRN_MT_MAX_SIZE) {
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* "cairn-state <R> <base64 root>" */
-static int parse_state_line(const char *s, size_t len, cairn_verify_head *h)
-{
-    static const char tag[] = "cairn-state ";
-    size_t tl = sizeof(tag) - 1;
-    if (len < tl + 2 + B64_HASH_LEN || memcmp(s, tag, tl) != 0) {
-        return -1;
-    }
-    size_t dl = len - tl - 1 - B64_HASH_LEN;
-    const char *b64 = s + tl + dl + 1;
-    if (s[tl + dl] != ' ' || parse_dec(s + tl, dl, &h->runs) != 0 ||
-        cairn__b64_decode(b64, B64_HASH_LEN, h->state_root, CAIRN_HASH_BYTES) !=
-            0) {
-        return -1;
-    }
-    return 0;
-}
-
-/* "cairn-time <wall ns>" */
-static int parse_time_line(const char *s, size_t len, cairn_verify_head *h)
-{
-    static const char tag[] = "cairn-time ";
-    size_t tl = sizeof(tag) - 1;
-    if (len <= tl || memcmp(s, tag, tl) != 0) {
-        return -1;
-    }
-    return parse_dec(s + tl, len - tl, &h->time_ns);
-}
-
 /* The checkpoint text: origin, size, root and cairn's two lines. */
 static cairn_err parse_text(const char *text, size_t len, const char *origin,
                             cairn_verify_report *rep)
 {
     cairn_tlog_checkpoint cp;
     char why[200];
-    const char *line;
-    size_t ll, pos = 0;
     if (cairn__tlog_checkpoint_parse(text, len, &cp, why, sizeof(why)) !=
         CAIRN_OK) {
         return bad_head(rep, "head", "the head is not a checkpoint: %s", why);
@@ -112,11 +60,9 @@ static cairn_err parse_text(const char *text, size_t len, const char *origin,
     }
     rep->journal_head.size = cp.size;
     memcpy(rep->journal_head.root, cp.root, CAIRN_HASH_BYTES);
-    if (cp.n_ext != 2 ||
-        !cairn__tlog_checkpoint_next_ext(&cp, &pos, &line, &ll) ||
-        parse_state_line(line, ll, &rep->journal_head) != 0 ||
-        !cairn__tlog_checkpoint_next_ext(&cp, &pos, &line, &ll) ||
-        parse_time_line(line, ll, &rep->journal_head) != 0) {
+    cairn_verify_head *h = &rep->journal_head;
+    if (cairn__tlog_cairn_ext_parse(&cp, &h->runs, h->state_root,
+                                    &h->time_ns) != 0) {
         return bad_head(rep, "head",
                         "the head's extension lines are not exactly "
                         "\"cairn-state <R> <root>\" and \"cairn-time "

@@ -12,27 +12,6 @@
 
 #define OLD_PREFIX "old "
 
-/* Decimal without sign or leading zero, at most 2^63 - 1, in s[0..len). */
-static int parse_decimal(const char *s, size_t len, uint64_t *out)
-{
-    if (len == 0 || len > 19 || (s[0] == '0' && len > 1)) {
-        return -1;
-    }
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return -1;
-        }
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (v > (CAIRN_TLOG_MAX_SIZE - d) / 10) {
-            return -1;
-        }
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
 /* The end of the line starting at @p i (the offset of its '\n'), or
  * @p len when there is none. */
 static size_t line_end(const char *s, size_t len, size_t i)
@@ -64,7 +43,7 @@ static cairn_err parse_head(const char *s, size_t len, cairn_witness_req *out,
     if (e == len) {
         return bad(out, detail, detail_len, len, "the \"old\" line has no end");
     }
-    if (parse_decimal(s + plen, e - plen, &out->old_size) != 0) {
+    if (cairn__tlog_decimal_parse(s + plen, e - plen, &out->old_size) != 0) {
         return bad(out, detail, detail_len, plen,
                    "the old size is not a decimal number without leading "
                    "zero, at most 2^63 - 1");

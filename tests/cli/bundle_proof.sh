@@ -103,7 +103,7 @@ if command -v go >/dev/null 2>&1 && [ -d "$GOPATH/src/golang.org/x/mod/sumdb/tlo
     CHECKS=$((CHECKS + 1))
     if (cd "$CAIRN_ROOT/tests/interop" &&
         env GO111MODULE=off GOPATH="$GOPATH" GOCACHE="$T/gocache" \
-            GOFLAGS= HOME="$T" go build -o "$T/bundle_check" bundle_check.go) \
+            GOFLAGS= HOME="$T" go build -o "$T/bundle_check" bundle_check.go minisign_note.go) \
         >"$T/build.log" 2>&1; then
         last_record "$T/b1" "$T/rec"
         expect 0 "$T/bundle_check" "$T/k.pub" "$T/b1.tlog-proof" "$T/rec"

@@ -18,7 +18,8 @@ command -v go >/dev/null 2>&1 && [ -f /usr/share/gocode/src/golang.org/x/mod/sum
 }
 GO="$T/anchor_check"
 if ! (cd "$T" && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$T/gocache" \
-    GOFLAGS= HOME="$T" go build -o "$GO" "$CAIRN_ROOT/tests/interop/anchor_check.go") \
+    GOFLAGS= HOME="$T" go build -o "$GO" "$CAIRN_ROOT/tests/interop/anchor_check.go" \
+    "$CAIRN_ROOT/tests/interop/minisign_note.go") \
     >"$T/gobuild.log" 2>&1; then
     fail "go build tests/interop/anchor_check.go"
     sed 's/^/    /' "$T/gobuild.log" >&2

@@ -389,7 +389,8 @@ sys.exit(0 if {r["run_id"]: r["action"] for r in j["runs"]}["c1"] == "prune" els
 }
 crash tmp-written KILLRENAME_AT=1 KILLRENAME_WHEN=before LD_PRELOAD="$SHIM"
 crash bundle-renamed KILLRENAME_AT=1 KILLRENAME_WHEN=after LD_PRELOAD="$SHIM"
-crash minisig-renamed KILLRENAME_AT=2 KILLRENAME_WHEN=after LD_PRELOAD="$SHIM"
+crash tlog-proof-renamed KILLRENAME_AT=2 KILLRENAME_WHEN=after LD_PRELOAD="$SHIM"
+crash minisig-renamed KILLRENAME_AT=3 KILLRENAME_WHEN=after LD_PRELOAD="$SHIM"
 crash after-export CAIRN_TEST_PRUNE_KILL_AT=export
 crash after-verify CAIRN_TEST_PRUNE_KILL_AT=verify
 crash after-prune CAIRN_TEST_PRUNE_KILL_AT=prune

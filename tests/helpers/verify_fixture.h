@@ -2,9 +2,9 @@
  * verify_fixture.h - helpers shared by test_verify.c and test_tamper.c:
  * a sample signed journal (keys, two interleaved signed runs), an unsigned
  * journal beside it (one run: a format-2 journal is signed by one key or
- * by none, never a mix), copies of them, raw LMDB access to tamper with the copies, and an
- * attacker's "rechain" that rewrites a run's records, index, checkpoints
- * and state consistently.  Include after testutil.h.
+ * by none, never a mix), copies of them, raw LMDB access to tamper with the
+ * copies, and an attacker's "rechain" that rewrites a run's records, index,
+ * checkpoints and state consistently.  Include after testutil.h.
  */
 #ifndef CAIRN_TEST_VERIFY_FIXTURE_H
 #define CAIRN_TEST_VERIFY_FIXTURE_H
@@ -222,8 +222,8 @@ static inline vf_sample *vf_sample_new(const vf_sample *keys_from)
     vf_fill(s, j);
     cairn_journal_close(j);
     j = NULL;
-    assert_int_equal(cairn_journal_open(s->udir, CAIRN_OPEN_CREATE, &j,
-                                        detail, sizeof(detail)),
+    assert_int_equal(cairn_journal_open(s->udir, CAIRN_OPEN_CREATE, &j, detail,
+                                        sizeof(detail)),
                      CAIRN_OK);
     vf_fill_unsigned(j);
     cairn_journal_close(j);
@@ -286,6 +286,40 @@ static inline cairn_verify_report vf_verify(const char *dir, const char *run,
 /* ---- raw LMDB ------------------------------------------------------ */
 
 enum { VR_META, VR_NAMES, VR_RUNS, VR_RECORDS, VR_INDEX, VR_CPS, VR_N };
+
+/** Assert that @p r's verdict is @p v, printing its reason when not. */
+static inline void vf_assert_verdict(const cairn_verify_report *r,
+                                     cairn_verdict v)
+{
+    if (r->verdict != v) {
+        print_error("verdict %s, want %s: %s (field %s)\n",
+                    cairn_verdict_name(r->verdict), cairn_verdict_name(v),
+                    r->reason, r->bad_field);
+    }
+    assert_int_equal(r->verdict, v);
+}
+
+/* A program whose tests share one sample defines VF_SHARED_SAMPLE before
+ * including this header: `sample`, made by vf_group_setup() and freed by
+ * vf_group_teardown() (cmocka_run_group_tests()). */
+#ifdef VF_SHARED_SAMPLE
+static vf_sample *sample;
+
+static inline int vf_group_setup(void **state)
+{
+    (void)state;
+    sample = vf_sample_new(NULL);
+    return 0;
+}
+
+static inline int vf_group_teardown(void **state)
+{
+    (void)state;
+    vf_sample_free(sample);
+    sample = NULL;
+    return 0;
+}
+#endif
 
 typedef struct vf_raw {
     MDB_env *env;

@@ -1,5 +1,6 @@
 // anchor_check.go - checks `cairn checkpoint` output of a real journal with
-// Go's golang.org/x/mod/sumdb/note and sumdb/tlog (tests/cli/interop_anchor.sh).
+// Go's golang.org/x/mod/sumdb/note and sumdb/tlog (tests/cli/interop_anchor.sh;
+// built with minisign_note.go).
 //
 //	anchor_check PUB NOTE                 note.Open verifies NOTE under the
 //	                                      vkey derived from the minisign
@@ -24,7 +25,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -33,52 +33,13 @@ func die(format string, args ...interface{}) {
 	os.Exit(1)
 }
 
-// minisign public key file: a comment line, then base64("Ed" || key id
-// (8 bytes) || Ed25519 public key (32 bytes)).
-func minisignKey(path string) ed25519.PublicKey {
-	b, err := os.ReadFile(path)
+// open is openCheckpoint (minisign_note.go), or exit 1.
+func open(msg []byte, pk ed25519.PublicKey) (int64, tlog.Hash) {
+	_, size, root, err := openCheckpoint(msg, pk)
 	if err != nil {
 		die("%v", err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(lines[len(lines)-1]))
-	if err != nil || len(raw) != 42 || raw[0] != 'E' || raw[1] != 'd' {
-		die("%s: not a minisign public key", path)
-	}
-	return ed25519.PublicKey(raw[10:])
-}
-
-// open verifies msg with the vkey of pk named like msg's origin and
-// returns the checkpoint's size and root.
-func open(msg []byte, pk ed25519.PublicKey) (int64, tlog.Hash) {
-	origin := string(msg[:bytes.IndexByte(msg, '\n')])
-	vkey, err := note.NewEd25519VerifierKey(origin, pk)
-	if err != nil {
-		die("vkey: %v", err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		die("verifier %s: %v", vkey, err)
-	}
-	n, err := note.Open(msg, note.VerifierList(v))
-	if err != nil {
-		die("note.Open (vkey %s): %v", vkey, err)
-	}
-	lines := strings.Split(n.Text, "\n")
-	if len(lines) < 4 || lines[0] != origin {
-		die("not a checkpoint: %q", n.Text)
-	}
-	size, err := strconv.ParseInt(lines[1], 10, 64)
-	if err != nil {
-		die("size: %v", err)
-	}
-	root, err := base64.StdEncoding.DecodeString(lines[2])
-	if err != nil || len(root) != tlog.HashSize {
-		die("root: %q", lines[2])
-	}
-	var h tlog.Hash
-	copy(h[:], root)
-	return size, h
+	return size, root
 }
 
 func read(path string) []byte {
@@ -93,7 +54,10 @@ func main() {
 	if len(os.Args) != 3 && len(os.Args) != 5 {
 		die("usage: anchor_check PUB NOTE [OLDNOTE REQUEST]")
 	}
-	pk := minisignKey(os.Args[1])
+	pk, err := minisignKey(os.Args[1])
+	if err != nil {
+		die("%v", err)
+	}
 	msg := read(os.Args[2])
 	size, root := open(msg, pk)
 	if len(os.Args) == 3 {

@@ -1,7 +1,7 @@
 // bundle_check.go - checks a cairn bundle's FILE.tlog-proof with software
 // cairn did not write: Go's golang.org/x/mod/sumdb/note and sumdb/tlog
-// (Debian golang-golang-x-mod-dev), built in GOPATH mode by
-// tests/cli/bundle_proof.sh.
+// (Debian golang-golang-x-mod-dev), built in GOPATH mode with
+// minisign_note.go by tests/cli/bundle_proof.sh.
 //
 //	bundle_check PUBKEY TLOG-PROOF RECORD
 //
@@ -17,36 +17,17 @@ package main
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"encoding/base64"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 
-	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
 func fail(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "FAIL: "+format+"\n", args...)
 	os.Exit(1)
-}
-
-func pubkey(path string) ed25519.PublicKey {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		fail("%v", err)
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) < 2 {
-		fail("%s: not a minisign public key", path)
-	}
-	raw, err := base64.StdEncoding.DecodeString(lines[1])
-	if err != nil || len(raw) != 42 || string(raw[:2]) != "Ed" {
-		fail("%s: not a minisign Ed25519 public key", path)
-	}
-	return ed25519.PublicKey(raw[10:])
 }
 
 // proof parses "c2sp.org/tlog-proof@v1\nindex N\n<hashes>\n\n<note>".
@@ -79,7 +60,10 @@ func main() {
 	if len(os.Args) != 4 {
 		fail("usage: bundle_check PUBKEY TLOG-PROOF RECORD")
 	}
-	pk := pubkey(os.Args[1])
+	pk, err := minisignKey(os.Args[1])
+	if err != nil {
+		fail("%v", err)
+	}
 	data, err := os.ReadFile(os.Args[2])
 	if err != nil {
 		fail("%v", err)
@@ -89,30 +73,9 @@ func main() {
 		fail("%v", err)
 	}
 	index, p, msg := proof(data)
-	origin := string(msg[:bytes.IndexByte(msg, '\n')])
-	vkey, err := note.NewEd25519VerifierKey(origin, pk)
+	vkey, size, root, err := openCheckpoint(msg, pk)
 	if err != nil {
-		fail("verifier key: %v", err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		fail("verifier: %v", err)
-	}
-	n, err := note.Open(msg, note.VerifierList(v))
-	if err != nil {
-		fail("note.Open: %v", err)
-	}
-	lines := strings.Split(n.Text, "\n")
-	if len(lines) < 4 || lines[0] != origin {
-		fail("checkpoint: bad text")
-	}
-	size, err := strconv.ParseInt(lines[1], 10, 64)
-	if err != nil {
-		fail("checkpoint: size: %v", err)
-	}
-	root, err := tlog.ParseHash(lines[2])
-	if err != nil {
-		fail("checkpoint: root: %v", err)
+		fail("%v", err)
 	}
 	leaf := tlog.RecordHash(record)
 	if err := tlog.CheckRecord(p, size, root, index, leaf); err != nil {

@@ -2,11 +2,13 @@
  * killrename.c - LD_PRELOAD shim: SIGKILL the process at the N-th
  * renameat2(2) call, right before or right after it, as a power cut or
  * an OOM kill would stop it there.  The bundle export renames its
- * temporary file into place (call 1: the bundle, call 2: its .minisig;
- * lib/verify/export_io.c), so tests/cli/prune.sh uses this to stop a
- * prune after the bundle's temporary file was written and fsynced
- * (KILLRENAME_AT=1, KILLRENAME_WHEN=before), after the bundle was
- * published without its signature (1, after) and after both (2, after).
+ * temporary files into place (call 1: the bundle, call 2: its
+ * .tlog-proof (version 2), call 3: its .minisig; lib/verify/export_io.c),
+ * so tests/cli/prune.sh uses this to stop a prune after the bundle's
+ * temporary file was written and fsynced (KILLRENAME_AT=1,
+ * KILLRENAME_WHEN=before), after the bundle was published without its
+ * companions (1, after), with its .tlog-proof only (2, after) and with
+ * both (3, after).
  *
  * Environment: KILLRENAME_AT=N (1-based; unset or 0: never),
  * KILLRENAME_WHEN=before|after (default after).  Built without

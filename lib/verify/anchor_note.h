@@ -1,9 +1,11 @@
 /*
- * anchor.h - anchors and remembered checkpoints (internal; docs/FORMAT.md
- * section 18): the pieces anchor.c and remember.c share.
+ * anchor_note.h - a saved checkpoint of a journal (internal;
+ * docs/FORMAT.md section 18.1) as an anchor, a bundle's anchor
+ * (bundle_anchor.h) or a remembered checkpoint holds it: one parser
+ * (anchor_note.c).
  */
-#ifndef CAIRN_ANCHOR_H
-#define CAIRN_ANCHOR_H
+#ifndef CAIRN_ANCHOR_NOTE_H
+#define CAIRN_ANCHOR_NOTE_H
 
 #include "verify/verify.h"
 
@@ -37,22 +39,16 @@ CAIRN_INTERNAL cairn_err cairn__anchor_parse(const char *s, size_t len,
                                              cairn__anchor_note *a,
                                              char *detail, size_t detail_len);
 
-/** cairn_journal_checkpoint_get() in @p txn.  An empty journal is
- *  CAIRN_ENOTHING with cp->size 0 and cp->root the empty root. */
-CAIRN_INTERNAL cairn_err cairn__anchor_head(cairn_journal *j, cairn_txn *txn,
-                                            const cairn_pubkey *pinned,
-                                            cairn_journal_checkpoint *cp,
-                                            char *detail, size_t detail_len);
-
 /**
- * Does the tree of size @p n with root @p root_n extend the one of size
- * @p m with root @p root_m?  A consistency proof built from the stored
- * `tree` nodes of @p txn, checked against both roots (m = n: equal roots;
- * m > n: no).  *ok 1 or 0.
- * @return CAIRN_OK; a storage error.
+ * The signature of @p a under Ed25519 key @p pk named @p origin (the
+ * anchor's own origin): cairn__note_verify() on a signed anchor.
+ * @return CAIRN_OK (lines of the key, all valid); CAIRN_EKEYMISMATCH
+ *         (unsigned, or no line of the key); CAIRN_ETAMPERED (a line of
+ *         the key does not verify).  @p why says which (note.h's words).
  */
-CAIRN_INTERNAL cairn_err cairn__anchor_consistent(
-    cairn_txn *txn, uint64_t m, const uint8_t root_m[CAIRN_HASH_BYTES],
-    uint64_t n, const uint8_t root_n[CAIRN_HASH_BYTES], int *ok);
+CAIRN_INTERNAL cairn_err cairn__anchor_signature(const cairn__anchor_note *a,
+                                                 const char *origin,
+                                                 const uint8_t pk[32],
+                                                 char *why, size_t why_len);
 
 #endif
