@@ -171,23 +171,13 @@ static void forge_op(const char *dir, const char *run, uint32_t op,
                      cairn_op_state state, int rebuild)
 {
     forge f;
-    uint8_t key[8], *blob = NULL;
-    size_t vl, bl = 0;
-    char why[256];
     cairn_state st;
     forge_open(&f, dir, run);
-    vf_key8(key, f.run_num);
-    uint8_t *v = vf_get(&f.raw, VR_RUNS, key, sizeof(key), &vl);
-    assert_non_null(v);
-    assert_int_equal(cairn__state_decode(v, vl, &st, why, sizeof(why)),
-                     CAIRN_OK);
+    vf_get_state(&f.raw, f.run_num, &st);
     assert_true(op < st.n_ops);
-    st.ops[op].state = state;
-    assert_int_equal(cairn__state_encode(&st, &blob, &bl), CAIRN_OK);
-    vf_put(&f.raw, VR_RUNS, key, sizeof(key), blob, bl);
+    st.ops[op].state = state; /* row, op tree and summary made to agree */
+    vf_put_state(&f.raw, &st);
     cairn__state_free(&st);
-    free(blob);
-    free(v);
     if (rebuild) {
         forge_rebuild(&f);
     }

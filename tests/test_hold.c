@@ -431,8 +431,8 @@ static void test_codec(void **state)
     cairn__record_free(&rec);
 }
 
-/* The run state of a held run round-trips; the hold block is there only
- * with flag bit 4. */
+/* The run summary (FORMAT.md 23.2) of a held run round-trips; the hold
+ * block is there only with flag bit 4. */
 static void test_state_codec(void **state)
 {
     fixture *f = *state;
@@ -450,14 +450,14 @@ static void test_state_codec(void **state)
     assert_int_equal(v[1] & 0x10, 0x10);
     cairn_state st;
     char why[256];
-    assert_int_equal(cairn__state_decode(v, vl, &st, why, sizeof(why)),
+    assert_int_equal(cairn__summary_decode(v, vl, &st, why, sizeof(why)),
                      CAIRN_OK);
     assert_true(st.held);
     assert_string_equal(st.hold_reason, "keep");
     assert_string_equal(st.hold_actor, "carol");
     uint8_t *again = NULL;
     size_t al = 0;
-    assert_int_equal(cairn__state_encode(&st, &again, &al), CAIRN_OK);
+    assert_int_equal(cairn__summary_encode(&st, &again, &al), CAIRN_OK);
     assert_int_equal(al, vl);
     assert_memory_equal(again, v, vl);
     free(again);
@@ -471,14 +471,14 @@ static void test_state_codec(void **state)
                         7);
     /* Bit 4 without the block, or the block without bit 4: corrupt. */
     v[1] = (uint8_t)(v[1] & ~0x10);
-    assert_int_equal(cairn__state_decode(v, vl, &st, why, sizeof(why)),
+    assert_int_equal(cairn__summary_decode(v, vl, &st, why, sizeof(why)),
                      CAIRN_ECORRUPT);
     v[1] = (uint8_t)(v[1] | 0x10);
-    assert_int_equal(cairn__state_decode(v, vl - (2 + 4 + 8 + 8 + 2 + 5), &st,
-                                         why, sizeof(why)),
+    assert_int_equal(cairn__summary_decode(v, vl - (2 + 4 + 8 + 8 + 2 + 5), &st,
+                                           why, sizeof(why)),
                      CAIRN_ECORRUPT);
     v[1] = (uint8_t)(v[1] | 0x20); /* bit 5: not defined here */
-    assert_int_equal(cairn__state_decode(v, vl, &st, why, sizeof(why)),
+    assert_int_equal(cairn__summary_decode(v, vl, &st, why, sizeof(why)),
                      CAIRN_ECORRUPT);
     free(v);
     vf_raw_close(&raw);

@@ -316,8 +316,8 @@ static void test_oprows_tampered(void **state)
     assert_non_null(strstr(detail, "missing"));
 }
 
-/* Until the commit path writes rows, verify wants "oprows" and "otree"
- * empty: a planted row is TAMPERED, field "oprows". */
+/* "oprows" and "otree" hold exactly the rows and nodes of the runs'
+ * summaries (none here): a planted row is TAMPERED, field "oprows". */
 static void test_oprows_verify_refuses_planted(void **state)
 {
     fix *f = *state;
@@ -330,6 +330,111 @@ static void test_oprows_verify_refuses_planted(void **state)
     assert_string_equal(rep.bad_field, "oprows");
 }
 
+/* The stored value of run 1 in @p db: version byte, and whether op
+ * @p op's row exists. */
+typedef struct peek {
+    cairn_dbi dbi;
+    uint8_t key[12];
+    size_t key_len;
+    int found;
+    uint8_t first;
+    uint64_t count;
+} peek;
+
+static cairn_err peek_read(cairn_txn *txn, void *v)
+{
+    peek *p = v;
+    const uint8_t *val;
+    size_t vl;
+    cairn_err err =
+        cairn__txn_get(txn, p->dbi, p->key, p->key_len, &val, &vl, &p->found);
+    if (err == CAIRN_OK && p->found) {
+        p->first = vl > 0 ? val[0] : 0;
+    }
+    if (err == CAIRN_OK) {
+        err = cairn__txn_count(txn, CAIRN_DBI_OPROWS, &p->count);
+    }
+    return err;
+}
+
+static peek peek_at(cairn_journal *j, cairn_dbi dbi, uint32_t op)
+{
+    peek p;
+    memset(&p, 0, sizeof(p));
+    p.dbi = dbi;
+    cairn__store64_be(p.key, 1);
+    p.key_len = 8;
+    if (dbi == CAIRN_DBI_OPROWS) {
+        cairn__store32_be(p.key + 8, op);
+        p.key_len = 12;
+    }
+    cairn_txn *txn = NULL;
+    assert_int_equal(cairn__store_read(j->store, &txn), CAIRN_OK);
+    assert_int_equal(peek_read(txn, &p), CAIRN_OK);
+    cairn__txn_end(txn);
+    return p;
+}
+
+/* The commit paths (docs/FORMAT.md 23.5): a new run stores its summary
+ * (state version 2) and a row per op; a transition rewrites the rows it
+ * changes; status, verify (the run and the directory) read them. */
+static void test_commit_writes_rows(void **state)
+{
+    fix *f = *state;
+    enum { OPS = 300 };
+    char *json = malloc(OPS * 48 + 256), detail[256], got[CAIRN_MAX_ID + 1];
+    size_t n = 0;
+    assert_non_null(json);
+    n += (size_t)sprintf(json + n, "{\"cairn_plan\":1,\"plan_id\":\"rows\","
+                                   "\"run_id\":\"rows-1\",\"operations\":["
+                                   "{\"id\":\"pf\",\"kind\":\"preflight\"}");
+    for (int i = 1; i < OPS; i++) {
+        n += (size_t)sprintf(json + n,
+                             ",{\"id\":\"t%d\",\"kind\":\"transfer\"}", i);
+    }
+    n += (size_t)sprintf(json + n, "]}");
+    cairn_plan *plan = NULL;
+    assert_int_equal(cairn_plan_parse(json, n, &plan, detail, sizeof(detail)),
+                     CAIRN_OK);
+    assert_int_equal(cairn_run_create(f->j, plan, NULL, got, sizeof(got)),
+                     CAIRN_OK);
+    peek p = peek_at(f->j, CAIRN_DBI_RUNS, 0);
+    assert_true(p.found);
+    assert_int_equal(p.first, 2); /* a summary */
+    assert_int_equal(p.count, OPS);
+    cairn_claim_result cr;
+    cairn_receipt rc = {.seq = 0, .outcome = CAIRN_OUTCOME_COMPLETED};
+    assert_int_equal(
+        cairn_claim(f->j, "rows-1", 0, CAIRN_CLAIM_NORMAL, NULL, NULL, &cr),
+        CAIRN_OK);
+    assert_int_equal(cairn_receipt_record(f->j, "rows-1", &rc, NULL), CAIRN_OK);
+    assert_int_equal(cairn_accept_preflight(f->j, "rows-1", "pf", NULL),
+                     CAIRN_OK);
+    assert_int_equal(
+        cairn_claim(f->j, "rows-1", 1, CAIRN_CLAIM_NORMAL, NULL, NULL, &cr),
+        CAIRN_OK);
+    /* the row of op 1 says pending, read through the proven summary */
+    cairn_summary *s = NULL;
+    assert_int_equal(cairn_status(f->j, "rows-1", &s), CAIRN_OK);
+    assert_int_equal(s->total, OPS);
+    assert_int_equal(s->counts[CAIRN_OP_COMPLETED], 1);
+    assert_int_equal(s->counts[CAIRN_OP_PENDING], 1);
+    assert_int_equal(s->counts[CAIRN_OP_READY], OPS - 2);
+    assert_int_equal(s->records, 5);
+    cairn_summary_free(s);
+    p = peek_at(f->j, CAIRN_DBI_OPROWS, OPS - 1);
+    assert_true(p.found);
+    assert_int_equal(p.count, OPS);
+    cairn_verify_report rep;
+    assert_int_equal(cairn_verify_run(f->j, "rows-1", NULL, &rep), CAIRN_OK);
+    assert_int_not_equal(rep.verdict, CAIRN_VERDICT_TAMPERED);
+    assert_true(rep.replay_ok);
+    assert_int_equal(cairn_verify_directory(f->j, &rep), CAIRN_OK);
+    assert_int_not_equal(rep.verdict, CAIRN_VERDICT_TAMPERED);
+    cairn_plan_free(plan);
+    free(json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +444,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_oprows_tampered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oprows_verify_refuses_planted,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_writes_rows, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

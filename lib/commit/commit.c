@@ -10,6 +10,7 @@
  */
 #include "commit/commit.h"
 #include "journal/head.h"
+#include "journal/oprows.h"
 
 #include "base/bytes.h"
 #include "base/crypto.h"
@@ -196,13 +197,11 @@ cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
 
 cairn_err cairn__commit_write(cairn_journal *j, cairn_txn *txn,
                               const cairn_transition *t, uint64_t pos,
-                              const cairn_state *next,
+                              const cairn_state *prev, cairn_state *next,
                               uint8_t state_leaf[CAIRN_HASH_BYTES],
                               char *detail, size_t detail_len)
 {
     uint8_t key[8], ikey[16];
-    uint8_t *blob = NULL;
-    size_t blob_len = 0;
     cairn__store64_be(key, pos);
     cairn__store64_be(ikey, next->run_num);
     cairn__store64_be(ikey + 8, next->next_seq - 1);
@@ -213,15 +212,9 @@ cairn_err cairn__commit_write(cairn_journal *j, cairn_txn *txn,
                              sizeof(key), CAIRN_PUT_NOOVERWRITE);
     }
     if (err == CAIRN_OK) {
-        err = cairn__state_encode(next, &blob, &blob_len);
+        err = cairn__runstate_put(txn, prev, next, state_leaf, detail,
+                                  detail_len);
     }
-    if (err == CAIRN_OK) {
-        cairn__state_leaf(blob, blob_len, state_leaf);
-        cairn__store64_be(key, next->run_num);
-        err = cairn__txn_put(txn, CAIRN_DBI_RUNS, key, sizeof(key), blob,
-                             blob_len, 0);
-    }
-    free(blob);
     if (err == CAIRN_OK) {
         err = cairn__put_checkpoint(j, txn, next, t->rec.wall_ns, pos, detail,
                                     detail_len);
@@ -262,8 +255,8 @@ cairn_err cairn__commit_new_run(cairn_journal *j, cairn_txn *txn,
     memset(&run, 0, sizeof(run));
     run.run_num = st->run_num;
     run.is_new = 1;
-    err = cairn__commit_write(j, txn, &t, pos, st, run.new_leaf, r->detail,
-                              sizeof(r->detail));
+    err = cairn__commit_write(j, txn, &t, pos, NULL, st, run.new_leaf,
+                              r->detail, sizeof(r->detail));
     if (err == CAIRN_OK) {
         err = cairn__head_write(j, txn, &head,
                                 (const uint8_t(*)[CAIRN_HASH_BYTES])t.hash, 1,

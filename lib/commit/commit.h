@@ -160,12 +160,14 @@ CAIRN_INTERNAL cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
                                                uint64_t wall_ns, uint64_t pos,
                                                char *detail, size_t detail_len);
 /** Store transition @p t at position @p pos (record, index entry) with
- *  @p next, the run's state after it (its blob's state map leaf into
- *  @p state_leaf), and its checkpoint.  Failure in @p detail. */
+ *  @p next, the run's state after it, and its checkpoint: its summary,
+ *  rows and op tree (cairn__runstate_put(); @p prev the stored state
+ *  before, NULL for a new run), the summary's state map leaf into
+ *  @p state_leaf.  Failure in @p detail. */
 CAIRN_INTERNAL cairn_err cairn__commit_write(
     cairn_journal *j, cairn_txn *txn, const cairn_transition *t, uint64_t pos,
-    const cairn_state *next, uint8_t state_leaf[CAIRN_HASH_BYTES], char *detail,
-    size_t detail_len);
+    const cairn_state *prev, cairn_state *next,
+    uint8_t state_leaf[CAIRN_HASH_BYTES], char *detail, size_t detail_len);
 /** Build the CREATE record of request @p r (r->run_num is the new run's
  *  number, r->build fills the record) with cairn__transition_build(),
  *  start the run's state @p st from @p plan, and store record, index

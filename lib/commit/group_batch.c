@@ -10,6 +10,7 @@
  */
 #include "commit/commit.h"
 #include "journal/head.h"
+#include "journal/oprows.h"
 
 #include "base/bytes.h"
 
@@ -20,6 +21,7 @@
 typedef struct run_slot {
     uint64_t run_num;
     cairn_state st;
+    cairn_state orig; /* as stored: its rows that change are rewritten */
     int loaded;
     int touched;      /* a record of the run is in this transaction */
     uint64_t cp_pos;  /* position of the run's last record here */
@@ -58,6 +60,7 @@ static void reset(batch *b)
 {
     for (size_t i = 0; i < b->n_runs; i++) {
         cairn__state_free(&b->runs[i].st);
+        cairn__state_free(&b->runs[i].orig);
     }
     memset(b->runs, 0, b->n * sizeof(run_slot));
     b->n_runs = 0;
@@ -130,6 +133,10 @@ static cairn_err one_request(batch *b, cairn_txn *txn, cairn_append_req *r,
                                     sizeof(r->detail))) != CAIRN_OK) {
             cairn__state_free(&rs->st);
         }
+        if (err == CAIRN_OK &&
+            (err = cairn__state_copy(&rs->st, &rs->orig)) != CAIRN_OK) {
+            cairn__state_free(&rs->st);
+        }
         rs->loaded = err == CAIRN_OK;
     }
     cairn_transition t;
@@ -179,20 +186,12 @@ static cairn_err seal_runs(batch *b, cairn_txn *txn)
     }
     cairn_err err = CAIRN_OK;
     for (size_t i = 0; i < n && err == CAIRN_OK; i++) {
-        uint8_t key[8], *blob = NULL;
-        size_t blob_len = 0;
         cairn_run_leaf *m = &b->moved[i];
-        err = cairn__state_encode(&b->order[i]->st, &blob, &blob_len);
-        if (err == CAIRN_OK) {
-            memset(m, 0, sizeof(*m));
-            m->run_num = b->order[i]->run_num;
-            memcpy(m->old_leaf, b->order[i]->old_leaf, CAIRN_HASH_BYTES);
-            cairn__state_leaf(blob, blob_len, m->new_leaf);
-            cairn__store64_be(key, b->order[i]->run_num);
-            err = cairn__txn_put(txn, CAIRN_DBI_RUNS, key, sizeof(key), blob,
-                                 blob_len, 0);
-        }
-        free(blob);
+        memset(m, 0, sizeof(*m));
+        m->run_num = b->order[i]->run_num;
+        memcpy(m->old_leaf, b->order[i]->old_leaf, CAIRN_HASH_BYTES);
+        err = cairn__runstate_put(txn, &b->order[i]->orig, &b->order[i]->st,
+                                  m->new_leaf, b->detail, sizeof(b->detail));
     }
     for (size_t i = 0; i < n && err == CAIRN_OK; i++) {
         err = cairn__put_checkpoint(b->j, txn, &b->order[i]->st,
@@ -293,6 +292,7 @@ void cairn__batch_commit(cairn_journal *j, cairn_append_req *first, size_t n)
     }
     for (size_t i = 0; b.runs != NULL && i < b.n_runs; i++) {
         cairn__state_free(&b.runs[i].st);
+        cairn__state_free(&b.runs[i].orig);
     }
     free(b.runs);
     free(b.order);

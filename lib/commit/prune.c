@@ -215,6 +215,11 @@ static cairn_err prune_write(prune_ctx *c, cairn_txn *txn, cairn_state *st,
     cairn_transition t;
     char *detail = c->req.detail;
     size_t dl = sizeof(c->req.detail);
+    cairn_state before; /* what cairn__runstate_put() deletes */
+    memset(&before, 0, sizeof(before));
+    before.run_num = st->run_num;
+    before.n_ops = st->n_ops;
+    before.pruned = st->pruned;
     cairn_err err = cairn__next_position(c->j->store, txn, &pos, detail, dl);
     if (err == CAIRN_OK) {
         err = cairn__transition_build(c->j, st, &c->req, NULL, pos, &t);
@@ -230,8 +235,8 @@ static cairn_err prune_write(prune_ctx *c, cairn_txn *txn, cairn_state *st,
     err = remove_records(c, txn, st->run_num);
     if (err == CAIRN_OK) {
         stage(c, CAIRN__PRUNE_REMOVED);
-        err = cairn__commit_write(c->j, txn, &t, pos, st, run.new_leaf, detail,
-                                  dl);
+        err = cairn__commit_write(c->j, txn, &t, pos, &before, st, run.new_leaf,
+                                  detail, dl);
     }
     if (err == CAIRN_OK) {
         err = cairn__head_write(c->j, txn, &c->head,

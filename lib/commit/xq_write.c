@@ -10,6 +10,7 @@
 
 #include "commit/commit.h"
 #include "journal/head.h"
+#include "journal/oprows.h"
 
 #include "base/bytes.h"
 #include "format/record.h"
@@ -30,7 +31,20 @@ int cairn__xq_payload_parse(const uint8_t *p, size_t len, xpayload *out)
         cairn__rd_view(&r, CAIRN_CHECKPOINT_BYTES, &out->cp) ||
         cairn__rd_view(&r, out->rec_len, &out->rec) ||
         cairn__rd_view(&r, out->state_len, &out->state) ||
-        cairn__rd_left(&r) != 0) {
+        cairn__rd_u32(&r, &out->n_rows)) {
+        return -1;
+    }
+    out->rows_len = cairn__rd_left(&r);
+    out->rows = p + r.off;
+    for (uint32_t i = 0; i < out->n_rows; i++) {
+        uint32_t op, rl;
+        const uint8_t *row;
+        if (cairn__rd_u32(&r, &op) || cairn__rd_u32(&r, &rl) || rl == 0 ||
+            cairn__rd_view(&r, rl, &row)) {
+            return -1;
+        }
+    }
+    if (cairn__rd_left(&r) != 0) {
         return -1;
     }
     return out->last_pos_off > out->state_len ||
@@ -48,8 +62,8 @@ int cairn__xq_state_tail(const uint8_t *p, size_t len, uint64_t *next_seq,
     uint64_t u64;
     const uint8_t *skip;
     cairn__rd_init(&r, p, len);
-    if (cairn__rd_u8(&r, &u8) || u8 != 1 || cairn__rd_u8(&r, &u8) ||
-        cairn__rd_u64(&r, &u64)) {
+    if (cairn__rd_u8(&r, &u8) || (u8 != 1 && u8 != 2) ||
+        cairn__rd_u8(&r, &u8) || cairn__rd_u64(&r, &u64)) {
         return -1;
     }
     for (int i = 0; i < 2; i++) { /* run_id, plan_id */
@@ -160,6 +174,71 @@ static int same_signer(const cairn_journal *j, const xpayload *pl)
            memcmp(cp + 58, j->signer->key_id, CAIRN_KEY_ID_BYTES) == 0;
 }
 
+/* Offset of ops_root in a summary from its last_pos (FORMAT.md 23.2):
+ * last_pos, created_ns, updated_ns, n_ops, 6 counts, preflight_open,
+ * head_op, done_prefix, attempted_end. */
+#define OPS_ROOT_FROM_LAST_POS (3u * 8u + 11u * 4u)
+#define N_OPS_FROM_LAST_POS (3u * 8u)
+
+/* The rows the payload's record changes, each after its stored path
+ * proves under the stored summary's ops_root (which the head proved,
+ * check_base()); then the new ops_root goes into the payload's summary.
+ * A failure fails the batch: rows may be half written. */
+static cairn_err put_rows(cairn_txn *txn, const xpayload *pl, uint8_t *state,
+                          char *detail, size_t detail_len)
+{
+    uint8_t key[8];
+    const uint8_t *v;
+    size_t vl;
+    int found = 0;
+    size_t at = pl->last_pos_off + OPS_ROOT_FROM_LAST_POS;
+    if (pl->state[0] != 2 || (pl->state[1] & 32u) != 0) {
+        /* not a summary of a live run: it changes no row */
+        return pl->n_rows == 0 ? CAIRN_OK : CAIRN_ECORRUPT;
+    }
+    if (at + CAIRN_HASH_BYTES > pl->state_len) {
+        return CAIRN_ECORRUPT;
+    }
+    cairn__store64_be(key, pl->run_num);
+    cairn_err err =
+        cairn__txn_get(txn, CAIRN_DBI_RUNS, key, sizeof(key), &v, &vl, &found);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    cairn_state cur;
+    if (!found || vl == 0 || v[0] != 2 ||
+        cairn__summary_decode(v, vl, &cur, detail, detail_len) != CAIRN_OK) {
+        return CAIRN_ECORRUPT;
+    }
+    cairn_state t; /* what cairn__oprows_update_raw() reads and moves */
+    memset(&t, 0, sizeof(t));
+    t.run_num = pl->run_num;
+    t.n_ops = cur.n_ops;
+    memcpy(t.ops_root, cur.ops_root, CAIRN_HASH_BYTES);
+    int pruned = cur.pruned;
+    cairn__state_free(&cur);
+    if (pruned || cairn__load32_be(state + pl->last_pos_off +
+                                   N_OPS_FROM_LAST_POS) != t.n_ops) {
+        return CAIRN_ECORRUPT;
+    }
+    cairn_rd r;
+    cairn__rd_init(&r, pl->rows, pl->rows_len);
+    for (uint32_t i = 0; i < pl->n_rows && err == CAIRN_OK; i++) {
+        uint32_t op, rl;
+        const uint8_t *row;
+        if (cairn__rd_u32(&r, &op) || cairn__rd_u32(&r, &rl) ||
+            cairn__rd_view(&r, rl, &row)) {
+            return CAIRN_ECORRUPT;
+        }
+        err =
+            cairn__oprows_update_raw(txn, &t, op, row, rl, detail, detail_len);
+    }
+    if (err == CAIRN_OK) {
+        memcpy(state + at, t.ops_root, CAIRN_HASH_BYTES);
+    }
+    return err;
+}
+
 /* Record, index entry, state (with its last_pos) and checkpoint. */
 static cairn_err put_item(cairn_txn *txn, const xpayload *pl, uint8_t *state,
                           uint64_t pos)
@@ -232,7 +311,10 @@ static cairn_err write_fn(cairn_txn *txn, void *vb)
         }
         /* The state sits in the payload, which the leader owns now. */
         uint8_t *state = it->data + (pl.state - it->data);
-        err = put_item(txn, &pl, state, pos);
+        err = put_rows(txn, &pl, state, b->detail, sizeof(b->detail));
+        if (err == CAIRN_OK) {
+            err = put_item(txn, &pl, state, pos);
+        }
         cairn__state_leaf(state, pl.state_len,
                           moved_run(b, pl.run_num)->new_leaf);
         cairn__leaf_hash(pl.rec, pl.rec_len, b->leaves[b->wrote]);

@@ -46,13 +46,18 @@ typedef struct xpayload {
     uint64_t run_num, seq;
     const uint8_t *prev, *cp, *rec, *state;
     uint32_t rec_len, state_len, last_pos_off;
+    uint32_t n_rows;     /**< rows the record changes ... */
+    const uint8_t *rows; /**< ... each u32 op | u32 length | row */
+    size_t rows_len;
 } xpayload;
 
-/** Parse a payload strictly (every length inside @p len, nothing left
- *  over, last_pos inside the state).  0 or -1.  Fuzzed: fuzz_xq.c. */
+/** Parse a payload strictly (every length inside @p len, every row's
+ *  too, nothing left over, last_pos inside the state).  0 or -1.  Fuzzed:
+ * fuzz_xq.c. */
 CAIRN_INTERNAL int cairn__xq_payload_parse(const uint8_t *p, size_t len,
                                            xpayload *out);
-/** From an encoded run state (FORMAT.md section 9): next_seq, head and
+/** From an encoded run state (FORMAT.md section 9, or a summary of
+ *  section 23.2, which begins the same way): next_seq, head and
  *  the offset of last_pos (8 bytes are there).  0, or -1 when it does not
  *  parse that far.  Fuzzed: fuzz_xq.c. */
 CAIRN_INTERNAL int cairn__xq_state_tail(const uint8_t *p, size_t len,

@@ -5,6 +5,7 @@
  */
 #include "journal/journal.h"
 #include "journal/head.h"
+#include "journal/oprows.h"
 
 #include "base/bytes.h"
 
@@ -193,7 +194,7 @@ cairn_err cairn__load_state_at(cairn_journal *j, cairn_txn *txn,
             memcpy(leaf, hash, CAIRN_HASH_BYTES);
         }
     }
-    err = cairn__state_decode(v, vl, st, why, sizeof(why));
+    err = cairn__runstate_decode(txn, v, vl, st, why, sizeof(why));
     if (err == CAIRN_OK && st->run_num != run_num) {
         cairn__state_free(st);
         cairn__fmt(why, sizeof(why), "state names run %llu",

@@ -158,6 +158,23 @@ cairn_err cairn__oprows_update(cairn_txn *txn, cairn_state *st, uint32_t op,
                                const cairn_op_st *row, char *detail,
                                size_t detail_len)
 {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    cairn_err err = cairn__oprow_encode(row, &buf, &len);
+    if (err != CAIRN_OK) {
+        return cairn__fail(detail, detail_len, err,
+                           "run %llu: encoding the row of op %lu",
+                           (unsigned long long)st->run_num, (unsigned long)op);
+    }
+    err = cairn__oprows_update_raw(txn, st, op, buf, len, detail, detail_len);
+    free(buf);
+    return err;
+}
+
+cairn_err cairn__oprows_update_raw(cairn_txn *txn, cairn_state *st, uint32_t op,
+                                   const uint8_t *buf, size_t len, char *detail,
+                                   size_t detail_len)
+{
     const uint8_t *v;
     size_t vl;
     uint8_t old_leaf[CAIRN_HASH_BYTES], new_leaf[CAIRN_HASH_BYTES];
@@ -168,14 +185,7 @@ cairn_err cairn__oprows_update(cairn_txn *txn, cairn_state *st, uint32_t op,
     if (err != CAIRN_OK) {
         return err;
     }
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    err = encode_row(row, &buf, &len, new_leaf);
-    if (err != CAIRN_OK) {
-        return cairn__fail(detail, detail_len, err,
-                           "run %llu: encoding the row of op %lu",
-                           (unsigned long long)st->run_num, (unsigned long)op);
-    }
+    cairn__leaf_hash(buf, len, new_leaf);
     /* The stored path is checked against the trusted root before any
      * node or the row is written. */
     opnodes nodes = {txn, st->run_num, 0};
@@ -184,7 +194,6 @@ cairn_err cairn__oprows_update(cairn_txn *txn, cairn_state *st, uint32_t op,
     if (err == CAIRN_OK) {
         err = put_row(txn, st->run_num, op, buf, len, 0);
     }
-    free(buf);
     if (err != CAIRN_OK) {
         return cairn__fail(detail, detail_len, err,
                            "run %llu: op tree of op %lu: %s",

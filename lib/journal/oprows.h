@@ -44,6 +44,14 @@ CAIRN_INTERNAL cairn_err cairn__oprows_update(cairn_txn *txn, cairn_state *st,
                                               const cairn_op_st *row,
                                               char *detail, size_t detail_len);
 
+/** cairn__oprows_update() with the new row already encoded (@p buf,
+ *  @p len bytes, which the caller vouches are a canonical row). */
+CAIRN_INTERNAL cairn_err cairn__oprows_update_raw(cairn_txn *txn,
+                                                  cairn_state *st, uint32_t op,
+                                                  const uint8_t *buf,
+                                                  size_t len, char *detail,
+                                                  size_t detail_len);
+
 /**
  * Read row @p op of run @p st (n_ops, ops_root from a proven summary)
  * into @p out (free with cairn__oprow_free()) and prove it: its leaf
@@ -68,5 +76,44 @@ CAIRN_INTERNAL cairn_err cairn__oprows_get(cairn_txn *txn,
  */
 CAIRN_INTERNAL cairn_err cairn__oprows_get_all(cairn_txn *txn, cairn_state *st,
                                                char *detail, size_t detail_len);
+
+/**
+ * Decode the `runs` value @p v (@p vl bytes) into @p st, whatever its
+ * version: section 9's whole blob (version 1: format-1 journals,
+ * imports) or a run summary (version 2, section 23.2), whose rows are
+ * then read from `oprows` and checked against its ops_root (O(n_ops);
+ * a pruned stub has none).
+ * @return CAIRN_OK; CAIRN_ECORRUPT (does not decode); CAIRN_ETAMPERED
+ *         (a row missing or the rows give another root); CAIRN_ENOMEM;
+ *         storage errors.  On failure @p st is empty.
+ */
+CAIRN_INTERNAL cairn_err cairn__runstate_decode(cairn_txn *txn,
+                                                const uint8_t *v, size_t vl,
+                                                cairn_state *st, char *detail,
+                                                size_t detail_len);
+
+/**
+ * Store @p next as its run's version-2 state: the rows first, then the
+ * summary in `runs`, and @p leaf (may be NULL) gets its state map leaf,
+ * SHA-256(0x00 || summary).  @p prev NULL: a new run, every row and its
+ * whole op tree (cairn__oprows_put_all()).  Else @p prev is the run's
+ * stored state before (its ops_root the stored summary's, proven by the
+ * caller): each row whose dynamic fields differ is replaced after its
+ * path proves (cairn__oprows_update()), and next->ops_root becomes the
+ * new root.  @p next pruned (its stub): every row and node of @p prev's
+ * n_ops is deleted.
+ * @return CAIRN_OK; CAIRN_ETAMPERED; CAIRN_EEXIST; CAIRN_EINVAL;
+ *         CAIRN_ENOMEM; storage errors (the caller aborts its
+ *         transaction).
+ */
+CAIRN_INTERNAL cairn_err cairn__runstate_put(cairn_txn *txn,
+                                             const cairn_state *prev,
+                                             cairn_state *next,
+                                             uint8_t leaf[CAIRN_HASH_BYTES],
+                                             char *detail, size_t detail_len);
+
+/** Do rows @p a and @p b hold the same dynamic state (23.3)? */
+CAIRN_INTERNAL int cairn__oprow_same(const cairn_op_st *a,
+                                     const cairn_op_st *b);
 
 #endif

@@ -4,6 +4,7 @@
  * it with the materialised state).
  */
 #include "journal/journal.h"
+#include "journal/oprows.h"
 
 #include "base/bytes.h"
 
@@ -236,7 +237,7 @@ cairn_err cairn_run_each(cairn_journal *journal,
     while (err == CAIRN_OK && found) {
         cairn_state st;
         char why[256];
-        err = cairn__state_decode(v, vl, &st, why, sizeof(why));
+        err = cairn__runstate_decode(txn, v, vl, &st, why, sizeof(why));
         if (err != CAIRN_OK) {
             cairn__jfail(journal, err, "runs: %s", why);
             break;

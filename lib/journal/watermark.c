@@ -3,6 +3,7 @@
  * stopped, from their materialised states, newest run first.
  */
 #include "journal/journal.h"
+#include "journal/oprows.h"
 
 #include "base/bytes.h"
 
@@ -61,7 +62,7 @@ static cairn_err look_at(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
     }
     cairn_state st;
     char why[256];
-    err = cairn__state_decode(v, vl, &st, why, sizeof(why));
+    err = cairn__runstate_decode(txn, v, vl, &st, why, sizeof(why));
     if (err != CAIRN_OK) {
         return cairn__jfail(j, err, "run %llu: %s", (unsigned long long)run_num,
                             why);

@@ -15,6 +15,7 @@
 #include "base/bytes.h"
 #include "base/sys.h"
 #include "journal/head.h"
+#include "journal/oprows.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -192,7 +193,8 @@ static cairn_err run_state(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
         return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
     }
     if (!found || *vl == 0 || *vl > CAIRN__BUNDLE_STATE_MAX ||
-        cairn__state_decode(*v, *vl, st, why, sizeof(why)) != CAIRN_OK) {
+        cairn__runstate_decode(txn, *v, *vl, st, why, sizeof(why)) !=
+            CAIRN_OK) {
         return cairn__jfail(j, CAIRN_ECORRUPT, "run %llu: state: %s",
                             (unsigned long long)run_num,
                             found ? why : "missing");

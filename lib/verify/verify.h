@@ -143,6 +143,19 @@ CAIRN_INTERNAL cairn_err cairn__vcore_tampered(cairn_vcore *v, int has_seq,
                                                const char *expected,
                                                const char *found,
                                                const char *reason);
+/**
+ * A version-2 run state (docs/FORMAT.md 23.6; verify_rows.c): a summary
+ * counting other records than the replay is TAMPERED, field "state" at
+ * the first sequence they disagree on; then every op
+ * tree node, every operation row and the stored summary @p val (@p vl
+ * bytes) must be byte for byte those of the replayed state v->st (whose
+ * ops_root this sets).  A difference stops @p v with TAMPERED, field
+ * "otree" (naming level and index), "oprows" (naming the op and the first
+ * differing field) or "state" (the summary).
+ * @return CAIRN_OK; CAIRN_ETAMPERED; CAIRN_ENOMEM; storage errors.
+ */
+CAIRN_INTERNAL cairn_err cairn__verify_rows(cairn_txn *txn, cairn_vcore *v,
+                                            const uint8_t *val, size_t vl);
 /** Decide the verdict when nothing was found: INCOMPLETE (unsigned run,
  *  key not pinned, unsealed tail, no records) or VERIFIED.  @p note (may
  *  be NULL) is appended to the reason. */

@@ -69,7 +69,7 @@ static void fail(vall *a, cairn_err err, const char *detail)
  * 9), or 0 when the blob is too malformed to name its run. */
 static int state_run_id(const uint8_t *v, size_t vl, char *out)
 {
-    if (vl < 12 || v[0] != 1) {
+    if (vl < 12 || (v[0] != 1 && v[0] != 2)) { /* section 9 or 23.2 */
         return 0;
     }
     size_t n = (size_t)v[10] << 8 | v[11];

@@ -332,7 +332,7 @@ static inline void vf_raw_open(vf_raw *r, const char *dir)
     static const char *const names[VR_N] = {"meta",    "names", "runs",
                                             "records", "index", "checkpoints"};
     assert_int_equal(mdb_env_create(&r->env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(r->env, 8), 0);
+    assert_int_equal(mdb_env_set_maxdbs(r->env, 16), 0);
     assert_int_equal(mdb_env_set_mapsize(r->env, (size_t)1 << 28), 0);
     assert_int_equal(mdb_env_open(r->env, dir, MDB_NOSYNC, 0644), 0);
     assert_int_equal(mdb_txn_begin(r->env, NULL, 0, &r->txn), 0);
@@ -393,6 +393,128 @@ static inline void vf_del(vf_raw *r, int db, const void *key, size_t kl)
 static inline void vf_key8(uint8_t key[8], uint64_t v)
 {
     cairn__store64_be(key, v);
+}
+
+/* Format 2's per-operation rows (docs/FORMAT.md section 23), raw. */
+typedef struct vf_rows {
+    vf_raw *raw;
+    MDB_dbi rows, nodes;
+    uint64_t run_num;
+} vf_rows;
+
+/** Open the "oprows" and "otree" databases; 0 when the journal has none. */
+static inline int vf_rows_open(vf_raw *raw, vf_rows *out)
+{
+    out->raw = raw;
+    return mdb_dbi_open(raw->txn, "oprows", 0, &out->rows) == 0 &&
+           mdb_dbi_open(raw->txn, "otree", 0, &out->nodes) == 0;
+}
+
+static inline cairn_err vf_rows_put_node(void *ctx, unsigned level,
+                                         uint64_t index,
+                                         const uint8_t h[CAIRN_HASH_BYTES])
+{
+    vf_rows *r = ctx;
+    uint8_t key[17];
+    cairn__store64_be(key, r->run_num);
+    key[8] = (uint8_t)level;
+    cairn__store64_be(key + 9, index);
+    MDB_val k = {sizeof(key), key}, v = {CAIRN_HASH_BYTES, (void *)(uintptr_t)h};
+    return mdb_put(r->raw->txn, r->nodes, &k, &v, 0) == 0 ? CAIRN_OK
+                                                            : CAIRN_EIO;
+}
+
+/** Store @p st as the writer does: in a format-2 journal its summary,
+ *  every row and every op tree node; else section 9's blob. */
+static inline void vf_put_state(vf_raw *raw, cairn_state *st)
+{
+    uint8_t rkey[8], *blob = NULL;
+    size_t bl = 0;
+    vf_rows r;
+    vf_key8(rkey, st->run_num);
+    if (!st->pruned && vf_rows_open(raw, &r)) {
+        r.run_num = st->run_num;
+        for (uint32_t i = 0; i < st->n_ops; i++) {
+            uint8_t key[12], *row = NULL;
+            size_t rl = 0;
+            assert_int_equal(cairn__oprow_encode(&st->ops[i], &row, &rl),
+                             CAIRN_OK);
+            cairn__store64_be(key, st->run_num);
+            cairn__store32_be(key + 8, i);
+            MDB_val k = {sizeof(key), key}, v = {rl, row};
+            assert_int_equal(mdb_put(raw->txn, r.rows, &k, &v, 0), 0);
+            free(row);
+        }
+        assert_int_equal(cairn__state_ops_root(st, vf_rows_put_node, &r),
+                         CAIRN_OK);
+        assert_int_equal(cairn__summary_encode(st, &blob, &bl), CAIRN_OK);
+    } else {
+        assert_int_equal(cairn__state_encode(st, &blob, &bl), CAIRN_OK);
+    }
+    vf_put(raw, VR_RUNS, rkey, sizeof(rkey), blob, bl);
+    free(blob);
+}
+
+/** Decode run @p run_num's stored state, whatever its version (a
+ *  summary gets its rows from "oprows"). */
+static inline void vf_get_state(vf_raw *raw, uint64_t run_num,
+                                cairn_state *st)
+{
+    uint8_t rkey[8];
+    size_t vl;
+    char why[256];
+    vf_rows r;
+    vf_key8(rkey, run_num);
+    uint8_t *v = vf_get(raw, VR_RUNS, rkey, sizeof(rkey), &vl);
+    assert_non_null(v);
+    if (v[0] != 2) {
+        assert_int_equal(cairn__state_decode(v, vl, st, why, sizeof(why)),
+                         CAIRN_OK);
+        free(v);
+        return;
+    }
+    assert_int_equal(cairn__summary_decode(v, vl, st, why, sizeof(why)),
+                     CAIRN_OK);
+    free(v);
+    if (st->pruned || st->n_ops == 0) {
+        return;
+    }
+    assert_true(vf_rows_open(raw, &r));
+    st->ops = calloc(st->n_ops, sizeof(cairn_op_st));
+    assert_non_null(st->ops);
+    for (uint32_t i = 0; i < st->n_ops; i++) {
+        uint8_t key[12];
+        cairn__store64_be(key, run_num);
+        cairn__store32_be(key + 8, i);
+        MDB_val k = {sizeof(key), key}, val;
+        assert_int_equal(mdb_get(raw->txn, r.rows, &k, &val), 0);
+        assert_int_equal(cairn__oprow_decode(val.mv_data, val.mv_size,
+                                             &st->ops[i], why, sizeof(why)),
+                         CAIRN_OK);
+    }
+}
+
+/** Turn every run's stored state into section 9's blob (what a format-1
+ *  journal holds), for a fixture that makes one out of a format-2
+ *  journal; the caller drops "oprows" and "otree". */
+static inline void vf_states_to_v1(vf_raw *raw)
+{
+    for (uint64_t run = 1;; run++) {
+        uint8_t rkey[8], *blob = NULL;
+        size_t vl, bl = 0;
+        cairn_state st;
+        vf_key8(rkey, run);
+        uint8_t *v = vf_get(raw, VR_RUNS, rkey, sizeof(rkey), &vl);
+        if (v == NULL) {
+            return;
+        }
+        free(v);
+        vf_get_state(raw, run, &st);
+        assert_int_equal(cairn__state_encode(&st, &blob, &bl), CAIRN_OK);
+        vf_put(raw, VR_RUNS, rkey, sizeof(rkey), blob, bl);
+        free(blob);
+        cairn__state_free(&st);
+    }
 }
 
 static inline void vf_key16(uint8_t key[16], uint64_t run, uint64_t seq)
@@ -569,12 +691,7 @@ static inline void vf_store_run(vf_raw *raw, vf_run *run, const vf_rewrite *o)
         free(bytes);
     }
     if (state_ok) {
-        uint8_t *blob = NULL, rkey[8];
-        size_t bl = 0;
-        assert_int_equal(cairn__state_encode(&st, &blob, &bl), CAIRN_OK);
-        vf_key8(rkey, run->run_num);
-        vf_put(raw, VR_RUNS, rkey, sizeof(rkey), blob, bl);
-        free(blob);
+        vf_put_state(raw, &st);
     }
     cairn__state_free(&st);
 }
