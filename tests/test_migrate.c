@@ -12,6 +12,7 @@
  */
 #include "testutil.h"
 
+#include "base/bytes.h"
 #include "commit/commit.h"
 
 #include <errno.h>
@@ -143,6 +144,30 @@ static void migrate_ok(const fx *f, cairn_migrate_result *res)
     assert_int_equal(res->records, 17);
     assert_int_equal(res->runs, 3);
     assert_true(res->is_signed);
+    /* every run is a summary now, with its rows (FORMAT.md 23.1) */
+    cairn_journal *j = NULL;
+    cairn_txn *txn = NULL;
+    uint64_t rows = 0;
+    assert_int_equal(cairn_journal_open(f->new_dir, CAIRN_OPEN_READONLY, &j,
+                                        detail, sizeof(detail)),
+                     CAIRN_OK);
+    assert_int_equal(cairn__store_read(j->store, &txn), CAIRN_OK);
+    for (uint64_t run = 1; run <= 3; run++) {
+        uint8_t key[8];
+        const uint8_t *v;
+        size_t vl;
+        int found = 0;
+        cairn__store64_be(key, run);
+        assert_int_equal(cairn__txn_get(txn, CAIRN_DBI_RUNS, key, sizeof(key),
+                                        &v, &vl, &found),
+                         CAIRN_OK);
+        assert_true(found && vl > 0);
+        assert_int_equal(v[0], 2);
+    }
+    assert_int_equal(cairn__txn_count(txn, CAIRN_DBI_OPROWS, &rows), CAIRN_OK);
+    assert_true(rows > 0);
+    cairn__txn_end(txn);
+    cairn_journal_close(j);
 }
 
 /* A journal opened after a kill at @p stage: OLD unchanged, NEW without

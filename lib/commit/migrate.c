@@ -22,6 +22,7 @@
 #include "format/merkle.h"
 #include "format/record.h"
 #include "journal/head.h"
+#include "journal/oprows.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -108,7 +109,8 @@ static cairn_err build_tree(migrate *m, cairn_txn *txn, cairn_dbi from,
         err = next_key(k, kl, st.size + 1, what, m->why, sizeof(m->why));
         if (err == CAIRN_OK && from == CAIRN_DBI_RUNS) {
             cairn_state state;
-            err = cairn__state_decode(v, vl, &state, m->why, sizeof(m->why));
+            err = cairn__runstate_decode(txn, v, vl, &state, m->why,
+                                         sizeof(m->why));
             if (err == CAIRN_OK) {
                 err = check_run_key(m, &state, m->why, sizeof(m->why));
                 cairn__state_free(&state);
@@ -134,6 +136,34 @@ static cairn_err build_tree(migrate *m, cairn_txn *txn, cairn_dbi from,
     return err;
 }
 
+/* Every run's section 9 blob becomes a run summary with its rows and op
+ * tree (docs/FORMAT.md section 23), in key order 1.. (a gap ends it;
+ * build_tree() then names it). */
+static cairn_err convert_runs(migrate *m, cairn_txn *txn)
+{
+    cairn_err err = CAIRN_OK;
+    for (uint64_t run = 1; err == CAIRN_OK; run++) {
+        uint8_t key[8];
+        const uint8_t *v;
+        size_t vl;
+        int found = 0;
+        cairn_state st;
+        cairn__store64_be(key, run);
+        err = cairn__txn_get(txn, CAIRN_DBI_RUNS, key, sizeof(key), &v, &vl,
+                             &found);
+        if (err != CAIRN_OK || !found) {
+            break;
+        }
+        err = cairn__state_decode(v, vl, &st, m->why, sizeof(m->why));
+        if (err == CAIRN_OK) {
+            err = cairn__runstate_put(txn, NULL, &st, NULL, m->why,
+                                      sizeof(m->why));
+            cairn__state_free(&st);
+        }
+    }
+    return err;
+}
+
 /* The one write transaction of the conversion (re-runnable). */
 static cairn_err convert(cairn_txn *txn, void *ctx)
 {
@@ -156,6 +186,9 @@ static cairn_err convert(cairn_txn *txn, void *ctx)
     if (err == CAIRN_OK) {
         err = build_tree(m, txn, CAIRN_DBI_RECORDS, CAIRN_DBI_TREE, &o->records,
                          o->root);
+    }
+    if (err == CAIRN_OK) {
+        err = convert_runs(m, txn);
     }
     if (err == CAIRN_OK) {
         err = build_tree(m, txn, CAIRN_DBI_RUNS, CAIRN_DBI_SMAP, &o->runs,
