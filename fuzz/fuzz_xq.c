@@ -6,7 +6,8 @@
  * (lib/commit/xq_write.c), the first on the whole input, the second on the
  * input and on a parsed payload's state.
  * Invariants: a parsed payload's views lie inside the input, in order,
- * and cover it exactly; last_pos (8 bytes) lies inside its state; a
+ * and cover it exactly (the rows after the state and its u32 n_rows,
+ * each row inside them); last_pos (8 bytes) lies inside its state; a
  * parsed state tail leaves 8 bytes for last_pos inside the input.
  */
 #include "commit/xq_write.h"
@@ -39,9 +40,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     const uint8_t *end = data + size;
     if (pl.prev != data + 16 || pl.cp < pl.prev || pl.rec < pl.cp ||
-        pl.state < pl.rec || pl.state + pl.state_len != end ||
-        pl.rec + pl.rec_len != pl.state || pl.last_pos_off > pl.state_len ||
-        pl.state_len - pl.last_pos_off < 8) {
+        pl.state < pl.rec || pl.state + pl.state_len + 4 != pl.rows ||
+        pl.rows + pl.rows_len != end || pl.rec + pl.rec_len != pl.state ||
+        pl.last_pos_off > pl.state_len || pl.state_len - pl.last_pos_off < 8) {
+        abort();
+    }
+    size_t at = 0;
+    for (uint32_t i = 0; i < pl.n_rows; i++) {
+        if (pl.rows_len - at < 8) {
+            abort();
+        }
+        size_t rl = (size_t)pl.rows[at + 4] << 24 |
+                    (size_t)pl.rows[at + 5] << 16 |
+                    (size_t)pl.rows[at + 6] << 8 | pl.rows[at + 7];
+        if (rl == 0 || pl.rows_len - at - 8 < rl) {
+            abort();
+        }
+        at += 8 + rl;
+    }
+    if (at != pl.rows_len) {
         abort();
     }
     check_tail(pl.state, pl.state_len);
