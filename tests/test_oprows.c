@@ -431,6 +431,37 @@ static void test_commit_writes_rows(void **state)
     assert_true(rep.replay_ok);
     assert_int_equal(cairn_verify_directory(f->j, &rep), CAIRN_OK);
     assert_int_not_equal(rep.verdict, CAIRN_VERDICT_TAMPERED);
+    /* Op 5's row (valid, ready) stored as op 2's: writers and readers
+     * refuse the run (its rows do not give the summary's ops_root), and
+     * nothing is written; verify names the op. */
+    cairn_txn *txn = NULL;
+    const uint8_t *v;
+    size_t vl;
+    int found = 0;
+    uint8_t copy[512];
+    raw r = {.dbi = CAIRN_DBI_OPROWS, .key_len = CAIRN__OPROW_KEY_BYTES};
+    cairn__store64_be(r.key, 1);
+    cairn__store32_be(r.key + 8, 5);
+    assert_int_equal(cairn__store_read(f->j->store, &txn), CAIRN_OK);
+    assert_int_equal(cairn__txn_get(txn, CAIRN_DBI_OPROWS, r.key, r.key_len, &v,
+                                    &vl, &found),
+                     CAIRN_OK);
+    assert_true(found && vl <= sizeof(copy));
+    memcpy(copy, v, vl);
+    cairn__txn_end(txn);
+    cairn__store32_be(r.key + 8, 2);
+    r.val = copy;
+    r.val_len = vl;
+    assert_int_equal(cairn__store_write(f->j->store, raw_write, &r), CAIRN_OK);
+    cairn_receipt rc1 = {.seq = 1, .outcome = CAIRN_OUTCOME_COMPLETED};
+    assert_int_equal(cairn_receipt_record(f->j, "rows-1", &rc1, NULL),
+                     CAIRN_ETAMPERED);
+    assert_int_equal(cairn_status(f->j, "rows-1", &s), CAIRN_ETAMPERED);
+    assert_int_equal(cairn_verify_run(f->j, "rows-1", NULL, &rep), CAIRN_OK);
+    assert_int_equal(rep.verdict, CAIRN_VERDICT_TAMPERED);
+    assert_string_equal(rep.bad_field, "oprows");
+    assert_non_null(strstr(rep.reason, "op 2 "));
+    assert_int_equal(rep.records, 5); /* the receipt was not written */
     cairn_plan_free(plan);
     free(json);
 }
