@@ -206,9 +206,12 @@ static cairn_err put_rows(cairn_txn *txn, const xpayload *pl, uint8_t *state,
         return err;
     }
     cairn_state cur;
-    if (!found || vl == 0 || v[0] != 2 ||
-        cairn__summary_decode(v, vl, &cur, detail, detail_len) != CAIRN_OK) {
+    if (!found || vl == 0 || v[0] != 2) {
         return CAIRN_ECORRUPT;
+    }
+    err = cairn__summary_decode(v, vl, &cur, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err; /* CAIRN_ECORRUPT, or CAIRN_ENOMEM */
     }
     cairn_state t; /* what cairn__oprows_update_raw() reads and moves */
     memset(&t, 0, sizeof(t));

@@ -185,17 +185,22 @@ static cairn_err run_state(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
 {
     uint8_t key[8];
     int found = 0;
-    char why[200];
+    char why[200] = "empty or too large";
     cairn__store64_be(key, run_num);
     cairn_err err =
         cairn__txn_get(txn, CAIRN_DBI_RUNS, key, sizeof(key), v, vl, &found);
     if (err != CAIRN_OK) {
         return cairn__jfail(j, err, "%s", cairn__store_detail(j->store));
     }
-    if (!found || *vl == 0 || *vl > CAIRN__BUNDLE_STATE_MAX ||
-        cairn__runstate_decode(txn, *v, *vl, st, why, sizeof(why)) !=
-            CAIRN_OK) {
-        return cairn__jfail(j, CAIRN_ECORRUPT, "run %llu: state: %s",
+    err = !found || *vl == 0 || *vl > CAIRN__BUNDLE_STATE_MAX
+              ? CAIRN_ECORRUPT
+              : cairn__runstate_decode(txn, *v, *vl, st, why, sizeof(why));
+    if (err != CAIRN_OK) {
+        /* out of memory stays CAIRN_ENOMEM, rows that do not prove
+         * CAIRN_ETAMPERED; anything else is a corrupt state */
+        err = err == CAIRN_ENOMEM || err == CAIRN_ETAMPERED ? err
+                                                            : CAIRN_ECORRUPT;
+        return cairn__jfail(j, err, "run %llu: state: %s",
                             (unsigned long long)run_num,
                             found ? why : "missing");
     }
