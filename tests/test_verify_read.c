@@ -1,10 +1,10 @@
 /*
- * test_verify_read.c - verify/verify.h's walking lookup (cairn__vread):
+ * test_verify_read.c - verify/verify.h's kept-cursor lookup (cairn__vread):
  * for any sequence of keys (ascending, with gaps, repeated, absent,
  * backwards, past the last key) it answers exactly as cairn__txn_get():
  * the same found flag and the same value bytes; and store errors and
  * empty databases are handled.  The verifier reads records, tree leaves
- * and index entries through it, so a wrong step would turn into a wrong
+ * and index entries through it, so a wrong answer would turn into a wrong
  * verdict.
  */
 #include "testutil.h"
@@ -77,13 +77,13 @@ static void test_same_answers(void **state)
     assert_int_equal(cairn__store_read(s, &txn), CAIRN_OK);
     cairn__vread r;
     cairn__vread_init(&r, txn, CAIRN_DBI_RECORDS);
-    /* every key, ascending: each after the first is one step */
+    /* every key, ascending: each after the first on the cursor's page */
     for (uint64_t p = 2; p <= 2 * N; p += 2) {
         same(&r, txn, p);
     }
     /* past the end, then back to the start, then every position (odd
-     * ones are absent: the step lands on the next key, which is not the
-     * one asked for) */
+     * ones are absent: the next key is there, but not the one asked
+     * for) */
     same(&r, txn, 2 * N + 1);
     same(&r, txn, 2 * N + 2);
     same(&r, txn, 0);

@@ -798,6 +798,15 @@ cairn_err cairn__cursor_seek(cairn_cursor *cur, const void *key, size_t key_len,
                       found);
 }
 
+cairn_err cairn__cursor_find(cairn_cursor *cur, const void *key, size_t key_len,
+                             const uint8_t **v, size_t *vl, int *found)
+{
+    MDB_val kv = val(key, key_len);
+    const uint8_t *k;
+    size_t kl;
+    return cursor_get(cur, &kv, MDB_SET_KEY, &k, &kl, v, vl, found);
+}
+
 cairn_err cairn__cursor_next(cairn_cursor *cur, const uint8_t **k, size_t *kl,
                              const uint8_t **v, size_t *vl, int *found)
 {

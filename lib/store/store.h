@@ -269,6 +269,14 @@ CAIRN_INTERNAL cairn_err cairn__cursor_seek(cairn_cursor *cur, const void *key,
                                             size_t key_len, const uint8_t **k,
                                             size_t *kl, const uint8_t **v,
                                             size_t *vl, int *found);
+/** The value under exactly @p key, as cairn__txn_get() answers (MDB_SET_KEY
+ *  through the cursor, which stays there): LMDB first looks in the leaf
+ *  page the cursor is on, so nearly ascending keys cost little more than
+ *  steps, and a damaged page is found by the same checks as a lookup's
+ *  (an error, never LMDB's assertion in a step to a sibling page). */
+CAIRN_INTERNAL cairn_err cairn__cursor_find(cairn_cursor *cur, const void *key,
+                                            size_t key_len, const uint8_t **v,
+                                            size_t *vl, int *found);
 CAIRN_INTERNAL cairn_err cairn__cursor_next(cairn_cursor *cur,
                                             const uint8_t **k, size_t *kl,
                                             const uint8_t **v, size_t *vl,

@@ -153,13 +153,12 @@ CAIRN_INTERNAL void cairn__vcore_finish(cairn_vcore *v, const char *note);
 
 /* ---- Walking lookups (verify_read.c) -------------------------------- */
 
-/** cairn__txn_get() through a cursor kept open between calls: a key that
- *  follows the one asked before is reached by one step, not a descent. */
+/** cairn__txn_get() through a cursor kept open between calls: a key on
+ *  the leaf page of the one asked before is found without a descent. */
 typedef struct cairn__vread {
     cairn_txn *txn;
     cairn_dbi dbi;
     cairn_cursor *cur;
-    int positioned; /**< the cursor sits on an entry */
 } cairn__vread;
 
 CAIRN_INTERNAL void cairn__vread_init(cairn__vread *r, cairn_txn *txn,

@@ -1,14 +1,17 @@
 /*
- * verify_read.c - point lookups that walk: a cursor that answers
- * cairn__txn_get()'s question (the value under one key, or absent) by
- * stepping to the next key when that is the key asked for, and by a seek
- * otherwise.
+ * verify_read.c - point lookups through a cursor kept open between them:
+ * it answers cairn__txn_get()'s question (the value under one key, or
+ * absent) with an exact-key lookup (MDB_SET_KEY) from where the cursor
+ * stands.
  *
  * Verification asks for keys in nearly ascending order (a run's records
  * and its log tree leaves at consecutive positions, the index entries of
- * consecutive records): a step to the next entry of the B-tree costs a
- * fraction of a descent from the root.  The answer is the same as
- * cairn__txn_get()'s: found only on an exact key, else a seek decides.
+ * consecutive records).  LMDB answers such a lookup from the leaf page the
+ * cursor is on when the key falls inside it, without a descent from the
+ * root.  It does not step (MDB_NEXT): a step onto a damaged sibling page
+ * trips an assertion in LMDB (mdb_cursor_next: IS_LEAF) and aborts the
+ * process, where a lookup's descent reports MDB_CORRUPTED; salvage
+ * depends on that error to say where a run breaks (tests/cli/salvage.sh).
  */
 #include "verify/verify.h"
 
@@ -25,46 +28,17 @@ void cairn__vread_close(cairn__vread *r)
 {
     cairn__cursor_close(r->cur);
     r->cur = NULL;
-    r->positioned = 0;
 }
 
 cairn_err cairn__vread_get(cairn__vread *r, const uint8_t *key, size_t key_len,
                            const uint8_t **val, size_t *val_len, int *found)
 {
-    const uint8_t *k, *v;
-    size_t kl, vl;
-    int got = 0;
-    cairn_err err;
     *found = 0;
     if (r->cur == NULL) {
-        err = cairn__cursor_open(r->txn, r->dbi, &r->cur);
+        cairn_err err = cairn__cursor_open(r->txn, r->dbi, &r->cur);
         if (err != CAIRN_OK) {
             return err;
         }
     }
-    if (r->positioned) {
-        err = cairn__cursor_next(r->cur, &k, &kl, &v, &vl, &got);
-        if (err != CAIRN_OK) {
-            r->positioned = 0;
-            return err;
-        }
-        if (got && kl == key_len && memcmp(k, key, kl) == 0) {
-            *val = v;
-            *val_len = vl;
-            *found = 1;
-            return CAIRN_OK;
-        }
-    }
-    r->positioned = 0;
-    err = cairn__cursor_seek(r->cur, key, key_len, &k, &kl, &v, &vl, &got);
-    if (err != CAIRN_OK) {
-        return err;
-    }
-    r->positioned = got;
-    if (got && kl == key_len && memcmp(k, key, kl) == 0) {
-        *val = v;
-        *val_len = vl;
-        *found = 1;
-    }
-    return CAIRN_OK;
+    return cairn__cursor_find(r->cur, key, key_len, val, val_len, found);
 }

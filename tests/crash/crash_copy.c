@@ -188,14 +188,22 @@ static void batch(cr_ctx *c, uint64_t *rng, unsigned detected[3], unsigned *raw)
     if (w == 0) {
         cr_writer_loop(c, dir, ack, cr_rand(rng), 0);
     }
-    /* Copy only once the writer has acknowledged a record, so the journal
+    /* Copy only once the writer's open returned ("A - 0 -" in its log; the
+     * "I - 0" before it is written before the open), so the journal
      * exists: a fixed head start (it was 100 ms) is not enough on a loaded
      * machine, where mdb_copy then found no data.mdb.  Bounded at 120 s. */
-    for (unsigned t = 0; cr_file_size(ack) <= 0 && t < 12000; t++) {
-        usleep(10000);
+    int opened = 0;
+    for (unsigned t = 0; !opened && t < 12000; t++) {
+        size_t len = 0;
+        char *log = cr_slurp(ack, &len);
+        opened = log != NULL && strstr(log, "A - 0 -\n") != NULL;
+        free(log);
+        if (!opened) {
+            usleep(10000);
+        }
     }
-    if (cr_file_size(ack) <= 0) {
-        cr_violation(c, "the writer acknowledged nothing within 120 s");
+    if (!opened) {
+        cr_violation(c, "the writer did not open the journal within 120 s");
         bad++;
     }
     for (unsigned i = 0; recs != NULL && i < PER_BATCH; i++) {
