@@ -8,7 +8,10 @@
  * Invariants: a failed decode returns CAIRN_ECORRUPT or CAIRN_EVERSION
  * (CAIRN_ENOMEM aside), names an offset in its detail and leaves an empty
  * record; a successful decode re-encodes to exactly the input bytes
- * (canonical form) and decodes again to the same bytes.
+ * (canonical form) and decodes again to the same bytes.  Also
+ * cairn__record_decode_scratch (the verifier's decoder, one scratch
+ * reused from input to input): the same error and detail, and on success
+ * a record that encodes to the same bytes.
  */
 #include "format/record.h"
 
@@ -37,12 +40,50 @@ static void check_failure(cairn_err err, const cairn_record *rec,
     }
 }
 
+/* Reused across inputs, as a verifier reuses it across records. */
+static cairn_record_scratch scratch;
+
+/* The scratch decoder must agree with the allocating one (@p want,
+ * @p want_detail); an ENOMEM on either side proves nothing. */
+static void check_scratch(const uint8_t *data, size_t size, cairn_err want,
+                          const char *want_detail)
+{
+    cairn_record rec;
+    char detail[256];
+    cairn_err err = cairn__record_decode_scratch(data, size, &rec, &scratch,
+                                                 detail, sizeof(detail));
+    if (err == CAIRN_ENOMEM || want == CAIRN_ENOMEM) {
+        cairn__record_free(&rec);
+        return;
+    }
+    if (err != want || strcmp(detail, want_detail) != 0) {
+        abort();
+    }
+    if (err != CAIRN_OK) {
+        check_failure(err, &rec, detail);
+        return;
+    }
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    err = cairn__record_encode(&rec, &out, &out_len, detail, sizeof(detail));
+    if (err == CAIRN_OK &&
+        (out_len != size || memcmp(out, data, size) != 0 || !rec.in_scratch)) {
+        abort();
+    }
+    if (err != CAIRN_OK && err != CAIRN_ENOMEM) {
+        abort();
+    }
+    free(out);
+    cairn__record_free(&rec);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cairn_record rec;
     char detail[256];
     cairn_err err =
         cairn__record_decode(data, size, &rec, detail, sizeof(detail));
+    check_scratch(data, size, err, detail);
     if (err != CAIRN_OK) {
         check_failure(err, &rec, detail);
         cairn__record_free(&rec);

@@ -315,6 +315,43 @@ static uint8_t *encode_ok(const cairn_record *rec, size_t *len)
     return buf;
 }
 
+/* Reused by every decode_checked(), as a verifier reuses its own. */
+static cairn_record_scratch scratch;
+
+/*
+ * cairn__record_decode(), and the same bytes through
+ * cairn__record_decode_scratch(): the same error and detail, a record
+ * equal field by field that encodes to the same bytes, or an empty one.
+ */
+static cairn_err decode_checked(const uint8_t *buf, size_t len,
+                                cairn_record *rec, char *detail, size_t cap)
+{
+    cairn_err err = cairn__record_decode(buf, len, rec, detail, cap);
+    cairn_record in;
+    char got[256];
+    assert_true(cap <= sizeof(got));
+    cairn_err err2 = cairn__record_decode_scratch(buf, len, &in, &scratch,
+                                                  cap > 0 ? got : NULL, cap);
+    assert_int_equal(err2, err);
+    if (cap > 0) {
+        assert_string_equal(got, detail);
+    }
+    if (err == CAIRN_OK) {
+        assert_true(in.in_scratch);
+        assert_record_equal(rec, &in);
+        size_t n1, n2;
+        uint8_t *a = encode_ok(rec, &n1), *b = encode_ok(&in, &n2);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(a, b, n1);
+        free(a);
+        free(b);
+    } else {
+        assert_record_empty(&in);
+    }
+    cairn__record_free(&in);
+    return err;
+}
+
 static void expect_encode(const cairn_record *rec, cairn_err want,
                           const char *want_detail)
 {
@@ -335,8 +372,7 @@ static void expect_decode(const uint8_t *buf, size_t len, cairn_err want,
 {
     cairn_record rec;
     char detail[256];
-    cairn_err err =
-        cairn__record_decode(buf, len, &rec, detail, sizeof(detail));
+    cairn_err err = decode_checked(buf, len, &rec, detail, sizeof(detail));
     assert_int_equal(err, want);
     if (want_detail != NULL) {
         assert_string_equal(detail, want_detail);
@@ -352,8 +388,7 @@ static void expect_canonical(const uint8_t *buf, size_t len)
 {
     cairn_record rec;
     char detail[256];
-    cairn_err err =
-        cairn__record_decode(buf, len, &rec, detail, sizeof(detail));
+    cairn_err err = decode_checked(buf, len, &rec, detail, sizeof(detail));
     if (err != CAIRN_OK) {
         fail_msg("decode: %d %s", (int)err, detail);
     }
@@ -449,7 +484,7 @@ static void test_golden_vectors(void **state)
         cairn_record got;
         char detail[256];
         assert_int_equal(
-            cairn__record_decode(file, file_len, &got, detail, sizeof(detail)),
+            decode_checked(file, file_len, &got, detail, sizeof(detail)),
             CAIRN_OK);
         assert_string_equal(detail, "");
         assert_record_equal(&want, &got);
@@ -460,6 +495,45 @@ static void test_golden_vectors(void **state)
         free(path);
         free(enc);
     }
+}
+
+/* A record decoded into a scratch: its strings and kv lists lie in the
+ * scratch, which the next record reuses without growing; freeing the
+ * record leaves the scratch alone. */
+static void test_decode_scratch(void **state)
+{
+    (void)state;
+    cairn_record_scratch s = {NULL, 0, 0};
+    size_t len;
+    uint8_t *buf = vector_bytes(CAIRN_REC_RECEIPT, &len);
+    cairn_record rec;
+    char detail[256];
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(cairn__record_decode_scratch(buf, len, &rec, &s,
+                                                      detail, sizeof(detail)),
+                         CAIRN_OK);
+        size_t cap = s.cap;
+        const char *lo = (const char *)s.buf, *hi = lo + s.used;
+        assert_true(rec.actor >= lo && rec.actor < hi);
+        assert_true(rec.outputs.n > 0 && rec.evidence.n > 0);
+        assert_true((const char *)rec.outputs.v >= lo &&
+                    (const char *)rec.outputs.v < hi);
+        for (size_t i = 0; i < rec.evidence.n; i++) {
+            assert_true(rec.evidence.v[i].key >= lo &&
+                        rec.evidence.v[i].key < hi);
+            assert_true(rec.evidence.v[i].value >= lo &&
+                        rec.evidence.v[i].value < hi);
+        }
+        cairn__record_free(&rec);
+        assert_false(rec.in_scratch);
+        assert_int_equal(s.cap, cap);
+        assert_non_null(s.buf);
+    }
+    cairn__record_scratch_free(&s);
+    assert_null(s.buf);
+    assert_int_equal(s.cap, 0);
+    cairn__record_scratch_free(NULL);
+    free(buf);
 }
 
 static void test_golden_fields(void **state)
@@ -498,7 +572,7 @@ static void test_truncations(void **state)
             cairn_record rec;
             char detail[256];
             assert_int_equal(
-                cairn__record_decode(cut, n, &rec, detail, sizeof(detail)),
+                decode_checked(cut, n, &rec, detail, sizeof(detail)),
                 CAIRN_ECORRUPT);
             assert_memory_equal(detail, "offset ", 7);
             assert_record_empty(&rec);
@@ -522,8 +596,8 @@ static void test_byte_flips(void **state)
                 buf[pos] ^= (uint8_t)x;
                 cairn_record rec;
                 char detail[256];
-                cairn_err err = cairn__record_decode(buf, len, &rec, detail,
-                                                     sizeof(detail));
+                cairn_err err =
+                    decode_checked(buf, len, &rec, detail, sizeof(detail));
                 if (err == CAIRN_OK) {
                     decoded++;
                     size_t len2;
@@ -1145,9 +1219,9 @@ static void test_init_free(void **state)
     /* a decode without a detail buffer */
     size_t len;
     uint8_t *buf = vector_bytes(CAIRN_REC_RECEIPT, &len);
-    assert_int_equal(cairn__record_decode(buf, len - 1, &rec, NULL, 0),
+    assert_int_equal(decode_checked(buf, len - 1, &rec, NULL, 0),
                      CAIRN_ECORRUPT);
-    assert_int_equal(cairn__record_decode(buf, len, &rec, NULL, 0), CAIRN_OK);
+    assert_int_equal(decode_checked(buf, len, &rec, NULL, 0), CAIRN_OK);
     assert_string_equal(kv_get(&rec.evidence, "stdout_tail"), "");
     assert_string_equal(rec.reason, "");
     cairn__record_free(&rec);
@@ -1458,9 +1532,12 @@ int main(void)
         cmocka_unit_test(test_checkpoint_flips),
         cmocka_unit_test(test_checkpoint_message),
         cmocka_unit_test(test_hashes),
+        cmocka_unit_test(test_decode_scratch),
     };
     if (cairn__crypto_init() != CAIRN_OK) {
         return 1;
     }
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    cairn__record_scratch_free(&scratch);
+    return failed;
 }

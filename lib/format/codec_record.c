@@ -84,21 +84,31 @@ void cairn__record_free(cairn_record *rec)
     if (rec == NULL) {
         return;
     }
-    free_str(&rec->actor);
-    free_str(&rec->run_id);
-    free_str(&rec->plan_id);
-    free_str(&rec->plan_json);
-    free_str(&rec->preflight_id);
-    free_str(&rec->host);
-    free_str(&rec->reason);
-    free_str(&rec->rule);
-    free_str(&rec->policy);
-    free_str(&rec->location);
+    if (!rec->in_scratch) { /* else they are the scratch's */
+        free_str(&rec->actor);
+        free_str(&rec->run_id);
+        free_str(&rec->plan_id);
+        free_str(&rec->plan_json);
+        free_str(&rec->preflight_id);
+        free_str(&rec->host);
+        free_str(&rec->reason);
+        free_str(&rec->rule);
+        free_str(&rec->policy);
+        free_str(&rec->location);
+        cairn__kvlist_free(&rec->outputs);
+        cairn__kvlist_free(&rec->evidence);
+    }
     free(rec->ranges);
     free(rec->pruned_leaves);
-    cairn__kvlist_free(&rec->outputs);
-    cairn__kvlist_free(&rec->evidence);
     cairn__record_init(rec);
+}
+
+void cairn__record_scratch_free(cairn_record_scratch *scratch)
+{
+    if (scratch != NULL) {
+        free(scratch->buf);
+        memset(scratch, 0, sizeof(*scratch));
+    }
 }
 
 typedef struct dec {
@@ -107,6 +117,7 @@ typedef struct dec {
     size_t detail_len;
     const char *kv_name; /* the list get_kv() is reading */
     size_t kv_index;
+    cairn_record_scratch *s; /* NULL: every field is malloc'd */
 } dec;
 
 /* Field markers of a key-value pair: bad() expands them to
@@ -149,6 +160,46 @@ static cairn_err no_memory(dec *d, size_t off, const char *field)
     cairn__fmt(d->detail, d->detail_len, "offset %zu: %s: out of memory", off,
                field_text(d, field, name, sizeof(name)));
     return CAIRN_ENOMEM;
+}
+
+/* The scratch's room for a record of @p len bytes: every string's
+ * bytes and NUL fit in the bytes it takes in the record (its length
+ * prefix is at least 2 bytes), and at most two kv lists of at most
+ * CAIRN_MAX_KV pairs each come on top. */
+static size_t scratch_need(size_t len)
+{
+    return len + 2 * (CAIRN_MAX_KV * sizeof(cairn_kv) + _Alignof(cairn_kv));
+}
+
+static cairn_err scratch_reserve(dec *d)
+{
+    size_t need = scratch_need(d->r.len);
+    d->s->used = 0;
+    if (d->s->cap < need) {
+        free(d->s->buf);
+        d->s->cap = 0;
+        d->s->buf = malloc(need);
+        if (d->s->buf == NULL) {
+            return no_memory(d, 0, "record");
+        }
+        d->s->cap = need;
+    }
+    return CAIRN_OK;
+}
+
+/* @p n bytes for a field: from the scratch (reserved for the whole
+ * record by scratch_reserve()), or malloc'd when there is none. */
+static void *field_alloc(dec *d, size_t n, size_t align)
+{
+    if (d->s == NULL) {
+        return malloc(n);
+    }
+    size_t at = (d->s->used + align - 1) & ~(align - 1);
+    if (at > d->s->cap || n > d->s->cap - at) {
+        return NULL; /* cannot happen: scratch_need() bounds it */
+    }
+    d->s->used = at + n;
+    return d->s->buf + at;
 }
 
 static cairn_err get_u8(dec *d, const char *field, uint8_t *v)
@@ -205,7 +256,7 @@ static cairn_err get_payload(dec *d, size_t off, const char *field, size_t n,
         *out = empty();
         return CAIRN_OK;
     }
-    char *s = malloc(n + 1);
+    char *s = field_alloc(d, n + 1, 1);
     if (s == NULL) {
         return no_memory(d, off, field);
     }
@@ -279,11 +330,17 @@ static cairn_err get_kv(dec *d, const char *name, size_t i, cairn_kvlist *list)
         err = get_payload(d, off, field, vlen, &value);
     }
     if (err == CAIRN_OK && value == empty_str) {
-        value = calloc(1, 1); /* kvlist strings are always malloc'd */
+        /* a kv list's strings are its own, never the shared "" */
+        value = field_alloc(d, 1, 1);
         err = value == NULL ? no_memory(d, off, field) : CAIRN_OK;
+        if (value != NULL) {
+            value[0] = '\0';
+        }
     }
     if (err != CAIRN_OK) {
-        free(key);
+        if (d->s == NULL) {
+            free(key);
+        }
         return err;
     }
     list->v[i].key = key;
@@ -309,10 +366,11 @@ static cairn_err get_kvlist(dec *d, const char *name, cairn_kvlist *list)
     if (count == 0) {
         return CAIRN_OK;
     }
-    list->v = calloc(count, sizeof(*list->v));
+    list->v = field_alloc(d, count * sizeof(*list->v), _Alignof(cairn_kv));
     if (list->v == NULL) {
         return no_memory(d, off, name);
     }
+    memset(list->v, 0, count * sizeof(*list->v));
     for (size_t i = 0; i < count; i++) {
         TRY(get_kv(d, name, i, list));
     }
@@ -643,6 +701,9 @@ static cairn_err decode_record(dec *d, cairn_record *rec)
         return bad(d, 0, "record", "length %zu exceeds %u", d->r.len,
                    CAIRN_MAX_RECORD_BYTES);
     }
+    if (d->s != NULL) {
+        TRY(scratch_reserve(d));
+    }
     TRY(decode_header(d, rec));
     size_t off = d->r.off;
     uint32_t body_len;
@@ -659,19 +720,36 @@ static cairn_err decode_record(dec *d, cairn_record *rec)
     return CAIRN_OK;
 }
 
-cairn_err cairn__record_decode(const uint8_t *buf, size_t len,
-                               cairn_record *rec, char *detail,
-                               size_t detail_len)
+static cairn_err decode_with(const uint8_t *buf, size_t len, cairn_record *rec,
+                             cairn_record_scratch *scratch, char *detail,
+                             size_t detail_len)
 {
     cairn__record_init(rec);
+    rec->in_scratch = scratch != NULL;
     cairn__clear(detail, detail_len);
     dec d;
     cairn__rd_init(&d.r, buf, len);
     d.detail = detail;
     d.detail_len = detail_len;
+    d.s = scratch;
     cairn_err err = decode_record(&d, rec);
     if (err != CAIRN_OK) {
         cairn__record_free(rec);
     }
     return err;
+}
+
+cairn_err cairn__record_decode(const uint8_t *buf, size_t len,
+                               cairn_record *rec, char *detail,
+                               size_t detail_len)
+{
+    return decode_with(buf, len, rec, NULL, detail, detail_len);
+}
+
+cairn_err cairn__record_decode_scratch(const uint8_t *buf, size_t len,
+                                       cairn_record *rec,
+                                       cairn_record_scratch *scratch,
+                                       char *detail, size_t detail_len)
+{
+    return decode_with(buf, len, rec, scratch, detail, detail_len);
 }

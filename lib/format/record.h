@@ -33,8 +33,10 @@ typedef struct cairn_prune_range {
 
 /**
  * A decoded record; every pointer is owned by the record and freed by
- * cairn__record_free().  Unused string fields are "" (never NULL after a
- * successful decode), unused numbers 0.
+ * cairn__record_free(), except, in a record decoded into a scratch
+ * (cairn__record_decode_scratch(), @c in_scratch set), its strings and kv
+ * lists, which live in the scratch.  Unused string fields are "" (never
+ * NULL after a successful decode), unused numbers 0.
  *
  * Layout (docs/FORMAT.md "Record"):
  *   u8 version | u8 type | u16 flags (0) | u64 run_num | u64 seq |
@@ -134,7 +136,24 @@ typedef struct cairn_record {
     uint8_t new_pk[CAIRN_PUBLIC_KEY_BYTES];
     uint8_t old_sig[CAIRN_SIGNATURE_BYTES];
     uint8_t new_sig[CAIRN_SIGNATURE_BYTES];
+    /* Strings and kv lists point into a cairn_record_scratch: not freed
+     * by cairn__record_free(), not to be replaced by
+     * cairn__record_set_str(). */
+    uint8_t in_scratch;
 } cairn_record;
+
+/**
+ * Memory that cairn__record_decode_scratch() decodes a record's strings
+ * and kv lists into: one buffer, grown when a record needs more and
+ * reused by the next decode, so that decoding a stream of records
+ * allocates nothing per field.  Zero it to start; free it with
+ * cairn__record_scratch_free().
+ */
+typedef struct cairn_record_scratch {
+    uint8_t *buf;
+    size_t cap;
+    size_t used;
+} cairn_record_scratch;
 
 /** Nonzero for the run states a pruned run may end in (completed,
  *  failed, timed out, cancelled). */
@@ -171,6 +190,20 @@ CAIRN_INTERNAL cairn_err cairn__record_encode(const cairn_record *rec,
 CAIRN_INTERNAL cairn_err cairn__record_decode(const uint8_t *buf, size_t len,
                                               cairn_record *rec, char *detail,
                                               size_t detail_len);
+
+/**
+ * cairn__record_decode() with the record's strings and kv lists placed in
+ * @p scratch instead of one allocation each: the same checks, verdicts,
+ * errors and details (CAIRN_ENOMEM aside, which names the record rather
+ * than a field when the scratch cannot grow).  The record stays valid
+ * until the next decode into @p scratch or its free; cairn__record_free()
+ * still releases what it owns (a PRUNE record's ranges and leaves).
+ */
+CAIRN_INTERNAL cairn_err cairn__record_decode_scratch(
+    const uint8_t *buf, size_t len, cairn_record *rec,
+    cairn_record_scratch *scratch, char *detail, size_t detail_len);
+/** Free a scratch's buffer and zero it (NULL: nothing). */
+CAIRN_INTERNAL void cairn__record_scratch_free(cairn_record_scratch *scratch);
 
 /** Leaf hash: SHA-256(0x00 || bytes). */
 CAIRN_INTERNAL void cairn__leaf_hash(const uint8_t *buf, size_t len,

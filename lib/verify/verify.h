@@ -110,6 +110,9 @@ typedef struct cairn_vcore {
      *  signature is checked under that key. */
     const cairn_keyhist *keys;
     int keys_trusted;
+    /** Where each record's strings and kv lists are decoded (reused from
+     *  record to record: no allocation per field). */
+    cairn_record_scratch scratch;
 } cairn_vcore;
 
 /** Start a run.  @p run_id and @p pinned are borrowed for the core's

@@ -31,6 +31,7 @@ void cairn__vcore_init(cairn_vcore *v,
 void cairn__vcore_free(cairn_vcore *v)
 {
     cairn__state_free(&v->st);
+    cairn__record_scratch_free(&v->scratch);
 }
 
 cairn_err cairn__vcore_tampered(cairn_vcore *v, int has_seq, uint64_t seq,
@@ -322,7 +323,8 @@ cairn_err cairn__vcore_record(cairn_vcore *v, uint64_t position,
     cairn_record rec;
     uint8_t hash[CAIRN_HASH_BYTES];
     char why[256];
-    cairn_err err = cairn__record_decode(bytes, len, &rec, why, sizeof(why));
+    cairn_err err = cairn__record_decode_scratch(bytes, len, &rec, &v->scratch,
+                                                 why, sizeof(why));
     if (err == CAIRN_ENOMEM) {
         return err;
     }
