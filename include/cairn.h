@@ -5,8 +5,9 @@
  * restore runs in an LMDB environment (a "journal directory").  A run is one
  * execution of one plan; every state change of a run is a record, appended
  * in a durable LMDB write transaction together with the run's materialised
- * state and a checkpoint signed with Ed25519 (concurrent transitions may
- * share one transaction: see Threads below).
+ * state, a checkpoint and the journal's head, which the commit signs once
+ * with Ed25519 and which covers every record and run state (concurrent
+ * transitions may share one transaction: see Threads below).
  *
  * This header is the specification.  Semantics follow docs/DESIGN.md; the byte
  * layout is in docs/FORMAT.md.
@@ -1434,8 +1435,10 @@ CAIRN_API CAIRN_WUR cairn_err cairn_journal_migrate(
 /* Verification and export.                                            */
 
 /** Verdicts.  VERIFIED needs a pinned key, a clean structure, an unbroken
- *  chain, every checkpoint signed and valid, every record sealed, and a
- *  replay equal to the materialised state. */
+ *  chain, every checkpoint signed and valid (format 2: sealed by the
+ *  journal head, whose signature verified and which covers the run's last
+ *  record and state), every record sealed, and a replay equal to the
+ *  materialised state. */
 typedef enum cairn_verdict {
     CAIRN_VERDICT_VERIFIED = 0,
     CAIRN_VERDICT_TAMPERED = 1,   /**< proof of modification */
