@@ -154,7 +154,7 @@ static void test_one_signature_per_commit(void **state)
 {
     gfix *f = *state;
     enum { N = 16 };
-    char names[N][8];
+    char names[N][16];
     tb c0 = {0, 0, NULL};
     cairn_append_req q[N];
     for (int i = 0; i < N; i++) {
