@@ -92,14 +92,17 @@ extern "C" {
 #define CAIRN_SIGNATURE_BYTES 64
 
 /** Limits (checked on input and when decoding). */
-#define CAIRN_MAX_ID 128    /**< run, plan, op, preflight ids, targets */
-#define CAIRN_MAX_TEXT 4096 /**< reasons, actors, hosts */
-#define CAIRN_MAX_OPS 4096  /**< operations in a plan */
-#define CAIRN_MAX_KV 256    /**< outputs or evidence pairs per record */
+#define CAIRN_MAX_ID 128         /**< run, plan, op, preflight ids, targets */
+#define CAIRN_MAX_TEXT 4096      /**< reasons, actors, hosts */
+#define CAIRN_MAX_OPS (1u << 20) /**< operations in a plan (1,048,576) */
+#define CAIRN_MAX_KV 256         /**< outputs or evidence pairs per record */
 #define CAIRN_MAX_KV_KEY 128
 #define CAIRN_MAX_KV_VALUE 65536
-#define CAIRN_MAX_PLAN_BYTES (1u << 20) /**< plan file / canonical plan */
+#define CAIRN_MAX_PLAN_BYTES (128u << 20) /**< plan file / canonical plan */
+/** Any record but CREATE: at most 4 MiB, header included. */
 #define CAIRN_MAX_RECORD_BYTES (4u << 20)
+/** A CREATE record: its plan (up to CAIRN_MAX_PLAN_BYTES) plus 1 MiB. */
+#define CAIRN_MAX_CREATE_RECORD_BYTES (CAIRN_MAX_PLAN_BYTES + (1u << 20))
 #define CAIRN_MAX_HOLD_REASON 1024 /**< a hold's or release's reason */
 
 /**
