@@ -2273,7 +2273,10 @@ typedef struct cairn_run_event {
                                (0: none) */
     char *const *argv;    /**< op-start, dry-run: the command */
     const cairn_summary *summary;  /**< state-change (and stopped): the
-                                        run's summary */
+                                        run's brief summary
+                                        (CAIRN_STATUS_BRIEF: its ops are
+                                        the next, pending and restart
+                                        ones; cairn_summary_op()) */
     uint64_t out_bytes, err_bytes; /**< heartbeat: output so far */
     int has_output;                /**< heartbeat: since_output_ns valid */
     uint64_t since_output_ns;      /**< heartbeat: since the last output */
