@@ -446,6 +446,40 @@ static double state_bytes(cairn_journal *j, const char *run_id)
     return (double)vl;
 }
 
+/* `status` (the brief summary, docs/FORMAT.md 23.6) of each run, p50 of
+ * @p n reads, and the largest against the smallest. */
+static void status_rows(cairn_journal *j, char run[3][32],
+                        const unsigned sizes[3], size_t n)
+{
+    double *lat[3], base = 0;
+    char key[96];
+    for (size_t s = 0; s < 3; s++) {
+        lat[s] = alloc_lat(n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (size_t s = 0; s < 3; s++) {
+            cairn_summary *sum = NULL;
+            uint64_t t0 = bn_now_ns();
+            bn_ok(cairn_status_opts(j, run[s], CAIRN_STATUS_BRIEF, &sum), j,
+                  "status");
+            lat[s][i] = (double)(bn_now_ns() - t0) / 1000.0;
+            cairn_summary_free(sum);
+        }
+    }
+    for (size_t s = 0; s < 3; s++) {
+        double m = bn_median(lat[s], n);
+        snprintf(key, sizeof(key), "  status p50, plan of %u operations",
+                 sizes[s]);
+        bn_sample(key, "us", m);
+        base = s == 0 ? m : base;
+    }
+    snprintf(key, sizeof(key), "  status, %u ops / 10 ops (p50)", sizes[2]);
+    bn_sample(key, "x", bn_median(lat[2], n) / base);
+    for (size_t s = 0; s < 3; s++) {
+        free(lat[s]);
+    }
+}
+
 /* claim+receipt pairs of one runner at plans of 10, 1,000 and the largest
  * number of operations the journal takes (100,000, the target's size,
  * unless the plan cap refuses it), one pair of each size in turn so that
@@ -525,10 +559,11 @@ void bn_cairn_plan_size(const bn_env *env)
     snprintf(key, sizeof(key), "  CPU, %u ops / 10 ops (p50)", sizes[2]);
     bn_sample(key, "x", bn_median(cpu[2], pairs) / bn_median(cpu[0], pairs));
     for (size_t s = 0; s < 3; s++) {
-        snprintf(key, sizeof(key), "  run state blob, plan of %u operations",
+        snprintf(key, sizeof(key), "  run summary, plan of %u operations",
                  sizes[s]);
         bn_sample(key, "bytes", state_bytes(j, run[s]));
     }
+    status_rows(j, run, sizes, pairs);
     for (size_t s = 0; s < 3; s++) {
         cairn_run_unlock(j, run[s]);
     }

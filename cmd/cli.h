@@ -668,8 +668,10 @@ typedef struct cli_why_op {
 } cli_why_op;
 
 typedef struct cli_why {
-    cli_why_op *ops; /**< by sequence */
+    cli_why_op *ops; /**< as the summary's ops (by sequence when it has
+                          every op) */
     size_t n;
+    const cairn_summary *s; /**< the summary loaded for (borrowed) */
 } cli_why;
 
 /**

@@ -233,7 +233,8 @@ static void key_hint(cli_ctx *ctx, const char *run, char *out, size_t cap)
 
     out[0] = '\0';
     if (run == NULL || ctx->journal == NULL ||
-        cairn_status(ctx->journal, run, &s) != CAIRN_OK) {
+        cairn_status_opts(ctx->journal, run, CAIRN_STATUS_BRIEF, &s) !=
+            CAIRN_OK) {
         return;
     }
     if (ctx->signer != NULL) {

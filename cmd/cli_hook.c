@@ -31,8 +31,8 @@ json_t *cli_hook_event(const cairn_summary *s, const char *transition,
     cli_jset(o, "run_id", cli_jstr(s->run_id));
     cli_jset(o, "transition", cli_jstr(transition));
     cli_jset(o, "actor", cli_jstr_or_null(actor));
-    if (has_op && seq < s->n_ops) {
-        op = cli_json_op(&s->ops[seq]);
+    if (has_op && cairn_summary_op(s, seq) != NULL) {
+        op = cli_json_op(cairn_summary_op(s, seq));
     }
     cli_jset(o, "op", op);
     cli_jset(o, "state", cli_jstr(cairn_run_state_name(s->state)));

@@ -173,9 +173,7 @@ static json_t *summary_next(const cairn_summary *s)
     if (!s->has_next) {
         return json_null();
     }
-    if (s->next_seq < s->n_ops) {
-        op = &s->ops[s->next_seq];
-    }
+    op = cairn_summary_op(s, s->next_seq);
     next = jobj();
     cli_jset(next, "seq", cli_ju64(s->next_seq));
     cli_jset(next, "id", op != NULL ? cli_jstr(op->id) : json_null());

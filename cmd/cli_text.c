@@ -7,10 +7,9 @@
 
 const char *cli_op_id(const cairn_summary *s, uint32_t seq)
 {
-    if (s == NULL || seq >= s->n_ops) {
-        return NULL;
-    }
-    return s->ops[seq].id;
+    const cairn_op_view *op = cairn_summary_op(s, seq);
+
+    return op != NULL ? op->id : NULL;
 }
 
 static void line_progress(FILE *out, const cairn_summary *s)
@@ -28,16 +27,15 @@ static void line_progress(FILE *out, const cairn_summary *s)
 
 static void line_next(FILE *out, const cairn_summary *s)
 {
-    const char *id = cli_op_id(s, s->next_seq);
+    const cairn_op_view *op = cairn_summary_op(s, s->next_seq);
 
     if (!s->has_next) {
         fputs("next:        none\n", out);
         return;
     }
     fprintf(out, "next:        #%u %s (%s) %s", s->next_seq,
-            id != NULL ? id : "?",
-            s->next_seq < s->n_ops ? cairn_kind_name(s->ops[s->next_seq].kind)
-                                   : "?",
+            op != NULL ? op->id : "?",
+            op != NULL ? cairn_kind_name(op->kind) : "?",
             cairn_op_state_name(s->next_state));
     /* Attempts count from 1: none before the first claim. */
     if (s->next_attempt > 0) {
@@ -67,7 +65,7 @@ static void lines_in_doubt(FILE *out, const cairn_summary *s)
 
     for (i = 0; i < s->n_in_doubt; i++) {
         uint32_t seq = s->in_doubt[i];
-        const cairn_op_view *op = seq < s->n_ops ? &s->ops[seq] : NULL;
+        const cairn_op_view *op = cairn_summary_op(s, seq);
         fprintf(out, "IN DOUBT:    #%u %s (%s), attempt %u: its claimer", seq,
                 op != NULL ? op->id : "?",
                 op != NULL ? cairn_kind_name(op->kind) : "?",

@@ -205,8 +205,9 @@ static int export_text(cli_ctx *ctx, const char *run, int ndjson,
 static int is_imported(cli_ctx *ctx, const char *run)
 {
     cairn_summary *s = NULL;
-    int imported =
-        cairn_status(ctx->journal, run, &s) == CAIRN_OK && s->imported;
+    int imported = cairn_status_opts(ctx->journal, run, CAIRN_STATUS_BRIEF,
+                                     &s) == CAIRN_OK &&
+                   s->imported;
     cairn_summary_free(s);
     return imported;
 }

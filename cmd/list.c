@@ -89,7 +89,10 @@ static int print_runs(cli_ctx *ctx, const run_ids *ids, const cli_run_filter *f,
 
     for (i = 0; i < ids->n; i++) {
         cairn_summary *s = NULL;
-        cairn_err err = cairn_status(ctx->journal, ids->v[i], &s);
+        /* brief (O(1) in the plan), unless --target needs every op */
+        cairn_err err =
+            cairn_status_opts(ctx->journal, ids->v[i],
+                              f->n_targets > 0 ? 0 : CAIRN_STATUS_BRIEF, &s);
         if (err != CAIRN_OK) {
             char where[CAIRN_MAX_ID + 16];
             snprintf(where, sizeof(where), "list: run %s", ids->v[i]);

@@ -170,7 +170,8 @@ static void read_run(cli_ctx *ctx, const prune_policy *p, prune_set *set,
 {
     prune_run *r = add_run(set, run_id);
     cairn_summary *s = NULL;
-    cairn_err err = cairn_status(ctx->journal, run_id, &s);
+    cairn_err err =
+        cairn_status_opts(ctx->journal, run_id, CAIRN_STATUS_BRIEF, &s);
     if (err == CAIRN_EPRUNED) {
         r->verdict = PRUNE_DONE_BEFORE;
         snprintf(r->why, sizeof(r->why), "pruned before");

@@ -477,7 +477,8 @@ static int finish(run_cli *rc, cairn_err err, const char *run_id)
         cli_warn_unsigned(ctx); /* the run was created */
     }
     if (run_id[0] == '\0' || ctx->journal == NULL ||
-        cairn_status(ctx->journal, run_id, &s) != CAIRN_OK) {
+        cairn_status_opts(ctx->journal, run_id, CAIRN_STATUS_BRIEF, &s) !=
+            CAIRN_OK) {
         s = NULL;
     }
     if (err == CAIRN_EFINISHED && !rc->is_run) {

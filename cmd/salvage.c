@@ -166,7 +166,8 @@ static void child_run(int fd, cairn_journal *j, const salvage *s, size_t i,
     m.err = (int)err;
     if (err != CAIRN_OK) {
         textf(m.detail, sizeof(m.detail), "%s", cairn_journal_errdetail(j));
-        if (cairn_status(j, r->run_id, &sum) == CAIRN_OK) {
+        if (cairn_status_opts(j, r->run_id, CAIRN_STATUS_BRIEF, &sum) ==
+            CAIRN_OK) {
             m.total = (int64_t)sum->records;
         }
         cairn_summary_free(sum);

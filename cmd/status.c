@@ -8,6 +8,37 @@
 
 enum { OPT_REQ_COMPLETE = CLI_OPT_FIRST_LOCAL, OPT_REQ_NO_ATTENTION };
 
+/* Plans of at most this many operations (every plan before the limit was
+ * raised) still get a "failed:" line for each failed operation; larger
+ * ones for the next operation only (a brief summary names no other). */
+#define STATUS_ALL_FAILED_MAX 4096u
+
+/* Failed operations @p s holds. */
+static uint32_t failed_held(const cairn_summary *s)
+{
+    uint32_t n = 0;
+
+    for (size_t i = 0; i < s->n_ops; i++) {
+        n += s->ops[i].state == CAIRN_OP_FAILED;
+    }
+    return n;
+}
+
+/* The summary status shows: brief (its cost does not grow with the
+ * plan), or whole when a small plan has failed operations it lacks. */
+static cairn_err load_summary(cli_ctx *ctx, const char *run, cairn_summary **s)
+{
+    cairn_err err = cairn_status_opts(ctx->journal, run, CAIRN_STATUS_BRIEF, s);
+    if (err == CAIRN_OK && (*s)->ops_partial &&
+        (*s)->total <= STATUS_ALL_FAILED_MAX &&
+        failed_held(*s) < (*s)->counts[CAIRN_OP_FAILED]) {
+        cairn_summary_free(*s);
+        *s = NULL;
+        err = cairn_status(ctx->journal, run, s);
+    }
+    return err;
+}
+
 /* Append to @p buf (a fixed buffer, silently cut when full). */
 __attribute__((format(printf, 3, 4))) static void add(char *buf, size_t cap,
                                                       const char *fmt, ...)
@@ -116,7 +147,7 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
     }
     run = cli_one_arg(ctx, argc, argv, "RUN");
     cli_open(ctx);
-    err = cairn_status(ctx->journal, run, &s);
+    err = load_summary(ctx, run, &s);
     if (err != CAIRN_OK) {
         cli_die_run(ctx, err, run);
     }
@@ -167,6 +198,12 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
             cli_why_text(stdout, s, &why, 1);
         }
         cli_why_free(&why);
+        uint32_t unshown = s->counts[CAIRN_OP_FAILED] - failed_held(s);
+        if (unshown > 0) {
+            printf("failed:      %u more failed operation%s: `cairn show "
+                   "%s` lists every operation\n",
+                   unshown, unshown == 1 ? "" : "s", s->run_id);
+        }
         cli_text_activity(stdout, s, &h);
         if (alive) {
             fputs("command:     still running: ", stdout);

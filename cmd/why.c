@@ -108,11 +108,14 @@ static int why_record(void *arg, const cairn_record_view *r)
     cli_why_op *o;
     const char *tail;
 
-    if ((r->type != CAIRN_REC_RECEIPT && r->type != CAIRN_REC_RESOLVE) ||
-        r->op >= w->n || !w->ops[r->op].wanted) {
+    if (r->type != CAIRN_REC_RECEIPT && r->type != CAIRN_REC_RESOLVE) {
         return 0;
     }
-    o = &w->ops[r->op];
+    const cairn_op_view *v = cairn_summary_op(w->s, r->op);
+    if (v == NULL || !w->ops[v - w->s->ops].wanted) {
+        return 0;
+    }
+    o = &w->ops[v - w->s->ops];
     /* The latest failure's reason; the latest stderr that said anything. */
     if (r->outcome == CAIRN_OUTCOME_FAILED && r->reason != NULL &&
         r->reason[0] != '\0') {
@@ -147,10 +150,11 @@ cairn_err cli_why_load(cairn_journal *journal, const cairn_summary *s,
         cli_die_nomem();
     }
     w->n = s->n_ops;
+    w->s = s;
     for (i = 0; i < s->n_ops; i++) {
         const cairn_op_view *op = &s->ops[i];
         w->ops[i].wanted = only >= 0
-                               ? (int64_t)i == only
+                               ? (int64_t)op->seq == only
                                : op->state == CAIRN_OP_FAILED || op->in_doubt;
         any |= w->ops[i].wanted;
     }
@@ -161,10 +165,10 @@ cairn_err cli_why_load(cairn_journal *journal, const cairn_summary *s,
 }
 
 /* "why:" lines of one operation; nothing when nothing was journaled. */
-static void text_op(FILE *out, const cairn_summary *s, const cli_why_op *o,
-                    uint32_t seq, int head)
+static void text_op(FILE *out, const cairn_op_view *op, const cli_why_op *o,
+                    int head)
 {
-    const cairn_op_view *op = &s->ops[seq];
+    uint32_t seq = op->seq;
 
     if (head) {
         fprintf(out, "%-13s#%u %s (%s)",
@@ -188,7 +192,7 @@ void cli_why_text(FILE *out, const cairn_summary *s, const cli_why *w, int head)
     for (size_t i = 0; i < w->n && i < s->n_ops; i++) {
         if (w->ops[i].wanted &&
             (w->ops[i].reason != NULL || w->ops[i].tail != NULL)) {
-            text_op(out, s, &w->ops[i], (uint32_t)i, head);
+            text_op(out, &s->ops[i], &w->ops[i], head);
         }
     }
 }

@@ -8,8 +8,8 @@
  * Invariants: a failed decode returns CAIRN_ECORRUPT (or CAIRN_ENOMEM)
  * with a detail naming "run state" and leaves an empty state; a successful
  * decode gives 1..CAIRN_MAX_OPS operations with in-range kinds, states and
- * classes (a pruned stub: none, and op counts that add up to 1..4096), and
- * re-encodes to exactly the input bytes (the encoding is canonical), and so
+ * classes (a pruned stub: none, and op counts that add up to 1..CAIRN_MAX_OPS),
+ * and re-encodes to exactly the input bytes (the encoding is canonical), and so
  * does a deep copy of it.
  */
 #include "state/state.h"

@@ -93,14 +93,17 @@ extern "C" {
 #define CAIRN_SIGNATURE_BYTES 64
 
 /** Limits (checked on input and when decoding). */
-#define CAIRN_MAX_ID 128    /**< run, plan, op, preflight ids, targets */
-#define CAIRN_MAX_TEXT 4096 /**< reasons, actors, hosts */
-#define CAIRN_MAX_OPS 4096  /**< operations in a plan */
-#define CAIRN_MAX_KV 256    /**< outputs or evidence pairs per record */
+#define CAIRN_MAX_ID 128         /**< run, plan, op, preflight ids, targets */
+#define CAIRN_MAX_TEXT 4096      /**< reasons, actors, hosts */
+#define CAIRN_MAX_OPS (1u << 20) /**< operations in a plan (1,048,576) */
+#define CAIRN_MAX_KV 256         /**< outputs or evidence pairs per record */
 #define CAIRN_MAX_KV_KEY 128
 #define CAIRN_MAX_KV_VALUE 65536
-#define CAIRN_MAX_PLAN_BYTES (1u << 20) /**< plan file / canonical plan */
+#define CAIRN_MAX_PLAN_BYTES (128u << 20) /**< plan file / canonical plan */
+/** Any record but CREATE: at most 4 MiB, header included. */
 #define CAIRN_MAX_RECORD_BYTES (4u << 20)
+/** A CREATE record: its plan (up to CAIRN_MAX_PLAN_BYTES) plus 1 MiB. */
+#define CAIRN_MAX_CREATE_RECORD_BYTES (CAIRN_MAX_PLAN_BYTES + (1u << 20))
 #define CAIRN_MAX_HOLD_REASON 1024 /**< a hold's or release's reason */
 
 /**
@@ -1129,8 +1132,11 @@ typedef struct cairn_summary {
     /** Wall times of the CREATE record and of the last record other than
      *  a HOLD or RELEASE (a hold is no progress). */
     uint64_t created_ns, updated_ns;
+    /** The operations: every one, by sequence (ops[i].seq == i), or, in a
+     *  brief summary (@c ops_partial), only those it names, ascending by
+     *  seq; cairn_summary_op() finds one either way. */
     size_t n_ops;
-    cairn_op_view *ops; /**< every operation, by sequence */
+    cairn_op_view *ops;
     /** Nonzero when the run was pruned (cairn_prune()): @c state is its
      *  final state, @c counts and @c total its op counts when pruned,
      *  @c records includes the PRUNE record; @c ops is empty and nothing
@@ -1148,6 +1154,13 @@ typedef struct cairn_summary {
     char hold_actor[CAIRN_MAX_TEXT + 1]; /**< its actor ("" when none) */
     /** Imported from a bundle (cairn_import()): read-only. */
     int imported;
+    /** Nonzero in a brief summary (CAIRN_STATUS_BRIEF) whose @c ops are
+     *  not every operation: they are the next one (@c next_seq), the
+     *  pending ones (in doubt or not) and the first stop or start
+     *  operation of each target in @c restart_targets.  Other failed
+     *  operations than the next one are not among them (@c counts tells
+     *  how many there are).  Everything else is as in a full summary. */
+    int ops_partial;
 } cairn_summary;
 
 /** Does the hold of @p summary count at wall time @p now_ns (ns since the
@@ -1157,13 +1170,48 @@ CAIRN_API int cairn_hold_active(const cairn_summary *summary, uint64_t now_ns);
 /**
  * The resume summary of @p run_id, from the materialised state (O(1) in the
  * journal's length) plus a liveness check of pending operations' claimers.
+ * It lists every operation: O(operations) time and memory (about 300
+ * bytes per operation; cairn_status_opts() with CAIRN_STATUS_BRIEF does
+ * not grow with the plan).
  * @param out  receives a summary; free with cairn_summary_free().
- * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_ECORRUPT; CAIRN_ESTORE; CAIRN_ENOMEM.
+ * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_ECORRUPT; CAIRN_ETAMPERED (the
+ *         stored state is not proven by the journal's head);
+ *         CAIRN_ESTORE; CAIRN_ENOMEM.
  */
 CAIRN_API CAIRN_WUR cairn_err cairn_status(cairn_journal *journal,
                                            const char *run_id,
                                            cairn_summary **out);
+
+/** cairn_status_opts() flag: a brief summary (cairn_summary.ops_partial). */
+#define CAIRN_STATUS_BRIEF 1u
+
+/**
+ * cairn_status() with @p flags: 0 is cairn_status(); CAIRN_STATUS_BRIEF
+ * gives the same summary but for @c ops, which holds only the operations
+ * it names (cairn_summary.ops_partial): in a format-2 journal it reads the
+ * run summary (docs/FORMAT.md 23.2) and the rows of the next operation,
+ * the pending ones and the restart anchors, each proven in the run's op
+ * tree, so its cost does not grow with the plan: O(log operations) per
+ * row read, O(pending + stopped targets) rows.  A run stored whole (a
+ * format-1 journal, an imported run, a run not yet rewritten as a
+ * summary) is read whole and its summary lists every operation
+ * (ops_partial 0).
+ * @param out  receives a summary; free with cairn_summary_free().
+ * @return as cairn_status(); CAIRN_EINVAL (an unknown flag).
+ */
+CAIRN_API CAIRN_WUR cairn_err cairn_status_opts(cairn_journal *journal,
+                                                const char *run_id,
+                                                unsigned flags,
+                                                cairn_summary **out);
 CAIRN_API void cairn_summary_free(cairn_summary *summary);
+
+/**
+ * Operation @p seq of @p summary, or NULL when the summary does not hold
+ * it (a brief summary) or there is no such operation.  O(log n_ops).
+ * @return a view into @p summary, valid until it is freed.
+ */
+CAIRN_API const cairn_op_view *cairn_summary_op(const cairn_summary *summary,
+                                                uint32_t seq);
 
 /**
  * Recompute the run's state from its records alone (the plan in its CREATE
@@ -2234,7 +2282,10 @@ typedef struct cairn_run_event {
                                (0: none) */
     char *const *argv;    /**< op-start, dry-run: the command */
     const cairn_summary *summary;  /**< state-change (and stopped): the
-                                        run's summary */
+                                        run's brief summary
+                                        (CAIRN_STATUS_BRIEF: its ops are
+                                        the next, pending and restart
+                                        ones; cairn_summary_op()) */
     uint64_t out_bytes, err_bytes; /**< heartbeat: output so far */
     int has_output;                /**< heartbeat: since_output_ns valid */
     uint64_t since_output_ns;      /**< heartbeat: since the last output */

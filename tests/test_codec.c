@@ -732,12 +732,23 @@ static void test_plan_limits(void **state)
     uint8_t *big = resize_field(buf, len, at, 4, +1, &len2);
     char want[128];
     snprintf(want, sizeof(want),
-             "offset %zu: plan: length 1048577 exceeds 1048576", at);
+             "offset %zu: plan: length 134217729 exceeds 134217728", at);
     expect_decode(big, len2, CAIRN_ECORRUPT, want);
+    free(big);
+    /* a CREATE record may be longer than any other record, up to the plan
+     * limit plus 1 MiB; one byte more is refused before the header */
+    assert_true(len > CAIRN_MAX_RECORD_BYTES);
+    assert_true(len <= CAIRN_MAX_CREATE_RECORD_BYTES);
+    big = calloc(1, (size_t)CAIRN_MAX_CREATE_RECORD_BYTES + 1);
+    assert_non_null(big);
+    memcpy(big, buf, len);
+    expect_decode(big, (size_t)CAIRN_MAX_CREATE_RECORD_BYTES + 1,
+                  CAIRN_ECORRUPT,
+                  "offset 0: record: length 135266305 exceeds 135266304");
+    free(big);
     own_str(&rec.plan_json, filled(CAIRN_MAX_PLAN_BYTES + 1, 'Q'));
     rec.plan_len = CAIRN_MAX_PLAN_BYTES + 1;
-    expect_encode(&rec, CAIRN_EINVAL, "plan: 1048577 bytes exceed 1048576");
-    free(big);
+    expect_encode(&rec, CAIRN_EINVAL, "plan: 134217729 bytes exceed 134217728");
     free(buf);
     /* plan of 1 byte is the minimum */
     own_str(&rec.plan_json, filled(1, 'Q'));
@@ -1064,9 +1075,10 @@ static void test_bad_enums_decode(void **state)
     expect_patched(CAIRN_REC_RECEIPT, 8, 0, 7, "outcome", "unknown value 7");
     expect_patched(CAIRN_REC_RECEIPT, 9, 0, 3, "error_class",
                    "unknown value 3");
-    expect_patched(CAIRN_REC_CLAIM, 0, 2, 0x10, "op", "4098 exceeds 4095");
+    expect_patched(CAIRN_REC_CLAIM, 0, 1, 0x10, "op",
+                   "1048578 exceeds 1048575");
     expect_patched(CAIRN_REC_RETRY, 0, 0, 0x80, "op",
-                   "2147483651 exceeds 4095");
+                   "2147483651 exceeds 1048575");
     /* CREATE: signed at 16 + 2+21 + 2+10 + 32 = 83 */
     expect_patched(CAIRN_REC_CREATE, 83, 0, 2, "signed", "unknown value 2");
     size_t len;
@@ -1094,7 +1106,7 @@ static void test_bad_enums_encode(void **state)
     expect_encode(&rec, CAIRN_EINVAL, "attempt: zero");
     rec.attempt = 1;
     rec.op = CAIRN_MAX_OPS;
-    expect_encode(&rec, CAIRN_EINVAL, "op: 4096 exceeds 4095");
+    expect_encode(&rec, CAIRN_EINVAL, "op: 1048576 exceeds 1048575");
     rec.op = CAIRN_MAX_OPS - 1;
     size_t len;
     uint8_t *buf = encode_ok(&rec, &len);

@@ -784,6 +784,38 @@ static void test_value_codec(void **state)
     assert_int_equal(cairn__import_value_encode(&v, &enc, &len), CAIRN_EINVAL);
 }
 
+/* A stored import holds a run of up to CAIRN_MAX_OPS operations: its
+ * CREATE record may be CAIRN_MAX_CREATE_RECORD_BYTES long (more than any
+ * other record) and its section 9 state more than 64 MiB. */
+static void test_value_limits(void **state)
+{
+    (void)state;
+    size_t rec_len = (size_t)CAIRN_MAX_RECORD_BYTES + 1;
+    size_t st_len = ((size_t)64 << 20) + 1;
+    uint8_t *b = calloc(1, rec_len);
+    uint8_t *st = calloc(1, st_len);
+    assert_non_null(b);
+    assert_non_null(st);
+    cairn_import_rec recs[1] = {{5, 0, (uint32_t)rec_len}};
+    cairn_import_value v = {77, b, rec_len, NULL, 0, st, st_len, recs, 1, 0, 0};
+    uint8_t *enc = NULL;
+    size_t len = 0;
+    char why[256];
+    assert_int_equal(cairn__import_value_encode(&v, &enc, &len), CAIRN_OK);
+    cairn_import_value d;
+    assert_int_equal(cairn__import_value_decode(enc, len, &d, why, sizeof(why)),
+                     CAIRN_OK);
+    assert_int_equal(d.state_len, st_len);
+    assert_int_equal(d.recs[0].len, rec_len);
+    cairn__import_value_free(&d);
+    free(enc);
+    /* beyond the limits: refused before anything is read */
+    v.state_len = CAIRN__IMPORT_STATE_MAX + 1;
+    assert_int_equal(cairn__import_value_encode(&v, &enc, &len), CAIRN_EINVAL);
+    free(st);
+    free(b);
+}
+
 static int sink(void *ctx, const uint8_t *p, size_t n)
 {
     cairn_wr *w = ctx;
@@ -903,6 +935,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_planted, setup, teardown),
         cmocka_unit_test(test_value_codec),
+        cmocka_unit_test(test_value_limits),
         cmocka_unit_test(test_value_codec_zstd),
         cmocka_unit_test_setup_teardown(test_zstd_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zstd_refused, setup, teardown),

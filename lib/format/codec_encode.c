@@ -151,7 +151,7 @@ static cairn_err check_create(const enc *e, const cairn_record *rec)
 static cairn_err check_op(const enc *e, const cairn_record *rec, int attempt)
 {
     if (rec->op >= CAIRN_MAX_OPS) {
-        return inval(e, "op", "%lu exceeds %d", (unsigned long)rec->op,
+        return inval(e, "op", "%lu exceeds %u", (unsigned long)rec->op,
                      CAIRN_MAX_OPS - 1);
     }
     if (attempt && rec->attempt == 0) {
@@ -444,8 +444,10 @@ cairn_err cairn__record_encode(const cairn_record *rec, uint8_t **out,
     kv_sorted outputs, evidence;
     outputs.n = evidence.n = 0;
     TRY(check_body(&e, rec, &outputs, &evidence));
+    unsigned cap = rec->type == CAIRN_REC_CREATE ? CAIRN_MAX_CREATE_RECORD_BYTES
+                                                 : CAIRN_MAX_RECORD_BYTES;
     cairn_wr w;
-    cairn__wr_init(&w, CAIRN_MAX_RECORD_BYTES);
+    cairn__wr_init(&w, cap);
     cairn__wr_reserve(&w, 512); /* most records: one allocation */
     put_record(&w, rec, &outputs, &evidence);
     cairn_err err = cairn__wr_status(&w);
@@ -455,8 +457,7 @@ cairn_err cairn__record_encode(const cairn_record *rec, uint8_t **out,
             cairn__fmt(detail, detail_len, "record: out of memory");
             return CAIRN_ENOMEM;
         }
-        return inval(&e, "record", "encoded size exceeds %u bytes",
-                     CAIRN_MAX_RECORD_BYTES);
+        return inval(&e, "record", "encoded size exceeds %u bytes", cap);
     }
     *out = w.p;
     *out_len = w.len;

@@ -396,7 +396,7 @@ static cairn_err get_op(dec *d, uint32_t *op)
     size_t off = d->r.off;
     TRY(get_u32(d, "op", op));
     if (*op >= CAIRN_MAX_OPS) {
-        return bad(d, off, "op", "%lu exceeds %d", (unsigned long)*op,
+        return bad(d, off, "op", "%lu exceeds %u", (unsigned long)*op,
                    CAIRN_MAX_OPS - 1);
     }
     return CAIRN_OK;
@@ -672,6 +672,10 @@ static cairn_err decode_header(dec *d, cairn_record *rec)
     unsigned v = 0;
     TRY(get_enum(d, "type", CAIRN_REC_CREATE, CAIRN_REC_ROTATE, &v));
     rec->type = (cairn_record_type)v;
+    if (rec->type != CAIRN_REC_CREATE && d->r.len > CAIRN_MAX_RECORD_BYTES) {
+        return bad(d, 0, "record", "length %zu exceeds %u", d->r.len,
+                   CAIRN_MAX_RECORD_BYTES);
+    }
     size_t off = d->r.off;
     uint16_t flags;
     TRY(get_u16(d, "flags", &flags));
@@ -697,9 +701,9 @@ static cairn_err decode_record(dec *d, cairn_record *rec)
         return CAIRN_EVERSION;
     }
     rec->version = version;
-    if (d->r.len > CAIRN_MAX_RECORD_BYTES) {
+    if (d->r.len > CAIRN_MAX_CREATE_RECORD_BYTES) {
         return bad(d, 0, "record", "length %zu exceeds %u", d->r.len,
-                   CAIRN_MAX_RECORD_BYTES);
+                   CAIRN_MAX_CREATE_RECORD_BYTES);
     }
     if (d->s != NULL) {
         TRY(scratch_reserve(d));

@@ -67,7 +67,7 @@ static cairn_err get_recs(cairn_rd *r, cairn_import_value *v, char *detail,
             cairn__rd_u32(r, &e->len) != 0) {
             return bad(detail, detail_len, off, "record: truncated");
         }
-        if (e->len == 0 || e->len > CAIRN_MAX_RECORD_BYTES ||
+        if (e->len == 0 || e->len > CAIRN_MAX_CREATE_RECORD_BYTES ||
             (uint64_t)e->offset + e->len > v->unpacked_len ||
             (i > 0 &&
              (e->offset < end || e->position <= v->recs[i - 1].position))) {

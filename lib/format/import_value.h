@@ -9,10 +9,10 @@
  *   u32 bundle_len (1..2^30) | bundle bytes, as given |
  *   version 2 only: u32 unpacked_len (1..2^30), the bundle decompressed |
  *   u32 minisig_len (0..16384) | .minisig text (no NUL; 0: none stored) |
- *   u32 state_len (1..2^26) | run state blob (section 9) |
+ *   u32 state_len (1..2^28) | run state blob (section 9) |
  *   u32 n_records (1..2^24) | n x (u64 position | u32 offset | u32 len)
  * Version 1's bundle must not start with the zstd magic, version 2's
- * must.  Records: len 1..CAIRN_MAX_RECORD_BYTES, offset + len <= the
+ * must.  Records: len 1..CAIRN_MAX_CREATE_RECORD_BYTES, offset + len <= the
  * plain bundle's length (bundle_len, or unpacked_len for version 2: the
  * offsets are into the decompressed bytes), each record after the
  * previous one (offset >= previous offset + len) and positions strictly
@@ -27,7 +27,7 @@
 #define CAIRN__IMPORT_VERSION_ZSTD 2u /**< the bundle stored as zstd */
 #define CAIRN__IMPORT_BUNDLE_MAX ((size_t)1 << 30)
 #define CAIRN__IMPORT_MINISIG_MAX 16384u
-#define CAIRN__IMPORT_STATE_MAX ((size_t)64 << 20)
+#define CAIRN__IMPORT_STATE_MAX ((size_t)256 << 20) /* state codec limit */
 #define CAIRN__IMPORT_RECORDS_MAX (1u << 24)
 
 /** One record of the bundle: its journal position and its bytes. */

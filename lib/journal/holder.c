@@ -250,12 +250,13 @@ static void not_held(const cairn_summary *s, const holder_note *n, int parsed,
         }
     }
     if (s->n_in_doubt > 0) {
-        const cairn_op_view *op = &s->ops[s->in_doubt[0]];
+        const cairn_op_view *op = cairn_summary_op(s, s->in_doubt[0]);
         out->activity = CAIRN_ACTIVITY_ABANDONED;
         cairn__fmt(out->detail, sizeof(out->detail),
                    "operation %u (%s) is in doubt: it was claimed (pid %u) "
                    "and its claimer is gone without a receipt",
-                   op->seq, op->id, op->holder_pid);
+                   s->in_doubt[0], op != NULL ? op->id : "?",
+                   op != NULL ? op->holder_pid : 0);
         if (parsed) {
             set_holder(out, n);
         }

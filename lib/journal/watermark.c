@@ -11,9 +11,12 @@
 
 static void set_seq(const cairn_summary *s, int64_t seq, char *id, size_t cap)
 {
+    const cairn_op_view *op = seq >= 0 && seq <= UINT32_MAX
+                                  ? cairn_summary_op(s, (uint32_t)seq)
+                                  : NULL;
     id[0] = '\0';
-    if (seq >= 0 && (uint64_t)seq < s->n_ops) {
-        cairn__fmt(id, cap, "%s", s->ops[seq].id);
+    if (op != NULL) {
+        cairn__fmt(id, cap, "%s", op->id);
     }
 }
 

@@ -147,7 +147,7 @@ static cairn_err operations_field(const cairn_plan_diag *d, const json_t *root,
                                 "must contain at least one operation");
     }
     if (n > CAIRN_MAX_OPS) {
-        return cairn__plan_fail(d, "$.operations", "more than %d operations",
+        return cairn__plan_fail(d, "$.operations", "more than %u operations",
                                 CAIRN_MAX_OPS);
     }
     plan->ops = calloc(n, sizeof(cairn_plan_op));

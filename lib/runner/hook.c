@@ -67,9 +67,11 @@ static cairn_err hook_env(const char *jdir, const cairn_summary *s,
     if (info->actor != NULL) {
         ADD("CAIRN_ACTOR", "%s", info->actor);
     }
-    if (info->has_op && info->seq < s->n_ops) {
+    const cairn_op_view *op =
+        info->has_op ? cairn_summary_op(s, info->seq) : NULL;
+    if (op != NULL) {
         ADD("CAIRN_OP_SEQ", "%u", info->seq);
-        ADD("CAIRN_OP_ID", "%s", s->ops[info->seq].id);
+        ADD("CAIRN_OP_ID", "%s", op->id);
     }
     if (info->event_json != NULL && strlen(info->event_json) <= HOOK_JSON_MAX) {
         ADD("CAIRN_EVENT_JSON", "%s", info->event_json);

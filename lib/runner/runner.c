@@ -131,7 +131,7 @@ cairn_err cairn__runner_take(cairn_runner *r, cairn_summary **out)
     if (err == CAIRN_OK) {
         cairn__runner_orphan_read(r);
         cairn__runner_sweep_outputs(r);
-        err = cairn_status(r->j, r->run_id, out);
+        err = cairn_status_opts(r->j, r->run_id, CAIRN_STATUS_BRIEF, out);
     }
     if (err == CAIRN_OK) {
         r->created_ns = (*out)->created_ns;
@@ -333,7 +333,7 @@ static cairn_err end_for_containment(cairn_runner *r, runner_stop stop,
 {
     cairn_summary *s = NULL;
     *ended = 0;
-    cairn_err err = cairn_status(r->j, r->run_id, &s);
+    cairn_err err = cairn_status_opts(r->j, r->run_id, CAIRN_STATUS_BRIEF, &s);
     if (err != CAIRN_OK) {
         return err;
     }
@@ -465,7 +465,8 @@ cairn_err cairn__runner_drive(cairn_runner *r, int ended_before)
     /* A plan without preflight operations is accepted before anyone sees
      * a transient awaiting-preflight state. */
     if (!r->opts.manual_accept &&
-        cairn_status(r->j, r->run_id, &first) == CAIRN_OK &&
+        cairn_status_opts(r->j, r->run_id, CAIRN_STATUS_BRIEF, &first) ==
+            CAIRN_OK &&
         first->state == CAIRN_RUN_AWAITING_PREFLIGHT) {
         cairn_err err = accept_preflight(r);
         if (err != CAIRN_OK) {
@@ -526,7 +527,8 @@ cairn_err cairn_run_plan(cairn_journal *journal, const cairn_plan *plan,
     }
     cairn_summary *s = NULL;
     if (journal != NULL && plan->run_id != NULL &&
-        cairn_status(journal, plan->run_id, &s) == CAIRN_OK) {
+        cairn_status_opts(journal, plan->run_id, CAIRN_STATUS_BRIEF, &s) ==
+            CAIRN_OK) {
         cairn_summary_free(s);
         return cairn__jfail(journal, CAIRN_EEXIST,
                             "run %s exists: use cairn resume %s", plan->run_id,

@@ -209,13 +209,17 @@ static cairn_err settle_one(cairn_runner *r, const cairn_op_view *v,
 cairn_err cairn__runner_settle(cairn_runner *r, const cairn_summary *s,
                                runner_stop *stop)
 {
-    int halted = s->state == CAIRN_RUN_CANCELLED ||
-                 s->state == CAIRN_RUN_TIMED_OUT ||
-                 (s->has_next && s->next_state == CAIRN_OP_FAILED &&
-                  s->ops[s->next_seq].last_class == CAIRN_CLASS_TERMINAL);
+    int halted =
+        s->state == CAIRN_RUN_CANCELLED || s->state == CAIRN_RUN_TIMED_OUT ||
+        (s->has_next && s->next_state == CAIRN_OP_FAILED &&
+         cairn_summary_op(s, s->next_seq) != NULL &&
+         cairn_summary_op(s, s->next_seq)->last_class == CAIRN_CLASS_TERMINAL);
     *stop = RUNNER_GO;
     for (size_t i = 0; i < s->n_in_doubt; i++) {
-        const cairn_op_view *v = &s->ops[s->in_doubt[i]];
+        const cairn_op_view *v = cairn_summary_op(s, s->in_doubt[i]);
+        if (v == NULL) {
+            continue; /* a summary names every op in doubt */
+        }
         /* Containment and cleanup claims are single-shot, and so is
          * anything after the run ended: only a probe can settle those. */
         int can_rerun = !halted && v->seq == s->next_seq;

@@ -130,7 +130,7 @@ cairn_err cairn__runner_observe(cairn_runner *r, cairn_summary **out)
     if (out != NULL) {
         *out = NULL;
     }
-    cairn_err err = cairn_status(r->j, r->run_id, &s);
+    cairn_err err = cairn_status_opts(r->j, r->run_id, CAIRN_STATUS_BRIEF, &s);
     if (err != CAIRN_OK) {
         return err;
     }
@@ -181,7 +181,8 @@ cairn_err cairn__runner_stopped(cairn_runner *r, cairn_err err, const char *fmt,
     cairn__vfmt(reason, sizeof(reason), fmt, ap);
     va_end(ap);
     cairn_summary *s = NULL;
-    if (cairn_status(r->j, r->run_id, &s) != CAIRN_OK) {
+    if (cairn_status_opts(r->j, r->run_id, CAIRN_STATUS_BRIEF, &s) !=
+        CAIRN_OK) {
         s = NULL;
     }
     cairn_run_event ev;

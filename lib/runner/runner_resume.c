@@ -123,7 +123,7 @@ cairn_err cairn_run_resume(cairn_journal *journal, const char *run_id,
                             CAIRN_MAX_ID);
     }
     cairn_summary *s = NULL;
-    cairn_err err = cairn_status(journal, run_id, &s);
+    cairn_err err = cairn_status_opts(journal, run_id, CAIRN_STATUS_BRIEF, &s);
     if (err == CAIRN_OK && s->pruned) {
         err = cairn__jfail(journal, CAIRN_EPRUNED,
                            "run %s was pruned: only its tombstone remains",

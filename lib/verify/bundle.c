@@ -101,7 +101,7 @@ static cairn_err parse_frames(cairn_rd *r, bundle_hdr *h, char *detail,
     for (uint32_t i = 0; i < h->n_records; i++) {
         size_t off = r->off;
         if (cairn__rd_u64(r, &pos) != 0 || cairn__rd_u32(r, &len) != 0 ||
-            len == 0 || len > CAIRN_MAX_RECORD_BYTES ||
+            len == 0 || len > CAIRN_MAX_CREATE_RECORD_BYTES ||
             cairn__rd_view(r, len, &p) != 0) {
             return bfail(detail, detail_len, off,
                          "record %lu: truncated or "

@@ -59,7 +59,7 @@ static int next_record(brecs *b, uint64_t *pos, const uint8_t **bytes,
 {
     uint32_t l;
     if (cairn__rd_u64(&b->r, pos) != 0 || cairn__rd_u32(&b->r, &l) != 0 ||
-        l == 0 || l > CAIRN_MAX_RECORD_BYTES ||
+        l == 0 || l > CAIRN_MAX_CREATE_RECORD_BYTES ||
         cairn__rd_view(&b->r, l, bytes) != 0) {
         return -1;
     }

@@ -95,7 +95,7 @@ static cairn_err put_record(void *vctx, cairn_journal *j, cairn_txn *txn,
     cairn__store64_be(key, pos);
     cairn_err err = cairn__txn_get(txn, CAIRN_DBI_RECORDS, key, sizeof(key), &v,
                                    &vl, &found);
-    if (err == CAIRN_OK && (!found || vl > CAIRN_MAX_RECORD_BYTES)) {
+    if (err == CAIRN_OK && (!found || vl > CAIRN_MAX_CREATE_RECORD_BYTES)) {
         err = cairn__jfail(j, CAIRN_ECORRUPT,
                            "seq %llu changed under the "
                            "export",

@@ -34,8 +34,9 @@
 /** Longest journal head a version-2 bundle carries. */
 #define CAIRN__BUNDLE_HEAD_MAX 4096u
 /** Longest state blob a version-2 bundle carries (the state codec's
- *  limit). */
-#define CAIRN__BUNDLE_STATE_MAX (64u << 20)
+ *  limit, CAIRN__STATE_MAX_BYTES: a section 9 blob of CAIRN_MAX_OPS
+ *  operations fits). */
+#define CAIRN__BUNDLE_STATE_MAX (256u << 20)
 /** Most records (and checkpoints) a bundle may hold. */
 #define CAIRN__BUNDLE_MAX_RECORDS (1u << 24)
 /** zstd level of export --zstd. */
