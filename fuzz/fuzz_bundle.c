@@ -103,7 +103,7 @@ static void check_v2(const uint8_t *data, size_t size, const cairn_pubkey *key)
                                    sizeof(detail)) != CAIRN_OK) {
         abort();
     }
-    cairn__bundle_check c = {key, &anchor, 1, NULL};
+    cairn__bundle_check c = {key, &anchor, 1, NULL, NULL, NULL};
     cairn_err err = cairn__verify_bundle_mem_ex(data, size, &c, &r, &info,
                                                 detail, sizeof(detail));
     check_strings(&r);

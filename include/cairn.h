@@ -1719,7 +1719,7 @@ typedef struct cairn_bundle_anchor_result {
 
 /** What cairn_verify_bundle_opts() learnt beyond the report. */
 typedef struct cairn_bundle_info {
-    unsigned version;      /**< 1 or 2; 0 when the header did not parse */
+    unsigned version;      /**< 1, 2 or 3; 0 when the header did not parse */
     int compressed;        /**< FILE is a zstd frame (export --zstd) */
     uint64_t stored_bytes; /**< size of FILE */
     uint64_t bytes;        /**< size of the bundle (decompressed) */
@@ -1740,6 +1740,9 @@ typedef struct cairn_bundle_info {
     int tlog_proof;
     size_t n_anchors;
     cairn_bundle_anchor_result anchors[CAIRN_BUNDLE_MAX_ANCHORS];
+    /** Version 3 (docs/FORMAT.md section 26): ROTATE records in the
+     *  bundle's key history (0 in versions 1 and 2). */
+    uint32_t rotations;
 } cairn_bundle_info;
 
 /**

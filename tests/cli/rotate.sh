@@ -119,12 +119,30 @@ for k in old new; do
     [ "$(grep -c '^anchor      : .*: ok,' "$T/out")" = 2 ] ||
         fail "anchors with --key $k.pub: $(grep anchor "$T/out")"
 done
-# Bundles: a run created under the new key exports and verifies with the
-# new key; one created under the retired key is not exported (yet).
-expect 0 "$C" export after-1 --bundle "$T/after-1.bundle" --secret-key "$T/new.sec"
-expect 0 "$C" verify-bundle "$T/after-1.bundle" --key "$T/new.pub"
-expect 2 "$C" export open-1 --bundle "$T/open-1.bundle" --secret-key "$T/new.sec"
-err_has "rotated away from"
+# Bundles (docs/FORMAT.md section 26): every run exports with the key in
+# force, as a version-3 bundle carrying the key history, and verifies with
+# either key of the chain; a key outside it is a key mismatch (exit 3).
+# The retired key exports nothing.
+for r in after-1 open-1 before-1; do
+    expect 0 "$C" export $r --bundle "$T/$r.bundle" --secret-key "$T/new.sec" -o json
+    json_is "$T/out" "j['version'] == 3"
+    for k in old new; do
+        expect 0 "$C" verify-bundle "$T/$r.bundle" --key "$T/$k.pub" -o json
+        json_is "$T/out" "j['verdict'] == 'VERIFIED' and j['bundle_info']['rotations'] == 1"
+    done
+    expect 3 "$C" verify-bundle "$T/$r.bundle" --key "$T/other.pub" -o json
+    json_is "$T/out" "j['verdict'] == 'INCOMPLETE' and j['key_mismatch']"
+    expect 0 "$C" verify-bundle "$T/$r.bundle" --key "$T/other.pub" --key "$T/old.pub"
+done
+expect 2 "$C" export open-1 --bundle "$T/open-1-old.bundle" --secret-key "$T/old.sec"
+err_has "it is signed by key $NEW_ID now"
+CHECKS=$((CHECKS + 1))
+[ ! -e "$T/open-1-old.bundle" ] || fail "the retired key exported a bundle"
+# An anchor taken before the rotation is checked with the key in force at
+# its size.
+expect 0 "$C" export open-1 --bundle "$T/open-1-a.bundle" --secret-key "$T/new.sec" \
+    --anchor "$T/anchor-old.note"
+expect 0 "$C" verify-bundle "$T/open-1-a.bundle" --key "$T/old.pub" --anchor "$T/anchor-old.note"
 expect 3 "$C" verify --all --key "$T/other.pub"                 # not in the chain
 expect 0 "$C" verify --all --key "$T/other.pub" --key "$T/old.pub"
 expect 0 "$C" log open-1
