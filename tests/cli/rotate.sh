@@ -5,7 +5,10 @@
 # or the new pinned key, a key outside the chain a key mismatch (exit 3),
 # the retired key refused as a writer (exit 2, nothing written), rotation
 # refused while a runner has the journal open (exit 5), and a forged
-# history TAMPERED (exit 4) with the field named.  The forging tool is
+# history TAMPERED (exit 4) with the field named; bundles (version 3,
+# docs/FORMAT.md section 26) of runs created before the rotation export,
+# verify with either key (a key outside the chain: exit 3) and are archived
+# by `cairn prune`.  The forging tool is
 # build/tests/test_rotate (tests/test_rotate.c).
 set -u
 . "$CAIRN_ROOT/tests/cli/common.inc"
@@ -184,4 +187,23 @@ CHECKS=$((CHECKS + 1))
 restore
 
 expect 0 "$C" verify --all --key "$T/old.pub"
+
+# ---- prune archives runs created before the rotation -------------------------
+A="$T/archive"
+mkdir "$A"
+P() { "$C" prune --archive "$A" --reason "rotated" --secret-key "$T/new.sec" "$@"; }
+expect 0 P --keep-last 1 --dry-run -o json
+H=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["plan_sha256"])' "$T/out")
+JID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["plan"]["journal_id"])' "$T/out")
+expect 0 P --keep-last 1 --confirm "$H" -o json
+json_is "$T/out" 'j["skipped"] == 0 and sorted(r["run_id"] for r in j["runs"] if r["action"] == "pruned") == ["before-1", "busy-1", "open-1"]'
+for r in before-1 open-1; do
+    status_is $r "s['pruned'] and s['tombstone']['records_removed'] == 6"
+    for k in old new; do
+        expect 0 "$C" verify-bundle "$A/$JID/$r.cairn" --key "$T/$k.pub" -J "$CAIRN_DIR"
+        grep -q 'archived copy of pruned run' "$T/out" || fail "$r: not tied to its tombstone"
+    done
+done
+expect 0 "$C" verify --all --key "$T/old.pub"
+expect 0 "$C" verify --all --key "$T/new.pub"
 finish
