@@ -72,7 +72,6 @@ cairn_err cairn__bundle_keys_parse(cairn_rd *r, cairn__bundle_v2 *t,
 {
     uint16_t n;
     size_t off = r->off;
-    uint64_t prev = 0;
     if (cairn__rd_u16(r, &n) != 0 || n == 0 || n > CAIRN__MAX_ROTATIONS) {
         return kfail(detail, detail_len, off,
                      "key history: rotation count missing or out of range "
@@ -91,13 +90,13 @@ cairn_err cairn__bundle_keys_parse(cairn_rd *r, cairn__bundle_v2 *t,
                          "proof over %u hashes",
                          i, CAIRN_TLOG_PROOF_MAX_HASHES);
         }
-        if (e.pos <= prev || e.pos >= CAIRN_MT_MAX_SIZE) {
+        /* order is the chain's to check (bundle.rotation) */
+        if (e.pos == 0 || e.pos >= CAIRN_MT_MAX_SIZE) {
             return kfail(detail, detail_len, off,
-                         "key history: rotation %zu: position 0, over 2^63 - "
-                         "1 or not ascending",
+                         "key history: rotation %zu: position 0 or over "
+                         "2^63 - 1",
                          i);
         }
-        prev = e.pos;
     }
     t->rotations_len = r->off - start;
     return CAIRN_OK;

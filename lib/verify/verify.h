@@ -501,7 +501,7 @@ typedef struct cairn__bundle_check {
 
 /**
  * Frame the key history block at @p r into @p t (strict: the count
- * 1..4096, each entry whole, positions ascending; nothing decoded).
+ * 1..4096, each entry whole, positions 1..2^63-1; nothing decoded).
  * @return CAIRN_OK; CAIRN_EBUNDLE (detail "offset N: key history: ...").
  */
 CAIRN_INTERNAL cairn_err cairn__bundle_keys_parse(cairn_rd *r,
