@@ -199,6 +199,11 @@ int cairn__bundle_keys_check(const cairn__bundle_v2 *t, const cairn_keyhist *kh,
             return -1;
         }
     }
+    size_t n = strlen(out->reason);
+    cairn__fmt(out->reason + n, sizeof(out->reason) - n,
+               "%sthe key history (%zu rotation(s)) is proven under the "
+               "journal head",
+               n > 0 ? "; " : "", kh->n - 1);
     return 0;
 }
 
