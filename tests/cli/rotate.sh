@@ -141,6 +141,14 @@ expect 2 "$C" export open-1 --bundle "$T/open-1-old.bundle" --secret-key "$T/old
 err_has "it is signed by key $NEW_ID now"
 CHECKS=$((CHECKS + 1))
 [ ! -e "$T/open-1-old.bundle" ] || fail "the retired key exported a bundle"
+# Another journal imports it under the original key (its .minisig is the
+# current key's) and verifies it with either key.
+expect 0 "$C" -J "$T/other-j" run "$T/b1.json" -q --secret-key "$T/other.sec"
+expect 2 "$C" -J "$T/other-j" import "$T/before-1.bundle" --key "$T/old.pub" # same run id
+expect 0 "$C" -J "$T/other-j" import "$T/open-1.bundle" --key "$T/old.pub"
+for k in old new; do
+    expect 0 "$C" -J "$T/other-j" verify open-1 --key "$T/$k.pub"
+done
 # An anchor taken before the rotation is checked with the key in force at
 # its size.
 expect 0 "$C" export open-1 --bundle "$T/open-1-a.bundle" --secret-key "$T/new.sec" \
