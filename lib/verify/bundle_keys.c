@@ -307,3 +307,53 @@ cairn_err cairn__bundle_keys_begin(
     }
     return CAIRN_OK;
 }
+
+/* The run's key for the header: the signer's, or, in a journal that
+ * rotated its key (docs/FORMAT.md section 26), any key of the history
+ * when the signer is the key in force now (it signs the head and the
+ * .minisig; the bundle carries the history between them). */
+cairn_err cairn__export_bind_key(cairn_journal *j, cairn_txn *txn,
+                                 const char *run_id, const cairn_signer *signer,
+                                 const cairn_state *st, cairn_keyhist *kh,
+                                 uint8_t key_id[CAIRN_KEY_ID_BYTES],
+                                 uint8_t pk[CAIRN_PUBLIC_KEY_BYTES])
+{
+    char want[17], have[17], now[17];
+    uint64_t bad = 0;
+    cairn_err err = cairn__keyhist_load(txn, j->journal_id, kh, &bad, j->detail,
+                                        sizeof(j->detail));
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    const cairn_key_entry *run_key =
+        st->signed_run ? cairn__keyhist_find(kh, st->key_id, NULL) : NULL;
+    const cairn_key_entry *cur = kh->n > 0 ? &kh->keys[kh->n - 1] : NULL;
+    memcpy(key_id, signer->key_id, CAIRN_KEY_ID_BYTES);
+    memcpy(pk, signer->pk, CAIRN_PUBLIC_KEY_BYTES);
+    int same = st->signed_run &&
+               memcmp(st->key_id, signer->key_id, CAIRN_KEY_ID_BYTES) == 0;
+    cairn__key_id_text(st->key_id, want);
+    cairn__key_id_text(signer->key_id, have);
+    if (cur != NULL &&
+        (memcmp(cur->key_id, signer->key_id, CAIRN_KEY_ID_BYTES) != 0 ||
+         memcmp(cur->pk, signer->pk, CAIRN_PUBLIC_KEY_BYTES) != 0)) {
+        cairn__key_id_text(cur->key_id, now);
+        return cairn__jfail(j, CAIRN_EKEYMISMATCH,
+                            "the journal rotated its key: it is signed by key "
+                            "%s now; the key given is %s (a bundle is "
+                            "exported with the key in force)",
+                            now, have);
+    }
+    if (run_key != NULL) {
+        memcpy(key_id, run_key->key_id, CAIRN_KEY_ID_BYTES);
+        memcpy(pk, run_key->pk, CAIRN_PUBLIC_KEY_BYTES);
+        return CAIRN_OK;
+    }
+    if (!same) {
+        return cairn__jfail(j, CAIRN_EKEYMISMATCH,
+                            "run %s is %s%s; the key given is %s", run_id,
+                            st->signed_run ? "signed by key " : "unsigned",
+                            st->signed_run ? want : "", have);
+    }
+    return CAIRN_OK;
+}

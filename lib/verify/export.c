@@ -200,52 +200,6 @@ static cairn_err write_sections(export_job *x, cairn__bout *out)
 
 #define WRITE_BUF (64u * 1024u)
 
-/* The run's key for the header: the signer's, or, in a journal that
- * rotated its key (docs/FORMAT.md section 26), any key of the history
- * when the signer is the key in force now (it signs the head and the
- * .minisig; the bundle carries the history between them). */
-static cairn_err bind_key(export_job *x, const cairn_state *st)
-{
-    char want[17], have[17], now[17];
-    uint64_t bad = 0;
-    cairn_err err = cairn__keyhist_load(x->txn, x->j->journal_id, &x->kh, &bad,
-                                        x->j->detail, sizeof(x->j->detail));
-    if (err != CAIRN_OK) {
-        return err;
-    }
-    const cairn_key_entry *run_key =
-        st->signed_run ? cairn__keyhist_find(&x->kh, st->key_id, NULL) : NULL;
-    const cairn_key_entry *cur = x->kh.n > 0 ? &x->kh.keys[x->kh.n - 1] : NULL;
-    memcpy(x->hdr_key_id, x->signer->key_id, CAIRN_KEY_ID_BYTES);
-    memcpy(x->hdr_pk, x->signer->pk, CAIRN_PUBLIC_KEY_BYTES);
-    int same = st->signed_run &&
-               memcmp(st->key_id, x->signer->key_id, CAIRN_KEY_ID_BYTES) == 0;
-    cairn__key_id_text(st->key_id, want);
-    cairn__key_id_text(x->signer->key_id, have);
-    if (cur != NULL &&
-        (memcmp(cur->key_id, x->signer->key_id, CAIRN_KEY_ID_BYTES) != 0 ||
-         memcmp(cur->pk, x->signer->pk, CAIRN_PUBLIC_KEY_BYTES) != 0)) {
-        cairn__key_id_text(cur->key_id, now);
-        return cairn__jfail(x->j, CAIRN_EKEYMISMATCH,
-                            "the journal rotated its key: it is signed by key "
-                            "%s now; the key given is %s (a bundle is "
-                            "exported with the key in force)",
-                            now, have);
-    }
-    if (run_key != NULL) {
-        memcpy(x->hdr_key_id, run_key->key_id, CAIRN_KEY_ID_BYTES);
-        memcpy(x->hdr_pk, run_key->pk, CAIRN_PUBLIC_KEY_BYTES);
-        return CAIRN_OK;
-    }
-    if (!same) {
-        return cairn__jfail(x->j, CAIRN_EKEYMISMATCH,
-                            "run %s is %s%s; the key given is %s", x->run_id,
-                            st->signed_run ? "signed by key " : "unsigned",
-                            st->signed_run ? want : "", have);
-    }
-    return CAIRN_OK;
-}
-
 /* The run must be bound to the signer's key (its materialised state). */
 static cairn_err check_binding(export_job *x)
 {
@@ -262,7 +216,8 @@ static cairn_err check_binding(export_job *x)
                            "archived before (cairn prune)",
                            x->run_id);
     } else {
-        err = bind_key(x, &st);
+        err = cairn__export_bind_key(x->j, x->txn, x->run_id, x->signer, &st,
+                                     &x->kh, x->hdr_key_id, x->hdr_pk);
     }
     cairn__state_free(&st);
     return err;

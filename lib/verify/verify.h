@@ -549,6 +549,19 @@ cairn__bundle_keys_check(const cairn__bundle_v2 *t, const cairn_keyhist *kh,
                          const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
                          cairn_verify_report *out);
 /**
+ * Export: load the journal's key history into @p kh (free it with
+ * cairn__keyhist_free()) and choose the bundle's key for run @p run_id
+ * (state @p st) into @p key_id / @p pk: @p signer's, or, in a journal that
+ * rotated, the key of the history the run was created under - then
+ * @p signer must be the key in force (docs/FORMAT.md section 26.3).
+ * @return CAIRN_OK; CAIRN_EKEYMISMATCH (j's detail says which key);
+ *         CAIRN_ETAMPERED (the history does not check); a store error.
+ */
+CAIRN_INTERNAL cairn_err cairn__export_bind_key(
+    cairn_journal *j, cairn_txn *txn, const char *run_id,
+    const cairn_signer *signer, const cairn_state *st, cairn_keyhist *kh,
+    uint8_t key_id[CAIRN_KEY_ID_BYTES], uint8_t pk[CAIRN_PUBLIC_KEY_BYTES]);
+/**
  * Export: append the key history block of @p kh (every ROTATE record of
  * the journal, read in @p txn, with its inclusion proof in the log tree of
  * the signed head @p h, checked against its root) to @p w.
