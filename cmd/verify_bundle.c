@@ -386,6 +386,11 @@ static void bundle_text(const cairn_bundle_info *b, const cli_anchors *a)
         fputs("run state   : not proven (see verdict)\n", stdout);
     }
     printf("tlog-proof  : %s\n", tlog_proof_word(b));
+    if (b->version >= 3) {
+        printf("key history : %u rotation(s), each proven under the journal "
+               "head\n",
+               (unsigned)b->rotations);
+    }
     for (size_t i = 0; i < b->n_anchors; i++) {
         printf("anchor      : %s (%llu records): %s: ",
                i < a->n ? a->path[i] : "?",
@@ -439,6 +444,7 @@ static json_t *bundle_json(const cairn_bundle_info *b, const cli_anchors *a)
         }
     }
     cli_jset(o, "anchors", arr);
+    cli_jset(o, "rotations", json_integer(b->rotations));
     return o;
 }
 

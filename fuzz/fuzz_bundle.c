@@ -12,7 +12,11 @@
  * c2d59b5d... signed with pinned2_b64, two of them carrying the
  * consistency proof from the anchor below, one of them zstd-compressed
  * (export --zstd: cairn__bundle_unpack decompresses at most 16 MiB here,
- * 1 GiB in verify-bundle); the secret keys are not kept.
+ * 1 GiB in verify-bundle); version 3 (lib/verify/bundle_keys.c: the key
+ * history block, its ROTATE records read as a chain, their inclusion
+ * proofs, the head's key in force) from a journal that rotated twice
+ * (pinned3_b64 is its first key, which signed none of the heads), two
+ * runs, one zstd-compressed; the secret keys are not kept.
  * Invariants: the result is CAIRN_OK or CAIRN_EBUNDLE (never ENOMEM on
  * these sizes); CAIRN_EBUNDLE comes with verdict TAMPERED and a detail
  * naming a byte offset; the verdict is one of the four; VERIFIED needs the
@@ -20,7 +24,9 @@
  * signed, and a head; every report string is NUL-terminated.  The same
  * input without a pinned key is never VERIFIED.  A VERIFIED version-2
  * bundle has a signed head and a proven state, and VERIFIED with the
- * anchor means the anchor verified.
+ * anchor means the anchor verified.  A VERIFIED version-3 bundle carries
+ * at least one rotation, a proven state and a head whose signature
+ * verified.
  */
 #include "verify/bundle_anchor.h"
 
@@ -34,6 +40,8 @@ static const char pinned_b64[] =
     "RWTRpof/q2ZRNbVL7rTPxplfN+yDqu3YE/pEv65GEB9fiIlLMmrae6Ys";
 static const char pinned2_b64[] =
     "RWRIzoEbF4pPpA0grt6FowPNI89nqSxW210r/EphvXdC0lqqPzEqIUAP";
+static const char pinned3_b64[] =
+    "RWR0kz0FUq5nj2qUt8qnV4C5oDQWxcaoVNWOzFw5AA5erDAs2GQVPnLA";
 /* The seed journal's head at 4 records. */
 static const char anchor_text[] =
     "cairn/journal/c2d59b5d0bbb1d3a0fca40379a62715e\n"
@@ -103,7 +111,7 @@ static void check_v2(const uint8_t *data, size_t size, const cairn_pubkey *key)
                                    sizeof(detail)) != CAIRN_OK) {
         abort();
     }
-    cairn__bundle_check c = {key, &anchor, 1, NULL};
+    cairn__bundle_check c = {key, &anchor, 1, NULL, NULL, NULL};
     cairn_err err = cairn__verify_bundle_mem_ex(data, size, &c, &r, &info,
                                                 detail, sizeof(detail));
     check_strings(&r);
@@ -122,6 +130,28 @@ static void check_v2(const uint8_t *data, size_t size, const cairn_pubkey *key)
             abort();
         }
     }
+}
+
+/* Version 3: the key history; @p key is a key of the seeds' chain. */
+static void check_v3(const uint8_t *data, size_t size, const cairn_pubkey *key)
+{
+    cairn_verify_report r;
+    cairn_bundle_info info;
+    char detail[256];
+    cairn_pubkey *signer = NULL;
+    cairn__bundle_check c = {key, NULL, 0, NULL, &signer, NULL};
+    cairn_err err = cairn__verify_bundle_mem_ex(data, size, &c, &r, &info,
+                                                detail, sizeof(detail));
+    check_strings(&r);
+    if (err != CAIRN_OK && err != CAIRN_EBUNDLE) {
+        abort();
+    }
+    if (r.verdict == CAIRN_VERDICT_VERIFIED && info.version == 3 &&
+        (key == NULL || info.rotations == 0 || !info.state_proven ||
+         !r.journal_head.signature_ok || signer == NULL)) {
+        abort();
+    }
+    cairn_pubkey_free(signer);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -155,6 +185,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(data, size, NULL);
     check_v2(data, size, key2);
     check_v2(data, size, NULL);
+    cairn_pubkey *key3 = NULL;
+    if (cairn_pubkey_parse(pinned3_b64, &key3, detail, sizeof(detail)) !=
+        CAIRN_OK) {
+        abort();
+    }
+    check_v3(data, size, key3);
+    check_v3(data, size, NULL);
+    cairn_pubkey_free(key3);
     cairn_pubkey_free(key);
     cairn_pubkey_free(key2);
     free(owned);

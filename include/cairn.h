@@ -1655,9 +1655,15 @@ CAIRN_API CAIRN_WUR cairn_err cairn_verify_all(
  * with @p signer that stock `minisign -V -p PUB -m FILE` accepts.  The run
  * must be signed by @p signer's key and must verify with it first.  From a
  * format-2 journal the bundle is version 2 and @p path + ".tlog-proof" is
- * written too (see cairn_export_bundle_opts()).
+ * written too (see cairn_export_bundle_opts()).  From a format-2 journal
+ * that rotated its key (cairn_rotate_key()) the bundle is version 3
+ * (docs/FORMAT.md section 26): @p signer must be the key in force, the run
+ * may have been created under any key of the journal's key history (the
+ * bundle names that key and carries every ROTATE record with its
+ * inclusion proof), and it verifies under any key of the chain.
  * @return CAIRN_OK; CAIRN_ENORUN; CAIRN_EKEYMISMATCH (also: a format-2
- *         head not signed by @p signer's key); CAIRN_EPRUNED (the run was
+ *         head not signed by @p signer's key; after a rotation, @p signer
+ *         is not the key in force); CAIRN_EPRUNED (the run was
  *         pruned: its records are gone); CAIRN_ETAMPERED or
  *         CAIRN_EINCOMPLETE (the run does not verify: nothing written);
  *         CAIRN_EEXIST (a file exists); CAIRN_EIO; CAIRN_ENOMEM.
@@ -1711,7 +1717,8 @@ typedef struct cairn_export_opts {
 
 /** What cairn_export_bundle_opts() wrote. */
 typedef struct cairn_export_result {
-    unsigned version;      /**< bundle version: 2 (format-2 journal) or 1 */
+    unsigned version;      /**< bundle version: 2 (format-2 journal), 3 (one
+                                that rotated its key) or 1 */
     int tlog_proof;        /**< FILE.tlog-proof was written (version 2) */
     uint64_t exported_ns;  /**< the export time in the bundle (version 2) */
     uint64_t tree_size;    /**< records under the embedded head (version 2) */
@@ -1775,7 +1782,7 @@ typedef struct cairn_bundle_anchor_result {
 
 /** What cairn_verify_bundle_opts() learnt beyond the report. */
 typedef struct cairn_bundle_info {
-    unsigned version;      /**< 1 or 2; 0 when the header did not parse */
+    unsigned version;      /**< 1, 2 or 3; 0 when the header did not parse */
     int compressed;        /**< FILE is a zstd frame (export --zstd) */
     uint64_t stored_bytes; /**< size of FILE */
     uint64_t bytes;        /**< size of the bundle (decompressed) */
@@ -1796,6 +1803,9 @@ typedef struct cairn_bundle_info {
     int tlog_proof;
     size_t n_anchors;
     cairn_bundle_anchor_result anchors[CAIRN_BUNDLE_MAX_ANCHORS];
+    /** Version 3 (docs/FORMAT.md section 26): ROTATE records in the
+     *  bundle's key history (0 in versions 1 and 2). */
+    uint32_t rotations;
 } cairn_bundle_info;
 
 /**
@@ -1811,7 +1821,14 @@ typedef struct cairn_bundle_info {
  * goes to out->journal_head (out->format is 2).  Each anchor is checked
  * against the head (see cairn_bundle_anchor_result): a TAMPERED anchor
  * makes the verdict TAMPERED (field "anchor"), an INCOMPLETE one makes
- * VERIFIED INCOMPLETE.
+ * VERIFIED INCOMPLETE.  A version-3 bundle (docs/FORMAT.md section 26)
+ * carries the journal's key history: a pinned key of the chain trusts it
+ * (each checkpoint, the head, the anchors and FILE.minisig are checked
+ * under the key in force at their position), a pinned key outside it is a
+ * key mismatch (INCOMPLETE); a ROTATE record that breaks the chain or is
+ * not proven under the head is TAMPERED, field "bundle.rotation", a head
+ * not signed by the chain's last key "bundle.head", a bundle key outside
+ * the chain "bundle.key"; info->rotations counts the records.
  * @param info  may be NULL; zeroed, then filled.
  * @return as cairn_verify_bundle_flags(); CAIRN_EINVAL also for a
  *         malformed anchor (not a signed note whose text is a checkpoint:

@@ -14,7 +14,7 @@
  */
 #include "testutil.h"
 
-#include "helpers/verify_fixture.h"
+#include "helpers/rotate_fixture.h"
 
 #include "format/note.h"
 
@@ -49,15 +49,6 @@ static void drop_rotation(const char *dir)
     vf_key16(key, 0, 0);
     vf_del(&raw, VR_INDEX, key, sizeof(key));
     vf_raw_close(&raw);
-}
-
-static cairn_signer *load_signer(const char *sec)
-{
-    cairn_signer *s = NULL;
-    char detail[256];
-    assert_int_equal(cairn_signer_load(sec, NULL, &s, detail, sizeof(detail)),
-                     CAIRN_OK);
-    return s;
 }
 
 /* Re-sign the checkpoint of @p run's last record with @p sec's key. */
@@ -222,72 +213,6 @@ static void test_codec(void **state)
 /* ---- a journal that rotates ------------------------------------------------
  */
 
-typedef struct rot_fix {
-    char *root, *dir;
-    char *pub[3], *sec[3];
-    cairn_signer *s[3];
-    cairn_pubkey *pk[3];
-} rot_fix;
-
-static rot_fix *fix_new(void)
-{
-    rot_fix *f = calloc(1, sizeof(*f));
-    char detail[256];
-    assert_non_null(f);
-    f->root = tu_mkdtemp();
-    f->dir = tu_path(f->root, "j");
-    for (int i = 0; i < 3; i++) {
-        char name[32];
-        snprintf(name, sizeof(name), "k%d.pub", i);
-        f->pub[i] = tu_path(f->root, name);
-        snprintf(name, sizeof(name), "k%d.sec", i);
-        f->sec[i] = tu_path(f->root, name);
-        vf_keygen(f->pub[i], f->sec[i]);
-        f->s[i] = load_signer(f->sec[i]);
-        assert_int_equal(
-            cairn_pubkey_load(f->pub[i], &f->pk[i], detail, sizeof(detail)),
-            CAIRN_OK);
-    }
-    return f;
-}
-
-static void fix_free(rot_fix *f)
-{
-    for (int i = 0; i < 3; i++) {
-        cairn_signer_free(f->s[i]);
-        cairn_pubkey_free(f->pk[i]);
-        free(f->pub[i]);
-        free(f->sec[i]);
-    }
-    tu_rmtree(f->root);
-    free(f->dir);
-    free(f);
-}
-
-static cairn_journal *open_w(const char *dir, const cairn_signer *s)
-{
-    cairn_journal *j = NULL;
-    char detail[512];
-    assert_int_equal(
-        cairn_journal_open(dir, CAIRN_OPEN_CREATE, &j, detail, sizeof(detail)),
-        CAIRN_OK);
-    cairn_journal_set_signer(j, s);
-    return j;
-}
-
-static uint64_t records_of(const char *dir)
-{
-    cairn_journal *j = NULL;
-    cairn_journal_info info;
-    char detail[512];
-    assert_int_equal(cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j, detail,
-                                        sizeof(detail)),
-                     CAIRN_OK);
-    assert_int_equal(cairn_journal_info_get(j, &info), CAIRN_OK);
-    cairn_journal_close(j);
-    return info.records;
-}
-
 typedef struct all_result {
     int n;
     cairn_verdict worst;
@@ -335,35 +260,6 @@ static cairn_verdict verify_all(const char *dir, const cairn_pubkey *pinned,
         snprintf(field, field_len, "%s", d.bad_field);
     }
     return v;
-}
-
-/* k0 signs r1 (completed op 0) and r2 (created); rotation to k1; r2 goes
- * on and r3 is created under k1. */
-static uint64_t build(rot_fix *f)
-{
-    cairn_journal *j = open_w(f->dir, f->s[0]);
-    vf_create(j, "r1");
-    vf_claim(j, "r1", 0);
-    vf_receipt(j, "r1", 0, CAIRN_OUTCOME_COMPLETED, NULL, 0);
-    vf_create(j, "r2");
-    cairn_actor_info who = {"ops", "yearly rotation"};
-    uint64_t pos = 0;
-    /* Another writer open: refused, nothing written. */
-    cairn_journal *other = open_w(f->dir, f->s[0]);
-    uint64_t before = records_of(f->dir);
-    assert_int_equal(cairn_rotate_key(j, f->s[1], &who, &pos), CAIRN_ELOCKED);
-    assert_non_null(strstr(cairn_journal_errdetail(j), "to itself"));
-    assert_int_equal(records_of(f->dir), before);
-    cairn_journal_close(other);
-    /* The same key: refused. */
-    assert_int_equal(cairn_rotate_key(j, f->s[0], &who, &pos), CAIRN_EINVAL);
-    assert_int_equal(cairn_rotate_key(j, f->s[1], &who, &pos), CAIRN_OK);
-    assert_int_equal(pos, before + 1);
-    /* The handle signs with k1 now. */
-    vf_claim(j, "r2", 0);
-    vf_create(j, "r3");
-    cairn_journal_close(j);
-    return pos;
 }
 
 static void test_rotate_and_write(void **state)

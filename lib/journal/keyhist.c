@@ -84,6 +84,11 @@ static cairn_err check_one(const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
                            const uint8_t *v, size_t vl, const uint8_t prev[],
                            char *detail, size_t detail_len)
 {
+    if (kh->n > 0 && kh->n - 1 >= CAIRN__MAX_ROTATIONS) {
+        return cairn__fail(detail, detail_len, CAIRN_ETAMPERED,
+                           "rotation %llu: more rotations than the limit",
+                           (unsigned long long)seq);
+    }
     cairn_record rec;
     char why[200];
     const char *which = NULL;
@@ -178,6 +183,21 @@ static cairn_err check_one(const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
 out:
     cairn__record_free(&rec);
     return err;
+}
+
+cairn_err cairn__keyhist_push(const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+                              cairn_keyhist *kh, uint64_t pos, const uint8_t *v,
+                              size_t vl, char *detail, size_t detail_len)
+{
+    uint8_t prev[CAIRN_HASH_BYTES];
+    uint64_t seq = kh->n == 0 ? 0 : (uint64_t)(kh->n - 1);
+    if (kh->n == 0) {
+        cairn__keys_genesis(journal_id, prev);
+    } else {
+        memcpy(prev, kh->keys[kh->n - 1].leaf, CAIRN_HASH_BYTES);
+    }
+    cairn__clear(detail, detail_len);
+    return check_one(journal_id, kh, seq, pos, v, vl, prev, detail, detail_len);
 }
 
 /* The records the index lists for run 0, in order. */

@@ -59,6 +59,21 @@ CAIRN_INTERNAL cairn_err cairn__keyhist_load(
     cairn_keyhist *kh, uint64_t *bad_pos, char *detail, size_t detail_len);
 CAIRN_INTERNAL void cairn__keyhist_free(cairn_keyhist *kh);
 
+/**
+ * Check the encoded record @p v (@p vl bytes) at position @p pos as the
+ * next rotation of @p kh (rotation number kh->n - 1, or 0 when @p kh is
+ * empty) by the rules of cairn__keyhist_load() - decoding, sequence,
+ * journal id, prev chain from the keys genesis, from_size, order, the key
+ * it retires, both signatures - and append the key it names.  What a
+ * bundle's key history (docs/FORMAT.md section 26) is read with.  Start
+ * from a zeroed @p kh; free it with cairn__keyhist_free().
+ * @return CAIRN_OK; CAIRN_ETAMPERED (@p detail names the rotation and the
+ *         field; @p kh unchanged); CAIRN_ENOMEM.
+ */
+CAIRN_INTERNAL cairn_err cairn__keyhist_push(
+    const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES], cairn_keyhist *kh,
+    uint64_t pos, const uint8_t *v, size_t vl, char *detail, size_t detail_len);
+
 /** The key in force at position (or head size) @p pos, or NULL when the
  *  history is empty. */
 CAIRN_INTERNAL const cairn_key_entry *cairn__keyhist_at(const cairn_keyhist *kh,

@@ -59,7 +59,8 @@ static cairn_err parse_header(cairn_rd *r, bundle_hdr *h, char *detail,
     }
     if (cairn__rd_u8(r, &version) != 0 ||
         (version != CAIRN__BUNDLE_VERSION &&
-         version != CAIRN__BUNDLE_VERSION_2)) {
+         version != CAIRN__BUNDLE_VERSION_2 &&
+         version != CAIRN__BUNDLE_VERSION_3)) {
         return bfail(detail, detail_len, 8, "unsupported bundle version");
     }
     h->version = version;
@@ -136,6 +137,9 @@ static cairn_err parse_frames(cairn_rd *r, bundle_hdr *h, char *detail,
     }
     if (h->version == CAIRN__BUNDLE_VERSION_2) {
         return cairn__bundle_v2_parse(r, &h->v2, detail, detail_len);
+    }
+    if (h->version == CAIRN__BUNDLE_VERSION_3) {
+        return cairn__bundle_v3_parse(r, &h->v2, detail, detail_len);
     }
     if (cairn__rd_left(r) != 0) {
         return bfail(detail, detail_len, r->off,
@@ -291,22 +295,49 @@ static void head_guard(cairn_verify_report *out, const cairn_bundle_info *info)
                        "whose signature was not verified");
 }
 
+/* Version 3 and a trusted chain: the key in force at the head, alone
+ * (it signs the head and FILE.minisig); @p out receives a copy. */
+static cairn_err head_key(const cairn__vkeys *vk, cairn_pubkey *one,
+                          const cairn__bundle_check *c)
+{
+    const cairn_key_entry *k = &vk->kh.keys[vk->kh.n - 1];
+    memset(one, 0, sizeof(*one));
+    memcpy(one->key_id, k->key_id, CAIRN_KEY_ID_BYTES);
+    memcpy(one->pk, k->pk, CAIRN_PUBLIC_KEY_BYTES);
+    if (c->minisig_key == NULL) {
+        return CAIRN_OK;
+    }
+    cairn_err err = cairn__pubkey_from_raw(k->key_id, k->pk, c->minisig_key);
+    return err == CAIRN_ENOMEM ? err : CAIRN_OK;
+}
+
 static cairn_err run_core(const uint8_t *buf, size_t len, const bundle_hdr *h,
                           const cairn__bundle_check *c,
                           cairn_verify_report *out, cairn_bundle_info *info)
 {
     cairn_vcore v;
+    cairn__vkeys vk;
+    cairn_pubkey cur;
     char e[17], f[17];
     const cairn_pubkey *pinned = c->pinned;
+    int v3 = h->version == CAIRN__BUNDLE_VERSION_3;
+    memset(&vk, 0, sizeof(vk));
     cairn__vcore_init(&v, h->journal_id, 0, out->run_id, pinned, out);
     /* Head-sealed checkpoints (docs/FORMAT.md section 25) only in a
-     * version-2 bundle, whose head cairn__bundle_v2_check() proves below:
-     * it reports TAMPERED unless that head verifies under the pinned key
-     * and covers the run's last record and state, and head_guard() takes
-     * VERIFIED back if it did not say so. */
-    v.head_seals = h->version == CAIRN__BUNDLE_VERSION_2;
+     * bundle of version 2 or 3, whose head cairn__bundle_v2_check() proves
+     * below: it reports TAMPERED unless that head verifies under the key
+     * in force and covers the run's last record and state, and
+     * head_guard() takes VERIFIED back if it did not say so. */
+    v.head_seals = h->version != CAIRN__BUNDLE_VERSION;
     v.head_proven = v.head_seals;
-    cairn_err err = feed(buf, len, h, &v);
+    cairn_err err =
+        v3 ? cairn__bundle_keys_begin(&h->v2, h->journal_id, h->key_id, h->pk,
+                                      pinned, &vk, &v, out)
+           : CAIRN_OK;
+    info->rotations = (uint32_t)h->v2.n_rotations;
+    if (err == CAIRN_OK) {
+        err = feed(buf, len, h, &v);
+    }
     if (err == CAIRN_OK && out->run_signed &&
         memcmp(out->key_id, h->key_id, CAIRN_KEY_ID_BYTES) != 0) {
         cairn__key_id_text(h->key_id, e);
@@ -321,20 +352,28 @@ static cairn_err run_core(const uint8_t *buf, size_t len, const bundle_hdr *h,
     }
     if (err == CAIRN_OK && out->verdict != CAIRN_VERDICT_TAMPERED) {
         /* Of a pinned key set, the bundle's own key signs head and
-         * anchors (none on a key mismatch). */
+         * anchors (none on a key mismatch); version 3: the key in force
+         * at the head, when a pinned key trusts the chain. */
         cairn__bundle_check one = *c;
         one.pinned =
             pinned != NULL ? cairn__pubkey_find(pinned, h->key_id) : NULL;
-        err = h->version == CAIRN__BUNDLE_VERSION_2
-                  ? cairn__bundle_v2_check(&h->v2, h->journal_id, &v.st,
-                                           v.last_pos, &one, out, info)
-                  : CAIRN_OK;
-        if (h->version != CAIRN__BUNDLE_VERSION_2) {
+        if (v3) {
+            one.keys = &vk.kh;
+            one.pinned = NULL;
+            if (vk.trusted) {
+                err = head_key(&vk, &cur, c);
+                one.pinned = &cur;
+            }
+        }
+        if (err == CAIRN_OK && h->version != CAIRN__BUNDLE_VERSION) {
+            err = cairn__bundle_v2_check(&h->v2, h->journal_id, &v.st,
+                                         v.last_pos, &one, out, info);
+        } else if (err == CAIRN_OK) {
             anchors_v1(c, out, info);
         }
         head_guard(out, info);
     }
-    if (err == CAIRN_OK && h->version == CAIRN__BUNDLE_VERSION_2 &&
+    if (err == CAIRN_OK && h->version != CAIRN__BUNDLE_VERSION &&
         c->tlog_proof != NULL && v.n > 0) {
         uint8_t proof[CAIRN_MT_MAX_PROOF][CAIRN_HASH_BYTES];
         memcpy(proof, h->v2.tree_proof, h->v2.n_tree_proof * CAIRN_HASH_BYTES);
@@ -345,6 +384,7 @@ static cairn_err run_core(const uint8_t *buf, size_t len, const bundle_hdr *h,
         err = err == CAIRN_ENOMEM ? err : CAIRN_OK;
     }
     cairn__vcore_free(&v);
+    cairn__vkeys_free(&vk);
     return err == CAIRN_ETAMPERED ? CAIRN_OK : err;
 }
 
@@ -353,7 +393,7 @@ cairn_err cairn__verify_bundle_mem(const uint8_t *buf, size_t len,
                                    cairn_verify_report *out, char *detail,
                                    size_t detail_len)
 {
-    cairn__bundle_check c = {pinned, NULL, 0, NULL};
+    cairn__bundle_check c = {pinned, NULL, 0, NULL, NULL, NULL};
     return cairn__verify_bundle_mem_ex(buf, len, &c, out, NULL, detail,
                                        detail_len);
 }
@@ -391,7 +431,10 @@ cairn_err cairn__verify_bundle_mem_ex(const uint8_t *buf, size_t len,
     if (err == CAIRN_OK) {
         info->version = h.version;
         cairn__fmt(out->run_id, sizeof(out->run_id), "%s", h.run_id);
-        err = check_key(&h, pinned, out, detail, detail_len);
+        /* version 3: its key history decides (run_core) */
+        err =
+            check_key(&h, h.version == CAIRN__BUNDLE_VERSION_3 ? NULL : pinned,
+                      out, detail, detail_len);
     }
     if (err == CAIRN_EBUNDLE) {
         cairn__report_tampered(out, 0, 0, "bundle", NULL, detail,

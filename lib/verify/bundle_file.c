@@ -113,7 +113,7 @@ static cairn_err check_minisig(const char *path, const uint8_t *buf, size_t len,
     cairn__bundle_comment_v2 v2 = {info->exported_ns, info->state,
                                    out->journal_head.size};
     cairn__bundle_comment_ex(out->run_id, out->records, out->head, jid,
-                             info->version == CAIRN__BUNDLE_VERSION_2 ? &v2
+                             info->version >= CAIRN__BUNDLE_VERSION_2 ? &v2
                                                                       : NULL,
                              want, sizeof(want));
     if (strcmp(want, got) != 0) {
@@ -254,7 +254,9 @@ static cairn_err verify_bytes(const char *path, const uint8_t *stored,
         return err;
     }
     cairn__wr_init(&want, CAIRN__BUNDLE_HEAD_MAX * 4u);
-    cairn__bundle_check c = {opts->pinned, anchors, opts->n_anchors, &want};
+    cairn_pubkey *signer = NULL; /* version 3: the key in force at the head */
+    cairn__bundle_check c = {opts->pinned, anchors, opts->n_anchors,
+                             &want,        &signer, NULL};
     err = cairn__verify_bundle_mem_ex(bytes, len, &c, out, info, detail,
                                       detail_len);
     info->compressed = owned != NULL;
@@ -262,7 +264,7 @@ static cairn_err verify_bytes(const char *path, const uint8_t *stored,
     info->bytes = len;
     if (err == CAIRN_OK && (out->verdict == CAIRN_VERDICT_VERIFIED ||
                             out->verdict == CAIRN_VERDICT_INCOMPLETE)) {
-        if (info->version == CAIRN__BUNDLE_VERSION_2) {
+        if (info->version >= CAIRN__BUNDLE_VERSION_2) {
             check_tlog_proof(path, &want, out, info);
         }
     }
@@ -270,9 +272,11 @@ static cairn_err verify_bytes(const char *path, const uint8_t *stored,
     if (err == CAIRN_OK && (out->verdict == CAIRN_VERDICT_VERIFIED ||
                             out->verdict == CAIRN_VERDICT_INCOMPLETE)) {
         cairn__clear(detail, detail_len);
-        err = check_minisig(path, stored, stored_len, bytes, opts->pinned,
-                            opts->flags, info, out, detail, detail_len);
+        err = check_minisig(path, stored, stored_len, bytes,
+                            signer != NULL ? signer : opts->pinned, opts->flags,
+                            info, out, detail, detail_len);
     }
+    cairn_pubkey_free(signer);
     free(owned);
     return err;
 }

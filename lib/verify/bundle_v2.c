@@ -97,8 +97,23 @@ static cairn_err parse_anchors(cairn_rd *r, cairn__bundle_v2 *t, char *detail,
     return CAIRN_OK;
 }
 
+static cairn_err parse_trailer(cairn_rd *r, cairn__bundle_v2 *t, int keys,
+                               char *detail, size_t detail_len);
+
 cairn_err cairn__bundle_v2_parse(cairn_rd *r, cairn__bundle_v2 *t, char *detail,
                                  size_t detail_len)
+{
+    return parse_trailer(r, t, 0, detail, detail_len);
+}
+
+cairn_err cairn__bundle_v3_parse(cairn_rd *r, cairn__bundle_v2 *t, char *detail,
+                                 size_t detail_len)
+{
+    return parse_trailer(r, t, 1, detail, detail_len);
+}
+
+static cairn_err parse_trailer(cairn_rd *r, cairn__bundle_v2 *t, int keys,
+                               char *detail, size_t detail_len)
 {
     uint16_t hl;
     uint32_t sl;
@@ -142,6 +157,9 @@ cairn_err cairn__bundle_v2_parse(cairn_rd *r, cairn__bundle_v2 *t, char *detail,
                      CAIRN_TLOG_PROOF_MAX_HASHES);
     }
     cairn_err err = parse_anchors(r, t, detail, detail_len);
+    if (err == CAIRN_OK && keys) {
+        err = cairn__bundle_keys_parse(r, t, detail, detail_len);
+    }
     if (err == CAIRN_OK && cairn__rd_left(r) != 0) {
         err = tfail(detail, detail_len, r->off, "%zu bytes after the trailer",
                     cairn__rd_left(r));
@@ -201,8 +219,9 @@ static void add_reason(cairn_verify_report *rep, const char *fmt, ...)
 /* The head: strict, this journal's, signed by the pinned key. */
 static int check_head(const cairn__bundle_v2 *t,
                       const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
-                      const cairn_pubkey *pinned, cairn_verify_report *out)
+                      const cairn__bundle_check *c, cairn_verify_report *out)
 {
+    const cairn_pubkey *pinned = c->pinned;
     cairn_verify_head *h = &out->journal_head;
     char reason[sizeof(out->reason)];
     out->format = 2;
@@ -218,6 +237,10 @@ static int check_head(const cairn__bundle_v2 *t,
                                "the bundle's journal head is unsigned (an "
                                "export never writes one)");
         return -1;
+    }
+    if (c->keys != NULL &&
+        cairn__bundle_keys_check(t, c->keys, journal_id, out) != 0) {
+        return -1; /* version 3: the key in force at N, the rotations */
     }
     if (h->key_mismatch) {
         cairn__report_tampered(out, 0, 0, "bundle.head", "the pinned key",
@@ -387,8 +410,22 @@ static void check_anchors(const cairn__bundle_v2 *t,
     size_t tampered = SIZE_MAX, incomplete = 0;
     for (size_t i = 0; i < c->n_anchors; i++) {
         cairn_bundle_anchor_result *res = &info->anchors[i];
-        check_anchor(t, &c->anchors[i], journal_id, c->pinned,
-                     &out->journal_head, res);
+        const cairn_pubkey *pinned = c->pinned;
+        cairn_pubkey at;
+        const cairn_key_entry *k =
+            c->keys != NULL && c->pinned != NULL
+                ? cairn__keyhist_at(c->keys, c->anchors[i].size)
+                : NULL;
+        if (k != NULL) {
+            /* version 3, a trusted chain: the key in force at the
+             * anchor's size signs it (docs/FORMAT.md 24.4, 26.2) */
+            memset(&at, 0, sizeof(at));
+            memcpy(at.key_id, k->key_id, CAIRN_KEY_ID_BYTES);
+            memcpy(at.pk, k->pk, CAIRN_PUBLIC_KEY_BYTES);
+            pinned = &at;
+        }
+        check_anchor(t, &c->anchors[i], journal_id, pinned, &out->journal_head,
+                     res);
         if (res->verdict == CAIRN_VERDICT_TAMPERED && tampered == SIZE_MAX) {
             tampered = i;
         }
@@ -424,7 +461,7 @@ cairn_err cairn__bundle_v2_check(
 {
     int ok = 0;
     info->exported_ns = t->exported_ns;
-    if (check_head(t, journal_id, c->pinned, out) != 0 ||
+    if (check_head(t, journal_id, c, out) != 0 ||
         check_tree(t, last_pos, out) != 0) {
         return CAIRN_OK;
     }

@@ -148,6 +148,11 @@ typedef struct export_job {
     uint64_t bytes; /* of FILE */
     uint64_t raw_bytes;
     cairn__export_v2 x2;
+    /** The journal's key history (docs/FORMAT.md section 24); non-empty:
+     *  bundle version 3, whose header names the run's key (hdr_*). */
+    cairn_keyhist kh;
+    uint8_t hdr_key_id[CAIRN_KEY_ID_BYTES];
+    uint8_t hdr_pk[CAIRN_PUBLIC_KEY_BYTES];
 } export_job;
 
 static void put_header(const export_job *x, cairn__bout *out)
@@ -155,14 +160,16 @@ static void put_header(const export_job *x, cairn__bout *out)
     uint8_t b[8];
     size_t n = strlen(x->run_id);
     cairn__bout_put(out, CAIRN__BUNDLE_MAGIC, CAIRN__BUNDLE_MAGIC_LEN);
-    b[0] = x->v2 ? CAIRN__BUNDLE_VERSION_2 : CAIRN__BUNDLE_VERSION;
+    b[0] = x->v2 ? (x->kh.n > 0 ? CAIRN__BUNDLE_VERSION_3
+                                : CAIRN__BUNDLE_VERSION_2)
+                 : CAIRN__BUNDLE_VERSION;
     cairn__bout_put(out, b, 1);
     cairn__bout_put(out, x->j->journal_id, CAIRN_JOURNAL_ID_BYTES);
     cairn__store16_be(b, (uint16_t)n);
     cairn__bout_put(out, b, 2);
     cairn__bout_put(out, x->run_id, n);
-    cairn__bout_put(out, x->signer->key_id, CAIRN_KEY_ID_BYTES);
-    cairn__bout_put(out, x->signer->pk, CAIRN_PUBLIC_KEY_BYTES);
+    cairn__bout_put(out, x->hdr_key_id, CAIRN_KEY_ID_BYTES);
+    cairn__bout_put(out, x->hdr_pk, CAIRN_PUBLIC_KEY_BYTES);
     cairn__store32_be(b, (uint32_t)x->rep.records);
     cairn__bout_put(out, b, 4);
 }
@@ -204,26 +211,14 @@ static cairn_err check_binding(export_job *x)
                                  sizeof(x->j->detail))) != CAIRN_OK) {
         return err;
     }
-    int same = st.signed_run &&
-               memcmp(st.key_id, x->signer->key_id, CAIRN_KEY_ID_BYTES) == 0;
-    char want[17], have[17];
-    cairn__key_id_text(st.key_id, want);
-    cairn__key_id_text(x->signer->key_id, have);
     if (st.pruned) {
         err = cairn__jfail(x->j, CAIRN_EPRUNED,
                            "run %s was pruned: its records are in the bundle "
                            "archived before (cairn prune)",
                            x->run_id);
-    } else if (!same) {
-        err = cairn__jfail(x->j, CAIRN_EKEYMISMATCH,
-                           "run %s is %s%s; the key given is %s%s", x->run_id,
-                           st.signed_run ? "signed by key " : "unsigned",
-                           st.signed_run ? want : "", have,
-                           st.signed_run ? " (a run created under a key "
-                                           "the journal rotated away from "
-                                           "is not exported: verify it in "
-                                           "the journal)"
-                                         : "");
+    } else {
+        err = cairn__export_bind_key(x->j, x->txn, x->run_id, x->signer, &st,
+                                     &x->kh, x->hdr_key_id, x->hdr_pk);
     }
     cairn__state_free(&st);
     return err;
@@ -385,6 +380,7 @@ static cairn_err export_in_txn(export_job *x, const cairn_export_opts *opts,
     if (err == CAIRN_OK) {
         x->v2 = x->rep.format == 2;
         if (x->v2) {
+            x->x2.keys = &x->kh;
             err = cairn__export_v2_build(x->j, x->txn, x->run_num, x->signer,
                                          &x->rep, opts, &x->x2);
         } else if (opts->n_anchors > 0) {
@@ -475,7 +471,9 @@ cairn_err cairn_export_bundle_opts(cairn_journal *journal, const char *run_id,
         err = write_companions(&x, path, tp_path, sig_path, hash);
     }
     if (err == CAIRN_OK && out != NULL) {
-        out->version = x.v2 ? CAIRN__BUNDLE_VERSION_2 : CAIRN__BUNDLE_VERSION;
+        out->version = !x.v2        ? CAIRN__BUNDLE_VERSION
+                       : x.kh.n > 0 ? CAIRN__BUNDLE_VERSION_3
+                                    : CAIRN__BUNDLE_VERSION_2;
         out->tlog_proof = x.v2;
         out->exported_ns = x.x2.exported_ns;
         out->tree_size = x.x2.tree_size;
@@ -484,6 +482,7 @@ cairn_err cairn_export_bundle_opts(cairn_journal *journal, const char *run_id,
         out->raw_bytes = x.raw_bytes;
     }
     cairn__export_v2_free(&x.x2);
+    cairn__keyhist_free(&x.kh);
     free(sig_path);
     free(tp_path);
     return err;

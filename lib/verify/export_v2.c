@@ -86,7 +86,8 @@ static int by_size(const void *a, const void *b)
 
 /* Parse, check and sort the anchors. */
 static cairn_err load_anchors(cairn_journal *j, const cairn_export_opts *o,
-                              const uint8_t pk[32], cairn__anchor_note **out)
+                              const uint8_t pk[32], const cairn_keyhist *kh,
+                              cairn__anchor_note **out)
 {
     char why[400];
     *out = NULL;
@@ -107,8 +108,10 @@ static cairn_err load_anchors(cairn_journal *j, const cairn_export_opts *o,
         err = cairn__bundle_anchor_parse(o->anchors[i], o->anchor_lens[i],
                                          &a[i], why, sizeof(why));
         if (err == CAIRN_OK) {
-            err = cairn__bundle_anchor_check(&a[i], j->journal_id, pk, why,
-                                             sizeof(why));
+            /* after a rotation, the key in force at the anchor's size */
+            const cairn_key_entry *k = cairn__keyhist_at(kh, a[i].size);
+            err = cairn__bundle_anchor_check(
+                &a[i], j->journal_id, k != NULL ? k->pk : pk, why, sizeof(why));
             err = err == CAIRN_EKEYMISMATCH ? CAIRN_EINVAL : err;
         }
         if (err != CAIRN_OK) {
@@ -251,6 +254,9 @@ static cairn_err build(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
                      (uint8_t)count_entries(a, n_anchors, h->size));
         err = put_anchors(j, txn, a, n_anchors, h, &x->trailer);
     }
+    if (err == CAIRN_OK && x->keys != NULL && x->keys->n > 0) {
+        err = cairn__bundle_keys_put(j, txn, x->keys, h, &x->trailer);
+    }
     if (err == CAIRN_OK) {
         memset(&info, 0, sizeof(info));
         err = cairn__bundle_state(&st, &info);
@@ -278,7 +284,7 @@ cairn_err cairn__export_v2_build(cairn_journal *j, cairn_txn *txn,
                             "the journal head is not signed by the key "
                             "given: no version-2 bundle");
     }
-    cairn_err err = load_anchors(j, opts, signer->pk, &a);
+    cairn_err err = load_anchors(j, opts, signer->pk, x->keys, &a);
     if (err == CAIRN_OK) {
         err = build(j, txn, run_num, rep, a, opts->n_anchors, x);
     }

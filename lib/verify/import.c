@@ -119,19 +119,18 @@ static cairn_err check_bundle(ibundle *b, const char *sig, size_t sl,
     if (err != CAIRN_OK) {
         return err;
     }
-    err = cairn__verify_bundle_mem(b->bytes, b->len, pinned, out, detail,
-                                   sizeof(detail));
-    if (err == CAIRN_EBUNDLE) {
-        return CAIRN_OK; /* the report says TAMPERED, field "bundle" */
+    /* version 3: the key in force at the head signs the .minisig */
+    cairn_pubkey *signer = NULL;
+    cairn__bundle_check c = {pinned, NULL, 0, NULL, &signer, NULL};
+    err = cairn__verify_bundle_mem_ex(b->bytes, b->len, &c, out, NULL, detail,
+                                      sizeof(detail));
+    if (err == CAIRN_OK && (out->verdict == CAIRN_VERDICT_VERIFIED ||
+                            out->verdict == CAIRN_VERDICT_INCOMPLETE)) {
+        check_sig(b, sig, sl, signer != NULL ? signer : pinned, flags, out);
     }
-    if (err != CAIRN_OK) {
-        return err;
-    }
-    if (out->verdict == CAIRN_VERDICT_VERIFIED ||
-        out->verdict == CAIRN_VERDICT_INCOMPLETE) {
-        check_sig(b, sig, sl, pinned, flags, out);
-    }
-    return CAIRN_OK;
+    cairn_pubkey_free(signer);
+    /* CAIRN_EBUNDLE: the report says TAMPERED, field "bundle" */
+    return err == CAIRN_EBUNDLE ? CAIRN_OK : err;
 }
 
 /* ---- replay: the state and the record index ------------------------- */

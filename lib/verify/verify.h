@@ -31,6 +31,11 @@
 #define CAIRN__BUNDLE_VERSION 1u
 /** Version 2 (docs/FORMAT.md section 19): version 1 and a trailer. */
 #define CAIRN__BUNDLE_VERSION_2 2u
+/** Version 3 (docs/FORMAT.md section 26): version 2 and the journal's key
+ *  history (ROTATE records with their inclusion proofs). */
+#define CAIRN__BUNDLE_VERSION_3 3u
+/** Longest ROTATE record a version-3 bundle carries (u16 length). */
+#define CAIRN__BUNDLE_ROTATE_MAX 65535u
 /** Longest journal head a version-2 bundle carries. */
 #define CAIRN__BUNDLE_HEAD_MAX 4096u
 /** Longest state blob a version-2 bundle carries (the state codec's
@@ -229,6 +234,13 @@ CAIRN_INTERNAL cairn_err cairn__vkeys_load(
     cairn_txn *txn, const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
     const cairn_pubkey *pinned, cairn__vkeys *vk, cairn_verify_report *rep);
 CAIRN_INTERNAL void cairn__vkeys_free(cairn__vkeys *vk);
+/**
+ * With vk->kh loaded: when a key of @p pinned (id and public key) is in
+ * the chain, trust the whole chain (vk->trusted, vk->set).
+ * @return CAIRN_OK; CAIRN_ENOMEM (@p vk freed).
+ */
+CAIRN_INTERNAL cairn_err cairn__vkeys_trust(cairn__vkeys *vk,
+                                            const cairn_pubkey *pinned);
 /** The pinned set to check signatures with: the chain's keys when
  *  trusted (the current key first), else @p pinned. */
 CAIRN_INTERNAL const cairn_pubkey *
@@ -473,6 +485,11 @@ typedef struct cairn__bundle_v2 {
         const uint8_t *proof;
         size_t n_proof;
     } anchors[CAIRN_BUNDLE_MAX_ANCHORS];
+    /** Version 3: the key history block (its entries, framed; count 0 in
+     *  a version-2 bundle). */
+    size_t n_rotations;
+    const uint8_t *rotations; /**< the first entry */
+    size_t rotations_len;     /**< bytes of all entries */
 } cairn__bundle_v2;
 
 /**
@@ -481,6 +498,16 @@ typedef struct cairn__bundle_v2 {
  * follow.  @return CAIRN_OK; CAIRN_EBUNDLE (detail "offset N: what").
  */
 CAIRN_INTERNAL cairn_err cairn__bundle_v2_parse(cairn_rd *r,
+                                                cairn__bundle_v2 *t,
+                                                char *detail,
+                                                size_t detail_len);
+/**
+ * The trailer of a version-3 bundle: cairn__bundle_v2_parse()'s fields,
+ * then the key history block (bundle_keys.c; docs/FORMAT.md section 26.1),
+ * framed only (nothing decoded); nothing may follow.
+ * @return CAIRN_OK; CAIRN_EBUNDLE (detail "offset N: what").
+ */
+CAIRN_INTERNAL cairn_err cairn__bundle_v3_parse(cairn_rd *r,
                                                 cairn__bundle_v2 *t,
                                                 char *detail,
                                                 size_t detail_len);
@@ -495,7 +522,90 @@ typedef struct cairn__bundle_check {
     /** NULL, or receives the tlog-proof text FILE.tlog-proof must hold
      *  (version 2 with records only; the caller frees it). */
     cairn_wr *tlog_proof;
+    /** NULL, or receives (version 3, a pinned key in the bundle's key
+     *  chain) the key in force at the head, which signs FILE.minisig; the
+     *  caller frees it with cairn_pubkey_free().  Set on the way in:
+     *  the key the head is checked with (internal). */
+    cairn_pubkey **minisig_key;
+    const cairn_keyhist *keys; /**< version 3: the bundle's key chain */
 } cairn__bundle_check;
+
+/* ---- Bundle version 3: the key history (bundle_keys.c) -------------- */
+
+/**
+ * Frame the key history block at @p r into @p t (strict: the count
+ * 1..4096, each entry whole, positions 1..2^63-1; nothing decoded).
+ * @return CAIRN_OK; CAIRN_EBUNDLE (detail "offset N: key history: ...").
+ */
+CAIRN_INTERNAL cairn_err cairn__bundle_keys_parse(cairn_rd *r,
+                                                  cairn__bundle_v2 *t,
+                                                  char *detail,
+                                                  size_t detail_len);
+
+/**
+ * Read the key history block of @p t (version 3) into @p kh: each entry's
+ * ROTATE record checked as the journal's next rotation
+ * (cairn__keyhist_push()).  A broken rule is TAMPERED in @p out, field
+ * "bundle.rotation", naming the rotation and the rule.
+ * @return CAIRN_OK; CAIRN_ETAMPERED; CAIRN_ENOMEM.  Free @p kh with
+ *         cairn__keyhist_free() in every case.
+ */
+CAIRN_INTERNAL cairn_err cairn__bundle_keys_load(
+    const cairn__bundle_v2 *t, const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+    cairn_keyhist *kh, cairn_verify_report *out);
+/**
+ * Before a version-3 bundle's records are fed to @p v: read its key
+ * history into vk->kh (cairn__bundle_keys_load()); the bundle's key (the
+ * run's, @p key_id and @p pk) must be a key of it (else TAMPERED, field
+ * "bundle.key"); a key of @p pinned in the chain trusts the chain
+ * (cairn__vkeys_trust()), and @p v then checks each checkpoint under the
+ * key in force at its position; a pinned key outside it is a key
+ * mismatch (out->key_mismatch, INCOMPLETE).
+ * @return CAIRN_OK; CAIRN_ETAMPERED (out filled); CAIRN_ENOMEM.  Free
+ *         @p vk with cairn__vkeys_free() in every case.
+ */
+CAIRN_INTERNAL cairn_err cairn__bundle_keys_begin(
+    const cairn__bundle_v2 *t, const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+    const uint8_t key_id[CAIRN_KEY_ID_BYTES],
+    const uint8_t pk[CAIRN_PUBLIC_KEY_BYTES], const cairn_pubkey *pinned,
+    cairn__vkeys *vk, cairn_vcore *v, cairn_verify_report *out);
+/**
+ * After the head was read into out->journal_head: it is signed by the
+ * last key of @p kh (the key in force at its size; field "bundle.head",
+ * naming a retired key of the chain), and each ROTATE record of @p t is
+ * at a position the head covers and proven by its inclusion proof under
+ * the head's root (field "bundle.rotation").
+ * @return 0 when all hold; -1 (out TAMPERED).
+ */
+CAIRN_INTERNAL int
+cairn__bundle_keys_check(const cairn__bundle_v2 *t, const cairn_keyhist *kh,
+                         const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+                         cairn_verify_report *out);
+/**
+ * Export: load the journal's key history into @p kh (free it with
+ * cairn__keyhist_free()) and choose the bundle's key for run @p run_id
+ * (state @p st) into @p key_id / @p pk: @p signer's, or, in a journal that
+ * rotated, the key of the history the run was created under - then
+ * @p signer must be the key in force (docs/FORMAT.md section 26.3).
+ * @return CAIRN_OK; CAIRN_EKEYMISMATCH (j's detail says which key);
+ *         CAIRN_ETAMPERED (the history does not check); a store error.
+ */
+CAIRN_INTERNAL cairn_err cairn__export_bind_key(
+    cairn_journal *j, cairn_txn *txn, const char *run_id,
+    const cairn_signer *signer, const cairn_state *st, cairn_keyhist *kh,
+    uint8_t key_id[CAIRN_KEY_ID_BYTES], uint8_t pk[CAIRN_PUBLIC_KEY_BYTES]);
+/**
+ * Export: append the key history block of @p kh (every ROTATE record of
+ * the journal, read in @p txn, with its inclusion proof in the log tree of
+ * the signed head @p h, checked against its root) to @p w.
+ * @return CAIRN_OK; CAIRN_ECORRUPT / CAIRN_ETAMPERED (a record or node
+ *         missing or not proving; j's detail says which); a store error.
+ */
+CAIRN_INTERNAL cairn_err cairn__bundle_keys_put(cairn_journal *j,
+                                                cairn_txn *txn,
+                                                const cairn_keyhist *kh,
+                                                const cairn_verify_head *h,
+                                                cairn_wr *w);
 
 /**
  * The version-2 checks (docs/FORMAT.md section 19.3) after the core
@@ -557,6 +667,9 @@ CAIRN_INTERNAL cairn_err cairn__verify_bundle_mem_ex(
 
 /** What export_v2.c builds for a version-2 bundle. */
 typedef struct cairn__export_v2 {
+    /** In: the journal's key history (empty: never rotated, version 2;
+     *  else version 3 and the key history block). */
+    const cairn_keyhist *keys;
     cairn_wr trailer;    /**< the bytes after the checkpoints */
     cairn_wr tlog_proof; /**< the text of FILE.tlog-proof */
     uint64_t exported_ns;

@@ -58,8 +58,13 @@ cairn_err cairn__vkeys_load(cairn_txn *txn,
                                NULL, "%s", why);
         return err;
     }
-    if (err != CAIRN_OK || vk->kh.n == 0 || !chain_pinned(&vk->kh, pinned)) {
-        return err;
+    return err == CAIRN_OK ? cairn__vkeys_trust(vk, pinned) : err;
+}
+
+cairn_err cairn__vkeys_trust(cairn__vkeys *vk, const cairn_pubkey *pinned)
+{
+    if (vk->kh.n == 0 || !chain_pinned(&vk->kh, pinned)) {
+        return CAIRN_OK;
     }
     vk->set = calloc(vk->kh.n, sizeof(*vk->set));
     if (vk->set == NULL) {

@@ -5,7 +5,10 @@
 # or the new pinned key, a key outside the chain a key mismatch (exit 3),
 # the retired key refused as a writer (exit 2, nothing written), rotation
 # refused while a runner has the journal open (exit 5), and a forged
-# history TAMPERED (exit 4) with the field named.  The forging tool is
+# history TAMPERED (exit 4) with the field named; bundles (version 3,
+# docs/FORMAT.md section 26) of runs created before the rotation export,
+# verify with either key (a key outside the chain: exit 3) and are archived
+# by `cairn prune`.  The forging tool is
 # build/tests/test_rotate (tests/test_rotate.c).
 set -u
 . "$CAIRN_ROOT/tests/cli/common.inc"
@@ -119,12 +122,38 @@ for k in old new; do
     [ "$(grep -c '^anchor      : .*: ok,' "$T/out")" = 2 ] ||
         fail "anchors with --key $k.pub: $(grep anchor "$T/out")"
 done
-# Bundles: a run created under the new key exports and verifies with the
-# new key; one created under the retired key is not exported (yet).
-expect 0 "$C" export after-1 --bundle "$T/after-1.bundle" --secret-key "$T/new.sec"
-expect 0 "$C" verify-bundle "$T/after-1.bundle" --key "$T/new.pub"
-expect 2 "$C" export open-1 --bundle "$T/open-1.bundle" --secret-key "$T/new.sec"
-err_has "rotated away from"
+# Bundles (docs/FORMAT.md section 26): every run exports with the key in
+# force, as a version-3 bundle carrying the key history, and verifies with
+# either key of the chain; a key outside it is a key mismatch (exit 3).
+# The retired key exports nothing.
+for r in after-1 open-1 before-1; do
+    expect 0 "$C" export $r --bundle "$T/$r.bundle" --secret-key "$T/new.sec" -o json
+    json_is "$T/out" "j['version'] == 3"
+    for k in old new; do
+        expect 0 "$C" verify-bundle "$T/$r.bundle" --key "$T/$k.pub" -o json
+        json_is "$T/out" "j['verdict'] == 'VERIFIED' and j['bundle_info']['rotations'] == 1"
+    done
+    expect 3 "$C" verify-bundle "$T/$r.bundle" --key "$T/other.pub" -o json
+    json_is "$T/out" "j['verdict'] == 'INCOMPLETE' and j['key_mismatch']"
+    expect 0 "$C" verify-bundle "$T/$r.bundle" --key "$T/other.pub" --key "$T/old.pub"
+done
+expect 2 "$C" export open-1 --bundle "$T/open-1-old.bundle" --secret-key "$T/old.sec"
+err_has "it is signed by key $NEW_ID now"
+CHECKS=$((CHECKS + 1))
+[ ! -e "$T/open-1-old.bundle" ] || fail "the retired key exported a bundle"
+# Another journal imports it under the original key (its .minisig is the
+# current key's) and verifies it with either key.
+expect 0 "$C" -J "$T/other-j" run "$T/b1.json" -q --secret-key "$T/other.sec"
+expect 2 "$C" -J "$T/other-j" import "$T/before-1.bundle" --key "$T/old.pub" # same run id
+expect 0 "$C" -J "$T/other-j" import "$T/open-1.bundle" --key "$T/old.pub"
+for k in old new; do
+    expect 0 "$C" -J "$T/other-j" verify open-1 --key "$T/$k.pub"
+done
+# An anchor taken before the rotation is checked with the key in force at
+# its size.
+expect 0 "$C" export open-1 --bundle "$T/open-1-a.bundle" --secret-key "$T/new.sec" \
+    --anchor "$T/anchor-old.note"
+expect 0 "$C" verify-bundle "$T/open-1-a.bundle" --key "$T/old.pub" --anchor "$T/anchor-old.note"
 expect 3 "$C" verify --all --key "$T/other.pub"                 # not in the chain
 expect 0 "$C" verify --all --key "$T/other.pub" --key "$T/old.pub"
 expect 0 "$C" log open-1
@@ -166,4 +195,23 @@ CHECKS=$((CHECKS + 1))
 restore
 
 expect 0 "$C" verify --all --key "$T/old.pub"
+
+# ---- prune archives runs created before the rotation -------------------------
+A="$T/archive"
+mkdir "$A"
+P() { "$C" prune --archive "$A" --reason "rotated" --secret-key "$T/new.sec" "$@"; }
+expect 0 P --keep-last 1 --dry-run -o json
+H=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["plan_sha256"])' "$T/out")
+JID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["plan"]["journal_id"])' "$T/out")
+expect 0 P --keep-last 1 --confirm "$H" -o json
+json_is "$T/out" 'j["skipped"] == 0 and sorted(r["run_id"] for r in j["runs"] if r["action"] == "pruned") == ["before-1", "busy-1", "open-1"]'
+for r in before-1 open-1; do
+    status_is $r "s['pruned'] and s['tombstone']['records_removed'] == 6"
+    for k in old new; do
+        expect 0 "$C" verify-bundle "$A/$JID/$r.cairn" --key "$T/$k.pub" -J "$CAIRN_DIR"
+        grep -q 'archived copy of pruned run' "$T/out" || fail "$r: not tied to its tombstone"
+    done
+done
+expect 0 "$C" verify --all --key "$T/old.pub"
+expect 0 "$C" verify --all --key "$T/new.pub"
 finish
