@@ -127,7 +127,7 @@ static int size_of(void *ctx, const cairn_record_view *r)
     return 0;
 }
 
-static cairn_err build_nothing(cairn_journal *j, const cairn_state *st,
+static cairn_err build_nothing(cairn_journal *j, cairn_state *st,
                                cairn_record *rec, void *ctx, char *detail,
                                size_t detail_len)
 {
