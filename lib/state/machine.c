@@ -93,7 +93,10 @@ cairn_err cairn__state_copy(const cairn_state *src, cairn_state *dst)
         dst->n_ops = src->n_ops;
         return CAIRN_OK;
     }
-    dst->ops = calloc(src->n_ops, sizeof(cairn_op_st));
+    /* A writer's rows: only those the bitmap marks are ever read. */
+    dst->ops = src->loaded != NULL
+                   ? malloc((size_t)src->n_ops * sizeof(cairn_op_st))
+                   : calloc(src->n_ops, sizeof(cairn_op_st));
     if (dst->ops == NULL) {
         cairn__state_free(dst);
         return CAIRN_ENOMEM;

@@ -18,7 +18,9 @@
 cairn_err cairn__state_lazy(cairn_state *st, cairn_row_loader load, void *ctx)
 {
     size_t n = st->n_ops > 0 ? st->n_ops : 1;
-    cairn_op_st *ops = calloc(n, sizeof(cairn_op_st));
+    /* Not zeroed: only the rows the bitmap marks are ever read, and
+     * zeroing the whole array would cost O(n_ops) per transition. */
+    cairn_op_st *ops = malloc(n * sizeof(cairn_op_st));
     uint8_t *loaded = calloc((n + 7) / 8, 1);
     if (ops == NULL || loaded == NULL) {
         free(ops);

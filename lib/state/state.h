@@ -102,8 +102,8 @@ typedef struct cairn_state {
     char hold_actor[CAIRN_MAX_TEXT + 1];
     /* Rows loaded as needed (a writer, docs/FORMAT.md 23.5; rows.c).
      * loaded NULL: every op of ops[] is there (replay, verify, readers);
-     * else bit i of loaded says whether ops[i] is, the others are zero,
-     * and load_row (NULL: no more can be loaded) fills them. */
+     * else bit i of loaded says whether ops[i] is, the others are not to be
+     * read, and load_row (NULL: no more can be loaded) fills them. */
     uint8_t *loaded;
     cairn_row_loader load_row;
     void *load_ctx;
@@ -236,7 +236,8 @@ CAIRN_INTERNAL cairn_err
 cairn__state_apply_prune(cairn_state *st, const cairn_record *rec,
                          const uint8_t hash[CAIRN_HASH_BYTES],
                          uint64_t position, char *detail, size_t detail_len);
-/** Canonical encoding of the state (docs/FORMAT.md "Run state"). */
+/** Canonical encoding of the state (docs/FORMAT.md "Run state");
+ *  CAIRN_EINVAL for a writer's state without every row. */
 CAIRN_INTERNAL cairn_err cairn__state_encode(const cairn_state *st,
                                              uint8_t **out, size_t *out_len);
 CAIRN_INTERNAL cairn_err cairn__state_decode(const uint8_t *buf, size_t len,
@@ -316,8 +317,9 @@ CAIRN_INTERNAL cairn_err cairn__oprow_leaf(const cairn_op_st *op,
                                            uint8_t leaf[CAIRN_HASH_BYTES]);
 /** Compute st->ops_root from the ops (O(n_ops)); @p on_node (may be
  *  NULL) is told each complete node of the op tree, as
- *  cairn__mt_stream_push() tells them.  @return CAIRN_OK; an error of
- *  the encoder or of @p on_node. */
+ *  cairn__mt_stream_push() tells them.  @return CAIRN_OK; CAIRN_EINVAL
+ *  (a writer's state without every row); an error of the encoder or of
+ *  @p on_node. */
 CAIRN_INTERNAL cairn_err cairn__state_ops_root(cairn_state *st,
                                                cairn_mt_put on_node, void *ctx);
 
