@@ -48,7 +48,8 @@ int cairn__state_has_row(const cairn_state *st, uint32_t op)
     if (op >= st->n_ops || st->ops == NULL) {
         return 0;
     }
-    return st->loaded == NULL || (st->loaded[op / 8] >> (op % 8)) & 1u;
+    return st->loaded == NULL ||
+           (((unsigned)st->loaded[op / 8] >> (op % 8)) & 1u) != 0;
 }
 
 cairn_err cairn__state_need(cairn_state *st, uint32_t op, char *detail,
