@@ -320,17 +320,19 @@ typedef struct step_ctx {
 } step_ctx;
 
 /* Claim the head, or record its completion (group_batch's build step). */
-static cairn_err build_step(cairn_journal *j, const cairn_state *st,
+static cairn_err build_step(cairn_journal *j, cairn_state *st,
                             cairn_record *rec, void *ctx, char *detail,
                             size_t detail_len)
 {
-    (void)detail;
-    (void)detail_len;
     const step_ctx *c = ctx;
     int64_t head = cairn__state_head(st);
     (void)j;
     if (head < 0) {
         return CAIRN_ENOTHING;
+    }
+    cairn_err err = cairn__state_need(st, (uint32_t)head, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err;
     }
     rec->op = (uint32_t)head;
     if (c->receipt) {

@@ -85,12 +85,9 @@ static cairn_err set_evidence(cairn_record *rec, uint32_t op)
 }
 
 /* The next transition a runner would journal for this run. */
-static cairn_err advance(cairn_journal *j, const cairn_state *st,
-                         cairn_record *rec, void *ctx, char *detail,
-                         size_t detail_len)
+static cairn_err advance(cairn_journal *j, cairn_state *st, cairn_record *rec,
+                         void *ctx, char *detail, size_t detail_len)
 {
-    (void)detail;
-    (void)detail_len;
     (void)j;
     (void)ctx;
     int64_t head = cairn__state_head(st);
@@ -102,6 +99,9 @@ static cairn_err advance(cairn_journal *j, const cairn_state *st,
         /* the preflight is done, the tasks wait for its acceptance */
         rec->type = CAIRN_REC_ACCEPT;
         return cairn__record_set_str(&rec->preflight_id, "bench-preflight");
+    }
+    if (err == CAIRN_OK) {
+        err = cairn__state_need(st, (uint32_t)head, detail, detail_len);
     }
     const cairn_op_st *op = &st->ops[head];
     if (err == CAIRN_OK && op->state == CAIRN_OP_PENDING) {

@@ -26,9 +26,8 @@ typedef struct tb {
     const char *reason;
 } tb;
 
-static cairn_err build(cairn_journal *j, const cairn_state *st,
-                       cairn_record *rec, void *ctx, char *detail,
-                       size_t detail_len)
+static cairn_err build(cairn_journal *j, cairn_state *st, cairn_record *rec,
+                       void *ctx, char *detail, size_t detail_len)
 {
     const tb *c = ctx;
     int known = c->op < st->n_ops;
@@ -42,6 +41,11 @@ static cairn_err build(cairn_journal *j, const cairn_state *st,
                            "test: refused op %u", c->op);
     }
     rec->op = c->op;
+    cairn_err err =
+        known ? cairn__state_need(st, c->op, detail, detail_len) : CAIRN_OK;
+    if (err != CAIRN_OK) {
+        return err;
+    }
     if (c->kind == 0) {
         rec->type = CAIRN_REC_CLAIM;
         rec->attempt = known ? st->ops[c->op].attempt + 1 : 1;

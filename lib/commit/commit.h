@@ -16,10 +16,13 @@ typedef struct cairn_waiter {
 } cairn_waiter;
 
 /** Fill a record's body for a transition, given the run's current state
- *  (empty for a new run); must not write anything.  A failure is
+ *  (empty for a new run); must not write anything.  A writer's state has
+ *  only the rows loaded so far: the function loads each row it reads
+ *  with cairn__state_need() (which may fail, CAIRN_ETAMPERED), and
+ *  changes nothing else in @p st.  A failure is
  *  described in @p detail (left empty, the error's name stands).
  *  Callers of one handle may build in several threads at once. */
-typedef cairn_err (*cairn_build_fn)(cairn_journal *j, const cairn_state *st,
+typedef cairn_err (*cairn_build_fn)(cairn_journal *j, cairn_state *st,
                                     cairn_record *rec, void *ctx, char *detail,
                                     size_t detail_len);
 

@@ -17,11 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A run touched by the batch: its state as the batch advances it. */
+/* A run touched by the batch: its state as the batch advances it, with
+ * the rows loaded so far (docs/FORMAT.md 23.5); the rows each request
+ * changes are written as it applies, so st.ops_root is always the root
+ * of the rows in the transaction. */
 typedef struct run_slot {
     uint64_t run_num;
     cairn_state st;
-    cairn_state orig; /* as stored: its rows that change are rewritten */
     int loaded;
     int touched;      /* a record of the run is in this transaction */
     uint64_t cp_pos;  /* position of the run's last record here */
@@ -60,7 +62,6 @@ static void reset(batch *b)
 {
     for (size_t i = 0; i < b->n_runs; i++) {
         cairn__state_free(&b->runs[i].st);
-        cairn__state_free(&b->runs[i].orig);
     }
     memset(b->runs, 0, b->n * sizeof(run_slot));
     b->n_runs = 0;
@@ -126,15 +127,12 @@ static cairn_err one_request(batch *b, cairn_txn *txn, cairn_append_req *r,
     run_slot *rs = slot_for(b, r->run_num);
     cairn_err err = CAIRN_OK;
     if (!rs->loaded) {
-        err = cairn__load_state_at(j, txn, &b->head, r->run_num, &rs->st,
+        err =
+            cairn__load_state_lazy(j, txn, &b->head, r->run_num, &rs->st,
                                    rs->old_leaf, r->detail, sizeof(r->detail));
         if (err == CAIRN_OK && (err = cairn__state_is_run(
                                     &rs->st, r->run_id, r->run_num, r->detail,
                                     sizeof(r->detail))) != CAIRN_OK) {
-            cairn__state_free(&rs->st);
-        }
-        if (err == CAIRN_OK &&
-            (err = cairn__state_copy(&rs->st, &rs->orig)) != CAIRN_OK) {
             cairn__state_free(&rs->st);
         }
         rs->loaded = err == CAIRN_OK;
@@ -147,6 +145,12 @@ static cairn_err one_request(batch *b, cairn_txn *txn, cairn_append_req *r,
     }
     if (built && t.bytes != NULL) {
         err = put_record(b, txn, rs, &t, *pos, r->detail, sizeof(r->detail));
+        /* A summary's changed rows now (a section 9 blob gets every row
+         * when sealed): their paths were proven with the rows. */
+        if (err == CAIRN_OK && rs->st.loaded != NULL) {
+            err = cairn__runstate_put_rows(txn, &rs->st, r->detail,
+                                           sizeof(r->detail));
+        }
         storage = err != CAIRN_OK;
         r->wrote = err == CAIRN_OK;
         *pos += r->wrote ? 1u : 0u;
@@ -190,7 +194,7 @@ static cairn_err seal_runs(batch *b, cairn_txn *txn)
         memset(m, 0, sizeof(*m));
         m->run_num = b->order[i]->run_num;
         memcpy(m->old_leaf, b->order[i]->old_leaf, CAIRN_HASH_BYTES);
-        err = cairn__runstate_put(txn, &b->order[i]->orig, &b->order[i]->st,
+        err = cairn__runstate_put(txn, &b->order[i]->st, &b->order[i]->st,
                                   m->new_leaf, b->detail, sizeof(b->detail));
     }
     for (size_t i = 0; i < n && err == CAIRN_OK; i++) {
@@ -292,7 +296,6 @@ void cairn__batch_commit(cairn_journal *j, cairn_append_req *first, size_t n)
     }
     for (size_t i = 0; b.runs != NULL && i < b.n_runs; i++) {
         cairn__state_free(&b.runs[i].st);
-        cairn__state_free(&b.runs[i].orig);
     }
     free(b.runs);
     free(b.order);

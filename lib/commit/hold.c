@@ -13,7 +13,7 @@ typedef struct hold_ctx {
     const cairn_actor_info *who;
 } hold_ctx;
 
-static cairn_err build_hold(cairn_journal *j, const cairn_state *st,
+static cairn_err build_hold(cairn_journal *j, cairn_state *st,
                             cairn_record *rec, void *vctx, char *detail,
                             size_t detail_len)
 {

@@ -57,7 +57,7 @@ static cairn_err last_run_num(cairn_journal *j, cairn_txn *txn, uint64_t *n,
 }
 
 /* The body of the CREATE record (cairn_build_fn; stamped already). */
-static cairn_err build_create(cairn_journal *j, const cairn_state *st,
+static cairn_err build_create(cairn_journal *j, cairn_state *st,
                               cairn_record *rec, void *vctx, char *detail,
                               size_t detail_len)
 {
@@ -198,7 +198,7 @@ typedef struct accept_ctx {
     const cairn_actor_info *who;
 } accept_ctx;
 
-static cairn_err build_accept(cairn_journal *j, const cairn_state *st,
+static cairn_err build_accept(cairn_journal *j, cairn_state *st,
                               cairn_record *rec, void *vctx, char *detail,
                               size_t detail_len)
 {

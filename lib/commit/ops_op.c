@@ -33,6 +33,8 @@ typedef struct claim_ctx {
     cairn_claim_result *out;
 } claim_ctx;
 
+/* The first op a containment or cleanup claim may take; -1: none.
+ * Every row is read (such claims come once a run has halted). */
 static int64_t pick_special(const cairn_state *st, cairn_claim_kind kind)
 {
     for (uint32_t i = 0; i < st->n_ops; i++) {
@@ -53,7 +55,7 @@ static int64_t pick_special(const cairn_state *st, cairn_claim_kind kind)
     return -1;
 }
 
-static cairn_err build_claim(cairn_journal *j, const cairn_state *st,
+static cairn_err build_claim(cairn_journal *j, cairn_state *st,
                              cairn_record *rec, void *vctx, char *detail,
                              size_t detail_len)
 {
@@ -70,6 +72,10 @@ static cairn_err build_claim(cairn_journal *j, const cairn_state *st,
                                      "failed (preflight not accepted?)");
         }
     } else if (seq < 0) {
+        cairn_err err = cairn__state_need_all(st, detail, detail_len);
+        if (err != CAIRN_OK) {
+            return err;
+        }
         seq = pick_special(st, c->kind);
         if (seq < 0) {
             return cairn__fail(detail, detail_len, CAIRN_ECONTAIN,
@@ -84,6 +90,10 @@ static cairn_err build_claim(cairn_journal *j, const cairn_state *st,
             seq < 0 ? "run has ended" : "no operation %lld in a plan of %u",
             (long long)seq, st->n_ops);
     }
+    cairn_err err = cairn__state_need(st, (uint32_t)seq, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err;
+    }
     rec->type = CAIRN_REC_CLAIM;
     rec->op = (uint32_t)seq;
     rec->attempt = st->ops[seq].attempt + 1;
@@ -92,7 +102,7 @@ static cairn_err build_claim(cairn_journal *j, const cairn_state *st,
     rec->holder_start = c->holder_start;
     char host[CAIRN_MAX_HOST + 1];
     cairn__hostname(host);
-    cairn_err err = dup_text(&rec->host, host);
+    err = dup_text(&rec->host, host);
     if (err == CAIRN_OK) {
         err = dup_text(&rec->actor, c->who ? c->who->actor : NULL);
     }
@@ -183,7 +193,7 @@ typedef struct outcome_ctx {
     cairn_record_type type;
 } outcome_ctx;
 
-static cairn_err check_target_op(const cairn_state *st, const outcome_ctx *c,
+static cairn_err check_target_op(cairn_state *st, const outcome_ctx *c,
                                  char *detail, size_t detail_len)
 {
     const cairn_receipt *r = c->r;
@@ -191,6 +201,10 @@ static cairn_err check_target_op(const cairn_state *st, const outcome_ctx *c,
         return cairn__fail(detail, detail_len, CAIRN_ENOOP,
                            "no operation %u in a plan of %u", r->seq,
                            st->n_ops);
+    }
+    cairn_err err = cairn__state_need(st, r->seq, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err;
     }
     const cairn_op_st *op = &st->ops[r->seq];
     if (r->op_id != NULL && strcmp(r->op_id, op->id) != 0) {
@@ -217,7 +231,7 @@ static cairn_err check_target_op(const cairn_state *st, const outcome_ctx *c,
     return CAIRN_OK;
 }
 
-static cairn_err build_outcome(cairn_journal *j, const cairn_state *st,
+static cairn_err build_outcome(cairn_journal *j, cairn_state *st,
                                cairn_record *rec, void *vctx, char *detail,
                                size_t detail_len)
 {
@@ -306,7 +320,7 @@ typedef struct simple_ctx {
     const cairn_actor_info *who;
 } simple_ctx;
 
-static cairn_err build_simple(cairn_journal *j, const cairn_state *st,
+static cairn_err build_simple(cairn_journal *j, cairn_state *st,
                               cairn_record *rec, void *vctx, char *detail,
                               size_t detail_len)
 {

@@ -53,7 +53,7 @@ static cairn_err set_str(char **dst, const char *src)
 }
 
 /* The PRUNE record's body (cairn_build_fn; stamped already). */
-static cairn_err build_prune(cairn_journal *j, const cairn_state *st,
+static cairn_err build_prune(cairn_journal *j, cairn_state *st,
                              cairn_record *rec, void *vctx, char *detail,
                              size_t detail_len)
 {

@@ -22,6 +22,7 @@
  */
 #include "commit/commit.h"
 #include "commit/xq_queue.h"
+#include "journal/head.h"
 #include "journal/oprows.h"
 
 #include "base/bytes.h"
@@ -37,25 +38,18 @@
 
 /* ---- the caller: prepare ---------------------------------------------- */
 
-/* Lay out the payload of @p rec (encoded: @p bytes) and the state after
- * it (@p st); the checkpoint is added by the caller. */
-/* The rows of @p st that differ from @p before's, laid out: u32 n_rows,
- * then u32 op | u32 length | row each. */
-static cairn_err changed_rows(const cairn_state *before, const cairn_state *st,
-                              cairn_wr *w)
+/* The rows the record changed (st->dirty, sorted), laid out: u32
+ * n_rows, then u32 op | u32 length | row each. */
+static cairn_err changed_rows(const cairn_state *st, cairn_wr *w)
 {
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < st->n_ops && i < before->n_ops; i++) {
-        n += cairn__oprow_same(&before->ops[i], &st->ops[i]) ? 0u : 1u;
-    }
-    cairn__wr_u32(w, n);
-    for (uint32_t i = 0; i < st->n_ops && i < before->n_ops; i++) {
-        if (cairn__oprow_same(&before->ops[i], &st->ops[i])) {
-            continue;
-        }
+    cairn__wr_u32(w, st->n_dirty);
+    for (uint32_t k = 0; k < st->n_dirty; k++) {
+        uint32_t i = st->dirty[k];
         uint8_t *row = NULL;
         size_t rl = 0;
-        cairn_err err = cairn__oprow_encode(&st->ops[i], &row, &rl);
+        cairn_err err = cairn__state_has_row(st, i)
+                            ? cairn__oprow_encode(&st->ops[i], &row, &rl)
+                            : CAIRN_EINVAL;
         if (err != CAIRN_OK) {
             return err;
         }
@@ -67,9 +61,12 @@ static cairn_err changed_rows(const cairn_state *before, const cairn_state *st,
     return cairn__wr_status(w);
 }
 
-static cairn_err lay_out(const cairn_state *before, const cairn_state *st,
-                         const uint8_t prev[], const uint8_t *bytes, size_t len,
-                         uint8_t **out, size_t *out_len)
+/* Lay out the payload of @p rec (encoded: @p bytes), the state after it
+ * (@p st, with the new ops_root) and the rows it changed; the
+ * checkpoint is added by the caller. */
+static cairn_err lay_out(const cairn_state *st, const uint8_t prev[],
+                         const uint8_t *bytes, size_t len, uint8_t **out,
+                         size_t *out_len)
 {
     uint8_t *blob = NULL;
     size_t blob_len = 0, off = 0;
@@ -77,7 +74,7 @@ static cairn_err lay_out(const cairn_state *before, const cairn_state *st,
     const uint8_t *head;
     cairn_wr rows;
     cairn__wr_init(&rows, SIZE_MAX / 4);
-    cairn_err err = changed_rows(before, st, &rows);
+    cairn_err err = changed_rows(st, &rows);
     if (err == CAIRN_OK) {
         err = cairn__summary_encode(st, &blob, &blob_len);
     }
@@ -115,60 +112,82 @@ static cairn_err lay_out(const cairn_state *before, const cairn_state *st,
     return CAIRN_OK;
 }
 
-/* Read the run's state and build the request's transition on it:
- * *payload is NULL when the request writes nothing.  Failures are
- * described in r->detail. */
+/* Load the run's summary, proven under the head (O(1) rows: the rows
+ * the transition needs are loaded as it is built, each proven, in the
+ * same read transaction).  *own: a run stored as section 9's blob,
+ * which the handle commits itself (it stores every row). */
+static cairn_err load(cairn_journal *j, cairn_txn *txn, cairn_append_req *r,
+                      cairn_state *st, int *own)
+{
+    cairn_head h;
+    cairn_err err = CAIRN_OK;
+    if (j->format >= 2) {
+        err = cairn__head_load(j, txn, &h, r->detail, sizeof(r->detail));
+    }
+    if (err == CAIRN_OK) {
+        err = cairn__load_state_lazy(j, txn, j->format >= 2 ? &h : NULL,
+                                     r->run_num, st, NULL, r->detail,
+                                     sizeof(r->detail));
+    }
+    if (err == CAIRN_OK &&
+        (err = cairn__state_is_run(st, r->run_id, r->run_num, r->detail,
+                                   sizeof(r->detail))) != CAIRN_OK) {
+        cairn__state_free(st);
+    }
+    *own = err == CAIRN_OK && !st->pruned && st->loaded == NULL;
+    return err;
+}
+
+/* Build the request's transition on @p st (loaded in @p txn) and lay
+ * out its payload: *payload is NULL when the request writes nothing.
+ * st->ops_root becomes the root after the changed rows (which the
+ * leader writes), computed from their proven paths. */
+static cairn_err build(cairn_journal *j, cairn_txn *txn, cairn_append_req *r,
+                       cairn_state *st, uint8_t **payload, size_t *len,
+                       uint64_t *wall_ns)
+{
+    cairn_transition t;
+    /* The position is the leader's to give: last_pos is written there. */
+    cairn_err err = cairn__transition_build(j, st, r, NULL, 0, &t);
+    if (err != CAIRN_OK) {
+        return err;
+    }
+    if (t.bytes != NULL && st->n_dirty > 0) {
+        uint8_t root[CAIRN_HASH_BYTES];
+        err = cairn__oprows_root_after(txn, st, root, r->detail,
+                                       sizeof(r->detail));
+        if (err == CAIRN_OK) {
+            memcpy(st->ops_root, root, CAIRN_HASH_BYTES);
+        }
+    }
+    if (err == CAIRN_OK && t.bytes != NULL) {
+        *wall_ns = t.rec.wall_ns;
+        err = lay_out(st, t.rec.prev, t.bytes, t.len, payload, len);
+    }
+    cairn__state_rows_clean(st); /* the leader writes them */
+    cairn__transition_free(&t);
+    return err;
+}
+
+/* Read the run's state and build the request's transition on it.
+ * Failures are described in r->detail. */
 static cairn_err prepare(cairn_journal *j, cairn_append_req *r, cairn_state *st,
                          uint8_t **payload, size_t *len, uint64_t *wall_ns,
                          int *own)
 {
     cairn_txn *txn = NULL;
-    cairn_transition t;
     cairn_err err = cairn__store_read(j->store, &txn);
-    if (err == CAIRN_OK) {
-        err = cairn__load_state(j, txn, r->run_num, st, r->detail,
-                                sizeof(r->detail));
-        uint8_t key[8];
-        const uint8_t *v;
-        size_t vl;
-        int found = 0;
-        cairn__store64_be(key, r->run_num);
-        if (err == CAIRN_OK &&
-            cairn__txn_get(txn, CAIRN_DBI_RUNS, key, sizeof(key), &v, &vl,
-                           &found) == CAIRN_OK &&
-            found && (vl == 0 || v[0] != 2)) {
-            *own = 1; /* not a summary yet: the handle stores its rows */
-        }
-        cairn__txn_end(txn);
-        if (err == CAIRN_OK &&
-            (err = cairn__state_is_run(st, r->run_id, r->run_num, r->detail,
-                                       sizeof(r->detail))) != CAIRN_OK) {
-            cairn__state_free(st);
-        }
-    } else {
+    if (err != CAIRN_OK) {
         cairn__fmt(r->detail, sizeof(r->detail), "%s",
                    cairn__store_detail(j->store));
-    }
-    if (err != CAIRN_OK || *own) {
         return err;
     }
-    cairn_state before; /* the rows that change are sent along */
-    err = cairn__state_copy(st, &before);
-    if (err != CAIRN_OK) {
-        return err;
+    err = load(j, txn, r, st, own);
+    if (err == CAIRN_OK && !*own) {
+        err = build(j, txn, r, st, payload, len, wall_ns);
     }
-    /* The position is the leader's to give: last_pos is written there. */
-    err = cairn__transition_build(j, st, r, NULL, 0, &t);
-    if (err != CAIRN_OK) {
-        cairn__state_free(&before);
-        return err;
-    }
-    if (t.bytes != NULL) {
-        *wall_ns = t.rec.wall_ns;
-        err = lay_out(&before, st, t.rec.prev, t.bytes, t.len, payload, len);
-    }
-    cairn__state_free(&before);
-    cairn__transition_free(&t);
+    cairn__state_detach(st); /* its rows were read in txn */
+    cairn__txn_end(txn);
     return err;
 }
 

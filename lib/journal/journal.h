@@ -197,6 +197,14 @@ CAIRN_INTERNAL cairn_err cairn__load_state_at(cairn_journal *j, cairn_txn *txn,
                                               uint64_t run_num, cairn_state *st,
                                               uint8_t *leaf, char *detail,
                                               size_t detail_len);
+/** cairn__load_state_at() for a writer (docs/FORMAT.md 23.5): the
+ *  summary is proven, its rows are loaded later, one at a time and each
+ *  proven, as the machine needs them (cairn__runstate_decode_lazy(); they
+ *  are read in @p txn: cairn__state_detach() before it ends). */
+CAIRN_INTERNAL cairn_err cairn__load_state_lazy(
+    cairn_journal *j, cairn_txn *txn, const struct cairn_head *h,
+    uint64_t run_num, cairn_state *st, uint8_t *leaf, char *detail,
+    size_t detail_len);
 /** The position of record @p seq of @p run_num (*found 0 if absent). */
 CAIRN_INTERNAL cairn_err cairn__index_get(cairn_journal *j, cairn_txn *txn,
                                           uint64_t run_num, uint64_t seq,

@@ -161,10 +161,9 @@ cairn_err cairn__lookup_run(cairn_journal *j, cairn_txn *txn,
     return CAIRN_OK;
 }
 
-cairn_err cairn__load_state_at(cairn_journal *j, cairn_txn *txn,
-                               const cairn_head *h, uint64_t run_num,
-                               cairn_state *st, uint8_t *leaf, char *detail,
-                               size_t detail_len)
+static cairn_err load_at(cairn_journal *j, cairn_txn *txn, const cairn_head *h,
+                         uint64_t run_num, cairn_state *st, uint8_t *leaf,
+                         int lazy, char *detail, size_t detail_len)
 {
     uint8_t key[8], hash[CAIRN_HASH_BYTES];
     const uint8_t *v;
@@ -194,7 +193,8 @@ cairn_err cairn__load_state_at(cairn_journal *j, cairn_txn *txn,
             memcpy(leaf, hash, CAIRN_HASH_BYTES);
         }
     }
-    err = cairn__runstate_decode(txn, v, vl, st, why, sizeof(why));
+    err = lazy ? cairn__runstate_decode_lazy(txn, v, vl, st, why, sizeof(why))
+               : cairn__runstate_decode(txn, v, vl, st, why, sizeof(why));
     if (err == CAIRN_OK && st->run_num != run_num) {
         cairn__state_free(st);
         cairn__fmt(why, sizeof(why), "state names run %llu",
@@ -206,6 +206,22 @@ cairn_err cairn__load_state_at(cairn_journal *j, cairn_txn *txn,
                            (unsigned long long)run_num, why);
     }
     return CAIRN_OK;
+}
+
+cairn_err cairn__load_state_at(cairn_journal *j, cairn_txn *txn,
+                               const cairn_head *h, uint64_t run_num,
+                               cairn_state *st, uint8_t *leaf, char *detail,
+                               size_t detail_len)
+{
+    return load_at(j, txn, h, run_num, st, leaf, 0, detail, detail_len);
+}
+
+cairn_err cairn__load_state_lazy(cairn_journal *j, cairn_txn *txn,
+                                 const cairn_head *h, uint64_t run_num,
+                                 cairn_state *st, uint8_t *leaf, char *detail,
+                                 size_t detail_len)
+{
+    return load_at(j, txn, h, run_num, st, leaf, 1, detail, detail_len);
 }
 
 cairn_err cairn__state_is_run(const cairn_state *st, const char *run_id,

@@ -296,3 +296,134 @@ cairn_err cairn__oprows_get_all(cairn_txn *txn, cairn_state *st, char *detail,
     }
     return CAIRN_OK;
 }
+
+/* Nodes written by a computation that must not write: kept in memory,
+ * read before the stored ones (cairn__oprows_root_after()). */
+typedef struct overlay {
+    opnodes base;
+    struct {
+        unsigned level;
+        uint64_t index;
+        uint8_t h[CAIRN_HASH_BYTES];
+    } * e;
+    size_t n, cap;
+} overlay;
+
+static cairn_err overlay_get(void *ctx, unsigned level, uint64_t index,
+                             uint8_t out[CAIRN_HASH_BYTES])
+{
+    overlay *o = ctx;
+    for (size_t i = o->n; i-- > 0;) {
+        if (o->e[i].level == level && o->e[i].index == index) {
+            memcpy(out, o->e[i].h, CAIRN_HASH_BYTES);
+            return CAIRN_OK;
+        }
+    }
+    return node_get(&o->base, level, index, out);
+}
+
+static cairn_err overlay_put(void *ctx, unsigned level, uint64_t index,
+                             const uint8_t h[CAIRN_HASH_BYTES])
+{
+    overlay *o = ctx;
+    for (size_t i = 0; i < o->n; i++) {
+        if (o->e[i].level == level && o->e[i].index == index) {
+            memcpy(o->e[i].h, h, CAIRN_HASH_BYTES);
+            return CAIRN_OK;
+        }
+    }
+    if (o->n == o->cap) {
+        size_t cap = o->cap < 64 ? 64 : o->cap * 2;
+        void *p = realloc(o->e, cap * sizeof(*o->e));
+        if (p == NULL) {
+            return CAIRN_ENOMEM;
+        }
+        o->e = p;
+        o->cap = cap;
+    }
+    o->e[o->n].level = level;
+    o->e[o->n].index = index;
+    memcpy(o->e[o->n++].h, h, CAIRN_HASH_BYTES);
+    return CAIRN_OK;
+}
+
+/* Beyond this many changed rows with every row loaded, the root is
+ * computed from the rows. */
+#define ROOT_AFTER_PATHS 8u
+
+/* The new root from the stored paths of the changed rows. */
+static cairn_err root_by_paths(cairn_txn *txn, const cairn_state *st,
+                               uint8_t root[CAIRN_HASH_BYTES], char *detail,
+                               size_t detail_len)
+{
+    overlay o;
+    memset(&o, 0, sizeof(o));
+    o.base.txn = txn;
+    o.base.run_num = st->run_num;
+    memcpy(root, st->ops_root, CAIRN_HASH_BYTES);
+    cairn_err err = CAIRN_OK;
+    for (uint32_t k = 0; k < st->n_dirty && err == CAIRN_OK; k++) {
+        uint32_t op = st->dirty[k];
+        const uint8_t *v;
+        size_t vl;
+        uint8_t old_leaf[CAIRN_HASH_BYTES], new_leaf[CAIRN_HASH_BYTES];
+        uint8_t next[CAIRN_HASH_BYTES];
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        char why[200] = "";
+        err = read_row(txn, st, op, &v, &vl, old_leaf, detail, detail_len);
+        if (err == CAIRN_OK) {
+            err = encode_row(&st->ops[op], &buf, &len, new_leaf);
+            free(buf);
+        }
+        if (err == CAIRN_OK) {
+            err = cairn__mt_update(st->n_ops, op, old_leaf, new_leaf, root,
+                                   overlay_get, overlay_put, &o, next, why,
+                                   sizeof(why));
+            if (err != CAIRN_OK) {
+                cairn__fail(detail, detail_len, err,
+                            "run %llu: op tree of op %lu: %s",
+                            (unsigned long long)st->run_num, (unsigned long)op,
+                            why[0] ? why : cairn_strerror(err));
+            }
+        }
+        if (err == CAIRN_OK) {
+            memcpy(root, next, CAIRN_HASH_BYTES);
+        }
+    }
+    free(o.e);
+    return err;
+}
+
+cairn_err cairn__oprows_root_after(cairn_txn *txn, cairn_state *st,
+                                   uint8_t root[CAIRN_HASH_BYTES], char *detail,
+                                   size_t detail_len)
+{
+    cairn__state_dirty_sort(st);
+    int all = 1;
+    for (uint32_t k = 0; k < st->n_dirty; k++) {
+        if (!cairn__state_has_row(st, st->dirty[k])) {
+            return cairn__fail(detail, detail_len, CAIRN_EINVAL,
+                               "run %llu: op %lu changed but was not loaded",
+                               (unsigned long long)st->run_num,
+                               (unsigned long)st->dirty[k]);
+        }
+    }
+    for (uint32_t i = 0; i < st->n_ops && st->loaded != NULL && all; i++) {
+        all = cairn__state_has_row(st, i);
+    }
+    if (st->n_dirty <= ROOT_AFTER_PATHS || !all) {
+        return root_by_paths(txn, st, root, detail, detail_len);
+    }
+    uint8_t old[CAIRN_HASH_BYTES];
+    memcpy(old, st->ops_root, CAIRN_HASH_BYTES);
+    cairn_err err = cairn__state_ops_root(st, NULL, NULL);
+    memcpy(root, st->ops_root, CAIRN_HASH_BYTES);
+    memcpy(st->ops_root, old, CAIRN_HASH_BYTES);
+    if (err != CAIRN_OK) {
+        return cairn__fail(
+            detail, detail_len, err, "run %llu: computing the op tree root: %s",
+            (unsigned long long)st->run_num, cairn_strerror(err));
+    }
+    return CAIRN_OK;
+}

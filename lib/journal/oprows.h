@@ -93,15 +93,60 @@ CAIRN_INTERNAL cairn_err cairn__runstate_decode(cairn_txn *txn,
                                                 size_t detail_len);
 
 /**
+ * cairn__runstate_decode() for a writer (docs/FORMAT.md 23.5): a
+ * summary's rows are not read now but as the machine needs them
+ * (cairn__state_need()), each proven under the summary's ops_root with
+ * its op tree path (cairn__oprows_get() in @p txn, which must outlive
+ * the loading: cairn__state_detach() before it ends), and the rows the
+ * machine changes are tracked (st->dirty).  Section 9's blob is decoded
+ * whole, as by cairn__runstate_decode().  O(1) rows read.
+ * @return as cairn__runstate_decode().
+ */
+CAIRN_INTERNAL cairn_err cairn__runstate_decode_lazy(cairn_txn *txn,
+                                                     const uint8_t *v,
+                                                     size_t vl, cairn_state *st,
+                                                     char *detail,
+                                                     size_t detail_len);
+
+/**
+ * Write the rows the machine changed in @p st (st->dirty; st->ops_root
+ * the root of the stored rows, proven by the caller), each after its
+ * stored path proves (cairn__oprows_update()); st->ops_root becomes the
+ * new root and the list is cleared.  O(changed rows x log n_ops).
+ * @return as cairn__oprows_update(); CAIRN_EINVAL (a changed row is not
+ *         loaded).  On failure rows may be half written: the caller
+ *         aborts its transaction.
+ */
+CAIRN_INTERNAL cairn_err cairn__runstate_put_rows(cairn_txn *txn,
+                                                  cairn_state *st, char *detail,
+                                                  size_t detail_len);
+
+/**
+ * The root of @p st's op tree once the rows it changed (st->dirty) are
+ * written, computed from the stored paths in @p txn (each proven under
+ * st->ops_root) without writing anything: O(changed rows x log n_ops);
+ * with more than a few changed rows and every row loaded, from the rows
+ * (O(n_ops)).
+ * @return CAIRN_OK; CAIRN_ETAMPERED (a path does not prove);
+ *         CAIRN_EINVAL (a changed row is not loaded); CAIRN_ENOMEM;
+ *         storage errors.
+ */
+CAIRN_INTERNAL cairn_err cairn__oprows_root_after(
+    cairn_txn *txn, cairn_state *st, uint8_t root[CAIRN_HASH_BYTES],
+    char *detail, size_t detail_len);
+
+/**
  * Store @p next as its run's version-2 state: the rows first, then the
  * summary in `runs`, and @p leaf (may be NULL) gets its state map leaf,
  * SHA-256(0x00 || summary).  @p prev NULL: a new run, every row and its
- * whole op tree (cairn__oprows_put_all()).  Else @p prev is the run's
- * stored state before (its ops_root the stored summary's, proven by the
- * caller): each row whose dynamic fields differ is replaced after its
- * path proves (cairn__oprows_update()), and next->ops_root becomes the
- * new root.  @p next pruned (its stub): every row and node of @p prev's
- * n_ops is deleted.
+ * whole op tree (cairn__oprows_put_all()).  Else @p prev gives the
+ * run's stored run_num, n_ops and pruned flag (it may be @p next
+ * itself; its rows are not read): the rows @p next changed are written
+ * (cairn__runstate_put_rows(); next->ops_root, the stored summary's
+ * until then, proven by the caller, becomes the new root), or, for a
+ * run stored as section 9's blob, every row of @p next (all loaded).
+ * @p next pruned (its stub): every row and node of @p prev's n_ops is
+ * deleted.
  * @return CAIRN_OK; CAIRN_ETAMPERED; CAIRN_EEXIST; CAIRN_EINVAL;
  *         CAIRN_ENOMEM; storage errors (the caller aborts its
  *         transaction).

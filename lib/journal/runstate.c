@@ -28,6 +28,32 @@ cairn_err cairn__runstate_decode(cairn_txn *txn, const uint8_t *v, size_t vl,
     return err;
 }
 
+static cairn_err load_row(void *ctx, const cairn_state *st, uint32_t op,
+                          cairn_op_st *out, char *detail, size_t detail_len)
+{
+    return cairn__oprows_get(ctx, st, op, out, detail, detail_len);
+}
+
+cairn_err cairn__runstate_decode_lazy(cairn_txn *txn, const uint8_t *v,
+                                      size_t vl, cairn_state *st, char *detail,
+                                      size_t detail_len)
+{
+    if (vl == 0 || v[0] != 2) {
+        cairn_err err = cairn__state_decode(v, vl, st, detail, detail_len);
+        st->track_rows = err == CAIRN_OK;
+        return err;
+    }
+    cairn_err err = cairn__summary_decode(v, vl, st, detail, detail_len);
+    if (err == CAIRN_OK && !st->pruned) {
+        err = cairn__state_lazy(st, load_row, txn);
+        if (err != CAIRN_OK) {
+            cairn__state_free(st);
+            cairn__fmt(detail, detail_len, "out of memory");
+        }
+    }
+    return err;
+}
+
 int cairn__oprow_same(const cairn_op_st *a, const cairn_op_st *b)
 {
     return a->state == b->state && a->attempt == b->attempt &&
@@ -65,31 +91,25 @@ static cairn_err drop_rows(cairn_txn *txn, uint64_t run_num, uint32_t n_ops)
     return err;
 }
 
-/* Replace the rows of @p next that differ from @p prev's. */
-static cairn_err update_rows(cairn_txn *txn, const cairn_state *prev,
-                             cairn_state *next, char *detail, size_t detail_len)
+cairn_err cairn__runstate_put_rows(cairn_txn *txn, cairn_state *st,
+                                   char *detail, size_t detail_len)
 {
-    if (prev->n_ops != next->n_ops || prev->run_num != next->run_num) {
-        return cairn__fail(detail, detail_len, CAIRN_EINVAL,
-                           "run %llu: the state changed its operations",
-                           (unsigned long long)next->run_num);
-    }
-    cairn_state t; /* what cairn__oprows_update() reads and moves */
-    memset(&t, 0, sizeof(t));
-    t.run_num = prev->run_num;
-    t.n_ops = prev->n_ops;
-    memcpy(t.ops_root, prev->ops_root, CAIRN_HASH_BYTES);
-    for (uint32_t i = 0; i < next->n_ops; i++) {
-        if (cairn__oprow_same(&prev->ops[i], &next->ops[i])) {
-            continue;
+    cairn__state_dirty_sort(st);
+    for (uint32_t k = 0; k < st->n_dirty; k++) {
+        uint32_t i = st->dirty[k];
+        if (!cairn__state_has_row(st, i)) {
+            return cairn__fail(detail, detail_len, CAIRN_EINVAL,
+                               "run %llu: op %lu changed but was not loaded",
+                               (unsigned long long)st->run_num,
+                               (unsigned long)i);
         }
         cairn_err err =
-            cairn__oprows_update(txn, &t, i, &next->ops[i], detail, detail_len);
+            cairn__oprows_update(txn, st, i, &st->ops[i], detail, detail_len);
         if (err != CAIRN_OK) {
             return err;
         }
     }
-    memcpy(next->ops_root, t.ops_root, CAIRN_HASH_BYTES);
+    cairn__state_rows_clean(st);
     return CAIRN_OK;
 }
 
@@ -112,10 +132,18 @@ cairn_err cairn__runstate_put(cairn_txn *txn, const cairn_state *prev,
         /* reported below */
     } else if (next->pruned) {
         err = has_rows ? drop_rows(txn, prev->run_num, prev->n_ops) : CAIRN_OK;
+    } else if (!has_rows && next->loaded != NULL) {
+        err = cairn__fail(detail, detail_len, CAIRN_EINVAL,
+                          "run %llu: not every row is loaded",
+                          (unsigned long long)next->run_num);
     } else if (!has_rows) {
         err = cairn__oprows_put_all(txn, next, detail, detail_len);
+    } else if (prev->n_ops != next->n_ops || prev->run_num != next->run_num) {
+        err = cairn__fail(detail, detail_len, CAIRN_EINVAL,
+                          "run %llu: the state changed its operations",
+                          (unsigned long long)next->run_num);
     } else {
-        err = update_rows(txn, prev, next, detail, detail_len);
+        err = cairn__runstate_put_rows(txn, next, detail, detail_len);
     }
     uint8_t *blob = NULL;
     size_t blob_len = 0;

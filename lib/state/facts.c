@@ -116,6 +116,7 @@ void cairn__facts_move(cairn_state *st, uint32_t i, cairn_op_state to)
     cairn_op_st *op = &st->ops[i];
     cairn_op_state from = op->state;
     op->state = to;
+    cairn__state_dirty_add(st, i);
     /* op_counts[pending] is also the length of the pending list. */
     if (from == CAIRN_OP_PENDING) {
         set_remove(st->pending, &st->op_counts[CAIRN_OP_PENDING], i);

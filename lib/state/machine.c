@@ -22,11 +22,19 @@ void cairn__state_free(cairn_state *st)
         return;
     }
     for (uint32_t i = 0; i < st->n_ops && st->ops != NULL; i++) {
-        free_requires(&st->ops[i]);
+        if (st->loaded != NULL && st->loaded[i / 8] == 0) {
+            i |= 7u; /* none of these eight rows is loaded */
+            continue;
+        }
+        if (cairn__state_has_row(st, i)) {
+            free_requires(&st->ops[i]);
+        }
     }
     free(st->ops);
+    free(st->loaded);
     free(st->stopped);
     free(st->pending);
+    free(st->dirty);
     memset(st, 0, sizeof(*st));
 }
 
@@ -46,6 +54,11 @@ cairn_err cairn__state_copy(const cairn_state *src, cairn_state *dst)
 {
     *dst = *src;
     dst->ops = NULL;
+    dst->loaded = NULL;
+    dst->load_row = NULL; /* the copy outlives the loader's context */
+    dst->load_ctx = NULL;
+    dst->dirty = NULL;
+    dst->n_dirty = dst->dirty_cap = 0;
     dst->n_ops = 0;
     dst->stopped = dst->pending = NULL;
     dst->stopped_cap = dst->pending_cap = 0;
@@ -66,15 +79,46 @@ cairn_err cairn__state_copy(const cairn_state *src, cairn_state *dst)
         cairn__state_free(dst);
         return CAIRN_ENOMEM;
     }
+    if (src->n_dirty > 0 &&
+        (cairn__state_dirty_reserve(dst, src->n_dirty) != CAIRN_OK ||
+         dst->dirty == NULL)) {
+        cairn__state_free(dst);
+        return CAIRN_ENOMEM;
+    }
+    if (src->n_dirty > 0) {
+        memcpy(dst->dirty, src->dirty, src->n_dirty * sizeof(uint32_t));
+        dst->n_dirty = src->n_dirty;
+    }
     if (src->n_ops == 0 || src->ops == NULL) { /* a stub or a summary */
         dst->n_ops = src->n_ops;
         return CAIRN_OK;
     }
-    dst->ops = calloc(src->n_ops, sizeof(cairn_op_st));
+    /* A writer's rows: only those the bitmap marks are ever read. */
+    dst->ops = src->loaded != NULL
+                   ? malloc((size_t)src->n_ops * sizeof(cairn_op_st))
+                   : calloc(src->n_ops, sizeof(cairn_op_st));
     if (dst->ops == NULL) {
+        cairn__state_free(dst);
         return CAIRN_ENOMEM;
     }
+    if (src->loaded != NULL) {
+        size_t bytes = ((size_t)src->n_ops + 7) / 8;
+        dst->loaded = malloc(bytes);
+        if (dst->loaded == NULL) {
+            cairn__state_free(dst);
+            return CAIRN_ENOMEM;
+        }
+        memcpy(dst->loaded, src->loaded, bytes);
+    }
     for (uint32_t i = 0; i < src->n_ops; i++) {
+        dst->n_ops = i;
+        if (src->loaded != NULL && src->loaded[i / 8] == 0) {
+            i |= 7u; /* none of these eight rows is loaded */
+            continue;
+        }
+        if (!cairn__state_has_row(src, i)) {
+            continue;
+        }
         dst->ops[i] = src->ops[i];
         cairn_err err =
             copy_requires(&dst->ops[i], src->ops[i].requires,
@@ -88,6 +132,7 @@ cairn_err cairn__state_copy(const cairn_state *src, cairn_state *dst)
             return err;
         }
     }
+    dst->n_ops = src->n_ops;
     return CAIRN_OK;
 }
 

@@ -12,6 +12,16 @@
 #include "format/record.h"
 #include "format/merkle.h"
 
+struct cairn_state;
+struct cairn_op_st;
+/** Read row @p op of @p st's run into @p out (free with
+ *  cairn__oprow_free()), proven (a writer's rows, docs/FORMAT.md 23.5).
+ *  @return CAIRN_OK or why not (CAIRN_ETAMPERED: the row does not
+ *  prove), described in @p detail; @p out then owns nothing. */
+typedef cairn_err (*cairn_row_loader)(void *ctx, const struct cairn_state *st,
+                                      uint32_t op, struct cairn_op_st *out,
+                                      char *detail, size_t detail_len);
+
 typedef struct cairn_op_st {
     char id[CAIRN_MAX_ID + 1];
     cairn_kind kind;
@@ -90,6 +100,20 @@ typedef struct cairn_state {
     uint64_t hold_until_ns; /**< 0: until released */
     uint64_t hold_ns;       /**< wall time of the HOLD record */
     char hold_actor[CAIRN_MAX_TEXT + 1];
+    /* Rows loaded as needed (a writer, docs/FORMAT.md 23.5; rows.c).
+     * loaded NULL: every op of ops[] is there (replay, verify, readers);
+     * else bit i of loaded says whether ops[i] is, the others are not to be
+     * read, and load_row (NULL: no more can be loaded) fills them. */
+    uint8_t *loaded;
+    cairn_row_loader load_row;
+    void *load_ctx;
+    uint64_t rows_loaded; /**< rows load_row filled (tests count them) */
+    /* The ops whose rows the machine changed since the list was last
+     * cleared (cairn__state_rows_clean()), kept when track_rows is set:
+     * what a writer rewrites.  May hold an op twice. */
+    uint8_t track_rows;
+    uint32_t *dirty;
+    uint32_t n_dirty, dirty_cap;
 } cairn_state;
 
 /** Does @p st's hold count at wall time @p now_ns: held, and no until
@@ -212,12 +236,53 @@ CAIRN_INTERNAL cairn_err
 cairn__state_apply_prune(cairn_state *st, const cairn_record *rec,
                          const uint8_t hash[CAIRN_HASH_BYTES],
                          uint64_t position, char *detail, size_t detail_len);
-/** Canonical encoding of the state (docs/FORMAT.md "Run state"). */
+/** Canonical encoding of the state (docs/FORMAT.md "Run state");
+ *  CAIRN_EINVAL for a writer's state without every row. */
 CAIRN_INTERNAL cairn_err cairn__state_encode(const cairn_state *st,
                                              uint8_t **out, size_t *out_len);
 CAIRN_INTERNAL cairn_err cairn__state_decode(const uint8_t *buf, size_t len,
                                              cairn_state *st, char *detail,
                                              size_t detail_len);
+
+/* Rows loaded as needed and the rows changed (rows.c). */
+
+/** Make @p st, a decoded summary (ops NULL), load its rows as needed
+ *  through @p load (with @p ctx) and track the rows it changes.
+ *  @return CAIRN_OK; CAIRN_ENOMEM (@p st unchanged). */
+CAIRN_INTERNAL cairn_err cairn__state_lazy(cairn_state *st,
+                                           cairn_row_loader load, void *ctx);
+/** Load no more rows (the loader's context ends): a row not loaded yet
+ *  is then CAIRN_EINVAL. */
+CAIRN_INTERNAL void cairn__state_detach(cairn_state *st);
+/** Is row @p op in st->ops? */
+CAIRN_INTERNAL int cairn__state_has_row(const cairn_state *st, uint32_t op);
+/** Make sure row @p op (< n_ops) is in st->ops, loading it when it is
+ *  not.  @return CAIRN_OK; the loader's error (CAIRN_ETAMPERED ...);
+ *  CAIRN_EINVAL (not loaded and no loader, or @p op out of range);
+ *  described in @p detail. */
+CAIRN_INTERNAL cairn_err cairn__state_need(cairn_state *st, uint32_t op,
+                                           char *detail, size_t detail_len);
+/** cairn__state_need() of every row, O(n_ops). */
+CAIRN_INTERNAL cairn_err cairn__state_need_all(cairn_state *st, char *detail,
+                                               size_t detail_len);
+/** Load every row record @p rec needs (docs/FORMAT.md 23.5, "Rows
+ *  needed"), including those the head and the done prefix would move
+ *  across, so that applying it reads no other.  @return as
+ *  cairn__state_need(). */
+CAIRN_INTERNAL cairn_err cairn__state_prefetch(cairn_state *st,
+                                               const cairn_record *rec,
+                                               char *detail, size_t detail_len);
+/** Room for @p more entries in the changed-rows list.
+ *  @return CAIRN_OK; CAIRN_ENOMEM. */
+CAIRN_INTERNAL cairn_err cairn__state_dirty_reserve(cairn_state *st,
+                                                    uint32_t more);
+/** Note that row @p op changed (room reserved; nothing unless
+ *  st->track_rows). */
+CAIRN_INTERNAL void cairn__state_dirty_add(cairn_state *st, uint32_t op);
+/** Sort the changed-rows list and drop repeats. */
+CAIRN_INTERNAL void cairn__state_dirty_sort(cairn_state *st);
+/** Forget the changed rows (they were written). */
+CAIRN_INTERNAL void cairn__state_rows_clean(cairn_state *st);
 
 /* Format 2: the run summary and the operation rows (docs/FORMAT.md
  * section 23; summary_codec.c). */
@@ -252,8 +317,9 @@ CAIRN_INTERNAL cairn_err cairn__oprow_leaf(const cairn_op_st *op,
                                            uint8_t leaf[CAIRN_HASH_BYTES]);
 /** Compute st->ops_root from the ops (O(n_ops)); @p on_node (may be
  *  NULL) is told each complete node of the op tree, as
- *  cairn__mt_stream_push() tells them.  @return CAIRN_OK; an error of
- *  the encoder or of @p on_node. */
+ *  cairn__mt_stream_push() tells them.  @return CAIRN_OK; CAIRN_EINVAL
+ *  (a writer's state without every row); an error of the encoder or of
+ *  @p on_node. */
 CAIRN_INTERNAL cairn_err cairn__state_ops_root(cairn_state *st,
                                                cairn_mt_put on_node, void *ctx);
 

@@ -109,6 +109,12 @@ cairn_err cairn__state_encode(const cairn_state *st, uint8_t **out,
 {
     *out = NULL;
     *out_len = 0;
+    for (uint32_t i = 0; !st->pruned && st->loaded != NULL && i < st->n_ops;
+         i++) {
+        if (!cairn__state_has_row(st, i)) {
+            return CAIRN_EINVAL; /* a writer's state: not every row */
+        }
+    }
     cairn_wr w;
     cairn__wr_init(&w, CAIRN__STATE_MAX_BYTES);
     /* About what a plan's state takes: one allocation, no regrowing. */

@@ -217,7 +217,9 @@ cairn_err cairn__state_ops_root(cairn_state *st, cairn_mt_put on_node,
     char why[128];
     cairn__mt_stream_init(&ms, on_node, ctx);
     for (uint32_t i = 0; i < st->n_ops; i++) {
-        cairn_err err = cairn__oprow_leaf(&st->ops[i], leaf);
+        cairn_err err = cairn__state_has_row(st, i)
+                            ? cairn__oprow_leaf(&st->ops[i], leaf)
+                            : CAIRN_EINVAL; /* a writer's, not every row */
         if (err == CAIRN_OK) {
             err = cairn__mt_stream_push(&ms, leaf, why, sizeof(why));
         }

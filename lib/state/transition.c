@@ -426,8 +426,20 @@ cairn_err cairn__state_apply(cairn_state *st, const cairn_record *rec,
      * failure leaves the state as it was.  The facts' room is made first,
      * so that no change can fail. */
     cairn_err err = cairn__facts_reserve(st);
+    if (err == CAIRN_OK) {
+        uint32_t more = rec->type == CAIRN_REC_ACCEPT
+                            ? st->op_counts[CAIRN_OP_BLOCKED] + 1u
+                            : 1u;
+        err = cairn__state_dirty_reserve(st, more);
+    }
     if (err != CAIRN_OK) {
         FAIL(err, "run %s: out of memory", st->run_id);
+    }
+    /* A writer's rows: every row the record needs is loaded (and proven
+     * by the loader) before anything changes. */
+    err = cairn__state_prefetch(st, rec, detail, detail_len);
+    if (err != CAIRN_OK) {
+        return err;
     }
     err = dispatch(st, rec, detail, detail_len);
     if (err != CAIRN_OK) {
