@@ -51,15 +51,6 @@ static void drop_rotation(const char *dir)
     vf_raw_close(&raw);
 }
 
-static cairn_signer *load_signer(const char *sec)
-{
-    cairn_signer *s = NULL;
-    char detail[256];
-    assert_int_equal(cairn_signer_load(sec, NULL, &s, detail, sizeof(detail)),
-                     CAIRN_OK);
-    return s;
-}
-
 /* Re-sign the checkpoint of @p run's last record with @p sec's key. */
 static void old_checkpoint(const char *dir, const char *run, const char *sec)
 {
@@ -68,7 +59,7 @@ static void old_checkpoint(const char *dir, const char *run, const char *sec)
     size_t vl;
     char why[128];
     cairn_checkpoint cp;
-    cairn_signer *s = load_signer(sec);
+    cairn_signer *s = vf_signer_load(sec);
     vf_raw_open(&raw, dir);
     uint8_t *id = vf_get(&raw, VR_META, "journal_id", 10, &vl);
     memcpy(jid, id, sizeof(jid));
@@ -101,7 +92,7 @@ static void old_head(const char *dir, const char *sec)
     vf_raw raw;
     size_t vl;
     char why[128];
-    cairn_signer *s = load_signer(sec);
+    cairn_signer *s = vf_signer_load(sec);
     vf_raw_open(&raw, dir);
     char *h = (char *)vf_get(&raw, VR_META, "head", 4, &vl);
     assert_non_null(h);
@@ -243,7 +234,7 @@ static rot_fix *fix_new(void)
         snprintf(name, sizeof(name), "k%d.sec", i);
         f->sec[i] = tu_path(f->root, name);
         vf_keygen(f->pub[i], f->sec[i]);
-        f->s[i] = load_signer(f->sec[i]);
+        f->s[i] = vf_signer_load(f->sec[i]);
         assert_int_equal(
             cairn_pubkey_load(f->pub[i], &f->pk[i], detail, sizeof(detail)),
             CAIRN_OK);
@@ -264,25 +255,11 @@ static void fix_free(rot_fix *f)
     free(f);
 }
 
-static cairn_journal *open_w(const char *dir, const cairn_signer *s)
-{
-    cairn_journal *j = NULL;
-    char detail[512];
-    assert_int_equal(
-        cairn_journal_open(dir, CAIRN_OPEN_CREATE, &j, detail, sizeof(detail)),
-        CAIRN_OK);
-    cairn_journal_set_signer(j, s);
-    return j;
-}
-
 static uint64_t records_of(const char *dir)
 {
     cairn_journal *j = NULL;
     cairn_journal_info info;
-    char detail[512];
-    assert_int_equal(cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j, detail,
-                                        sizeof(detail)),
-                     CAIRN_OK);
+    j = vf_open(dir, CAIRN_OPEN_READONLY, NULL);
     assert_int_equal(cairn_journal_info_get(j, &info), CAIRN_OK);
     cairn_journal_close(j);
     return info.records;
@@ -321,11 +298,8 @@ static cairn_verdict verify_all(const char *dir, const cairn_pubkey *pinned,
     cairn_journal *j = NULL;
     cairn_verify_report d;
     all_result a;
-    char detail[512];
     memset(&a, 0, sizeof(a));
-    assert_int_equal(cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j, detail,
-                                        sizeof(detail)),
-                     CAIRN_OK);
+    j = vf_open(dir, CAIRN_OPEN_READONLY, NULL);
     assert_int_equal(cairn_verify_all(j, pinned, 1, each, &a, &d), CAIRN_OK);
     cairn_journal_close(j);
     cairn_verdict v = a.worst;
@@ -341,7 +315,7 @@ static cairn_verdict verify_all(const char *dir, const cairn_pubkey *pinned,
  * on and r3 is created under k1. */
 static uint64_t build(rot_fix *f)
 {
-    cairn_journal *j = open_w(f->dir, f->s[0]);
+    cairn_journal *j = vf_open(f->dir, CAIRN_OPEN_CREATE, f->s[0]);
     vf_create(j, "r1");
     vf_claim(j, "r1", 0);
     vf_receipt(j, "r1", 0, CAIRN_OUTCOME_COMPLETED, NULL, 0);
@@ -349,7 +323,7 @@ static uint64_t build(rot_fix *f)
     cairn_actor_info who = {"ops", "yearly rotation"};
     uint64_t pos = 0;
     /* Another writer open: refused, nothing written. */
-    cairn_journal *other = open_w(f->dir, f->s[0]);
+    cairn_journal *other = vf_open(f->dir, CAIRN_OPEN_CREATE, f->s[0]);
     uint64_t before = records_of(f->dir);
     assert_int_equal(cairn_rotate_key(j, f->s[1], &who, &pos), CAIRN_ELOCKED);
     assert_non_null(strstr(cairn_journal_errdetail(j), "to itself"));
@@ -373,7 +347,7 @@ static void test_rotate_and_write(void **state)
     build(f);
     uint64_t n = records_of(f->dir);
     /* The retired key is refused, naming the rotation; nothing written. */
-    cairn_journal *j = open_w(f->dir, f->s[0]);
+    cairn_journal *j = vf_open(f->dir, CAIRN_OPEN_CREATE, f->s[0]);
     cairn_receipt rc = {.seq = 0, .outcome = CAIRN_OUTCOME_COMPLETED};
     assert_int_equal(cairn_receipt_record(j, "r2", &rc, NULL),
                      CAIRN_EKEYMISMATCH);
@@ -385,7 +359,7 @@ static void test_rotate_and_write(void **state)
     cairn_journal_close(j);
     assert_int_equal(records_of(f->dir), n);
     /* A second rotation by the current key chains on. */
-    j = open_w(f->dir, f->s[1]);
+    j = vf_open(f->dir, CAIRN_OPEN_CREATE, f->s[1]);
     assert_int_equal(cairn_rotate_key(j, f->s[2], &who, &pos), CAIRN_OK);
     assert_int_equal(pos, n + 1);
     vf_receipt(j, "r2", 0, CAIRN_OUTCOME_COMPLETED, NULL, 0);
@@ -467,7 +441,7 @@ static void test_tamper(void **state)
                          CAIRN_VERDICT_TAMPERED);
         assert_string_equal(field, "head");
         /* A writer holding the retired key does not build on it. */
-        cairn_journal *j = open_w(c, f->s[0]);
+        cairn_journal *j = vf_open(c, CAIRN_OPEN_CREATE, f->s[0]);
         cairn_receipt rc = {.seq = 0, .outcome = CAIRN_OUTCOME_COMPLETED};
         assert_int_equal(cairn_receipt_record(j, "r2", &rc, NULL),
                          CAIRN_ETAMPERED);
