@@ -588,6 +588,10 @@ int cli_parse_until(const char *text, uint64_t now_ns, uint64_t *ns);
 int cli_parse_duration(const char *text, uint64_t *ns);
 /** Write @p s to @p out, escaping quotes, backslashes and control bytes. */
 void cli_put_escaped(FILE *out, const char *s);
+/** vsnprintf() into @p dst[@p cap], cut short (always terminated) when it
+ *  does not fit: for texts that may be shortened. */
+__attribute__((format(printf, 3, 4))) void cli_textf(char *dst, size_t cap,
+                                                     const char *fmt, ...);
 
 /* ---------------------------------------------------------------- */
 /* JSON (cli_json.c).                                                */

@@ -1,8 +1,10 @@
 /*
- * cli_format.c - hex, key ids, RFC 3339 times, --since parsing, escaping.
+ * cli_format.c - hex, key ids, RFC 3339 times, --since parsing, escaping,
+ * texts cut to fit.
  */
 #include "cli.h"
 
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 
@@ -250,4 +252,12 @@ void cli_put_escaped(FILE *out, const char *s)
             break;
         }
     }
+}
+
+void cli_textf(char *dst, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(dst, cap, fmt, ap);
+    va_end(ap);
 }

@@ -17,23 +17,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 /* snprintf into a fixed buffer, truncating quietly (reports are bounded). */
-static void textf(char *dst, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void textf(char *dst, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    (void)vsnprintf(dst, cap, fmt, ap);
-    va_end(ap);
-}
-
 enum {
     OPT_BUNDLE = CLI_OPT_FIRST_LOCAL,
     OPT_OUTPUT_FILE,
@@ -220,8 +208,8 @@ static void bundle_json(const char *run, const char *path,
     if (o == NULL) {
         cli_die_nomem();
     }
-    textf(sig, sizeof(sig), "%s.minisig", path);
-    textf(tp, sizeof(tp), "%s.tlog-proof", path);
+    cli_textf(sig, sizeof(sig), "%s.minisig", path);
+    cli_textf(tp, sizeof(tp), "%s.tlog-proof", path);
     cli_jset(o, "run_id", cli_jstr(run));
     cli_jset(o, "bundle", cli_jstr(path));
     cli_jset(o, "signature", cli_jstr(sig));
@@ -275,7 +263,7 @@ static int export_bundle(cli_ctx *ctx, const char *run, const char *path,
             if (o == NULL) {
                 cli_die_nomem();
             }
-            textf(sig, sizeof(sig), "%s.minisig", path);
+            cli_textf(sig, sizeof(sig), "%s.minisig", path);
             cli_jset(o, "run_id", cli_jstr(run));
             cli_jset(o, "bundle", cli_jstr(path));
             cli_jset(o, "signature", cli_jstr(sig));

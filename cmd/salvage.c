@@ -18,7 +18,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -76,17 +75,6 @@ typedef struct salvage {
     char list_problem[1200];
 } salvage;
 
-static void textf(char *dst, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void textf(char *dst, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    (void)vsnprintf(dst, cap, fmt, ap);
-    va_end(ap);
-}
-
 static void send_msg(int fd, const smsg *m)
 {
     cli_child_send(fd, m, sizeof(*m));
@@ -124,7 +112,7 @@ static int send_name(void *vfd, const char *run_id)
     smsg m;
     memset(&m, 0, sizeof(m));
     m.kind = SMSG_NAME;
-    textf(m.run_id, sizeof(m.run_id), "%s", run_id);
+    cli_textf(m.run_id, sizeof(m.run_id), "%s", run_id);
     send_msg(*(int *)vfd, &m);
     return 0;
 }
@@ -137,7 +125,7 @@ __attribute__((noreturn)) static void child_list(int fd, const char *src)
     cairn_err err = cairn_run_each(j, send_name, &fd);
     m.kind = err == CAIRN_OK ? SMSG_LIST_END : SMSG_LIST_FAIL;
     m.err = (int)err;
-    textf(m.detail, sizeof(m.detail), "%s", cairn_journal_errdetail(j));
+    cli_textf(m.detail, sizeof(m.detail), "%s", cairn_journal_errdetail(j));
     send_msg(fd, &m);
     memset(&m, 0, sizeof(m));
     m.kind = SMSG_END;
@@ -165,7 +153,7 @@ static void child_run(int fd, cairn_journal *j, const salvage *s, size_t i,
                                   pass == 2 ? CAIRN_EXPORT_RUN_ONLY : 0);
     m.err = (int)err;
     if (err != CAIRN_OK) {
-        textf(m.detail, sizeof(m.detail), "%s", cairn_journal_errdetail(j));
+        cli_textf(m.detail, sizeof(m.detail), "%s", cairn_journal_errdetail(j));
         if (cairn_status_opts(j, r->run_id, CAIRN_STATUS_BRIEF, &sum) ==
             CAIRN_OK) {
             m.total = (int64_t)sum->records;
@@ -205,9 +193,9 @@ static char *bundle_path(const char *dir, const char *run_id, size_t n)
                 (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.';
     }
     if (plain) {
-        textf(name, sizeof(name), "%s.cairn", run_id);
+        cli_textf(name, sizeof(name), "%s.cairn", run_id);
     } else {
-        textf(name, sizeof(name), "run-%zu.cairn", n + 1);
+        cli_textf(name, sizeof(name), "run-%zu.cairn", n + 1);
     }
     size_t len = strlen(dir) + strlen(name) + 2;
     char *path = malloc(len);
@@ -246,11 +234,11 @@ static void add_run(salvage *s, const char *run_id)
 static void describe_exit(int status, char *out, size_t cap)
 {
     if (WIFSIGNALED(status)) {
-        textf(out, cap, "the reader was killed by signal %d (%s)",
-              WTERMSIG(status), strsignal(WTERMSIG(status)));
+        cli_textf(out, cap, "the reader was killed by signal %d (%s)",
+                  WTERMSIG(status), strsignal(WTERMSIG(status)));
     } else {
-        textf(out, cap, "the reader exited with status %d",
-              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        cli_textf(out, cap, "the reader exited with status %d",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     }
 }
 
@@ -272,7 +260,7 @@ __attribute__((noreturn)) static void open_failed(const smsg *m,
                                                   const char *src)
 {
     char what[4200];
-    textf(what, sizeof(what), "salvage: journal %s", src);
+    cli_textf(what, sizeof(what), "salvage: journal %s", src);
     cli_die_err((cairn_err)m->err, what, m->detail);
 }
 
@@ -293,9 +281,9 @@ static void list_runs(salvage *s)
             s->list_complete = s->n < MAX_RUNS;
         } else if (m.kind == SMSG_LIST_FAIL) {
             m.detail[sizeof(m.detail) - 1] = '\0';
-            textf(s->list_problem, sizeof(s->list_problem),
-                  "the list of runs is unreadable after %zu runs: %s: %s", s->n,
-                  cairn_strerror((cairn_err)m.err), m.detail);
+            cli_textf(s->list_problem, sizeof(s->list_problem),
+                      "the list of runs is unreadable after %zu runs: %s: %s",
+                      s->n, cairn_strerror((cairn_err)m.err), m.detail);
         } else if (m.kind == SMSG_END) {
             ended = 1;
         }
@@ -305,8 +293,9 @@ static void list_runs(salvage *s)
     if (!ended && s->list_problem[0] == '\0') {
         char why[200];
         describe_exit(status, why, sizeof(why));
-        textf(s->list_problem, sizeof(s->list_problem),
-              "the list of runs is unreadable after %zu runs: %s", s->n, why);
+        cli_textf(s->list_problem, sizeof(s->list_problem),
+                  "the list of runs is unreadable after %zu runs: %s", s->n,
+                  why);
     }
 }
 
@@ -333,12 +322,12 @@ static void run_failed(srun *r, const smsg *m, int pass)
             r->has_lost_seq = 1;
             r->lost_seq = m->rep.records;
         }
-        textf(r->reason, sizeof(r->reason), "%s: %s",
-              cairn_verdict_name(m->rep.verdict), m->rep.reason);
+        cli_textf(r->reason, sizeof(r->reason), "%s: %s",
+                  cairn_verdict_name(m->rep.verdict), m->rep.reason);
     } else {
-        textf(r->reason, sizeof(r->reason), "%s%s%s",
-              cairn_strerror((cairn_err)m->err), what[0] != '\0' ? ": " : "",
-              what);
+        cli_textf(r->reason, sizeof(r->reason), "%s%s%s",
+                  cairn_strerror((cairn_err)m->err),
+                  what[0] != '\0' ? ": " : "", what);
     }
 }
 
@@ -347,8 +336,8 @@ static void run_failed(srun *r, const smsg *m, int pass)
 static void remove_bundle(const srun *r)
 {
     char sig[4200], tp[4200];
-    textf(sig, sizeof(sig), "%s.minisig", r->bundle);
-    textf(tp, sizeof(tp), "%s.tlog-proof", r->bundle);
+    cli_textf(sig, sizeof(sig), "%s.minisig", r->bundle);
+    cli_textf(tp, sizeof(tp), "%s.tlog-proof", r->bundle);
     (void)unlink(r->bundle);
     (void)unlink(sig);
     (void)unlink(tp);
@@ -372,9 +361,9 @@ static void check_bundle(const salvage *s, srun *r, int pass)
     }
     r->pending_pass = 0;
     r->verdict = err == CAIRN_OK ? (int)rep.verdict : CAIRN_VERDICT_ERROR;
-    textf(r->reason, sizeof(r->reason),
-          "the bundle written does not verify: %s",
-          err == CAIRN_OK ? rep.reason : detail);
+    cli_textf(r->reason, sizeof(r->reason),
+              "the bundle written does not verify: %s",
+              err == CAIRN_OK ? rep.reason : detail);
     remove_bundle(r);
 }
 
@@ -419,8 +408,8 @@ static size_t export_from(salvage *s, size_t from, int pass)
         srun *r = &s->runs[current];
         char why[200];
         describe_exit(status, why, sizeof(why));
-        textf(r->reason, sizeof(r->reason),
-              "ERROR: reading the run failed: %s (a corrupt page?)", why);
+        cli_textf(r->reason, sizeof(r->reason),
+                  "ERROR: reading the run failed: %s (a corrupt page?)", why);
         r->verdict = CAIRN_VERDICT_ERROR;
         r->pending_pass = pass == 1 ? 2 : 0;
         remove_bundle(r);
@@ -449,7 +438,7 @@ static void sweep(const salvage *s)
             continue;
         }
         char path[4400];
-        textf(path, sizeof(path), "%s/%s", s->dir, e->d_name);
+        cli_textf(path, sizeof(path), "%s/%s", s->dir, e->d_name);
         (void)unlink(path);
     }
     closedir(d);

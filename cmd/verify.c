@@ -13,7 +13,6 @@
 #include "cli.h"
 #include "cli_child.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,17 +21,6 @@
 #include <unistd.h>
 
 /* snprintf into a fixed buffer, truncating quietly (reports are bounded). */
-static void textf(char *dst, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void textf(char *dst, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    (void)vsnprintf(dst, cap, fmt, ap);
-    va_end(ap);
-}
-
 enum {
     OPT_KEY = CLI_OPT_FIRST_LOCAL,
     OPT_ALL,
@@ -91,18 +79,18 @@ static void verify_one(int fd, cairn_journal *j, const char *run,
         m.kind = VMSG_RUN;
         m.rep.verdict = CAIRN_VERDICT_TAMPERED;
         m.rep.key_pinned = key != NULL;
-        textf(m.rep.run_id, sizeof(m.rep.run_id), "%s", run);
-        textf(m.rep.bad_field, sizeof(m.rep.bad_field), "names");
-        textf(m.rep.reason, sizeof(m.rep.reason),
-              "the run has a state but its name does not lead to it");
+        cli_textf(m.rep.run_id, sizeof(m.rep.run_id), "%s", run);
+        cli_textf(m.rep.bad_field, sizeof(m.rep.bad_field), "names");
+        cli_textf(m.rep.reason, sizeof(m.rep.reason),
+                  "the run has a state but its name does not lead to it");
         send_msg(fd, &m);
         return;
     }
     m.kind = err == CAIRN_OK ? VMSG_RUN : VMSG_FAIL;
     m.err = (int)err;
     if (err != CAIRN_OK) {
-        textf(m.detail, sizeof(m.detail), "%s", cairn_journal_errdetail(j));
-        textf(m.rep.run_id, sizeof(m.rep.run_id), "%s", run);
+        cli_textf(m.detail, sizeof(m.detail), "%s", cairn_journal_errdetail(j));
+        cli_textf(m.rep.run_id, sizeof(m.rep.run_id), "%s", run);
     }
     send_msg(fd, &m);
 }
@@ -133,7 +121,7 @@ static void verify_all(int fd, cairn_journal *j, const cairn_pubkey *key,
     m.kind = err == CAIRN_OK ? VMSG_DIRECTORY : VMSG_FAIL;
     m.err = (int)err;
     if (err != CAIRN_OK) {
-        textf(m.detail, sizeof(m.detail), "%s", cairn_journal_errdetail(j));
+        cli_textf(m.detail, sizeof(m.detail), "%s", cairn_journal_errdetail(j));
         memset(&m.rep, 0, sizeof(m.rep));
     }
     send_msg(fd, &m);
@@ -144,7 +132,7 @@ static int journal_exists(const char *dir)
 {
     char path[4200];
     struct stat st;
-    textf(path, sizeof(path), "%s/data.mdb", dir);
+    cli_textf(path, sizeof(path), "%s/data.mdb", dir);
     return lstat(path, &st) == 0;
 }
 
@@ -181,13 +169,13 @@ static cairn_err open_journal(const char *dir, int snapshot, vmsg *m,
         if (!fallback || !journal_exists(dir)) {
             return err;
         }
-        textf(why, sizeof(why), "%s", m->detail);
+        cli_textf(why, sizeof(why), "%s", m->detail);
     }
     m->read_mode = snapshot ? READ_SNAPSHOT : READ_SNAPSHOT_FALLBACK;
     err =
         cairn_journal_open_snapshot(dir, tmp, j, m->detail, sizeof(m->detail));
     if (err == CAIRN_OK && !snapshot) {
-        textf(m->detail, sizeof(m->detail), "%s", why);
+        cli_textf(m->detail, sizeof(m->detail), "%s", why);
     }
     return err;
 }
@@ -205,7 +193,7 @@ static void send_remembered(int fd, cli_anchors *a, cairn_journal *j)
     m.kind = VMSG_REMEMBERED;
     m.err = a->rem_err;
     m.remembered = a->rem;
-    textf(m.detail, sizeof(m.detail), "%s", a->rem_detail);
+    cli_textf(m.detail, sizeof(m.detail), "%s", a->rem_detail);
     send_msg(fd, &m);
 }
 
@@ -292,7 +280,7 @@ static void take_msg(outcome *o, const vmsg *m)
         memcpy(o->journal_id, m->journal_id, CAIRN_JOURNAL_ID_BYTES);
         o->read_mode = m->read_mode;
         o->snapshot_txn = m->snapshot_txn;
-        textf(o->snapshot_why, sizeof(o->snapshot_why), "%s", m->detail);
+        cli_textf(o->snapshot_why, sizeof(o->snapshot_why), "%s", m->detail);
         break;
     case VMSG_RUN:
         if (o->n_runs == o->cap) {
@@ -313,8 +301,8 @@ static void take_msg(outcome *o, const vmsg *m)
         if (o->fail_kind == 0) {
             o->fail_kind = m->kind;
             o->fail_err = (cairn_err)m->err;
-            textf(o->fail_run, sizeof(o->fail_run), "%s", m->rep.run_id);
-            textf(o->fail_detail, sizeof(o->fail_detail), "%s", m->detail);
+            cli_textf(o->fail_run, sizeof(o->fail_run), "%s", m->rep.run_id);
+            cli_textf(o->fail_detail, sizeof(o->fail_detail), "%s", m->detail);
         }
         break;
     case VMSG_ANCHOR:
@@ -327,15 +315,15 @@ static void take_msg(outcome *o, const vmsg *m)
         o->anchors->rem_done = 1;
         o->anchors->rem_err = m->err;
         o->anchors->rem = m->remembered;
-        textf(o->anchors->rem_detail, sizeof(o->anchors->rem_detail), "%s",
-              m->detail);
+        cli_textf(o->anchors->rem_detail, sizeof(o->anchors->rem_detail), "%s",
+                  m->detail);
         break;
     case VMSG_END:
         o->ended = 1;
         break;
     default:
-        textf(o->error, sizeof(o->error),
-              "journal unreadable: verifier sent a bad message");
+        cli_textf(o->error, sizeof(o->error),
+                  "journal unreadable: verifier sent a bad message");
         break;
     }
 }
@@ -358,7 +346,7 @@ static void child_stderr(int errfd, int killed, char *last, size_t cap)
         buf[n] = '\0';
         for (char *line = strtok(buf, "\n"); line != NULL;
              line = strtok(NULL, "\n")) {
-            textf(last, cap, "%s", line);
+            cli_textf(last, cap, "%s", line);
         }
     }
 }
@@ -386,19 +374,20 @@ static void child_died(const char *dir, int status, const char *lmdb,
     char where[700], said[400] = "";
     int found = damaged_page(dir, where, sizeof(where));
     if (lmdb[0] != '\0') {
-        textf(said, sizeof(said), ": %s", lmdb);
+        cli_textf(said, sizeof(said), ": %s", lmdb);
     }
     if (WIFSIGNALED(status)) {
-        textf(o->error, sizeof(o->error),
-              "journal unreadable: %s; the verifier was killed by signal %d%s",
-              found ? where : "no damaged page found in data.mdb",
-              WTERMSIG(status), said);
+        cli_textf(
+            o->error, sizeof(o->error),
+            "journal unreadable: %s; the verifier was killed by signal %d%s",
+            found ? where : "no damaged page found in data.mdb",
+            WTERMSIG(status), said);
     } else {
-        textf(o->error, sizeof(o->error),
-              "journal unreadable: %s%sverifier stopped early (exit status "
-              "%d)",
-              found ? where : "", found ? "; the " : "",
-              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        cli_textf(o->error, sizeof(o->error),
+                  "journal unreadable: %s%sverifier stopped early (exit status "
+                  "%d)",
+                  found ? where : "", found ? "; the " : "",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     }
 }
 
@@ -431,13 +420,14 @@ static void run_child(const char *dir, const char *run, const cairn_pubkey *key,
             size_t n = strlen(o->fail_detail);
             int bare =
                 n == 0 || (n >= 2 && strcmp(o->fail_detail + n - 2, ": ") == 0);
-            textf(o->fail_detail + n, sizeof(o->fail_detail) - n, "%s%s",
-                  bare ? "" : "; ", where);
+            cli_textf(o->fail_detail + n, sizeof(o->fail_detail) - n, "%s%s",
+                      bare ? "" : "; ", where);
         }
     } else if (o->error[0] == '\0' && any_error(o)) {
         char where[700];
         if (damaged_page(dir, where, sizeof(where))) {
-            textf(o->error, sizeof(o->error), "journal unreadable: %s", where);
+            cli_textf(o->error, sizeof(o->error), "journal unreadable: %s",
+                      where);
         }
     }
 }
@@ -475,19 +465,19 @@ static void die_on_failure(outcome *o, const char *dir)
         o->fail_err != CAIRN_EVERSION &&
         (o->fail_err == CAIRN_ENOMEM || o->fail_err == CAIRN_EINVAL ||
          !journal_exists(dir))) {
-        textf(what, sizeof(what), "journal %s", dir);
+        cli_textf(what, sizeof(what), "journal %s", dir);
         cli_die_err(o->fail_err, what, o->fail_detail);
     }
     if (o->fail_kind == VMSG_FAIL && o->fail_run[0] == '\0' &&
         o->fail_err != CAIRN_ENOMEM) {
         if (o->error[0] == '\0') {
-            textf(o->error, sizeof(o->error), "journal unreadable: %s",
-                  o->fail_detail);
+            cli_textf(o->error, sizeof(o->error), "journal unreadable: %s",
+                      o->fail_detail);
         }
         return;
     }
     if (o->fail_kind == VMSG_FAIL) {
-        textf(what, sizeof(what), "verify %s", o->fail_run);
+        cli_textf(what, sizeof(what), "verify %s", o->fail_run);
         cli_die_err(o->fail_err, what, o->fail_detail);
     }
 }
@@ -547,8 +537,8 @@ static void error_report(cairn_verify_report *r, const char *run,
     memset(r, 0, sizeof(*r));
     r->verdict = CAIRN_VERDICT_ERROR;
     r->key_pinned = key != NULL;
-    textf(r->run_id, sizeof(r->run_id), "%s", run);
-    textf(r->reason, sizeof(r->reason), "%s", why);
+    cli_textf(r->run_id, sizeof(r->run_id), "%s", run);
+    cli_textf(r->reason, sizeof(r->reason), "%s", why);
 }
 
 static int print_one(const cli_ctx *ctx, const char *dir, const outcome *o,
@@ -594,7 +584,7 @@ static int verify_single(const cli_ctx *ctx, const char *dir, const char *run,
         r = o->runs[0];
     } else if (o->fail_kind == VMSG_OPEN_FAIL) {
         char why[1200];
-        textf(why, sizeof(why), "journal unreadable: %s", o->fail_detail);
+        cli_textf(why, sizeof(why), "journal unreadable: %s", o->fail_detail);
         error_report(&r, run, key, why);
     } else {
         error_report(&r, run, key,
@@ -654,11 +644,11 @@ static cairn_verdict overall(const outcome *o, const cairn_pubkey *key,
 {
     cairn_verdict all =
         key != NULL ? CAIRN_VERDICT_VERIFIED : CAIRN_VERDICT_INCOMPLETE;
-    textf(error, error_len, "%s", o->error);
+    cli_textf(error, error_len, "%s", o->error);
     if (o->fail_kind == VMSG_OPEN_FAIL) {
-        textf(error, error_len, "journal unreadable: %s", o->fail_detail);
+        cli_textf(error, error_len, "journal unreadable: %s", o->fail_detail);
     } else if (!o->have_dir && error[0] == '\0') {
-        textf(error, error_len, "journal unreadable");
+        cli_textf(error, error_len, "journal unreadable");
     }
     for (size_t i = 0; i < o->n_runs; i++) {
         all = worse(all, o->runs[i].verdict);
@@ -746,7 +736,7 @@ static void remember_verified(const char *dir, int snapshot,
                                         sizeof(detail));
         cairn_journal_close(j);
     } else {
-        textf(detail, sizeof(detail), "%s", m.detail);
+        cli_textf(detail, sizeof(detail), "%s", m.detail);
     }
     if (err != CAIRN_OK && err != CAIRN_EINCOMPLETE && err != CAIRN_EVERSION) {
         cli_warn("journal %s: the checkpoint was not remembered: %s: %s", dir,

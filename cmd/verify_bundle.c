@@ -8,22 +8,10 @@
  */
 #include "cli.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* snprintf into a fixed buffer, truncating quietly (reports are bounded). */
-static void textf(char *dst, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void textf(char *dst, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    (void)vsnprintf(dst, cap, fmt, ap);
-    va_end(ap);
-}
-
 enum { OPT_KEY = CLI_OPT_FIRST_LOCAL, OPT_NO_SIGNATURE, OPT_ANCHOR };
 
 /* ---- printers ----------------------------------------------------------- */
@@ -242,7 +230,7 @@ json_t *cli_verify_key_json(const cairn_pubkey *key, const char *key_path)
     cairn_pubkey_fingerprint(key, fp, sizeof(fp));
     cairn_pubkey_key_id(key, id);
     cli_key_id_hex(id, kid);
-    textf(source, sizeof(source), "pinned: --key %s", key_path);
+    cli_textf(source, sizeof(source), "pinned: --key %s", key_path);
     cli_jset(o, "fingerprint", cli_jstr(fp));
     cli_jset(o, "key_id", cli_jstr(kid));
     cli_jset(o, "source", cli_jstr(source));

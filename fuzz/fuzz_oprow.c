@@ -48,6 +48,18 @@ static void check_summary(const cairn_state *st)
     }
 }
 
+/* A failed decode: CAIRN_ECORRUPT (or CAIRN_ENOMEM), a detail naming
+ * @p what, and nothing left owned (@p owns is 0). */
+static void failed(cairn_err err, const char *detail, const char *what,
+                   int owns)
+{
+    if ((err != CAIRN_ECORRUPT && err != CAIRN_ENOMEM) ||
+        strstr(detail, what) == NULL || owns) {
+        abort();
+    }
+}
+
+/* An encoder's result (@p err, @p out) is exactly the input bytes. */
 static void same(cairn_err err, uint8_t *out, size_t out_len,
                  const uint8_t *data, size_t size)
 {
@@ -57,28 +69,31 @@ static void same(cairn_err err, uint8_t *out, size_t out_len,
     free(out);
 }
 
+/* @p st encodes as a summary to exactly the input bytes. */
+static void summary_same(const cairn_state *st, const uint8_t *data,
+                         size_t size)
+{
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    cairn_err err = cairn__summary_encode(st, &out, &out_len);
+    same(err, out, out_len, data, size);
+}
+
 static void summary(const uint8_t *data, size_t size)
 {
     cairn_state st, copy;
     char detail[160] = "";
-    uint8_t *out = NULL;
-    size_t out_len = 0;
     cairn_err err =
         cairn__summary_decode(data, size, &st, detail, sizeof(detail));
     if (err != CAIRN_OK) {
-        if ((err != CAIRN_ECORRUPT && err != CAIRN_ENOMEM) ||
-            strstr(detail, "run summary") == NULL || st.stopped != NULL ||
-            st.pending != NULL) {
-            abort();
-        }
+        failed(err, detail, "run summary",
+               st.stopped != NULL || st.pending != NULL);
         return;
     }
     check_summary(&st);
-    err = cairn__summary_encode(&st, &out, &out_len);
-    same(err, out, out_len, data, size);
+    summary_same(&st, data, size);
     if (cairn__state_copy(&st, &copy) == CAIRN_OK) {
-        err = cairn__summary_encode(&copy, &out, &out_len);
-        same(err, out, out_len, data, size);
+        summary_same(&copy, data, size);
         cairn__state_free(&copy);
     }
     cairn__state_free(&st);
@@ -93,10 +108,7 @@ static void row(const uint8_t *data, size_t size)
     cairn_err err =
         cairn__oprow_decode(data, size, &op, detail, sizeof(detail));
     if (err != CAIRN_OK) {
-        if ((err != CAIRN_ECORRUPT && err != CAIRN_ENOMEM) ||
-            strstr(detail, "op row") == NULL || op.requires != NULL) {
-            abort();
-        }
+        failed(err, detail, "op row", op.requires != NULL);
         return;
     }
     if (op.id[0] == '\0' || op.kind < CAIRN_KIND_PREFLIGHT ||

@@ -46,16 +46,13 @@ static cairn_err export_opts(const char *dir, const char *run, const char *path,
                              cairn_export_result *res)
 {
     cairn_journal *j = NULL;
-    char detail[256];
     size_t lens[CAIRN_BUNDLE_MAX_ANCHORS + 1];
     assert_true(n <= CAIRN_BUNDLE_MAX_ANCHORS + 1);
     for (size_t i = 0; i < n; i++) {
         lens[i] = strlen(anchors[i]);
     }
     cairn_export_opts o = {0, anchors, lens, n};
-    assert_int_equal(cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j, detail,
-                                        sizeof(detail)),
-                     CAIRN_OK);
+    j = vf_open(dir, CAIRN_OPEN_READONLY, NULL);
     cairn_err err = cairn_export_bundle_opts(j, run, sample->a, path, &o, res);
     if (err != CAIRN_OK) {
         assert_true(cairn_journal_errdetail(j)[0] != '\0');
@@ -596,15 +593,13 @@ static void test_v2_anchors(void **state)
     char *dir = vf_copy(sample->dir);
     char *old = path_of("old.bundle"), *fresh = path_of("new.bundle");
     char *bad = path_of("bad.bundle");
-    char *anchor_old = head_of(dir), detail[256];
+    char *anchor_old = head_of(dir);
     cairn_verify_report r;
     cairn_bundle_info info;
     cairn_journal *j = NULL;
     /* The old bundle, then the run moves on by two records. */
     assert_int_equal(export_opts(dir, VF_RUN_A, old, NULL, 0, NULL), CAIRN_OK);
-    assert_int_equal(cairn_journal_open(dir, 0, &j, detail, sizeof(detail)),
-                     CAIRN_OK);
-    cairn_journal_set_signer(j, sample->a);
+    j = vf_open(dir, 0, sample->a);
     vf_claim(j, VF_RUN_A, -1);
     vf_receipt(j, VF_RUN_A, 4, CAIRN_OUTCOME_COMPLETED, NULL, 0);
     cairn_journal_close(j);
@@ -805,9 +800,7 @@ static void test_v2_zstd(void **state)
     cairn_verify_report r;
     cairn_bundle_info info;
     cairn_export_opts o = {CAIRN_EXPORT_ZSTD, NULL, NULL, 0};
-    assert_int_equal(cairn_journal_open(sample->dir, CAIRN_OPEN_READONLY, &j,
-                                        detail, sizeof(detail)),
-                     CAIRN_OK);
+    j = vf_open(sample->dir, CAIRN_OPEN_READONLY, NULL);
     assert_int_equal(
         cairn_export_bundle_opts(j, VF_RUN_A, sample->a, path, &o, &res),
         CAIRN_OK);

@@ -72,22 +72,15 @@ static void prune_run(cairn_journal *j, const char *run)
 static int group_setup(void **state)
 {
     (void)state;
-    char detail[512], run[32];
+    char run[32];
     root = tu_mkdtemp();
     pruned = tu_path(root, "j");
     pub_path = tu_path(root, "k.pub");
     sec_path = tu_path(root, "k.key");
     vf_keygen(pub_path, sec_path);
-    assert_int_equal(
-        cairn_signer_load(sec_path, NULL, &signer, detail, sizeof(detail)),
-        CAIRN_OK);
-    assert_int_equal(
-        cairn_pubkey_load(pub_path, &pubkey, detail, sizeof(detail)), CAIRN_OK);
-    cairn_journal *j = NULL;
-    assert_int_equal(cairn_journal_open(pruned, CAIRN_OPEN_CREATE, &j, detail,
-                                        sizeof(detail)),
-                     CAIRN_OK);
-    cairn_journal_set_signer(j, signer);
+    signer = vf_signer_load(sec_path);
+    pubkey = vf_pubkey_load(pub_path);
+    cairn_journal *j = vf_open(pruned, CAIRN_OPEN_CREATE, signer);
     for (int i = 0; i < RUNS; i++) {
         snprintf(run, sizeof(run), "nightly-%03d", i);
         run_completed(j, run);
@@ -236,11 +229,8 @@ static void assert_all_verified(const char *dir)
 {
     cairn_journal *j = NULL;
     cairn_verify_report d;
-    char detail[512];
     size_t n = 0;
-    assert_int_equal(cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j, detail,
-                                        sizeof(detail)),
-                     CAIRN_OK);
+    j = vf_open(dir, CAIRN_OPEN_READONLY, NULL);
     assert_int_equal(cairn_verify_all(j, pubkey, 2, each_verified, &n, &d),
                      CAIRN_OK);
     cairn_journal_close(j);

@@ -70,6 +70,41 @@ static void free_plan(cairn_plan *p)
     free(p->plan_id);
 }
 
+/* A walk over a random plan of @p n_ops operations, seeded @p seed. */
+static void walk_new(walk *w, uint64_t seed, uint32_t n_ops)
+{
+    memset(w, 0, sizeof(*w));
+    w->rng = seed;
+    memcpy(w->reason, "why", 4);
+    memcpy(w->host, "h", 2);
+    memcpy(w->pfid, "pf", 3);
+    make_plan(w, n_ops);
+}
+
+/* The state of a new run of the walk's plan (run 1, id w->pfid). */
+static void walk_start(walk *w)
+{
+    cairn_record create;
+    cairn__record_init(&create);
+    create.type = CAIRN_REC_CREATE;
+    create.run_num = 1;
+    create.wall_ns = 1;
+    create.plan_id = w->plan.plan_id;
+    create.run_id = w->pfid;
+    memcpy(create.plan_hash, w->plan.hash, CAIRN_HASH_BYTES);
+    uint8_t hash[CAIRN_HASH_BYTES] = {1};
+    char detail[256];
+    assert_int_equal(cairn__state_init(&w->st, &w->plan, &create, hash, 1,
+                                       detail, sizeof(detail)),
+                     CAIRN_OK);
+}
+
+static void walk_free(walk *w)
+{
+    cairn__state_free(&w->st);
+    free_plan(&w->plan);
+}
+
 static void base_record(walk *w, cairn_record *rec, cairn_record_type type)
 {
     cairn__record_init(rec);
@@ -350,25 +385,8 @@ typedef struct tally {
 static void one_walk(uint64_t seed, uint32_t n_ops, unsigned steps, tally *t)
 {
     walk w;
-    memset(&w, 0, sizeof(w));
-    w.rng = seed;
-    memcpy(w.reason, "why", 4);
-    memcpy(w.host, "h", 2);
-    memcpy(w.pfid, "pf", 3);
-    make_plan(&w, n_ops);
-    cairn_record create;
-    cairn__record_init(&create);
-    create.type = CAIRN_REC_CREATE;
-    create.run_num = 1;
-    create.wall_ns = 1;
-    create.plan_id = w.plan.plan_id;
-    create.run_id = w.pfid;
-    memcpy(create.plan_hash, w.plan.hash, CAIRN_HASH_BYTES);
-    uint8_t hash[CAIRN_HASH_BYTES] = {1};
-    char detail[256];
-    assert_int_equal(cairn__state_init(&w.st, &w.plan, &create, hash, 1, detail,
-                                       sizeof(detail)),
-                     CAIRN_OK);
+    walk_new(&w, seed, n_ops);
+    walk_start(&w);
     check_facts(&w);
     for (unsigned i = 0; i < steps && !cairn__state_all_done(&w.st); i++) {
         step(&w);
@@ -378,8 +396,7 @@ static void one_walk(uint64_t seed, uint32_t n_ops, unsigned steps, tally *t)
     t->stopped += w.saw_stopped > 0;
     t->head_moves += w.saw_head_move > 0;
     t->done += cairn__state_all_done(&w.st) ? 1u : 0u;
-    cairn__state_free(&w.st);
-    free_plan(&w.plan);
+    walk_free(&w);
 }
 
 static void test_facts_random_walks(void **state)
@@ -401,22 +418,8 @@ static void test_facts_anchors(void **state)
 {
     (void)state;
     walk w;
-    memset(&w, 0, sizeof(w));
-    w.rng = 99;
-    make_plan(&w, 64);
-    cairn_record create;
-    cairn__record_init(&create);
-    create.type = CAIRN_REC_CREATE;
-    create.run_num = 1;
-    create.plan_id = w.plan.plan_id;
-    create.run_id = w.pfid;
-    memcpy(w.pfid, "r", 2);
-    memcpy(create.plan_hash, w.plan.hash, CAIRN_HASH_BYTES);
-    uint8_t hash[CAIRN_HASH_BYTES] = {1};
-    char detail[256];
-    assert_int_equal(cairn__state_init(&w.st, &w.plan, &create, hash, 1, detail,
-                                       sizeof(detail)),
-                     CAIRN_OK);
+    walk_new(&w, 99, 64);
+    walk_start(&w);
     unsigned anchored = 0;
     for (uint32_t i = 0; i < w.st.n_ops; i++) {
         const cairn_op_st *op = &w.st.ops[i];
@@ -437,8 +440,7 @@ static void test_facts_anchors(void **state)
         anchored++;
     }
     assert_true(anchored > 0);
-    cairn__state_free(&w.st);
-    free_plan(&w.plan);
+    walk_free(&w);
 }
 
 static void op_tree_node(const uint8_t *l, const uint8_t *r, uint8_t *out)
@@ -452,9 +454,7 @@ static void test_facts_op_tree_and_anchor(void **state)
 {
     (void)state;
     walk w;
-    memset(&w, 0, sizeof(w));
-    w.rng = 5;
-    make_plan(&w, 3);
+    walk_new(&w, 5, 3);
     w.plan.ops[0].kind = CAIRN_KIND_PREFLIGHT;
     w.plan.ops[1].kind = CAIRN_KIND_STOP;
     if (w.plan.ops[1].target == NULL) {
@@ -463,19 +463,9 @@ static void test_facts_op_tree_and_anchor(void **state)
     w.plan.ops[2].kind = CAIRN_KIND_TASK;
     free(w.plan.ops[2].target);
     w.plan.ops[2].target = NULL;
-    cairn_record create;
-    cairn__record_init(&create);
-    create.type = CAIRN_REC_CREATE;
-    create.run_num = 1;
-    create.plan_id = w.plan.plan_id;
-    memcpy(w.pfid, "r", 2);
-    create.run_id = w.pfid;
-    memcpy(create.plan_hash, w.plan.hash, CAIRN_HASH_BYTES);
-    uint8_t hash[CAIRN_HASH_BYTES] = {1}, l[3][CAIRN_HASH_BYTES], want[32];
+    walk_start(&w);
+    uint8_t l[3][CAIRN_HASH_BYTES], want[32];
     char detail[256];
-    assert_int_equal(cairn__state_init(&w.st, &w.plan, &create, hash, 1, detail,
-                                       sizeof(detail)),
-                     CAIRN_OK);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(cairn__oprow_leaf(&w.st.ops[i], l[i]), CAIRN_OK);
     }
@@ -497,8 +487,7 @@ static void test_facts_op_tree_and_anchor(void **state)
         assert_non_null(strstr(detail, "anchor"));
         free(buf);
     }
-    cairn__state_free(&w.st);
-    free_plan(&w.plan);
+    walk_free(&w);
 }
 
 /* Summaries whose lists are out of order or out of range are refused. */
@@ -506,22 +495,9 @@ static void test_facts_summary_refused(void **state)
 {
     (void)state;
     walk w;
-    memset(&w, 0, sizeof(w));
-    w.rng = 11;
-    make_plan(&w, 6);
-    cairn_record create;
-    cairn__record_init(&create);
-    create.type = CAIRN_REC_CREATE;
-    create.run_num = 1;
-    create.plan_id = w.plan.plan_id;
-    memcpy(w.pfid, "r", 2);
-    create.run_id = w.pfid;
-    memcpy(create.plan_hash, w.plan.hash, CAIRN_HASH_BYTES);
-    uint8_t hash[CAIRN_HASH_BYTES] = {1};
+    walk_new(&w, 11, 6);
+    walk_start(&w);
     char detail[256];
-    assert_int_equal(cairn__state_init(&w.st, &w.plan, &create, hash, 1, detail,
-                                       sizeof(detail)),
-                     CAIRN_OK);
     struct {
         uint32_t n_stopped, s0, s1, head_op;
         const char *field;
@@ -552,8 +528,7 @@ static void test_facts_summary_refused(void **state)
         assert_non_null(strstr(detail, bad[k].field));
         free(buf);
     }
-    cairn__state_free(&w.st);
-    free_plan(&w.plan);
+    walk_free(&w);
 }
 
 int main(void)

@@ -22,13 +22,10 @@ static char *zbundle; /* the same run exported with CAIRN_EXPORT_ZSTD */
 static int group_setup(void **state)
 {
     (void)state;
-    char detail[256];
     cairn_journal *j = NULL;
     sample = vf_sample_new(NULL);
     bundle = tu_path(sample->root, "a.cairn");
-    assert_int_equal(cairn_journal_open(sample->dir, CAIRN_OPEN_READONLY, &j,
-                                        detail, sizeof(detail)),
-                     CAIRN_OK);
+    j = vf_open(sample->dir, CAIRN_OPEN_READONLY, NULL);
     assert_int_equal(cairn_export_bundle(j, VF_RUN_A, sample->a, bundle),
                      CAIRN_OK);
     zbundle = tu_path(sample->root, "a.cairn.zst");
@@ -60,13 +57,9 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    char detail[256];
     assert_non_null(f);
     f->dir = tu_mkdtemp();
-    assert_int_equal(cairn_journal_open(f->dir, CAIRN_OPEN_CREATE, &f->j,
-                                        detail, sizeof(detail)),
-                     CAIRN_OK);
-    cairn_journal_set_signer(f->j, sample->b);
+    f->j = vf_open(f->dir, CAIRN_OPEN_CREATE, sample->b);
     vf_create(f->j, "own");
     *state = f;
     return 0;
@@ -156,11 +149,7 @@ static void test_round_trip(void **state)
     memset(&there, 0, sizeof(there));
     assert_int_equal(cairn_record_each(f->j, VF_RUN_A, 0, each_record, &here),
                      CAIRN_OK);
-    char detail[256];
-    cairn_journal *src = NULL;
-    assert_int_equal(cairn_journal_open(sample->dir, CAIRN_OPEN_READONLY, &src,
-                                        detail, sizeof(detail)),
-                     CAIRN_OK);
+    cairn_journal *src = vf_open(sample->dir, CAIRN_OPEN_READONLY, NULL);
     assert_int_equal(cairn_record_each(src, VF_RUN_A, 0, each_record, &there),
                      CAIRN_OK);
     cairn_journal_close(src);
@@ -227,10 +216,7 @@ static void test_reopened(void **state)
     fixture *f = *state;
     import_ok(f);
     cairn_journal_close(f->j);
-    char detail[256];
-    assert_int_equal(cairn_journal_open(f->dir, CAIRN_OPEN_READONLY, &f->j,
-                                        detail, sizeof(detail)),
-                     CAIRN_OK);
+    f->j = vf_open(f->dir, CAIRN_OPEN_READONLY, NULL);
     cairn_summary *s = NULL;
     assert_int_equal(cairn_status(f->j, VF_RUN_A, &s), CAIRN_OK);
     assert_true(s->imported);
@@ -349,11 +335,7 @@ static void test_refused_imports(void **state)
                      CAIRN_EIO);
     assert_int_equal(cairn_import(f->j, bundle, sample->pk_a, 0x80, &r),
                      CAIRN_EINVAL);
-    char detail[256];
-    cairn_journal *src = NULL;
-    assert_int_equal(
-        cairn_journal_open(sample->dir, 0, &src, detail, sizeof(detail)),
-        CAIRN_OK);
+    cairn_journal *src = vf_open(sample->dir, 0, NULL);
     assert_int_equal(cairn_import(src, bundle, sample->pk_a, 0, &r),
                      CAIRN_EEXIST);
     cairn_journal_close(src);
@@ -436,10 +418,7 @@ static cairn_verify_report edited(fixture *f, edit e, const char *as)
     plant(&raw, dbi, as, v, vl);
     free(v);
     vf_raw_close(&raw);
-    char detail[256];
-    assert_int_equal(cairn_journal_open(f->dir, CAIRN_OPEN_READONLY, &f->j,
-                                        detail, sizeof(detail)),
-                     CAIRN_OK);
+    f->j = vf_open(f->dir, CAIRN_OPEN_READONLY, NULL);
     cairn_verify_report r;
     assert_int_equal(cairn_verify_run(f->j, as, sample->pk_a, &r), CAIRN_OK);
     return r;
@@ -497,10 +476,7 @@ static void test_planted(void **state)
     plant(&raw, dbi, "run-z", v, vl);
     free(v);
     vf_raw_close(&raw);
-    char detail[256];
-    assert_int_equal(cairn_journal_open(f->dir, CAIRN_OPEN_READONLY, &f->j,
-                                        detail, sizeof(detail)),
-                     CAIRN_OK);
+    f->j = vf_open(f->dir, CAIRN_OPEN_READONLY, NULL);
     cairn_verify_report r;
     assert_int_equal(cairn_verify_run(f->j, "run-z", sample->pk_a, &r),
                      CAIRN_OK);
@@ -621,9 +597,7 @@ static void test_zstd_round_trip(void **state)
     free(z);
     cairn__import_value_free(&iv);
     free(v);
-    char detail[256];
-    assert_int_equal(
-        cairn_journal_open(f->dir, 0, &f->j, detail, sizeof(detail)), CAIRN_OK);
+    f->j = vf_open(f->dir, 0, NULL);
 }
 
 /* Write @p n bytes of @p p to DIR/NAME, with the zstd bundle's .minisig

@@ -20,7 +20,7 @@ static void build2(rot_fix *f, uint64_t pos[2])
 {
     cairn_actor_info who = {"ops", NULL};
     pos[0] = build(f);
-    cairn_journal *j = open_w(f->dir, f->s[1]);
+    cairn_journal *j = vf_open(f->dir, CAIRN_OPEN_CREATE, f->s[1]);
     assert_int_equal(cairn_rotate_key(j, f->s[2], &who, &pos[1]), CAIRN_OK);
     vf_receipt(j, "r2", 0, CAIRN_OUTCOME_COMPLETED, NULL, 0);
     cairn_journal_close(j);
@@ -112,7 +112,7 @@ static void test_no_rotation_v2(void **state)
     (void)state;
     rot_fix *f = fix_new();
     cairn_export_result res;
-    cairn_journal *j = open_w(f->dir, f->s[0]);
+    cairn_journal *j = vf_open(f->dir, CAIRN_OPEN_CREATE, f->s[0]);
     vf_create(j, "r1");
     cairn_journal_close(j);
     assert_int_equal(export_run(f, "r1", 0, "r1.cairn", &res), CAIRN_OK);

@@ -139,3 +139,17 @@ cairn_err cairn__wr_status(const cairn_wr *w)
 {
     return (cairn_err)w->failed;
 }
+
+cairn_err cairn__wr_take(cairn_wr *w, uint8_t **out, size_t *out_len)
+{
+    cairn_err err = cairn__wr_status(w);
+    if (err != CAIRN_OK) {
+        cairn__wr_free(w);
+        *out = NULL;
+        *out_len = 0;
+        return err;
+    }
+    *out = w->p;
+    *out_len = w->len;
+    return CAIRN_OK;
+}

@@ -139,5 +139,11 @@ static inline void cairn__wr_u64(cairn_wr *w, uint64_t v)
 }
 /** 0 when every write fitted, else the cairn_err of the first failure. */
 CAIRN_INTERNAL cairn_err cairn__wr_status(const cairn_wr *w);
+/** End an encoding: when every write fitted, hand the bytes written to the
+ *  caller (*@p out, @p *out_len; the caller frees *@p out; NULL when
+ *  nothing was written) and return CAIRN_OK; else free them, set *@p out
+ *  to NULL and *@p out_len to 0, and return cairn__wr_status(). */
+CAIRN_INTERNAL cairn_err cairn__wr_take(cairn_wr *w, uint8_t **out,
+                                        size_t *out_len);
 
 #endif

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -162,6 +163,30 @@ int cairn__proc_alive(uint32_t pid, uint64_t start,
     /* Never declare a claimer dead on a failure to look: only when the
      * kernel says the process is gone. */
     return err == CAIRN_ENOMEM || kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+int cairn__proc_has_open(uint32_t pid, const struct stat *file)
+{
+    char path[64];
+    cairn__fmt(path, sizeof(path), "/proc/%u/fd", pid);
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        return 0;
+    }
+    int found = 0;
+    const struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        char fd_path[96];
+        struct stat st;
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') {
+            continue;
+        }
+        cairn__fmt(fd_path, sizeof(fd_path), "%s/%s", path, e->d_name);
+        found = stat(fd_path, &st) == 0 && st.st_dev == file->st_dev &&
+                st.st_ino == file->st_ino;
+    }
+    closedir(d);
+    return found;
 }
 
 cairn_err cairn__guard_std_fds(void)

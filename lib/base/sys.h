@@ -43,6 +43,11 @@ CAIRN_INTERNAL int cairn__proc_alive(uint32_t pid, uint64_t start,
  */
 CAIRN_INTERNAL int cairn__flock_holder(const struct stat *st, long long *pid);
 
+/** Does process @p pid have a descriptor open on the file (st_dev,
+ *  st_ino) of @p file?  Read from /proc/PID/fd; 0 also when that cannot
+ *  be read (another user's process, or gone). */
+CAIRN_INTERNAL int cairn__proc_has_open(uint32_t pid, const struct stat *file);
+
 /** Make sure descriptors 0, 1 and 2 are open (on /dev/null if not), so
  *  that no database file can land on them. */
 CAIRN_INTERNAL cairn_err cairn__guard_std_fds(void);

@@ -450,16 +450,13 @@ cairn_err cairn__record_encode(const cairn_record *rec, uint8_t **out,
     cairn__wr_init(&w, cap);
     cairn__wr_reserve(&w, 512); /* most records: one allocation */
     put_record(&w, rec, &outputs, &evidence);
-    cairn_err err = cairn__wr_status(&w);
+    cairn_err err = cairn__wr_take(&w, out, out_len);
+    if (err == CAIRN_ENOMEM) {
+        cairn__fmt(detail, detail_len, "record: out of memory");
+        return CAIRN_ENOMEM;
+    }
     if (err != CAIRN_OK) {
-        cairn__wr_free(&w);
-        if (err == CAIRN_ENOMEM) {
-            cairn__fmt(detail, detail_len, "record: out of memory");
-            return CAIRN_ENOMEM;
-        }
         return inval(&e, "record", "encoded size exceeds %u bytes", cap);
     }
-    *out = w.p;
-    *out_len = w.len;
     return CAIRN_OK;
 }

@@ -175,14 +175,7 @@ cairn_err cairn__import_value_encode(const cairn_import_value *v, uint8_t **out,
         cairn__wr_u32(&w, v->recs[i].offset);
         cairn__wr_u32(&w, v->recs[i].len);
     }
-    cairn_err err = cairn__wr_status(&w);
-    if (err != CAIRN_OK) {
-        cairn__wr_free(&w);
-        return err;
-    }
-    *out = w.p;
-    *out_len = w.len;
-    return CAIRN_OK;
+    return cairn__wr_take(&w, out, out_len);
 }
 
 void cairn__import_value_free(cairn_import_value *v)

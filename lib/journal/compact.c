@@ -231,7 +231,7 @@ static cairn_err copy_and_check(compaction *c, uint64_t txnid, char *detail,
     return err;
 }
 
-/* The open gate (store/store.c): the directory's flock, which every cairn
+/* The open gate (store/store_guard.c): the directory's flock, which every cairn
  * open holds across mdb_env_open().  Polled, never waited on forever. */
 static cairn_err gate_enter(compaction *c, char *detail, size_t detail_len)
 {

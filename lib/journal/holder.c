@@ -14,7 +14,6 @@
 #include "base/sys.h"
 #include "journal/journal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -109,31 +108,6 @@ int cairn__holder_note_parse(const char *text, holder_note *n)
     return 0;
 }
 
-/* Does process @p pid have a descriptor on the file of @p lock? */
-static int has_open(uint32_t pid, const struct stat *lock)
-{
-    char path[64];
-    cairn__fmt(path, sizeof(path), "/proc/%u/fd", pid);
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        return 0;
-    }
-    int found = 0;
-    const struct dirent *e;
-    while (!found && (e = readdir(d)) != NULL) {
-        char fd_path[96];
-        struct stat st;
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') {
-            continue;
-        }
-        cairn__fmt(fd_path, sizeof(fd_path), "%s/%s", path, e->d_name);
-        found = stat(fd_path, &st) == 0 && st.st_dev == lock->st_dev &&
-                st.st_ino == lock->st_ino;
-    }
-    closedir(d);
-    return found;
-}
-
 /* Is the holder the note names proven?  1 yes; 0 no (*why says why). */
 static int verify(const holder_note *n, const struct stat *lock, char *why,
                   size_t cap)
@@ -173,7 +147,7 @@ static int verify(const holder_note *n, const struct stat *lock, char *why,
         return 0;
     }
     if (cairn__flock_holder(lock, &flock_pid) != 1 ||
-        flock_pid != (long long)n->pid || !has_open(n->pid, lock)) {
+        flock_pid != (long long)n->pid || !cairn__proc_has_open(n->pid, lock)) {
         cairn__fmt(why, cap, "pid %u does not hold the run lock", n->pid);
         return 0;
     }

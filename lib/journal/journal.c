@@ -1,8 +1,8 @@
 /*
- * journal.c - open/close a journal directory, the handle's thread
- * synchronisation (cairn_jsync: made and freed with the handle, with the
- * batch settings of group commit, whose protocol is commit/group.c's),
- * and the handle's failure detail.
+ * journal.c - open and close a journal handle: the options, the meta a
+ * journal must hold, and what the handle tells about itself.  Opening the
+ * directory and its files with the owner checks is journal_files.c's; the
+ * handle's thread synchronisation and failure detail are journal_sync.c's.
  */
 #include "journal/journal.h"
 #include "journal/head.h"
@@ -10,116 +10,15 @@
 
 #include "base/bytes.h"
 #include "base/crypto.h"
-#include "base/jdir.h"
 #include "base/sys.h"
 #include "base/wlock.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define META_FORMAT_KEY "format"
 #define META_ID_KEY "journal_id"
-
-cairn_err cairn__jfail(cairn_journal *j, cairn_err err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    cairn__vfmt(j->detail, sizeof(j->detail), fmt, ap);
-    va_end(ap);
-    return err;
-}
-
-static cairn_err init_conds(cairn_jsync *s)
-{
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0) {
-        return CAIRN_ENOMEM;
-    }
-    int rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    if (rc == 0) {
-        rc = pthread_cond_init(&s->queue_cv, &attr);
-    }
-    pthread_condattr_destroy(&attr);
-    return rc == 0 ? CAIRN_OK : CAIRN_ENOMEM;
-}
-
-cairn_err cairn__jsync_open(cairn_journal *j)
-{
-    cairn_jsync *s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        return CAIRN_ENOMEM;
-    }
-    if (pthread_mutex_init(&s->mu, NULL) != 0) {
-        free(s);
-        return CAIRN_ENOMEM;
-    }
-    if (pthread_mutex_init(&s->locks_mu, NULL) != 0) {
-        pthread_mutex_destroy(&s->mu);
-        free(s);
-        return CAIRN_ENOMEM;
-    }
-    if (pthread_mutex_init(&s->names_mu, NULL) != 0) {
-        pthread_mutex_destroy(&s->locks_mu);
-        pthread_mutex_destroy(&s->mu);
-        free(s);
-        return CAIRN_ENOMEM;
-    }
-    if (pthread_mutex_init(&s->head_mu, NULL) != 0) {
-        pthread_mutex_destroy(&s->names_mu);
-        pthread_mutex_destroy(&s->locks_mu);
-        pthread_mutex_destroy(&s->mu);
-        free(s);
-        return CAIRN_ENOMEM;
-    }
-    if (init_conds(s) != CAIRN_OK) {
-        pthread_mutex_destroy(&s->head_mu);
-        pthread_mutex_destroy(&s->names_mu);
-        pthread_mutex_destroy(&s->locks_mu);
-        pthread_mutex_destroy(&s->mu);
-        free(s);
-        return CAIRN_ENOMEM;
-    }
-    s->batch_max = j->opts.batch_max;   /* checked at open */
-    s->wait_us = j->opts.batch_wait_us; /* checked at open */
-    j->sync = s;
-    return CAIRN_OK;
-}
-
-void cairn__jsync_close(cairn_journal *j)
-{
-    cairn_jsync *s = j->sync;
-    if (s == NULL) {
-        return;
-    }
-    for (size_t i = 0; i < s->n_slots; i++) {
-        free(s->slots[i]);
-    }
-    free(s->slots);
-    for (size_t i = 0; i < CAIRN__NAME_SLOTS; i++) {
-        free(s->names[i].run_id);
-    }
-    pthread_mutex_destroy(&s->head_mu);
-    pthread_mutex_destroy(&s->names_mu);
-    pthread_cond_destroy(&s->queue_cv);
-    pthread_mutex_destroy(&s->locks_mu);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
-    j->sync = NULL;
-}
-
-void cairn__publish_detail(cairn_journal *j, const char *text)
-{
-    pthread_mutex_lock(&j->sync->mu);
-    cairn__fmt(j->detail, sizeof(j->detail), "%s", text);
-    pthread_mutex_unlock(&j->sync->mu);
-}
 
 static cairn_err read_meta(cairn_journal *j)
 {
@@ -179,209 +78,6 @@ static cairn_err read_meta(cairn_journal *j)
     (CAIRN_OPEN_READONLY | CAIRN_OPEN_CREATE | CAIRN_OPEN_STRICT |             \
      CAIRN_OPEN_GROUP_READABLE | CAIRN_OPEN_SNAPSHOT |                         \
      CAIRN_OPEN_NO_SHARED_COMMIT)
-
-/* Note (or, strict, refuse) a file others can write. */
-static cairn_err loose(cairn_journal *j, unsigned flags, const struct stat *st,
-                       int is_dir, const char *name, char *detail,
-                       size_t detail_len)
-{
-    j->warnings |= cairn__jdir_loose(st, is_dir, j->dir, name, j->warn_detail,
-                                     sizeof(j->warn_detail));
-    if (j->warnings != 0 && (flags & CAIRN_OPEN_STRICT) != 0) {
-        cairn__fmt(detail, detail_len, "%s; refused (strict)", j->warn_detail);
-        return CAIRN_EUNSAFE;
-    }
-    return CAIRN_OK;
-}
-
-/* The identities LMDB is about to open, checked (jdir.h). */
-typedef struct checked_files {
-    struct stat data, lock;
-    int have_lock;
-} checked_files;
-
-/* Open the directory (making it first for CAIRN_OPEN_CREATE) and check
- * it; make a journal in it when it has none and may. */
-static cairn_err open_dir(cairn_journal *j, unsigned flags, char *detail,
-                          size_t detail_len)
-{
-    int writable = (flags & CAIRN_OPEN_READONLY) == 0;
-    int create = writable && (flags & CAIRN_OPEN_CREATE) != 0;
-    if (create) {
-        mode_t mode = (flags & CAIRN_OPEN_GROUP_READABLE) != 0 ? 0750 : 0700;
-        cairn_err err = cairn__journal_mkdir(j->dir, mode, detail, detail_len);
-        if (err != CAIRN_OK) {
-            return err;
-        }
-    }
-    cairn_err err =
-        cairn__jdir_open(j->dir, &j->dfd, &j->dir_st, detail, detail_len);
-    if (err == CAIRN_EIO && errno == ENOENT) {
-        cairn__fmt(detail, detail_len, "%s: no journal here (%s)", j->dir,
-                   strerror(ENOENT));
-    }
-    if (err != CAIRN_OK) {
-        return err;
-    }
-    return loose(j, flags, &j->dir_st, 1, NULL, detail, detail_len);
-}
-
-/* Check data.mdb and lock.mdb just before LMDB opens them by name. */
-static cairn_err check_files(cairn_journal *j, unsigned flags,
-                             checked_files *cf, char *detail, size_t detail_len)
-{
-    int writable = (flags & CAIRN_OPEN_READONLY) == 0, exists = 0;
-    cairn_err err = cairn__jdir_stat(j->dfd, j->dir, "data.mdb", 0, &cf->data,
-                                     &exists, detail, detail_len);
-    if (err == CAIRN_OK && !exists) {
-        if (!writable || (flags & CAIRN_OPEN_CREATE) == 0) {
-            cairn__fmt(detail, detail_len, "%s: no journal here (no data.mdb)",
-                       j->dir);
-            return CAIRN_EIO;
-        }
-        mode_t mode = (flags & CAIRN_OPEN_GROUP_READABLE) != 0 ? 0640 : 0600;
-        err = cairn__journal_create(j->dfd, j->dir, mode, j->opts.map_size,
-                                    detail, detail_len);
-        if (err == CAIRN_OK) {
-            err = cairn__jdir_stat(j->dfd, j->dir, "data.mdb", 0, &cf->data,
-                                   &exists, detail, detail_len);
-        }
-        if (err == CAIRN_OK && !exists) {
-            cairn__fmt(detail, detail_len, "%s/data.mdb: vanished", j->dir);
-            err = CAIRN_EIO;
-        }
-    }
-    err = err == CAIRN_OK
-              ? loose(j, flags, &cf->data, 0, "data.mdb", detail, detail_len)
-              : err;
-    if (err != CAIRN_OK) {
-        return err;
-    }
-    j->data_st = cf->data;
-    if (writable) {
-        err = cairn__prealloc_lock_file(j->dfd, j->dir,
-                                        cairn__jdir_file_mode(&cf->data),
-                                        &cf->lock, detail, detail_len);
-        cf->have_lock = err == CAIRN_OK;
-    } else {
-        err = cairn__jdir_stat(j->dfd, j->dir, "lock.mdb", 0, &cf->lock,
-                               &cf->have_lock, detail, detail_len);
-    }
-    if (err == CAIRN_OK && cf->have_lock) {
-        err = loose(j, flags, &cf->lock, 0, "lock.mdb", detail, detail_len);
-    }
-    return err;
-}
-
-/* After LMDB opened the environment by name: are the files it holds the
- * ones that were checked?  (Nothing here opens either file: closing a
- * descriptor of lock.mdb would drop LMDB's fcntl locks.) */
-static cairn_err check_opened(cairn_journal *j, checked_files *cf, char *detail,
-                              size_t detail_len)
-{
-    struct stat now;
-    int exists = 0;
-    if (cairn__store_data_stat(j->store, &now) != CAIRN_OK ||
-        now.st_dev != cf->data.st_dev || now.st_ino != cf->data.st_ino) {
-        cairn__fmt(detail, detail_len,
-                   "%s/data.mdb: replaced while it was being opened; refusing",
-                   j->dir);
-        return CAIRN_EUNSAFE;
-    }
-    if (cairn__store_nolock(j->store)) {
-        return CAIRN_OK; /* LMDB did not open lock.mdb (read-only fs) */
-    }
-    if (!cf->have_lock) { /* LMDB created it: check what is there now */
-        cairn_err err =
-            cairn__jdir_stat(j->dfd, j->dir, "lock.mdb", 0, &cf->lock, &exists,
-                             detail, detail_len);
-        if (err != CAIRN_OK) {
-            return err;
-        }
-        cf->have_lock = exists;
-    }
-    if (!cf->have_lock ||
-        cairn__jdir_mapped(cf->lock.st_dev, cf->lock.st_ino) == 0) {
-        cairn__fmt(detail, detail_len,
-                   "%s/lock.mdb: replaced while it was being opened; refusing",
-                   j->dir);
-        return CAIRN_EUNSAFE;
-    }
-    return CAIRN_OK;
-}
-
-static cairn_err writers_lock(cairn_journal *j, unsigned flags, char *detail,
-                              size_t detail_len)
-{
-    mode_t mode = (flags & CAIRN_OPEN_GROUP_READABLE) != 0 ? 0640 : 0600;
-    return cairn__writers_lock(j->dfd, j->dir, mode, 0, &j->writers_fd, detail,
-                               detail_len);
-}
-
-static cairn_err open_store(cairn_journal *j, unsigned flags, char *detail,
-                            size_t detail_len)
-{
-    checked_files cf;
-    char path[64];
-    memset(&cf, 0, sizeof(cf));
-    cairn_err err = open_dir(j, flags, detail, detail_len);
-    if (err == CAIRN_OK && !j->readonly) {
-        /* Before data.mdb is checked and LMDB opens it, so that no
-         * compaction replaces it under a writer (base/wlock.h); only in a
-         * journal (data.mdb there), not in a directory being refused. */
-        int exists = 0;
-        err = cairn__jdir_stat(j->dfd, j->dir, "data.mdb", 0, &cf.data, &exists,
-                               detail, detail_len);
-        if (err == CAIRN_OK && exists) {
-            err = writers_lock(j, flags, detail, detail_len);
-        }
-    }
-    if (err == CAIRN_OK) {
-        err = check_files(j, flags, &cf, detail, detail_len);
-    }
-    if (err == CAIRN_OK && !j->readonly && j->writers_fd < 0) {
-        err = writers_lock(j, flags, detail, detail_len); /* just created */
-    }
-    if (err != CAIRN_OK) {
-        return err;
-    }
-    /* LMDB opens by path: give it the checked directory itself. */
-    cairn__fd_path(j->dfd, j->dir, path, sizeof(path));
-    err = cairn__store_open(path, j->readonly, 0,
-                            cairn__jdir_file_mode(&j->data_st),
-                            j->opts.map_size, &j->store, detail, detail_len);
-    if (err != CAIRN_OK) {
-        /* The detail names /proc/thread-self/fd/N: name the directory instead.
-         */
-        char why[CAIRN__DETAIL_MAX];
-        size_t n = strlen(path);
-        const char *rest =
-            detail != NULL && strncmp(detail, path, n) == 0 ? detail + n : NULL;
-        if (rest != NULL) {
-            cairn__fmt(why, sizeof(why), "%s%s", j->dir, rest);
-            cairn__fmt(detail, detail_len, "%s", why);
-        }
-        return err;
-    }
-    err = check_opened(j, &cf, detail, detail_len);
-    if (err == CAIRN_OK && !j->readonly) {
-        /* Kept until after LMDB closes: never an open+close of data.mdb
-         * while the environment is open. */
-        struct stat st;
-        err = cairn__jdir_openat(j->dfd, j->dir, "data.mdb", O_RDWR, 0, 0,
-                                 &j->data_fd, &st, NULL, detail, detail_len);
-        if (err == CAIRN_OK &&
-            (st.st_dev != cf.data.st_dev || st.st_ino != cf.data.st_ino)) {
-            cairn__fmt(detail, detail_len,
-                       "%s/data.mdb: replaced while it was being opened; "
-                       "refusing",
-                       j->dir);
-            err = CAIRN_EUNSAFE;
-        }
-    }
-    return err;
-}
-
 cairn_err cairn_journal_open(const char *dir, unsigned flags,
                              cairn_journal **out, char *detail,
                              size_t detail_len)
@@ -514,7 +210,7 @@ cairn_err cairn__journal_open(const char *dir, const cairn_journal_opts *opts,
     err = (flags & CAIRN_OPEN_SNAPSHOT)
               ? cairn__store_open_snapshot(dir, snap, &j->store, detail,
                                            detail_len)
-              : open_store(j, flags, detail, detail_len);
+              : cairn__journal_open_store(j, flags, detail, detail_len);
     if (err == CAIRN_OK) {
         err = read_meta(j);
         if (err != CAIRN_OK) {
@@ -577,51 +273,6 @@ void cairn_journal_close(cairn_journal *journal)
     }
     free(journal->dir);
     free(journal);
-}
-
-/* The calling thread's slot (created on first use); NULL when out of
- * memory or when too many threads asked.  Under sync->mu. */
-static cairn_detail_slot *thread_slot(cairn_jsync *s)
-{
-    pthread_t self = pthread_self();
-    for (size_t i = 0; i < s->n_slots; i++) {
-        if (pthread_equal(s->slots[i]->thread, self)) {
-            return s->slots[i];
-        }
-    }
-    if (s->n_slots >= 1024) {
-        return NULL;
-    }
-    cairn_detail_slot **n =
-        realloc(s->slots, (s->n_slots + 1) * sizeof(*s->slots));
-    if (n == NULL) {
-        return NULL;
-    }
-    s->slots = n;
-    cairn_detail_slot *slot = calloc(1, sizeof(*slot));
-    if (slot == NULL) {
-        return NULL;
-    }
-    slot->thread = self;
-    s->slots[s->n_slots++] = slot;
-    return slot;
-}
-
-const char *cairn_journal_errdetail(const cairn_journal *journal)
-{
-    if (journal == NULL) {
-        return "";
-    }
-    /* A copy for the calling thread, taken under the lock that threads
-     * publishing a transition's failure hold. */
-    cairn_jsync *s = journal->sync;
-    pthread_mutex_lock(&s->mu);
-    cairn_detail_slot *slot = thread_slot(s);
-    if (slot != NULL) {
-        memcpy(slot->text, journal->detail, sizeof(slot->text));
-    }
-    pthread_mutex_unlock(&s->mu);
-    return slot != NULL ? slot->text : journal->detail;
 }
 
 void cairn_journal_id(const cairn_journal *journal,

@@ -135,6 +135,13 @@ CAIRN_INTERNAL cairn_err cairn__journal_open(const char *dir,
                                              cairn_journal **out, char *detail,
                                              size_t detail_len);
 
+/** Open @p j->dir's directory and files with the owner checks and the
+ *  store on them (journal_files.c): the open of a handle that is not a
+ *  snapshot; @p flags: the open's CAIRN_OPEN_* flags. */
+CAIRN_INTERNAL cairn_err cairn__journal_open_store(cairn_journal *j,
+                                                   unsigned flags, char *detail,
+                                                   size_t detail_len);
+
 /** Record @p err's description on the handle; returns @p err. */
 CAIRN_INTERNAL cairn_err cairn__jfail(cairn_journal *j, cairn_err err,
                                       const char *fmt, ...)

@@ -66,6 +66,13 @@ struct cairn_signer {
     uint64_t n_signed;
 };
 
+/** A new signer from @p keynum_sk: the key id (keynum) followed by the
+ *  64-byte secret key (seed || pk), copied into secure memory; the
+ *  caller frees it with cairn_signer_free().
+ *  @return CAIRN_OK; CAIRN_ENOMEM. */
+CAIRN_INTERNAL cairn_err cairn__signer_new(
+    const uint8_t keynum_sk[CAIRN_KEY_ID_BYTES + 64], cairn_signer **out);
+
 /** Sign @p len bytes of @p msg with plain Ed25519.
  *  @return CAIRN_OK; CAIRN_EINVAL (NULL signer); CAIRN_ECRYPTO. */
 CAIRN_INTERNAL cairn_err cairn__signer_sign(const cairn_signer *signer,

@@ -180,10 +180,10 @@ static cairn_err check_secret(const uint8_t *bin, int encrypted,
     return err;
 }
 
-static cairn_err make_signer(const uint8_t *bin, cairn_signer **out)
+cairn_err cairn__signer_new(const uint8_t keynum_sk[CAIRN_KEY_ID_BYTES + 64],
+                            cairn_signer **out)
 {
-    const uint8_t *keynum = bin + SECRET_OFF;
-    const uint8_t *sk = keynum + CAIRN_KEY_ID_BYTES;
+    const uint8_t *sk = keynum_sk + CAIRN_KEY_ID_BYTES;
     cairn_signer *s = malloc(sizeof *s);
     if (s == NULL) {
         return CAIRN_ENOMEM;
@@ -193,7 +193,7 @@ static cairn_err make_signer(const uint8_t *bin, cairn_signer **out)
         free(s);
         return CAIRN_ENOMEM;
     }
-    memcpy(s->key_id, keynum, CAIRN_KEY_ID_BYTES);
+    memcpy(s->key_id, keynum_sk, CAIRN_KEY_ID_BYTES);
     memcpy(s->pk, sk + 32, CAIRN_PUBLIC_KEY_BYTES);
     memcpy(s->sk, sk, SK_LEN);
     s->n_signed = 0;
@@ -280,7 +280,7 @@ cairn_err cairn__signer_parse_text(const char *text, size_t len,
     err = decode_secret(&b64, bin, password,
                         limits != NULL ? limits : &defaults, &c);
     if (err == CAIRN_OK) {
-        err = make_signer(bin, out);
+        err = cairn__signer_new(bin + SECRET_OFF, out);
     }
     cairn__memzero(bin, SECKEY_BIN);
     cairn__secure_free(bin);

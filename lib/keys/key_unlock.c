@@ -93,9 +93,6 @@ cairn_err
 cairn_signer_import_secret(const uint8_t in[CAIRN_SIGNER_SECRET_BYTES],
                            cairn_signer **out)
 {
-    const uint8_t *sk;
-    cairn_signer *s;
-
     if (out != NULL) {
         *out = NULL;
     }
@@ -106,25 +103,9 @@ cairn_signer_import_secret(const uint8_t in[CAIRN_SIGNER_SECRET_BYTES],
     if (err != CAIRN_OK) {
         return err;
     }
-    sk = in + CAIRN_KEY_ID_BYTES;
-    err = check_seed(sk);
+    err = check_seed(in + CAIRN_KEY_ID_BYTES);
     if (err != CAIRN_OK) {
         return err;
     }
-    s = malloc(sizeof *s);
-    if (s == NULL) {
-        return CAIRN_ENOMEM;
-    }
-    s->sk = cairn__secure_alloc(SK_LEN);
-    if (s->sk == NULL) {
-        free(s);
-        return CAIRN_ENOMEM;
-    }
-    memcpy(s->key_id, in, CAIRN_KEY_ID_BYTES);
-    memcpy(s->pk, sk + 32, CAIRN_PUBLIC_KEY_BYTES);
-    memcpy(s->sk, sk, SK_LEN);
-    s->n_signed = 0;
-    s->signed_count = &s->n_signed;
-    *out = s;
-    return CAIRN_OK;
+    return cairn__signer_new(in, out);
 }

@@ -44,31 +44,6 @@ static int all_digits(const char *s)
     return 1;
 }
 
-/* Does process @p pid have a descriptor on the file (dev, ino)? */
-static int holds(const char *pid, const struct stat *lock)
-{
-    char path[64];
-    cairn__fmt(path, sizeof(path), "/proc/%s/fd", pid);
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        return 0;
-    }
-    int found = 0;
-    const struct dirent *e;
-    while (!found && (e = readdir(d)) != NULL) {
-        char fd_path[96];
-        struct stat st;
-        if (!all_digits(e->d_name)) {
-            continue;
-        }
-        cairn__fmt(fd_path, sizeof(fd_path), "/proc/%s/fd/%s", pid, e->d_name);
-        found = stat(fd_path, &st) == 0 && st.st_dev == lock->st_dev &&
-                st.st_ino == lock->st_ino;
-    }
-    closedir(d);
-    return found;
-}
-
 /* "pid 123 (sleep, pgid 120)" for a holder. */
 static void describe_pid(const char *pid, char *out, size_t cap)
 {
@@ -124,7 +99,8 @@ static void list_holders(const cairn_runner *r, const char *name, char *out,
     const struct dirent *e;
     while (shown < HOLDERS_SHOWN && (e = readdir(d)) != NULL) {
         if (!all_digits(e->d_name) || strcmp(e->d_name, self) == 0 ||
-            !holds(e->d_name, &lock)) {
+            !cairn__proc_has_open((uint32_t)strtoul(e->d_name, NULL, 10),
+                                  &lock)) {
             continue;
         }
         char one[160];

@@ -127,14 +127,7 @@ cairn_err cairn__state_encode(const cairn_state *st, uint8_t **out,
         cairn__sc_put_op(&w, &st->ops[i], 0);
     }
     cairn__sc_put_hold(&w, st);
-    cairn_err err = cairn__wr_status(&w);
-    if (err != CAIRN_OK) {
-        cairn__wr_free(&w);
-        return err;
-    }
-    *out = w.p;
-    *out_len = w.len;
-    return CAIRN_OK;
+    return cairn__wr_take(&w, out, out_len);
 }
 
 cairn_err cairn__sc_bad(cairn__sc_dec *d, const char *field, const char *what)

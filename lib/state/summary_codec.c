@@ -44,14 +44,7 @@ cairn_err cairn__summary_encode(const cairn_state *st, uint8_t **out,
         put_set(&w, st->pending, st->op_counts[CAIRN_OP_PENDING]);
     }
     cairn__sc_put_hold(&w, st);
-    cairn_err err = cairn__wr_status(&w);
-    if (err != CAIRN_OK) {
-        cairn__wr_free(&w);
-        return err;
-    }
-    *out = w.p;
-    *out_len = w.len;
-    return CAIRN_OK;
+    return cairn__wr_take(&w, out, out_len);
 }
 
 /* @p n strictly ascending u32 below @p limit into a new *@p out (with
@@ -149,14 +142,7 @@ cairn_err cairn__oprow_encode(const cairn_op_st *op, uint8_t **out,
     cairn_wr w;
     cairn__wr_init(&w, CAIRN__STATE_MAX_BYTES);
     cairn__sc_put_op(&w, op, 1);
-    cairn_err err = cairn__wr_status(&w);
-    if (err != CAIRN_OK) {
-        cairn__wr_free(&w);
-        return err;
-    }
-    *out = w.p;
-    *out_len = w.len;
-    return CAIRN_OK;
+    return cairn__wr_take(&w, out, out_len);
 }
 
 void cairn__oprow_free(cairn_op_st *op)

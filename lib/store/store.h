@@ -1,6 +1,7 @@
 /*
- * store.h - the LMDB environment behind a journal directory.  Only
- * store.c includes lmdb.h, and LMDB result codes are mapped there only.
+ * store.h - the LMDB environment behind a journal directory.  Only the
+ * files of lib/store include lmdb.h (through store_int.h), and LMDB result
+ * codes are mapped in store.c only.
  *
  * Writes go through cairn__store_write(): it begins a write transaction,
  * calls a function that must be re-runnable, and commits.  On MDB_MAP_FULL
@@ -301,7 +302,7 @@ CAIRN_INTERNAL cairn_err cairn__store_copy_fd(cairn_store *store, int fd);
  */
 CAIRN_INTERNAL cairn_err cairn__txn_create_format2(cairn_txn *txn);
 
-/* Compaction (store.c, store_rebuild.c, store_snapshot.c; the procedure
+/* Compaction (store_copy.c, store_rebuild.c, store_snapshot.c; the procedure
  * is journal/compact.c's). */
 
 /** Name prefix of the private temporary file a compaction writes in the

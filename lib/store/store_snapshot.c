@@ -7,7 +7,7 @@
  * cannot register, so nothing stops a writer from reusing the pages it
  * reads.  Instead of reading the live file, the pages of one committed
  * transaction are copied into an unnamed file and opened with MDB_NOLOCK
- * (store.c); why the copy is consistent is in store.h.
+ * (store_open.c); why the copy is consistent is in store.h.
  *
  * This file reads LMDB's meta pages itself (lmdb.h does not describe
  * them).  The layout is LMDB 0.9's data format version 1 on a 64-bit

@@ -10,15 +10,6 @@
 
 #include "helpers/verify_fixture.h"
 
-static inline cairn_signer *load_signer(const char *sec)
-{
-    cairn_signer *s = NULL;
-    char detail[256];
-    assert_int_equal(cairn_signer_load(sec, NULL, &s, detail, sizeof(detail)),
-                     CAIRN_OK);
-    return s;
-}
-
 typedef struct rot_fix {
     char *root, *dir;
     char *pub[3], *sec[3];
@@ -40,7 +31,7 @@ static inline rot_fix *fix_new(void)
         snprintf(name, sizeof(name), "k%d.sec", i);
         f->sec[i] = tu_path(f->root, name);
         vf_keygen(f->pub[i], f->sec[i]);
-        f->s[i] = load_signer(f->sec[i]);
+        f->s[i] = vf_signer_load(f->sec[i]);
         assert_int_equal(
             cairn_pubkey_load(f->pub[i], &f->pk[i], detail, sizeof(detail)),
             CAIRN_OK);
@@ -61,25 +52,10 @@ static inline void fix_free(rot_fix *f)
     free(f);
 }
 
-static inline cairn_journal *open_w(const char *dir, const cairn_signer *s)
-{
-    cairn_journal *j = NULL;
-    char detail[512];
-    assert_int_equal(
-        cairn_journal_open(dir, CAIRN_OPEN_CREATE, &j, detail, sizeof(detail)),
-        CAIRN_OK);
-    cairn_journal_set_signer(j, s);
-    return j;
-}
-
 static inline uint64_t records_of(const char *dir)
 {
-    cairn_journal *j = NULL;
     cairn_journal_info info;
-    char detail[512];
-    assert_int_equal(cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j, detail,
-                                        sizeof(detail)),
-                     CAIRN_OK);
+    cairn_journal *j = vf_open(dir, CAIRN_OPEN_READONLY, NULL);
     assert_int_equal(cairn_journal_info_get(j, &info), CAIRN_OK);
     cairn_journal_close(j);
     return info.records;
@@ -89,7 +65,7 @@ static inline uint64_t records_of(const char *dir)
  * on and r3 is created under k1. */
 static inline uint64_t build(rot_fix *f)
 {
-    cairn_journal *j = open_w(f->dir, f->s[0]);
+    cairn_journal *j = vf_open(f->dir, CAIRN_OPEN_CREATE, f->s[0]);
     vf_create(j, "r1");
     vf_claim(j, "r1", 0);
     vf_receipt(j, "r1", 0, CAIRN_OUTCOME_COMPLETED, NULL, 0);
@@ -97,7 +73,7 @@ static inline uint64_t build(rot_fix *f)
     cairn_actor_info who = {"ops", "yearly rotation"};
     uint64_t pos = 0;
     /* Another writer open: refused, nothing written. */
-    cairn_journal *other = open_w(f->dir, f->s[0]);
+    cairn_journal *other = vf_open(f->dir, CAIRN_OPEN_CREATE, f->s[0]);
     uint64_t before = records_of(f->dir);
     assert_int_equal(cairn_rotate_key(j, f->s[1], &who, &pos), CAIRN_ELOCKED);
     assert_non_null(strstr(cairn_journal_errdetail(j), "to itself"));

@@ -67,6 +67,21 @@ static inline void vf_keygen(const char *pub, const char *sec)
         CAIRN_OK);
 }
 
+/** The journal in @p dir opened with @p flags (asserted to succeed), with
+ *  @p signer (NULL: none) as its signer. */
+static inline cairn_journal *vf_open(const char *dir, unsigned flags,
+                                     const cairn_signer *signer)
+{
+    char detail[256];
+    cairn_journal *j = NULL;
+    assert_int_equal(
+        cairn_journal_open(dir, flags, &j, detail, sizeof(detail)), CAIRN_OK);
+    if (signer != NULL) {
+        cairn_journal_set_signer(j, signer);
+    }
+    return j;
+}
+
 static inline cairn_plan *vf_plan(const char *run_id)
 {
     char json[2048], detail[256];
@@ -168,28 +183,39 @@ static inline void vf_fill_unsigned(cairn_journal *j)
     vf_claim(j, VF_RUN_U, -1);
 }
 
-static inline void vf_load_keys(vf_sample *s)
+/** The signer of the secret key file @p sec (no password), asserted. */
+static inline cairn_signer *vf_signer_load(const char *sec)
 {
     char detail[256];
+    cairn_signer *signer = NULL;
     assert_int_equal(
-        cairn_signer_load(s->sec_a, NULL, &s->a, detail, sizeof(detail)),
+        cairn_signer_load(sec, NULL, &signer, detail, sizeof(detail)),
         CAIRN_OK);
-    assert_int_equal(
-        cairn_signer_load(s->sec_b, NULL, &s->b, detail, sizeof(detail)),
-        CAIRN_OK);
-    assert_int_equal(
-        cairn_pubkey_load(s->pub_a, &s->pk_a, detail, sizeof(detail)),
-        CAIRN_OK);
-    assert_int_equal(
-        cairn_pubkey_load(s->pub_b, &s->pk_b, detail, sizeof(detail)),
-        CAIRN_OK);
+    return signer;
+}
+
+/** The public key file @p pub, asserted. */
+static inline cairn_pubkey *vf_pubkey_load(const char *pub)
+{
+    char detail[256];
+    cairn_pubkey *key = NULL;
+    assert_int_equal(cairn_pubkey_load(pub, &key, detail, sizeof(detail)),
+                     CAIRN_OK);
+    return key;
+}
+
+static inline void vf_load_keys(vf_sample *s)
+{
+    s->a = vf_signer_load(s->sec_a);
+    s->b = vf_signer_load(s->sec_b);
+    s->pk_a = vf_pubkey_load(s->pub_a);
+    s->pk_b = vf_pubkey_load(s->pub_b);
 }
 
 /** Keys in @p keys_from (NULL: make new ones), a fresh sample journal. */
 static inline vf_sample *vf_sample_new(const vf_sample *keys_from)
 {
     vf_sample *s = calloc(1, sizeof(*s));
-    char detail[256];
     cairn_journal *j = NULL;
     assert_non_null(s);
     s->root = tu_mkdtemp();
@@ -215,16 +241,12 @@ static inline vf_sample *vf_sample_new(const vf_sample *keys_from)
         }
     }
     vf_load_keys(s);
-    assert_int_equal(cairn_journal_open(s->dir, CAIRN_OPEN_CREATE, &j, detail,
-                                        sizeof(detail)),
-                     CAIRN_OK);
+    j = vf_open(s->dir, CAIRN_OPEN_CREATE, NULL);
     cairn_journal_id(j, s->journal_id);
     vf_fill(s, j);
     cairn_journal_close(j);
     j = NULL;
-    assert_int_equal(cairn_journal_open(s->udir, CAIRN_OPEN_CREATE, &j, detail,
-                                        sizeof(detail)),
-                     CAIRN_OK);
+    j = vf_open(s->udir, CAIRN_OPEN_CREATE, NULL);
     vf_fill_unsigned(j);
     cairn_journal_close(j);
     return s;
@@ -269,11 +291,7 @@ static inline cairn_verify_report vf_verify(const char *dir, const char *run,
                                             const cairn_pubkey *pinned)
 {
     cairn_verify_report rep;
-    cairn_journal *j = NULL;
-    char detail[512];
-    assert_int_equal(cairn_journal_open(dir, CAIRN_OPEN_READONLY, &j, detail,
-                                        sizeof(detail)),
-                     CAIRN_OK);
+    cairn_journal *j = vf_open(dir, CAIRN_OPEN_READONLY, NULL);
     if (run != NULL) {
         assert_int_equal(cairn_verify_run(j, run, pinned, &rep), CAIRN_OK);
     } else {
