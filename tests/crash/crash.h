@@ -295,6 +295,32 @@ unsigned cr_cli_verify(cr_ctx *c, const char *dir, const char *where);
  *  starts every run from a copy of one template). */
 void cr_cli_verify_argv(const cr_ctx *c, const char *dir, cr_argv *argv);
 
+/**
+ * The per-operation layout of @p dir from its raw databases
+ * (crash_rows.c), independently of the library's readers: every `runs`
+ * value a version-2 summary that decodes, with the run number of its
+ * key (dense from 1); the RFC 6962 root over the summaries in run order
+ * equal to @p state_root and their number to @p head_runs (the signed
+ * head's R and state map root); for each run exactly the `oprows` keys
+ * 0..n_ops-1, each row decoding, and exactly the complete `otree` nodes
+ * of the tree over SHA-256(0x00 || row), each equal to the suite's own
+ * hash; that tree's root equal to the summary's ops_root; the summary's
+ * op counts, head op, done prefix, attempted end, open preflights and
+ * pending list equal to the rows'; a pruned run without rows or nodes;
+ * no row or node of a run that does not exist.  Opens its own LMDB
+ * environment (read-only): call it with no cairn handle open on @p dir
+ * in this process.  Returns 0, or -1 with the first failure in @p why
+ * ("rows: run ID: op N ..." / "... op tree node (level L, index I) ...").
+ */
+int cr_rows_audit(const char *dir, uint64_t head_runs,
+                  const uint8_t state_root[CAIRN_HASH_BYTES], char *why,
+                  size_t len);
+
+/** cr_rows_audit() of @p dir against its signed head (read with the
+ *  pinned key, the handle closed again before the raw databases are
+ *  read). */
+int cr_rows_audit_dir(cr_ctx *c, const char *dir, char *why, size_t len);
+
 /* ---- the signed head and the log tree (crash_tree.c) ----------------- */
 
 /** RFC 6962 tree hashing, built leaf by leaf (the right edge: one node
