@@ -258,8 +258,10 @@ typedef struct cr_snap {
  * the head's root.  Without CR_AUDIT_QUICK also cairn_verify_all() with
  * the pinned key (what `cairn verify --all --key` runs): VERIFIED.  With
  * CR_AUDIT_QUICK only runs named in @p verify (NULL-terminated) get
- * cairn_verify_run(); the others get the rest.  Fills @p out; returns 0
- * (even when checks fail: see out->ok).
+ * cairn_verify_run(); the others get the rest.  Last, in every audit,
+ * cr_rows_audit() on the raw databases against the head's R and state
+ * map root.  Fills @p out; returns 0 (even when checks fail: see
+ * out->ok).
  */
 int cr_audit(cr_ctx *c, const char *dir, unsigned flags, char *const *verify,
              cr_snap *out);
@@ -383,6 +385,10 @@ typedef struct cr_work {
     int reopen_on_error; /**< sweeps: close and reopen after an error */
     int big;             /**< sometimes attach large evidence */
     uint64_t map_size;   /**< cairn_journal_opts.map_size (0: default) */
+    /** Open with CAIRN_OPEN_NO_SHARED_COMMIT: commit in write
+     *  transactions of the handle's own (group commit) instead of the
+     *  queue shared through commit.shm. */
+    int own_commits;
 } cr_work;
 
 /** Write one ack-log line (printf format). */
