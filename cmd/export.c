@@ -89,7 +89,9 @@ static int each_checkpoint(void *ctx, const cairn_checkpoint_view *cp)
     cli_jset(o, "time", cli_jtime(cp->wall_ns));
     cli_jset(o, "wall_ns", cli_ju64(cp->wall_ns));
     cli_jset(o, "signed", json_boolean(cp->is_signed));
-    cli_jset(o, "key_id", cp->is_signed ? cli_jstr(kid) : json_null());
+    cli_jset(o, "head_sealed", json_boolean(cp->head_sealed));
+    cli_jset(o, "key_id",
+             cp->is_signed || cp->head_sealed ? cli_jstr(kid) : json_null());
     cli_jset(o, "signature",
              cp->is_signed ? cli_jhex(cp->signature, CAIRN_SIGNATURE_BYTES)
                            : json_null());

@@ -74,6 +74,10 @@ static void put_verdict(FILE *out, const rpt_run *run)
     fprintf(out, "&middot; %llu records, %llu signatures valid",
             (unsigned long long)v->records,
             (unsigned long long)v->signatures_ok);
+    if (v->head_sealed > 0) {
+        fprintf(out, ", %llu checkpoints sealed by the journal head",
+                (unsigned long long)v->head_sealed);
+    }
     if (v->reason[0] != '\0') {
         fputs("<br>", out);
         rpt_put_text(out, v->reason);

@@ -201,7 +201,8 @@ void cli_verify_run_text(FILE *out, const cairn_verify_report *r)
     } else {
         fputs("not checked (key not pinned)", out);
     }
-    fprintf(out, "; %llu unsigned\n",
+    fprintf(out, "; %llu sealed by the journal head; %llu unsigned\n",
+            (unsigned long long)r->head_sealed,
             (unsigned long long)r->unsigned_checkpoints);
     fprintf(out, "replay      : %s\n",
             r->replay_ok ? "OK" : "not proven (see verdict)");
@@ -292,6 +293,7 @@ json_t *cli_verify_run_json(const cairn_verify_report *r)
     cli_jset(o, "records", cli_ju64(r->records));
     cli_jset(o, "checkpoints", cli_ju64(r->checkpoints));
     cli_jset(o, "signatures_ok", cli_ju64(r->signatures_ok));
+    cli_jset(o, "head_sealed", cli_ju64(r->head_sealed));
     cli_jset(o, "unsigned_checkpoints", cli_ju64(r->unsigned_checkpoints));
     cli_jset(o, "unsealed", cli_ju64(r->unsealed));
     cli_jset(o, "key_pinned", json_boolean(r->key_pinned));

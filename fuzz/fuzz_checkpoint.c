@@ -4,7 +4,8 @@
  * cairn__checkpoint_encode and cairn__checkpoint_message.
  * Invariants: a failed decode returns CAIRN_ECORRUPT or CAIRN_EVERSION
  * with an offset in its detail; a successful decode (exactly 130 bytes)
- * re-encodes to exactly the input bytes; the signed message has the
+ * (unsigned, signed, or sealed by the journal head) re-encodes to exactly
+ * the input bytes; the signed message has the
  * documented length.
  */
 #include "format/record.h"

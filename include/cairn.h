@@ -5,8 +5,9 @@
  * restore runs in an LMDB environment (a "journal directory").  A run is one
  * execution of one plan; every state change of a run is a record, appended
  * in a durable LMDB write transaction together with the run's materialised
- * state and a checkpoint signed with Ed25519 (concurrent transitions may
- * share one transaction: see Threads below).
+ * state, a checkpoint and the journal's head, which the commit signs once
+ * with Ed25519 and which covers every record and run state (concurrent
+ * transitions may share one transaction: see Threads below).
  *
  * This header is the specification.  Semantics follow docs/DESIGN.md; the byte
  * layout is in docs/FORMAT.md.
@@ -1434,8 +1435,10 @@ CAIRN_API CAIRN_WUR cairn_err cairn_journal_migrate(
 /* Verification and export.                                            */
 
 /** Verdicts.  VERIFIED needs a pinned key, a clean structure, an unbroken
- *  chain, every checkpoint signed and valid, every record sealed, and a
- *  replay equal to the materialised state. */
+ *  chain, every checkpoint signed and valid (format 2: sealed by the
+ *  journal head, whose signature verified and which covers the run's last
+ *  record and state), every record sealed, and a replay equal to the
+ *  materialised state. */
 typedef enum cairn_verdict {
     CAIRN_VERDICT_VERIFIED = 0,
     CAIRN_VERDICT_TAMPERED = 1,   /**< proof of modification */
@@ -1472,6 +1475,11 @@ typedef struct cairn_verify_report {
     uint64_t checkpoints;   /**< checkpoints read */
     uint64_t signatures_ok; /**< checkpoint signatures that verified */
     uint64_t unsigned_checkpoints;
+    /** Checkpoints sealed by the journal head (format 2, docs/FORMAT.md
+     *  section 25): no signature of their own; the run is VERIFIED only
+     *  when the head's signature verified under the pinned key and the
+     *  head covers the run's last record and state. */
+    uint64_t head_sealed;
     uint64_t unsealed; /**< records after the last checkpoint */
     int key_pinned;    /**< a public key was given */
     int run_signed;    /**< the run is bound to a signing key */
@@ -1872,9 +1880,10 @@ typedef struct cairn_checkpoint_view {
     uint64_t seq;                   /**< sequence of that record */
     uint8_t head[CAIRN_HASH_BYTES]; /**< leaf hash of that record */
     uint64_t wall_ns;
-    int is_signed;
-    uint8_t key_id[CAIRN_KEY_ID_BYTES];       /**< zero if unsigned */
-    uint8_t signature[CAIRN_SIGNATURE_BYTES]; /**< zero if unsigned */
+    int is_signed;   /**< it carries its own signature (format 1) */
+    int head_sealed; /**< the journal head signs it (format 2, section 25) */
+    uint8_t key_id[CAIRN_KEY_ID_BYTES];       /**< zero if neither */
+    uint8_t signature[CAIRN_SIGNATURE_BYTES]; /**< zero unless is_signed */
 } cairn_checkpoint_view;
 
 /**

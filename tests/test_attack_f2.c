@@ -166,6 +166,56 @@ static void forge_plan(const char *dir, const char *run, const char *old,
     vf_raw_close(&f.raw);
 }
 
+/* Re-seal every checkpoint of the run (format 2: sealed by the journal
+ * head, docs/FORMAT.md section 25) to the re-chained records: anyone can,
+ * since none of them carries a signature of its own. */
+static void forge_reseal(forge *f, const vf_run *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        uint8_t key[8];
+        size_t vl, rl;
+        cairn_checkpoint cp;
+        vf_key8(key, r->r[i].pos);
+        uint8_t *v = vf_get(&f->raw, VR_CPS, key, sizeof(key), &vl);
+        if (v == NULL) {
+            continue;
+        }
+        assert_int_equal(cairn__checkpoint_decode(v, vl, &cp, NULL, 0),
+                         CAIRN_OK);
+        assert_true(cp.head_sealed);
+        uint8_t *rec = vf_get(&f->raw, VR_RECORDS, key, sizeof(key), &rl);
+        assert_non_null(rec);
+        cairn__leaf_hash(rec, rl, cp.head);
+        cp.wall_ns = r->r[i].rec.wall_ns;
+        cairn__checkpoint_encode(&cp, v);
+        vf_put(&f->raw, VR_CPS, key, sizeof(key), v, vl);
+        free(rec);
+        free(v);
+    }
+}
+
+/* Edit the reason of the run's receipt (seq 2), re-chain, re-seal its
+ * checkpoints and replay its state: every per-run check holds. */
+static void forge_receipt(const char *dir, const char *run, int rebuild)
+{
+    forge f;
+    vf_run r;
+    forge_open(&f, dir, run);
+    vf_load_run(&f.raw, f.run_num, &r);
+    assert_int_equal(r.r[2].rec.type, CAIRN_REC_RECEIPT);
+    assert_int_equal(
+        cairn__record_set_str(&r.r[2].rec.reason, "forged: all fine"),
+        CAIRN_OK);
+    vf_rewrite o = {f.journal_id, NULL, r.n, 0, 1};
+    vf_store_run(&f.raw, &r, &o);
+    forge_reseal(&f, &r);
+    vf_free_run(&r);
+    if (rebuild) {
+        forge_rebuild(&f);
+    }
+    vf_raw_close(&f.raw);
+}
+
 /* Set operation @p op of the run's state to @p state. */
 static void forge_op(const char *dir, const char *run, uint32_t op,
                      cairn_op_state state, int rebuild)
@@ -382,6 +432,39 @@ static void test_positions_with_a_gap(void **state)
     tu_rmtree(root);
 }
 
+/* An edited record under checkpoints that carry no signature of their
+ * own, re-chained and re-sealed (and, with rebuild, the trees and the
+ * head's roots made to agree, its signature line kept): the signed head
+ * no longer covers the run, so verify says TAMPERED with or without the
+ * key where hashes show it, and is never VERIFIED; a writer refuses. */
+static void test_edited_record_resealed(void **state)
+{
+    (void)state;
+    static const char *const field[2] = {"state-map", "head"};
+    char detail[256];
+    cairn_pubkey *pk = NULL;
+    assert_int_equal(cairn_pubkey_load(F.pub, &pk, detail, sizeof(detail)),
+                     CAIRN_OK);
+    for (int rebuild = 0; rebuild <= 1; rebuild++) {
+        char *dir, *root = sample(&dir);
+        forge_receipt(dir, VF_RUN_A, rebuild);
+        cairn_verify_report r = vf_verify(dir, VF_RUN_A, pk);
+        if (r.verdict != CAIRN_VERDICT_TAMPERED) {
+            print_error("rebuild %d: %s: %s\n", rebuild,
+                        cairn_verdict_name(r.verdict), r.reason);
+        }
+        assert_int_equal(r.verdict, CAIRN_VERDICT_TAMPERED);
+        assert_string_equal(r.bad_field, field[rebuild]);
+        r = vf_verify(dir, VF_RUN_A, NULL);
+        assert_int_equal(r.verdict, rebuild ? CAIRN_VERDICT_INCOMPLETE
+                                            : CAIRN_VERDICT_TAMPERED);
+        expect_claim_refused(dir, 2);
+        free(dir);
+        tu_rmtree(root);
+    }
+    cairn_pubkey_free(pk);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -391,6 +474,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_forged_op_state),
         cmocka_unit_test(test_forged_plan),
         cmocka_unit_test(test_positions_with_a_gap),
+        cmocka_unit_test(test_edited_record_resealed),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

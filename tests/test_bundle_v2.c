@@ -319,6 +319,77 @@ static void test_v2_tampered_fields(void **state)
     free(tp);
 }
 
+/* The last record of a version-2 bundle edited (its mono_ns: the same
+ * length, still a valid record) and its head-sealed checkpoint re-sealed
+ * to the new leaf hash: nothing per-run is signed, so only the head can
+ * tell, and it does (the tree proof no longer leads to its root).  With
+ * or without a key it is never VERIFIED; and an untouched bundle is not
+ * VERIFIED without a key to check the head's signature. */
+static void test_v2_resealed_record(void **state)
+{
+    (void)state;
+    char *path = path_of("r.bundle"), *sig = suffixed(path, ".minisig");
+    char *tp = suffixed(path, ".tlog-proof"), detail[256];
+    size_t n;
+    assert_int_equal(export_opts(sample->dir, VF_RUN_A, path, NULL, 0, NULL),
+                     CAIRN_OK);
+    uint8_t *b = (uint8_t *)tu_read_file(path, &n);
+    /* walk to the last record and the last checkpoint */
+    size_t off = 25;
+    off += 2u + cairn__load16_be(b + off) + 8u + 32u;
+    uint32_t nr = cairn__load32_be(b + off);
+    off += 4;
+    size_t last = 0, last_len = 0;
+    for (uint32_t i = 0; i < nr; i++) {
+        last = off + 12u;
+        last_len = cairn__load32_be(b + off + 8);
+        off += 12u + last_len;
+    }
+    uint32_t nc = cairn__load32_be(b + off);
+    size_t cp =
+        off + 4u + (size_t)(nc - 1) * (8u + CAIRN_CHECKPOINT_BYTES) + 8u;
+    assert_int_equal(b[cp + 1], 2); /* head-sealed, format 2 */
+    cairn_record rec;
+    uint8_t *enc = NULL;
+    size_t el = 0;
+    assert_int_equal(cairn__record_decode(b + last, last_len, &rec, NULL, 0),
+                     CAIRN_OK);
+    rec.mono_ns += 1;
+    assert_int_equal(cairn__record_encode(&rec, &enc, &el, NULL, 0), CAIRN_OK);
+    assert_int_equal(el, last_len);
+    memcpy(b + last, enc, el);
+    cairn__leaf_hash(enc, el, b + cp + 18); /* the checkpoint's head */
+    free(enc);
+    cairn__record_free(&rec);
+    cairn_verify_report r = flip_verify(b, n, SIZE_MAX, 0);
+    expect_field(r, "bundle.tree_proof");
+    /* without a key: the same proof fails */
+    char *fp = path_of("r2.bundle");
+    tu_write_file(fp, b, n);
+    cairn_bundle_verify_opts o = {NULL, CAIRN_BUNDLE_NO_SIGNATURE, NULL, NULL,
+                                  0};
+    assert_int_equal(
+        cairn_verify_bundle_opts(fp, &o, &r, NULL, detail, sizeof(detail)),
+        CAIRN_OK);
+    expect_field(r, "bundle.tree_proof");
+    unlink(fp);
+    /* the honest bundle without a key: the head's signature is unchecked */
+    assert_int_equal(
+        cairn_verify_bundle_opts(path, &o, &r, NULL, detail, sizeof(detail)),
+        CAIRN_OK);
+    vf_assert_verdict(&r, CAIRN_VERDICT_INCOMPLETE);
+    assert_int_equal(r.head_sealed, VF_A_RECORDS);
+    assert_false(r.journal_head.signature_ok);
+    free(fp);
+    free(b);
+    unlink(path);
+    unlink(sig);
+    unlink(tp);
+    free(path);
+    free(sig);
+    free(tp);
+}
+
 /* Bytes @p b with the 16/32-bit field at @p off set to @p v (and cut to
  * @p len), verified: CAIRN_EBUNDLE naming @p want_off. */
 static void expect_ebundle(const uint8_t *b, size_t n, size_t len, size_t field,
@@ -821,6 +892,7 @@ int main(void)
         cmocka_unit_test(test_v2_anchors),
         cmocka_unit_test(test_v2_anchor_shape),
         cmocka_unit_test(test_v2_zstd),
+        cmocka_unit_test(test_v2_resealed_record),
     };
     return cmocka_run_group_tests(tests, vf_group_setup, vf_group_teardown);
 }

@@ -1362,6 +1362,19 @@ static void test_checkpoint_golden(void **state)
     cp.is_signed = 7;
     cairn__checkpoint_encode(&cp, buf);
     assert_int_equal(buf[1], 1);
+    /* head-sealed (format 2, docs/FORMAT.md section 25): flag bit 1, the
+     * key id kept, the signature written as zeros */
+    cp.is_signed = 0;
+    cp.head_sealed = 1;
+    cairn__checkpoint_encode(&cp, buf);
+    assert_int_equal(buf[1], 2);
+    assert_memory_equal(buf + 58, cp.key_id, CAIRN_KEY_ID_BYTES);
+    assert_memory_equal(buf + 66, zero, CAIRN_SIGNATURE_BYTES);
+    assert_int_equal(cairn__checkpoint_decode(buf, sizeof(buf), &got, NULL, 0),
+                     CAIRN_OK);
+    assert_int_equal(got.head_sealed, 1);
+    assert_int_equal(got.is_signed, 0);
+    assert_memory_equal(got.key_id, cp.key_id, CAIRN_KEY_ID_BYTES);
 }
 
 static void test_checkpoint_rejects(void **state)
@@ -1383,8 +1396,15 @@ static void test_checkpoint_rejects(void **state)
     buf[0] = 0;
     expect_cp(buf, 130, CAIRN_EVERSION, "offset 0: version 0");
     buf[0] = 1;
-    buf[1] = 0x02;
-    expect_cp(buf, 130, CAIRN_ECORRUPT, "offset 1: flags: unknown bits 0x02");
+    buf[1] = 0x04;
+    expect_cp(buf, 130, CAIRN_ECORRUPT, "offset 1: flags: unknown bits 0x04");
+    buf[1] = 0x03;
+    expect_cp(buf, 130, CAIRN_ECORRUPT,
+              "offset 1: flags: both signed (bit 0) and sealed by the "
+              "journal head (bit 1)");
+    buf[1] = 0x02; /* head-sealed: a key id, but no signature of its own */
+    expect_cp(buf, 130, CAIRN_ECORRUPT,
+              "offset 66: signature: not zero in a head-sealed checkpoint");
     buf[1] = 0x81;
     expect_cp(buf, 130, CAIRN_ECORRUPT, "offset 1: flags: unknown bits 0x80");
     buf[1] = 0; /* unsigned, but key id and signature set */
@@ -1406,8 +1426,9 @@ static void test_checkpoint_flips(void **state)
     cairn_checkpoint cp, got;
     cp_fixture(&cp);
     uint8_t buf[CAIRN_CHECKPOINT_BYTES], again[CAIRN_CHECKPOINT_BYTES];
-    for (int is_signed = 0; is_signed <= 1; is_signed++) {
-        cp.is_signed = (uint8_t)is_signed;
+    for (int kind = 0; kind <= 2; kind++) {
+        cp.is_signed = (uint8_t)(kind == 1);
+        cp.head_sealed = (uint8_t)(kind == 2);
         cairn__checkpoint_encode(&cp, buf);
         for (size_t pos = 0; pos < sizeof(buf); pos++) {
             for (unsigned x = 1; x < 256; x++) {

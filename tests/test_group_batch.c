@@ -6,7 +6,8 @@
  * checkpoint per run; a batch where everything fails commits nothing;
  * MAP_FULL during a batch re-runs it with the same outcomes; a run held
  * by another process and a read-only handle refuse before queueing;
- * threads failing at once each get their own request's detail.
+ * threads failing at once each get their own request's detail; a commit
+ * of N runs makes one signature (the journal head's).
  */
 #include "testutil.h"
 
@@ -131,6 +132,62 @@ static void test_failing_request_in_batch(void **state)
     cairn_journal_info none = info(f);
     assert_int_equal(none.last_txnid, after.last_txnid);
     assert_int_equal(none.records, after.records);
+}
+
+/* Every checkpoint of @p run is sealed by the journal head (format 2,
+ * docs/FORMAT.md section 25): no signature of its own. */
+static int only_head_sealed(void *ctx, const cairn_checkpoint_view *cp)
+{
+    uint64_t *n = ctx;
+    uint8_t zero[CAIRN_SIGNATURE_BYTES] = {0};
+    assert_true(cp->head_sealed);
+    assert_false(cp->is_signed);
+    assert_memory_equal(cp->signature, zero, CAIRN_SIGNATURE_BYTES);
+    (*n)++;
+    return 0;
+}
+
+/* One commit of N runs signs once: the journal head.  The per-run
+ * checkpoints it writes (one per run) carry no signature, and every run
+ * still verifies under the pinned key.  So does a single transition. */
+static void test_one_signature_per_commit(void **state)
+{
+    gfix *f = *state;
+    enum { N = 16 };
+    char names[N][16];
+    tb c0 = {0, 0, NULL};
+    cairn_append_req q[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof(names[i]), "s%d", i);
+        create_run(f, names[i], 1, 1);
+        req(&q[i], names[i], &c0);
+    }
+    cairn_journal_info before = info(f);
+    uint64_t signed_before = cairn__signer_count(f->signer);
+    assert_int_equal(cairn__journal_append_batch(f->j, q, N), CAIRN_OK);
+    cairn_journal_info after = info(f);
+    assert_int_equal(after.last_txnid - before.last_txnid, 1); /* 1 commit */
+    assert_int_equal(after.checkpoints - before.checkpoints, N);
+    assert_int_equal(cairn__signer_count(f->signer) - signed_before, 1);
+    for (int i = 0; i < N; i++) {
+        uint64_t n = 0;
+        assert_int_equal(
+            cairn_checkpoint_each(f->j, names[i], only_head_sealed, &n),
+            CAIRN_OK);
+        assert_int_equal(n, 2); /* the create's and the batch's */
+        assert_verified(f, names[i]);
+    }
+    /* Run creation and a single transition (shared commit or the
+     * handle's own): one each. */
+    cairn_claim_result r;
+    signed_before = cairn__signer_count(f->signer);
+    create_run(f, "single", 1, 1);
+    assert_int_equal(cairn__signer_count(f->signer) - signed_before, 1);
+    assert_int_equal(
+        cairn_claim(f->j, "single", -1, CAIRN_CLAIM_NORMAL, NULL, NULL, &r),
+        CAIRN_OK);
+    assert_int_equal(cairn__signer_count(f->signer) - signed_before, 2);
+    assert_verified(f, "single");
 }
 
 /* The map starts at 64 KiB and one batch needs about a megabyte: the
@@ -344,6 +401,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_details_of_concurrent_failures,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_signature_per_commit, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -392,8 +392,30 @@ typedef enum cp_edit {
     CP_TRUNCATE,
     CP_WRONG_KEY_ID,
     CP_FLIP_SIG_BIT,
-    CP_UNSIGNED
+    CP_UNSIGNED,
+    CP_SIG_IN_SEALED, /* bytes in a head-sealed checkpoint's signature */
+    CP_BOTH_FLAGS,
+    CP_RESIGNED /* signed on its own, as an earlier format-2 build did */
 } cp_edit;
+
+/* Format 2 writes head-sealed checkpoints (docs/FORMAT.md section 25);
+ * the signature cases first sign it on its own (flag bit 0), which older
+ * format-2 journals hold and verify still checks. */
+static void sign_checkpoint(uint8_t *v)
+{
+    cairn_checkpoint cp;
+    uint8_t msg[CAIRN_CHECKPOINT_MSG_MAX];
+    assert_int_equal(
+        cairn__checkpoint_decode(v, CAIRN_CHECKPOINT_BYTES, &cp, NULL, 0),
+        CAIRN_OK);
+    assert_true(cp.head_sealed);
+    cp.head_sealed = 0;
+    cp.is_signed = 1;
+    size_t n =
+        cairn__checkpoint_message(&cp, sample->journal_id, VF_RUN_A, msg);
+    assert_int_equal(cairn__signer_sign(sample->a, msg, n, cp.sig), CAIRN_OK);
+    cairn__checkpoint_encode(&cp, v);
+}
 
 static void edit_checkpoint(vf_raw *raw, void *vctx)
 {
@@ -403,8 +425,10 @@ static void edit_checkpoint(vf_raw *raw, void *vctx)
     vf_key8(key, vf_pos(raw, 1, 4));
     uint8_t *v = vf_get(raw, VR_CPS, key, 8, &vl);
     assert_int_equal(vl, CAIRN_CHECKPOINT_BYTES);
+    assert_int_equal(v[1], 2); /* head-sealed */
     switch (e) {
     case CP_ZERO_SIG:
+        sign_checkpoint(v);
         memset(v + 66, 0, CAIRN_SIGNATURE_BYTES);
         break;
     case CP_TRUNCATE:
@@ -414,11 +438,22 @@ static void edit_checkpoint(vf_raw *raw, void *vctx)
         v[58] ^= 0x40;
         break;
     case CP_FLIP_SIG_BIT:
+        sign_checkpoint(v);
         v[100] ^= 0x08;
         break;
     case CP_UNSIGNED:
         v[1] = 0;
         memset(v + 58, 0, 8 + CAIRN_SIGNATURE_BYTES);
+        break;
+    case CP_SIG_IN_SEALED:
+        v[100] ^= 0x08;
+        break;
+    case CP_BOTH_FLAGS:
+        sign_checkpoint(v);
+        v[1] = 3;
+        break;
+    case CP_RESIGNED:
+        sign_checkpoint(v);
         break;
     }
     vf_put(raw, VR_CPS, key, 8, v, vl);
@@ -435,13 +470,21 @@ static void test_t11_signature_level(void **state)
                  {CP_TRUNCATE, "checkpoint"},
                  {CP_WRONG_KEY_ID, "checkpoint.key_id"},
                  {CP_FLIP_SIG_BIT, "signature"},
-                 {CP_UNSIGNED, "checkpoint.flags"}};
+                 {CP_UNSIGNED, "checkpoint.flags"},
+                 {CP_SIG_IN_SEALED, "checkpoint"},
+                 {CP_BOTH_FLAGS, "checkpoint"}};
     for (size_t i = 0; i < CAIRN_ARRAY_LEN(cases); i++) {
         cp_edit e = cases[i].e;
         cairn_verify_report r = attack(edit_checkpoint, &e, sample->pk_a);
         expect(&r, CAIRN_VERDICT_TAMPERED, 4, 4);
         assert_string_equal(r.bad_field, cases[i].field);
     }
+    /* A checkpoint signed on its own still verifies in format 2. */
+    cp_edit e = CP_RESIGNED;
+    cairn_verify_report r = attack(edit_checkpoint, &e, sample->pk_a);
+    expect(&r, CAIRN_VERDICT_VERIFIED, 0, -1);
+    assert_int_equal(r.signatures_ok, 1);
+    assert_int_equal(r.head_sealed, VF_A_RECORDS - 1);
 }
 
 /* ---- T15: unsigned and unsealed ------------------------------------------ */

@@ -35,7 +35,10 @@ static void test_honest_run_verifies(void **state)
     assert_string_equal(r.run_id, VF_RUN_A);
     assert_int_equal(r.records, VF_A_RECORDS);
     assert_int_equal(r.checkpoints, VF_A_RECORDS);
-    assert_int_equal(r.signatures_ok, VF_A_RECORDS);
+    /* format 2: the journal head is every checkpoint's signature */
+    assert_int_equal(r.signatures_ok, 0);
+    assert_int_equal(r.head_sealed, VF_A_RECORDS);
+    assert_true(r.journal_head.signature_ok);
     assert_int_equal(r.unsigned_checkpoints, 0);
     assert_int_equal(r.unsealed, 0);
     assert_true(r.key_pinned);
@@ -110,7 +113,7 @@ static void test_other_pinned_key_is_key_mismatch(void **state)
     r = vf_verify(sample->dir, VF_RUN_A, set);
     vf_assert_verdict(&r, CAIRN_VERDICT_VERIFIED);
     assert_false(r.key_mismatch);
-    assert_int_equal(r.signatures_ok, VF_A_RECORDS);
+    assert_int_equal(r.head_sealed, VF_A_RECORDS);
     assert_true(r.journal_head.signature_ok);
     assert_false(r.journal_head.key_mismatch);
     cairn_pubkey_free(set);
@@ -388,7 +391,8 @@ static int count_cp(void *ctx, const cairn_checkpoint_view *cp)
 {
     uint64_t *n = ctx;
     assert_int_equal(cp->seq, *n);
-    assert_true(cp->is_signed);
+    assert_false(cp->is_signed);
+    assert_true(cp->head_sealed); /* format 2: the head signs it */
     assert_true(cp->position > 0);
     (*n)++;
     return 0;

@@ -26,6 +26,7 @@ static char *format1_copy(const char *dir)
     vf_put(&raw, VR_META, "format", 6, one, sizeof(one));
     vf_del(&raw, VR_META, "head", 4);
     vf_states_to_v1(&raw);
+    vf_checkpoints_to_v1(&raw, sample->journal_id, sample->a);
     assert_int_equal(mdb_dbi_open(raw.txn, "tree", 0, &tree), 0);
     assert_int_equal(mdb_dbi_open(raw.txn, "smap", 0, &smap), 0);
     assert_int_equal(mdb_drop(raw.txn, tree, 1), 0);

@@ -767,11 +767,14 @@ static void test_unsigned_journal(void **state)
 static void make_format1(f2_raw *r, void *ctx)
 {
     uint8_t one[4];
-    (void)ctx;
     cairn__store32_be(one, 1);
     vf_put(&r->raw, VR_META, "format", 6, one, sizeof(one));
     vf_del(&r->raw, VR_META, "head", 4);
     vf_states_to_v1(&r->raw);
+    if (ctx == NULL) {
+        /* format 1 signs each checkpoint on its own */
+        vf_checkpoints_to_v1(&r->raw, S.journal_id, S.a);
+    }
     assert_int_equal(mdb_drop(r->raw.txn, r->tree, 1), 0);
     assert_int_equal(mdb_drop(r->raw.txn, r->smap, 1), 0);
     /* and the per-operation rows' databases (docs/FORMAT.md section 23) */
@@ -796,6 +799,22 @@ static void test_format1(void **state)
     assert_non_null(strstr(r.reason, CAIRN__FORMAT1_NOTE));
 }
 
+/* A format-2 journal turned into format 1 whose checkpoints stay sealed
+ * by the (removed) journal head: nothing signs them, so the run is
+ * TAMPERED at its first checkpoint (docs/FORMAT.md section 25), never
+ * VERIFIED. */
+static void test_format1_head_sealed(void **state)
+{
+    (void)state;
+    int keep = 1;
+    cairn_verify_report r = attack_run(make_format1, &keep, VF_RUN_A, S.pk_a);
+    expect(&r, CAIRN_VERDICT_TAMPERED, "checkpoint.flags");
+    assert_true(r.has_bad);
+    assert_int_equal(r.bad_seq, 0);
+    r = attack_run(make_format1, &keep, VF_RUN_A, NULL);
+    expect(&r, CAIRN_VERDICT_TAMPERED, "checkpoint.flags");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -814,6 +833,7 @@ int main(void)
         cmocka_unit_test(test_substitution_not_detected),
         cmocka_unit_test(test_unsigned_journal),
         cmocka_unit_test(test_format1),
+        cmocka_unit_test(test_format1_head_sealed),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,9 +1,10 @@
 /*
  * commit.c - the pieces of the commit path: the transition builder every
  * commit path uses (check the key binding, stamp, build, encode,
- * leaf-hash, apply), positions, signed checkpoints, and the single-record
+ * leaf-hash, apply), positions, checkpoints (sealed by the signed journal
+ * head in format 2, signed on their own in format 1), and the single-record
  * commit that run creation uses (a record, its index entry, the run's new
- * state and a signed checkpoint, all in one durable LMDB transaction).
+ * state and a checkpoint, all in one durable LMDB transaction).
  * Transitions go through group commit (group.c, group_batch.c) or shared
  * commits (xq_commit.c), built by the same function.  Failures are
  * described in the caller's buffer, never on the handle.
@@ -160,7 +161,12 @@ cairn_err cairn__make_checkpoint(const cairn_journal *j, const cairn_state *st,
     cp.seq = st->next_seq - 1;
     memcpy(cp.head, st->head, CAIRN_HASH_BYTES);
     cp.wall_ns = wall_ns;
-    if (j->signer != NULL) {
+    if (j->signer != NULL && j->format >= 2) {
+        /* docs/FORMAT.md section 25: the journal head, signed once by the
+         * commit that stores this checkpoint, is its signature. */
+        cp.head_sealed = 1;
+        memcpy(cp.key_id, j->signer->key_id, CAIRN_KEY_ID_BYTES);
+    } else if (j->signer != NULL) {
         cp.is_signed = 1;
         memcpy(cp.key_id, j->signer->key_id, CAIRN_KEY_ID_BYTES);
         size_t n =
@@ -188,7 +194,7 @@ cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,
     }
     if (err != CAIRN_OK) {
         return cairn__fail(detail, detail_len, err,
-                           "signing the checkpoint failed");
+                           "sealing the checkpoint failed");
     }
     cairn__store64_be(key, pos);
     return cairn__txn_put(txn, CAIRN_DBI_CHECKPOINTS, key, sizeof(key), bytes,

@@ -53,8 +53,9 @@ struct cairn_append_req {
  * batch's cache when an earlier request touched the run; check the key
  * binding; let @p build fill the record, which may answer CAIRN_OK with
  * rec->type 0 to mean "nothing to write"; validate and apply it; store
- * record and index entry), then the new state and one signed checkpoint
- * per run touched.  A request that fails gets its own error and writes
+ * record and index entry), then the new state and one checkpoint per run
+ * touched (sealed by the journal head the commit signs once, docs/FORMAT.md
+ * section 25).  A request that fails gets its own error and writes
  * nothing; the others proceed.  Every caller returns after the commit
  * that holds its record.  A commit failure fails every request of the
  * batch (and the handle becomes sticky-fatal).
@@ -145,14 +146,16 @@ CAIRN_INTERNAL cairn_err cairn__next_position(cairn_store *store,
                                               char *detail, size_t detail_len);
 /** The checkpoint of @p st's last record, whose wall time is @p wall_ns
  *  (the record's, not st->updated_ns, which a HOLD or RELEASE leaves
- *  alone), signed when the handle has a signer (it does not depend on
- *  the record's position).
+ *  alone): when the handle has a signer, head-sealed in format 2 (flag
+ *  bit 1 and the signer's key id, no signature: the commit's signed
+ *  journal head covers it, docs/FORMAT.md section 25) and signed in
+ *  format 1.  It does not depend on the record's position.
  *  @return CAIRN_OK; CAIRN_EINVAL (run id unusable); a signing error. */
 CAIRN_INTERNAL cairn_err
 cairn__make_checkpoint(const cairn_journal *j, const cairn_state *st,
                        uint64_t wall_ns, uint8_t out[CAIRN_CHECKPOINT_BYTES]);
 /** Store the checkpoint of @p st's last record (wall time @p wall_ns;
- *  signed when the handle has a signer) at position @p pos, with
+ *  made by cairn__make_checkpoint()) at position @p pos, with
  *  MDB_APPEND.  A signing failure is described in @p detail; a storage
  *  failure is not (the store has it). */
 CAIRN_INTERNAL cairn_err cairn__put_checkpoint(cairn_journal *j, cairn_txn *txn,

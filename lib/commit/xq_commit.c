@@ -1,6 +1,8 @@
 /*
  * xq_commit.c - the caller's side of shared commits (see store/xq.h): a
- * transition is prepared into a payload, signed and queued; the leader's
+ * transition is prepared into a payload (its checkpoint head-sealed, not
+ * signed: the leader signs the journal head once per commit) and queued;
+ * the leader's
  * side (writing payloads, checking an orphaned one) is xq_write.c.
  *
  * Payload (big-endian, bounded; only ever read back by this file):
@@ -14,7 +16,7 @@
  * with their op tree paths (after the stored paths prove) and then the
  * new ops_root into the summary.  Nothing else in record, state or
  * checkpoint depends on the position or the other runs, which is why all
- * of it can be built and signed before the write transaction.  A run
+ * of it can be built before the write transaction.  A run
  * still stored as section 9's blob (migrated) is committed by the handle
  * itself, which stores its rows.
  */
@@ -170,7 +172,7 @@ static cairn_err prepare(cairn_journal *j, cairn_append_req *r, cairn_state *st,
     return err;
 }
 
-/* One attempt: prepare, sign, queue.  1: decided; 0: stale, again;
+/* One attempt: prepare, seal, queue.  1: decided; 0: stale, again;
  * -1: too big for a slot (nothing written). */
 static int attempt(cairn_journal *j, cairn_append_req *r)
 {
@@ -192,7 +194,7 @@ static int attempt(cairn_journal *j, cairn_append_req *r)
         err = cairn__make_checkpoint(j, &st, wall_ns, p + CP_AT);
         if (err != CAIRN_OK) {
             cairn__fmt(r->detail, sizeof(r->detail),
-                       "signing the checkpoint failed");
+                       "sealing the checkpoint failed");
         }
     }
     memset(&it, 0, sizeof(it));

@@ -159,14 +159,15 @@ static int check_base(wbatch *b, cairn_txn *txn, const xpayload *pl,
     return *err != CAIRN_OK ? -1 : 0;
 }
 
-/* Is the payload's checkpoint sealed by the key this leader signs the
- * head with (or, in an unsigned journal, by none)?  A process holding a
- * key the journal rotated away from (docs/FORMAT.md section 24) must not
- * get its checkpoint under the new key's head. */
+/* Was the payload's checkpoint made for the key this leader signs the
+ * head with (or, in an unsigned journal, for none)?  Its key_id names the
+ * caller's key (head-sealed, flag bit 1, docs/FORMAT.md section 25; or
+ * signed, bit 0).  A process holding a key the journal rotated away from
+ * (section 24) must not get its record under the new key's head. */
 static int same_signer(const cairn_journal *j, const xpayload *pl)
 {
     const uint8_t *cp = pl->cp;
-    int is_signed = (cp[1] & 1u) != 0;
+    int is_signed = (cp[1] & 3u) != 0;
     if (j->signer == NULL) {
         return !is_signed;
     }

@@ -1,6 +1,7 @@
 /*
- * codec_checkpoint.c - checkpoints (the signed seal of one commit of one
- * run), the message their signature covers, and the record hashes: leaf
+ * codec_checkpoint.c - checkpoints (the seal of one commit of one run:
+ * signed on its own in format 1, sealed by the signed journal head in
+ * format 2), the message their signature covers, and the record hashes: leaf
  * hash and genesis (docs/FORMAT.md "Hashes" and "Checkpoint").
  */
 #include "base/bytes.h"
@@ -12,6 +13,8 @@
 
 #define CP_VERSION 1
 #define CP_FLAG_SIGNED 0x01u
+#define CP_FLAG_HEAD_SEALED 0x02u /* format 2: the journal head signs it */
+#define CP_FLAGS_KNOWN (CP_FLAG_SIGNED | CP_FLAG_HEAD_SEALED)
 
 /* Offsets in the 130-byte checkpoint. */
 enum {
@@ -111,13 +114,17 @@ void cairn__checkpoint_encode(const cairn_checkpoint *cp,
 {
     memset(out, 0, CAIRN_CHECKPOINT_BYTES);
     out[CP_OFF_VERSION] = CP_VERSION;
-    out[CP_OFF_FLAGS] = cp->is_signed ? CP_FLAG_SIGNED : 0;
+    out[CP_OFF_FLAGS] = cp->is_signed     ? CP_FLAG_SIGNED
+                        : cp->head_sealed ? CP_FLAG_HEAD_SEALED
+                                          : 0;
     cairn__store64_be(out + CP_OFF_RUN_NUM, cp->run_num);
     cairn__store64_be(out + CP_OFF_SEQ, cp->seq);
     memcpy(out + CP_OFF_HEAD, cp->head, CAIRN_HASH_BYTES);
     cairn__store64_be(out + CP_OFF_WALL, cp->wall_ns);
-    if (cp->is_signed) {
+    if (cp->is_signed || cp->head_sealed) {
         memcpy(out + CP_OFF_KEY_ID, cp->key_id, CAIRN_KEY_ID_BYTES);
+    }
+    if (cp->is_signed) {
         memcpy(out + CP_OFF_SIG, cp->sig, CAIRN_SIGNATURE_BYTES);
     }
 }
@@ -144,20 +151,28 @@ static cairn_err cp_read(cairn_rd *r, cairn_checkpoint *cp, char *detail,
         /* Unreachable: the length was checked to be exactly 130. */
         return cp_bad(detail, detail_len, r->off, "checkpoint", "truncated");
     }
-    if ((flags & ~CP_FLAG_SIGNED) != 0) {
+    if ((flags & ~CP_FLAGS_KNOWN) != 0) {
         char what[48];
         cairn__fmt(what, sizeof(what), "unknown bits 0x%02x",
-                   (unsigned)(flags & ~CP_FLAG_SIGNED));
+                   (unsigned)(flags & ~CP_FLAGS_KNOWN));
         return cp_bad(detail, detail_len, CP_OFF_FLAGS, "flags", what);
     }
+    if (flags == CP_FLAGS_KNOWN) {
+        return cp_bad(detail, detail_len, CP_OFF_FLAGS, "flags",
+                      "both signed (bit 0) and sealed by the journal head "
+                      "(bit 1)");
+    }
     cp->is_signed = (uint8_t)(flags & CP_FLAG_SIGNED);
-    if (!cp->is_signed && !all_zero(cp->key_id, CAIRN_KEY_ID_BYTES)) {
+    cp->head_sealed = (uint8_t)((flags & CP_FLAG_HEAD_SEALED) != 0);
+    if (!cp->is_signed && !cp->head_sealed &&
+        !all_zero(cp->key_id, CAIRN_KEY_ID_BYTES)) {
         return cp_bad(detail, detail_len, CP_OFF_KEY_ID, "key_id",
                       "not zero in an unsigned checkpoint");
     }
     if (!cp->is_signed && !all_zero(cp->sig, CAIRN_SIGNATURE_BYTES)) {
         return cp_bad(detail, detail_len, CP_OFF_SIG, "signature",
-                      "not zero in an unsigned checkpoint");
+                      cp->head_sealed ? "not zero in a head-sealed checkpoint"
+                                      : "not zero in an unsigned checkpoint");
     }
     return CAIRN_OK;
 }

@@ -231,16 +231,19 @@ CAIRN_INTERNAL cairn_err cairn__rotate_message(const uint8_t *rec, size_t len,
                                                uint8_t **msg, size_t *msg_len);
 
 /**
- * A checkpoint: the signed seal of one commit of one run.  Stored in the
+ * A checkpoint: the seal of one commit of one run.  Stored in the
  * checkpoints database under the position of the last record it covers.
- * Layout, 130 bytes: u8 version (1) | u8 flags (bit 0: signed; others 0) |
+ * Layout, 130 bytes: u8 version (1) | u8 flags (bit 0: signed; bit 1:
+ * sealed by the journal head, format 2; at most one of them; others 0) |
  * u64 run_num | u64 seq | 32 head | u64 wall_ns | 8 key_id | 64 signature
- * (all zero when unsigned; key_id zero too).
+ * (all zero unless signed; key_id zero too unless signed or head-sealed,
+ * where it names the journal's key in force).  docs/FORMAT.md section 6.
  */
 #define CAIRN_CHECKPOINT_BYTES 130
 typedef struct cairn_checkpoint {
     uint8_t version;
-    uint8_t is_signed;
+    uint8_t is_signed;   /**< flag bit 0: its own Ed25519 signature */
+    uint8_t head_sealed; /**< flag bit 1: the journal head signs it */
     uint64_t run_num;
     uint64_t seq;                   /**< sequence of the last record covered */
     uint8_t head[CAIRN_HASH_BYTES]; /**< leaf hash of that record */

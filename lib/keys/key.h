@@ -58,6 +58,12 @@ struct cairn_signer {
     uint8_t key_id[CAIRN_KEY_ID_BYTES];
     uint8_t pk[CAIRN_PUBLIC_KEY_BYTES];
     uint8_t *sk; /**< 64 bytes (seed || pk) in cairn__secure_alloc memory */
+    /** Signatures made so far (a test hook: tests count what a commit
+     *  signs).  Points at @c n_signed of the same signer, so that a const
+     *  signer can count; updated atomically (signers are shared by
+     *  threads). */
+    uint64_t *signed_count;
+    uint64_t n_signed;
 };
 
 /** Sign @p len bytes of @p msg with plain Ed25519.
@@ -65,6 +71,10 @@ struct cairn_signer {
 CAIRN_INTERNAL cairn_err cairn__signer_sign(const cairn_signer *signer,
                                             const void *msg, size_t len,
                                             uint8_t sig[CAIRN_SIGNATURE_BYTES]);
+
+/** How many signatures @p signer made since it was loaded (0 for NULL):
+ *  the internal test hook that counts what a commit signs. */
+CAIRN_INTERNAL uint64_t cairn__signer_count(const cairn_signer *signer);
 
 /** Verify a plain Ed25519 signature: 0 when valid, -1 otherwise. */
 CAIRN_INTERNAL int

@@ -196,6 +196,8 @@ static cairn_err make_signer(const uint8_t *bin, cairn_signer **out)
     memcpy(s->key_id, keynum, CAIRN_KEY_ID_BYTES);
     memcpy(s->pk, sk + 32, CAIRN_PUBLIC_KEY_BYTES);
     memcpy(s->sk, sk, SK_LEN);
+    s->n_signed = 0;
+    s->signed_count = &s->n_signed;
     *out = s;
     return CAIRN_OK;
 }
@@ -382,5 +384,13 @@ cairn_err cairn__signer_sign(const cairn_signer *signer, const void *msg,
         (msg == NULL && len > 0)) {
         return CAIRN_EINVAL;
     }
+    __atomic_fetch_add(signer->signed_count, 1, __ATOMIC_RELAXED);
     return cairn__ed25519_sign(sig, msg, len, signer->sk);
+}
+
+uint64_t cairn__signer_count(const cairn_signer *signer)
+{
+    return signer == NULL
+               ? 0
+               : __atomic_load_n(signer->signed_count, __ATOMIC_RELAXED);
 }

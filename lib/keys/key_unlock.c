@@ -123,6 +123,8 @@ cairn_signer_import_secret(const uint8_t in[CAIRN_SIGNER_SECRET_BYTES],
     memcpy(s->key_id, in, CAIRN_KEY_ID_BYTES);
     memcpy(s->pk, sk + 32, CAIRN_PUBLIC_KEY_BYTES);
     memcpy(s->sk, sk, SK_LEN);
+    s->n_signed = 0;
+    s->signed_count = &s->n_signed;
     *out = s;
     return CAIRN_OK;
 }

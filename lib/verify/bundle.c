@@ -275,6 +275,22 @@ static void anchors_v1(const cairn__bundle_check *c, cairn_verify_report *out,
     }
 }
 
+/* A run with head-sealed checkpoints is VERIFIED only when its bundle's
+ * head signature verified under the pinned key and its state was proven
+ * under that head: whatever path got here, nothing else signs it. */
+static void head_guard(cairn_verify_report *out, const cairn_bundle_info *info)
+{
+    const cairn_verify_head *hd = &out->journal_head;
+    if (out->verdict != CAIRN_VERDICT_VERIFIED || out->head_sealed == 0 ||
+        (hd->present && hd->signature_ok && !hd->key_mismatch &&
+         info->state_proven)) {
+        return;
+    }
+    out->verdict = CAIRN_VERDICT_INCOMPLETE;
+    append_reason(out, "the run's checkpoints are sealed by a journal head "
+                       "whose signature was not verified");
+}
+
 static cairn_err run_core(const uint8_t *buf, size_t len, const bundle_hdr *h,
                           const cairn__bundle_check *c,
                           cairn_verify_report *out, cairn_bundle_info *info)
@@ -283,6 +299,13 @@ static cairn_err run_core(const uint8_t *buf, size_t len, const bundle_hdr *h,
     char e[17], f[17];
     const cairn_pubkey *pinned = c->pinned;
     cairn__vcore_init(&v, h->journal_id, 0, out->run_id, pinned, out);
+    /* Head-sealed checkpoints (docs/FORMAT.md section 25) only in a
+     * version-2 bundle, whose head cairn__bundle_v2_check() proves below:
+     * it reports TAMPERED unless that head verifies under the pinned key
+     * and covers the run's last record and state, and head_guard() takes
+     * VERIFIED back if it did not say so. */
+    v.head_seals = h->version == CAIRN__BUNDLE_VERSION_2;
+    v.head_proven = v.head_seals;
     cairn_err err = feed(buf, len, h, &v);
     if (err == CAIRN_OK && out->run_signed &&
         memcmp(out->key_id, h->key_id, CAIRN_KEY_ID_BYTES) != 0) {
@@ -309,6 +332,7 @@ static cairn_err run_core(const uint8_t *buf, size_t len, const bundle_hdr *h,
         if (h->version != CAIRN__BUNDLE_VERSION_2) {
             anchors_v1(c, out, info);
         }
+        head_guard(out, info);
     }
     if (err == CAIRN_OK && h->version == CAIRN__BUNDLE_VERSION_2 &&
         c->tlog_proof != NULL && v.n > 0) {

@@ -59,6 +59,7 @@ static cairn_err cp_step(void *vctx, cairn_journal *j, cairn_txn *txn,
     memcpy(view.head, cp.head, CAIRN_HASH_BYTES);
     view.wall_ns = cp.wall_ns;
     view.is_signed = cp.is_signed != 0;
+    view.head_sealed = cp.head_sealed != 0;
     memcpy(view.key_id, cp.key_id, CAIRN_KEY_ID_BYTES);
     memcpy(view.signature, cp.sig, CAIRN_SIGNATURE_BYTES);
     return c->fn(c->ctx, &view) ? CAIRN_EINTR : CAIRN_OK;

@@ -72,10 +72,20 @@ CAIRN_INTERNAL void cairn__hash_hex(const uint8_t h[CAIRN_HASH_BYTES],
  *  verifies: runs of one plan store the same canonical bytes, and a byte-
  *  for-byte equal plan is parsed once (parsing is deterministic, so the
  *  result is the same).  Zero-initialise; cairn__plan_memo_free() after. */
+/** A journal head whose signature verified under @c key (the bytes of
+ *  meta "head", malloc'd; NULL: none yet), so that the runs one thread
+ *  verifies check the same head's Ed25519 signature once. */
+typedef struct cairn__vhead_memo {
+    uint8_t *bytes;
+    size_t len;
+    const cairn_pubkey *key;
+} cairn__vhead_memo;
+
 typedef struct cairn_plan_memo {
     char *json;
     size_t len;
     cairn_plan *plan;
+    cairn__vhead_memo head; /**< kept across the runs too (verify_run.c) */
 } cairn_plan_memo;
 
 CAIRN_INTERNAL void cairn__plan_memo_free(cairn_plan_memo *m);
@@ -110,6 +120,16 @@ typedef struct cairn_vcore {
      *  signature is checked under that key. */
     const cairn_keyhist *keys;
     int keys_trusted;
+    /** Head-sealed checkpoints (flag bit 1, docs/FORMAT.md section 25)
+     *  are allowed: the driver reads a format-2 journal or a version-2
+     *  bundle, whose signed head covers the run.  Elsewhere they are
+     *  TAMPERED (nothing would sign them). */
+    int head_seals;
+    /** The driver checked, before cairn__vcore_finish(), the journal
+     *  head's signature under the pinned key and that it covers the run's
+     *  last record (log tree) and state (state map).  Without it a run
+     *  with head-sealed checkpoints is never VERIFIED. */
+    int head_proven;
     /** Where each record's strings and kv lists are decoded (reused from
      *  record to record: no allocation per field). */
     cairn_record_scratch scratch;
@@ -160,7 +180,8 @@ CAIRN_INTERNAL cairn_err cairn__vcore_tampered(cairn_vcore *v, int has_seq,
 CAIRN_INTERNAL cairn_err cairn__verify_rows(cairn_txn *txn, cairn_vcore *v,
                                             const uint8_t *val, size_t vl);
 /** Decide the verdict when nothing was found: INCOMPLETE (unsigned run,
- *  key not pinned, unsealed tail, no records) or VERIFIED.  @p note (may
+ *  key not pinned, unsealed tail, no records, head-sealed checkpoints
+ *  without @c head_proven) or VERIFIED.  @p note (may
  *  be NULL) is appended to the reason. */
 CAIRN_INTERNAL void cairn__vcore_finish(cairn_vcore *v, const char *note);
 
@@ -347,6 +368,17 @@ CAIRN_INTERNAL cairn_err cairn__verify_head_run(
     cairn_txn *txn, const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
     const cairn_pubkey *pinned, uint64_t run_num, uint64_t last_pos,
     cairn_verify_report *rep);
+/** cairn__verify_head_run() with @p memo (may be NULL): a head byte for
+ *  byte equal to the memo's, under the same @p pinned, counts as
+ *  signature-verified without a second Ed25519 check; a head that
+ *  verified is remembered (an allocation failure only skips that).
+ *  @p counts 0 leaves the head's N and R against the databases to the
+ *  directory check (cairn_verify_all()): the run's proofs use the head's
+ *  own N and R. */
+CAIRN_INTERNAL cairn_err cairn__verify_head_run_memo(
+    cairn_txn *txn, const uint8_t journal_id[CAIRN_JOURNAL_ID_BYTES],
+    const cairn_pubkey *pinned, uint64_t run_num, uint64_t last_pos,
+    cairn__vhead_memo *memo, int counts, cairn_verify_report *rep);
 
 /* ---- Drivers -------------------------------------------------------- */
 

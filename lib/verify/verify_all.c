@@ -230,7 +230,7 @@ static void *worker(void *arg)
 {
     vall *a = arg;
     char run_id[CAIRN_MAX_ID + 1];
-    cairn_plan_memo memo = {NULL, 0, NULL};
+    cairn_plan_memo memo = {NULL, 0, NULL, {NULL, 0, NULL}};
     pthread_mutex_lock(&a->mu);
     while (!a->stop) {
         if (!a->dir_taken) {

@@ -124,6 +124,7 @@ void cairn__plan_memo_free(cairn_plan_memo *m)
 {
     free(m->json);
     cairn_plan_free(m->plan);
+    free(m->head.bytes);
     memset(m, 0, sizeof(*m));
 }
 
@@ -149,7 +150,8 @@ static cairn_err parse_plan(cairn_vcore *v, const cairn_record *rec,
         return CAIRN_OK; /* no memo this time; the plan itself is fine */
     }
     memcpy(copy, rec->plan_json, rec->plan_len);
-    cairn__plan_memo_free(m);
+    free(m->json);
+    cairn_plan_free(m->plan);
     m->json = copy;
     m->len = rec->plan_len;
     m->plan = *plan;
@@ -364,16 +366,23 @@ cairn_err cairn__vcore_record(cairn_vcore *v, uint64_t position,
     return err;
 }
 
-/* The signature of a checkpoint of a signed run, stored at @p position:
+/* The signature of a checkpoint of a signed run, stored at @p position
+ * (a head-sealed one, format 2: its key id; the head signs it):
  * by the run's key, or, in a journal that rotated its key, by the key in
  * force at @p position (docs/FORMAT.md section 24). */
 static cairn_err check_signature(cairn_vcore *v, const cairn_checkpoint *cp,
                                  uint64_t seq, uint64_t position)
 {
     char e[17], f[17];
-    if (!cp->is_signed) {
+    if (!cp->is_signed && !cp->head_sealed) {
         return bad(v, seq, "checkpoint.flags", "signed", "unsigned",
                    "seq %llu: unsigned checkpoint in a signed run",
+                   (unsigned long long)seq);
+    }
+    if (cp->head_sealed && !v->head_seals) {
+        return bad(v, seq, "checkpoint.flags", "signed", "head-sealed",
+                   "seq %llu: a head-sealed checkpoint where no journal "
+                   "head signs it (format 1 or a version-1 bundle)",
                    (unsigned long long)seq);
     }
     const uint8_t *want = v->rep->key_id, *pk = NULL;
@@ -392,6 +401,12 @@ static cairn_err check_signature(cairn_vcore *v, const cairn_checkpoint *cp,
                        : "seq %llu: checkpoint signed by key %s, the key in "
                          "force at its position is %s",
                    (unsigned long long)seq, f, e);
+    }
+    if (cp->head_sealed) {
+        /* Its signature is the journal head's, which the driver checks
+         * (head_proven); cairn__vcore_finish() decides. */
+        v->rep->head_sealed++;
+        return CAIRN_OK;
     }
     if (v->pinned == NULL) {
         return CAIRN_OK;
@@ -460,10 +475,12 @@ cairn_err cairn__vcore_checkpoint(cairn_vcore *v, uint64_t position,
     cairn_err err = check_seal(v, &cp, seq);
     if (err == CAIRN_OK && v->rep->run_signed) {
         err = check_signature(v, &cp, seq, position);
-    } else if (err == CAIRN_OK && cp.is_signed) {
-        err = bad(v, seq, "checkpoint.flags", "unsigned", "signed",
-                  "seq %llu: signed checkpoint in an unsigned run",
-                  (unsigned long long)seq);
+    } else if (err == CAIRN_OK && (cp.is_signed || cp.head_sealed)) {
+        err = bad(v, seq, "checkpoint.flags", "unsigned",
+                  cp.is_signed ? "signed" : "head-sealed",
+                  "seq %llu: %s checkpoint in an unsigned run",
+                  (unsigned long long)seq,
+                  cp.is_signed ? "signed" : "head-sealed");
     } else if (err == CAIRN_OK) {
         v->rep->unsigned_checkpoints++;
     }
@@ -516,6 +533,15 @@ void cairn__vcore_finish(cairn_vcore *v, const char *note)
         add_reason(rep, "key not pinned: signatures were not checked "
                         "(pass the run's public key)");
     }
+    if (rep->verdict == CAIRN_VERDICT_VERIFIED && rep->head_sealed > 0 &&
+        !v->head_proven) {
+        rep->verdict = CAIRN_VERDICT_INCOMPLETE;
+        cairn__fmt(text, sizeof(text),
+                   "%llu checkpoint(s) are sealed by the journal head, whose "
+                   "signature was not checked",
+                   (unsigned long long)rep->head_sealed);
+        add_reason(rep, text);
+    }
     if (rep->unsealed > 0) {
         rep->verdict = CAIRN_VERDICT_INCOMPLETE;
         cairn__fmt(text, sizeof(text),
@@ -526,8 +552,12 @@ void cairn__vcore_finish(cairn_vcore *v, const char *note)
         add_reason(rep, text);
     }
     if (rep->verdict == CAIRN_VERDICT_VERIFIED) {
-        add_reason(rep, "every record is chained, sealed and signed by the "
-                        "pinned key");
+        add_reason(rep, rep->head_sealed > 0
+                            ? "every record is chained and sealed, and the "
+                              "journal head signed by the pinned key covers "
+                              "them"
+                            : "every record is chained, sealed and signed by "
+                              "the pinned key");
     }
     if (v->time_back > 0) {
         cairn__fmt(text, sizeof(text),

@@ -568,18 +568,27 @@ static cairn_err run_checks(jwalk *w)
 /* A single run (VRUN_ALONE) in format 2: the journal's signed head, the
  * run's state in its state map and the run's last record in its log tree
  * (cairn__verify_head_run()); @p note gets what was proven. */
-static cairn_err head_checks(jwalk *w, const cairn_pubkey *pinned, char *note,
-                             size_t note_len)
+static cairn_err head_checks(jwalk *w, const cairn_pubkey *pinned,
+                             cairn_plan_memo *memo, char *note, size_t note_len)
 {
     const cairn_verify_head *h = &w->rep->journal_head;
-    cairn_err err = cairn__verify_head_run(w->txn, w->j->journal_id, pinned,
-                                           w->run_num, w->v->last_pos, w->rep);
+    cairn_err err = cairn__verify_head_run_memo(
+        w->txn, w->j->journal_id, pinned, w->run_num, w->v->last_pos,
+        memo != NULL ? &memo->head : NULL, note != NULL, w->rep);
     if (err == CAIRN_ETAMPERED) {
         w->v->stopped = 1;
         return err;
     }
     if (err != CAIRN_OK) {
         return store_fail(w->rep, err, "reading the journal's head");
+    }
+    /* Head-sealed checkpoints (docs/FORMAT.md section 25) are signed by
+     * exactly this: the head verified under the pinned key, with the
+     * run's state and last record proven in it. */
+    w->v->head_proven = w->rep->format == 2 && h->present && h->signature_ok &&
+                        !h->key_mismatch && w->v->last_pos != 0;
+    if (note == NULL) {
+        return CAIRN_OK;
     }
     if (w->rep->format == 1) {
         cairn__fmt(note, note_len, "%s", CAIRN__FORMAT1_NOTE);
@@ -656,10 +665,14 @@ cairn_err cairn__verify_run_txn(cairn_journal *j, cairn_txn *txn,
     v.memo = memo;
     v.keys = &vk.kh;
     v.keys_trusted = vk.trusted;
+    v.head_seals = j->format >= 2;
     err = run_checks(&w);
     char note[320] = "", all[sizeof(note) + sizeof(w.prune_note) + 2];
     if (err == CAIRN_OK && mode == VRUN_ALONE) {
-        err = head_checks(&w, use, note, sizeof(note));
+        err = head_checks(&w, use, memo, note, sizeof(note));
+    } else if (err == CAIRN_OK && rep->head_sealed > 0 && !v.stopped) {
+        /* verify --all, export: the checkpoints are the head's to sign */
+        err = head_checks(&w, use, memo, NULL, 0);
     }
     if (err == CAIRN_OK && mode == VRUN_ALONE) {
         err = cairn__vkeys_check_head(txn, &vk, j->journal_id, rep);

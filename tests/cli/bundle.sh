@@ -84,7 +84,7 @@ expect 2 "$C" verify-bundle "$T/b1.bundle" --key "$T/k.pub" --key "$T/nope.pub"
 expect 0 "$C" verify-bundle "$T/b1.bundle" --key "$T/k.pub" -o json &&
     cp "$T/out" "$T/vb.json"
 json_is "$T/vb.json" '(j["verdict"] == "VERIFIED" and j["records"] == 4 and
-    j["checkpoints"] == 4 and j["signatures_ok"] == 4 and
+    j["checkpoints"] == 4 and j["signatures_ok"] == 0 and j["head_sealed"] == 4 and
     j["bundle"].endswith("b1.bundle") and j["run_id"] == "b-1")'
 
 # --- refusals -------------------------------------------------------------------
@@ -155,7 +155,8 @@ rm -f "$T/huge.bundle"
 expect 0 "$C" export b-1 && cp "$T/out" "$T/e.json"
 json_is "$T/e.json" '(j["run_id"] == "b-1" and len(j["records"]) == 4 and
     len(j["checkpoints"]) == 4 and len(j["journal_id"]) == 32 and
-    j["checkpoints"][3]["seq"] == 3 and j["checkpoints"][0]["signed"] and
+    j["checkpoints"][3]["seq"] == 3 and j["checkpoints"][0]["head_sealed"] and
+    not j["checkpoints"][0]["signed"] and j["checkpoints"][0]["signature"] is None and
     j["records"][0]["type"] == "create" and len(j["key_id"]) == 16)'
 expect 0 "$C" export b-1 -o ndjson
 CHECKS=$((CHECKS + 1))

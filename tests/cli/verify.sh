@@ -50,7 +50,8 @@ grep -q 'signatures: not checked (key mismatch' "$T/out" ||
     fail "signatures line"
 expect 0 "$C" verify v-1 --key "$T/a.pub" -o json && cp "$T/out" "$T/v.json"
 json_is "$T/v.json" '(j["verdict"] == "VERIFIED" and j["exit_code"] == 0 and
-    j["records"] == 8 and j["signatures_ok"] == 8 and j["replay_ok"] and
+    j["records"] == 8 and j["signatures_ok"] == 0 and j["head_sealed"] == 8 and
+    j["replay_ok"] and
     j["first_bad"] is None and j["key"]["source"].startswith("pinned") and
     len(j["journal"]["id"]) == 32)'
 expect 3 "$C" verify v-1 --key "$T/b.pub" --json && cp "$T/out" "$T/w.json"

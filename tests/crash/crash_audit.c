@@ -146,6 +146,17 @@ static void check_signed(audit *a, const char *run)
         fail(a, "run %s: verdict %s at seq %llu (%s): %s", run,
              cairn_verdict_name(rep.verdict), (unsigned long long)rep.bad_seq,
              rep.bad_field, rep.reason);
+    } else if (rep.head_sealed != rep.checkpoints || rep.signatures_ok != 0 ||
+               !rep.journal_head.signature_ok) {
+        /* format 2: the signed head is every checkpoint's signature
+         * (docs/FORMAT.md section 25), and it verified */
+        fail(a,
+             "run %s: %llu checkpoints, %llu sealed by the head, %llu "
+             "signed on their own, head signature %s",
+             run, (unsigned long long)rep.checkpoints,
+             (unsigned long long)rep.head_sealed,
+             (unsigned long long)rep.signatures_ok,
+             rep.journal_head.signature_ok ? "verified" : "not verified");
     }
 }
 

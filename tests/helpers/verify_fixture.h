@@ -629,6 +629,57 @@ static inline void vf_put_checkpoint(vf_raw *raw, const vf_rewrite *o,
     vf_put(raw, VR_CPS, key, sizeof(key), bytes, sizeof(bytes));
 }
 
+/** Sign every head-sealed checkpoint (format 2, docs/FORMAT.md section
+ *  25) on its own with @p signer, as format 1 stores them: what a
+ *  format-1 copy of a format-2 sample needs. */
+static inline void vf_checkpoints_to_v1(vf_raw *raw,
+                                        const uint8_t *journal_id,
+                                        const cairn_signer *signer)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    size_t n = 0, cap = 64;
+    uint8_t(*keys)[8] = malloc(cap * 8);
+    assert_non_null(keys);
+    assert_int_equal(mdb_cursor_open(raw->txn, raw->db[VR_CPS], &cur), 0);
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        assert_int_equal(k.mv_size, 8);
+        if (n == cap) {
+            cap *= 2;
+            keys = realloc(keys, cap * 8);
+            assert_non_null(keys);
+        }
+        memcpy(keys[n++], k.mv_data, 8);
+    }
+    mdb_cursor_close(cur);
+    for (size_t i = 0; i < n; i++) {
+        size_t vl;
+        cairn_checkpoint cp;
+        cairn_state st;
+        char why[160];
+        uint8_t *val = vf_get(raw, VR_CPS, keys[i], 8, &vl);
+        assert_int_equal(cairn__checkpoint_decode(val, vl, &cp, why,
+                                                  sizeof(why)),
+                         CAIRN_OK);
+        free(val);
+        if (!cp.head_sealed) {
+            continue;
+        }
+        vf_get_state(raw, cp.run_num, &st);
+        vf_rewrite o = {journal_id, signer, 0, 0, 0};
+        cairn_record rec;
+        memset(&rec, 0, sizeof(rec));
+        rec.run_num = cp.run_num;
+        rec.seq = cp.seq;
+        rec.wall_ns = cp.wall_ns;
+        vf_put_checkpoint(raw, &o, &rec, st.run_id, cp.head,
+                          cairn__load64_be(keys[i]));
+        cairn__state_free(&st);
+    }
+    free(keys);
+}
+
 /* One step of the attacker's state replay; returns 0 once it fails. */
 static inline int vf_state_step(cairn_state *st, const cairn_record *rec,
                                 const uint8_t hash[CAIRN_HASH_BYTES],
