@@ -258,8 +258,10 @@ typedef struct cr_snap {
  * the head's root.  Without CR_AUDIT_QUICK also cairn_verify_all() with
  * the pinned key (what `cairn verify --all --key` runs): VERIFIED.  With
  * CR_AUDIT_QUICK only runs named in @p verify (NULL-terminated) get
- * cairn_verify_run(); the others get the rest.  Fills @p out; returns 0
- * (even when checks fail: see out->ok).
+ * cairn_verify_run(); the others get the rest.  Last, in every audit,
+ * cr_rows_audit() on the raw databases against the head's R and state
+ * map root.  Fills @p out; returns 0 (even when checks fail: see
+ * out->ok).
  */
 int cr_audit(cr_ctx *c, const char *dir, unsigned flags, char *const *verify,
              cr_snap *out);
@@ -294,6 +296,32 @@ unsigned cr_cli_verify(cr_ctx *c, const char *dir, const char *where);
  *  one journal, which have the same journal id (the recover scenario
  *  starts every run from a copy of one template). */
 void cr_cli_verify_argv(const cr_ctx *c, const char *dir, cr_argv *argv);
+
+/**
+ * The per-operation layout of @p dir from its raw databases
+ * (crash_rows.c), independently of the library's readers: every `runs`
+ * value a version-2 summary that decodes, with the run number of its
+ * key (dense from 1); the RFC 6962 root over the summaries in run order
+ * equal to @p state_root and their number to @p head_runs (the signed
+ * head's R and state map root); for each run exactly the `oprows` keys
+ * 0..n_ops-1, each row decoding, and exactly the complete `otree` nodes
+ * of the tree over SHA-256(0x00 || row), each equal to the suite's own
+ * hash; that tree's root equal to the summary's ops_root; the summary's
+ * op counts, head op, done prefix, attempted end, open preflights and
+ * pending list equal to the rows'; a pruned run without rows or nodes;
+ * no row or node of a run that does not exist.  Opens its own LMDB
+ * environment (read-only): call it with no cairn handle open on @p dir
+ * in this process.  Returns 0, or -1 with the first failure in @p why
+ * ("rows: run ID: op N ..." / "... op tree node (level L, index I) ...").
+ */
+int cr_rows_audit(const char *dir, uint64_t head_runs,
+                  const uint8_t state_root[CAIRN_HASH_BYTES], char *why,
+                  size_t len);
+
+/** cr_rows_audit() of @p dir against its signed head (read with the
+ *  pinned key, the handle closed again before the raw databases are
+ *  read). */
+int cr_rows_audit_dir(cr_ctx *c, const char *dir, char *why, size_t len);
 
 /* ---- the signed head and the log tree (crash_tree.c) ----------------- */
 
@@ -357,6 +385,10 @@ typedef struct cr_work {
     int reopen_on_error; /**< sweeps: close and reopen after an error */
     int big;             /**< sometimes attach large evidence */
     uint64_t map_size;   /**< cairn_journal_opts.map_size (0: default) */
+    /** Open with CAIRN_OPEN_NO_SHARED_COMMIT: commit in write
+     *  transactions of the handle's own (group commit) instead of the
+     *  queue shared through commit.shm. */
+    int own_commits;
 } cr_work;
 
 /** Write one ack-log line (printf format). */

@@ -13,6 +13,7 @@
 #include "crash.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -284,7 +285,27 @@ static void audit_body(audit *a, const char *dir, double *open_s, int *opened,
     if (a->ok && (a->flags & CR_AUDIT_QUICK) == 0) {
         check_all(a);
     }
+    cairn_journal_checkpoint cp;
+    uint64_t head_runs = 0;
+    uint8_t state_root[CAIRN_HASH_BYTES];
+    crypto_hash_sha256(state_root, (const unsigned char *)"", 0);
+    if (a->ok && *head_size > 0) {
+        err = cairn_journal_checkpoint_get(a->j, a->c->pk, &cp, detail,
+                                           sizeof(detail));
+        if (err != CAIRN_OK) {
+            fail(a, "head: cairn_journal_checkpoint_get: %s: %s",
+                 cairn_errname(err), detail);
+        }
+        head_runs = cp.runs;
+        memcpy(state_root, cp.state_root, CAIRN_HASH_BYTES);
+    }
     cairn_journal_close(a->j);
+    /* The per-operation layout from the raw databases (crash_rows.c),
+     * after the handle is closed: one LMDB environment per process. */
+    if (a->ok &&
+        cr_rows_audit(dir, head_runs, state_root, why, sizeof(why)) != 0) {
+        fail(a, "%s", why);
+    }
 }
 
 static void audit_child(cr_ctx *c, const char *dir, unsigned flags,

@@ -10,14 +10,104 @@
  */
 #include "crash.h"
 
+#include "base/bytes.h"
+#include "state/state.h"
+
 #include <lmdb.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { T_FLIP_FIRST, T_FLIP_LAST, T_DELETE, T_HEAD_FLIP, T_HEAD_DELETE };
+enum {
+    T_FLIP_FIRST,
+    T_FLIP_LAST,
+    T_DELETE,
+    T_HEAD_FLIP,
+    T_HEAD_DELETE,
+    T_ROW_DROPPED, /* the row of run 1's last op never written */
+    T_ROW_STALE,   /* run 1's op 0 row as before its first claim */
+    T_NODE_STALE   /* its op tree leaf as before, the row current */
+};
+
+/* Run 1's op 0 row with the dynamic fields it had before its first
+ * claim (ready, no attempt, no holder): what a library that dropped the
+ * row's rewrite would have left. */
+static int stale_row(const MDB_val *cur, uint8_t **out, size_t *out_len)
+{
+    cairn_op_st op;
+    char why[200];
+    if (cairn__oprow_decode(cur->mv_data, cur->mv_size, &op, why,
+                            sizeof(why)) != CAIRN_OK) {
+        return -1;
+    }
+    op.state = CAIRN_OP_READY;
+    op.attempt = 0;
+    op.last_class = (cairn_error_class)0;
+    op.done_seq = 0;
+    op.holder_pid = 0;
+    op.holder_start = 0;
+    memset(op.holder_boot, 0, sizeof(op.holder_boot));
+    op.host[0] = '\0';
+    cairn_err err = cairn__oprow_encode(&op, out, out_len);
+    cairn__oprow_free(&op);
+    return err == CAIRN_OK ? 0 : -1;
+}
+
+/* In a child: damage the per-operation layout of run 1 (FORMAT.md 23). */
+static void tamper_rows(MDB_env *env, int how)
+{
+    MDB_txn *txn = NULL;
+    MDB_dbi rows, tree;
+    MDB_cursor *cur = NULL;
+    uint8_t key[17] = {0};
+    MDB_val k = {12, key}, v;
+    cairn__store64_be(key, 1);
+    if (mdb_txn_begin(env, NULL, 0, &txn) ||
+        mdb_dbi_open(txn, "oprows", 0, &rows) ||
+        mdb_dbi_open(txn, "otree", 0, &tree)) {
+        _exit(3);
+    }
+    if (how == T_ROW_DROPPED) { /* the last row of run 1 */
+        cairn__store64_be(key, 2);
+        if (mdb_cursor_open(txn, rows, &cur)) {
+            _exit(3);
+        }
+        int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
+                     : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        if (rc != 0) {
+            _exit(3);
+        }
+        _exit(k.mv_size != 12 || cairn__load64_be(k.mv_data) != 1 ||
+                      mdb_cursor_del(cur, 0) || mdb_txn_commit(txn)
+                  ? 3
+                  : 0);
+    }
+    uint8_t *row = NULL;
+    size_t len = 0;
+    if (mdb_get(txn, rows, &k, &v) || stale_row(&v, &row, &len) != 0 ||
+        (len == v.mv_size && memcmp(row, v.mv_data, len) == 0)) {
+        _exit(3); /* op 0 never changed: nothing to make stale */
+    }
+    if (how == T_ROW_STALE) {
+        MDB_val nv = {len, row};
+        _exit(mdb_put(txn, rows, &k, &nv, 0) || mdb_txn_commit(txn) ? 3 : 0);
+    }
+    uint8_t leaf[CAIRN_HASH_BYTES];
+    crypto_hash_sha256_state st;
+    const uint8_t zero = 0;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, &zero, 1);
+    crypto_hash_sha256_update(&st, row, len);
+    crypto_hash_sha256_final(&st, leaf);
+    key[8] = 0; /* level 0 */
+    cairn__store64_be(key + 9, 0);
+    MDB_val tk = {17, key}, nv = {CAIRN_HASH_BYTES, leaf};
+    _exit(mdb_put(txn, tree, &tk, &nv, 0) || mdb_txn_commit(txn) ? 3 : 0);
+}
 
 /* In a child: change meta "head" (the signed head of format 2): flip a
  * byte of its signature line, or delete it. */
@@ -58,6 +148,9 @@ static int tamper(const char *dir, int how)
         if (how == T_HEAD_FLIP || how == T_HEAD_DELETE) {
             tamper_head(env, how);
         }
+        if (how >= T_ROW_DROPPED) {
+            tamper_rows(env, how);
+        }
         if (mdb_txn_begin(env, NULL, 0, &txn) ||
             mdb_dbi_open(txn, "records", 0, &dbi) ||
             mdb_cursor_open(txn, dbi, &cur) ||
@@ -95,6 +188,50 @@ static unsigned ctl_tamper(cr_ctx *c, const char *good, int how)
     cr_audit(c, dir, 0, NULL, &snap);
     unsigned caught = !snap.ok;
     cr_snap_free(&snap);
+    cr_rmtree(dir);
+    return caught;
+}
+
+/* A per-operation layout control: the damage must be found by the
+ * suite's own rows audit alone (@p by 0, in a child; its finding must
+ * name the op or the node), by the library's replay and verify inside
+ * the full audit, before the rows audit runs (@p by 1), or by the rows
+ * audit inside a quick audit, where no run is verified (@p by 2: a stale
+ * node that status and replay cannot see). */
+static unsigned ctl_rows(cr_ctx *c, const char *good, int how, int by)
+{
+    char dir[4096], from[4200], to[4200];
+    unsigned caught = 0;
+    cr_mkdir_fresh(c, "control", dir, sizeof(dir));
+    snprintf(from, sizeof(from), "%s/data.mdb", good);
+    snprintf(to, sizeof(to), "%s/data.mdb", dir);
+    if (cr_copy_file(from, to) != 0 || tamper(dir, how) != 0) {
+        cr_rmtree(dir);
+        return 0;
+    }
+    if (by != 0) {
+        cr_snap snap;
+        cr_audit(c, dir, by == 1 ? 0 : CR_AUDIT_QUICK, NULL, &snap);
+        caught = !snap.ok && (strncmp(snap.why, "rows: ", 6) == 0) == (by == 2);
+        cr_note(c, "%s: %s", by == 1 ? "library" : "quick audit", snap.why);
+        cr_snap_free(&snap);
+    } else {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            char why[768] = "";
+            int rc = cr_rows_audit_dir(c, dir, why, sizeof(why));
+            cr_note(c, "rows audit: %s", why);
+            fflush(stdout);
+            _exit(rc != 0 && (strstr(why, ": op ") != NULL ||
+                              strstr(why, "op tree node") != NULL)
+                      ? 1
+                      : 0);
+        }
+        int st = 0;
+        waitpid(pid, &st, 0);
+        caught = WIFEXITED(st) && WEXITSTATUS(st) == 1;
+    }
     cr_rmtree(dir);
     return caught;
 }
@@ -173,11 +310,19 @@ void cr_scen_controls(cr_ctx *c)
                                         "power loss, journal in place "
                                         "before its fsync",
                                         "power loss, directory not fsynced "
-                                        "after the link"};
+                                        "after the link",
+                                        "op row dropped (rows audit)",
+                                        "op row stale (rows audit)",
+                                        "op tree node stale (rows audit)",
+                                        "op row dropped (library verify)",
+                                        "op row stale (library verify)",
+                                        "op tree node stale (library "
+                                        "verify)",
+                                        "op tree node stale (quick audit)"};
     static const int power[] = {CR_PL_META_VOLATILE, CR_PL_LINK_BEFORE_SYNC,
                                 CR_PL_DIR_UNSYNCED};
     char dir[4096], ack[4200];
-    unsigned caught[17] = {0}, n = 17, ok = 0;
+    unsigned caught[24] = {0}, n = 24, ok = 0;
     cr_mkdir_fresh(c, "good", dir, sizeof(dir));
     snprintf(ack, sizeof(ack), "%s.ack", dir);
     int st = cr_run_workload(c, "sweep", dir, ack, c->seed, 20, NULL, NULL);
@@ -199,6 +344,11 @@ void cr_scen_controls(cr_ctx *c)
     caught[12] = ctl_tamper(c, dir, T_HEAD_FLIP);
     caught[13] = ctl_tamper(c, dir, T_HEAD_DELETE);
     cr_power_control(c, cr_scaled(c, 400, 2), power, 3, caught + 14);
+    for (int t = 0; t < 3; t++) {
+        caught[17 + t] = ctl_rows(c, dir, T_ROW_DROPPED + t, 0);
+        caught[20 + t] = ctl_rows(c, dir, T_ROW_DROPPED + t, 1);
+    }
+    caught[23] = ctl_rows(c, dir, T_NODE_STALE, 2);
     c->cur->violations = v0;
     c->control = 0;
     for (unsigned i = 0; i < n; i++) {

@@ -137,7 +137,8 @@ cairn_err cr_work_open(cr_work *w)
     char detail[512] = "";
     cr_ack_line(w->ack_fd, "I - 0");
     cairn_journal_opts o = CAIRN_JOURNAL_OPTS_INIT;
-    o.flags = CAIRN_OPEN_CREATE;
+    o.flags = CAIRN_OPEN_CREATE |
+              (w->own_commits ? CAIRN_OPEN_NO_SHARED_COMMIT : 0u);
     o.map_size = w->map_size;
     cairn_err err =
         cairn_journal_open_opts(w->dir, &o, &w->j, detail, sizeof(detail));
