@@ -275,10 +275,12 @@ static void test_hold_expired(void **state)
     fixture *f = *state;
     reach(f, "r", CAIRN_RUN_COMPLETED);
     cairn_actor_info who = {"x", "short hold"};
-    uint64_t until = now_ns() + 2000000; /* 2 ms */
+    /* 3 s ahead: cairn_hold refuses an until time already past when it
+     * commits, which 2 ms was on a loaded machine */
+    uint64_t until = now_ns() + 3000000000ull;
     assert_int_equal(cairn_hold(f->j, "r", until, &who), CAIRN_OK);
     while (now_ns() <= until + 1000000) {
-        struct timespec ts = {0, 1000000};
+        struct timespec ts = {0, 20000000};
         nanosleep(&ts, NULL);
     }
     cairn_summary *s = status(f, "r");
