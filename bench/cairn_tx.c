@@ -247,7 +247,7 @@ static void journal_info(const bn_env *env, const char *dir,
 static void processes(const bn_env *env, unsigned n)
 {
     char name[32], key[96];
-    int go[2];
+    int go[2], ready[2];
     snprintf(name, sizeof(name), "procs-%u", n);
     char *dir = bn_fresh_dir(env->root, name);
     unsigned ops = ops_per_worker(env, n);
@@ -255,7 +255,7 @@ static void processes(const bn_env *env, unsigned n)
     cairn_journal_info a, b;
     journal_info(env, dir, &a); /* before any child has the journal open */
     pid_t *pids = calloc(n, sizeof(pid_t));
-    if (pids == NULL || pipe(go) != 0) {
+    if (pids == NULL || pipe(go) != 0 || pipe(ready) != 0) {
         bn_die("processes: setup");
     }
     for (unsigned i = 0; i < n; i++) {
@@ -263,11 +263,17 @@ static void processes(const bn_env *env, unsigned n)
         if (pids[i] == 0) {
             char run[32], c;
             close(go[1]);
+            close(ready[0]);
             cairn_journal *j = bn_open(env, dir);
             snprintf(run, sizeof(run), "run-%u", i);
             if (cairn_run_lock(j, run) != CAIRN_OK) {
                 _exit(3);
             }
+            c = 'r';
+            if (write(ready[1], &c, 1) != 1) {
+                _exit(2);
+            }
+            close(ready[1]);
             if (read(go[0], &c, 1) < 0) { /* returns at EOF */
                 _exit(2);
             }
@@ -277,7 +283,18 @@ static void processes(const bn_env *env, unsigned n)
         }
     }
     close(go[0]);
-    usleep(200000); /* let every child open its handle */
+    close(ready[1]);
+    /* every child has opened its handle and holds its run lock: opening
+     * (mapping the journal, joining commit.shm) is not timed */
+    for (unsigned got = 0; got < n;) {
+        char buf[64];
+        ssize_t k = read(ready[0], buf, sizeof(buf));
+        if (k <= 0) {
+            bn_die("processes: a child failed before it was ready");
+        }
+        got += (unsigned)k;
+    }
+    close(ready[0]);
     uint64_t t0 = bn_now_ns();
     if (close(go[1]) != 0) { /* EOF releases every reader at once */
         bn_die("processes: go");
