@@ -457,6 +457,9 @@ static void test_commit_writes_rows(void **state)
     assert_int_equal(cairn_receipt_record(f->j, "rows-1", &rc1, NULL),
                      CAIRN_ETAMPERED);
     assert_int_equal(cairn_status(f->j, "rows-1", &s), CAIRN_ETAMPERED);
+    const char *d = cairn_journal_errdetail(f->j);
+    assert_non_null(strstr(d, "the row of op 2 does not match"));
+    assert_null(strstr(d, "run 1: run 1:"));
     assert_int_equal(cairn_verify_run(f->j, "rows-1", NULL, &rep), CAIRN_OK);
     assert_int_equal(rep.verdict, CAIRN_VERDICT_TAMPERED);
     assert_string_equal(rep.bad_field, "oprows");

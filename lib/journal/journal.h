@@ -204,6 +204,10 @@ CAIRN_INTERNAL cairn_err cairn__load_state_at(cairn_journal *j, cairn_txn *txn,
                                               uint64_t run_num, cairn_state *st,
                                               uint8_t *leaf, char *detail,
                                               size_t detail_len);
+/** @p why without a leading "run <run_num>: " (the row readers name the
+ *  run already; a caller that names it too would say it twice). */
+CAIRN_INTERNAL const char *cairn__why_unprefixed(const char *why,
+                                                 uint64_t run_num);
 /** cairn__load_state_at() for a writer (docs/FORMAT.md 23.5): the
  *  summary is proven, its rows are loaded later, one at a time and each
  *  proven, as the machine needs them (cairn__runstate_decode_lazy(); they

@@ -10,6 +10,7 @@
 #include "base/bytes.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- the name cache (under names_mu) ------------------------------- */
@@ -203,9 +204,21 @@ static cairn_err load_at(cairn_journal *j, cairn_txn *txn, const cairn_head *h,
     }
     if (err != CAIRN_OK) {
         return cairn__fail(detail, detail_len, err, "run %llu: %s",
-                           (unsigned long long)run_num, why);
+                           (unsigned long long)run_num,
+                           cairn__why_unprefixed(why, run_num));
     }
     return CAIRN_OK;
+}
+
+const char *cairn__why_unprefixed(const char *why, uint64_t run_num)
+{
+    char prefix[32];
+    int n = snprintf(prefix, sizeof(prefix),
+                     "run %llu: ", (unsigned long long)run_num);
+    if (n > 0 && strncmp(why, prefix, (size_t)n) == 0) {
+        return why + n;
+    }
+    return why;
 }
 
 cairn_err cairn__load_state_at(cairn_journal *j, cairn_txn *txn,

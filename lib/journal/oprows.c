@@ -253,6 +253,30 @@ static void free_ops(cairn_state *st, uint32_t n)
     st->ops = NULL;
 }
 
+/* After a root mismatch, name the damage when it is one row: the first
+ * op whose row's leaf hash differs from the stored leaf (level 0) of the
+ * op tree; -1 when every row matches its stored leaf (the nodes above or
+ * the summary's root differ instead) or the leaves cannot be read. */
+static long stale_row(cairn_txn *txn, const cairn_state *st)
+{
+    opnodes nodes = {txn, st->run_num, 0};
+    char ignored[8];
+    for (uint32_t i = 0; i < st->n_ops; i++) {
+        const uint8_t *v;
+        size_t vl;
+        uint8_t leaf[CAIRN_HASH_BYTES], stored[CAIRN_HASH_BYTES];
+        if (read_row(txn, st, i, &v, &vl, leaf, ignored, sizeof(ignored)) !=
+                CAIRN_OK ||
+            node_get(&nodes, 0, i, stored) != CAIRN_OK) {
+            return -1;
+        }
+        if (memcmp(leaf, stored, CAIRN_HASH_BYTES) != 0) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
 cairn_err cairn__oprows_get_all(cairn_txn *txn, cairn_state *st, char *detail,
                                 size_t detail_len)
 {
@@ -289,6 +313,13 @@ cairn_err cairn__oprows_get_all(cairn_txn *txn, cairn_state *st, char *detail,
     cairn__mt_stream_root(&ms, root);
     if (memcmp(root, st->ops_root, CAIRN_HASH_BYTES) != 0) {
         free_ops(st, st->n_ops);
+        long op = stale_row(txn, st);
+        if (op >= 0) {
+            return cairn__fail(detail, detail_len, CAIRN_ETAMPERED,
+                               "run %llu: the row of op %ld does not match "
+                               "its leaf in the run's op tree",
+                               (unsigned long long)st->run_num, op);
+        }
         return cairn__fail(detail, detail_len, CAIRN_ETAMPERED,
                            "run %llu: the rows give another op tree root than "
                            "the run's summary",

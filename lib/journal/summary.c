@@ -411,7 +411,7 @@ static cairn_err load_summary(cairn_journal *j, cairn_txn *txn,
     }
     if (err != CAIRN_OK) {
         return cairn__jfail(j, err, "run %llu: %s", (unsigned long long)run_num,
-                            why);
+                            cairn__why_unprefixed(why, run_num));
     }
     *whole = st->pruned;
     return CAIRN_OK;

@@ -68,7 +68,7 @@ static cairn_err look_at(cairn_journal *j, cairn_txn *txn, uint64_t run_num,
     err = cairn__runstate_decode(txn, v, vl, &st, why, sizeof(why));
     if (err != CAIRN_OK) {
         return cairn__jfail(j, err, "run %llu: %s", (unsigned long long)run_num,
-                            why);
+                            cairn__why_unprefixed(why, run_num));
     }
     if (strcmp(st.plan_id, plan_id) == 0 &&
         (exclude == NULL || strcmp(st.run_id, exclude) != 0)) {
