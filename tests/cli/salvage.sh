@@ -145,8 +145,14 @@ expect 6 "$C" salvage "$T/badcp" --bundles "$T/c" --key "$T/k.pub" -o json
 json_is "$T/out" "[(r['run_id'], r['status'], r['check']) for r in j['runs']] == [('run-1', 'salvaged', 'run-only'), ('run-2', 'lost', None), ('run-3', 'salvaged', 'run-only')] and all(r['reason'] for r in j['runs'])"
 expect 0 "$C" verify-bundle "$T/c/run-1.cairn" --key "$T/k.pub"
 expect 0 "$C" verify-bundle "$T/c/run-3.cairn" --key "$T/k.pub"
+# Still version 2 with its tlog proof: a run-only check proves the run
+# against the signed head too (its checkpoints are sealed by the head).
 CHECKS=$((CHECKS + 1))
-[ "$(ls "$T/c" | grep -c .)" -eq 4 ] || fail "bundles of badcp: $(ls -a "$T/c")"
+[ "$(ls "$T/c")" = "$(printf 'run-1.cairn\nrun-1.cairn.minisig\nrun-1.cairn.tlog-proof\nrun-3.cairn\nrun-3.cairn.minisig\nrun-3.cairn.tlog-proof')" ] ||
+    fail "bundles of badcp: $(ls "$T/c" | tr '\n' ' ')"
+CHECKS=$((CHECKS + 1))
+[ "$(od -A n -t u1 -j 8 -N 1 "$T/c/run-1.cairn" | tr -d ' ')" = 2 ] ||
+    fail "the run-only bundle is not version 2"
 
 # --- the source was never written ---------------------------------------------
 CHECKS=$((CHECKS + 1))
