@@ -31,22 +31,6 @@ typedef struct bundle_hdr {
     cairn__bundle_v2 v2; /* version 2 only */
 } bundle_hdr;
 
-static cairn_err bfail(char *detail, size_t detail_len, size_t off,
-                       const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static cairn_err bfail(char *detail, size_t detail_len, size_t off,
-                       const char *fmt, ...)
-{
-    char what[200];
-    va_list ap;
-    va_start(ap, fmt);
-    cairn__vfmt(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    cairn__fmt(detail, detail_len, "offset %zu: %s", off, what);
-    return CAIRN_EBUNDLE;
-}
-
 static cairn_err parse_header(cairn_rd *r, bundle_hdr *h, char *detail,
                               size_t detail_len)
 {
@@ -55,38 +39,43 @@ static cairn_err parse_header(cairn_rd *r, bundle_hdr *h, char *detail,
     uint16_t n;
     if (cairn__rd_view(r, CAIRN__BUNDLE_MAGIC_LEN, &p) != 0 ||
         memcmp(p, CAIRN__BUNDLE_MAGIC, CAIRN__BUNDLE_MAGIC_LEN) != 0) {
-        return bfail(detail, detail_len, 0, "not a cairn bundle (magic)");
+        return cairn__bundle_fail(detail, detail_len, 0,
+                                  "not a cairn bundle (magic)");
     }
     if (cairn__rd_u8(r, &version) != 0 ||
         (version != CAIRN__BUNDLE_VERSION &&
          version != CAIRN__BUNDLE_VERSION_2 &&
          version != CAIRN__BUNDLE_VERSION_3)) {
-        return bfail(detail, detail_len, 8, "unsupported bundle version");
+        return cairn__bundle_fail(detail, detail_len, 8,
+                                  "unsupported bundle version");
     }
     h->version = version;
     if (cairn__rd_bytes(r, h->journal_id, CAIRN_JOURNAL_ID_BYTES) != 0 ||
         cairn__rd_u16(r, &n) != 0) {
-        return bfail(detail, detail_len, r->off, "header truncated");
+        return cairn__bundle_fail(detail, detail_len, r->off,
+                                  "header truncated");
     }
     if (n == 0 || n > CAIRN_MAX_ID || cairn__rd_view(r, n, &p) != 0 ||
         memchr(p, 0, n) != NULL) {
-        return bfail(detail, detail_len, 25,
-                     "run id: length %u invalid, "
-                     "truncated or holding a NUL byte",
-                     (unsigned)n);
+        return cairn__bundle_fail(detail, detail_len, 25,
+                                  "run id: length %u invalid, "
+                                  "truncated or holding a NUL byte",
+                                  (unsigned)n);
     }
     memcpy(h->run_id, p, n);
     h->run_id[n] = '\0';
     if (cairn__rd_bytes(r, h->key_id, CAIRN_KEY_ID_BYTES) != 0 ||
         cairn__rd_bytes(r, h->pk, CAIRN_PUBLIC_KEY_BYTES) != 0 ||
         cairn__rd_u32(r, &h->n_records) != 0) {
-        return bfail(detail, detail_len, r->off, "header truncated");
+        return cairn__bundle_fail(detail, detail_len, r->off,
+                                  "header truncated");
     }
     if (h->n_records > CAIRN__BUNDLE_MAX_RECORDS ||
         h->n_records > cairn__rd_left(r) / RECORD_ENTRY_MIN) {
-        return bfail(detail, detail_len, r->off - 4,
-                     "record count %lu exceeds the limit or the input",
-                     (unsigned long)h->n_records);
+        return cairn__bundle_fail(
+            detail, detail_len, r->off - 4,
+            "record count %lu exceeds the limit or the input",
+            (unsigned long)h->n_records);
     }
     h->rec_off = r->off;
     return CAIRN_OK;
@@ -104,34 +93,34 @@ static cairn_err parse_frames(cairn_rd *r, bundle_hdr *h, char *detail,
         if (cairn__rd_u64(r, &pos) != 0 || cairn__rd_u32(r, &len) != 0 ||
             len == 0 || len > CAIRN_MAX_CREATE_RECORD_BYTES ||
             cairn__rd_view(r, len, &p) != 0) {
-            return bfail(detail, detail_len, off,
-                         "record %lu: truncated or "
-                         "length out of range",
-                         (unsigned long)i);
+            return cairn__bundle_fail(detail, detail_len, off,
+                                      "record %lu: truncated or "
+                                      "length out of range",
+                                      (unsigned long)i);
         }
     }
     if (cairn__rd_u32(r, &h->n_cps) != 0 ||
         h->n_cps > CAIRN__BUNDLE_MAX_RECORDS ||
         h->n_cps > cairn__rd_left(r) / CP_ENTRY_BYTES) {
-        return bfail(detail, detail_len, r->off,
-                     "checkpoint count missing, "
-                     "over the limit or beyond the input");
+        return cairn__bundle_fail(detail, detail_len, r->off,
+                                  "checkpoint count missing, "
+                                  "over the limit or beyond the input");
     }
     h->cp_off = r->off;
     for (uint32_t i = 0; i < h->n_cps; i++) {
         size_t off = r->off;
         if (cairn__rd_u64(r, &pos) != 0 ||
             cairn__rd_view(r, CAIRN_CHECKPOINT_BYTES, &p) != 0) {
-            return bfail(detail, detail_len, off,
-                         "checkpoint %lu: "
-                         "truncated",
-                         (unsigned long)i);
+            return cairn__bundle_fail(detail, detail_len, off,
+                                      "checkpoint %lu: "
+                                      "truncated",
+                                      (unsigned long)i);
         }
         if (pos <= prev) {
-            return bfail(detail, detail_len, off,
-                         "checkpoint %lu: "
-                         "positions not ascending",
-                         (unsigned long)i);
+            return cairn__bundle_fail(detail, detail_len, off,
+                                      "checkpoint %lu: "
+                                      "positions not ascending",
+                                      (unsigned long)i);
         }
         prev = pos;
     }
@@ -142,8 +131,9 @@ static cairn_err parse_frames(cairn_rd *r, bundle_hdr *h, char *detail,
         return cairn__bundle_v3_parse(r, &h->v2, detail, detail_len);
     }
     if (cairn__rd_left(r) != 0) {
-        return bfail(detail, detail_len, r->off,
-                     "%zu bytes after the last checkpoint", cairn__rd_left(r));
+        return cairn__bundle_fail(detail, detail_len, r->off,
+                                  "%zu bytes after the last checkpoint",
+                                  cairn__rd_left(r));
     }
     return CAIRN_OK;
 }
@@ -222,9 +212,9 @@ static cairn_err check_key(const bundle_hdr *h, const cairn_pubkey *pinned,
         return err;
     }
     if (err != CAIRN_OK) {
-        return bfail(detail, detail_len, 0,
-                     "public key: not a valid "
-                     "Ed25519 key");
+        return cairn__bundle_fail(detail, detail_len, 0,
+                                  "public key: not a valid "
+                                  "Ed25519 key");
     }
     if (pinned == NULL) {
         return CAIRN_OK;
@@ -422,9 +412,10 @@ cairn_err cairn__verify_bundle_mem_ex(const uint8_t *buf, size_t len,
     cairn__report_init(out, NULL, pinned);
     memset(&h, 0, sizeof(h));
     cairn__rd_init(&r, buf, len);
-    cairn_err err = len > CAIRN__BUNDLE_MAX_BYTES
-                        ? bfail(detail, detail_len, 0, "larger than 1 GiB")
-                        : parse_header(&r, &h, detail, detail_len);
+    cairn_err err =
+        len > CAIRN__BUNDLE_MAX_BYTES
+            ? cairn__bundle_fail(detail, detail_len, 0, "larger than 1 GiB")
+            : parse_header(&r, &h, detail, detail_len);
     if (err == CAIRN_OK) {
         err = parse_frames(&r, &h, detail, detail_len);
     }

@@ -51,32 +51,17 @@ static int next_entry(cairn_rd *r, rot_entry *e)
     return 0;
 }
 
-static cairn_err kfail(char *detail, size_t detail_len, size_t off,
-                       const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static cairn_err kfail(char *detail, size_t detail_len, size_t off,
-                       const char *fmt, ...)
-{
-    char what[200];
-    va_list ap;
-    va_start(ap, fmt);
-    cairn__vfmt(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    cairn__fmt(detail, detail_len, "offset %zu: %s", off, what);
-    return CAIRN_EBUNDLE;
-}
-
 cairn_err cairn__bundle_keys_parse(cairn_rd *r, cairn__bundle_v2 *t,
                                    char *detail, size_t detail_len)
 {
     uint16_t n;
     size_t off = r->off;
     if (cairn__rd_u16(r, &n) != 0 || n == 0 || n > CAIRN__MAX_ROTATIONS) {
-        return kfail(detail, detail_len, off,
-                     "key history: rotation count missing or out of range "
-                     "(1..%u)",
-                     CAIRN__MAX_ROTATIONS);
+        return cairn__bundle_fail(
+            detail, detail_len, off,
+            "key history: rotation count missing or out of range "
+            "(1..%u)",
+            CAIRN__MAX_ROTATIONS);
     }
     t->n_rotations = n;
     t->rotations = r->p + r->off;
@@ -85,17 +70,19 @@ cairn_err cairn__bundle_keys_parse(cairn_rd *r, cairn__bundle_v2 *t,
         rot_entry e;
         off = r->off;
         if (next_entry(r, &e) != 0) {
-            return kfail(detail, detail_len, off,
-                         "key history: rotation %zu: truncated, empty or "
-                         "proof over %u hashes",
-                         i, CAIRN_TLOG_PROOF_MAX_HASHES);
+            return cairn__bundle_fail(
+                detail, detail_len, off,
+                "key history: rotation %zu: truncated, empty or "
+                "proof over %u hashes",
+                i, CAIRN_TLOG_PROOF_MAX_HASHES);
         }
         /* order is the chain's to check (bundle.rotation) */
         if (e.pos == 0 || e.pos >= CAIRN_MT_MAX_SIZE) {
-            return kfail(detail, detail_len, off,
-                         "key history: rotation %zu: position 0 or over "
-                         "2^63 - 1",
-                         i);
+            return cairn__bundle_fail(
+                detail, detail_len, off,
+                "key history: rotation %zu: position 0 or over "
+                "2^63 - 1",
+                i);
         }
     }
     t->rotations_len = r->off - start;

@@ -34,12 +34,8 @@ static const uint8_t (*proof_of(proof_buf *b, const uint8_t *p, size_t n))[HASH]
     return (const uint8_t(*)[HASH])b->h;
 }
 
-static cairn_err tfail(char *detail, size_t detail_len, size_t off,
-                       const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static cairn_err tfail(char *detail, size_t detail_len, size_t off,
-                       const char *fmt, ...)
+cairn_err cairn__bundle_fail(char *detail, size_t detail_len, size_t off,
+                             const char *fmt, ...)
 {
     char what[200];
     va_list ap;
@@ -70,8 +66,9 @@ static cairn_err parse_anchors(cairn_rd *r, cairn__bundle_v2 *t, char *detail,
     uint8_t n;
     size_t at = r->off;
     if (cairn__rd_u8(r, &n) != 0 || n > CAIRN_BUNDLE_MAX_ANCHORS) {
-        return tfail(detail, detail_len, at, "anchor count missing or over %u",
-                     CAIRN_BUNDLE_MAX_ANCHORS);
+        return cairn__bundle_fail(detail, detail_len, at,
+                                  "anchor count missing or over %u",
+                                  CAIRN_BUNDLE_MAX_ANCHORS);
     }
     t->n_anchors = n;
     for (size_t i = 0; i < n; i++) {
@@ -79,19 +76,21 @@ static cairn_err parse_anchors(cairn_rd *r, cairn__bundle_v2 *t, char *detail,
         uint64_t size;
         if (cairn__rd_u64(r, &size) != 0 || size >= CAIRN_MT_MAX_SIZE ||
             (i > 0 && size <= t->anchors[i - 1].size)) {
-            return tfail(detail, detail_len, off,
-                         "anchor %zu: size missing, over 2^63 - 1 or not "
-                         "ascending",
-                         i);
+            return cairn__bundle_fail(
+                detail, detail_len, off,
+                "anchor %zu: size missing, over 2^63 - 1 or not "
+                "ascending",
+                i);
         }
         t->anchors[i].size = size;
         off = r->off;
         if (rd_hashes(r, CAIRN_MT_MAX_PROOF, &t->anchors[i].proof,
                       &t->anchors[i].n_proof) != 0) {
-            return tfail(detail, detail_len, off,
-                         "anchor %zu: proof length over %u or beyond the "
-                         "input",
-                         i, CAIRN_MT_MAX_PROOF);
+            return cairn__bundle_fail(
+                detail, detail_len, off,
+                "anchor %zu: proof length over %u or beyond the "
+                "input",
+                i, CAIRN_MT_MAX_PROOF);
         }
     }
     return CAIRN_OK;
@@ -121,48 +120,53 @@ static cairn_err parse_trailer(cairn_rd *r, cairn__bundle_v2 *t, int keys,
     memset(t, 0, sizeof(*t));
     if (cairn__rd_u64(r, &t->exported_ns) != 0 || t->exported_ns == 0 ||
         t->exported_ns >= CAIRN_MT_MAX_SIZE) {
-        return tfail(detail, detail_len, off,
-                     "export time missing, 0 or over 2^63 - 1");
+        return cairn__bundle_fail(detail, detail_len, off,
+                                  "export time missing, 0 or over 2^63 - 1");
     }
     off = r->off;
     if (cairn__rd_u16(r, &hl) != 0 || hl == 0 || hl > CAIRN__BUNDLE_HEAD_MAX ||
         cairn__rd_view(r, hl, &t->head) != 0) {
-        return tfail(detail, detail_len, off,
-                     "head: length %u out of range (1..%u) or beyond the "
-                     "input",
-                     (unsigned)hl, CAIRN__BUNDLE_HEAD_MAX);
+        return cairn__bundle_fail(
+            detail, detail_len, off,
+            "head: length %u out of range (1..%u) or beyond the "
+            "input",
+            (unsigned)hl, CAIRN__BUNDLE_HEAD_MAX);
     }
     t->head_len = hl;
     off = r->off;
     if (rd_hashes(r, CAIRN_TLOG_PROOF_MAX_HASHES, &t->tree_proof,
                   &t->n_tree_proof) != 0) {
-        return tfail(detail, detail_len, off,
-                     "tree proof: length over %u or beyond the input",
-                     CAIRN_TLOG_PROOF_MAX_HASHES);
+        return cairn__bundle_fail(
+            detail, detail_len, off,
+            "tree proof: length over %u or beyond the input",
+            CAIRN_TLOG_PROOF_MAX_HASHES);
     }
     off = r->off;
     if (cairn__rd_u32(r, &sl) != 0 || sl == 0 || sl > CAIRN__BUNDLE_STATE_MAX ||
         cairn__rd_view(r, sl, &t->state) != 0) {
-        return tfail(detail, detail_len, off,
-                     "state: length %lu out of range (1..%u) or beyond the "
-                     "input",
-                     (unsigned long)sl, CAIRN__BUNDLE_STATE_MAX);
+        return cairn__bundle_fail(
+            detail, detail_len, off,
+            "state: length %lu out of range (1..%u) or beyond the "
+            "input",
+            (unsigned long)sl, CAIRN__BUNDLE_STATE_MAX);
     }
     t->state_len = sl;
     off = r->off;
     if (rd_hashes(r, CAIRN_TLOG_PROOF_MAX_HASHES, &t->state_proof,
                   &t->n_state_proof) != 0) {
-        return tfail(detail, detail_len, off,
-                     "state proof: length over %u or beyond the input",
-                     CAIRN_TLOG_PROOF_MAX_HASHES);
+        return cairn__bundle_fail(
+            detail, detail_len, off,
+            "state proof: length over %u or beyond the input",
+            CAIRN_TLOG_PROOF_MAX_HASHES);
     }
     cairn_err err = parse_anchors(r, t, detail, detail_len);
     if (err == CAIRN_OK && keys) {
         err = cairn__bundle_keys_parse(r, t, detail, detail_len);
     }
     if (err == CAIRN_OK && cairn__rd_left(r) != 0) {
-        err = tfail(detail, detail_len, r->off, "%zu bytes after the trailer",
-                    cairn__rd_left(r));
+        err = cairn__bundle_fail(detail, detail_len, r->off,
+                                 "%zu bytes after the trailer",
+                                 cairn__rd_left(r));
     }
     return err;
 }

@@ -492,6 +492,11 @@ typedef struct cairn__bundle_v2 {
     size_t rotations_len;     /**< bytes of all entries */
 } cairn__bundle_v2;
 
+/** A bundle parse failure: CAIRN_EBUNDLE, @p detail "offset OFF: <fmt>"
+ *  (bundle_v2.c; shared by the bundle, trailer and key-history parsers). */
+CAIRN_INTERNAL cairn_err cairn__bundle_fail(char *detail, size_t detail_len,
+                                            size_t off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /**
  * Parse the trailer at @p r (after the checkpoints) strictly: every
  * length against the input and its limit before it is used; nothing may
